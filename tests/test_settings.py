@@ -1,0 +1,91 @@
+import re
+from pathlib import Path
+
+import pytest
+
+from webapp.settings import AuthMode, Settings, SettingsError, load_settings
+
+README = Path(__file__).resolve().parent.parent / "README.md"
+KEY = "sk-test-9f8e7d6c5b4a"
+
+
+@pytest.fixture(autouse=True)
+def clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in Settings.model_fields:
+        monkeypatch.delenv(name.upper(), raising=False)
+
+
+def test_every_setting_is_in_the_readme_table_with_its_default() -> None:
+    readme = README.read_text()
+    for name, field in Settings.model_fields.items():
+        row = re.search(rf"^\| `{name.upper()}` \| (.*?) \| (.+) \|$", readme, re.MULTILINE)
+        assert row, f"{name.upper()} is missing from the README's settings table"
+        default = field.default
+        shown = "(unset)" if default is None else f"`{getattr(default, 'value', default)}`"
+        assert row.group(1) == shown, f"{name.upper()}: README says {row.group(1)}"
+        assert field.description, f"{name.upper()} has no help line"
+
+
+def test_defaults_mean_demo_mode_against_hosted_burki_urls() -> None:
+    settings = load_settings()
+    assert settings.demo
+    assert settings.burki_auth_mode is AuthMode.AUTO
+    assert settings.ws_base_url == "wss://api.burki.dev"
+
+
+def test_settings_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("BURKI_API_KEY", KEY)
+    monkeypatch.setenv("BURKI_BASE_URL", "http://burki.internal:8080/")
+    monkeypatch.setenv("BURKI_AUTH_MODE", "query")
+    settings = load_settings()
+    assert not settings.demo
+    assert settings.ws_base_url == "ws://burki.internal:8080"
+    assert settings.burki_auth_mode is AuthMode.QUERY
+
+
+def test_the_key_never_shows_in_repr_or_str(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("BURKI_API_KEY", KEY)
+    settings = load_settings()
+    assert KEY not in repr(settings)
+    assert KEY not in str(settings)
+    assert settings.burki_api_key is not None
+    assert settings.burki_api_key.get_secret_value() == KEY
+
+
+def test_the_key_can_come_from_a_secret_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    secret = tmp_path / "burki.key"
+    secret.write_text(KEY + "\n")
+    monkeypatch.setenv("BURKI_API_KEY_FILE", str(secret))
+    settings = load_settings()
+    assert settings.burki_api_key is not None
+    assert settings.burki_api_key.get_secret_value() == KEY
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "expected"),
+    [
+        ("BURKI_BASE_URL", "ftp://burki", "BURKI_BASE_URL: must start with http:// or https://"),
+        ("BURKI_AUTH_MODE", "cookie", "BURKI_AUTH_MODE: "),
+        ("BURKI_KEEPALIVE_INTERVAL", "soon", "BURKI_KEEPALIVE_INTERVAL: "),
+        ("BURKI_BACKOFF_CAP", "-1", "BURKI_BACKOFF_CAP: "),
+        ("DASHBOARD_PORT", "70000", "DASHBOARD_PORT: "),
+        ("BURKI_API_KEY_FILE", "/nonexistent/key", "BURKI_API_KEY_FILE: cannot read"),
+    ],
+)
+def test_a_bad_value_stops_start_up_with_one_line_naming_the_variable(
+    monkeypatch: pytest.MonkeyPatch, name: str, value: str, expected: str
+) -> None:
+    monkeypatch.setenv(name, value)
+    with pytest.raises(SettingsError) as caught:
+        load_settings()
+    message = str(caught.value)
+    assert message.startswith(expected)
+    assert "\n" not in message
+
+
+def test_an_error_never_echoes_a_secret_value(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("BURKI_API_KEY", KEY)
+    monkeypatch.setenv("BURKI_BASE_URL", f"ftp://{KEY}")
+    with pytest.raises(SettingsError) as caught:
+        load_settings()
+    assert KEY not in str(caught.value)

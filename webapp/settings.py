@@ -1,0 +1,137 @@
+"""The one typed settings object, built from the environment in one place.
+
+Every field is read from the environment variable of the same name in upper
+case (``burki_base_url`` <- ``BURKI_BASE_URL``). Every field has a default and a
+help line (its ``description``); the README lists them all and a test keeps the
+two in step.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class SettingsError(Exception):
+    """A setting has a bad value; the message is one line naming the variable."""
+
+
+class AuthMode(StrEnum):
+    AUTO = "auto"
+    HEADER = "header"
+    QUERY = "query"
+    SUBPROTOCOL = "subprotocol"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        case_sensitive=False, extra="ignore", frozen=True, hide_input_in_errors=True
+    )
+
+    burki_api_key: SecretStr | None = Field(
+        None, description="Burki API key. Unset (and no key file): demo mode with the simulator."
+    )
+    burki_api_key_file: Path | None = Field(
+        None, description="File holding the Burki API key (e.g. a mounted secret); read once."
+    )
+    burki_base_url: str = Field(
+        "https://api.burki.dev",
+        description="Burki base URL; WebSocket URLs are derived from it (https->wss, http->ws).",
+    )
+    burki_auth_mode: AuthMode = Field(
+        AuthMode.AUTO,
+        description="How the key travels upstream: auto (header, then ?token= if the server "
+        "cannot read it), header, query or subprotocol.",
+    )
+    burki_keepalive_interval: float = Field(
+        30.0, gt=0, description='Seconds between JSON {"type":"ping"} keepalives upstream.'
+    )
+    burki_ping_timeout: float = Field(
+        20.0,
+        gt=0,
+        description="Seconds between WebSocket protocol pings upstream, and how long to wait "
+        "for the pong before the peer is declared dead.",
+    )
+    burki_connect_timeout: float = Field(
+        10.0, gt=0, description="Seconds allowed for an upstream WebSocket handshake."
+    )
+    burki_backoff_cap: float = Field(
+        60.0, gt=0, description="Upper bound, in seconds, of the reconnect backoff."
+    )
+    burki_max_frame_bytes: int = Field(
+        1_048_576,
+        ge=1024,
+        description="Largest upstream frame processed; larger frames are logged and skipped.",
+    )
+    burki_rest_timeout: float = Field(
+        10.0, gt=0, description="Seconds allowed for one Burki REST request."
+    )
+    dashboard_host: str = Field("127.0.0.1", description="Address the dashboard listens on.")
+    dashboard_port: int = Field(8000, ge=0, le=65535, description="Port the dashboard listens on.")
+    dashboard_log_level: str = Field(
+        "info", description="Log level: debug, info, warning or error."
+    )
+    demo_seed: int = Field(7, description="Seed of the demo simulator's scripted traffic.")
+    demo_speed: float = Field(
+        1.0, gt=0, description="Speed factor of the demo simulator (2 = twice as fast)."
+    )
+    demo_simulator_port: int = Field(
+        0, ge=0, le=65535, description="Port of the demo simulator (0: any free port)."
+    )
+
+    @field_validator("burki_base_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return value.rstrip("/")
+
+    @field_validator("dashboard_log_level")
+    @classmethod
+    def _log_level(cls, value: str) -> str:
+        if value.lower() not in {"debug", "info", "warning", "error"}:
+            raise ValueError("must be one of debug, info, warning, error")
+        return value.lower()
+
+    @model_validator(mode="after")
+    def _read_key_file(self) -> Settings:
+        if self.burki_api_key is None and self.burki_api_key_file is not None:
+            try:
+                key = self.burki_api_key_file.read_text().strip()
+            except OSError as exc:
+                raise ValueError(f"BURKI_API_KEY_FILE: cannot read ({exc.strerror})") from None
+            if not key:
+                raise ValueError("BURKI_API_KEY_FILE: the file is empty")
+            object.__setattr__(self, "burki_api_key", SecretStr(key))
+        return self
+
+    @property
+    def demo(self) -> bool:
+        """Demo mode: no key, so the built-in simulator stands in for Burki."""
+        return self.burki_api_key is None
+
+    @property
+    def ws_base_url(self) -> str:
+        return "ws" + self.burki_base_url.removeprefix("http")
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Build the settings from the environment (and overrides), or raise SettingsError."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        raise SettingsError(_one_line(exc)) from None
+
+
+def _one_line(exc: ValidationError) -> str:
+    error = exc.errors()[0]
+    message = str(error["msg"]).removeprefix("Value error, ")
+    if error["loc"]:
+        return f"{str(error['loc'][0]).upper()}: {message}"
+    return message
