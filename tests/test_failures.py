@@ -7,19 +7,42 @@ from webapp.failures import Ending, FailureKind, classify
 @pytest.mark.parametrize(
     ("ending", "kind", "fatal"),
     [
-        (Ending(error=UpstreamError("authentication_failed", "Authentication failed"),
-                close_code=1008), FailureKind.AUTH, True),
-        (Ending(error=UpstreamError("access_denied", "Access denied to this call"),
-                close_code=1008), FailureKind.ACCESS_DENIED, True),
+        (
+            Ending(
+                error=UpstreamError("authentication_failed", "Authentication failed"),
+                close_code=1008,
+            ),
+            FailureKind.AUTH,
+            True,
+        ),
+        (
+            Ending(
+                error=UpstreamError("access_denied", "Access denied to this call"), close_code=1008
+            ),
+            FailureKind.ACCESS_DENIED,
+            True,
+        ),
         (Ending(close_code=1008, close_reason="Authentication failed"), FailureKind.AUTH, True),
-        (Ending(close_code=1008, close_reason="Access denied to this call"),
-         FailureKind.ACCESS_DENIED, True),
-        (Ending(close_code=1008, close_reason="Rate limit exceeded"),
-         FailureKind.RATE_LIMITED, False),
-        (Ending(error=UpstreamError("rate_limited", "Too many connections"), close_code=1008),
-         FailureKind.RATE_LIMITED, False),
-        (Ending(established=True, error=UpstreamError("not_found", "Call CA1 not found")),
-         FailureKind.NOT_FOUND, False),
+        (
+            Ending(close_code=1008, close_reason="Access denied to this call"),
+            FailureKind.ACCESS_DENIED,
+            True,
+        ),
+        (
+            Ending(close_code=1008, close_reason="Rate limit exceeded"),
+            FailureKind.RATE_LIMITED,
+            False,
+        ),
+        (
+            Ending(error=UpstreamError("rate_limited", "Too many connections"), close_code=1008),
+            FailureKind.RATE_LIMITED,
+            False,
+        ),
+        (
+            Ending(established=True, error=UpstreamError("not_found", "Call CA1 not found")),
+            FailureKind.NOT_FOUND,
+            False,
+        ),
         (Ending(handshake_status=401), FailureKind.AUTH, True),
         (Ending(handshake_status=403), FailureKind.AUTH, True),
         (Ending(handshake_status=404), FailureKind.NOT_FOUND, False),

@@ -52,7 +52,9 @@ def test_the_key_never_shows_in_repr_or_str(monkeypatch: pytest.MonkeyPatch) -> 
     assert settings.burki_api_key.get_secret_value() == KEY
 
 
-def test_the_key_can_come_from_a_secret_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_key_can_come_from_a_secret_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     secret = tmp_path / "burki.key"
     secret.write_text(KEY + "\n")
     monkeypatch.setenv("BURKI_API_KEY_FILE", str(secret))

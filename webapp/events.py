@@ -48,7 +48,9 @@ class CallStatus:
         return self.status in TERMINAL_CALL_STATUSES
 
 
-TERMINAL_CALL_STATUSES = frozenset({"completed", "failed", "canceled", "cancelled", "no-answer", "busy"})
+TERMINAL_CALL_STATUSES = frozenset(
+    {"completed", "failed", "canceled", "cancelled", "no-answer", "busy"}
+)
 
 
 @dataclass(frozen=True, slots=True)

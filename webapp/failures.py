@@ -107,11 +107,11 @@ def _from_close(ending: Ending, header_auth: bool) -> Failure | None:
             return _rate_limited()
         if "access" in reason:
             return Failure(FailureKind.ACCESS_DENIED, "Burki denied access.", fatal=True)
-        return Failure(FailureKind.AUTH, "Burki closed the connection: authentication failed.", True)
-    if ending.close_code == INTERNAL_ERROR and header_auth and not ending.established:
         return Failure(
-            FailureKind.HEADER_REJECTED, "Burki could not read the key from the header."
+            FailureKind.AUTH, "Burki closed the connection: authentication failed.", True
         )
+    if ending.close_code == INTERNAL_ERROR and header_auth and not ending.established:
+        return Failure(FailureKind.HEADER_REJECTED, "Burki could not read the key from the header.")
     return None
 
 

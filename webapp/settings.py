@@ -72,6 +72,37 @@ class Settings(BaseSettings):
     burki_rest_timeout: float = Field(
         10.0, gt=0, description="Seconds allowed for one Burki REST request."
     )
+    relay_grace_period: float = Field(
+        30.0, ge=0, description="Seconds an upstream stays open after its last viewer leaves."
+    )
+    relay_linger: float = Field(
+        300.0,
+        ge=0,
+        description="Seconds an ended call or campaign stays in memory for late viewers.",
+    )
+    relay_log_size: int = Field(
+        500, ge=300, description="Events kept per stream for exact resume (at least 300)."
+    )
+    relay_viewer_queue: int = Field(
+        256,
+        ge=8,
+        description="Frames queued per viewer; a viewer that falls further behind is cut.",
+    )
+    relay_stall_timeout: float = Field(
+        5.0, gt=0, description="Seconds a viewer may stall one write before it is cut."
+    )
+    relay_heartbeat: float = Field(
+        15.0, gt=0, description="Seconds between SSE heartbeat comments."
+    )
+    relay_poll_interval: float = Field(
+        5.0, gt=0, description="Seconds between REST polls while a stream is in fallback."
+    )
+    relay_poll_after_failures: int = Field(
+        3, ge=1, description="Failed reconnects in a row before a stream falls back to polling."
+    )
+    dashboard_shutdown_timeout: float = Field(
+        5.0, gt=0, description="Seconds open responses get to drain on shutdown (SIGTERM, Ctrl-C)."
+    )
     dashboard_host: str = Field("127.0.0.1", description="Address the dashboard listens on.")
     dashboard_port: int = Field(8000, ge=0, le=65535, description="Port the dashboard listens on.")
     dashboard_log_level: str = Field(
