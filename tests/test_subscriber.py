@@ -1,0 +1,124 @@
+"""One viewer's bounded queue: order, latest-wins progress, and cutting a slow viewer."""
+
+from __future__ import annotations
+
+import asyncio
+
+from webapp.frames import Frame, render
+from webapp.subscriber import Subscriber
+
+_seq = iter(range(1, 1_000_000))
+
+
+def frame(type: str, stream: str = "campaign:42", **data: object) -> Frame:
+    return render(f"e-{next(_seq)}", type, {"stream": stream, **data})
+
+
+def drain(sub: Subscriber) -> list[Frame]:
+    return [sub._queue.popleft() for _ in range(len(sub))]
+
+
+async def test_frames_come_out_in_the_order_they_were_offered() -> None:
+    sub = Subscriber()
+    frames = [frame("transcript", "call:CA1", n=n) for n in range(5)]
+    assert all(sub.offer(f) for f in frames)
+    assert [await sub.get() for _ in frames] == frames
+
+
+async def test_latest_progress_wins_and_every_other_event_is_kept() -> None:
+    sub = Subscriber()
+    offered = [
+        frame("progress", n=1),
+        frame("contact", n=1),
+        frame("progress", n=2),
+        frame("progress", "campaign:7", n=1),
+        frame("progress", n=3),
+        frame("campaign_completed"),
+        frame("end"),
+    ]
+    for f in offered:
+        assert sub.offer(f)
+    kept = drain(sub)
+    assert [(f.type, f.data["stream"], f.data.get("n")) for f in kept] == [
+        ("contact", "campaign:42", 1),
+        ("progress", "campaign:7", 1),
+        ("progress", "campaign:42", 3),
+        ("campaign_completed", "campaign:42", None),
+        ("end", "campaign:42", None),
+    ]
+    ids = [int(f.id.split("-")[1]) for f in kept]
+    assert ids == sorted(ids)
+    assert sub.coalesced == 2
+
+
+async def test_a_progress_already_taken_by_the_reader_is_not_coalesced() -> None:
+    sub = Subscriber()
+    first = frame("progress", n=1)
+    sub.offer(first)
+    assert await sub.get() == first
+    second = frame("progress", n=2)
+    sub.offer(second)
+    assert await sub.get() == second
+    assert sub.coalesced == 0
+
+
+async def test_progress_coalescing_keeps_a_full_queue_from_overflowing() -> None:
+    sub = Subscriber(capacity=2)
+    sub.offer(frame("transcript"))
+    for n in range(10):
+        assert sub.offer(frame("progress", n=n))
+    assert sub.closed_reason is None
+    assert [f.data.get("n") for f in drain(sub)] == [None, 9]
+
+
+async def test_overflow_cuts_the_subscriber_and_wakes_a_blocked_reader() -> None:
+    sub = Subscriber(capacity=3)
+    reader = asyncio.create_task(sub.get())
+    await asyncio.sleep(0)  # the reader is now waiting on an empty queue
+    first = frame("transcript")
+    sub.offer(first)
+    assert await reader == first
+    for _ in range(3):
+        assert sub.offer(frame("transcript"))
+    assert sub.offer(frame("transcript")) is False
+    assert sub.closed_reason == "queue_full"
+    assert await asyncio.wait_for(sub.get(), 1) is None  # the backlog is gone with it
+    assert sub.offer(frame("end")) is False
+
+
+async def test_a_blocked_reader_is_woken_by_overflow_while_it_waits() -> None:
+    sub = Subscriber(capacity=1)
+    sub.offer(frame("transcript"))
+    assert await sub.get() is not None
+    reader = asyncio.create_task(sub.get())
+    await asyncio.sleep(0)
+    assert sub.offer(frame("transcript"))  # the reader is woken, but has not run yet...
+    assert sub.offer(frame("transcript")) is False  # ...when this one overflows
+    assert await asyncio.wait_for(reader, 1) is None
+
+
+async def test_close_wakes_a_waiting_reader_with_end_of_stream() -> None:
+    sub = Subscriber()
+    reader = asyncio.create_task(sub.get())
+    await asyncio.sleep(0)
+    assert not reader.done()
+    sub.close("viewer left")
+    assert await asyncio.wait_for(reader, 1) is None
+    assert sub.closed_reason == "viewer left"
+
+
+async def test_close_still_delivers_frames_already_queued_unless_discarded() -> None:
+    sub = Subscriber()
+    end = frame("end")
+    sub.offer(end)
+    sub.close("call ended")
+    sub.close("shutdown")  # the first reason sticks
+    assert sub.offer(frame("transcript")) is False
+    assert await sub.get() == end
+    assert await sub.get() is None
+    assert sub.closed_reason == "call ended"
+
+    dropped = Subscriber()
+    dropped.offer(frame("transcript"))
+    dropped.close("shutdown", discard=True)
+    assert await dropped.get() is None

@@ -1,0 +1,94 @@
+"""Changes of stream state and the SSE frames they are rendered into, once.
+
+A :class:`Change` is what a state module (``callstate``, ``campaignstate``)
+returns: an SSE event type and a JSON-able payload, not yet numbered. The
+replay log numbers it and calls :func:`render`, which turns it into a
+:class:`Frame` whose bytes every viewer is sent unchanged.
+
+The bytes are exactly what ``sse_starlette.ServerSentEvent(data=<json>,
+event=<type>, id=<id>, sep="\\n").encode()`` produces, so an SSE response can
+yield ``frame.wire`` as-is.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """A change of stream state, not yet numbered.
+
+    ``type`` is the SSE event type (``status``, ``snapshot``, ``reset``,
+    ``transcript``, ``call_status``, ``progress``, ``contact``,
+    ``campaign_completed``, ``end``, ``error``, ...); ``data`` a JSON-able
+    payload, to which the stream adds its ``"stream"`` key before numbering.
+    """
+
+    type: str
+    data: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Frame:
+    """A numbered, rendered event: the same bytes for every viewer.
+
+    ``body`` is ``event:`` and ``data:`` lines and the blank line that ends the
+    event; ``wire`` is ``id: <id>`` followed by ``body`` (what a single-stream
+    viewer gets; a multi-stream connection writes its own cursor id before
+    ``body``). ``data`` is shared by every holder of the frame: read it, never
+    mutate it.
+    """
+
+    id: str
+    type: str
+    data: dict[str, Any]
+    body: bytes
+    wire: bytes
+
+
+def render(id: str, type: str, data: dict[str, Any]) -> Frame:
+    """Render an event once.
+
+    The payload is compact JSON (``ensure_ascii=False``), which escapes every
+    control character, so it is always one ``data:`` line.
+
+    Raises ``ValueError`` when ``id`` or ``type`` holds a line break (it would
+    break the framing) or ``data`` holds NaN or an infinity (not JSON), and
+    ``TypeError`` when ``data`` holds something JSON cannot encode.
+    """
+    for name, value in (("id", id), ("type", type)):
+        if "\n" in value or "\r" in value:
+            raise ValueError(f"an SSE {name} cannot hold a line break")
+    payload = json.dumps(data, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    body = f"event: {type}\ndata: {payload}\n\n".encode()
+    return Frame(id=id, type=type, data=data, body=body, wire=f"id: {id}\n".encode() + body)
+
+
+def iso(moment: datetime | None) -> str | None:
+    """An aware (or naive = UTC) datetime as ISO 8601 UTC ending in ``Z``; None stays None."""
+    if moment is None:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def json_safe(value: object) -> Any:
+    """``value`` made safe for :func:`render`: NaN and infinities become None,
+    tuples lists, mapping keys strings, anything else JSON cannot hold its ``str``.
+
+    For payload parts that come from Burki as-is (call metadata)."""
+    if value is None or isinstance(value, bool | int | str):
+        return value
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {str(key): json_safe(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [json_safe(item) for item in value]
+    return str(value)
