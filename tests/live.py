@@ -1,0 +1,170 @@
+"""A real dashboard on 127.0.0.1 (uvicorn, port 0) in front of a real simulator, and SSE viewers."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+import uvicorn
+from httpx_sse import ServerSentEvent, aconnect_sse
+from starlette.applications import Starlette
+
+from tests.conftest import SIM_KEY
+from webapp.app import create_app
+from webapp.settings import Settings
+from webapp.simulator import Simulator
+
+FAST = {
+    "burki_keepalive_interval": 0.5,
+    "burki_ping_timeout": 0.4,
+    "burki_connect_timeout": 2.0,
+    "relay_grace_period": 0.3,
+    "relay_linger": 5.0,
+    "relay_poll_interval": 0.2,
+    "relay_heartbeat": 15.0,
+}
+
+
+@dataclass
+class LiveApp:
+    url: str
+    app: Starlette
+    server: uvicorn.Server
+
+    @property
+    def hub(self) -> Any:
+        return self.app.state.hub
+
+
+@asynccontextmanager
+async def running_app(sim: Simulator, **overrides: Any) -> AsyncIterator[LiveApp]:
+    """Serve the dashboard against ``sim`` until the block exits, then shut it down."""
+    base = {"burki_api_key": SIM_KEY, "burki_base_url": sim.base_url}
+    settings = Settings(**(base | FAST | overrides))
+    app = create_app(settings)
+    config = uvicorn.Config(
+        app, host="127.0.0.1", port=0, log_config=None, timeout_graceful_shutdown=2
+    )
+    server = uvicorn.Server(config)
+    server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
+    task = asyncio.create_task(server.serve())
+    await _started(server, task)
+    port = server.servers[0].sockets[0].getsockname()[1]
+    try:
+        yield LiveApp(f"http://127.0.0.1:{port}", app, server)
+    finally:
+        server.should_exit = True
+        await asyncio.wait_for(task, 10)
+
+
+async def _started(server: uvicorn.Server, task: asyncio.Task[None]) -> None:
+    # uvicorn offers no started event; its own flag is the only signal there is.
+    for _ in range(500):
+        if server.started:
+            return
+        if task.done():
+            task.result()
+        await asyncio.sleep(0.01)
+    raise AssertionError("uvicorn did not start")
+
+
+@dataclass
+class Viewer:
+    """A real SSE client that records every event it receives, in order."""
+
+    base: str
+    path: str
+    last_id: str | None = None
+    events: list[ServerSentEvent] = field(default_factory=list)
+    _task: asyncio.Task[None] | None = None
+    _changed: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def start(self, client: httpx.AsyncClient, *, query_resume: bool = False) -> Viewer:
+        self._task = asyncio.create_task(self._read(client, query_resume))
+        return self
+
+    async def _read(self, client: httpx.AsyncClient, query_resume: bool) -> None:
+        headers, url = {}, self.base + self.path
+        if self.last_id is not None and query_resume:
+            sep = "&" if "?" in url else "?"
+            url += f"{sep}last_event_id={self.last_id}"
+        elif self.last_id is not None:
+            headers["Last-Event-ID"] = self.last_id
+        async with aconnect_sse(client, "GET", url, headers=headers) as source:
+            source.response.raise_for_status()
+            async for event in source.aiter_sse():
+                self.events.append(event)
+                if event.id:
+                    self.last_id = event.id
+                self._changed.set()
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+            self._task = None
+
+    async def wait_for(self, predicate: Any, timeout: float = 5.0) -> ServerSentEvent:
+        """Await the first recorded event (old or new) that satisfies ``predicate``."""
+
+        async def scan() -> ServerSentEvent:
+            seen = 0
+            while True:
+                for event in self.events[seen:]:
+                    if predicate(event):
+                        return event
+                seen = len(self.events)
+                if self._task is not None and self._task.done():
+                    self._task.result()
+                    raise AssertionError("the SSE response ended")
+                self._changed.clear()
+                await self._changed.wait()
+
+        try:
+            return await asyncio.wait_for(scan(), timeout)
+        except TimeoutError:
+            kinds = [(e.event, e.data[:80]) for e in self.events]
+            raise AssertionError(f"timed out; received {kinds}") from None
+
+
+def data(event: ServerSentEvent) -> dict[str, Any]:
+    value = json.loads(event.data)
+    assert isinstance(value, dict)
+    return value
+
+
+def segments(events: list[ServerSentEvent]) -> list[str]:
+    """Final segment texts a viewer has been shown, from snapshots and transcript events."""
+    shown: list[str] = []
+    for event in events:
+        if event.event == "snapshot":
+            shown = [s["content"] for s in data(event).get("segments", [])]
+        elif event.event == "transcript" and data(event)["segment"]["is_final"]:
+            shown.append(data(event)["segment"]["content"])
+    return shown
+
+
+def is_event(kind: str, **fields: Any) -> Any:
+    def check(event: ServerSentEvent) -> bool:
+        if event.event != kind:
+            return False
+        payload = data(event)
+        return all(payload.get(k) == v for k, v in fields.items())
+
+    return check
+
+
+def has_segment(content: str) -> Any:
+    def check(event: ServerSentEvent) -> bool:
+        if event.event == "transcript":
+            return bool(data(event)["segment"]["content"] == content)
+        if event.event == "snapshot":
+            return any(s["content"] == content for s in data(event).get("segments", []))
+        return False
+
+    return check

@@ -1,0 +1,81 @@
+"""The application factory: ``create_app(settings)`` wires every part together."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from starlette.applications import Starlette
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+
+from webapp import api, pages, probes
+from webapp.hub import Hub
+from webapp.metrics import Metrics
+from webapp.rest import BurkiRest
+from webapp.settings import PROJECT_ROOT, Settings
+from webapp.sources import Sources
+from webapp.stream import RelayConfig
+from webapp.upstream import UpstreamConfig
+
+
+def relay_config(settings: Settings) -> RelayConfig:
+    return RelayConfig(
+        grace_period=settings.relay_grace_period,
+        linger=settings.relay_linger,
+        log_size=settings.relay_log_size,
+        viewer_queue=settings.relay_viewer_queue,
+        poll_interval=settings.relay_poll_interval,
+        poll_after_failures=settings.relay_poll_after_failures,
+    )
+
+
+def create_app(settings: Settings, *, demo: bool | None = None) -> Starlette:
+    """Build the app. ``demo`` marks data as simulated (default: no key was configured).
+
+    The lifespan owns every long-lived part: the REST client, the hub and its
+    streams, and companions such as the demo simulator (``app.state.on_shutdown``).
+    Shutdown closes the hub first, so open SSE responses end promptly.
+    """
+    key = settings.burki_api_key
+    metrics = Metrics()
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        async with BurkiRest(
+            settings.burki_base_url,
+            key.get_secret_value() if key is not None else "",
+            timeout=settings.burki_rest_timeout,
+        ) as rest:
+            sources = Sources(UpstreamConfig.from_settings(settings), rest)
+            app.state.rest = rest
+            app.state.hub = Hub(sources, relay_config(settings), metrics)
+            try:
+                yield
+            finally:
+                await app.state.hub.close()
+                for stop in reversed(app.state.on_shutdown):
+                    await stop()
+
+    app = Starlette(
+        routes=[
+            Route("/", pages.index, name="index"),
+            Route("/api/calls/{sid}/events", api.call_events, name="call_events"),
+            Route(
+                "/api/campaigns/{campaign_id}/events", api.campaign_events, name="campaign_events"
+            ),
+            Route("/api/events", api.multiplexed_events, name="events"),
+            Route("/healthz", probes.healthz, name="healthz"),
+            Route("/readyz", probes.readyz, name="readyz"),
+            Route("/metrics", probes.metrics, name="metrics"),
+            Mount("/static", StaticFiles(directory=PROJECT_ROOT / "static"), name="static"),
+        ],
+        exception_handlers=pages.EXCEPTION_HANDLERS,
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.metrics = metrics
+    app.state.demo = settings.demo if demo is None else demo
+    # Companions started before the app (the demo simulator) that its lifespan stops last.
+    app.state.on_shutdown = []
+    return app

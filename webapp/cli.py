@@ -1,0 +1,97 @@
+"""``burki-dashboard``: run the dashboard (demo or real), or the simulator alone."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import secrets
+import sys
+from collections.abc import Sequence
+
+import uvicorn
+from pydantic import SecretStr
+
+from webapp.app import create_app
+from webapp.logs import configure_logging
+from webapp.settings import Settings, SettingsError, load_settings
+from webapp.simulator import Simulator, serve_forever
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        settings = load_settings()
+    except SettingsError as exc:
+        print(f"burki-dashboard: bad setting: {exc}", file=sys.stderr)
+        return 2
+    try:
+        if args.command == "simulator":
+            configure_logging(settings.dashboard_log_level)
+            print(f"Burki simulator on http://{args.host}:{args.port}/ (API key: {args.key})")
+            asyncio.run(_simulator(args))
+        else:
+            asyncio.run(serve(settings))
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="burki-dashboard", description=__doc__)
+    commands = parser.add_subparsers(dest="command")
+    commands.add_parser("run", help="serve the dashboard (the default command)")
+    sim = commands.add_parser("simulator", help="run the built-in Burki simulator alone")
+    sim.add_argument("--host", default="127.0.0.1")
+    sim.add_argument("--port", type=int, default=8765)
+    sim.add_argument("--key", default="sim-key", help="the API key the simulator accepts")
+    sim.add_argument("--seed", type=int, default=7)
+    sim.add_argument("--speed", type=float, default=1.0)
+    sim.add_argument("--dialect", choices=["A", "B", "C"], help="one campaign dialect for all")
+    sim.add_argument("--oss-quirks", action="store_true", help="behave like the open-source server")
+    return parser
+
+
+async def _simulator(args: argparse.Namespace) -> None:
+    await serve_forever(
+        args.port,
+        args.host,
+        api_key=args.key,
+        seed=args.seed,
+        speed=args.speed,
+        campaign_dialect=args.dialect,
+        oss_quirks=args.oss_quirks,
+    )
+
+
+async def serve(settings: Settings) -> None:
+    """Serve the dashboard; in demo mode, with the simulator standing in for Burki."""
+    simulator: Simulator | None = None
+    if settings.demo:
+        demo_key = secrets.token_urlsafe(24)
+        simulator = Simulator(api_key=demo_key, seed=settings.demo_seed, speed=settings.demo_speed)
+        await simulator.start(port=settings.demo_simulator_port)
+        settings = settings.model_copy(
+            update={"burki_base_url": simulator.base_url, "burki_api_key": SecretStr(demo_key)}
+        )
+    key = settings.burki_api_key
+    configure_logging(settings.dashboard_log_level, (key.get_secret_value(),) if key else ())
+    app = create_app(settings, demo=simulator is not None)
+    if simulator is not None:
+        app.state.on_shutdown.append(simulator.stop)
+    config = uvicorn.Config(
+        app,
+        host=settings.dashboard_host,
+        port=settings.dashboard_port,
+        log_config=None,
+        timeout_graceful_shutdown=max(1, round(settings.dashboard_shutdown_timeout)),
+    )
+    mode = "demo mode, simulated Burki" if simulator else settings.burki_base_url
+    print(
+        f"Burki Live ({mode}): open http://{settings.dashboard_host}:{settings.dashboard_port}/",
+        flush=True,
+    )
+    try:
+        await uvicorn.Server(config).serve()
+    finally:
+        if simulator is not None:
+            await simulator.stop()  # already stopped by the lifespan unless start-up failed

@@ -1,0 +1,86 @@
+"""Prometheus metrics: counters the relay increments, gauges read from the hub at scrape time.
+
+Each app has its own registry, so several apps (tests) never share numbers.
+"""
+
+from __future__ import annotations
+
+from collections import Counter as Tally
+from collections.abc import Callable, Iterable, Iterator
+from typing import Protocol
+
+from prometheus_client import CollectorRegistry, Counter, generate_latest
+from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+
+CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+
+
+class StreamView(Protocol):
+    """What the gauges need to know of a live stream."""
+
+    @property
+    def kind(self) -> str: ...
+    @property
+    def connection_state(self) -> str: ...
+    @property
+    def viewer_count(self) -> int: ...
+
+
+class Metrics:
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        r = self.registry
+        self.events_in = Counter(
+            "burki_live_events_in", "Upstream events received, by stream kind", ["kind"], registry=r
+        )
+        self.events_out = Counter("burki_live_events_out", "Frames queued to viewers", registry=r)
+        self.dedupe_drops = Counter(
+            "burki_live_dedupe_drops", "Replayed or repeated segments dropped", registry=r
+        )
+        self.reconnects = Counter(
+            "burki_live_upstream_reconnects", "Upstream reconnect attempts scheduled", registry=r
+        )
+        self.polls = Counter(
+            "burki_live_polls", "REST polls made while a stream was in fallback", registry=r
+        )
+        self.poll_errors = Counter("burki_live_poll_errors", "REST polls that failed", registry=r)
+        self.viewer_cuts = Counter(
+            "burki_live_viewer_cuts",
+            "Viewers disconnected for falling behind",
+            ["reason"],
+            registry=r,
+        )
+        self.viewer_sessions = Counter(
+            "burki_live_viewer_sessions", "SSE connections opened", registry=r
+        )
+
+    def watch(self, streams: Callable[[], Iterable[StreamView]]) -> None:
+        """Expose gauges computed from ``streams()`` at each scrape."""
+        self.registry.register(_StreamGauges(streams))
+
+    def render(self) -> bytes:
+        return generate_latest(self.registry)
+
+
+class _StreamGauges(Collector):
+    def __init__(self, streams: Callable[[], Iterable[StreamView]]) -> None:
+        self._streams = streams
+
+    def collect(self) -> Iterator[Metric]:
+        streams = list(self._streams())
+        by_kind = Tally(s.kind for s in streams)
+        by_state = Tally(s.connection_state for s in streams)
+        count = GaugeMetricFamily("burki_live_streams", "Streams held, by kind", labels=["kind"])
+        for kind in ("call", "campaign"):
+            count.add_metric([kind], by_kind[kind])
+        upstream = GaugeMetricFamily(
+            "burki_live_upstream_state", "Streams by upstream connection state", labels=["state"]
+        )
+        for state in ("connecting", "live", "reconnecting", "polling", "ended", "error"):
+            upstream.add_metric([state], by_state[state])
+        viewers = GaugeMetricFamily(
+            "burki_live_stream_viewers", "Viewers attached, summed over streams"
+        )
+        viewers.add_metric([], sum(s.viewer_count for s in streams))
+        yield from (count, upstream, viewers)
