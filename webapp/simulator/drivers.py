@@ -1,0 +1,107 @@
+"""The two background tasks of a running simulator; ``Simulator.start`` creates them
+and ``Simulator.stop`` cancels them.
+
+- :func:`run_autoplay` plays a :class:`~webapp.simulator.world.World` in scaled time.
+- :func:`run_pacer` emits ``Faults.segment_rate`` final segments per second on every
+  in-progress call with a live socket, for benchmarks. Each carries its send time:
+  ``"t=<time.time():.6f> n=<n>"`` (``n`` counts the pacer's segments from 1), so
+  ``float(content.split()[0][2:])`` is when the simulator produced it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from typing import TYPE_CHECKING
+
+from webapp.simulator.world import (
+    Action,
+    AdvanceCampaign,
+    EndCall,
+    Say,
+    StartCall,
+    StartCampaign,
+    World,
+)
+
+if TYPE_CHECKING:
+    from webapp.simulator.server import Simulator
+
+logger = logging.getLogger("webapp.simulator")
+
+MAX_CATCH_UP = 1000
+"""At most this many paced segments per call are emitted in one burst after a stall."""
+
+
+async def run_autoplay(sim: Simulator) -> None:
+    dialects = (sim.campaign_dialect,) * 3 if sim.campaign_dialect else ("A", "B", "C")
+    world = World(sim.seed, dialects=dialects)
+    slots: dict[int, int] = {}
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    while True:
+        now = (loop.time() - started) * sim.speed
+        for action in world.due(now):
+            try:
+                _apply(sim, action, slots)
+            except (KeyError, ValueError) as exc:  # a test scripted over autoplay's traffic
+                logger.warning("autoplay skipped %s: %r", type(action).__name__, exc)
+        await asyncio.sleep(max(0.0, (world.next_at() - now) / sim.speed))
+
+
+def _apply(sim: Simulator, action: Action, slots: dict[int, int]) -> None:
+    match action:
+        case StartCall(sid, assistant_name, phone):
+            sim.add_call(sid, "in-progress", assistant_name, phone)
+        case Say(sid, speaker, content, is_final, confidence):
+            sim.add_segment(sid, speaker, content, is_final, confidence)
+        case EndCall(sid, status):
+            sim.set_call_status(sid, status)
+        case StartCampaign(slot, name, dialect, contacts):
+            slots[slot] = sim.add_campaign(name, dialect, contacts)
+        case AdvanceCampaign(slot, outcome):
+            sim.advance_campaign(slots[slot], outcome)
+
+
+async def run_pacer(sim: Simulator) -> None:
+    """Wait for a ``segment_rate``; pace segments until any fault knob changes."""
+    sent = 0
+    while True:
+        sim.faults_changed.clear()
+        rate = sim.faults.segment_rate
+        if rate is None or rate <= 0:
+            await sim.faults_changed.wait()
+            continue
+        sent = await _pace(sim, rate, sent)
+
+
+async def _pace(sim: Simulator, rate: float, sent: int) -> int:
+    """Emit at ``rate`` per second and per call, on an absolute schedule (no drift);
+    return the running count when a fault knob changes."""
+    loop = asyncio.get_running_loop()
+    started, ticks = loop.time(), 0
+    while True:
+        due = int((loop.time() - started) * rate) - ticks
+        for _ in range(min(due, MAX_CATCH_UP)):
+            sent = _emit(sim, sent)
+        ticks += due
+        delay = started + (ticks + 1) / rate - loop.time()
+        try:
+            async with asyncio.timeout(max(0.0, delay)):
+                await sim.faults_changed.wait()
+            return sent
+        except TimeoutError:
+            pass
+
+
+def _emit(sim: Simulator, sent: int) -> int:
+    for key in sim.session.streams.live_keys("call"):
+        sid = key.removeprefix("call:")
+        call = sim.store.calls.get(sid)
+        if call is None or call.ended:
+            continue
+        sent += 1
+        speaker = "user" if sent % 2 else "assistant"
+        sim.add_segment(sid, speaker, f"t={time.time():.6f} n={sent}", True, 0.99)
+    return sent

@@ -1,0 +1,333 @@
+"""The simulator: Burki's two WebSocket streams and its REST API on one port.
+
+Built on ``websockets.asyncio.server.serve``: a plain GET (no ``Upgrade``) is
+answered by the REST routes from the ``process_request`` hook; an upgrade to a
+stream path becomes a WebSocket handled by :meth:`Simulator._handle`. Owning the
+transport lets the fault knobs act where real faults happen (TCP aborts, a peer
+that stops reading).
+
+Ownership: ``start`` creates the pacer task and, with autoplay, the autoplay
+task; ``stop`` cancels both, aborts hung sockets, and closes the server, which
+waits for every connection handler; each handler owns its peer's writer task
+and cancels it on the way out. Nothing outlives ``stop``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import random
+from collections.abc import Sequence
+from http import HTTPStatus
+from types import TracebackType
+from typing import Self
+
+from websockets.asyncio.server import Server, ServerConnection, serve
+from websockets.datastructures import Headers
+from websockets.http11 import Request, Response
+from websockets.typing import Subprotocol
+
+from webapp.simulator import wire
+from webapp.simulator.drivers import run_autoplay, run_pacer
+from webapp.simulator.faults import Faults
+from webapp.simulator.handshake import (
+    RedactingFilter,
+    is_upgrade,
+    parse_key,
+    parse_route,
+    token_subprotocol,
+)
+from webapp.simulator.model import Dialect, Outcome, Store, utc_now
+from webapp.simulator.rest import ListShape, Reply, Rest
+from webapp.simulator.session import Session
+
+logger = logging.getLogger("webapp.simulator")
+ws_logger = logging.getLogger("webapp.simulator.websockets")
+ws_logger.addFilter(RedactingFilter())
+
+CLOSE_TIMEOUT = 2.0
+DIALECTS = ("A", "B", "C")
+
+
+class Simulator:
+    """A stand-in for Burki on one port: hosted Burki by default, the open-source
+    server with ``oss_quirks`` (only ``?token=`` works, unknown calls are "access
+    denied", REST lists redirect to a trailing slash, naive timestamps).
+
+    ``seed`` and ``speed`` drive autoplay (``autoplay=False``: no traffic but what
+    the caller scripts); ``campaign_dialect`` is the dialect of autoplay's campaigns
+    and of scripted ones given none (None: autoplay's campaigns 1, 2, 3 speak A, B, C
+    and their successors keep their dialect; scripted ones speak B);
+    ``max_connections_per_call`` (None: no limit) and ``list_shape`` (``"list"``
+    or ``"page"``) follow Burki's limits and REST shapes.
+
+    The scripting methods are synchronous and must be called on the simulator's
+    event loop: they change the store, then queue frames for every live socket of
+    the stream, which leave in order (see :class:`~webapp.simulator.peer.Peer`).
+    Frames are in ``wire.py`` and ``dialects.py``; faults in ``faults.py``.
+    """
+
+    def __init__(
+        self,
+        api_key: str = "sim-key",
+        seed: int = 7,
+        speed: float = 1.0,
+        oss_quirks: bool = False,
+        campaign_dialect: Dialect | None = None,
+        autoplay: bool = True,
+        max_connections_per_call: int | None = 10,
+        list_shape: ListShape = "list",
+    ) -> None:
+        if speed <= 0:
+            raise ValueError("speed must be positive")
+        if campaign_dialect not in (None, *DIALECTS):
+            raise ValueError("campaign_dialect must be None, 'A', 'B' or 'C'")
+        if list_shape not in ("list", "page"):
+            raise ValueError("list_shape must be 'list' or 'page'")
+        self.api_key = api_key
+        self.seed = seed
+        self.speed = speed
+        self.oss_quirks = oss_quirks
+        self.campaign_dialect = campaign_dialect
+        self.autoplay = autoplay
+        self.max_connections_per_call = max_connections_per_call
+        self.store = Store(random.Random(seed), utc_now)
+        self.rest = Rest(self.store, api_key, oss_quirks, list_shape)
+        self.session = Session(self)
+        self.port = 0
+        self.host = "127.0.0.1"
+        self._faults = Faults()
+        self._faults_changed = asyncio.Event()
+        self._faults.watch(self._faults_changed.set)
+        self._server: Server | None = None
+        self._tasks: list[asyncio.Task[None]] = []
+
+    def __repr__(self) -> str:
+        return f"<Simulator {self.host}:{self.port} oss={self.oss_quirks}>"
+
+    @property
+    def faults(self) -> Faults:
+        return self._faults
+
+    @faults.setter
+    def faults(self, faults: Faults) -> None:
+        self._faults.unwatch(self._faults_changed.set)
+        self._faults = faults
+        faults.watch(self._faults_changed.set)
+        self._faults_changed.set()
+
+    @property
+    def faults_changed(self) -> asyncio.Event:
+        """Set on every change of a fault knob; the pacer clears it."""
+        return self._faults_changed
+
+    @property
+    def base_url(self) -> str:
+        if not self.port:
+            raise RuntimeError("the simulator was never started")
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}"
+
+    @property
+    def ws_url(self) -> str:
+        return "ws" + self.base_url.removeprefix("http")
+
+    async def start(self, host: str = "127.0.0.1", port: int = 0) -> None:
+        """Listen on ``host:port`` (0: any free port, then read ``self.port``)."""
+        if self._server is not None:
+            raise RuntimeError("the simulator is already started")
+        self._server = await serve(
+            self._handle,
+            host,
+            port,
+            process_request=self._process_request,
+            select_subprotocol=self._select_subprotocol,
+            close_timeout=CLOSE_TIMEOUT,
+            logger=ws_logger,
+        )
+        self.host, self.port = host, self._server.sockets[0].getsockname()[1]
+        self._tasks.append(asyncio.create_task(run_pacer(self), name="simulator pacer"))
+        if self.autoplay:
+            self._tasks.append(asyncio.create_task(run_autoplay(self), name="simulator autoplay"))
+        for task in self._tasks:
+            task.add_done_callback(_report_failure)
+        logger.info("Burki simulator listening on %s (oss=%s)", self.base_url, self.oss_quirks)
+
+    async def stop(self) -> None:
+        """Stop traffic, abort hung sockets, close every connection; idempotent."""
+        tasks, self._tasks = self._tasks, []
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        server, self._server = self._server, None
+        if server is None:
+            return
+        for peer in self.session.streams.hung_peers():
+            peer.abort()
+        server.close()
+        await server.wait_closed()
+
+    async def __aenter__(self) -> Self:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        await self.stop()
+
+    # -- the HTTP side ------------------------------------------------------------
+
+    def _process_request(self, connection: ServerConnection, request: Request) -> Response | None:
+        if not is_upgrade(request.headers):
+            host = request.headers.get("Host", f"{self.host}:{self.port}")
+            authorization = request.headers.get("Authorization")
+            return _http(self.rest.handle(request.method, request.path, authorization, host))
+        route = parse_route(request.path)
+        if route is None:
+            return _http(Reply(404, {"detail": "Not Found"}))
+        self.session.streams.attempted(route.key)
+        if self.faults.refuse_all:
+            return connection.respond(503, "Service Unavailable\n")
+        return None
+
+    def _select_subprotocol(
+        self, connection: ServerConnection, offered: Sequence[Subprotocol]
+    ) -> Subprotocol | None:
+        """Accept with the ``burki-token-<key>`` subprotocol the client offered (hosted
+        mode; the open-source server accepts with none)."""
+        chosen = None if self.oss_quirks else token_subprotocol(list(offered))
+        return None if chosen is None else Subprotocol(chosen)
+
+    async def _handle(self, ws: ServerConnection) -> None:
+        await self.session.handle(ws)
+
+    # -- connection counting ----------------------------------------------------------
+
+    def connections(self, key: str) -> int:
+        """Live streaming sockets of ``key`` (``call:<sid>`` or ``campaign:<id>``) now."""
+        return self.session.streams.count(parse_key(key).key)
+
+    def connections_total(self, key: str) -> int:
+        """Sockets of ``key`` ever accepted past authentication (hung ones included)."""
+        return self.session.streams.total(parse_key(key).key)
+
+    def attempts(self, key: str) -> int:
+        """WebSocket upgrade requests ever made for ``key``, whatever became of them."""
+        return self.session.streams.attempts(parse_key(key).key)
+
+    async def wait_for_connections(
+        self,
+        key: str,
+        n: int,
+        timeout: float = 5.0,
+    ) -> None:
+        """Return once ``connections(key) == n``; TimeoutError after ``timeout`` s."""
+        await self.session.streams.wait_for(parse_key(key).key, n, timeout)
+
+    # -- scripting ----------------------------------------------------------------------
+
+    def add_call(
+        self,
+        sid: str | None = None,
+        status: str = "in-progress",
+        assistant_name: str = "Support bot",
+        customer_phone: str = "+15550100",
+    ) -> str:
+        """Create a call (``CA`` + 32 hex from the seed if ``sid`` is None); returns its sid.
+
+        Raises ValueError for a sid Burki would not route or one already taken.
+        """
+        if sid is not None and parse_route(f"/live-transcript/{sid}") is None:
+            raise ValueError(f"not a valid call sid: {sid!r}")
+        return self.store.add_call(sid, status, assistant_name, customer_phone).call_sid
+
+    def add_segment(
+        self,
+        sid: str,
+        speaker: str,
+        content: str,
+        is_final: bool = True,
+        confidence: float | None = 0.95,
+    ) -> None:
+        """Broadcast a segment live; a final one also joins the replayed history.
+
+        Raises KeyError for an unknown call, ValueError for a bad speaker.
+        """
+        segment = self.store.add_segment(sid, speaker, content, is_final, confidence)
+        frame = wire.transcript(sid, segment, self.store.clock(), self.oss_quirks)
+        self.session.broadcast(f"call:{sid}", [frame])
+
+    def set_call_status(self, sid: str, status: str) -> None:
+        """Broadcast ``call_status``; ``completed`` and ``failed`` end the call (it stays
+        listed until ``max_finished`` later calls ended; its sockets stay open)."""
+        call = self.store.set_call_status(sid, status)
+        frame = wire.call_status(call, self.store.clock(), self.oss_quirks)
+        self.session.broadcast(f"call:{sid}", [frame])
+
+    def add_campaign(
+        self,
+        name: str = "Renewals",
+        dialect: Dialect | None = None,
+        contacts: int = 20,
+        campaign_id: int | None = None,
+    ) -> int:
+        """Create a running campaign; returns its id. ``dialect`` None: the simulator's
+        ``campaign_dialect``, else B (the SDK's)."""
+        chosen = dialect or self.campaign_dialect or "B"
+        if chosen not in DIALECTS:
+            raise ValueError("dialect must be 'A', 'B' or 'C'")
+        return self.store.add_campaign(name, chosen, contacts, campaign_id).id
+
+    def advance_campaign(self, campaign_id: int, outcome: Outcome = "success") -> None:
+        """Complete the next contact and broadcast it in the campaign's dialect (after the
+        last one, the end). KeyError: unknown campaign; ValueError: none left."""
+        self.session.advance(campaign_id, outcome)
+
+    def send_raw(self, key: str, frame: str | bytes) -> None:
+        """Send any frame (malformed, oversized, binary) to every live socket of ``key``."""
+        for peer in self.session.streams.peers(parse_key(key).key):
+            peer.send(frame)
+
+    async def drop(self, key: str) -> None:
+        """Abort the TCP connections of ``key`` (no close frame); returns once they are gone."""
+        peers = self.session.streams.all_peers(parse_key(key).key)
+        for peer in peers:
+            peer.abort()
+        await asyncio.gather(*(peer.finished.wait() for peer in peers))
+
+    async def close(self, key: str, code: int = 1011, reason: str = "Internal error") -> None:
+        """Close the live sockets of ``key`` with ``code``; returns once they are gone."""
+        peers = self.session.streams.peers(parse_key(key).key)
+        await asyncio.gather(*(peer.ws.close(code, reason) for peer in peers))
+        await asyncio.gather(*(peer.finished.wait() for peer in peers))
+
+    def hang(self, key: str) -> None:
+        """Make the live sockets of ``key`` silent: they stop reading (no pong of any
+        kind) and sending. They no longer count as live; ``drop`` or ``stop`` ends them."""
+        streams = self.session.streams
+        for peer in streams.peers(parse_key(key).key):
+            peer.hang()
+            streams.mark_hung(peer)
+
+
+def _report_failure(task: asyncio.Task[None]) -> None:
+    if not task.cancelled() and (failure := task.exception()) is not None:
+        logger.error("%s failed; its traffic has stopped", task.get_name(), exc_info=failure)
+
+
+def _http(reply: Reply) -> Response:
+    body = b"" if reply.body is None else json.dumps(reply.body).encode()
+    headers = Headers(
+        [
+            ("Content-Type", "application/json"),
+            ("Content-Length", str(len(body))),
+            ("Connection", "close"),
+            *reply.headers,
+        ]
+    )
+    return Response(reply.status, HTTPStatus(reply.status).phrase, headers, body)
