@@ -4,24 +4,10 @@ Pure: no I/O, no logging, no clock. ``parse`` and ``normalise`` never raise:
 a frame we cannot use comes back as a ``Skipped`` whose ``reason`` is a short
 sentence naming at most a field, never the frame's content (it is logged).
 
-Choices where the sources leave room (see ``webapp.events`` for what the
-counters mean):
+Where the sources leave room, the choices for campaign counters are written
+in ``webapp.counters`` and those for reading a field (absent, NaN, counts) in
+``webapp.fields``. One more here:
 
-- Counters are recomputed from counts wherever the counts allow:
-  ``success_rate = successful / completed * 100`` (None while nothing is
-  completed) and ``percent_done = completed / total * 100``. A rate or
-  percentage Burki sent is used only when the counts cannot give it.
-- A sent rate is always read as a percent, as every Burki source documents it:
-  ``0.5`` is 0.5 %, not 50 %. Guessing a 0..1 scale would misread real low rates.
-- Absent counts: ``in_progress = max(total - completed - pending, 0)``;
-  ``pending = max(total - completed - in_progress, 0)`` (when both are absent,
-  nothing is in progress). Inconsistent counts (completed above total) pass
-  through as sent: nothing is clamped silently.
-- Counts must be non-negative integers (an integral float such as ``3.0`` is
-  accepted); a negative or wrong-typed count skips the frame.
-- NaN and infinities (Python's ``json`` accepts them) mean "absent" for an
-  optional number (confidence, timings, durations, sent rates); a sent rate
-  outside 0..100 is absent too. A count can never be NaN: it must be an int.
 - Data frames (transcript, call status, progress, contacts, completion) are
   strict: a wrong-typed field skips the frame. Control frames (connected,
   error, pong) are never skipped for a cosmetic field, since the upstream
@@ -31,13 +17,12 @@ counters mean):
 from __future__ import annotations
 
 import json
-import math
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import cast
 
+from webapp.counters import read_a, read_b, read_c, to_counters
 from webapp.events import (
     CallStatus,
     CampaignCompleted,
@@ -45,7 +30,6 @@ from webapp.events import (
     Contact,
     ContactOutcome,
     ContactUpdate,
-    Counters,
     ErrorCode,
     Event,
     Pong,
@@ -55,14 +39,20 @@ from webapp.events import (
     Transcript,
     UpstreamError,
 )
+from webapp.fields import (
+    Invalid,
+    Message,
+    need_object,
+    need_text,
+    read_count,
+    read_flag,
+    read_ident,
+    read_number,
+    read_object,
+    read_text,
+)
 
 MAX_FRAME_BYTES = 1_048_576
-_MAX_COUNT = 10**15  # far above any campaign; keeps every ratio a finite float
-Message = Mapping[str, object]
-
-
-class _Invalid(Exception):
-    """A field is missing or wrong; the message is the ``Skipped`` reason."""
 
 
 # -- entry points -----------------------------------------------------------------
@@ -94,7 +84,7 @@ def normalise(message: object) -> Event | Skipped:
         return Skipped("unknown message type", kind_shown)
     try:
         return handler(cast(Message, message))
-    except _Invalid as exc:
+    except Invalid as exc:
         return Skipped(str(exc), kind_shown)
 
 
@@ -125,7 +115,7 @@ def transcript_segment(
     """One transcript segment from its fields (a live ``data`` or a REST row)."""
     try:
         return _segment(call_sid, data, parse_timestamp(at))
-    except _Invalid as exc:
+    except Invalid as exc:
         return Skipped(str(exc), "transcript")
 
 
@@ -134,7 +124,7 @@ def campaign_progress(data: Mapping[str, object], at: object = None) -> Progress
     (also the REST ``/campaigns/{id}/progress`` answer)."""
     try:
         return _progress_c_data(data, parse_timestamp(at))
-    except _Invalid as exc:
+    except Invalid as exc:
         return Skipped(str(exc), "progress")
 
 
@@ -156,87 +146,7 @@ def _too_big(frame: str | bytes, max_bytes: int) -> bool:
     return len(frame.encode("utf-8", "surrogatepass")) > max_bytes
 
 
-# -- field readers: each raises _Invalid on a wrong type, None means absent ------
-
-
-def _object(m: Message, key: str) -> Message | None:
-    value = m.get(key)
-    if value is None:
-        return None
-    if not isinstance(value, dict):
-        raise _Invalid(f"field {key} is not an object")
-    return cast(Message, value)
-
-
-def _need_object(m: Message, key: str) -> Message:
-    if (value := _object(m, key)) is None:
-        raise _Invalid(f"field {key} is missing")
-    return value
-
-
-def _text(m: Message, key: str) -> str | None:
-    value = m.get(key)
-    if value is None:
-        return None
-    if not isinstance(value, str):
-        raise _Invalid(f"field {key} is not a string")
-    return value
-
-
-def _need_text(m: Message, key: str) -> str:
-    if (value := _text(m, key)) is None:
-        raise _Invalid(f"field {key} is missing")
-    return value
-
-
-def _ident(m: Message, key: str) -> str | None:
-    """An id Burki sends as a string or an integer."""
-    value = m.get(key)
-    if value is None:
-        return None
-    if isinstance(value, str) or (isinstance(value, int) and not isinstance(value, bool)):
-        return str(value)
-    raise _Invalid(f"field {key} is not a string or integer id")
-
-
-def _number(m: Message, key: str) -> float | None:
-    """An optional number; NaN, infinities and floats' overflow count as absent."""
-    value = m.get(key)
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise _Invalid(f"field {key} is not a number")
-    try:
-        number = float(value)
-    except OverflowError:  # an integer too large for a float
-        return None
-    return number if math.isfinite(number) else None
-
-
-def _count(m: Message, key: str) -> int | None:
-    """A non-negative integer count (``3.0`` accepted), at most ``_MAX_COUNT``."""
-    value = m.get(key)
-    if value is None:
-        return None
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
-    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= _MAX_COUNT:
-        raise _Invalid(f"field {key} is not a count")
-    return value
-
-
-def _percent(m: Message, key: str) -> float | None:
-    value = _number(m, key)
-    return value if value is not None and 0.0 <= value <= 100.0 else None
-
-
-def _flag(m: Message, key: str, default: bool) -> bool:
-    value = m.get(key)
-    if value is None:
-        return default
-    if not isinstance(value, bool):
-        raise _Invalid(f"field {key} is not a boolean")
-    return value
+# -- readers shared by the handlers --------------------------------------------------
 
 
 def _at(m: Message) -> datetime | None:
@@ -245,7 +155,7 @@ def _at(m: Message) -> datetime | None:
 
 def _campaign_id(*sources: Message | None) -> int | None:
     for source in sources:
-        if source is not None and (value := _count(source, "campaign_id")) is not None:
+        if source is not None and (value := read_count(source, "campaign_id")) is not None:
             return value
     return None
 
@@ -263,35 +173,35 @@ def _pong(m: Message) -> Pong:
 
 
 def _call_status(m: Message) -> CallStatus:
-    data = _object(m, "data") or {}
-    status = _text(m, "status") or _text(data, "status")
+    data = read_object(m, "data") or {}
+    status = read_text(m, "status") or read_text(data, "status")
     if status is None:
-        raise _Invalid("field status is missing")
-    metadata = _object(m, "metadata") or _object(data, "metadata") or {}
-    sid = _text(m, "call_sid") or _text(data, "call_sid") or ""
+        raise Invalid("field status is missing")
+    metadata = read_object(m, "metadata") or read_object(data, "metadata") or {}
+    sid = read_text(m, "call_sid") or read_text(data, "call_sid") or ""
     return CallStatus(call_sid=sid, status=status, at=_at(m), metadata=dict(metadata))
 
 
 def _transcript(m: Message) -> Transcript:
-    data = _need_object(m, "data")
-    return _segment(_text(m, "call_sid") or "", data, _at(m))
+    data = need_object(m, "data")
+    return _segment(read_text(m, "call_sid") or "", data, _at(m))
 
 
 _SPEAKERS: dict[str, Speaker] = {"user": "user", "assistant": "assistant"}
 
 
 def _segment(call_sid: str, data: Message, at: datetime | None) -> Transcript:
-    speaker = _SPEAKERS.get(_need_text(data, "speaker"))
+    speaker = _SPEAKERS.get(need_text(data, "speaker"))
     if speaker is None:
-        raise _Invalid("speaker is neither user nor assistant")
+        raise Invalid("speaker is neither user nor assistant")
     return Transcript(
         call_sid=call_sid,
         speaker=speaker,
-        content=_need_text(data, "content"),
-        is_final=_flag(data, "is_final", True),
-        confidence=_number(data, "confidence"),
-        segment_start=_number(data, "segment_start"),
-        segment_end=_number(data, "segment_end"),
+        content=need_text(data, "content"),
+        is_final=read_flag(data, "is_final", True),
+        confidence=read_number(data, "confidence"),
+        segment_start=read_number(data, "segment_start"),
+        segment_end=read_number(data, "segment_end"),
         created_at=parse_timestamp(data.get("created_at")),
         at=at,
     )
@@ -323,99 +233,6 @@ def classify_error(code: object, message: str = "") -> ErrorCode:
     return "other"
 
 
-# -- campaign counters --------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class _Counts:
-    """Counts as one dialect sent them, None where absent; ``done`` is any outcome."""
-
-    total: int | None = None
-    done: int | None = None
-    successful: int | None = None
-    failed: int | None = None
-    in_progress: int | None = None
-    pending: int | None = None
-    rate: float | None = None
-    percent: float | None = None
-
-
-# Where each dialect keeps each count: ``_Counts`` field -> wire key.
-_A_KEYS = {
-    "total": "total_contacts",
-    "done": "completed_contacts",  # A: every done contact
-    "successful": "successful_contacts",
-    "failed": "failed_contacts",
-    "in_progress": "in_progress_contacts",
-    "pending": "pending_contacts",
-}
-_B_KEYS = {
-    "total": "total_contacts",
-    "successful": "completed_contacts",  # B: the successful ones only
-    "failed": "failed_contacts",
-    "in_progress": "in_progress_contacts",
-    "pending": "pending_contacts",
-}
-_C_KEYS = {
-    "total": "total_contacts",
-    "successful": "completed",  # C: the successful ones only
-    "failed": "failed",
-    "in_progress": "processing",
-    "pending": "pending",
-}
-
-
-def _read_counts(d: Message, keys: Mapping[str, str], rate: str, percent: str) -> _Counts:
-    counts = {name: _count(d, key) for name, key in keys.items()}
-    return _Counts(**counts, rate=_percent(d, rate), percent=_percent(d, percent))
-
-
-def _counts_a(d: Message) -> _Counts:
-    return _read_counts(d, _A_KEYS, "success_rate", "completion_percentage")
-
-
-def _counts_b(d: Message) -> _Counts:
-    return _read_counts(d, _B_KEYS, "success_rate", "completion_percentage")
-
-
-def _counts_c(p: Message) -> _Counts:
-    return _read_counts(p, _C_KEYS, "success_rate", "progress_percentage")
-
-
-def _counters(c: _Counts) -> Counters:
-    successful, failed, done, exact = _outcomes(c)
-    total = c.total if c.total is not None else done + (c.in_progress or 0) + (c.pending or 0)
-    pending = c.pending
-    if pending is None:
-        pending = max(total - done - (c.in_progress or 0), 0)
-    in_progress = c.in_progress
-    if in_progress is None:
-        in_progress = max(total - done - pending, 0)
-    rate = (successful / done * 100 if done else None) if exact else c.rate
-    percent = done / total * 100 if total else (c.percent or 0.0)
-    return Counters(total, done, successful, failed, in_progress, pending, rate, percent)
-
-
-def _outcomes(c: _Counts) -> tuple[int, int, int, bool]:
-    """(successful, failed, done, whether successful and done are both known)."""
-    s, f, done = c.successful, c.failed, c.done
-    if s is not None and f is not None:
-        return s, f, s + f, True
-    if done is None:
-        return s or 0, f or 0, (s or 0) + (f or 0), False
-    if s is not None:
-        return s, _rest(done, s), done, True
-    if f is not None:
-        return _rest(done, f), f, done, True
-    return 0, 0, done, False
-
-
-def _rest(done: int, part: int) -> int:
-    if part > done:
-        raise _Invalid("an outcome count exceeds the completed count")
-    return done - part
-
-
 # -- campaign contacts --------------------------------------------------------------
 
 _OUTCOMES: dict[str, ContactOutcome] = {
@@ -434,17 +251,17 @@ def outcome(status: str) -> ContactOutcome:
 
 def _contact_completed(m: Message) -> ContactUpdate:
     """Dialect A: ``data = {phone_number, name, outcome, duration, call_sid}``."""
-    data = _need_object(m, "data")
-    status = _need_text(data, "outcome")
+    data = need_object(m, "data")
+    status = need_text(data, "outcome")
     contact = Contact(
         outcome(status),
         raw_status=status,
-        phone=_text(data, "phone_number") or "",
-        name=_text(data, "name") or "",
-        contact_id=_ident(data, "contact_id"),
-        call_sid=_text(data, "call_sid"),
-        duration=_number(data, "duration"),
-        error=_text(data, "error"),
+        phone=read_text(data, "phone_number") or "",
+        name=read_text(data, "name") or "",
+        contact_id=read_ident(data, "contact_id"),
+        call_sid=read_text(data, "call_sid"),
+        duration=read_number(data, "duration"),
+        error=read_text(data, "error"),
         at=_at(m),
     )
     return ContactUpdate(contact, campaign_id=_campaign_id(m, data))
@@ -452,31 +269,31 @@ def _contact_completed(m: Message) -> ContactUpdate:
 
 def _contact_update(m: Message) -> ContactUpdate:
     """Dialect B, flat: ``contact_id, phone_number, status, call_sid, call_duration, ...``."""
-    status = _need_text(m, "status")
+    status = need_text(m, "status")
     contact = Contact(
         outcome(status),
         raw_status=status,
-        phone=_text(m, "phone_number") or "",
-        name=_text(m, "name") or "",
-        contact_id=_ident(m, "contact_id"),
-        call_sid=_text(m, "call_sid"),
-        duration=_number(m, "call_duration"),
-        error=_text(m, "error_message"),
+        phone=read_text(m, "phone_number") or "",
+        name=read_text(m, "name") or "",
+        contact_id=read_ident(m, "contact_id"),
+        call_sid=read_text(m, "call_sid"),
+        duration=read_number(m, "call_duration"),
+        error=read_text(m, "error_message"),
         at=_at(m),
     )
     return ContactUpdate(contact, campaign_id=_campaign_id(m))
 
 
 def _b_contacts(m: Message, at: datetime | None) -> tuple[Contact, ...]:
-    status = _text(m, "contact_status")
+    status = read_text(m, "contact_status")
     if status is None:
         return ()
     contact = Contact(
         outcome(status),
         raw_status=status,
-        phone=_text(m, "contact_phone") or "",
-        contact_id=_ident(m, "contact_id"),
-        error=_text(m, "contact_error"),
+        phone=read_text(m, "contact_phone") or "",
+        contact_id=read_ident(m, "contact_id"),
+        error=read_text(m, "contact_error"),
         at=at,
     )
     return (contact,)
@@ -488,21 +305,21 @@ def _activity(m: Message) -> tuple[Contact, ...]:
     if entries is None:
         return ()
     if not isinstance(entries, list):
-        raise _Invalid("field recent_activity is not a list")
+        raise Invalid("field recent_activity is not a list")
     return tuple(_activity_entry(entry) for entry in entries)
 
 
 def _activity_entry(entry: object) -> Contact:
     if not isinstance(entry, dict):
-        raise _Invalid("a recent_activity entry is not an object")
+        raise Invalid("a recent_activity entry is not an object")
     e = cast(Message, entry)
-    status = _need_text(e, "status")
+    status = need_text(e, "status")
     return Contact(
         outcome(status),
         raw_status=status,
-        phone=_text(e, "contact_phone") or "",
-        contact_id=_ident(e, "execution_id"),
-        call_sid=_ident(e, "call_id"),
+        phone=read_text(e, "contact_phone") or "",
+        contact_id=read_ident(e, "execution_id"),
+        call_sid=read_ident(e, "call_id"),
         at=parse_timestamp(e.get("executed_at")),
     )
 
@@ -512,28 +329,28 @@ def _activity_entry(entry: object) -> Contact:
 
 def _progress_ab(m: Message) -> Progress:
     """``progress``: dialect A nests counts in ``data``, dialect B sends them flat."""
-    data = _object(m, "data")
+    data = read_object(m, "data")
     at = _at(m)
     if data is not None:
         return Progress(
-            _counters(_counts_a(data)), _campaign_id(m, data), _text(data, "status"), (), at
+            to_counters(read_a(data)), _campaign_id(m, data), read_text(data, "status"), (), at
         )
-    counters = _counters(_counts_b(m))
-    return Progress(counters, _campaign_id(m), _text(m, "status"), _b_contacts(m, at), at)
+    counters = to_counters(read_b(m))
+    return Progress(counters, _campaign_id(m), read_text(m, "status"), _b_contacts(m, at), at)
 
 
 def _progress_c(m: Message) -> Progress:
     """``initial_progress`` / ``progress_update`` (dialect C)."""
-    data = _need_object(m, "data")
+    data = need_object(m, "data")
     return _progress_c_data(data, _at(m), outer=m)
 
 
 def _progress_c_data(data: Message, at: datetime | None, outer: Message | None = None) -> Progress:
-    counts = _need_object(data, "progress")
+    counts = need_object(data, "progress")
     return Progress(
-        counters=_counters(_counts_c(counts)),
+        counters=to_counters(read_c(counts)),
         campaign_id=_campaign_id(data, outer),
-        status=_text(data, "status"),
+        status=read_text(data, "status"),
         contacts=_activity(data),
         at=at,
     )
@@ -541,14 +358,14 @@ def _progress_c_data(data: Message, at: datetime | None, outer: Message | None =
 
 def _campaign_completed(m: Message) -> CampaignCompleted:
     """Dialect A carries the final counts in ``data``; dialect B flat."""
-    data = _object(m, "data")
+    data = read_object(m, "data")
     source = data if data is not None else m
-    counts = _counts_a(source) if data is not None else _counts_b(m)
+    counts = read_a(source) if data is not None else read_b(m)
     return CampaignCompleted(
-        counters=_counters(counts),
+        counters=to_counters(counts),
         campaign_id=_campaign_id(m, data),
-        total_duration=_number(source, "total_duration"),
-        total_cost=_number(source, "total_cost"),
+        total_duration=read_number(source, "total_duration"),
+        total_cost=read_number(source, "total_cost"),
         at=_at(m),
     )
 
