@@ -42,10 +42,24 @@ from webapp.settings import AuthMode, Settings
 
 log = logging.getLogger(__name__)
 
-# websockets logs request lines, which in query mode carry the key: silence it for our sockets.
-_wire_log = logging.getLogger("webapp.upstream.wire")
-_wire_log.propagate = False
-_wire_log.disabled = True
+
+class _WireLog(logging.LoggerAdapter):  # type: ignore[type-arg]
+    """websockets' logger for our sockets, with the key masked.
+
+    At debug level websockets logs request lines and headers, which carry the key
+    (``?token=``, ``Authorization``). Disabling the logger is not enough: any
+    ``logging.config.dictConfig`` (uvicorn runs one) re-enables it.
+    """
+
+    def __init__(self, secret: str) -> None:
+        super().__init__(logging.getLogger("webapp.upstream.wire"), {})
+        self.secret = secret
+
+    def log(self, level: int, msg: object, *args: object, **kwargs: Any) -> None:
+        if self.isEnabledFor(level):
+            text = str(msg) % args if args else str(msg)
+            kwargs.pop("exc_info", None)  # a traceback could quote the URL
+            self.logger.log(level, redact(text, self.secret), **kwargs)
 
 
 @dataclass(frozen=True, slots=True)
@@ -237,7 +251,7 @@ class _Session:
                 ping_timeout=config.ping_timeout,
                 close_timeout=config.close_timeout,
                 max_size=max(4 * config.max_frame_bytes, 16 * 1024 * 1024),
-                logger=_wire_log,
+                logger=_WireLog(config.api_key),
             ) as ws:
                 self.up._ws = ws
                 async for item in self._read(ws):
