@@ -235,6 +235,10 @@ async def test_a_completed_call_ends_the_stream_and_closes_the_upstream(sim: Sim
         sim.set_call_status(sid, "completed")
         await viewer.wait_for(is_event("end"))
         await sim.wait_for_connections(f"call:{sid}", 0)
+        again = await client.get(
+            f"{live.url}/api/calls/{sid}/events", headers={"Last-Event-ID": str(viewer.last_id)}
+        )
+        assert again.status_code == 204  # up to date with an ended stream: stop reconnecting
         late = Viewer(live.url, f"/api/calls/{sid}/events").start(client)
         snapshot = await late.wait_for(is_event("snapshot"))
         assert data(snapshot)["ended"] is True

@@ -96,7 +96,7 @@ async def _multiplexed_frames(
     with hub.watch(keys, positions) as (sub, first):
         for frame in first:
             yield _with_cursor(at, frame)
-        if not first:
+        if at:  # a resume: say where each upstream stands, without moving the cursor
             for stream in filter(None, map(hub.streams.get, keys)):
                 yield stream.status_frame().body
         while (next_frame := await sub.get()) is not None:

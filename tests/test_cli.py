@@ -1,0 +1,98 @@
+"""The ``burki-dashboard`` command as a user runs it: a real process, real signals."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+import httpx
+import pytest
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def environment(**extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("BURKI_", "DASHBOARD_"))}
+    return env | extra
+
+
+def test_demo_mode_serves_simulated_data_and_stops_cleanly_on_ctrl_c() -> None:
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "webapp", "run"],
+        env=environment(DASHBOARD_PORT=str(port), DEMO_SPEED="5"),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        banner = process.stdout.readline()
+        assert f"open http://127.0.0.1:{port}/" in banner
+        assert "demo" in banner
+        page = _get_when_up(f"http://127.0.0.1:{port}/")
+        assert "Demo data" in page.text
+        process.send_signal(signal.SIGINT)
+        assert process.wait(timeout=15) == 0
+    finally:
+        process.kill()
+        _, errors = process.communicate()
+    assert "Traceback" not in errors
+
+
+def _get_when_up(url: str, **kwargs: object) -> httpx.Response:
+    # The banner is printed just before the port is bound: retry the first request briefly.
+    for _ in range(100):
+        try:
+            return httpx.get(url, timeout=5, **kwargs)  # type: ignore[arg-type]
+        except httpx.ConnectError:
+            time.sleep(0.05)
+    raise AssertionError(f"{url} never answered")
+
+
+@pytest.mark.parametrize(
+    ("name", "value"), [("BURKI_BASE_URL", "ftp://x"), ("DASHBOARD_PORT", "http")]
+)
+def test_a_bad_setting_stops_start_up_with_one_line(name: str, value: str) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "webapp", "run"],
+        env=environment(**{name: value}),
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1
+    assert lines[0].startswith(f"burki-dashboard: bad setting: {name}: ")
+
+
+def test_the_simulator_runs_alone() -> None:
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "webapp", "simulator", "--port", str(port), "--key", "k-123"],
+        env=environment(),
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        assert f"http://127.0.0.1:{port}/" in process.stdout.readline()
+        calls = _get_when_up(
+            f"http://127.0.0.1:{port}/api/v1/calls?status=ongoing",
+            headers={"Authorization": "Bearer k-123"},
+        )
+        assert calls.status_code == 200
+        process.send_signal(signal.SIGINT)
+        assert process.wait(timeout=10) == 0
+    finally:
+        process.kill()
+        process.communicate()

@@ -1,0 +1,29 @@
+from webapp import cursor
+from webapp.streamkey import StreamKey
+
+A = StreamKey.call("CA1")
+B = StreamKey.campaign(4)
+
+
+def test_a_cursor_round_trips_every_position() -> None:
+    text = cursor.encode({A: "3f9a0c1e-17", B: "0b7d2a55-9"})
+    assert text == "call:CA1=3f9a0c1e-17,campaign:4=0b7d2a55-9"
+    assert cursor.decode(text, [A, B]) == {A: "3f9a0c1e-17", B: "0b7d2a55-9"}
+
+
+def test_no_cursor_means_new_viewer_for_every_stream() -> None:
+    assert cursor.decode(None, [A, B]) == {A: None, B: None}
+    assert cursor.decode("", [A, B]) == {A: None, B: None}
+
+
+def test_a_stream_missing_from_the_cursor_is_reset_not_skipped() -> None:
+    assert cursor.decode("call:CA1=3f9a0c1e-17", [A, B]) == {
+        A: "3f9a0c1e-17",
+        B: cursor.UNRESUMABLE,
+    }
+
+
+def test_hostile_positions_are_never_kept() -> None:
+    hostile = "call:CA1=x\ndata: injected,campaign:4=" + "9" * 9000
+    assert cursor.decode(hostile, [A, B]) == {A: cursor.UNRESUMABLE, B: cursor.UNRESUMABLE}
+    assert cursor.decode("call:CA1=<script>-1", [A]) == {A: cursor.UNRESUMABLE}
