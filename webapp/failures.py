@@ -82,7 +82,7 @@ def _from_error_frame(error: UpstreamError | None) -> Failure | None:
                 fatal=True,
             )
         case "not_found":
-            return Failure(FailureKind.NOT_FOUND, "Burki does not know it.", floor=NOT_FOUND_FLOOR)
+            return not_found()
         case "rate_limited":
             return _rate_limited()
     return None
@@ -94,7 +94,7 @@ def _from_handshake(status: int | None) -> Failure | None:
     if status in (401, 403):
         return Failure(FailureKind.AUTH, f"Burki refused the connection ({status}).", fatal=True)
     if status == 404:
-        return Failure(FailureKind.NOT_FOUND, "Burki does not know it.", floor=NOT_FOUND_FLOOR)
+        return not_found()
     if status == 429:
         return _rate_limited()
     return Failure(FailureKind.TRANSIENT, f"Burki answered the connection with HTTP {status}.")
@@ -113,6 +113,15 @@ def _from_close(ending: Ending, header_auth: bool) -> Failure | None:
     if ending.close_code == INTERNAL_ERROR and header_auth and not ending.established:
         return Failure(FailureKind.HEADER_REJECTED, "Burki could not read the key from the header.")
     return None
+
+
+def not_found() -> Failure:
+    return Failure(
+        FailureKind.NOT_FOUND,
+        "Burki has no call or campaign with this id (yet); checking again slowly.",
+        floor=NOT_FOUND_FLOOR,
+    )
+
 
 
 def _rate_limited() -> Failure:

@@ -35,7 +35,7 @@ from websockets.typing import Subprotocol
 
 from webapp.backoff import Backoff
 from webapp.events import Connected, Event, Pong, Skipped, UpstreamError
-from webapp.failures import Ending, Failure, FailureKind, classify
+from webapp.failures import Ending, Failure, FailureKind, classify, not_found
 from webapp.normalise import parse
 from webapp.redact import redact
 from webapp.settings import AuthMode, Settings
@@ -217,7 +217,7 @@ class Upstream:
             log.exception("upstream %s: access check failed", self.path)
             return failure
         if exists is False:
-            return Failure(FailureKind.NOT_FOUND, "Burki does not know it.", floor=30.0)
+            return not_found()
         return failure
 
     def url(self, mode: AuthMode) -> str:
