@@ -93,6 +93,9 @@ class Stream:
     def start(self) -> None:
         self._pump = asyncio.create_task(self._run_upstream(), name=f"pump {self.key}")
         self._pump.add_done_callback(self._task_done)
+        # A page render creates a stream before its SSE viewer attaches; if none
+        # ever does, the grace period still ends it.
+        self._timer = asyncio.create_task(self._retire_after(self._config.grace_period))
 
     async def close(self, reason: str = "shutdown") -> None:
         """Cancel and await every task of this stream, and end every viewer."""
