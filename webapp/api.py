@@ -49,8 +49,8 @@ async def multiplexed_events(request: Request) -> Response:
     keys = list(dict.fromkeys(keys))
     if not keys or len(keys) > MAX_MULTIPLEXED:
         return json_error(400, "bad_streams", f"name 1 to {MAX_MULTIPLEXED} streams")
-    positions = cursor.decode(_last_event_id(request), keys)
-    return _respond(request, _multiplexed_frames(request.app.state.hub, keys, positions))
+    positions = cursor.decode(last_event_id(request), keys)
+    return relay_response(request, _multiplexed_frames(request.app.state.hub, keys, positions))
 
 
 async def _single(request: Request, make_key: object) -> Response:
@@ -59,17 +59,17 @@ async def _single(request: Request, make_key: object) -> Response:
     except BadStreamId as exc:
         return json_error(400, "bad_stream_id", str(exc))
     hub: Hub = request.app.state.hub
-    last_id = _last_event_id(request)
+    last_id = last_event_id(request)
     try:
         stream = hub.stream(key)
     except HubClosed:
         return json_error(503, "shutting_down", "The dashboard is shutting down.")
     if stream.ended and last_id is not None and stream.log.since(last_id) == []:
         return Response(status_code=204)  # up to date with an ended stream: stop reconnecting
-    return _respond(request, _single_frames(hub, key, last_id))
+    return relay_response(request, _single_frames(hub, key, last_id))
 
 
-def _last_event_id(request: Request) -> str | None:
+def last_event_id(request: Request) -> str | None:
     value = request.headers.get("last-event-id") or request.query_params.get("last_event_id")
     return value or None
 
@@ -109,7 +109,10 @@ def _with_cursor(at: dict[StreamKey, str], frame: Frame) -> bytes:
     return b"id: " + cursor.encode(at).encode() + b"\n" + frame.body
 
 
-def _respond(request: Request, frames: AsyncGenerator[bytes, None]) -> Response:
+def relay_response(
+    request: Request, frames: AsyncGenerator[bytes, None], **options: Any
+) -> Response:
+    """The SSE response every stream endpoint uses: heartbeat, stall timeout, no-store."""
     settings = request.app.state.settings
     return _RelayResponse(
         frames,
@@ -118,6 +121,7 @@ def _respond(request: Request, frames: AsyncGenerator[bytes, None]) -> Response:
         sep="\n",
         send_timeout=settings.relay_stall_timeout,
         headers={"Cache-Control": "no-store"},
+        **options,
     )
 
 

@@ -9,7 +9,8 @@ from starlette.applications import Starlette
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from webapp import api, pages, probes
+from webapp import api, exports, livepages, pages, probes, wallboard
+from webapp.directory import Directory
 from webapp.hub import Hub
 from webapp.metrics import Metrics
 from webapp.rest import BurkiRest
@@ -50,9 +51,13 @@ def create_app(settings: Settings, *, demo: bool | None = None) -> Starlette:
             sources = Sources(UpstreamConfig.from_settings(settings), rest)
             app.state.rest = rest
             app.state.hub = Hub(sources, relay_config(settings), metrics)
+            app.state.directory = Directory(
+                rest, settings.directory_poll_interval, settings.relay_grace_period
+            )
             try:
                 yield
             finally:
+                await app.state.directory.close()
                 await app.state.hub.close()
                 for stop in reversed(app.state.on_shutdown):
                     await stop()
@@ -60,6 +65,17 @@ def create_app(settings: Settings, *, demo: bool | None = None) -> Starlette:
     app = Starlette(
         routes=[
             Route("/", pages.index, name="index"),
+            Route("/calls/{sid}", livepages.call_page, name="call"),
+            Route("/calls/{sid}/captions", livepages.captions_page, name="captions"),
+            Route("/calls/{sid}/transcript.{fmt}", exports.call_export, name="call_export"),
+            Route("/campaigns/{campaign_id}", livepages.campaign_page, name="campaign"),
+            Route("/embed/calls/{sid}", livepages.call_embed, name="call_embed"),
+            Route(
+                "/embed/campaigns/{campaign_id}", livepages.campaign_embed, name="campaign_embed"
+            ),
+            Route("/live/{view}/{kind}/{ident}", livepages.live_updates, name="live_updates"),
+            Route("/wallboard", wallboard.page, name="wallboard"),
+            Route("/wallboard/updates", wallboard.updates, name="wallboard_updates"),
             Route("/api/calls/{sid}/events", api.call_events, name="call_events"),
             Route(
                 "/api/campaigns/{campaign_id}/events", api.campaign_events, name="campaign_events"

@@ -123,7 +123,6 @@ def not_found() -> Failure:
     )
 
 
-
 def _rate_limited() -> Failure:
     return Failure(
         FailureKind.RATE_LIMITED,

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -42,6 +42,10 @@ class Frame:
     viewer gets; a multi-stream connection writes its own cursor id before
     ``body``). ``data`` is shared by every holder of the frame: read it, never
     mutate it.
+
+    ``html`` holds the frame rendered for each page view that watches the stream
+    (an unnamed SSE message without its id line), filled once, when the frame is
+    emitted, from the state at that moment.
     """
 
     id: str
@@ -49,6 +53,7 @@ class Frame:
     data: dict[str, Any]
     body: bytes
     wire: bytes
+    html: dict[str, bytes] = field(default_factory=dict, compare=False, repr=False)
 
 
 def render(id: str, type: str, data: dict[str, Any]) -> Frame:

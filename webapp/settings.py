@@ -100,6 +100,12 @@ class Settings(BaseSettings):
     relay_poll_after_failures: int = Field(
         3, ge=1, description="Failed reconnects in a row before a stream falls back to polling."
     )
+    directory_poll_interval: float = Field(
+        5.0,
+        gt=0,
+        description="Seconds between polls of Burki's lists of ongoing calls and running "
+        "campaigns (overview, wallboard).",
+    )
     dashboard_shutdown_timeout: float = Field(
         5.0, gt=0, description="Seconds open responses get to drain on shutdown (SIGTERM, Ctrl-C)."
     )

@@ -31,6 +31,7 @@ from webapp.sources import Sources
 from webapp.streamkey import StreamKey
 from webapp.subscriber import Subscriber
 from webapp.upstream import Connecting, GaveUp, Item, Live, Reconnecting
+from webapp.views import View
 
 log = logging.getLogger(__name__)
 
@@ -69,12 +70,17 @@ class Stream:
         self._poller: asyncio.Task[None] | None = None
         self._timer: asyncio.Task[None] | None = None
         self._dedupe_seen = 0
+        self.views: dict[str, View] = {}
 
     # -- what the metrics and the endpoints read ------------------------------------------
 
     @property
     def kind(self) -> str:
         return self.key.kind
+
+    @property
+    def key_id(self) -> str:
+        return self.key.id
 
     @property
     def connection_state(self) -> str:
@@ -131,6 +137,10 @@ class Stream:
         self.subscribers.discard(sub)
         if not self.subscribers and not self.ended and self._timer is None:
             self._timer = asyncio.create_task(self._retire_after(self._config.grace_period))
+
+    def watch_view(self, view: View) -> None:
+        """Render every frame from now on for ``view`` too (a page shows this stream)."""
+        self.views.setdefault(view.name, view)
 
     def snapshot(self) -> Frame:
         data = {"stream": str(self.key), "connection": self.connection, **self.state.snapshot()}
@@ -242,6 +252,11 @@ class Stream:
 
     def _emit(self, change: Change) -> None:
         frame = self.log.append(Change(change.type, {"stream": str(self.key), **change.data}))
+        for name, view in self.views.items():
+            try:
+                frame.html[name] = view.update(self, frame)
+            except Exception:  # a template bug must not stop the stream: pages reset instead
+                log.exception("stream %s: rendering %s for %s failed", self.key, frame.type, name)
         for sub in list(self.subscribers):
             if sub.offer(frame):
                 self._metrics.events_out.inc()

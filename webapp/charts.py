@@ -1,0 +1,35 @@
+"""A server-rendered SVG chart of a campaign's progress: no chart library, no script."""
+
+from __future__ import annotations
+
+from typing import Any
+
+WIDTH = 600
+HEIGHT = 160
+
+
+def chart(history: list[dict[str, Any]]) -> dict[str, Any]:
+    """Polyline points for percent done and success rate (both 0-100) over the samples."""
+    done = [float(s.get("percent_done") or 0.0) for s in history]
+    success = [float(s["success_rate"]) for s in history if s.get("success_rate") is not None]
+    return {
+        "width": WIDTH,
+        "height": HEIGHT,
+        "done": _points(done),
+        "success": _points(success),
+        "count": len(history),
+        "last_done": done[-1] if done else None,
+        "last_success": success[-1] if success else None,
+    }
+
+
+def _points(values: list[float]) -> str:
+    if not values:
+        return ""
+    if len(values) == 1:
+        values = values * 2  # a single sample still draws a (flat) line
+    step = WIDTH / (len(values) - 1)
+    return " ".join(
+        f"{i * step:.1f},{HEIGHT - min(max(v, 0.0), 100.0) / 100.0 * HEIGHT:.1f}"
+        for i, v in enumerate(values)
+    )

@@ -1,0 +1,158 @@
+"""The live pages (call, captions, campaign, their embeds) and their HTML update streams.
+
+A page renders the stream's state as it is now and connects its update stream
+with ``last_event_id`` set to the id of that state, so the first update is
+exactly the next event: nothing missed, nothing twice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator, Awaitable, Callable
+from dataclasses import dataclass
+from typing import TypeVar
+
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+
+from webapp import htmlsse, views
+from webapp.api import json_error, last_event_id, relay_response
+from webapp.campaignstate import CampaignState
+from webapp.frames import Frame
+from webapp.hub import Hub, HubClosed
+from webapp.rest import NotFound, RestError, Unauthorized
+from webapp.stream import Stream
+from webapp.streamkey import BadStreamId, StreamKey
+from webapp.templating import templates
+
+T = TypeVar("T")
+
+PAGE_VIEWS = {"call": views.CALL, "captions": views.CAPTIONS, "campaign": views.CAMPAIGN}
+
+
+@dataclass(frozen=True, slots=True)
+class LivePage:
+    layout: str
+    stream_url: str
+    demo: bool
+    embedded: bool
+
+
+async def call_page(request: Request) -> Response:
+    return await _call(request, views.CALL, "call.html", embedded=False)
+
+
+async def captions_page(request: Request) -> Response:
+    return await _call(request, views.CAPTIONS, "captions.html", embedded=False)
+
+
+async def call_embed(request: Request) -> Response:
+    return await _call(request, views.CALL, "call.html", embedded=True)
+
+
+async def campaign_page(request: Request) -> Response:
+    return await _campaign(request, embedded=False)
+
+
+async def campaign_embed(request: Request) -> Response:
+    return await _campaign(request, embedded=True)
+
+
+async def _call(request: Request, view: views.View, template: str, embedded: bool) -> Response:
+    key = _key(lambda: StreamKey.call(request.path_params["sid"]))
+    await _check(request.app.state.rest.call(key.id), "call")
+    stream = _stream(request, key)
+    return _render(request, stream, view, template, embedded)
+
+
+async def _campaign(request: Request, embedded: bool) -> Response:
+    key = _key(lambda: StreamKey.campaign(request.path_params["campaign_id"]))
+    summary = await _check(request.app.state.rest.campaign(int(key.id)), "campaign")
+    stream = _stream(request, key)
+    if isinstance(stream.state, CampaignState) and stream.state.name is None and summary:
+        stream.state.name = summary.name
+    return _render(request, stream, views.CAMPAIGN, "campaign.html", embedded)
+
+
+def _render(
+    request: Request, stream: Stream, view: views.View, template: str, embedded: bool
+) -> Response:
+    stream.watch_view(view)
+    url = request.url_for("live_updates", view=view.name, kind=stream.key.kind, ident=stream.key.id)
+    page = LivePage(
+        layout="embed.html" if embedded else "base.html",
+        stream_url=f"{url.path}?last_event_id={stream.log.last_id}",
+        demo=request.app.state.demo,
+        embedded=embedded,
+    )
+    context = view.context(stream) | {"page": page}
+    return templates.TemplateResponse(request, template, context)
+
+
+def _key(make: Callable[[], StreamKey]) -> StreamKey:
+    try:
+        return make()
+    except BadStreamId as exc:
+        raise HTTPException(404, f"No such page: {exc}.") from None
+
+
+async def _check(lookup: Awaitable[T], what: str) -> T | None:
+    """The REST record, or the right error page: unknown id (404), key refused (502)."""
+    try:
+        return await lookup
+    except NotFound:
+        raise HTTPException(404, f"Burki has no {what} with this id.") from None
+    except Unauthorized:
+        raise HTTPException(502, "Burki refused the dashboard's API key.") from None
+    except RestError:
+        return None  # Burki's REST is down: the page still shows what the stream knows
+
+
+def _stream(request: Request, key: StreamKey) -> Stream:
+    try:
+        return request.app.state.hub.stream(key)  # type: ignore[no-any-return]
+    except HubClosed:
+        raise HTTPException(503, "The dashboard is shutting down.") from None
+
+
+async def live_updates(request: Request) -> Response:
+    """The HTML update stream of one page view of one stream."""
+    view = PAGE_VIEWS.get(request.path_params["view"])
+    kind, ident = request.path_params["kind"], request.path_params["ident"]
+    try:
+        key = StreamKey.call(ident) if kind == "call" else StreamKey.campaign(ident)
+    except BadStreamId as exc:
+        return json_error(404, "bad_stream_id", str(exc))
+    if view is None or kind not in ("call", "campaign"):
+        return json_error(404, "not_found", "no such view")
+    hub: Hub = request.app.state.hub
+    frames = _html_frames(hub, key, view, last_event_id(request))
+    return relay_response(request, frames, ping_message_factory=htmlsse.heartbeat)
+
+
+async def _html_frames(
+    hub: Hub, key: StreamKey, view: views.View, last_id: str | None
+) -> AsyncGenerator[bytes, None]:
+    stream = hub.stream(key)
+    stream.watch_view(view)
+    with hub.watch([key], {key: last_id}) as (sub, first):
+        if any(f.type not in ("snapshot", "reset") and view.name not in f.html for f in first):
+            first = [stream.snapshot()]  # frames from before this view was watched: start over
+        for frame in first:
+            if frame.type != "reset":
+                yield htmlsse.with_id(frame.id, _html(stream, view, frame))
+        if stream.ended:
+            yield htmlsse.END
+            return
+        while (next_frame := await sub.get()) is not None:
+            yield htmlsse.with_id(next_frame.id, _html(stream, view, next_frame))
+            if next_frame.type == "end":
+                yield htmlsse.END
+                return
+
+
+def _html(stream: Stream, view: views.View, frame: Frame) -> bytes:
+    html = frame.html.get(view.name)
+    if html is None:  # a snapshot, or a frame whose render failed: every region afresh
+        return view.full(stream)
+    return html

@@ -1,0 +1,141 @@
+"""The wallboard: every ongoing call as a card, all over ONE SSE connection per page.
+
+Browsers allow six HTTP/1.1 connections per origin, so a page that shows many
+calls must not open a stream per call. One session attaches a single
+subscriber to every ongoing call's stream and to the directory; when the
+directory changes, cards are added and removed without a reload. The event id
+is a cursor over every call shown (see :mod:`webapp.cursor`), so a reconnect
+resumes each card exactly, and the cursor also tells which cards the browser
+already has.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncGenerator
+from dataclasses import dataclass
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from webapp import cursor, htmlsse, views
+from webapp.api import last_event_id, relay_response
+from webapp.directory import Directory
+from webapp.frames import Frame
+from webapp.hub import Hub
+from webapp.stream import Stream
+from webapp.streamkey import BadStreamId, StreamKey
+from webapp.subscriber import Subscriber
+from webapp.templating import render_block, templates
+
+MAX_CARDS = 48
+_ENTRY = re.compile(r"call:([A-Za-z0-9_-]{1,64})=([0-9a-f]{1,32}-[0-9]{1,19})")
+
+
+@dataclass(frozen=True, slots=True)
+class WallboardPage:
+    stream_url: str
+    demo: bool
+    error: str | None
+
+
+async def page(request: Request) -> Response:
+    hub: Hub = request.app.state.hub
+    directory: Directory = request.app.state.directory
+    if not directory.loaded:
+        await directory.refresh()
+    streams = [hub.stream(key) for key in _wanted(directory)]
+    positions = {}
+    for stream in streams:
+        stream.watch_view(views.CARD)
+        positions[stream.key] = stream.log.last_id
+    url = request.url_for("wallboard_updates").path
+    query = f"?last_event_id={cursor.encode(positions)}" if positions else ""
+    context = {
+        "page": WallboardPage(url + query, request.app.state.demo, directory.error),
+        "cards": [views.CARD.context(s) for s in streams],
+    }
+    return templates.TemplateResponse(request, "wallboard.html", context)
+
+
+async def updates(request: Request) -> Response:
+    session = _Session(request.app.state.hub, request.app.state.directory, request)
+    return relay_response(request, session.run(), ping_message_factory=htmlsse.heartbeat)
+
+
+def _wanted(directory: Directory) -> list[StreamKey]:
+    keys = []
+    for call in directory.calls[:MAX_CARDS]:
+        try:
+            keys.append(StreamKey.call(call.call_sid))
+        except BadStreamId:
+            continue  # Burki listed an id we cannot name: skip it, never crash the board
+    return keys
+
+
+def _positions(text: str | None) -> dict[StreamKey, str]:
+    """The cards the browser has, and where each stands: only well-formed entries."""
+    if not text or len(text) > cursor.MAX_CURSOR:
+        return {}
+    found = (_ENTRY.fullmatch(part) for part in text.split(","))
+    return {StreamKey.call(m[1]): m[2] for m in found if m}
+
+
+class _Session:
+    """One browser's wallboard connection. Owns nothing but its subscriber's attachments."""
+
+    def __init__(self, hub: Hub, directory: Directory, request: Request) -> None:
+        self.hub = hub
+        self.directory = directory
+        self.sub = Subscriber(hub.config.viewer_queue)
+        self.at = _positions(last_event_id(request))  # the cards the browser shows
+        self.attached: dict[StreamKey, Stream] = {}
+
+    async def run(self) -> AsyncGenerator[bytes, None]:
+        self.directory.watch(self.sub)
+        try:
+            for chunk in self._sync():
+                yield chunk
+            while (frame := await self.sub.get()) is not None:
+                if frame.type == "directory":
+                    for chunk in self._sync():
+                        yield chunk
+                elif (key := StreamKey.parse(frame.data["stream"])) in self.attached:
+                    yield self._card_frame(key, frame)
+        finally:
+            self.directory.unwatch(self.sub)
+            for stream in self.attached.values():
+                stream.detach(self.sub)
+
+    def _sync(self) -> list[bytes]:
+        """Attach to new calls, detach from gone ones; the HTML that brings the page along."""
+        wanted = _wanted(self.directory)
+        chunks = []
+        for key in [k for k in {*self.attached, *self.at} if k not in wanted]:
+            if (stream := self.attached.pop(key, None)) is not None:
+                stream.detach(self.sub)
+            self.at.pop(key, None)
+            chunks.append(htmlsse.message(htmlsse.partial(f"#card-{key.id}", "delete", "")))
+        for key in wanted:
+            if key not in self.attached:
+                chunks += self._attach(key)
+        return chunks
+
+    def _attach(self, key: StreamKey) -> list[bytes]:
+        stream = self.hub.stream(key)
+        stream.watch_view(views.CARD)
+        first = stream.attach(self.sub, self.at.get(key))
+        self.attached[key] = stream
+        chunks = []
+        if key not in self.at:  # a card the browser does not have yet
+            card = render_block("wallboard.html", "card", views.CARD.context(stream))
+            chunks.append(htmlsse.message(htmlsse.partial("#cards", "beforeend", card)))
+        if any(f.type not in ("snapshot", "reset") and "card" not in f.html for f in first):
+            first = [stream.snapshot()]
+        chunks += [self._card_frame(key, f) for f in first if f.type != "reset"]
+        return chunks
+
+    def _card_frame(self, key: StreamKey, frame: Frame) -> bytes:
+        self.at[key] = frame.id
+        html = frame.html.get("card") or views.CARD.full(self.attached[key])
+        return b"id: " + cursor.encode(self.at).encode() + b"\n" + html
