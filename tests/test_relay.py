@@ -258,6 +258,7 @@ async def test_multiplexed_stream_carries_many_and_resumes_with_its_cursor(
         viewer = Viewer(live.url, f"/api/events?{query}").start(client)
         for sid in calls:
             await viewer.wait_for(is_event("status", stream=f"call:{sid}", state="live"))
+        await viewer.wait_for(is_event("status", stream=f"campaign:{cid}", state="live"))
         for sid in calls:
             sim.add_segment(sid, "user", f"hello from {sid}")
         sim.advance_campaign(cid, outcome="success")

@@ -9,7 +9,7 @@ from starlette.applications import Starlette
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from webapp import api, exports, livepages, pages, probes, wallboard
+from webapp import api, errorpages, exports, livepages, overview, probes, wallboard
 from webapp.directory import Directory
 from webapp.hub import Hub
 from webapp.metrics import Metrics
@@ -64,7 +64,8 @@ def create_app(settings: Settings, *, demo: bool | None = None) -> Starlette:
 
     app = Starlette(
         routes=[
-            Route("/", pages.index, name="index"),
+            Route("/", overview.page, name="index"),
+            Route("/overview/updates", overview.updates, name="overview_updates"),
             Route("/calls/{sid}", livepages.call_page, name="call"),
             Route("/calls/{sid}/captions", livepages.captions_page, name="captions"),
             Route("/calls/{sid}/transcript.{fmt}", exports.call_export, name="call_export"),
@@ -86,7 +87,7 @@ def create_app(settings: Settings, *, demo: bool | None = None) -> Starlette:
             Route("/metrics", probes.metrics, name="metrics"),
             Mount("/static", StaticFiles(directory=PROJECT_ROOT / "static"), name="static"),
         ],
-        exception_handlers=pages.EXCEPTION_HANDLERS,
+        exception_handlers=errorpages.EXCEPTION_HANDLERS,
         lifespan=lifespan,
     )
     app.state.settings = settings

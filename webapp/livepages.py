@@ -70,7 +70,7 @@ async def _campaign(request: Request, embedded: bool) -> Response:
     summary = await _check(request.app.state.rest.campaign(int(key.id)), "campaign")
     stream = _stream(request, key)
     if isinstance(stream.state, CampaignState) and stream.state.name is None and summary:
-        stream.state.name = summary.name
+        stream.state.name = summary.name  # the stream fetches it too, but may not have yet
     return _render(request, stream, views.CAMPAIGN, "campaign.html", embedded)
 
 

@@ -6,12 +6,16 @@ and the stream's dedupe holds across them.
 
 from __future__ import annotations
 
+import asyncio
+
 from webapp.events import CallStatus, Event
-from webapp.rest import BurkiRest
+from webapp.rest import BurkiRest, RestError
 from webapp.streamkey import StreamKey
 from webapp.upstream import AuthMemory, Upstream, UpstreamConfig
 
 # The REST call object says "ongoing" where the live stream says "in-progress".
+NAME_TIMEOUT = 3.0
+
 _REST_STATUS = {"ongoing": "in-progress", "pending": "in-progress"}
 
 
@@ -29,6 +33,14 @@ class Sources:
                 return await self.rest.call_exists(key.id)
 
         return Upstream(self.config, key.upstream_path, self.memory, access_check=check)
+
+    async def campaign_name(self, campaign_id: int) -> str | None:
+        """The campaign's name for its dashboard (the stream does not carry it), if Burki says."""
+        try:
+            async with asyncio.timeout(NAME_TIMEOUT):
+                return (await self.rest.campaign(campaign_id)).name or None
+        except (RestError, TimeoutError):
+            return None
 
     async def poll(self, key: StreamKey) -> list[Event]:
         """One REST poll: the events a stream would have received, in order."""

@@ -153,6 +153,8 @@ class Stream:
     # -- the upstream and the fallback -----------------------------------------------------
 
     async def _run_upstream(self) -> None:
+        if isinstance(self.state, CampaignState) and self.state.name is None:
+            self.state.name = await self._sources.campaign_name(int(self.key.id))
         upstream = self._sources.upstream(self.key)
         async with aclosing(upstream.items()) as items:
             async for item in items:

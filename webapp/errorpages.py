@@ -1,8 +1,7 @@
-"""HTML pages: small typed contexts rendered with Jinja2 (autoescape on)."""
+"""Errors as pages (or JSON under /api/), never tracebacks: one handler for all."""
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from dataclasses import dataclass
 from typing import Any
@@ -10,41 +9,10 @@ from typing import Any
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.templating import Jinja2Templates
 
-from webapp.rest import BurkiRest, CallSummary, CampaignSummary, RestError
-from webapp.settings import PROJECT_ROOT
+from webapp.templating import templates
 
 log = logging.getLogger(__name__)
-templates = Jinja2Templates(directory=PROJECT_ROOT / "templates")
-
-
-@dataclass(frozen=True, slots=True)
-class IndexPage:
-    calls: list[CallSummary]
-    campaigns: list[CampaignSummary]
-    demo: bool
-    error: str | None = None
-
-
-async def index(request: Request) -> Response:
-    rest: BurkiRest = request.app.state.rest
-    calls_result, campaigns_result = await asyncio.gather(
-        rest.list_calls(status="ongoing"),
-        rest.list_campaigns(status="running"),
-        return_exceptions=True,
-    )
-    results = (calls_result, campaigns_result)
-    error = next((r for r in results if isinstance(r, BaseException)), None)
-    if error is not None and not isinstance(error, RestError):
-        raise error
-    page = IndexPage(
-        calls=calls_result if isinstance(calls_result, list) else [],
-        campaigns=campaigns_result if isinstance(campaigns_result, list) else [],
-        demo=request.app.state.demo,
-        error=str(error) if error is not None else None,
-    )
-    return render(request, "index.html", page)
 
 
 def render(request: Request, template: str, page: Any, status_code: int = 200) -> Response:
@@ -73,5 +41,12 @@ async def server_error(request: Request, exc: Exception) -> Response:
     return render(request, "error.html", page, status_code=500)
 
 
-_TITLES = {400: "Bad request", 401: "Sign-in needed", 403: "Forbidden", 404: "Not found"}
+_TITLES = {
+    400: "Bad request",
+    401: "Sign-in needed",
+    403: "Forbidden",
+    404: "Not found",
+    502: "Burki is not answering as it should",
+    503: "Unavailable",
+}
 EXCEPTION_HANDLERS: dict[Any, Any] = {HTTPException: http_error, 500: server_error}

@@ -1,0 +1,122 @@
+"""The overview: ongoing calls and running campaigns, filtered, updating live.
+
+The lists come from the directory (Burki's REST lists, polled while watched).
+The update stream re-renders both tables, with the viewer's own filters, each
+time the directory changes; the first message brings a reconnecting page up to
+date, so it needs no event ids.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlencode
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from webapp import htmlsse
+from webapp.api import relay_response
+from webapp.directory import Directory
+from webapp.rest import CallSummary, CampaignSummary
+from webapp.subscriber import Subscriber
+from webapp.templating import render_block, templates
+
+MAX_QUERY = 100
+
+
+@dataclass(frozen=True, slots=True)
+class Filters:
+    q: str = ""
+    status: str = ""
+    assistant: str = ""
+
+    @classmethod
+    def of(cls, request: Request) -> Filters:
+        params = request.query_params
+        return cls(
+            *(params.get(name, "").strip()[:MAX_QUERY] for name in ("q", "status", "assistant"))
+        )
+
+    def keep_call(self, call: CallSummary) -> bool:
+        text = self.q.lower()
+        found = not text or any(
+            text in (value or "").lower()
+            for value in (call.call_sid, call.customer_phone, call.twilio_phone)
+        )
+        return found and self._matches(call.status, call.assistant_name)
+
+    def keep_campaign(self, campaign: CampaignSummary) -> bool:
+        text = self.q.lower()
+        found = not text or text in campaign.name.lower() or text == str(campaign.id)
+        return found and self._matches(campaign.status, campaign.assistant_name)
+
+    def _matches(self, status: str, assistant: str | None) -> bool:
+        return (not self.status or status == self.status) and (
+            not self.assistant or assistant == self.assistant
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class OverviewPage:
+    demo: bool
+    stream_url: str
+    filters: Filters
+
+
+def context(directory: Directory, filters: Filters) -> dict[str, Any]:
+    calls, campaigns = directory.calls, directory.campaigns
+    return {
+        "calls": [c for c in calls if filters.keep_call(c)],
+        "campaigns": [c for c in campaigns if filters.keep_campaign(c)],
+        "total_calls": len(calls),
+        "total_campaigns": len(campaigns),
+        "statuses": sorted({c.status for c in calls} | {c.status for c in campaigns}),
+        "assistants": sorted({a for a in (c.assistant_name for c in calls) if a}),
+        "filters": filters,
+        "error": directory.error,
+    }
+
+
+async def page(request: Request) -> Response:
+    directory: Directory = request.app.state.directory
+    if not directory.loaded:
+        await directory.refresh()
+    filters = Filters.of(request)
+    query = urlencode({k: v for k, v in vars_of(filters).items() if v})
+    url = request.url_for("overview_updates").path + (f"?{query}" if query else "")
+    page = OverviewPage(request.app.state.demo, url, filters)
+    return templates.TemplateResponse(
+        request, "index.html", context(directory, filters) | {"page": page}
+    )
+
+
+def vars_of(filters: Filters) -> dict[str, str]:
+    return {"q": filters.q, "status": filters.status, "assistant": filters.assistant}
+
+
+async def updates(request: Request) -> Response:
+    frames = _tables(request.app.state.directory, Filters.of(request), request)
+    return relay_response(request, frames, ping_message_factory=htmlsse.heartbeat)
+
+
+async def _tables(
+    directory: Directory, filters: Filters, request: Request
+) -> AsyncGenerator[bytes, None]:
+    sub = Subscriber(8)
+    directory.watch(sub)
+    try:
+        yield _render(directory, filters)
+        while await sub.get() is not None:
+            yield _render(directory, filters)
+    finally:
+        directory.unwatch(sub)
+
+
+def _render(directory: Directory, filters: Filters) -> bytes:
+    ctx = context(directory, filters)
+    return htmlsse.message(
+        htmlsse.partial("#calls", "outerHTML", render_block("index.html", "calls", ctx))
+        + htmlsse.partial("#campaigns", "outerHTML", render_block("index.html", "campaigns", ctx))
+    )
