@@ -22,6 +22,7 @@ from typing import Any
 
 from webapp.callstate import CallState
 from webapp.campaignstate import CampaignState
+from webapp.coalesce import Coalescer
 from webapp.events import Event, UpstreamError
 from webapp.failures import FailureKind
 from webapp.frames import Change, Frame, render
@@ -44,6 +45,7 @@ class RelayConfig:
     viewer_queue: int = 256
     poll_interval: float = 5.0
     poll_after_failures: int = 3
+    progress_interval: float = 0.25  # at most about four progress renders a second
 
 
 class Stream:
@@ -71,6 +73,7 @@ class Stream:
         self._timer: asyncio.Task[None] | None = None
         self._dedupe_seen = 0
         self.views: dict[str, View] = {}
+        self._progress = Coalescer(config.progress_interval, self._emit)
 
     # -- what the metrics and the endpoints read ------------------------------------------
 
@@ -111,6 +114,7 @@ class Stream:
             if task is not current:
                 task.cancel()
         await asyncio.gather(*(t for t in tasks if t is not current), return_exceptions=True)
+        self._progress.close()
         for sub in list(self.subscribers):
             sub.close(reason)
         self.subscribers.clear()
@@ -202,11 +206,12 @@ class Stream:
             self._metrics.dedupe_drops.inc(drops - self._dedupe_seen)
             self._dedupe_seen = drops
         for change in changes:
-            self._emit(change)
+            self._progress.offer(change)
         if self.ended and self.connection["state"] != "ended":
             self._finish()
 
     def _finish(self) -> None:
+        self._progress.flush()
         self._stop_polling()
         what = "call" if self.key.kind == "call" else "campaign"
         self._set_connection("ended", f"The {what} has ended.")
