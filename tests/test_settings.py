@@ -2,6 +2,7 @@ import re
 from pathlib import Path
 
 import pytest
+from pydantic import SecretStr
 
 from webapp.settings import AuthMode, Settings, SettingsError, load_settings
 
@@ -21,6 +22,8 @@ def test_every_setting_is_in_the_readme_table_with_its_default() -> None:
         row = re.search(rf"^\| `{name.upper()}` \| (.*?) \| (.+) \|$", readme, re.MULTILINE)
         assert row, f"{name.upper()} is missing from the README's settings table"
         default = field.default
+        if isinstance(default, SecretStr):
+            default = default.get_secret_value() or None
         shown = "(unset)" if default is None else f"`{getattr(default, 'value', default)}`"
         assert row.group(1) == shown, f"{name.upper()}: README says {row.group(1)}"
         assert field.description, f"{name.upper()} has no help line"
@@ -72,6 +75,12 @@ def test_the_key_can_come_from_a_secret_file(
         ("BURKI_BACKOFF_CAP", "-1", "BURKI_BACKOFF_CAP: "),
         ("DASHBOARD_PORT", "70000", "DASHBOARD_PORT: "),
         ("BURKI_API_KEY_FILE", "/nonexistent/key", "BURKI_API_KEY_FILE: cannot read"),
+        ("ALERT_KEYWORDS", "lawyer:urgent", "ALERT_KEYWORDS: "),
+        (
+            "WEBHOOK_ENDPOINTS",
+            '[{"url": "ftp://x", "secret": "s3cr3t-s3cr3t-s3cr3t"}]',
+            "WEBHOOK_ENDPOINTS: ",
+        ),
     ],
 )
 def test_a_bad_value_stops_start_up_with_one_line_naming_the_variable(
@@ -83,6 +92,7 @@ def test_a_bad_value_stops_start_up_with_one_line_naming_the_variable(
     message = str(caught.value)
     assert message.startswith(expected)
     assert "\n" not in message
+    assert "s3cr3t" not in message
 
 
 def test_an_error_never_echoes_a_secret_value(monkeypatch: pytest.MonkeyPatch) -> None:

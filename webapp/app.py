@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
 from starlette.applications import Starlette
@@ -10,14 +10,18 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from webapp import api, errorpages, exports, livepages, overview, probes, wallboard
+from webapp.alerts import AlertConfig, CallAlerts
 from webapp.directory import Directory
 from webapp.hub import Hub
+from webapp.keywords import KeywordMatcher, parse_rules
 from webapp.metrics import Metrics
 from webapp.rest import BurkiRest
+from webapp.sentiment import SentimentScorer
 from webapp.settings import PROJECT_ROOT, Settings
 from webapp.sources import Sources
-from webapp.stream import RelayConfig
+from webapp.stream import Integrations, RelayConfig
 from webapp.upstream import UpstreamConfig
+from webapp.webhooks import WebhookDispatcher, parse_endpoints
 
 
 def relay_config(settings: Settings) -> RelayConfig:
@@ -28,6 +32,30 @@ def relay_config(settings: Settings) -> RelayConfig:
         viewer_queue=settings.relay_viewer_queue,
         poll_interval=settings.relay_poll_interval,
         poll_after_failures=settings.relay_poll_after_failures,
+    )
+
+
+def alert_factory(settings: Settings) -> Callable[[], CallAlerts]:
+    """One scorer and one matcher for the process; alert state per call."""
+    config = AlertConfig(
+        segment_threshold=settings.alert_segment_threshold,
+        average_threshold=settings.alert_average_threshold,
+        window=settings.alert_window,
+        rules=tuple(parse_rules(settings.alert_keywords)),
+    )
+    scorer, matcher = SentimentScorer(), KeywordMatcher(config.rules)
+    return lambda: CallAlerts(config, scorer, matcher)
+
+
+def webhook_dispatcher(settings: Settings) -> WebhookDispatcher | None:
+    text = settings.webhook_endpoints.get_secret_value()
+    if not text.strip():
+        return None
+    return WebhookDispatcher(
+        parse_endpoints(text),
+        queue_size=settings.webhook_queue_size,
+        timeout=settings.webhook_timeout,
+        max_attempts=settings.webhook_max_attempts,
     )
 
 
@@ -49,16 +77,25 @@ def create_app(settings: Settings, *, demo: bool | None = None) -> Starlette:
             timeout=settings.burki_rest_timeout,
         ) as rest:
             sources = Sources(UpstreamConfig.from_settings(settings), rest)
-            app.state.rest = rest
-            app.state.hub = Hub(sources, relay_config(settings), metrics)
-            app.state.directory = Directory(
+            directory = Directory(
                 rest, settings.directory_poll_interval, settings.relay_grace_period
             )
+            webhooks = webhook_dispatcher(settings)
+            integrations = Integrations(alert_factory(settings), webhooks, directory.add_alert)
+            app.state.rest = rest
+            app.state.directory = directory
+            app.state.webhooks = webhooks
+            app.state.hub = Hub(sources, relay_config(settings), metrics, integrations)
+            metrics.watch_webhooks(webhooks)
+            if webhooks is not None:
+                webhooks.start()
             try:
                 yield
             finally:
-                await app.state.directory.close()
+                await directory.close()
                 await app.state.hub.close()
+                if webhooks is not None:
+                    await webhooks.close()
                 for stop in reversed(app.state.on_shutdown):
                     await stop()
 

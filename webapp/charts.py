@@ -33,3 +33,19 @@ def _points(values: list[float]) -> str:
         f"{i * step:.1f},{HEIGHT - min(max(v, 0.0), 100.0) / 100.0 * HEIGHT:.1f}"
         for i, v in enumerate(values)
     )
+
+
+SPARK_WIDTH = 120
+SPARK_HEIGHT = 24
+
+
+def sparkline(scores: list[float]) -> str:
+    """Polyline points for sentiment scores (-1..1) in a small 120x24 box; 0 is the middle."""
+    if not scores:
+        return ""
+    values = scores * 2 if len(scores) == 1 else scores
+    step = SPARK_WIDTH / (len(values) - 1)
+    return " ".join(
+        f"{i * step:.1f},{(1 - max(min(v, 1.0), -1.0)) / 2 * SPARK_HEIGHT:.1f}"
+        for i, v in enumerate(values)
+    )

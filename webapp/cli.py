@@ -15,6 +15,7 @@ from webapp.app import create_app
 from webapp.logs import configure_logging
 from webapp.settings import Settings, SettingsError, load_settings
 from webapp.simulator import Simulator, serve_forever
+from webapp.webhooks import parse_endpoints
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -63,6 +64,16 @@ async def _simulator(args: argparse.Namespace) -> None:
     )
 
 
+def secrets_of(settings: Settings) -> tuple[str, ...]:
+    """Everything no log line may show: the Burki key and the webhook secrets."""
+    key = settings.burki_api_key
+    found = [key.get_secret_value()] if key is not None else []
+    text = settings.webhook_endpoints.get_secret_value()
+    for endpoint in parse_endpoints(text) if text.strip() else []:
+        found += endpoint.secrets
+    return tuple(found)
+
+
 async def serve(settings: Settings) -> None:
     """Serve the dashboard; in demo mode, with the simulator standing in for Burki."""
     simulator: Simulator | None = None
@@ -73,8 +84,7 @@ async def serve(settings: Settings) -> None:
         settings = settings.model_copy(
             update={"burki_base_url": simulator.base_url, "burki_api_key": SecretStr(demo_key)}
         )
-    key = settings.burki_api_key
-    configure_logging(settings.dashboard_log_level, (key.get_secret_value(),) if key else ())
+    configure_logging(settings.dashboard_log_level, secrets_of(settings))
     app = create_app(settings, demo=simulator is not None)
     if simulator is not None:
         app.state.on_shutdown.append(simulator.stop)

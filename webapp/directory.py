@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import deque
+from typing import Any
 
 from webapp.frames import render
 from webapp.rest import BurkiRest, CallSummary, CampaignSummary, RestError
@@ -21,6 +23,7 @@ from webapp.subscriber import Subscriber
 log = logging.getLogger(__name__)
 
 MAX_LISTED = 200
+MAX_ALERTS = 50
 
 
 class Directory:
@@ -32,6 +35,7 @@ class Directory:
         self.campaigns: list[CampaignSummary] = []
         self.error: str | None = None
         self.loaded = False
+        self.alerts: deque[dict[str, Any]] = deque(maxlen=MAX_ALERTS)
         self._watchers: set[Subscriber] = set()
         self._task: asyncio.Task[None] | None = None
         self._idle: asyncio.Task[None] | None = None
@@ -49,11 +53,19 @@ class Directory:
         changed = (calls, campaigns, error) != (self.calls, self.campaigns, self.error)
         self.calls, self.campaigns, self.error, self.loaded = calls, campaigns, error, True
         if changed:
-            frame = render("", "directory", {"stream": "directory"})
-            for sub in list(self._watchers):
-                if not sub.offer(frame):
-                    self._watchers.discard(sub)
+            self._tell()
         return changed
+
+    def add_alert(self, stream: str, alert: dict[str, Any]) -> None:
+        """An alert raised on a stream: listed on the overview, newest first."""
+        self.alerts.appendleft({"stream": stream, "ident": stream.partition(":")[2], **alert})
+        self._tell()
+
+    def _tell(self) -> None:
+        frame = render("", "directory", {"stream": "directory"})
+        for sub in list(self._watchers):
+            if not sub.offer(frame):
+                self._watchers.discard(sub)
 
     def watch(self, sub: Subscriber) -> None:
         self._watchers.add(sub)

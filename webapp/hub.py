@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from webapp.frames import Frame
 from webapp.metrics import Metrics
 from webapp.sources import Sources
-from webapp.stream import RelayConfig, Stream
+from webapp.stream import Integrations, RelayConfig, Stream
 from webapp.streamkey import StreamKey
 from webapp.subscriber import Subscriber
 
@@ -28,10 +28,17 @@ class HubClosed(Exception):
 
 
 class Hub:
-    def __init__(self, sources: Sources, config: RelayConfig, metrics: Metrics) -> None:
+    def __init__(
+        self,
+        sources: Sources,
+        config: RelayConfig,
+        metrics: Metrics,
+        integrations: Integrations | None = None,
+    ) -> None:
         self.sources = sources
         self.config = config
         self.metrics = metrics
+        self.integrations = integrations
         self.streams: dict[StreamKey, Stream] = {}
         self.closed = False
         metrics.watch(lambda: list(self.streams.values()))
@@ -42,7 +49,9 @@ class Hub:
             raise HubClosed
         stream = self.streams.get(key)
         if stream is None:
-            stream = Stream(key, self.sources, self.config, self.metrics, self._retire)
+            stream = Stream(
+                key, self.sources, self.config, self.metrics, self._retire, self.integrations
+            )
             self.streams[key] = stream
             stream.start()
         return stream

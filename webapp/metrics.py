@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections import Counter as Tally
 from collections.abc import Callable, Iterable, Iterator
-from typing import Protocol
+from typing import Any, Protocol
 
 from prometheus_client import CollectorRegistry, Counter, generate_latest
 from prometheus_client.core import GaugeMetricFamily, Metric
@@ -59,8 +59,33 @@ class Metrics:
         """Expose gauges computed from ``streams()`` at each scrape."""
         self.registry.register(_StreamGauges(streams))
 
+    def watch_webhooks(self, dispatcher: WebhookStatus | None) -> None:
+        """Expose each webhook endpoint's delivery counters at each scrape."""
+        if dispatcher is not None:
+            self.registry.register(_WebhookGauges(dispatcher))
+
     def render(self) -> bytes:
         return generate_latest(self.registry)
+
+
+class WebhookStatus(Protocol):
+    def status(self) -> list[dict[str, Any]]: ...
+
+
+class _WebhookGauges(Collector):
+    FIELDS = ("queued", "delivered", "failed", "dropped", "retries")
+
+    def __init__(self, dispatcher: WebhookStatus) -> None:
+        self._dispatcher = dispatcher
+
+    def collect(self) -> Iterator[Metric]:
+        family = GaugeMetricFamily(
+            "burki_live_webhook", "Webhook deliveries per endpoint", labels=["endpoint", "count"]
+        )
+        for endpoint in self._dispatcher.status():
+            for name in self.FIELDS:
+                family.add_metric([str(endpoint["url"]), name], float(endpoint.get(name, 0)))
+        yield family
 
 
 class _StreamGauges(Collector):

@@ -24,6 +24,7 @@ from webapp.subscriber import Subscriber
 from webapp.templating import render_block, templates
 
 MAX_QUERY = 100
+MAX_ALERTS_SHOWN = 20
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,6 +77,7 @@ def context(directory: Directory, filters: Filters) -> dict[str, Any]:
         "assistants": sorted({a for a in (c.assistant_name for c in calls) if a}),
         "filters": filters,
         "error": directory.error,
+        "alerts": list(directory.alerts)[:MAX_ALERTS_SHOWN],
     }
 
 
@@ -117,6 +119,8 @@ async def _tables(
 def _render(directory: Directory, filters: Filters) -> bytes:
     ctx = context(directory, filters)
     return htmlsse.message(
-        htmlsse.partial("#calls", "outerHTML", render_block("index.html", "calls", ctx))
-        + htmlsse.partial("#campaigns", "outerHTML", render_block("index.html", "campaigns", ctx))
+        "".join(
+            htmlsse.partial(f"#{block}", "outerHTML", render_block("index.html", block, ctx))
+            for block in ("alerts", "calls", "campaigns")
+        )
     )

@@ -15,6 +15,9 @@ from typing import Any
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from webapp.keywords import parse_rules
+from webapp.webhooks import parse_endpoints
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -106,6 +109,39 @@ class Settings(BaseSettings):
         description="Seconds between polls of Burki's lists of ongoing calls and running "
         "campaigns (overview, wallboard).",
     )
+    alert_segment_threshold: float = Field(
+        -0.5,
+        ge=-1,
+        le=1,
+        description="A caller segment scoring below this (-1..1) raises a sentiment alert.",
+    )
+    alert_average_threshold: float = Field(
+        -0.3,
+        ge=-1,
+        le=1,
+        description="An alert when the caller's rolling average drops below this; again only "
+        "after it recovers.",
+    )
+    alert_window: int = Field(
+        10, ge=1, le=100, description="Caller segments in the rolling sentiment average."
+    )
+    alert_keywords: str = Field(
+        "cancel my account:high, lawyer:high, speak to a manager:medium",
+        description="Phrases that raise an alert: comma-separated "
+        "phrase[:low|medium|high][@user|assistant|any], case-insensitive whole words.",
+    )
+    webhook_endpoints: SecretStr = Field(
+        SecretStr(""),
+        description='JSON list of {"url", "secret", "events": ["alert", "campaign", '
+        '"call_status"]}; empty: no webhooks.',
+    )
+    webhook_timeout: float = Field(5.0, gt=0, description="Seconds allowed for one webhook POST.")
+    webhook_queue_size: int = Field(
+        1000, ge=1, description="Events queued per endpoint; when full the oldest is dropped."
+    )
+    webhook_max_attempts: int = Field(
+        8, ge=1, description="Attempts per event before a webhook delivery is given up."
+    )
     dashboard_shutdown_timeout: float = Field(
         5.0, gt=0, description="Seconds open responses get to drain on shutdown (SIGTERM, Ctrl-C)."
     )
@@ -128,6 +164,19 @@ class Settings(BaseSettings):
         if not value.startswith(("http://", "https://")):
             raise ValueError("must start with http:// or https://")
         return value.rstrip("/")
+
+    @field_validator("alert_keywords")
+    @classmethod
+    def _keywords(cls, value: str) -> str:
+        parse_rules(value)
+        return value
+
+    @field_validator("webhook_endpoints")
+    @classmethod
+    def _endpoints(cls, value: SecretStr) -> SecretStr:
+        if value.get_secret_value().strip():
+            parse_endpoints(value.get_secret_value())
+        return value
 
     @field_validator("dashboard_log_level")
     @classmethod

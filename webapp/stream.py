@@ -20,6 +20,7 @@ from contextlib import aclosing
 from dataclasses import dataclass
 from typing import Any
 
+from webapp.alerts import CallAlerts
 from webapp.callstate import CallState
 from webapp.campaignstate import CampaignState
 from webapp.coalesce import Coalescer
@@ -33,8 +34,21 @@ from webapp.streamkey import StreamKey
 from webapp.subscriber import Subscriber
 from webapp.upstream import Connecting, GaveUp, Item, Live, Reconnecting
 from webapp.views import View
+from webapp.webhooks import WebhookDispatcher
 
 log = logging.getLogger(__name__)
+
+
+WEBHOOK_TYPES = frozenset({"progress", "contact", "campaign_completed", "alert", "call_status"})
+
+
+@dataclass(frozen=True, slots=True)
+class Integrations:
+    """What a stream feeds besides its viewers: call alerts, the webhook dispatcher, a feed."""
+
+    alerts: Callable[[], CallAlerts] | None = None
+    webhooks: WebhookDispatcher | None = None
+    on_alert: Callable[[str, dict[str, Any]], None] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +70,7 @@ class Stream:
         config: RelayConfig,
         metrics: Metrics,
         retire: Callable[[Stream], Awaitable[None]],
+        integrations: Integrations | None = None,
     ) -> None:
         self.key = key
         self.state: CallState | CampaignState = (
@@ -74,6 +89,9 @@ class Stream:
         self._dedupe_seen = 0
         self.views: dict[str, View] = {}
         self._progress = Coalescer(config.progress_interval, self._emit)
+        self._integrations = integrations or Integrations()
+        make_alerts = self._integrations.alerts
+        self.alerts = make_alerts() if make_alerts is not None and key.kind == "call" else None
 
     # -- what the metrics and the endpoints read ------------------------------------------
 
@@ -146,8 +164,13 @@ class Stream:
         """Render every frame from now on for ``view`` too (a page shows this stream)."""
         self.views.setdefault(view.name, view)
 
+    def view_state(self) -> dict[str, Any]:
+        """The whole state: the call or campaign, plus the call's sentiment and alerts."""
+        extra = self.alerts.snapshot() if self.alerts is not None else {}
+        return {**self.state.snapshot(), **extra}
+
     def snapshot(self) -> Frame:
-        data = {"stream": str(self.key), "connection": self.connection, **self.state.snapshot()}
+        data = {"stream": str(self.key), "connection": self.connection, **self.view_state()}
         return render(self.log.last_id, "snapshot", data)
 
     def status_frame(self) -> Frame:
@@ -207,6 +230,10 @@ class Stream:
             self._dedupe_seen = drops
         for change in changes:
             self._progress.offer(change)
+            for derived in self.alerts.on_change(change) if self.alerts is not None else ():
+                self._progress.offer(derived)
+                if derived.type == "alert" and self._integrations.on_alert is not None:
+                    self._integrations.on_alert(str(self.key), derived.data)
         if self.ended and self.connection["state"] != "ended":
             self._finish()
 
@@ -264,6 +291,11 @@ class Stream:
                 frame.html[name] = view.update(self, frame)
             except Exception:  # a template bug must not stop the stream: pages reset instead
                 log.exception("stream %s: rendering %s for %s failed", self.key, frame.type, name)
+        webhooks = self._integrations.webhooks
+        if webhooks is not None and frame.type in WEBHOOK_TYPES:
+            # An alert keeps its id when the stream is rebuilt and Burki replays the call.
+            event_id = f"{self.key}/{frame.data['id']}" if frame.type == "alert" else frame.id
+            webhooks.offer(str(self.key), event_id, frame.type, frame.data)
         for sub in list(self.subscribers):
             if sub.offer(frame):
                 self._metrics.events_out.inc()

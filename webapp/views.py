@@ -16,10 +16,11 @@ from typing import Any, Protocol
 from webapp import htmlsse
 from webapp.callstate import CallState
 from webapp.campaignstate import CampaignState
-from webapp.charts import chart
+from webapp.charts import chart, sparkline
 from webapp.frames import Frame
 from webapp.templating import render_block
 
+MAX_SHOWN_ALERTS = 5
 CAPTION_LINES = 3
 CARD_LINES = 3
 
@@ -29,6 +30,7 @@ class Watched(Protocol):
 
     @property
     def state(self) -> CallState | CampaignState: ...
+    def view_state(self) -> dict[str, Any]: ...
     @property
     def connection(self) -> dict[str, Any]: ...
     @property
@@ -42,6 +44,7 @@ class Region:
     block: str
     target: str
     swap: str = "outerHTML"
+    extra: dict[str, Any] | None = None  # context of this region alone (e.g. which segment)
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,7 +64,9 @@ class View:
     def _message(self, stream: Watched, regions: list[Region]) -> bytes:
         context = self.context(stream)
         parts = [
-            htmlsse.partial(r.target, r.swap, render_block(self.template, r.block, context))
+            htmlsse.partial(
+                r.target, r.swap, render_block(self.template, r.block, context | (r.extra or {}))
+            )
             for r in regions
         ]
         return htmlsse.message("".join(parts))
@@ -71,10 +76,10 @@ class View:
 
 
 def call_context(stream: Watched) -> dict[str, Any]:
-    state = stream.state
-    assert isinstance(state, CallState)
-    snapshot = state.snapshot()
+    snapshot = stream.view_state()
     segments = snapshot["segments"]
+    alerts = snapshot.get("alerts", [])
+    sentiment = snapshot.get("sentiment") or {}
     interims = snapshot["interims"]
     metadata = snapshot["metadata"]
     return {
@@ -93,6 +98,13 @@ def call_context(stream: Watched) -> dict[str, Any]:
         "interim_pairs": [(s, interims.get(s)) for s in ("user", "assistant")],
         "caption_lines": segments[-CAPTION_LINES:],
         "card_lines": segments[-CARD_LINES:],
+        "alerts": alerts[::-1][:MAX_SHOWN_ALERTS],
+        "alarmed": {a.get("segment_index") for a in alerts},
+        "sentiment": {
+            "average": sentiment.get("average"),
+            "count": sentiment.get("count", 0),
+            "trend": sparkline(sentiment.get("trend") or []),
+        },
     }
 
 
@@ -112,6 +124,10 @@ def _call_regions(stream: Watched, frame: Frame | None) -> list[Region]:
         return [Region("call_status", "#call-status")]
     if frame.type == "status":
         return [CONNECTION]
+    if frame.type == "sentiment":
+        return [Region("sentiment", "#sentiment")]
+    if frame.type == "alert":
+        return [Region("alerts", "#alerts"), *_alarmed_segment(stream, frame)]
     if frame.type != "transcript":
         return []
     segment = frame.data["segment"]
@@ -126,6 +142,15 @@ def _call_regions(stream: Watched, frame: Frame | None) -> list[Region]:
         else Region("segments", "#transcript", "innerHTML"),
         Region("interims", "#interims", "innerHTML"),
     ]
+
+
+def _alarmed_segment(stream: Watched, frame: Frame) -> list[Region]:
+    """The line that raised the alert, redrawn highlighted."""
+    index = frame.data.get("segment_index")
+    segments = stream.state.segments if isinstance(stream.state, CallState) else []
+    if not isinstance(index, int) or not 0 <= index < len(segments):
+        return []
+    return [Region("one_segment", f"#seg-{index}", extra={"seg": segments[index]})]
 
 
 def _caption_regions(stream: Watched, frame: Frame | None) -> list[Region]:
