@@ -24,7 +24,8 @@ def test_every_setting_is_in_the_readme_table_with_its_default() -> None:
         default = field.default
         if isinstance(default, SecretStr):
             default = default.get_secret_value() or None
-        shown = "(unset)" if default is None else f"`{getattr(default, 'value', default)}`"
+        unset = default is None or default == ""
+        shown = "(unset)" if unset else f"`{getattr(default, 'value', default)}`"
         assert row.group(1) == shown, f"{name.upper()}: README says {row.group(1)}"
         assert field.description, f"{name.upper()} has no help line"
 
@@ -39,11 +40,17 @@ def test_defaults_mean_demo_mode_against_hosted_burki_urls() -> None:
 def test_settings_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("BURKI_API_KEY", KEY)
     monkeypatch.setenv("BURKI_BASE_URL", "http://burki.internal:8080/")
+    monkeypatch.setenv("BURKI_ALLOW_INSECURE", "true")
     monkeypatch.setenv("BURKI_AUTH_MODE", "query")
     settings = load_settings()
     assert not settings.demo
     assert settings.ws_base_url == "ws://burki.internal:8080"
     assert settings.burki_auth_mode is AuthMode.QUERY
+
+
+def test_plain_http_is_allowed_to_a_burki_on_this_machine(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("BURKI_BASE_URL", "http://127.0.0.1:8765")
+    assert load_settings().ws_base_url == "ws://127.0.0.1:8765"
 
 
 def test_the_key_never_shows_in_repr_or_str(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -76,6 +83,10 @@ def test_the_key_can_come_from_a_secret_file(
         ("DASHBOARD_PORT", "70000", "DASHBOARD_PORT: "),
         ("BURKI_API_KEY_FILE", "/nonexistent/key", "BURKI_API_KEY_FILE: cannot read"),
         ("ALERT_KEYWORDS", "lawyer:urgent", "ALERT_KEYWORDS: "),
+        ("BURKI_BASE_URL", "http://burki.example.com", "BURKI_BASE_URL: http:// to a Burki"),
+        ("DASHBOARD_SESSION_SECRET", "short", "DASHBOARD_SESSION_SECRET: must be at least"),
+        ("DASHBOARD_EMBED_ORIGINS", "https://a.example; script-src *", "DASHBOARD_EMBED_ORIGINS: "),
+        ("DASHBOARD_TRUSTED_PROXIES", "10.0.0.300", "DASHBOARD_TRUSTED_PROXIES: "),
         (
             "WEBHOOK_ENDPOINTS",
             '[{"url": "ftp://x", "secret": "s3cr3t-s3cr3t-s3cr3t"}]',

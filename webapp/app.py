@@ -75,6 +75,7 @@ def create_app(settings: Settings, *, demo: bool | None = None) -> Starlette:
             settings.burki_base_url,
             key.get_secret_value() if key is not None else "",
             timeout=settings.burki_rest_timeout,
+            ca_bundle=str(settings.burki_ca_bundle) if settings.burki_ca_bundle else None,
         ) as rest:
             sources = Sources(UpstreamConfig.from_settings(settings), rest)
             directory = Directory(

@@ -21,6 +21,7 @@ import asyncio
 import dataclasses
 import logging
 import math
+import ssl
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -126,6 +127,7 @@ class BurkiRest:
         api_key: str,
         timeout: float = 10.0,
         transport: httpx.AsyncBaseTransport | None = None,
+        ca_bundle: str | None = None,
     ) -> None:
         headers = {"Accept": "application/json", "User-Agent": "burki-live"}
         if api_key:
@@ -139,6 +141,7 @@ class BurkiRest:
             follow_redirects=True,
             max_redirects=5,
             transport=transport,
+            verify=ssl.create_default_context(cafile=ca_bundle) if ca_bundle else True,
         )
 
     async def __aenter__(self) -> Self:

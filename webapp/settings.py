@@ -10,12 +10,15 @@ from __future__ import annotations
 
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
+from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from webapp.keywords import parse_rules
+from webapp.netaddr import is_loopback, parse_networks
+from webapp.secheaders import parse_origins
 from webapp.webhooks import parse_endpoints
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -30,6 +33,9 @@ class AuthMode(StrEnum):
     HEADER = "header"
     QUERY = "query"
     SUBPROTOCOL = "subprotocol"
+
+
+AuthModeDashboard = Literal["password", "sso"]
 
 
 class Settings(BaseSettings):
@@ -145,6 +151,75 @@ class Settings(BaseSettings):
     dashboard_shutdown_timeout: float = Field(
         5.0, gt=0, description="Seconds open responses get to drain on shutdown (SIGTERM, Ctrl-C)."
     )
+    dashboard_auth_mode: AuthModeDashboard = Field(
+        "password",
+        description="How people sign in: password (the users file) or sso (a user header set "
+        "by a trusted reverse proxy such as oauth2-proxy).",
+    )
+    dashboard_users_file: Path = Field(
+        Path("var/users.toml"),
+        description="TOML file of dashboard users (argon2 hashes), managed by "
+        "burki-dashboard user.",
+    )
+    dashboard_tokens_file: Path = Field(
+        Path("var/tokens.toml"),
+        description="TOML file of API tokens (SHA-256 only), managed by burki-dashboard token.",
+    )
+    dashboard_audit_file: Path = Field(
+        Path("var/audit.jsonl"),
+        description="Append-only JSON-lines log of who opened which call or campaign.",
+    )
+    dashboard_audit_retention_days: int = Field(
+        90, ge=1, description="Days audit entries are kept; older ones are pruned at start-up."
+    )
+    dashboard_session_secret: SecretStr | None = Field(
+        None,
+        description="Signs session cookies and embed links (32+ characters). Unset: random per "
+        "process, so sessions end on restart and CLI embed links do not work.",
+    )
+    dashboard_session_secret_file: Path | None = Field(
+        None, description="File holding the session secret; read once."
+    )
+    dashboard_session_idle_minutes: float = Field(
+        30.0, gt=0, description="Minutes of inactivity before a session ends."
+    )
+    dashboard_session_max_hours: float = Field(
+        12.0, gt=0, description="Hours after sign-in when a session ends regardless."
+    )
+    dashboard_embed_origins: str = Field(
+        "",
+        description="Comma-separated origins allowed to frame /embed/ pages "
+        "(e.g. https://intranet.example.com); empty: none.",
+    )
+    dashboard_https: bool | None = Field(
+        None,
+        description="Served over HTTPS: Secure cookies and HSTS. Unset: decided per request "
+        "from its scheme.",
+    )
+    dashboard_sso_user_header: str = Field(
+        "X-Forwarded-User", description="SSO mode: the header carrying the user name."
+    )
+    dashboard_sso_role_header: str = Field(
+        "X-Forwarded-Role", description="SSO mode: the header carrying the role, if any."
+    )
+    dashboard_sso_roles_file: Path | None = Field(
+        None,
+        description="SSO mode: TOML file mapping user names to roles (used when the role "
+        "header is absent).",
+    )
+    dashboard_trusted_proxies: str = Field(
+        "",
+        description="SSO mode: comma-separated addresses or networks of the reverse proxies "
+        "whose user header is trusted.",
+    )
+    burki_allow_insecure: bool = Field(
+        False,
+        description="Allow ws:// and http:// to a Burki that is not on this machine "
+        "(never in production).",
+    )
+    burki_ca_bundle: Path | None = Field(
+        None, description="CA bundle (PEM) to verify a private Burki deployment's certificate."
+    )
     dashboard_host: str = Field("127.0.0.1", description="Address the dashboard listens on.")
     dashboard_port: int = Field(8000, ge=0, le=65535, description="Port the dashboard listens on.")
     dashboard_log_level: str = Field(
@@ -184,6 +259,45 @@ class Settings(BaseSettings):
         if value.lower() not in {"debug", "info", "warning", "error"}:
             raise ValueError("must be one of debug, info, warning, error")
         return value.lower()
+
+    @field_validator("dashboard_embed_origins")
+    @classmethod
+    def _origins(cls, value: str) -> str:
+        parse_origins(value)
+        return value
+
+    @field_validator("dashboard_trusted_proxies")
+    @classmethod
+    def _proxies(cls, value: str) -> str:
+        parse_networks(value)
+        return value
+
+    @model_validator(mode="after")
+    def _transport(self) -> Settings:
+        if self.burki_base_url.startswith("http://") and not self.burki_allow_insecure:
+            host = urlsplit(self.burki_base_url).hostname or ""
+            if not is_loopback(host):
+                raise ValueError(
+                    "BURKI_BASE_URL: http:// to a Burki that is not on this machine sends the "
+                    "key in clear; use https:// (or set BURKI_ALLOW_INSECURE=true)"
+                )
+        return self
+
+    @model_validator(mode="after")
+    def _read_session_secret(self) -> Settings:
+        secret_file = self.dashboard_session_secret_file
+        if self.dashboard_session_secret is None and secret_file is not None:
+            try:
+                secret = secret_file.read_text().strip()
+            except OSError as exc:
+                raise ValueError(
+                    f"DASHBOARD_SESSION_SECRET_FILE: cannot read ({exc.strerror})"
+                ) from None
+            object.__setattr__(self, "dashboard_session_secret", SecretStr(secret))
+        secret_value = self.dashboard_session_secret
+        if secret_value is not None and len(secret_value.get_secret_value()) < 32:
+            raise ValueError("DASHBOARD_SESSION_SECRET: must be at least 32 characters")
+        return self
 
     @model_validator(mode="after")
     def _read_key_file(self) -> Settings:

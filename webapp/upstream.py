@@ -24,6 +24,7 @@ import asyncio
 import json
 import logging
 import random
+import ssl
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -75,6 +76,7 @@ class UpstreamConfig:
     backoff_cap: float = 60.0
     healthy_after: float = 10.0
     max_frame_bytes: int = 1_048_576
+    ca_bundle: str | None = None  # verify a private Burki's certificate against this PEM
 
     @classmethod
     def from_settings(cls, settings: Settings, **overrides: Any) -> UpstreamConfig:
@@ -88,6 +90,7 @@ class UpstreamConfig:
             "connect_timeout": settings.burki_connect_timeout,
             "backoff_cap": settings.burki_backoff_cap,
             "max_frame_bytes": settings.burki_max_frame_bytes,
+            "ca_bundle": str(settings.burki_ca_bundle) if settings.burki_ca_bundle else None,
         }
         return cls(**(values | overrides))
 
@@ -252,6 +255,7 @@ class _Session:
                 close_timeout=config.close_timeout,
                 max_size=max(4 * config.max_frame_bytes, 16 * 1024 * 1024),
                 logger=_WireLog(config.api_key),
+                **_tls(config),
             ) as ws:
                 self.up._ws = ws
                 async for item in self._read(ws):
@@ -321,6 +325,13 @@ class _Session:
         if self.mode is AuthMode.SUBPROTOCOL:
             return [Subprotocol(f"burki-token-{self.up.config.api_key}")]
         return None
+
+
+def _tls(config: UpstreamConfig) -> dict[str, Any]:
+    """Certificates are always verified; a CA bundle adds a private deployment's root."""
+    if config.ca_bundle is None or not config.ws_base_url.startswith("wss://"):
+        return {}
+    return {"ssl": ssl.create_default_context(cafile=config.ca_bundle)}
 
 
 async def _keepalive(ws: ClientConnection, interval: float) -> None:
