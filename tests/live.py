@@ -4,20 +4,27 @@ from __future__ import annotations
 
 import asyncio
 import json
+import tempfile
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import httpx
 import uvicorn
 from httpx_sse import ServerSentEvent, aconnect_sse
+from playwright.async_api import Browser, Page
 from starlette.applications import Starlette
 
 from tests.conftest import SIM_KEY
+from webapp.access import SESSION_COOKIE
 from webapp.app import create_app
 from webapp.settings import Settings
 from webapp.simulator import Simulator
+from webapp.users import Role
+
+SESSION_SECRET = "test-session-secret-0123456789abcdef-xyz"
 
 FAST = {
     "burki_keepalive_interval": 0.5,
@@ -40,11 +47,56 @@ class LiveApp:
     def hub(self) -> Any:
         return self.app.state.hub
 
+    @asynccontextmanager
+    async def client(
+        self, role: Role | None = Role.ADMIN, **kwargs: Any
+    ) -> AsyncIterator[httpx.AsyncClient]:
+        """An HTTP client signed in (session cookie) as a user of ``role`` (None: signed out)."""
+        async with httpx.AsyncClient(**kwargs) as client:
+            if role is not None:
+                link = self.app.state.signin_links.issue(f"test-{role.value}", role)
+                await client.get(self.url + link)
+                assert SESSION_COOKIE in client.cookies, "the sign-in link did not sign in"
+            yield client
+
+    async def page(
+        self, browser: Browser, role: Role = Role.ADMIN, start: str = "/signin", **kwargs: Any
+    ) -> Page:
+        """A browser page signed in as a user of ``role``, left on ``start``."""
+        page = await browser.new_page(**kwargs)
+        link = self.app.state.signin_links.issue(f"test-{role.value}", role)
+        await page.goto(f"{self.url}{link}&next={start}")
+        return page
+
+    def token(self, role: Role) -> str:
+        """A new API token of ``role``, in plain text."""
+        name = f"test-{role.value}-{len(self.app.state.tokens.list())}"
+        return str(self.app.state.tokens.create(name, role))
+
 
 @asynccontextmanager
 async def running_app(sim: Simulator, **overrides: Any) -> AsyncIterator[LiveApp]:
-    """Serve the dashboard against ``sim`` until the block exits, then shut it down."""
-    base = {"burki_api_key": SIM_KEY, "burki_base_url": sim.base_url}
+    """Serve the dashboard against ``sim`` until the block exits, then shut it down.
+
+    Its users, tokens and audit files live in a temporary folder of its own.
+    """
+    with tempfile.TemporaryDirectory() as folder:
+        async with _serving(sim, Path(folder), overrides) as live:
+            yield live
+
+
+@asynccontextmanager
+async def _serving(
+    sim: Simulator, folder: Path, overrides: dict[str, Any]
+) -> AsyncIterator[LiveApp]:
+    base = {
+        "burki_api_key": SIM_KEY,
+        "burki_base_url": sim.base_url,
+        "dashboard_users_file": folder / "users.toml",
+        "dashboard_tokens_file": folder / "tokens.toml",
+        "dashboard_audit_file": folder / "audit.jsonl",
+        "dashboard_session_secret": SESSION_SECRET,
+    }
     settings = Settings(**(base | FAST | overrides))
     app = create_app(settings)
     config = uvicorn.Config(

@@ -31,11 +31,11 @@ PASSWORD = "a long enough password"
 class FakeSettings:
     """Stands in for webapp.settings.Settings (checked against AdminSettings by mypy)."""
 
-    users_file: Path
-    tokens_file: Path
-    audit_file: Path
-    audit_retention_days: int = 30
-    session_secret: SecretStr | None = field(default_factory=lambda: SecretStr(SECRET))
+    dashboard_users_file: Path
+    dashboard_tokens_file: Path
+    dashboard_audit_file: Path
+    dashboard_audit_retention_days: int = 30
+    dashboard_session_secret: SecretStr | None = field(default_factory=lambda: SecretStr(SECRET))
 
 
 class TTY(io.StringIO):
@@ -94,7 +94,7 @@ def test_user_add_from_stdin_then_sign_in_and_list(settings: FakeSettings) -> No
         stdin=PASSWORD + "\n",
     )
     assert result.status == 0 and result.out == "added user alice (admin)\n"
-    assert UserStore(settings.users_file).verify("alice", PASSWORD) is not None
+    assert UserStore(settings.dashboard_users_file).verify("alice", PASSWORD) is not None
     listing = run(settings, "user", "list")
     assert listing.out.splitlines()[0].split() == ["NAME", "ROLE", "CREATED"]
     assert listing.out.splitlines()[1].split()[:2] == ["alice", "admin"]
@@ -104,7 +104,7 @@ def test_user_add_from_stdin_then_sign_in_and_list(settings: FakeSettings) -> No
 def test_user_add_on_a_terminal_asks_twice(settings: FakeSettings) -> None:
     result = run(settings, "user", "add", "bob", "--role", "manager", answers=[PASSWORD, PASSWORD])
     assert result.status == 0 and len(result.asked) == 2
-    assert UserStore(settings.users_file).verify("bob", PASSWORD) is not None
+    assert UserStore(settings.dashboard_users_file).verify("bob", PASSWORD) is not None
 
 
 def test_two_different_passwords_add_nobody(settings: FakeSettings) -> None:
@@ -113,7 +113,7 @@ def test_two_different_passwords_add_nobody(settings: FakeSettings) -> None:
     )
     assert result.status == 2
     assert result.err == "burki-dashboard: error: the two passwords differ\n"
-    assert UserStore(settings.users_file).list() == []
+    assert UserStore(settings.dashboard_users_file).list() == []
 
 
 def test_without_a_terminal_the_password_must_come_with_password_stdin(
@@ -140,9 +140,9 @@ def test_passwd_and_remove(settings: FakeSettings) -> None:
         settings, "user", "passwd", "bob", "--password-stdin", stdin="the new password!\n"
     )
     assert changed.status == 0
-    assert UserStore(settings.users_file).verify("bob", "the new password!") is not None
+    assert UserStore(settings.dashboard_users_file).verify("bob", "the new password!") is not None
     assert run(settings, "user", "remove", "bob").status == 0
-    assert UserStore(settings.users_file).list() == []
+    assert UserStore(settings.dashboard_users_file).list() == []
     assert run(settings, "user", "list").err == "burki-dashboard: no users\n"
 
 
@@ -157,7 +157,7 @@ def test_token_create_prints_the_token_once_with_a_warning(settings: FakeSetting
     assert created.status == 0
     token = created.out.strip()
     assert "shown once" in created.err and token not in created.err
-    info = TokenStore(settings.tokens_file).verify(token)
+    info = TokenStore(settings.dashboard_tokens_file).verify(token)
     assert info is not None and info.role is Role.SUPERVISOR
     listing = run(settings, "token", "list")
     assert token not in listing.out
@@ -168,7 +168,7 @@ def test_token_create_prints_the_token_once_with_a_warning(settings: FakeSetting
     ]
     assert listing.out.rstrip().endswith("active")
     assert run(settings, "token", "revoke", "ci").out == "revoked token ci\n"
-    assert TokenStore(settings.tokens_file).verify(token) is None
+    assert TokenStore(settings.dashboard_tokens_file).verify(token) is None
     assert run(settings, "token", "list").out.rstrip().endswith("revoked")
 
 
@@ -218,13 +218,13 @@ def test_embed_link_errors_are_one_line(
 
 
 def test_embed_link_needs_the_session_secret(settings: FakeSettings) -> None:
-    settings.session_secret = None
+    settings.dashboard_session_secret = None
     result = run(settings, "embed-link", "call", "CA1")
     assert result.status == 2 and "DASHBOARD_SESSION_SECRET is not set" in result.err
 
 
 def test_audit_export_writes_csv_newest_first_and_since(settings: FakeSettings) -> None:
-    log = AuditLog(settings.audit_file, 30)
+    log = AuditLog(settings.dashboard_audit_file, 30)
     log.record("alice", "page", "call:CA1", "/calls/CA1", "10.0.0.1")
     log.record("=cmd", "token", "campaign:2", "/api/campaigns/2/events", "10.0.0.2")
     result = run(settings, "audit", "export")
@@ -244,13 +244,15 @@ def test_audit_export_writes_csv_newest_first_and_since(settings: FakeSettings) 
 
 
 def test_audit_prune_reports_what_went(settings: FakeSettings) -> None:
-    AuditLog(settings.audit_file, 30).record("alice", "page", "call:CA1", "/calls/CA1", "::1")
+    AuditLog(settings.dashboard_audit_file, 30).record(
+        "alice", "page", "call:CA1", "/calls/CA1", "::1"
+    )
     assert run(settings, "audit", "prune").out == "removed 0 entries older than 30 days\n"
 
 
 def test_a_file_that_cannot_be_written_is_one_line(settings: FakeSettings, tmp_path: Path) -> None:
     (tmp_path / "not-a-dir").write_text("")
-    settings.tokens_file = tmp_path / "not-a-dir" / "tokens.toml"
+    settings.dashboard_tokens_file = tmp_path / "not-a-dir" / "tokens.toml"
     result = run(settings, "token", "create", "--name", "ci", "--role", "admin")
     assert result.status == 2 and result.err.count("\n") == 1
     assert result.err.startswith("burki-dashboard: error: ")

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 
-import httpx
-
 from tests.live import Viewer, data, has_segment, is_event, running_app
 from tests.receiver import receiving
 from webapp.simulator import Simulator
@@ -25,7 +23,7 @@ def endpoints(url: str, *events: str) -> str:
 
 async def test_an_angry_caller_raises_one_alert_per_offending_segment(sim: Simulator) -> None:
     sid = sim.add_call()
-    async with running_app(sim) as live, httpx.AsyncClient(timeout=10) as client:
+    async with running_app(sim) as live, live.client(timeout=10) as client:
         viewer = Viewer(live.url, f"/api/calls/{sid}/events").start(client)
         await viewer.wait_for(is_event("status", state="live"))
         sim.add_segment(sid, "user", "Hi, I have a question about my bill.")
@@ -53,7 +51,7 @@ async def test_an_angry_caller_raises_one_alert_per_offending_segment(sim: Simul
 async def test_keyword_alerts_follow_the_configured_phrases(sim: Simulator) -> None:
     sid = sim.add_call()
     rules = {"alert_keywords": "lawyer:high, speak to a manager:medium"}
-    async with running_app(sim, **rules) as live, httpx.AsyncClient(timeout=10) as client:
+    async with running_app(sim, **rules) as live, live.client(timeout=10) as client:
         viewer = Viewer(live.url, f"/api/calls/{sid}/events").start(client)
         await viewer.wait_for(is_event("status", state="live"))
         sim.add_segment(sid, "user", "I would like to SPEAK TO A MANAGER, please.")
@@ -80,7 +78,7 @@ async def test_alerts_and_campaign_events_reach_a_webhook_signed_and_only_once(
     cid = sim.add_campaign(name="Hooks", dialect="B", contacts=2)
     async with receiving() as receiver:
         hooks = {"webhook_endpoints": endpoints(receiver.url, "alert", "campaign")}
-        async with running_app(sim, **hooks) as live, httpx.AsyncClient(timeout=10) as client:
+        async with running_app(sim, **hooks) as live, live.client(timeout=10) as client:
             calls = Viewer(live.url, f"/api/calls/{sid}/events").start(client)
             campaign = Viewer(live.url, f"/api/campaigns/{cid}/events").start(client)
             await calls.wait_for(is_event("status", state="live"))
@@ -115,7 +113,7 @@ async def test_a_dead_webhook_endpoint_does_not_slow_the_stream(sim: Simulator) 
 
     sid = sim.add_call()
     hooks = {"webhook_endpoints": endpoints(dead_url(), "alert", "call_status")}
-    async with running_app(sim, **hooks) as live, httpx.AsyncClient(timeout=10) as client:
+    async with running_app(sim, **hooks) as live, live.client(timeout=10) as client:
         viewer = Viewer(live.url, f"/api/calls/{sid}/events").start(client)
         await viewer.wait_for(is_event("status", state="live"))
         for n in range(30):

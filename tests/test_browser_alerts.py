@@ -15,7 +15,7 @@ async def test_an_angry_caller_turns_the_card_red_and_flags_the_line(sim: Simula
     calm = sim.add_call(assistant_name="Billing bot")
     angry = sim.add_call(assistant_name="Billing bot")
     async with running_app(sim) as live, chromium() as browser:
-        board = await browser.new_page()
+        board = await live.page(browser)
         await board.goto(f"{live.url}/wallboard")
         await expect(board.locator(".card")).to_have_count(2)
         await expect(board.locator(f"#card-{angry} .conn-dot")).to_have_attribute(
@@ -28,7 +28,7 @@ async def test_an_angry_caller_turns_the_card_red_and_flags_the_line(sim: Simula
         await expect(board.locator(f"#card-{angry} .card-alert")).to_be_visible()
         await screenshot(board, "wallboard-alert")
 
-        call = await browser.new_page()
+        call = await live.page(browser)
         await call.goto(f"{live.url}/calls/{angry}")
         await expect(call.locator("#alerts .alert")).to_have_count(2)  # mood and keyword
         await expect(call.locator("#transcript .seg.alarm")).to_have_count(1)
@@ -38,6 +38,6 @@ async def test_an_angry_caller_turns_the_card_red_and_flags_the_line(sim: Simula
         await expect(call.locator("#transcript .seg.alarm")).to_have_count(2)
         await screenshot(call, "call-alert")
 
-        overview = await browser.new_page()
+        overview = await live.page(browser)
         await overview.goto(f"{live.url}/")
         await expect(overview.locator("#alerts li")).to_have_count(3)

@@ -14,7 +14,7 @@ async def test_campaign_counters_reach_the_final_numbers_and_the_chart_has_point
 ) -> None:
     cid = sim.add_campaign(name="Spring renewals", dialect="A", contacts=10)
     async with running_app(sim) as live, chromium() as browser:
-        page = await browser.new_page()
+        page = await live.page(browser)
         await page.goto(f"{live.url}/campaigns/{cid}")
         await expect(page.locator("#conn")).to_have_attribute("data-state", "live")
         outcomes = ["success"] * 7 + ["failed"] * 3
@@ -38,7 +38,7 @@ async def test_the_wallboard_shows_eight_calls_over_exactly_one_sse_connection(
 ) -> None:
     calls = [sim.add_call(assistant_name=f"Agent {n}") for n in range(8)]
     async with running_app(sim) as live, chromium() as browser:
-        page = await browser.new_page()
+        page = await live.page(browser)
         streams: list[str] = []
 
         def count(request: Request) -> None:

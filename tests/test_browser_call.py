@@ -17,7 +17,7 @@ async def test_segments_appear_in_order_and_interim_text_is_replaced(sim: Simula
     sid = sim.add_call(assistant_name="Billing bot", customer_phone="+15550199")
     sim.add_segment(sid, "assistant", "Hello, how can I help you today?")
     async with running_app(sim) as live, chromium() as browser:
-        page = await browser.new_page()
+        page = await live.page(browser)
         errors: list[str] = []
         page.on("pageerror", lambda exc: errors.append(str(exc)))
         await page.goto(f"{live.url}/calls/{sid}")
@@ -43,7 +43,7 @@ async def test_hostile_transcript_text_shows_as_text_and_runs_nothing(sim: Simul
     sid = sim.add_call()
     sim.add_segment(sid, "user", hostile)
     async with running_app(sim) as live, chromium() as browser:
-        page = await browser.new_page()
+        page = await live.page(browser)
         dialogs: list[str] = []
         page.on("dialog", lambda d: dialogs.append(d.message))
         await page.goto(f"{live.url}/calls/{sid}")
@@ -59,7 +59,7 @@ async def test_hostile_transcript_text_shows_as_text_and_runs_nothing(sim: Simul
 async def test_captions_show_the_last_lines_large(sim: Simulator) -> None:
     sid = sim.add_call()
     async with running_app(sim) as live, chromium() as browser:
-        page = await browser.new_page()
+        page = await live.page(browser)
         await page.goto(f"{live.url}/calls/{sid}/captions")
         await expect(page.locator("#conn")).to_have_attribute("data-state", "live")
         for n in range(5):

@@ -12,7 +12,7 @@ async def test_the_overview_renders_in_chromium_with_demo_marking(sim: Simulator
     sim.add_campaign(name="Spring renewals", dialect="C", contacts=8)
     async with running_app(sim) as live, chromium() as browser:
         live.app.state.demo = True
-        page = await browser.new_page()
+        page = await live.page(browser)
         errors: list[str] = []
         page.on("pageerror", lambda exc: errors.append(str(exc)))
         await page.goto(live.url + "/")

@@ -15,7 +15,7 @@ async def test_an_upstream_drop_shows_reconnecting_then_live_with_no_duplicate_l
     sid = sim.add_call()
     sim.add_segment(sid, "user", "Before the drop.")
     async with running_app(sim, relay_poll_after_failures=50) as live, chromium() as browser:
-        page = await browser.new_page()
+        page = await live.page(browser)
         await page.goto(f"{live.url}/calls/{sid}")
         await expect(page.locator("#conn")).to_have_attribute("data-state", "live")
         sim.faults.refuse_all = True  # keep Burki away long enough to be seen
@@ -37,7 +37,7 @@ async def test_a_cut_browser_connection_resumes_with_no_gap_and_no_duplicate(
 ) -> None:
     sid = sim.add_call()
     async with running_app(sim) as live, chromium() as browser:
-        page = await browser.new_page()
+        page = await live.page(browser)
         await page.goto(f"{live.url}/calls/{sid}")
         await expect(page.locator("#conn")).to_have_attribute("data-state", "live")
         sim.add_segment(sid, "user", "One.")
@@ -67,7 +67,7 @@ async def test_the_overview_filters_and_updates_without_a_reload(sim: Simulator)
     sim.add_call(assistant_name="Sales bot", customer_phone="+15550222")
     sim.add_campaign(name="Winter promo", dialect="C", contacts=5)
     async with running_app(sim) as live, chromium() as browser:
-        page = await browser.new_page()
+        page = await live.page(browser)
         await page.goto(f"{live.url}/?assistant=Billing+bot")
         await expect(page.locator("#calls tbody tr")).to_have_count(1)
         await expect(page.locator("#calls")).to_contain_text(first)
@@ -88,7 +88,7 @@ async def test_embeds_render_without_chrome(sim: Simulator) -> None:
     sim.add_segment(sid, "assistant", "Thanks for calling, how can I help?")
     cid = sim.add_campaign(name="Embedded campaign", dialect="B", contacts=4)
     async with running_app(sim) as live, chromium() as browser:
-        page = await browser.new_page(viewport={"width": 640, "height": 480})
+        page = await live.page(browser, viewport={"width": 640, "height": 480})
         await page.goto(f"{live.url}/embed/calls/{sid}")
         await expect(page.locator("#transcript .seg")).to_have_count(1)
         assert await page.locator("header.top").count() == 0

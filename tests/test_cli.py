@@ -8,6 +8,7 @@ import socket
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import httpx
 import pytest
@@ -36,10 +37,14 @@ def test_demo_mode_serves_simulated_data_and_stops_cleanly_on_ctrl_c() -> None:
     try:
         assert process.stdout is not None
         banner = process.stdout.readline()
-        assert f"open http://127.0.0.1:{port}/" in banner
+        assert f"open http://127.0.0.1:{port}/signin/link?token=" in banner
         assert "demo" in banner
-        page = _get_when_up(f"http://127.0.0.1:{port}/")
-        assert "Demo data" in page.text
+        link = banner.split("open ", 1)[1].strip()
+        assert _get_when_up(f"http://127.0.0.1:{port}/").status_code == 303  # not open
+        with httpx.Client(follow_redirects=True) as browser:
+            page = browser.get(link)
+            assert "Demo data" in page.text
+            assert browser.get(link).status_code == 403  # the link works once
         process.send_signal(signal.SIGINT)
         assert process.wait(timeout=15) == 0
     finally:
@@ -73,6 +78,35 @@ def test_a_bad_setting_stops_start_up_with_one_line(name: str, value: str) -> No
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1
     assert lines[0].startswith(f"burki-dashboard: bad setting: {name}: ")
+
+
+def test_admin_commands_manage_users_and_print_a_token_once(tmp_path: Path) -> None:
+    env = environment(
+        DASHBOARD_USERS_FILE=str(tmp_path / "users.toml"),
+        DASHBOARD_TOKENS_FILE=str(tmp_path / "tokens.toml"),
+    )
+    run = [sys.executable, "-m", "webapp"]
+    added = subprocess.run(
+        [*run, "user", "add", "ada", "--role", "admin", "--password-stdin"],
+        input="correct horse battery staple\n",
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert added.returncode == 0, added.stderr
+    listed = subprocess.run([*run, "user", "list"], env=env, capture_output=True, text=True)
+    assert "ada" in listed.stdout and "admin" in listed.stdout
+    assert "argon2" not in listed.stdout
+    token = subprocess.run(
+        [*run, "token", "create", "--name", "grafana", "--role", "manager"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert token.returncode == 0 and token.stdout.strip().startswith("bl_")
+    assert token.stdout.strip() not in (tmp_path / "tokens.toml").read_text()
 
 
 def test_the_simulator_runs_alone() -> None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 
-import httpx
 import pytest
 
 from tests.live import Viewer, has_segment, running_app
@@ -12,7 +11,7 @@ from webapp.simulator import Simulator
 
 
 async def test_an_unknown_call_is_a_404_page(sim: Simulator) -> None:
-    async with running_app(sim) as live, httpx.AsyncClient() as client:
+    async with running_app(sim) as live, live.client() as client:
         page = await client.get(f"{live.url}/calls/CA{'0' * 32}")
     assert page.status_code == 404
     assert "Burki has no call with this id" in page.text
@@ -21,7 +20,7 @@ async def test_an_unknown_call_is_a_404_page(sim: Simulator) -> None:
 
 @pytest.mark.parametrize("path", ["/calls/..%2Fx", "/calls/" + "A" * 100, "/campaigns/abc"])
 async def test_bad_ids_in_page_urls_are_404_pages(sim: Simulator, path: str) -> None:
-    async with running_app(sim) as live, httpx.AsyncClient() as client:
+    async with running_app(sim) as live, live.client() as client:
         page = await client.get(live.url + path)
     assert page.status_code == 404
     assert "Traceback" not in page.text
@@ -31,7 +30,7 @@ async def test_bad_ids_in_page_urls_are_404_pages(sim: Simulator, path: str) -> 
 async def test_a_refused_key_is_an_error_page_that_says_so(sim: Simulator) -> None:
     sid = sim.add_call()
     wrong = {"burki_api_key": "wrong-key-777"}
-    async with running_app(sim, **wrong) as live, httpx.AsyncClient() as client:
+    async with running_app(sim, **wrong) as live, live.client() as client:
         page = await client.get(f"{live.url}/calls/{sid}")
     assert page.status_code == 502
     assert "refused the dashboard&#39;s API key" in page.text
@@ -43,7 +42,7 @@ async def test_the_call_page_renders_the_transcript_so_far_and_resumes_after_it(
 ) -> None:
     sid = sim.add_call()
     sim.add_segment(sid, "user", "Is anyone there?")
-    async with running_app(sim) as live, httpx.AsyncClient() as client:
+    async with running_app(sim) as live, live.client() as client:
         viewer = Viewer(live.url, f"/api/calls/{sid}/events").start(client)
         await viewer.wait_for(has_segment("Is anyone there?"))
         stream = next(iter(live.hub.streams.values()))
@@ -58,7 +57,7 @@ async def test_exports_give_the_transcript_as_text_and_json(sim: Simulator) -> N
     sid = sim.add_call()
     sim.add_segment(sid, "user", "Hello <there>")
     sim.add_segment(sid, "assistant", "Hi!")
-    async with running_app(sim) as live, httpx.AsyncClient() as client:
+    async with running_app(sim) as live, live.client() as client:
         text = await client.get(f"{live.url}/calls/{sid}/transcript.txt")
         data = await client.get(f"{live.url}/calls/{sid}/transcript.json")
     assert text.status_code == 200
@@ -72,7 +71,7 @@ async def test_exports_give_the_transcript_as_text_and_json(sim: Simulator) -> N
 async def test_embeds_have_no_chrome(sim: Simulator) -> None:
     sid = sim.add_call()
     cid = sim.add_campaign(name="Embedded", dialect="B", contacts=3)
-    async with running_app(sim) as live, httpx.AsyncClient() as client:
+    async with running_app(sim) as live, live.client() as client:
         call = await client.get(f"{live.url}/embed/calls/{sid}")
         campaign = await client.get(f"{live.url}/embed/campaigns/{cid}")
     for page in (call, campaign):
@@ -88,7 +87,7 @@ async def test_the_html_stream_sends_unnamed_html_and_ends_with_a_named_end(
 ) -> None:
     sid = sim.add_call()
     hostile = "<script>alert(1)</script>\r\nsecond line"
-    async with running_app(sim) as live, httpx.AsyncClient(timeout=10) as client:
+    async with running_app(sim) as live, live.client(timeout=10) as client:
         url = f"{live.url}/live/call/call/{sid}"
         async with client.stream("GET", url) as response:
             assert response.headers["content-type"].startswith("text/event-stream")

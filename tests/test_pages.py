@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import httpx
-
 from tests.live import running_app
 from webapp.simulator import Simulator
 
@@ -13,7 +11,7 @@ async def test_the_index_lists_ongoing_calls_and_running_campaigns(sim: Simulato
     ended = sim.add_call()
     sim.set_call_status(ended, "completed")
     sim.add_campaign(name="Spring renewals", dialect="B", contacts=12)
-    async with running_app(sim) as live, httpx.AsyncClient() as client:
+    async with running_app(sim) as live, live.client() as client:
         page = await client.get(live.url + "/")
     assert page.status_code == 200
     assert sid in page.text
@@ -23,7 +21,7 @@ async def test_the_index_lists_ongoing_calls_and_running_campaigns(sim: Simulato
 
 
 async def test_demo_data_is_clearly_marked_only_in_demo_mode(sim: Simulator) -> None:
-    async with running_app(sim) as live, httpx.AsyncClient() as client:
+    async with running_app(sim) as live, live.client() as client:
         assert "Demo data" not in (await client.get(live.url + "/")).text
         live.app.state.demo = True
         assert "Demo data" in (await client.get(live.url + "/")).text
@@ -33,7 +31,7 @@ async def test_an_unreachable_burki_is_a_message_on_the_page_not_a_traceback(
     sim: Simulator,
 ) -> None:
     wrong = {"burki_api_key": "wrong-key-000"}
-    async with running_app(sim, **wrong) as live, httpx.AsyncClient() as client:
+    async with running_app(sim, **wrong) as live, live.client() as client:
         page = await client.get(live.url + "/")
     assert page.status_code == 200
     assert 'role="alert"' in page.text
@@ -42,7 +40,7 @@ async def test_an_unreachable_burki_is_a_message_on_the_page_not_a_traceback(
 
 
 async def test_unknown_pages_get_an_html_404_and_api_paths_a_json_one(sim: Simulator) -> None:
-    async with running_app(sim) as live, httpx.AsyncClient() as client:
+    async with running_app(sim) as live, live.client() as client:
         page = await client.get(live.url + "/no/such/page")
         api = await client.get(live.url + "/api/no/such")
     assert page.status_code == 404 and "Not found" in page.text

@@ -12,11 +12,12 @@ import pytest
 from tests.conftest import SIM_KEY
 from tests.live import Viewer, data, has_segment, is_event, running_app, segments
 from webapp.simulator import Simulator
+from webapp.users import Role
 
 
 async def test_fifty_viewers_share_one_upstream_and_see_the_same_events(sim: Simulator) -> None:
     sid = sim.add_call()
-    async with running_app(sim) as live, httpx.AsyncClient(timeout=10) as client:
+    async with running_app(sim) as live, live.client(timeout=10) as client:
         viewers = [Viewer(live.url, f"/api/calls/{sid}/events").start(client) for _ in range(50)]
         for viewer in viewers:
             await viewer.wait_for(is_event("snapshot"))
@@ -27,10 +28,14 @@ async def test_fifty_viewers_share_one_upstream_and_see_the_same_events(sim: Sim
             await viewer.wait_for(has_segment("line 9"))
         assert sim.connections(f"call:{sid}") == 1
         assert sim.connections_total(f"call:{sid}") == 1
-        expected = [(e.id, e.event, e.data) for e in viewers[0].events if e.id]
+
+        def after_all_joined(viewer: Viewer) -> list[tuple[str, str, str]]:
+            return [(e.id, e.event, e.data) for e in viewer.events if e.event == "transcript"]
+
+        expected = after_all_joined(viewers[0])
+        assert len(expected) == 10
         for viewer in viewers[1:]:
-            got = [(e.id, e.event, e.data) for e in viewer.events if e.id]
-            assert got[1:] == expected[1:]  # after each one's snapshot, byte-identical events
+            assert after_all_joined(viewer) == expected  # same ids, same bytes, same order
         assert segments(viewers[0].events) == [f"line {n}" for n in range(10)]
         for viewer in viewers:
             await viewer.stop()
@@ -41,7 +46,7 @@ async def test_random_disconnects_with_last_event_id_lose_and_repeat_nothing(
 ) -> None:
     rng = random.Random(3)
     sid = sim.add_call()
-    async with running_app(sim) as live, httpx.AsyncClient(timeout=10) as client:
+    async with running_app(sim) as live, live.client(timeout=10) as client:
         viewers = [Viewer(live.url, f"/api/calls/{sid}/events").start(client) for _ in range(4)]
         for viewer in viewers:
             await viewer.wait_for(is_event("snapshot"))
@@ -69,7 +74,7 @@ async def test_upstream_drop_hang_and_1011_cost_no_segment_and_repeat_none(
 ) -> None:
     sid = sim.add_call()
     key = f"call:{sid}"
-    async with running_app(sim) as live, httpx.AsyncClient(timeout=10) as client:
+    async with running_app(sim) as live, live.client(timeout=10) as client:
         viewer = Viewer(live.url, f"/api/calls/{sid}/events").start(client)
         await viewer.wait_for(is_event("status", state="live"))
         expected: list[str] = []
@@ -98,7 +103,7 @@ async def test_upstream_drop_hang_and_1011_cost_no_segment_and_repeat_none(
 
 async def test_upstream_auth_failure_shows_an_error_and_never_retries(sim: Simulator) -> None:
     sid = sim.add_call()
-    async with running_app(sim, burki_api_key="not-the-key") as live, httpx.AsyncClient() as client:
+    async with running_app(sim, burki_api_key="not-the-key") as live, live.client() as client:
         viewer = Viewer(live.url, f"/api/calls/{sid}/events").start(client)
         error = await viewer.wait_for(is_event("error"))
         assert data(error)["reason"] == "auth"
@@ -113,7 +118,7 @@ async def test_upstream_auth_failure_shows_an_error_and_never_retries(sim: Simul
 async def test_a_stalled_viewer_is_cut_while_others_keep_pace(sim: Simulator) -> None:
     sid = sim.add_call()
     settings = {"relay_viewer_queue": 16, "relay_stall_timeout": 0.5}
-    async with running_app(sim, **settings) as live, httpx.AsyncClient(timeout=10) as client:
+    async with running_app(sim, **settings) as live, live.client(timeout=10) as client:
         fast = Viewer(live.url, f"/api/calls/{sid}/events").start(client)
         await fast.wait_for(is_event("status", state="live"))
         async with client.stream("GET", f"{live.url}/api/calls/{sid}/events") as stalled:
@@ -135,7 +140,7 @@ async def test_hostile_text_arrives_as_inert_json_and_the_key_is_nowhere(
     hostile = '<img src=x onerror=alert(1)></script><script>alert("k")</script>\n\ndata: fake'
     sid = sim.add_call()
     with caplog.at_level(logging.DEBUG):
-        async with running_app(sim) as live, httpx.AsyncClient(timeout=10) as client:
+        async with running_app(sim) as live, live.client(timeout=10) as client:
             async with client.stream("GET", f"{live.url}/api/calls/{sid}/events") as response:
                 raw = b""
                 sim.add_segment(sid, "user", hostile)
@@ -171,7 +176,7 @@ async def test_hostile_text_arrives_as_inert_json_and_the_key_is_nowhere(
 async def test_bad_stream_ids_get_a_json_400_and_open_no_upstream(
     sim: Simulator, path: str
 ) -> None:
-    async with running_app(sim) as live, httpx.AsyncClient() as client:
+    async with running_app(sim) as live, live.client() as client:
         response = await client.get(live.url + path)
         assert response.status_code in (400, 404)
         assert response.headers["content-type"].startswith("application/json")
@@ -181,7 +186,7 @@ async def test_bad_stream_ids_get_a_json_400_and_open_no_upstream(
 
 async def test_sse_headers_and_a_first_frame_come_at_once(sim: Simulator) -> None:
     sid = sim.add_call()
-    async with running_app(sim) as live, httpx.AsyncClient() as client:
+    async with running_app(sim) as live, live.client() as client:
         async with client.stream("GET", f"{live.url}/api/calls/{sid}/events") as response:
             assert response.headers["content-type"].startswith("text/event-stream")
             assert response.headers["cache-control"] == "no-store"
@@ -194,7 +199,7 @@ async def test_sse_headers_and_a_first_frame_come_at_once(sim: Simulator) -> Non
 
 async def test_the_heartbeat_comment_keeps_an_idle_stream_alive(sim: Simulator) -> None:
     sid = sim.add_call()
-    async with running_app(sim, relay_heartbeat=0.2) as live, httpx.AsyncClient() as client:
+    async with running_app(sim, relay_heartbeat=0.2) as live, live.client() as client:
         async with client.stream("GET", f"{live.url}/api/calls/{sid}/events") as response:
             raw = b""
             async for chunk in response.aiter_bytes():
@@ -207,7 +212,7 @@ async def test_the_heartbeat_comment_keeps_an_idle_stream_alive(sim: Simulator) 
 async def test_a_resume_from_an_unknown_id_gets_reset_then_snapshot(sim: Simulator) -> None:
     sid = sim.add_call()
     sim.add_segment(sid, "user", "held")
-    async with running_app(sim) as live, httpx.AsyncClient() as client:
+    async with running_app(sim) as live, live.client() as client:
         viewer = Viewer(live.url, f"/api/calls/{sid}/events", last_id="deadbeef-3").start(client)
         snapshot = await viewer.wait_for(is_event("snapshot"))
         assert [e.event for e in viewer.events[:2]] == ["reset", "snapshot"]
@@ -218,7 +223,7 @@ async def test_a_resume_from_an_unknown_id_gets_reset_then_snapshot(sim: Simulat
 
 async def test_the_upstream_closes_after_the_grace_period(sim: Simulator) -> None:
     sid = sim.add_call()
-    async with running_app(sim, relay_grace_period=0.2) as live, httpx.AsyncClient() as client:
+    async with running_app(sim, relay_grace_period=0.2) as live, live.client() as client:
         viewer = Viewer(live.url, f"/api/calls/{sid}/events").start(client)
         await viewer.wait_for(is_event("status", state="live"))
         await viewer.stop()
@@ -228,7 +233,7 @@ async def test_the_upstream_closes_after_the_grace_period(sim: Simulator) -> Non
 
 async def test_a_completed_call_ends_the_stream_and_closes_the_upstream(sim: Simulator) -> None:
     sid = sim.add_call()
-    async with running_app(sim) as live, httpx.AsyncClient() as client:
+    async with running_app(sim) as live, live.client() as client:
         viewer = Viewer(live.url, f"/api/calls/{sid}/events").start(client)
         await viewer.wait_for(is_event("status", state="live"))
         sim.add_segment(sid, "assistant", "Goodbye!")
@@ -254,7 +259,7 @@ async def test_multiplexed_stream_carries_many_and_resumes_with_its_cursor(
     calls = [sim.add_call() for _ in range(3)]
     cid = sim.add_campaign(name="Renewals", dialect="A", contacts=5)
     query = "&".join(f"call={sid}" for sid in calls) + f"&campaign={cid}"
-    async with running_app(sim) as live, httpx.AsyncClient(timeout=10) as client:
+    async with running_app(sim) as live, live.client(timeout=10) as client:
         viewer = Viewer(live.url, f"/api/events?{query}").start(client)
         for sid in calls:
             await viewer.wait_for(is_event("status", stream=f"call:{sid}", state="live"))
@@ -281,7 +286,7 @@ async def test_multiplexed_stream_carries_many_and_resumes_with_its_cursor(
 
 async def test_metrics_and_probes(sim: Simulator) -> None:
     sid = sim.add_call()
-    async with running_app(sim) as live, httpx.AsyncClient() as client:
+    async with running_app(sim) as live, live.client() as client:
         assert (await client.get(f"{live.url}/healthz")).json() == {"status": "ok"}
         assert (await client.get(f"{live.url}/readyz")).status_code == 200
         viewer = Viewer(live.url, f"/api/calls/{sid}/events").start(client)
@@ -306,7 +311,7 @@ async def test_polling_fallback_feeds_the_stream_while_the_socket_is_refused(
 ) -> None:
     sid = sim.add_call()
     sim.add_segment(sid, "user", "before")
-    async with running_app(sim, relay_poll_after_failures=1) as live, httpx.AsyncClient() as client:
+    async with running_app(sim, relay_poll_after_failures=1) as live, live.client() as client:
         viewer = Viewer(live.url, f"/api/calls/{sid}/events").start(client)
         await viewer.wait_for(has_segment("before"))
         sim.faults.refuse_all = True
@@ -326,6 +331,8 @@ async def test_shutdown_ends_open_streams_promptly(sim: Simulator) -> None:
     sid = sim.add_call()
     async with httpx.AsyncClient() as client:
         async with running_app(sim) as live:
+            token = live.token(Role.SUPERVISOR)
+            client.headers["Authorization"] = f"Bearer {token}"
             viewer = Viewer(live.url, f"/api/calls/{sid}/events").start(client)
             await viewer.wait_for(is_event("status", state="live"))
             started = asyncio.get_running_loop().time()

@@ -38,15 +38,15 @@ class AdminSettings(Protocol):
     """The settings the admin commands read (``webapp.settings.Settings`` has them)."""
 
     @property
-    def users_file(self) -> Path: ...
+    def dashboard_users_file(self) -> Path: ...
     @property
-    def tokens_file(self) -> Path: ...
+    def dashboard_tokens_file(self) -> Path: ...
     @property
-    def audit_file(self) -> Path: ...
+    def dashboard_audit_file(self) -> Path: ...
     @property
-    def audit_retention_days(self) -> int: ...
+    def dashboard_audit_retention_days(self) -> int: ...
     @property
-    def session_secret(self) -> SecretLike | None: ...
+    def dashboard_session_secret(self) -> SecretLike | None: ...
 
 
 class AdminError(Exception):
@@ -150,17 +150,17 @@ def _add_audit_commands(parser: argparse.ArgumentParser) -> None:
 
 def _user_add(args: argparse.Namespace, settings: AdminSettings, console: Console) -> None:
     password = _read_password(args, console)
-    user = UserStore(settings.users_file).add(args.name, password, Role(args.role))
+    user = UserStore(settings.dashboard_users_file).add(args.name, password, Role(args.role))
     console.out(f"added user {user.name} ({user.role})")
 
 
 def _user_remove(args: argparse.Namespace, settings: AdminSettings, console: Console) -> None:
-    UserStore(settings.users_file).remove(args.name)
+    UserStore(settings.dashboard_users_file).remove(args.name)
     console.out(f"removed user {args.name.casefold()}")
 
 
 def _user_passwd(args: argparse.Namespace, settings: AdminSettings, console: Console) -> None:
-    store = UserStore(settings.users_file)
+    store = UserStore(settings.dashboard_users_file)
     if store.get(args.name) is None:  # before asking for a password in vain
         raise AdminError(f"no user {args.name.casefold()!r}")
     store.set_password(args.name, _read_password(args, console))
@@ -169,13 +169,14 @@ def _user_passwd(args: argparse.Namespace, settings: AdminSettings, console: Con
 
 def _user_list(args: argparse.Namespace, settings: AdminSettings, console: Console) -> None:
     rows = [
-        (u.name, u.role.value, _when(u.created_at)) for u in UserStore(settings.users_file).list()
+        (u.name, u.role.value, _when(u.created_at))
+        for u in UserStore(settings.dashboard_users_file).list()
     ]
     _table(console, ("NAME", "ROLE", "CREATED"), rows, empty="no users")
 
 
 def _token_create(args: argparse.Namespace, settings: AdminSettings, console: Console) -> None:
-    token = TokenStore(settings.tokens_file).create(args.name, Role(args.role))
+    token = TokenStore(settings.dashboard_tokens_file).create(args.name, Role(args.role))
     console.note("this token is shown once: store it now (the dashboard keeps only its hash)")
     console.out(token)
 
@@ -189,21 +190,21 @@ def _token_list(args: argparse.Namespace, settings: AdminSettings, console: Cons
             _when(info.last_used) if info.last_used else "never",
             "revoked" if info.revoked else "active",
         )
-        for info in TokenStore(settings.tokens_file).list()
+        for info in TokenStore(settings.dashboard_tokens_file).list()
     ]
     _table(console, ("NAME", "ROLE", "CREATED", "LAST USED", "STATUS"), rows, empty="no tokens")
 
 
 def _token_revoke(args: argparse.Namespace, settings: AdminSettings, console: Console) -> None:
-    TokenStore(settings.tokens_file).revoke(args.name)
+    TokenStore(settings.dashboard_tokens_file).revoke(args.name)
     console.out(f"revoked token {args.name.casefold()}")
 
 
 def _embed_link(args: argparse.Namespace, settings: AdminSettings, console: Console) -> None:
-    if settings.session_secret is None:
+    if settings.dashboard_session_secret is None:
         raise AdminError("DASHBOARD_SESSION_SECRET is not set: embed links are signed with it")
     ttl = parse_ttl(args.ttl)
-    signer = EmbedSigner(settings.session_secret.get_secret_value())
+    signer = EmbedSigner(settings.dashboard_session_secret.get_secret_value())
     console.out(signer.link(args.base_url, args.kind, args.ident, ttl))
     expires = datetime.now(UTC) + timedelta(seconds=ttl)
     console.note(f"the link opens only this {args.kind} and expires {_when(expires)}")
@@ -211,13 +212,17 @@ def _embed_link(args: argparse.Namespace, settings: AdminSettings, console: Cons
 
 def _audit_export(args: argparse.Namespace, settings: AdminSettings, console: Console) -> None:
     since = parse_since(args.since) if args.since else None
-    log = AuditLog(settings.audit_file, settings.audit_retention_days)
+    log = AuditLog(settings.dashboard_audit_file, settings.dashboard_audit_retention_days)
     console.stdout.write(to_csv(log.entries(limit=None, since=since)))
 
 
 def _audit_prune(args: argparse.Namespace, settings: AdminSettings, console: Console) -> None:
-    removed = AuditLog(settings.audit_file, settings.audit_retention_days).prune()
-    console.out(f"removed {removed} entries older than {settings.audit_retention_days} days")
+    removed = AuditLog(
+        settings.dashboard_audit_file, settings.dashboard_audit_retention_days
+    ).prune()
+    console.out(
+        f"removed {removed} entries older than {settings.dashboard_audit_retention_days} days"
+    )
 
 
 def _read_password(args: argparse.Namespace, console: Console) -> str:

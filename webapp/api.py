@@ -19,6 +19,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.types import Receive, Scope, Send
 
 from webapp import cursor
+from webapp.access import record
 from webapp.frames import Frame
 from webapp.hub import Hub, HubClosed
 from webapp.metrics import Metrics
@@ -50,6 +51,9 @@ async def multiplexed_events(request: Request) -> Response:
     if not keys or len(keys) > MAX_MULTIPLEXED:
         return json_error(400, "bad_streams", f"name 1 to {MAX_MULTIPLEXED} streams")
     positions = cursor.decode(last_event_id(request), keys)
+    if last_event_id(request) is None:
+        for key in keys:
+            await record(request, str(key))
     return relay_response(request, _multiplexed_frames(request.app.state.hub, keys, positions))
 
 
@@ -60,6 +64,8 @@ async def _single(request: Request, make_key: object) -> Response:
         return json_error(400, "bad_stream_id", str(exc))
     hub: Hub = request.app.state.hub
     last_id = last_event_id(request)
+    if last_id is None:
+        await record(request, str(key))
     try:
         stream = hub.stream(key)
     except HubClosed:

@@ -6,10 +6,22 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
 from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from webapp import api, errorpages, exports, livepages, overview, probes, wallboard
+from webapp import (
+    admin,
+    api,
+    errorpages,
+    exports,
+    livepages,
+    overview,
+    probes,
+    signin,
+    wallboard,
+)
+from webapp.access import Access
 from webapp.alerts import AlertConfig, CallAlerts
 from webapp.directory import Directory
 from webapp.hub import Hub
@@ -59,7 +71,9 @@ def webhook_dispatcher(settings: Settings) -> WebhookDispatcher | None:
     )
 
 
-def create_app(settings: Settings, *, demo: bool | None = None) -> Starlette:
+def create_app(
+    settings: Settings, *, demo: bool | None = None, access: Access | None = None
+) -> Starlette:
     """Build the app. ``demo`` marks data as simulated (default: no key was configured).
 
     The lifespan owns every long-lived part: the REST client, the hub and its
@@ -68,6 +82,7 @@ def create_app(settings: Settings, *, demo: bool | None = None) -> Starlette:
     """
     key = settings.burki_api_key
     metrics = Metrics()
+    access = access or Access.from_settings(settings)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -90,6 +105,7 @@ def create_app(settings: Settings, *, demo: bool | None = None) -> Starlette:
             metrics.watch_webhooks(webhooks)
             if webhooks is not None:
                 webhooks.start()
+            await run_in_threadpool(access.audit.prune)
             try:
                 yield
             finally:
@@ -102,6 +118,12 @@ def create_app(settings: Settings, *, demo: bool | None = None) -> Starlette:
 
     app = Starlette(
         routes=[
+            Route("/signin", signin.signin_form, name="signin"),
+            Route("/signin", signin.signin, methods=["POST"]),
+            Route("/signin/link", signin.signin_link, name="signin_link"),
+            Route("/signout", signin.signout, methods=["POST"], name="signout"),
+            Route("/admin", admin.page, name="admin"),
+            Route("/admin/audit.csv", admin.audit_csv, name="admin_audit_csv"),
             Route("/", overview.page, name="index"),
             Route("/overview/updates", overview.updates, name="overview_updates"),
             Route("/calls/{sid}", livepages.call_page, name="call"),
@@ -113,6 +135,11 @@ def create_app(settings: Settings, *, demo: bool | None = None) -> Starlette:
                 "/embed/campaigns/{campaign_id}", livepages.campaign_embed, name="campaign_embed"
             ),
             Route("/live/{view}/{kind}/{ident}", livepages.live_updates, name="live_updates"),
+            Route(
+                "/embed/live/{view}/{kind}/{ident}",
+                livepages.live_updates,
+                name="embed_live_updates",
+            ),
             Route("/wallboard", wallboard.page, name="wallboard"),
             Route("/wallboard/updates", wallboard.updates, name="wallboard_updates"),
             Route("/api/calls/{sid}/events", api.call_events, name="call_events"),
@@ -126,9 +153,14 @@ def create_app(settings: Settings, *, demo: bool | None = None) -> Starlette:
             Mount("/static", StaticFiles(directory=PROJECT_ROOT / "static"), name="static"),
         ],
         exception_handlers=errorpages.EXCEPTION_HANDLERS,
+        middleware=access.middleware(settings),
         lifespan=lifespan,
     )
     app.state.settings = settings
+    app.state.access = access
+    app.state.users, app.state.tokens, app.state.audit = access.users, access.tokens, access.audit
+    app.state.throttle, app.state.signin_links = access.throttle, access.links
+    app.state.embeds = access.embeds
     app.state.metrics = metrics
     app.state.demo = settings.demo if demo is None else demo
     # Companions started before the app (the demo simulator) that its lifespan stops last.

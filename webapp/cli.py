@@ -10,7 +10,9 @@ from collections.abc import Sequence
 
 import uvicorn
 from pydantic import SecretStr
+from starlette.applications import Starlette
 
+from webapp.admincli import ADMIN_COMMANDS, add_admin_commands, run_admin_command
 from webapp.app import create_app
 from webapp.logs import configure_logging
 from webapp.settings import Settings, SettingsError, load_settings
@@ -25,6 +27,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SettingsError as exc:
         print(f"burki-dashboard: bad setting: {exc}", file=sys.stderr)
         return 2
+    if args.command in ADMIN_COMMANDS:
+        return run_admin_command(args, settings)
     try:
         if args.command == "simulator":
             configure_logging(settings.dashboard_log_level)
@@ -49,6 +53,7 @@ def _parser() -> argparse.ArgumentParser:
     sim.add_argument("--speed", type=float, default=1.0)
     sim.add_argument("--dialect", choices=["A", "B", "C"], help="one campaign dialect for all")
     sim.add_argument("--oss-quirks", action="store_true", help="behave like the open-source server")
+    add_admin_commands(commands)
     return parser
 
 
@@ -62,6 +67,18 @@ async def _simulator(args: argparse.Namespace) -> None:
         campaign_dialect=args.dialect,
         oss_quirks=args.oss_quirks,
     )
+
+
+def banner(settings: Settings, app: Starlette) -> str:
+    """The line that tells the user what to open. Demo mode: a one-time sign-in link."""
+    base = f"http://{settings.dashboard_host}:{settings.dashboard_port}"
+    if app.state.demo:
+        link = app.state.access.demo_link()
+        return f"Burki Live (demo mode, simulated Burki): open {base}{link}"
+    line = f"Burki Live ({settings.burki_base_url}): open {base}/"
+    if settings.dashboard_auth_mode == "password" and not app.state.users.list():
+        line += "\n  No users yet: add one with `burki-dashboard user add NAME --role admin`."
+    return line
 
 
 def secrets_of(settings: Settings) -> tuple[str, ...]:
@@ -95,11 +112,7 @@ async def serve(settings: Settings) -> None:
         log_config=None,
         timeout_graceful_shutdown=max(1, round(settings.dashboard_shutdown_timeout)),
     )
-    mode = "demo mode, simulated Burki" if simulator else settings.burki_base_url
-    print(
-        f"Burki Live ({mode}): open http://{settings.dashboard_host}:{settings.dashboard_port}/",
-        flush=True,
-    )
+    print(banner(settings, app), flush=True)
     try:
         await uvicorn.Server(config).serve()
     finally:

@@ -10,12 +10,14 @@ from __future__ import annotations
 from collections.abc import AsyncGenerator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import TypeVar
+from urllib.parse import urlencode
 
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
 from webapp import htmlsse, views
+from webapp.access import principal_of, record
 from webapp.api import json_error, last_event_id, relay_response
 from webapp.campaignstate import CampaignState
 from webapp.frames import Frame
@@ -62,6 +64,7 @@ async def _call(request: Request, view: views.View, template: str, embedded: boo
     key = _key(lambda: StreamKey.call(request.path_params["sid"]))
     await _check(request.app.state.rest.call(key.id), "call")
     stream = _stream(request, key)
+    await record(request, str(key))
     return _render(request, stream, view, template, embedded)
 
 
@@ -71,6 +74,7 @@ async def _campaign(request: Request, embedded: bool) -> Response:
     stream = _stream(request, key)
     if isinstance(stream.state, CampaignState) and stream.state.name is None and summary:
         stream.state.name = summary.name  # the stream fetches it too, but may not have yet
+    await record(request, str(key))
     return _render(request, stream, views.CAMPAIGN, "campaign.html", embedded)
 
 
@@ -78,10 +82,15 @@ def _render(
     request: Request, stream: Stream, view: views.View, template: str, embedded: bool
 ) -> Response:
     stream.watch_view(view)
-    url = request.url_for("live_updates", view=view.name, kind=stream.key.kind, ident=stream.key.id)
+    route = "embed_live_updates" if embedded else "live_updates"
+    url = request.url_for(route, view=view.name, kind=stream.key.kind, ident=stream.key.id)
+    query = {"last_event_id": stream.log.last_id}
+    who = principal_of(request)
+    if embedded and who is not None and who.via == "embed":
+        query["token"] = request.query_params["token"]  # the embed link authorises its stream
     page = LivePage(
         layout="embed.html" if embedded else "base.html",
-        stream_url=f"{url.path}?last_event_id={stream.log.last_id}",
+        stream_url=f"{url.path}?{urlencode(query)}",
         demo=request.app.state.demo,
         embedded=embedded,
     )

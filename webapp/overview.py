@@ -17,7 +17,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from webapp import htmlsse
+from webapp.access import principal_of
 from webapp.api import relay_response
+from webapp.auth import Principal
 from webapp.directory import Directory
 from webapp.rest import CallSummary, CampaignSummary
 from webapp.subscriber import Subscriber
@@ -66,8 +68,12 @@ class OverviewPage:
     filters: Filters
 
 
-def context(directory: Directory, filters: Filters) -> dict[str, Any]:
-    calls, campaigns = directory.calls, directory.campaigns
+def context(directory: Directory, filters: Filters, who: Principal | None) -> dict[str, Any]:
+    """Each role sees only what it may: calls for call roles, campaigns for campaign roles."""
+    sees_calls = who is not None and who.role.can_watch("call")
+    sees_campaigns = who is not None and who.role.can_watch("campaign")
+    calls = directory.calls if sees_calls else []
+    campaigns = directory.campaigns if sees_campaigns else []
     return {
         "calls": [c for c in calls if filters.keep_call(c)],
         "campaigns": [c for c in campaigns if filters.keep_campaign(c)],
@@ -77,7 +83,9 @@ def context(directory: Directory, filters: Filters) -> dict[str, Any]:
         "assistants": sorted({a for a in (c.assistant_name for c in calls) if a}),
         "filters": filters,
         "error": directory.error,
-        "alerts": list(directory.alerts)[:MAX_ALERTS_SHOWN],
+        "alerts": list(directory.alerts)[:MAX_ALERTS_SHOWN] if sees_calls else [],
+        "sees_calls": sees_calls,
+        "sees_campaigns": sees_campaigns,
     }
 
 
@@ -89,8 +97,9 @@ async def page(request: Request) -> Response:
     query = urlencode({k: v for k, v in vars_of(filters).items() if v})
     url = request.url_for("overview_updates").path + (f"?{query}" if query else "")
     page = OverviewPage(request.app.state.demo, url, filters)
+    who = principal_of(request)
     return templates.TemplateResponse(
-        request, "index.html", context(directory, filters) | {"page": page}
+        request, "index.html", context(directory, filters, who) | {"page": page}
     )
 
 
@@ -99,25 +108,26 @@ def vars_of(filters: Filters) -> dict[str, str]:
 
 
 async def updates(request: Request) -> Response:
-    frames = _tables(request.app.state.directory, Filters.of(request), request)
+    who = principal_of(request)
+    frames = _tables(request.app.state.directory, Filters.of(request), who)
     return relay_response(request, frames, ping_message_factory=htmlsse.heartbeat)
 
 
 async def _tables(
-    directory: Directory, filters: Filters, request: Request
+    directory: Directory, filters: Filters, who: Principal | None
 ) -> AsyncGenerator[bytes, None]:
     sub = Subscriber(8)
     directory.watch(sub)
     try:
-        yield _render(directory, filters)
+        yield _render(directory, filters, who)
         while await sub.get() is not None:
-            yield _render(directory, filters)
+            yield _render(directory, filters, who)
     finally:
         directory.unwatch(sub)
 
 
-def _render(directory: Directory, filters: Filters) -> bytes:
-    ctx = context(directory, filters)
+def _render(directory: Directory, filters: Filters, who: Principal | None) -> bytes:
+    ctx = context(directory, filters, who)
     return htmlsse.message(
         "".join(
             htmlsse.partial(f"#{block}", "outerHTML", render_block("index.html", block, ctx))

@@ -10,11 +10,21 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from starlette.requests import Request
 from starlette.templating import Jinja2Templates
 
+from webapp.auth import csrf_token
 from webapp.settings import PROJECT_ROOT
 
-templates = Jinja2Templates(directory=PROJECT_ROOT / "templates")
+
+def _who(request: Request) -> dict[str, Any]:
+    """Who is signed in, and the CSRF token for their forms (pages only, not SSE fragments)."""
+    principal = request.scope.get("state", {}).get("principal")
+    token = csrf_token(request) if "session" in request.scope else ""
+    return {"principal": principal, "csrf": token}
+
+
+templates = Jinja2Templates(directory=PROJECT_ROOT / "templates", context_processors=[_who])
 env = templates.env
 
 

@@ -19,6 +19,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from webapp import cursor, htmlsse, views
+from webapp.access import record
 from webapp.api import last_event_id, relay_response
 from webapp.directory import Directory
 from webapp.frames import Frame
@@ -44,6 +45,7 @@ async def page(request: Request) -> Response:
     directory: Directory = request.app.state.directory
     if not directory.loaded:
         await directory.refresh()
+    await record(request, "wallboard")
     streams = [hub.stream(key) for key in _wanted(directory)]
     positions = {}
     for stream in streams:
