@@ -206,11 +206,10 @@ def csrf_token(conn: HTTPConnection) -> str:
 
 def csrf_ok(conn: HTTPConnection, submitted: str | None) -> bool:
     expected = conn.session.get("csrf")
-    return (
-        isinstance(expected, str)
-        and bool(submitted)
-        and secrets.compare_digest(expected, str(submitted))
-    )
+    if not isinstance(expected, str) or not submitted:
+        return False
+    # As bytes: compare_digest refuses non-ASCII str, and a hostile form may send anything.
+    return secrets.compare_digest(expected.encode(), str(submitted).encode())
 
 
 class AuthGate:

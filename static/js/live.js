@@ -44,13 +44,21 @@
   document.addEventListener("htmx:sse:before:connection", function (e) {
     var live = e.target.closest("[data-live]");
     var connection = e.detail && e.detail.connection;
+    if (live && live.denied) { e.preventDefault(); return; }  // signed out: stop retrying
     if (!live || !connection || !connection.attempt) { return; }
     var seconds = Math.round(reconnectDelay(connection, connection.attempt) / 1000);
     setLink(live, "reconnecting", "Connection lost; reconnecting in ~" + seconds + " s (attempt " + connection.attempt + ").");
   });
   document.addEventListener("htmx:sse:error", function (e) {
     var live = e.target.closest("[data-live]");
-    if (live && live.dataset.link !== "ended") { setLink(live, "reconnecting", "Connection lost; reconnecting…"); }
+    var status = e.detail && e.detail.status;
+    if (!live) { return; }
+    if (status === 401 || status === 403) {
+      live.denied = true;
+      setLink(live, "closed", status === 401 ? "Your session ended: refresh to sign in again." : "You may no longer watch this.");
+      return;
+    }
+    if (live.dataset.link !== "ended") { setLink(live, "reconnecting", "Connection lost; reconnecting…"); }
   });
   document.addEventListener("htmx:sse:close", function (e) {
     var live = e.target.closest("[data-live]");
