@@ -20,6 +20,7 @@ from starlette.applications import Starlette
 from tests.conftest import SIM_KEY
 from webapp.access import SESSION_COOKIE
 from webapp.app import create_app
+from webapp.server import DashboardServer
 from webapp.settings import Settings
 from webapp.simulator import Simulator
 from webapp.users import Role
@@ -102,7 +103,7 @@ async def _serving(
     config = uvicorn.Config(
         app, host="127.0.0.1", port=0, log_config=None, timeout_graceful_shutdown=2
     )
-    server = uvicorn.Server(config)
+    server = DashboardServer(config, app)
     server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
     task = asyncio.create_task(server.serve())
     await _started(server, task)

@@ -8,21 +8,16 @@ the header). See the README's "JSON SSE API" for the contract.
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, AsyncIterator
-from contextlib import aclosing
-from typing import Any
+from collections.abc import AsyncGenerator
 
-from sse_starlette import EventSourceResponse
-from sse_starlette.sse import SendTimeoutError
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.types import Receive, Scope, Send
 
 from webapp import cursor
 from webapp.access import record
 from webapp.frames import Frame
 from webapp.hub import Hub, HubClosed
-from webapp.metrics import Metrics
+from webapp.sseresponse import StreamResponse
 from webapp.streamkey import BadStreamId, StreamKey
 
 MAX_MULTIPLEXED = 64
@@ -80,18 +75,20 @@ def last_event_id(request: Request) -> str | None:
     return value or None
 
 
+PING = b": ping\n\n"
+
+
 async def _single_frames(
     hub: Hub, key: StreamKey, last_id: str | None
 ) -> AsyncGenerator[bytes, None]:
     with hub.watch([key], {key: last_id}) as (sub, first):
-        for frame in first:
-            yield frame.wire
         stream = hub.streams.get(key)
-        if last_id is not None and stream is not None:
-            yield stream.status_frame().body
-        while (next_frame := await sub.get()) is not None:
-            yield next_frame.wire
-            if next_frame.type == "end":
+        resumed = stream.status_frame().body if last_id is not None and stream else b""
+        if opening := b"".join(frame.wire for frame in first) + resumed:
+            yield opening
+        while (batch := await sub.get_batch(hub.config.heartbeat)) is not None:
+            yield b"".join(frame.wire for frame in batch) if batch else PING
+            if batch and batch[-1].type == "end":
                 return
 
 
@@ -100,13 +97,14 @@ async def _multiplexed_frames(
 ) -> AsyncGenerator[bytes, None]:
     at = {key: p for key, p in positions.items() if p is not None and p != cursor.UNRESUMABLE}
     with hub.watch(keys, positions) as (sub, first):
-        for frame in first:
-            yield _with_cursor(at, frame)
+        resumed = b""
         if at:  # a resume: say where each upstream stands, without moving the cursor
-            for stream in filter(None, map(hub.streams.get, keys)):
-                yield stream.status_frame().body
-        while (next_frame := await sub.get()) is not None:
-            yield _with_cursor(at, next_frame)
+            streams = filter(None, map(hub.streams.get, keys))
+            resumed = b"".join(stream.status_frame().body for stream in streams)
+        if opening := b"".join(_with_cursor(at, frame) for frame in first) + resumed:
+            yield opening
+        while (batch := await sub.get_batch(hub.config.heartbeat)) is not None:
+            yield b"".join(_with_cursor(at, frame) for frame in batch) if batch else PING
 
 
 def _with_cursor(at: dict[StreamKey, str], frame: Frame) -> bytes:
@@ -115,45 +113,12 @@ def _with_cursor(at: dict[StreamKey, str], frame: Frame) -> bytes:
     return b"id: " + cursor.encode(at).encode() + b"\n" + frame.body
 
 
-def relay_response(
-    request: Request, frames: AsyncGenerator[bytes, None], **options: Any
-) -> Response:
-    """The SSE response every stream endpoint uses: heartbeat, stall timeout, no-store."""
-    settings = request.app.state.settings
-    return _RelayResponse(
-        frames,
-        request.app.state.metrics,
-        ping=settings.relay_heartbeat,
-        sep="\n",
-        send_timeout=settings.relay_stall_timeout,
-        headers={"Cache-Control": "no-store"},
-        **options,
-    )
+def relay_response(request: Request, frames: AsyncGenerator[bytes, None]) -> Response:
+    """The SSE response every stream endpoint uses: lean writes, a stall deadline, no-store.
 
-
-class _RelayResponse(EventSourceResponse):
-    """An SSE response that counts a viewer cut for stalling instead of raising.
-
-    A send that times out after the frames ran out belongs to a viewer the
-    stream already cut (queue full): it is not counted twice.
+    Not a Starlette ``Response``: :class:`StreamResponse` is a plain ASGI app.
     """
-
-    def __init__(
-        self, content: AsyncGenerator[bytes, None], metrics: Metrics, **kwargs: Any
-    ) -> None:
-        self._exhausted = False
-        super().__init__(self._track(content), **kwargs)
-        self._metrics = metrics
-
-    async def _track(self, content: AsyncGenerator[bytes, None]) -> AsyncIterator[bytes]:
-        async with aclosing(content):  # close it now, not whenever it is collected
-            async for chunk in content:
-                yield chunk
-        self._exhausted = True
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        try:
-            await super().__call__(scope, receive, send)
-        except SendTimeoutError:
-            if not self._exhausted:
-                self._metrics.viewer_cuts.labels("stalled").inc()
+    settings = request.app.state.settings
+    cuts = request.app.state.metrics.viewer_cuts.labels("stalled")
+    response = StreamResponse(frames, stall_timeout=settings.relay_stall_timeout, on_stall=cuts.inc)
+    return response  # type: ignore[return-value]

@@ -44,6 +44,7 @@ def relay_config(settings: Settings) -> RelayConfig:
         viewer_queue=settings.relay_viewer_queue,
         poll_interval=settings.relay_poll_interval,
         poll_after_failures=settings.relay_poll_after_failures,
+        heartbeat=settings.relay_heartbeat,
     )
 
 

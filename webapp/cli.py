@@ -15,6 +15,7 @@ from starlette.applications import Starlette
 from webapp.admincli import ADMIN_COMMANDS, add_admin_commands, run_admin_command
 from webapp.app import create_app
 from webapp.logs import configure_logging
+from webapp.server import DashboardServer
 from webapp.settings import Settings, SettingsError, load_settings
 from webapp.simulator import Simulator, serve_forever
 from webapp.webhooks import parse_endpoints
@@ -114,7 +115,7 @@ async def serve(settings: Settings) -> None:
     )
     print(banner(settings, app), flush=True)
     try:
-        await uvicorn.Server(config).serve()
+        await DashboardServer(config, app).serve()
     finally:
         if simulator is not None:
             await simulator.stop()  # already stopped by the lifespan unless start-up failed

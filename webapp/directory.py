@@ -80,6 +80,12 @@ class Directory:
         if not self._watchers and self._idle is None:
             self._idle = asyncio.create_task(self._stop_after(self.grace))
 
+    def release_watchers(self) -> None:
+        """End every watcher's response now (the server is shutting down)."""
+        for sub in list(self._watchers):
+            sub.close("shutdown")
+        self._watchers.clear()
+
     async def _poll(self) -> None:
         while True:
             await asyncio.sleep(self.interval)

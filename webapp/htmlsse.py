@@ -28,8 +28,7 @@ def with_id(event_id: str, body: bytes) -> bytes:
     return b"id: " + event_id.encode() + b"\n" + body
 
 
-def heartbeat() -> ServerSentEvent:
-    return ServerSentEvent(data="", event="heartbeat", sep="\n")
+HEARTBEAT = ServerSentEvent(data="", event="heartbeat", sep="\n").encode()
 
 
 def partial(target: str, swap: str, html: str) -> str:

@@ -83,6 +83,13 @@ class Hub:
         log.info("stream %s retired", stream.key)
         await stream.close("retired")
 
+    def release_viewers(self) -> None:
+        """End every viewer's response now (shutdown begins); new viewers are refused."""
+        self.closed = True
+        for stream in self.streams.values():
+            for sub in list(stream.subscribers):
+                sub.close("shutdown")
+
     async def close(self) -> None:
         """End every stream and await its tasks. Later viewers get :class:`HubClosed`."""
         self.closed = True

@@ -136,7 +136,7 @@ async def live_updates(request: Request) -> Response:
         return json_error(404, "not_found", "no such view")
     hub: Hub = request.app.state.hub
     frames = _html_frames(hub, key, view, last_event_id(request))
-    return relay_response(request, frames, ping_message_factory=htmlsse.heartbeat)
+    return relay_response(request, frames)
 
 
 async def _html_frames(
@@ -147,15 +147,20 @@ async def _html_frames(
     with hub.watch([key], {key: last_id}) as (sub, first):
         if any(f.type not in ("snapshot", "reset") and view.name not in f.html for f in first):
             first = [stream.snapshot()]  # frames from before this view was watched: start over
-        for frame in first:
-            if frame.type != "reset":
-                yield htmlsse.with_id(frame.id, _html(stream, view, frame))
+        opening = [
+            htmlsse.with_id(f.id, _html(stream, view, f)) for f in first if f.type != "reset"
+        ]
         if stream.ended:
-            yield htmlsse.END
+            yield b"".join(opening) + htmlsse.END
             return
-        while (next_frame := await sub.get()) is not None:
-            yield htmlsse.with_id(next_frame.id, _html(stream, view, next_frame))
-            if next_frame.type == "end":
+        if opening:
+            yield b"".join(opening)
+        while (batch := await sub.get_batch(hub.config.heartbeat)) is not None:
+            if not batch:
+                yield htmlsse.HEARTBEAT
+                continue
+            yield b"".join(htmlsse.with_id(f.id, _html(stream, view, f)) for f in batch)
+            if batch[-1].type == "end":
                 yield htmlsse.END
                 return
 

@@ -109,19 +109,20 @@ def vars_of(filters: Filters) -> dict[str, str]:
 
 async def updates(request: Request) -> Response:
     who = principal_of(request)
-    frames = _tables(request.app.state.directory, Filters.of(request), who)
-    return relay_response(request, frames, ping_message_factory=htmlsse.heartbeat)
+    every = request.app.state.settings.relay_heartbeat
+    frames = _tables(request.app.state.directory, Filters.of(request), who, every)
+    return relay_response(request, frames)
 
 
 async def _tables(
-    directory: Directory, filters: Filters, who: Principal | None
+    directory: Directory, filters: Filters, who: Principal | None, every: float
 ) -> AsyncGenerator[bytes, None]:
     sub = Subscriber(8)
     directory.watch(sub)
     try:
         yield _render(directory, filters, who)
-        while await sub.get() is not None:
-            yield _render(directory, filters, who)
+        while (batch := await sub.get_batch(every)) is not None:
+            yield _render(directory, filters, who) if batch else htmlsse.HEARTBEAT
     finally:
         directory.unwatch(sub)
 

@@ -60,6 +60,7 @@ class RelayConfig:
     poll_interval: float = 5.0
     poll_after_failures: int = 3
     progress_interval: float = 0.25  # at most about four progress renders a second
+    heartbeat: float = 15.0  # seconds of silence before an SSE response sends a heartbeat
 
 
 class Stream:

@@ -67,6 +67,27 @@ class Subscriber:
             await self._ready.wait()
         return self._queue.popleft()
 
+    async def get_batch(self, timeout: float | None = None) -> list[Frame] | None:
+        """Every queued frame at once (a burst becomes one write), waiting up to ``timeout``.
+
+        ``[]`` when the timeout passed with nothing to send (time for a
+        heartbeat); None once closed and drained (end of stream).
+        """
+        if not self._queue:
+            if self.closed_reason is not None:
+                return None
+            self._ready.clear()
+            try:
+                async with asyncio.timeout(timeout):
+                    await self._ready.wait()
+            except TimeoutError:
+                return []
+            if not self._queue:
+                return None if self.closed_reason is not None else []
+        batch = list(self._queue)
+        self._queue.clear()
+        return batch
+
     def close(self, reason: str, *, discard: bool = False) -> None:
         """Close for good and wake the reader; the first reason sticks.
 

@@ -62,7 +62,7 @@ async def page(request: Request) -> Response:
 
 async def updates(request: Request) -> Response:
     session = _Session(request.app.state.hub, request.app.state.directory, request)
-    return relay_response(request, session.run(), ping_message_factory=htmlsse.heartbeat)
+    return relay_response(request, session.run())
 
 
 def _wanted(directory: Directory) -> list[StreamKey]:
@@ -96,18 +96,23 @@ class _Session:
     async def run(self) -> AsyncGenerator[bytes, None]:
         self.directory.watch(self.sub)
         try:
-            for chunk in self._sync():
-                yield chunk
-            while (frame := await self.sub.get()) is not None:
-                if frame.type == "directory":
-                    for chunk in self._sync():
-                        yield chunk
-                elif (key := StreamKey.parse(frame.data["stream"])) in self.attached:
-                    yield self._card_frame(key, frame)
+            yield b"".join(self._sync())
+            every = self.hub.config.heartbeat
+            while (batch := await self.sub.get_batch(every)) is not None:
+                yield b"".join(self._chunks(batch)) if batch else htmlsse.HEARTBEAT
         finally:
             self.directory.unwatch(self.sub)
             for stream in self.attached.values():
                 stream.detach(self.sub)
+
+    def _chunks(self, batch: list[Frame]) -> list[bytes]:
+        chunks: list[bytes] = []
+        for frame in batch:
+            if frame.type == "directory":
+                chunks += self._sync()
+            elif (key := StreamKey.parse(frame.data["stream"])) in self.attached:
+                chunks.append(self._card_frame(key, frame))
+        return chunks
 
     def _sync(self) -> list[bytes]:
         """Attach to new calls, detach from gone ones; the HTML that brings the page along."""
