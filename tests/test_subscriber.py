@@ -122,3 +122,21 @@ async def test_close_still_delivers_frames_already_queued_unless_discarded() -> 
     dropped.offer(frame("transcript"))
     dropped.close("shutdown", discard=True)
     assert await dropped.get() is None
+
+
+async def test_get_batch_returns_a_burst_as_one_batch_in_order() -> None:
+    sub = Subscriber(capacity=8)
+    frames = [render(f"e-{n}", "transcript", {"stream": "call:CA1", "n": n}) for n in range(1, 4)]
+    for frame in frames:
+        assert sub.offer(frame)
+    assert await sub.get_batch() == frames
+    sub.close("done")
+    assert await sub.get_batch() is None
+
+
+async def test_a_heartbeat_comes_as_an_empty_batch_from_the_subscribers_own_timer() -> None:
+    sub = Subscriber(capacity=8, heartbeat=0.01)
+    assert await asyncio.wait_for(sub.get_batch(), 1) == []
+    assert await asyncio.wait_for(sub.get_batch(), 1) == []  # and again, on its own
+    sub.close("done")
+    assert await sub.get_batch() is None

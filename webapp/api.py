@@ -86,7 +86,7 @@ async def _single_frames(
         resumed = stream.status_frame().body if last_id is not None and stream else b""
         if opening := b"".join(frame.wire for frame in first) + resumed:
             yield opening
-        while (batch := await sub.get_batch(hub.config.heartbeat)) is not None:
+        while (batch := await sub.get_batch()) is not None:
             yield b"".join(frame.wire for frame in batch) if batch else PING
             if batch and batch[-1].type == "end":
                 return
@@ -103,7 +103,7 @@ async def _multiplexed_frames(
             resumed = b"".join(stream.status_frame().body for stream in streams)
         if opening := b"".join(_with_cursor(at, frame) for frame in first) + resumed:
             yield opening
-        while (batch := await sub.get_batch(hub.config.heartbeat)) is not None:
+        while (batch := await sub.get_batch()) is not None:
             yield b"".join(_with_cursor(at, frame) for frame in batch) if batch else PING
 
 

@@ -9,6 +9,7 @@ from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
+from starlette.types import Receive, Scope, Send
 
 from webapp import (
     admin,
@@ -31,6 +32,7 @@ from webapp.rest import BurkiRest
 from webapp.sentiment import SentimentScorer
 from webapp.settings import PROJECT_ROOT, Settings
 from webapp.sources import Sources
+from webapp.sseresponse import RAW_SEND
 from webapp.stream import Integrations, RelayConfig
 from webapp.upstream import UpstreamConfig
 from webapp.webhooks import WebhookDispatcher, parse_endpoints
@@ -70,6 +72,14 @@ def webhook_dispatcher(settings: Settings) -> WebhookDispatcher | None:
         timeout=settings.webhook_timeout,
         max_attempts=settings.webhook_max_attempts,
     )
+
+
+class DashboardApp(Starlette):
+    """Starlette, plus the server's own ``send`` in the scope for SSE bodies (the hot path)."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        scope[RAW_SEND] = send
+        await super().__call__(scope, receive, send)
 
 
 def create_app(
@@ -117,7 +127,7 @@ def create_app(
                 for stop in reversed(app.state.on_shutdown):
                     await stop()
 
-    app = Starlette(
+    app = DashboardApp(
         routes=[
             Route("/signin", signin.signin_form, name="signin"),
             Route("/signin", signin.signin, methods=["POST"]),

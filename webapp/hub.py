@@ -65,7 +65,7 @@ class Hub:
         ``positions`` holds the viewer's last event id per stream (None: new).
         Yields the subscriber and the frames to send first, stream by stream.
         """
-        sub = Subscriber(self.config.viewer_queue)
+        sub = Subscriber(self.config.viewer_queue, self.config.heartbeat)
         streams = [self.stream(key) for key in keys]
         first = [f for s in streams for f in s.attach(sub, positions.get(s.key))]
         self.metrics.viewer_sessions.inc()

@@ -155,7 +155,7 @@ async def _html_frames(
             return
         if opening:
             yield b"".join(opening)
-        while (batch := await sub.get_batch(hub.config.heartbeat)) is not None:
+        while (batch := await sub.get_batch()) is not None:
             if not batch:
                 yield htmlsse.HEARTBEAT
                 continue

@@ -117,11 +117,11 @@ async def updates(request: Request) -> Response:
 async def _tables(
     directory: Directory, filters: Filters, who: Principal | None, every: float
 ) -> AsyncGenerator[bytes, None]:
-    sub = Subscriber(8)
+    sub = Subscriber(8, every)
     directory.watch(sub)
     try:
         yield _render(directory, filters, who)
-        while (batch := await sub.get_batch(every)) is not None:
+        while (batch := await sub.get_batch()) is not None:
             yield _render(directory, filters, who) if batch else htmlsse.HEARTBEAT
     finally:
         directory.unwatch(sub)

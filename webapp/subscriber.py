@@ -27,14 +27,17 @@ QUEUE_FULL = "queue_full"
 class Subscriber:
     """A bounded FIFO of frames for one viewer, closed once and for good."""
 
-    def __init__(self, capacity: int = 256) -> None:
+    def __init__(self, capacity: int = 256, heartbeat: float | None = None) -> None:
         if capacity < 1:
             raise ValueError("a subscriber queues at least one frame")
         self.capacity = capacity
+        self.heartbeat = heartbeat
         self.closed_reason: str | None = None
         self.coalesced = 0
         self._queue: deque[Frame] = deque()
         self._ready = asyncio.Event()  # set while there is a frame to get, or once closed
+        self._beat = False  # a heartbeat is due
+        self._timer: asyncio.TimerHandle | None = None
 
     def __len__(self) -> int:
         return len(self._queue)
@@ -67,26 +70,34 @@ class Subscriber:
             await self._ready.wait()
         return self._queue.popleft()
 
-    async def get_batch(self, timeout: float | None = None) -> list[Frame] | None:
-        """Every queued frame at once (a burst becomes one write), waiting up to ``timeout``.
+    async def get_batch(self) -> list[Frame] | None:
+        """Every queued frame at once (a burst becomes one write), waiting for one.
 
-        ``[]`` when the timeout passed with nothing to send (time for a
-        heartbeat); None once closed and drained (end of stream).
+        ``[]`` when a heartbeat is due (every ``heartbeat`` seconds, from a
+        timer of its own: no per-frame timeout on the hot path); None once
+        closed and drained (end of stream).
         """
-        if not self._queue:
+        if self.heartbeat is not None and self._timer is None and self.closed_reason is None:
+            self._schedule_beat()
+        while not self._queue and not self._beat:
             if self.closed_reason is not None:
                 return None
             self._ready.clear()
-            try:
-                async with asyncio.timeout(timeout):
-                    await self._ready.wait()
-            except TimeoutError:
-                return []
-            if not self._queue:
-                return None if self.closed_reason is not None else []
+            await self._ready.wait()
+        self._beat = False
         batch = list(self._queue)
         self._queue.clear()
         return batch
+
+    def _schedule_beat(self) -> None:
+        assert self.heartbeat is not None
+        self._timer = asyncio.get_running_loop().call_later(self.heartbeat, self._on_beat)
+
+    def _on_beat(self) -> None:
+        if self.closed_reason is None:
+            self._beat = True
+            self._ready.set()
+            self._schedule_beat()
 
     def close(self, reason: str, *, discard: bool = False) -> None:
         """Close for good and wake the reader; the first reason sticks.
@@ -98,6 +109,8 @@ class Subscriber:
             self.closed_reason = reason
         if discard:
             self._queue.clear()
+        if self._timer is not None:
+            self._timer.cancel()
         self._ready.set()
 
     def _drop_queued(self, type: str, stream: object) -> None:

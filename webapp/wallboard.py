@@ -89,7 +89,7 @@ class _Session:
     def __init__(self, hub: Hub, directory: Directory, request: Request) -> None:
         self.hub = hub
         self.directory = directory
-        self.sub = Subscriber(hub.config.viewer_queue)
+        self.sub = Subscriber(hub.config.viewer_queue, hub.config.heartbeat)
         self.at = _positions(last_event_id(request))  # the cards the browser shows
         self.attached: dict[StreamKey, Stream] = {}
 
@@ -97,8 +97,7 @@ class _Session:
         self.directory.watch(self.sub)
         try:
             yield b"".join(self._sync())
-            every = self.hub.config.heartbeat
-            while (batch := await self.sub.get_batch(every)) is not None:
+            while (batch := await self.sub.get_batch()) is not None:
                 yield b"".join(self._chunks(batch)) if batch else htmlsse.HEARTBEAT
         finally:
             self.directory.unwatch(self.sub)
