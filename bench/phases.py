@@ -1,0 +1,175 @@
+"""The two measurements, run against one proxy process at a time.
+
+- :func:`idle`: viewers of one silent call are added in steps; the proxy's RSS
+  is read at each step once things settle. The slope between the first and the
+  last step is the memory one idle viewer costs.
+- :func:`live`: viewers of one call while the simulator paces final segments;
+  over a window: latency from the simulator's send-time marker to the viewer's
+  read, lost and duplicated segments, and the CPU time of each process.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+from bench.control import Child
+from bench.procstat import all_cpu, cpu_times, machine_cpu, rss_kib, top_consumers
+
+
+@dataclass
+class Procs:
+    sim: Child
+    viewers: Child
+    proxy: Child
+    port: int
+    token: str | None
+    """The API token viewers send (our dashboard requires one)."""
+
+
+@dataclass
+class IdleResult:
+    wanted: int
+    points: list[tuple[int, int]] = field(default_factory=list)
+    """``(viewers connected, proxy RSS KiB)`` at each step, the first with no viewer."""
+    upstreams: int = 0
+    errors: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def reached(self) -> int:
+        return self.points[-1][0] if self.points else 0
+
+    @property
+    def kib_per_viewer(self) -> float:
+        """RSS slope between the first step with viewers and the last."""
+        steps = [p for p in self.points if p[0] > 0]
+        if len(steps) < 2 or steps[-1][0] == steps[0][0]:
+            return float("nan")
+        (n0, r0), (n1, r1) = steps[0], steps[-1]
+        return (r1 - r0) / (n1 - n0)
+
+
+@dataclass
+class LiveResult:
+    viewers: int
+    rate: float
+    window: float
+    upstreams: int
+    stats: dict[str, Any]
+    cpu: dict[str, float]
+    """CPU seconds during the window, per process (proxy, simulator, viewers), the
+    proxy's system (kernel) share as ``proxy_sys``, ``others``: what the rest of the
+    machine's processes used meanwhile (other work skews latency on a small machine),
+    and machine-wide ``softirq`` (network processing) and ``steal`` (hypervisor)."""
+    gc_pauses: dict[int, tuple[int, float, float]]
+    """The proxy's garbage collections in the window: generation -> (count, max ms, total ms)."""
+    others: list[tuple[str, float]]
+    """The other processes that used the most CPU during the window."""
+    errors: dict[str, int]
+    """Why viewers failed to connect, if any did."""
+
+    def cpu_per_1000(self, proc: str, unit: str = "delivered") -> float:
+        """CPU seconds of ``proc`` per 1,000 segments delivered (or ``unit="frames"``)."""
+        count = self.stats[unit]
+        return self.cpu[proc] / count * 1000 if count else float("nan")
+
+    def utilisation(self, proc: str) -> float:
+        """Share of one core used during the window, in percent."""
+        return self.cpu[proc] / self.window * 100
+
+
+def idle(procs: Procs, steps: list[int], settle: float) -> IdleResult:
+    sid = procs.sim.call("add_call")
+    result = IdleResult(wanted=steps[-1])
+    errors: Counter[str] = Counter()
+    time.sleep(settle)
+    result.points.append((0, rss_kib(procs.proxy.pid)))
+    have = 0
+    for step in steps:
+        opened = procs.viewers.call(
+            "open", port=procs.port, sid=sid, n=step - have, token=procs.token
+        )
+        errors.update(opened["errors"])
+        have = opened["alive"]
+        time.sleep(settle)
+        result.points.append((procs.viewers.call("alive"), rss_kib(procs.proxy.pid)))
+        if opened["errors"]:
+            break  # the design cannot go further: measure what it reached
+    result.upstreams = procs.sim.call("connections", sid=sid)
+    result.errors = dict(errors)
+    procs.viewers.call("close_all")
+    procs.sim.call("end_call", sid=sid)
+    return result
+
+
+def live(
+    procs: Procs, viewers: int, rate: float, warmup: float, window: float, drain: float
+) -> LiveResult:
+    sid = procs.sim.call("add_call")
+    opened = procs.viewers.call("open", port=procs.port, sid=sid, n=viewers, token=procs.token)
+    upstreams = _settled_connections(procs.sim, sid)
+    procs.sim.call("rate", per_second=rate)
+    time.sleep(warmup)
+    meter = CpuMeter(
+        {"proxy": procs.proxy.pid, "simulator": procs.sim.pid, "viewers": procs.viewers.pid}
+    )
+    procs.proxy.call("gc")
+    start = time.time()
+    time.sleep(window)
+    end = time.time()
+    cpu, others = meter.read()
+    gc_pauses = procs.proxy.call("gc")
+    procs.sim.call("rate", per_second=None)
+    time.sleep(drain)
+    sent = procs.sim.call("markers", sid=sid)
+    stats = procs.viewers.call("stats", start=start, end=end, sent={sid: sent})
+    procs.viewers.call("close_all")
+    procs.sim.call("end_call", sid=sid)
+    return LiveResult(
+        opened["alive"],
+        rate,
+        end - start,
+        upstreams,
+        stats,
+        cpu,
+        gc_pauses,
+        others,
+        opened["errors"],
+    )
+
+
+class CpuMeter:
+    """CPU used from its creation to :meth:`read`: by each of ``pids``, by the proxy in the
+    kernel, by the rest of the machine (and by whom), in softirq and stolen."""
+
+    def __init__(self, pids: dict[str, int]) -> None:
+        self.pids = pids
+        self._procs = {name: cpu_times(pid) for name, pid in pids.items()}
+        self._machine, self._everyone = machine_cpu(), all_cpu()
+
+    def read(self) -> tuple[dict[str, float], list[tuple[str, float]]]:
+        machine = {k: v - self._machine[k] for k, v in machine_cpu().items()}
+        others = top_consumers(self._everyone, all_cpu(), {*self.pids.values(), os.getpid()})
+        times = {name: cpu_times(pid) for name, pid in self.pids.items()}
+        cpu = {name: sum(t) - sum(self._procs[name]) for name, t in times.items()}
+        cpu["proxy_sys"] = times["proxy"][1] - self._procs["proxy"][1]
+        cpu["others"] = max(0.0, machine["tasks"] - sum(cpu[name] for name in self.pids))
+        cpu["softirq"], cpu["steal"] = machine["softirq"], machine["steal"]
+        return cpu, others
+
+
+def _settled_connections(sim: Child, sid: str, quiet: float = 1.0, limit: float = 15.0) -> int:
+    """The upstream count of ``sid`` once it stopped changing for ``quiet`` seconds."""
+    deadline = time.monotonic() + limit
+    last, since = -1, time.monotonic()
+    while time.monotonic() < deadline:
+        now = sim.call("connections", sid=sid)
+        if now != last:
+            last, since = now, time.monotonic()
+        elif time.monotonic() - since >= quiet:
+            break
+        time.sleep(0.2)
+    return last

@@ -1,0 +1,124 @@
+"""The proxy's process: our relay (``create_app``) or the naive design, under uvicorn.
+
+Both run the same way (uvicorn on 127.0.0.1, port 0, no access log) so that the
+process's CPU time and memory are the design's and the server's, nothing else.
+Commands: ``port``, ``token`` (an admin API token of our dashboard, None for the
+naive one), and ``gc`` (the garbage collector's pauses since the last call,
+by generation: how many, the longest, the total, in ms).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import tempfile
+import time
+from multiprocessing.connection import Connection
+from pathlib import Path
+from typing import Any
+
+import uvicorn
+from starlette.applications import Starlette
+
+from bench.control import child_setup, serve
+from bench.naive import create_naive_app
+from bench.simproc import API_KEY
+from webapp.app import create_app
+from webapp.settings import Settings
+
+DESIGNS = ("ours", "naive")
+
+
+def settings_for(base_url: str, viewer_queue: int, state_dir: Path) -> Settings:
+    """Our dashboard's settings against the bench's simulator (defaults otherwise); the
+    users, tokens and audit files live in ``state_dir``, never in the repository."""
+    files = {
+        name: state_dir / f"{name}.data"
+        for name in ("dashboard_users_file", "dashboard_tokens_file", "dashboard_audit_file")
+        if name in Settings.model_fields
+    }
+    return Settings(
+        burki_api_key=API_KEY,
+        burki_base_url=base_url,
+        relay_viewer_queue=viewer_queue,
+        dashboard_log_level="warning",
+        **files,
+    )
+
+
+def api_token(settings: Settings) -> str | None:
+    """An admin API token for the viewers and /metrics (None if the dashboard has none)."""
+    try:
+        from webapp.tokens import TokenStore
+        from webapp.users import Role
+    except ImportError:
+        return None
+    return TokenStore(settings.dashboard_tokens_file).create("bench", Role.ADMIN)
+
+
+def build_app(
+    design: str, base_url: str, viewer_queue: int, state_dir: Path
+) -> tuple[Starlette, str | None]:
+    if design == "ours":
+        settings = settings_for(base_url, viewer_queue, state_dir)
+        return create_app(settings, demo=False), api_token(settings)
+    return create_naive_app("ws" + base_url.removeprefix("http"), API_KEY), None
+
+
+def main(conn: Connection, design: str, base_url: str, viewer_queue: int) -> None:
+    child_setup(f"{design} proxy")
+    with tempfile.TemporaryDirectory(prefix="burki-bench-") as state_dir:
+        app, token = build_app(design, base_url, viewer_queue, Path(state_dir))
+        asyncio.run(_run(conn, app, token))
+
+
+async def _run(conn: Connection, app: Starlette, token: str | None) -> None:
+    config = uvicorn.Config(
+        app,
+        host="127.0.0.1",
+        port=0,
+        log_config=None,
+        access_log=False,
+        backlog=4096,
+        timeout_graceful_shutdown=2,
+    )
+    server = uvicorn.Server(config)
+    server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
+    task = asyncio.create_task(server.serve())
+    # uvicorn offers no started event; its own flag is the only signal there is.
+    while not server.started:
+        if task.done():
+            task.result()
+            raise RuntimeError("uvicorn stopped before it started")
+        await asyncio.sleep(0.01)
+    port = server.servers[0].sockets[0].getsockname()[1]
+    pauses = GcPauses()
+    try:
+        await serve(conn, {"port": lambda: port, "token": lambda: token, "gc": pauses.take})
+    finally:
+        server.should_exit = True
+        await asyncio.wait_for(task, 10)
+
+
+class GcPauses:
+    """Records how long each garbage collection stops the process (``gc.callbacks``)."""
+
+    def __init__(self) -> None:
+        self._started = 0.0
+        self._pauses: list[tuple[int, float]] = []
+        gc.callbacks.append(self._callback)
+
+    def _callback(self, phase: str, info: dict[str, Any]) -> None:
+        if phase == "start":
+            self._started = time.perf_counter()
+        else:
+            self._pauses.append((info["generation"], (time.perf_counter() - self._started) * 1000))
+
+    def take(self) -> dict[int, tuple[int, float, float]]:
+        """``{generation: (count, longest ms, total ms)}`` since the last call."""
+        pauses, self._pauses = self._pauses, []
+        found: dict[int, tuple[int, float, float]] = {}
+        for generation in sorted({g for g, _ in pauses}):
+            ms = [p for g, p in pauses if g == generation]
+            found[generation] = (len(ms), max(ms), sum(ms))
+        return found

@@ -1,0 +1,52 @@
+"""The simulator's process: Burki's stand-in, with no per-call connection limit.
+
+Commands: ``base_url``, ``add_call``, ``rate`` (``Faults.segment_rate``: final
+segments per second on every in-progress call with a live socket, each carrying
+``t=<send time> n=<seq>``), ``connections`` (live sockets of a stream),
+``markers`` (the ``(n, t)`` of every paced segment of a call) and ``end_call``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from multiprocessing.connection import Connection
+
+from bench.control import child_setup, serve
+from webapp.simulator import Simulator
+
+API_KEY = "bench-key"
+MARKER = re.compile(r"t=(\d+\.\d+) n=(\d+)")
+
+
+def main(conn: Connection) -> None:
+    child_setup("simulator")
+    asyncio.run(_run(conn))
+
+
+async def _run(conn: Connection) -> None:
+    sim = Simulator(api_key=API_KEY, autoplay=False, max_connections_per_call=None)
+    await sim.start()
+
+    def rate(per_second: float | None) -> None:
+        sim.faults.segment_rate = per_second
+
+    def markers(sid: str) -> list[tuple[int, float]]:
+        found = (MARKER.fullmatch(s.content) for s in sim.store.calls[sid].segments)
+        return [(int(m[2]), float(m[1])) for m in found if m is not None]
+
+    try:
+        await serve(
+            conn,
+            {
+                "base_url": lambda: sim.base_url,
+                "add_call": lambda: sim.add_call(),
+                "rate": rate,
+                "connections": lambda sid: sim.connections(f"call:{sid}"),
+                "markers": markers,
+                "end_call": lambda sid: sim.set_call_status(sid, "completed"),
+            },
+        )
+    finally:
+        sim.faults.segment_rate = None
+        await sim.stop()

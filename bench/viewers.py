@@ -1,0 +1,186 @@
+"""The viewers' process: many :class:`SseViewer` connections, and what they saw.
+
+Commands: ``open`` (n more viewers of one call, a bounded number connecting at
+once; answers once each got its first event or failed), ``alive``, ``stats``
+(latency, loss and duplicates over a window, against what the simulator sent)
+and ``close_all``. Its CPU is its own: it never counts against the proxy.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+from collections import Counter
+from dataclasses import asdict, dataclass
+from multiprocessing.connection import Connection
+from typing import Any
+
+from bench.control import child_setup, serve
+from bench.sseclient import SseViewer
+
+HOST = "127.0.0.1"
+
+
+@dataclass
+class WindowStats:
+    viewers: int
+    expected_per_viewer: int
+    delivered: int
+    """Markers (segments) received during the window (by receive time), all viewers."""
+    frames: int
+    """SSE events of any type received during the window, all viewers."""
+    latencies: int
+    p50_ms: float
+    p90_ms: float
+    p99_ms: float
+    p999_ms: float
+    max_ms: float
+    lost: int
+    lost_max: int
+    viewers_with_loss: int
+    duplicates: int
+    duplicates_max: int
+    disconnected: int
+    first_p50_ms: float
+    """Per event, the latency of its first viewer: the path up to the fan-out."""
+    first_max_ms: float
+    spread_p50_ms: float
+    """Per event, last viewer's latency minus first's: the time the fan-out takes."""
+    spread_max_ms: float
+
+
+def main(conn: Connection) -> None:
+    child_setup("viewers")
+    asyncio.run(_run(conn))
+
+
+async def _run(conn: Connection) -> None:
+    pool = Pool()
+    try:
+        await serve(
+            conn,
+            {
+                "open": pool.open,
+                "alive": pool.alive,
+                "stats": lambda **kw: asdict(pool.stats(**kw)),
+                "close_all": pool.close_all,
+                "per_event": pool.per_event,
+            },
+        )
+    finally:
+        pool.close_all()
+
+
+class Pool:
+    def __init__(self) -> None:
+        self.viewers: list[SseViewer] = []
+
+    async def open(
+        self,
+        port: int,
+        sid: str,
+        n: int,
+        token: str | None = None,
+        at_once: int = 50,
+        timeout: float = 30.0,
+    ) -> dict[str, Any]:
+        """Open ``n`` viewers of ``sid``; how many got a first event, and why the others failed."""
+        gate = asyncio.Semaphore(at_once)
+        errors: Counter[str] = Counter()
+
+        async def one() -> None:
+            async with gate:
+                viewer = SseViewer(HOST, port, f"/api/calls/{sid}/events", sid, token)
+                try:
+                    async with asyncio.timeout(timeout):
+                        await asyncio.get_running_loop().create_connection(
+                            lambda: viewer, HOST, port
+                        )
+                        await viewer.ready
+                except (OSError, TimeoutError) as exc:
+                    errors[f"{type(exc).__name__}: {exc}"[:120]] += 1
+                    viewer.close()
+                    return
+                self.viewers.append(viewer)
+
+        await asyncio.gather(*(one() for _ in range(n)))
+        return {"ready": n - sum(errors.values()), "errors": dict(errors), "alive": self.alive()}
+
+    def alive(self) -> int:
+        return sum(1 for v in self.viewers if v.closed_at is None)
+
+    def close_all(self) -> int:
+        closed = len(self.viewers)
+        for viewer in self.viewers:
+            viewer.close()
+        self.viewers = []
+        return closed
+
+    def stats(
+        self, start: float, end: float, sent: dict[str, list[tuple[int, float]]]
+    ) -> WindowStats:
+        """What the viewers saw of the segments the simulator sent in ``[start, end)``."""
+        expected = {sid: {n for n, t in marks if start <= t < end} for sid, marks in sent.items()}
+        latencies: list[float] = []
+        by_event: dict[int, list[float]] = {}
+        lost: list[int] = []
+        dups: list[int] = []
+        delivered = frames = 0
+        for viewer in self.viewers:
+            delivered += sum(1 for _, _, got in viewer.marks if start <= got < end)
+            frames += sum(1 for got in viewer.received if start <= got < end)
+            seen: Counter[int] = Counter()
+            for n, t, got in viewer.marks:
+                if start <= t < end:
+                    seen[n] += 1
+                    if seen[n] == 1:
+                        latencies.append((got - t) * 1000)
+                        by_event.setdefault(n, []).append(latencies[-1])
+            lost.append(len(expected.get(viewer.sid, set()) - seen.keys()))
+            dups.append(sum(count - 1 for count in seen.values()))
+        latencies.sort()
+        firsts = sorted(min(x) for x in by_event.values())
+        spreads = sorted(max(x) - min(x) for x in by_event.values())
+        return WindowStats(
+            viewers=len(self.viewers),
+            expected_per_viewer=max((len(e) for e in expected.values()), default=0),
+            delivered=delivered,
+            frames=frames,
+            latencies=len(latencies),
+            p50_ms=_quantile(latencies, 0.50),
+            p90_ms=_quantile(latencies, 0.90),
+            p99_ms=_quantile(latencies, 0.99),
+            p999_ms=_quantile(latencies, 0.999),
+            max_ms=latencies[-1] if latencies else math.nan,
+            lost=sum(lost),
+            lost_max=max(lost, default=0),
+            viewers_with_loss=sum(1 for x in lost if x),
+            duplicates=sum(dups),
+            duplicates_max=max(dups, default=0),
+            disconnected=sum(1 for v in self.viewers if v.closed_at is not None),
+            first_p50_ms=_quantile(firsts, 0.5),
+            first_max_ms=firsts[-1] if firsts else math.nan,
+            spread_p50_ms=_quantile(spreads, 0.5),
+            spread_max_ms=spreads[-1] if spreads else math.nan,
+        )
+
+    def per_event(self, start: float, end: float) -> list[tuple[int, float, float, float, float]]:
+        """For each segment sent in ``[start, end)``: ``(n, sent, first, median, last)``
+        receive latencies in ms over the viewers (a diagnostic of the fan-out)."""
+        by_event: dict[int, tuple[float, list[float]]] = {}
+        for viewer in self.viewers:
+            for n, t, got in viewer.marks:
+                if start <= t < end:
+                    by_event.setdefault(n, (t, []))[1].append((got - t) * 1000)
+        rows = []
+        for n, (t, lat) in sorted(by_event.items()):
+            lat.sort()
+            rows.append((n, t, lat[0], _quantile(lat, 0.5), lat[-1]))
+        return rows
+
+
+def _quantile(ordered: list[float], q: float) -> float:
+    """Nearest-rank quantile of a sorted list (NaN when empty)."""
+    if not ordered:
+        return math.nan
+    return ordered[min(len(ordered) - 1, max(0, math.ceil(q * len(ordered)) - 1))]
