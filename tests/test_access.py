@@ -260,3 +260,26 @@ async def test_opening_calls_and_campaigns_is_audited(sim: Simulator) -> None:
         csv = (await client.get(f"{live.url}/admin/audit.csv")).text
         assert csv.splitlines()[0].startswith("at,who,via,what")
         assert f"campaign:{cid}" in csv
+
+
+async def test_admins_make_embed_links_from_the_admin_page(sim: Simulator) -> None:
+    sid = sim.add_call()
+    async with running_app(sim) as live, live.client() as admin:
+        page = (await admin.get(f"{live.url}/admin")).text
+        csrf = re.search(r'name="csrf" value="([^"]+)"', page)
+        assert csrf
+        form = {"kind": "call", "ident": sid, "ttl": "1h"}
+        refused = await admin.post(f"{live.url}/admin/embed-link", data=form)
+        assert refused.status_code == 403  # no CSRF token
+        made = await admin.post(f"{live.url}/admin/embed-link", data=form | {"csrf": csrf[1]})
+        link = re.search(r'class="embed-link">([^<]+)<', made.text)
+        assert made.status_code == 200 and link
+        bad = await admin.post(
+            f"{live.url}/admin/embed-link", data=form | {"csrf": csrf[1], "ttl": "forever"}
+        )
+        assert bad.status_code == 400
+        async with live.client(role=None) as stranger:
+            assert await status_of(stranger, link[1].replace("&amp;", "&")) == 200
+        async with live.client(role=Role.MANAGER) as manager:
+            refused = await manager.post(f"{live.url}/admin/embed-link", data=form)
+            assert refused.status_code == 403

@@ -135,6 +135,7 @@ def create_app(
             Route("/signout", signin.signout, methods=["POST"], name="signout"),
             Route("/admin", admin.page, name="admin"),
             Route("/admin/audit.csv", admin.audit_csv, name="admin_audit_csv"),
+            Route("/admin/embed-link", admin.embed_link, methods=["POST"], name="admin_embed_link"),
             Route("/", overview.page, name="index"),
             Route("/overview/updates", overview.updates, name="overview_updates"),
             Route("/calls/{sid}", livepages.call_page, name="call"),
