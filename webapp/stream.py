@@ -297,12 +297,15 @@ class Stream:
             # An alert keeps its id when the stream is rebuilt and Burki replays the call.
             event_id = f"{self.key}/{frame.data['id']}" if frame.type == "alert" else frame.id
             webhooks.offer(str(self.key), event_id, frame.type, frame.data)
+        delivered = 0
         for sub in list(self.subscribers):
             if sub.offer(frame):
-                self._metrics.events_out.inc()
+                delivered += 1
             else:  # fell behind: cut; its browser resumes with Last-Event-ID
                 self.subscribers.discard(sub)
                 self._metrics.viewer_cuts.labels(sub.closed_reason or "queue_full").inc()
+        if delivered:  # one counter update per event, not per viewer (it takes a lock)
+            self._metrics.events_out.inc(delivered)
 
     # -- timers and task hygiene -----------------------------------------------------------
 
