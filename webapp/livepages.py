@@ -145,8 +145,7 @@ async def _html_frames(
     stream = hub.stream(key)
     stream.watch_view(view)
     with hub.watch([key], {key: last_id}) as (sub, first):
-        if any(f.type not in ("snapshot", "reset") and view.name not in f.html for f in first):
-            first = [stream.snapshot()]  # frames from before this view was watched: start over
+        first = stream.for_view(first, view)
         opening = [
             htmlsse.with_id(f.id, _html(stream, view, f)) for f in first if f.type != "reset"
         ]

@@ -170,6 +170,15 @@ class Stream:
         extra = self.alerts.snapshot() if self.alerts is not None else {}
         return {**self.state.snapshot(), **extra}
 
+    def for_view(self, frames: list[Frame], view: View) -> list[Frame]:
+        """``frames`` if each carries ``view``'s HTML, else a snapshot to start over.
+
+        Frames emitted before the view was watched were never rendered for it.
+        """
+        if any(f.type not in ("snapshot", "reset") and view.name not in f.html for f in frames):
+            return [self.snapshot()]
+        return frames
+
     def snapshot(self) -> Frame:
         data = {"stream": str(self.key), "connection": self.connection, **self.view_state()}
         return render(self.log.last_id, "snapshot", data)
