@@ -27,3 +27,10 @@ def test_hostile_positions_are_never_kept() -> None:
     hostile = "call:CA1=x\ndata: injected,campaign:4=" + "9" * 9000
     assert cursor.decode(hostile, [A, B]) == {A: cursor.UNRESUMABLE, B: cursor.UNRESUMABLE}
     assert cursor.decode("call:CA1=<script>-1", [A]) == {A: cursor.UNRESUMABLE}
+
+
+def test_entries_keeps_only_well_formed_positions_of_any_stream() -> None:
+    text = "call:CA1=3f9a0c1e-17,call:CA2=x\ny-1,campaign:4=0b7d2a55-9,junk"
+    assert cursor.entries(text) == {"call:CA1": "3f9a0c1e-17", "campaign:4": "0b7d2a55-9"}
+    assert cursor.entries("call:CA1=3f9a0c1e-17," + "x" * cursor.MAX_CURSOR) == {}
+    assert cursor.entries(None) == {}

@@ -8,7 +8,7 @@ the header). See the README's "JSON SSE API" for the contract.
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Callable
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -52,9 +52,9 @@ async def multiplexed_events(request: Request) -> Response:
     return relay_response(request, _multiplexed_frames(request.app.state.hub, keys, positions))
 
 
-async def _single(request: Request, make_key: object) -> Response:
+async def _single(request: Request, make_key: Callable[[], StreamKey]) -> Response:
     try:
-        key = make_key()  # type: ignore[operator]
+        key = make_key()
     except BadStreamId as exc:
         return json_error(400, "bad_stream_id", str(exc))
     hub: Hub = request.app.state.hub

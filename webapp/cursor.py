@@ -29,10 +29,16 @@ def decode(text: str | None, keys: list[StreamKey]) -> dict[StreamKey, str | Non
     """
     if not text:
         return dict.fromkeys(keys)
+    found = entries(text)
+    return {key: found.get(str(key), UNRESUMABLE) for key in keys}
+
+
+def entries(text: str | None) -> dict[str, str]:
+    """Every well-formed ``name=position`` of a cursor; nothing of one too long to be ours."""
     found: dict[str, str] = {}
-    if len(text) <= MAX_CURSOR:
+    if text and len(text) <= MAX_CURSOR:
         for part in text.split(","):
             name, sep, position = part.rpartition("=")
             if sep and _POSITION.fullmatch(position):
                 found[name] = position
-    return {key: found.get(str(key), UNRESUMABLE) for key in keys}
+    return found

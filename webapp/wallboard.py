@@ -11,7 +11,6 @@ already has.
 
 from __future__ import annotations
 
-import re
 from collections.abc import AsyncGenerator
 from dataclasses import dataclass
 
@@ -30,7 +29,6 @@ from webapp.subscriber import Subscriber
 from webapp.templating import render_block, templates
 
 MAX_CARDS = 48
-_ENTRY = re.compile(r"call:([A-Za-z0-9_-]{1,64})=([0-9a-f]{1,32}-[0-9]{1,19})")
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,11 +74,16 @@ def _wanted(directory: Directory) -> list[StreamKey]:
 
 
 def _positions(text: str | None) -> dict[StreamKey, str]:
-    """The cards the browser has, and where each stands: only well-formed entries."""
-    if not text or len(text) > cursor.MAX_CURSOR:
-        return {}
-    found = (_ENTRY.fullmatch(part) for part in text.split(","))
-    return {StreamKey.call(m[1]): m[2] for m in found if m}
+    """The cards the browser has, and where each stands: only well-formed call entries."""
+    found = {}
+    for name, position in cursor.entries(text).items():
+        try:
+            key = StreamKey.parse(name)
+        except BadStreamId:
+            continue
+        if key.kind == "call":
+            found[key] = position
+    return found
 
 
 class _Session:
@@ -136,8 +139,7 @@ class _Session:
         if key not in self.at:  # a card the browser does not have yet
             card = render_block("wallboard.html", "card", views.CARD.context(stream))
             chunks.append(htmlsse.message(htmlsse.partial("#cards", "beforeend", card)))
-        if any(f.type not in ("snapshot", "reset") and "card" not in f.html for f in first):
-            first = [stream.snapshot()]
+        first = stream.for_view(first, views.CARD)
         chunks += [self._card_frame(key, f) for f in first if f.type != "reset"]
         return chunks
 
