@@ -394,3 +394,12 @@ def test_segments_missed_while_disconnected_land_in_order(
     expected = [u.identity() for u in truth]
     assert [_identity(s) for s in state.segments] == expected
     assert [_identity(s) for s in viewer] == expected
+
+
+def test_one_segment_and_the_count_are_read_without_building_the_list() -> None:
+    state = CallState("CA1")
+    for n in range(3):
+        state.apply(Transcript("CA1", "user", f"line {n}", segment_start=float(n)))
+    assert state.final_count == 3
+    assert state.segment(1) == state.segments[1]
+    assert state.segment(3) is None and state.segment(-1) is None

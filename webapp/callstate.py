@@ -89,6 +89,16 @@ class CallState:
         """The final segments, in order, as payloads."""
         return [segment_payload(segment, i) for i, segment in enumerate(self._finals)]
 
+    @property
+    def final_count(self) -> int:
+        return len(self._finals)
+
+    def segment(self, index: int) -> dict[str, Any] | None:
+        """One final segment's payload (no list of them all is built)."""
+        if not 0 <= index < len(self._finals):
+            return None
+        return segment_payload(self._finals[index], index)
+
     def connection_started(self) -> None:
         """A new upstream connection (or REST poll batch) starts: its replay is counted afresh."""
         self._untimed_seen.clear()

@@ -135,7 +135,7 @@ def _call_regions(stream: Watched, frame: Frame | None) -> list[Region]:
         return [Region("interims", "#interims", "innerHTML")]
     state = stream.state
     assert isinstance(state, CallState)
-    appended = segment["index"] == len(state.segments) - 1
+    appended = segment["index"] == state.final_count - 1
     return [
         Region("last_segment", "#transcript", "beforeend")
         if appended
@@ -147,10 +147,13 @@ def _call_regions(stream: Watched, frame: Frame | None) -> list[Region]:
 def _alarmed_segment(stream: Watched, frame: Frame) -> list[Region]:
     """The line that raised the alert, redrawn highlighted."""
     index = frame.data.get("segment_index")
-    segments = stream.state.segments if isinstance(stream.state, CallState) else []
-    if not isinstance(index, int) or not 0 <= index < len(segments):
+    state = stream.state
+    found = (
+        state.segment(index) if isinstance(state, CallState) and isinstance(index, int) else None
+    )
+    if found is None:
         return []
-    return [Region("one_segment", f"#seg-{index}", extra={"seg": segments[index]})]
+    return [Region("one_segment", f"#seg-{index}", extra={"seg": found})]
 
 
 def _caption_regions(stream: Watched, frame: Frame | None) -> list[Region]:
