@@ -9,20 +9,15 @@ from pathlib import Path
 
 import pytest
 
+from tests.clocks import ManualClock
 from webapp.audit import AuditEntry, AuditLog, to_csv
 
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = datetime(2025, 3, 1, 9, 0, tzinfo=UTC)
-
-    def __call__(self) -> datetime:
-        return self.now
+Clock = ManualClock[datetime]
 
 
 @pytest.fixture
 def clock() -> Clock:
-    return Clock()
+    return ManualClock(datetime(2025, 3, 1, 9, 0, tzinfo=UTC))
 
 
 @pytest.fixture

@@ -4,6 +4,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
+from tests.clocks import ManualClock
 from webapp.embedlinks import (
     MAX_TTL_SECONDS,
     EmbedLinkError,
@@ -17,17 +18,12 @@ from webapp.embedlinks import (
 SECRET = "embed-secret-0123456789abcdef-0123456789"
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1_750_000_000.0
-
-    def __call__(self) -> float:
-        return self.now
+Clock = ManualClock[float]
 
 
 @pytest.fixture
 def clock() -> Clock:
-    return Clock()
+    return ManualClock(1_750_000_000.0)
 
 
 @pytest.fixture

@@ -2,20 +2,15 @@ from __future__ import annotations
 
 import pytest
 
+from tests.clocks import ManualClock
 from webapp.throttle import SignInThrottle, address_key
 
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
+Clock = ManualClock[float]
 
 
 @pytest.fixture
 def clock() -> Clock:
-    return Clock()
+    return ManualClock(1000.0)
 
 
 def test_a_user_is_held_after_five_failures_until_the_oldest_leaves_the_window(

@@ -6,21 +6,16 @@ from pathlib import Path
 
 import pytest
 
+from tests.clocks import ManualClock
 from webapp.tokens import TOKEN_PREFIX, TokenError, TokenStore, token_digest
 from webapp.users import Role
 
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = datetime(2025, 3, 1, 9, 0, tzinfo=UTC)
-
-    def __call__(self) -> datetime:
-        return self.now
+Clock = ManualClock[datetime]
 
 
 @pytest.fixture
 def clock() -> Clock:
-    return Clock()
+    return ManualClock(datetime(2025, 3, 1, 9, 0, tzinfo=UTC))
 
 
 @pytest.fixture
