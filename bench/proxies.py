@@ -49,8 +49,8 @@ def settings_for(base_url: str, viewer_queue: int, state_dir: Path) -> Settings:
 def api_token(settings: Settings) -> str | None:
     """An admin API token for the viewers and /metrics (None if the dashboard has none)."""
     try:
-        from webapp.tokens import TokenStore
-        from webapp.users import Role
+        from webapp.access.tokens import TokenStore
+        from webapp.access.users import Role
     except ImportError:
         return None
     return TokenStore(settings.dashboard_tokens_file).create("bench", Role.ADMIN)

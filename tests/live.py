@@ -18,12 +18,12 @@ from playwright.async_api import Browser, Page
 from starlette.applications import Starlette
 
 from tests.conftest import SIM_KEY
-from webapp.access import SESSION_COOKIE
+from webapp.access.users import Role
+from webapp.access.wiring import SESSION_COOKIE
 from webapp.app import create_app
 from webapp.server import DashboardServer
 from webapp.settings import Settings
 from webapp.simulator import Simulator
-from webapp.users import Role
 
 SESSION_SECRET = "test-session-secret-0123456789abcdef-xyz"
 

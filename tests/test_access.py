@@ -9,8 +9,8 @@ import httpx
 import pytest
 
 from tests.live import LiveApp, Viewer, is_event, running_app
+from webapp.access.users import Role
 from webapp.simulator import Simulator
-from webapp.users import Role
 
 PASSWORD = "correct horse battery staple"
 INTRANET = "https://intranet.example.com"

@@ -11,17 +11,17 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from pydantic import SecretStr
 
-from webapp.admincli import (
+from webapp.access.admincli import (
     ADMIN_COMMANDS,
     Console,
     add_admin_commands,
     parse_since,
     run_admin_command,
 )
-from webapp.audit import AuditLog
-from webapp.embedlinks import EmbedSigner
-from webapp.tokens import TokenStore
-from webapp.users import Role, UserStore
+from webapp.access.audit import AuditLog
+from webapp.access.embedlinks import EmbedSigner
+from webapp.access.tokens import TokenStore
+from webapp.access.users import Role, UserStore
 
 SECRET = "session-secret-0123456789abcdef-0123456789"
 PASSWORD = "a long enough password"

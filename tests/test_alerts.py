@@ -8,12 +8,12 @@ from typing import Any
 
 import pytest
 
-from webapp.alerts import AlertConfig, CallAlerts, excerpt
-from webapp.callstate import CallState
-from webapp.events import Speaker, Transcript
-from webapp.frames import Change, render
-from webapp.keywords import KeywordMatcher, parse_rules
-from webapp.sentiment import SentimentScorer
+from webapp.alerts.callalerts import AlertConfig, CallAlerts, excerpt
+from webapp.alerts.keywords import KeywordMatcher, parse_rules
+from webapp.alerts.sentiment import SentimentScorer
+from webapp.relay.callstate import CallState
+from webapp.relay.frames import Change, render
+from webapp.wire.events import Speaker, Transcript
 
 SID = "CA" + "0123456789abcdef" * 2
 T0 = datetime(2025, 8, 1, 10, 0, 0, tzinfo=UTC)

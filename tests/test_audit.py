@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from tests.clocks import ManualClock
-from webapp.audit import AuditEntry, AuditLog, to_csv
+from webapp.access.audit import AuditEntry, AuditLog, to_csv
 
 Clock = ManualClock[datetime]
 

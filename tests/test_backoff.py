@@ -1,6 +1,6 @@
 import random
 
-from webapp.backoff import Backoff
+from webapp.wire.backoff import Backoff
 
 
 def test_delays_double_from_base_until_the_cap() -> None:

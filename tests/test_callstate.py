@@ -12,9 +12,9 @@ from typing import Any, Literal
 from hypothesis import given, note, settings
 from hypothesis import strategies as st
 
-from webapp.callstate import CallState
-from webapp.events import CallStatus, Connected, Pong, Speaker, Transcript, UpstreamError
-from webapp.frames import Change, render
+from webapp.relay.callstate import CallState
+from webapp.relay.frames import Change, render
+from webapp.wire.events import CallStatus, Connected, Pong, Speaker, Transcript, UpstreamError
 
 SID = "CA" + "0123456789abcdef" * 2
 T0 = datetime(2025, 8, 1, 10, 0, 0, tzinfo=UTC)

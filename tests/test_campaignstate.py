@@ -8,8 +8,9 @@ from typing import Any
 
 import pytest
 
-from webapp.campaignstate import CampaignState
-from webapp.events import (
+from webapp.relay.campaignstate import CampaignState
+from webapp.relay.frames import Change, render
+from webapp.wire.events import (
     CampaignCompleted,
     Connected,
     Contact,
@@ -18,7 +19,6 @@ from webapp.events import (
     Event,
     Progress,
 )
-from webapp.frames import Change, render
 
 T0 = datetime(2025, 8, 1, 10, 0, 0, tzinfo=UTC)
 

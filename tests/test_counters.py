@@ -2,9 +2,9 @@ from __future__ import annotations
 
 import pytest
 
-from webapp.counters import Counts, read_a, read_b, read_c, to_counters
-from webapp.events import Counters
-from webapp.fields import Invalid
+from webapp.wire.counters import Counts, read_a, read_b, read_c, to_counters
+from webapp.wire.events import Counters
+from webapp.wire.fields import Invalid
 
 
 def test_completed_means_every_done_contact_in_a_but_only_successes_in_b_and_c() -> None:

@@ -1,5 +1,5 @@
-from webapp import cursor
-from webapp.streamkey import StreamKey
+from webapp.relay import cursor
+from webapp.wire.streamkey import StreamKey
 
 A = StreamKey.call("CA1")
 B = StreamKey.campaign(4)

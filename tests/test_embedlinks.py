@@ -5,7 +5,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from tests.clocks import ManualClock
-from webapp.embedlinks import (
+from webapp.access.embedlinks import (
     MAX_TTL_SECONDS,
     EmbedLinkError,
     EmbedLinkExpired,

@@ -1,7 +1,7 @@
 import pytest
 
-from webapp.events import UpstreamError
-from webapp.failures import Ending, FailureKind, classify
+from webapp.wire.events import UpstreamError
+from webapp.wire.failures import Ending, FailureKind, classify
 
 
 @pytest.mark.parametrize(

@@ -4,7 +4,7 @@ import time
 
 import pytest
 
-from webapp.keywords import KeywordMatcher, KeywordRule, parse_rules
+from webapp.alerts.keywords import KeywordMatcher, KeywordRule, parse_rules
 
 SETTING = "cancel my account:high, lawyer:high, speak to a manager:medium, refund:low@any"
 

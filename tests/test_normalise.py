@@ -10,7 +10,7 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from webapp.events import (
+from webapp.wire.events import (
     CallStatus,
     CampaignCompleted,
     Connected,
@@ -24,7 +24,7 @@ from webapp.events import (
     Transcript,
     UpstreamError,
 )
-from webapp.normalise import (
+from webapp.wire.normalise import (
     campaign_progress,
     classify_error,
     normalise,

@@ -2,7 +2,7 @@ import logging
 
 import pytest
 
-from webapp.redact import MASK, RedactingFilter, redact
+from webapp.wire.redact import MASK, RedactingFilter, redact
 
 
 def test_redact_masks_raw_and_url_quoted_forms() -> None:

@@ -11,8 +11,8 @@ import pytest
 
 from tests.conftest import SIM_KEY
 from tests.live import Viewer, data, has_segment, is_event, running_app, segments
+from webapp.access.users import Role
 from webapp.simulator import Simulator
-from webapp.users import Role
 
 
 async def test_fifty_viewers_share_one_upstream_and_see_the_same_events(sim: Simulator) -> None:

@@ -10,8 +10,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sse_starlette.event import ServerSentEvent
 
-from webapp.frames import Change, json_safe, render
-from webapp.replaylog import ReplayLog, parse_id
+from webapp.relay.frames import Change, json_safe, render
+from webapp.relay.replaylog import ReplayLog, parse_id
 
 json_values = st.recursive(
     st.none()

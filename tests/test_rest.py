@@ -20,8 +20,9 @@ from starlette.responses import JSONResponse, PlainTextResponse, RedirectRespons
 from starlette.routing import Route
 
 from tests.conftest import SIM_KEY
-from webapp.events import Progress, Transcript
-from webapp.rest import (
+from webapp.simulator import Simulator
+from webapp.wire.events import Progress, Transcript
+from webapp.wire.rest import (
     BadResponse,
     BurkiRest,
     CallSummary,
@@ -33,7 +34,6 @@ from webapp.rest import (
     ServerError,
     Unauthorized,
 )
-from webapp.simulator import Simulator
 
 KEY = "live-key-7d3f0a9b2c4e6f81"
 

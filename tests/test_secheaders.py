@@ -10,7 +10,7 @@ from starlette.responses import PlainTextResponse, Response, StreamingResponse
 from starlette.routing import Route
 from starlette.types import Message, Receive, Scope, Send
 
-from webapp.secheaders import SecurityHeaders, parse_origins
+from webapp.access.secheaders import SecurityHeaders, parse_origins
 
 INTRANET = ["https://intranet.example.com", "http://wiki.corp:8080"]
 

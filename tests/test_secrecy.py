@@ -12,8 +12,8 @@ import pytest
 from tests.conftest import SIM_KEY
 from tests.live import running_app
 from tests.test_access import paths
+from webapp.access.users import Role
 from webapp.simulator import Simulator
-from webapp.users import Role
 
 STATIC = Path(__file__).resolve().parent.parent / "static"
 HOSTILE = [

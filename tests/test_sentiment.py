@@ -5,7 +5,7 @@ import sys
 
 import pytest
 
-from webapp.sentiment import RollingSentiment, SentimentScorer
+from webapp.alerts.sentiment import RollingSentiment, SentimentScorer
 
 
 @pytest.fixture(scope="module")
@@ -46,7 +46,7 @@ def test_the_lexicon_ships_with_the_package_and_needs_no_network() -> None:
         "socket.socket.connect = refuse\n"
         "socket.create_connection = refuse\n"
         "socket.getaddrinfo = refuse\n"
-        "from webapp.sentiment import SentimentScorer\n"
+        "from webapp.alerts.sentiment import SentimentScorer\n"
         "print(SentimentScorer().score('I hate this, it is awful'))\n"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)

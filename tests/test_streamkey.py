@@ -1,6 +1,6 @@
 import pytest
 
-from webapp.streamkey import BadStreamId, StreamKey
+from webapp.wire.streamkey import BadStreamId, StreamKey
 
 
 def test_keys_name_their_upstream_paths() -> None:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import asyncio
 
-from webapp.frames import Frame, render
-from webapp.subscriber import Subscriber
+from webapp.relay.frames import Frame, render
+from webapp.relay.subscriber import Subscriber
 
 _seq = iter(range(1, 1_000_000))
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from tests.clocks import ManualClock
-from webapp.throttle import SignInThrottle, address_key
+from webapp.access.throttle import SignInThrottle, address_key
 
 Clock = ManualClock[float]
 

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from tests.clocks import ManualClock
-from webapp.tokens import TOKEN_PREFIX, TokenError, TokenStore, token_digest
-from webapp.users import Role
+from webapp.access.tokens import TOKEN_PREFIX, TokenError, TokenStore, token_digest
+from webapp.access.users import Role
 
 Clock = ManualClock[datetime]
 

@@ -12,11 +12,11 @@ import pytest
 
 from tests.conftest import SIM_KEY
 from tests.streams import collect_until
-from webapp.events import CallStatus, Progress, Transcript
-from webapp.failures import FailureKind
 from webapp.settings import AuthMode
 from webapp.simulator import Simulator
-from webapp.upstream import (
+from webapp.wire.events import CallStatus, Progress, Transcript
+from webapp.wire.failures import FailureKind
+from webapp.wire.upstream import (
     AuthMemory,
     Connecting,
     GaveUp,
@@ -257,7 +257,7 @@ async def test_malformed_and_oversized_frames_are_skipped_and_the_stream_goes_on
     sim.send_raw(f"call:{sid}", '{"type":"transcript","data":{"content":"' + "x" * 5000 + '"}}')
     sim.send_raw(f"call:{sid}", '{"type":"surprise","note":"' + secret_text + '"}')
     sim.add_segment(sid, "user", "still here")
-    with caplog.at_level(logging.WARNING, logger="webapp.upstream"):
+    with caplog.at_level(logging.WARNING, logger="webapp.wire.upstream"):
         seen = await collect_until(items, lambda i: isinstance(i, Transcript))
     await items.aclose()
     assert transcripts(seen) == ["still here"]
@@ -350,7 +350,7 @@ async def test_the_key_never_reaches_a_log_line(
         good = Upstream(config(oss_sim), call_path(oss_sim.add_call()), memory).items()
         await collect_until(good, is_live)
         await good.aclose()
-    wire = [r for r in caplog.records if r.name == "webapp.upstream.wire"]
+    wire = [r for r in caplog.records if r.name == "webapp.wire.upstream.wire"]
     assert wire, "websockets logged no request line: the test would prove nothing"
     assert key not in caplog.text
     assert SIM_KEY not in caplog.text

@@ -8,8 +8,8 @@ from typing import Any, Literal
 import pytest
 from argon2 import PasswordHasher
 
-from webapp import users
-from webapp.users import Role, StoreError, User, UserError, UserStore, parse_role
+from webapp.access import users
+from webapp.access.users import Role, StoreError, User, UserError, UserStore, parse_role
 
 PASSWORD = "correct horse battery"
 

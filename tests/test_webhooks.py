@@ -18,8 +18,7 @@ import httpx
 import pytest
 
 from tests.receiver import HANG, dead_url, receiving
-from webapp.redact import RedactingFilter
-from webapp.webhooks import (
+from webapp.alerts.webhooks import (
     EVENT_ID_HEADER,
     SIGNATURE_HEADER,
     Endpoint,
@@ -30,6 +29,7 @@ from webapp.webhooks import (
     sign,
     verify,
 )
+from webapp.wire.redact import RedactingFilter
 
 SECRET = "whsec-7c1e5a9b3d2f4e6a"
 

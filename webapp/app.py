@@ -11,31 +11,22 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import Receive, Scope, Send
 
-from webapp import (
-    admin,
-    api,
-    errorpages,
-    exports,
-    livepages,
-    overview,
-    probes,
-    signin,
-    wallboard,
-)
-from webapp.access import Access
-from webapp.alerts import AlertConfig, CallAlerts
-from webapp.directory import Directory
-from webapp.hub import Hub
-from webapp.keywords import KeywordMatcher, parse_rules
-from webapp.metrics import Metrics
-from webapp.rest import BurkiRest
-from webapp.sentiment import SentimentScorer
+from webapp import probes
+from webapp.access.wiring import Access
+from webapp.alerts.callalerts import AlertConfig, CallAlerts
+from webapp.alerts.keywords import KeywordMatcher, parse_rules
+from webapp.alerts.sentiment import SentimentScorer
+from webapp.alerts.webhooks import WebhookDispatcher, parse_endpoints
+from webapp.pages import admin, api, errorpages, exports, livepages, overview, signin, wallboard
+from webapp.pages.directory import Directory
+from webapp.relay.hub import Hub
+from webapp.relay.metrics import Metrics
+from webapp.relay.sseresponse import RAW_SEND
+from webapp.relay.stream import Integrations, RelayConfig
 from webapp.settings import PROJECT_ROOT, Settings
-from webapp.sources import Sources
-from webapp.sseresponse import RAW_SEND
-from webapp.stream import Integrations, RelayConfig
-from webapp.upstream import UpstreamConfig
-from webapp.webhooks import WebhookDispatcher, parse_endpoints
+from webapp.wire.rest import BurkiRest
+from webapp.wire.sources import Sources
+from webapp.wire.upstream import UpstreamConfig
 
 
 def relay_config(settings: Settings) -> RelayConfig:

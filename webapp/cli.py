@@ -12,13 +12,13 @@ import uvicorn
 from pydantic import SecretStr
 from starlette.applications import Starlette
 
-from webapp.admincli import ADMIN_COMMANDS, add_admin_commands, run_admin_command
+from webapp.access.admincli import ADMIN_COMMANDS, add_admin_commands, run_admin_command
+from webapp.alerts.webhooks import parse_endpoints
 from webapp.app import create_app
 from webapp.logs import configure_logging
 from webapp.server import DashboardServer
 from webapp.settings import Settings, SettingsError, load_settings
 from webapp.simulator import Simulator, serve_forever
-from webapp.webhooks import parse_endpoints
 
 
 def main(argv: Sequence[str] | None = None) -> int:

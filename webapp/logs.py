@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from webapp.redact import RedactingFilter
+from webapp.wire.redact import RedactingFilter
 
 
 def configure_logging(level: str, secrets: tuple[str, ...] = ()) -> None:

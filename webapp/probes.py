@@ -5,7 +5,7 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from webapp.metrics import CONTENT_TYPE
+from webapp.relay.metrics import CONTENT_TYPE
 
 
 async def healthz(request: Request) -> Response:

@@ -16,10 +16,10 @@ from urllib.parse import urlsplit
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from webapp.keywords import parse_rules
-from webapp.netaddr import is_loopback, parse_networks
-from webapp.secheaders import parse_origins
-from webapp.webhooks import parse_endpoints
+from webapp.access.netaddr import is_loopback, parse_networks
+from webapp.access.secheaders import parse_origins
+from webapp.alerts.keywords import parse_rules
+from webapp.alerts.webhooks import parse_endpoints
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 

@@ -1,0 +1,205 @@
+"""Alerts of one call: a caller who sounds upset, or says a watched phrase.
+
+A :class:`CallAlerts` sees every change its call's stream emits and answers
+with the changes to emit right after it. For each **final** ``transcript``
+change (interims are never scored: they are rewritten as the caller speaks):
+
+- a **user** segment is scored (:mod:`webapp.alerts.sentiment`) and gives a
+  ``sentiment`` change: ``score``, ``average`` (the rolling average),
+  ``trend`` (the last scores, oldest first) and the segment's ``index``;
+  assistant segments are never scored;
+- a segment scoring below ``segment_threshold`` raises one ``sentiment``
+  alert (``scope: "segment"``);
+- the rolling average raises one ``sentiment`` alert (``scope: "average"``)
+  when it *crosses* below ``average_threshold`` (once it holds
+  ``average_min_segments`` scores), and no other until it has recovered to the
+  threshold or above;
+- each keyword rule the segment matches raises one ``keyword`` alert.
+
+An ``alert`` change carries ``id``, ``kind`` (``sentiment`` or ``keyword``),
+``severity``, ``message`` (a sentence for people), ``segment_index``,
+``speaker``, ``excerpt`` (the text, at most 200 characters), ``at``, and
+``scope`` and ``score`` (sentiment) or ``phrase`` (keyword). Severities: a
+segment alert is ``medium``, an average alert ``high`` (a sustained mood), a
+keyword alert its rule's.
+
+Ids are derived from the segment's identity (speaker, text, timing,
+``created_at``, and how often that identity came before), not its ``index``,
+which shifts when a late segment is inserted. So they are unique within a call,
+and the same when a stream is built again and Burki replays the transcript
+with the same fields: a webhook keyed on ``stream + id`` then posts no alert twice.
+
+The stream's dedupe guarantees that a replayed segment gives no new change, so
+nothing here dedupes segments. Segments count in the order they arrive.
+
+Pure: no I/O, no tasks; the clock is only read for a segment that has no time.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections import Counter, deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+from webapp.alerts.keywords import KeywordMatcher, KeywordRule
+from webapp.alerts.sentiment import RollingSentiment, SentimentScorer
+from webapp.relay.frames import Change, iso
+
+EXCERPT_CHARS = 200
+WHO = {"user": "Caller", "assistant": "Assistant"}
+
+
+class Scorer(Protocol):
+    def score(self, text: str) -> float: ...
+
+
+@dataclass(frozen=True, slots=True)
+class AlertConfig:
+    segment_threshold: float = -0.5
+    average_threshold: float = -0.3
+    window: int = 10
+    rules: tuple[KeywordRule, ...] = ()
+    average_min_segments: int = 3
+    trend_size: int = 20
+    keep: int = 50  # alerts a snapshot shows, the most recent
+
+
+@dataclass(slots=True)
+class _Segment:
+    index: int | None
+    speaker: str
+    content: str
+    key: str
+    at: str | None
+    raised: list[dict[str, Any]] = field(default_factory=list)
+
+
+def excerpt(text: str, limit: int = EXCERPT_CHARS) -> str:
+    """``text`` cut to at most ``limit`` characters, an ellipsis marking the cut."""
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def _digest(*parts: object, size: int = 6) -> str:
+    raw = json.dumps(parts, ensure_ascii=False, default=str).encode("utf-8", "surrogatepass")
+    return hashlib.blake2b(raw, digest_size=size).hexdigest()
+
+
+class CallAlerts:
+    """The alerts state of one call, fed through :meth:`on_change`.
+
+    ``scorer`` and ``matcher`` are meant to be shared by every call (build them
+    once per process); by default they are built here, the matcher from
+    ``config.rules``. ``raised`` counts alerts by kind, for metrics.
+    """
+
+    def __init__(
+        self,
+        config: AlertConfig | None = None,
+        scorer: Scorer | None = None,
+        matcher: KeywordMatcher | None = None,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self.config = config or AlertConfig()
+        self.scorer: Scorer = scorer or SentimentScorer()
+        self.matcher = matcher or KeywordMatcher(self.config.rules)
+        self.rolling = RollingSentiment(self.config.window, self.config.trend_size)
+        self.raised: Counter[str] = Counter()
+        self._clock = clock
+        self._alerts: deque[dict[str, Any]] = deque(maxlen=self.config.keep)
+        self._identities: Counter[str] = Counter()
+        self._average_low = False
+
+    def on_change(self, change: Change) -> list[Change]:
+        """The changes to emit after ``change`` (none unless it is a final segment)."""
+        segment = self._final_segment(change)
+        if segment is None:
+            return []
+        changes: list[Change] = []
+        if segment.speaker == "user":
+            changes.append(self._score(segment))
+        for rule in self.matcher.matches(segment.speaker, segment.content):
+            tag = "keyword-" + _digest(rule.phrase, rule.speaker, size=4)
+            extra = {"phrase": rule.phrase}
+            self._raise(segment, tag, "keyword", rule.severity, f'said "{rule.phrase}"', extra)
+        changes.extend(Change("alert", dict(alert)) for alert in segment.raised)
+        return changes
+
+    def snapshot(self) -> dict[str, Any]:
+        """Rolling sentiment and the most recent alerts (oldest first), fresh and JSON-able."""
+        return {
+            "sentiment": {
+                "average": self.rolling.average,
+                "trend": self.rolling.trend,
+                "count": self.rolling.count,
+            },
+            "alerts": [dict(alert) for alert in self._alerts],
+        }
+
+    def _final_segment(self, change: Change) -> _Segment | None:
+        data = change.data.get("segment") if change.type == "transcript" else None
+        if not isinstance(data, dict) or data.get("is_final") is not True:
+            return None
+        speaker, content = str(data.get("speaker")), str(data.get("content") or "")
+        identity = (speaker, content, data.get("start"), data.get("end"), data.get("created_at"))
+        key = _digest(*identity)
+        self._identities[key] += 1
+        index = data.get("index")
+        return _Segment(
+            index=index if isinstance(index, int) else None,
+            speaker=speaker,
+            content=content,
+            key=_digest(key, self._identities[key]),
+            at=data.get("at") or data.get("created_at") or iso(self._clock()),
+        )
+
+    def _score(self, segment: _Segment) -> Change:
+        config = self.config
+        score = self.scorer.score(segment.content)
+        average = self.rolling.add(score)
+        if score < config.segment_threshold:
+            extra = {"scope": "segment", "score": score}
+            self._raise(
+                segment, "sentiment", "sentiment", "medium", f"sounds upset ({score:.2f})", extra
+            )
+        if average >= config.average_threshold:
+            self._average_low = False
+        elif not self._average_low and self.rolling.count >= config.average_min_segments:
+            self._average_low = True
+            message = f"has sounded upset for a while (average {average:.2f})"
+            extra = {"scope": "average", "score": average}
+            self._raise(segment, "average", "sentiment", "high", message, extra)
+        data = {
+            "score": score,
+            "average": average,
+            "trend": self.rolling.trend,
+            "index": segment.index,
+        }
+        return Change("sentiment", data)
+
+    def _raise(
+        self,
+        segment: _Segment,
+        tag: str,
+        kind: str,
+        severity: str,
+        what: str,
+        extra: dict[str, Any],
+    ) -> None:
+        alert: dict[str, Any] = {
+            "id": f"{tag}-{segment.key}",
+            "kind": kind,
+            "severity": severity,
+            "message": f"{WHO.get(segment.speaker, segment.speaker.capitalize())} {what}",
+            "segment_index": segment.index,
+            "speaker": segment.speaker,
+            "excerpt": excerpt(segment.content),
+            "at": segment.at,
+            **extra,
+        }
+        segment.raised.append(alert)
+        self._alerts.append(alert)
+        self.raised[kind] += 1

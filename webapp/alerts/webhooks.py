@@ -1,0 +1,428 @@
+"""Signed webhooks: alerts, campaign events and call status POSTed to configured endpoints.
+
+Endpoints come from one setting, a JSON list of objects::
+
+    [{"url": "https://hooks.example.com/burki", "secret": "<at least 16 characters>",
+      "events": ["alert", "campaign", "call_status"]}]
+
+``events`` names groups of stream event types (:data:`EVENT_GROUPS`) and may be
+left out for all of them.
+
+**The request.** A ``POST`` with ``Content-Type: application/json`` and the body
+``{"id", "stream", "type", "data", "sent_at"}``: the event id (the idempotency
+key), the stream key (``call:<sid>``, ``campaign:<id>``), the event type, its
+payload as on the SSE stream, and when this attempt was sent. Headers:
+
+- ``X-Burki-Live-Event-Id``: the event id again;
+- ``X-Burki-Live-Signature``: ``t=<unix seconds>,v1=<hex HMAC-SHA256>``, the HMAC
+  keyed with the endpoint's secret over ``f"{t}."`` followed by the raw body
+  bytes (the scheme Stripe uses). A receiver recomputes it, compares in
+  constant time and rejects a ``t`` too far from its clock (:func:`verify`).
+  Each attempt is signed afresh, so a late retry is not rejected as stale.
+
+**Delivery.** :meth:`WebhookDispatcher.offer` never awaits: it puts the event on
+each matching endpoint's bounded queue (a full queue drops its oldest event and
+counts it) and returns. One worker task per endpoint posts its queue in order,
+one request at a time, so a slow or dead endpoint delays only itself. A 2xx is
+delivered; a timeout, a connection error, 408, 425, 429 or 5xx is retried with
+exponential backoff (at least ``Retry-After`` seconds, within the cap) up to
+``max_attempts`` attempts, then given up; any other status fails at once.
+Redirects are not followed. An event id offered twice to one endpoint is queued
+once (among the last ``seen_size`` ids), but delivery is at least once: a POST
+whose answer was lost is sent again, so receivers dedupe on the id.
+
+Ownership: the app's lifespan owns the dispatcher: it calls :meth:`start` once
+the loop runs and awaits :meth:`close` on shutdown, which cancels and awaits
+every worker. Nothing else cancels them. Secrets appear in no repr, status,
+error or log line of ours; URLs are shown without their userinfo, query and
+fragment (httpx logs the full URL: mask :attr:`Endpoint.secrets`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import json
+import logging
+import re
+import time
+from collections import OrderedDict, deque
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit, urlunsplit
+
+import httpx
+
+from webapp.relay.frames import iso
+from webapp.wire.backoff import Backoff
+
+log = logging.getLogger(__name__)
+
+EVENT_GROUPS: dict[str, frozenset[str]] = {
+    "campaign": frozenset({"progress", "contact", "campaign_completed"}),
+    "alert": frozenset({"alert"}),
+    "call_status": frozenset({"call_status"}),
+}
+SIGNATURE_HEADER = "X-Burki-Live-Signature"
+EVENT_ID_HEADER = "X-Burki-Live-Event-Id"
+MIN_SECRET_LENGTH = 16
+_KEYS = frozenset({"url", "secret", "events"})
+_TIMESTAMP = re.compile(r"[0-9]{1,12}")
+
+
+@dataclass(frozen=True, slots=True, repr=False)
+class Endpoint:
+    url: str
+    secret: str
+    events: frozenset[str] = frozenset(EVENT_GROUPS)
+
+    def __repr__(self) -> str:
+        return f"Endpoint(url={self.safe_url!r}, events={sorted(self.events)!r})"
+
+    def wants(self, type: str) -> bool:
+        """Whether events of this SSE ``type`` go to this endpoint."""
+        return any(type in EVENT_GROUPS.get(group, ()) for group in self.events)
+
+    @property
+    def safe_url(self) -> str:
+        return safe_url(self.url)
+
+    @property
+    def secrets(self) -> tuple[str, ...]:
+        """What log lines must mask: the secret, and the URL's password, query and fragment.
+
+        httpx logs every request's full URL at INFO; give these to the logging
+        set-up's redacting filter.
+        """
+        parts = urlsplit(self.url)
+        values = [value for _, value in parse_qsl(parts.query)]
+        found = (self.secret, parts.password, parts.query, *values, parts.fragment)
+        return tuple(dict.fromkeys(s for s in found if s))
+
+
+def safe_url(url: str) -> str:
+    """``url`` without userinfo, query or fragment, where a secret may hide."""
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+        port = parts.port
+    except ValueError:
+        return "(invalid URL)"
+    host = f"[{host}]" if ":" in host else host
+    netloc = host if port is None else f"{host}:{port}"
+    return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
+
+
+def parse_endpoints(text: str) -> list[Endpoint]:
+    """The endpoints in a setting string (format above); blank gives none.
+
+    Raises ValueError with a one-line message naming the endpoint by position;
+    the message never holds a secret or a whole URL.
+    """
+    if not text.strip():
+        return []
+    try:
+        raw = json.loads(text)
+    except json.JSONDecodeError as exc:
+        # from None: the exception's .doc holds the whole text, secrets and all.
+        where = f"line {exc.lineno} column {exc.colno}"
+        raise ValueError(f"webhook endpoints are not valid JSON ({exc.msg} at {where})") from None
+    if not isinstance(raw, list):
+        raise ValueError("webhook endpoints must be a JSON list of objects")
+    return [_endpoint(item, number) for number, item in enumerate(raw, start=1)]
+
+
+def _endpoint(item: object, number: int) -> Endpoint:
+    where = f"webhook endpoint {number}"
+    if not isinstance(item, dict):
+        raise ValueError(f"{where} must be an object with url, secret and events")
+    if unknown := sorted(str(key)[:20] for key in set(item) - _KEYS):
+        raise ValueError(f"{where}: unknown key(s) {', '.join(unknown)} (url, secret, events)")
+    url, secret = item.get("url"), item.get("secret")
+    if not isinstance(url, str) or not _is_http_url(url):
+        raise ValueError(f"{where}: url must be an http or https URL with a host")
+    if not isinstance(secret, str) or len(secret) < MIN_SECRET_LENGTH:
+        raise ValueError(f"{where}: secret must be a string of {MIN_SECRET_LENGTH}+ characters")
+    events = item.get("events", sorted(EVENT_GROUPS))
+    groups = ", ".join(sorted(EVENT_GROUPS))
+    if not isinstance(events, list) or not events:
+        raise ValueError(f"{where}: events must be a non-empty list of {groups}")
+    if bad := [str(e)[:20] for e in events if not isinstance(e, str) or e not in EVENT_GROUPS]:
+        raise ValueError(f"{where}: unknown event group(s) {', '.join(bad)} ({groups})")
+    return Endpoint(url, secret, frozenset(events))
+
+
+def _is_http_url(url: str) -> bool:
+    try:
+        parsed = httpx.URL(url)
+    except (httpx.InvalidURL, TypeError, ValueError):
+        return False
+    return parsed.scheme in ("http", "https") and bool(parsed.host)
+
+
+def sign(secret: str, timestamp: int, body: bytes) -> str:
+    """The ``X-Burki-Live-Signature`` value for ``body`` sent at ``timestamp``."""
+    mac = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256)
+    return f"t={timestamp},v1={mac.hexdigest()}"
+
+
+def verify(
+    secret: str, header: str, body: bytes, tolerance: float = 300, now: float | None = None
+) -> bool:
+    """Whether ``header`` signs ``body`` with ``secret`` within ``tolerance`` seconds of now.
+
+    Several ``v1=`` values may be given (one per secret while rotating); any may
+    match. A malformed header is simply not valid. Compares in constant time.
+    """
+    pairs = [part.strip().partition("=") for part in header.split(",")]
+    stamps = [value for key, _, value in pairs if key == "t"]
+    given = [value.encode("utf-8", "replace") for key, _, value in pairs if key == "v1"]
+    if len(stamps) != 1 or not given or not _TIMESTAMP.fullmatch(stamps[0]):
+        return False
+    timestamp = int(stamps[0])
+    if abs((time.time() if now is None else now) - timestamp) > tolerance:
+        return False
+    expected = sign(secret, timestamp, body).partition(",v1=")[2].encode()
+    return any([hmac.compare_digest(expected, value) for value in given])
+
+
+def retryable(status: int) -> bool:
+    """Whether an HTTP status is worth another attempt (overload, rate limit, server error)."""
+    return status in (408, 425, 429) or status >= 500
+
+
+@dataclass(frozen=True, slots=True)
+class _Item:
+    event_id: str
+    stream: str
+    type: str
+    data: bytes  # the payload's JSON, serialised once when offered
+
+    def body(self, sent_at: str) -> bytes:
+        """The request body: the payload as serialised when offered, stamped ``sent_at``."""
+        head = json.dumps({"id": self.event_id, "stream": self.stream, "type": self.type})
+        tail = json.dumps(sent_at)
+        return f'{head[:-1]},"data":'.encode() + self.data + f',"sent_at":{tail}}}'.encode()
+
+
+@dataclass(frozen=True, slots=True)
+class _Outcome:
+    delivered: bool
+    retry: bool = False
+    error: str = ""
+    retry_after: float = 0.0
+
+
+@dataclass(eq=False)
+class _Lane:
+    """One endpoint's queue, dedupe memory, counters and worker task."""
+
+    endpoint: Endpoint
+    queue: deque[_Item]
+    seen: OrderedDict[str, None] = field(default_factory=OrderedDict)
+    wake: asyncio.Event = field(default_factory=asyncio.Event)
+    idle: asyncio.Event = field(default_factory=asyncio.Event)
+    in_flight: _Item | None = None
+    task: asyncio.Task[None] | None = None
+    delivered: int = 0
+    failed: int = 0
+    dropped: int = 0
+    duplicates: int = 0
+    retries: int = 0
+    last_success: datetime | None = None
+    last_error: str | None = None
+    last_error_at: datetime | None = None
+
+    def status(self) -> dict[str, Any]:
+        return {
+            "url": self.endpoint.safe_url,
+            "events": sorted(self.endpoint.events),
+            "queued": len(self.queue) + (self.in_flight is not None),
+            "delivered": self.delivered,
+            "failed": self.failed,
+            "dropped": self.dropped,
+            "duplicates": self.duplicates,
+            "retries": self.retries,
+            "last_success": iso(self.last_success),
+            "last_error": self.last_error,
+            "last_error_at": iso(self.last_error_at),
+        }
+
+
+class WebhookDispatcher:
+    """Posts stream events to endpoints, off the caller's path (see the module docstring).
+
+    ``client`` is used as given and left open; without one the dispatcher makes
+    its own and closes it in :meth:`close`. ``timeout`` bounds one whole attempt.
+    """
+
+    def __init__(
+        self,
+        endpoints: Sequence[Endpoint],
+        client: httpx.AsyncClient | None = None,
+        *,
+        queue_size: int = 1000,
+        timeout: float = 5.0,
+        max_attempts: int = 8,
+        backoff_base: float = 1.0,
+        backoff_cap: float = 60.0,
+        seen_size: int = 10_000,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._lanes = [_Lane(e, deque(maxlen=max(queue_size, 1))) for e in endpoints]
+        for lane in self._lanes:
+            lane.idle.set()
+        self._owns_client = client is None
+        self._client = client or httpx.AsyncClient(follow_redirects=False)
+        self.timeout, self.max_attempts = timeout, max(max_attempts, 1)
+        self._backoff = (backoff_base, backoff_cap)
+        self._seen_size = max(seen_size, queue_size)
+        self._clock = clock
+        self._closed = False
+
+    # -- the caller's side: never awaits ----------------------------------------------------
+
+    def offer(self, stream_key: str, event_id: str, type: str, data: dict[str, Any]) -> None:
+        """Queue an event for every endpoint that wants its type; returns at once."""
+        lanes = [lane for lane in self._lanes if lane.endpoint.wants(type) and not self._closed]
+        if not lanes:
+            return
+        try:
+            payload = json.dumps(data, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+            encoded = payload.encode()
+        except (TypeError, ValueError):  # UnicodeEncodeError (a lone surrogate) is a ValueError
+            log.error("webhook: event %s (%s) is not JSON; not sent", event_id, type)
+            return
+        item = _Item(event_id, stream_key, type, encoded)
+        for lane in lanes:
+            self._enqueue(lane, item)
+
+    def _enqueue(self, lane: _Lane, item: _Item) -> None:
+        if item.event_id in lane.seen:
+            lane.duplicates += 1
+            return
+        lane.seen[item.event_id] = None
+        if len(lane.seen) > self._seen_size:
+            lane.seen.popitem(last=False)
+        if len(lane.queue) == lane.queue.maxlen:
+            lane.dropped += 1  # the deque drops the oldest as we append
+        lane.queue.append(item)
+        lane.idle.clear()
+        lane.wake.set()
+
+    # -- lifecycle --------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Start one worker per endpoint (needs a running loop; a second call does nothing)."""
+        for lane in self._lanes:
+            if lane.task is None and not self._closed:
+                name = f"webhook {lane.endpoint.safe_url}"
+                lane.task = asyncio.create_task(self._work(lane), name=name)
+
+    async def wait_idle(self) -> None:
+        """Return once every queue is empty and no request is in flight."""
+        await asyncio.gather(*(lane.idle.wait() for lane in self._lanes))
+
+    async def close(self, drain: float = 0.0) -> None:
+        """Give queued events up to ``drain`` seconds, then cancel and await every worker."""
+        if drain > 0:
+            try:
+                async with asyncio.timeout(drain):
+                    await self.wait_idle()
+            except TimeoutError:
+                pass
+        self._closed = True
+        tasks = [lane.task for lane in self._lanes if lane.task is not None]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        if left := sum(lane.status()["queued"] for lane in self._lanes):
+            log.warning("webhook: %d queued event(s) dropped on shutdown", left)
+        if self._owns_client:
+            await self._client.aclose()
+
+    # -- what the admin page and /metrics read ----------------------------------------------
+
+    def status(self) -> list[dict[str, Any]]:
+        """Per endpoint: url (secrets stripped), events, queued, counters, last success/error."""
+        return [lane.status() for lane in self._lanes]
+
+    def totals(self) -> dict[str, int]:
+        """The counters summed over endpoints (plain ints, for Prometheus)."""
+        keys = ("queued", "delivered", "failed", "dropped", "duplicates", "retries")
+        rows = self.status()
+        return {key: sum(int(row[key]) for row in rows) for key in keys}
+
+    # -- the worker: one per endpoint -------------------------------------------------------
+
+    async def _work(self, lane: _Lane) -> None:
+        while True:
+            if not lane.queue:
+                lane.idle.set()
+                lane.wake.clear()
+                await lane.wake.wait()
+                continue
+            lane.in_flight = lane.queue.popleft()
+            try:
+                await self._deliver(lane, lane.in_flight)
+            except Exception:  # a bug must not stop the lane: log it, count it, go on
+                log.exception("webhook %s: delivery failed", lane.endpoint.safe_url)
+                lane.failed += 1
+            finally:
+                lane.in_flight = None
+
+    async def _deliver(self, lane: _Lane, item: _Item) -> None:
+        base, cap = self._backoff
+        backoff = Backoff(base=base, cap=cap)
+        for attempt in range(1, self.max_attempts + 1):
+            outcome = await self._attempt(lane.endpoint, item)
+            now = datetime.fromtimestamp(self._clock(), UTC)
+            if outcome.delivered:
+                lane.delivered, lane.last_success = lane.delivered + 1, now
+                return
+            lane.last_error, lane.last_error_at = outcome.error, now
+            if not outcome.retry or attempt == self.max_attempts:
+                break
+            lane.retries += 1
+            await asyncio.sleep(backoff.next_delay(floor=min(outcome.retry_after, cap)))
+        lane.failed += 1
+        log.warning(
+            "webhook %s: gave up on event %s after %d attempt(s): %s",
+            lane.endpoint.safe_url,
+            item.event_id,
+            attempt,
+            outcome.error,
+        )
+
+    async def _attempt(self, endpoint: Endpoint, item: _Item) -> _Outcome:
+        sent = self._clock()
+        body = item.body(iso(datetime.fromtimestamp(sent, UTC)) or "")
+        headers = {
+            "Content-Type": "application/json",
+            SIGNATURE_HEADER: sign(endpoint.secret, int(sent), body),
+            EVENT_ID_HEADER: item.event_id,
+        }
+        try:
+            # The outer timeout bounds the whole attempt; httpx's bounds each read.
+            async with asyncio.timeout(self.timeout):
+                request = self._client.stream(
+                    "POST", endpoint.url, content=body, headers=headers, timeout=self.timeout
+                )
+                async with request as response:  # the body is never read
+                    status, retry_after = response.status_code, response.headers.get("retry-after")
+        except (TimeoutError, httpx.TimeoutException):
+            return _Outcome(False, retry=True, error=f"timed out after {self.timeout:g} s")
+        except httpx.TransportError as exc:  # refused, reset, DNS, protocol errors
+            return _Outcome(False, retry=True, error=type(exc).__name__)
+        if 200 <= status < 300:
+            return _Outcome(True)
+        return _Outcome(False, retryable(status), f"HTTP {status}", _seconds(retry_after))
+
+
+def _seconds(retry_after: str | None) -> float:
+    """``Retry-After`` in seconds when it is a number of seconds (dates are ignored)."""
+    value = (retry_after or "").strip()
+    return float(value) if value.isascii() and value.isdigit() else 0.0

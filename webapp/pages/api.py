@@ -1,0 +1,124 @@
+"""The JSON SSE API: one stream, or many multiplexed over one connection.
+
+Every frame: ``id:``, ``event:`` (the type) and ``data:`` (one JSON object),
+``\\n`` line endings. The resume position comes from ``Last-Event-ID`` or the
+``last_event_id`` query parameter (htmx's SSE extension reconnects without
+the header). See the README's "JSON SSE API" for the contract.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator, Callable
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from webapp.access.wiring import record
+from webapp.relay import cursor
+from webapp.relay.frames import Frame
+from webapp.relay.hub import Hub, HubClosed
+from webapp.relay.sseresponse import StreamResponse
+from webapp.wire.streamkey import BadStreamId, StreamKey
+
+MAX_MULTIPLEXED = 64
+
+
+def json_error(status: int, error: str, message: str) -> JSONResponse:
+    return JSONResponse({"error": error, "message": message}, status_code=status)
+
+
+async def call_events(request: Request) -> Response:
+    return await _single(request, lambda: StreamKey.call(request.path_params["sid"]))
+
+
+async def campaign_events(request: Request) -> Response:
+    return await _single(request, lambda: StreamKey.campaign(request.path_params["campaign_id"]))
+
+
+async def multiplexed_events(request: Request) -> Response:
+    params = request.query_params
+    try:
+        keys = [StreamKey.call(s) for s in params.getlist("call")]
+        keys += [StreamKey.campaign(c) for c in params.getlist("campaign")]
+    except BadStreamId as exc:
+        return json_error(400, "bad_stream_id", str(exc))
+    keys = list(dict.fromkeys(keys))
+    if not keys or len(keys) > MAX_MULTIPLEXED:
+        return json_error(400, "bad_streams", f"name 1 to {MAX_MULTIPLEXED} streams")
+    positions = cursor.decode(last_event_id(request), keys)
+    if last_event_id(request) is None:
+        for key in keys:
+            await record(request, str(key))
+    return relay_response(request, _multiplexed_frames(request.app.state.hub, keys, positions))
+
+
+async def _single(request: Request, make_key: Callable[[], StreamKey]) -> Response:
+    try:
+        key = make_key()
+    except BadStreamId as exc:
+        return json_error(400, "bad_stream_id", str(exc))
+    hub: Hub = request.app.state.hub
+    last_id = last_event_id(request)
+    if last_id is None:
+        await record(request, str(key))
+    try:
+        stream = hub.stream(key)
+    except HubClosed:
+        return json_error(503, "shutting_down", "The dashboard is shutting down.")
+    if stream.ended and last_id is not None and stream.log.since(last_id) == []:
+        return Response(status_code=204)  # up to date with an ended stream: stop reconnecting
+    return relay_response(request, _single_frames(hub, key, last_id))
+
+
+def last_event_id(request: Request) -> str | None:
+    value = request.headers.get("last-event-id") or request.query_params.get("last_event_id")
+    return value or None
+
+
+PING = b": ping\n\n"
+
+
+async def _single_frames(
+    hub: Hub, key: StreamKey, last_id: str | None
+) -> AsyncGenerator[bytes, None]:
+    with hub.watch([key], {key: last_id}) as (sub, first):
+        stream = hub.streams.get(key)
+        resumed = stream.status_frame().body if last_id is not None and stream else b""
+        if opening := b"".join(frame.wire for frame in first) + resumed:
+            yield opening
+        while (batch := await sub.get_batch()) is not None:
+            yield b"".join(frame.wire for frame in batch) if batch else PING
+            if batch and batch[-1].type == "end":
+                return
+
+
+async def _multiplexed_frames(
+    hub: Hub, keys: list[StreamKey], positions: dict[StreamKey, str | None]
+) -> AsyncGenerator[bytes, None]:
+    at = {key: p for key, p in positions.items() if p is not None and p != cursor.UNRESUMABLE}
+    with hub.watch(keys, positions) as (sub, first):
+        resumed = b""
+        if at:  # a resume: say where each upstream stands, without moving the cursor
+            streams = filter(None, map(hub.streams.get, keys))
+            resumed = b"".join(stream.status_frame().body for stream in streams)
+        if opening := b"".join(_with_cursor(at, frame) for frame in first) + resumed:
+            yield opening
+        while (batch := await sub.get_batch()) is not None:
+            yield b"".join(_with_cursor(at, frame) for frame in batch) if batch else PING
+
+
+def _with_cursor(at: dict[StreamKey, str], frame: Frame) -> bytes:
+    """The frame's shared body behind this connection's cursor, moved past the frame."""
+    at[StreamKey.parse(frame.data["stream"])] = frame.id
+    return b"id: " + cursor.encode(at).encode() + b"\n" + frame.body
+
+
+def relay_response(request: Request, frames: AsyncGenerator[bytes, None]) -> Response:
+    """The SSE response every stream endpoint uses: lean writes, a stall deadline, no-store.
+
+    Not a Starlette ``Response``: :class:`StreamResponse` is a plain ASGI app.
+    """
+    settings = request.app.state.settings
+    cuts = request.app.state.metrics.viewer_cuts.labels("stalled")
+    response = StreamResponse(frames, stall_timeout=settings.relay_stall_timeout, on_stall=cuts.inc)
+    return response  # type: ignore[return-value]

@@ -1,0 +1,112 @@
+"""The directory: which calls are ongoing and which campaigns run, polled from Burki's REST.
+
+Burki has no stream of "a call started", so the overview and the wallboard
+learn about new calls by polling (every ``DIRECTORY_POLL_INTERVAL`` s, only
+while someone watches). Each change is offered to the watchers' subscribers as
+a ``directory`` frame; a watcher reads :attr:`calls` and :attr:`campaigns`.
+
+Ownership: the app's lifespan owns the directory and calls :meth:`close`; the
+directory owns its poll task, which stops a grace period after the last watcher.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import deque
+from typing import Any
+
+from webapp.relay.frames import render
+from webapp.relay.subscriber import Subscriber
+from webapp.wire.rest import BurkiRest, CallSummary, CampaignSummary, RestError
+
+log = logging.getLogger(__name__)
+
+MAX_LISTED = 200
+MAX_ALERTS = 50
+
+
+class Directory:
+    def __init__(self, rest: BurkiRest, interval: float, grace: float) -> None:
+        self.rest = rest
+        self.interval = interval
+        self.grace = grace
+        self.calls: list[CallSummary] = []
+        self.campaigns: list[CampaignSummary] = []
+        self.error: str | None = None
+        self.loaded = False
+        self.alerts: deque[dict[str, Any]] = deque(maxlen=MAX_ALERTS)
+        self._watchers: set[Subscriber] = set()
+        self._task: asyncio.Task[None] | None = None
+        self._idle: asyncio.Task[None] | None = None
+
+    async def refresh(self) -> bool:
+        """Poll once; return whether anything changed (and tell the watchers)."""
+        try:
+            calls, campaigns = await asyncio.gather(
+                self.rest.list_calls(status="ongoing", limit=MAX_LISTED),
+                self.rest.list_campaigns(status="running", limit=MAX_LISTED),
+            )
+            error = None
+        except RestError as exc:
+            calls, campaigns, error = self.calls, self.campaigns, str(exc)
+        changed = (calls, campaigns, error) != (self.calls, self.campaigns, self.error)
+        self.calls, self.campaigns, self.error, self.loaded = calls, campaigns, error, True
+        if changed:
+            self._tell()
+        return changed
+
+    def add_alert(self, stream: str, alert: dict[str, Any]) -> None:
+        """An alert raised on a stream: listed on the overview, newest first."""
+        self.alerts.appendleft({"stream": stream, "ident": stream.partition(":")[2], **alert})
+        self._tell()
+
+    def _tell(self) -> None:
+        frame = render("", "directory", {"stream": "directory"})
+        for sub in list(self._watchers):
+            if not sub.offer(frame):
+                self._watchers.discard(sub)
+
+    def watch(self, sub: Subscriber) -> None:
+        self._watchers.add(sub)
+        if self._idle is not None:
+            self._idle.cancel()
+            self._idle = None
+        if self._task is None:
+            self._task = asyncio.create_task(self._poll(), name="directory poll")
+
+    def unwatch(self, sub: Subscriber) -> None:
+        self._watchers.discard(sub)
+        if not self._watchers and self._idle is None:
+            self._idle = asyncio.create_task(self._stop_after(self.grace))
+
+    def release_watchers(self) -> None:
+        """End every watcher's response now (the server is shutting down)."""
+        for sub in list(self._watchers):
+            sub.close("shutdown")
+        self._watchers.clear()
+
+    async def _poll(self) -> None:
+        while True:
+            await asyncio.sleep(self.interval)
+            try:
+                await self.refresh()
+            except Exception:  # never let the poll die silently: log and go on
+                log.exception("directory poll failed")
+
+    async def _stop_after(self, seconds: float) -> None:
+        await asyncio.sleep(seconds)
+        self._idle = None
+        await _cancel(self._task)
+        self._task = None
+
+    async def close(self) -> None:
+        await _cancel(self._idle)
+        await _cancel(self._task)
+        self._task = self._idle = None
+
+
+async def _cancel(task: asyncio.Task[None] | None) -> None:
+    if task is not None and task is not asyncio.current_task():
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)

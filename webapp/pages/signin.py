@@ -1,0 +1,107 @@
+"""Sign-in and sign-out pages, and one-time sign-in links (demo mode, like Jupyter's token URL)."""
+
+from __future__ import annotations
+
+import secrets
+import time
+from dataclasses import dataclass, field
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+
+from webapp.access.auth import csrf_ok, start_session
+from webapp.access.throttle import SignInThrottle
+from webapp.access.users import Role, UserStore
+from webapp.pages.templating import templates
+
+MAX_FIELD = 1024
+
+
+@dataclass
+class SignInLinks:
+    """One-time sign-in links held in memory: each token works once, until it expires."""
+
+    ttl: float = 3600.0
+    _links: dict[str, tuple[str, Role, float]] = field(default_factory=dict)
+
+    def issue(self, name: str, role: Role) -> str:
+        token = secrets.token_urlsafe(24)
+        self._links[token] = (name, role, time.monotonic() + self.ttl)
+        return f"/signin/link?token={token}"
+
+    def consume(self, token: str) -> tuple[str, Role] | None:
+        found = self._links.pop(token, None) if len(token) <= 64 else None
+        if found is None or found[2] < time.monotonic():
+            return None
+        return found[0], found[1]
+
+
+@dataclass(frozen=True, slots=True)
+class SignInPage:
+    next: str
+    error: str | None
+    sso: bool
+    demo: bool
+
+
+def safe_next(target: str | None) -> str:
+    """Only a path on this site: never ``//evil.example`` or ``https://...``."""
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return "/"
+    return target[:2048]
+
+
+async def signin_form(request: Request) -> Response:
+    return _form(request, None)
+
+
+def _form(request: Request, error: str | None, status: int = 200) -> Response:
+    page = SignInPage(
+        next=safe_next(request.query_params.get("next")),
+        error=error,
+        sso=request.app.state.settings.dashboard_auth_mode == "sso",
+        demo=request.app.state.demo,
+    )
+    return templates.TemplateResponse(request, "signin.html", {"page": page}, status_code=status)
+
+
+async def signin(request: Request) -> Response:
+    form = await request.form(max_files=0, max_fields=8)
+    if not csrf_ok(request, _field(form.get("csrf"))):
+        return _form(request, "The form expired; please try again.", 403)
+    name, password = _field(form.get("name")).strip(), _field(form.get("password"))
+    address = request.client.host if request.client else "unknown"
+    throttle: SignInThrottle = request.app.state.throttle
+    wait = throttle.check(name, address)
+    if wait is not None:
+        return _form(request, f"Too many failed attempts; try again in {wait} s.", 429)
+    users: UserStore = request.app.state.users
+    user = await run_in_threadpool(users.verify, name, password)
+    if user is None:
+        throttle.record_failure(name, address)
+        return _form(request, "Wrong name or password.", 401)
+    throttle.reset(name)
+    start_session(request, user.name, user.role)
+    return RedirectResponse(safe_next(_field(form.get("next"))), 303)
+
+
+async def signout(request: Request) -> Response:
+    form = await request.form(max_files=0, max_fields=4)
+    if not csrf_ok(request, _field(form.get("csrf"))):
+        return Response("The form expired; go back and try again.", 403, media_type="text/plain")
+    request.session.clear()
+    return RedirectResponse("/signin", 303)
+
+
+async def signin_link(request: Request) -> Response:
+    links: SignInLinks = request.app.state.signin_links
+    found = links.consume(request.query_params.get("token", ""))
+    if found is None:
+        return _form(request, "That sign-in link was used already or has expired.", 403)
+    start_session(request, found[0], found[1], demo=True)
+    return RedirectResponse(safe_next(request.query_params.get("next")), 303)
+
+
+def _field(value: object) -> str:
+    return value[:MAX_FIELD] if isinstance(value, str) else ""

@@ -1,0 +1,61 @@
+"""Jinja2 for pages and fragments: one environment, autoescape on, blocks rendered alone.
+
+Every live region of a page is a named block. The page renders it in place on
+first load; :func:`render_block` renders the same block alone for each SSE
+update, so both come from one source.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from starlette.requests import Request
+from starlette.templating import Jinja2Templates
+
+from webapp.access.auth import csrf_token
+from webapp.settings import PROJECT_ROOT
+
+
+def _who(request: Request) -> dict[str, Any]:
+    """Who is signed in, and the CSRF token for their forms (pages only, not SSE fragments)."""
+    principal = request.scope.get("state", {}).get("principal")
+    token = csrf_token(request) if "session" in request.scope else ""
+    return {"principal": principal, "csrf": token}
+
+
+templates = Jinja2Templates(directory=PROJECT_ROOT / "templates", context_processors=[_who])
+env = templates.env
+
+
+def render_block(template: str, block: str, context: dict[str, Any]) -> str:
+    """Render one named block of ``template`` with ``context`` (autoescaped)."""
+    compiled = env.get_template(template)
+    return "".join(compiled.blocks[block](compiled.new_context(context)))
+
+
+def clock(value: str | None) -> str:
+    """``2026-11-24T10:02:03Z`` -> ``10:02:03`` (UTC); empty when unknown."""
+    if not value:
+        return ""
+    try:
+        return datetime.fromisoformat(value).strftime("%H:%M:%S")
+    except ValueError:
+        return ""
+
+
+def duration(seconds: float | None) -> str:
+    """Seconds -> ``m:ss`` or ``h:mm:ss``."""
+    if seconds is None:
+        return ""
+    total = max(int(seconds), 0)
+    hours, rest = divmod(total, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02}:{secs:02}" if hours else f"{minutes}:{secs:02}"
+
+
+def percent(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.0f}%"
+
+
+env.filters.update(clock=clock, duration=duration, percent=percent)

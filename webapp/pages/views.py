@@ -1,0 +1,208 @@
+"""Page views of a stream: the context of a first render, and the HTML of each update.
+
+A view turns a stream's state into template context, and a frame into the
+fragments htmx swaps: each one a named block of the page's own template,
+rendered alone and wrapped in an ``<hx-partial>`` that names its target. The
+stream calls :meth:`View.update` once per frame, when the frame is emitted,
+for every view that watches it; every viewer of that view gets the same bytes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from webapp.pages import htmlsse
+from webapp.pages.charts import chart, sparkline
+from webapp.pages.templating import render_block
+from webapp.relay.callstate import CallState
+from webapp.relay.campaignstate import CampaignState
+from webapp.relay.frames import Frame
+
+MAX_SHOWN_ALERTS = 5
+CAPTION_LINES = 3
+CARD_LINES = 3
+
+
+class Watched(Protocol):
+    """What a view reads of a stream."""
+
+    @property
+    def state(self) -> CallState | CampaignState: ...
+    def view_state(self) -> dict[str, Any]: ...
+    @property
+    def connection(self) -> dict[str, Any]: ...
+    @property
+    def key_id(self) -> str: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Region:
+    """A live region: a named block, the element it replaces, and how."""
+
+    block: str
+    target: str
+    swap: str = "outerHTML"
+    extra: dict[str, Any] | None = None  # context of this region alone (e.g. which segment)
+
+
+@dataclass(frozen=True, slots=True)
+class View:
+    name: str
+    template: str
+    context: Callable[[Watched], dict[str, Any]]
+    regions: Callable[[Watched, Frame | None], list[Region]]
+
+    def full(self, stream: Watched) -> bytes:
+        """Every region, for a first message or after a reset."""
+        return self._message(stream, self.regions(stream, None))
+
+    def update(self, stream: Watched, frame: Frame) -> bytes:
+        return self._message(stream, self.regions(stream, frame))
+
+    def _message(self, stream: Watched, regions: list[Region]) -> bytes:
+        context = self.context(stream)
+        parts = [
+            htmlsse.partial(
+                r.target, r.swap, render_block(self.template, r.block, context | (r.extra or {}))
+            )
+            for r in regions
+        ]
+        return htmlsse.message("".join(parts))
+
+
+# -- calls ---------------------------------------------------------------------------------
+
+
+def call_context(stream: Watched) -> dict[str, Any]:
+    snapshot = stream.view_state()
+    segments = snapshot["segments"]
+    alerts = snapshot.get("alerts", [])
+    sentiment = snapshot.get("sentiment") or {}
+    interims = snapshot["interims"]
+    metadata = snapshot["metadata"]
+    return {
+        "sid": stream.key_id,
+        "conn": stream.connection,
+        "call": {
+            "status": snapshot["status"],
+            "ended": snapshot["ended"],
+            "started_at": metadata.get("started_at"),
+            "ended_at": metadata.get("ended_at"),
+            "assistant": metadata.get("assistant_name"),
+            "customer": metadata.get("customer_phone_number") or metadata.get("to_phone_number"),
+        },
+        "segments": segments,
+        "last_segment": segments[-1] if segments else None,
+        "interim_pairs": [(s, interims.get(s)) for s in ("user", "assistant")],
+        "caption_lines": segments[-CAPTION_LINES:],
+        "card_lines": segments[-CARD_LINES:],
+        "alerts": alerts[::-1][:MAX_SHOWN_ALERTS],
+        "alarmed": {a.get("segment_index") for a in alerts},
+        "sentiment": {
+            "average": sentiment.get("average"),
+            "count": sentiment.get("count", 0),
+            "trend": sparkline(sentiment.get("trend") or []),
+        },
+    }
+
+
+CONNECTION = Region("connection", "#conn")
+
+
+def _call_regions(stream: Watched, frame: Frame | None) -> list[Region]:
+    everything = [
+        Region("call_status", "#call-status"),
+        CONNECTION,
+        Region("segments", "#transcript", "innerHTML"),
+        Region("interims", "#interims", "innerHTML"),
+    ]
+    if frame is None or frame.type in ("snapshot", "reset"):
+        return everything
+    if frame.type == "call_status":
+        return [Region("call_status", "#call-status")]
+    if frame.type == "status":
+        return [CONNECTION]
+    if frame.type == "sentiment":
+        return [Region("sentiment", "#sentiment")]
+    if frame.type == "alert":
+        return [Region("alerts", "#alerts"), *_alarmed_segment(stream, frame)]
+    if frame.type != "transcript":
+        return []
+    segment = frame.data["segment"]
+    if not segment["is_final"]:
+        return [Region("interims", "#interims", "innerHTML")]
+    state = stream.state
+    assert isinstance(state, CallState)
+    appended = segment["index"] == state.final_count - 1
+    return [
+        Region("last_segment", "#transcript", "beforeend")
+        if appended
+        else Region("segments", "#transcript", "innerHTML"),
+        Region("interims", "#interims", "innerHTML"),
+    ]
+
+
+def _alarmed_segment(stream: Watched, frame: Frame) -> list[Region]:
+    """The line that raised the alert, redrawn highlighted."""
+    index = frame.data.get("segment_index")
+    state = stream.state
+    found = (
+        state.segment(index) if isinstance(state, CallState) and isinstance(index, int) else None
+    )
+    if found is None:
+        return []
+    return [Region("one_segment", f"#seg-{index}", extra={"seg": found})]
+
+
+def _caption_regions(stream: Watched, frame: Frame | None) -> list[Region]:
+    if frame is not None and frame.type == "status":
+        return [CONNECTION]
+    if frame is None or frame.type in ("snapshot", "reset", "transcript", "call_status"):
+        return [Region("captions", "#captions", "innerHTML"), CONNECTION]
+    return []
+
+
+def _card_regions(stream: Watched, frame: Frame | None) -> list[Region]:
+    if frame is not None and frame.type in ("end", "error"):
+        return []
+    return [Region("card", f"#card-{stream.key_id}")]
+
+
+# -- campaigns -----------------------------------------------------------------------------
+
+
+def campaign_context(stream: Watched) -> dict[str, Any]:
+    state = stream.state
+    assert isinstance(state, CampaignState)
+    snapshot = state.snapshot()
+    return {
+        "campaign_id": stream.key_id,
+        "conn": stream.connection,
+        "campaign": snapshot,
+        "counters": snapshot["counters"],
+        "chart": chart(snapshot["history"]),
+    }
+
+
+def _campaign_regions(stream: Watched, frame: Frame | None) -> list[Region]:
+    head = Region("campaign_head", "#campaign-head")
+    progress = Region("progress", "#progress")
+    charted = Region("chart", "#chart")
+    contacts = Region("contacts", "#contacts", "innerHTML")
+    summary = Region("summary", "#summary")
+    if frame is None or frame.type in ("snapshot", "reset"):
+        return [head, progress, charted, contacts, summary, CONNECTION]
+    return {
+        "progress": [head, progress, charted],
+        "contact": [contacts],
+        "campaign_completed": [head, progress, charted, summary],
+        "status": [CONNECTION],
+    }.get(frame.type, [])
+
+
+CALL = View("call", "call.html", call_context, _call_regions)
+CAPTIONS = View("captions", "captions.html", call_context, _caption_regions)
+CARD = View("card", "wallboard.html", call_context, _card_regions)
+CAMPAIGN = View("campaign", "campaign.html", campaign_context, _campaign_regions)

@@ -1,0 +1,202 @@
+"""The state of one call's stream: status, the transcript, and transcript dedupe.
+
+Burki replays the whole transcript on every (re)connect, without segment ids,
+and a live segment can arrive in the middle of that replay and also be part of
+it. So a final segment is recognised as one we already hold by its identity:
+
+- the same ``created_at`` (and speaker): how REST-polled segments, which have
+  a ``created_at`` and no timing, meet the ones the socket delivered;
+- or the same ``(speaker, content, segment_start, segment_end)`` when at least
+  one of start and end is known.
+
+A segment with neither can only be counted: within one upstream connection the
+k-th occurrence of the same ``(speaker, content)`` is a duplicate only while
+we already hold at least k such segments. The stream calls
+:meth:`CallState.connection_started` whenever a new upstream connection goes
+live, and before each REST poll batch (a poll returns the whole transcript too).
+
+Finals are kept in ``created_at`` order where both neighbours have one: a
+segment missed while disconnected, which only the next replay delivers, can
+arrive after a newer live one and is then inserted before it. Its change says
+where (``segment.index``); otherwise every final is appended.
+
+Pure: no I/O, no tasks, no clock.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import replace
+from datetime import datetime
+from typing import Any
+
+from webapp.relay.frames import Change, iso, json_safe
+from webapp.wire.events import CallStatus, Event, Speaker, Transcript
+
+_Timing = tuple[Speaker, str, float | None, float | None]
+_Words = tuple[Speaker, str]
+
+
+def segment_payload(segment: Transcript, index: int | None) -> dict[str, Any]:
+    """A segment as it travels in ``transcript`` changes and snapshots (index None: interim)."""
+    return {
+        "index": index,
+        "speaker": segment.speaker,
+        "content": segment.content,
+        "is_final": segment.is_final,
+        "confidence": segment.confidence,
+        "start": segment.segment_start,
+        "end": segment.segment_end,
+        "created_at": iso(segment.created_at),
+        "at": iso(segment.at),
+    }
+
+
+def _timing(segment: Transcript) -> _Timing | None:
+    if segment.segment_start is None and segment.segment_end is None:
+        return None
+    return (segment.speaker, segment.content, segment.segment_start, segment.segment_end)
+
+
+def _same(a: Transcript, b: Transcript) -> bool:
+    """Equal but for the time the message was sent."""
+    return replace(a, at=None) == replace(b, at=None)
+
+
+class CallState:
+    """Everything a viewer of one call needs, changed only through :meth:`apply`.
+
+    ``status`` starts ``"unknown"``; ``ended`` turns True with a terminal
+    status and stays so (a later non-terminal status is stale and ignored).
+    ``dedupe_drops`` counts final segments dropped as already held.
+    """
+
+    def __init__(self, call_sid: str) -> None:
+        self.call_sid = call_sid
+        self.status = "unknown"
+        self.metadata: dict[str, Any] = {}
+        self.ended = False
+        self.dedupe_drops = 0
+        self._finals: list[Transcript] = []
+        self._interims: dict[Speaker, Transcript] = {}
+        self._created: set[tuple[Speaker, datetime]] = set()
+        self._timed: set[_Timing] = set()
+        self._untimed_held: Counter[_Words] = Counter()
+        self._untimed_seen: Counter[_Words] = Counter()  # this connection's occurrences
+
+    @property
+    def segments(self) -> list[dict[str, Any]]:
+        """The final segments, in order, as payloads."""
+        return [segment_payload(segment, i) for i, segment in enumerate(self._finals)]
+
+    @property
+    def final_count(self) -> int:
+        return len(self._finals)
+
+    def segment(self, index: int) -> dict[str, Any] | None:
+        """One final segment's payload (no list of them all is built)."""
+        if not 0 <= index < len(self._finals):
+            return None
+        return segment_payload(self._finals[index], index)
+
+    def connection_started(self) -> None:
+        """A new upstream connection (or REST poll batch) starts: its replay is counted afresh."""
+        self._untimed_seen.clear()
+
+    def apply(self, event: Event) -> list[Change]:
+        """Fold one event into the state; the changes viewers must see (often none)."""
+        if isinstance(event, CallStatus):
+            return self._status(event)
+        if isinstance(event, Transcript):
+            return self._final(event) if event.is_final else self._interim(event)
+        return []
+
+    def snapshot(self) -> dict[str, Any]:
+        """The whole state, for a viewer that cannot resume: a fresh, JSON-able dict."""
+        return {
+            "status": self.status,
+            "metadata": dict(self.metadata),
+            "segments": self.segments,
+            "interims": {s: segment_payload(seg, None) for s, seg in self._interims.items()},
+            "ended": self.ended,
+        }
+
+    def _status(self, event: CallStatus) -> list[Change]:
+        if self.ended and not event.terminal:
+            return []
+        # Merged, not replaced: a status without metadata (request_status, a REST
+        # poll) must not erase what the first call_status told us.
+        metadata = {**self.metadata, **json_safe(event.metadata)}
+        if event.status == self.status and metadata == self.metadata:
+            return []
+        self.status, self.metadata = event.status, metadata
+        self.ended = self.ended or event.terminal
+        data = {
+            "status": self.status,
+            "metadata": dict(metadata),
+            "ended": self.ended,
+            "at": iso(event.at),
+        }
+        return [Change("call_status", data)]
+
+    def _final(self, segment: Transcript) -> list[Change]:
+        if self._is_duplicate(segment):
+            self.dedupe_drops += 1
+            self._learn(segment)
+            return []
+        self._learn(segment)
+        if _timing(segment) is None and segment.created_at is None:
+            self._untimed_held[(segment.speaker, segment.content)] += 1
+        index = self._position(segment)
+        self._finals.insert(index, segment)
+        self._interims.pop(segment.speaker, None)  # the final completes it
+        return [Change("transcript", {"segment": segment_payload(segment, index)})]
+
+    def _interim(self, segment: Transcript) -> list[Change]:
+        held = self._interims.get(segment.speaker)
+        if self._known(segment) or (held is not None and _same(held, segment)):
+            return []  # a repeat, or a late interim of a final we hold
+        self._interims[segment.speaker] = segment
+        return [Change("transcript", {"segment": segment_payload(segment, None)})]
+
+    def _known(self, segment: Transcript) -> bool:
+        """Whether an identity of ``segment`` (created_at, timing) is one of a held final."""
+        if (
+            segment.created_at is not None
+            and (segment.speaker, segment.created_at) in self._created
+        ):
+            return True
+        timing = _timing(segment)
+        return timing is not None and timing in self._timed
+
+    def _is_duplicate(self, segment: Transcript) -> bool:
+        """Whether a final is held already; counts an identity-less one's occurrence."""
+        if self._known(segment):
+            return True
+        if _timing(segment) is not None or segment.created_at is not None:
+            return False
+        words = (segment.speaker, segment.content)
+        self._untimed_seen[words] += 1
+        return self._untimed_held[words] >= self._untimed_seen[words]
+
+    def _learn(self, segment: Transcript) -> None:
+        # A duplicate may carry an identity its held twin lacked (the live copy's
+        # created_at can differ from the stored one): remember both.
+        if segment.created_at is not None:
+            self._created.add((segment.speaker, segment.created_at))
+        timing = _timing(segment)
+        if timing is not None:
+            self._timed.add(timing)
+
+    def _position(self, segment: Transcript) -> int:
+        """Where a new final goes: the end, or before newer finals by ``created_at``."""
+        index = len(self._finals)
+        created = segment.created_at
+        if created is None:
+            return index
+        while index > 0:
+            before = self._finals[index - 1].created_at
+            if before is None or before <= created:
+                break
+            index -= 1
+        return index

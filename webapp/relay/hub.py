@@ -1,0 +1,99 @@
+"""The hub: one :class:`Stream` per call or campaign per process, shared by every viewer.
+
+The first viewer of a key creates its stream and starts its upstream; every
+later viewer shares it. A stream retires itself (grace period after its last
+viewer, or linger after its end) through :meth:`Hub._retire`. The app's
+lifespan owns the hub and calls :meth:`close` on shutdown, which ends every
+stream and awaits every task.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from webapp.relay.frames import Frame
+from webapp.relay.metrics import Metrics
+from webapp.relay.stream import Integrations, RelayConfig, Stream
+from webapp.relay.subscriber import Subscriber
+from webapp.wire.sources import Sources
+from webapp.wire.streamkey import StreamKey
+
+log = logging.getLogger(__name__)
+
+
+class HubClosed(Exception):
+    """The hub is shutting down and takes no new viewers."""
+
+
+class Hub:
+    def __init__(
+        self,
+        sources: Sources,
+        config: RelayConfig,
+        metrics: Metrics,
+        integrations: Integrations | None = None,
+    ) -> None:
+        self.sources = sources
+        self.config = config
+        self.metrics = metrics
+        self.integrations = integrations
+        self.streams: dict[StreamKey, Stream] = {}
+        self.closed = False
+        metrics.watch(lambda: list(self.streams.values()))
+
+    def stream(self, key: StreamKey) -> Stream:
+        """The stream for ``key``, created and started on first use."""
+        if self.closed:
+            raise HubClosed
+        stream = self.streams.get(key)
+        if stream is None:
+            stream = Stream(
+                key, self.sources, self.config, self.metrics, self._retire, self.integrations
+            )
+            self.streams[key] = stream
+            stream.start()
+        return stream
+
+    @contextmanager
+    def watch(
+        self, keys: list[StreamKey], positions: dict[StreamKey, str | None]
+    ) -> Iterator[tuple[Subscriber, list[Frame]]]:
+        """Attach one subscriber to every stream in ``keys``; detach on exit.
+
+        ``positions`` holds the viewer's last event id per stream (None: new).
+        Yields the subscriber and the frames to send first, stream by stream.
+        """
+        sub = Subscriber(self.config.viewer_queue, self.config.heartbeat)
+        streams = [self.stream(key) for key in keys]
+        first = [f for s in streams for f in s.attach(sub, positions.get(s.key))]
+        self.metrics.viewer_sessions.inc()
+        try:
+            yield sub, first
+        finally:
+            for stream in streams:
+                stream.detach(sub)
+            if sub.closed_reason is None:
+                sub.close("viewer left")
+
+    async def _retire(self, stream: Stream) -> None:
+        if self.streams.get(stream.key) is stream:
+            del self.streams[stream.key]
+        log.info("stream %s retired", stream.key)
+        await stream.close("retired")
+
+    def release_viewers(self) -> None:
+        """End every viewer's response now (shutdown begins); new viewers are refused."""
+        self.closed = True
+        for stream in self.streams.values():
+            for sub in list(stream.subscribers):
+                sub.close("shutdown")
+
+    async def close(self) -> None:
+        """End every stream and await its tasks. Later viewers get :class:`HubClosed`."""
+        self.closed = True
+        streams = list(self.streams.values())
+        self.streams.clear()
+        for stream in streams:
+            await stream.close("shutdown")

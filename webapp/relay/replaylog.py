@@ -1,0 +1,89 @@
+"""A stream's bounded replay log: numbers each change, renders it once, keeps the last N.
+
+Event ids are ``<epoch>-<seq>``. The epoch is random per log (so per stream
+instance): an id from an earlier instance of the same stream, or from another
+process, never resumes by accident. ``seq`` counts from 1; ``<epoch>-0`` means
+"before the first event".
+
+Pure: no I/O, no tasks, no clock.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from collections import deque
+from itertools import islice
+
+from webapp.relay.frames import Change, Frame, render
+
+_EPOCH = re.compile(r"[0-9A-Za-z]{1,32}")
+# Canonical ids only: ASCII digits without leading zeros, and short enough that
+# no hostile header can make us parse a huge integer.
+_ID = re.compile(r"([0-9A-Za-z]{1,32})-(0|[1-9][0-9]{0,17})")
+_MAX_ID_LENGTH = 64
+
+
+def parse_id(text: object) -> tuple[str, int] | None:
+    """``(epoch, seq)`` of an event id, or None for anything that is not one of ours.
+
+    Never raises, whatever ``text`` is (a 10 kB header, unicode digits, ``-1``,
+    ``a-b-c``, a number too big for any log).
+    """
+    if not isinstance(text, str) or len(text) > _MAX_ID_LENGTH:
+        return None
+    match = _ID.fullmatch(text)
+    if match is None:
+        return None
+    return match.group(1), int(match.group(2))
+
+
+class ReplayLog:
+    """The last ``capacity`` frames of one stream, and exact resume from an id.
+
+    ``epoch`` defaults to 8 random hex digits; a given one must be 1-32 ASCII
+    letters or digits (a ``-`` would make ids ambiguous).
+    """
+
+    def __init__(self, capacity: int = 500, epoch: str | None = None) -> None:
+        if capacity < 1:
+            raise ValueError("a replay log keeps at least one frame")
+        if epoch is None:
+            epoch = secrets.token_hex(4)
+        elif not _EPOCH.fullmatch(epoch):
+            raise ValueError("an epoch is 1-32 ASCII letters or digits")
+        self.epoch = epoch
+        self.capacity = capacity
+        self._seq = 0
+        self._frames: deque[Frame] = deque(maxlen=capacity)
+
+    def __len__(self) -> int:
+        return len(self._frames)
+
+    @property
+    def last_id(self) -> str:
+        """The id of the newest frame, ``<epoch>-0`` before the first."""
+        return f"{self.epoch}-{self._seq}"
+
+    def append(self, change: Change) -> Frame:
+        """Number ``change``, render it once, keep it (dropping the oldest when full)."""
+        self._seq += 1
+        frame = render(f"{self.epoch}-{self._seq}", change.type, change.data)
+        self._frames.append(frame)
+        return frame
+
+    def since(self, last_id: str) -> list[Frame] | None:
+        """Exactly the frames after ``last_id``, oldest first, or None when that is not possible.
+
+        None means the viewer needs a reset and a snapshot: the id is malformed,
+        of another epoch, in the future, or so old that frames after it were
+        already dropped. ``since(last_id)`` of the newest id is ``[]``.
+        """
+        parsed = parse_id(last_id)
+        if parsed is None:
+            return None
+        epoch, seq = parsed
+        oldest_kept = self._seq - len(self._frames) + 1
+        if epoch != self.epoch or seq > self._seq or seq < oldest_kept - 1:
+            return None
+        return list(islice(self._frames, seq - oldest_kept + 1, None))

@@ -1,0 +1,338 @@
+"""One relayed stream (a call or a campaign): its state, its replay log, its viewers, its tasks.
+
+Concurrency: everything here runs on the event loop thread, and the methods
+that change state (:meth:`attach`, :meth:`detach`, ``_emit``) never await, so a
+viewer attaching sees either all of an event or none of it: no race between
+the snapshot and the next frame.
+
+Ownership: the :class:`~webapp.relay.hub.Hub` owns each Stream; the Stream owns its
+three tasks (the upstream pump, the REST poller while in fallback, and one
+timer for the grace period or the linger after the end). :meth:`close` cancels
+and awaits all three. No other code cancels them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from contextlib import aclosing
+from dataclasses import dataclass
+from typing import Any
+
+from webapp.alerts.callalerts import CallAlerts
+from webapp.alerts.webhooks import WebhookDispatcher
+from webapp.pages.views import View
+from webapp.relay.callstate import CallState
+from webapp.relay.campaignstate import CampaignState
+from webapp.relay.coalesce import Coalescer
+from webapp.relay.frames import Change, Frame, render
+from webapp.relay.metrics import Metrics
+from webapp.relay.replaylog import ReplayLog
+from webapp.relay.subscriber import Subscriber
+from webapp.wire.events import Event, UpstreamError
+from webapp.wire.failures import FailureKind
+from webapp.wire.sources import Sources
+from webapp.wire.streamkey import StreamKey
+from webapp.wire.upstream import Connecting, GaveUp, Item, Live, Reconnecting
+
+log = logging.getLogger(__name__)
+
+
+WEBHOOK_TYPES = frozenset({"progress", "contact", "campaign_completed", "alert", "call_status"})
+
+
+@dataclass(frozen=True, slots=True)
+class Integrations:
+    """What a stream feeds besides its viewers: call alerts, the webhook dispatcher, a feed."""
+
+    alerts: Callable[[], CallAlerts] | None = None
+    webhooks: WebhookDispatcher | None = None
+    on_alert: Callable[[str, dict[str, Any]], None] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RelayConfig:
+    grace_period: float = 30.0
+    linger: float = 300.0
+    log_size: int = 500
+    viewer_queue: int = 256
+    poll_interval: float = 5.0
+    poll_after_failures: int = 3
+    progress_interval: float = 0.25  # at most about four progress renders a second
+    heartbeat: float = 15.0  # seconds of silence before an SSE response sends a heartbeat
+
+
+class Stream:
+    def __init__(
+        self,
+        key: StreamKey,
+        sources: Sources,
+        config: RelayConfig,
+        metrics: Metrics,
+        retire: Callable[[Stream], Awaitable[None]],
+        integrations: Integrations | None = None,
+    ) -> None:
+        self.key = key
+        self.state: CallState | CampaignState = (
+            CallState(key.id) if key.kind == "call" else CampaignState(int(key.id))
+        )
+        self.log = ReplayLog(max(config.log_size, 300))
+        self.subscribers: set[Subscriber] = set()
+        self.connection: dict[str, Any] = {"state": "connecting", "message": "Connecting to Burki."}
+        self._sources = sources
+        self._config = config
+        self._metrics = metrics
+        self._retire = retire
+        self._pump: asyncio.Task[None] | None = None
+        self._poller: asyncio.Task[None] | None = None
+        self._timer: asyncio.Task[None] | None = None
+        self._dedupe_seen = 0
+        self.views: dict[str, View] = {}
+        self._progress = Coalescer(config.progress_interval, self._emit)
+        self._integrations = integrations or Integrations()
+        make_alerts = self._integrations.alerts
+        self.alerts = make_alerts() if make_alerts is not None and key.kind == "call" else None
+
+    # -- what the metrics and the endpoints read ------------------------------------------
+
+    @property
+    def kind(self) -> str:
+        return self.key.kind
+
+    @property
+    def key_id(self) -> str:
+        return self.key.id
+
+    @property
+    def connection_state(self) -> str:
+        return str(self.connection["state"])
+
+    @property
+    def viewer_count(self) -> int:
+        return len(self.subscribers)
+
+    @property
+    def ended(self) -> bool:
+        return self.state.ended
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    def start(self) -> None:
+        self._pump = asyncio.create_task(self._run_upstream(), name=f"pump {self.key}")
+        self._pump.add_done_callback(self._task_done)
+        # A page render creates a stream before its SSE viewer attaches; if none
+        # ever does, the grace period still ends it.
+        self._timer = asyncio.create_task(self._retire_after(self._config.grace_period))
+
+    async def close(self, reason: str = "shutdown") -> None:
+        """Cancel and await every task of this stream, and end every viewer."""
+        tasks = [t for t in (self._pump, self._poller, self._timer) if t is not None]
+        current = asyncio.current_task()
+        for task in tasks:
+            if task is not current:
+                task.cancel()
+        await asyncio.gather(*(t for t in tasks if t is not current), return_exceptions=True)
+        self._progress.close()
+        for sub in list(self.subscribers):
+            sub.close(reason)
+        self.subscribers.clear()
+
+    # -- viewers ---------------------------------------------------------------------------
+
+    def attach(self, sub: Subscriber, last_id: str | None) -> list[Frame]:
+        """Register a viewer; return what it must be sent first.
+
+        No ``last_id``: a snapshot. A resumable one: exactly the frames after it.
+        Any other: an explicit ``reset``, then a snapshot. Never a silent gap.
+        """
+        self._cancel_timer_unless_ended()
+        self.subscribers.add(sub)
+        if last_id is None:
+            return [self.snapshot()]
+        missed = self.log.since(last_id)
+        if missed is not None:
+            return missed
+        reset = render(self.log.last_id, "reset", {"stream": str(self.key), "reason": "resume"})
+        return [reset, self.snapshot()]
+
+    def detach(self, sub: Subscriber) -> None:
+        self.subscribers.discard(sub)
+        if not self.subscribers and not self.ended and self._timer is None:
+            self._timer = asyncio.create_task(self._retire_after(self._config.grace_period))
+
+    def watch_view(self, view: View) -> None:
+        """Render every frame from now on for ``view`` too (a page shows this stream)."""
+        self.views.setdefault(view.name, view)
+
+    def view_state(self) -> dict[str, Any]:
+        """The whole state: the call or campaign, plus the call's sentiment and alerts."""
+        extra = self.alerts.snapshot() if self.alerts is not None else {}
+        return {**self.state.snapshot(), **extra}
+
+    def for_view(self, frames: list[Frame], view: View) -> list[Frame]:
+        """``frames`` if each carries ``view``'s HTML, else a snapshot to start over.
+
+        Frames emitted before the view was watched were never rendered for it.
+        """
+        if any(f.type not in ("snapshot", "reset") and view.name not in f.html for f in frames):
+            return [self.snapshot()]
+        return frames
+
+    def snapshot(self) -> Frame:
+        data = {"stream": str(self.key), "connection": self.connection, **self.view_state()}
+        return render(self.log.last_id, "snapshot", data)
+
+    def status_frame(self) -> Frame:
+        """The current connection state, to send without an id (it does not move the cursor)."""
+        return render("", "status", {"stream": str(self.key), **self.connection})
+
+    # -- the upstream and the fallback -----------------------------------------------------
+
+    async def _run_upstream(self) -> None:
+        if isinstance(self.state, CampaignState) and self.state.name is None:
+            self.state.name = await self._sources.campaign_name(int(self.key.id))
+        upstream = self._sources.upstream(self.key)
+        async with aclosing(upstream.items()) as items:
+            async for item in items:
+                self._on_item(item)
+                if self.ended:
+                    return
+
+    def _on_item(self, item: Item) -> None:
+        match item:
+            case Connecting(attempt=0):
+                self._set_connection("connecting", "Connecting to Burki.")
+            case Connecting():
+                pass
+            case Live():
+                self._stop_polling()
+                self._set_connection("live", "Live.")
+                if isinstance(self.state, CallState):
+                    self.state.connection_started()
+            case Reconnecting(attempt=attempt, delay=delay, failure=failure):
+                self._metrics.reconnects.inc()
+                polls = attempt >= self._config.poll_after_failures or (
+                    failure.kind is FailureKind.RATE_LIMITED
+                )
+                if polls:
+                    self._start_polling(failure.message)
+                else:
+                    self._set_connection(
+                        "reconnecting", failure.message, attempt=attempt, retry_in=round(delay, 1)
+                    )
+            case GaveUp(failure=failure):
+                self._stop_polling()
+                self._set_connection("error", failure.message, reason=failure.kind.value)
+                error = {"reason": failure.kind.value, "message": failure.message}
+                self._emit(Change("error", error))
+            case UpstreamError():
+                log.info("stream %s: Burki reported an error (%s)", self.key, item.code)
+            case _:
+                self._apply(item)
+
+    def _apply(self, event: Event) -> None:
+        self._metrics.events_in.labels(self.key.kind).inc()
+        changes = self.state.apply(event)
+        drops = getattr(self.state, "dedupe_drops", 0)
+        if drops > self._dedupe_seen:
+            self._metrics.dedupe_drops.inc(drops - self._dedupe_seen)
+            self._dedupe_seen = drops
+        for change in changes:
+            self._progress.offer(change)
+            for derived in self.alerts.on_change(change) if self.alerts is not None else ():
+                self._progress.offer(derived)
+                if derived.type == "alert" and self._integrations.on_alert is not None:
+                    self._integrations.on_alert(str(self.key), derived.data)
+        if self.ended and self.connection["state"] != "ended":
+            self._finish()
+
+    def _finish(self) -> None:
+        self._progress.flush()
+        self._stop_polling()
+        what = "call" if self.key.kind == "call" else "campaign"
+        self._set_connection("ended", f"The {what} has ended.")
+        self._emit(Change("end", {"reason": f"{what} ended"}))
+        if self._timer is not None:
+            self._timer.cancel()
+        self._timer = asyncio.create_task(self._retire_after(self._config.linger))
+
+    def _start_polling(self, why: str) -> None:
+        message = f"{why} Showing data polled every {self._config.poll_interval:g} s."
+        self._set_connection("polling", message)
+        if self._poller is None and not self.ended:
+            self._poller = asyncio.create_task(self._poll(), name=f"poll {self.key}")
+            self._poller.add_done_callback(self._task_done)
+
+    def _stop_polling(self) -> None:
+        if self._poller is not None and self._poller is not asyncio.current_task():
+            self._poller.cancel()
+        self._poller = None
+
+    async def _poll(self) -> None:
+        while not self.ended:
+            try:
+                events = await self._sources.poll(self.key)
+                if isinstance(self.state, CallState):
+                    self.state.connection_started()  # each poll returns the whole transcript
+            except Exception as exc:  # RestError and friends: shown, and tried again
+                self._metrics.poll_errors.inc()
+                log.warning("stream %s: poll failed: %s", self.key, type(exc).__name__)
+            else:
+                self._metrics.polls.inc()
+                for event in events:
+                    self._apply(event)
+                    if self.ended:
+                        return
+            await asyncio.sleep(self._config.poll_interval)
+
+    # -- emitting --------------------------------------------------------------------------
+
+    def _set_connection(self, state: str, message: str, **extra: Any) -> None:
+        connection = {"state": state, "message": message, **extra}
+        if connection != self.connection:
+            self.connection = connection
+            self._emit(Change("status", connection))
+
+    def _emit(self, change: Change) -> None:
+        frame = self.log.append(Change(change.type, {"stream": str(self.key), **change.data}))
+        for name, view in self.views.items():
+            try:
+                frame.html[name] = view.update(self, frame)
+            except Exception:  # a template bug must not stop the stream: pages reset instead
+                log.exception("stream %s: rendering %s for %s failed", self.key, frame.type, name)
+        webhooks = self._integrations.webhooks
+        if webhooks is not None and frame.type in WEBHOOK_TYPES:
+            # An alert keeps its id when the stream is rebuilt and Burki replays the call.
+            event_id = f"{self.key}/{frame.data['id']}" if frame.type == "alert" else frame.id
+            webhooks.offer(str(self.key), event_id, frame.type, frame.data)
+        delivered = 0
+        for sub in list(self.subscribers):
+            if sub.offer(frame):
+                delivered += 1
+            else:  # fell behind: cut; its browser resumes with Last-Event-ID
+                self.subscribers.discard(sub)
+                self._metrics.viewer_cuts.labels(sub.closed_reason or "queue_full").inc()
+        if delivered:  # one counter update per event, not per viewer (it takes a lock)
+            self._metrics.events_out.inc(delivered)
+
+    # -- timers and task hygiene -----------------------------------------------------------
+
+    def _cancel_timer_unless_ended(self) -> None:
+        if self._timer is not None and not self.ended:
+            self._timer.cancel()
+            self._timer = None
+
+    async def _retire_after(self, seconds: float) -> None:
+        await asyncio.sleep(seconds)
+        self._timer = None
+        await self._retire(self)
+
+    def _task_done(self, task: asyncio.Task[None]) -> None:
+        if task.cancelled():
+            return
+        exc = task.exception()
+        if exc is not None:
+            log.error("stream %s: task %s failed", self.key, task.get_name(), exc_info=exc)
+            message = "Burki Live lost this stream (the error was logged)."
+            self._set_connection("error", message, reason="internal")

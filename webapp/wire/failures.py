@@ -1,0 +1,141 @@
+"""Why an upstream connection ended, and what to do about it: classified once, here.
+
+Pure: :func:`classify` reads the facts of one ended connection (an
+:class:`Ending`) and returns a :class:`Failure` that says whether to retry, how
+long to wait at least, and a sentence a supervisor can read.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from webapp.wire.events import UpstreamError
+
+POLICY_VIOLATION = 1008
+INTERNAL_ERROR = 1011
+
+NOT_FOUND_FLOOR = 30.0
+RATE_LIMIT_FLOOR = 30.0
+
+
+class FailureKind(StrEnum):
+    AUTH = "auth"
+    ACCESS_DENIED = "access_denied"
+    NOT_FOUND = "not_found"
+    RATE_LIMITED = "rate_limited"
+    HEADER_REJECTED = "header_rejected"
+    TRANSIENT = "transient"
+
+
+@dataclass(frozen=True, slots=True)
+class Ending:
+    """The facts of one connection attempt that ended.
+
+    ``close_code`` is None when no close frame arrived (a dropped TCP
+    connection, 1006). ``established`` is true once Burki sent anything but an
+    error. ``error`` is the last ``error`` frame Burki sent, if any.
+    """
+
+    established: bool = False
+    close_code: int | None = None
+    close_reason: str = ""
+    error: UpstreamError | None = None
+    handshake_status: int | None = None
+    exception: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Failure:
+    kind: FailureKind
+    message: str
+    fatal: bool = False
+    floor: float = 0.0
+
+
+def classify(ending: Ending, *, header_auth: bool = False) -> Failure:
+    """Classify an ended connection. ``header_auth``: the key went in a header or subprotocol.
+
+    Authentication and access denied are fatal: retrying a 1008 is pointless and
+    looks like abuse. A 1011 before anything was established while the key went
+    in a header is the open-source server failing to read headers: the caller
+    should retry at once with ``?token=``.
+    """
+    return (
+        _from_error_frame(ending.error)
+        or _from_handshake(ending.handshake_status)
+        or _from_close(ending, header_auth)
+        or _transient(ending)
+    )
+
+
+def _from_error_frame(error: UpstreamError | None) -> Failure | None:
+    if error is None:
+        return None
+    match error.code:
+        case "authentication_failed":
+            return Failure(FailureKind.AUTH, "Burki rejected the API key.", fatal=True)
+        case "access_denied":
+            return Failure(
+                FailureKind.ACCESS_DENIED,
+                "Burki denied access: this key's organisation cannot see it.",
+                fatal=True,
+            )
+        case "not_found":
+            return not_found()
+        case "rate_limited":
+            return _rate_limited()
+    return None
+
+
+def _from_handshake(status: int | None) -> Failure | None:
+    if status is None:
+        return None
+    if status in (401, 403):
+        return Failure(FailureKind.AUTH, f"Burki refused the connection ({status}).", fatal=True)
+    if status == 404:
+        return not_found()
+    if status == 429:
+        return _rate_limited()
+    return Failure(FailureKind.TRANSIENT, f"Burki answered the connection with HTTP {status}.")
+
+
+def _from_close(ending: Ending, header_auth: bool) -> Failure | None:
+    reason = ending.close_reason.lower()
+    if ending.close_code == POLICY_VIOLATION:
+        if "rate" in reason or "too many" in reason:
+            return _rate_limited()
+        if "access" in reason:
+            return Failure(FailureKind.ACCESS_DENIED, "Burki denied access.", fatal=True)
+        return Failure(
+            FailureKind.AUTH, "Burki closed the connection: authentication failed.", True
+        )
+    if ending.close_code == INTERNAL_ERROR and header_auth and not ending.established:
+        return Failure(FailureKind.HEADER_REJECTED, "Burki could not read the key from the header.")
+    return None
+
+
+def not_found() -> Failure:
+    return Failure(
+        FailureKind.NOT_FOUND,
+        "Burki has no call or campaign with this id (yet); checking again slowly.",
+        floor=NOT_FOUND_FLOOR,
+    )
+
+
+def _rate_limited() -> Failure:
+    return Failure(
+        FailureKind.RATE_LIMITED,
+        "Burki is limiting connections (too many viewers or requests).",
+        floor=RATE_LIMIT_FLOOR,
+    )
+
+
+def _transient(ending: Ending) -> Failure:
+    if ending.exception is not None:
+        return Failure(FailureKind.TRANSIENT, f"Could not reach Burki ({ending.exception}).")
+    if ending.close_code is None:
+        return Failure(FailureKind.TRANSIENT, "The connection to Burki dropped.")
+    return Failure(
+        FailureKind.TRANSIENT, f"Burki closed the connection (code {ending.close_code})."
+    )

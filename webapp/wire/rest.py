@@ -1,0 +1,416 @@
+"""The Burki REST client: lists, one call or campaign, transcripts, campaign progress.
+
+Used for the index page's lists, for history, and to feed a stream by polling
+when its WebSocket keeps failing. The key travels only in the
+``Authorization: Bearer`` header, never in a URL.
+
+Redirects are followed (the open-source Burki server answers 307 to the
+trailing-slash path of its lists). httpx keeps ``Authorization`` on a
+same-origin redirect and drops it on a redirect to another origin (except an
+http -> https upgrade of the same host), so the key never leaves Burki's origin;
+such a request then fails with ``Unauthorized``, whose message says why.
+
+Every failure is one ``RestError`` subclass. Its message is fit to show a user
+and never holds the API key (it is built from the method, path and status, and
+masked once more on the way out).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import logging
+import math
+import ssl
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from types import TracebackType
+from typing import Self, TypeVar, cast
+from urllib.parse import quote
+
+import httpx
+
+from webapp.wire.events import Progress, Skipped, Transcript
+from webapp.wire.normalise import campaign_progress, normalise, parse_timestamp, transcript_segment
+from webapp.wire.redact import redact
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+Row = Mapping[str, object]
+Params = Mapping[str, str | int]
+
+
+class RestError(Exception):
+    """A Burki REST request failed. ``status`` is the HTTP status, None when none came."""
+
+    def __init__(self, message: str, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+class Unauthorized(RestError):
+    """401: the key is wrong, or was dropped on a redirect to another origin."""
+
+
+class NotFound(RestError):
+    """404: no such call or campaign."""
+
+
+class RateLimited(RestError):
+    """429. ``retry_after`` is Burki's ``Retry-After`` in seconds, when it sent one."""
+
+    def __init__(self, message: str, retry_after: float | None = None) -> None:
+        super().__init__(message, 429)
+        self.retry_after = retry_after
+
+
+class ServerError(RestError):
+    """5xx: Burki failed; worth retrying later."""
+
+
+class NetworkError(RestError):
+    """No answer: connection refused or dropped, TLS failure, timeout, redirect loop."""
+
+
+class BadResponse(RestError):
+    """A 2xx whose body is not what the endpoint promises (not JSON, wrong shape)."""
+
+
+@dataclass(frozen=True, slots=True)
+class CallSummary:
+    """A call as the REST API lists it; every field but the SID may be missing."""
+
+    call_sid: str
+    status: str = ""
+    id: int | None = None
+    direction: str | None = None
+    customer_phone: str | None = None
+    twilio_phone: str | None = None
+    assistant_id: int | None = None
+    assistant_name: str | None = None
+    started_at: datetime | None = None
+    ended_at: datetime | None = None
+    duration: float | None = None
+    transcript_count: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CampaignSummary:
+    """A campaign as the REST API lists it. The contact counts are passed on as sent:
+    the REST object does not say whether ``completed_contacts`` includes the failed."""
+
+    id: int
+    name: str = ""
+    status: str = ""
+    description: str | None = None
+    campaign_type: str | None = None
+    assistant_name: str | None = None
+    total_contacts: int = 0
+    completed_contacts: int = 0
+    failed_contacts: int = 0
+    created_at: datetime | None = None
+
+
+class BurkiRest:
+    """An async Burki REST client; one per process, closed by its owner (the app's lifespan).
+
+    ``timeout`` bounds each request as a whole, redirects included. Every method
+    raises a ``RestError`` subclass on failure and nothing else.
+    """
+
+    def __init__(
+        self,
+        base_url: str,
+        api_key: str,
+        timeout: float = 10.0,
+        transport: httpx.AsyncBaseTransport | None = None,
+        ca_bundle: str | None = None,
+    ) -> None:
+        headers = {"Accept": "application/json", "User-Agent": "burki-live"}
+        if api_key:
+            headers["Authorization"] = f"Bearer {api_key}"
+        self._key = api_key
+        self._timeout = timeout
+        self._client = httpx.AsyncClient(
+            base_url=base_url,
+            headers=headers,
+            timeout=timeout,
+            follow_redirects=True,
+            max_redirects=5,
+            transport=transport,
+            verify=ssl.create_default_context(cafile=ca_bundle) if ca_bundle else True,
+        )
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        await self._client.aclose()
+
+    # -- calls ---------------------------------------------------------------------
+
+    async def list_calls(
+        self, status: str | None = "ongoing", skip: int = 0, limit: int = 100
+    ) -> list[CallSummary]:
+        """One page of calls (``status=None``: every status)."""
+        path = "/api/v1/calls"
+        body = await self._get_json(path, _page(status, skip, limit))
+        return _convert(_rows(body, path), _call_summary, path)
+
+    async def call(self, call_sid: str) -> CallSummary:
+        path = f"/api/v1/calls/sid/{_segment(call_sid)}"
+        row = _object(await self._get_json(path), path)
+        summary = _call_summary(row, call_sid)
+        assert summary is not None  # a default SID was given
+        return summary
+
+    async def transcripts(self, call_sid: str) -> list[Transcript]:
+        """The call's stored segments, oldest first as Burki sends them; unusable rows dropped."""
+        path = f"/api/v1/calls/sid/{_segment(call_sid)}/transcripts"
+        rows = _rows(await self._get_json(path), path)
+        return _convert(rows, lambda row: _transcript(call_sid, row), path)
+
+    async def call_exists(self, call_sid: str) -> bool | None:
+        """True if the call answers 200, False on 404, None when it cannot tell.
+
+        Tells a missing call from a forbidden one when a stream is refused as
+        "access denied" (the open-source server says that for both).
+        """
+        try:
+            await self._get(f"/api/v1/calls/sid/{_segment(call_sid)}")
+        except NotFound:
+            return False
+        except RestError:
+            return None
+        return True
+
+    # -- campaigns -----------------------------------------------------------------
+
+    async def list_campaigns(
+        self, status: str | None = "running", skip: int = 0, limit: int = 50
+    ) -> list[CampaignSummary]:
+        path = "/api/v1/campaigns"
+        body = await self._get_json(path, _page(status, skip, limit))
+        return _convert(_rows(body, path), _campaign_summary, path)
+
+    async def campaign(self, campaign_id: int) -> CampaignSummary:
+        path = f"/api/v1/campaigns/{int(campaign_id)}"
+        row = _object(await self._get_json(path), path)
+        summary = _campaign_summary(row, campaign_id)
+        assert summary is not None  # a default id was given
+        return summary
+
+    async def campaign_progress(self, campaign_id: int) -> Progress:
+        """The campaign's counters and recent activity, as a live ``Progress`` would carry."""
+        path = f"/api/v1/campaigns/{int(campaign_id)}/progress"
+        result = _progress(_object(await self._get_json(path), path))
+        if isinstance(result, Skipped):
+            raise self._error(BadResponse, f"GET {path}: unusable progress ({result.reason})")
+        if result.campaign_id is None:
+            result = dataclasses.replace(result, campaign_id=int(campaign_id))
+        return result
+
+    # -- transport -----------------------------------------------------------------
+
+    async def _get_json(self, path: str, params: Params | None = None) -> object:
+        response = await self._get(path, params)
+        try:
+            return response.json()
+        except ValueError:
+            raise self._error(BadResponse, f"GET {path}: the body is not JSON") from None
+
+    async def _get(self, path: str, params: Params | None = None) -> httpx.Response:
+        try:
+            async with asyncio.timeout(self._timeout):
+                response = await self._client.get(path, params=params)
+        except (TimeoutError, httpx.TimeoutException):
+            message = f"GET {path}: no answer within {self._timeout:g} s"
+            raise self._error(NetworkError, message) from None
+        except httpx.HTTPError as exc:
+            detail = str(exc) or type(exc).__name__
+            raise self._error(NetworkError, f"GET {path}: {detail}") from None
+        self._check(response, path)
+        return response
+
+    def _check(self, response: httpx.Response, path: str) -> None:
+        status = response.status_code
+        if status < 300:
+            return
+        what = f"GET {path}: {status} {response.reason_phrase}".rstrip()
+        if status == 401:
+            hint = _moved_hint(response, self._client.base_url)
+            raise self._error(Unauthorized, what + hint, status)
+        if status == 404:
+            raise self._error(NotFound, what, status)
+        if status == 429:
+            retry = _retry_after(response.headers.get("Retry-After"))
+            raise RateLimited(redact(f"Burki REST {what}", self._key), retry_after=retry)
+        raise self._error(ServerError if status >= 500 else RestError, what, status)
+
+    def _error(self, kind: type[RestError], message: str, status: int | None = None) -> RestError:
+        return kind(redact(f"Burki REST {message}", self._key), status)
+
+
+def _moved_hint(response: httpx.Response, base: httpx.URL) -> str:
+    if not response.history or _origin(response.url) == _origin(base):
+        return " (the API key may be wrong)"
+    return " (Burki redirected to another origin, which drops the API key)"
+
+
+def _origin(url: httpx.URL) -> tuple[str, str, int | None]:
+    return url.scheme, url.host, url.port
+
+
+def _retry_after(value: str | None) -> float | None:
+    """``Retry-After`` as seconds from now: delta-seconds or an HTTP date."""
+    if value is None:
+        return None
+    try:
+        seconds = float(value)
+    except ValueError:
+        try:
+            when = parsedate_to_datetime(value)
+        except (TypeError, ValueError):
+            return None
+        when = when if when.tzinfo else when.replace(tzinfo=UTC)
+        seconds = (when - datetime.now(UTC)).total_seconds()
+    return max(seconds, 0.0) if math.isfinite(seconds) else None
+
+
+def _page(status: str | None, skip: int, limit: int) -> dict[str, str | int]:
+    params: dict[str, str | int] = {"skip": skip, "limit": limit}
+    if status is not None:
+        params = {"status": status, **params}
+    return params
+
+
+def _segment(value: str) -> str:
+    """A caller's id as one path segment: it can never climb to another endpoint."""
+    return quote(value, safe="").replace(".", "%2E")
+
+
+# -- bodies and rows ---------------------------------------------------------------------
+
+
+def _rows(body: object, path: str) -> list[object]:
+    """A list body, bare or paged as ``{"items": [...], ...}``."""
+    if isinstance(body, dict):
+        body = body.get("items")
+    if not isinstance(body, list):
+        raise BadResponse(f"Burki REST GET {path}: expected a list or {{items: [...]}}")
+    return body
+
+
+def _object(body: object, path: str) -> Row:
+    if not isinstance(body, dict):
+        raise BadResponse(f"Burki REST GET {path}: expected a JSON object")
+    return cast(Row, body)
+
+
+def _convert(rows: list[object], convert: Callable[[Row], T | None], path: str) -> list[T]:
+    """Each row that is an object and converts; the others are dropped (and counted in the log)."""
+    out: list[T] = []
+    for row in rows:
+        item = convert(cast(Row, row)) if isinstance(row, dict) else None
+        if item is not None:
+            out.append(item)
+    if dropped := len(rows) - len(out):
+        log.debug("GET %s: dropped %d unusable rows", path, dropped)
+    return out
+
+
+def _call_summary(row: Row, call_sid: str | None = None) -> CallSummary | None:
+    sid = _text(row, "call_sid") or call_sid
+    if not sid:
+        return None
+    return CallSummary(
+        call_sid=sid,
+        status=_text(row, "status") or "",
+        id=_int(row, "id"),
+        direction=_text(row, "direction"),
+        customer_phone=_text(row, "customer_phone"),
+        twilio_phone=_text(row, "twilio_phone"),
+        assistant_id=_int(row, "assistant_id"),
+        assistant_name=_text(row, "assistant_name") or _nested_name(row, "assistant"),
+        started_at=parse_timestamp(row.get("started_at")),
+        ended_at=parse_timestamp(row.get("ended_at")),
+        duration=_number(row, "duration"),
+        transcript_count=_int(row, "transcript_count"),
+    )
+
+
+def _campaign_summary(row: Row, campaign_id: int | None = None) -> CampaignSummary | None:
+    ident = _int(row, "id")
+    if ident is None:
+        ident = campaign_id
+    if ident is None:
+        return None
+    return CampaignSummary(
+        id=ident,
+        name=_text(row, "name") or "",
+        status=_text(row, "status") or "",
+        description=_text(row, "description"),
+        campaign_type=_text(row, "campaign_type"),
+        assistant_name=_text(row, "assistant_name") or _nested_name(row, "assistant"),
+        total_contacts=_int(row, "total_contacts") or 0,
+        completed_contacts=_int(row, "completed_contacts") or 0,
+        failed_contacts=_int(row, "failed_contacts") or 0,
+        created_at=parse_timestamp(row.get("created_at")),
+    )
+
+
+def _transcript(call_sid: str, row: Row) -> Transcript | None:
+    """A stored segment; its ``timestamp`` is when it was spoken."""
+    result = transcript_segment(call_sid, row, at=row.get("timestamp"))
+    return None if isinstance(result, Skipped) else result
+
+
+def _progress(body: Row) -> Progress | Skipped:
+    """The documented ``{progress: {...dialect C...}, metrics, recent_activity}``, or
+    the SDK's flat model (dialect B's counters) from older servers."""
+    if "progress" in body:
+        metrics = body.get("metrics")
+        at = metrics.get("last_updated") if isinstance(metrics, dict) else None
+        return campaign_progress(body, at=at)
+    result = normalise({**body, "type": "progress", "data": None})
+    return result if isinstance(result, Progress | Skipped) else Skipped("not a progress body")
+
+
+# Tolerant readers: a missing or wrong-typed field is None, never an error.
+
+
+def _text(row: Row, key: str) -> str | None:
+    value = row.get(key)
+    return value if isinstance(value, str) else None
+
+
+def _int(row: Row, key: str) -> int | None:
+    value = row.get(key)
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _number(row: Row, key: str) -> float | None:
+    value = row.get(key)
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    try:
+        number = float(value)
+    except OverflowError:
+        return None
+    return number if math.isfinite(number) else None
+
+
+def _nested_name(row: Row, key: str) -> str | None:
+    value = row.get(key)
+    return _text(cast(Row, value), "name") if isinstance(value, dict) else None

@@ -1,0 +1,53 @@
+"""Where a stream's events come from: the Burki WebSocket, or REST polls in fallback.
+
+A stream never knows which one fed it: both give the same normalised events,
+and the stream's dedupe holds across them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from webapp.wire.events import CallStatus, Event
+from webapp.wire.rest import BurkiRest, RestError
+from webapp.wire.streamkey import StreamKey
+from webapp.wire.upstream import AuthMemory, Upstream, UpstreamConfig
+
+# The REST call object says "ongoing" where the live stream says "in-progress".
+NAME_TIMEOUT = 3.0
+
+_REST_STATUS = {"ongoing": "in-progress", "pending": "in-progress"}
+
+
+class Sources:
+    def __init__(self, config: UpstreamConfig, rest: BurkiRest) -> None:
+        self.config = config
+        self.rest = rest
+        self.memory = AuthMemory()
+
+    def upstream(self, key: StreamKey) -> Upstream:
+        check = None
+        if key.kind == "call":
+
+            async def check() -> bool | None:
+                return await self.rest.call_exists(key.id)
+
+        return Upstream(self.config, key.upstream_path, self.memory, access_check=check)
+
+    async def campaign_name(self, campaign_id: int) -> str | None:
+        """The campaign's name for its dashboard (the stream does not carry it), if Burki says."""
+        try:
+            async with asyncio.timeout(NAME_TIMEOUT):
+                return (await self.rest.campaign(campaign_id)).name or None
+        except (RestError, TimeoutError):
+            return None
+
+    async def poll(self, key: StreamKey) -> list[Event]:
+        """One REST poll: the events a stream would have received, in order."""
+        if key.kind == "campaign":
+            return [await self.rest.campaign_progress(int(key.id))]
+        call = await self.rest.call(key.id)
+        status = CallStatus(key.id, _REST_STATUS.get(call.status, call.status))
+        segments: list[Event] = list(await self.rest.transcripts(key.id))
+        # A finished call's status goes last, so its final segments are shown before the end.
+        return [*segments, status] if status.terminal else [status, *segments]

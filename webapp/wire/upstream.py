@@ -1,0 +1,345 @@
+"""The Burki WebSocket client: one reconnecting connection to one stream.
+
+:class:`Upstream` yields normalised events interleaved with status items
+(:class:`Connecting`, :class:`Live`, :class:`Reconnecting`, :class:`GaveUp`).
+It owns its reconnect delays (websockets' own reconnect loop retries a server
+that accepts and then closes with no delay at all), its keepalive and its
+authentication fallback. Frames that cannot be used are logged, without their
+content, and skipped.
+
+The key goes in ``Authorization: Bearer`` first, so that it stays out of access
+logs; in ``auto`` mode, a server that fails the connection before anything was
+established (the open-source Burki server closes with 1011: its header parsing
+crashes) is retried at once with ``?token=``, and :class:`AuthMemory` remembers
+what worked for that base URL.
+
+Cancellation: the consumer owns the iteration. Cancelling the task that awaits
+the next item, or closing the iterator, closes the socket (within
+``close_timeout``) and stops the keepalive task; nothing outlives it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import random
+import ssl
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import quote
+
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
+from websockets.typing import Subprotocol
+
+from webapp.settings import AuthMode, Settings
+from webapp.wire.backoff import Backoff
+from webapp.wire.events import Connected, Event, Pong, Skipped, UpstreamError
+from webapp.wire.failures import Ending, Failure, FailureKind, classify, not_found
+from webapp.wire.normalise import parse
+from webapp.wire.redact import redact
+
+log = logging.getLogger(__name__)
+
+
+class _WireLog(logging.LoggerAdapter):  # type: ignore[type-arg]
+    """websockets' logger for our sockets, with the key masked.
+
+    At debug level websockets logs request lines and headers, which carry the key
+    (``?token=``, ``Authorization``). Disabling the logger is not enough: any
+    ``logging.config.dictConfig`` (uvicorn runs one) re-enables it.
+    """
+
+    def __init__(self, secret: str) -> None:
+        super().__init__(logging.getLogger("webapp.wire.upstream.wire"), {})
+        self.secret = secret
+
+    def log(self, level: int, msg: object, *args: object, **kwargs: Any) -> None:
+        if self.isEnabledFor(level):
+            text = str(msg) % args if args else str(msg)
+            kwargs.pop("exc_info", None)  # a traceback could quote the URL
+            self.logger.log(level, redact(text, self.secret), **kwargs)
+
+
+@dataclass(frozen=True, slots=True)
+class UpstreamConfig:
+    ws_base_url: str
+    api_key: str = field(repr=False)
+    auth_mode: AuthMode = AuthMode.AUTO
+    keepalive_interval: float = 30.0
+    ping_timeout: float = 20.0
+    connect_timeout: float = 10.0
+    close_timeout: float = 2.0
+    backoff_base: float = 1.0
+    backoff_cap: float = 60.0
+    healthy_after: float = 10.0
+    max_frame_bytes: int = 1_048_576
+    ca_bundle: str | None = None  # verify a private Burki's certificate against this PEM
+
+    @classmethod
+    def from_settings(cls, settings: Settings, **overrides: Any) -> UpstreamConfig:
+        key = settings.burki_api_key
+        values: dict[str, Any] = {
+            "ws_base_url": settings.ws_base_url,
+            "api_key": key.get_secret_value() if key is not None else "",
+            "auth_mode": settings.burki_auth_mode,
+            "keepalive_interval": settings.burki_keepalive_interval,
+            "ping_timeout": settings.burki_ping_timeout,
+            "connect_timeout": settings.burki_connect_timeout,
+            "backoff_cap": settings.burki_backoff_cap,
+            "max_frame_bytes": settings.burki_max_frame_bytes,
+            "ca_bundle": str(settings.burki_ca_bundle) if settings.burki_ca_bundle else None,
+        }
+        return cls(**(values | overrides))
+
+
+class AuthMemory:
+    """Which way of sending the key worked, per base URL. Shared by every stream of an app."""
+
+    def __init__(self) -> None:
+        self._modes: dict[str, AuthMode] = {}
+
+    def mode_for(self, config: UpstreamConfig) -> AuthMode:
+        if config.auth_mode is not AuthMode.AUTO:
+            return config.auth_mode
+        return self._modes.get(config.ws_base_url, AuthMode.HEADER)
+
+    def remember(self, config: UpstreamConfig, mode: AuthMode) -> None:
+        if config.auth_mode is AuthMode.AUTO:
+            self._modes[config.ws_base_url] = mode
+
+
+@dataclass(frozen=True, slots=True)
+class Connecting:
+    attempt: int
+
+
+@dataclass(frozen=True, slots=True)
+class Live:
+    auth_mode: AuthMode
+
+
+@dataclass(frozen=True, slots=True)
+class Reconnecting:
+    attempt: int
+    delay: float
+    failure: Failure
+
+
+@dataclass(frozen=True, slots=True)
+class GaveUp:
+    failure: Failure
+
+
+Status = Connecting | Live | Reconnecting | GaveUp
+Item = Event | Status
+
+# Tells a missing call from a forbidden one when Burki says "access denied"
+# (the open-source server answers an unknown call that way): True exists, False missing.
+AccessCheck = Callable[[], Awaitable[bool | None]]
+
+
+class Upstream:
+    """One Burki stream at ``path`` (e.g. ``/live-transcript/CA..``), reconnecting until fatal.
+
+    Iterate :meth:`items`; it ends after a :class:`GaveUp` (authentication or
+    access denied: retrying those is pointless and looks like abuse). Every
+    other failure yields :class:`Reconnecting` and tries again after a backoff
+    that is reset only by a connection that stayed healthy ``healthy_after`` s.
+    """
+
+    def __init__(
+        self,
+        config: UpstreamConfig,
+        path: str,
+        memory: AuthMemory | None = None,
+        *,
+        access_check: AccessCheck | None = None,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.config = config
+        self.path = path
+        self.memory = memory or AuthMemory()
+        self.failures_in_row = 0
+        self._access_check = access_check
+        self._backoff = Backoff(
+            base=config.backoff_base, cap=config.backoff_cap, rng=rng or random.Random()
+        )
+        self._ws: ClientConnection | None = None
+
+    async def send(self, message: dict[str, Any]) -> bool:
+        """Send a JSON message (``request_status``, ``request_update``) if connected."""
+        ws = self._ws
+        if ws is None:
+            return False
+        try:
+            await ws.send(json.dumps(message))
+        except ConnectionClosed:
+            return False
+        return True
+
+    async def items(self) -> AsyncGenerator[Item, None]:
+        attempt = 0
+        while True:
+            yield Connecting(attempt)
+            mode = self.memory.mode_for(self.config)
+            session = _Session(self, mode)
+            async for item in session.run():
+                yield item
+            failure = await self._resolve(
+                classify(session.ending, header_auth=mode is not AuthMode.QUERY)
+            )
+            if (
+                failure.kind is FailureKind.HEADER_REJECTED
+                and self.config.auth_mode is AuthMode.AUTO
+            ):
+                log.info("upstream %s: header auth not understood, retrying with query", self.path)
+                self.memory.remember(self.config, AuthMode.QUERY)
+                continue
+            if session.healthy:
+                self._backoff.reset()
+            self.failures_in_row = 0 if session.established else self.failures_in_row + 1
+            if failure.fatal:
+                log.warning("upstream %s: giving up: %s", self.path, failure.message)
+                yield GaveUp(failure)
+                return
+            attempt += 1
+            delay = self._backoff.next_delay(floor=failure.floor)
+            log.info("upstream %s: %s retry in %.1fs", self.path, failure.message, delay)
+            yield Reconnecting(attempt, delay, failure)
+            await asyncio.sleep(delay)
+
+    async def _resolve(self, failure: Failure) -> Failure:
+        if failure.kind is not FailureKind.ACCESS_DENIED or self._access_check is None:
+            return failure
+        try:
+            exists = await self._access_check()
+        except Exception:
+            log.exception("upstream %s: access check failed", self.path)
+            return failure
+        if exists is False:
+            return not_found()
+        return failure
+
+    def url(self, mode: AuthMode) -> str:
+        url = self.config.ws_base_url + self.path
+        if mode is AuthMode.QUERY:
+            url += "?token=" + quote(self.config.api_key, safe="")
+        return url
+
+
+class _Session:
+    """One connection attempt: connect, read until it ends, record how it ended."""
+
+    def __init__(self, upstream: Upstream, mode: AuthMode) -> None:
+        self.up = upstream
+        self.mode = mode
+        self.ending = Ending()
+        self.established = False
+        self.healthy = False
+        self._error: UpstreamError | None = None
+
+    async def run(self) -> AsyncIterator[Item]:
+        config = self.up.config
+        try:
+            async with connect(
+                self.up.url(self.mode),
+                additional_headers=self._headers(),
+                subprotocols=self._subprotocols(),
+                proxy=None,
+                open_timeout=config.connect_timeout,
+                ping_interval=config.ping_timeout,
+                ping_timeout=config.ping_timeout,
+                close_timeout=config.close_timeout,
+                max_size=max(4 * config.max_frame_bytes, 16 * 1024 * 1024),
+                logger=_WireLog(config.api_key),
+                **_tls(config),
+            ) as ws:
+                self.up._ws = ws
+                async for item in self._read(ws):
+                    yield item
+        except InvalidStatus as exc:
+            self.ending = Ending(handshake_status=exc.response.status_code)
+        except (OSError, TimeoutError, InvalidHandshake) as exc:
+            self.ending = Ending(exception=type(exc).__name__)
+        finally:
+            self.up._ws = None
+
+    async def _read(self, ws: ClientConnection) -> AsyncIterator[Item]:
+        keepalive = asyncio.create_task(_keepalive(ws, self.up.config.keepalive_interval))
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        try:
+            while True:
+                try:
+                    frame = await ws.recv()
+                except ConnectionClosed as exc:
+                    self._ended(exc)
+                    return
+                for item in self._handle(frame):
+                    yield item
+                if self._error is not None and self._error.code == "not_found":
+                    await ws.close(1000, "not found")  # the socket would stay open, idle
+                    self.ending = Ending(established=self.established, error=self._error)
+                    return
+        finally:
+            keepalive.cancel()
+            lasted = loop.time() - started
+            self.healthy = self.established and lasted >= self.up.config.healthy_after
+
+    def _handle(self, frame: str | bytes) -> list[Item]:
+        event = parse(frame, self.up.config.max_frame_bytes)
+        if isinstance(event, Skipped):
+            log.warning("upstream %s: skipped a frame: %s", self.up.path, event.reason)
+            return []
+        if isinstance(event, UpstreamError):
+            self._error = event
+            log.warning("upstream %s: error frame (%s)", self.up.path, event.code)
+            return [event] if event.code == "other" else []
+        items: list[Item] = []
+        if not self.established:
+            self.established = True
+            self.up.memory.remember(self.up.config, self.mode)
+            items.append(Live(self.mode))
+        if not isinstance(event, Connected | Pong):
+            items.append(event)
+        return items
+
+    def _ended(self, exc: ConnectionClosed) -> None:
+        close = exc.rcvd
+        self.ending = Ending(
+            established=self.established,
+            close_code=close.code if close is not None else None,
+            close_reason=redact(close.reason, self.up.config.api_key) if close else "",
+            error=self._error,
+        )
+
+    def _headers(self) -> dict[str, str]:
+        if self.mode is AuthMode.HEADER:
+            return {"Authorization": f"Bearer {self.up.config.api_key}"}
+        return {}
+
+    def _subprotocols(self) -> list[Subprotocol] | None:
+        if self.mode is AuthMode.SUBPROTOCOL:
+            return [Subprotocol(f"burki-token-{self.up.config.api_key}")]
+        return None
+
+
+def _tls(config: UpstreamConfig) -> dict[str, Any]:
+    """Certificates are always verified; a CA bundle adds a private deployment's root."""
+    if config.ca_bundle is None or not config.ws_base_url.startswith("wss://"):
+        return {}
+    return {"ssl": ssl.create_default_context(cafile=config.ca_bundle)}
+
+
+async def _keepalive(ws: ClientConnection, interval: float) -> None:
+    """Send Burki's JSON ping every ``interval`` s; protocol pings are websockets' job."""
+    ping = json.dumps({"type": "ping"})
+    try:
+        while True:
+            await asyncio.sleep(interval)
+            await ws.send(ping)
+    except ConnectionClosed:
+        return
