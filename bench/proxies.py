@@ -37,12 +37,23 @@ def settings_for(base_url: str, viewer_queue: int, state_dir: Path) -> Settings:
         for name in ("dashboard_users_file", "dashboard_tokens_file", "dashboard_audit_file")
         if name in Settings.model_fields
     }
+    # One token stands for every simulated viewer: lift the stream caps meant for people.
+    uncapped = {
+        name: 1_000_000
+        for name in (
+            "dashboard_streams_per_session",
+            "dashboard_streams_per_user",
+            "dashboard_streams_total",
+        )
+        if name in Settings.model_fields
+    }
     return Settings(
         burki_api_key=API_KEY,
         burki_base_url=base_url,
         relay_viewer_queue=viewer_queue,
         dashboard_log_level="warning",
         **files,
+        **uncapped,
     )
 
 

@@ -21,7 +21,7 @@ from tests.conftest import SIM_KEY
 from webapp.access.users import Role
 from webapp.access.wiring import SESSION_COOKIE
 from webapp.app import create_app
-from webapp.server import DashboardServer
+from webapp.server import DashboardServer, uvicorn_config
 from webapp.settings import Settings
 from webapp.simulator import Simulator
 
@@ -100,9 +100,7 @@ async def _serving(
     }
     settings = Settings(**(base | FAST | overrides))
     app = create_app(settings)
-    config = uvicorn.Config(
-        app, host="127.0.0.1", port=0, log_config=None, timeout_graceful_shutdown=2
-    )
+    config = uvicorn_config(app, settings, host="127.0.0.1", port=0, timeout_graceful_shutdown=2)
     server = DashboardServer(config, app)
     server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
     task = asyncio.create_task(server.serve())

@@ -28,6 +28,7 @@ from webapp.alerts.webhooks import WebhookDispatcher, parse_endpoints
 from webapp.pages import admin as admin_page
 from webapp.pages import api, errorpages, exports, livepages, overview, signin, wallboard
 from webapp.pages.directory import Directory
+from webapp.pages.missing import MissingIds
 from webapp.relay.hub import Hub
 from webapp.relay.metrics import Metrics
 from webapp.relay.sseresponse import RAW_SEND
@@ -219,6 +220,7 @@ def create_app(
     app.state.embeds = access.embeds
     app.state.metrics = metrics
     app.state.demo = demo
+    app.state.missing = MissingIds(settings.dashboard_missing_cache_seconds)
     # Companions started before the app (the demo simulator) that its lifespan stops last.
     app.state.on_shutdown = []
     return app

@@ -8,7 +8,6 @@ import secrets
 import sys
 from collections.abc import Sequence
 
-import uvicorn
 from pydantic import SecretStr
 from starlette.applications import Starlette
 
@@ -16,7 +15,7 @@ from webapp.access.admincli import ADMIN_COMMANDS, add_admin_commands, run_admin
 from webapp.alerts.webhooks import parse_endpoints
 from webapp.app import create_app
 from webapp.logs import configure_logging
-from webapp.server import DashboardServer
+from webapp.server import DashboardServer, uvicorn_config
 from webapp.settings import Settings, SettingsError, load_settings
 from webapp.simulator import Simulator, serve_forever
 
@@ -106,13 +105,7 @@ async def serve(settings: Settings) -> None:
     app = create_app(settings, demo=simulator is not None)
     if simulator is not None:
         app.state.on_shutdown.append(simulator.stop)
-    config = uvicorn.Config(
-        app,
-        host=settings.dashboard_host,
-        port=settings.dashboard_port,
-        log_config=None,
-        timeout_graceful_shutdown=max(1, round(settings.dashboard_shutdown_timeout)),
-    )
+    config = uvicorn_config(app, settings)
     print(banner(settings, app), flush=True)
     try:
         await DashboardServer(config, app).serve()

@@ -45,10 +45,13 @@ async def multiplexed_events(request: Request) -> Response:
     keys = list(dict.fromkeys(keys))
     if not keys or len(keys) > MAX_MULTIPLEXED:
         return json_error(400, "bad_streams", f"name 1 to {MAX_MULTIPLEXED} streams")
+    if gone := [key for key in keys if key in request.app.state.missing]:
+        return json_error(
+            404, "not_found", f"Burki has no {gone[0].kind} with the id {gone[0].id}."
+        )
     positions = cursor.decode(last_event_id(request), keys)
-    if last_event_id(request) is None:
-        for key in keys:
-            await record(request, str(key))
+    for key in keys:  # every opening is audited; a resume folds into its viewing's entry
+        await record(request, str(key), resume=last_event_id(request) is not None)
     return relay_response(request, _multiplexed_frames(request.app.state.hub, keys, positions))
 
 
@@ -57,10 +60,11 @@ async def _single(request: Request, make_key: Callable[[], StreamKey]) -> Respon
         key = make_key()
     except BadStreamId as exc:
         return json_error(400, "bad_stream_id", str(exc))
+    if key in request.app.state.missing:
+        return json_error(404, "not_found", f"Burki has no {key.kind} with this id.")
     hub: Hub = request.app.state.hub
     last_id = last_event_id(request)
-    if last_id is None:
-        await record(request, str(key))
+    await record(request, str(key), resume=last_id is not None)
     try:
         stream = hub.stream(key)
     except HubClosed:

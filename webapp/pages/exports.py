@@ -8,6 +8,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 
+from webapp.access.wiring import record
 from webapp.pages.templating import clock
 from webapp.relay.callstate import CallState, segment_payload
 from webapp.wire.rest import NotFound, RestError
@@ -24,7 +25,10 @@ async def call_export(request: Request) -> Response:
         raise HTTPException(404, str(exc)) from None
     if fmt not in ("txt", "json"):
         raise HTTPException(404, "Exports are .txt or .json.")
+    if key in request.app.state.missing:
+        raise HTTPException(404, "Burki has no call with this id.")
     segments = await _segments(request, key)
+    await record(request, str(key))
     filename = f"transcript-{key.id}.{fmt}"
     headers = {"Content-Disposition": f'attachment; filename="{filename}"'}
     if fmt == "json":
@@ -40,6 +44,7 @@ async def _segments(request: Request, key: StreamKey) -> list[dict[str, Any]]:
     try:
         transcripts = await request.app.state.rest.transcripts(key.id)
     except NotFound:
+        request.app.state.missing.note(key)
         raise HTTPException(404, "Burki has no call with this id.") from None
     except RestError as exc:
         raise HTTPException(502, f"Burki's transcript could not be fetched: {exc}") from None

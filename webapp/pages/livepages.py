@@ -19,6 +19,7 @@ from starlette.responses import Response
 from webapp.access.wiring import principal_of, record
 from webapp.pages import htmlsse, views
 from webapp.pages.api import json_error, last_event_id, relay_response
+from webapp.pages.missing import MissingIds
 from webapp.pages.templating import templates
 from webapp.relay.campaignstate import CampaignState
 from webapp.relay.frames import Frame
@@ -30,6 +31,7 @@ from webapp.wire.streamkey import BadStreamId, StreamKey
 T = TypeVar("T")
 
 PAGE_VIEWS = {"call": views.CALL, "captions": views.CAPTIONS, "campaign": views.CAMPAIGN}
+VIEW_KINDS = {"call": "call", "captions": "call", "campaign": "campaign"}  # what each view shows
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,7 +64,7 @@ async def campaign_embed(request: Request) -> Response:
 
 async def _call(request: Request, view: views.View, template: str, embedded: bool) -> Response:
     key = _key(lambda: StreamKey.call(request.path_params["sid"]))
-    await _check(request.app.state.rest.call(key.id), "call")
+    await _check(request, key, lambda: request.app.state.rest.call(key.id))
     stream = _stream(request, key)
     await record(request, str(key))
     return _render(request, stream, view, template, embedded)
@@ -70,7 +72,7 @@ async def _call(request: Request, view: views.View, template: str, embedded: boo
 
 async def _campaign(request: Request, embedded: bool) -> Response:
     key = _key(lambda: StreamKey.campaign(request.path_params["campaign_id"]))
-    summary = await _check(request.app.state.rest.campaign(int(key.id)), "campaign")
+    summary = await _check(request, key, lambda: request.app.state.rest.campaign(int(key.id)))
     stream = _stream(request, key)
     if isinstance(stream.state, CampaignState) and stream.state.name is None and summary:
         stream.state.name = summary.name  # the stream fetches it too, but may not have yet
@@ -105,11 +107,20 @@ def _key(make: Callable[[], StreamKey]) -> StreamKey:
         raise HTTPException(404, f"No such page: {exc}.") from None
 
 
-async def _check(lookup: Awaitable[T], what: str) -> T | None:
-    """The REST record, or the right error page: unknown id (404), key refused (502)."""
+async def _check(request: Request, key: StreamKey, lookup: Callable[[], Awaitable[T]]) -> T | None:
+    """The REST record, or the right error page: unknown id (404), key refused (502).
+
+    A 404 is remembered for a while (:mod:`webapp.pages.missing`): Burki is not asked
+    again, and no upstream is opened for the id.
+    """
+    missing: MissingIds = request.app.state.missing
+    what = key.kind
+    if key in missing:
+        raise HTTPException(404, f"Burki has no {what} with this id.")
     try:
-        return await lookup
+        return await lookup()
     except NotFound:
+        missing.note(key)
         raise HTTPException(404, f"Burki has no {what} with this id.") from None
     except Unauthorized:
         raise HTTPException(502, "Burki refused the dashboard's API key.") from None
@@ -132,10 +143,14 @@ async def live_updates(request: Request) -> Response:
         key = StreamKey.call(ident) if kind == "call" else StreamKey.campaign(ident)
     except BadStreamId as exc:
         return json_error(404, "bad_stream_id", str(exc))
-    if view is None or kind not in ("call", "campaign"):
-        return json_error(404, "not_found", "no such view")
+    if view is None or VIEW_KINDS[view.name] != kind:
+        return json_error(404, "not_found", "no such view of this kind of stream")
+    if key in request.app.state.missing:
+        return json_error(404, "not_found", f"Burki has no {key.kind} with this id.")
     hub: Hub = request.app.state.hub
-    frames = _html_frames(hub, key, view, last_event_id(request))
+    last_id = last_event_id(request)
+    await record(request, str(key), resume=last_id is not None)
+    frames = _html_frames(hub, key, view, last_id)
     return relay_response(request, frames)
 
 

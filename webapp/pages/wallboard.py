@@ -60,6 +60,7 @@ async def page(request: Request) -> Response:
 
 
 async def updates(request: Request) -> Response:
+    await record(request, "wallboard", resume=last_event_id(request) is not None)
     session = _Session(request.app.state.hub, request.app.state.directory, request)
     return relay_response(request, session.run())
 
