@@ -241,7 +241,7 @@ class Settings(BaseSettings):
         64, ge=1, description="Open streams per user, over all their sessions."
     )
     dashboard_streams_total: int = Field(
-        5000, ge=1, description="Open streams in total; more get 429."
+        3000, ge=1, description="Open streams in total; more get 429."
     )
     dashboard_stream_recheck_minutes: float = Field(
         1.0,
