@@ -14,6 +14,7 @@ Ownership: the access wiring owns it; :meth:`close` stops the threads.
 from __future__ import annotations
 
 import asyncio
+import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
@@ -30,7 +31,8 @@ class HashWork:
         if workers < 1 or queue < 0:
             raise ValueError("at least one worker, and a queue of zero or more")
         self.capacity = workers + queue
-        self.admitted = 0
+        self.admitted = 0  # submitted and not yet finished (a worker thread counts down)
+        self._lock = threading.Lock()
         self._pool = ThreadPoolExecutor(workers, thread_name_prefix="password-check")
 
     @property
@@ -43,15 +45,21 @@ class HashWork:
         Called without an await between it and a :attr:`has_room` check, the
         room it saw is still there (everything runs on the event loop's thread).
         """
-        if not self.has_room:
-            raise HashWorkBusy
-        self.admitted += 1
-        future = asyncio.get_running_loop().run_in_executor(self._pool, work, *args)
-        future.add_done_callback(self._release)
-        return future
+        with self._lock:
+            if self.admitted >= self.capacity:
+                raise HashWorkBusy
+            self.admitted += 1
 
-    def _release(self, _: object) -> None:
-        self.admitted -= 1
+        def counted() -> T:
+            # Counted down in the worker, so the room is back before the caller resumes,
+            # and a caller that went away (cancelled) still holds it until the work ends.
+            try:
+                return work(*args)
+            finally:
+                with self._lock:
+                    self.admitted -= 1
+
+        return asyncio.get_running_loop().run_in_executor(self._pool, counted)
 
     def close(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)
