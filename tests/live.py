@@ -76,19 +76,22 @@ class LiveApp:
 
 
 @asynccontextmanager
-async def running_app(sim: Simulator, **overrides: Any) -> AsyncIterator[LiveApp]:
+async def running_app(
+    sim: Simulator, *, demo: bool | None = None, **overrides: Any
+) -> AsyncIterator[LiveApp]:
     """Serve the dashboard against ``sim`` until the block exits, then shut it down.
 
     Its users, tokens and audit files live in a temporary folder of its own.
+    ``demo=True`` makes it a demo instance (against ``sim`` all the same).
     """
     with tempfile.TemporaryDirectory() as folder:
-        async with _serving(sim, Path(folder), overrides) as live:
+        async with _serving(sim, Path(folder), overrides, demo) as live:
             yield live
 
 
 @asynccontextmanager
 async def _serving(
-    sim: Simulator, folder: Path, overrides: dict[str, Any]
+    sim: Simulator, folder: Path, overrides: dict[str, Any], demo: bool | None
 ) -> AsyncIterator[LiveApp]:
     base = {
         "burki_api_key": SIM_KEY,
@@ -99,7 +102,7 @@ async def _serving(
         "dashboard_session_secret": SESSION_SECRET,
     }
     settings = Settings(**(base | FAST | overrides))
-    app = create_app(settings)
+    app = create_app(settings, demo=demo)
     config = uvicorn_config(app, settings, host="127.0.0.1", port=0, timeout_graceful_shutdown=2)
     server = DashboardServer(config, app)
     server.install_signal_handlers = lambda: None  # type: ignore[method-assign]

@@ -17,6 +17,7 @@ with 429. Each refusal is audited (repeats folded).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -241,9 +242,19 @@ class AuthGate:
             await answer(conn.scope, receive, send)
             return
         revoked = asyncio.Event()
+        started = False
+
+        async def send_start(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
         watch = asyncio.create_task(self._watch(conn, need, revoked))
         try:
-            await self.app(conn.scope, _until(revoked, receive), send)
+            await self.app(conn.scope, _until(revoked, receive), send_start)
+            if revoked.is_set() and started:  # the response stopped short: end it cleanly
+                with contextlib.suppress(RuntimeError, OSError):
+                    await send({"type": "http.response.body", "body": b"", "more_body": False})
         finally:
             lease.release()
             watch.cancel()
