@@ -107,21 +107,17 @@ def _key(make: Callable[[], StreamKey]) -> StreamKey:
         raise HTTPException(404, f"No such page: {exc}.") from None
 
 
-async def _check(request: Request, key: StreamKey, lookup: Callable[[], Awaitable[T]]) -> T | None:
+async def _check(request: Request, key: StreamKey, ask: Callable[[], Awaitable[T]]) -> T | None:
     """The REST record, or the right error page: unknown id (404), key refused (502).
 
-    A 404 is remembered for a while (:mod:`webapp.pages.missing`): Burki is not asked
-    again, and no upstream is opened for the id.
+    A 404 is remembered for a while and concurrent lookups share one REST call
+    (:mod:`webapp.pages.missing`): no upstream is opened for the id meanwhile.
     """
     missing: MissingIds = request.app.state.missing
-    what = key.kind
-    if key in missing:
-        raise HTTPException(404, f"Burki has no {what} with this id.")
     try:
-        return await lookup()
+        return await missing.lookup(key, ask)
     except NotFound:
-        missing.note(key)
-        raise HTTPException(404, f"Burki has no {what} with this id.") from None
+        raise HTTPException(404, f"Burki has no {key.kind} with this id.") from None
     except Unauthorized:
         raise HTTPException(502, "Burki refused the dashboard's API key.") from None
     except RestError:
