@@ -6,12 +6,13 @@ import asyncio
 
 from webapp.relay.frames import Frame, render
 from webapp.relay.subscriber import Subscriber
+from webapp.wire.streamkey import StreamKey
 
 _seq = iter(range(1, 1_000_000))
 
 
 def frame(type: str, stream: str = "campaign:42", **data: object) -> Frame:
-    return render(f"e-{next(_seq)}", type, {"stream": stream, **data})
+    return render(f"e-{next(_seq)}", type, data, StreamKey.parse(stream))
 
 
 def drain(sub: Subscriber) -> list[Frame]:
@@ -126,7 +127,7 @@ async def test_close_still_delivers_frames_already_queued_unless_discarded() -> 
 
 async def test_get_batch_returns_a_burst_as_one_batch_in_order() -> None:
     sub = Subscriber(capacity=8)
-    frames = [render(f"e-{n}", "transcript", {"stream": "call:CA1", "n": n}) for n in range(1, 4)]
+    frames = [render(f"e-{n}", "transcript", {"n": n}, StreamKey.call("CA1")) for n in range(1, 4)]
     for frame in frames:
         assert sub.offer(frame)
     assert await sub.get_batch() == frames

@@ -109,7 +109,8 @@ async def _multiplexed_frames(
 
 def _with_cursor(at: dict[StreamKey, str], frame: Frame) -> bytes:
     """The frame's shared body behind this connection's cursor, moved past the frame."""
-    at[StreamKey.parse(frame.data["stream"])] = frame.id
+    assert frame.stream is not None  # every frame of a stream names it
+    at[frame.stream] = frame.id
     return b"id: " + cursor.encode(at).encode() + b"\n" + frame.body
 
 

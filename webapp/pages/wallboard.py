@@ -113,8 +113,8 @@ class _Session:
         for frame in batch:
             if frame.type == "directory":
                 chunks += self._sync()
-            elif (key := StreamKey.parse(frame.data["stream"])) in self.attached:
-                chunks.append(self._card_frame(key, frame))
+            elif frame.stream in self.attached:
+                chunks.append(self._card_frame(frame.stream, frame))
         return chunks
 
     def _sync(self) -> list[bytes]:

@@ -153,7 +153,7 @@ class Stream:
         missed = self.log.since(last_id)
         if missed is not None:
             return missed
-        reset = render(self.log.last_id, "reset", {"stream": str(self.key), "reason": "resume"})
+        reset = render(self.log.last_id, "reset", {"reason": "resume"}, self.key)
         return [reset, self.snapshot()]
 
     def detach(self, sub: Subscriber) -> None:
@@ -180,12 +180,12 @@ class Stream:
         return frames
 
     def snapshot(self) -> Frame:
-        data = {"stream": str(self.key), "connection": self.connection, **self.view_state()}
-        return render(self.log.last_id, "snapshot", data)
+        data = {"connection": self.connection, **self.view_state()}
+        return render(self.log.last_id, "snapshot", data, self.key)
 
     def status_frame(self) -> Frame:
         """The current connection state, to send without an id (it does not move the cursor)."""
-        return render("", "status", {"stream": str(self.key), **self.connection})
+        return render("", "status", self.connection, self.key)
 
     # -- the upstream and the fallback -----------------------------------------------------
 
@@ -295,7 +295,7 @@ class Stream:
             self._emit(Change("status", connection))
 
     def _emit(self, change: Change) -> None:
-        frame = self.log.append(Change(change.type, {"stream": str(self.key), **change.data}))
+        frame = self.log.append(change, self.key)
         for name, view in self.views.items():
             try:
                 frame.html[name] = view.update(self, frame)

@@ -46,14 +46,14 @@ class Subscriber:
         """Queue ``frame``; False when the subscriber is closed, or is cut now.
 
         A ``progress`` frame first removes the queued ``progress`` frame of the
-        same stream (``frame.data["stream"]``), then goes to the end, so ids
+        same stream (``frame.stream``), then goes to the end, so ids
         stay increasing. When the queue is full the subscriber is closed with
         ``"queue_full"``, its queue discarded and its reader woken.
         """
         if self.closed_reason is not None:
             return False
         if frame.type in COALESCED_TYPES:
-            self._drop_queued(frame.type, frame.data.get("stream"))
+            self._drop_queued(frame)
         if len(self._queue) >= self.capacity:
             self.close(QUEUE_FULL, discard=True)
             return False
@@ -113,9 +113,9 @@ class Subscriber:
             self._timer.cancel()
         self._ready.set()
 
-    def _drop_queued(self, type: str, stream: object) -> None:
+    def _drop_queued(self, frame: Frame) -> None:
         for i, queued in enumerate(self._queue):
-            if queued.type == type and queued.data.get("stream") == stream:
+            if queued.type == frame.type and queued.stream == frame.stream:
                 del self._queue[i]
                 self.coalesced += 1
                 return  # at most one is ever queued
