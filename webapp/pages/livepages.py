@@ -20,7 +20,6 @@ from webapp.access.wiring import principal_of, record
 from webapp.pages import htmlsse, views
 from webapp.pages.api import json_error, last_event_id, relay_response
 from webapp.pages.templating import templates
-from webapp.relay.campaignstate import CampaignState
 from webapp.relay.frames import Frame
 from webapp.relay.hub import Hub, HubClosed
 from webapp.relay.stream import Stream
@@ -72,8 +71,8 @@ async def _campaign(request: Request, embedded: bool) -> Response:
     key = _key(lambda: StreamKey.campaign(request.path_params["campaign_id"]))
     summary = await _check(request.app.state.rest.campaign(int(key.id)), "campaign")
     stream = _stream(request, key)
-    if isinstance(stream.state, CampaignState) and stream.state.name is None and summary:
-        stream.state.name = summary.name  # the stream fetches it too, but may not have yet
+    if summary is not None:
+        stream.name_campaign(summary.name)  # the stream fetches it too, but may not have yet
     await record(request, str(key))
     return _render(request, stream, views.CAMPAIGN, "campaign.html", embedded)
 

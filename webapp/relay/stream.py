@@ -179,6 +179,16 @@ class Stream:
             return [self.snapshot()]
         return frames
 
+    def name_campaign(self, name: str | None) -> None:
+        """The campaign's name as Burki's REST gives it; a new name is an event for every viewer.
+
+        The stream fetches it when it starts; a page that fetched it first hands it over here.
+        The stream is the only writer of its state.
+        """
+        if isinstance(self.state, CampaignState):
+            for change in self.state.rename(name):
+                self._emit(change)
+
     def snapshot(self) -> Frame:
         data = {"connection": self.connection, **self.view_state()}
         return render(self.log.last_id, "snapshot", data, self.key)
@@ -191,7 +201,7 @@ class Stream:
 
     async def _run_upstream(self) -> None:
         if isinstance(self.state, CampaignState) and self.state.name is None:
-            self.state.name = await self._sources.campaign_name(int(self.key.id))
+            self.name_campaign(await self._sources.campaign_name(int(self.key.id)))
         upstream = self._sources.upstream(self.key)
         async with aclosing(upstream.items()) as items:
             async for item in items:
