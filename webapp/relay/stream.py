@@ -20,14 +20,12 @@ from contextlib import aclosing
 from dataclasses import dataclass
 from typing import Any
 
-from webapp.alerts.callalerts import CallAlerts
-from webapp.alerts.webhooks import WebhookDispatcher
-from webapp.pages.views import View
 from webapp.relay.callstate import CallState
 from webapp.relay.campaignstate import CampaignState
 from webapp.relay.coalesce import Coalescer
 from webapp.relay.frames import Change, Frame, render
 from webapp.relay.metrics import Metrics
+from webapp.relay.ports import Alerts, FrameView, Webhooks
 from webapp.relay.replaylog import ReplayLog
 from webapp.relay.subscriber import Subscriber
 from webapp.wire.events import Event, UpstreamError
@@ -46,8 +44,8 @@ WEBHOOK_TYPES = frozenset({"progress", "contact", "campaign_completed", "alert",
 class Integrations:
     """What a stream feeds besides its viewers: call alerts, the webhook dispatcher, a feed."""
 
-    alerts: Callable[[], CallAlerts] | None = None
-    webhooks: WebhookDispatcher | None = None
+    alerts: Callable[[], Alerts] | None = None
+    webhooks: Webhooks | None = None
     on_alert: Callable[[str, dict[str, Any]], None] | None = None
 
 
@@ -88,7 +86,7 @@ class Stream:
         self._poller: asyncio.Task[None] | None = None
         self._timer: asyncio.Task[None] | None = None
         self._dedupe_seen = 0
-        self.views: dict[str, View] = {}
+        self.views: dict[str, FrameView] = {}
         self._progress = Coalescer(config.progress_interval, self._emit)
         self._integrations = integrations or Integrations()
         make_alerts = self._integrations.alerts
@@ -161,7 +159,7 @@ class Stream:
         if not self.subscribers and not self.ended and self._timer is None:
             self._timer = asyncio.create_task(self._retire_after(self._config.grace_period))
 
-    def watch_view(self, view: View) -> None:
+    def watch_view(self, view: FrameView) -> None:
         """Render every frame from now on for ``view`` too (a page shows this stream)."""
         self.views.setdefault(view.name, view)
 
@@ -170,7 +168,7 @@ class Stream:
         extra = self.alerts.snapshot() if self.alerts is not None else {}
         return {**self.state.snapshot(), **extra}
 
-    def for_view(self, frames: list[Frame], view: View) -> list[Frame]:
+    def for_view(self, frames: list[Frame], view: FrameView) -> list[Frame]:
         """``frames`` if each carries ``view``'s HTML, else a snapshot to start over.
 
         Frames emitted before the view was watched were never rendered for it.
