@@ -38,6 +38,7 @@ def relay_config(settings: Settings) -> RelayConfig:
         poll_interval=settings.relay_poll_interval,
         poll_after_failures=settings.relay_poll_after_failures,
         heartbeat=settings.relay_heartbeat,
+        stall_timeout=settings.relay_stall_timeout,
     )
 
 

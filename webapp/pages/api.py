@@ -9,6 +9,8 @@ the header). See the README's "JSON SSE API" for the contract.
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator, Callable
+from contextlib import aclosing
+from functools import partial
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -17,7 +19,7 @@ from webapp.access.wiring import record
 from webapp.relay import cursor
 from webapp.relay.frames import Frame
 from webapp.relay.hub import Hub, HubClosed
-from webapp.relay.sseresponse import StreamResponse
+from webapp.relay.serve import PING, batches, last_event_id, sse_response
 from webapp.wire.streamkey import BadStreamId, StreamKey
 
 MAX_MULTIPLEXED = 64
@@ -49,7 +51,8 @@ async def multiplexed_events(request: Request) -> Response:
     if last_event_id(request) is None:
         for key in keys:
             await record(request, str(key))
-    return relay_response(request, _multiplexed_frames(request.app.state.hub, keys, positions))
+    hub: Hub = request.app.state.hub
+    return sse_response(hub, _multiplexed_frames(hub, keys, positions))
 
 
 async def _single(request: Request, make_key: Callable[[], StreamKey]) -> Response:
@@ -67,59 +70,46 @@ async def _single(request: Request, make_key: Callable[[], StreamKey]) -> Respon
         return json_error(503, "shutting_down", "The dashboard is shutting down.")
     if stream.ended and last_id is not None and stream.log.since(last_id) == []:
         return Response(status_code=204)  # up to date with an ended stream: stop reconnecting
-    return relay_response(request, _single_frames(hub, key, last_id))
-
-
-def last_event_id(request: Request) -> str | None:
-    value = request.headers.get("last-event-id") or request.query_params.get("last_event_id")
-    return value or None
-
-
-PING = b": ping\n\n"
+    return sse_response(hub, _single_frames(hub, key, last_id))
 
 
 async def _single_frames(
     hub: Hub, key: StreamKey, last_id: str | None
 ) -> AsyncGenerator[bytes, None]:
-    with hub.watch([key], {key: last_id}) as (sub, first):
-        stream = hub.streams.get(key)
-        resumed = stream.status_frame().body if last_id is not None and stream else b""
-        if opening := b"".join(frame.wire for frame in first) + resumed:
+    with hub.watch([key], {key: last_id}) as viewing:
+        stream = viewing.streams[key]
+        resumed = stream.status_frame().body if last_id is not None else b""
+        if opening := _wire(viewing.first) + resumed:
             yield opening
-        while (batch := await sub.get_batch()) is not None:
-            yield b"".join(frame.wire for frame in batch) if batch else PING
-            if batch and batch[-1].type == "end":
-                return
+        async with aclosing(batches(viewing.sub, _wire, PING, until_end=True)) as chunks:
+            async for chunk in chunks:
+                yield chunk
+
+
+def _wire(frames: list[Frame]) -> bytes:
+    return b"".join(frame.wire for frame in frames)
 
 
 async def _multiplexed_frames(
     hub: Hub, keys: list[StreamKey], positions: dict[StreamKey, str | None]
 ) -> AsyncGenerator[bytes, None]:
     at = {key: p for key, p in positions.items() if p is not None and p != cursor.UNRESUMABLE}
-    with hub.watch(keys, positions) as (sub, first):
+    with hub.watch(keys, positions) as viewing:
         resumed = b""
         if at:  # a resume: say where each upstream stands, without moving the cursor
-            streams = filter(None, map(hub.streams.get, keys))
-            resumed = b"".join(stream.status_frame().body for stream in streams)
-        if opening := b"".join(_with_cursor(at, frame) for frame in first) + resumed:
+            resumed = b"".join(stream.status_frame().body for stream in viewing.streams.values())
+        if opening := _with_cursor(at, viewing.first) + resumed:
             yield opening
-        while (batch := await sub.get_batch()) is not None:
-            yield b"".join(_with_cursor(at, frame) for frame in batch) if batch else PING
+        async with aclosing(batches(viewing.sub, partial(_with_cursor, at), PING)) as chunks:
+            async for chunk in chunks:
+                yield chunk
 
 
-def _with_cursor(at: dict[StreamKey, str], frame: Frame) -> bytes:
-    """The frame's shared body behind this connection's cursor, moved past the frame."""
-    assert frame.stream is not None  # every frame of a stream names it
-    at[frame.stream] = frame.id
-    return b"id: " + cursor.encode(at).encode() + b"\n" + frame.body
-
-
-def relay_response(request: Request, frames: AsyncGenerator[bytes, None]) -> Response:
-    """The SSE response every stream endpoint uses: lean writes, a stall deadline, no-store.
-
-    Not a Starlette ``Response``: :class:`StreamResponse` is a plain ASGI app.
-    """
-    settings = request.app.state.settings
-    cuts = request.app.state.metrics.viewer_cuts.labels("stalled")
-    response = StreamResponse(frames, stall_timeout=settings.relay_stall_timeout, on_stall=cuts.inc)
-    return response  # type: ignore[return-value]
+def _with_cursor(at: dict[StreamKey, str], frames: list[Frame]) -> bytes:
+    """Each frame's shared body behind this connection's cursor, moved past the frame."""
+    chunks = []
+    for frame in frames:
+        assert frame.stream is not None  # every frame of a stream names it
+        at[frame.stream] = frame.id
+        chunks.append(b"id: " + cursor.encode(at).encode() + b"\n" + frame.body)
+    return b"".join(chunks)

@@ -8,6 +8,7 @@ exactly the next event: nothing missed, nothing twice.
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator, Awaitable, Callable
+from contextlib import aclosing
 from dataclasses import dataclass
 from typing import TypeVar
 from urllib.parse import urlencode
@@ -18,10 +19,11 @@ from starlette.responses import Response
 
 from webapp.access.wiring import principal_of, record
 from webapp.pages import htmlsse, views
-from webapp.pages.api import json_error, last_event_id, relay_response
+from webapp.pages.api import json_error
 from webapp.pages.templating import templates
 from webapp.relay.frames import Frame
 from webapp.relay.hub import Hub, HubClosed
+from webapp.relay.serve import batches, last_event_id, sse_response
 from webapp.relay.stream import Stream
 from webapp.wire.rest import NotFound, RestError, Unauthorized
 from webapp.wire.streamkey import BadStreamId, StreamKey
@@ -134,33 +136,32 @@ async def live_updates(request: Request) -> Response:
     if view is None or kind not in ("call", "campaign"):
         return json_error(404, "not_found", "no such view")
     hub: Hub = request.app.state.hub
-    frames = _html_frames(hub, key, view, last_event_id(request))
-    return relay_response(request, frames)
+    return sse_response(hub, _html_frames(hub, key, view, last_event_id(request)))
 
 
 async def _html_frames(
     hub: Hub, key: StreamKey, view: views.View, last_id: str | None
 ) -> AsyncGenerator[bytes, None]:
-    stream = hub.stream(key)
-    stream.watch_view(view)
-    with hub.watch([key], {key: last_id}) as (sub, first):
-        first = stream.for_view(first, view)
-        opening = [
-            htmlsse.with_id(f.id, _html(stream, view, f)) for f in first if f.type != "reset"
-        ]
+    with hub.watch([key], {key: last_id}, view) as viewing:
+        stream = viewing.streams[key]
+
+        def html(frames: list[Frame]) -> bytes:
+            return b"".join(htmlsse.with_id(f.id, _html(stream, view, f)) for f in frames)
+
+        def encode(batch: list[Frame]) -> bytes:
+            return html(batch) + (htmlsse.END if batch[-1].type == "end" else b"")
+
+        opening = html([f for f in viewing.first if f.type != "reset"])
         if stream.ended:
-            yield b"".join(opening) + htmlsse.END
+            yield opening + htmlsse.END
             return
         if opening:
-            yield b"".join(opening)
-        while (batch := await sub.get_batch()) is not None:
-            if not batch:
-                yield htmlsse.HEARTBEAT
-                continue
-            yield b"".join(htmlsse.with_id(f.id, _html(stream, view, f)) for f in batch)
-            if batch[-1].type == "end":
-                yield htmlsse.END
-                return
+            yield opening
+        async with aclosing(
+            batches(viewing.sub, encode, htmlsse.HEARTBEAT, until_end=True)
+        ) as chunks:
+            async for chunk in chunks:
+                yield chunk
 
 
 def _html(stream: Stream, view: views.View, frame: Frame) -> bytes:

@@ -9,6 +9,7 @@ date, so it needs no event ids.
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator
+from contextlib import aclosing
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
@@ -19,9 +20,10 @@ from starlette.responses import Response
 from webapp.access.auth import Principal
 from webapp.access.wiring import principal_of
 from webapp.pages import htmlsse
-from webapp.pages.api import relay_response
 from webapp.pages.directory import Directory
 from webapp.pages.templating import render_block, templates
+from webapp.relay.frames import Frame
+from webapp.relay.serve import batches, sse_response
 from webapp.relay.subscriber import Subscriber
 from webapp.wire.rest import CallSummary, CampaignSummary
 
@@ -111,7 +113,7 @@ async def updates(request: Request) -> Response:
     who = principal_of(request)
     every = request.app.state.settings.relay_heartbeat
     frames = _tables(request.app.state.directory, Filters.of(request), who, every)
-    return relay_response(request, frames)
+    return sse_response(request.app.state.hub, frames)
 
 
 async def _tables(
@@ -120,9 +122,14 @@ async def _tables(
     sub = Subscriber(8, every)
     directory.watch(sub)
     try:
+
+        def tables(_: list[Frame]) -> bytes:  # any change: both tables afresh
+            return _render(directory, filters, who)
+
         yield _render(directory, filters, who)
-        while (batch := await sub.get_batch()) is not None:
-            yield _render(directory, filters, who) if batch else htmlsse.HEARTBEAT
+        async with aclosing(batches(sub, tables, htmlsse.HEARTBEAT)) as chunks:
+            async for chunk in chunks:
+                yield chunk
     finally:
         directory.unwatch(sub)
 

@@ -59,6 +59,7 @@ class RelayConfig:
     poll_after_failures: int = 3
     progress_interval: float = 0.25  # at most about four progress renders a second
     heartbeat: float = 15.0  # seconds of silence before an SSE response sends a heartbeat
+    stall_timeout: float = 5.0  # seconds a viewer's socket may accept nothing before it is cut
 
 
 class Stream:
