@@ -8,42 +8,36 @@ the header). See the README's "JSON SSE API" for the contract.
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, Callable
+from collections.abc import AsyncGenerator
 from contextlib import aclosing
 from functools import partial
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 
 from webapp.access.wiring import record
+from webapp.pages.errorpages import json_error
 from webapp.relay import cursor
 from webapp.relay.frames import Frame
-from webapp.relay.hub import Hub, HubClosed
+from webapp.relay.hub import Hub
 from webapp.relay.serve import PING, batches, last_event_id, sse_response
-from webapp.wire.streamkey import BadStreamId, StreamKey
+from webapp.wire.streamkey import StreamKey
 
 MAX_MULTIPLEXED = 64
 
 
-def json_error(status: int, error: str, message: str) -> JSONResponse:
-    return JSONResponse({"error": error, "message": message}, status_code=status)
-
-
 async def call_events(request: Request) -> Response:
-    return await _single(request, lambda: StreamKey.call(request.path_params["sid"]))
+    return await _single(request, StreamKey.call(request.path_params["sid"]))
 
 
 async def campaign_events(request: Request) -> Response:
-    return await _single(request, lambda: StreamKey.campaign(request.path_params["campaign_id"]))
+    return await _single(request, StreamKey.campaign(request.path_params["campaign_id"]))
 
 
 async def multiplexed_events(request: Request) -> Response:
     params = request.query_params
-    try:
-        keys = [StreamKey.call(s) for s in params.getlist("call")]
-        keys += [StreamKey.campaign(c) for c in params.getlist("campaign")]
-    except BadStreamId as exc:
-        return json_error(400, "bad_stream_id", str(exc))
+    keys = [StreamKey.call(s) for s in params.getlist("call")]
+    keys += [StreamKey.campaign(c) for c in params.getlist("campaign")]
     keys = list(dict.fromkeys(keys))
     if not keys or len(keys) > MAX_MULTIPLEXED:
         return json_error(400, "bad_streams", f"name 1 to {MAX_MULTIPLEXED} streams")
@@ -55,19 +49,12 @@ async def multiplexed_events(request: Request) -> Response:
     return sse_response(hub, _multiplexed_frames(hub, keys, positions))
 
 
-async def _single(request: Request, make_key: Callable[[], StreamKey]) -> Response:
-    try:
-        key = make_key()
-    except BadStreamId as exc:
-        return json_error(400, "bad_stream_id", str(exc))
+async def _single(request: Request, key: StreamKey) -> Response:
     hub: Hub = request.app.state.hub
     last_id = last_event_id(request)
     if last_id is None:
         await record(request, str(key))
-    try:
-        stream = hub.stream(key)
-    except HubClosed:
-        return json_error(503, "shutting_down", "The dashboard is shutting down.")
+    stream = hub.stream(key)
     if stream.ended and last_id is not None and stream.log.since(last_id) == []:
         return Response(status_code=204)  # up to date with an ended stream: stop reconnecting
     return sse_response(hub, _single_frames(hub, key, last_id))

@@ -8,20 +8,18 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 
+from webapp.pages.errorpages import unknown
 from webapp.pages.templating import clock
 from webapp.relay.callstate import CallState, segment_payload
 from webapp.wire.rest import NotFound, RestError
-from webapp.wire.streamkey import BadStreamId, StreamKey
+from webapp.wire.streamkey import StreamKey
 
 SPEAKERS = {"user": "Caller", "assistant": "Assistant"}
 
 
 async def call_export(request: Request) -> Response:
     fmt = request.path_params["fmt"]
-    try:
-        key = StreamKey.call(request.path_params["sid"])
-    except BadStreamId as exc:
-        raise HTTPException(404, str(exc)) from None
+    key = StreamKey.call(request.path_params["sid"])
     if fmt not in ("txt", "json"):
         raise HTTPException(404, "Exports are .txt or .json.")
     segments = await _segments(request, key)
@@ -40,7 +38,7 @@ async def _segments(request: Request, key: StreamKey) -> list[dict[str, Any]]:
     try:
         transcripts = await request.app.state.rest.transcripts(key.id)
     except NotFound:
-        raise HTTPException(404, "Burki has no call with this id.") from None
+        raise unknown("call") from None
     except RestError as exc:
         raise HTTPException(502, f"Burki's transcript could not be fetched: {exc}") from None
     finals = [t for t in transcripts if t.is_final]

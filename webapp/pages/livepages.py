@@ -7,7 +7,7 @@ exactly the next event: nothing missed, nothing twice.
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, Awaitable, Callable
+from collections.abc import AsyncGenerator, Awaitable
 from contextlib import aclosing
 from dataclasses import dataclass
 from typing import TypeVar
@@ -19,14 +19,14 @@ from starlette.responses import Response
 
 from webapp.access.wiring import principal_of, record
 from webapp.pages import htmlsse, views
-from webapp.pages.api import json_error
+from webapp.pages.errorpages import unknown
 from webapp.pages.templating import templates
 from webapp.relay.frames import Frame
-from webapp.relay.hub import Hub, HubClosed
+from webapp.relay.hub import Hub
 from webapp.relay.serve import batches, last_event_id, sse_response
 from webapp.relay.stream import Stream
 from webapp.wire.rest import NotFound, RestError, Unauthorized
-from webapp.wire.streamkey import BadStreamId, StreamKey
+from webapp.wire.streamkey import StreamKey
 
 T = TypeVar("T")
 
@@ -62,17 +62,17 @@ async def campaign_embed(request: Request) -> Response:
 
 
 async def _call(request: Request, view: views.View, template: str, embedded: bool) -> Response:
-    key = _key(lambda: StreamKey.call(request.path_params["sid"]))
+    key = StreamKey.call(request.path_params["sid"])
     await _check(request.app.state.rest.call(key.id), "call")
-    stream = _stream(request, key)
+    stream = request.app.state.hub.stream(key)
     await record(request, str(key))
     return _render(request, stream, view, template, embedded)
 
 
 async def _campaign(request: Request, embedded: bool) -> Response:
-    key = _key(lambda: StreamKey.campaign(request.path_params["campaign_id"]))
+    key = StreamKey.campaign(request.path_params["campaign_id"])
     summary = await _check(request.app.state.rest.campaign(int(key.id)), "campaign")
-    stream = _stream(request, key)
+    stream = request.app.state.hub.stream(key)
     if summary is not None:
         stream.name_campaign(summary.name)  # the stream fetches it too, but may not have yet
     await record(request, str(key))
@@ -99,42 +99,25 @@ def _render(
     return templates.TemplateResponse(request, template, context)
 
 
-def _key(make: Callable[[], StreamKey]) -> StreamKey:
-    try:
-        return make()
-    except BadStreamId as exc:
-        raise HTTPException(404, f"No such page: {exc}.") from None
-
-
 async def _check(lookup: Awaitable[T], what: str) -> T | None:
     """The REST record, or the right error page: unknown id (404), key refused (502)."""
     try:
         return await lookup
     except NotFound:
-        raise HTTPException(404, f"Burki has no {what} with this id.") from None
+        raise unknown(what) from None
     except Unauthorized:
         raise HTTPException(502, "Burki refused the dashboard's API key.") from None
     except RestError:
         return None  # Burki's REST is down: the page still shows what the stream knows
 
 
-def _stream(request: Request, key: StreamKey) -> Stream:
-    try:
-        return request.app.state.hub.stream(key)  # type: ignore[no-any-return]
-    except HubClosed:
-        raise HTTPException(503, "The dashboard is shutting down.") from None
-
-
 async def live_updates(request: Request) -> Response:
     """The HTML update stream of one page view of one stream."""
     view = PAGE_VIEWS.get(request.path_params["view"])
     kind, ident = request.path_params["kind"], request.path_params["ident"]
-    try:
-        key = StreamKey.call(ident) if kind == "call" else StreamKey.campaign(ident)
-    except BadStreamId as exc:
-        return json_error(404, "bad_stream_id", str(exc))
+    key = StreamKey.call(ident) if kind == "call" else StreamKey.campaign(ident)
     if view is None or kind not in ("call", "campaign"):
-        return json_error(404, "not_found", "no such view")
+        raise HTTPException(404, "no such view")
     hub: Hub = request.app.state.hub
     return sse_response(hub, _html_frames(hub, key, view, last_event_id(request)))
 

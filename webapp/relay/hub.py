@@ -27,6 +27,9 @@ log = logging.getLogger(__name__)
 class HubClosed(Exception):
     """The hub is shutting down and takes no new viewers."""
 
+    def __init__(self, message: str = "The dashboard is shutting down.") -> None:
+        super().__init__(message)
+
 
 class Viewing:
     """One viewer's subscriber and the streams it is attached to (made by :meth:`Hub.watch`)."""
