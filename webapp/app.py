@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from starlette.applications import Starlette
@@ -11,59 +11,17 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import Receive, Scope, Send
 
-from webapp import probes
+from webapp import parts, probes
 from webapp.access.wiring import Access
-from webapp.alerts.callalerts import AlertConfig, CallAlerts
-from webapp.alerts.keywords import KeywordMatcher, parse_rules
-from webapp.alerts.sentiment import SentimentScorer
-from webapp.alerts.webhooks import WebhookDispatcher, parse_endpoints
 from webapp.pages import admin, api, errorpages, exports, livepages, overview, signin, wallboard
 from webapp.pages.directory import Directory
 from webapp.relay.hub import Hub
 from webapp.relay.metrics import Metrics
 from webapp.relay.sseresponse import RAW_SEND
-from webapp.relay.stream import Integrations, RelayConfig
+from webapp.relay.stream import Integrations
 from webapp.settings import PROJECT_ROOT, Settings
 from webapp.wire.rest import BurkiRest
 from webapp.wire.sources import Sources
-from webapp.wire.upstream import UpstreamConfig
-
-
-def relay_config(settings: Settings) -> RelayConfig:
-    return RelayConfig(
-        grace_period=settings.relay_grace_period,
-        linger=settings.relay_linger,
-        log_size=settings.relay_log_size,
-        viewer_queue=settings.relay_viewer_queue,
-        poll_interval=settings.relay_poll_interval,
-        poll_after_failures=settings.relay_poll_after_failures,
-        heartbeat=settings.relay_heartbeat,
-        stall_timeout=settings.relay_stall_timeout,
-    )
-
-
-def alert_factory(settings: Settings) -> Callable[[], CallAlerts]:
-    """One scorer and one matcher for the process; alert state per call."""
-    config = AlertConfig(
-        segment_threshold=settings.alert_segment_threshold,
-        average_threshold=settings.alert_average_threshold,
-        window=settings.alert_window,
-        rules=tuple(parse_rules(settings.alert_keywords)),
-    )
-    scorer, matcher = SentimentScorer(), KeywordMatcher(config.rules)
-    return lambda: CallAlerts(config, scorer, matcher)
-
-
-def webhook_dispatcher(settings: Settings) -> WebhookDispatcher | None:
-    text = settings.webhook_endpoints.get_secret_value()
-    if not text.strip():
-        return None
-    return WebhookDispatcher(
-        parse_endpoints(text),
-        queue_size=settings.webhook_queue_size,
-        timeout=settings.webhook_timeout,
-        max_attempts=settings.webhook_max_attempts,
-    )
 
 
 class DashboardApp(Starlette):
@@ -85,7 +43,7 @@ def create_app(
     """
     key = settings.burki_api_key
     metrics = Metrics()
-    access = access or Access.from_settings(settings)
+    access = access or parts.access(settings)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -95,16 +53,18 @@ def create_app(
             timeout=settings.burki_rest_timeout,
             ca_bundle=str(settings.burki_ca_bundle) if settings.burki_ca_bundle else None,
         ) as rest:
-            sources = Sources(UpstreamConfig.from_settings(settings), rest)
+            sources = Sources(parts.upstream_config(settings), rest)
             directory = Directory(
                 rest, settings.directory_poll_interval, settings.relay_grace_period
             )
-            webhooks = webhook_dispatcher(settings)
-            integrations = Integrations(alert_factory(settings), webhooks, directory.add_alert)
+            webhooks = parts.webhook_dispatcher(settings)
+            integrations = Integrations(
+                parts.alert_factory(settings), webhooks, directory.add_alert
+            )
             app.state.rest = rest
             app.state.directory = directory
             app.state.webhooks = webhooks
-            app.state.hub = Hub(sources, relay_config(settings), metrics, integrations)
+            app.state.hub = Hub(sources, parts.relay_config(settings), metrics, integrations)
             metrics.watch_webhooks(webhooks)
             if webhooks is not None:
                 webhooks.start()
@@ -157,7 +117,7 @@ def create_app(
             Mount("/static", StaticFiles(directory=PROJECT_ROOT / "static"), name="static"),
         ],
         exception_handlers=errorpages.EXCEPTION_HANDLERS,
-        middleware=access.middleware(settings),
+        middleware=parts.middleware(access, settings),
         lifespan=lifespan,
     )
     app.state.settings = settings

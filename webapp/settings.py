@@ -8,7 +8,6 @@ two in step.
 
 from __future__ import annotations
 
-from enum import StrEnum
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
@@ -20,19 +19,15 @@ from webapp.access.netaddr import is_loopback, parse_networks
 from webapp.access.secheaders import parse_origins
 from webapp.alerts.keywords import parse_rules
 from webapp.alerts.webhooks import parse_endpoints
+from webapp.wire.upstream import AuthMode
+
+__all__ = ["PROJECT_ROOT", "AuthMode", "Settings", "SettingsError", "load_settings"]
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
 class SettingsError(Exception):
     """A setting has a bad value; the message is one line naming the variable."""
-
-
-class AuthMode(StrEnum):
-    AUTO = "auto"
-    HEADER = "header"
-    QUERY = "query"
-    SUBPROTOCOL = "subprotocol"
 
 
 AuthModeDashboard = Literal["password", "sso"]

@@ -1,0 +1,131 @@
+"""The rooms' parts, built from the one settings object: the only place below ``app`` that reads it.
+
+The rooms take small config dataclasses or plain values; this module turns
+the settings into them, so no room imports the root.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable
+from typing import Any
+
+from starlette.middleware import Middleware
+from starlette.middleware.sessions import SessionMiddleware
+
+from webapp.access.audit import AuditLog
+from webapp.access.auth import AuthConfig, AuthGate, Resolver
+from webapp.access.embedlinks import EmbedSigner
+from webapp.access.netaddr import parse_networks
+from webapp.access.secheaders import SecurityHeaders, parse_origins
+from webapp.access.signinlinks import SignInLinks
+from webapp.access.throttle import SignInThrottle
+from webapp.access.tokens import TokenStore
+from webapp.access.users import UserStore
+from webapp.access.wiring import SESSION_COOKIE, Access, sso_roles
+from webapp.alerts.callalerts import AlertConfig, CallAlerts
+from webapp.alerts.keywords import KeywordMatcher, parse_rules
+from webapp.alerts.sentiment import SentimentScorer
+from webapp.alerts.webhooks import WebhookDispatcher, parse_endpoints
+from webapp.relay.stream import RelayConfig
+from webapp.settings import Settings
+from webapp.wire.upstream import UpstreamConfig
+
+
+def upstream_config(settings: Settings, **overrides: Any) -> UpstreamConfig:
+    key = settings.burki_api_key
+    values: dict[str, Any] = {
+        "ws_base_url": settings.ws_base_url,
+        "api_key": key.get_secret_value() if key is not None else "",
+        "auth_mode": settings.burki_auth_mode,
+        "keepalive_interval": settings.burki_keepalive_interval,
+        "ping_timeout": settings.burki_ping_timeout,
+        "connect_timeout": settings.burki_connect_timeout,
+        "backoff_cap": settings.burki_backoff_cap,
+        "max_frame_bytes": settings.burki_max_frame_bytes,
+        "ca_bundle": str(settings.burki_ca_bundle) if settings.burki_ca_bundle else None,
+    }
+    return UpstreamConfig(**(values | overrides))
+
+
+def relay_config(settings: Settings) -> RelayConfig:
+    return RelayConfig(
+        grace_period=settings.relay_grace_period,
+        linger=settings.relay_linger,
+        log_size=settings.relay_log_size,
+        viewer_queue=settings.relay_viewer_queue,
+        poll_interval=settings.relay_poll_interval,
+        poll_after_failures=settings.relay_poll_after_failures,
+        heartbeat=settings.relay_heartbeat,
+        stall_timeout=settings.relay_stall_timeout,
+    )
+
+
+def alert_factory(settings: Settings) -> Callable[[], CallAlerts]:
+    """One scorer and one matcher for the process; alert state per call."""
+    config = AlertConfig(
+        segment_threshold=settings.alert_segment_threshold,
+        average_threshold=settings.alert_average_threshold,
+        window=settings.alert_window,
+        rules=tuple(parse_rules(settings.alert_keywords)),
+    )
+    scorer, matcher = SentimentScorer(), KeywordMatcher(config.rules)
+    return lambda: CallAlerts(config, scorer, matcher)
+
+
+def webhook_dispatcher(settings: Settings) -> WebhookDispatcher | None:
+    text = settings.webhook_endpoints.get_secret_value()
+    if not text.strip():
+        return None
+    return WebhookDispatcher(
+        parse_endpoints(text),
+        queue_size=settings.webhook_queue_size,
+        timeout=settings.webhook_timeout,
+        max_attempts=settings.webhook_max_attempts,
+    )
+
+
+def access(settings: Settings) -> Access:
+    configured = settings.dashboard_session_secret
+    secret = configured.get_secret_value() if configured else secrets.token_urlsafe(48)
+    return Access(
+        users=UserStore(settings.dashboard_users_file),
+        tokens=TokenStore(settings.dashboard_tokens_file),
+        audit=AuditLog(settings.dashboard_audit_file, settings.dashboard_audit_retention_days),
+        embeds=EmbedSigner(secret),
+        throttle=SignInThrottle(),
+        links=SignInLinks(),
+        session_secret=secret,
+    )
+
+
+def middleware(access: Access, settings: Settings) -> list[Middleware]:
+    """Outermost first: security headers, the signed session cookie, the auth gate."""
+    config = AuthConfig(
+        mode=settings.dashboard_auth_mode,
+        users=access.users,
+        tokens=access.tokens,
+        embeds=access.embeds,
+        idle=settings.dashboard_session_idle_minutes * 60,
+        max_age=settings.dashboard_session_max_hours * 3600,
+        trusted=parse_networks(settings.dashboard_trusted_proxies),
+        sso_user_header=settings.dashboard_sso_user_header,
+        sso_role_header=settings.dashboard_sso_role_header,
+        sso_roles=sso_roles(settings.dashboard_sso_roles_file),
+    )
+    return [
+        Middleware(
+            SecurityHeaders,
+            frame_ancestors=parse_origins(settings.dashboard_embed_origins),
+            https=settings.dashboard_https,
+        ),
+        Middleware(
+            SessionMiddleware,
+            secret_key=access.session_secret,
+            session_cookie=SESSION_COOKIE,
+            max_age=int(settings.dashboard_session_max_hours * 3600),
+            same_site="lax",
+            https_only=settings.dashboard_https is True,
+        ),
+        Middleware(AuthGate, resolver=Resolver(config)),
+    ]
