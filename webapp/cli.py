@@ -13,7 +13,6 @@ from pydantic import SecretStr
 from starlette.applications import Starlette
 
 from webapp.access.admincli import ADMIN_COMMANDS, add_admin_commands, run_admin_command
-from webapp.alerts.webhooks import parse_endpoints
 from webapp.app import create_app
 from webapp.logs import configure_logging
 from webapp.server import DashboardServer
@@ -86,8 +85,7 @@ def secrets_of(settings: Settings) -> tuple[str, ...]:
     """Everything no log line may show: the Burki key and the webhook secrets."""
     key = settings.burki_api_key
     found = [key.get_secret_value()] if key is not None else []
-    text = settings.webhook_endpoints.get_secret_value()
-    for endpoint in parse_endpoints(text) if text.strip() else []:
+    for endpoint in settings.webhooks:
         found += endpoint.secrets
     return tuple(found)
 

@@ -16,17 +16,16 @@ from starlette.middleware.sessions import SessionMiddleware
 from webapp.access.audit import AuditLog
 from webapp.access.auth import AuthConfig, AuthGate, Resolver
 from webapp.access.embedlinks import EmbedSigner
-from webapp.access.netaddr import parse_networks
-from webapp.access.secheaders import SecurityHeaders, parse_origins
+from webapp.access.secheaders import SecurityHeaders
 from webapp.access.signinlinks import SignInLinks
 from webapp.access.throttle import SignInThrottle
 from webapp.access.tokens import TokenStore
 from webapp.access.users import UserStore
 from webapp.access.wiring import SESSION_COOKIE, Access, sso_roles
 from webapp.alerts.callalerts import AlertConfig, CallAlerts
-from webapp.alerts.keywords import KeywordMatcher, parse_rules
+from webapp.alerts.keywords import KeywordMatcher
 from webapp.alerts.sentiment import SentimentScorer
-from webapp.alerts.webhooks import WebhookDispatcher, parse_endpoints
+from webapp.alerts.webhooks import WebhookDispatcher
 from webapp.relay.stream import RelayConfig
 from webapp.settings import Settings
 from webapp.wire.upstream import UpstreamConfig
@@ -67,18 +66,17 @@ def alert_factory(settings: Settings) -> Callable[[], CallAlerts]:
         segment_threshold=settings.alert_segment_threshold,
         average_threshold=settings.alert_average_threshold,
         window=settings.alert_window,
-        rules=tuple(parse_rules(settings.alert_keywords)),
+        rules=settings.keyword_rules,
     )
     scorer, matcher = SentimentScorer(), KeywordMatcher(config.rules)
     return lambda: CallAlerts(config, scorer, matcher)
 
 
 def webhook_dispatcher(settings: Settings) -> WebhookDispatcher | None:
-    text = settings.webhook_endpoints.get_secret_value()
-    if not text.strip():
+    if not settings.webhooks:
         return None
     return WebhookDispatcher(
-        parse_endpoints(text),
+        settings.webhooks,
         queue_size=settings.webhook_queue_size,
         timeout=settings.webhook_timeout,
         max_attempts=settings.webhook_max_attempts,
@@ -108,7 +106,7 @@ def middleware(access: Access, settings: Settings) -> list[Middleware]:
         embeds=access.embeds,
         idle=settings.dashboard_session_idle_minutes * 60,
         max_age=settings.dashboard_session_max_hours * 3600,
-        trusted=parse_networks(settings.dashboard_trusted_proxies),
+        trusted=list(settings.trusted_proxies),
         sso_user_header=settings.dashboard_sso_user_header,
         sso_role_header=settings.dashboard_sso_role_header,
         sso_roles=sso_roles(settings.dashboard_sso_roles_file),
@@ -116,7 +114,7 @@ def middleware(access: Access, settings: Settings) -> list[Middleware]:
     return [
         Middleware(
             SecurityHeaders,
-            frame_ancestors=parse_origins(settings.dashboard_embed_origins),
+            frame_ancestors=settings.embed_origins,
             https=settings.dashboard_https,
         ),
         Middleware(
