@@ -21,6 +21,8 @@ from tests.conftest import SIM_KEY
 from webapp.access.users import Role
 from webapp.access.wiring import SESSION_COOKIE
 from webapp.app import create_app
+from webapp.pages.state import AppState, state_of
+from webapp.relay.hub import Hub
 from webapp.server import DashboardServer
 from webapp.settings import Settings
 from webapp.simulator import Simulator
@@ -45,8 +47,12 @@ class LiveApp:
     server: uvicorn.Server
 
     @property
-    def hub(self) -> Any:
-        return self.app.state.hub
+    def state(self) -> AppState:
+        return app_state_of(self.app)
+
+    @property
+    def hub(self) -> Hub:
+        return self.state.hub
 
     @asynccontextmanager
     async def client(
@@ -55,7 +61,7 @@ class LiveApp:
         """An HTTP client signed in (session cookie) as a user of ``role`` (None: signed out)."""
         async with httpx.AsyncClient(**kwargs) as client:
             if role is not None:
-                link = self.app.state.signin_links.issue(f"test-{role.value}", role)
+                link = self.state.access.links.issue(f"test-{role.value}", role)
                 await client.get(self.url + link)
                 assert SESSION_COOKIE in client.cookies, "the sign-in link did not sign in"
             yield client
@@ -65,14 +71,14 @@ class LiveApp:
     ) -> Page:
         """A browser page signed in as a user of ``role``, left on ``start``."""
         page = await browser.new_page(**kwargs)
-        link = self.app.state.signin_links.issue(f"test-{role.value}", role)
+        link = self.state.access.links.issue(f"test-{role.value}", role)
         await page.goto(f"{self.url}{link}&next={start}")
         return page
 
     def token(self, role: Role) -> str:
         """A new API token of ``role``, in plain text."""
-        name = f"test-{role.value}-{len(self.app.state.tokens.list())}"
-        return str(self.app.state.tokens.create(name, role))
+        name = f"test-{role.value}-{len(self.state.access.tokens.list())}"
+        return str(self.state.access.tokens.create(name, role))
 
 
 @asynccontextmanager
@@ -221,3 +227,10 @@ def has_segment(content: str) -> Any:
         return False
 
     return check
+
+
+def app_state_of(app: Starlette) -> AppState:
+    """The running app's parts (its lifespan has started them)."""
+    state = state_of(app)
+    assert state is not None, "the app has not started"
+    return state

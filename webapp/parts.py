@@ -26,9 +26,46 @@ from webapp.alerts.callalerts import AlertConfig, CallAlerts
 from webapp.alerts.keywords import KeywordMatcher
 from webapp.alerts.sentiment import SentimentScorer
 from webapp.alerts.webhooks import WebhookDispatcher
-from webapp.relay.stream import RelayConfig
+from webapp.pages.directory import Directory
+from webapp.pages.state import AppState
+from webapp.relay.hub import Hub
+from webapp.relay.metrics import Metrics
+from webapp.relay.stream import Integrations, RelayConfig
 from webapp.settings import Settings
+from webapp.wire.rest import BurkiRest
+from webapp.wire.sources import Sources
 from webapp.wire.upstream import UpstreamConfig
+
+
+def burki_rest(settings: Settings) -> BurkiRest:
+    key = settings.burki_api_key
+    return BurkiRest(
+        settings.burki_base_url,
+        key.get_secret_value() if key is not None else "",
+        timeout=settings.burki_rest_timeout,
+        ca_bundle=str(settings.burki_ca_bundle) if settings.burki_ca_bundle else None,
+    )
+
+
+def app_state(settings: Settings, access: Access, rest: BurkiRest, demo: bool) -> AppState:
+    """The running parts, wired; the lifespan starts and stops them."""
+    metrics = Metrics()
+    sources = Sources(upstream_config(settings), rest)
+    directory = Directory(rest, settings.directory_poll_interval, settings.relay_grace_period)
+    webhooks = webhook_dispatcher(settings)
+    metrics.watch_webhooks(webhooks)
+    integrations = Integrations(alert_factory(settings), webhooks, directory.add_alert)
+    return AppState(
+        access=access,
+        metrics=metrics,
+        rest=rest,
+        hub=Hub(sources, relay_config(settings), metrics, integrations),
+        directory=directory,
+        webhooks=webhooks,
+        demo=demo,
+        sso=settings.dashboard_auth_mode == "sso",
+        audit_retention_days=settings.dashboard_audit_retention_days,
+    )
 
 
 def upstream_config(settings: Settings, **overrides: Any) -> UpstreamConfig:

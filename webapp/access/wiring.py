@@ -1,4 +1,4 @@
-"""Who-may-watch's running parts, the principal of a request, and the audit helper.
+"""Who-may-watch's running parts and the principal of a request.
 
 The root (``webapp.parts``) builds :class:`Access` and its middleware from the settings.
 """
@@ -10,7 +10,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import HTTPConnection
 
 from webapp.access.audit import AuditLog
@@ -57,13 +56,3 @@ def sso_roles(path: Path | None) -> Callable[[str], Role | None]:
 def principal_of(conn: HTTPConnection) -> Principal | None:
     found = conn.scope.get("state", {}).get("principal")
     return found if isinstance(found, Principal) else None
-
-
-async def record(conn: HTTPConnection, what: str) -> None:
-    """Note in the audit log that this request's principal opened ``what``."""
-    who = principal_of(conn)
-    if who is None:
-        return
-    audit: AuditLog = conn.app.state.audit
-    address = conn.client.host if conn.client else "unknown"
-    await run_in_threadpool(audit.record, who.name, who.via, what, conn.url.path, address)

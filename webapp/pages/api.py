@@ -15,8 +15,8 @@ from functools import partial
 from starlette.requests import Request
 from starlette.responses import Response
 
-from webapp.access.wiring import record
 from webapp.pages.errorpages import json_error
+from webapp.pages.state import app_state, record
 from webapp.relay import cursor
 from webapp.relay.frames import Frame
 from webapp.relay.hub import Hub
@@ -45,12 +45,12 @@ async def multiplexed_events(request: Request) -> Response:
     if last_event_id(request) is None:
         for key in keys:
             await record(request, str(key))
-    hub: Hub = request.app.state.hub
+    hub: Hub = app_state(request).hub
     return sse_response(hub, _multiplexed_frames(hub, keys, positions))
 
 
 async def _single(request: Request, key: StreamKey) -> Response:
-    hub: Hub = request.app.state.hub
+    hub: Hub = app_state(request).hub
     last_id = last_event_id(request)
     if last_id is None:
         await record(request, str(key))

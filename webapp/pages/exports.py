@@ -9,6 +9,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 
 from webapp.pages.errorpages import unknown
+from webapp.pages.state import app_state
 from webapp.pages.templating import clock
 from webapp.relay.callstate import CallState, segment_payload
 from webapp.wire.rest import NotFound, RestError
@@ -32,11 +33,11 @@ async def call_export(request: Request) -> Response:
 
 async def _segments(request: Request, key: StreamKey) -> list[dict[str, Any]]:
     """From the live stream when one is held (it is the freshest), else from Burki's REST."""
-    stream = request.app.state.hub.streams.get(key)
+    stream = app_state(request).hub.streams.get(key)
     if stream is not None and isinstance(stream.state, CallState):
         return list(stream.state.segments)
     try:
-        transcripts = await request.app.state.rest.transcripts(key.id)
+        transcripts = await app_state(request).rest.transcripts(key.id)
     except NotFound:
         raise unknown("call") from None
     except RestError as exc:

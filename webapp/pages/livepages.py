@@ -17,9 +17,10 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
-from webapp.access.wiring import principal_of, record
+from webapp.access.wiring import principal_of
 from webapp.pages import htmlsse, views
 from webapp.pages.errorpages import unknown
+from webapp.pages.state import app_state, record
 from webapp.pages.templating import templates
 from webapp.relay.frames import Frame
 from webapp.relay.hub import Hub
@@ -63,16 +64,16 @@ async def campaign_embed(request: Request) -> Response:
 
 async def _call(request: Request, view: views.View, template: str, embedded: bool) -> Response:
     key = StreamKey.call(request.path_params["sid"])
-    await _check(request.app.state.rest.call(key.id), "call")
-    stream = request.app.state.hub.stream(key)
+    await _check(app_state(request).rest.call(key.id), "call")
+    stream = app_state(request).hub.stream(key)
     await record(request, str(key))
     return _render(request, stream, view, template, embedded)
 
 
 async def _campaign(request: Request, embedded: bool) -> Response:
     key = StreamKey.campaign(request.path_params["campaign_id"])
-    summary = await _check(request.app.state.rest.campaign(int(key.id)), "campaign")
-    stream = request.app.state.hub.stream(key)
+    summary = await _check(app_state(request).rest.campaign(int(key.id)), "campaign")
+    stream = app_state(request).hub.stream(key)
     if summary is not None:
         stream.name_campaign(summary.name)  # the stream fetches it too, but may not have yet
     await record(request, str(key))
@@ -92,7 +93,7 @@ def _render(
     page = LivePage(
         layout="embed.html" if embedded else "base.html",
         stream_url=f"{url.path}?{urlencode(query)}",
-        demo=request.app.state.demo,
+        demo=app_state(request).demo,
         embedded=embedded,
     )
     context = view.context(stream) | {"page": page}
@@ -118,7 +119,7 @@ async def live_updates(request: Request) -> Response:
     key = StreamKey.call(ident) if kind == "call" else StreamKey.campaign(ident)
     if view is None or kind not in ("call", "campaign"):
         raise HTTPException(404, "no such view")
-    hub: Hub = request.app.state.hub
+    hub: Hub = app_state(request).hub
     return sse_response(hub, _html_frames(hub, key, view, last_event_id(request)))
 
 

@@ -21,6 +21,7 @@ from webapp.access.auth import Principal
 from webapp.access.wiring import principal_of
 from webapp.pages import htmlsse
 from webapp.pages.directory import Directory
+from webapp.pages.state import app_state
 from webapp.pages.templating import render_block, templates
 from webapp.relay.frames import Frame
 from webapp.relay.serve import batches, sse_response
@@ -92,13 +93,13 @@ def context(directory: Directory, filters: Filters, who: Principal | None) -> di
 
 
 async def page(request: Request) -> Response:
-    directory: Directory = request.app.state.directory
+    directory: Directory = app_state(request).directory
     if not directory.loaded:
         await directory.refresh()
     filters = Filters.of(request)
     query = urlencode({k: v for k, v in vars_of(filters).items() if v})
     url = request.url_for("overview_updates").path + (f"?{query}" if query else "")
-    page = OverviewPage(request.app.state.demo, url, filters)
+    page = OverviewPage(app_state(request).demo, url, filters)
     who = principal_of(request)
     return templates.TemplateResponse(
         request, "index.html", context(directory, filters, who) | {"page": page}
@@ -111,9 +112,9 @@ def vars_of(filters: Filters) -> dict[str, str]:
 
 async def updates(request: Request) -> Response:
     who = principal_of(request)
-    every = request.app.state.settings.relay_heartbeat
-    frames = _tables(request.app.state.directory, Filters.of(request), who, every)
-    return sse_response(request.app.state.hub, frames)
+    every = app_state(request).hub.config.heartbeat
+    frames = _tables(app_state(request).directory, Filters.of(request), who, every)
+    return sse_response(app_state(request).hub, frames)
 
 
 async def _tables(

@@ -12,6 +12,7 @@ from webapp.access.auth import csrf_ok, start_session
 from webapp.access.signinlinks import SignInLinks
 from webapp.access.throttle import SignInThrottle
 from webapp.access.users import UserStore
+from webapp.pages.state import app_state
 from webapp.pages.templating import templates
 
 MAX_FIELD = 1024
@@ -40,8 +41,8 @@ def _form(request: Request, error: str | None, status: int = 200) -> Response:
     page = SignInPage(
         next=safe_next(request.query_params.get("next")),
         error=error,
-        sso=request.app.state.settings.dashboard_auth_mode == "sso",
-        demo=request.app.state.demo,
+        sso=app_state(request).sso,
+        demo=app_state(request).demo,
     )
     return templates.TemplateResponse(request, "signin.html", {"page": page}, status_code=status)
 
@@ -52,11 +53,11 @@ async def signin(request: Request) -> Response:
         return _form(request, "The form expired; please try again.", 403)
     name, password = _field(form.get("name")).strip(), _field(form.get("password"))
     address = request.client.host if request.client else "unknown"
-    throttle: SignInThrottle = request.app.state.throttle
+    throttle: SignInThrottle = app_state(request).access.throttle
     wait = throttle.check(name, address)
     if wait is not None:
         return _form(request, f"Too many failed attempts; try again in {wait} s.", 429)
-    users: UserStore = request.app.state.users
+    users: UserStore = app_state(request).access.users
     user = await run_in_threadpool(users.verify, name, password)
     if user is None:
         throttle.record_failure(name, address)
@@ -75,7 +76,7 @@ async def signout(request: Request) -> Response:
 
 
 async def signin_link(request: Request) -> Response:
-    links: SignInLinks = request.app.state.signin_links
+    links: SignInLinks = app_state(request).access.links
     found = links.consume(request.query_params.get("token", ""))
     if found is None:
         return _form(request, "That sign-in link was used already or has expired.", 403)

@@ -19,9 +19,9 @@ from functools import partial
 from starlette.requests import Request
 from starlette.responses import Response
 
-from webapp.access.wiring import record
 from webapp.pages import htmlsse, views
 from webapp.pages.directory import Directory
+from webapp.pages.state import app_state, record
 from webapp.pages.templating import render_block, templates
 from webapp.relay import cursor
 from webapp.relay.frames import Frame
@@ -40,8 +40,8 @@ class WallboardPage:
 
 
 async def page(request: Request) -> Response:
-    hub: Hub = request.app.state.hub
-    directory: Directory = request.app.state.directory
+    hub: Hub = app_state(request).hub
+    directory: Directory = app_state(request).directory
     if not directory.loaded:
         await directory.refresh()
     await record(request, "wallboard")
@@ -53,15 +53,15 @@ async def page(request: Request) -> Response:
     url = request.url_for("wallboard_updates").path
     query = f"?last_event_id={cursor.encode(positions)}" if positions else ""
     context = {
-        "page": WallboardPage(url + query, request.app.state.demo, directory.error),
+        "page": WallboardPage(url + query, app_state(request).demo, directory.error),
         "cards": [views.CARD.context(s) for s in streams],
     }
     return templates.TemplateResponse(request, "wallboard.html", context)
 
 
 async def updates(request: Request) -> Response:
-    hub: Hub = request.app.state.hub
-    session = _Session(hub, request.app.state.directory, last_event_id(request))
+    hub: Hub = app_state(request).hub
+    session = _Session(hub, app_state(request).directory, last_event_id(request))
     return sse_response(hub, session.run())
 
 
