@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 import json
 import tempfile
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,6 +19,7 @@ from playwright.async_api import Browser, Page
 from starlette.applications import Starlette
 
 from tests.conftest import SIM_KEY
+from webapp import parts
 from webapp.access.users import Role
 from webapp.access.wiring import SESSION_COOKIE
 from webapp.app import create_app
@@ -82,19 +84,22 @@ class LiveApp:
 
 
 @asynccontextmanager
-async def running_app(sim: Simulator, **overrides: Any) -> AsyncIterator[LiveApp]:
+async def running_app(
+    sim: Simulator, clock: Callable[[], float] = time.time, **overrides: Any
+) -> AsyncIterator[LiveApp]:
     """Serve the dashboard against ``sim`` until the block exits, then shut it down.
 
-    Its users, tokens and audit files live in a temporary folder of its own.
+    Its users, tokens and audit files live in a temporary folder of its own;
+    ``clock`` is the one its sessions and embed links read (a test may set it by hand).
     """
     with tempfile.TemporaryDirectory() as folder:
-        async with _serving(sim, Path(folder), overrides) as live:
+        async with _serving(sim, Path(folder), clock, overrides) as live:
             yield live
 
 
 @asynccontextmanager
 async def _serving(
-    sim: Simulator, folder: Path, overrides: dict[str, Any]
+    sim: Simulator, folder: Path, clock: Callable[[], float], overrides: dict[str, Any]
 ) -> AsyncIterator[LiveApp]:
     base = {
         "burki_api_key": SIM_KEY,
@@ -105,7 +110,7 @@ async def _serving(
         "dashboard_session_secret": SESSION_SECRET,
     }
     settings = Settings(**(base | FAST | overrides))
-    app = create_app(settings)
+    app = create_app(settings, access=parts.access(settings, clock))
     config = uvicorn.Config(
         app, host="127.0.0.1", port=0, log_config=None, timeout_graceful_shutdown=2
     )

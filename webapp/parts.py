@@ -7,6 +7,7 @@ the settings into them, so no room imports the root.
 from __future__ import annotations
 
 import secrets
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -120,17 +121,18 @@ def webhook_dispatcher(settings: Settings) -> WebhookDispatcher | None:
     )
 
 
-def access(settings: Settings) -> Access:
+def access(settings: Settings, clock: Callable[[], float] = time.time) -> Access:
     configured = settings.dashboard_session_secret
     secret = configured.get_secret_value() if configured else secrets.token_urlsafe(48)
     return Access(
         users=UserStore(settings.dashboard_users_file),
         tokens=TokenStore(settings.dashboard_tokens_file),
         audit=AuditLog(settings.dashboard_audit_file, settings.dashboard_audit_retention_days),
-        embeds=EmbedSigner(secret),
+        embeds=EmbedSigner(secret, clock),
         throttle=SignInThrottle(),
         links=SignInLinks(),
         session_secret=secret,
+        clock=clock,
     )
 
 
@@ -147,6 +149,7 @@ def middleware(access: Access, settings: Settings) -> list[Middleware]:
         sso_user_header=settings.dashboard_sso_user_header,
         sso_role_header=settings.dashboard_sso_role_header,
         sso_roles=sso_roles(settings.dashboard_sso_roles_file),
+        clock=access.clock,
     )
     return [
         Middleware(

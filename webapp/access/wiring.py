@@ -5,6 +5,7 @@ The root (``webapp.parts``) builds :class:`Access` and its middleware from the s
 
 from __future__ import annotations
 
+import time
 import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -32,6 +33,7 @@ class Access:
     throttle: SignInThrottle
     links: SignInLinks
     session_secret: str
+    clock: Callable[[], float] = time.time  # seconds since the epoch: sessions and embed links
 
     def demo_link(self) -> str:
         """A one-time sign-in link for demo mode (an admin, so every page can be seen)."""

@@ -1,7 +1,7 @@
 """One viewer's bounded queue of frames, between a stream and an SSE response.
 
 The stream (the writer) calls :meth:`Subscriber.offer` and never waits; the SSE
-response (the reader) awaits :meth:`Subscriber.get`. A viewer that falls
+response (the reader) awaits :meth:`Subscriber.get_batch`. A viewer that falls
 behind is cut, not waited for: its browser reconnects with ``Last-Event-ID``
 and catches up from the replay log, or gets a reset and a snapshot.
 
@@ -60,15 +60,6 @@ class Subscriber:
         self._queue.append(frame)
         self._ready.set()
         return True
-
-    async def get(self) -> Frame | None:
-        """The next frame, waiting for one; None once closed and drained (end of stream)."""
-        while not self._queue:
-            if self.closed_reason is not None:
-                return None
-            self._ready.clear()
-            await self._ready.wait()
-        return self._queue.popleft()
 
     async def get_batch(self) -> list[Frame] | None:
         """Every queued frame at once (a burst becomes one write), waiting for one.

@@ -160,18 +160,6 @@ class Upstream:
         self._backoff = Backoff(
             base=config.backoff_base, cap=config.backoff_cap, rng=rng or random.Random()
         )
-        self._ws: ClientConnection | None = None
-
-    async def send(self, message: dict[str, Any]) -> bool:
-        """Send a JSON message (``request_status``, ``request_update``) if connected."""
-        ws = self._ws
-        if ws is None:
-            return False
-        try:
-            await ws.send(json.dumps(message))
-        except ConnectionClosed:
-            return False
-        return True
 
     async def items(self) -> AsyncGenerator[Item, None]:
         attempt = 0
@@ -250,15 +238,12 @@ class _Session:
                 logger=_WireLog(config.api_key),
                 **_tls(config),
             ) as ws:
-                self.up._ws = ws
                 async for item in self._read(ws):
                     yield item
         except InvalidStatus as exc:
             self.ending = Ending(handshake_status=exc.response.status_code)
         except (OSError, TimeoutError, InvalidHandshake) as exc:
             self.ending = Ending(exception=type(exc).__name__)
-        finally:
-            self.up._ws = None
 
     async def _read(self, ws: ClientConnection) -> AsyncIterator[Item]:
         keepalive = asyncio.create_task(_keepalive(ws, self.up.config.keepalive_interval))
