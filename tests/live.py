@@ -117,7 +117,7 @@ async def _serving(
     server = DashboardServer(config, app)
     server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
     task = asyncio.create_task(server.serve())
-    await _started(server, task)
+    await wait_started(server, task)
     port = server.servers[0].sockets[0].getsockname()[1]
     try:
         yield LiveApp(f"http://127.0.0.1:{port}", app, server)
@@ -126,7 +126,7 @@ async def _serving(
         await asyncio.wait_for(task, 10)
 
 
-async def _started(server: uvicorn.Server, task: asyncio.Task[None]) -> None:
+async def wait_started(server: uvicorn.Server, task: asyncio.Task[None]) -> None:
     # uvicorn offers no started event; its own flag is the only signal there is.
     for _ in range(500):
         if server.started:
