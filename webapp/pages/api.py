@@ -20,21 +20,21 @@ from webapp.pages.state import app_state, record
 from webapp.relay import cursor
 from webapp.relay.frames import Frame
 from webapp.relay.hub import Hub
-from webapp.relay.serve import PING, batches, last_event_id, sse_response
+from webapp.relay.serve import PING, SSE, batches, last_event_id, sse_response
 from webapp.wire.streamkey import StreamKey
 
 MAX_MULTIPLEXED = 64
 
 
-async def call_events(request: Request) -> Response:
+async def call_events(request: Request) -> Response | SSE:
     return await _single(request, StreamKey.call(request.path_params["sid"]))
 
 
-async def campaign_events(request: Request) -> Response:
+async def campaign_events(request: Request) -> Response | SSE:
     return await _single(request, StreamKey.campaign(request.path_params["campaign_id"]))
 
 
-async def multiplexed_events(request: Request) -> Response:
+async def multiplexed_events(request: Request) -> Response | SSE:
     params = request.query_params
     keys = [StreamKey.call(s) for s in params.getlist("call")]
     keys += [StreamKey.campaign(c) for c in params.getlist("campaign")]
@@ -49,7 +49,7 @@ async def multiplexed_events(request: Request) -> Response:
     return sse_response(hub, _multiplexed_frames(hub, keys, positions))
 
 
-async def _single(request: Request, key: StreamKey) -> Response:
+async def _single(request: Request, key: StreamKey) -> Response | SSE:
     hub: Hub = app_state(request).hub
     last_id = last_event_id(request)
     if last_id is None:

@@ -24,7 +24,7 @@ from webapp.pages.state import app_state, record
 from webapp.pages.templating import templates
 from webapp.relay.frames import Frame
 from webapp.relay.hub import Hub
-from webapp.relay.serve import batches, last_event_id, sse_response
+from webapp.relay.serve import SSE, batches, last_event_id, sse_response
 from webapp.relay.stream import Stream
 from webapp.wire.rest import NotFound, RestError, Unauthorized
 from webapp.wire.streamkey import StreamKey
@@ -112,7 +112,7 @@ async def _check(lookup: Awaitable[T], what: str) -> T | None:
         return None  # Burki's REST is down: the page still shows what the stream knows
 
 
-async def live_updates(request: Request) -> Response:
+async def live_updates(request: Request) -> Response | SSE:
     """The HTML update stream of one page view of one stream."""
     view = PAGE_VIEWS.get(request.path_params["view"])
     kind, ident = request.path_params["kind"], request.path_params["ident"]

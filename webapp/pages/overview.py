@@ -24,7 +24,7 @@ from webapp.pages.directory import Directory
 from webapp.pages.state import app_state
 from webapp.pages.templating import render_block, templates
 from webapp.relay.frames import Frame
-from webapp.relay.serve import batches, sse_response
+from webapp.relay.serve import SSE, batches, sse_response
 from webapp.relay.subscriber import Subscriber
 from webapp.wire.rest import CallSummary, CampaignSummary
 
@@ -110,7 +110,7 @@ def vars_of(filters: Filters) -> dict[str, str]:
     return {"q": filters.q, "status": filters.status, "assistant": filters.assistant}
 
 
-async def updates(request: Request) -> Response:
+async def updates(request: Request) -> Response | SSE:
     who = principal_of(request)
     every = app_state(request).hub.config.heartbeat
     frames = _tables(app_state(request).directory, Filters.of(request), who, every)

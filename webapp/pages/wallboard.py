@@ -26,7 +26,7 @@ from webapp.pages.templating import render_block, templates
 from webapp.relay import cursor
 from webapp.relay.frames import Frame
 from webapp.relay.hub import Hub, Viewing
-from webapp.relay.serve import batches, last_event_id, sse_response
+from webapp.relay.serve import SSE, batches, last_event_id, sse_response
 from webapp.wire.streamkey import BadStreamId, StreamKey
 
 MAX_CARDS = 48
@@ -59,7 +59,7 @@ async def page(request: Request) -> Response:
     return templates.TemplateResponse(request, "wallboard.html", context)
 
 
-async def updates(request: Request) -> Response:
+async def updates(request: Request) -> Response | SSE:
     hub: Hub = app_state(request).hub
     session = _Session(hub, app_state(request).directory, last_event_id(request))
     return sse_response(hub, session.run())
