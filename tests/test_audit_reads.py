@@ -25,13 +25,13 @@ async def status_of(client: httpx.AsyncClient, url: str, **headers: str) -> int:
 async def opened_by(live: LiveApp, name: str, role: Role, path: str, **headers: str) -> int:
     """Open ``path`` as a fresh session of ``name``; its status."""
     async with httpx.AsyncClient() as client:
-        await client.get(live.url + live.app.state.signin_links.issue(name, role))
+        await client.get(live.url + live.state.access.links.issue(name, role))
         assert SESSION_COOKIE in client.cookies
         return await status_of(client, live.url + path, **headers)
 
 
 def entries_of(live: LiveApp, name: str) -> list[AuditEntry]:
-    return [e for e in live.app.state.audit.entries(None) if e.who == name]
+    return [e for e in live.state.access.audit.entries(None) if e.who == name]
 
 
 async def test_every_content_route_is_audited_on_each_opening_resumes_included(
@@ -72,7 +72,7 @@ async def test_refusals_are_audited(sim: Simulator) -> None:
     async with running_app(sim) as live, httpx.AsyncClient() as stranger:
         assert await status_of(stranger, f"{live.url}/api/calls/CA1/events") == 401
         assert await opened_by(live, "sup", Role.SUPERVISOR, "/campaigns/1") == 403
-        refused = {(e.who, e.via, e.what) for e in live.app.state.audit.entries(None)}
+        refused = {(e.who, e.via, e.what) for e in live.state.access.audit.entries(None)}
         assert ("anonymous", "none", "refused: sign-in needed") in refused
         assert ("sup", "page", "refused: forbidden") in refused
 

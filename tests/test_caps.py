@@ -43,7 +43,7 @@ async def test_streams_per_session_are_capped_under_concurrency(sim: Simulator) 
             counts, _, stack = await open_streams(live, other_session, paths[:1])
             async with stack:
                 assert counts == Counter({200: 1})
-        entries = live.app.state.audit.entries(None)
+        entries = live.state.access.audit.entries(None)
         assert any(e.what == "refused: too many streams" for e in entries)
 
 

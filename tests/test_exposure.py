@@ -23,11 +23,11 @@ async def test_embed_tokens_are_masked_in_the_access_log(
 ) -> None:
     sid = sim.add_call()
     async with running_app(sim) as live, httpx.AsyncClient() as client:
-        token = live.app.state.embeds.sign("call", sid, 3600)
+        token = live.state.access.embeds.sign("call", sid, 3600)
         with caplog.at_level(logging.INFO, logger="uvicorn.access"):
             page = await client.get(f"{live.url}/embed/calls/{sid}?token={token}")
             assert page.status_code == 200
-            link = live.app.state.signin_links.issue("a", Role.ADMIN)
+            link = live.state.access.links.issue("a", Role.ADMIN)
             await client.get(live.url + link)
         lines = [record.getMessage() for record in caplog.records]
         assert any(f"/embed/calls/{sid}?token=[redacted]" in line for line in lines), lines

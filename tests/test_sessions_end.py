@@ -75,17 +75,17 @@ async def test_a_change_to_the_user_ends_every_session(
 ) -> None:
     sid = sim.add_call()
     async with running_app(sim) as live:
-        live.app.state.users.add("ada", PASSWORD, Role.SUPERVISOR)
+        live.state.access.users.add("ada", PASSWORD, Role.SUPERVISOR)
         async with signed_in(live) as client:
             assert await statuses(live, client, sid) == [200, 200, 200]
-            change(live.app.state.users)
+            change(live.state.access.users)
             assert await statuses(live, client, sid) == [303, 303, 401]
 
 
 async def test_sign_out_ends_every_copy_of_the_session(sim: Simulator) -> None:
     sid = sim.add_call()
     async with running_app(sim) as live:
-        live.app.state.users.add("ada", PASSWORD, Role.SUPERVISOR)
+        live.state.access.users.add("ada", PASSWORD, Role.SUPERVISOR)
         async with signed_in(live) as client, copy_of(client) as copy:
             async with signed_in(live) as other_browser:
                 await sign_out(live, client)
@@ -98,7 +98,7 @@ async def test_sign_out_ends_every_copy_of_the_session(sim: Simulator) -> None:
 async def test_an_open_stream_ends_within_the_recheck_after_sign_out(sim: Simulator) -> None:
     sid = sim.add_call()
     async with running_app(sim, **RECHECK) as live:
-        live.app.state.users.add("ada", PASSWORD, Role.SUPERVISOR)
+        live.state.access.users.add("ada", PASSWORD, Role.SUPERVISOR)
         async with signed_in(live) as client, copy_of(client) as copy:
             viewer = Viewer(live.url, f"/api/calls/{sid}/events").start(copy)
             await viewer.wait_for(is_event("status", state="live"))
@@ -108,7 +108,7 @@ async def test_an_open_stream_ends_within_the_recheck_after_sign_out(sim: Simula
             for open_stream in (viewer, html):
                 assert open_stream._task is not None
                 await asyncio.wait_for(open_stream._task, 10)  # ended by the server
-            assert live.app.state.access.caps.open == {}  # and their places given back
+            assert live.state.access.caps.open == {}  # and their places given back
 
 
 async def test_an_open_stream_ends_when_its_sign_in_link_session_signs_out(sim: Simulator) -> None:
@@ -134,6 +134,6 @@ async def test_a_demo_session_opens_nothing_on_a_live_instance_sharing_the_secre
         assert await statuses(demo, client, sid) == [200, 200, 200]
         cookie = client.cookies[SESSION_COOKIE]
     async with running_app(sim) as live:
-        assert live.app.state.access.session_secret == SESSION_SECRET
+        assert live.state.access.session_secret == SESSION_SECRET
         async with httpx.AsyncClient(cookies={SESSION_COOKIE: cookie}) as stolen:
             assert await statuses(live, stolen, sid) == [303, 303, 401]

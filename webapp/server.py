@@ -28,6 +28,7 @@ from starlette.applications import Starlette
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from webapp.logs import QUERY_TOKENS
+from webapp.pages.state import state_of
 from webapp.settings import Settings
 
 
@@ -37,8 +38,8 @@ class DashboardServer(uvicorn.Server):
         self.dashboard = app
 
     async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
-        state = self.dashboard.state
-        if getattr(state, "hub", None) is not None:
+        state = state_of(self.dashboard)
+        if state is not None:
             state.hub.release_viewers()
             state.directory.release_watchers()
         await super().shutdown(sockets)

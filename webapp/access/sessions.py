@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import secrets
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -33,25 +34,6 @@ from webapp.access.users import Role, UserStore, new_epoch, parse_role
 
 Instance = Literal["demo", "live"]
 SESSION_REFRESH = 60.0  # seconds between rewrites of the session's last-seen time
-
-
-@dataclass
-class SignInLinks:
-    """One-time sign-in links held in memory: each token works once, until it expires."""
-
-    ttl: float = 3600.0
-    _links: dict[str, tuple[str, Role, float]] = field(default_factory=dict)
-
-    def issue(self, name: str, role: Role) -> str:
-        token = secrets.token_urlsafe(24)
-        self._links[token] = (name, role, time.monotonic() + self.ttl)
-        return f"/signin/link?token={token}"
-
-    def consume(self, token: str) -> tuple[str, Role] | None:
-        found = self._links.pop(token, None) if len(token) <= 64 else None
-        if found is None or found[2] < time.monotonic():
-            return None
-        return found[0], found[1]
 
 
 @dataclass
@@ -81,11 +63,12 @@ class SessionPolicy:
     links: LinkEpochs
     idle: float
     max_age: float
+    clock: Callable[[], float] = time.time  # seconds since the epoch; tests set it by hand
 
     def start(self, conn: HTTPConnection, name: str, role: Role, *, link: bool = False) -> None:
         """A fresh session (a new CSRF token and id too: no fixation across sign-in)."""
         conn.session.clear()
-        now = int(time.time())
+        now = int(self.clock())
         if link:
             epoch = self.links.current(name)
         else:
@@ -121,7 +104,7 @@ class SessionPolicy:
 
     def resolve(self, session: dict[str, Any], *, check_idle: bool = True) -> SessionUser | None:
         """Who this session is, if it is still honoured (see the module docstring)."""
-        name, now = session.get("user"), time.time()
+        name, now = session.get("user"), self.clock()
         started, seen = session.get("iat", 0), session.get("seen", 0)
         if not isinstance(name, str) or not isinstance(started, int | float):
             return None
