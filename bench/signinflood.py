@@ -31,6 +31,7 @@ def serve(conn: Connection, folder: str) -> None:
 
 
 async def _serve(conn: Connection, folder: Path) -> None:
+    from webapp import parts
     from webapp.access.users import Role
     from webapp.app import create_app
     from webapp.server import DashboardServer, uvicorn_config
@@ -49,8 +50,9 @@ async def _serve(conn: Connection, folder: Path) -> None:
         dashboard_session_secret="bench-session-secret-0123456789abcdef",
         dashboard_log_level="warning",
     )
-    app = create_app(settings)
-    app.state.users.add("sup", PASSWORD, Role.SUPERVISOR)
+    access = parts.access(settings)
+    access.users.add("sup", PASSWORD, Role.SUPERVISOR)
+    app = create_app(settings, access=access)
     config = uvicorn_config(app, settings, host="127.0.0.1", port=0, access_log=False)
     server = DashboardServer(config, app)
     task = asyncio.create_task(server.serve())
