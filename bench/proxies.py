@@ -20,7 +20,7 @@ from typing import Any
 import uvicorn
 from starlette.applications import Starlette
 
-from bench.control import child_setup, serve
+from bench.control import child_setup, serve, serving_port
 from bench.naive import create_naive_app
 from bench.simproc import API_KEY
 from webapp.app import create_app
@@ -96,13 +96,7 @@ async def _run(conn: Connection, app: Starlette, token: str | None) -> None:
     server = uvicorn.Server(config)
     server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
     task = asyncio.create_task(server.serve())
-    # uvicorn offers no started event; its own flag is the only signal there is.
-    while not server.started:
-        if task.done():
-            task.result()
-            raise RuntimeError("uvicorn stopped before it started")
-        await asyncio.sleep(0.01)
-    port = server.servers[0].sockets[0].getsockname()[1]
+    port = await serving_port(server, task)
     pauses = GcPauses()
     try:
         await serve(conn, {"port": lambda: port, "token": lambda: token, "gc": pauses.take})

@@ -22,6 +22,8 @@ from pathlib import Path
 
 import httpx
 
+from bench.control import serving_port
+
 PASSWORD = "correct horse battery staple"
 KEY = "bench-key"
 
@@ -56,13 +58,7 @@ async def _serve(conn: Connection, folder: Path) -> None:
     config = uvicorn_config(app, settings, host="127.0.0.1", port=0, access_log=False)
     server = DashboardServer(config, app)
     task = asyncio.create_task(server.serve())
-    # uvicorn offers no started event; its own flag is the only signal there is.
-    while not server.started:
-        if task.done():
-            task.result()
-            raise RuntimeError("uvicorn stopped before it started")
-        await asyncio.sleep(0.01)
-    port = server.servers[0].sockets[0].getsockname()[1]
+    port = await serving_port(server, task)
     conn.send((f"http://127.0.0.1:{port}", sid))
     await asyncio.get_running_loop().run_in_executor(None, conn.recv)  # "stop"
     conn.send(_peak_rss_mib())
