@@ -1,14 +1,17 @@
-"""``python -m bench``: our relay against the naive design, in one run.
+"""``python -m bench``: our relay against the naive design, and beside nginx + nchan at scale.
 
 The simulator, the proxy under test and the viewers each run in their own
 process, so the proxy's CPU time and memory are its own. The proxy process is
 started afresh for each design; the simulator and the viewers are shared.
-Prints a Markdown table (and writes it to ``bench/results.md``).
+Prints two Markdown tables (and writes them to ``bench/results.md``): ours
+against the naive design (``bench.report``), and ours beside nchan on the
+issue's three loads and 10,000 idle viewers (``bench.scale``).
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
 import importlib.util
 import re
 import sys
@@ -19,7 +22,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import webapp
-from bench import phases, proxies, report, simproc, viewers
+from bench import phases, proxies, report, scale, simproc, viewers
 from bench.control import Child
 from bench.procstat import load_average, machine, raise_nofile, source_version
 
@@ -50,38 +53,55 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="a ~30 s smoke run, small sizes")
     parser.add_argument("--out", type=Path, default=RESULTS, help="where to write the table")
+    parser.add_argument(
+        "--part", choices=("all", "naive", "scale"), default="all", help="run only one part"
+    )
     args = parser.parse_args(argv)
     raise_nofile()
     plan = Plan.quick() if args.quick else Plan.full()
+    scale_plan = scale.ScalePlan.quick() if args.quick else scale.ScalePlan.full()
     began = time.monotonic()
-    results, notes = run(plan)
-    text = document(plan, results, notes, time.monotonic() - began, args.quick)
+    load_before = load_average()
+    with (
+        Child("simulator", simproc.main) as sim,
+        Child("viewers", viewers.main) as clients,
+    ):
+        base_url = sim.call("base_url")
+        parts = []
+        if args.part in ("all", "naive"):
+            results, notes = run(plan, sim, clients, base_url)
+            parts.append(document(plan, results, notes, args.quick))
+        if args.part in ("all", "scale"):
+            found, scale_notes = scale.run(
+                scale_plan, sim, clients, base_url, plan.viewer_queue, _say
+            )
+            parts.append(scale_document(scale_plan, found, scale_notes))
+    took = time.monotonic() - began
+    text = "\n\n".join([heading(load_before, took, args.quick), *parts])
     print(text)
     args.out.write_text(text + "\n")
     print(f"\n(written to {args.out})", file=sys.stderr)
     return 0
 
 
-def run(plan: Plan) -> tuple[dict[str, report.DesignResult], list[str]]:
+def run(
+    plan: Plan, sim: Child, clients: Child, base_url: str
+) -> tuple[dict[str, report.DesignResult], list[str]]:
     results: dict[str, report.DesignResult] = {}
     notes: list[str] = []
-    with (
-        Child("simulator", simproc.main) as sim,
-        Child("viewers", viewers.main) as clients,
-    ):
-        base_url = sim.call("base_url")
-        for design in proxies.DESIGNS:
-            with Child(f"{design}-proxy", proxies.main, design, base_url, plan.viewer_queue) as px:
-                procs = phases.Procs(sim, clients, px, px.call("port"), px.call("token"))
-                _say(f"{design}: idle viewers {plan.idle_steps}")
-                idle = phases.idle(procs, plan.idle_steps, plan.settle)
-                _say(f"{design}: reached {idle.reached}; live {plan.live_viewers} viewers")
-                live = phases.live(
-                    procs, plan.live_viewers, plan.rate, plan.warmup, plan.window, plan.drain
-                )
-                _say(f"{design}: p99 {live.stats['p99_ms']:.1f} ms")
-                notes += _notes(design, idle, live, procs)
-            results[design] = report.DesignResult(idle, live)
+    for design in proxies.DESIGNS:
+        with Child(f"{design}-proxy", proxies.main, design, base_url, plan.viewer_queue) as px:
+            path = functools.partial(proxies.stream_path, design)
+            procs = phases.Procs(sim, clients, px, px.call("port"), px.call("token"), path)
+            _say(f"{design}: idle viewers {plan.idle_steps}")
+            idle = phases.idle(procs, plan.idle_steps, plan.settle)
+            _say(f"{design}: reached {idle.reached}; live {plan.live_viewers} viewers")
+            live = phases.live(
+                procs, plan.live_viewers, plan.rate, plan.warmup, plan.window, plan.drain
+            )
+            _say(f"{design}: p99 {live.stats['p99_ms']:.1f} ms")
+            notes += _notes(design, idle, live, procs)
+        results[design] = report.DesignResult(idle, live)
     return results, notes
 
 
@@ -111,23 +131,55 @@ def _notes(
     return notes
 
 
+def heading(load_before: str, took: float, quick: bool) -> str:
+    when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    return "\n".join(
+        [
+            "# Burki Live relay: naive comparison and nchan at scale"
+            + (" (quick run)" if quick else ""),
+            "",
+            f"- machine: {machine().describe()}; load average before: {load_before}, "
+            f"at the end: {load_average()}",
+            f"- run: {when}, {took:.0f} s; simulator, proxy and viewers in separate processes",
+            f"- code: {source_version(Path(webapp.__file__).parent)}",
+        ]
+    )
+
+
+def scale_document(
+    plan: scale.ScalePlan, found: dict[str, scale.ServerResult], notes: list[str]
+) -> str:
+    table = scale.markdown(scale.rows(plan, found["ours"], found.get("nchan")))
+    return "\n".join(
+        [
+            "## At scale, beside nginx + nchan",
+            "",
+            f"- idle: viewers of one silent call, steps {plan.idle_steps}; loads: "
+            f"{plan.window:g} s window after {plan.warmup:g} s warm-up, the same viewers' "
+            "process for both; a wallboard viewer watches every call over one connection "
+            "(ours: /api/events?call=..., nchan: /sub/a,b,...)",
+            "- nchan: nginx (one process, one worker) + libnginx-mod-nchan, one channel per "
+            "call; a bridge process holds one upstream WebSocket per call and POSTs each "
+            "message's bytes to /pub/<call> (its CPU is the publisher row, not nchan's)",
+            "",
+            table,
+            "",
+            *(f"- {note}" for note in notes),
+        ]
+    )
+
+
 def document(
     plan: Plan,
     results: dict[str, report.DesignResult],
     notes: list[str],
-    took: float,
     quick: bool,
 ) -> str:
-    host = machine()
     table = report.markdown(report.rows(results["ours"], results["naive"]))
-    when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     return "\n".join(
         [
-            f"# Burki Live relay vs naive proxy{' (quick run)' if quick else ''}",
+            f"## Relay vs naive proxy{' (quick run)' if quick else ''}",
             "",
-            f"- machine: {host.describe()}; load average at the end: {load_average()}",
-            f"- run: {when}, {took:.0f} s; simulator, proxy and viewers in separate processes",
-            f"- code: {source_version(Path(webapp.__file__).parent)}",
             f"- idle: viewers of one silent call, steps {plan.idle_steps}, RSS read "
             f"{plan.settle:g} s after each step",
             f"- live: {plan.live_viewers} viewers of one call, {plan.rate:g} final segments/s, "
@@ -136,8 +188,8 @@ def document(
             f"- ours: default settings but RELAY_VIEWER_QUEUE={plan.viewer_queue}, viewers "
             "send an admin API token (users, tokens and audit files in a temporary directory); "
             "naive: bench/naive.py (one websockets.connect per viewer, json.loads + "
-            f"json.dumps per message); both under uvicorn ({_http_impl()}, asyncio loop), "
-            "no access log",
+            f"json.dumps per message); ours under webapp.server's uvicorn configuration, "
+            f"naive under a plain uvicorn ({_http_impl()}, asyncio loop), no access log",
             "",
             table,
             "",

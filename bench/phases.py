@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -28,6 +29,26 @@ class Procs:
     port: int
     token: str | None
     """The API token viewers send (our dashboard requires one)."""
+    path: Callable[[list[str]], str]
+    """The SSE path of a viewer of these calls (one, or several over one connection)."""
+    server_pid: int | None = None
+    """The process whose CPU and memory are the server's (default: the proxy child);
+    nginx runs apart from its child, which then counts as the publisher."""
+
+    @property
+    def pid(self) -> int:
+        return self.server_pid if self.server_pid is not None else self.proxy.pid
+
+    def meter(self) -> CpuMeter:
+        pids = {"proxy": self.pid, "simulator": self.sim.pid, "viewers": self.viewers.pid}
+        if self.server_pid is not None:
+            pids["publisher"] = self.proxy.pid
+        return CpuMeter(pids)
+
+    def open(self, sids: list[str], n: int) -> dict[str, Any]:
+        return self.viewers.call(
+            "open", port=self.port, path=self.path(sids), sids=sids, n=n, token=self.token
+        )
 
 
 @dataclass
@@ -83,19 +104,18 @@ class LiveResult:
 
 def idle(procs: Procs, steps: list[int], settle: float) -> IdleResult:
     sid = procs.sim.call("add_call")
+    procs.proxy.call("follow", sids=[sid])
     result = IdleResult(wanted=steps[-1])
     errors: Counter[str] = Counter()
     time.sleep(settle)
-    result.points.append((0, rss_kib(procs.proxy.pid)))
+    result.points.append((0, rss_kib(procs.pid)))
     have = 0
     for step in steps:
-        opened = procs.viewers.call(
-            "open", port=procs.port, sid=sid, n=step - have, token=procs.token
-        )
+        opened = procs.open([sid], step - have)
         errors.update(opened["errors"])
         have = opened["alive"]
         time.sleep(settle)
-        result.points.append((procs.viewers.call("alive"), rss_kib(procs.proxy.pid)))
+        result.points.append((procs.viewers.call("alive"), rss_kib(procs.pid)))
         if opened["errors"]:
             break  # the design cannot go further: measure what it reached
     result.upstreams = procs.sim.call("connections", sid=sid)
@@ -106,16 +126,23 @@ def idle(procs: Procs, steps: list[int], settle: float) -> IdleResult:
 
 
 def live(
-    procs: Procs, viewers: int, rate: float, warmup: float, window: float, drain: float
+    procs: Procs,
+    viewers: int,
+    rate: float,
+    warmup: float,
+    window: float,
+    drain: float,
+    calls: int = 1,
 ) -> LiveResult:
-    sid = procs.sim.call("add_call")
-    opened = procs.viewers.call("open", port=procs.port, sid=sid, n=viewers, token=procs.token)
-    upstreams = _settled_connections(procs.sim, sid)
+    """``viewers`` viewers, each of all ``calls`` calls (one connection), ``rate`` final
+    segments per second on each call."""
+    sids = [procs.sim.call("add_call") for _ in range(calls)]
+    procs.proxy.call("follow", sids=sids)
+    opened = procs.open(sids, viewers)
+    upstreams = _settled_connections(procs.sim, sids)
     procs.sim.call("rate", per_second=rate)
     time.sleep(warmup)
-    meter = CpuMeter(
-        {"proxy": procs.proxy.pid, "simulator": procs.sim.pid, "viewers": procs.viewers.pid}
-    )
+    meter = procs.meter()
     procs.proxy.call("gc")
     start = time.time()
     time.sleep(window)
@@ -124,10 +151,11 @@ def live(
     gc_pauses = procs.proxy.call("gc")
     procs.sim.call("rate", per_second=None)
     time.sleep(drain)
-    sent = procs.sim.call("markers", sid=sid)
-    stats = procs.viewers.call("stats", start=start, end=end, sent={sid: sent})
+    sent = {sid: procs.sim.call("markers", sid=sid) for sid in sids}
+    stats = procs.viewers.call("stats", start=start, end=end, sent=sent)
     procs.viewers.call("close_all")
-    procs.sim.call("end_call", sid=sid)
+    for sid in sids:
+        procs.sim.call("end_call", sid=sid)
     return LiveResult(
         opened["alive"],
         rate,
@@ -157,16 +185,20 @@ class CpuMeter:
         cpu = {name: sum(t) - sum(self._procs[name]) for name, t in times.items()}
         cpu["proxy_sys"] = times["proxy"][1] - self._procs["proxy"][1]
         cpu["others"] = max(0.0, machine["tasks"] - sum(cpu[name] for name in self.pids))
+        cpu.setdefault("publisher", 0.0)
         cpu["softirq"], cpu["steal"] = machine["softirq"], machine["steal"]
         return cpu, others
 
 
-def _settled_connections(sim: Child, sid: str, quiet: float = 1.0, limit: float = 15.0) -> int:
-    """The upstream count of ``sid`` once it stopped changing for ``quiet`` seconds."""
+def _settled_connections(
+    sim: Child, sids: list[str], quiet: float = 1.0, limit: float = 15.0
+) -> int:
+    """The most upstreams any of ``sids`` has, once the counts stopped changing for
+    ``quiet`` seconds."""
     deadline = time.monotonic() + limit
     last, since = -1, time.monotonic()
     while time.monotonic() < deadline:
-        now = sim.call("connections", sid=sid)
+        now = max(sim.call("connections", sid=sid) for sid in sids)
         if now != last:
             last, since = now, time.monotonic()
         elif time.monotonic() - since >= quiet:

@@ -1,10 +1,12 @@
 """The proxy's process: our relay (``create_app``) or the naive design, under uvicorn.
 
-Both run the same way (uvicorn on 127.0.0.1, port 0, no access log) so that the
-process's CPU time and memory are the design's and the server's, nothing else.
-Commands: ``port``, ``token`` (an admin API token of our dashboard, None for the
-naive one), and ``gc`` (the garbage collector's pauses since the last call,
-by generation: how many, the longest, the total, in ms).
+Ours runs the way ``burki-dashboard run`` does (``webapp.server``'s configuration
+and server, on 127.0.0.1, port 0, no access log); the naive design under a plain
+uvicorn. The process's CPU time and memory are the design's and the server's,
+nothing else. Commands: ``port``, ``token`` (an admin API token of our dashboard,
+None for the naive one), ``follow`` (nothing to do: both open their upstreams on
+demand) and ``gc`` (the garbage collector's pauses since the last call, by
+generation: how many, the longest, the total, in ms).
 """
 
 from __future__ import annotations
@@ -18,15 +20,26 @@ from pathlib import Path
 from typing import Any
 
 import uvicorn
-from starlette.applications import Starlette
 
 from bench.control import child_setup, serve, serving_port
 from bench.naive import create_naive_app
 from bench.simproc import API_KEY
 from webapp.app import create_app
+from webapp.server import DashboardServer, uvicorn_config
 from webapp.settings import Settings
 
 DESIGNS = ("ours", "naive")
+MAX_CONNECTIONS = 30_000
+"""Our connection limit in the bench (10,000 idle viewers; the default is meant for people)."""
+
+
+def stream_path(design: str, sids: list[str]) -> str:
+    """A viewer's SSE path: one call's events, or several calls over one connection."""
+    if len(sids) == 1:
+        return f"/api/calls/{sids[0]}/events"
+    if design == "naive":
+        raise ValueError("the naive design serves one call per connection")
+    return "/api/events?" + "&".join(f"call={sid}" for sid in sids)
 
 
 def settings_for(base_url: str, viewer_queue: int, state_dir: Path) -> Settings:
@@ -52,6 +65,7 @@ def settings_for(base_url: str, viewer_queue: int, state_dir: Path) -> Settings:
         burki_base_url=base_url,
         relay_viewer_queue=viewer_queue,
         dashboard_log_level="warning",
+        dashboard_max_connections=MAX_CONNECTIONS,
         **files,
         **uncapped,
     )
@@ -67,39 +81,37 @@ def api_token(settings: Settings) -> str | None:
     return TokenStore(settings.dashboard_tokens_file).create("bench", Role.ADMIN)
 
 
-def build_app(
+LISTEN = {"host": "127.0.0.1", "port": 0, "access_log": False, "backlog": 4096}
+
+
+def build_server(
     design: str, base_url: str, viewer_queue: int, state_dir: Path
-) -> tuple[Starlette, str | None]:
+) -> tuple[uvicorn.Server, str | None]:
     if design == "ours":
         settings = settings_for(base_url, viewer_queue, state_dir)
-        return create_app(settings, demo=False), api_token(settings)
-    return create_naive_app("ws" + base_url.removeprefix("http"), API_KEY), None
+        app = create_app(settings, demo=False)
+        config = uvicorn_config(app, settings, timeout_graceful_shutdown=2, **LISTEN)
+        return DashboardServer(config, app), api_token(settings)
+    naive = create_naive_app("ws" + base_url.removeprefix("http"), API_KEY)
+    plain = uvicorn.Config(naive, log_config=None, timeout_graceful_shutdown=2, **LISTEN)
+    return uvicorn.Server(plain), None
 
 
 def main(conn: Connection, design: str, base_url: str, viewer_queue: int) -> None:
     child_setup(f"{design} proxy")
     with tempfile.TemporaryDirectory(prefix="burki-bench-") as state_dir:
-        app, token = build_app(design, base_url, viewer_queue, Path(state_dir))
-        asyncio.run(_run(conn, app, token))
+        server, token = build_server(design, base_url, viewer_queue, Path(state_dir))
+        asyncio.run(_run(conn, server, token))
 
 
-async def _run(conn: Connection, app: Starlette, token: str | None) -> None:
-    config = uvicorn.Config(
-        app,
-        host="127.0.0.1",
-        port=0,
-        log_config=None,
-        access_log=False,
-        backlog=4096,
-        timeout_graceful_shutdown=2,
-    )
-    server = uvicorn.Server(config)
+async def _run(conn: Connection, server: uvicorn.Server, token: str | None) -> None:
     server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
     task = asyncio.create_task(server.serve())
     port = await serving_port(server, task)
     pauses = GcPauses()
+    handlers = {"port": lambda: port, "token": lambda: token, "gc": pauses.take}
     try:
-        await serve(conn, {"port": lambda: port, "token": lambda: token, "gc": pauses.take})
+        await serve(conn, handlers | {"follow": lambda sids: None})
     finally:
         server.should_exit = True
         await asyncio.wait_for(task, 10)

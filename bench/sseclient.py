@@ -20,12 +20,15 @@ class SseViewer(asyncio.Protocol):
     """Records ``(n, sent, received)`` for every marker in a live (non-snapshot) event,
     and the arrival time of every event.
 
-    ``ready`` resolves at the first complete event (headers and a first frame
-    came through), or fails if the response is not a 200 or the socket ends.
+    ``ready`` resolves at the first complete event or comment (headers and a first
+    frame came through: nchan opens with a ``: hi`` comment, we with a snapshot), or
+    fails if the response is not a 200 or the socket ends.
     """
 
-    def __init__(self, host: str, port: int, path: str, sid: str, token: str | None) -> None:
-        self.sid = sid
+    def __init__(
+        self, host: str, port: int, path: str, sids: tuple[str, ...], token: str | None
+    ) -> None:
+        self.sids = sids
         auth = f"Authorization: Bearer {token}\r\n" if token else ""
         self.request = (
             f"GET {path} HTTP/1.1\r\nHost: {host}:{port}\r\n{auth}"
@@ -112,12 +115,12 @@ class SseViewer(asyncio.Protocol):
             self._event(event, now)
 
     def _event(self, event: bytes, now: float) -> None:
+        if not self.ready.done():
+            self.ready.set_result(None)
         if not event or event.startswith(b":"):  # a heartbeat comment
             self.comments += 1
             return
         self.received.append(now)
-        if not self.ready.done():
-            self.ready.set_result(None)
         header = event[: event.find(b"data:")]
         if any(kind in header for kind in _STATE_TYPES):
             return  # a snapshot holds every segment so far: not a delivery

@@ -47,6 +47,11 @@ class WindowStats:
     spread_p50_ms: float
     """Per event, last viewer's latency minus first's: the time the fan-out takes."""
     spread_max_ms: float
+    late_events: int
+    """Events whose last viewer had them more than ``LATE_MS`` after they were sent."""
+
+
+LATE_MS = 150.0
 
 
 def main(conn: Connection) -> None:
@@ -78,19 +83,22 @@ class Pool:
     async def open(
         self,
         port: int,
-        sid: str,
+        path: str,
+        sids: list[str],
         n: int,
         token: str | None = None,
         at_once: int = 50,
         timeout: float = 30.0,
     ) -> dict[str, Any]:
-        """Open ``n`` viewers of ``sid``; how many got a first event, and why the others failed."""
+        """Open ``n`` viewers of ``sids`` at ``path``; how many got a first event or comment,
+        and why the others failed."""
         gate = asyncio.Semaphore(at_once)
+        watched = tuple(sids)
         errors: Counter[str] = Counter()
 
         async def one() -> None:
             async with gate:
-                viewer = SseViewer(HOST, port, f"/api/calls/{sid}/events", sid, token)
+                viewer = SseViewer(HOST, port, path, watched, token)
                 try:
                     async with asyncio.timeout(timeout):
                         await asyncio.get_running_loop().create_connection(
@@ -136,14 +144,15 @@ class Pool:
                     if seen[n] == 1:
                         latencies.append((got - t) * 1000)
                         by_event.setdefault(n, []).append(latencies[-1])
-            lost.append(len(expected.get(viewer.sid, set()) - seen.keys()))
+            wanted = set().union(*(expected.get(sid, set()) for sid in viewer.sids))
+            lost.append(len(wanted - seen.keys()))
             dups.append(sum(count - 1 for count in seen.values()))
         latencies.sort()
         firsts = sorted(min(x) for x in by_event.values())
         spreads = sorted(max(x) - min(x) for x in by_event.values())
         return WindowStats(
             viewers=len(self.viewers),
-            expected_per_viewer=max((len(e) for e in expected.values()), default=0),
+            expected_per_viewer=sum(len(e) for e in expected.values()),
             delivered=delivered,
             frames=frames,
             latencies=len(latencies),
@@ -162,6 +171,7 @@ class Pool:
             first_max_ms=firsts[-1] if firsts else math.nan,
             spread_p50_ms=_quantile(spreads, 0.5),
             spread_max_ms=spreads[-1] if spreads else math.nan,
+            late_events=sum(1 for x in by_event.values() if max(x) > LATE_MS),
         )
 
     def per_event(self, start: float, end: float) -> list[tuple[int, float, float, float, float]]:
