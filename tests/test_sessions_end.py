@@ -137,3 +137,26 @@ async def test_a_demo_session_opens_nothing_on_a_live_instance_sharing_the_secre
         assert live.state.access.session_secret == SESSION_SECRET
         async with httpx.AsyncClient(cookies={SESSION_COOKIE: cookie}) as stolen:
             assert await statuses(live, stolen, sid) == [303, 303, 401]
+
+
+def _waiting_tasks() -> list[asyncio.Task[object]]:
+    """Tasks parked on an ``asyncio.Event``'s wait (what a stream's access guard starts)."""
+    return [
+        task
+        for task in asyncio.all_tasks()
+        if getattr(task.get_coro(), "__qualname__", "") == "Event.wait"
+    ]
+
+
+async def test_a_stream_that_ends_leaves_no_task_of_its_access_guard_behind(
+    sim: Simulator,
+) -> None:
+    sid = sim.add_call()
+    async with running_app(sim) as live, live.client(Role.SUPERVISOR) as client:
+        viewer = Viewer(live.url, f"/api/calls/{sid}/events").start(client)
+        await viewer.wait_for(is_event("snapshot"))
+        sim.set_call_status(sid, "completed")  # the server ends the response, not the client
+        assert viewer._task is not None
+        await asyncio.wait_for(viewer._task, 10)
+        assert live.state.access.caps.open == {}  # the server finished with the request
+        assert _waiting_tasks() == []

@@ -308,11 +308,14 @@ def _until(revoked: asyncio.Event, receive: Receive) -> Receive:
             return {"type": "http.disconnect"}
         message = asyncio.ensure_future(receive())
         stop = asyncio.ensure_future(revoked.wait())
-        await asyncio.wait((message, stop), return_when=asyncio.FIRST_COMPLETED)
-        stop.cancel()
-        if message.done():
+        try:
+            await asyncio.wait((message, stop), return_when=asyncio.FIRST_COMPLETED)
+        finally:  # also when the response's reader is cancelled: no task left pending
+            stop.cancel()
+            if not message.done():
+                message.cancel()
+        if message.done() and not message.cancelled():
             return message.result()
-        message.cancel()
         return {"type": "http.disconnect"}
 
     return guarded
