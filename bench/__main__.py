@@ -11,6 +11,7 @@ issue's three loads and 10,000 idle viewers (``bench.scale``).
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import functools
 import importlib.util
 import re
@@ -56,10 +57,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--part", choices=("all", "naive", "scale"), default="all", help="run only one part"
     )
+    parser.add_argument("--servers", choices=("ours", "both"), default="both", help="scale part")
+    parser.add_argument("--loads", default="", help="scale part: only these loads, e.g. 2 or 1,3")
+    parser.add_argument("--no-idle", action="store_true", help="scale part: skip the idle steps")
     args = parser.parse_args(argv)
     raise_nofile()
     plan = Plan.quick() if args.quick else Plan.full()
     scale_plan = scale.ScalePlan.quick() if args.quick else scale.ScalePlan.full()
+    if args.loads:
+        picked = [scale_plan.loads[int(i) - 1] for i in args.loads.split(",")]
+        scale_plan = dataclasses.replace(scale_plan, loads=picked)
+    if args.no_idle:
+        scale_plan = dataclasses.replace(scale_plan, idle_steps=[])
     began = time.monotonic()
     load_before = load_average()
     with (
@@ -73,7 +82,13 @@ def main(argv: list[str] | None = None) -> int:
             parts.append(document(plan, results, notes, args.quick))
         if args.part in ("all", "scale"):
             found, scale_notes = scale.run(
-                scale_plan, sim, clients, base_url, plan.viewer_queue, _say
+                scale_plan,
+                sim,
+                clients,
+                base_url,
+                plan.viewer_queue,
+                _say,
+                "ours" if args.servers == "ours" else None,
             )
             parts.append(scale_document(scale_plan, found, scale_notes))
     took = time.monotonic() - began

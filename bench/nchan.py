@@ -56,6 +56,7 @@ http {{
       nchan_subscriber eventsource;
       nchan_channel_id $1;
       nchan_channel_id_split_delimiter ",";
+      nchan_max_channel_id_length 4096;
       nchan_subscriber_first_message newest;
     }}
   }}

@@ -66,15 +66,23 @@ class ServerResult:
 
 
 def run(
-    plan: ScalePlan, sim: Child, clients: Child, base_url: str, viewer_queue: int, say: Callable
+    plan: ScalePlan,
+    sim: Child,
+    clients: Child,
+    base_url: str,
+    viewer_queue: int,
+    say: Callable[[str], None],
+    only: str | None = None,
 ) -> tuple[dict[str, ServerResult], list[str]]:
     """Each server through the idle steps and the loads; nchan is skipped when absent."""
     results: dict[str, ServerResult] = {}
     notes: list[str] = []
-    servers: list[tuple[str, Child]] = [
-        ("ours", Child("ours-proxy", proxies.main, "ours", base_url, viewer_queue))
-    ]
-    if (why := nchan.missing()) is None:
+    servers: list[tuple[str, Child]] = []
+    if only in (None, "ours"):
+        servers.append(("ours", Child("ours-proxy", proxies.main, "ours", base_url, viewer_queue)))
+    if only == "ours":
+        notes.append("nchan reference not run (--servers ours)")
+    elif (why := nchan.missing()) is None:
         servers.append(("nchan", Child("nchan", nchan.main, base_url)))
     else:
         notes.append(f"nchan reference SKIPPED: {why} (apt-get install nginx libnginx-mod-nchan)")
@@ -85,7 +93,8 @@ def run(
             pid = px.call("pid") if name == "nchan" else None
             procs = phases.Procs(sim, clients, px, px.call("port"), px.call("token"), path, pid)
             say(f"scale {name}: idle viewers {plan.idle_steps}")
-            result = ServerResult(phases.idle(procs, plan.idle_steps, plan.settle))
+            idle = phases.idle(procs, plan.idle_steps, plan.settle) if plan.idle_steps else None
+            result = ServerResult(idle or phases.IdleResult(0))
             for load in plan.loads:
                 say(f"scale {name}: {load.name}")
                 live = phases.live(
@@ -136,7 +145,7 @@ def rows(plan: ScalePlan, ours: ServerResult, ref: ServerResult | None) -> list[
 def _idle_row(ours: ServerResult, ref: ServerResult | None) -> Row:
     mine = ours.idle.kib_per_viewer
     theirs = ref.idle.kib_per_viewer if ref else math.nan
-    steps = [p[0] for p in ours.idle.points if p[0] > 0]
+    steps = [p[0] for p in ours.idle.points if p[0] > 0] or [0]
     return Row(
         f"RSS per idle viewer, KiB (slope {steps[0]}->{steps[-1]})",
         _fmt("{:.1f}", mine),
@@ -174,6 +183,7 @@ def _load_rows(load: Load, mine: phases.LiveResult, theirs: phases.LiveResult | 
             f"<= {RATIO_GOAL:g}x nchan",
             within,
         ),
+        row("first viewer of each event, p50 latency, ms", stat("first_p50_ms"), "{:.1f}"),
         row("p50 added latency, ms", stat("p50_ms"), "{:.1f}"),
         row(
             "p99 added latency, ms",
