@@ -13,11 +13,15 @@ and an SSE response never ends by itself. So on SIGTERM or Ctrl-C the server
 first releases every viewer (their responses end at once, with no frame lost:
 browsers resume elsewhere with their last id), then drains as usual, bounded by
 ``timeout_graceful_shutdown``; the lifespan then closes the hub's upstreams.
+
+Once started, the server keeps the garbage collector's full collections off the
+live path (:mod:`webapp.collector`).
 """
 
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import socket
 from typing import Any
@@ -27,6 +31,7 @@ import uvicorn
 from starlette.applications import Starlette
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
+from webapp.collector import Collector
 from webapp.logs import QUERY_TOKENS
 from webapp.pages.state import state_of
 from webapp.settings import Settings
@@ -36,8 +41,21 @@ class DashboardServer(uvicorn.Server):
     def __init__(self, config: uvicorn.Config, app: Starlette) -> None:
         super().__init__(config)
         self.dashboard = app
+        self.collector: Collector | None = None
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets)
+        interval = getattr(self.config, "gc_freeze_interval", 0.0)
+        if interval and not self.should_exit:
+            sweep = getattr(self.config, "gc_sweep", 0.0)
+            self.collector = Collector(interval=interval, sweep=sweep)
+            self.collector.start()
 
     async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        if self.collector is not None:
+            self.collector.stop()
+            gc.unfreeze()  # what is left is the collector's again
+            self.collector = None
         state = state_of(self.dashboard)
         if state is not None:
             state.hub.release_viewers()
@@ -47,6 +65,8 @@ class DashboardServer(uvicorn.Server):
 
 class DashboardConfig(uvicorn.Config):
     header_timeout: float = 10.0
+    gc_freeze_interval: float = 0.0
+    gc_sweep: float = 0.0
 
 
 class HeadTimeoutProtocol(H11Protocol):
@@ -108,4 +128,6 @@ def uvicorn_config(app: Starlette, settings: Settings, **overrides: Any) -> Dash
     }
     config = DashboardConfig(app, **(options | overrides))
     config.header_timeout = settings.dashboard_header_timeout
+    config.gc_freeze_interval = settings.dashboard_gc_freeze_interval
+    config.gc_sweep = settings.dashboard_gc_sweep_minutes * 60
     return config

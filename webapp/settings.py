@@ -162,6 +162,18 @@ class Settings(BaseSettings):
     dashboard_shutdown_timeout: float = Field(
         5.0, gt=0, description="Seconds open responses get to drain on shutdown (SIGTERM, Ctrl-C)."
     )
+    dashboard_gc_freeze_interval: float = Field(
+        2.0,
+        ge=0,
+        description="Seconds between freezes of the objects open streams hold, so that no full "
+        "garbage collection walks them (0: the collector's defaults).",
+    )
+    dashboard_gc_sweep_minutes: float = Field(
+        10.0,
+        ge=0,
+        description="Minutes between the scheduled full collections that reclaim what frozen "
+        "viewers left behind (0: never).",
+    )
     dashboard_auth_mode: AuthModeDashboard = Field(
         "password",
         description="How people sign in: password (the users file) or sso (a user header set "

@@ -1,0 +1,54 @@
+"""The collector freezes what open streams hold and sweeps what frozen viewers left behind."""
+
+from __future__ import annotations
+
+import gc
+import weakref
+from collections.abc import Iterator
+
+import pytest
+
+from webapp.collector import Collector
+
+
+class Node:
+    """A reference cycle when it points at itself, as a task and its frame do."""
+
+    def __init__(self) -> None:
+        self.me: Node | None = self
+
+
+@pytest.fixture(autouse=True)
+def unfrozen() -> Iterator[None]:
+    yield
+    gc.unfreeze()
+
+
+def frozen(thing: object) -> bool:
+    """Tracked, yet in no generation a collection walks."""
+    return gc.is_tracked(thing) and not any(o is thing for o in gc.get_objects())
+
+
+def test_a_tick_freezes_what_survived_since_the_last_one() -> None:
+    collector = Collector(interval=60, sweep=0)
+    collector.tick()
+    viewer = Node()
+    assert not frozen(viewer)
+    collector.tick()
+    assert frozen(viewer)
+    gc.collect()  # a full collection no longer walks it, and it is kept all the same
+    assert frozen(viewer) and viewer.me is viewer
+
+
+def test_a_frozen_cycle_left_behind_is_reclaimed_only_by_the_sweep() -> None:
+    collector = Collector(interval=60, sweep=3600)
+    left = Node()
+    gone = weakref.ref(left)
+    collector.tick()
+    del left
+    gc.collect()
+    assert gone() is not None  # frozen: the usual collections cannot see it
+    collector.sweep = 1e-9  # a sweep is due
+    collector.tick()
+    assert gone() is None
+    assert collector.sweeps == 1
