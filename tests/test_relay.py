@@ -13,6 +13,7 @@ from tests.conftest import SIM_KEY
 from tests.live import Viewer, data, has_segment, is_event, running_app, segments
 from webapp.access.users import Role
 from webapp.simulator import Simulator
+from webapp.wire.streamkey import StreamKey
 
 
 async def test_fifty_viewers_share_one_upstream_and_see_the_same_events(sim: Simulator) -> None:
@@ -340,4 +341,27 @@ async def test_shutdown_ends_open_streams_promptly(sim: Simulator) -> None:
         assert asyncio.get_running_loop().time() - started < 1.5  # not the 2 s drain timeout
         await sim.wait_for_connections(f"call:{sid}", 0)
         assert live.hub.streams == {}
+        await viewer.stop()
+
+
+@pytest.mark.parametrize("multiplexed", [False, True])
+async def test_a_parked_viewer_gets_frames_straight_from_the_stream_exactly_once(
+    sim: Simulator, multiplexed: bool
+) -> None:
+    sid, other = sim.add_call(), sim.add_call()
+    path = f"/api/events?call={sid}&call={other}" if multiplexed else f"/api/calls/{sid}/events"
+    async with running_app(sim) as live, live.client(timeout=10) as client:
+        viewer = Viewer(live.url, path).start(client)
+        await viewer.wait_for(is_event("snapshot"))
+        await sim.wait_for_connections(f"call:{sid}", 1)
+        for n in range(20):
+            sim.add_segment(sid, "user", f"line {n}")
+            await viewer.wait_for(has_segment(f"line {n}"))  # one at a time: the reader parks
+        (sub,) = live.hub.stream(StreamKey.call(sid)).subscribers
+        assert sub.direct_writes >= 10  # most went by the direct path, none woke the reader
+        await viewer.stop()
+        sim.add_segment(sid, "user", "while away")
+        viewer.start(client)  # resumes with its last id, which the direct path moved
+        await viewer.wait_for(has_segment("while away"))
+        assert segments(viewer.events) == [f"line {n}" for n in range(20)] + ["while away"]
         await viewer.stop()

@@ -158,5 +158,7 @@ async def test_a_stream_that_ends_leaves_no_task_of_its_access_guard_behind(
         sim.set_call_status(sid, "completed")  # the server ends the response, not the client
         assert viewer._task is not None
         await asyncio.wait_for(viewer._task, 10)
-        assert live.state.access.caps.open == {}  # the server finished with the request
+        requests = [t for t in asyncio.all_tasks() if "run_asgi" in repr(t.get_coro())]
+        await asyncio.wait_for(asyncio.gather(*requests), 10)  # the server is done with it
+        assert live.state.access.caps.open == {}
         assert _waiting_tasks() == []

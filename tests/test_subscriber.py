@@ -141,3 +141,45 @@ async def test_a_heartbeat_comes_as_an_empty_batch_from_the_subscribers_own_time
     assert await asyncio.wait_for(sub.get_batch(), 1) == []  # and again, on its own
     sub.close("done")
     assert await sub.get_batch() is None
+
+
+async def parked(sub: Subscriber) -> asyncio.Task[list[Frame] | None]:
+    """A reader waiting in ``get_batch`` with nothing queued."""
+    reader = asyncio.create_task(sub.get_batch())
+    await asyncio.sleep(0)  # one step: the reader runs up to its wait
+    assert sub._parked
+    return reader
+
+
+async def test_a_burst_for_a_parked_reader_goes_to_the_direct_path_in_one_call() -> None:
+    sub, calls = Subscriber(), []
+    sub.direct = lambda frames: calls.append(frames) or True
+    reader = await parked(sub)
+    burst = [frame("transcript", "call:CA1"), frame("sentiment", "call:CA1")]
+    assert all(sub.offer(f) for f in burst)
+    await asyncio.sleep(0)  # the loop's flush
+    assert calls == [burst] and len(sub) == 0 and sub.direct_writes == 2
+    assert not reader.done()  # never woken
+    reader.cancel()
+
+
+async def test_frames_the_socket_cannot_take_now_go_to_the_reader_in_order() -> None:
+    sub = Subscriber()
+    sub.direct = lambda frames: False
+    reader = await parked(sub)
+    burst = [frame("transcript", "call:CA1", n=n) for n in range(3)]
+    assert all(sub.offer(f) for f in burst)
+    assert await reader == burst
+    assert sub.direct_writes == 0
+
+
+async def test_a_close_in_the_middle_of_a_burst_still_delivers_it_through_the_reader() -> None:
+    sub, calls = Subscriber(), []
+    sub.direct = lambda frames: calls.append(frames) or True
+    reader = await parked(sub)
+    end = frame("end", "call:CA1")
+    assert sub.offer(end)
+    sub.close("ended")
+    assert await reader == [end]
+    await asyncio.sleep(0)
+    assert calls == []

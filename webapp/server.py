@@ -34,6 +34,7 @@ from uvicorn.protocols.http.h11_impl import H11Protocol
 from webapp.collector import Collector
 from webapp.logs import QUERY_TOKENS
 from webapp.pages.state import state_of
+from webapp.relay.sseresponse import CONNECTION
 from webapp.settings import Settings
 
 
@@ -70,7 +71,8 @@ class DashboardConfig(uvicorn.Config):
 
 
 class HeadTimeoutProtocol(H11Protocol):
-    """uvicorn's h11 protocol, closing a connection whose request head is not complete in time.
+    """uvicorn's h11 protocol, closing a connection whose request head is not complete in time,
+    and offering the app its connection's transport (``relay.sseresponse.CONNECTION``).
 
     The clock runs whenever the connection waits for a request head: from
     connect, and again from the first byte of each keep-alive request (idle
@@ -81,10 +83,16 @@ class HeadTimeoutProtocol(H11Protocol):
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
+        self._burki_transport = transport
         self._arm()
 
     def data_received(self, data: bytes) -> None:
-        super().data_received(data)
+        # A request task started while parsing inherits this: the SSE responses' direct path.
+        token = CONNECTION.set(self._burki_transport)
+        try:
+            super().data_received(data)
+        finally:
+            CONNECTION.reset(token)
         if self.conn.their_state is h11.IDLE and not self.transport.is_closing():
             self._arm()  # still waiting for (the rest of) a head
         else:

@@ -10,12 +10,13 @@ encoded, so that is the one thing an endpoint hands in.
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator, Callable
+from functools import partial
 
 from starlette.requests import Request
 
 from webapp.relay.frames import Frame
 from webapp.relay.hub import Hub
-from webapp.relay.sseresponse import StreamResponse
+from webapp.relay.sseresponse import StreamResponse, direct_sink
 from webapp.relay.subscriber import Subscriber
 
 PING = b": ping\n\n"  # the JSON API's heartbeat: a comment
@@ -42,14 +43,35 @@ async def batches(
 
     Ends when the subscriber is closed and drained, or, with ``until_end``,
     right after a batch whose last frame is the stream's ``end``.
+
+    When the response offers a direct sink, frames that find the reader parked
+    are encoded and written by the subscriber's flush (no wake-up of this task),
+    except an ``end`` that ends the response: that one comes through here.
     """
-    while (batch := await sub.get_batch()) is not None:
-        if not batch:
-            yield heartbeat
-            continue
-        yield encode(batch)
-        if until_end and batch[-1].type == "end":
-            return
+    sink = direct_sink()
+    if sink is not None:
+        sub.direct = partial(_write_now, sink, encode, until_end)
+    try:
+        while (batch := await sub.get_batch()) is not None:
+            if not batch:
+                yield heartbeat
+                continue
+            yield encode(batch)
+            if until_end and batch[-1].type == "end":
+                return
+    finally:
+        sub.direct = None
+
+
+def _write_now(
+    sink: Callable[[bytes], bool],
+    encode: Callable[[list[Frame]], bytes],
+    until_end: bool,
+    frames: list[Frame],
+) -> bool:
+    if until_end and any(frame.type == "end" for frame in frames):
+        return False  # the loop below writes it, and ends the response
+    return sink(encode(frames))
 
 
 def sse_response(hub: Hub, chunks: AsyncGenerator[bytes, None]) -> StreamResponse:

@@ -9,6 +9,12 @@ does only what must be done per viewer:
   session cookie); the body chunks go straight to the server's own ``send``
   (``scope["burki.raw_send"]``, set by the app), skipping send wrappers that
   only ever act on the start;
+- once the start and the opening are out, a frame can skip the viewer's task
+  altogether: :func:`direct_sink` hands the stream's serving loop a function that
+  writes a chunk straight to the connection's transport when the socket can take
+  it now (nothing buffered), and says False otherwise (the frame is then queued
+  and the task writes it, with the server's flow control and the stall watchdog);
+  see "The direct path" below;
 - one watcher task notices the client's disconnect;
 - a watchdog timer, not a per-write timeout, cuts a viewer whose socket has
   accepted nothing for ``stall_timeout`` seconds (counted by ``on_stall``);
@@ -16,16 +22,38 @@ does only what must be done per viewer:
 
 Ownership: the response's ASGI call owns the watcher, the writer and the
 watchdog, and cancels them and closes the generator on every way out.
+
+The direct path: the server's protocol (``webapp.server``) offers the ASGI app
+its connection's transport through :data:`CONNECTION`, a context variable set
+while it parses a request, so the request's task inherits it: a small,
+explicit extension of our own server, no reach into uvicorn's internals. Only an
+HTTP/1.1 GET response (chunked, as h11 frames it) is written to directly, with
+the same chunk framing; the final chunk still goes through the server.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncGenerator, Callable
+from contextvars import ContextVar
 
 from starlette.types import Message, Receive, Scope, Send
 
 RAW_SEND = "burki.raw_send"
+CONNECTION: ContextVar[asyncio.WriteTransport | None] = ContextVar("burki_connection", default=None)
+"""The transport of the connection whose request is being handled (set by our server)."""
+_SINK: ContextVar[Callable[[bytes], bool] | None] = ContextVar("burki_sink", default=None)
+
+
+def direct_sink() -> Callable[[bytes], bool] | None:
+    """In a stream response's chunk generator: a function writing one chunk now, or None.
+
+    The function returns False (writing nothing) when the socket cannot take the
+    bytes at once: the caller then queues them for the response's own writer.
+    """
+    return _SINK.get()
+
+
 HEADERS = [
     (b"content-type", b"text/event-stream; charset=utf-8"),
     (b"cache-control", b"no-store"),
@@ -49,9 +77,12 @@ class StreamResponse:
         self._since: float | None = None  # when the write under way began
         self._exhausted = False
         self._watchdog: asyncio.TimerHandle | None = None
+        self._transport: asyncio.WriteTransport | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         raw_send: Send = scope.get(RAW_SEND, send)
+        if scope.get("http_version") == "1.1" and scope.get("method") == "GET":
+            self._transport = CONNECTION.get()
         watcher = asyncio.ensure_future(_disconnected(receive))
         writer = asyncio.ensure_future(self._write(send, raw_send))
         loop = asyncio.get_running_loop()
@@ -79,6 +110,8 @@ class StreamResponse:
     async def _write(self, send: Send, raw_send: Send) -> None:
         await send({"type": "http.response.start", "status": 200, "headers": HEADERS})
         loop = asyncio.get_running_loop()
+        if self._transport is not None:  # this task's context: the generator's too
+            _SINK.set(self._write_now)
         async for chunk in self.chunks:
             self._since = loop.time()
             await raw_send({"type": "http.response.body", "body": chunk, "more_body": True})
@@ -88,6 +121,30 @@ class StreamResponse:
         self._exhausted = True
         self._since = loop.time()
         await raw_send({"type": "http.response.body", "body": b"", "more_body": False})
+
+    def _write_now(self, chunk: bytes) -> bool:
+        """Write ``chunk`` as one HTTP/1.1 chunk now, if the socket takes it without buffering."""
+        transport = self._transport
+        if not chunk or transport is None or transport.is_closing():
+            return False
+        if transport.get_write_buffer_size():
+            return False
+        transport.write(_framed(chunk))
+        return True
+
+
+def _framed(chunk: bytes) -> bytes:
+    """``chunk`` as one HTTP/1.1 chunk; framed once for all the viewers that write it in turn
+    (a single-stream frame's bytes are the same object for each of them)."""
+    global _last_framed
+    last, framed = _last_framed
+    if last is not chunk:
+        framed = b"%x\r\n%b\r\n" % (len(chunk), chunk)
+        _last_framed = (chunk, framed)
+    return framed
+
+
+_last_framed: tuple[bytes, bytes] = (b"", b"0\r\n\r\n")
 
 
 async def _disconnected(receive: Receive) -> None:

@@ -11,12 +11,23 @@ instead of piling them up. Nothing else is ever dropped or reordered.
 
 No tasks of its own; all methods run on the event loop's thread, so a check
 and the change that follows it cannot interleave with another call.
+
+The direct path: when a frame finds the reader parked with nothing queued
+(everything before was handed over and written) and :attr:`Subscriber.direct`
+is set, the reader is not woken. The frame is queued all the same, and the
+subscriber joins the loop's one flush, run once the burst that made the frame
+is over: it hands every frame queued by then to ``direct`` in one call, which
+writes them to the viewer's socket at once and says True. When it says False
+(the socket is not writable now) the reader is woken and takes the queue as
+usual, so order, coalescing, the bound and the cut are those of the queue.
 """
 
 from __future__ import annotations
 
 import asyncio
+import weakref
 from collections import deque
+from collections.abc import Callable
 
 from webapp.relay.frames import Frame
 
@@ -38,6 +49,10 @@ class Subscriber:
         self._ready = asyncio.Event()  # set while there is a frame to get, or once closed
         self._beat = False  # a heartbeat is due
         self._timer: asyncio.TimerHandle | None = None
+        self._parked = False  # the reader waits, having written everything it got
+        self._flush_due = False  # in the loop's flush (frames queued, reader not woken)
+        self.direct: Callable[[list[Frame]], bool] | None = None
+        self.direct_writes = 0  # frames the direct path took
 
     def __len__(self) -> int:
         return len(self._queue)
@@ -58,8 +73,30 @@ class Subscriber:
             self.close(QUEUE_FULL, discard=True)
             return False
         self._queue.append(frame)
-        self._ready.set()
+        if self._flush_due:
+            return True  # written with the rest of this burst
+        if self._parked and self.direct is not None and len(self._queue) == 1:
+            self._flush_due = True
+            _flush_of(asyncio.get_running_loop()).add(self)
+        else:
+            self._ready.set()
         return True
+
+    def _flush(self) -> None:
+        """Hand this burst's frames to ``direct``; wake the reader if it cannot take them."""
+        self._flush_due = False
+        if not self._queue or self.closed_reason is not None:
+            return  # the reader was woken (closed, or a heartbeat) and took them
+        frames = list(self._queue)
+        try:
+            written = self._parked and self.direct is not None and self.direct(frames)
+        except Exception:  # the reader's own path will meet and report it
+            written = False
+        if written:
+            self._queue.clear()
+            self.direct_writes += len(frames)
+        else:
+            self._ready.set()
 
     async def get_batch(self) -> list[Frame] | None:
         """Every queued frame at once (a burst becomes one write), waiting for one.
@@ -74,7 +111,11 @@ class Subscriber:
             if self.closed_reason is not None:
                 return None
             self._ready.clear()
-            await self._ready.wait()
+            self._parked = True
+            try:
+                await self._ready.wait()
+            finally:
+                self._parked = False
         self._beat = False
         batch = list(self._queue)
         self._queue.clear()
@@ -110,3 +151,31 @@ class Subscriber:
                 del self._queue[i]
                 self.coalesced += 1
                 return  # at most one is ever queued
+
+
+class _Flush:
+    """One callback per loop iteration that writes every waiting subscriber's burst."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop = loop
+        self.due: list[Subscriber] = []
+
+    def add(self, sub: Subscriber) -> None:
+        if not self.due:
+            self.loop.call_soon(self.run)
+        self.due.append(sub)
+
+    def run(self) -> None:
+        due, self.due = self.due, []
+        for sub in due:
+            sub._flush()
+
+
+_flushes: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Flush] = weakref.WeakKeyDictionary()
+
+
+def _flush_of(loop: asyncio.AbstractEventLoop) -> _Flush:
+    flush = _flushes.get(loop)
+    if flush is None:
+        flush = _flushes[loop] = _Flush(loop)
+    return flush
