@@ -91,6 +91,8 @@ class LiveResult:
     """The other processes that used the most CPU during the window."""
     errors: dict[str, int]
     """Why viewers failed to connect, if any did."""
+    gc_connecting: dict[int, tuple[int, float, float]] = field(default_factory=dict)
+    """The proxy's garbage collections while the viewers connected and warmed up."""
 
     def cpu_per_1000(self, proc: str, unit: str = "delivered") -> float:
         """CPU seconds of ``proc`` per 1,000 segments delivered (or ``unit="frames"``)."""
@@ -138,12 +140,13 @@ def live(
     segments per second on each call."""
     sids = [procs.sim.call("add_call") for _ in range(calls)]
     procs.proxy.call("follow", sids=sids)
+    procs.proxy.call("gc")
     opened = procs.open(sids, viewers)
     upstreams = _settled_connections(procs.sim, sids)
     procs.sim.call("rate", per_second=rate)
     time.sleep(warmup)
     meter = procs.meter()
-    procs.proxy.call("gc")
+    connecting = procs.proxy.call("gc")
     start = time.time()
     time.sleep(window)
     end = time.time()
@@ -166,6 +169,7 @@ def live(
         gc_pauses,
         others,
         opened["errors"],
+        connecting,
     )
 
 

@@ -117,14 +117,21 @@ def _ours_path(sids: list[str]) -> str:
     return proxies.stream_path("ours", sids)
 
 
-def _load_notes(name: str, load: Load, live: phases.LiveResult) -> list[str]:
-    pauses = "; ".join(
+def _pauses(found: dict[int, tuple[int, float, float]]) -> str:
+    return "; ".join(
         f"gen{g}: {n} (longest {longest:.1f} ms, total {total:.0f} ms)"
-        for g, (n, longest, total) in sorted(live.gc_pauses.items())
+        for g, (n, longest, total) in sorted(found.items())
     )
+
+
+def _load_notes(name: str, load: Load, live: phases.LiveResult) -> list[str]:
     notes = []
     if name == "ours":
-        notes.append(f"ours, {load.name}: GC collections in the window: {pauses or 'none'}")
+        notes.append(
+            f"ours, {load.name}: GC collections while the viewers connected: "
+            f"{_pauses(live.gc_connecting) or 'none'}; in the window: "
+            f"{_pauses(live.gc_pauses) or 'none'}"
+        )
     others = ", ".join(f"{p} {s:.2f} s" for p, s in live.others)
     notes.append(f"{name}, {load.name}: other processes busiest: {others or 'none'}")
     for error, count in live.errors.items():

@@ -88,6 +88,13 @@ class SseViewer(asyncio.Protocol):
         return True
 
     def _dechunk(self, data: bytes) -> bytes:
+        if not self._raw and not self._chunk_left:  # the usual read: whole chunks, often one
+            size_end = data.find(b"\r\n")
+            if size_end > 0:
+                size = int(data[:size_end].split(b";", 1)[0], 16)
+                end = size_end + 2 + size
+                if size and len(data) == end + 2 and data.endswith(b"\r\n"):
+                    return data[size_end + 2 : end]
         buf, pos, out = self._raw + data, 0, []
         while True:
             if self._chunk_left == 0:
