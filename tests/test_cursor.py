@@ -34,3 +34,32 @@ def test_entries_keeps_only_well_formed_positions_of_any_stream() -> None:
     assert cursor.entries(text) == {"call:CA1": "3f9a0c1e-17", "campaign:4": "0b7d2a55-9"}
     assert cursor.entries("call:CA1=3f9a0c1e-17," + "x" * cursor.MAX_CURSOR) == {}
     assert cursor.entries(None) == {}
+
+
+def test_a_compact_cursor_is_the_positions_alone_in_the_order_of_the_streams() -> None:
+    text = cursor.encode_compact([A, B], {B: "0b7d2a55-9", A: "3f9a0c1e-17"})
+    assert text == "~3f9a0c1e-17,0b7d2a55-9"
+    assert cursor.decode(text, [A, B]) == {A: "3f9a0c1e-17", B: "0b7d2a55-9"}
+
+
+def test_a_compact_position_not_yet_known_or_malformed_is_reset_not_skipped() -> None:
+    assert cursor.encode_compact([A, B], {B: "0b7d2a55-9"}) == "~,0b7d2a55-9"
+    assert cursor.decode("~,0b7d2a55-9", [A, B]) == {A: cursor.UNRESUMABLE, B: "0b7d2a55-9"}
+    assert cursor.decode("~x\ndata: 1,0b7d2a55-9", [A, B])[A] == cursor.UNRESUMABLE
+
+
+def test_a_compact_cursor_of_other_streams_resumes_none_of_them() -> None:
+    assert cursor.decode("~3f9a0c1e-17", [A, B]) == {
+        A: cursor.UNRESUMABLE,
+        B: cursor.UNRESUMABLE,
+    }
+    too_long = "~" + ",".join(["3f9a0c1e-17"] * 1000)
+    assert cursor.decode(too_long, [A] * 1000) == {A: cursor.UNRESUMABLE}
+
+
+def test_a_moving_compact_cursor_says_the_same_as_encoding_it_afresh() -> None:
+    moved = cursor.Compact([A, B], {B: "0b7d2a55-9"})
+    assert moved.move(A, "3f9a0c1e-17") == b"~3f9a0c1e-17,0b7d2a55-9"
+    assert moved.move(B, "0b7d2a55-10").decode() == cursor.encode_compact(
+        [A, B], {A: "3f9a0c1e-17", B: "0b7d2a55-10"}
+    )

@@ -96,18 +96,19 @@ async def _multiplexed_frames(
         resumed = b""
         if at:  # a resume: say where each upstream stands, without moving the cursor
             resumed = b"".join(stream.status_frame().body for stream in viewing.streams.values())
-        if opening := _with_cursor(at, viewing.first) + resumed:
+        moved = cursor.Compact(keys, at)
+        if opening := _with_cursor(moved, viewing.first) + resumed:
             yield opening
-        async with aclosing(batches(viewing.sub, partial(_with_cursor, at), PING)) as chunks:
+        encode = partial(_with_cursor, moved)
+        async with aclosing(batches(viewing.sub, encode, PING)) as chunks:
             async for chunk in chunks:
                 yield chunk
 
 
-def _with_cursor(at: dict[StreamKey, str], frames: list[Frame]) -> bytes:
-    """Each frame's shared body behind this connection's cursor, moved past the frame."""
+def _with_cursor(moved: cursor.Compact, frames: list[Frame]) -> bytes:
+    """Each frame's shared body behind this connection's (compact) cursor, moved past it."""
     chunks = []
     for frame in frames:
         assert frame.stream is not None  # every frame of a stream names it
-        at[frame.stream] = frame.id
-        chunks.append(b"id: " + cursor.encode(at).encode() + b"\n" + frame.body)
+        chunks.append(b"id: " + moved.move(frame.stream, frame.id) + b"\n" + frame.body)
     return b"".join(chunks)
