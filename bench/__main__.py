@@ -58,14 +58,17 @@ def main(argv: list[str] | None = None) -> int:
         "--part", choices=("all", "naive", "scale"), default="all", help="run only one part"
     )
     parser.add_argument("--servers", choices=("ours", "both"), default="both", help="scale part")
-    parser.add_argument("--loads", default="", help="scale part: only these loads, e.g. 2 or 1,3")
+    parser.add_argument(
+        "--loads", default="", help="scale part: only these loads, e.g. 2 or 1,3 (none: idle only)"
+    )
     parser.add_argument("--no-idle", action="store_true", help="scale part: skip the idle steps")
     args = parser.parse_args(argv)
     raise_nofile()
     plan = Plan.quick() if args.quick else Plan.full()
     scale_plan = scale.ScalePlan.quick() if args.quick else scale.ScalePlan.full()
     if args.loads:
-        picked = [scale_plan.loads[int(i) - 1] for i in args.loads.split(",")]
+        numbers = [] if args.loads == "none" else args.loads.split(",")
+        picked = [scale_plan.loads[int(i) - 1] for i in numbers]
         scale_plan = dataclasses.replace(scale_plan, loads=picked)
     if args.no_idle:
         scale_plan = dataclasses.replace(scale_plan, idle_steps=[])

@@ -15,13 +15,13 @@ does only what must be done per viewer:
   it now (nothing buffered), and says False otherwise (the frame is then queued
   and the task writes it, with the server's flow control and the stall watchdog);
   see "The direct path" below;
-- one watcher task notices the client's disconnect;
+- the response's own task writes; one watcher task notices the client's disconnect;
 - a watchdog timer, not a per-write timeout, cuts a viewer whose socket has
   accepted nothing for ``stall_timeout`` seconds (counted by ``on_stall``);
   heartbeats come from the subscriber's own timer.
 
-Ownership: the response's ASGI call owns the watcher, the writer and the
-watchdog, and cancels them and closes the generator on every way out.
+Ownership: the response's ASGI call owns the watcher and the watchdog, and
+cancels them and closes the generator on every way out.
 
 The direct path: the server's protocol (``webapp.server``) offers the ASGI app
 its connection's transport through :data:`CONNECTION`, a context variable set
@@ -78,40 +78,55 @@ class StreamResponse:
         self._exhausted = False
         self._watchdog: asyncio.TimerHandle | None = None
         self._transport: asyncio.WriteTransport | None = None
+        self._stopping = False  # the watcher or the watchdog cancelled the writing
+        self._done = False
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         raw_send: Send = scope.get(RAW_SEND, send)
         if scope.get("http_version") == "1.1" and scope.get("method") == "GET":
             self._transport = CONNECTION.get()
+        # The writing happens in this task; only the watcher is a task of its own (an idle
+        # viewer costs memory per task). The watcher and the watchdog end the writing by
+        # cancelling this task, which then carries on as if the write had returned.
+        task = asyncio.current_task()
+        assert task is not None
         watcher = asyncio.ensure_future(_disconnected(receive))
-        writer = asyncio.ensure_future(self._write(send, raw_send))
+        watcher.add_done_callback(lambda _: self._stop(task))
         loop = asyncio.get_running_loop()
-        self._watchdog = loop.call_later(self.stall_timeout, self._watch, loop, writer)
+        self._watchdog = loop.call_later(self.stall_timeout, self._watch, loop, task)
+        sink = _SINK.set(self._write_now if self._transport is not None else None)
         try:
-            await asyncio.wait((watcher, writer), return_when=asyncio.FIRST_COMPLETED)
+            await self._write(send, raw_send)
+        except asyncio.CancelledError:
+            if not self._stopping or task.uncancel() > 0:
+                raise  # cancelled from outside (shutdown): not ours to swallow
         finally:
+            self._done = True
+            _SINK.reset(sink)
             if self._watchdog is not None:
                 self._watchdog.cancel()
             watcher.cancel()
-            writer.cancel()
-            await asyncio.gather(watcher, writer, return_exceptions=True)
+            await asyncio.gather(watcher, return_exceptions=True)
             await self.chunks.aclose()
         if self.stalled and not self._exhausted:
             self.on_stall()  # cut for not reading; its browser resumes with its last id
 
-    def _watch(self, loop: asyncio.AbstractEventLoop, writer: asyncio.Future[None]) -> None:
+    def _stop(self, task: asyncio.Task[object]) -> None:
+        if not self._done and not self._stopping:
+            self._stopping = True
+            task.cancel()
+
+    def _watch(self, loop: asyncio.AbstractEventLoop, task: asyncio.Task[object]) -> None:
         since = self._since
         if since is not None and loop.time() - since >= self.stall_timeout:
             self.stalled = True
-            writer.cancel()
+            self._stop(task)
             return
-        self._watchdog = loop.call_later(self.stall_timeout / 2, self._watch, loop, writer)
+        self._watchdog = loop.call_later(self.stall_timeout / 2, self._watch, loop, task)
 
     async def _write(self, send: Send, raw_send: Send) -> None:
         await send({"type": "http.response.start", "status": 200, "headers": HEADERS})
         loop = asyncio.get_running_loop()
-        if self._transport is not None:  # this task's context: the generator's too
-            _SINK.set(self._write_now)
         async for chunk in self.chunks:
             self._since = loop.time()
             await raw_send({"type": "http.response.body", "body": chunk, "more_body": True})
