@@ -29,10 +29,11 @@ def frozen(thing: object) -> bool:
     return gc.is_tracked(thing) and not any(o is thing for o in gc.get_objects())
 
 
-def test_a_tick_freezes_what_survived_since_the_last_one() -> None:
-    collector = Collector(interval=60, sweep=0)
+def test_a_tick_freezes_what_aged_since_the_last_one_once_it_is_a_batch() -> None:
+    collector = Collector(interval=60, sweep=0, batch=1)
     collector.tick()
     viewer = Node()
+    gc.collect()  # it ages into the oldest generation
     assert not frozen(viewer)
     collector.tick()
     assert frozen(viewer)
@@ -41,8 +42,9 @@ def test_a_tick_freezes_what_survived_since_the_last_one() -> None:
 
 
 def test_a_frozen_cycle_left_behind_is_reclaimed_only_by_the_sweep() -> None:
-    collector = Collector(interval=60, sweep=3600)
+    collector = Collector(interval=60, sweep=3600, batch=1)
     left = Node()
+    gc.collect()
     gone = weakref.ref(left)
     collector.tick()
     del left
@@ -52,3 +54,9 @@ def test_a_frozen_cycle_left_behind_is_reclaimed_only_by_the_sweep() -> None:
     collector.tick()
     assert gone() is None
     assert collector.sweeps == 1
+
+
+def test_a_steady_state_costs_no_collection() -> None:
+    collector = Collector(interval=60, sweep=0, batch=1_000_000)
+    collector.tick()
+    assert collector.freezes == 0

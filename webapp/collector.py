@@ -8,10 +8,12 @@ reference counting when it leaves; the cycle detector has nothing to find in
 them while they are open.
 
 So the server freezes them (``gc.freeze()``: moved to a generation no
-collection walks): once after start-up, and then every ``interval`` seconds
-after a young collection, so that the objects of a burst of new connections
-join the frozen ones instead of ageing into the oldest generation. A full
-collection then only walks what aged since the last freeze.
+collection walks): once after start-up, and then whenever at least ``batch``
+objects aged into the oldest generation since (checked every ``interval``
+seconds: a burst of new connections), after one collection of just those, so
+that what is garbage among them is not frozen. In a steady state nothing ages
+and the check costs nothing; a full collection only ever walks what aged since
+the last freeze.
 
 The price: a reference cycle among frozen objects that becomes garbage (the
 remains of a viewer that left, say) is not reclaimed until the next sweep. Every
@@ -29,8 +31,9 @@ from dataclasses import dataclass, field
 
 @dataclass
 class Collector:
-    interval: float = 2.0
+    interval: float = 0.5
     sweep: float = 600.0
+    batch: int = 10_000
     sweeps: int = 0
     freezes: int = 0
     _timer: asyncio.TimerHandle | None = field(default=None, repr=False)
@@ -50,14 +53,15 @@ class Collector:
             self._timer = None
 
     def tick(self) -> None:
-        """A young collection, then freeze its survivors; a full sweep when one is due."""
+        """Freeze what aged since the last freeze, if that is ``batch`` objects or more; a
+        full sweep when one is due."""
         if self.sweep and time.monotonic() - self._last_sweep >= self.sweep:
             gc.unfreeze()
-            gc.collect()
             self.sweeps += 1
             self._last_sweep = time.monotonic()
-        else:
-            gc.collect(1)
+        elif len(gc.get_objects(generation=2)) < self.batch:
+            return
+        gc.collect()  # walks only what is not frozen
         gc.freeze()
         self.freezes += 1
 

@@ -163,10 +163,10 @@ class Settings(BaseSettings):
         5.0, gt=0, description="Seconds open responses get to drain on shutdown (SIGTERM, Ctrl-C)."
     )
     dashboard_gc_freeze_interval: float = Field(
-        2.0,
+        0.5,
         ge=0,
-        description="Seconds between freezes of the objects open streams hold, so that no full "
-        "garbage collection walks them (0: the collector's defaults).",
+        description="Seconds between checks for new long-lived objects (open streams) to freeze, "
+        "so that no full garbage collection walks them (0: the collector's defaults).",
     )
     dashboard_gc_sweep_minutes: float = Field(
         10.0,
