@@ -1,0 +1,142 @@
+"""Redaction of one call's transcript as it streams, before anything stores or shows it.
+
+A :class:`CallRedactor` sits where transcript events enter a call's state
+(:meth:`~webapp.relay.stream.Stream._apply`): everything after it (the state,
+snapshots, every page view, exports, alerts, webhooks) sees redacted text only.
+
+Across segment boundaries: a final segment that ends in a number that may go on
+("my card is 4111 1111") is **held**, not shown, and joined with the same
+speaker's next final; the joined text is redacted as one and each segment gets
+its share of the markers. A held group is released when it no longer ends in
+an open number, when the other speaker's final arrives (turns are over), when
+the call ends, when :meth:`release` is called (the stream's hold timer), or
+after ``max_held`` segments (then its open tail is masked as ``[digits]``, and so
+is the start of the speaker's next segment, since nothing can check the number).
+So a viewer never sees part of a number that a later segment completes.
+
+Interim segments are redacted with the speaker's held finals before them, and
+an open number at their end is masked as ``[digits]`` until a final settles it.
+
+Pure: no I/O, no tasks, no clock.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields
+from typing import Any
+
+from webapp.relay.pii import Policy, Span, find, lead_run, mask, open_tail
+from webapp.wire.events import CallStatus, Event, Speaker, Transcript
+
+_FIELDS = tuple(f.name for f in fields(Transcript))
+
+
+@dataclass(frozen=True, slots=True)
+class RedactedTranscript(Transcript):
+    """A segment whose ``content`` is redacted; ``raw`` is what Burki sent, kept only when
+    the text changed and some role may see it unredacted. Never in ``repr`` (log lines)."""
+
+    raw: str | None = field(default=None, compare=False, repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class RedactionConfig:
+    enabled: bool = True
+    policy: Policy = field(default_factory=Policy)
+    keep_raw: bool = True  # some role may switch a view to the unredacted text
+    hold: float = 2.0  # seconds a held segment waits for the speaker's next one
+    max_held: int = 4
+
+
+def unredacted(segment: Transcript) -> str:
+    """The text Burki sent for ``segment``, where it was kept (else its content)."""
+    raw = getattr(segment, "raw", None)
+    return raw if isinstance(raw, str) else segment.content
+
+
+class CallRedactor:
+    def __init__(self, config: RedactionConfig) -> None:
+        self.config = config
+        self._held: list[Transcript] = []  # one speaker's finals: a new speaker releases them
+        self._carry: Speaker | None = None  # whose next segment continues an unchecked number
+
+    @property
+    def holding(self) -> bool:
+        return bool(self._held)
+
+    def feed(self, event: Event) -> list[Event]:
+        """The events to fold into the call's state in place of ``event`` (none while held)."""
+        if isinstance(event, Transcript):
+            return [*self._final(event)] if event.is_final else [self._interim(event)]
+        if isinstance(event, CallStatus) and event.terminal:
+            return [*self.release(), event]
+        return [event]
+
+    def release(self) -> list[Transcript]:
+        """Every held segment, redacted, in order of arrival."""
+        group, self._held = self._held, []
+        return self._redacted(group, forced=False) if group else []
+
+    def redact_all(self, segments: list[Transcript]) -> list[Transcript]:
+        """A whole transcript at once (a REST fetch): the same result as streaming it."""
+        out: list[Transcript] = []
+        for segment in segments:
+            out += self._final(segment) if segment.is_final else [self._interim(segment)]
+        return out + self.release()
+
+    def _final(self, segment: Transcript) -> list[Transcript]:
+        out = self.release() if self._held and self._held[0].speaker != segment.speaker else []
+        group = [*self._held, segment]
+        text, spans = self._find(group)
+        if open_tail(text, spans) is not None and len(group) < self.config.max_held:
+            self._held = group
+            return out
+        self._held = []
+        return out + self._redacted(group, forced=True)
+
+    def _interim(self, segment: Transcript) -> Transcript:
+        before = [s for s in self._held if s.speaker == segment.speaker]
+        group = [*before, segment]
+        text, spans = self._find(group)
+        tail = open_tail(text, spans)
+        if tail is not None:
+            spans.append(Span(*tail, "digits", "[digits]"))
+        return self._parts(group, text, spans)[-1]
+
+    def _redacted(self, group: list[Transcript], forced: bool) -> list[Transcript]:
+        text, spans = self._find(group)
+        carry = self._carry
+        self._carry = None
+        tail = open_tail(text, spans) if forced else None
+        if tail is not None:  # max_held reached with the number still going on
+            spans.append(Span(*tail, "digits", "[digits]"))
+            self._carry = group[0].speaker
+        lead = lead_run(text) if carry == group[0].speaker else None
+        if lead is not None and not any(span.start < lead for span in spans):
+            spans.insert(0, Span(0, lead, "digits", "[digits]"))
+        return self._parts(group, text, spans)
+
+    def _find(self, group: list[Transcript]) -> tuple[str, list[Span]]:
+        text = " ".join(segment.content for segment in group)
+        return text, find(text, self.config.policy)
+
+    def _parts(self, group: list[Transcript], text: str, spans: list[Span]) -> list[Transcript]:
+        """Each segment of ``group`` with its share of ``spans`` masked (joined with spaces)."""
+        spans = sorted(spans, key=lambda span: span.start)
+        out, at = [], 0
+        for segment in group:
+            start, end = at, at + len(segment.content)
+            own = [
+                Span(max(s.start, start) - start, min(s.end, end) - start, s.kind, s.marker)
+                for s in spans
+                if s.start < end and start < s.end
+            ]
+            out.append(self._with(segment, mask(segment.content, own)))
+            at = end + 1
+        return out
+
+    def _with(self, segment: Transcript, content: str) -> Transcript:
+        values: dict[str, Any] = {name: getattr(segment, name) for name in _FIELDS}
+        values["content"] = content
+        raw = segment.content if self.config.keep_raw and content != segment.content else None
+        return RedactedTranscript(**values, raw=raw)
