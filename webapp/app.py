@@ -21,9 +21,11 @@ from webapp.pages import admin, api, errorpages, exports, livepages, overview, s
 from webapp.pages.directory import Directory
 from webapp.relay.hub import Hub
 from webapp.relay.metrics import Metrics
+from webapp.relay.pii import Policy
+from webapp.relay.redactor import RedactionConfig
 from webapp.relay.sseresponse import RAW_SEND
 from webapp.relay.stream import Integrations, RelayConfig
-from webapp.settings import PROJECT_ROOT, Settings
+from webapp.settings import PROJECT_ROOT, Settings, parse_roles
 from webapp.wire.rest import BurkiRest
 from webapp.wire.sources import Sources
 from webapp.wire.upstream import UpstreamConfig
@@ -51,6 +53,17 @@ def alert_factory(settings: Settings) -> Callable[[], CallAlerts]:
     )
     scorer, matcher = SentimentScorer(), KeywordMatcher(config.rules)
     return lambda: CallAlerts(config, scorer, matcher)
+
+
+def redaction_config(settings: Settings) -> RedactionConfig:
+    strict = settings.redaction_strict_digits
+    policy = Policy(strict=strict > 0, min_digits=strict, region=settings.redaction_phone_region)
+    return RedactionConfig(
+        enabled=settings.redaction_enabled,
+        policy=policy,
+        keep_raw=bool(parse_roles(settings.redaction_unredact_roles)),
+        hold=settings.redaction_hold,
+    )
 
 
 def webhook_dispatcher(settings: Settings) -> WebhookDispatcher | None:
@@ -99,7 +112,9 @@ def create_app(
                 rest, settings.directory_poll_interval, settings.relay_grace_period
             )
             webhooks = webhook_dispatcher(settings)
-            integrations = Integrations(alert_factory(settings), webhooks, directory.add_alert)
+            integrations = Integrations(
+                alert_factory(settings), webhooks, directory.add_alert, redaction_config(settings)
+            )
             app.state.rest = rest
             app.state.directory = directory
             app.state.webhooks = webhooks

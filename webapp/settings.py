@@ -13,11 +13,13 @@ from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
+import phonenumbers
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from webapp.access.netaddr import is_loopback, parse_networks
 from webapp.access.secheaders import parse_origins
+from webapp.access.users import Role, StoreError, parse_role
 from webapp.alerts.keywords import parse_rules
 from webapp.alerts.webhooks import parse_endpoints
 
@@ -148,6 +150,33 @@ class Settings(BaseSettings):
     webhook_max_attempts: int = Field(
         8, ge=1, description="Attempts per event before a webhook delivery is given up."
     )
+    redaction_enabled: bool = Field(
+        True,
+        description="Mask personal data (cards, SSNs, IBANs, e-mails, phone numbers) in "
+        "transcripts before they are stored, shown, exported or sent anywhere.",
+    )
+    redaction_unredact_roles: str = Field(
+        "admin",
+        description="Comma-separated roles that may open the unredacted transcript (audited); "
+        "empty: nobody, and the unredacted text is not kept at all.",
+    )
+    redaction_strict_digits: int = Field(
+        0,
+        ge=0,
+        description="Strict mode: also mask every run of this many digits or more "
+        "(e.g. 4); 0: off.",
+    )
+    redaction_phone_region: str = Field(
+        "US",
+        description="Region (ISO 3166 code) whose phone numbers are recognised without "
+        "a +country code.",
+    )
+    redaction_hold: float = Field(
+        2.0,
+        ge=0,
+        description="Seconds a final segment ending in a number may wait for the speaker's "
+        "next segment, which may complete it.",
+    )
     dashboard_shutdown_timeout: float = Field(
         5.0, gt=0, description="Seconds open responses get to drain on shutdown (SIGTERM, Ctrl-C)."
     )
@@ -253,6 +282,20 @@ class Settings(BaseSettings):
             parse_endpoints(value.get_secret_value())
         return value
 
+    @field_validator("redaction_unredact_roles")
+    @classmethod
+    def _unredact_roles(cls, value: str) -> str:
+        parse_roles(value)
+        return value
+
+    @field_validator("redaction_phone_region")
+    @classmethod
+    def _phone_region(cls, value: str) -> str:
+        region = value.strip().upper()
+        if region not in phonenumbers.SUPPORTED_REGIONS:
+            raise ValueError("must be a region code phonenumbers knows, such as US, GB or DE")
+        return region
+
     @field_validator("dashboard_log_level")
     @classmethod
     def _log_level(cls, value: str) -> str:
@@ -319,6 +362,14 @@ class Settings(BaseSettings):
     @property
     def ws_base_url(self) -> str:
         return "ws" + self.burki_base_url.removeprefix("http")
+
+
+def parse_roles(text: str) -> frozenset[Role]:
+    """A comma-separated list of roles ("admin, supervisor"); ValueError naming a bad one."""
+    try:
+        return frozenset(parse_role(part) for part in text.split(",") if part.strip())
+    except StoreError as exc:
+        raise ValueError(str(exc)) from None
 
 
 def load_settings(**overrides: Any) -> Settings:

@@ -19,6 +19,7 @@ digits turned into digits) and every span is mapped back to the original text.
 
 from __future__ import annotations
 
+import bisect
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -48,15 +49,21 @@ _RUN = re.compile(r"(?<![\w])\d+(?:(?:[ \t]*[-\u2013,][ \t]*|[ \t]+|\.[ \t]+)\d+
 _GROUP = re.compile(r"\d+")
 _SSN_CONTEXT = re.compile(r"(?:social\s+security|\bssn\b|\bsocial\b)[^\d]{0,40}$", re.IGNORECASE)
 _IBAN = re.compile(r"\b[A-Z]{2}\d{2}(?:[ ]?[A-Z0-9]){11,30}\b")
-_EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}")
+# Each pattern starts only where its first part cannot extend further left, and is
+# bounded, so a long segment costs linear time (no backtracking blow-up).
+_EMAIL = re.compile(
+    r"(?<![A-Za-z0-9._%+-])[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9-]{1,63}(?:\.[A-Za-z0-9-]{1,63}){0,8}\.[A-Za-z]{2,24}"
+)
 _TLDS = r"com|net|org|edu|gov|io|co|uk|de|fr|info|biz|me|us|ca"
 _SPOKEN_EMAIL = re.compile(
-    rf"\b[A-Za-z0-9_]+(?:\s+(?:dot|underscore)\s+[A-Za-z0-9_]+)*\s+at\s+"
-    rf"[A-Za-z0-9-]+(?:\s+dot\s+[A-Za-z0-9-]+)*\s+dot\s+(?:{_TLDS})\b",
+    rf"\b[A-Za-z0-9_]{{1,64}}(?:\s{{1,3}}(?:dot|underscore)\s{{1,3}}[A-Za-z0-9_]{{1,64}}){{0,8}}"
+    rf"\s{{1,3}}at\s{{1,3}}[A-Za-z0-9-]{{1,63}}(?:\s{{1,3}}dot\s{{1,3}}[A-Za-z0-9-]{{1,63}}){{0,8}}"
+    rf"\s{{1,3}}dot\s{{1,3}}(?:{_TLDS})\b",
     re.IGNORECASE,
 )
-_PHONE_LIKE = re.compile(r"\+?\(?\d[\d \t().\-\u2013]{5,}\d")
+_PHONE_LIKE = re.compile(r"\+?\(?\d[\d \t().\-\u2013]{5,24}\d")
 _TAIL = re.compile(r"[\s.,;:!?)\]\"'-]*$")
+MAX_DETAILED = 4000
 MAX_RUN_GROUPS = 40  # the Luhn windows of longer runs are looked for in slices of this size
 
 
@@ -140,17 +147,26 @@ def _ssn_parts_valid(area: str, group: str, serial: str) -> bool:
 
 
 def find(text: str, policy: Policy = Policy()) -> list[Span]:
-    """Every span of personal data in ``text``, in order, none overlapping."""
+    """Every span of personal data in ``text``, in order, none overlapping.
+
+    A text longer than ``MAX_DETAILED`` characters (no utterance is) gets every
+    number masked as ``[digits]`` instead of the costlier checks, so the time
+    spent stays linear in its length.
+    """
     norm = normalise(text)
     found: list[tuple[int, int, Kind, str]] = []  # in normalised coordinates
     runs = [(m.start(), m.end()) for m in _RUN.finditer(norm.text)]
-    for start, end in runs:
-        found += _in_run(norm.text, start, end)
+    detailed = len(norm.text) <= MAX_DETAILED
+    if detailed:
+        for start, end in runs:
+            found += _in_run(norm.text, start, end)
     found += _fresh(found, _ibans(norm.text))
     found += _fresh(found, _emails(norm.text))
-    found += _fresh(found, _phones(norm.text, policy.region, found))
-    if policy.strict:
-        found += _fresh(found, _digit_runs(norm.text, runs, policy.min_digits))
+    if detailed:
+        found += _fresh(found, _phones(norm.text, policy.region, found))
+    if policy.strict or not detailed:
+        min_digits = policy.min_digits if detailed else 1
+        found += _fresh(found, _digit_runs(norm.text, runs, min_digits))
     spans = [Span(*norm.original(s, e), kind, marker) for s, e, kind, marker in found]
     return sorted(spans, key=lambda span: span.start)
 
@@ -201,10 +217,15 @@ def lead_run(text: str) -> int | None:
 def _fresh(
     taken: list[tuple[int, int, Kind, str]], new: Iterable[tuple[int, int, Kind, str]]
 ) -> list[tuple[int, int, Kind, str]]:
+    """The items of ``new`` that overlap nothing taken (nor an earlier kept one)."""
+    busy = sorted((t[0], t[1]) for t in taken)
     kept: list[tuple[int, int, Kind, str]] = []
     for item in new:
-        if not any(item[0] < t[1] and t[0] < item[1] for t in [*taken, *kept]):
+        at = bisect.bisect_right(busy, (item[0], item[1]))
+        near = busy[max(0, at - 1) : at + 1]
+        if not any(item[0] < end and start < item[1] for start, end in near):
             kept.append(item)
+            bisect.insort(busy, (item[0], item[1]))
     return kept
 
 
@@ -216,7 +237,7 @@ def _in_run(text: str, start: int, end: int) -> list[tuple[int, int, Kind, str]]
         found += _windows(text, groups[base : base + MAX_RUN_GROUPS + 19])
     found = _fresh([], sorted(found, key=lambda f: (f[0], -(f[1] - f[0]))))
     digits = "".join(text[a:b] for a, b in groups)
-    context = _SSN_CONTEXT.search(text, 0, start) is not None
+    context = _SSN_CONTEXT.search(text, max(0, start - 64), start) is not None
     if not found and len(digits) == 9 and context and _ssn_parts_valid(*_split_ssn(digits)):
         found.append((start, end, "ssn", "[ssn]"))
     return found

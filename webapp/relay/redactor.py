@@ -29,6 +29,7 @@ from webapp.relay.pii import Policy, Span, find, lead_run, mask, open_tail
 from webapp.wire.events import CallStatus, Event, Speaker, Transcript
 
 _FIELDS = tuple(f.name for f in fields(Transcript))
+HOLD_DIGITS = 3  # a final ending in this many digits or more may go on in the next one
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +47,15 @@ class RedactionConfig:
     keep_raw: bool = True  # some role may switch a view to the unredacted text
     hold: float = 2.0  # seconds a held segment waits for the speaker's next one
     max_held: int = 4
+
+
+def _starts(group: list[Transcript]) -> list[int]:
+    """Where each segment starts in the group's text joined with spaces."""
+    starts, at = [], 0
+    for segment in group:
+        starts.append(at)
+        at += len(segment.content) + 1
+    return starts
 
 
 def unredacted(segment: Transcript) -> str:
@@ -75,7 +85,11 @@ class CallRedactor:
     def release(self) -> list[Transcript]:
         """Every held segment, redacted, in order of arrival."""
         group, self._held = self._held, []
-        return self._redacted(group, forced=False) if group else []
+        if not group:
+            return []
+        text, spans = self._find(group)
+        self._carry = None
+        return self._parts(group, text, spans)
 
     def redact_all(self, segments: list[Transcript]) -> list[Transcript]:
         """A whole transcript at once (a REST fetch): the same result as streaming it."""
@@ -88,37 +102,39 @@ class CallRedactor:
         out = self.release() if self._held and self._held[0].speaker != segment.speaker else []
         group = [*self._held, segment]
         text, spans = self._find(group)
-        if open_tail(text, spans) is not None and len(group) < self.config.max_held:
-            self._held = group
-            return out
-        self._held = []
-        return out + self._redacted(group, forced=True)
+        tail = open_tail(text, spans, HOLD_DIGITS)
+        if tail is None:
+            # A carried number goes on while whole segments are nothing but its digits.
+            whole = open_tail(text, [], 1)
+            going_on = self._carry == group[0].speaker and whole is not None and whole[0] == 0
+            self._held, self._carry = [], (segment.speaker if going_on else None)
+            return out + self._parts(group, text, spans)
+        # Segments wholly before the open number are settled: only the rest waits.
+        first = max(i for i, at in enumerate(_starts(group)) if at <= tail[0])
+        if len(group) - first < self.config.max_held:
+            self._held = group[first:]
+            self._carry = self._carry if first == 0 else None
+            return out + self._parts(group, text, spans)[:first]
+        spans.append(Span(*tail, "digits", "[digits]"))  # nothing can check this number
+        self._held, self._carry = [], segment.speaker
+        return out + self._parts(group, text, spans)
 
     def _interim(self, segment: Transcript) -> Transcript:
-        before = [s for s in self._held if s.speaker == segment.speaker]
-        group = [*before, segment]
+        group = [*(s for s in self._held if s.speaker == segment.speaker), segment]
         text, spans = self._find(group)
-        tail = open_tail(text, spans)
+        tail = open_tail(text, spans, 1)
         if tail is not None:
             spans.append(Span(*tail, "digits", "[digits]"))
         return self._parts(group, text, spans)[-1]
 
-    def _redacted(self, group: list[Transcript], forced: bool) -> list[Transcript]:
-        text, spans = self._find(group)
-        carry = self._carry
-        self._carry = None
-        tail = open_tail(text, spans) if forced else None
-        if tail is not None:  # max_held reached with the number still going on
-            spans.append(Span(*tail, "digits", "[digits]"))
-            self._carry = group[0].speaker
-        lead = lead_run(text) if carry == group[0].speaker else None
+    def _find(self, group: list[Transcript]) -> tuple[str, list[Span]]:
+        """The group's joined text and its spans (the carried start of a number included)."""
+        text = " ".join(segment.content for segment in group)
+        spans = find(text, self.config.policy)
+        lead = lead_run(text) if self._carry == group[0].speaker else None
         if lead is not None and not any(span.start < lead for span in spans):
             spans.insert(0, Span(0, lead, "digits", "[digits]"))
-        return self._parts(group, text, spans)
-
-    def _find(self, group: list[Transcript]) -> tuple[str, list[Span]]:
-        text = " ".join(segment.content for segment in group)
-        return text, find(text, self.config.policy)
+        return text, spans
 
     def _parts(self, group: list[Transcript], text: str, spans: list[Span]) -> list[Transcript]:
         """Each segment of ``group`` with its share of ``spans`` masked (joined with spaces)."""

@@ -28,6 +28,7 @@ from webapp.relay.campaignstate import CampaignState
 from webapp.relay.coalesce import Coalescer
 from webapp.relay.frames import Change, Frame, render
 from webapp.relay.metrics import Metrics
+from webapp.relay.redactor import CallRedactor, RedactionConfig
 from webapp.relay.replaylog import ReplayLog
 from webapp.relay.subscriber import Subscriber
 from webapp.wire.events import Event, UpstreamError
@@ -49,6 +50,7 @@ class Integrations:
     alerts: Callable[[], CallAlerts] | None = None
     webhooks: WebhookDispatcher | None = None
     on_alert: Callable[[str, dict[str, Any]], None] | None = None
+    redaction: RedactionConfig | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,6 +95,13 @@ class Stream:
         self._integrations = integrations or Integrations()
         make_alerts = self._integrations.alerts
         self.alerts = make_alerts() if make_alerts is not None and key.kind == "call" else None
+        redaction = self._integrations.redaction
+        self.redactor = (
+            CallRedactor(redaction)
+            if redaction is not None and redaction.enabled and key.kind == "call"
+            else None
+        )
+        self._release: asyncio.TimerHandle | None = None
 
     # -- what the metrics and the endpoints read ------------------------------------------
 
@@ -133,6 +142,8 @@ class Stream:
             if task is not current:
                 task.cancel()
         await asyncio.gather(*(t for t in tasks if t is not current), return_exceptions=True)
+        if self._release is not None:
+            self._release.cancel()
         self._progress.close()
         for sub in list(self.subscribers):
             sub.close(reason)
@@ -233,6 +244,27 @@ class Stream:
 
     def _apply(self, event: Event) -> None:
         self._metrics.events_in.labels(self.key.kind).inc()
+        if self.redactor is None:
+            self._fold(event)
+            return
+        # Redacted here, before the state stores it: nothing downstream sees the raw text.
+        for redacted in self.redactor.feed(event):
+            self._fold(redacted)
+        if self.redactor.holding and self._release is None:
+            hold = self.redactor.config.hold
+            self._release = asyncio.get_running_loop().call_later(hold, self._release_held)
+        elif not self.redactor.holding and self._release is not None:
+            self._release.cancel()
+            self._release = None
+
+    def _release_held(self) -> None:
+        """The hold timer: show what waited for a next segment that did not come."""
+        self._release = None
+        if self.redactor is not None:
+            for segment in self.redactor.release():
+                self._fold(segment)
+
+    def _fold(self, event: Event) -> None:
         changes = self.state.apply(event)
         drops = getattr(self.state, "dedupe_drops", 0)
         if drops > self._dedupe_seen:
