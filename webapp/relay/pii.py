@@ -235,7 +235,8 @@ def _in_run(text: str, start: int, end: int) -> list[tuple[int, int, Kind, str]]
     found: list[tuple[int, int, Kind, str]] = []
     for base in range(0, len(groups), MAX_RUN_GROUPS):
         found += _windows(text, groups[base : base + MAX_RUN_GROUPS + 19])
-    found = _fresh([], sorted(found, key=lambda f: (f[0], -(f[1] - f[0]))))
+    # The window with the most digits wins ("42 4111 ... 1111": the card, not "42 4111 ...").
+    found = _fresh([], sorted(found, key=lambda f: (-_digits(text, f[0], f[1]), f[0])))
     digits = "".join(text[a:b] for a, b in groups)
     context = _SSN_CONTEXT.search(text, max(0, start - 64), start) is not None
     if not found and len(digits) == 9 and context and _ssn_parts_valid(*_split_ssn(digits)):
@@ -259,6 +260,10 @@ def _windows(text: str, groups: list[tuple[int, int]]) -> list[tuple[int, int, K
             if lengths == (3, 2, 4) and _ssn_parts_valid(*values[i : i + 3]):
                 found.append((groups[i][0], groups[i + 2][1], "ssn", "[ssn]"))
     return found
+
+
+def _digits(text: str, start: int, end: int) -> int:
+    return sum(char.isdigit() for char in text[start:end])
 
 
 def _split_ssn(digits: str) -> tuple[str, str, str]:
