@@ -113,7 +113,7 @@ def create_app(
             )
             webhooks = webhook_dispatcher(settings)
             integrations = Integrations(
-                alert_factory(settings), webhooks, directory.add_alert, redaction_config(settings)
+                alert_factory(settings), webhooks, directory.add_alert, app.state.redaction
             )
             app.state.rest = rest
             app.state.directory = directory
@@ -165,6 +165,7 @@ def create_app(
                 "/api/campaigns/{campaign_id}/events", api.campaign_events, name="campaign_events"
             ),
             Route("/api/events", api.multiplexed_events, name="events"),
+            Route("/api/calls/{sid}/transcript", exports.api_transcript, name="call_transcript"),
             Route("/healthz", probes.healthz, name="healthz"),
             Route("/readyz", probes.readyz, name="readyz"),
             Route("/metrics", probes.metrics, name="metrics"),
@@ -180,6 +181,8 @@ def create_app(
     app.state.throttle, app.state.signin_links = access.throttle, access.links
     app.state.embeds = access.embeds
     app.state.metrics = metrics
+    app.state.redaction = redaction_config(settings)
+    app.state.unredact_roles = parse_roles(settings.redaction_unredact_roles)
     app.state.demo = settings.demo if demo is None else demo
     # Companions started before the app (the demo simulator) that its lifespan stops last.
     app.state.on_shutdown = []

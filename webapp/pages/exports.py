@@ -1,4 +1,10 @@
-"""The transcript so far, as plain text or JSON, for a supervisor to keep."""
+"""The transcript so far, as plain text or JSON, for a supervisor to keep (and the JSON API).
+
+Redacted like everything else. ``?unredacted=1`` asks for the text Burki sent:
+only the roles of ``REDACTION_UNREDACT_ROLES`` may, every such request is
+written to the audit log (``call:<sid> unredacted``), and it is rendered for
+that one request, never cached or shared.
+"""
 
 from __future__ import annotations
 
@@ -8,8 +14,10 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 
+from webapp.access.wiring import principal_of, record
 from webapp.pages.templating import clock
 from webapp.relay.callstate import CallState, segment_payload
+from webapp.relay.redactor import CallRedactor, RedactionConfig
 from webapp.wire.rest import NotFound, RestError
 from webapp.wire.streamkey import BadStreamId, StreamKey
 
@@ -18,25 +26,59 @@ SPEAKERS = {"user": "Caller", "assistant": "Assistant"}
 
 async def call_export(request: Request) -> Response:
     fmt = request.path_params["fmt"]
-    try:
-        key = StreamKey.call(request.path_params["sid"])
-    except BadStreamId as exc:
-        raise HTTPException(404, str(exc)) from None
+    key = _key(request)
     if fmt not in ("txt", "json"):
         raise HTTPException(404, "Exports are .txt or .json.")
-    segments = await _segments(request, key)
+    raw = await unredacted_asked(request, key)
+    segments = await _segments(request, key, raw)
     filename = f"transcript-{key.id}.{fmt}"
     headers = {"Content-Disposition": f'attachment; filename="{filename}"'}
     if fmt == "json":
-        return JSONResponse({"call_sid": key.id, "segments": segments}, headers=headers)
+        body = {"call_sid": key.id, "redacted": not raw, "segments": segments}
+        return JSONResponse(body, headers=headers)
     return PlainTextResponse(as_text(segments), headers=headers)
 
 
-async def _segments(request: Request, key: StreamKey) -> list[dict[str, Any]]:
+async def api_transcript(request: Request) -> Response:
+    """``GET /api/calls/{sid}/transcript``: the final segments as JSON."""
+    key = _key(request)
+    raw = await unredacted_asked(request, key)
+    segments = await _segments(request, key, raw)
+    return JSONResponse({"call_sid": key.id, "redacted": not raw, "segments": segments})
+
+
+def may_unredact(request: Request) -> bool:
+    """Whether this request's principal may see unredacted text (and redaction is on)."""
+    who = principal_of(request)
+    config: RedactionConfig = request.app.state.redaction
+    return config.enabled and who is not None and who.role in request.app.state.unredact_roles
+
+
+async def unredacted_asked(request: Request, key: StreamKey) -> bool:
+    """True when the request asks for unredacted text and may have it (then it is audited);
+    403 when it asks and may not."""
+    if request.query_params.get("unredacted") not in ("1", "true", "yes"):
+        return False
+    if not request.app.state.redaction.enabled:
+        return False  # nothing is redacted: the ordinary text is the unredacted text
+    if not may_unredact(request):
+        raise HTTPException(403, "Your role may not see unredacted transcripts.")
+    await record(request, f"{key} unredacted")
+    return True
+
+
+def _key(request: Request) -> StreamKey:
+    try:
+        return StreamKey.call(request.path_params["sid"])
+    except BadStreamId as exc:
+        raise HTTPException(404, str(exc)) from None
+
+
+async def _segments(request: Request, key: StreamKey, raw: bool) -> list[dict[str, Any]]:
     """From the live stream when one is held (it is the freshest), else from Burki's REST."""
     stream = request.app.state.hub.streams.get(key)
     if stream is not None and isinstance(stream.state, CallState):
-        return list(stream.state.segments)
+        return stream.state.unredacted_segments() if raw else list(stream.state.segments)
     try:
         transcripts = await request.app.state.rest.transcripts(key.id)
     except NotFound:
@@ -44,6 +86,9 @@ async def _segments(request: Request, key: StreamKey) -> list[dict[str, Any]]:
     except RestError as exc:
         raise HTTPException(502, f"Burki's transcript could not be fetched: {exc}") from None
     finals = [t for t in transcripts if t.is_final]
+    config: RedactionConfig = request.app.state.redaction
+    if config.enabled and not raw:
+        finals = CallRedactor(config).redact_all(finals)
     return [segment_payload(t, i) for i, t in enumerate(finals)]
 
 

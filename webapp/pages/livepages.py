@@ -17,7 +17,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from webapp.access.wiring import principal_of, record
-from webapp.pages import htmlsse, views
+from webapp.pages import exports, htmlsse, views
 from webapp.pages.api import json_error, last_event_id, relay_response
 from webapp.pages.templating import templates
 from webapp.relay.campaignstate import CampaignState
@@ -38,6 +38,7 @@ class LivePage:
     stream_url: str
     demo: bool
     embedded: bool
+    may_unredact: bool = False
 
 
 async def call_page(request: Request) -> Response:
@@ -93,6 +94,7 @@ def _render(
         stream_url=f"{url.path}?{urlencode(query)}",
         demo=request.app.state.demo,
         embedded=embedded,
+        may_unredact=not embedded and exports.may_unredact(request),
     )
     context = view.context(stream) | {"page": page}
     return templates.TemplateResponse(request, template, context)
