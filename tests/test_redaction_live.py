@@ -3,9 +3,12 @@ a real webhook receiver, alerts, logs, the audit log and metrics. Planted values
 
 from __future__ import annotations
 
+import asyncio
+import gc
 import itertools
 import json
 import logging
+import weakref
 from dataclasses import dataclass
 
 import httpx
@@ -226,3 +229,26 @@ async def test_ordinary_numbers_reach_viewers_unchanged(sim: Simulator) -> None:
         await viewer.wait_for(has_segment(CLOSING))
         await viewer.stop()
         assert segments(viewer.events) == [*lines, CLOSING]
+
+
+async def test_an_ended_call_leaves_memory_when_its_linger_ends(sim: Simulator) -> None:
+    """Nothing left behind: the state, its raw text and its alerts go with the stream."""
+    sid = sim.add_call()
+    async with running_app(sim, relay_linger=0.3) as live, live.client(timeout=10) as client:
+        viewer = Viewer(live.url, f"/api/calls/{sid}/events").start(client)
+        await viewer.wait_for(is_event("status", state="live"))
+        sim.add_segment(sid, "user", "my card is 4111 1111 1111 1111, I will call my lawyer")
+        await viewer.wait_for(is_event("alert"))
+        await client.get(f"{live.url}/calls/{sid}")  # a page view renders for this stream too
+        sim.set_call_status(sid, "completed")
+        await viewer.wait_for(is_event("end"))
+        await viewer.stop()
+        key = next(k for k in live.hub.streams if k.id == sid)
+        stream = live.hub.streams[key]
+        held = [weakref.ref(part) for part in (stream, stream.state, stream.redactor)]
+        linger = stream._timer  # the linger timer retires the stream when it ends
+        del stream
+        await asyncio.wait_for(asyncio.shield(linger), 5)
+        assert key not in live.hub.streams
+        gc.collect()
+        assert [ref() for ref in held] == [None] * len(held)
