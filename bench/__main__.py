@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import webapp
-from bench import phases, proxies, report, simproc, viewers
+from bench import phases, proxies, redaction, report, simproc, viewers
 from bench.control import Child
 from bench.procstat import load_average, machine, raise_nofile, source_version
 
@@ -36,6 +36,7 @@ class Plan:
     window: float
     drain: float
     viewer_queue: int = 256
+    redaction_rounds: int = 200
 
     @classmethod
     def full(cls) -> Plan:
@@ -43,7 +44,7 @@ class Plan:
 
     @classmethod
     def quick(cls) -> Plan:
-        return cls([100, 300], 1.0, 100, 2.0, 1.0, 5.0, 1.0)
+        return cls([100, 300], 1.0, 100, 2.0, 1.0, 5.0, 1.0, redaction_rounds=20)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -54,8 +55,14 @@ def main(argv: list[str] | None = None) -> int:
     raise_nofile()
     plan = Plan.quick() if args.quick else Plan.full()
     began = time.monotonic()
+    _say(f"redaction micro-benchmark, {plan.redaction_rounds} rounds")
+    costs = redaction.run(plan.redaction_rounds)
     results, notes = run(plan)
     text = document(plan, results, notes, time.monotonic() - began, args.quick)
+    p99 = {design: result.live.stats["p99_ms"] for design, result in results.items()}
+    text += "\n\n## Redaction\n\n" + redaction.markdown(
+        costs, p99.get("ours"), p99.get("ours-redaction-off")
+    )
     print(text)
     args.out.write_text(text + "\n")
     print(f"\n(written to {args.out})", file=sys.stderr)

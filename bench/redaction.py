@@ -1,0 +1,105 @@
+"""The cost of redaction per final segment, measured in this process (no sockets).
+
+The corpus is every line of the simulator's scripted conversations (ordinary
+speech, a card read over two segments, an e-mail, a phone number), plus lines
+with planted personal data in each form the detector knows (grouped, dashed,
+spoken digits, IBAN, SSN) and a few long utterances. Each segment goes through a
+:class:`~webapp.relay.redactor.CallRedactor` exactly as the relay feeds it, so
+the time includes the hold across segment boundaries; the detection core alone
+(:func:`webapp.relay.pii.redact`) is timed too.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from dataclasses import dataclass
+
+from webapp.relay.pii import redact
+from webapp.relay.redactor import CallRedactor, RedactionConfig
+from webapp.simulator.dialogue import SCENARIOS
+from webapp.wire.events import Speaker, Transcript
+
+PLANTED = (
+    "Sure, my card number is 4111 1111 1111 1111 and it expires in March.",
+    "It's five five five five, five five five five, five five five five, four four four four.",
+    "My social security number is 123-45-6789.",
+    "You can reach me at ada.lovelace@example.com or on (415) 555-0132.",
+    "The IBAN is GB82 WEST 1234 5698 7654 32, thank you.",
+    "I ordered 3 items on the 4th for $19.99 each, order 42.",
+)
+LONG = " ".join(text for s in SCENARIOS[:3] for _, text in s.turns)  # ~1,000 characters
+
+
+@dataclass(frozen=True)
+class Timing:
+    segments: int
+    median_us: float
+    p99_us: float
+    max_us: float
+
+
+@dataclass(frozen=True)
+class RedactionResult:
+    streamed: Timing  # CallRedactor.feed, per final segment
+    core: Timing  # pii.redact alone, per segment
+    corpus: int
+
+
+def corpus() -> list[tuple[Speaker, str]]:
+    lines: list[tuple[Speaker, str]] = []
+    for scenario in SCENARIOS:
+        lines += [("user" if who == "user" else "assistant", text) for who, text in scenario.turns]
+    lines += [("user", text) for text in PLANTED]
+    lines.append(("user", LONG))
+    return lines
+
+
+def run(rounds: int) -> RedactionResult:
+    lines = corpus()
+    segments = [Transcript("CAbench", speaker, text) for speaker, text in lines]
+    streamed: list[float] = []
+    core: list[float] = []
+    for _ in range(rounds):
+        redactor = CallRedactor(RedactionConfig())
+        for segment in segments:
+            began = time.perf_counter_ns()
+            redactor.feed(segment)
+            streamed.append((time.perf_counter_ns() - began) / 1000)
+        redactor.release()
+        for _, text in lines:
+            began = time.perf_counter_ns()
+            redact(text)
+            core.append((time.perf_counter_ns() - began) / 1000)
+    return RedactionResult(_summary(streamed), _summary(core), len(lines))
+
+
+def _summary(samples: list[float]) -> Timing:
+    ordered = sorted(samples)
+    p99 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
+    return Timing(len(samples), statistics.median(ordered), p99, ordered[-1])
+
+
+def markdown(result: RedactionResult, p99_on: float | None, p99_off: float | None) -> str:
+    rows = [
+        "| redaction | segments timed | median, us | p99, us | max, us | target | verdict |",
+        "| --- | ---: | ---: | ---: | ---: | --- | --- |",
+    ]
+    for name, timing in (
+        ("as the relay feeds it", result.streamed),
+        ("detection core", result.core),
+    ):
+        verdict = "met" if timing.median_us <= 1000 else "**missed**"
+        rows.append(
+            f"| {name} | {timing.segments:,} | {timing.median_us:.0f} | {timing.p99_us:.0f} "
+            f"| {timing.max_us:.0f} | median <= 1,000 us | {verdict} |"
+        )
+    if p99_on is not None and p99_off is not None and p99_off > 0:
+        change = (p99_on - p99_off) / p99_off * 100
+        verdict = "met" if change <= 10 else "**missed**"
+        rows += [
+            "",
+            f"Relay p99 added latency with redaction on / off (same run, same load): "
+            f"{p99_on:.1f} / {p99_off:.1f} ms, {change:+.1f} % (target <= +10 %: {verdict}).",
+        ]
+    return "\n".join(rows)
