@@ -252,3 +252,14 @@ async def test_an_ended_call_leaves_memory_when_its_linger_ends(sim: Simulator) 
         assert key not in live.hub.streams
         gc.collect()
         assert [ref() for ref in held] == [None] * len(held)
+
+
+async def test_the_strict_mode_masks_every_long_run_of_digits(sim: Simulator) -> None:
+    sid = sim.add_call()
+    strict = {"redaction_strict_digits": 4}
+    async with running_app(sim, **strict) as live, live.client(timeout=10) as client:
+        viewer = Viewer(live.url, f"/api/calls/{sid}/events").start(client)
+        await viewer.wait_for(is_event("status", state="live"))
+        sim.add_segment(sid, "user", "order 4572 91 for 3 items, thanks")
+        await viewer.wait_for(has_segment("order [digits] for 3 items, thanks"))
+        await viewer.stop()
