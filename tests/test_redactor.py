@@ -50,6 +50,15 @@ def test_the_end_of_the_call_releases_held_segments_before_the_status() -> None:
     assert contents(out) == ["room 1234"] and isinstance(out[-1], CallStatus)
 
 
+def test_a_number_left_unfinished_by_a_pause_is_masked_and_so_is_its_continuation() -> None:
+    """The hold timer (or a reconnect) shows a held segment before its next one came."""
+    redactor = CallRedactor(RedactionConfig())
+    redactor.feed(final("my card is 4111 1111"))
+    assert contents(redactor.release()) == ["my card is [digits]"]
+    assert contents(redactor.feed(final("1111 1111, sorry"))) == ["[card ••••1111], sorry"]
+    assert contents(redactor.feed(final("the 42 of them"))) == ["the 42 of them"]
+
+
 def test_segments_wholly_before_an_open_number_are_not_held() -> None:
     redactor = CallRedactor(RedactionConfig())
     redactor.feed(final("order 123"))
@@ -99,9 +108,16 @@ def _pieces(secret: Secret, cuts: list[int]) -> list[str]:
 
 
 @settings(max_examples=300, deadline=None)
-@given(secrets(), noise(), noise(), st.lists(st.integers(1, 20), max_size=2), st.booleans())
+@given(
+    secrets(),
+    noise(),
+    noise(),
+    st.lists(st.integers(1, 20), max_size=2),
+    st.booleans(),
+    st.booleans(),
+)
 def test_planted_values_split_across_segments_never_reach_a_viewer(
-    secret: Secret, before: str, after: str, cuts: list[int], interleave: bool
+    secret: Secret, before: str, after: str, cuts: list[int], interleave: bool, pause: bool
 ) -> None:
     """Whatever leaves the redactor (finals and the interims that grow into them) is clean."""
     redactor = CallRedactor(RedactionConfig())
@@ -115,6 +131,8 @@ def test_planted_values_split_across_segments_never_reach_a_viewer(
         shown += contents(redactor.feed(final(piece)))
         if interleave:
             shown += contents(redactor.feed(interim("uh huh", "assistant")))
+        if pause:  # the hold timer runs out before the next piece
+            shown += contents(redactor.release())
     shown += contents(redactor.release())
     for text in shown:
         assert not secret.found_in(text), (pieces, text)

@@ -7,12 +7,16 @@ snapshots, every page view, exports, alerts, webhooks) sees redacted text only.
 Across segment boundaries: a final segment that ends in a number that may go on
 ("my card is 4111 1111") is **held**, not shown, and joined with the same
 speaker's next final; the joined text is redacted as one and each segment gets
-its share of the markers. A held group is released when it no longer ends in
-an open number, when the other speaker's final arrives (turns are over), when
-the call ends, when :meth:`release` is called (the stream's hold timer), or
-after ``max_held`` segments (then its open tail is masked as ``[digits]``, and so
-is the start of the speaker's next segment, since nothing can check the number).
-So a viewer never sees part of a number that a later segment completes.
+its share of the markers. A held group is shown when it no longer ends in an
+open number, or, still open, when the other speaker's final arrives, when the
+call ends, when :meth:`release` is called (the stream's hold timer) or after
+``max_held`` segments. Shown still open, a number of six digits or more is
+masked as ``[digits]`` (nothing can check it any more; "order 421" stays); after
+``max_held`` segments any open number is. The number a shown segment ended in
+stays as the speaker's *context*: their next segment is searched with it in
+front, so a number finished after a long pause is still found in the new part
+(and the start of a number masked as unchecked is masked too). So a viewer
+never sees enough of a number that a later segment completes to rebuild it.
 
 Interim segments are redacted with the speaker's held finals before them, and
 an open number at their end is masked as ``[digits]`` until a final settles it.
@@ -30,6 +34,7 @@ from webapp.wire.events import CallStatus, Event, Speaker, Transcript
 
 _FIELDS = tuple(f.name for f in fields(Transcript))
 HOLD_DIGITS = 3  # a final ending in this many digits or more may go on in the next one
+UNFINISHED_DIGITS = 6  # an open number this long when its turn or hold ends is masked
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,11 +69,19 @@ def unredacted(segment: Transcript) -> str:
     return raw if isinstance(raw, str) else segment.content
 
 
+@dataclass(frozen=True, slots=True)
+class _Context:
+    speaker: Speaker
+    text: str  # the digits run as spoken
+    masked: bool  # shown as [digits]: unchecked, so its continuation is masked too
+
+
 class CallRedactor:
     def __init__(self, config: RedactionConfig) -> None:
         self.config = config
         self._held: list[Transcript] = []  # one speaker's finals: a new speaker releases them
-        self._carry: Speaker | None = None  # whose next segment continues an unchecked number
+        # The number a speaker's last shown segment ended in: their next one may go on with it.
+        self._context: _Context | None = None
 
     @property
     def holding(self) -> bool:
@@ -83,13 +96,12 @@ class CallRedactor:
         return [event]
 
     def release(self) -> list[Transcript]:
-        """Every held segment, redacted, in order of arrival."""
+        """Every held segment, redacted, in order of arrival (the turn or the hold is over)."""
         group, self._held = self._held, []
         if not group:
             return []
         text, spans = self._find(group)
-        self._carry = None
-        return self._parts(group, text, spans)
+        return self._close(group, text, spans, open_tail(text, spans, UNFINISHED_DIGITS))
 
     def redact_all(self, segments: list[Transcript]) -> list[Transcript]:
         """A whole transcript at once (a REST fetch): the same result as streaming it."""
@@ -104,20 +116,41 @@ class CallRedactor:
         text, spans = self._find(group)
         tail = open_tail(text, spans, HOLD_DIGITS)
         if tail is None:
-            # A carried number goes on while whole segments are nothing but its digits.
-            whole = open_tail(text, [], 1)
-            going_on = self._carry == group[0].speaker and whole is not None and whole[0] == 0
-            self._held, self._carry = [], (segment.speaker if going_on else None)
-            return out + self._parts(group, text, spans)
+            self._held = []
+            return out + self._close(group, text, spans, None)
         # Segments wholly before the open number are settled: only the rest waits.
         first = max(i for i, at in enumerate(_starts(group)) if at <= tail[0])
         if len(group) - first < self.config.max_held:
             self._held = group[first:]
-            self._carry = self._carry if first == 0 else None
+            if first:
+                self._context = None  # it was the start of group[0], which is out now
             return out + self._parts(group, text, spans)[:first]
-        spans.append(Span(*tail, "digits", "[digits]"))  # nothing can check this number
-        self._held, self._carry = [], segment.speaker
-        return out + self._parts(group, text, spans)
+        self._held = []
+        return out + self._close(group, text, spans, tail)
+
+    def _close(
+        self,
+        group: list[Transcript],
+        text: str,
+        spans: list[Span],
+        unchecked: tuple[int, int] | None,
+    ) -> list[Transcript]:
+        """``group`` redacted for good; ``unchecked``: a number ending it that nothing can
+        check any more, masked as ``[digits]``. Whatever number the group ends in becomes
+        the context of the speaker's next segment."""
+        speaker = group[0].speaker
+        context = self._context if self._context and self._context.speaker == speaker else None
+        if unchecked is not None:
+            spans.append(Span(*unchecked, "digits", "[digits]"))
+            self._context = _Context(speaker, text[unchecked[0] : unchecked[1]], True)
+        elif (end := open_tail(text, spans, 1)) is not None:
+            self._context = _Context(speaker, text[end[0] : end[1]], False)
+        elif context is not None and context.masked and lead_run(text) == len(text.rstrip()):
+            # Nothing but more digits of an unchecked number: it may still go on.
+            self._context = _Context(speaker, f"{context.text} {text}", True)
+        elif context is not None:
+            self._context = None
+        return self._parts(group, text, spans)
 
     def _interim(self, segment: Transcript) -> Transcript:
         group = [*(s for s in self._held if s.speaker == segment.speaker), segment]
@@ -128,10 +161,18 @@ class CallRedactor:
         return self._parts(group, text, spans)[-1]
 
     def _find(self, group: list[Transcript]) -> tuple[str, list[Span]]:
-        """The group's joined text and its spans (the carried start of a number included)."""
+        """The group's joined text and its spans, found with the speaker's context before it."""
         text = " ".join(segment.content for segment in group)
-        spans = find(text, self.config.policy)
-        lead = lead_run(text) if self._carry == group[0].speaker else None
+        context = self._context
+        if context is None or context.speaker != group[0].speaker:
+            return text, find(text, self.config.policy)
+        offset = len(context.text) + 1
+        spans = [
+            Span(max(0, span.start - offset), span.end - offset, span.kind, span.marker)
+            for span in find(f"{context.text} {text}", self.config.policy)
+            if span.end > offset
+        ]
+        lead = lead_run(text) if context.masked else None
         if lead is not None and not any(span.start < lead for span in spans):
             spans.insert(0, Span(0, lead, "digits", "[digits]"))
         return text, spans
