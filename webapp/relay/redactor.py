@@ -10,7 +10,7 @@ speaker's next final; the joined text is redacted as one and each segment gets
 its share of the markers. A held group is shown when it no longer ends in an
 open number, or, still open, when the other speaker's final arrives, when the
 call ends, when :meth:`release` is called (the stream's hold timer) or after
-``max_held`` segments. Shown still open, a number of six digits or more is
+``max_held`` segments. Shown still open, a number of seven digits or more is
 masked as ``[digits]`` (nothing can check it any more; "order 421" stays); after
 ``max_held`` segments any open number is. The number a shown segment ended in
 stays as the speaker's *context*: their next segment is searched with it in
@@ -34,7 +34,9 @@ from webapp.wire.events import CallStatus, Event, Speaker, Transcript
 
 _FIELDS = tuple(f.name for f in fields(Transcript))
 HOLD_DIGITS = 3  # a final ending in this many digits or more may go on in the next one
-UNFINISHED_DIGITS = 6  # an open number this long when its turn or hold ends is masked
+# An open number this long when its turn or hold ends is masked; shorter ones are shown
+# (PCI DSS allows the first six digits of a card number to be displayed).
+UNFINISHED_DIGITS = 7
 
 
 @dataclass(frozen=True, slots=True)
