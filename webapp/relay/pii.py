@@ -193,7 +193,9 @@ def open_tail(text: str, spans: list[Span], min_digits: int = 2) -> tuple[int, i
     """Where a number that may go on in the speaker's next segment is, or None.
 
     That is a run of at least ``min_digits`` digits at the very end of ``text``
-    (trailing punctuation aside) not already masked: "my card is 4111 1111".
+    (trailing punctuation aside) not already masked: "my card is 4111 1111"; or
+    any run after a ``+``, which starts a phone number ("call +44"). A ``+`` or
+    ``(`` right before the run is part of it.
     """
     norm = normalise(text)
     body = _TAIL.sub("", norm.text)
@@ -202,9 +204,11 @@ def open_tail(text: str, spans: list[Span], min_digits: int = 2) -> tuple[int, i
         last = match
     if last is None or last.end() != len(body):
         return None
-    if sum(char.isdigit() for char in last.group()) < min_digits:
+    begin = last.start() - 1 if last.start() and body[last.start() - 1] in "+(" else last.start()
+    digits = sum(char.isdigit() for char in last.group())
+    if digits < min_digits and body[begin] != "+":
         return None
-    start, end = norm.original(last.start(), last.end())
+    start, end = norm.original(begin, last.end())
     if any(span.start < end and start < span.end for span in spans):
         return None
     return start, end
