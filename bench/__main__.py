@@ -37,6 +37,7 @@ class Plan:
     drain: float
     viewer_queue: int = 256
     redaction_rounds: int = 200
+    ab_rounds: int = 3  # live phases with redaction on and off, alternated
 
     @classmethod
     def full(cls) -> Plan:
@@ -44,7 +45,7 @@ class Plan:
 
     @classmethod
     def quick(cls) -> Plan:
-        return cls([100, 300], 1.0, 100, 2.0, 1.0, 5.0, 1.0, redaction_rounds=20)
+        return cls([100, 300], 1.0, 100, 2.0, 1.0, 5.0, 1.0, redaction_rounds=20, ab_rounds=1)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -57,19 +58,18 @@ def main(argv: list[str] | None = None) -> int:
     began = time.monotonic()
     _say(f"redaction micro-benchmark, {plan.redaction_rounds} rounds")
     costs = redaction.run(plan.redaction_rounds)
-    results, notes = run(plan)
+    results, notes, ab = run(plan)
     text = document(plan, results, notes, time.monotonic() - began, args.quick)
-    p99 = {design: result.live.stats["p99_ms"] for design, result in results.items()}
-    text += "\n\n## Redaction\n\n" + redaction.markdown(
-        costs, p99.get("ours"), p99.get("ours-redaction-off")
-    )
+    text += "\n\n## Redaction\n\n" + redaction.markdown(costs, ab)
     print(text)
     args.out.write_text(text + "\n")
     print(f"\n(written to {args.out})", file=sys.stderr)
     return 0
 
 
-def run(plan: Plan) -> tuple[dict[str, report.DesignResult], list[str]]:
+def run(
+    plan: Plan,
+) -> tuple[dict[str, report.DesignResult], list[str], list[redaction.Round]]:
     results: dict[str, report.DesignResult] = {}
     notes: list[str] = []
     with (
@@ -89,7 +89,28 @@ def run(plan: Plan) -> tuple[dict[str, report.DesignResult], list[str]]:
                 _say(f"{design}: p99 {live.stats['p99_ms']:.1f} ms")
                 notes += _notes(design, idle, live, procs)
             results[design] = report.DesignResult(idle, live)
-    return results, notes
+        ab = _redaction_ab(plan, sim, clients, base_url)
+    return results, notes, ab
+
+
+def _redaction_ab(plan: Plan, sim: Child, clients: Child, base_url: str) -> list[redaction.Round]:
+    """Live phases of our relay with redaction on and off, alternated (on a shared machine
+    one run each would compare two moments' load rather than two settings)."""
+    rounds: list[redaction.Round] = []
+    for n in range(plan.ab_rounds):
+        order = ("ours", "ours-redaction-off") if n % 2 == 0 else ("ours-redaction-off", "ours")
+        for design in order:
+            with Child(f"{design}-proxy", proxies.main, design, base_url, plan.viewer_queue) as px:
+                procs = phases.Procs(sim, clients, px, px.call("port"), px.call("token"))
+                live = phases.live(
+                    procs, plan.live_viewers, plan.rate, plan.warmup, plan.window, plan.drain
+                )
+                _say(f"A/B round {n + 1}, {design}: p99 {live.stats['p99_ms']:.1f} ms")
+                on = design == "ours"
+                rounds.append(
+                    redaction.Round(n + 1, on, live.stats["p99_ms"], live.utilisation("others"))
+                )
+    return rounds
 
 
 def _notes(
