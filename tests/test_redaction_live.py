@@ -97,7 +97,7 @@ async def test_planted_values_never_reach_a_viewer_an_export_a_webhook_an_alert_
             hooks = {"webhook_endpoints": endpoints(receiver.url, "alert", "call_status")}
             async with running_app(sim, **hooks) as live:
                 await _run_batch(sim, live, receiver, batch)
-                audit = live.app.state.audit.path.read_text()
+                audit = live.state.access.audit.path.read_text()
     assert len(caplog.records) > 20, "the session logged almost nothing: it would prove nothing"
     for case in batch:
         assert not _leaks(case.secret, [caplog.text, audit])
@@ -120,7 +120,7 @@ async def _run_batch(sim: Simulator, live: LiveApp, receiver: Receiver, batch: l
             assert not _leaks(case.secret, shown), case
             metrics = await _metrics(live)
             assert not _leaks(case.secret, [metrics])
-        await live.app.state.webhooks.wait_idle()
+        await live.state.webhooks.wait_idle()
     posted = [request.body.decode() for request in receiver.requests]
     assert any(json.loads(body)["type"] == "alert" for body in posted)
     for case in batch:
@@ -147,9 +147,9 @@ async def test_an_admin_may_ask_for_the_unredacted_text_and_is_audited(sim: Simu
         assert api.json()["redacted"] is False
         page = await admin.get(f"{live.url}/calls/{sid}")
         assert "unredacted=1" in page.text
-        entries = live.app.state.audit.entries()
+        entries = live.state.access.audit.entries()
         assert [e.what for e in entries if "unredacted" in e.what] == [f"call:{sid} unredacted"] * 2
-        assert "4111" not in live.app.state.audit.path.read_text()
+        assert "4111" not in live.state.access.audit.path.read_text()
 
 
 async def test_a_supervisor_may_not_unredact_by_default(sim: Simulator) -> None:
@@ -166,7 +166,7 @@ async def test_a_supervisor_may_not_unredact_by_default(sim: Simulator) -> None:
             headers={"Authorization": f"Bearer {token}"},
         )
         assert api.status_code == 403 and "4111" not in api.text
-        assert not [e for e in live.app.state.audit.entries() if "unredacted" in e.what]
+        assert not [e for e in live.state.access.audit.entries() if "unredacted" in e.what]
 
 
 async def test_roles_named_in_the_setting_may_unredact(sim: Simulator) -> None:

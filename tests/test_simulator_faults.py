@@ -7,7 +7,6 @@ import json
 import logging
 import re
 import time
-from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
@@ -16,17 +15,12 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.typing import Subprotocol
 
+from tests.conftest import SIM_KEY
 from webapp.simulator import Faults, Simulator, serve_forever
 from webapp.simulator.faults import MALFORMED_FRAME
 
-KEY = "sim-key-faults-0451"
+KEY = SIM_KEY  # the key of the shared ``sim`` fixture
 PACED = re.compile(r"t=(\d+\.\d{6}) n=(\d+)")
-
-
-@pytest.fixture
-async def sim() -> AsyncIterator[Simulator]:
-    async with Simulator(api_key=KEY, autoplay=False) as simulator:
-        yield simulator
 
 
 def open_call(sim: Simulator, sid: str) -> connect:

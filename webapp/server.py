@@ -14,6 +14,8 @@ import socket
 import uvicorn
 from starlette.applications import Starlette
 
+from webapp.pages.state import state_of
+
 
 class DashboardServer(uvicorn.Server):
     def __init__(self, config: uvicorn.Config, app: Starlette) -> None:
@@ -21,8 +23,8 @@ class DashboardServer(uvicorn.Server):
         self.dashboard = app
 
     async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
-        state = self.dashboard.state
-        if getattr(state, "hub", None) is not None:
+        state = state_of(self.dashboard)
+        if state is not None:
             state.hub.release_viewers()
             state.directory.release_watchers()
         await super().shutdown(sockets)

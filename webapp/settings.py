@@ -8,33 +8,38 @@ two in step.
 
 from __future__ import annotations
 
-from enum import StrEnum
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 from urllib.parse import urlsplit
 
 import phonenumbers
-from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import (
+    Field,
+    PrivateAttr,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from webapp.access.netaddr import is_loopback, parse_networks
+from webapp.access.netaddr import Network, is_loopback, parse_networks
 from webapp.access.secheaders import parse_origins
 from webapp.access.users import Role, StoreError, parse_role
-from webapp.alerts.keywords import parse_rules
-from webapp.alerts.webhooks import parse_endpoints
+from webapp.alerts.keywords import KeywordRule, parse_rules
+from webapp.alerts.webhooks import Endpoint, parse_endpoints
+from webapp.wire.upstream import AuthMode
+
+__all__ = ["PROJECT_ROOT", "AuthMode", "Settings", "SettingsError", "load_settings"]
+
+T = TypeVar("T")
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
 class SettingsError(Exception):
     """A setting has a bad value; the message is one line naming the variable."""
-
-
-class AuthMode(StrEnum):
-    AUTO = "auto"
-    HEADER = "header"
-    QUERY = "query"
-    SUBPROTOCOL = "subprotocol"
 
 
 AuthModeDashboard = Literal["password", "sso"]
@@ -44,6 +49,13 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         case_sensitive=False, extra="ignore", frozen=True, hide_input_in_errors=True
     )
+
+    # The list settings, parsed once by _parse_lists (read them through the properties).
+    _alert_keywords: tuple[KeywordRule, ...] = PrivateAttr(())
+    _webhook_endpoints: tuple[Endpoint, ...] = PrivateAttr(())
+    _dashboard_embed_origins: tuple[str, ...] = PrivateAttr(())
+    _dashboard_trusted_proxies: tuple[Network, ...] = PrivateAttr(())
+    _redaction_unredact_roles: frozenset[Role] = PrivateAttr(frozenset())
 
     burki_api_key: SecretStr | None = Field(
         None, description="Burki API key. Unset (and no key file): demo mode with the simulator."
@@ -269,25 +281,6 @@ class Settings(BaseSettings):
             raise ValueError("must start with http:// or https://")
         return value.rstrip("/")
 
-    @field_validator("alert_keywords")
-    @classmethod
-    def _keywords(cls, value: str) -> str:
-        parse_rules(value)
-        return value
-
-    @field_validator("webhook_endpoints")
-    @classmethod
-    def _endpoints(cls, value: SecretStr) -> SecretStr:
-        if value.get_secret_value().strip():
-            parse_endpoints(value.get_secret_value())
-        return value
-
-    @field_validator("redaction_unredact_roles")
-    @classmethod
-    def _unredact_roles(cls, value: str) -> str:
-        parse_roles(value)
-        return value
-
     @field_validator("redaction_phone_region")
     @classmethod
     def _phone_region(cls, value: str) -> str:
@@ -303,17 +296,28 @@ class Settings(BaseSettings):
             raise ValueError("must be one of debug, info, warning, error")
         return value.lower()
 
-    @field_validator("dashboard_embed_origins")
-    @classmethod
-    def _origins(cls, value: str) -> str:
-        parse_origins(value)
-        return value
+    @model_validator(mode="after")
+    def _parse_lists(self) -> Settings:
+        """Parse each list setting once; the raw string stays the field, the typed value beside it.
 
-    @field_validator("dashboard_trusted_proxies")
-    @classmethod
-    def _proxies(cls, value: str) -> str:
-        parse_networks(value)
-        return value
+        A bad entry is a one-line error that names the variable.
+        """
+        webhooks = self.webhook_endpoints.get_secret_value()
+        self._alert_keywords = tuple(_parsed("alert_keywords", parse_rules, self.alert_keywords))
+        self._webhook_endpoints = tuple(_parsed("webhook_endpoints", parse_endpoints, webhooks))
+        origins = self.dashboard_embed_origins
+        self._dashboard_embed_origins = tuple(
+            _parsed("dashboard_embed_origins", parse_origins, origins)
+        )
+        proxies = self.dashboard_trusted_proxies
+        self._dashboard_trusted_proxies = tuple(
+            _parsed("dashboard_trusted_proxies", parse_networks, proxies)
+        )
+        roles = self.redaction_unredact_roles
+        self._redaction_unredact_roles = frozenset(
+            _parsed("redaction_unredact_roles", parse_roles, roles)
+        )
+        return self
 
     @model_validator(mode="after")
     def _transport(self) -> Settings:
@@ -355,6 +359,31 @@ class Settings(BaseSettings):
         return self
 
     @property
+    def keyword_rules(self) -> tuple[KeywordRule, ...]:
+        """``ALERT_KEYWORDS``, parsed."""
+        return self._alert_keywords
+
+    @property
+    def webhooks(self) -> tuple[Endpoint, ...]:
+        """``WEBHOOK_ENDPOINTS``, parsed (empty: no webhooks)."""
+        return self._webhook_endpoints
+
+    @property
+    def embed_origins(self) -> tuple[str, ...]:
+        """``DASHBOARD_EMBED_ORIGINS``, parsed."""
+        return self._dashboard_embed_origins
+
+    @property
+    def trusted_proxies(self) -> tuple[Network, ...]:
+        """``DASHBOARD_TRUSTED_PROXIES``, parsed."""
+        return self._dashboard_trusted_proxies
+
+    @property
+    def unredact_roles(self) -> frozenset[Role]:
+        """``REDACTION_UNREDACT_ROLES``, parsed (empty: nobody)."""
+        return self._redaction_unredact_roles
+
+    @property
     def demo(self) -> bool:
         """Demo mode: no key, so the built-in simulator stands in for Burki."""
         return self.burki_api_key is None
@@ -364,10 +393,20 @@ class Settings(BaseSettings):
         return "ws" + self.burki_base_url.removeprefix("http")
 
 
-def parse_roles(text: str) -> frozenset[Role]:
+def _parsed(name: str, parse: Callable[[str], list[T]], text: str) -> list[T]:
+    """``parse(text)``; its ValueError named after the variable. Blank text: nothing."""
+    if not text.strip():
+        return []
+    try:
+        return parse(text)
+    except ValueError as exc:
+        raise ValueError(f"{name.upper()}: {exc}") from None
+
+
+def parse_roles(text: str) -> list[Role]:
     """A comma-separated list of roles ("admin, supervisor"); ValueError naming a bad one."""
     try:
-        return frozenset(parse_role(part) for part in text.split(",") if part.strip())
+        return [parse_role(part) for part in text.split(",") if part.strip()]
     except StoreError as exc:
         raise ValueError(str(exc)) from None
 

@@ -69,6 +69,7 @@ class AuthConfig:
     sso_user_header: str
     sso_role_header: str
     sso_roles: Callable[[str], Role | None]
+    clock: Callable[[], float] = time.time  # seconds since the epoch; tests set it by hand
 
 
 def requirement(path: str, query: str) -> Need:
@@ -158,7 +159,7 @@ class Resolver:
         if "session" not in conn.scope:
             return None
         session: dict[str, Any] = conn.session
-        name, now = session.get("user"), time.time()
+        name, now = session.get("user"), self.config.clock()
         started, seen = session.get("iat", 0), session.get("seen", 0)
         if not isinstance(name, str) or not isinstance(started, int | float):
             return None

@@ -14,19 +14,21 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 
-from webapp.access.wiring import principal_of, record
+from webapp.access.wiring import principal_of
+from webapp.pages.errorpages import unknown
+from webapp.pages.state import app_state, record
 from webapp.pages.templating import clock
 from webapp.relay.callstate import CallState, segment_payload
-from webapp.relay.redactor import CallRedactor, RedactionConfig
+from webapp.relay.redactor import CallRedactor
 from webapp.wire.rest import NotFound, RestError
-from webapp.wire.streamkey import BadStreamId, StreamKey
+from webapp.wire.streamkey import StreamKey
 
 SPEAKERS = {"user": "Caller", "assistant": "Assistant"}
 
 
 async def call_export(request: Request) -> Response:
     fmt = request.path_params["fmt"]
-    key = _key(request)
+    key = StreamKey.call(request.path_params["sid"])
     if fmt not in ("txt", "json"):
         raise HTTPException(404, "Exports are .txt or .json.")
     raw = await unredacted_asked(request, key)
@@ -41,7 +43,7 @@ async def call_export(request: Request) -> Response:
 
 async def api_transcript(request: Request) -> Response:
     """``GET /api/calls/{sid}/transcript``: the final segments as JSON."""
-    key = _key(request)
+    key = StreamKey.call(request.path_params["sid"])
     raw = await unredacted_asked(request, key)
     segments = await _segments(request, key, raw)
     return JSONResponse({"call_sid": key.id, "redacted": not raw, "segments": segments})
@@ -50,8 +52,8 @@ async def api_transcript(request: Request) -> Response:
 def may_unredact(request: Request) -> bool:
     """Whether this request's principal may see unredacted text (and redaction is on)."""
     who = principal_of(request)
-    config: RedactionConfig = request.app.state.redaction
-    return config.enabled and who is not None and who.role in request.app.state.unredact_roles
+    state = app_state(request)
+    return state.redaction.enabled and who is not None and who.role in state.unredact_roles
 
 
 async def unredacted_asked(request: Request, key: StreamKey) -> bool:
@@ -59,7 +61,7 @@ async def unredacted_asked(request: Request, key: StreamKey) -> bool:
     403 when it asks and may not."""
     if request.query_params.get("unredacted") not in ("1", "true", "yes"):
         return False
-    if not request.app.state.redaction.enabled:
+    if not app_state(request).redaction.enabled:
         return False  # nothing is redacted: the ordinary text is the unredacted text
     if not may_unredact(request):
         raise HTTPException(403, "Your role may not see unredacted transcripts.")
@@ -67,28 +69,21 @@ async def unredacted_asked(request: Request, key: StreamKey) -> bool:
     return True
 
 
-def _key(request: Request) -> StreamKey:
-    try:
-        return StreamKey.call(request.path_params["sid"])
-    except BadStreamId as exc:
-        raise HTTPException(404, str(exc)) from None
-
-
 async def _segments(request: Request, key: StreamKey, raw: bool) -> list[dict[str, Any]]:
     """From the live stream when one is held (it is the freshest), else from Burki's REST."""
-    stream = request.app.state.hub.streams.get(key)
+    state = app_state(request)
+    stream = state.hub.streams.get(key)
     if stream is not None and isinstance(stream.state, CallState):
         return stream.state.unredacted_segments() if raw else list(stream.state.segments)
     try:
-        transcripts = await request.app.state.rest.transcripts(key.id)
+        transcripts = await state.rest.transcripts(key.id)
     except NotFound:
-        raise HTTPException(404, "Burki has no call with this id.") from None
+        raise unknown("call") from None
     except RestError as exc:
         raise HTTPException(502, f"Burki's transcript could not be fetched: {exc}") from None
     finals = [t for t in transcripts if t.is_final]
-    config: RedactionConfig = request.app.state.redaction
-    if config.enabled and not raw:
-        finals = CallRedactor(config).redact_all(finals)
+    if state.redaction.enabled and not raw:
+        finals = CallRedactor(state.redaction).redact_all(finals)
     return [segment_payload(t, i) for i, t in enumerate(finals)]
 
 

@@ -9,6 +9,7 @@ date, so it needs no event ids.
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator
+from contextlib import aclosing
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
@@ -19,9 +20,11 @@ from starlette.responses import Response
 from webapp.access.auth import Principal
 from webapp.access.wiring import principal_of
 from webapp.pages import htmlsse
-from webapp.pages.api import relay_response
 from webapp.pages.directory import Directory
+from webapp.pages.state import app_state
 from webapp.pages.templating import render_block, templates
+from webapp.relay.frames import Frame
+from webapp.relay.serve import SSE, batches, sse_response
 from webapp.relay.subscriber import Subscriber
 from webapp.wire.rest import CallSummary, CampaignSummary
 
@@ -90,13 +93,13 @@ def context(directory: Directory, filters: Filters, who: Principal | None) -> di
 
 
 async def page(request: Request) -> Response:
-    directory: Directory = request.app.state.directory
+    directory: Directory = app_state(request).directory
     if not directory.loaded:
         await directory.refresh()
     filters = Filters.of(request)
     query = urlencode({k: v for k, v in vars_of(filters).items() if v})
     url = request.url_for("overview_updates").path + (f"?{query}" if query else "")
-    page = OverviewPage(request.app.state.demo, url, filters)
+    page = OverviewPage(app_state(request).demo, url, filters)
     who = principal_of(request)
     return templates.TemplateResponse(
         request, "index.html", context(directory, filters, who) | {"page": page}
@@ -107,11 +110,11 @@ def vars_of(filters: Filters) -> dict[str, str]:
     return {"q": filters.q, "status": filters.status, "assistant": filters.assistant}
 
 
-async def updates(request: Request) -> Response:
+async def updates(request: Request) -> Response | SSE:
     who = principal_of(request)
-    every = request.app.state.settings.relay_heartbeat
-    frames = _tables(request.app.state.directory, Filters.of(request), who, every)
-    return relay_response(request, frames)
+    every = app_state(request).hub.config.heartbeat
+    frames = _tables(app_state(request).directory, Filters.of(request), who, every)
+    return sse_response(app_state(request).hub, frames)
 
 
 async def _tables(
@@ -120,9 +123,14 @@ async def _tables(
     sub = Subscriber(8, every)
     directory.watch(sub)
     try:
+
+        def tables(_: list[Frame]) -> bytes:  # any change: both tables afresh
+            return _render(directory, filters, who)
+
         yield _render(directory, filters, who)
-        while (batch := await sub.get_batch()) is not None:
-            yield _render(directory, filters, who) if batch else htmlsse.HEARTBEAT
+        async with aclosing(batches(sub, tables, htmlsse.HEARTBEAT)) as chunks:
+            async for chunk in chunks:
+                yield chunk
     finally:
         directory.unwatch(sub)
 

@@ -1,40 +1,21 @@
-"""Sign-in and sign-out pages, and one-time sign-in links (demo mode, like Jupyter's token URL)."""
+"""Sign-in and sign-out pages, and the page a one-time sign-in link opens."""
 
 from __future__ import annotations
 
-import secrets
-import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from webapp.access.auth import csrf_ok, start_session
+from webapp.access.signinlinks import SignInLinks
 from webapp.access.throttle import SignInThrottle
-from webapp.access.users import Role, UserStore
+from webapp.access.users import UserStore
+from webapp.pages.state import app_state
 from webapp.pages.templating import templates
 
 MAX_FIELD = 1024
-
-
-@dataclass
-class SignInLinks:
-    """One-time sign-in links held in memory: each token works once, until it expires."""
-
-    ttl: float = 3600.0
-    _links: dict[str, tuple[str, Role, float]] = field(default_factory=dict)
-
-    def issue(self, name: str, role: Role) -> str:
-        token = secrets.token_urlsafe(24)
-        self._links[token] = (name, role, time.monotonic() + self.ttl)
-        return f"/signin/link?token={token}"
-
-    def consume(self, token: str) -> tuple[str, Role] | None:
-        found = self._links.pop(token, None) if len(token) <= 64 else None
-        if found is None or found[2] < time.monotonic():
-            return None
-        return found[0], found[1]
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,8 +41,8 @@ def _form(request: Request, error: str | None, status: int = 200) -> Response:
     page = SignInPage(
         next=safe_next(request.query_params.get("next")),
         error=error,
-        sso=request.app.state.settings.dashboard_auth_mode == "sso",
-        demo=request.app.state.demo,
+        sso=app_state(request).sso,
+        demo=app_state(request).demo,
     )
     return templates.TemplateResponse(request, "signin.html", {"page": page}, status_code=status)
 
@@ -72,11 +53,11 @@ async def signin(request: Request) -> Response:
         return _form(request, "The form expired; please try again.", 403)
     name, password = _field(form.get("name")).strip(), _field(form.get("password"))
     address = request.client.host if request.client else "unknown"
-    throttle: SignInThrottle = request.app.state.throttle
+    throttle: SignInThrottle = app_state(request).access.throttle
     wait = throttle.check(name, address)
     if wait is not None:
         return _form(request, f"Too many failed attempts; try again in {wait} s.", 429)
-    users: UserStore = request.app.state.users
+    users: UserStore = app_state(request).access.users
     user = await run_in_threadpool(users.verify, name, password)
     if user is None:
         throttle.record_failure(name, address)
@@ -95,7 +76,7 @@ async def signout(request: Request) -> Response:
 
 
 async def signin_link(request: Request) -> Response:
-    links: SignInLinks = request.app.state.signin_links
+    links: SignInLinks = app_state(request).access.links
     found = links.consume(request.query_params.get("token", ""))
     if found is None:
         return _form(request, "That sign-in link was used already or has expired.", 403)

@@ -198,6 +198,7 @@ def _campaign_regions(stream: Watched, frame: Frame | None) -> list[Region]:
         "progress": [head, progress, charted],
         "contact": [contacts],
         "campaign_completed": [head, progress, charted, summary],
+        "campaign_name": [head],
         "status": [CONNECTION],
     }.get(frame.type, [])
 

@@ -108,6 +108,13 @@ class CampaignState:
             return changes + self._complete(event.total_duration, event.total_cost)
         return []
 
+    def rename(self, name: str | None) -> list[Change]:
+        """Take the campaign's name from Burki's REST; a new name is a ``campaign_name`` change."""
+        if not name or name == self.name:
+            return []
+        self.name = name
+        return [Change("campaign_name", {"name": name})]
+
     def snapshot(self) -> dict[str, Any]:
         """The whole state, for a viewer that cannot resume: a fresh, JSON-able dict."""
         return {

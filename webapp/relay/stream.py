@@ -20,14 +20,12 @@ from contextlib import aclosing
 from dataclasses import dataclass
 from typing import Any
 
-from webapp.alerts.callalerts import CallAlerts
-from webapp.alerts.webhooks import WebhookDispatcher
-from webapp.pages.views import View
 from webapp.relay.callstate import CallState
 from webapp.relay.campaignstate import CampaignState
 from webapp.relay.coalesce import Coalescer
 from webapp.relay.frames import Change, Frame, render
 from webapp.relay.metrics import Metrics
+from webapp.relay.ports import Alerts, FrameView, Webhooks
 from webapp.relay.redactor import CallRedactor, RedactionConfig
 from webapp.relay.replaylog import ReplayLog
 from webapp.relay.subscriber import Subscriber
@@ -47,8 +45,8 @@ WEBHOOK_TYPES = frozenset({"progress", "contact", "campaign_completed", "alert",
 class Integrations:
     """What a stream feeds besides its viewers: call alerts, the webhook dispatcher, a feed."""
 
-    alerts: Callable[[], CallAlerts] | None = None
-    webhooks: WebhookDispatcher | None = None
+    alerts: Callable[[], Alerts] | None = None
+    webhooks: Webhooks | None = None
     on_alert: Callable[[str, dict[str, Any]], None] | None = None
     redaction: RedactionConfig | None = None
 
@@ -63,6 +61,7 @@ class RelayConfig:
     poll_after_failures: int = 3
     progress_interval: float = 0.25  # at most about four progress renders a second
     heartbeat: float = 15.0  # seconds of silence before an SSE response sends a heartbeat
+    stall_timeout: float = 5.0  # seconds a viewer's socket may accept nothing before it is cut
 
 
 class Stream:
@@ -90,7 +89,7 @@ class Stream:
         self._poller: asyncio.Task[None] | None = None
         self._timer: asyncio.Task[None] | None = None
         self._dedupe_seen = 0
-        self.views: dict[str, View] = {}
+        self.views: dict[str, FrameView] = {}
         self._progress = Coalescer(config.progress_interval, self._emit)
         self._integrations = integrations or Integrations()
         make_alerts = self._integrations.alerts
@@ -164,7 +163,7 @@ class Stream:
         missed = self.log.since(last_id)
         if missed is not None:
             return missed
-        reset = render(self.log.last_id, "reset", {"stream": str(self.key), "reason": "resume"})
+        reset = render(self.log.last_id, "reset", {"reason": "resume"}, self.key)
         return [reset, self.snapshot()]
 
     def detach(self, sub: Subscriber) -> None:
@@ -172,7 +171,7 @@ class Stream:
         if not self.subscribers and not self.ended and self._timer is None:
             self._timer = asyncio.create_task(self._retire_after(self._config.grace_period))
 
-    def watch_view(self, view: View) -> None:
+    def watch_view(self, view: FrameView) -> None:
         """Render every frame from now on for ``view`` too (a page shows this stream)."""
         self.views.setdefault(view.name, view)
 
@@ -181,7 +180,7 @@ class Stream:
         extra = self.alerts.snapshot() if self.alerts is not None else {}
         return {**self.state.snapshot(), **extra}
 
-    def for_view(self, frames: list[Frame], view: View) -> list[Frame]:
+    def for_view(self, frames: list[Frame], view: FrameView) -> list[Frame]:
         """``frames`` if each carries ``view``'s HTML, else a snapshot to start over.
 
         Frames emitted before the view was watched were never rendered for it.
@@ -190,19 +189,29 @@ class Stream:
             return [self.snapshot()]
         return frames
 
+    def name_campaign(self, name: str | None) -> None:
+        """The campaign's name as Burki's REST gives it; a new name is an event for every viewer.
+
+        The stream fetches it when it starts; a page that fetched it first hands it over here.
+        The stream is the only writer of its state.
+        """
+        if isinstance(self.state, CampaignState):
+            for change in self.state.rename(name):
+                self._emit(change)
+
     def snapshot(self) -> Frame:
-        data = {"stream": str(self.key), "connection": self.connection, **self.view_state()}
-        return render(self.log.last_id, "snapshot", data)
+        data = {"connection": self.connection, **self.view_state()}
+        return render(self.log.last_id, "snapshot", data, self.key)
 
     def status_frame(self) -> Frame:
         """The current connection state, to send without an id (it does not move the cursor)."""
-        return render("", "status", {"stream": str(self.key), **self.connection})
+        return render("", "status", self.connection, self.key)
 
     # -- the upstream and the fallback -----------------------------------------------------
 
     async def _run_upstream(self) -> None:
         if isinstance(self.state, CampaignState) and self.state.name is None:
-            self.state.name = await self._sources.campaign_name(int(self.key.id))
+            self.name_campaign(await self._sources.campaign_name(int(self.key.id)))
         upstream = self._sources.upstream(self.key)
         async with aclosing(upstream.items()) as items:
             async for item in items:
@@ -327,7 +336,7 @@ class Stream:
             self._emit(Change("status", connection))
 
     def _emit(self, change: Change) -> None:
-        frame = self.log.append(Change(change.type, {"stream": str(self.key), **change.data}))
+        frame = self.log.append(change, self.key)
         for name, view in self.views.items():
             try:
                 frame.html[name] = view.update(self, frame)

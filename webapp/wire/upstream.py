@@ -27,6 +27,7 @@ import random
 import ssl
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any
 from urllib.parse import quote
 
@@ -34,7 +35,6 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
 from websockets.typing import Subprotocol
 
-from webapp.settings import AuthMode, Settings
 from webapp.wire.backoff import Backoff
 from webapp.wire.events import Connected, Event, Pong, Skipped, UpstreamError
 from webapp.wire.failures import Ending, Failure, FailureKind, classify, not_found
@@ -63,6 +63,15 @@ class _WireLog(logging.LoggerAdapter):  # type: ignore[type-arg]
             self.logger.log(level, redact(text, self.secret), **kwargs)
 
 
+class AuthMode(StrEnum):
+    """How the API key travels upstream (``auto``: the header, then ``?token=`` if refused)."""
+
+    AUTO = "auto"
+    HEADER = "header"
+    QUERY = "query"
+    SUBPROTOCOL = "subprotocol"
+
+
 @dataclass(frozen=True, slots=True)
 class UpstreamConfig:
     ws_base_url: str
@@ -77,22 +86,6 @@ class UpstreamConfig:
     healthy_after: float = 10.0
     max_frame_bytes: int = 1_048_576
     ca_bundle: str | None = None  # verify a private Burki's certificate against this PEM
-
-    @classmethod
-    def from_settings(cls, settings: Settings, **overrides: Any) -> UpstreamConfig:
-        key = settings.burki_api_key
-        values: dict[str, Any] = {
-            "ws_base_url": settings.ws_base_url,
-            "api_key": key.get_secret_value() if key is not None else "",
-            "auth_mode": settings.burki_auth_mode,
-            "keepalive_interval": settings.burki_keepalive_interval,
-            "ping_timeout": settings.burki_ping_timeout,
-            "connect_timeout": settings.burki_connect_timeout,
-            "backoff_cap": settings.burki_backoff_cap,
-            "max_frame_bytes": settings.burki_max_frame_bytes,
-            "ca_bundle": str(settings.burki_ca_bundle) if settings.burki_ca_bundle else None,
-        }
-        return cls(**(values | overrides))
 
 
 class AuthMemory:
@@ -167,18 +160,6 @@ class Upstream:
         self._backoff = Backoff(
             base=config.backoff_base, cap=config.backoff_cap, rng=rng or random.Random()
         )
-        self._ws: ClientConnection | None = None
-
-    async def send(self, message: dict[str, Any]) -> bool:
-        """Send a JSON message (``request_status``, ``request_update``) if connected."""
-        ws = self._ws
-        if ws is None:
-            return False
-        try:
-            await ws.send(json.dumps(message))
-        except ConnectionClosed:
-            return False
-        return True
 
     async def items(self) -> AsyncGenerator[Item, None]:
         attempt = 0
@@ -257,15 +238,12 @@ class _Session:
                 logger=_WireLog(config.api_key),
                 **_tls(config),
             ) as ws:
-                self.up._ws = ws
                 async for item in self._read(ws):
                     yield item
         except InvalidStatus as exc:
             self.ending = Ending(handshake_status=exc.response.status_code)
         except (OSError, TimeoutError, InvalidHandshake) as exc:
             self.ending = Ending(exception=type(exc).__name__)
-        finally:
-            self.up._ws = None
 
     async def _read(self, ws: ClientConnection) -> AsyncIterator[Item]:
         keepalive = asyncio.create_task(_keepalive(ws, self.up.config.keepalive_interval))
