@@ -52,12 +52,21 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="a ~30 s smoke run, small sizes")
     parser.add_argument("--out", type=Path, default=RESULTS, help="where to write the table")
+    parser.add_argument(
+        "--redaction", action="store_true", help="only the redaction costs (no design comparison)"
+    )
     args = parser.parse_args(argv)
     raise_nofile()
     plan = Plan.quick() if args.quick else Plan.full()
     began = time.monotonic()
     _say(f"redaction micro-benchmark, {plan.redaction_rounds} rounds")
     costs = redaction.run(plan.redaction_rounds)
+    if args.redaction:
+        with Child("simulator", simproc.main) as sim, Child("viewers", viewers.main) as clients:
+            ab = _redaction_ab(plan, sim, clients, sim.call("base_url"))
+        text = "## Redaction\n\n" + redaction.markdown(costs, ab)
+        print(text)
+        return 0
     results, notes, ab = run(plan)
     text = document(plan, results, notes, time.monotonic() - began, args.quick)
     text += "\n\n## Redaction\n\n" + redaction.markdown(costs, ab)

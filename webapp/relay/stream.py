@@ -8,7 +8,8 @@ the snapshot and the next frame.
 Ownership: the :class:`~webapp.relay.hub.Hub` owns each Stream; the Stream owns its
 three tasks (the upstream pump, the REST poller while in fallback, and one
 timer for the grace period or the linger after the end). :meth:`close` cancels
-and awaits all three. No other code cancels them.
+and awaits all three. No other code cancels them. It also owns the redaction
+hold timer (a loop callback, not a task), which :meth:`close` cancels too.
 """
 
 from __future__ import annotations
