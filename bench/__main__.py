@@ -117,7 +117,13 @@ def _redaction_ab(plan: Plan, sim: Child, clients: Child, base_url: str) -> list
                 _say(f"A/B round {n + 1}, {design}: p99 {live.stats['p99_ms']:.1f} ms")
                 on = design == "ours"
                 rounds.append(
-                    redaction.Round(n + 1, on, live.stats["p99_ms"], live.utilisation("others"))
+                    redaction.Round(
+                        n + 1,
+                        on,
+                        live.stats["p99_ms"],
+                        live.utilisation("others"),
+                        live.cpu_per_1000("proxy"),
+                    )
                 )
     return rounds
 

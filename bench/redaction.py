@@ -48,6 +48,7 @@ class Round:
     redaction: bool
     p99_ms: float
     others_pct: float
+    cpu_per_1000: float  # proxy CPU seconds per 1,000 delivered segments: less load-sensitive
 
 
 @dataclass(frozen=True)
@@ -107,20 +108,27 @@ def markdown(result: RedactionResult, rounds: list[Round]) -> str:
         return "\n".join(rows)
     rows += [
         "",
-        "| A/B round | redaction | relay p99 added latency, ms | other processes, % of a core |",
-        "| ---: | --- | ---: | ---: |",
+        "| A/B round | redaction | relay p99 added latency, ms | proxy CPU s per 1,000 "
+        "delivered | other processes, % of a core |",
+        "| ---: | --- | ---: | ---: | ---: |",
     ]
     rows += [
-        f"| {r.number} | {'on' if r.redaction else 'off'} | {r.p99_ms:.1f} | {r.others_pct:.0f} |"
+        f"| {r.number} | {'on' if r.redaction else 'off'} | {r.p99_ms:.1f} "
+        f"| {r.cpu_per_1000:.4f} | {r.others_pct:.0f} |"
         for r in rounds
     ]
     on = statistics.median(r.p99_ms for r in rounds if r.redaction)
     off = statistics.median(r.p99_ms for r in rounds if not r.redaction)
     change = (on - off) / off * 100 if off > 0 else 0.0
     verdict = "met" if change <= 10 else "**missed**"
+    cpu_on = statistics.median(r.cpu_per_1000 for r in rounds if r.redaction)
+    cpu_off = statistics.median(r.cpu_per_1000 for r in rounds if not r.redaction)
+    cpu_change = (cpu_on - cpu_off) / cpu_off * 100 if cpu_off > 0 else 0.0
     rows += [
         "",
         f"Relay p99 added latency, median of the rounds, redaction on / off: {on:.1f} / "
         f"{off:.1f} ms, {change:+.1f} % (target <= +10 %: {verdict}).",
+        f"Proxy CPU per 1,000 delivered segments, median, on / off: {cpu_on:.4f} / "
+        f"{cpu_off:.4f} s, {cpu_change:+.1f} %.",
     ]
     return "\n".join(rows)
