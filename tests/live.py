@@ -25,7 +25,7 @@ from webapp.access.wiring import SESSION_COOKIE
 from webapp.app import create_app
 from webapp.pages.state import AppState, state_of
 from webapp.relay.hub import Hub
-from webapp.server import DashboardServer
+from webapp.server import DashboardServer, uvicorn_config
 from webapp.settings import Settings
 from webapp.simulator import Simulator
 
@@ -85,21 +85,30 @@ class LiveApp:
 
 @asynccontextmanager
 async def running_app(
-    sim: Simulator, clock: Callable[[], float] = time.time, **overrides: Any
+    sim: Simulator,
+    clock: Callable[[], float] = time.time,
+    *,
+    demo: bool | None = None,
+    **overrides: Any,
 ) -> AsyncIterator[LiveApp]:
     """Serve the dashboard against ``sim`` until the block exits, then shut it down.
 
     Its users, tokens and audit files live in a temporary folder of its own;
     ``clock`` is the one its sessions and embed links read (a test may set it by hand).
+    ``demo=True`` makes it a demo instance (against ``sim`` all the same).
     """
     with tempfile.TemporaryDirectory() as folder:
-        async with _serving(sim, Path(folder), clock, overrides) as live:
+        async with _serving(sim, Path(folder), clock, overrides, demo) as live:
             yield live
 
 
 @asynccontextmanager
 async def _serving(
-    sim: Simulator, folder: Path, clock: Callable[[], float], overrides: dict[str, Any]
+    sim: Simulator,
+    folder: Path,
+    clock: Callable[[], float],
+    overrides: dict[str, Any],
+    demo: bool | None = None,
 ) -> AsyncIterator[LiveApp]:
     base = {
         "burki_api_key": SIM_KEY,
@@ -110,10 +119,9 @@ async def _serving(
         "dashboard_session_secret": SESSION_SECRET,
     }
     settings = Settings(**(base | FAST | overrides))
-    app = create_app(settings, access=parts.access(settings, clock))
-    config = uvicorn.Config(
-        app, host="127.0.0.1", port=0, log_config=None, timeout_graceful_shutdown=2
-    )
+    access = parts.access(settings, clock, demo=demo)
+    app = create_app(settings, demo=demo, access=access)
+    config = uvicorn_config(app, settings, host="127.0.0.1", port=0, timeout_graceful_shutdown=2)
     server = DashboardServer(config, app)
     server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
     task = asyncio.create_task(server.serve())

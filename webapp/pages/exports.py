@@ -31,8 +31,8 @@ async def call_export(request: Request) -> Response:
     key = StreamKey.call(request.path_params["sid"])
     if fmt not in ("txt", "json"):
         raise HTTPException(404, "Exports are .txt or .json.")
-    raw = await unredacted_asked(request, key)
-    segments = await _segments(request, key, raw)
+    raw = unredacted_asked(request)
+    segments = await _opened(request, key, raw)
     filename = f"transcript-{key.id}.{fmt}"
     headers = {"Content-Disposition": f'attachment; filename="{filename}"'}
     if fmt == "json":
@@ -44,8 +44,8 @@ async def call_export(request: Request) -> Response:
 async def api_transcript(request: Request) -> Response:
     """``GET /api/calls/{sid}/transcript``: the final segments as JSON."""
     key = StreamKey.call(request.path_params["sid"])
-    raw = await unredacted_asked(request, key)
-    segments = await _segments(request, key, raw)
+    raw = unredacted_asked(request)
+    segments = await _opened(request, key, raw)
     return JSONResponse({"call_sid": key.id, "redacted": not raw, "segments": segments})
 
 
@@ -56,17 +56,25 @@ def may_unredact(request: Request) -> bool:
     return state.redaction.enabled and who is not None and who.role in state.unredact_roles
 
 
-async def unredacted_asked(request: Request, key: StreamKey) -> bool:
-    """True when the request asks for unredacted text and may have it (then it is audited);
-    403 when it asks and may not."""
+def unredacted_asked(request: Request) -> bool:
+    """True when the request asks for unredacted text and may have it; 403 when it asks
+    and may not."""
     if request.query_params.get("unredacted") not in ("1", "true", "yes"):
         return False
     if not app_state(request).redaction.enabled:
         return False  # nothing is redacted: the ordinary text is the unredacted text
     if not may_unredact(request):
         raise HTTPException(403, "Your role may not see unredacted transcripts.")
-    await record(request, f"{key} unredacted")
     return True
+
+
+async def _opened(request: Request, key: StreamKey, raw: bool) -> list[dict[str, Any]]:
+    """The segments, and the audit entry for this read (``call:<sid> unredacted`` when raw)."""
+    if key in app_state(request).missing:
+        raise unknown("call")
+    segments = await _segments(request, key, raw)
+    await record(request, f"{key} unredacted" if raw else str(key))
+    return segments
 
 
 async def _segments(request: Request, key: StreamKey, raw: bool) -> list[dict[str, Any]]:
@@ -78,6 +86,7 @@ async def _segments(request: Request, key: StreamKey, raw: bool) -> list[dict[st
     try:
         transcripts = await state.rest.transcripts(key.id)
     except NotFound:
+        app_state(request).missing.note(key)
         raise unknown("call") from None
     except RestError as exc:
         raise HTTPException(502, f"Burki's transcript could not be fetched: {exc}") from None

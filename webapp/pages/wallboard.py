@@ -60,6 +60,7 @@ async def page(request: Request) -> Response:
 
 
 async def updates(request: Request) -> Response | SSE:
+    await record(request, "wallboard", resume=last_event_id(request) is not None)
     hub: Hub = app_state(request).hub
     session = _Session(hub, app_state(request).directory, last_event_id(request))
     return sse_response(hub, session.run())
