@@ -263,3 +263,19 @@ async def test_the_strict_mode_masks_every_long_run_of_digits(sim: Simulator) ->
         sim.add_segment(sid, "user", "order 4572 91 for 3 items, thanks")
         await viewer.wait_for(has_segment("order [digits] for 3 items, thanks"))
         await viewer.stop()
+
+
+async def test_a_held_segment_is_shown_masked_when_the_hold_runs_out(sim: Simulator) -> None:
+    """The caller pauses after half a card number: the hold timer shows the segment, with
+    the open number masked, and the rest, when it comes, is still recognised as the card."""
+    sid = sim.add_call()
+    hold = {"redaction_hold": 0.2}
+    async with running_app(sim, **hold) as live, live.client(timeout=10) as client:
+        viewer = Viewer(live.url, f"/api/calls/{sid}/events").start(client)
+        await viewer.wait_for(is_event("status", state="live"))
+        sim.add_segment(sid, "user", "my card is 4111 1111")
+        await viewer.wait_for(has_segment("my card is [digits]"))
+        sim.add_segment(sid, "user", "1111 1111, sorry")
+        await viewer.wait_for(has_segment("[card ••••1111], sorry"))
+        await viewer.stop()
+        assert segments(viewer.events) == ["my card is [digits]", "[card ••••1111], sorry"]
