@@ -279,3 +279,28 @@ async def test_a_held_segment_is_shown_masked_when_the_hold_runs_out(sim: Simula
         await viewer.wait_for(has_segment("[card ••••1111], sorry"))
         await viewer.stop()
         assert segments(viewer.events) == ["my card is [digits]", "[card ••••1111], sorry"]
+
+
+async def test_a_reconnect_in_the_middle_of_a_card_number_shows_none_of_it(
+    sim: Simulator,
+) -> None:
+    """Burki replays the transcript on every reconnect: a held half of a number meets its
+    own replay, and nothing of the number is shown or shown twice."""
+    sid = sim.add_call()
+    async with running_app(sim) as live, live.client(timeout=10) as client:
+        viewer = Viewer(live.url, f"/api/calls/{sid}/events").start(client)
+        await viewer.wait_for(is_event("status", state="live"))
+        sim.add_segment(sid, "assistant", "Please read me the card number.")
+        sim.add_segment(sid, "user", "It's 4111 1111")
+        await viewer.wait_for(has_segment("Please read me the card number."))
+        await sim.drop(f"call:{sid}")
+        await viewer.wait_for(lambda e: e.event == "status" and '"reconnecting"' in e.data)
+        await viewer.wait_for(lambda e: e.event == "status" and '"live"' in e.data)
+        sim.add_segment(sid, "user", "1111 1111.")
+        sim.add_segment(sid, "assistant", CLOSING)
+        await viewer.wait_for(has_segment(CLOSING))
+        await viewer.stop()
+        shown = segments(viewer.events)
+        assert len(shown) == len(set(shown)), shown
+        assert not any("4111" in text or "1111 1111" in text for text in shown), shown
+        assert "".join(e.data for e in viewer.events).count("4111") == 0
