@@ -286,6 +286,14 @@ async def test_a_reconnect_in_the_middle_of_a_card_number_shows_none_of_it(
 ) -> None:
     """Burki replays the transcript on every reconnect: a held half of a number meets its
     own replay, and nothing of the number is shown or shown twice."""
+    await _reconnect_in_the_middle_of_a_card_number(sim)
+
+
+async def test_the_same_with_the_open_source_burki(oss_sim: Simulator) -> None:
+    await _reconnect_in_the_middle_of_a_card_number(oss_sim)
+
+
+async def _reconnect_in_the_middle_of_a_card_number(sim: Simulator) -> None:
     sid = sim.add_call()
     async with running_app(sim) as live, live.client(timeout=10) as client:
         viewer = Viewer(live.url, f"/api/calls/{sid}/events").start(client)
