@@ -123,6 +123,7 @@ def _redaction_ab(plan: Plan, sim: Child, clients: Child, base_url: str) -> list
                         live.stats["p99_ms"],
                         live.utilisation("others"),
                         live.cpu_per_1000("proxy"),
+                        redaction.in_relay(_metrics(procs)) if on else None,
                     )
                 )
     return rounds
@@ -144,14 +145,20 @@ def _notes(
         for error, count in errors.items():
             notes.append(f"{design}: {count} {what} viewers failed to connect: {error}")
     if design == "ours":
-        request = urllib.request.Request(f"http://127.0.0.1:{procs.port}/metrics")
-        if procs.token:
-            request.add_header("Authorization", f"Bearer {procs.token}")
-        metrics = urllib.request.urlopen(request, timeout=10).read()
+        metrics = _metrics(procs)
         cuts = re.findall(rb'viewer_cuts_total\{reason="(\w+)"\} (\S+)', metrics)
         shown = ", ".join(f"{r.decode()} {float(v):.0f}" for r, v in cuts) or "none"
         notes.append(f"ours: viewer cuts reported by /metrics: {shown}")
     return notes
+
+
+def _metrics(procs: phases.Procs) -> bytes:
+    """The proxy's /metrics page (our design only)."""
+    request = urllib.request.Request(f"http://127.0.0.1:{procs.port}/metrics")
+    if procs.token:
+        request.add_header("Authorization", f"Bearer {procs.token}")
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return bytes(response.read())
 
 
 def document(

@@ -11,6 +11,7 @@ the time includes the hold across segment boundaries; the detection core alone
 
 from __future__ import annotations
 
+import re
 import statistics
 import time
 from dataclasses import dataclass
@@ -49,6 +50,7 @@ class Round:
     p99_ms: float
     others_pct: float
     cpu_per_1000: float  # proxy CPU seconds per 1,000 delivered segments: less load-sensitive
+    in_relay: tuple[float, float] | None = None  # redaction p50, p99 in the relay (bucket, ms)
 
 
 @dataclass(frozen=True)
@@ -92,6 +94,25 @@ def _summary(samples: list[float]) -> Timing:
     return Timing(len(samples), statistics.median(ordered), p99, ordered[-1])
 
 
+def in_relay(metrics: bytes) -> tuple[float, float] | None:
+    """The p50 and p99 of ``burki_live_redaction_seconds`` (upper bounds of their buckets,
+    in ms) from a /metrics page; None when it holds no observation."""
+    buckets = [
+        (float(le), float(count))
+        for le, count in re.findall(
+            rb'burki_live_redaction_seconds_bucket\{le="([^"]+)"\} (\S+)', metrics
+        )
+    ]
+    total = buckets[-1][1] if buckets else 0.0
+    if not total:
+        return None
+
+    def quantile(q: float) -> float:
+        return next(le for le, count in buckets if count >= q * total) * 1000
+
+    return quantile(0.5), quantile(0.99)
+
+
 def markdown(result: RedactionResult, rounds: list[Round]) -> str:
     rows = [
         "| redaction | segments timed | median, us | p99, us | max, us | target | verdict |",
@@ -108,13 +129,14 @@ def markdown(result: RedactionResult, rounds: list[Round]) -> str:
         return "\n".join(rows)
     rows += [
         "",
-        "| A/B round | redaction | relay p99 added latency, ms | proxy CPU s per 1,000 "
-        "delivered | other processes, % of a core |",
-        "| ---: | --- | ---: | ---: | ---: |",
+        "| A/B round | redaction | relay p99 added latency, ms | redaction in the relay, "
+        "p50 / p99, ms (at most) | proxy CPU s per 1,000 delivered | other processes, "
+        "% of a core |",
+        "| ---: | --- | ---: | ---: | ---: | ---: |",
     ]
     rows += [
         f"| {r.number} | {'on' if r.redaction else 'off'} | {r.p99_ms:.1f} "
-        f"| {r.cpu_per_1000:.4f} | {r.others_pct:.0f} |"
+        f"| {_quantiles(r.in_relay)} | {r.cpu_per_1000:.4f} | {r.others_pct:.0f} |"
         for r in rounds
     ]
     on = statistics.median(r.p99_ms for r in rounds if r.redaction)
@@ -132,3 +154,7 @@ def markdown(result: RedactionResult, rounds: list[Round]) -> str:
         f"{cpu_off:.4f} s, {cpu_change:+.1f} %.",
     ]
     return "\n".join(rows)
+
+
+def _quantiles(pair: tuple[float, float] | None) -> str:
+    return "" if pair is None else f"{pair[0]:g} / {pair[1]:g}"

@@ -96,3 +96,14 @@ def test_the_planted_pools_are_what_they_claim() -> None:
     assert all(find(value)[0].kind == "ssn" for value in SSNS)
     assert all(find(value)[0].kind == "email" for value in EMAILS)
     assert all(find(value)[0].kind == "phone" for value in PHONES)
+
+
+def test_phone_numbers_are_those_of_the_configured_region() -> None:
+    assert redact("0207 946 0958") == "0207 946 0958"  # not a US number
+    assert redact("0207 946 0958", Policy(region="GB")) == "[phone]"
+    assert redact("call 4155550132 4155550199 now") == "call [phone] [phone] now"
+
+
+def test_a_long_number_that_is_no_phone_is_not_one() -> None:
+    stamp = "t=1795986260.856190 n=5"
+    assert redact(stamp) == stamp

@@ -263,6 +263,8 @@ async def test_the_strict_mode_masks_every_long_run_of_digits(sim: Simulator) ->
         sim.add_segment(sid, "user", "order 4572 91 for 3 items, thanks")
         await viewer.wait_for(has_segment("order [digits] for 3 items, thanks"))
         await viewer.stop()
+        metrics = (await client.get(f"{live.url}/metrics")).text
+        assert "burki_live_redaction_seconds_count 1.0" in metrics  # timed, once per segment
 
 
 async def test_a_held_segment_is_shown_masked_when_the_hold_runs_out(sim: Simulator) -> None:

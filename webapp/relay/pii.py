@@ -20,6 +20,7 @@ digits turned into digits) and every span is mapped back to the original text.
 from __future__ import annotations
 
 import bisect
+import functools
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -62,6 +63,7 @@ _SPOKEN_EMAIL = re.compile(
     re.IGNORECASE,
 )
 _PHONE_LIKE = re.compile(r"\+?\(?\d[\d \t().\-\u2013]{5,24}\d")
+_SPACED = re.compile(r"\S+")
 _TAIL = re.compile(r"[\s.,;:!?)\]\"'-]*$")
 MAX_DIGITS = 500
 MAX_RUN_GROUPS = 40  # the Luhn windows of longer runs are looked for in slices of this size
@@ -298,15 +300,49 @@ def _emails(text: str) -> Iterable[tuple[int, int, Kind, str]]:
 def _phones(
     text: str, region: str, taken: list[tuple[int, int, Kind, str]]
 ) -> Iterable[tuple[int, int, Kind, str]]:
-    # libphonenumber is the costly part (~0.1 ms a text): only ask when some stretch
-    # not masked yet holds the seven digits the shortest phone number needs.
-    candidates = (m for m in _PHONE_LIKE.finditer(text) if not _covered(m, taken))
-    if not any(sum(char.isdigit() for char in m.group()) >= 7 for m in candidates):
+    # libphonenumber is the costly part (0.1 to 0.3 ms a call): ask it only about the
+    # stretches that could be one phone number, not about the whole text.
+    for candidate in _PHONE_LIKE.finditer(text):
+        if _covered(candidate, taken):
+            continue
+        for a, b in _phone_windows(text, candidate, region):
+            found = phonenumbers.PhoneNumberMatcher(
+                text[a:b], region, leniency=phonenumbers.Leniency.VALID
+            )
+            for match in found:
+                yield a + match.start, a + match.end, "phone", "[phone]"
+
+
+def _phone_windows(text: str, candidate: re.Match[str], region: str) -> Iterable[tuple[int, int]]:
+    """Stretches of ``candidate`` that may be one phone number: all of it when it has no
+    more digits than one can (with a ``+``: 15), else runs of its space-separated groups
+    as long as one can be. A 16-digit time stamp costs no call at all."""
+    low, high = _phone_lengths(region)
+    digits = sum(char.isdigit() for char in candidate.group())
+    if digits < low:
         return
-    for match in phonenumbers.PhoneNumberMatcher(
-        text, region, leniency=phonenumbers.Leniency.VALID
-    ):
-        yield match.start, match.end, "phone", "[phone]"
+    if digits <= (15 if "+" in candidate.group() else high):
+        yield candidate.start(), candidate.end()
+        return
+    groups = [(m.start(), m.end()) for m in _SPACED.finditer(text, *candidate.span())]
+    counts = [sum(char.isdigit() for char in text[a:b]) for a, b in groups]
+    for i in range(len(groups)):
+        total, j = 0, i
+        while j < len(groups) and total + counts[j] <= high:
+            total += counts[j]
+            j += 1
+        if total >= low:
+            yield groups[i][0], groups[j - 1][1]
+
+
+@functools.cache
+def _phone_lengths(region: str) -> tuple[int, int]:
+    """The fewest and most digits a phone number of ``region`` is dialled with (a
+    trunk prefix included), never fewer than seven."""
+    metadata = phonenumbers.PhoneMetadata.metadata_for_region(region)
+    general = metadata.general_desc if metadata is not None else None
+    lengths = general.possible_length if general is not None else ()
+    return max(7, min(lengths, default=7)), max(lengths, default=15) + 1
 
 
 def _covered(match: re.Match[str], taken: list[tuple[int, int, Kind, str]]) -> bool:

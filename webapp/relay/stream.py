@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from contextlib import aclosing
 from dataclasses import dataclass
@@ -30,7 +31,7 @@ from webapp.relay.ports import Alerts, FrameView, Webhooks
 from webapp.relay.redactor import CallRedactor, RedactionConfig
 from webapp.relay.replaylog import ReplayLog
 from webapp.relay.subscriber import Subscriber
-from webapp.wire.events import Event, UpstreamError
+from webapp.wire.events import Event, Transcript, UpstreamError
 from webapp.wire.failures import FailureKind
 from webapp.wire.sources import Sources
 from webapp.wire.streamkey import StreamKey
@@ -258,8 +259,12 @@ class Stream:
             self._fold(event)
             return
         # Redacted here, before the state stores it: nothing downstream sees the raw text.
-        for redacted in self.redactor.feed(event):
-            self._fold(redacted)
+        began = time.perf_counter()
+        redacted = self.redactor.feed(event)
+        if isinstance(event, Transcript):
+            self._metrics.redaction_seconds.observe(time.perf_counter() - began)
+        for each in redacted:
+            self._fold(each)
         if self.redactor.holding and self._release is None:
             hold = self.redactor.config.hold
             self._release = asyncio.get_running_loop().call_later(hold, self._release_held)
