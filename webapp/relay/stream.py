@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import aclosing
 from dataclasses import dataclass
 from typing import Any
@@ -28,9 +28,10 @@ from webapp.relay.campaignstate import CampaignState
 from webapp.relay.coalesce import Coalescer
 from webapp.relay.frames import Change, Frame, render
 from webapp.relay.metrics import Metrics
+from webapp.relay.replaydrain import drain
 from webapp.relay.replaylog import ReplayLog
 from webapp.relay.subscriber import Subscriber
-from webapp.wire.events import Event, UpstreamError
+from webapp.wire.events import Event, Transcript, UpstreamError
 from webapp.wire.failures import FailureKind
 from webapp.wire.sources import Sources
 from webapp.wire.streamkey import StreamKey
@@ -61,6 +62,8 @@ class RelayConfig:
     poll_after_failures: int = 3
     progress_interval: float = 0.25  # at most about four progress renders a second
     heartbeat: float = 15.0  # seconds of silence before an SSE response sends a heartbeat
+    replay_quiet: float = 1.0  # an ended call's replay is over after this long without a frame
+    no_activity: float = 600.0  # seconds without a segment before a call shows "no activity"
 
 
 class Stream:
@@ -88,6 +91,7 @@ class Stream:
         self._poller: asyncio.Task[None] | None = None
         self._timer: asyncio.Task[None] | None = None
         self._dedupe_seen = 0
+        self._finished = False
         self.views: dict[str, View] = {}
         self._progress = Coalescer(config.progress_interval, self._emit)
         self._integrations = integrations or Integrations()
@@ -114,7 +118,9 @@ class Stream:
 
     @property
     def ended(self) -> bool:
-        return self.state.ended
+        """The stream is over: viewers got ``end`` (a call's state may end earlier: its
+        replay is still being read)."""
+        return self._finished
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -196,8 +202,31 @@ class Stream:
         async with aclosing(upstream.items()) as items:
             async for item in items:
                 self._on_item(item)
-                if self.ended:
-                    return
+                if self.state.ended or self._finished:
+                    break
+            if isinstance(self.state, CallState) and not self._finished:
+                await self._drain_replay(items)
+        if self.state.ended and not self._finished:
+            self._finish()
+
+    async def _drain_replay(self, items: AsyncIterator[Item]) -> None:
+        """The call ended; Burki may be replaying its stored transcript after the status."""
+        quiet = self._config.replay_quiet
+        stored = self._sources.stored_transcript(self.key.id, timeout=10 * quiet)
+        why = await drain(
+            items, stored, self._on_drained, self._on_stored, quiet=quiet, bound=10 * quiet
+        )
+        log.info("stream %s: replay read to its end (%s)", self.key, why)
+
+    def _on_drained(self, item: Item) -> None:
+        if not isinstance(item, Connecting | Live | Reconnecting | GaveUp | UpstreamError):
+            self._apply(item)
+
+    def _on_stored(self, segments: list[Transcript]) -> None:
+        assert isinstance(self.state, CallState)
+        self.state.connection_started()  # REST holds the whole transcript, as a replay does
+        for segment in segments:
+            self._apply(segment)
 
     def _on_item(self, item: Item) -> None:
         match item:
@@ -215,7 +244,16 @@ class Stream:
                 polls = attempt >= self._config.poll_after_failures or (
                     failure.kind is FailureKind.RATE_LIMITED
                 )
-                if polls:
+                if failure.kind is FailureKind.AUTH:  # REST refuses the key too: no polling
+                    self._stop_polling()
+                    self._set_connection(
+                        "reconnecting",
+                        failure.message,
+                        attempt=attempt,
+                        retry_in=round(delay, 1),
+                        reason=failure.kind.value,
+                    )
+                elif polls:
                     self._start_polling(failure.message)
                 else:
                     self._set_connection(
@@ -244,10 +282,11 @@ class Stream:
                 self._progress.offer(derived)
                 if derived.type == "alert" and self._integrations.on_alert is not None:
                     self._integrations.on_alert(str(self.key), derived.data)
-        if self.ended and self.connection["state"] != "ended":
-            self._finish()
+        if self.state.ended and isinstance(self.state, CampaignState) and not self._finished:
+            self._finish()  # a call finishes once its replay is read (see _run_upstream)
 
     def _finish(self) -> None:
+        self._finished = True
         self._progress.flush()
         self._stop_polling()
         what = "call" if self.key.kind == "call" else "campaign"
@@ -282,7 +321,9 @@ class Stream:
                 self._metrics.polls.inc()
                 for event in events:
                     self._apply(event)
-                    if self.ended:
+                    if self.state.ended:  # a poll puts an ended call's status last
+                        if not self._finished:
+                            self._finish()
                         return
             await asyncio.sleep(self._config.poll_interval)
 

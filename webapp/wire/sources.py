@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 
-from webapp.wire.events import CallStatus, Event
+from webapp.wire.events import CallStatus, Event, Transcript
 from webapp.wire.rest import BurkiRest, RestError
 from webapp.wire.streamkey import StreamKey
 from webapp.wire.upstream import AuthMemory, Upstream, UpstreamConfig
@@ -39,6 +39,14 @@ class Sources:
         try:
             async with asyncio.timeout(NAME_TIMEOUT):
                 return (await self.rest.campaign(campaign_id)).name or None
+        except (RestError, TimeoutError):
+            return None
+
+    async def stored_transcript(self, call_sid: str, timeout: float) -> list[Transcript] | None:
+        """Every stored segment of a call from REST; None when Burki cannot say in time."""
+        try:
+            async with asyncio.timeout(timeout):
+                return await self.rest.transcripts(call_sid)
         except (RestError, TimeoutError):
             return None
 
