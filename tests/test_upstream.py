@@ -348,8 +348,9 @@ async def test_the_key_never_reaches_a_log_line(
     key = "sk-burki-log-probe-31337"
     memory = AuthMemory()
     with caplog.at_level(logging.DEBUG):
-        bad = Upstream(config(oss_sim, api_key=key), call_path("CA" + "3" * 32), memory)
-        [item async for item in bad.items()]
+        bad = Upstream(config(oss_sim, api_key=key), call_path("CA" + "3" * 32), memory).items()
+        await collect_until(bad, is_reconnecting)  # refused: retried only a minute later
+        await bad.aclose()
         good = Upstream(config(oss_sim), call_path(oss_sim.add_call()), memory).items()
         await collect_until(good, is_live)
         await good.aclose()

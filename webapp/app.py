@@ -38,6 +38,8 @@ def relay_config(settings: Settings) -> RelayConfig:
         poll_interval=settings.relay_poll_interval,
         poll_after_failures=settings.relay_poll_after_failures,
         heartbeat=settings.relay_heartbeat,
+        replay_quiet=settings.relay_replay_quiet,
+        no_activity=settings.relay_no_activity_minutes * 60.0,
     )
 
 
@@ -99,7 +101,9 @@ def create_app(
                 rest, settings.directory_poll_interval, settings.relay_grace_period
             )
             webhooks = webhook_dispatcher(settings)
-            integrations = Integrations(alert_factory(settings), webhooks, directory.add_alert)
+            integrations = Integrations(
+                alert_factory(settings), webhooks, directory.add_alert, directory.poke
+            )
             app.state.rest = rest
             app.state.directory = directory
             app.state.webhooks = webhooks

@@ -25,7 +25,7 @@ from webapp.relay.frames import Frame
 from webapp.relay.hub import Hub, HubClosed
 from webapp.relay.stream import Stream
 from webapp.wire.rest import NotFound, RestError, Unauthorized
-from webapp.wire.streamkey import BadStreamId, StreamKey
+from webapp.wire.streamkey import BadStreamId, StreamKey, quoted
 
 T = TypeVar("T")
 
@@ -83,7 +83,7 @@ def _render(
 ) -> Response:
     stream.watch_view(view)
     route = "embed_live_updates" if embedded else "live_updates"
-    url = request.url_for(route, view=view.name, kind=stream.key.kind, ident=stream.key.id)
+    url = request.url_for(route, view=view.name, kind=stream.key.kind, ident=quoted(stream.key.id))
     query = {"last_event_id": stream.log.last_id}
     who = principal_of(request)
     if embedded and who is not None and who.via == "embed":

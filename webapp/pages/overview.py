@@ -22,6 +22,8 @@ from webapp.pages import htmlsse
 from webapp.pages.api import relay_response
 from webapp.pages.directory import Directory
 from webapp.pages.templating import render_block, templates
+from webapp.relay.callstate import CallState
+from webapp.relay.hub import Hub
 from webapp.relay.subscriber import Subscriber
 from webapp.wire.rest import CallSummary, CampaignSummary
 
@@ -68,7 +70,21 @@ class OverviewPage:
     filters: Filters
 
 
-def context(directory: Directory, filters: Filters, who: Principal | None) -> dict[str, Any]:
+def quiet_calls(hub: Hub) -> frozenset[str]:
+    """The calls whose open stream says "no activity" (nothing said for a long while)."""
+    return frozenset(
+        key.id
+        for key, stream in list(hub.streams.items())
+        if isinstance(stream.state, CallState) and stream.state.no_activity
+    )
+
+
+def context(
+    directory: Directory,
+    filters: Filters,
+    who: Principal | None,
+    quiet: frozenset[str] = frozenset(),
+) -> dict[str, Any]:
     """Each role sees only what it may: calls for call roles, campaigns for campaign roles."""
     sees_calls = who is not None and who.role.can_watch("call")
     sees_campaigns = who is not None and who.role.can_watch("campaign")
@@ -82,10 +98,13 @@ def context(directory: Directory, filters: Filters, who: Principal | None) -> di
         "statuses": sorted({c.status for c in calls} | {c.status for c in campaigns}),
         "assistants": sorted({a for a in (c.assistant_name for c in calls) if a}),
         "filters": filters,
-        "error": directory.error,
+        "error": directory.error if sees_calls else None,
+        "campaign_error": directory.campaign_error,
+        "has_campaigns": directory.has_campaigns,
         "alerts": list(directory.alerts)[:MAX_ALERTS_SHOWN] if sees_calls else [],
         "sees_calls": sees_calls,
         "sees_campaigns": sees_campaigns,
+        "quiet_calls": quiet,
     }
 
 
@@ -98,9 +117,8 @@ async def page(request: Request) -> Response:
     url = request.url_for("overview_updates").path + (f"?{query}" if query else "")
     page = OverviewPage(request.app.state.demo, url, filters)
     who = principal_of(request)
-    return templates.TemplateResponse(
-        request, "index.html", context(directory, filters, who) | {"page": page}
-    )
+    ctx = context(directory, filters, who, quiet_calls(request.app.state.hub))
+    return templates.TemplateResponse(request, "index.html", ctx | {"page": page})
 
 
 def vars_of(filters: Filters) -> dict[str, str]:
@@ -110,25 +128,26 @@ def vars_of(filters: Filters) -> dict[str, str]:
 async def updates(request: Request) -> Response:
     who = principal_of(request)
     every = request.app.state.settings.relay_heartbeat
-    frames = _tables(request.app.state.directory, Filters.of(request), who, every)
+    state = request.app.state
+    frames = _tables(state.directory, state.hub, Filters.of(request), who, every)
     return relay_response(request, frames)
 
 
 async def _tables(
-    directory: Directory, filters: Filters, who: Principal | None, every: float
+    directory: Directory, hub: Hub, filters: Filters, who: Principal | None, every: float
 ) -> AsyncGenerator[bytes, None]:
     sub = Subscriber(8, every)
     directory.watch(sub)
     try:
-        yield _render(directory, filters, who)
+        yield _render(directory, hub, filters, who)
         while (batch := await sub.get_batch()) is not None:
-            yield _render(directory, filters, who) if batch else htmlsse.HEARTBEAT
+            yield _render(directory, hub, filters, who) if batch else htmlsse.HEARTBEAT
     finally:
         directory.unwatch(sub)
 
 
-def _render(directory: Directory, filters: Filters, who: Principal | None) -> bytes:
-    ctx = context(directory, filters, who)
+def _render(directory: Directory, hub: Hub, filters: Filters, who: Principal | None) -> bytes:
+    ctx = context(directory, filters, who, quiet_calls(hub))
     return htmlsse.message(
         "".join(
             htmlsse.partial(f"#{block}", "outerHTML", render_block("index.html", block, ctx))

@@ -15,7 +15,7 @@ from typing import Any, Protocol
 
 from webapp.pages import htmlsse
 from webapp.pages.charts import chart, sparkline
-from webapp.pages.templating import render_block
+from webapp.pages.templating import dom_id, render_block
 from webapp.relay.callstate import CallState
 from webapp.relay.campaignstate import CampaignState
 from webapp.relay.frames import Frame
@@ -91,7 +91,11 @@ def call_context(stream: Watched) -> dict[str, Any]:
             "started_at": metadata.get("started_at"),
             "ended_at": metadata.get("ended_at"),
             "assistant": metadata.get("assistant_name"),
-            "customer": metadata.get("customer_phone_number") or metadata.get("to_phone_number"),
+            # The live start's shape names the caller from_number (inbound calls).
+            "customer": metadata.get("customer_phone_number")
+            or metadata.get("from_number")
+            or metadata.get("to_phone_number"),
+            "no_activity": snapshot.get("no_activity", False),
         },
         "segments": segments,
         "last_segment": segments[-1] if segments else None,
@@ -167,7 +171,7 @@ def _caption_regions(stream: Watched, frame: Frame | None) -> list[Region]:
 def _card_regions(stream: Watched, frame: Frame | None) -> list[Region]:
     if frame is not None and frame.type in ("end", "error"):
         return []
-    return [Region("card", f"#card-{stream.key_id}")]
+    return [Region("card", f"#card-{dom_id(stream.key_id)}")]
 
 
 # -- campaigns -----------------------------------------------------------------------------

@@ -21,7 +21,7 @@ from webapp.access.wiring import record
 from webapp.pages import htmlsse, views
 from webapp.pages.api import last_event_id, relay_response
 from webapp.pages.directory import Directory
-from webapp.pages.templating import render_block, templates
+from webapp.pages.templating import dom_id, render_block, templates
 from webapp.relay import cursor
 from webapp.relay.frames import Frame
 from webapp.relay.hub import Hub
@@ -125,7 +125,7 @@ class _Session:
             if (stream := self.attached.pop(key, None)) is not None:
                 stream.detach(self.sub)
             self.at.pop(key, None)
-            chunks.append(htmlsse.message(htmlsse.partial(f"#card-{key.id}", "delete", "")))
+            chunks.append(htmlsse.message(htmlsse.partial(f"#card-{dom_id(key.id)}", "delete", "")))
         for key in wanted:
             if key not in self.attached:
                 chunks += self._attach(key)

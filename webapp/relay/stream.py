@@ -18,6 +18,7 @@ import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import aclosing
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from webapp.alerts.callalerts import CallAlerts
@@ -31,7 +32,7 @@ from webapp.relay.metrics import Metrics
 from webapp.relay.replaydrain import drain
 from webapp.relay.replaylog import ReplayLog
 from webapp.relay.subscriber import Subscriber
-from webapp.wire.events import Event, Transcript, UpstreamError
+from webapp.wire.events import CallStatus, Event, Transcript, UpstreamError
 from webapp.wire.failures import FailureKind
 from webapp.wire.sources import Sources
 from webapp.wire.streamkey import StreamKey
@@ -50,6 +51,7 @@ class Integrations:
     alerts: Callable[[], CallAlerts] | None = None
     webhooks: WebhookDispatcher | None = None
     on_alert: Callable[[str, dict[str, Any]], None] | None = None
+    on_quiet: Callable[[], None] | None = None  # a call went quiet or woke up (the overview)
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,6 +94,7 @@ class Stream:
         self._timer: asyncio.Task[None] | None = None
         self._dedupe_seen = 0
         self._finished = False
+        self._quiet_timer: asyncio.TimerHandle | None = None
         self.views: dict[str, View] = {}
         self._progress = Coalescer(config.progress_interval, self._emit)
         self._integrations = integrations or Integrations()
@@ -130,9 +133,11 @@ class Stream:
         # A page render creates a stream before its SSE viewer attaches; if none
         # ever does, the grace period still ends it.
         self._timer = asyncio.create_task(self._retire_after(self._config.grace_period))
+        self._arm_quiet_timer()
 
     async def close(self, reason: str = "shutdown") -> None:
         """Cancel and await every task of this stream, and end every viewer."""
+        self._disarm_quiet_timer()
         tasks = [t for t in (self._pump, self._poller, self._timer) if t is not None]
         current = asyncio.current_task()
         for task in tasks:
@@ -276,17 +281,55 @@ class Stream:
         if drops > self._dedupe_seen:
             self._metrics.dedupe_drops.inc(drops - self._dedupe_seen)
             self._dedupe_seen = drops
+        self._offer(changes)
+        if any(c.type == "transcript" for c in changes) or isinstance(event, CallStatus):
+            woke = isinstance(self.state, CallState) and not self.state.no_activity
+            if woke and any(c.data.get("no_activity") is False for c in changes):
+                self._quiet_changed()
+            self._arm_quiet_timer()
+        if self.state.ended and isinstance(self.state, CampaignState) and not self._finished:
+            self._finish()  # a call finishes once its replay is read (see _run_upstream)
+
+    def _offer(self, changes: list[Change]) -> None:
         for change in changes:
             self._progress.offer(change)
             for derived in self.alerts.on_change(change) if self.alerts is not None else ():
                 self._progress.offer(derived)
                 if derived.type == "alert" and self._integrations.on_alert is not None:
                     self._integrations.on_alert(str(self.key), derived.data)
-        if self.state.ended and isinstance(self.state, CampaignState) and not self._finished:
-            self._finish()  # a call finishes once its replay is read (see _run_upstream)
+
+    # -- "no activity": a call Burki keeps "ongoing" with nothing said -----------------------
+
+    def _arm_quiet_timer(self) -> None:
+        """(Re)start the countdown to "no activity" from the call's last activity."""
+        self._disarm_quiet_timer()
+        state = self.state
+        if not isinstance(state, CallState) or state.ended:
+            return
+        last = state.last_activity()
+        since = (datetime.now(UTC) - last).total_seconds() if last is not None else 0.0
+        delay = max(0.0, self._config.no_activity - since)
+        loop = asyncio.get_running_loop()
+        self._quiet_timer = loop.call_later(delay, self._went_quiet)
+
+    def _disarm_quiet_timer(self) -> None:
+        if self._quiet_timer is not None:
+            self._quiet_timer.cancel()
+            self._quiet_timer = None
+
+    def _went_quiet(self) -> None:
+        self._quiet_timer = None
+        if isinstance(self.state, CallState) and not self._finished:
+            self._offer(self.state.mark_quiet())
+            self._quiet_changed()
+
+    def _quiet_changed(self) -> None:
+        if self._integrations.on_quiet is not None:
+            self._integrations.on_quiet()
 
     def _finish(self) -> None:
         self._finished = True
+        self._disarm_quiet_timer()
         self._progress.flush()
         self._stop_polling()
         what = "call" if self.key.kind == "call" else "campaign"

@@ -131,8 +131,7 @@ def auth_refused(what: str) -> Failure:
     """Burki refused the key: maybe revoked, maybe Burki's database is down. Slowly retried."""
     return Failure(
         FailureKind.AUTH,
-        f"{what} The key may be wrong or Burki may be having trouble; "
-        f"trying again once a minute.",
+        f"{what} The key may be wrong or Burki may be having trouble; trying again once a minute.",
         floor=AUTH_FLOOR,
     )
 

@@ -172,11 +172,23 @@ def _pong(m: Message) -> Pong:
     return Pong(at=_at(m))
 
 
+# The open-source server says "ongoing" (the stored word) on connect and on
+# request_status, "in-progress" when media starts; the REST object also says
+# "pending". All mean the call is on: one word downstream.
+_STATUS_WORDS = {"ongoing": "in-progress", "pending": "in-progress"}
+
+
+def call_status_word(status: str) -> str:
+    """Burki's status word for a call, with its synonyms for "on" made one."""
+    return _STATUS_WORDS.get(status, status)
+
+
 def _call_status(m: Message) -> CallStatus:
     data = read_object(m, "data") or {}
     status = read_text(m, "status") or read_text(data, "status")
     if status is None:
         raise Invalid("field status is missing")
+    status = call_status_word(status)
     metadata = read_object(m, "metadata") or read_object(data, "metadata") or {}
     sid = read_text(m, "call_sid") or read_text(data, "call_sid") or ""
     return CallStatus(call_sid=sid, status=status, at=_at(m), metadata=dict(metadata))

@@ -13,10 +13,7 @@ from webapp.wire.rest import BurkiRest, RestError
 from webapp.wire.streamkey import StreamKey
 from webapp.wire.upstream import AuthMemory, Upstream, UpstreamConfig
 
-# The REST call object says "ongoing" where the live stream says "in-progress".
 NAME_TIMEOUT = 3.0
-
-_REST_STATUS = {"ongoing": "in-progress", "pending": "in-progress"}
 
 
 class Sources:
@@ -55,7 +52,7 @@ class Sources:
         if key.kind == "campaign":
             return [await self.rest.campaign_progress(int(key.id))]
         call = await self.rest.call(key.id)
-        status = CallStatus(key.id, _REST_STATUS.get(call.status, call.status))
+        status = CallStatus(key.id, call.status)  # one status word already (see rest.py)
         segments: list[Event] = list(await self.rest.transcripts(key.id))
         # A finished call's status goes last, so its final segments are shown before the end.
         return [*segments, status] if status.terminal else [status, *segments]

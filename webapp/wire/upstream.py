@@ -340,7 +340,9 @@ class _Session:
                     async with asyncio.timeout(config.pong_timeout):
                         await self._ponged.wait()
                 except TimeoutError:
-                    log.warning("upstream %s: no pong within %gs", self.up.path, config.pong_timeout)
+                    log.warning(
+                        "upstream %s: no pong within %gs", self.up.path, config.pong_timeout
+                    )
                     self._pong_missed = config.pong_timeout
                     await ws.close(1000, "no pong")
                     return
