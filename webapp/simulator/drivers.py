@@ -41,7 +41,7 @@ async def run_autoplay(sim: Simulator) -> None:
     dialects = (sim.campaign_dialect,) * 3 if sim.campaign_dialect else ("A", "B", "C")
     world = World(sim.seed, dialects=dialects)
     slots: dict[int, int] = {}
-    ids = _CallIds(sim)
+    ids = CallIds(sim)
     if sim.oss_quirks:  # a call whose media never connected: "ongoing" forever, silent
         sim.add_call(
             uuid_call_id(random.Random(sim.seed)), "in-progress", "Front desk", "+15550199"
@@ -58,7 +58,7 @@ async def run_autoplay(sim: Simulator) -> None:
         await asyncio.sleep(max(0.0, (world.next_at() - now) / sim.speed))
 
 
-class _CallIds:
+class CallIds:
     """In open-source mode, the world's Twilio SIDs become Telnyx and UUID ids in turn."""
 
     def __init__(self, sim: Simulator) -> None:

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import hmac
 import re
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
@@ -73,9 +74,11 @@ class Rest:
         self.campaign_api = campaign_api
         self._database_down = database_down
         self._key = api_key.encode()
+        self.requests: Counter[str] = Counter()  # paths asked for, for tests to count
 
     def handle(self, method: str, target: str, authorization: str | None, host: str) -> Reply:
         url = urlsplit(target)
+        self.requests[url.path.rstrip("/")] += 1
         if self.oss and url.path in _LISTS:
             query = f"?{url.query}" if url.query else ""
             return Reply(307, None, (("Location", f"http://{host}{url.path}/{query}"),))

@@ -208,7 +208,7 @@ class Upstream:
                 log.warning("upstream %s: giving up: %s", self.path, failure.message)
                 yield GaveUp(failure)
                 return
-            attempt += 1
+            attempt = 1 if session.established else attempt + 1  # failures in a row
             delay = (
                 _prompt_delay(self._rng)
                 if failure.prompt
