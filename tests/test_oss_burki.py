@@ -290,3 +290,22 @@ def test_the_demo_calls_of_oss_mode_include_telnyx_and_uuid_ids() -> None:
     assert any(sid.startswith("CA") for sid in mapped)  # Twilio
     assert all(valid_sid(sid) for sid in mapped)
     assert ids.mapped(EndCall(world_sids[1], "completed")) == EndCall(mapped[1], "completed")
+
+
+# -- 7. a campaign opened mid-run --------------------------------------------------------------
+
+
+async def test_a_campaign_opened_mid_run_starts_with_its_curve_so_far(sim: Simulator) -> None:
+    cid = sim.add_campaign(dialect="C", contacts=20)
+    for n in range(6):
+        sim.advance_campaign(cid, "success" if n % 3 else "failed")
+    async with running_app(sim) as live, live.client() as client:
+        viewer = Viewer(live.url, f"/api/campaigns/{cid}/events").start(client)
+        filled = await viewer.wait_for(is_event("history"))
+        assert len(data(filled)["history"]) >= 6  # one sample per contact done so far
+        done = [sample["completed"] for sample in data(filled)["history"]]
+        assert done == sorted(done) and done[-1] == 6
+        page = (await client.get(f"{live.url}/campaigns/{cid}")).text
+        points = page.split('class="line-done" points="', 1)[1].split('"', 1)[0]
+        assert len(points.split()) >= 6  # the page's first render draws the curve so far
+        await viewer.stop()

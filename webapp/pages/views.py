@@ -202,6 +202,7 @@ def _campaign_regions(stream: Watched, frame: Frame | None) -> list[Region]:
         "progress": [head, progress, charted],
         "contact": [contacts],
         "campaign_completed": [head, progress, charted, summary],
+        "history": [charted],
         "status": [CONNECTION],
     }.get(frame.type, [])
 

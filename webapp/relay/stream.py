@@ -41,6 +41,7 @@ from webapp.wire.upstream import Connecting, GaveUp, Item, Live, Reconnecting
 log = logging.getLogger(__name__)
 
 
+HISTORY_HOURS = 24  # how far back a campaign's chart is filled from Burki's metrics history
 WEBHOOK_TYPES = frozenset({"progress", "contact", "campaign_completed", "alert", "call_status"})
 
 
@@ -201,12 +202,15 @@ class Stream:
     # -- the upstream and the fallback -----------------------------------------------------
 
     async def _run_upstream(self) -> None:
-        if isinstance(self.state, CampaignState) and self.state.name is None:
-            self.state.name = await self._sources.campaign_name(int(self.key.id))
+        if isinstance(self.state, CampaignState):
+            await self._campaign_so_far()
         upstream = self._sources.upstream(self.key)
         async with aclosing(upstream.items()) as items:
             async for item in items:
                 self._on_item(item)
+                if isinstance(item, Live) and isinstance(self.state, CampaignState):
+                    # Dialect C answers with metrics_history: the chart's past.
+                    await upstream.send({"type": "request_history", "hours": HISTORY_HOURS})
                 if self.state.ended or self._finished:
                     break
             if isinstance(self.state, CallState) and not self._finished:
@@ -222,6 +226,16 @@ class Stream:
             items, stored, self._on_drained, self._on_stored, quiet=quiet, bound=10 * quiet
         )
         log.info("stream %s: replay read to its end (%s)", self.key, why)
+
+    async def _campaign_so_far(self) -> None:
+        """Name and counters from REST before the socket: a campaign opened mid-run
+        starts from where it stands, not from zero."""
+        assert isinstance(self.state, CampaignState)
+        if self.state.name is None:
+            self.state.name = await self._sources.campaign_name(int(self.key.id))
+        progress = await self._sources.campaign_progress(int(self.key.id))
+        if progress is not None and not self._finished:
+            self._apply(progress)
 
     def _on_drained(self, item: Item) -> None:
         if not isinstance(item, Connecting | Live | Reconnecting | GaveUp | UpstreamError):

@@ -32,6 +32,7 @@ from webapp.wire.events import (
     ContactUpdate,
     ErrorCode,
     Event,
+    History,
     Pong,
     Progress,
     Skipped,
@@ -382,6 +383,26 @@ def _campaign_completed(m: Message) -> CampaignCompleted:
     )
 
 
+MAX_HISTORY = 2000
+
+
+def _metrics_history(m: Message) -> History:
+    """Dialect C: ``data.history`` = ``[{timestamp (epoch s), ...C counters}, ...]``."""
+    data = need_object(m, "data")
+    entries = data.get("history")
+    if not isinstance(entries, list):
+        raise Invalid("field history is not a list")
+    samples = []
+    for entry in entries[-MAX_HISTORY:]:
+        if not isinstance(entry, dict):
+            raise Invalid("a history entry is not an object")
+        at = parse_timestamp(entry.get("timestamp"))
+        if at is not None:
+            samples.append((at, to_counters(read_c(cast(Message, entry)))))
+    samples.sort(key=lambda sample: sample[0])
+    return History(tuple(samples), _campaign_id(m, data))
+
+
 _HANDLERS: dict[str, Callable[[Message], Event]] = {
     "connection_established": _connected,
     "connection_ack": _connected,
@@ -395,5 +416,6 @@ _HANDLERS: dict[str, Callable[[Message], Event]] = {
     "contact_completed": _contact_completed,
     "contact_update": _contact_update,
     "campaign_completed": _campaign_completed,
+    "metrics_history": _metrics_history,
 }
-_NOT_USED = frozenset({"metrics_history"})
+_NOT_USED: frozenset[str] = frozenset()

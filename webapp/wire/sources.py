@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 
-from webapp.wire.events import CallStatus, Event, Transcript
+from webapp.wire.events import CallStatus, Event, Progress, Transcript
 from webapp.wire.rest import BurkiRest, RestError
 from webapp.wire.streamkey import StreamKey
 from webapp.wire.upstream import AuthMemory, Upstream, UpstreamConfig
@@ -36,6 +36,14 @@ class Sources:
         try:
             async with asyncio.timeout(NAME_TIMEOUT):
                 return (await self.rest.campaign(campaign_id)).name or None
+        except (RestError, TimeoutError):
+            return None
+
+    async def campaign_progress(self, campaign_id: int) -> Progress | None:
+        """The campaign's counters from REST, if Burki says in time (None: not on this Burki)."""
+        try:
+            async with asyncio.timeout(NAME_TIMEOUT):
+                return await self.rest.campaign_progress(campaign_id)
         except (RestError, TimeoutError):
             return None
 
