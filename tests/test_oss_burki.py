@@ -75,6 +75,9 @@ async def test_the_replay_is_read_to_its_end_even_without_burki_s_rest(
     async with running_app(oss_sim) as live, live.client() as client:
         oss_sim.rest.store = Store(random.Random(1))  # REST knows no call: cannot help
         viewer = Viewer(live.url, f"/api/calls/{sid}/events").start(client)
+        await viewer.wait_for(is_event("call_status", status="completed"))
+        export = await client.get(f"{live.url}/calls/{sid}/transcript.json")  # mid-replay
+        assert [s["content"] for s in export.json()["segments"]] == LINES
         await viewer.wait_for(is_event("end"))
         assert segments(viewer.events) == LINES  # the quiet period after the burst ended it
         await viewer.stop()

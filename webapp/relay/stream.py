@@ -95,6 +95,7 @@ class Stream:
         self._timer: asyncio.Task[None] | None = None
         self._dedupe_seen = 0
         self._finished = False
+        self.finished = asyncio.Event()  # set with the end: an ended call's replay is all in
         self._quiet_timer: asyncio.TimerHandle | None = None
         self.views: dict[str, View] = {}
         self._progress = Coalescer(config.progress_interval, self._emit)
@@ -343,6 +344,7 @@ class Stream:
 
     def _finish(self) -> None:
         self._finished = True
+        self.finished.set()
         self._disarm_quiet_timer()
         self._progress.flush()
         self._stop_polling()
