@@ -269,6 +269,7 @@ async def test_status_words_and_metadata_shapes_become_one_word_and_one_record(
         assert "started_at" in metadata
         page = (await client.get(f"{live.url}/calls/{sid}")).text
         assert "ongoing" not in page
+        assert "data-until=" in page  # the end from start + duration: the clock stops
         await viewer.stop()
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any, Protocol
 
 from webapp.pages import htmlsse
@@ -18,7 +19,8 @@ from webapp.pages.charts import chart, sparkline
 from webapp.pages.templating import dom_id, render_block
 from webapp.relay.callstate import CallState
 from webapp.relay.campaignstate import CampaignState
-from webapp.relay.frames import Frame
+from webapp.relay.frames import Frame, iso
+from webapp.wire.normalise import parse_timestamp
 
 MAX_SHOWN_ALERTS = 5
 CAPTION_LINES = 3
@@ -89,7 +91,7 @@ def call_context(stream: Watched) -> dict[str, Any]:
             "status": snapshot["status"],
             "ended": snapshot["ended"],
             "started_at": metadata.get("started_at"),
-            "ended_at": metadata.get("ended_at"),
+            "ended_at": metadata.get("ended_at") or _ended_at(metadata, snapshot["ended"]),
             "assistant": metadata.get("assistant_name"),
             # The live start's shape names the caller from_number (inbound calls).
             "customer": metadata.get("customer_phone_number")
@@ -110,6 +112,16 @@ def call_context(stream: Watched) -> dict[str, Any]:
             "trend": sparkline(sentiment.get("trend") or []),
         },
     }
+
+
+def _ended_at(metadata: dict[str, Any], ended: bool) -> str | None:
+    """An ended call's end from its start and ``duration`` (the open-source server's end
+    status carries no ``ended_at``), so its running duration stops."""
+    started = parse_timestamp(metadata.get("started_at"))
+    duration = metadata.get("duration")
+    if not ended or started is None or not isinstance(duration, int | float):
+        return None
+    return iso(started + timedelta(seconds=float(duration)))
 
 
 CONNECTION = Region("connection", "#conn")
