@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 import json
 import tempfile
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,10 +19,13 @@ from playwright.async_api import Browser, Page
 from starlette.applications import Starlette
 
 from tests.conftest import SIM_KEY
+from webapp import parts
 from webapp.access.users import Role
 from webapp.access.wiring import SESSION_COOKIE
 from webapp.app import create_app
-from webapp.server import DashboardServer
+from webapp.pages.state import AppState, state_of
+from webapp.relay.hub import Hub
+from webapp.server import DashboardServer, uvicorn_config
 from webapp.settings import Settings
 from webapp.simulator import Simulator
 
@@ -45,8 +49,12 @@ class LiveApp:
     server: uvicorn.Server
 
     @property
-    def hub(self) -> Any:
-        return self.app.state.hub
+    def state(self) -> AppState:
+        return app_state_of(self.app)
+
+    @property
+    def hub(self) -> Hub:
+        return self.state.hub
 
     @asynccontextmanager
     async def client(
@@ -55,7 +63,7 @@ class LiveApp:
         """An HTTP client signed in (session cookie) as a user of ``role`` (None: signed out)."""
         async with httpx.AsyncClient(**kwargs) as client:
             if role is not None:
-                link = self.app.state.signin_links.issue(f"test-{role.value}", role)
+                link = self.state.access.links.issue(f"test-{role.value}", role)
                 await client.get(self.url + link)
                 assert SESSION_COOKIE in client.cookies, "the sign-in link did not sign in"
             yield client
@@ -65,30 +73,42 @@ class LiveApp:
     ) -> Page:
         """A browser page signed in as a user of ``role``, left on ``start``."""
         page = await browser.new_page(**kwargs)
-        link = self.app.state.signin_links.issue(f"test-{role.value}", role)
+        link = self.state.access.links.issue(f"test-{role.value}", role)
         await page.goto(f"{self.url}{link}&next={start}")
         return page
 
     def token(self, role: Role) -> str:
         """A new API token of ``role``, in plain text."""
-        name = f"test-{role.value}-{len(self.app.state.tokens.list())}"
-        return str(self.app.state.tokens.create(name, role))
+        name = f"test-{role.value}-{len(self.state.access.tokens.list())}"
+        return str(self.state.access.tokens.create(name, role))
 
 
 @asynccontextmanager
-async def running_app(sim: Simulator, **overrides: Any) -> AsyncIterator[LiveApp]:
+async def running_app(
+    sim: Simulator,
+    clock: Callable[[], float] = time.time,
+    *,
+    demo: bool | None = None,
+    **overrides: Any,
+) -> AsyncIterator[LiveApp]:
     """Serve the dashboard against ``sim`` until the block exits, then shut it down.
 
-    Its users, tokens and audit files live in a temporary folder of its own.
+    Its users, tokens and audit files live in a temporary folder of its own;
+    ``clock`` is the one its sessions and embed links read (a test may set it by hand).
+    ``demo=True`` makes it a demo instance (against ``sim`` all the same).
     """
     with tempfile.TemporaryDirectory() as folder:
-        async with _serving(sim, Path(folder), overrides) as live:
+        async with _serving(sim, Path(folder), clock, overrides, demo) as live:
             yield live
 
 
 @asynccontextmanager
 async def _serving(
-    sim: Simulator, folder: Path, overrides: dict[str, Any]
+    sim: Simulator,
+    folder: Path,
+    clock: Callable[[], float],
+    overrides: dict[str, Any],
+    demo: bool | None = None,
 ) -> AsyncIterator[LiveApp]:
     base = {
         "burki_api_key": SIM_KEY,
@@ -99,14 +119,13 @@ async def _serving(
         "dashboard_session_secret": SESSION_SECRET,
     }
     settings = Settings(**(base | FAST | overrides))
-    app = create_app(settings)
-    config = uvicorn.Config(
-        app, host="127.0.0.1", port=0, log_config=None, timeout_graceful_shutdown=2
-    )
+    access = parts.access(settings, clock, demo=demo)
+    app = create_app(settings, demo=demo, access=access)
+    config = uvicorn_config(app, settings, host="127.0.0.1", port=0, timeout_graceful_shutdown=2)
     server = DashboardServer(config, app)
     server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
     task = asyncio.create_task(server.serve())
-    await _started(server, task)
+    await wait_started(server, task)
     port = server.servers[0].sockets[0].getsockname()[1]
     try:
         yield LiveApp(f"http://127.0.0.1:{port}", app, server)
@@ -115,7 +134,7 @@ async def _serving(
         await asyncio.wait_for(task, 10)
 
 
-async def _started(server: uvicorn.Server, task: asyncio.Task[None]) -> None:
+async def wait_started(server: uvicorn.Server, task: asyncio.Task[None]) -> None:
     # uvicorn offers no started event; its own flag is the only signal there is.
     for _ in range(500):
         if server.started:
@@ -221,3 +240,10 @@ def has_segment(content: str) -> Any:
         return False
 
     return check
+
+
+def app_state_of(app: Starlette) -> AppState:
+    """The running app's parts (its lifespan has started them)."""
+    state = state_of(app)
+    assert state is not None, "the app has not started"
+    return state

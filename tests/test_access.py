@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
 import re
+import time
 
 import httpx
 import pytest
 
+from tests.clocks import ManualClock
 from tests.live import LiveApp, Viewer, is_event, running_app
 from webapp.access.users import Role
 from webapp.simulator import Simulator
@@ -129,7 +130,7 @@ async def test_api_tokens_open_the_api_but_not_pages_and_a_revoked_one_stops_at_
         assert await status_of(client, f"{live.url}/calls/{sid}") == 303  # tokens are for the API
         viewer = Viewer(live.url, f"/api/calls/{sid}/events").start(client)
         await viewer.wait_for(is_event("status", state="live"))
-        live.app.state.tokens.revoke(next(t.name for t in live.app.state.tokens.list()))
+        live.state.access.tokens.revoke(next(t.name for t in live.state.access.tokens.list()))
         sim.add_segment(sid, "user", "still flowing on the open stream")
         await viewer.wait_for(lambda e: e.event == "transcript")
         await viewer.stop()
@@ -142,11 +143,15 @@ async def test_api_tokens_open_the_api_but_not_pages_and_a_revoked_one_stops_at_
 async def test_an_expired_session_stops_an_open_stream_at_the_next_resume(sim: Simulator) -> None:
     sid = sim.add_call()
     idle = {"dashboard_session_idle_minutes": 0.04}  # 2.4 s
-    async with running_app(sim, **idle) as live, live.client(role=Role.SUPERVISOR) as client:
+    clock = ManualClock(time.time())
+    async with (
+        running_app(sim, clock, **idle) as live,
+        live.client(role=Role.SUPERVISOR) as client,
+    ):
         viewer = Viewer(live.url, f"/api/calls/{sid}/events").start(client)
         await viewer.wait_for(is_event("status", state="live"))
         await viewer.stop()
-        await asyncio.sleep(2.6)  # the behaviour under test is the idle timeout itself
+        clock.now += 2.6  # idle past the timeout
         resume = {"Last-Event-ID": str(viewer.last_id)}
         assert await status_of(client, f"{live.url}/api/calls/{sid}/events", **resume) == 401
         assert await status_of(client, f"{live.url}/calls/{sid}") == 303
@@ -162,7 +167,7 @@ async def sign_in(live: LiveApp, client: httpx.AsyncClient, password: str) -> ht
 
 async def test_password_sign_in_csrf_throttling_and_sign_out(sim: Simulator) -> None:
     async with running_app(sim) as live, live.client(role=None) as client:
-        live.app.state.users.add("ada", PASSWORD, Role.SUPERVISOR)
+        live.state.access.users.add("ada", PASSWORD, Role.SUPERVISOR)
         bare = await client.post(f"{live.url}/signin", data={"name": "ada", "password": PASSWORD})
         assert bare.status_code == 403  # no CSRF token: refused before the password is looked at
         wrong = await sign_in(live, client, "not the password at all")
@@ -189,8 +194,9 @@ async def test_password_sign_in_csrf_throttling_and_sign_out(sim: Simulator) -> 
 async def test_embed_links_open_one_stream_until_they_expire(sim: Simulator) -> None:
     sid, other = sim.add_call(), sim.add_call()
     origins = {"dashboard_embed_origins": INTRANET}
-    async with running_app(sim, **origins) as live, live.client(role=None) as client:
-        signer = live.app.state.embeds
+    clock = ManualClock(time.time())
+    async with running_app(sim, clock, **origins) as live, live.client(role=None) as client:
+        signer = live.state.access.embeds
         link = signer.link(live.url, "call", sid, 3600)
         page = await client.get(link)
         assert page.status_code == 200
@@ -206,7 +212,7 @@ async def test_embed_links_open_one_stream_until_they_expire(sim: Simulator) -> 
         tampered = token[:-2] + ("AA" if not token.endswith("AA") else "BB")
         assert await status_of(client, f"{live.url}/embed/calls/{sid}?token={tampered}") == 303
         expired = signer.sign("call", sid, 1)
-        await asyncio.sleep(2.1)  # the behaviour under test is expiry itself
+        clock.now += 2.1  # past the link's one second
         assert await status_of(client, f"{live.url}/embed/calls/{sid}?token={expired}") == 303
 
 
@@ -230,7 +236,11 @@ async def test_every_response_carries_the_security_headers(sim: Simulator) -> No
 async def test_sso_header_is_trusted_only_from_the_configured_proxies(sim: Simulator) -> None:
     sid = sim.add_call()
     header = {"X-Forwarded-User": "grace", "X-Forwarded-Role": "supervisor"}
-    trusted = {"dashboard_auth_mode": "sso", "dashboard_trusted_proxies": "127.0.0.1"}
+    trusted = {
+        "dashboard_auth_mode": "sso",
+        "dashboard_trusted_proxies": "127.0.0.1",
+        "dashboard_sso_role_header_enabled": True,
+    }
     async with running_app(sim, **trusted) as live, live.client(role=None) as client:
         assert await status_of(client, f"{live.url}/calls/{sid}", **header) == 200
         assert await status_of(client, f"{live.url}/campaigns/1", **header) == 403
@@ -247,7 +257,7 @@ async def test_opening_calls_and_campaigns_is_audited(sim: Simulator) -> None:
         await client.get(f"{live.url}/campaigns/{cid}")
         client.headers["Authorization"] = f"Bearer {live.token(Role.MANAGER)}"
         await status_of(client, f"{live.url}/api/campaigns/{cid}/events")
-        entries = live.app.state.audit.entries(10)
+        entries = live.state.access.audit.entries(10)
         assert [(e.what, e.via) for e in entries][:3] == [
             (f"campaign:{cid}", "token"),  # on /api/ a bearer token is who is asking
             (f"campaign:{cid}", "page"),

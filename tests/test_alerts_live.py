@@ -96,7 +96,7 @@ async def test_alerts_and_campaign_events_reach_a_webhook_signed_and_only_once(
             await calls.wait_for(lambda e: e.event == "status" and data(e)["state"] == "live")
             sim.add_segment(sid, "user", "Okay.")
             await calls.wait_for(has_segment("Okay."))
-            await live.app.state.webhooks.wait_idle()
+            await live.state.webhooks.wait_idle()
             await calls.stop()
             await campaign.stop()
     posted = [(r.json["type"], r.json["id"]) for r in receiver.requests]
@@ -119,7 +119,7 @@ async def test_a_dead_webhook_endpoint_does_not_slow_the_stream(sim: Simulator) 
         for n in range(30):
             sim.add_segment(sid, "user", f"{ANGRY[n % 3]} ({n})")
         await viewer.wait_for(has_segment(f"{ANGRY[29 % 3]} (29)"), timeout=5)
-        status = live.app.state.webhooks.status()[0]
+        status = live.state.webhooks.status()[0]
         assert status["delivered"] == 0
         metrics = (await client.get(f"{live.url}/metrics")).text
         assert "burki_live_webhook{" in metrics

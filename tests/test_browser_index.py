@@ -11,7 +11,7 @@ async def test_the_overview_renders_in_chromium_with_demo_marking(sim: Simulator
     sid = sim.add_call(assistant_name="Billing bot")
     sim.add_campaign(name="Spring renewals", dialect="C", contacts=8)
     async with running_app(sim) as live, chromium() as browser:
-        live.app.state.demo = True
+        live.state.demo = True
         page = await live.page(browser)
         errors: list[str] = []
         page.on("pageerror", lambda exc: errors.append(str(exc)))

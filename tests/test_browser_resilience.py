@@ -43,9 +43,7 @@ async def test_a_cut_browser_connection_resumes_with_no_gap_and_no_duplicate(
         sim.add_segment(sid, "user", "One.")
         await expect(page.locator("#transcript .seg")).to_have_count(1)
         stream = next(iter(live.hub.streams.values()))
-        sessions = live.app.state.metrics.registry.get_sample_value(
-            "burki_live_viewer_sessions_total"
-        )
+        sessions = live.state.metrics.registry.get_sample_value("burki_live_viewer_sessions_total")
         for sub in list(stream.subscribers):  # the server cuts the viewer, as it does a slow one
             stream.detach(sub)
             sub.close("test cut")
@@ -53,7 +51,7 @@ async def test_a_cut_browser_connection_resumes_with_no_gap_and_no_duplicate(
         sim.add_segment(sid, "user", "Three.")
         await expect(page.locator("#transcript .seg")).to_have_count(3)
         assert (
-            live.app.state.metrics.registry.get_sample_value("burki_live_viewer_sessions_total")
+            live.state.metrics.registry.get_sample_value("burki_live_viewer_sessions_total")
             > sessions
         )  # it reconnected
         sim.add_segment(sid, "assistant", "Four.")
@@ -72,7 +70,7 @@ async def test_the_overview_filters_and_updates_without_a_reload(sim: Simulator)
         await expect(page.locator("#calls tbody tr")).to_have_count(1)
         await expect(page.locator("#calls")).to_contain_text(first)
         newcomer = sim.add_call(assistant_name="Billing bot", customer_phone="+15550333")
-        await live.app.state.directory.refresh()
+        await live.state.directory.refresh()
         await expect(page.locator("#calls tbody tr")).to_have_count(2)
         await expect(page.locator("#calls")).to_contain_text(newcomer)
         await page.goto(f"{live.url}/?q=5550222")

@@ -243,3 +243,13 @@ def test_snapshot_holds_the_whole_state_and_renders() -> None:
     assert snapshot["name"] == "Spring reminders"
     assert len(snapshot["history"]) == 3
     render("e-1", "snapshot", snapshot)
+
+
+def test_a_new_name_is_a_change_and_the_same_name_or_none_is_not() -> None:
+    state = campaign()
+    assert state.rename(None) == []
+    assert state.rename("Spring reminders") == [
+        Change("campaign_name", {"name": "Spring reminders"})
+    ]
+    assert state.rename("Spring reminders") == []
+    assert state.snapshot()["name"] == "Spring reminders"

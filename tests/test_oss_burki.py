@@ -112,11 +112,11 @@ async def test_a_burki_without_campaigns_lists_its_calls_and_says_so_quietly(
         assert "could not be read" not in page
         board = (await client.get(f"{live.url}/wallboard")).text
         assert f'id="card-{sid}"' in board
-        asked = oss_sim.rest.requests["/api/v1/campaigns"]
+        asked = oss_sim.rest.served["/api/v1/campaigns"]
         for _ in range(3):
             await live.app.state.directory.refresh()
-        assert oss_sim.rest.requests["/api/v1/campaigns"] == asked  # said 404: not asked again
-        assert oss_sim.rest.requests["/api/v1/calls"] > 3
+        assert oss_sim.rest.served["/api/v1/campaigns"] == asked  # said 404: not asked again
+        assert oss_sim.rest.served["/api/v1/calls"] > 3
 
 
 # -- 3. Telnyx and other ids -----------------------------------------------------------------
@@ -201,7 +201,7 @@ async def test_a_refused_key_is_retried_slowly_and_the_stream_recovers_by_itself
         assert "trying again" in data(refused)["message"]
         oss_sim.faults.database_down = False
         await viewer.wait_for(is_event("status", state="live"))
-        assert oss_sim.rest.requests[f"/api/v1/calls/sid/{sid}/transcripts"] == 0  # no polling
+        assert oss_sim.rest.served[f"/api/v1/calls/sid/{sid}/transcripts"] == 0  # no polling
         await viewer.stop()
 
 

@@ -23,7 +23,7 @@ async def test_the_index_lists_ongoing_calls_and_running_campaigns(sim: Simulato
 async def test_demo_data_is_clearly_marked_only_in_demo_mode(sim: Simulator) -> None:
     async with running_app(sim) as live, live.client() as client:
         assert "Demo data" not in (await client.get(live.url + "/")).text
-        live.app.state.demo = True
+        live.state.demo = True
         assert "Demo data" in (await client.get(live.url + "/")).text
 
 

@@ -22,15 +22,10 @@ from burki.models.realtime import (
     TranscriptEvent,
 )
 
+from tests.conftest import SIM_KEY
 from webapp.simulator import Simulator
 
-KEY = "sim-key-sdk"
-
-
-@pytest.fixture
-async def sim() -> AsyncIterator[Simulator]:
-    async with Simulator(api_key=KEY, autoplay=False) as simulator:
-        yield simulator
+KEY = SIM_KEY  # the key of the shared ``sim`` fixture
 
 
 @pytest.fixture

@@ -112,3 +112,23 @@ def test_an_error_never_echoes_a_secret_value(monkeypatch: pytest.MonkeyPatch) -
     with pytest.raises(SettingsError) as caught:
         load_settings()
     assert KEY not in str(caught.value)
+
+
+def test_the_list_settings_are_parsed_once_and_kept_typed_beside_the_raw_string(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("ALERT_KEYWORDS", "lawyer:high, refund@any")
+    monkeypatch.setenv("DASHBOARD_EMBED_ORIGINS", "https://intranet.example.com")
+    monkeypatch.setenv("DASHBOARD_TRUSTED_PROXIES", "10.0.0.0/8, ::1")
+    endpoint = '[{"url": "https://hooks.example.com/x", "secret": "s3cr3t-s3cr3t-s3cr3t"}]'
+    monkeypatch.setenv("WEBHOOK_ENDPOINTS", endpoint)
+    settings = load_settings()
+    assert settings.alert_keywords == "lawyer:high, refund@any"
+    assert [(r.phrase, r.severity, r.speaker) for r in settings.keyword_rules] == [
+        ("lawyer", "high", "user"),
+        ("refund", "medium", "any"),
+    ]
+    assert settings.embed_origins == ("https://intranet.example.com",)
+    assert [str(n) for n in settings.trusted_proxies] == ["10.0.0.0/8", "::1/128"]
+    assert [e.url for e in settings.webhooks] == ["https://hooks.example.com/x"]
+    assert load_settings(webhook_endpoints="").webhooks == ()

@@ -4,23 +4,18 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 from websockets.asyncio.client import ClientConnection, connect
 
+from tests.conftest import SIM_KEY
 from webapp.simulator import Simulator
 from webapp.simulator.world import StartCall, World
 
-KEY = "sim-key-campaigns"
+KEY = SIM_KEY  # the key of the shared ``sim`` fixture
 Frame = dict[str, Any]
-
-
-@pytest.fixture
-async def sim() -> AsyncIterator[Simulator]:
-    async with Simulator(api_key=KEY, autoplay=False) as simulator:
-        yield simulator
 
 
 def open_campaign(sim: Simulator, campaign_id: int) -> connect:

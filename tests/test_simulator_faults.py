@@ -7,7 +7,6 @@ import json
 import logging
 import re
 import time
-from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
@@ -16,17 +15,12 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.typing import Subprotocol
 
+from tests.conftest import SIM_KEY
 from webapp.simulator import Faults, Simulator, serve_forever
 from webapp.simulator.faults import MALFORMED_FRAME
 
-KEY = "sim-key-faults-0451"
+KEY = SIM_KEY  # the key of the shared ``sim`` fixture
 PACED = re.compile(r"t=(\d+\.\d{6}) n=(\d+)")
-
-
-@pytest.fixture
-async def sim() -> AsyncIterator[Simulator]:
-    async with Simulator(api_key=KEY, autoplay=False) as simulator:
-        yield simulator
 
 
 def open_call(sim: Simulator, sid: str) -> connect:
@@ -71,6 +65,10 @@ async def closed_frames(ws: ClientConnection) -> list[str | bytes]:
         return frames
 
 
+# asyncio runs a timer up to one clock resolution before it is due (seen: 0.297 s for 0.3).
+EARLY = 0.01
+
+
 async def test_latency_delays_every_frame_but_keeps_order_and_pipelines(sim: Simulator) -> None:
     sid = sim.add_call()
     sim.faults.latency = 0.3
@@ -78,7 +76,7 @@ async def test_latency_delays_every_frame_but_keeps_order_and_pipelines(sim: Sim
     async with open_call(sim, sid) as ws:
         asked = loop.time()
         await skip(ws, 2)
-        assert loop.time() - asked >= 0.3
+        assert loop.time() - asked >= 0.3 - EARLY
         await sim.wait_for_connections(f"call:{sid}", 1)
         produced = loop.time()
         for n in range(3):
@@ -86,7 +84,7 @@ async def test_latency_delays_every_frame_but_keeps_order_and_pipelines(sim: Sim
         frames = [await recv(ws) for _ in range(3)]
         elapsed = loop.time() - produced
     assert [f["data"]["content"] for f in frames] == ["segment 0", "segment 1", "segment 2"]
-    assert 0.3 <= elapsed < 0.6  # a delay line, not 3 x 0.3 s
+    assert 0.3 - EARLY <= elapsed < 0.85  # a delay line, not 3 x 0.3 s
 
 
 async def test_refuse_all_answers_upgrades_with_503_while_rest_keeps_working(

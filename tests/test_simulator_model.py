@@ -7,27 +7,19 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from tests.clocks import ManualClock
 from webapp.simulator.model import Store
 
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = datetime(2025, 8, 1, 12, 0, tzinfo=UTC)
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += timedelta(seconds=seconds)
+START = datetime(2025, 8, 1, 12, 0, tzinfo=UTC)
 
 
 def test_segments_time_from_the_call_start_and_interims_share_the_finals_start() -> None:
-    clock = FakeClock()
+    clock = ManualClock(START)
     store = Store(random.Random(1), clock)
     sid = store.add_call(None, "in-progress", "Bot", "+1555").call_sid
-    clock.advance(10)
+    clock.now += timedelta(seconds=10)
     interim = store.add_segment(sid, "user", "I would", False, 0.5)
-    clock.advance(1)
+    clock.now += timedelta(seconds=1)
     final = store.add_segment(sid, "user", "I would like a refund", True, 0.9)
     assert interim.segment_start == final.segment_start == 9.4
     assert final.segment_end == 11.0
@@ -36,7 +28,7 @@ def test_segments_time_from_the_call_start_and_interims_share_the_finals_start()
 
 
 def test_the_store_keeps_a_bounded_number_of_ended_calls() -> None:
-    store = Store(random.Random(1), FakeClock(), max_finished=2)
+    store = Store(random.Random(1), ManualClock(START), max_finished=2)
     sids = [store.add_call(None, "in-progress", "Bot", "+1").call_sid for _ in range(4)]
     for sid in sids[:3]:
         store.set_call_status(sid, "completed")
@@ -44,7 +36,7 @@ def test_the_store_keeps_a_bounded_number_of_ended_calls() -> None:
 
 
 def test_a_bad_speaker_or_a_taken_sid_is_refused() -> None:
-    store = Store(random.Random(1), FakeClock())
+    store = Store(random.Random(1), ManualClock(START))
     sid = store.add_call("CA1", "in-progress", "Bot", "+1").call_sid
     with pytest.raises(ValueError, match="speaker"):
         store.add_segment(sid, "agent", "hi", True, None)

@@ -7,16 +7,11 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 
+from tests.conftest import SIM_KEY
 from webapp.simulator import Simulator
 
-KEY = "sim-key-rest"
+KEY = SIM_KEY  # the key of the shared ``sim`` fixture
 AUTH = {"Authorization": f"Bearer {KEY}"}
-
-
-@pytest.fixture
-async def sim() -> AsyncIterator[Simulator]:
-    async with Simulator(api_key=KEY, autoplay=False) as simulator:
-        yield simulator
 
 
 @pytest.fixture

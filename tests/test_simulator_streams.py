@@ -12,15 +12,10 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.typing import Subprotocol
 
+from tests.conftest import SIM_KEY
 from webapp.simulator import Simulator
 
-KEY = "sim-key-streams"
-
-
-@pytest.fixture
-async def sim() -> AsyncIterator[Simulator]:
-    async with Simulator(api_key=KEY, autoplay=False) as simulator:
-        yield simulator
+KEY = SIM_KEY  # the key of the shared ``sim`` fixture
 
 
 @pytest.fixture

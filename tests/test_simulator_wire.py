@@ -3,29 +3,21 @@
 from __future__ import annotations
 
 import random
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
+from tests.clocks import ManualClock
 from webapp.simulator import dialects, wire
 from webapp.simulator.model import Store
 
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = datetime(2025, 8, 1, 12, 0, tzinfo=UTC)
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += timedelta(seconds=seconds)
+START = datetime(2025, 8, 1, 12, 0, tzinfo=UTC)
 
 
 def test_campaign_counters_mean_what_each_dialect_says() -> None:
-    store = Store(random.Random(1), FakeClock())
+    store = Store(random.Random(1), ManualClock(START))
     campaign = store.add_campaign("X", "A", 4, None)
     for outcome in ("success", "success", "failed"):
         store.advance_campaign(campaign.id, outcome)  # type: ignore[arg-type]
-    now = FakeClock()()
+    now = START
     a = dialects.progress(campaign, now, False)["data"]
     campaign.dialect = "B"
     b = dialects.progress(campaign, now, False)

@@ -6,12 +6,13 @@ import asyncio
 
 from webapp.relay.frames import Frame, render
 from webapp.relay.subscriber import Subscriber
+from webapp.wire.streamkey import StreamKey
 
 _seq = iter(range(1, 1_000_000))
 
 
 def frame(type: str, stream: str = "campaign:42", **data: object) -> Frame:
-    return render(f"e-{next(_seq)}", type, {"stream": stream, **data})
+    return render(f"e-{next(_seq)}", type, data, StreamKey.parse(stream))
 
 
 def drain(sub: Subscriber) -> list[Frame]:
@@ -22,7 +23,7 @@ async def test_frames_come_out_in_the_order_they_were_offered() -> None:
     sub = Subscriber()
     frames = [frame("transcript", "call:CA1", n=n) for n in range(5)]
     assert all(sub.offer(f) for f in frames)
-    assert [await sub.get() for _ in frames] == frames
+    assert await sub.get_batch() == frames
 
 
 async def test_latest_progress_wins_and_every_other_event_is_kept() -> None:
@@ -55,10 +56,10 @@ async def test_a_progress_already_taken_by_the_reader_is_not_coalesced() -> None
     sub = Subscriber()
     first = frame("progress", n=1)
     sub.offer(first)
-    assert await sub.get() == first
+    assert await sub.get_batch() == [first]
     second = frame("progress", n=2)
     sub.offer(second)
-    assert await sub.get() == second
+    assert await sub.get_batch() == [second]
     assert sub.coalesced == 0
 
 
@@ -73,24 +74,24 @@ async def test_progress_coalescing_keeps_a_full_queue_from_overflowing() -> None
 
 async def test_overflow_cuts_the_subscriber_and_wakes_a_blocked_reader() -> None:
     sub = Subscriber(capacity=3)
-    reader = asyncio.create_task(sub.get())
+    reader = asyncio.create_task(sub.get_batch())
     await asyncio.sleep(0)  # the reader is now waiting on an empty queue
     first = frame("transcript")
     sub.offer(first)
-    assert await reader == first
+    assert await reader == [first]
     for _ in range(3):
         assert sub.offer(frame("transcript"))
     assert sub.offer(frame("transcript")) is False
     assert sub.closed_reason == "queue_full"
-    assert await asyncio.wait_for(sub.get(), 1) is None  # the backlog is gone with it
+    assert await asyncio.wait_for(sub.get_batch(), 1) is None  # the backlog is gone with it
     assert sub.offer(frame("end")) is False
 
 
 async def test_a_blocked_reader_is_woken_by_overflow_while_it_waits() -> None:
     sub = Subscriber(capacity=1)
     sub.offer(frame("transcript"))
-    assert await sub.get() is not None
-    reader = asyncio.create_task(sub.get())
+    assert await sub.get_batch() is not None
+    reader = asyncio.create_task(sub.get_batch())
     await asyncio.sleep(0)
     assert sub.offer(frame("transcript"))  # the reader is woken, but has not run yet...
     assert sub.offer(frame("transcript")) is False  # ...when this one overflows
@@ -99,7 +100,7 @@ async def test_a_blocked_reader_is_woken_by_overflow_while_it_waits() -> None:
 
 async def test_close_wakes_a_waiting_reader_with_end_of_stream() -> None:
     sub = Subscriber()
-    reader = asyncio.create_task(sub.get())
+    reader = asyncio.create_task(sub.get_batch())
     await asyncio.sleep(0)
     assert not reader.done()
     sub.close("viewer left")
@@ -114,19 +115,19 @@ async def test_close_still_delivers_frames_already_queued_unless_discarded() -> 
     sub.close("call ended")
     sub.close("shutdown")  # the first reason sticks
     assert sub.offer(frame("transcript")) is False
-    assert await sub.get() == end
-    assert await sub.get() is None
+    assert await sub.get_batch() == [end]
+    assert await sub.get_batch() is None
     assert sub.closed_reason == "call ended"
 
     dropped = Subscriber()
     dropped.offer(frame("transcript"))
     dropped.close("shutdown", discard=True)
-    assert await dropped.get() is None
+    assert await dropped.get_batch() is None
 
 
 async def test_get_batch_returns_a_burst_as_one_batch_in_order() -> None:
     sub = Subscriber(capacity=8)
-    frames = [render(f"e-{n}", "transcript", {"stream": "call:CA1", "n": n}) for n in range(1, 4)]
+    frames = [render(f"e-{n}", "transcript", {"n": n}, StreamKey.call("CA1")) for n in range(1, 4)]
     for frame in frames:
         assert sub.offer(frame)
     assert await sub.get_batch() == frames

@@ -6,11 +6,11 @@ import asyncio
 import logging
 import random
 import socket
-from typing import Any
 
 import pytest
 
 from tests.conftest import SIM_KEY
+from tests.hubs import upstream_config as config
 from tests.streams import collect_until
 from webapp.settings import AuthMode
 from webapp.simulator import Simulator
@@ -24,29 +24,12 @@ from webapp.wire.upstream import (
     Live,
     Reconnecting,
     Upstream,
-    UpstreamConfig,
 )
 
 
 class NoJitter(random.Random):
     def random(self) -> float:
         return 0.0
-
-
-def config(sim: Simulator | str, **overrides: Any) -> UpstreamConfig:
-    base = sim if isinstance(sim, str) else "ws" + sim.base_url.removeprefix("http")
-    values: dict[str, Any] = {
-        "ws_base_url": base,
-        "api_key": SIM_KEY,
-        "keepalive_interval": 0.2,
-        "ping_timeout": 0.3,
-        "connect_timeout": 2.0,
-        "close_timeout": 0.5,
-        "backoff_base": 0.01,
-        "backoff_cap": 0.05,
-        "healthy_after": 0.3,
-    }
-    return UpstreamConfig(**(values | overrides))
 
 
 def call_path(sid: str) -> str:

@@ -8,15 +8,14 @@ import secrets
 import sys
 from collections.abc import Sequence
 
-import uvicorn
 from pydantic import SecretStr
-from starlette.applications import Starlette
 
+from webapp import parts
 from webapp.access.admincli import ADMIN_COMMANDS, add_admin_commands, run_admin_command
-from webapp.alerts.webhooks import parse_endpoints
+from webapp.access.wiring import Access
 from webapp.app import create_app
 from webapp.logs import configure_logging
-from webapp.server import DashboardServer
+from webapp.server import DashboardServer, uvicorn_config
 from webapp.settings import Settings, SettingsError, load_settings
 from webapp.simulator import Simulator, serve_forever
 
@@ -70,14 +69,14 @@ async def _simulator(args: argparse.Namespace) -> None:
     )
 
 
-def banner(settings: Settings, app: Starlette) -> str:
+def banner(settings: Settings, access: Access, demo: bool) -> str:
     """The line that tells the user what to open. Demo mode: a one-time sign-in link."""
     base = f"http://{settings.dashboard_host}:{settings.dashboard_port}"
-    if app.state.demo:
-        link = app.state.access.demo_link()
+    if demo:
+        link = access.demo_link()
         return f"Burki Live (demo mode, simulated Burki): open {base}{link}"
     line = f"Burki Live ({settings.burki_base_url}): open {base}/"
-    if settings.dashboard_auth_mode == "password" and not app.state.users.list():
+    if settings.dashboard_auth_mode == "password" and not access.users.list():
         line += "\n  No users yet: add one with `burki-dashboard user add NAME --role admin`."
     return line
 
@@ -86,8 +85,7 @@ def secrets_of(settings: Settings) -> tuple[str, ...]:
     """Everything no log line may show: the Burki key and the webhook secrets."""
     key = settings.burki_api_key
     found = [key.get_secret_value()] if key is not None else []
-    text = settings.webhook_endpoints.get_secret_value()
-    for endpoint in parse_endpoints(text) if text.strip() else []:
+    for endpoint in settings.webhooks:
         found += endpoint.secrets
     return tuple(found)
 
@@ -108,17 +106,11 @@ async def serve(settings: Settings) -> None:
             update={"burki_base_url": simulator.base_url, "burki_api_key": SecretStr(demo_key)}
         )
     configure_logging(settings.dashboard_log_level, secrets_of(settings))
-    app = create_app(settings, demo=simulator is not None)
-    if simulator is not None:
-        app.state.on_shutdown.append(simulator.stop)
-    config = uvicorn.Config(
-        app,
-        host=settings.dashboard_host,
-        port=settings.dashboard_port,
-        log_config=None,
-        timeout_graceful_shutdown=max(1, round(settings.dashboard_shutdown_timeout)),
-    )
-    print(banner(settings, app), flush=True)
+    access = parts.access(settings, demo=simulator is not None)
+    stops = [simulator.stop] if simulator is not None else []
+    app = create_app(settings, demo=simulator is not None, access=access, on_shutdown=stops)
+    config = uvicorn_config(app, settings)
+    print(banner(settings, access, simulator is not None), flush=True)
     try:
         await DashboardServer(config, app).serve()
     finally:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from webapp.pages.state import app_state, state_of
 from webapp.relay.metrics import CONTENT_TYPE
 
 
@@ -14,12 +15,12 @@ async def healthz(request: Request) -> Response:
 
 
 async def readyz(request: Request) -> Response:
-    """Ready: started and not shutting down."""
-    hub = getattr(request.app.state, "hub", None)
-    if hub is None or hub.closed:
+    """Ready: started and not shutting down. No counts: anyone may ask (/metrics has them)."""
+    state = state_of(request.app)
+    if state is None or state.hub.closed:
         return JSONResponse({"status": "not ready"}, status_code=503)
-    return JSONResponse({"status": "ready", "streams": len(hub.streams)})
+    return JSONResponse({"status": "ready"})
 
 
 async def metrics(request: Request) -> Response:
-    return Response(request.app.state.metrics.render(), media_type=CONTENT_TYPE)
+    return Response(app_state(request).metrics.render(), media_type=CONTENT_TYPE)

@@ -8,31 +8,36 @@ two in step.
 
 from __future__ import annotations
 
-from enum import StrEnum
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import (
+    Field,
+    PrivateAttr,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from webapp.access.netaddr import is_loopback, parse_networks
+from webapp.access.netaddr import Network, is_loopback, parse_networks
 from webapp.access.secheaders import parse_origins
-from webapp.alerts.keywords import parse_rules
-from webapp.alerts.webhooks import parse_endpoints
+from webapp.alerts.keywords import KeywordRule, parse_rules
+from webapp.alerts.webhooks import Endpoint, parse_endpoints
+from webapp.wire.upstream import AuthMode
+
+__all__ = ["PROJECT_ROOT", "AuthMode", "Settings", "SettingsError", "load_settings"]
+
+T = TypeVar("T")
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
 class SettingsError(Exception):
     """A setting has a bad value; the message is one line naming the variable."""
-
-
-class AuthMode(StrEnum):
-    AUTO = "auto"
-    HEADER = "header"
-    QUERY = "query"
-    SUBPROTOCOL = "subprotocol"
 
 
 AuthModeDashboard = Literal["password", "sso"]
@@ -42,6 +47,12 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         case_sensitive=False, extra="ignore", frozen=True, hide_input_in_errors=True
     )
+
+    # The list settings, parsed once by _parse_lists (read them through the properties).
+    _alert_keywords: tuple[KeywordRule, ...] = PrivateAttr(())
+    _webhook_endpoints: tuple[Endpoint, ...] = PrivateAttr(())
+    _dashboard_embed_origins: tuple[str, ...] = PrivateAttr(())
+    _dashboard_trusted_proxies: tuple[Network, ...] = PrivateAttr(())
 
     burki_api_key: SecretStr | None = Field(
         None, description="Burki API key. Unset (and no key file): demo mode with the simulator."
@@ -223,17 +234,74 @@ class Settings(BaseSettings):
         "X-Forwarded-User", description="SSO mode: the header carrying the user name."
     )
     dashboard_sso_role_header: str = Field(
-        "X-Forwarded-Role", description="SSO mode: the header carrying the role, if any."
+        "X-Forwarded-Role",
+        description="SSO mode: the header carrying the role, read only when "
+        "DASHBOARD_SSO_ROLE_HEADER_ENABLED is true.",
+    )
+    dashboard_sso_role_header_enabled: bool = Field(
+        False,
+        description="SSO mode: take the role from the role header. Never where a roles file "
+        "is configured: the file decides.",
     )
     dashboard_sso_roles_file: Path | None = Field(
         None,
-        description="SSO mode: TOML file mapping user names to roles (used when the role "
-        "header is absent).",
+        description="SSO mode: TOML file mapping user names to roles; when set it decides "
+        "every role, and names it does not list get none.",
     )
     dashboard_trusted_proxies: str = Field(
         "",
-        description="SSO mode: comma-separated addresses or networks of the reverse proxies "
-        "whose user header is trusted.",
+        description="Comma-separated addresses or networks of the reverse proxies whose "
+        "X-Forwarded-For/-Proto (and, in SSO mode, user header) are believed; empty: none.",
+    )
+    dashboard_public_url: str = Field(
+        "",
+        description="The dashboard's public base URL (e.g. https://live.example.com), used in "
+        "the embed links /admin makes; empty: the request's own URL when its host is "
+        "DASHBOARD_HOST, else a relative link.",
+    )
+    dashboard_signin_workers: int = Field(
+        2, ge=1, le=64, description="Password checks (argon2) run at once."
+    )
+    dashboard_signin_queue: int = Field(
+        8,
+        ge=0,
+        description="Sign-ins that may wait for a password check; beyond that they get 503 "
+        "at once.",
+    )
+    dashboard_streams_per_session: int = Field(
+        16, ge=1, description="Open streams per signed-in session, API token or embed link."
+    )
+    dashboard_streams_per_user: int = Field(
+        64, ge=1, description="Open streams per user, over all their sessions."
+    )
+    dashboard_streams_total: int = Field(
+        3000, ge=1, description="Open streams in total; more get 429."
+    )
+    dashboard_stream_recheck_minutes: float = Field(
+        1.0,
+        gt=0,
+        description="Minutes between re-checks of an open stream's viewer; a signed-out, "
+        "removed or demoted viewer's stream ends at the next one.",
+    )
+    dashboard_missing_cache_seconds: float = Field(
+        30.0,
+        ge=0,
+        description="Seconds a call or campaign id Burki said does not exist is answered 404 "
+        "without asking Burki again (and opens no upstream).",
+    )
+    dashboard_header_timeout: float = Field(
+        10.0, gt=0, description="Seconds a client has to send a request's headers."
+    )
+    dashboard_keepalive_timeout: float = Field(
+        5.0, gt=0, description="Seconds an idle keep-alive connection stays open."
+    )
+    dashboard_max_header_bytes: int = Field(
+        32_768, ge=4096, description="Largest request head (request line and headers) read."
+    )
+    dashboard_max_connections: int = Field(
+        4000,
+        ge=10,
+        description="Connections and requests served at once; more get 503 (open streams count).",
     )
     burki_allow_insecure: bool = Field(
         False,
@@ -268,19 +336,6 @@ class Settings(BaseSettings):
             raise ValueError("must start with http:// or https://")
         return value.rstrip("/")
 
-    @field_validator("alert_keywords")
-    @classmethod
-    def _keywords(cls, value: str) -> str:
-        parse_rules(value)
-        return value
-
-    @field_validator("webhook_endpoints")
-    @classmethod
-    def _endpoints(cls, value: SecretStr) -> SecretStr:
-        if value.get_secret_value().strip():
-            parse_endpoints(value.get_secret_value())
-        return value
-
     @field_validator("dashboard_log_level")
     @classmethod
     def _log_level(cls, value: str) -> str:
@@ -288,17 +343,31 @@ class Settings(BaseSettings):
             raise ValueError("must be one of debug, info, warning, error")
         return value.lower()
 
-    @field_validator("dashboard_embed_origins")
+    @field_validator("dashboard_public_url")
     @classmethod
-    def _origins(cls, value: str) -> str:
-        parse_origins(value)
-        return value
+    def _public_url(cls, value: str) -> str:
+        if value and not (value.startswith(("http://", "https://")) and urlsplit(value).hostname):
+            raise ValueError("must be an http:// or https:// URL with a host")
+        return value.rstrip("/")
 
-    @field_validator("dashboard_trusted_proxies")
-    @classmethod
-    def _proxies(cls, value: str) -> str:
-        parse_networks(value)
-        return value
+    @model_validator(mode="after")
+    def _parse_lists(self) -> Settings:
+        """Parse each list setting once; the raw string stays the field, the typed value beside it.
+
+        A bad entry is a one-line error that names the variable.
+        """
+        webhooks = self.webhook_endpoints.get_secret_value()
+        self._alert_keywords = tuple(_parsed("alert_keywords", parse_rules, self.alert_keywords))
+        self._webhook_endpoints = tuple(_parsed("webhook_endpoints", parse_endpoints, webhooks))
+        origins = self.dashboard_embed_origins
+        self._dashboard_embed_origins = tuple(
+            _parsed("dashboard_embed_origins", parse_origins, origins)
+        )
+        proxies = self.dashboard_trusted_proxies
+        self._dashboard_trusted_proxies = tuple(
+            _parsed("dashboard_trusted_proxies", parse_networks, proxies)
+        )
+        return self
 
     @model_validator(mode="after")
     def _transport(self) -> Settings:
@@ -340,6 +409,26 @@ class Settings(BaseSettings):
         return self
 
     @property
+    def keyword_rules(self) -> tuple[KeywordRule, ...]:
+        """``ALERT_KEYWORDS``, parsed."""
+        return self._alert_keywords
+
+    @property
+    def webhooks(self) -> tuple[Endpoint, ...]:
+        """``WEBHOOK_ENDPOINTS``, parsed (empty: no webhooks)."""
+        return self._webhook_endpoints
+
+    @property
+    def embed_origins(self) -> tuple[str, ...]:
+        """``DASHBOARD_EMBED_ORIGINS``, parsed."""
+        return self._dashboard_embed_origins
+
+    @property
+    def trusted_proxies(self) -> tuple[Network, ...]:
+        """``DASHBOARD_TRUSTED_PROXIES``, parsed."""
+        return self._dashboard_trusted_proxies
+
+    @property
     def demo(self) -> bool:
         """Demo mode: no key, so the built-in simulator stands in for Burki."""
         return self.burki_api_key is None
@@ -347,6 +436,16 @@ class Settings(BaseSettings):
     @property
     def ws_base_url(self) -> str:
         return "ws" + self.burki_base_url.removeprefix("http")
+
+
+def _parsed(name: str, parse: Callable[[str], list[T]], text: str) -> list[T]:
+    """``parse(text)``; its ValueError named after the variable. Blank text: nothing."""
+    if not text.strip():
+        return []
+    try:
+        return parse(text)
+    except ValueError as exc:
+        raise ValueError(f"{name.upper()}: {exc}") from None
 
 
 def load_settings(**overrides: Any) -> Settings:

@@ -3,5 +3,6 @@
 The HTML pages and their live update streams, the wallboard, the overview and
 its directory of ongoing calls, exports, error pages, sign-in and admin, and the
 JSON SSE API routes. The top room below the wiring: it may import the relay, the
-wire, access and alerts; nothing imports it but ``webapp.app``.
+wire, access and alerts; only the root modules (``app``, ``parts``, ``probes``,
+``server``) import it.
 """

@@ -12,7 +12,8 @@ from starlette.responses import Response
 
 from webapp.access.audit import AuditEntry, AuditLog, to_csv
 from webapp.access.auth import csrf_ok
-from webapp.access.embedlinks import EmbedSigner, parse_ttl
+from webapp.access.embedlinks import EmbedSigner, link_base, parse_ttl
+from webapp.pages.state import app_state
 from webapp.pages.templating import templates
 from webapp.wire.streamkey import StreamKey
 
@@ -46,26 +47,27 @@ async def embed_link(request: Request) -> Response:
         seconds = parse_ttl(ttl or "8h")
     except ValueError as exc:
         return await _page(request, error=str(exc), status=400)
-    signer: EmbedSigner = request.app.state.embeds
-    link = signer.link(str(request.base_url).rstrip("/"), key.kind, key.id, seconds)
+    signer: EmbedSigner = app_state(request).access.embeds
+    where = app_state(request).links_base
+    base = link_base(where.public_url, str(request.base_url), where.bind_host)
+    link = signer.link(base, key.kind, key.id, seconds)
     return await _page(request, link=link)
 
 
 async def _page(
     request: Request, link: str | None = None, error: str | None = None, status: int = 200
 ) -> Response:
-    state = request.app.state
-    audit: AuditLog = state.audit
-    entries = await run_in_threadpool(audit.entries, SHOWN)
+    state = app_state(request)
+    entries = await run_in_threadpool(state.access.audit.entries, SHOWN)
     admin = AdminPage(
         demo=state.demo,
         embed_link=link,
         embed_error=error,
         audit=entries,
-        users=state.users.list(),
-        tokens=state.tokens.list(),
+        users=state.access.users.list(),
+        tokens=state.access.tokens.list(),
         webhooks=state.webhooks.status() if state.webhooks is not None else [],
-        retention_days=state.settings.dashboard_audit_retention_days,
+        retention_days=state.audit_retention_days,
     )
     return templates.TemplateResponse(request, "admin.html", {"page": admin}, status_code=status)
 
@@ -75,7 +77,7 @@ async def audit_csv(request: Request) -> Response:
     since = None
     if days.isdigit() and 0 < int(days) <= 3650:
         since = datetime.now(UTC) - timedelta(days=int(days))
-    audit: AuditLog = request.app.state.audit
+    audit: AuditLog = app_state(request).access.audit
     entries = await run_in_threadpool(audit.entries, None, since)
     return Response(
         to_csv(entries),

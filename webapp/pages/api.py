@@ -8,117 +8,106 @@ the header). See the README's "JSON SSE API" for the contract.
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, Callable
+from collections.abc import AsyncGenerator
+from contextlib import aclosing
+from functools import partial
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 
-from webapp.access.wiring import record
+from webapp.pages.errorpages import json_error
+from webapp.pages.state import app_state, record
 from webapp.relay import cursor
 from webapp.relay.frames import Frame
-from webapp.relay.hub import Hub, HubClosed
-from webapp.relay.sseresponse import StreamResponse
-from webapp.wire.streamkey import BadStreamId, StreamKey
+from webapp.relay.hub import Hub
+from webapp.relay.serve import PING, SSE, batches, last_event_id, sse_response
+from webapp.wire.streamkey import StreamKey
 
 MAX_MULTIPLEXED = 64
 
 
-def json_error(status: int, error: str, message: str) -> JSONResponse:
-    return JSONResponse({"error": error, "message": message}, status_code=status)
+async def call_events(request: Request) -> Response | SSE:
+    return await _single(request, StreamKey.call(request.path_params["sid"]))
 
 
-async def call_events(request: Request) -> Response:
-    return await _single(request, lambda: StreamKey.call(request.path_params["sid"]))
+async def campaign_events(request: Request) -> Response | SSE:
+    return await _single(request, StreamKey.campaign(request.path_params["campaign_id"]))
 
 
-async def campaign_events(request: Request) -> Response:
-    return await _single(request, lambda: StreamKey.campaign(request.path_params["campaign_id"]))
-
-
-async def multiplexed_events(request: Request) -> Response:
+async def multiplexed_events(request: Request) -> Response | SSE:
     params = request.query_params
-    try:
-        keys = [StreamKey.call(s) for s in params.getlist("call")]
-        keys += [StreamKey.campaign(c) for c in params.getlist("campaign")]
-    except BadStreamId as exc:
-        return json_error(400, "bad_stream_id", str(exc))
+    keys = [StreamKey.call(s) for s in params.getlist("call")]
+    keys += [StreamKey.campaign(c) for c in params.getlist("campaign")]
     keys = list(dict.fromkeys(keys))
     if not keys or len(keys) > MAX_MULTIPLEXED:
         return json_error(400, "bad_streams", f"name 1 to {MAX_MULTIPLEXED} streams")
+    if (gone := missing_answer(request, keys)) is not None:
+        return gone
     positions = cursor.decode(last_event_id(request), keys)
-    if last_event_id(request) is None:
-        for key in keys:
-            await record(request, str(key))
-    return relay_response(request, _multiplexed_frames(request.app.state.hub, keys, positions))
+    for key in keys:  # every opening is audited; a resume folds into its viewing's entry
+        await record(request, str(key), resume=last_event_id(request) is not None)
+    hub: Hub = app_state(request).hub
+    return sse_response(hub, _multiplexed_frames(hub, keys, positions))
 
 
-async def _single(request: Request, make_key: Callable[[], StreamKey]) -> Response:
-    try:
-        key = make_key()
-    except BadStreamId as exc:
-        return json_error(400, "bad_stream_id", str(exc))
-    hub: Hub = request.app.state.hub
+async def _single(request: Request, key: StreamKey) -> Response | SSE:
+    if (gone := missing_answer(request, [key])) is not None:
+        return gone
+    hub: Hub = app_state(request).hub
     last_id = last_event_id(request)
-    if last_id is None:
-        await record(request, str(key))
-    try:
-        stream = hub.stream(key)
-    except HubClosed:
-        return json_error(503, "shutting_down", "The dashboard is shutting down.")
+    await record(request, str(key), resume=last_id is not None)
+    stream = hub.stream(key)
     if stream.ended and last_id is not None and stream.log.since(last_id) == []:
         return Response(status_code=204)  # up to date with an ended stream: stop reconnecting
-    return relay_response(request, _single_frames(hub, key, last_id))
-
-
-def last_event_id(request: Request) -> str | None:
-    value = request.headers.get("last-event-id") or request.query_params.get("last_event_id")
-    return value or None
-
-
-PING = b": ping\n\n"
+    return sse_response(hub, _single_frames(hub, key, last_id))
 
 
 async def _single_frames(
     hub: Hub, key: StreamKey, last_id: str | None
 ) -> AsyncGenerator[bytes, None]:
-    with hub.watch([key], {key: last_id}) as (sub, first):
-        stream = hub.streams.get(key)
-        resumed = stream.status_frame().body if last_id is not None and stream else b""
-        if opening := b"".join(frame.wire for frame in first) + resumed:
+    with hub.watch([key], {key: last_id}) as viewing:
+        stream = viewing.streams[key]
+        resumed = stream.status_frame().body if last_id is not None else b""
+        if opening := _wire(viewing.first) + resumed:
             yield opening
-        while (batch := await sub.get_batch()) is not None:
-            yield b"".join(frame.wire for frame in batch) if batch else PING
-            if batch and batch[-1].type == "end":
-                return
+        async with aclosing(batches(viewing.sub, _wire, PING, until_end=True)) as chunks:
+            async for chunk in chunks:
+                yield chunk
+
+
+def missing_answer(request: Request, keys: list[StreamKey]) -> Response | None:
+    """404 for an id Burki just said does not exist (no upstream is opened for it)."""
+    missing = app_state(request).missing
+    for key in keys:
+        if key in missing:
+            return json_error(404, "not_found", f"Burki has no {key.kind} with the id {key.id}.")
+    return None
+
+
+def _wire(frames: list[Frame]) -> bytes:
+    return b"".join(frame.wire for frame in frames)
 
 
 async def _multiplexed_frames(
     hub: Hub, keys: list[StreamKey], positions: dict[StreamKey, str | None]
 ) -> AsyncGenerator[bytes, None]:
     at = {key: p for key, p in positions.items() if p is not None and p != cursor.UNRESUMABLE}
-    with hub.watch(keys, positions) as (sub, first):
+    with hub.watch(keys, positions) as viewing:
         resumed = b""
         if at:  # a resume: say where each upstream stands, without moving the cursor
-            streams = filter(None, map(hub.streams.get, keys))
-            resumed = b"".join(stream.status_frame().body for stream in streams)
-        if opening := b"".join(_with_cursor(at, frame) for frame in first) + resumed:
+            resumed = b"".join(stream.status_frame().body for stream in viewing.streams.values())
+        if opening := _with_cursor(at, viewing.first) + resumed:
             yield opening
-        while (batch := await sub.get_batch()) is not None:
-            yield b"".join(_with_cursor(at, frame) for frame in batch) if batch else PING
+        async with aclosing(batches(viewing.sub, partial(_with_cursor, at), PING)) as chunks:
+            async for chunk in chunks:
+                yield chunk
 
 
-def _with_cursor(at: dict[StreamKey, str], frame: Frame) -> bytes:
-    """The frame's shared body behind this connection's cursor, moved past the frame."""
-    at[StreamKey.parse(frame.data["stream"])] = frame.id
-    return b"id: " + cursor.encode(at).encode() + b"\n" + frame.body
-
-
-def relay_response(request: Request, frames: AsyncGenerator[bytes, None]) -> Response:
-    """The SSE response every stream endpoint uses: lean writes, a stall deadline, no-store.
-
-    Not a Starlette ``Response``: :class:`StreamResponse` is a plain ASGI app.
-    """
-    settings = request.app.state.settings
-    cuts = request.app.state.metrics.viewer_cuts.labels("stalled")
-    response = StreamResponse(frames, stall_timeout=settings.relay_stall_timeout, on_stall=cuts.inc)
-    return response  # type: ignore[return-value]
+def _with_cursor(at: dict[StreamKey, str], frames: list[Frame]) -> bytes:
+    """Each frame's shared body behind this connection's cursor, moved past the frame."""
+    chunks = []
+    for frame in frames:
+        assert frame.stream is not None  # every frame of a stream names it
+        at[frame.stream] = frame.id
+        chunks.append(b"id: " + cursor.encode(at).encode() + b"\n" + frame.body)
+    return b"".join(chunks)

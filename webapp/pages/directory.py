@@ -108,7 +108,7 @@ class Directory:
         self._tell()
 
     def _tell(self) -> None:
-        frame = render("", "directory", {"stream": "directory"})
+        frame = render("", "directory", {})
         for sub in list(self._watchers):
             if not sub.offer(frame):
                 self._watchers.discard(sub)

@@ -10,10 +10,12 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 
+from webapp.pages.errorpages import unknown
+from webapp.pages.state import app_state, record
 from webapp.pages.templating import clock
 from webapp.relay.callstate import CallState, segment_payload
 from webapp.wire.rest import NotFound, RestError
-from webapp.wire.streamkey import BadStreamId, StreamKey
+from webapp.wire.streamkey import StreamKey
 
 SPEAKERS = {"user": "Caller", "assistant": "Assistant"}
 REPLAY_WAIT = 15.0  # bounds the wait for an ended call's replay (the stream bounds it too)
@@ -21,13 +23,13 @@ REPLAY_WAIT = 15.0  # bounds the wait for an ended call's replay (the stream bou
 
 async def call_export(request: Request) -> Response:
     fmt = request.path_params["fmt"]
-    try:
-        key = StreamKey.call(request.path_params["sid"])
-    except BadStreamId as exc:
-        raise HTTPException(404, str(exc)) from None
+    key = StreamKey.call(request.path_params["sid"])
     if fmt not in ("txt", "json"):
         raise HTTPException(404, "Exports are .txt or .json.")
+    if key in app_state(request).missing:
+        raise unknown("call")
     segments = await _segments(request, key)
+    await record(request, str(key))
     filename = f"transcript-{key.id}.{fmt}"
     headers = {"Content-Disposition": f'attachment; filename="{filename}"'}
     if fmt == "json":
@@ -37,7 +39,7 @@ async def call_export(request: Request) -> Response:
 
 async def _segments(request: Request, key: StreamKey) -> list[dict[str, Any]]:
     """From the live stream when one is held (it is the freshest), else from Burki's REST."""
-    stream = request.app.state.hub.streams.get(key)
+    stream = app_state(request).hub.streams.get(key)
     if stream is not None and isinstance(stream.state, CallState):
         if stream.state.ended and not stream.ended:  # Burki is still replaying the ended call
             with contextlib.suppress(TimeoutError):
@@ -45,9 +47,10 @@ async def _segments(request: Request, key: StreamKey) -> list[dict[str, Any]]:
                     await stream.finished.wait()
         return list(stream.state.segments)
     try:
-        transcripts = await request.app.state.rest.transcripts(key.id)
+        transcripts = await app_state(request).rest.transcripts(key.id)
     except NotFound:
-        raise HTTPException(404, "Burki has no call with this id.") from None
+        app_state(request).missing.note(key)
+        raise unknown("call") from None
     except RestError as exc:
         raise HTTPException(502, f"Burki's transcript could not be fetched: {exc}") from None
     finals = [t for t in transcripts if t.is_final]

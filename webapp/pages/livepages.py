@@ -8,6 +8,7 @@ exactly the next event: nothing missed, nothing twice.
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator, Awaitable, Callable
+from contextlib import aclosing
 from dataclasses import dataclass
 from typing import TypeVar
 from urllib.parse import urlencode
@@ -16,20 +17,22 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
-from webapp.access.wiring import principal_of, record
+from webapp.access.wiring import principal_of
 from webapp.pages import htmlsse, views
-from webapp.pages.api import json_error, last_event_id, relay_response
+from webapp.pages.errorpages import unknown
+from webapp.pages.state import app_state, record
 from webapp.pages.templating import templates
-from webapp.relay.campaignstate import CampaignState
 from webapp.relay.frames import Frame
-from webapp.relay.hub import Hub, HubClosed
+from webapp.relay.hub import Hub
+from webapp.relay.serve import SSE, batches, last_event_id, sse_response
 from webapp.relay.stream import Stream
 from webapp.wire.rest import NotFound, RestError, Unauthorized
-from webapp.wire.streamkey import BadStreamId, StreamKey, quoted
+from webapp.wire.streamkey import StreamKey, quoted
 
 T = TypeVar("T")
 
 PAGE_VIEWS = {"call": views.CALL, "captions": views.CAPTIONS, "campaign": views.CAMPAIGN}
+VIEW_KINDS = {"call": "call", "captions": "call", "campaign": "campaign"}  # what each view shows
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,19 +64,19 @@ async def campaign_embed(request: Request) -> Response:
 
 
 async def _call(request: Request, view: views.View, template: str, embedded: bool) -> Response:
-    key = _key(lambda: StreamKey.call(request.path_params["sid"]))
-    await _check(request.app.state.rest.call(key.id), "call")
-    stream = _stream(request, key)
+    key = StreamKey.call(request.path_params["sid"])
+    await _check(request, key, lambda: app_state(request).rest.call(key.id))
+    stream = app_state(request).hub.stream(key)
     await record(request, str(key))
     return _render(request, stream, view, template, embedded)
 
 
 async def _campaign(request: Request, embedded: bool) -> Response:
-    key = _key(lambda: StreamKey.campaign(request.path_params["campaign_id"]))
-    summary = await _check(request.app.state.rest.campaign(int(key.id)), "campaign")
-    stream = _stream(request, key)
-    if isinstance(stream.state, CampaignState) and stream.state.name is None and summary:
-        stream.state.name = summary.name  # the stream fetches it too, but may not have yet
+    key = StreamKey.campaign(request.path_params["campaign_id"])
+    summary = await _check(request, key, lambda: app_state(request).rest.campaign(int(key.id)))
+    stream = app_state(request).hub.stream(key)
+    if summary is not None:
+        stream.name_campaign(summary.name)  # the stream fetches it too, but may not have yet
     await record(request, str(key))
     return _render(request, stream, views.CAMPAIGN, "campaign.html", embedded)
 
@@ -91,77 +94,67 @@ def _render(
     page = LivePage(
         layout="embed.html" if embedded else "base.html",
         stream_url=f"{url.path}?{urlencode(query)}",
-        demo=request.app.state.demo,
+        demo=app_state(request).demo,
         embedded=embedded,
     )
     context = view.context(stream) | {"page": page}
     return templates.TemplateResponse(request, template, context)
 
 
-def _key(make: Callable[[], StreamKey]) -> StreamKey:
-    try:
-        return make()
-    except BadStreamId as exc:
-        raise HTTPException(404, f"No such page: {exc}.") from None
+async def _check(request: Request, key: StreamKey, ask: Callable[[], Awaitable[T]]) -> T | None:
+    """The REST record, or the right error page: unknown id (404), key refused (502).
 
-
-async def _check(lookup: Awaitable[T], what: str) -> T | None:
-    """The REST record, or the right error page: unknown id (404), key refused (502)."""
+    A 404 is remembered for a while and concurrent lookups share one REST call
+    (:mod:`webapp.pages.missing`): no upstream is opened for the id meanwhile.
+    """
     try:
-        return await lookup
+        return await app_state(request).missing.lookup(key, ask)
     except NotFound:
-        raise HTTPException(404, f"Burki has no {what} with this id.") from None
+        raise unknown(key.kind) from None
     except Unauthorized:
         raise HTTPException(502, "Burki refused the dashboard's API key.") from None
     except RestError:
         return None  # Burki's REST is down: the page still shows what the stream knows
 
 
-def _stream(request: Request, key: StreamKey) -> Stream:
-    try:
-        return request.app.state.hub.stream(key)  # type: ignore[no-any-return]
-    except HubClosed:
-        raise HTTPException(503, "The dashboard is shutting down.") from None
-
-
-async def live_updates(request: Request) -> Response:
+async def live_updates(request: Request) -> Response | SSE:
     """The HTML update stream of one page view of one stream."""
     view = PAGE_VIEWS.get(request.path_params["view"])
     kind, ident = request.path_params["kind"], request.path_params["ident"]
-    try:
-        key = StreamKey.call(ident) if kind == "call" else StreamKey.campaign(ident)
-    except BadStreamId as exc:
-        return json_error(404, "bad_stream_id", str(exc))
-    if view is None or kind not in ("call", "campaign"):
-        return json_error(404, "not_found", "no such view")
-    hub: Hub = request.app.state.hub
-    frames = _html_frames(hub, key, view, last_event_id(request))
-    return relay_response(request, frames)
+    key = StreamKey.call(ident) if kind == "call" else StreamKey.campaign(ident)
+    if view is None or VIEW_KINDS[view.name] != kind:
+        raise HTTPException(404, "no such view")  # nor a view of another kind
+    if key in app_state(request).missing:
+        raise unknown(key.kind)
+    hub: Hub = app_state(request).hub
+    last_id = last_event_id(request)
+    await record(request, str(key), resume=last_id is not None)
+    return sse_response(hub, _html_frames(hub, key, view, last_id))
 
 
 async def _html_frames(
     hub: Hub, key: StreamKey, view: views.View, last_id: str | None
 ) -> AsyncGenerator[bytes, None]:
-    stream = hub.stream(key)
-    stream.watch_view(view)
-    with hub.watch([key], {key: last_id}) as (sub, first):
-        first = stream.for_view(first, view)
-        opening = [
-            htmlsse.with_id(f.id, _html(stream, view, f)) for f in first if f.type != "reset"
-        ]
+    with hub.watch([key], {key: last_id}, view) as viewing:
+        stream = viewing.streams[key]
+
+        def html(frames: list[Frame]) -> bytes:
+            return b"".join(htmlsse.with_id(f.id, _html(stream, view, f)) for f in frames)
+
+        def encode(batch: list[Frame]) -> bytes:
+            return html(batch) + (htmlsse.END if batch[-1].type == "end" else b"")
+
+        opening = html([f for f in viewing.first if f.type != "reset"])
         if stream.ended:
-            yield b"".join(opening) + htmlsse.END
+            yield opening + htmlsse.END
             return
         if opening:
-            yield b"".join(opening)
-        while (batch := await sub.get_batch()) is not None:
-            if not batch:
-                yield htmlsse.HEARTBEAT
-                continue
-            yield b"".join(htmlsse.with_id(f.id, _html(stream, view, f)) for f in batch)
-            if batch[-1].type == "end":
-                yield htmlsse.END
-                return
+            yield opening
+        async with aclosing(
+            batches(viewing.sub, encode, htmlsse.HEARTBEAT, until_end=True)
+        ) as chunks:
+            async for chunk in chunks:
+                yield chunk
 
 
 def _html(stream: Stream, view: views.View, frame: Frame) -> bytes:

@@ -9,6 +9,7 @@ date, so it needs no event ids.
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator
+from contextlib import aclosing
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
@@ -19,11 +20,13 @@ from starlette.responses import Response
 from webapp.access.auth import Principal
 from webapp.access.wiring import principal_of
 from webapp.pages import htmlsse
-from webapp.pages.api import relay_response
 from webapp.pages.directory import Directory
+from webapp.pages.state import app_state
 from webapp.pages.templating import render_block, templates
 from webapp.relay.callstate import CallState
+from webapp.relay.frames import Frame
 from webapp.relay.hub import Hub
+from webapp.relay.serve import SSE, batches, sse_response
 from webapp.relay.subscriber import Subscriber
 from webapp.wire.rest import CallSummary, CampaignSummary
 
@@ -109,15 +112,15 @@ def context(
 
 
 async def page(request: Request) -> Response:
-    directory: Directory = request.app.state.directory
+    directory: Directory = app_state(request).directory
     if not directory.loaded:
         await directory.refresh()
     filters = Filters.of(request)
     query = urlencode({k: v for k, v in vars_of(filters).items() if v})
     url = request.url_for("overview_updates").path + (f"?{query}" if query else "")
-    page = OverviewPage(request.app.state.demo, url, filters)
+    page = OverviewPage(app_state(request).demo, url, filters)
     who = principal_of(request)
-    ctx = context(directory, filters, who, quiet_calls(request.app.state.hub))
+    ctx = context(directory, filters, who, quiet_calls(app_state(request).hub))
     return templates.TemplateResponse(request, "index.html", ctx | {"page": page})
 
 
@@ -125,12 +128,12 @@ def vars_of(filters: Filters) -> dict[str, str]:
     return {"q": filters.q, "status": filters.status, "assistant": filters.assistant}
 
 
-async def updates(request: Request) -> Response:
+async def updates(request: Request) -> Response | SSE:
     who = principal_of(request)
-    every = request.app.state.settings.relay_heartbeat
-    state = request.app.state
+    every = app_state(request).hub.config.heartbeat
+    state = app_state(request)
     frames = _tables(state.directory, state.hub, Filters.of(request), who, every)
-    return relay_response(request, frames)
+    return sse_response(state.hub, frames)
 
 
 async def _tables(
@@ -139,9 +142,14 @@ async def _tables(
     sub = Subscriber(8, every)
     directory.watch(sub)
     try:
+
+        def tables(_: list[Frame]) -> bytes:  # any change: both tables afresh
+            return _render(directory, hub, filters, who)
+
         yield _render(directory, hub, filters, who)
-        while (batch := await sub.get_batch()) is not None:
-            yield _render(directory, hub, filters, who) if batch else htmlsse.HEARTBEAT
+        async with aclosing(batches(sub, tables, htmlsse.HEARTBEAT)) as chunks:
+            async for chunk in chunks:
+                yield chunk
     finally:
         directory.unwatch(sub)
 

@@ -8,14 +8,16 @@ update, so both come from one source.
 from __future__ import annotations
 
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from starlette.requests import Request
 from starlette.templating import Jinja2Templates
 
 from webapp.access.auth import csrf_token
-from webapp.settings import PROJECT_ROOT
 from webapp.wire.streamkey import quoted
+
+TEMPLATES = Path(__file__).resolve().parents[2] / "templates"  # beside webapp/, not in it
 
 
 def _who(request: Request) -> dict[str, Any]:
@@ -25,7 +27,7 @@ def _who(request: Request) -> dict[str, Any]:
     return {"principal": principal, "csrf": token}
 
 
-templates = Jinja2Templates(directory=PROJECT_ROOT / "templates", context_processors=[_who])
+templates = Jinja2Templates(directory=TEMPLATES, context_processors=[_who])
 env = templates.env
 
 

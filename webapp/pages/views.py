@@ -215,6 +215,7 @@ def _campaign_regions(stream: Watched, frame: Frame | None) -> list[Region]:
         "contact": [contacts],
         "campaign_completed": [head, progress, charted, summary],
         "history": [charted],
+        "campaign_name": [head],
         "status": [CONNECTION],
     }.get(frame.type, [])
 

@@ -12,21 +12,21 @@ already has.
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator
+from contextlib import aclosing
 from dataclasses import dataclass
+from functools import partial
 
 from starlette.requests import Request
 from starlette.responses import Response
 
-from webapp.access.wiring import record
 from webapp.pages import htmlsse, views
-from webapp.pages.api import last_event_id, relay_response
 from webapp.pages.directory import Directory
+from webapp.pages.state import app_state, record
 from webapp.pages.templating import dom_id, render_block, templates
 from webapp.relay import cursor
 from webapp.relay.frames import Frame
-from webapp.relay.hub import Hub
-from webapp.relay.stream import Stream
-from webapp.relay.subscriber import Subscriber
+from webapp.relay.hub import Hub, Viewing
+from webapp.relay.serve import SSE, batches, last_event_id, sse_response
 from webapp.wire.streamkey import BadStreamId, StreamKey
 
 MAX_CARDS = 48
@@ -40,8 +40,8 @@ class WallboardPage:
 
 
 async def page(request: Request) -> Response:
-    hub: Hub = request.app.state.hub
-    directory: Directory = request.app.state.directory
+    hub: Hub = app_state(request).hub
+    directory: Directory = app_state(request).directory
     if not directory.loaded:
         await directory.refresh()
     await record(request, "wallboard")
@@ -53,15 +53,17 @@ async def page(request: Request) -> Response:
     url = request.url_for("wallboard_updates").path
     query = f"?last_event_id={cursor.encode(positions)}" if positions else ""
     context = {
-        "page": WallboardPage(url + query, request.app.state.demo, directory.error),
+        "page": WallboardPage(url + query, app_state(request).demo, directory.error),
         "cards": [views.CARD.context(s) for s in streams],
     }
     return templates.TemplateResponse(request, "wallboard.html", context)
 
 
-async def updates(request: Request) -> Response:
-    session = _Session(request.app.state.hub, request.app.state.directory, request)
-    return relay_response(request, session.run())
+async def updates(request: Request) -> Response | SSE:
+    await record(request, "wallboard", resume=last_event_id(request) is not None)
+    hub: Hub = app_state(request).hub
+    session = _Session(hub, app_state(request).directory, last_event_id(request))
+    return sse_response(hub, session.run())
 
 
 def _wanted(directory: Directory) -> list[StreamKey]:
@@ -88,63 +90,57 @@ def _positions(text: str | None) -> dict[StreamKey, str]:
 
 
 class _Session:
-    """One browser's wallboard connection. Owns nothing but its subscriber's attachments."""
+    """One browser's wallboard connection: one viewer of many streams and of the directory."""
 
-    def __init__(self, hub: Hub, directory: Directory, request: Request) -> None:
+    def __init__(self, hub: Hub, directory: Directory, last_id: str | None) -> None:
         self.hub = hub
         self.directory = directory
-        self.sub = Subscriber(hub.config.viewer_queue, hub.config.heartbeat)
-        self.at = _positions(last_event_id(request))  # the cards the browser shows
-        self.attached: dict[StreamKey, Stream] = {}
+        self.at = _positions(last_id)  # the cards the browser shows
 
     async def run(self) -> AsyncGenerator[bytes, None]:
-        self.directory.watch(self.sub)
-        try:
-            yield b"".join(self._sync())
-            while (batch := await self.sub.get_batch()) is not None:
-                yield b"".join(self._chunks(batch)) if batch else htmlsse.HEARTBEAT
-        finally:
-            self.directory.unwatch(self.sub)
-            for stream in self.attached.values():
-                stream.detach(self.sub)
+        with self.hub.watch([], {}, views.CARD) as viewing:
+            self.directory.watch(viewing.sub)
+            try:
+                yield b"".join(self._sync(viewing))
+                encode = partial(self._chunks, viewing)
+                async with aclosing(batches(viewing.sub, encode, htmlsse.HEARTBEAT)) as chunks:
+                    async for chunk in chunks:
+                        yield chunk
+            finally:
+                self.directory.unwatch(viewing.sub)
 
-    def _chunks(self, batch: list[Frame]) -> list[bytes]:
+    def _chunks(self, viewing: Viewing, batch: list[Frame]) -> bytes:
         chunks: list[bytes] = []
         for frame in batch:
             if frame.type == "directory":
-                chunks += self._sync()
-            elif (key := StreamKey.parse(frame.data["stream"])) in self.attached:
-                chunks.append(self._card_frame(key, frame))
-        return chunks
+                chunks += self._sync(viewing)
+            elif frame.stream in viewing.streams:
+                chunks.append(self._card_frame(viewing, frame.stream, frame))
+        return b"".join(chunks)
 
-    def _sync(self) -> list[bytes]:
+    def _sync(self, viewing: Viewing) -> list[bytes]:
         """Attach to new calls, detach from gone ones; the HTML that brings the page along."""
         wanted = _wanted(self.directory)
         chunks = []
-        for key in [k for k in {*self.attached, *self.at} if k not in wanted]:
-            if (stream := self.attached.pop(key, None)) is not None:
-                stream.detach(self.sub)
+        for key in [k for k in {*viewing.streams, *self.at} if k not in wanted]:
+            viewing.detach(key)
             self.at.pop(key, None)
             chunks.append(htmlsse.message(htmlsse.partial(f"#card-{dom_id(key.id)}", "delete", "")))
         for key in wanted:
-            if key not in self.attached:
-                chunks += self._attach(key)
+            if key not in viewing.streams:
+                chunks += self._attach(viewing, key)
         return chunks
 
-    def _attach(self, key: StreamKey) -> list[bytes]:
-        stream = self.hub.stream(key)
-        stream.watch_view(views.CARD)
-        first = stream.attach(self.sub, self.at.get(key))
-        self.attached[key] = stream
+    def _attach(self, viewing: Viewing, key: StreamKey) -> list[bytes]:
+        first = viewing.attach(key, self.at.get(key))
         chunks = []
         if key not in self.at:  # a card the browser does not have yet
-            card = render_block("wallboard.html", "card", views.CARD.context(stream))
+            card = render_block("wallboard.html", "card", views.CARD.context(viewing.streams[key]))
             chunks.append(htmlsse.message(htmlsse.partial("#cards", "beforeend", card)))
-        first = stream.for_view(first, views.CARD)
-        chunks += [self._card_frame(key, f) for f in first if f.type != "reset"]
+        chunks += [self._card_frame(viewing, key, f) for f in first if f.type != "reset"]
         return chunks
 
-    def _card_frame(self, key: StreamKey, frame: Frame) -> bytes:
+    def _card_frame(self, viewing: Viewing, key: StreamKey, frame: Frame) -> bytes:
         self.at[key] = frame.id
-        html = frame.html.get("card") or views.CARD.full(self.attached[key])
+        html = frame.html.get("card") or views.CARD.full(viewing.streams[key])
         return b"id: " + cursor.encode(self.at).encode() + b"\n" + html

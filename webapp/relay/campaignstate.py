@@ -134,6 +134,13 @@ class CampaignState:
         self.history.extendleft(reversed(older))
         return [Change("history", {"history": [dict(s) for s in self.history]})]
 
+    def rename(self, name: str | None) -> list[Change]:
+        """Take the campaign's name from Burki's REST; a new name is a ``campaign_name`` change."""
+        if not name or name == self.name:
+            return []
+        self.name = name
+        return [Change("campaign_name", {"name": name})]
+
     def snapshot(self) -> dict[str, Any]:
         """The whole state, for a viewer that cannot resume: a fresh, JSON-able dict."""
         return {

@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from webapp.wire.streamkey import StreamKey
+
 
 @dataclass(frozen=True, slots=True)
 class Change:
@@ -26,7 +28,7 @@ class Change:
     ``type`` is the SSE event type (``status``, ``snapshot``, ``reset``,
     ``transcript``, ``call_status``, ``progress``, ``contact``,
     ``campaign_completed``, ``end``, ``error``, ...); ``data`` a JSON-able
-    payload, to which the stream adds its ``"stream"`` key before numbering.
+    payload, to which :func:`render` adds the ``"stream"`` key of the stream.
     """
 
     type: str
@@ -46,6 +48,10 @@ class Frame:
     ``html`` holds the frame rendered for each page view that watches the stream
     (an unnamed SSE message without its id line), filled once, when the frame is
     emitted, from the state at that moment.
+
+    ``stream`` is the stream the frame belongs to, as a key (the payload carries
+    it as a string for API clients); None for a frame of no stream (the
+    directory's "something changed").
     """
 
     id: str
@@ -53,11 +59,12 @@ class Frame:
     data: dict[str, Any]
     body: bytes
     wire: bytes
+    stream: StreamKey | None = None
     html: dict[str, bytes] = field(default_factory=dict, compare=False, repr=False)
 
 
-def render(id: str, type: str, data: dict[str, Any]) -> Frame:
-    """Render an event once.
+def render(id: str, type: str, data: dict[str, Any], stream: StreamKey | None = None) -> Frame:
+    """Render an event once, for ``stream`` (its key leads the payload as ``"stream"``).
 
     The payload is compact JSON (``ensure_ascii=False``), which escapes every
     control character, so it is always one ``data:`` line.
@@ -69,9 +76,12 @@ def render(id: str, type: str, data: dict[str, Any]) -> Frame:
     for name, value in (("id", id), ("type", type)):
         if "\n" in value or "\r" in value:
             raise ValueError(f"an SSE {name} cannot hold a line break")
+    if stream is not None:
+        data = {"stream": str(stream), **data}
     payload = json.dumps(data, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
     body = f"event: {type}\ndata: {payload}\n\n".encode()
-    return Frame(id=id, type=type, data=data, body=body, wire=f"id: {id}\n".encode() + body)
+    wire = f"id: {id}\n".encode() + body
+    return Frame(id=id, type=type, data=data, body=body, wire=wire, stream=stream)
 
 
 def iso(moment: datetime | None) -> str | None:

@@ -15,6 +15,7 @@ from contextlib import contextmanager
 
 from webapp.relay.frames import Frame
 from webapp.relay.metrics import Metrics
+from webapp.relay.ports import FrameView
 from webapp.relay.stream import Integrations, RelayConfig, Stream
 from webapp.relay.subscriber import Subscriber
 from webapp.wire.sources import Sources
@@ -25,6 +26,37 @@ log = logging.getLogger(__name__)
 
 class HubClosed(Exception):
     """The hub is shutting down and takes no new viewers."""
+
+    def __init__(self, message: str = "The dashboard is shutting down.") -> None:
+        super().__init__(message)
+
+
+class Viewing:
+    """One viewer's subscriber and the streams it is attached to (made by :meth:`Hub.watch`)."""
+
+    def __init__(self, hub: Hub, sub: Subscriber, view: FrameView | None) -> None:
+        self.hub = hub
+        self.sub = sub
+        self.view = view
+        self.first: list[Frame] = []
+        self.streams: dict[StreamKey, Stream] = {}
+
+    def attach(self, key: StreamKey, last_id: str | None) -> list[Frame]:
+        """Attach to the stream of ``key`` (created on first use); what to send first.
+
+        Raises :class:`HubClosed` when the hub takes no new viewers.
+        """
+        stream = self.hub.stream(key)
+        if self.view is not None:
+            stream.watch_view(self.view)
+        self.streams[key] = stream
+        first = stream.attach(self.sub, last_id)
+        return stream.for_view(first, self.view) if self.view is not None else first
+
+    def detach(self, key: StreamKey) -> None:
+        stream = self.streams.pop(key, None)
+        if stream is not None:
+            stream.detach(self.sub)
 
 
 class Hub:
@@ -58,24 +90,29 @@ class Hub:
 
     @contextmanager
     def watch(
-        self, keys: list[StreamKey], positions: dict[StreamKey, str | None]
-    ) -> Iterator[tuple[Subscriber, list[Frame]]]:
-        """Attach one subscriber to every stream in ``keys``; detach on exit.
+        self,
+        keys: list[StreamKey],
+        positions: dict[StreamKey, str | None],
+        view: FrameView | None = None,
+    ) -> Iterator[Viewing]:
+        """One viewer: a subscriber attached to every stream in ``keys``; detached on exit.
 
-        ``positions`` holds the viewer's last event id per stream (None: new).
-        Yields the subscriber and the frames to send first, stream by stream.
+        ``positions`` holds the viewer's last event id per stream (None: new);
+        ``view``, when given, is the page view each stream renders its frames
+        for. The :class:`Viewing` holds the frames to send first, stream by
+        stream, and attaches or detaches more streams as the viewer's page changes.
         """
-        sub = Subscriber(self.config.viewer_queue, self.config.heartbeat)
-        streams = [self.stream(key) for key in keys]
-        first = [f for s in streams for f in s.attach(sub, positions.get(s.key))]
+        viewing = Viewing(self, Subscriber(self.config.viewer_queue, self.config.heartbeat), view)
+        for key in keys:
+            viewing.first += viewing.attach(key, positions.get(key))
         self.metrics.viewer_sessions.inc()
         try:
-            yield sub, first
+            yield viewing
         finally:
-            for stream in streams:
-                stream.detach(sub)
-            if sub.closed_reason is None:
-                sub.close("viewer left")
+            for key in list(viewing.streams):
+                viewing.detach(key)
+            if viewing.sub.closed_reason is None:
+                viewing.sub.close("viewer left")
 
     async def _retire(self, stream: Stream) -> None:
         if self.streams.get(stream.key) is stream:

@@ -16,6 +16,7 @@ from collections import deque
 from itertools import islice
 
 from webapp.relay.frames import Change, Frame, render
+from webapp.wire.streamkey import StreamKey
 
 _EPOCH = re.compile(r"[0-9A-Za-z]{1,32}")
 # Canonical ids only: ASCII digits without leading zeros, and short enough that
@@ -65,10 +66,10 @@ class ReplayLog:
         """The id of the newest frame, ``<epoch>-0`` before the first."""
         return f"{self.epoch}-{self._seq}"
 
-    def append(self, change: Change) -> Frame:
-        """Number ``change``, render it once, keep it (dropping the oldest when full)."""
+    def append(self, change: Change, stream: StreamKey | None = None) -> Frame:
+        """Number ``change`` of ``stream``, render it once, keep it (the oldest goes when full)."""
         self._seq += 1
-        frame = render(f"{self.epoch}-{self._seq}", change.type, change.data)
+        frame = render(f"{self.epoch}-{self._seq}", change.type, change.data, stream)
         self._frames.append(frame)
         return frame
 

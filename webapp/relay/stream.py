@@ -21,14 +21,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from webapp.alerts.callalerts import CallAlerts
-from webapp.alerts.webhooks import WebhookDispatcher
-from webapp.pages.views import View
 from webapp.relay.callstate import CallState
 from webapp.relay.campaignstate import CampaignState
 from webapp.relay.coalesce import Coalescer
 from webapp.relay.frames import Change, Frame, render
 from webapp.relay.metrics import Metrics
+from webapp.relay.ports import Alerts, FrameView, Webhooks
 from webapp.relay.replaydrain import drain
 from webapp.relay.replaylog import ReplayLog
 from webapp.relay.subscriber import Subscriber
@@ -41,7 +39,6 @@ from webapp.wire.upstream import Connecting, GaveUp, Item, Live, Reconnecting
 log = logging.getLogger(__name__)
 
 
-HISTORY_HOURS = 24  # how far back a campaign's chart is filled from Burki's metrics history
 WEBHOOK_TYPES = frozenset({"progress", "contact", "campaign_completed", "alert", "call_status"})
 
 
@@ -49,8 +46,8 @@ WEBHOOK_TYPES = frozenset({"progress", "contact", "campaign_completed", "alert",
 class Integrations:
     """What a stream feeds besides its viewers: call alerts, the webhook dispatcher, a feed."""
 
-    alerts: Callable[[], CallAlerts] | None = None
-    webhooks: WebhookDispatcher | None = None
+    alerts: Callable[[], Alerts] | None = None
+    webhooks: Webhooks | None = None
     on_alert: Callable[[str, dict[str, Any]], None] | None = None
     on_quiet: Callable[[], None] | None = None  # a call went quiet or woke up (the overview)
 
@@ -65,6 +62,7 @@ class RelayConfig:
     poll_after_failures: int = 3
     progress_interval: float = 0.25  # at most about four progress renders a second
     heartbeat: float = 15.0  # seconds of silence before an SSE response sends a heartbeat
+    stall_timeout: float = 5.0  # seconds a viewer's socket may accept nothing before it is cut
     replay_quiet: float = 1.0  # an ended call's replay is over after this long without a frame
     no_activity: float = 600.0  # seconds without a segment before a call shows "no activity"
 
@@ -97,7 +95,7 @@ class Stream:
         self._finished = False
         self.finished = asyncio.Event()  # set with the end: an ended call's replay is all in
         self._quiet_timer: asyncio.TimerHandle | None = None
-        self.views: dict[str, View] = {}
+        self.views: dict[str, FrameView] = {}
         self._progress = Coalescer(config.progress_interval, self._emit)
         self._integrations = integrations or Integrations()
         make_alerts = self._integrations.alerts
@@ -166,7 +164,7 @@ class Stream:
         missed = self.log.since(last_id)
         if missed is not None:
             return missed
-        reset = render(self.log.last_id, "reset", {"stream": str(self.key), "reason": "resume"})
+        reset = render(self.log.last_id, "reset", {"reason": "resume"}, self.key)
         return [reset, self.snapshot()]
 
     def detach(self, sub: Subscriber) -> None:
@@ -174,7 +172,7 @@ class Stream:
         if not self.subscribers and not self.ended and self._timer is None:
             self._timer = asyncio.create_task(self._retire_after(self._config.grace_period))
 
-    def watch_view(self, view: View) -> None:
+    def watch_view(self, view: FrameView) -> None:
         """Render every frame from now on for ``view`` too (a page shows this stream)."""
         self.views.setdefault(view.name, view)
 
@@ -183,7 +181,7 @@ class Stream:
         extra = self.alerts.snapshot() if self.alerts is not None else {}
         return {**self.state.snapshot(), **extra}
 
-    def for_view(self, frames: list[Frame], view: View) -> list[Frame]:
+    def for_view(self, frames: list[Frame], view: FrameView) -> list[Frame]:
         """``frames`` if each carries ``view``'s HTML, else a snapshot to start over.
 
         Frames emitted before the view was watched were never rendered for it.
@@ -192,13 +190,23 @@ class Stream:
             return [self.snapshot()]
         return frames
 
+    def name_campaign(self, name: str | None) -> None:
+        """The campaign's name as Burki's REST gives it; a new name is an event for every viewer.
+
+        The stream fetches it when it starts; a page that fetched it first hands it over here.
+        The stream is the only writer of its state.
+        """
+        if isinstance(self.state, CampaignState):
+            for change in self.state.rename(name):
+                self._emit(change)
+
     def snapshot(self) -> Frame:
-        data = {"stream": str(self.key), "connection": self.connection, **self.view_state()}
-        return render(self.log.last_id, "snapshot", data)
+        data = {"connection": self.connection, **self.view_state()}
+        return render(self.log.last_id, "snapshot", data, self.key)
 
     def status_frame(self) -> Frame:
         """The current connection state, to send without an id (it does not move the cursor)."""
-        return render("", "status", {"stream": str(self.key), **self.connection})
+        return render("", "status", self.connection, self.key)
 
     # -- the upstream and the fallback -----------------------------------------------------
 
@@ -209,9 +217,6 @@ class Stream:
         async with aclosing(upstream.items()) as items:
             async for item in items:
                 self._on_item(item)
-                if isinstance(item, Live) and isinstance(self.state, CampaignState):
-                    # Dialect C answers with metrics_history: the chart's past.
-                    await upstream.send({"type": "request_history", "hours": HISTORY_HOURS})
                 if self.state.ended or self._finished:
                     break
             if isinstance(self.state, CallState) and not self._finished:
@@ -233,7 +238,7 @@ class Stream:
         starts from where it stands, not from zero."""
         assert isinstance(self.state, CampaignState)
         if self.state.name is None:
-            self.state.name = await self._sources.campaign_name(int(self.key.id))
+            self.name_campaign(await self._sources.campaign_name(int(self.key.id)))
         progress = await self._sources.campaign_progress(int(self.key.id))
         if progress is not None and not self._finished:
             self._apply(progress)
@@ -395,12 +400,13 @@ class Stream:
             self._emit(Change("status", connection))
 
     def _emit(self, change: Change) -> None:
-        frame = self.log.append(Change(change.type, {"stream": str(self.key), **change.data}))
-        for name, view in self.views.items():
+        frame = self.log.append(change, self.key)
+        for name, view in list(self.views.items()):
             try:
                 frame.html[name] = view.update(self, frame)
-            except Exception:  # a template bug must not stop the stream: pages reset instead
-                log.exception("stream %s: rendering %s for %s failed", self.key, frame.type, name)
+            except Exception:  # a template bug must not stop the stream, nor log every frame
+                log.exception("stream %s: view %s failed to render; detached", self.key, name)
+                del self.views[name]  # its pages get full renders; a new page load re-adds it
         webhooks = self._integrations.webhooks
         if webhooks is not None and frame.type in WEBHOOK_TYPES:
             # An alert keeps its id when the stream is rebuilt and Burki replays the call.

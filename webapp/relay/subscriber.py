@@ -1,7 +1,7 @@
 """One viewer's bounded queue of frames, between a stream and an SSE response.
 
 The stream (the writer) calls :meth:`Subscriber.offer` and never waits; the SSE
-response (the reader) awaits :meth:`Subscriber.get`. A viewer that falls
+response (the reader) awaits :meth:`Subscriber.get_batch`. A viewer that falls
 behind is cut, not waited for: its browser reconnects with ``Last-Event-ID``
 and catches up from the replay log, or gets a reset and a snapshot.
 
@@ -46,29 +46,20 @@ class Subscriber:
         """Queue ``frame``; False when the subscriber is closed, or is cut now.
 
         A ``progress`` frame first removes the queued ``progress`` frame of the
-        same stream (``frame.data["stream"]``), then goes to the end, so ids
+        same stream (``frame.stream``), then goes to the end, so ids
         stay increasing. When the queue is full the subscriber is closed with
         ``"queue_full"``, its queue discarded and its reader woken.
         """
         if self.closed_reason is not None:
             return False
         if frame.type in COALESCED_TYPES:
-            self._drop_queued(frame.type, frame.data.get("stream"))
+            self._drop_queued(frame)
         if len(self._queue) >= self.capacity:
             self.close(QUEUE_FULL, discard=True)
             return False
         self._queue.append(frame)
         self._ready.set()
         return True
-
-    async def get(self) -> Frame | None:
-        """The next frame, waiting for one; None once closed and drained (end of stream)."""
-        while not self._queue:
-            if self.closed_reason is not None:
-                return None
-            self._ready.clear()
-            await self._ready.wait()
-        return self._queue.popleft()
 
     async def get_batch(self) -> list[Frame] | None:
         """Every queued frame at once (a burst becomes one write), waiting for one.
@@ -113,9 +104,9 @@ class Subscriber:
             self._timer.cancel()
         self._ready.set()
 
-    def _drop_queued(self, type: str, stream: object) -> None:
+    def _drop_queued(self, frame: Frame) -> None:
         for i, queued in enumerate(self._queue):
-            if queued.type == type and queued.data.get("stream") == stream:
+            if queued.type == frame.type and queued.stream == frame.stream:
                 del self._queue[i]
                 self.coalesced += 1
                 return  # at most one is ever queued

@@ -3,6 +3,8 @@
 It serves the demo, the tests and the benchmarks, and speaks the wire protocol of
 ``burki-protocol.md``: hosted Burki by default, the open-source server with
 ``oss_quirks=True``, campaign dialects A, B and C, and the faults of :class:`Faults`.
+It imports nothing of the dashboard's: a twin that shared the wire's code would
+share its mistakes too.
 """
 
 from __future__ import annotations

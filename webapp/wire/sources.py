@@ -14,6 +14,7 @@ from webapp.wire.streamkey import StreamKey
 from webapp.wire.upstream import AuthMemory, Upstream, UpstreamConfig
 
 NAME_TIMEOUT = 3.0
+HISTORY_HOURS = 24  # how far back a campaign's chart is filled from Burki's metrics history
 
 
 class Sources:
@@ -29,7 +30,15 @@ class Sources:
             async def check() -> bool | None:
                 return await self.rest.call_exists(key.id)
 
-        return Upstream(self.config, key.upstream_path, self.memory, access_check=check)
+        # Dialect C answers request_history with metrics_history: a campaign's chart past.
+        history = ({"type": "request_history", "hours": HISTORY_HOURS},)
+        return Upstream(
+            self.config,
+            key.upstream_path,
+            self.memory,
+            access_check=check,
+            on_live=history if key.kind == "campaign" else (),
+        )
 
     async def campaign_name(self, campaign_id: int) -> str | None:
         """The campaign's name for its dashboard (the stream does not carry it), if Burki says."""

@@ -21,12 +21,14 @@ the next item, or closing the iterator, closes the socket (within
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import random
 import ssl
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any
 from urllib.parse import quote
 
@@ -34,7 +36,6 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
 from websockets.typing import Subprotocol
 
-from webapp.settings import AuthMode, Settings
 from webapp.wire.backoff import Backoff
 from webapp.wire.events import Connected, Event, Pong, Skipped, UpstreamError
 from webapp.wire.failures import Ending, Failure, FailureKind, classify, not_found
@@ -63,6 +64,15 @@ class _WireLog(logging.LoggerAdapter):  # type: ignore[type-arg]
             self.logger.log(level, redact(text, self.secret), **kwargs)
 
 
+class AuthMode(StrEnum):
+    """How the API key travels upstream (``auto``: the header, then ``?token=`` if refused)."""
+
+    AUTO = "auto"
+    HEADER = "header"
+    QUERY = "query"
+    SUBPROTOCOL = "subprotocol"
+
+
 @dataclass(frozen=True, slots=True)
 class UpstreamConfig:
     ws_base_url: str
@@ -79,24 +89,6 @@ class UpstreamConfig:
     healthy_after: float = 10.0
     max_frame_bytes: int = 1_048_576
     ca_bundle: str | None = None  # verify a private Burki's certificate against this PEM
-
-    @classmethod
-    def from_settings(cls, settings: Settings, **overrides: Any) -> UpstreamConfig:
-        key = settings.burki_api_key
-        values: dict[str, Any] = {
-            "ws_base_url": settings.ws_base_url,
-            "api_key": key.get_secret_value() if key is not None else "",
-            "auth_mode": settings.burki_auth_mode,
-            "keepalive_interval": settings.burki_keepalive_interval,
-            "pong_timeout": settings.burki_pong_timeout,
-            "ping_timeout": settings.burki_ping_timeout,
-            "connect_timeout": settings.burki_connect_timeout,
-            "backoff_cap": settings.burki_backoff_cap,
-            "auth_retry": settings.burki_auth_retry,
-            "max_frame_bytes": settings.burki_max_frame_bytes,
-            "ca_bundle": str(settings.burki_ca_bundle) if settings.burki_ca_bundle else None,
-        }
-        return cls(**(values | overrides))
 
 
 class AuthMemory:
@@ -162,6 +154,7 @@ class Upstream:
         *,
         access_check: AccessCheck | None = None,
         rng: random.Random | None = None,
+        on_live: tuple[dict[str, Any], ...] = (),
     ) -> None:
         self.config = config
         self.path = path
@@ -170,18 +163,7 @@ class Upstream:
         self._access_check = access_check
         self._rng = rng or random.Random()
         self._backoff = Backoff(base=config.backoff_base, cap=config.backoff_cap, rng=self._rng)
-        self._ws: ClientConnection | None = None
-
-    async def send(self, message: dict[str, Any]) -> bool:
-        """Send a JSON message (``request_status``, ``request_update``) if connected."""
-        ws = self._ws
-        if ws is None:
-            return False
-        try:
-            await ws.send(json.dumps(message))
-        except ConnectionClosed:
-            return False
-        return True
+        self.on_live = on_live  # JSON messages sent once each connection is established
 
     async def items(self) -> AsyncGenerator[Item, None]:
         attempt = 0
@@ -269,15 +251,12 @@ class _Session:
                 logger=_WireLog(config.api_key),
                 **_tls(config),
             ) as ws:
-                self.up._ws = ws
                 async for item in self._read(ws):
                     yield item
         except InvalidStatus as exc:
             self.ending = Ending(handshake_status=exc.response.status_code)
         except (OSError, TimeoutError, InvalidHandshake) as exc:
             self.ending = Ending(exception=type(exc).__name__)
-        finally:
-            self.up._ws = None
 
     async def _read(self, ws: ClientConnection) -> AsyncIterator[Item]:
         keepalive = asyncio.create_task(self._keepalive(ws))
@@ -290,8 +269,13 @@ class _Session:
                 except ConnectionClosed as exc:
                     self._ended(exc)
                     return
+                was_established = self.established
                 for item in self._handle(frame):
                     yield item
+                if self.established and not was_established:
+                    for message in self.up.on_live:  # e.g. request_history
+                        with contextlib.suppress(ConnectionClosed):  # recv() will say so
+                            await ws.send(json.dumps(message))
                 if self._error is not None and self._error.code == "not_found":
                     await ws.close(1000, "not found")  # the socket would stay open, idle
                     self.ending = Ending(established=self.established, error=self._error)

@@ -1,0 +1,93 @@
+"""Page views: which regions each frame redraws, rendered from the state, escaped."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from webapp.pages import views
+from webapp.relay.callstate import CallState
+from webapp.relay.campaignstate import CampaignState
+from webapp.relay.frames import Change, Frame, render
+from webapp.wire.events import Transcript
+from webapp.wire.streamkey import StreamKey
+
+SID = "CA1"
+KEY = StreamKey.call(SID)
+
+
+@dataclass
+class Watched:
+    """What a view reads of a stream, without a stream: a state and a connection."""
+
+    state: CallState | CampaignState
+    key_id: str = SID
+    connection: dict[str, Any] = field(
+        default_factory=lambda: {"state": "live", "message": "Live."}
+    )
+
+    def view_state(self) -> dict[str, Any]:
+        return self.state.snapshot()
+
+
+def apply(watched: Watched, event: Transcript) -> Frame:
+    [change] = watched.state.apply(event)
+    return as_frame(change)
+
+
+def as_frame(change: Change) -> Frame:
+    return render("e-1", change.type, change.data, KEY)
+
+
+def said(content: str, final: bool = True) -> Transcript:
+    return Transcript(call_sid=SID, speaker="user", content=content, is_final=final)
+
+
+def targets(html: bytes) -> list[str]:
+    text = html.decode()
+    return [part.split('"', 1)[0] for part in text.split('hx-target="')[1:]]
+
+
+def test_a_snapshot_redraws_every_region_of_the_call_page() -> None:
+    watched = Watched(CallState(SID))
+    html = views.CALL.full(watched)
+    assert targets(html) == ["#call-status", "#conn", "#transcript", "#interims"]
+    assert html.startswith(b"data: ") and html.endswith(b"\n\n")  # one unnamed SSE message
+
+
+def test_a_final_segment_at_the_end_is_appended_not_the_whole_transcript_redrawn() -> None:
+    watched = Watched(CallState(SID))
+    apply(watched, said("first"))
+    frame = apply(watched, said("second"))
+    html = views.CALL.update(watched, frame)
+    assert targets(html) == ["#transcript", "#interims"]
+    assert b'hx-swap="beforeend"' in html and b"second" in html and b"first" not in html
+
+
+def test_an_interim_redraws_only_the_interims_and_a_status_only_the_connection() -> None:
+    watched = Watched(CallState(SID))
+    assert targets(views.CALL.update(watched, apply(watched, said("typing", False)))) == [
+        "#interims"
+    ]
+    status = render("", "status", watched.connection, KEY)
+    assert targets(views.CALL.update(watched, status)) == ["#conn"]
+    assert targets(views.CAPTIONS.update(watched, status)) == ["#conn"]
+
+
+def test_segment_text_is_escaped_in_every_view() -> None:
+    watched = Watched(CallState(SID))
+    frame = apply(watched, said("<script>alert(1)</script>"))
+    for view in (views.CALL, views.CAPTIONS, views.CARD):
+        html = view.update(watched, frame)
+        assert b"<script>" not in html and b"&lt;script&gt;" in html
+
+
+def test_a_card_stops_redrawing_at_the_end_and_a_campaign_name_redraws_the_head() -> None:
+    call = Watched(CallState(SID))
+    assert views.CARD.update(call, as_frame(Change("end", {"reason": "call ended"}))) == (
+        b"data: \n\n"
+    )
+    state = CampaignState(7)
+    [renamed] = state.rename("Spring renewals")
+    html = views.CAMPAIGN.update(Watched(state, key_id="7"), as_frame(renamed))
+    assert targets(html) == ["#campaign-head"] and b"Spring renewals" in html

@@ -1,0 +1,91 @@
+"""The application's running parts, typed: what every handler reads.
+
+``webapp.app`` builds one :class:`AppState` when the app starts (its lifespan)
+and keeps it as ``app.state.running``; a handler reads it with
+:func:`app_state`, never by untyped ``app.state`` names. Uvicorn serves no
+request before the lifespan has started, so a handler always finds it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import HTTPConnection
+
+from webapp.access.wiring import Access, principal_of
+from webapp.alerts.webhooks import WebhookDispatcher
+from webapp.pages.directory import Directory
+from webapp.pages.missing import MissingIds
+from webapp.relay.hub import Hub
+from webapp.relay.metrics import Metrics
+from webapp.wire.rest import BurkiRest
+
+NAME = "running"
+
+
+@dataclass
+class AppState:
+    access: Access
+    metrics: Metrics
+    rest: BurkiRest
+    hub: Hub
+    directory: Directory
+    webhooks: WebhookDispatcher | None
+    demo: bool  # the data is simulated: pages say so
+    sso: bool  # people sign in through the SSO proxy, not a password form
+    audit_retention_days: int
+    missing: MissingIds  # ids Burki just said do not exist
+    links_base: LinksBase  # where links the dashboard makes point
+
+
+@dataclass(frozen=True, slots=True)
+class LinksBase:
+    """``DASHBOARD_PUBLIC_URL``, and the address the dashboard listens on."""
+
+    public_url: str
+    bind_host: str
+
+
+def state_of(app: Starlette) -> AppState | None:
+    """The app's running parts; None before its lifespan has started them."""
+    found = getattr(app.state, NAME, None)
+    return found if isinstance(found, AppState) else None
+
+
+def app_state(conn: HTTPConnection) -> AppState:
+    """The running parts of the app that serves ``conn``."""
+    found = state_of(conn.app)
+    if found is None:
+        raise RuntimeError("the app's lifespan has not started")
+    return found
+
+
+RESUME_FOLD = 600.0  # seconds: a resume this soon after the same opening is the same viewing
+
+
+async def record(conn: HTTPConnection, what: str, *, resume: bool = False) -> None:
+    """Note in the audit log that this request's principal opened ``what``.
+
+    ``resume``: a stream resumed from an event id; folded into the entry of the
+    same viewing when one was written in the last ten minutes.
+    """
+    who = principal_of(conn)
+    if who is None:
+        return
+    audit = app_state(conn).access.audit
+    fold = RESUME_FOLD if resume else 0.0
+    path, address = conn.url.path, _address(conn)
+    await run_in_threadpool(audit.record, who.name, who.via, what, path, address, fold=fold)
+
+
+async def record_event(conn: HTTPConnection, who: str, what: str, *, fold: float = 0.0) -> None:
+    """Note a sign-in event that opened nothing (failed, throttled, refused), by nobody yet."""
+    audit = app_state(conn).access.audit
+    path, address = conn.url.path, _address(conn)
+    await run_in_threadpool(audit.record, who, "none", what, path, address, fold=fold)
+
+
+def _address(conn: HTTPConnection) -> str:
+    return conn.client.host if conn.client else "unknown"

@@ -1,0 +1,206 @@
+"""The rooms' parts, built from the one settings object: the only place below ``app`` that reads it.
+
+The rooms take small config dataclasses or plain values; this module turns
+the settings into them, so no room imports the root.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from collections.abc import Callable
+from typing import Any
+
+from starlette.middleware import Middleware
+
+from webapp.access.audit import AuditLog
+from webapp.access.auth import AuthConfig, AuthGate, Resolver
+from webapp.access.caps import Limits, StreamCaps
+from webapp.access.embedlinks import EmbedSigner
+from webapp.access.hashwork import HashWork
+from webapp.access.proxies import TrustedProxies
+from webapp.access.secheaders import SecurityHeaders
+from webapp.access.sessions import LinkEpochs, SchemeSessions, SessionPolicy
+from webapp.access.signinlinks import SignInLinks
+from webapp.access.throttle import SignInThrottle
+from webapp.access.tokens import TokenStore
+from webapp.access.users import UserStore
+from webapp.access.wiring import SESSION_COOKIE, Access, sso_roles
+from webapp.alerts.callalerts import AlertConfig, CallAlerts
+from webapp.alerts.keywords import KeywordMatcher
+from webapp.alerts.sentiment import SentimentScorer
+from webapp.alerts.webhooks import WebhookDispatcher
+from webapp.pages.directory import Directory
+from webapp.pages.missing import MissingIds
+from webapp.pages.state import AppState, LinksBase
+from webapp.relay.hub import Hub
+from webapp.relay.metrics import Metrics
+from webapp.relay.stream import Integrations, RelayConfig
+from webapp.settings import Settings
+from webapp.wire.rest import BurkiRest
+from webapp.wire.sources import Sources
+from webapp.wire.upstream import UpstreamConfig
+
+
+def burki_rest(settings: Settings) -> BurkiRest:
+    key = settings.burki_api_key
+    return BurkiRest(
+        settings.burki_base_url,
+        key.get_secret_value() if key is not None else "",
+        timeout=settings.burki_rest_timeout,
+        ca_bundle=str(settings.burki_ca_bundle) if settings.burki_ca_bundle else None,
+    )
+
+
+def app_state(settings: Settings, access: Access, rest: BurkiRest, demo: bool) -> AppState:
+    """The running parts, wired; the lifespan starts and stops them."""
+    metrics = Metrics()
+    sources = Sources(upstream_config(settings), rest)
+    directory = Directory(rest, settings.directory_poll_interval, settings.relay_grace_period)
+    webhooks = webhook_dispatcher(settings)
+    metrics.watch_webhooks(webhooks)
+    integrations = Integrations(
+        alert_factory(settings), webhooks, directory.add_alert, directory.poke
+    )
+    return AppState(
+        access=access,
+        metrics=metrics,
+        rest=rest,
+        hub=Hub(sources, relay_config(settings), metrics, integrations),
+        directory=directory,
+        webhooks=webhooks,
+        demo=demo,
+        sso=settings.dashboard_auth_mode == "sso",
+        audit_retention_days=settings.dashboard_audit_retention_days,
+        missing=MissingIds(settings.dashboard_missing_cache_seconds),
+        links_base=LinksBase(settings.dashboard_public_url, settings.dashboard_host),
+    )
+
+
+def upstream_config(settings: Settings, **overrides: Any) -> UpstreamConfig:
+    key = settings.burki_api_key
+    values: dict[str, Any] = {
+        "ws_base_url": settings.ws_base_url,
+        "api_key": key.get_secret_value() if key is not None else "",
+        "auth_mode": settings.burki_auth_mode,
+        "keepalive_interval": settings.burki_keepalive_interval,
+        "pong_timeout": settings.burki_pong_timeout,
+        "ping_timeout": settings.burki_ping_timeout,
+        "connect_timeout": settings.burki_connect_timeout,
+        "backoff_cap": settings.burki_backoff_cap,
+        "auth_retry": settings.burki_auth_retry,
+        "max_frame_bytes": settings.burki_max_frame_bytes,
+        "ca_bundle": str(settings.burki_ca_bundle) if settings.burki_ca_bundle else None,
+    }
+    return UpstreamConfig(**(values | overrides))
+
+
+def relay_config(settings: Settings) -> RelayConfig:
+    return RelayConfig(
+        grace_period=settings.relay_grace_period,
+        linger=settings.relay_linger,
+        log_size=settings.relay_log_size,
+        viewer_queue=settings.relay_viewer_queue,
+        poll_interval=settings.relay_poll_interval,
+        poll_after_failures=settings.relay_poll_after_failures,
+        heartbeat=settings.relay_heartbeat,
+        stall_timeout=settings.relay_stall_timeout,
+        replay_quiet=settings.relay_replay_quiet,
+        no_activity=settings.relay_no_activity_minutes * 60.0,
+    )
+
+
+def alert_factory(settings: Settings) -> Callable[[], CallAlerts]:
+    """One scorer and one matcher for the process; alert state per call."""
+    config = AlertConfig(
+        segment_threshold=settings.alert_segment_threshold,
+        average_threshold=settings.alert_average_threshold,
+        window=settings.alert_window,
+        rules=settings.keyword_rules,
+    )
+    scorer, matcher = SentimentScorer(), KeywordMatcher(config.rules)
+    return lambda: CallAlerts(config, scorer, matcher)
+
+
+def webhook_dispatcher(settings: Settings) -> WebhookDispatcher | None:
+    if not settings.webhooks:
+        return None
+    return WebhookDispatcher(
+        settings.webhooks,
+        queue_size=settings.webhook_queue_size,
+        timeout=settings.webhook_timeout,
+        max_attempts=settings.webhook_max_attempts,
+    )
+
+
+def access(
+    settings: Settings, clock: Callable[[], float] = time.time, *, demo: bool | None = None
+) -> Access:
+    """Who-may-watch's parts. ``demo``: the instance kind its sessions carry (default: no key)."""
+    configured = settings.dashboard_session_secret
+    secret = configured.get_secret_value() if configured else secrets.token_urlsafe(48)
+    users = UserStore(settings.dashboard_users_file)
+    return Access(
+        users=users,
+        tokens=TokenStore(settings.dashboard_tokens_file),
+        audit=AuditLog(settings.dashboard_audit_file, settings.dashboard_audit_retention_days),
+        embeds=EmbedSigner(secret, clock),
+        throttle=SignInThrottle(),
+        links=SignInLinks(),
+        session_secret=secret,
+        sessions=SessionPolicy(
+            instance="demo" if (settings.demo if demo is None else demo) else "live",
+            users=users,
+            links=LinkEpochs(),
+            idle=settings.dashboard_session_idle_minutes * 60,
+            max_age=settings.dashboard_session_max_hours * 3600,
+            clock=clock,
+        ),
+        hashing=HashWork(settings.dashboard_signin_workers, settings.dashboard_signin_queue),
+        caps=StreamCaps(
+            Limits(
+                per_session=settings.dashboard_streams_per_session,
+                per_user=settings.dashboard_streams_per_user,
+                total=settings.dashboard_streams_total,
+            )
+        ),
+        clock=clock,
+    )
+
+
+def middleware(access: Access, settings: Settings) -> list[Middleware]:
+    """Outermost first: forwarded headers, security headers, the session, the auth gate."""
+    config = AuthConfig(
+        mode=settings.dashboard_auth_mode,
+        tokens=access.tokens,
+        embeds=access.embeds,
+        sessions=access.sessions,
+        trusted=list(settings.trusted_proxies),
+        sso_user_header=settings.dashboard_sso_user_header,
+        sso_role_header=settings.dashboard_sso_role_header,
+        sso_role_header_enabled=settings.dashboard_sso_role_header_enabled,
+        sso_roles=sso_roles(settings.dashboard_sso_roles_file),
+    )
+    return [
+        Middleware(TrustedProxies, trusted=[str(n) for n in settings.trusted_proxies]),
+        Middleware(
+            SecurityHeaders,
+            frame_ancestors=settings.embed_origins,
+            https=settings.dashboard_https,
+        ),
+        Middleware(
+            SchemeSessions,
+            https=settings.dashboard_https,
+            secret_key=access.session_secret,
+            session_cookie=SESSION_COOKIE,
+            max_age=int(settings.dashboard_session_max_hours * 3600),
+            same_site="lax",
+        ),
+        Middleware(
+            AuthGate,
+            resolver=Resolver(config),
+            audit=access.audit,
+            caps=access.caps,
+            recheck=settings.dashboard_stream_recheck_minutes * 60,
+        ),
+    ]

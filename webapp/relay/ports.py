@@ -1,0 +1,38 @@
+"""What the relay asks of the rooms above it, as small Protocols, so its imports point down.
+
+A page view renders each frame for its page (``webapp.pages.views.View``);
+call alerts derive ``sentiment`` and ``alert`` changes from a call's changes
+(``webapp.alerts.callalerts.CallAlerts``); webhooks take the frames an operator
+subscribed to (``webapp.alerts.webhooks.WebhookDispatcher``). The root wiring
+hands the concrete ones to the hub; the relay never imports them.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Protocol
+
+from webapp.relay.frames import Change, Frame
+
+if TYPE_CHECKING:
+    from webapp.relay.stream import Stream
+
+
+class FrameView(Protocol):
+    """A page's view of a stream: renders each frame once, when the stream emits it."""
+
+    @property
+    def name(self) -> str: ...
+    def update(self, stream: Stream, frame: Frame) -> bytes: ...
+
+
+class Alerts(Protocol):
+    """One call's alert state: changes derived from the call's changes, and its snapshot."""
+
+    def on_change(self, change: Change) -> list[Change]: ...
+    def snapshot(self) -> dict[str, Any]: ...
+
+
+class Webhooks(Protocol):
+    """Takes a frame for delivery and never blocks the stream (a bounded queue of its own)."""
+
+    def offer(self, stream_key: str, event_id: str, type: str, data: dict[str, Any]) -> None: ...
