@@ -219,7 +219,7 @@ class Stream:
                 self._on_item(item)
                 if self.state.ended or self._finished:
                     break
-            if isinstance(self.state, CallState) and not self._finished:
+            if isinstance(self.state, CallState) and self.state.ended and not self._finished:
                 await self._drain_replay(items)
         if self.state.ended and not self._finished:
             self._finish()
@@ -296,6 +296,7 @@ class Stream:
 
     def _apply(self, event: Event) -> None:
         self._metrics.events_in.labels(self.key.kind).inc()
+        was_quiet = isinstance(self.state, CallState) and self.state.no_activity
         changes = self.state.apply(event)
         drops = getattr(self.state, "dedupe_drops", 0)
         if drops > self._dedupe_seen:
@@ -303,9 +304,8 @@ class Stream:
             self._dedupe_seen = drops
         self._offer(changes)
         if any(c.type == "transcript" for c in changes) or isinstance(event, CallStatus):
-            woke = isinstance(self.state, CallState) and not self.state.no_activity
-            if woke and any(c.data.get("no_activity") is False for c in changes):
-                self._quiet_changed()
+            if was_quiet and isinstance(self.state, CallState) and not self.state.no_activity:
+                self._quiet_changed()  # someone spoke again: the overview says so
             self._arm_quiet_timer()
         if self.state.ended and isinstance(self.state, CampaignState) and not self._finished:
             self._finish()  # a call finishes once its replay is read (see _run_upstream)
