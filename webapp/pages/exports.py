@@ -8,6 +8,8 @@ that one request, never cached or shared.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from typing import Any
 
 from starlette.exceptions import HTTPException
@@ -24,6 +26,7 @@ from webapp.wire.rest import NotFound, RestError
 from webapp.wire.streamkey import StreamKey
 
 SPEAKERS = {"user": "Caller", "assistant": "Assistant"}
+REPLAY_WAIT = 15.0  # bounds the wait for an ended call's replay (the stream bounds it too)
 
 
 async def call_export(request: Request) -> Response:
@@ -82,6 +85,10 @@ async def _segments(request: Request, key: StreamKey, raw: bool) -> list[dict[st
     state = app_state(request)
     stream = state.hub.streams.get(key)
     if stream is not None and isinstance(stream.state, CallState):
+        if stream.state.ended and not stream.ended:  # Burki is still replaying the ended call
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(REPLAY_WAIT):
+                    await stream.finished.wait()
         return stream.state.unredacted_segments() if raw else list(stream.state.segments)
     try:
         transcripts = await state.rest.transcripts(key.id)
