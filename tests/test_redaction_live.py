@@ -314,3 +314,17 @@ async def _reconnect_in_the_middle_of_a_card_number(sim: Simulator) -> None:
         assert len(shown) == len(set(shown)), shown
         assert not any("4111" in text or "1111 1111" in text for text in shown), shown
         assert "".join(e.data for e in viewer.events).count("4111") == 0
+
+
+async def test_a_held_segment_is_shown_before_the_call_ends(sim: Simulator) -> None:
+    sid = sim.add_call()
+    async with running_app(sim) as live, live.client(timeout=10) as client:
+        viewer = Viewer(live.url, f"/api/calls/{sid}/events").start(client)
+        await viewer.wait_for(is_event("status", state="live"))
+        sim.add_segment(sid, "user", "Send it to room 1234")  # ends in a number: held
+        sim.set_call_status(sid, "completed")
+        await viewer.wait_for(is_event("end"))
+        await viewer.stop()
+        kinds = [e.event for e in viewer.events]
+        assert segments(viewer.events) == ["Send it to room 1234"]
+        assert kinds.index("transcript") < kinds.index("end")
