@@ -16,7 +16,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.live import LiveApp, Viewer, has_segment, is_event, running_app, segments
+from tests.live import LiveApp, Viewer, has_segment, is_event, running_app, segments, watching
 from tests.planted import Secret, noise, secrets
 from tests.receiver import Receiver, receiving
 from tests.test_alerts_live import endpoints
@@ -181,9 +181,7 @@ async def test_roles_named_in_the_setting_may_unredact(sim: Simulator) -> None:
 async def test_with_nobody_allowed_the_raw_text_is_not_even_kept(sim: Simulator) -> None:
     sid = sim.add_call()
     nobody = {"redaction_unredact_roles": ""}
-    async with running_app(sim, **nobody) as live, live.client(Role.ADMIN, timeout=10) as admin:
-        viewer = Viewer(live.url, f"/api/calls/{sid}/events").start(admin)
-        await viewer.wait_for(is_event("status", state="live"))
+    async with watching(sim, sid, role=Role.ADMIN, **nobody) as (live, admin, viewer):
         sim.add_segment(sid, "user", "mail ada@example.com")
         await viewer.wait_for(has_segment("mail [email]"))
         await viewer.stop()
@@ -195,12 +193,9 @@ async def test_with_nobody_allowed_the_raw_text_is_not_even_kept(sim: Simulator)
 
 async def test_redaction_off_relays_the_text_as_sent(sim: Simulator) -> None:
     sid = sim.add_call()
-    async with running_app(sim, redaction_enabled=False) as live, live.client() as client:
-        viewer = Viewer(live.url, f"/api/calls/{sid}/events").start(client)
-        await viewer.wait_for(is_event("status", state="live"))
+    async with watching(sim, sid, redaction_enabled=False) as (_live, _client, viewer):
         sim.add_segment(sid, "user", "mail ada@example.com")
         await viewer.wait_for(has_segment("mail ada@example.com"))
-        await viewer.stop()
 
 
 async def test_an_export_from_burki_rest_is_redacted_too(sim: Simulator) -> None:
@@ -220,23 +215,18 @@ async def test_an_export_from_burki_rest_is_redacted_too(sim: Simulator) -> None
 async def test_ordinary_numbers_reach_viewers_unchanged(sim: Simulator) -> None:
     sid = sim.add_call()
     lines = ["I want order 42, 3 items.", "Deliver at 10:30 for $19.99 please.", "Room 101."]
-    async with running_app(sim) as live, live.client(timeout=10) as client:
-        viewer = Viewer(live.url, f"/api/calls/{sid}/events").start(client)
-        await viewer.wait_for(is_event("status", state="live"))
+    async with watching(sim, sid) as (_live, _client, viewer):
         for line in lines:
             sim.add_segment(sid, "user", line)
         sim.add_segment(sid, "assistant", CLOSING)
         await viewer.wait_for(has_segment(CLOSING))
-        await viewer.stop()
         assert segments(viewer.events) == [*lines, CLOSING]
 
 
 async def test_an_ended_call_leaves_memory_when_its_linger_ends(sim: Simulator) -> None:
     """Nothing left behind: the state, its raw text and its alerts go with the stream."""
     sid = sim.add_call()
-    async with running_app(sim, relay_linger=0.3) as live, live.client(timeout=10) as client:
-        viewer = Viewer(live.url, f"/api/calls/{sid}/events").start(client)
-        await viewer.wait_for(is_event("status", state="live"))
+    async with watching(sim, sid, relay_linger=0.3) as (live, client, viewer):
         sim.add_segment(sid, "user", "my card is 4111 1111 1111 1111, I will call my lawyer")
         await viewer.wait_for(is_event("alert"))
         await client.get(f"{live.url}/calls/{sid}")  # a page view renders for this stream too
@@ -257,12 +247,9 @@ async def test_an_ended_call_leaves_memory_when_its_linger_ends(sim: Simulator) 
 async def test_the_strict_mode_masks_every_long_run_of_digits(sim: Simulator) -> None:
     sid = sim.add_call()
     strict = {"redaction_strict_digits": 4}
-    async with running_app(sim, **strict) as live, live.client(timeout=10) as client:
-        viewer = Viewer(live.url, f"/api/calls/{sid}/events").start(client)
-        await viewer.wait_for(is_event("status", state="live"))
+    async with watching(sim, sid, **strict) as (live, client, viewer):
         sim.add_segment(sid, "user", "order 4572 91 for 3 items, thanks")
         await viewer.wait_for(has_segment("order [digits] for 3 items, thanks"))
-        await viewer.stop()
         metrics = (await client.get(f"{live.url}/metrics")).text
         assert "burki_live_redaction_seconds_count 1.0" in metrics  # timed, once per segment
 
@@ -272,14 +259,11 @@ async def test_a_held_segment_is_shown_masked_when_the_hold_runs_out(sim: Simula
     the open number masked, and the rest, when it comes, is still recognised as the card."""
     sid = sim.add_call()
     hold = {"redaction_hold": 0.2}
-    async with running_app(sim, **hold) as live, live.client(timeout=10) as client:
-        viewer = Viewer(live.url, f"/api/calls/{sid}/events").start(client)
-        await viewer.wait_for(is_event("status", state="live"))
+    async with watching(sim, sid, **hold) as (_live, _client, viewer):
         sim.add_segment(sid, "user", "my card is 4111 1111")
         await viewer.wait_for(has_segment("my card is [digits]"))
         sim.add_segment(sid, "user", "1111 1111, sorry")
         await viewer.wait_for(has_segment("[card ••••1111], sorry"))
-        await viewer.stop()
         assert segments(viewer.events) == ["my card is [digits]", "[card ••••1111], sorry"]
 
 
@@ -297,9 +281,7 @@ async def test_the_same_with_the_open_source_burki(oss_sim: Simulator) -> None:
 
 async def _reconnect_in_the_middle_of_a_card_number(sim: Simulator) -> None:
     sid = sim.add_call()
-    async with running_app(sim) as live, live.client(timeout=10) as client:
-        viewer = Viewer(live.url, f"/api/calls/{sid}/events").start(client)
-        await viewer.wait_for(is_event("status", state="live"))
+    async with watching(sim, sid) as (_live, _client, viewer):
         sim.add_segment(sid, "assistant", "Please read me the card number.")
         sim.add_segment(sid, "user", "It's 4111 1111")
         await viewer.wait_for(has_segment("Please read me the card number."))
@@ -309,7 +291,6 @@ async def _reconnect_in_the_middle_of_a_card_number(sim: Simulator) -> None:
         sim.add_segment(sid, "user", "1111 1111.")
         sim.add_segment(sid, "assistant", CLOSING)
         await viewer.wait_for(has_segment(CLOSING))
-        await viewer.stop()
         shown = segments(viewer.events)
         assert len(shown) == len(set(shown)), shown
         assert not any("4111" in text or "1111 1111" in text for text in shown), shown
@@ -318,13 +299,10 @@ async def _reconnect_in_the_middle_of_a_card_number(sim: Simulator) -> None:
 
 async def test_a_held_segment_is_shown_before_the_call_ends(sim: Simulator) -> None:
     sid = sim.add_call()
-    async with running_app(sim) as live, live.client(timeout=10) as client:
-        viewer = Viewer(live.url, f"/api/calls/{sid}/events").start(client)
-        await viewer.wait_for(is_event("status", state="live"))
+    async with watching(sim, sid) as (_live, _client, viewer):
         sim.add_segment(sid, "user", "Send it to room 1234")  # ends in a number: held
         sim.set_call_status(sid, "completed")
         await viewer.wait_for(is_event("end"))
-        await viewer.stop()
         kinds = [e.event for e in viewer.events]
         assert segments(viewer.events) == ["Send it to room 1234"]
         assert kinds.index("transcript") < kinds.index("end")
