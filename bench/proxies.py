@@ -28,7 +28,7 @@ from webapp.app import create_app
 from webapp.server import DashboardServer, uvicorn_config
 from webapp.settings import Settings
 
-DESIGNS = ("ours", "naive")
+DESIGNS = ("ours", "naive")  # plus "ours-redaction-off" for the redaction A/B rounds
 MAX_CONNECTIONS = 30_000
 """Our connection limit in the bench (10,000 idle viewers; the default is meant for people)."""
 
@@ -42,7 +42,7 @@ def stream_path(design: str, sids: list[str]) -> str:
     return "/api/events?" + "&".join(f"call={sid}" for sid in sids)
 
 
-def settings_for(base_url: str, viewer_queue: int, state_dir: Path) -> Settings:
+def settings_for(base_url: str, viewer_queue: int, state_dir: Path, **extra: Any) -> Settings:
     """Our dashboard's settings against the bench's simulator (defaults otherwise); the
     users, tokens and audit files live in ``state_dir``, never in the repository."""
     files = {
@@ -68,6 +68,7 @@ def settings_for(base_url: str, viewer_queue: int, state_dir: Path) -> Settings:
         dashboard_max_connections=MAX_CONNECTIONS,
         **files,
         **uncapped,
+        **extra,
     )
 
 
@@ -87,8 +88,9 @@ LISTEN = {"host": "127.0.0.1", "port": 0, "access_log": False, "backlog": 4096}
 def build_server(
     design: str, base_url: str, viewer_queue: int, state_dir: Path
 ) -> tuple[uvicorn.Server, str | None]:
-    if design == "ours":
-        settings = settings_for(base_url, viewer_queue, state_dir)
+    if design.startswith("ours"):
+        extra = {"redaction_enabled": False} if design == "ours-redaction-off" else {}
+        settings = settings_for(base_url, viewer_queue, state_dir, **extra)
         app = create_app(settings, demo=False)
         config = uvicorn_config(app, settings, timeout_graceful_shutdown=2, **LISTEN)
         return DashboardServer(config, app), api_token(settings)

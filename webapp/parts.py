@@ -35,6 +35,8 @@ from webapp.pages.missing import MissingIds
 from webapp.pages.state import AppState, LinksBase
 from webapp.relay.hub import Hub
 from webapp.relay.metrics import Metrics
+from webapp.relay.pii import Policy
+from webapp.relay.redactor import RedactionConfig
 from webapp.relay.stream import Integrations, RelayConfig
 from webapp.settings import Settings
 from webapp.wire.rest import BurkiRest
@@ -59,7 +61,10 @@ def app_state(settings: Settings, access: Access, rest: BurkiRest, demo: bool) -
     directory = Directory(rest, settings.directory_poll_interval, settings.relay_grace_period)
     webhooks = webhook_dispatcher(settings)
     metrics.watch_webhooks(webhooks)
-    integrations = Integrations(alert_factory(settings), webhooks, directory.add_alert)
+    redaction = redaction_config(settings)
+    integrations = Integrations(
+        alert_factory(settings), webhooks, directory.add_alert, directory.poke, redaction=redaction
+    )
     return AppState(
         access=access,
         metrics=metrics,
@@ -70,6 +75,8 @@ def app_state(settings: Settings, access: Access, rest: BurkiRest, demo: bool) -
         demo=demo,
         sso=settings.dashboard_auth_mode == "sso",
         audit_retention_days=settings.dashboard_audit_retention_days,
+        redaction=redaction,
+        unredact_roles=settings.unredact_roles,
         missing=MissingIds(settings.dashboard_missing_cache_seconds),
         links_base=LinksBase(settings.dashboard_public_url, settings.dashboard_host),
     )
@@ -82,9 +89,11 @@ def upstream_config(settings: Settings, **overrides: Any) -> UpstreamConfig:
         "api_key": key.get_secret_value() if key is not None else "",
         "auth_mode": settings.burki_auth_mode,
         "keepalive_interval": settings.burki_keepalive_interval,
+        "pong_timeout": settings.burki_pong_timeout,
         "ping_timeout": settings.burki_ping_timeout,
         "connect_timeout": settings.burki_connect_timeout,
         "backoff_cap": settings.burki_backoff_cap,
+        "auth_retry": settings.burki_auth_retry,
         "max_frame_bytes": settings.burki_max_frame_bytes,
         "ca_bundle": str(settings.burki_ca_bundle) if settings.burki_ca_bundle else None,
     }
@@ -101,6 +110,8 @@ def relay_config(settings: Settings) -> RelayConfig:
         poll_after_failures=settings.relay_poll_after_failures,
         heartbeat=settings.relay_heartbeat,
         stall_timeout=settings.relay_stall_timeout,
+        replay_quiet=settings.relay_replay_quiet,
+        no_activity=settings.relay_no_activity_minutes * 60.0,
     )
 
 
@@ -114,6 +125,17 @@ def alert_factory(settings: Settings) -> Callable[[], CallAlerts]:
     )
     scorer, matcher = SentimentScorer(), KeywordMatcher(config.rules)
     return lambda: CallAlerts(config, scorer, matcher)
+
+
+def redaction_config(settings: Settings) -> RedactionConfig:
+    strict = settings.redaction_strict_digits
+    policy = Policy(strict=strict > 0, min_digits=strict, region=settings.redaction_phone_region)
+    return RedactionConfig(
+        enabled=settings.redaction_enabled,
+        policy=policy,
+        keep_raw=bool(settings.unredact_roles),  # raw text is kept only if someone may see it
+        hold=settings.redaction_hold,
+    )
 
 
 def webhook_dispatcher(settings: Settings) -> WebhookDispatcher | None:

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any, Literal, TypeVar
 from urllib.parse import urlsplit
 
+import phonenumbers
 from pydantic import (
     Field,
     PrivateAttr,
@@ -25,6 +26,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from webapp.access.netaddr import Network, is_loopback, parse_networks
 from webapp.access.secheaders import parse_origins
+from webapp.access.users import Role, StoreError, parse_role
 from webapp.alerts.keywords import KeywordRule, parse_rules
 from webapp.alerts.webhooks import Endpoint, parse_endpoints
 from webapp.wire.upstream import AuthMode
@@ -53,6 +55,7 @@ class Settings(BaseSettings):
     _webhook_endpoints: tuple[Endpoint, ...] = PrivateAttr(())
     _dashboard_embed_origins: tuple[str, ...] = PrivateAttr(())
     _dashboard_trusted_proxies: tuple[Network, ...] = PrivateAttr(())
+    _redaction_unredact_roles: frozenset[Role] = PrivateAttr(frozenset())
 
     burki_api_key: SecretStr | None = Field(
         None, description="Burki API key. Unset (and no key file): demo mode with the simulator."
@@ -72,6 +75,12 @@ class Settings(BaseSettings):
     burki_keepalive_interval: float = Field(
         30.0, gt=0, description='Seconds between JSON {"type":"ping"} keepalives upstream.'
     )
+    burki_pong_timeout: float = Field(
+        10.0,
+        gt=0,
+        description='Seconds a JSON {"type":"ping"} waits for its pong; none: the connection '
+        "is dropped and reopened (a dead Burki handler still answers protocol pings).",
+    )
     burki_ping_timeout: float = Field(
         20.0,
         gt=0,
@@ -83,6 +92,12 @@ class Settings(BaseSettings):
     )
     burki_backoff_cap: float = Field(
         60.0, gt=0, description="Upper bound, in seconds, of the reconnect backoff."
+    )
+    burki_auth_retry: float = Field(
+        60.0,
+        gt=0,
+        description="Seconds before a stream whose key Burki refused tries once more (Burki "
+        "refuses a valid key while its database is down).",
     )
     burki_max_frame_bytes: int = Field(
         1_048_576,
@@ -119,6 +134,17 @@ class Settings(BaseSettings):
     )
     relay_poll_after_failures: int = Field(
         3, ge=1, description="Failed reconnects in a row before a stream falls back to polling."
+    )
+    relay_replay_quiet: float = Field(
+        1.0,
+        gt=0,
+        description="Seconds without a frame after an ended call's status before its "
+        "replayed transcript counts as complete (bounded by 10x this).",
+    )
+    relay_no_activity_minutes: float = Field(
+        10.0,
+        gt=0,
+        description='Minutes without a segment before an ongoing call is marked "no activity".',
     )
     directory_poll_interval: float = Field(
         5.0,
@@ -158,6 +184,33 @@ class Settings(BaseSettings):
     )
     webhook_max_attempts: int = Field(
         8, ge=1, description="Attempts per event before a webhook delivery is given up."
+    )
+    redaction_enabled: bool = Field(
+        True,
+        description="Mask personal data (cards, SSNs, IBANs, e-mails, phone numbers) in "
+        "transcripts before they are stored, shown, exported or sent anywhere.",
+    )
+    redaction_unredact_roles: str = Field(
+        "admin",
+        description="Comma-separated roles that may open the unredacted transcript (audited); "
+        "empty: nobody, and the unredacted text is not kept at all.",
+    )
+    redaction_strict_digits: int = Field(
+        0,
+        ge=0,
+        description="Strict mode: also mask every run of this many digits or more "
+        "(e.g. 4); 0: off.",
+    )
+    redaction_phone_region: str = Field(
+        "US",
+        description="Region (ISO 3166 code) whose phone numbers are recognised without "
+        "a +country code.",
+    )
+    redaction_hold: float = Field(
+        2.0,
+        ge=0,
+        description="Seconds a final segment ending in a number may wait for the speaker's "
+        "next segment, which may complete it.",
     )
     dashboard_shutdown_timeout: float = Field(
         5.0, gt=0, description="Seconds open responses get to drain on shutdown (SIGTERM, Ctrl-C)."
@@ -312,6 +365,11 @@ class Settings(BaseSettings):
     demo_simulator_port: int = Field(
         0, ge=0, le=65535, description="Port of the demo simulator (0: any free port)."
     )
+    demo_oss_quirks: bool = Field(
+        False,
+        description="The demo simulator behaves like the open-source Burki server (no "
+        "campaigns, Telnyx ids, status before history, dead handlers, ...).",
+    )
 
     @field_validator("burki_base_url")
     @classmethod
@@ -319,6 +377,14 @@ class Settings(BaseSettings):
         if not value.startswith(("http://", "https://")):
             raise ValueError("must start with http:// or https://")
         return value.rstrip("/")
+
+    @field_validator("redaction_phone_region")
+    @classmethod
+    def _phone_region(cls, value: str) -> str:
+        region = value.strip().upper()
+        if region not in phonenumbers.SUPPORTED_REGIONS:
+            raise ValueError("must be a region code phonenumbers knows, such as US, GB or DE")
+        return region
 
     @field_validator("dashboard_log_level")
     @classmethod
@@ -350,6 +416,10 @@ class Settings(BaseSettings):
         proxies = self.dashboard_trusted_proxies
         self._dashboard_trusted_proxies = tuple(
             _parsed("dashboard_trusted_proxies", parse_networks, proxies)
+        )
+        roles = self.redaction_unredact_roles
+        self._redaction_unredact_roles = frozenset(
+            _parsed("redaction_unredact_roles", parse_roles, roles)
         )
         return self
 
@@ -413,6 +483,11 @@ class Settings(BaseSettings):
         return self._dashboard_trusted_proxies
 
     @property
+    def unredact_roles(self) -> frozenset[Role]:
+        """``REDACTION_UNREDACT_ROLES``, parsed (empty: nobody)."""
+        return self._redaction_unredact_roles
+
+    @property
     def demo(self) -> bool:
         """Demo mode: no key, so the built-in simulator stands in for Burki."""
         return self.burki_api_key is None
@@ -430,6 +505,14 @@ def _parsed(name: str, parse: Callable[[str], list[T]], text: str) -> list[T]:
         return parse(text)
     except ValueError as exc:
         raise ValueError(f"{name.upper()}: {exc}") from None
+
+
+def parse_roles(text: str) -> list[Role]:
+    """A comma-separated list of roles ("admin, supervisor"); ValueError naming a bad one."""
+    try:
+        return [parse_role(part) for part in text.split(",") if part.strip()]
+    except StoreError as exc:
+        raise ValueError(str(exc)) from None
 
 
 def load_settings(**overrides: Any) -> Settings:

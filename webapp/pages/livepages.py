@@ -18,7 +18,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from webapp.access.wiring import principal_of
-from webapp.pages import htmlsse, views
+from webapp.pages import exports, htmlsse, views
 from webapp.pages.errorpages import unknown
 from webapp.pages.state import app_state, record
 from webapp.pages.templating import templates
@@ -27,7 +27,7 @@ from webapp.relay.hub import Hub
 from webapp.relay.serve import SSE, batches, last_event_id, sse_response
 from webapp.relay.stream import Stream
 from webapp.wire.rest import NotFound, RestError, Unauthorized
-from webapp.wire.streamkey import StreamKey
+from webapp.wire.streamkey import StreamKey, quoted
 
 T = TypeVar("T")
 
@@ -41,6 +41,7 @@ class LivePage:
     stream_url: str
     demo: bool
     embedded: bool
+    may_unredact: bool = False
 
 
 async def call_page(request: Request) -> Response:
@@ -86,7 +87,7 @@ def _render(
 ) -> Response:
     stream.watch_view(view)
     route = "embed_live_updates" if embedded else "live_updates"
-    url = request.url_for(route, view=view.name, kind=stream.key.kind, ident=stream.key.id)
+    url = request.url_for(route, view=view.name, kind=stream.key.kind, ident=quoted(stream.key.id))
     query = {"last_event_id": stream.log.last_id}
     who = principal_of(request)
     if embedded and who is not None and who.via == "embed":
@@ -96,6 +97,7 @@ def _render(
         stream_url=f"{url.path}?{urlencode(query)}",
         demo=app_state(request).demo,
         embedded=embedded,
+        may_unredact=not embedded and exports.may_unredact(request),
     )
     context = view.context(stream) | {"page": page}
     return templates.TemplateResponse(request, template, context)

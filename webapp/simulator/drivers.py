@@ -4,17 +4,22 @@ and ``Simulator.stop`` cancels them.
 - :func:`run_autoplay` plays a :class:`~webapp.simulator.world.World` in scaled time.
 - :func:`run_pacer` emits ``Faults.segment_rate`` final segments per second on every
   in-progress call with a live socket, for benchmarks. Each carries its send time:
-  ``"t=<time.time():.6f> n=<n>"`` (``n`` counts the pacer's segments from 1), so
-  ``float(content.split()[0][2:])`` is when the simulator produced it.
+  ``"t=<time.time():.6f> n=<n> <a line>"`` (``n`` counts the pacer's segments from 1;
+  the line is one of the scripted conversations', so what the dashboard scans is
+  real speech), so ``float(content.split()[0][2:])`` is when the simulator produced it.
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
+import random
 import time
 from typing import TYPE_CHECKING
 
+from webapp.simulator.dialogue import SCENARIOS
+from webapp.simulator.oss import provider_call_id, uuid_call_id
 from webapp.simulator.world import (
     Action,
     AdvanceCampaign,
@@ -31,6 +36,28 @@ if TYPE_CHECKING:
 logger = logging.getLogger("webapp.simulator")
 
 MAX_CATCH_UP = 1000
+# Lines that do not end in a number, written or spoken (one may go on in the next segment,
+# so the dashboard's redaction holds the segment back: real, but not what a pacer measures).
+_DIGIT_WORDS = {
+    "zero",
+    "oh",
+    "one",
+    "two",
+    "three",
+    "four",
+    "five",
+    "six",
+    "seven",
+    "eight",
+    "nine",
+}
+PACED_LINES = tuple(
+    text
+    for scenario in SCENARIOS
+    for _, text in scenario.turns
+    if not (last := text.rstrip(" .,?!").split()[-1].lower())[-1:].isdigit()
+    and last not in _DIGIT_WORDS
+)
 """At most this many paced segments per call are emitted in one burst after a stall."""
 
 
@@ -38,19 +65,46 @@ async def run_autoplay(sim: Simulator) -> None:
     dialects = (sim.campaign_dialect,) * 3 if sim.campaign_dialect else ("A", "B", "C")
     world = World(sim.seed, dialects=dialects)
     slots: dict[int, int] = {}
+    ids = CallIds(sim)
+    if sim.oss_quirks:  # a call whose media never connected: "ongoing" forever, silent
+        sim.add_call(
+            uuid_call_id(random.Random(sim.seed)), "in-progress", "Front desk", "+15550199"
+        )
     loop = asyncio.get_running_loop()
     started = loop.time()
     while True:
         now = (loop.time() - started) * sim.speed
         for action in world.due(now):
             try:
-                _apply(sim, action, slots)
+                _apply(sim, ids.mapped(action), slots)
             except (KeyError, ValueError) as exc:  # a test scripted over autoplay's traffic
                 logger.warning("autoplay skipped %s: %r", type(action).__name__, exc)
         await asyncio.sleep(max(0.0, (world.next_at() - now) / sim.speed))
 
 
+class CallIds:
+    """In open-source mode, the world's Twilio SIDs become Telnyx and UUID ids in turn."""
+
+    def __init__(self, sim: Simulator) -> None:
+        self.sim = sim
+        self.rng = random.Random(sim.seed + 1)
+        self.ids: dict[str, str] = {}
+
+    def mapped(self, action: Action) -> Action:
+        if not self.sim.oss_quirks:
+            return action
+        match action:
+            case StartCall(sid=sid):
+                self.ids[sid] = provider_call_id(sid, len(self.ids), self.rng)
+                return dataclasses.replace(action, sid=self.ids[sid])
+            case Say(sid=sid) | EndCall(sid=sid):
+                return dataclasses.replace(action, sid=self.ids.get(sid, sid))
+        return action
+
+
 def _apply(sim: Simulator, action: Action, slots: dict[int, int]) -> None:
+    if isinstance(action, StartCampaign | AdvanceCampaign) and not sim.campaign_api:
+        return  # this Burki has no campaigns
     match action:
         case StartCall(sid, assistant_name, phone):
             sim.add_call(sid, "in-progress", assistant_name, phone)
@@ -103,5 +157,6 @@ def _emit(sim: Simulator, sent: int) -> int:
             continue
         sent += 1
         speaker = "user" if sent % 2 else "assistant"
-        sim.add_segment(sid, speaker, f"t={time.time():.6f} n={sent}", True, 0.99)
+        line = PACED_LINES[sent % len(PACED_LINES)]
+        sim.add_segment(sid, speaker, f"t={time.time():.6f} n={sent} {line}", True, 0.99)
     return sent
