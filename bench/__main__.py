@@ -3,9 +3,9 @@
 The simulator, the proxy under test and the viewers each run in their own
 process, so the proxy's CPU time and memory are its own. The proxy process is
 started afresh for each design; the simulator and the viewers are shared.
-Prints two Markdown tables (and writes them to ``bench/results.md``): ours
-against the naive design (``bench.report``), and ours beside nchan on the
-issue's three loads and 10,000 idle viewers (``bench.scale``).
+Prints three parts (and writes them to ``bench/results.md``): ours against the
+naive design (``bench.report``), the redaction costs (``bench.redaction``), and
+ours beside nginx + nchan on three loads and 10,000 idle viewers (``bench.scale``).
 """
 
 from __future__ import annotations
