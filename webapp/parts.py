@@ -23,12 +23,14 @@ from webapp.access.throttle import SignInThrottle
 from webapp.access.tokens import TokenStore
 from webapp.access.users import UserStore
 from webapp.access.wiring import SESSION_COOKIE, Access, sso_roles
+from webapp.alerts.attention import Attention
 from webapp.alerts.callalerts import AlertConfig, CallAlerts
 from webapp.alerts.keywords import KeywordMatcher
 from webapp.alerts.sentiment import SentimentScorer
 from webapp.alerts.webhooks import WebhookDispatcher
 from webapp.pages.directory import Directory
 from webapp.pages.state import AppState
+from webapp.relay.health import HealthConfig
 from webapp.relay.hub import Hub
 from webapp.relay.metrics import Metrics
 from webapp.relay.stream import Integrations, RelayConfig
@@ -55,7 +57,9 @@ def app_state(settings: Settings, access: Access, rest: BurkiRest, demo: bool) -
     directory = Directory(rest, settings.directory_poll_interval, settings.relay_grace_period)
     webhooks = webhook_dispatcher(settings)
     metrics.watch_webhooks(webhooks)
-    integrations = Integrations(alert_factory(settings), webhooks, directory.add_alert)
+    integrations = Integrations(
+        alert_factory(settings), webhooks, directory.add_alert, Attention(settings.weights)
+    )
     return AppState(
         access=access,
         metrics=metrics,
@@ -66,6 +70,7 @@ def app_state(settings: Settings, access: Access, rest: BurkiRest, demo: bool) -
         demo=demo,
         sso=settings.dashboard_auth_mode == "sso",
         audit_retention_days=settings.dashboard_audit_retention_days,
+        attention_threshold=settings.attention_threshold,
     )
 
 
@@ -95,6 +100,16 @@ def relay_config(settings: Settings) -> RelayConfig:
         poll_after_failures=settings.relay_poll_after_failures,
         heartbeat=settings.relay_heartbeat,
         stall_timeout=settings.relay_stall_timeout,
+        health=health_config(settings),
+    )
+
+
+def health_config(settings: Settings) -> HealthConfig:
+    return HealthConfig(
+        silence_warn=settings.health_silence_warn,
+        silence_alarm=settings.health_silence_alarm,
+        slow_response=settings.health_slow_response,
+        long_call=settings.health_long_call_minutes * 60,
     )
 
 

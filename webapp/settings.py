@@ -25,6 +25,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from webapp.access.netaddr import Network, is_loopback, parse_networks
 from webapp.access.secheaders import parse_origins
+from webapp.alerts.attention import DEFAULT_WEIGHTS, Weights, parse_weights
 from webapp.alerts.keywords import KeywordRule, parse_rules
 from webapp.alerts.webhooks import Endpoint, parse_endpoints
 from webapp.wire.upstream import AuthMode
@@ -50,6 +51,7 @@ class Settings(BaseSettings):
 
     # The list settings, parsed once by _parse_lists (read them through the properties).
     _alert_keywords: tuple[KeywordRule, ...] = PrivateAttr(())
+    _attention_weights: Weights = PrivateAttr(Weights())
     _webhook_endpoints: tuple[Endpoint, ...] = PrivateAttr(())
     _dashboard_embed_origins: tuple[str, ...] = PrivateAttr(())
     _dashboard_trusted_proxies: tuple[Network, ...] = PrivateAttr(())
@@ -146,6 +148,31 @@ class Settings(BaseSettings):
         "cancel my account:high, lawyer:high, speak to a manager:medium",
         description="Phrases that raise an alert: comma-separated "
         "phrase[:low|medium|high][@user|assistant|any], case-insensitive whole words.",
+    )
+    health_silence_warn: float = Field(
+        5.0, gt=0, description="Seconds of dead air on a call that count as a warning."
+    )
+    health_silence_alarm: float = Field(
+        10.0, gt=0, description="Seconds of dead air on a call that raise the alarm."
+    )
+    health_slow_response: float = Field(
+        2.0,
+        gt=0,
+        description="Seconds the AI may take to answer the caller before it counts as slow.",
+    )
+    health_long_call_minutes: float = Field(
+        15.0, gt=0, description="Minutes after which a call counts as long."
+    )
+    attention_weights: str = Field(
+        DEFAULT_WEIGHTS,
+        description="Points each reason adds to a call's attention score (0-100): "
+        "comma-separated name=points; names not given keep their default.",
+    )
+    attention_threshold: int = Field(
+        20,
+        ge=1,
+        le=100,
+        description="Attention score from which the overview lists a call under Needs attention.",
     )
     webhook_endpoints: SecretStr = Field(
         SecretStr(""),
@@ -266,6 +293,10 @@ class Settings(BaseSettings):
         """
         webhooks = self.webhook_endpoints.get_secret_value()
         self._alert_keywords = tuple(_parsed("alert_keywords", parse_rules, self.alert_keywords))
+        weights = _parsed("attention_weights", lambda t: [parse_weights(t)], self.attention_weights)
+        self._attention_weights = weights[0] if weights else Weights()
+        if self.health_silence_alarm < self.health_silence_warn:
+            raise ValueError("HEALTH_SILENCE_ALARM: must not be below HEALTH_SILENCE_WARN")
         self._webhook_endpoints = tuple(_parsed("webhook_endpoints", parse_endpoints, webhooks))
         origins = self.dashboard_embed_origins
         self._dashboard_embed_origins = tuple(
@@ -320,6 +351,11 @@ class Settings(BaseSettings):
     def keyword_rules(self) -> tuple[KeywordRule, ...]:
         """``ALERT_KEYWORDS``, parsed."""
         return self._alert_keywords
+
+    @property
+    def weights(self) -> Weights:
+        """``ATTENTION_WEIGHTS``, parsed over the defaults."""
+        return self._attention_weights
 
     @property
     def webhooks(self) -> tuple[Endpoint, ...]:

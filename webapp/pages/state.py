@@ -35,6 +35,7 @@ class AppState:
     demo: bool  # the data is simulated: pages say so
     sso: bool  # people sign in through the SSO proxy, not a password form
     audit_retention_days: int
+    attention_threshold: int = 20  # the overview lists calls from this score
 
 
 def state_of(app: Starlette) -> AppState | None:

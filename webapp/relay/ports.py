@@ -3,7 +3,8 @@
 A page view renders each frame for its page (``webapp.pages.views.View``);
 call alerts derive ``sentiment`` and ``alert`` changes from a call's changes
 (``webapp.alerts.callalerts.CallAlerts``); webhooks take the frames an operator
-subscribed to (``webapp.alerts.webhooks.WebhookDispatcher``). The root wiring
+subscribed to (``webapp.alerts.webhooks.WebhookDispatcher``); the attention
+score weighs a call's health and alerts (``webapp.alerts.attention.Attention``). The root wiring
 hands the concrete ones to the hub; the relay never imports them.
 """
 
@@ -30,6 +31,12 @@ class Alerts(Protocol):
 
     def on_change(self, change: Change) -> list[Change]: ...
     def snapshot(self) -> dict[str, Any]: ...
+
+
+class Attention(Protocol):
+    """Scores how much a call needs a supervisor, from its health figures and its alerts."""
+
+    def assess(self, figures: dict[str, Any], alerts: dict[str, Any]) -> dict[str, Any]: ...
 
 
 class Webhooks(Protocol):

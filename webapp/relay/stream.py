@@ -17,15 +17,19 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from contextlib import aclosing
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
+from webapp.relay.callhealth import CallHealth
 from webapp.relay.callstate import CallState
 from webapp.relay.campaignstate import CampaignState
+from webapp.relay.claims import Action, Claims
 from webapp.relay.coalesce import Coalescer
-from webapp.relay.frames import Change, Frame, render
+from webapp.relay.frames import Change, Frame, iso, render
+from webapp.relay.health import HealthConfig
 from webapp.relay.metrics import Metrics
-from webapp.relay.ports import Alerts, FrameView, Webhooks
+from webapp.relay.ports import Alerts, Attention, FrameView, Webhooks
 from webapp.relay.replaylog import ReplayLog
 from webapp.relay.subscriber import Subscriber
 from webapp.wire.events import Event, UpstreamError
@@ -47,6 +51,7 @@ class Integrations:
     alerts: Callable[[], Alerts] | None = None
     webhooks: Webhooks | None = None
     on_alert: Callable[[str, dict[str, Any]], None] | None = None
+    attention: Attention | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +65,7 @@ class RelayConfig:
     progress_interval: float = 0.25  # at most about four progress renders a second
     heartbeat: float = 15.0  # seconds of silence before an SSE response sends a heartbeat
     stall_timeout: float = 5.0  # seconds a viewer's socket may accept nothing before it is cut
+    health: HealthConfig = field(default_factory=HealthConfig)
 
 
 class Stream:
@@ -92,6 +98,12 @@ class Stream:
         self._integrations = integrations or Integrations()
         make_alerts = self._integrations.alerts
         self.alerts = make_alerts() if make_alerts is not None and key.kind == "call" else None
+        self.health = (
+            CallHealth(config.health, self._progress.offer, self._assess)
+            if (key.kind == "call")
+            else None
+        )
+        self.claims = Claims()
 
     # -- what the metrics and the endpoints read ------------------------------------------
 
@@ -133,6 +145,8 @@ class Stream:
                 task.cancel()
         await asyncio.gather(*(t for t in tasks if t is not current), return_exceptions=True)
         self._progress.close()
+        if self.health is not None:
+            self.health.close()
         for sub in list(self.subscribers):
             sub.close(reason)
         self.subscribers.clear()
@@ -167,6 +181,8 @@ class Stream:
     def view_state(self) -> dict[str, Any]:
         """The whole state: the call or campaign, plus the call's sentiment and alerts."""
         extra = self.alerts.snapshot() if self.alerts is not None else {}
+        if self.health is not None:
+            extra |= {"metrics": self.health.figures(), "claim": self.claims.snapshot()}
         return {**self.state.snapshot(), **extra}
 
     def for_view(self, frames: list[Frame], view: FrameView) -> list[Frame]:
@@ -249,10 +265,16 @@ class Stream:
             self._dedupe_seen = drops
         for change in changes:
             self._progress.offer(change)
+            self._observe(change)
             for derived in self.alerts.on_change(change) if self.alerts is not None else ():
                 self._progress.offer(derived)
+                self._observe(derived)
                 if derived.type == "alert" and self._integrations.on_alert is not None:
                     self._integrations.on_alert(str(self.key), derived.data)
+        if self.ended:
+            self._clear_claim()
+        if self.health is not None:
+            self.health.publish()
         if self.ended and self.connection["state"] != "ended":
             self._finish()
 
@@ -294,6 +316,38 @@ class Stream:
                     if self.ended:
                         return
             await asyncio.sleep(self._config.poll_interval)
+
+    # -- health and claims (calls only) -----------------------------------------------------
+
+    def _observe(self, change: Change) -> None:
+        if self.health is not None:
+            self.health.observe(change)
+
+    def _assess(self, figures: dict[str, Any]) -> dict[str, Any]:
+        attention = self._integrations.attention
+        if attention is None:
+            return {"score": 0, "reasons": []}
+        alerts = self.alerts.snapshot() if self.alerts is not None else {}
+        return attention.assess(figures, alerts)
+
+    def claim(self, action: Action, who: str, *, admin: bool = False) -> dict[str, Any] | None:
+        """A supervisor claims, acknowledges or releases this call; every viewer sees it.
+
+        Returns the claim now held; raises ``ClaimRefused`` (see ``relay.claims``).
+        """
+        change = self.claims.act(action, who, iso(datetime.now(UTC)) or "", admin=admin)
+        if change is not None:
+            self._progress.offer(change)
+            self._observe(change)
+            if self.health is not None:
+                self.health.publish()
+        return self.claims.snapshot()
+
+    def _clear_claim(self) -> None:
+        if not self.claims.closed:
+            cleared = self.claims.end(iso(datetime.now(UTC)) or "")
+            if cleared is not None:
+                self._progress.offer(cleared)
 
     # -- emitting --------------------------------------------------------------------------
 
