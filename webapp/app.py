@@ -14,7 +14,17 @@ from starlette.types import Receive, Scope, Send
 
 from webapp import parts, probes
 from webapp.access.wiring import Access
-from webapp.pages import admin, api, errorpages, exports, livepages, overview, signin, wallboard
+from webapp.pages import (
+    admin,
+    api,
+    claims,
+    errorpages,
+    exports,
+    livepages,
+    overview,
+    signin,
+    wallboard,
+)
 from webapp.pages.state import NAME
 from webapp.relay.sseresponse import RAW_SEND
 from webapp.settings import PROJECT_ROOT, Settings
@@ -89,6 +99,7 @@ def routes() -> list[BaseRoute]:
         Route("/", overview.page, name="index"),
         Route("/overview/updates", overview.updates, name="overview_updates"),
         Route("/calls/{sid}", livepages.call_page, name="call"),
+        Route("/calls/{sid}/claim", claims.claim, methods=["POST"], name="claim"),
         Route("/calls/{sid}/captions", livepages.captions_page, name="captions"),
         Route("/calls/{sid}/transcript.{fmt}", exports.call_export, name="call_export"),
         Route("/campaigns/{campaign_id}", livepages.campaign_page, name="campaign"),

@@ -20,12 +20,13 @@ from starlette.responses import Response
 from webapp.access.auth import Principal
 from webapp.access.wiring import principal_of
 from webapp.pages import htmlsse
+from webapp.pages.attention import call_keys, follow, needs_attention, redraws
 from webapp.pages.directory import Directory
 from webapp.pages.state import app_state
 from webapp.pages.templating import render_block, templates
 from webapp.relay.frames import Frame
+from webapp.relay.hub import Hub, Viewing
 from webapp.relay.serve import SSE, batches, sse_response
-from webapp.relay.subscriber import Subscriber
 from webapp.wire.rest import CallSummary, CampaignSummary
 
 MAX_QUERY = 100
@@ -71,7 +72,13 @@ class OverviewPage:
     filters: Filters
 
 
-def context(directory: Directory, filters: Filters, who: Principal | None) -> dict[str, Any]:
+def context(
+    directory: Directory,
+    filters: Filters,
+    who: Principal | None,
+    hub: Hub | None = None,
+    threshold: int = 20,
+) -> dict[str, Any]:
     """Each role sees only what it may: calls for call roles, campaigns for campaign roles."""
     sees_calls = who is not None and who.role.can_watch("call")
     sees_campaigns = who is not None and who.role.can_watch("campaign")
@@ -89,6 +96,8 @@ def context(directory: Directory, filters: Filters, who: Principal | None) -> di
         "alerts": list(directory.alerts)[:MAX_ALERTS_SHOWN] if sees_calls else [],
         "sees_calls": sees_calls,
         "sees_campaigns": sees_campaigns,
+        "needs": needs_attention(hub, calls, threshold) if hub is not None else [],
+        "threshold": threshold,
     }
 
 
@@ -101,9 +110,12 @@ async def page(request: Request) -> Response:
     url = request.url_for("overview_updates").path + (f"?{query}" if query else "")
     page = OverviewPage(app_state(request).demo, url, filters)
     who = principal_of(request)
-    return templates.TemplateResponse(
-        request, "index.html", context(directory, filters, who) | {"page": page}
-    )
+    running = app_state(request)
+    if who is not None and who.role.can_watch("call"):
+        for key in call_keys(directory.calls):
+            running.hub.stream(key)  # open now, so scores come as the page connects
+    ctx = context(directory, filters, who, running.hub, running.attention_threshold)
+    return templates.TemplateResponse(request, "index.html", ctx | {"page": page})
 
 
 def vars_of(filters: Filters) -> dict[str, str]:
@@ -112,34 +124,54 @@ def vars_of(filters: Filters) -> dict[str, str]:
 
 async def updates(request: Request) -> Response | SSE:
     who = principal_of(request)
-    every = app_state(request).hub.config.heartbeat
-    frames = _tables(app_state(request).directory, Filters.of(request), who, every)
-    return sse_response(app_state(request).hub, frames)
+    running = app_state(request)
+    frames = _Tables(running.hub, running.directory, Filters.of(request), who)
+    frames.threshold = running.attention_threshold  # the list's cut-off, from the settings
+    return sse_response(running.hub, frames.run())
 
 
-async def _tables(
-    directory: Directory, filters: Filters, who: Principal | None, every: float
-) -> AsyncGenerator[bytes, None]:
-    sub = Subscriber(8, every)
-    directory.watch(sub)
-    try:
+class _Tables:
+    """One overview connection: the tables on each directory change, the attention list on
+    each change of an ongoing call's figures or claim (calls followed for call roles only)."""
 
-        def tables(_: list[Frame]) -> bytes:  # any change: both tables afresh
-            return _render(directory, filters, who)
+    def __init__(
+        self, hub: Hub, directory: Directory, filters: Filters, who: Principal | None
+    ) -> None:
+        self.hub, self.directory, self.filters, self.who = hub, directory, filters, who
+        self.threshold = 20
+        self.calls = who is not None and who.role.can_watch("call")
 
-        yield _render(directory, filters, who)
-        async with aclosing(batches(sub, tables, htmlsse.HEARTBEAT)) as chunks:
-            async for chunk in chunks:
-                yield chunk
-    finally:
-        directory.unwatch(sub)
+    async def run(self) -> AsyncGenerator[bytes, None]:
+        with self.hub.watch([], {}) as viewing:
+            self.directory.watch(viewing.sub)
+            try:
+                self._follow(viewing)
+                yield self._render(BLOCKS)
 
+                def encode(batch: list[Frame]) -> bytes:
+                    if any(frame.type == "directory" for frame in batch):
+                        self._follow(viewing)
+                        return self._render(BLOCKS)
+                    return self._render(("needs",)) if redraws(batch) else b""
 
-def _render(directory: Directory, filters: Filters, who: Principal | None) -> bytes:
-    ctx = context(directory, filters, who)
-    return htmlsse.message(
-        "".join(
-            htmlsse.partial(f"#{block}", "outerHTML", render_block("index.html", block, ctx))
-            for block in ("alerts", "calls", "campaigns")
+                async with aclosing(batches(viewing.sub, encode, htmlsse.HEARTBEAT)) as chunks:
+                    async for chunk in chunks:
+                        if chunk:
+                            yield chunk
+            finally:
+                self.directory.unwatch(viewing.sub)
+
+    def _follow(self, viewing: Viewing) -> None:
+        follow(viewing, call_keys(self.directory.calls) if self.calls else [])
+
+    def _render(self, blocks: tuple[str, ...]) -> bytes:
+        ctx = context(self.directory, self.filters, self.who, self.hub, self.threshold)
+        return htmlsse.message(
+            "".join(
+                htmlsse.partial(f"#{block}", "outerHTML", render_block("index.html", block, ctx))
+                for block in blocks
+            )
         )
-    )
+
+
+BLOCKS = ("needs", "alerts", "calls", "campaigns")

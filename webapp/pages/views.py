@@ -19,6 +19,10 @@ from webapp.pages.templating import render_block
 from webapp.relay.callstate import CallState
 from webapp.relay.campaignstate import CampaignState
 from webapp.relay.frames import Frame
+from webapp.relay.health import HealthConfig, Timeline, measure
+
+NO_FIGURES = measure(Timeline([]), 0.0, HealthConfig())  # a call no health was measured for
+RANKS = 20  # the wallboard sorts cards by attention in steps of 100 / RANKS points
 
 MAX_SHOWN_ALERTS = 5
 CAPTION_LINES = 3
@@ -82,6 +86,8 @@ def call_context(stream: Watched) -> dict[str, Any]:
     sentiment = snapshot.get("sentiment") or {}
     interims = snapshot["interims"]
     metadata = snapshot["metadata"]
+    figures = snapshot.get("metrics") or NO_FIGURES
+    score = (figures.get("attention") or {}).get("score", 0)
     return {
         "sid": stream.key_id,
         "conn": stream.connection,
@@ -100,6 +106,9 @@ def call_context(stream: Watched) -> dict[str, Any]:
         "card_lines": segments[-CARD_LINES:],
         "alerts": alerts[::-1][:MAX_SHOWN_ALERTS],
         "alarmed": {a.get("segment_index") for a in alerts},
+        "m": figures,
+        "rank": min(score * RANKS // 100, RANKS),
+        "claim": snapshot.get("claim"),
         "sentiment": {
             "average": sentiment.get("average"),
             "count": sentiment.get("count", 0),
@@ -115,6 +124,8 @@ def _call_regions(stream: Watched, frame: Frame | None) -> list[Region]:
     everything = [
         Region("call_status", "#call-status"),
         CONNECTION,
+        Region("health", "#health"),
+        Region("claim", "#claim"),
         Region("segments", "#transcript", "innerHTML"),
         Region("interims", "#interims", "innerHTML"),
     ]
@@ -126,6 +137,10 @@ def _call_regions(stream: Watched, frame: Frame | None) -> list[Region]:
         return [CONNECTION]
     if frame.type == "sentiment":
         return [Region("sentiment", "#sentiment")]
+    if frame.type == "metrics":
+        return [Region("health", "#health")]
+    if frame.type == "claim":
+        return [Region("claim", "#claim")]
     if frame.type == "alert":
         return [Region("alerts", "#alerts"), *_alarmed_segment(stream, frame)]
     if frame.type != "transcript":

@@ -213,6 +213,8 @@ def measure(line: Timeline, now: float, config: HealthConfig) -> dict[str, Any]:
             "longest": _r(max(gaps)) if gaps else None,
             "warn_count": sum(1 for g in gaps if g >= config.silence_warn),
             "alarm_count": sum(1 for g in gaps if g >= config.silence_alarm),
+            "warn_after": config.silence_warn,
+            "alarm_after": config.silence_alarm,
         },
         "talk": talk(line.marks),
         "interruptions": {"total": by["user"] + by["assistant"], **by},
