@@ -81,6 +81,11 @@ class CallHealth:
             figures["attention"] = self._assess(figures)
         return figures
 
+    @property
+    def armed(self) -> bool:
+        """Whether the timer is set (at most one per call)."""
+        return self._timer is not None
+
     def close(self) -> None:
         if self._timer is not None:
             self._timer.cancel()
