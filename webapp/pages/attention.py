@@ -48,6 +48,16 @@ def redraws(batch: list[Frame]) -> bool:
     return any(frame.type in REDRAWN_BY for frame in batch)
 
 
+def attention_scores(hub: Hub, calls: list[CallSummary]) -> dict[str, int]:
+    """The attention score of each ongoing call whose stream is open, by call SID."""
+    scores = {}
+    for key in call_keys(calls):
+        stream = hub.streams.get(key)
+        if stream is not None and stream.health is not None:
+            scores[key.id] = int(stream.health.figures().get("attention", {}).get("score", 0))
+    return scores
+
+
 def needs_attention(hub: Hub, calls: list[CallSummary], threshold: int) -> list[dict[str, Any]]:
     """Ongoing calls scoring ``threshold`` or more: unclaimed first, then by score."""
     found = []

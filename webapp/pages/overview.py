@@ -20,7 +20,13 @@ from starlette.responses import Response
 from webapp.access.auth import Principal
 from webapp.access.wiring import principal_of
 from webapp.pages import htmlsse
-from webapp.pages.attention import call_keys, follow, needs_attention, redraws
+from webapp.pages.attention import (
+    attention_scores,
+    call_keys,
+    follow,
+    needs_attention,
+    redraws,
+)
 from webapp.pages.directory import Directory
 from webapp.pages.state import app_state
 from webapp.pages.templating import render_block, templates
@@ -38,13 +44,16 @@ class Filters:
     q: str = ""
     status: str = ""
     assistant: str = ""
+    sort: str = ""  # "" (Burki's order) or "attention" (highest score first)
 
     @classmethod
     def of(cls, request: Request) -> Filters:
         params = request.query_params
-        return cls(
-            *(params.get(name, "").strip()[:MAX_QUERY] for name in ("q", "status", "assistant"))
+        q, status, assistant = (
+            params.get(name, "").strip()[:MAX_QUERY] for name in ("q", "status", "assistant")
         )
+        sort = "attention" if params.get("sort") == "attention" else ""
+        return cls(q, status, assistant, sort)
 
     def keep_call(self, call: CallSummary) -> bool:
         text = self.q.lower()
@@ -84,8 +93,13 @@ def context(
     sees_campaigns = who is not None and who.role.can_watch("campaign")
     calls = directory.calls if sees_calls else []
     campaigns = directory.campaigns if sees_campaigns else []
+    scores = attention_scores(hub, calls) if hub is not None else {}
+    shown = [c for c in calls if filters.keep_call(c)]
+    if filters.sort == "attention":
+        shown.sort(key=lambda c: -scores.get(c.call_sid, 0))
     return {
-        "calls": [c for c in calls if filters.keep_call(c)],
+        "calls": shown,
+        "scores": scores,
         "campaigns": [c for c in campaigns if filters.keep_campaign(c)],
         "total_calls": len(calls),
         "total_campaigns": len(campaigns),
@@ -119,7 +133,12 @@ async def page(request: Request) -> Response:
 
 
 def vars_of(filters: Filters) -> dict[str, str]:
-    return {"q": filters.q, "status": filters.status, "assistant": filters.assistant}
+    return {
+        "q": filters.q,
+        "status": filters.status,
+        "assistant": filters.assistant,
+        "sort": filters.sort,
+    }
 
 
 async def updates(request: Request) -> Response | SSE:
@@ -152,7 +171,7 @@ class _Tables:
                     if any(frame.type == "directory" for frame in batch):
                         self._follow(viewing)
                         return self._render(BLOCKS)
-                    return self._render(("needs",)) if redraws(batch) else b""
+                    return self._render(("needs", "calls")) if redraws(batch) else b""
 
                 async with aclosing(batches(viewing.sub, encode, htmlsse.HEARTBEAT)) as chunks:
                     async for chunk in chunks:

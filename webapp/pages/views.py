@@ -131,8 +131,8 @@ def _call_regions(stream: Watched, frame: Frame | None) -> list[Region]:
     ]
     if frame is None or frame.type in ("snapshot", "reset"):
         return everything
-    if frame.type == "call_status":
-        return [Region("call_status", "#call-status")]
+    if frame.type == "call_status":  # an ended call takes no more claims
+        return [Region("call_status", "#call-status"), Region("claim", "#claim")]
     if frame.type == "status":
         return [CONNECTION]
     if frame.type == "sentiment":
