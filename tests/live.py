@@ -85,21 +85,22 @@ class LiveApp:
 
 @asynccontextmanager
 async def running_app(
-    sim: Simulator, clock: Callable[[], float] = time.time, **overrides: Any
+    sim: Simulator, clock: Callable[[], float] = time.time, port: int = 0, **overrides: Any
 ) -> AsyncIterator[LiveApp]:
     """Serve the dashboard against ``sim`` until the block exits, then shut it down.
 
     Its users, tokens and audit files live in a temporary folder of its own;
-    ``clock`` is the one its sessions and embed links read (a test may set it by hand).
+    ``clock`` is the one its sessions and embed links read (a test may set it by hand);
+    ``port`` 0 is any free one (a restart test serves again on the port it had).
     """
     with tempfile.TemporaryDirectory() as folder:
-        async with _serving(sim, Path(folder), clock, overrides) as live:
+        async with _serving(sim, Path(folder), clock, port, overrides) as live:
             yield live
 
 
 @asynccontextmanager
 async def _serving(
-    sim: Simulator, folder: Path, clock: Callable[[], float], overrides: dict[str, Any]
+    sim: Simulator, folder: Path, clock: Callable[[], float], port: int, overrides: dict[str, Any]
 ) -> AsyncIterator[LiveApp]:
     base = {
         "burki_api_key": SIM_KEY,
@@ -112,7 +113,7 @@ async def _serving(
     settings = Settings(**(base | FAST | overrides))
     app = create_app(settings, access=parts.access(settings, clock))
     config = uvicorn.Config(
-        app, host="127.0.0.1", port=0, log_config=None, timeout_graceful_shutdown=2
+        app, host="127.0.0.1", port=port, log_config=None, timeout_graceful_shutdown=2
     )
     server = DashboardServer(config, app)
     server.install_signal_handlers = lambda: None  # type: ignore[method-assign]

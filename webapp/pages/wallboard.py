@@ -43,7 +43,8 @@ class BoardView:
 
     ``sort``: ``attention`` (most points first, claimed calls last) or ``started``
     (Burki's order); ``assistant``: only calls whose assistant name contains it;
-    ``tv``: no navigation, large type, pages through the cards.
+    ``tv``: no navigation, large type, pages through the cards (a page every
+    ``every`` seconds, 2 to 300, default 12).
     """
 
     sort: str = "attention"
@@ -55,14 +56,18 @@ class BoardView:
     def of(cls, request: Request) -> BoardView:
         params = request.query_params
         sort = params.get("sort", "attention")
+        every = params.get("every", "")
         return cls(
             sort=sort if sort in SORTS else "attention",
             assistant=params.get("assistant", "").strip()[:100],
             tv=params.get("tv") in ("1", "true", "yes"),
+            page_seconds=min(max(int(every), 2), 300) if every.isdigit() else TV_PAGE_SECONDS,
         )
 
     def query(self, **changes: object) -> str:
+        every = str(self.page_seconds) if self.page_seconds != TV_PAGE_SECONDS else ""
         values = {"sort": self.sort, "assistant": self.assistant, "tv": "1" if self.tv else ""}
+        values["every"] = every
         values |= {k: str(v) for k, v in changes.items()}
         return urlencode({k: v for k, v in values.items() if v})
 
