@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from playwright.async_api import Page, expect
 
@@ -10,6 +12,10 @@ from tests.live import running_app
 from webapp.simulator import Simulator
 
 PHONE = {"width": 390, "height": 844}
+ON_SCREEN = """cards => cards
+  .map(c => [c.getBoundingClientRect(), c.id])
+  .sort((a, b) => a[0].top - b[0].top || a[0].left - b[0].left)
+  .map(pair => pair[1])"""  # card ids as a reader sees them: by row, then left to right
 
 
 async def sideways(page: Page) -> int:
@@ -50,14 +56,21 @@ async def test_tv_mode_has_no_navigation_and_pages_through_the_cards(sim: Simula
         await expect(page.locator(".card")).to_have_count(9)
         assert await page.locator("header.top").count() == 0
         assert await page.locator("form.filters").count() == 0
-        await expect(page.locator("#tv-page")).to_have_text("page 1 of 2")
+        in_dom = await page.locator(".card").evaluate_all("cards => cards.map(c => c.id)")
+        upset = in_dom[-1].removeprefix("card-")  # the last card in the page's own order
+        sim.add_segment(upset, "user", "This is useless, I want to speak to a manager now!")
+        await expect(page.locator(f"#card-{upset} .attention .score")).not_to_have_text("0")
+        label = page.locator("#tv-page")
+        await expect(label).to_have_text(re.compile(r"page 1 of [2-9]"))
+        pages = int((await label.inner_text()).rsplit(" ", 1)[1])
         shown = page.locator(".card:not(.off-page)")
-        first = await shown.evaluate_all("cards => cards.map(c => c.id)")
-        assert 0 < len(first) < 9
+        first = await shown.evaluate_all(ON_SCREEN)
+        assert 0 < len(first) < len(calls)
+        assert first[0] == f"card-{upset}"  # the call that needs attention comes first
         await screenshot(page, "wallboard-tv")
-        await expect(page.locator("#tv-page")).to_have_text("page 2 of 2")
-        second = await shown.evaluate_all("cards => cards.map(c => c.id)")
-        assert set(first).isdisjoint(second) and len(first) + len(second) == len(calls)
+        await expect(label).to_have_text(f"page 2 of {pages}")
+        second = await shown.evaluate_all(ON_SCREEN)
+        assert second and set(first).isdisjoint(second)
 
 
 async def test_tv_mode_survives_a_server_restart_without_a_reload(sim: Simulator) -> None:

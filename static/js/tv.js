@@ -14,39 +14,47 @@
     }).sort(function (a, b) { return a.order - b.order || a.i - b.i; }).map(function (x) { return x.el; });
   }
 
-  function perPage(cards, list) {
+  // Pages of whole grid rows that fit under the cards' top edge: laid out with
+  // every card shown, rows (cards sharing a top) fill a page until the next
+  // one would not fit.
+  function pagesOf(cards, list) {
     list.forEach(function (el) { el.classList.remove("off-page"); });
-    if (!list.length) { return 1; }
-    var columns = getComputedStyle(cards).gridTemplateColumns.split(" ").length || 1;
-    var tallest = Math.max.apply(null, list.map(function (el) { return el.offsetHeight; }));
-    var gap = parseFloat(getComputedStyle(cards).rowGap) || 0;
-    var room = window.innerHeight - cards.getBoundingClientRect().top - 8;
-    var rows = Math.max(Math.floor((room + gap) / (tallest + gap)), 1);
-    return columns * rows;
+    var room = Math.max(window.innerHeight - cards.getBoundingClientRect().top - 8, 1);
+    var pages = [], used = 0, rowTop = null, rowHeight = 0, row = [];
+    function close() {
+      if (!row.length) { return; }
+      if (!pages.length || (used + rowHeight > room && used > 0)) { pages.push([]); used = 0; }
+      pages[pages.length - 1] = pages[pages.length - 1].concat(row);
+      used += rowHeight;
+      row = []; rowHeight = 0;
+    }
+    list.slice().sort(function (a, b) { return a.offsetTop - b.offsetTop; }).forEach(function (el) {
+      if (rowTop !== null && el.offsetTop !== rowTop) { close(); }
+      rowTop = el.offsetTop;
+      row.push(el);
+      rowHeight = Math.max(rowHeight, el.offsetHeight + (parseFloat(getComputedStyle(cards).rowGap) || 0));
+    });
+    close();
+    return pages.length ? pages : [[]];
   }
 
   function layout(cards, advance) {
-    var list = ordered(cards);
-    var size = perPage(cards, list);
-    var pages = Math.max(Math.ceil(list.length / size), 1);
-    page = advance ? (page + 1) % pages : Math.min(page, pages - 1);
-    list.forEach(function (el, i) {
-      el.classList.toggle("off-page", Math.floor(i / size) !== page);
+    var pages = pagesOf(cards, ordered(cards));
+    page = advance ? (page + 1) % pages.length : Math.min(page, pages.length - 1);
+    ordered(cards).forEach(function (el) {
+      el.classList.toggle("off-page", pages[page].indexOf(el) < 0);
     });
     var label = document.getElementById("tv-page");
-    if (label) { label.textContent = pages > 1 ? "page " + (page + 1) + " of " + pages : ""; }
+    if (label) { label.textContent = pages.length > 1 ? "page " + (page + 1) + " of " + pages.length : ""; }
   }
 
   document.addEventListener("DOMContentLoaded", function () {
     var cards = document.querySelector(".cards[data-tv-seconds]");
     if (!cards) { return; }
     var seconds = parseInt(cards.dataset.tvSeconds, 10) || 12;
-    var busy = false;
-    var relayout = function () {
-      if (busy) { return; }
-      busy = true;
-      window.requestAnimationFrame(function () { layout(cards, false); busy = false; });
-    };
+    // A swapped card arrives without its page class: lay out again before the
+    // next paint (a MutationObserver runs right after the swap), so no card flashes.
+    var relayout = function () { layout(cards, false); };
     new MutationObserver(relayout).observe(cards, { childList: true });
     window.addEventListener("resize", relayout);
     window.setInterval(function () { layout(cards, true); }, seconds * 1000);
