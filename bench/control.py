@@ -122,3 +122,16 @@ async def serve(conn: Connection, handlers: dict[str, Handler]) -> None:
         loop.remove_reader(conn.fileno())
         for task in running:
             task.cancel()
+
+
+async def serving_port(server: Any, task: asyncio.Task[None]) -> int:
+    """Await a uvicorn server's start (``task`` runs its ``serve()``); its port.
+
+    uvicorn offers no started event; its own flag is the only signal there is.
+    """
+    while not server.started:
+        if task.done():
+            task.result()
+            raise RuntimeError("uvicorn stopped before it started")
+        await asyncio.sleep(0.01)
+    return int(server.servers[0].sockets[0].getsockname()[1])

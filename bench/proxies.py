@@ -20,7 +20,7 @@ from typing import Any
 import uvicorn
 from starlette.applications import Starlette
 
-from bench.control import child_setup, serve
+from bench.control import child_setup, serve, serving_port
 from bench.naive import create_naive_app
 from bench.simproc import API_KEY
 from webapp.app import create_app
@@ -37,12 +37,23 @@ def settings_for(base_url: str, viewer_queue: int, state_dir: Path) -> Settings:
         for name in ("dashboard_users_file", "dashboard_tokens_file", "dashboard_audit_file")
         if name in Settings.model_fields
     }
+    # One token stands for every simulated viewer: lift the stream caps meant for people.
+    uncapped = {
+        name: 1_000_000
+        for name in (
+            "dashboard_streams_per_session",
+            "dashboard_streams_per_user",
+            "dashboard_streams_total",
+        )
+        if name in Settings.model_fields
+    }
     return Settings(
         burki_api_key=API_KEY,
         burki_base_url=base_url,
         relay_viewer_queue=viewer_queue,
         dashboard_log_level="warning",
         **files,
+        **uncapped,
     )
 
 
@@ -85,13 +96,7 @@ async def _run(conn: Connection, app: Starlette, token: str | None) -> None:
     server = uvicorn.Server(config)
     server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
     task = asyncio.create_task(server.serve())
-    # uvicorn offers no started event; its own flag is the only signal there is.
-    while not server.started:
-        if task.done():
-            task.result()
-            raise RuntimeError("uvicorn stopped before it started")
-        await asyncio.sleep(0.01)
-    port = server.servers[0].sockets[0].getsockname()[1]
+    port = await serving_port(server, task)
     pauses = GcPauses()
     try:
         await serve(conn, {"port": lambda: port, "token": lambda: token, "gc": pauses.take})

@@ -25,7 +25,7 @@ from webapp.access.wiring import SESSION_COOKIE
 from webapp.app import create_app
 from webapp.pages.state import AppState, state_of
 from webapp.relay.hub import Hub
-from webapp.server import DashboardServer
+from webapp.server import DashboardServer, uvicorn_config
 from webapp.settings import Settings
 from webapp.simulator import Simulator
 
@@ -85,22 +85,33 @@ class LiveApp:
 
 @asynccontextmanager
 async def running_app(
-    sim: Simulator, clock: Callable[[], float] = time.time, port: int = 0, **overrides: Any
+    sim: Simulator,
+    clock: Callable[[], float] = time.time,
+    *,
+    demo: bool | None = None,
+    port: int = 0,
+    **overrides: Any,
 ) -> AsyncIterator[LiveApp]:
     """Serve the dashboard against ``sim`` until the block exits, then shut it down.
 
     Its users, tokens and audit files live in a temporary folder of its own;
-    ``clock`` is the one its sessions and embed links read (a test may set it by hand);
+    ``clock`` is the one its sessions and embed links read (a test may set it by hand).
+    ``demo=True`` makes it a demo instance (against ``sim`` all the same);
     ``port`` 0 is any free one (a restart test serves again on the port it had).
     """
     with tempfile.TemporaryDirectory() as folder:
-        async with _serving(sim, Path(folder), clock, port, overrides) as live:
+        async with _serving(sim, Path(folder), clock, overrides, demo, port) as live:
             yield live
 
 
 @asynccontextmanager
 async def _serving(
-    sim: Simulator, folder: Path, clock: Callable[[], float], port: int, overrides: dict[str, Any]
+    sim: Simulator,
+    folder: Path,
+    clock: Callable[[], float],
+    overrides: dict[str, Any],
+    demo: bool | None = None,
+    port: int = 0,
 ) -> AsyncIterator[LiveApp]:
     base = {
         "burki_api_key": SIM_KEY,
@@ -111,10 +122,9 @@ async def _serving(
         "dashboard_session_secret": SESSION_SECRET,
     }
     settings = Settings(**(base | FAST | overrides))
-    app = create_app(settings, access=parts.access(settings, clock))
-    config = uvicorn.Config(
-        app, host="127.0.0.1", port=port, log_config=None, timeout_graceful_shutdown=2
-    )
+    access = parts.access(settings, clock, demo=demo)
+    app = create_app(settings, demo=demo, access=access)
+    config = uvicorn_config(app, settings, host="127.0.0.1", port=port, timeout_graceful_shutdown=2)
     server = DashboardServer(config, app)
     server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
     task = asyncio.create_task(server.serve())

@@ -236,7 +236,11 @@ async def test_every_response_carries_the_security_headers(sim: Simulator) -> No
 async def test_sso_header_is_trusted_only_from_the_configured_proxies(sim: Simulator) -> None:
     sid = sim.add_call()
     header = {"X-Forwarded-User": "grace", "X-Forwarded-Role": "supervisor"}
-    trusted = {"dashboard_auth_mode": "sso", "dashboard_trusted_proxies": "127.0.0.1"}
+    trusted = {
+        "dashboard_auth_mode": "sso",
+        "dashboard_trusted_proxies": "127.0.0.1",
+        "dashboard_sso_role_header_enabled": True,
+    }
     async with running_app(sim, **trusted) as live, live.client(role=None) as client:
         assert await status_of(client, f"{live.url}/calls/{sid}", **header) == 200
         assert await status_of(client, f"{live.url}/campaigns/1", **header) == 403

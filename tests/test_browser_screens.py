@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import re
+import tempfile
+from pathlib import Path
 
 import pytest
 from playwright.async_api import Page, expect
 
 from tests.browser import chromium, screenshot
 from tests.live import running_app
+from webapp.access.users import Role
 from webapp.simulator import Simulator
 
+PASSWORD = "a long tv wall password"
 PHONE = {"width": 390, "height": 844}
 ON_SCREEN = """cards => cards
   .map(c => [c.getBoundingClientRect(), c.id])
@@ -75,20 +79,29 @@ async def test_tv_mode_has_no_navigation_and_pages_through_the_cards(sim: Simula
 
 async def test_tv_mode_survives_a_server_restart_without_a_reload(sim: Simulator) -> None:
     sid = sim.add_call(assistant_name="Night shift")
-    async with chromium() as browser:
-        async with running_app(sim) as live:
-            port = int(live.url.rsplit(":", 1)[1])
-            page = await live.page(browser)
-            await page.goto(f"{live.url}/wallboard?tv=1")
-            await expect(page.locator(f"#card-{sid}")).to_be_visible()
-            await page.evaluate("window.burkiMarker = 'still the same page'")
-        # The server is gone; the page stays up and reconnects to the new one.
-        async with running_app(sim, port=port) as again:
-            newcomer = sim.add_call(assistant_name="Morning shift")
-            await again.state.directory.refresh()
-            sim.add_segment(sid, "user", "Is anyone there after the restart?")
-            await expect(page.locator(f"#card-{newcomer}")).to_be_visible(timeout=20000)
-            await expect(page.locator(f"#card-{sid} .lines")).to_contain_text(
-                "after the restart", timeout=20000
-            )
-            assert await page.evaluate("window.burkiMarker") == "still the same page"
+    with tempfile.TemporaryDirectory() as folder:
+        # A real user in a users file both servers read (sign-in links end with their process).
+        kept = {
+            f"dashboard_{name}_file": Path(folder) / f"{name}.toml" for name in ("users", "tokens")
+        }
+        async with chromium() as browser:
+            async with running_app(sim, **kept) as live:
+                port = int(live.url.rsplit(":", 1)[1])
+                live.state.access.users.add("tv-wall", PASSWORD, Role.SUPERVISOR)
+                page = await browser.new_page()
+                await page.goto(f"{live.url}/signin?next=/wallboard%3Ftv%3D1")
+                await page.fill("input[name=name]", "tv-wall")
+                await page.fill("input[name=password]", PASSWORD)
+                await page.click("button[type=submit]")
+                await expect(page.locator(f"#card-{sid}")).to_be_visible()
+                await page.evaluate("window.burkiMarker = 'still the same page'")
+            # The server is gone; the page stays up and reconnects to the new one.
+            async with running_app(sim, port=port, **kept) as again:
+                newcomer = sim.add_call(assistant_name="Morning shift")
+                await again.state.directory.refresh()
+                sim.add_segment(sid, "user", "Is anyone there after the restart?")
+                await expect(page.locator(f"#card-{newcomer}")).to_be_visible(timeout=20000)
+                await expect(page.locator(f"#card-{sid} .lines")).to_contain_text(
+                    "after the restart", timeout=20000
+                )
+                assert await page.evaluate("window.burkiMarker") == "still the same page"

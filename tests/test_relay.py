@@ -17,7 +17,8 @@ from webapp.simulator import Simulator
 
 async def test_fifty_viewers_share_one_upstream_and_see_the_same_events(sim: Simulator) -> None:
     sid = sim.add_call()
-    async with running_app(sim) as live, live.client(timeout=10) as client:
+    one_session_for_all = {"dashboard_streams_per_session": 50}  # the cap is for people
+    async with running_app(sim, **one_session_for_all) as live, live.client(timeout=10) as client:
         viewers = [Viewer(live.url, f"/api/calls/{sid}/events").start(client) for _ in range(50)]
         for viewer in viewers:
             await viewer.wait_for(is_event("snapshot"))

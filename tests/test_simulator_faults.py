@@ -65,6 +65,10 @@ async def closed_frames(ws: ClientConnection) -> list[str | bytes]:
         return frames
 
 
+# asyncio runs a timer up to one clock resolution before it is due (seen: 0.297 s for 0.3).
+EARLY = 0.01
+
+
 async def test_latency_delays_every_frame_but_keeps_order_and_pipelines(sim: Simulator) -> None:
     sid = sim.add_call()
     sim.faults.latency = 0.3
@@ -72,7 +76,7 @@ async def test_latency_delays_every_frame_but_keeps_order_and_pipelines(sim: Sim
     async with open_call(sim, sid) as ws:
         asked = loop.time()
         await skip(ws, 2)
-        assert loop.time() - asked >= 0.3
+        assert loop.time() - asked >= 0.3 - EARLY
         await sim.wait_for_connections(f"call:{sid}", 1)
         produced = loop.time()
         for n in range(3):
@@ -80,7 +84,7 @@ async def test_latency_delays_every_frame_but_keeps_order_and_pipelines(sim: Sim
         frames = [await recv(ws) for _ in range(3)]
         elapsed = loop.time() - produced
     assert [f["data"]["content"] for f in frames] == ["segment 0", "segment 1", "segment 2"]
-    assert 0.3 <= elapsed < 0.6  # a delay line, not 3 x 0.3 s
+    assert 0.3 - EARLY <= elapsed < 0.85  # a delay line, not 3 x 0.3 s
 
 
 async def test_refuse_all_answers_upgrades_with_503_while_rest_keeps_working(

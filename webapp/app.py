@@ -8,11 +8,19 @@ from functools import partial
 
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
-from starlette.routing import BaseRoute, Mount, Route
+from starlette.routing import BaseRoute, Mount
 from starlette.staticfiles import StaticFiles
 from starlette.types import Receive, Scope, Send
 
 from webapp import parts, probes
+from webapp.access.routes import (
+    PUBLIC,
+    SIGNED_IN,
+    Guard,
+    GuardedRoute,
+    kind_param,
+    streams_in_query,
+)
 from webapp.access.wiring import Access
 from webapp.pages import (
     admin,
@@ -52,8 +60,8 @@ def create_app(
     ``on_shutdown``: companions started before the app (the demo simulator),
     which its lifespan stops last.
     """
-    access = access or parts.access(settings)
     simulated = settings.demo if demo is None else demo
+    access = access or parts.access(settings, demo=simulated)
     return DashboardApp(
         routes=routes(),
         exception_handlers=errorpages.EXCEPTION_HANDLERS,
@@ -85,39 +93,85 @@ async def _lifespan(
                 await state.webhooks.close()
             for stop in reversed(on_shutdown):
                 await stop()
+            access.close()
 
 
 def routes() -> list[BaseRoute]:
+    """Every route, with what it needs declared on it (never read from words in its path)."""
+    call, campaign, admin_only = Guard("call"), Guard("campaign"), Guard("admin")
+    by_kind, call_stream = Guard(kind_param, stream=True), Guard("call", stream=True)
     return [
-        Route("/signin", signin.signin_form, name="signin"),
-        Route("/signin", signin.signin, methods=["POST"]),
-        Route("/signin/link", signin.signin_link, name="signin_link"),
-        Route("/signout", signin.signout, methods=["POST"], name="signout"),
-        Route("/admin", admin.page, name="admin"),
-        Route("/admin/audit.csv", admin.audit_csv, name="admin_audit_csv"),
-        Route("/admin/embed-link", admin.embed_link, methods=["POST"], name="admin_embed_link"),
-        Route("/", overview.page, name="index"),
-        Route("/overview/updates", overview.updates, name="overview_updates"),
-        Route("/calls/{sid}", livepages.call_page, name="call"),
-        Route("/calls/{sid}/claim", claims.claim, methods=["POST"], name="claim"),
-        Route("/calls/{sid}/captions", livepages.captions_page, name="captions"),
-        Route("/calls/{sid}/transcript.{fmt}", exports.call_export, name="call_export"),
-        Route("/campaigns/{campaign_id}", livepages.campaign_page, name="campaign"),
-        Route("/embed/calls/{sid}", livepages.call_embed, name="call_embed"),
-        Route("/embed/campaigns/{campaign_id}", livepages.campaign_embed, name="campaign_embed"),
-        Route("/live/{view}/{kind}/{ident}", livepages.live_updates, name="live_updates"),
-        Route(
+        GuardedRoute("/signin", signin.signin_form, name="signin", guard=PUBLIC),
+        GuardedRoute("/signin", signin.signin, methods=["POST"], guard=PUBLIC),
+        GuardedRoute("/signin/link", signin.signin_link, name="signin_link", guard=PUBLIC),
+        GuardedRoute("/signout", signin.signout, methods=["POST"], name="signout", guard=SIGNED_IN),
+        GuardedRoute("/admin", admin.page, name="admin", guard=admin_only),
+        GuardedRoute("/admin/audit.csv", admin.audit_csv, name="admin_audit_csv", guard=admin_only),
+        GuardedRoute(
+            "/admin/embed-link",
+            admin.embed_link,
+            methods=["POST"],
+            name="admin_embed_link",
+            guard=admin_only,
+        ),
+        GuardedRoute("/", overview.page, name="index", guard=SIGNED_IN),
+        GuardedRoute(
+            "/overview/updates",
+            overview.updates,
+            name="overview_updates",
+            guard=Guard("signed_in", stream=True),
+        ),
+        GuardedRoute("/calls/{sid}", livepages.call_page, name="call", guard=call),
+        GuardedRoute(
+            "/calls/{sid}/claim", claims.claim, methods=["POST"], name="claim", guard=call
+        ),
+        GuardedRoute("/calls/{sid}/captions", livepages.captions_page, name="captions", guard=call),
+        GuardedRoute(
+            "/calls/{sid}/transcript.{fmt}", exports.call_export, name="call_export", guard=call
+        ),
+        GuardedRoute(
+            "/campaigns/{campaign_id}", livepages.campaign_page, name="campaign", guard=campaign
+        ),
+        GuardedRoute("/embed/calls/{sid}", livepages.call_embed, name="call_embed", guard=call),
+        GuardedRoute(
+            "/embed/campaigns/{campaign_id}",
+            livepages.campaign_embed,
+            name="campaign_embed",
+            guard=campaign,
+        ),
+        GuardedRoute(
+            "/live/{view}/{kind}/{ident}",
+            livepages.live_updates,
+            name="live_updates",
+            guard=by_kind,
+        ),
+        GuardedRoute(
             "/embed/live/{view}/{kind}/{ident}",
             livepages.live_updates,
             name="embed_live_updates",
+            guard=by_kind,
         ),
-        Route("/wallboard", wallboard.page, name="wallboard"),
-        Route("/wallboard/updates", wallboard.updates, name="wallboard_updates"),
-        Route("/api/calls/{sid}/events", api.call_events, name="call_events"),
-        Route("/api/campaigns/{campaign_id}/events", api.campaign_events, name="campaign_events"),
-        Route("/api/events", api.multiplexed_events, name="events"),
-        Route("/healthz", probes.healthz, name="healthz"),
-        Route("/readyz", probes.readyz, name="readyz"),
-        Route("/metrics", probes.metrics, name="metrics"),
+        GuardedRoute("/wallboard", wallboard.page, name="wallboard", guard=call),
+        GuardedRoute(
+            "/wallboard/updates", wallboard.updates, name="wallboard_updates", guard=call_stream
+        ),
+        GuardedRoute(
+            "/api/calls/{sid}/events", api.call_events, name="call_events", guard=call_stream
+        ),
+        GuardedRoute(
+            "/api/campaigns/{campaign_id}/events",
+            api.campaign_events,
+            name="campaign_events",
+            guard=Guard("campaign", stream=True),
+        ),
+        GuardedRoute(
+            "/api/events",
+            api.multiplexed_events,
+            name="events",
+            guard=Guard(streams_in_query, stream=True),
+        ),
+        GuardedRoute("/healthz", probes.healthz, name="healthz", guard=PUBLIC),
+        GuardedRoute("/readyz", probes.readyz, name="readyz", guard=PUBLIC),
+        GuardedRoute("/metrics", probes.metrics, name="metrics", guard=admin_only),
         Mount("/static", StaticFiles(directory=PROJECT_ROOT / "static"), name="static"),
     ]

@@ -8,7 +8,6 @@ import secrets
 import sys
 from collections.abc import Sequence
 
-import uvicorn
 from pydantic import SecretStr
 
 from webapp import parts
@@ -16,7 +15,7 @@ from webapp.access.admincli import ADMIN_COMMANDS, add_admin_commands, run_admin
 from webapp.access.wiring import Access
 from webapp.app import create_app
 from webapp.logs import configure_logging
-from webapp.server import DashboardServer
+from webapp.server import DashboardServer, uvicorn_config
 from webapp.settings import Settings, SettingsError, load_settings
 from webapp.simulator import Simulator, serve_forever
 
@@ -102,16 +101,10 @@ async def serve(settings: Settings) -> None:
             update={"burki_base_url": simulator.base_url, "burki_api_key": SecretStr(demo_key)}
         )
     configure_logging(settings.dashboard_log_level, secrets_of(settings))
-    access = parts.access(settings)
+    access = parts.access(settings, demo=simulator is not None)
     stops = [simulator.stop] if simulator is not None else []
     app = create_app(settings, demo=simulator is not None, access=access, on_shutdown=stops)
-    config = uvicorn.Config(
-        app,
-        host=settings.dashboard_host,
-        port=settings.dashboard_port,
-        log_config=None,
-        timeout_graceful_shutdown=max(1, round(settings.dashboard_shutdown_timeout)),
-    )
+    config = uvicorn_config(app, settings)
     print(banner(settings, access, simulator is not None), flush=True)
     try:
         await DashboardServer(config, app).serve()

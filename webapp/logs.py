@@ -1,10 +1,36 @@
-"""Logging set-up: one place, with the secret-masking filter on every handler."""
+"""Logging set-up: one place, with the secret-masking filters on every handler."""
 
 from __future__ import annotations
 
 import logging
+import re
 
-from webapp.wire.redact import RedactingFilter
+from webapp.wire.redact import MASK, RedactingFilter
+
+# A token in a query string: embed links (30-day bearer credentials), sign-in links.
+_QUERY_TOKEN = re.compile(r"([?&](?:token|access_token)=)[^&\s\"']+", re.IGNORECASE)
+
+
+def mask_query_tokens(text: str) -> str:
+    return _QUERY_TOKEN.sub(lambda m: m.group(1) + MASK, text)
+
+
+class QueryTokenFilter(logging.Filter):
+    """Masks ``token=`` values of query strings in a record's final message.
+
+    On uvicorn's own loggers (the access log prints every path with its query)
+    and on the root handlers.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        masked = mask_query_tokens(message)
+        if masked != message:
+            record.msg, record.args = masked, None
+        return True
+
+
+QUERY_TOKENS = QueryTokenFilter()
 
 
 def configure_logging(level: str, secrets: tuple[str, ...] = ()) -> None:
@@ -14,3 +40,4 @@ def configure_logging(level: str, secrets: tuple[str, ...] = ()) -> None:
     )
     for handler in logging.getLogger().handlers:
         handler.addFilter(RedactingFilter(secrets))
+        handler.addFilter(QUERY_TOKENS)

@@ -12,12 +12,15 @@ from collections.abc import Callable
 from typing import Any
 
 from starlette.middleware import Middleware
-from starlette.middleware.sessions import SessionMiddleware
 
 from webapp.access.audit import AuditLog
 from webapp.access.auth import AuthConfig, AuthGate, Resolver
+from webapp.access.caps import Limits, StreamCaps
 from webapp.access.embedlinks import EmbedSigner
+from webapp.access.hashwork import HashWork
+from webapp.access.proxies import TrustedProxies
 from webapp.access.secheaders import SecurityHeaders
+from webapp.access.sessions import LinkEpochs, SchemeSessions, SessionPolicy
 from webapp.access.signinlinks import SignInLinks
 from webapp.access.throttle import SignInThrottle
 from webapp.access.tokens import TokenStore
@@ -29,7 +32,8 @@ from webapp.alerts.keywords import KeywordMatcher
 from webapp.alerts.sentiment import SentimentScorer
 from webapp.alerts.webhooks import WebhookDispatcher
 from webapp.pages.directory import Directory
-from webapp.pages.state import AppState
+from webapp.pages.missing import MissingIds
+from webapp.pages.state import AppState, LinksBase
 from webapp.relay.health import HealthConfig
 from webapp.relay.hub import Hub
 from webapp.relay.metrics import Metrics
@@ -71,6 +75,8 @@ def app_state(settings: Settings, access: Access, rest: BurkiRest, demo: bool) -
         sso=settings.dashboard_auth_mode == "sso",
         audit_retention_days=settings.dashboard_audit_retention_days,
         attention_threshold=settings.attention_threshold,
+        missing=MissingIds(settings.dashboard_missing_cache_seconds),
+        links_base=LinksBase(settings.dashboard_public_url, settings.dashboard_host),
     )
 
 
@@ -136,49 +142,74 @@ def webhook_dispatcher(settings: Settings) -> WebhookDispatcher | None:
     )
 
 
-def access(settings: Settings, clock: Callable[[], float] = time.time) -> Access:
+def access(
+    settings: Settings, clock: Callable[[], float] = time.time, *, demo: bool | None = None
+) -> Access:
+    """Who-may-watch's parts. ``demo``: the instance kind its sessions carry (default: no key)."""
     configured = settings.dashboard_session_secret
     secret = configured.get_secret_value() if configured else secrets.token_urlsafe(48)
+    users = UserStore(settings.dashboard_users_file)
     return Access(
-        users=UserStore(settings.dashboard_users_file),
+        users=users,
         tokens=TokenStore(settings.dashboard_tokens_file),
         audit=AuditLog(settings.dashboard_audit_file, settings.dashboard_audit_retention_days),
         embeds=EmbedSigner(secret, clock),
         throttle=SignInThrottle(),
         links=SignInLinks(),
         session_secret=secret,
+        sessions=SessionPolicy(
+            instance="demo" if (settings.demo if demo is None else demo) else "live",
+            users=users,
+            links=LinkEpochs(),
+            idle=settings.dashboard_session_idle_minutes * 60,
+            max_age=settings.dashboard_session_max_hours * 3600,
+            clock=clock,
+        ),
+        hashing=HashWork(settings.dashboard_signin_workers, settings.dashboard_signin_queue),
+        caps=StreamCaps(
+            Limits(
+                per_session=settings.dashboard_streams_per_session,
+                per_user=settings.dashboard_streams_per_user,
+                total=settings.dashboard_streams_total,
+            )
+        ),
         clock=clock,
     )
 
 
 def middleware(access: Access, settings: Settings) -> list[Middleware]:
-    """Outermost first: security headers, the signed session cookie, the auth gate."""
+    """Outermost first: forwarded headers, security headers, the session, the auth gate."""
     config = AuthConfig(
         mode=settings.dashboard_auth_mode,
-        users=access.users,
         tokens=access.tokens,
         embeds=access.embeds,
-        idle=settings.dashboard_session_idle_minutes * 60,
-        max_age=settings.dashboard_session_max_hours * 3600,
+        sessions=access.sessions,
         trusted=list(settings.trusted_proxies),
         sso_user_header=settings.dashboard_sso_user_header,
         sso_role_header=settings.dashboard_sso_role_header,
+        sso_role_header_enabled=settings.dashboard_sso_role_header_enabled,
         sso_roles=sso_roles(settings.dashboard_sso_roles_file),
-        clock=access.clock,
     )
     return [
+        Middleware(TrustedProxies, trusted=[str(n) for n in settings.trusted_proxies]),
         Middleware(
             SecurityHeaders,
             frame_ancestors=settings.embed_origins,
             https=settings.dashboard_https,
         ),
         Middleware(
-            SessionMiddleware,
+            SchemeSessions,
+            https=settings.dashboard_https,
             secret_key=access.session_secret,
             session_cookie=SESSION_COOKIE,
             max_age=int(settings.dashboard_session_max_hours * 3600),
             same_site="lax",
-            https_only=settings.dashboard_https is True,
         ),
-        Middleware(AuthGate, resolver=Resolver(config)),
+        Middleware(
+            AuthGate,
+            resolver=Resolver(config),
+            audit=access.audit,
+            caps=access.caps,
+            recheck=settings.dashboard_stream_recheck_minutes * 60,
+        ),
     ]

@@ -15,11 +15,11 @@ async def healthz(request: Request) -> Response:
 
 
 async def readyz(request: Request) -> Response:
-    """Ready: started and not shutting down."""
+    """Ready: started and not shutting down. No counts: anyone may ask (/metrics has them)."""
     state = state_of(request.app)
     if state is None or state.hub.closed:
         return JSONResponse({"status": "not ready"}, status_code=503)
-    return JSONResponse({"status": "ready", "streams": len(state.hub.streams)})
+    return JSONResponse({"status": "ready"})
 
 
 async def metrics(request: Request) -> Response:

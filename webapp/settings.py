@@ -238,17 +238,74 @@ class Settings(BaseSettings):
         "X-Forwarded-User", description="SSO mode: the header carrying the user name."
     )
     dashboard_sso_role_header: str = Field(
-        "X-Forwarded-Role", description="SSO mode: the header carrying the role, if any."
+        "X-Forwarded-Role",
+        description="SSO mode: the header carrying the role, read only when "
+        "DASHBOARD_SSO_ROLE_HEADER_ENABLED is true.",
+    )
+    dashboard_sso_role_header_enabled: bool = Field(
+        False,
+        description="SSO mode: take the role from the role header. Never where a roles file "
+        "is configured: the file decides.",
     )
     dashboard_sso_roles_file: Path | None = Field(
         None,
-        description="SSO mode: TOML file mapping user names to roles (used when the role "
-        "header is absent).",
+        description="SSO mode: TOML file mapping user names to roles; when set it decides "
+        "every role, and names it does not list get none.",
     )
     dashboard_trusted_proxies: str = Field(
         "",
-        description="SSO mode: comma-separated addresses or networks of the reverse proxies "
-        "whose user header is trusted.",
+        description="Comma-separated addresses or networks of the reverse proxies whose "
+        "X-Forwarded-For/-Proto (and, in SSO mode, user header) are believed; empty: none.",
+    )
+    dashboard_public_url: str = Field(
+        "",
+        description="The dashboard's public base URL (e.g. https://live.example.com), used in "
+        "the embed links /admin makes; empty: the request's own URL when its host is "
+        "DASHBOARD_HOST, else a relative link.",
+    )
+    dashboard_signin_workers: int = Field(
+        2, ge=1, le=64, description="Password checks (argon2) run at once."
+    )
+    dashboard_signin_queue: int = Field(
+        8,
+        ge=0,
+        description="Sign-ins that may wait for a password check; beyond that they get 503 "
+        "at once.",
+    )
+    dashboard_streams_per_session: int = Field(
+        16, ge=1, description="Open streams per signed-in session, API token or embed link."
+    )
+    dashboard_streams_per_user: int = Field(
+        64, ge=1, description="Open streams per user, over all their sessions."
+    )
+    dashboard_streams_total: int = Field(
+        3000, ge=1, description="Open streams in total; more get 429."
+    )
+    dashboard_stream_recheck_minutes: float = Field(
+        1.0,
+        gt=0,
+        description="Minutes between re-checks of an open stream's viewer; a signed-out, "
+        "removed or demoted viewer's stream ends at the next one.",
+    )
+    dashboard_missing_cache_seconds: float = Field(
+        30.0,
+        ge=0,
+        description="Seconds a call or campaign id Burki said does not exist is answered 404 "
+        "without asking Burki again (and opens no upstream).",
+    )
+    dashboard_header_timeout: float = Field(
+        10.0, gt=0, description="Seconds a client has to send a request's headers."
+    )
+    dashboard_keepalive_timeout: float = Field(
+        5.0, gt=0, description="Seconds an idle keep-alive connection stays open."
+    )
+    dashboard_max_header_bytes: int = Field(
+        32_768, ge=4096, description="Largest request head (request line and headers) read."
+    )
+    dashboard_max_connections: int = Field(
+        4000,
+        ge=10,
+        description="Connections and requests served at once; more get 503 (open streams count).",
     )
     burki_allow_insecure: bool = Field(
         False,
@@ -284,6 +341,13 @@ class Settings(BaseSettings):
         if value.lower() not in {"debug", "info", "warning", "error"}:
             raise ValueError("must be one of debug, info, warning, error")
         return value.lower()
+
+    @field_validator("dashboard_public_url")
+    @classmethod
+    def _public_url(cls, value: str) -> str:
+        if value and not (value.startswith(("http://", "https://")) and urlsplit(value).hostname):
+            raise ValueError("must be an http:// or https:// URL with a host")
+        return value.rstrip("/")
 
     @model_validator(mode="after")
     def _parse_lists(self) -> Settings:

@@ -121,6 +121,9 @@ def _add_user_commands(parser: argparse.ArgumentParser) -> None:
     passwd = _leaf(group, "passwd", "set a user's password", _user_passwd)
     passwd.add_argument("name")
     passwd.add_argument("--password-stdin", action="store_true", help="read it from stdin")
+    role = _leaf(group, "role", "change a user's role (ends their sessions)", _user_role)
+    role.add_argument("name")
+    role.add_argument("--role", required=True, choices=ROLES)
     _leaf(group, "list", "list users and roles", _user_list)
 
 
@@ -165,6 +168,11 @@ def _user_passwd(args: argparse.Namespace, settings: AdminSettings, console: Con
         raise AdminError(f"no user {args.name.casefold()!r}")
     store.set_password(args.name, _read_password(args, console))
     console.out(f"changed the password of {args.name.casefold()}")
+
+
+def _user_role(args: argparse.Namespace, settings: AdminSettings, console: Console) -> None:
+    user = UserStore(settings.dashboard_users_file).set_role(args.name, Role(args.role))
+    console.out(f"{user.name} is now {user.role}; their sessions have ended")
 
 
 def _user_list(args: argparse.Namespace, settings: AdminSettings, console: Console) -> None:

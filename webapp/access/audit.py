@@ -21,7 +21,8 @@ import json
 import logging
 import os
 import re
-from collections import deque
+import threading
+from collections import OrderedDict, deque
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, fields
 from datetime import UTC, datetime, timedelta
@@ -32,9 +33,11 @@ from webapp.access.users import atomic_write, ensure_private_dir, file_lock
 
 log = logging.getLogger(__name__)
 
-Via = Literal["page", "token", "embed", "sso"]
+# "none": a request with nobody signed in (refused, or a failed sign-in).
+Via = Literal["page", "token", "embed", "sso", "none"]
 VIAS: frozenset[str] = frozenset(get_args(Via))
 MAX_VALUE_LENGTH = 256
+FOLDED_KEYS = 4096  # the most recent entries remembered for folding repeats
 # Spreadsheets run a cell that starts with one of these as a formula (OWASP: CSV injection).
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
@@ -73,13 +76,26 @@ class AuditLog:
         self.path = Path(path)
         self.retention = timedelta(days=retention_days)
         self._clock = clock
+        self._recent: OrderedDict[tuple[str, ...], datetime] = OrderedDict()
+        self._recent_lock = threading.Lock()
 
-    def record(self, who: str, via: Via, what: str, route: str, address: str) -> AuditEntry:
-        """Append one entry stamped now (UTC); ValueError for an unknown ``via``."""
+    def record(
+        self, who: str, via: Via, what: str, route: str, address: str, *, fold: float = 0.0
+    ) -> AuditEntry | None:
+        """Append one entry stamped now (UTC); ValueError for an unknown ``via``.
+
+        With ``fold`` (seconds), an entry of the same who, via, what and address
+        recorded less than ``fold`` seconds ago stands for this one: nothing is
+        written and None is returned (a resumed stream is the same viewing; a
+        flood of refusals is one line a minute, not one per request).
+        """
         if via not in VIAS:
             raise ValueError(f"via is one of {', '.join(sorted(VIAS))}")
+        now = self._clock()
+        if self._folds((clean(who), via, clean(what), clean(address)), now, fold):
+            return None
         entry = AuditEntry(
-            at=self._clock().astimezone(UTC).replace(microsecond=0),
+            at=now.astimezone(UTC).replace(microsecond=0),
             who=clean(who),
             via=via,
             what=clean(what),
@@ -88,6 +104,18 @@ class AuditLog:
         )
         self._append(_to_line(entry))
         return entry
+
+    def _folds(self, key: tuple[str, ...], now: datetime, fold: float) -> bool:
+        """Whether ``key`` was seen within ``fold`` seconds; remembers it as seen now if not."""
+        with self._recent_lock:
+            seen = self._recent.get(key)
+            if fold > 0 and seen is not None and (now - seen).total_seconds() < fold:
+                return True
+            self._recent[key] = now
+            self._recent.move_to_end(key)
+            while len(self._recent) > FOLDED_KEYS:
+                self._recent.popitem(last=False)
+            return False
 
     def _append(self, line: str) -> None:
         ensure_private_dir(self.path.parent)

@@ -4,41 +4,45 @@ A request's :class:`Principal` comes from, in this order: the SSO user header
 (only from a trusted proxy, in SSO mode), an API token (``Authorization:
 Bearer``, only on ``/api/`` and ``/metrics``), an embed link (``?token=``, only
 on ``/embed/`` routes and only for the one call or campaign it names), or the
-signed session cookie (idle and absolute timeouts, and the user must still
-exist with that role). Every request is checked, so a resumed SSE stream is
-checked again: a revoked token, a removed user or an expired session stops an
-open stream at its next reconnect.
+signed session cookie (see :mod:`webapp.access.sessions`). Every request is
+checked, so a resumed SSE stream is checked again; an open stream is checked
+again every ``recheck`` seconds and ended when its principal no longer holds.
 
-What a path needs is decided by :func:`requirement`; the gate answers a
-missing principal with 401 JSON (API) or a redirect to sign-in (pages), and a
-wrong role with 403.
+What a route needs is declared on the route (:mod:`webapp.access.routes`);
+the gate answers a missing principal with 401 JSON (API, streams) or a
+redirect to sign-in (pages), a wrong role with 403, and a stream over its caps
+with 429. Each refusal is audited (repeats folded).
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import secrets
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Literal
-from urllib.parse import parse_qs, quote
+from typing import Literal
+from urllib.parse import quote
 
+from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import Headers
 from starlette.requests import HTTPConnection
 from starlette.responses import JSONResponse, RedirectResponse, Response
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from webapp.access.audit import AuditLog
+from webapp.access.caps import CapReached, Lease, StreamCaps
 from webapp.access.embedlinks import EmbedLinkError, EmbedSigner
 from webapp.access.netaddr import Network, contains
+from webapp.access.routes import Need, guard_of
+from webapp.access.sessions import SessionPolicy
 from webapp.access.tokens import TokenStore
-from webapp.access.users import Role, UserStore, parse_role
+from webapp.access.users import Role, parse_role
 from webapp.wire.streamkey import BadStreamId, StreamKey
 
 Via = Literal["page", "token", "embed", "sso"]
-Need = Literal["public", "signed_in", "call", "campaign", "both", "admin"]
-
-PUBLIC = ("/static/", "/healthz", "/readyz", "/signin")
-SESSION_REFRESH = 60.0  # seconds between rewrites of the session's last-seen time
+PEER = "burki.peer"  # the scope key of the TCP peer's address, before forwarded headers
+REFUSAL_FOLD = 60.0  # seconds: repeated refusals of one kind from one address are one entry
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +51,7 @@ class Principal:
     role: Role
     via: Via
     scope: StreamKey | None = None  # an embed link opens exactly one stream
+    session: str | None = None  # what streams are capped per: a session, token or link
 
     def may(self, need: Need) -> bool:
         if need in ("public", "signed_in"):
@@ -60,36 +65,14 @@ class Principal:
 @dataclass
 class AuthConfig:
     mode: Literal["password", "sso"]
-    users: UserStore
     tokens: TokenStore
     embeds: EmbedSigner
-    idle: float
-    max_age: float
+    sessions: SessionPolicy
     trusted: list[Network]
     sso_user_header: str
     sso_role_header: str
-    sso_roles: Callable[[str], Role | None]
-    clock: Callable[[], float] = time.time  # seconds since the epoch; tests set it by hand
-
-
-def requirement(path: str, query: str) -> Need:
-    """What a path needs. Pages and streams of calls need a call role, of campaigns a
-    campaign role; the multiplexed API needs whatever its streams need."""
-    if path.startswith(PUBLIC):
-        return "public"
-    if path.startswith(("/admin", "/metrics")):
-        return "admin"
-    if path.startswith("/api/events"):
-        params = parse_qs(query)
-        if "call" in params and "campaign" in params:
-            return "both"
-        return "campaign" if "campaign" in params else "call" if "call" in params else "signed_in"
-    parts = path.strip("/").split("/")[:4]
-    if any(part in ("calls", "call", "wallboard") for part in parts):
-        return "call"
-    if any(part in ("campaigns", "campaign") for part in parts):
-        return "campaign"
-    return "signed_in"
+    sso_role_header_enabled: bool
+    sso_roles: Callable[[str], Role | None] | None  # None: no roles file configured
 
 
 def embed_scope(path: str) -> StreamKey | None:
@@ -107,33 +90,54 @@ def embed_scope(path: str) -> StreamKey | None:
     return None
 
 
+def sso_role(config: AuthConfig, name: str, header: str) -> Role | None:
+    """The SSO user's role: the roles file decides where there is one.
+
+    The role header counts only when enabled, and then only where no roles
+    file is configured: it never raises (nor grants) a role the file gives,
+    and a name the file does not list gets nothing.
+    """
+    if config.sso_roles is not None:
+        return config.sso_roles(name)
+    if not config.sso_role_header_enabled or not header:
+        return None
+    try:
+        return parse_role(header)
+    except ValueError:
+        return None
+
+
+def peer(conn: HTTPConnection) -> str | None:
+    """The TCP peer: the proxy itself when one forwarded the request."""
+    found = conn.scope.get(PEER)
+    if isinstance(found, str):
+        return found
+    return conn.client.host if conn.client else None
+
+
 class Resolver:
     """Finds the principal of a request; never raises for bad input, only returns None."""
 
     def __init__(self, config: AuthConfig) -> None:
         self.config = config
 
-    def resolve(self, conn: HTTPConnection) -> Principal | None:
+    def resolve(self, conn: HTTPConnection, *, check_idle: bool = True) -> Principal | None:
         path = conn.url.path
         return (
             self._sso(conn)
             or (self._token(conn.headers) if path.startswith(("/api/", "/metrics")) else None)
             or (self._embed(conn) if path.startswith("/embed/") else None)
-            or self._session(conn)
+            or self._session(conn, check_idle)
         )
 
     def _sso(self, conn: HTTPConnection) -> Principal | None:
         config = self.config
-        if config.mode != "sso" or not contains(config.trusted, _client(conn)):
+        if config.mode != "sso" or not contains(config.trusted, peer(conn)):
             return None
         name = conn.headers.get(config.sso_user_header, "").strip()[:128]
         if not name:
             return None
-        role_text = conn.headers.get(config.sso_role_header, "").strip()
-        try:
-            role = parse_role(role_text) if role_text else config.sso_roles(name)
-        except ValueError:
-            role = None
+        role = sso_role(config, name, conn.headers.get(config.sso_role_header, "").strip())
         return Principal(name, role, "sso") if role is not None else None
 
     def _token(self, headers: Headers) -> Principal | None:
@@ -141,7 +145,9 @@ class Resolver:
         if scheme.lower() != "bearer" or not token.strip():
             return None
         info = self.config.tokens.verify(token.strip())
-        return Principal(f"token:{info.name}", info.role, "token") if info else None
+        if info is None:
+            return None
+        return Principal(f"token:{info.name}", info.role, "token", session=f"token:{info.name}")
 
     def _embed(self, conn: HTTPConnection) -> Principal | None:
         token = conn.query_params.get("token", "")
@@ -153,48 +159,15 @@ class Resolver:
         except EmbedLinkError:
             return None
         role = Role.SUPERVISOR if scope.kind == "call" else Role.MANAGER
-        return Principal(f"embed:{scope}", role, "embed", scope)
+        return Principal(f"embed:{scope}", role, "embed", scope, f"embed:{token[-16:]}")
 
-    def _session(self, conn: HTTPConnection) -> Principal | None:
-        if "session" not in conn.scope:
+    def _session(self, conn: HTTPConnection, check_idle: bool) -> Principal | None:
+        if self.config.mode == "sso" or "session" not in conn.scope:
+            return None  # in SSO mode only the proxy signs people in (its MFA, its policy)
+        found = self.config.sessions.resolve(conn.session, check_idle=check_idle)
+        if found is None:
             return None
-        session: dict[str, Any] = conn.session
-        name, now = session.get("user"), self.config.clock()
-        started, seen = session.get("iat", 0), session.get("seen", 0)
-        if not isinstance(name, str) or not isinstance(started, int | float):
-            return None
-        if now - started > self.config.max_age or now - float(seen) > self.config.idle:
-            session.pop("user", None)
-            return None
-        user = self.config.users.get(name) if session.get("via") != "demo" else None
-        role = user.role if user else _demo_role(session)
-        if role is None:
-            return None
-        if now - float(seen) > SESSION_REFRESH:
-            session["seen"] = int(now)
-        return Principal(name, role, "page")
-
-
-def _demo_role(session: dict[str, Any]) -> Role | None:
-    if session.get("via") != "demo":
-        return None
-    try:
-        return parse_role(str(session.get("role")))
-    except ValueError:
-        return None
-
-
-def _client(conn: HTTPConnection) -> str | None:
-    return conn.client.host if conn.client else None
-
-
-def start_session(conn: HTTPConnection, name: str, role: Role, *, demo: bool = False) -> None:
-    """A fresh session (a new CSRF token too: no fixation across sign-in)."""
-    conn.session.clear()
-    now = int(time.time())
-    conn.session.update({"user": name, "iat": now, "seen": now, "csrf": secrets.token_urlsafe(24)})
-    if demo:
-        conn.session.update({"via": "demo", "role": role.value})
+        return Principal(found.name, found.role, "page", session=f"session:{found.session_id}")
 
 
 def csrf_token(conn: HTTPConnection) -> str:
@@ -214,35 +187,92 @@ def csrf_ok(conn: HTTPConnection, submitted: str | None) -> bool:
 
 
 class AuthGate:
-    """ASGI middleware: resolve the principal, enforce :func:`requirement`, store it in scope.
+    """ASGI middleware: resolve the principal, enforce the route's guard, store it in scope.
 
     Runs inside the session middleware (it reads the cookie) and outside the
     routes. It never reads the body, so SSE and uploads stream through.
     """
 
-    def __init__(self, app: ASGIApp, resolver: Resolver) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        resolver: Resolver,
+        audit: AuditLog,
+        caps: StreamCaps,
+        recheck: float,
+    ) -> None:
         self.app = app
         self.resolver = resolver
+        self.audit = audit
+        self.caps = caps
+        self.recheck = recheck
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         conn = HTTPConnection(scope)
-        need = requirement(conn.url.path, conn.url.query)
+        guard, params = guard_of(scope)
+        need = guard.need_for(params, conn.url.query)
         principal = None if need == "public" else self.resolver.resolve(conn)
         scope.setdefault("state", {})["principal"] = principal
-        if need != "public":
-            refusal = self._refusal(conn, need, principal)
-            if refusal is not None:
-                await refusal(scope, receive, send)
-                return
+        if need == "public":
+            await self.app(scope, receive, send)
+            return
+        api = guard.stream or conn.url.path.startswith(("/api/", "/metrics"))
+        refusal = self._refusal(conn, need, principal, api)
+        if refusal is None and guard.stream and principal is not None:
+            await self._stream(conn, need, principal, receive, send)
+            return
+        if refusal is not None:
+            await self._audit_refusal(conn, principal, refusal.status_code)
+            await refusal(scope, receive, send)
+            return
         await self.app(scope, receive, send)
 
+    async def _stream(
+        self, conn: HTTPConnection, need: Need, who: Principal, receive: Receive, send: Send
+    ) -> None:
+        """Serve a stream under the caps, ending it once its principal no longer holds."""
+        try:
+            lease: Lease = self.caps.take(who.name, who.session)
+        except CapReached as exc:
+            await self._audit_refusal(conn, who, 429)
+            answer = JSONResponse({"error": "too_many_streams", "message": str(exc)}, 429)
+            await answer(conn.scope, receive, send)
+            return
+        revoked = asyncio.Event()
+        started = False
+
+        async def send_start(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        watch = asyncio.create_task(self._watch(conn, need, revoked))
+        try:
+            await self.app(conn.scope, _until(revoked, receive), send_start)
+            if revoked.is_set() and started:  # the response stopped short: end it cleanly
+                with contextlib.suppress(RuntimeError, OSError):
+                    await send({"type": "http.response.body", "body": b"", "more_body": False})
+        finally:
+            lease.release()
+            watch.cancel()
+            await asyncio.gather(watch, return_exceptions=True)
+
+    async def _watch(self, conn: HTTPConnection, need: Need, revoked: asyncio.Event) -> None:
+        # Idle time is not checked: an open stream is activity. Everything else is.
+        while True:
+            await asyncio.sleep(self.recheck)
+            who = await run_in_threadpool(self.resolver.resolve, conn, check_idle=False)
+            if who is None or self._refusal(conn, need, who, True) is not None:
+                revoked.set()
+                return
+
     @staticmethod
-    def _refusal(conn: HTTPConnection, need: Need, who: Principal | None) -> Response | None:
-        api = conn.url.path.startswith(("/api/", "/metrics", "/live/", "/embed/live/"))
-        api = api or conn.url.path.endswith("/updates")
+    def _refusal(
+        conn: HTTPConnection, need: Need, who: Principal | None, api: bool
+    ) -> Response | None:
         if who is None:
             if api:
                 return JSONResponse(
@@ -256,3 +286,33 @@ class AuthGate:
                 return JSONResponse({"error": "forbidden", "message": message}, 403)
             return Response(message, 403, media_type="text/plain")
         return None
+
+    async def _audit_refusal(
+        self, conn: HTTPConnection, who: Principal | None, status: int
+    ) -> None:
+        what = {303: "refused: sign-in needed", 401: "refused: sign-in needed"}.get(
+            status, "refused: too many streams" if status == 429 else "refused: forbidden"
+        )
+        address = conn.client.host if conn.client else "unknown"
+        name, via = (who.name, who.via) if who is not None else ("anonymous", None)
+        await run_in_threadpool(
+            self.audit.record, name, via or "none", what, conn.url.path, address, fold=REFUSAL_FOLD
+        )
+
+
+def _until(revoked: asyncio.Event, receive: Receive) -> Receive:
+    """``receive``, but a disconnect once ``revoked`` is set (the response then ends)."""
+
+    async def guarded() -> Message:
+        if revoked.is_set():
+            return {"type": "http.disconnect"}
+        message = asyncio.ensure_future(receive())
+        stop = asyncio.ensure_future(revoked.wait())
+        await asyncio.wait((message, stop), return_when=asyncio.FIRST_COMPLETED)
+        stop.cancel()
+        if message.done():
+            return message.result()
+        message.cancel()
+        return {"type": "http.disconnect"}
+
+    return guarded

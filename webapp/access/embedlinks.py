@@ -17,6 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, ClassVar
+from urllib.parse import urlsplit
 
 from itsdangerous import BadData, SignatureExpired, URLSafeTimedSerializer
 
@@ -164,3 +165,18 @@ def _well_formed(payload: Any) -> bool:
         and isinstance(payload.get("i"), str)
         and type(payload.get("x")) is int
     )
+
+
+def link_base(public_url: str, request_base: str, bind_host: str) -> str:
+    """The base URL of links the dashboard makes for a request (no trailing slash).
+
+    ``DASHBOARD_PUBLIC_URL`` when set. Otherwise the request's own base URL only
+    when its host is the address the dashboard listens on; a ``Host`` header
+    naming anything else (anyone can send one) gives a relative link instead.
+    """
+    if public_url:
+        return public_url.rstrip("/")
+    parts = urlsplit(request_base)
+    if parts.hostname is not None and parts.hostname == bind_host.strip("[]").lower():
+        return request_base.rstrip("/")
+    return ""

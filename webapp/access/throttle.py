@@ -13,6 +13,9 @@ a few dozen lines with none of that. The state is per process; several
 processes behind a balancer each allow the limit (the Redis growth path of the
 design would move it there).
 
+Attempts are counted before the password is checked (:meth:`SignInThrottle.attempt`),
+in one step with the check, so concurrent guesses cannot all slip under the limit.
+
 Not thread-safe: call it from the event loop.
 """
 
@@ -73,6 +76,14 @@ class _Window:
     def forget(self, key: str) -> None:
         self.failures.pop(key, None)
 
+    def drop_one(self, key: str, when: float) -> None:
+        """Forget the attempt counted at ``when`` (it succeeded)."""
+        times = self.failures.get(key)
+        if times is not None and when in times:
+            times.remove(when)
+            if not times:
+                del self.failures[key]
+
     def _current(self, key: str, now: float) -> deque[float] | None:
         times = self.failures.get(key)
         if times is None:
@@ -119,6 +130,30 @@ class SignInThrottle:
             if wait is not None
         ]
         return max(1, math.ceil(max(waits))) if waits else None
+
+    def attempt(self, user: str, address: str) -> tuple[int | None, float]:
+        """Count an attempt *before* its password is checked: (wait, ticket).
+
+        The check and the count happen in one call that never awaits, so any
+        number of concurrent requests cannot all pass the check before any is
+        counted. ``wait`` is None when the attempt may go ahead (it is then
+        counted as a failure until :meth:`succeeded` says otherwise), else the
+        whole seconds to wait (nothing is counted). ``ticket`` goes to
+        :meth:`succeeded`.
+        """
+        wait = self.check(user, address)
+        if wait is not None:
+            return wait, 0.0
+        now = self._clock()
+        self.users.add(_user_key(user), now)
+        self.addresses.add(address_key(address), now)
+        return None, now
+
+    def succeeded(self, user: str, address: str, ticket: float) -> None:
+        """The attempt of ``ticket`` signed in: forget the user's failures and uncount it
+        from the address (whose earlier failures stay counted)."""
+        self.reset(user)
+        self.addresses.drop_one(address_key(address), ticket)
 
     def record_failure(self, user: str, address: str) -> None:
         now = self._clock()

@@ -99,6 +99,12 @@ class User:
     role: Role
     password_hash: str = field(repr=False)
     created_at: datetime
+    # Sessions carry the epoch they began in; a new epoch ends every older session.
+    session_epoch: str = field(default="", repr=False)
+
+
+def new_epoch() -> str:
+    return secrets.token_urlsafe(12)
 
 
 class PrivateTomlFile:
@@ -222,7 +228,7 @@ class UserStore:
     def add(self, name: str, password: str, role: Role) -> User:
         key = normalise_name(name)
         check_password(password)
-        user = User(key, Role(role), self._hasher.hash(password), utc_now())
+        user = User(key, Role(role), self._hasher.hash(password), utc_now(), new_epoch())
         with self.file.edit() as data:
             table = data.setdefault("users", {})
             if key in table:
@@ -245,6 +251,26 @@ class UserStore:
             if key not in data.get("users", {}):
                 raise UserError(f"no user {key!r}")
             data["users"][key]["password_hash"] = new_hash
+            data["users"][key]["session_epoch"] = new_epoch()  # a new password ends sessions
+
+    def set_role(self, name: str, role: Role) -> User:
+        """Give a user another role; every session of theirs ends."""
+        key = normalise_name(name)
+        with self.file.edit() as data:
+            if key not in data.get("users", {}):
+                raise UserError(f"no user {key!r}")
+            data["users"][key]["role"] = Role(role).value
+            data["users"][key]["session_epoch"] = new_epoch()
+        user = self.get(key)
+        assert user is not None
+        return user
+
+    def end_sessions(self, name: str) -> None:
+        """End every session of ``name`` (sign-out ends them all, not only this browser's)."""
+        key = normalise_name(name)
+        with self.file.edit() as data:
+            if key in data.get("users", {}):
+                data["users"][key]["session_epoch"] = new_epoch()
 
     def verify(self, name: str, password: str) -> User | None:
         """The user if ``password`` is theirs, else None; the cost is the same either way.
@@ -293,6 +319,7 @@ def _to_toml(user: User) -> dict[str, Any]:
         "role": user.role.value,
         "password_hash": user.password_hash,
         "created_at": user.created_at,
+        "session_epoch": user.session_epoch,
     }
 
 
@@ -310,4 +337,5 @@ def _from_toml(path: Path, name: str, entry: Any) -> User:
         role = parse_role(str(entry.get("role", "")))
     except StoreError as exc:
         raise StoreError(f"{where}: {exc}") from None
-    return User(name, role, password_hash, created_at)
+    epoch = entry.get("session_epoch", "")
+    return User(name, role, password_hash, created_at, epoch if isinstance(epoch, str) else "")

@@ -15,7 +15,10 @@ from starlette.requests import HTTPConnection
 
 from webapp.access.audit import AuditLog
 from webapp.access.auth import Principal
+from webapp.access.caps import StreamCaps
 from webapp.access.embedlinks import EmbedSigner
+from webapp.access.hashwork import HashWork
+from webapp.access.sessions import SessionPolicy
 from webapp.access.signinlinks import SignInLinks
 from webapp.access.throttle import SignInThrottle
 from webapp.access.tokens import TokenStore
@@ -33,19 +36,29 @@ class Access:
     throttle: SignInThrottle
     links: SignInLinks
     session_secret: str
+    sessions: SessionPolicy
+    hashing: HashWork
+    caps: StreamCaps
     clock: Callable[[], float] = time.time  # seconds since the epoch: sessions and embed links
 
     def demo_link(self) -> str:
         """A one-time sign-in link for demo mode (an admin, so every page can be seen)."""
         return self.links.issue("demo", Role.ADMIN)
 
+    def close(self) -> None:
+        """Stop the password-check workers (the app's lifespan calls it on shutdown)."""
+        self.hashing.close()
 
-def sso_roles(path: Path | None) -> Callable[[str], Role | None]:
-    """User name -> role from a TOML mapping file (``[roles] alice = "admin"``), read per call."""
+
+def sso_roles(path: Path | None) -> Callable[[str], Role | None] | None:
+    """User name -> role from a TOML mapping file (``[roles] alice = "admin"``), read per call.
+
+    None when no file is configured. A file that cannot be read grants nothing.
+    """
+    if path is None:
+        return None
 
     def lookup(name: str) -> Role | None:
-        if path is None:
-            return None
         try:
             roles = tomllib.loads(path.read_text()).get("roles", {})
             return parse_role(str(roles[name])) if name in roles else None

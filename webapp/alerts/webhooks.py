@@ -104,7 +104,11 @@ class Endpoint:
 
 
 def safe_url(url: str) -> str:
-    """``url`` without userinfo, query or fragment, where a secret may hide."""
+    """``url`` as scheme, host and a short hash of the whole URL: ``https://host/…#1a2b3c4d``.
+
+    Secrets hide in userinfo, the query, the fragment and, for Slack-style
+    hooks, the path itself; the hash still tells two endpoints on one host apart.
+    """
     try:
         parts = urlsplit(url)
         host = parts.hostname or ""
@@ -113,7 +117,8 @@ def safe_url(url: str) -> str:
         return "(invalid URL)"
     host = f"[{host}]" if ":" in host else host
     netloc = host if port is None else f"{host}:{port}"
-    return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
+    digest = hashlib.sha256(url.encode()).hexdigest()[:8]
+    return urlunsplit((parts.scheme, netloc, "/…", "", digest))
 
 
 def parse_endpoints(text: str) -> list[Endpoint]:

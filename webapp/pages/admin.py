@@ -12,7 +12,7 @@ from starlette.responses import Response
 
 from webapp.access.audit import AuditEntry, AuditLog, to_csv
 from webapp.access.auth import csrf_ok
-from webapp.access.embedlinks import EmbedSigner, parse_ttl
+from webapp.access.embedlinks import EmbedSigner, link_base, parse_ttl
 from webapp.pages.state import app_state
 from webapp.pages.templating import templates
 from webapp.wire.streamkey import StreamKey
@@ -48,7 +48,9 @@ async def embed_link(request: Request) -> Response:
     except ValueError as exc:
         return await _page(request, error=str(exc), status=400)
     signer: EmbedSigner = app_state(request).access.embeds
-    link = signer.link(str(request.base_url).rstrip("/"), key.kind, key.id, seconds)
+    where = app_state(request).links_base
+    base = link_base(where.public_url, str(request.base_url), where.bind_host)
+    link = signer.link(base, key.kind, key.id, seconds)
     return await _page(request, link=link)
 
 

@@ -41,19 +41,21 @@ async def multiplexed_events(request: Request) -> Response | SSE:
     keys = list(dict.fromkeys(keys))
     if not keys or len(keys) > MAX_MULTIPLEXED:
         return json_error(400, "bad_streams", f"name 1 to {MAX_MULTIPLEXED} streams")
+    if (gone := missing_answer(request, keys)) is not None:
+        return gone
     positions = cursor.decode(last_event_id(request), keys)
-    if last_event_id(request) is None:
-        for key in keys:
-            await record(request, str(key))
+    for key in keys:  # every opening is audited; a resume folds into its viewing's entry
+        await record(request, str(key), resume=last_event_id(request) is not None)
     hub: Hub = app_state(request).hub
     return sse_response(hub, _multiplexed_frames(hub, keys, positions))
 
 
 async def _single(request: Request, key: StreamKey) -> Response | SSE:
+    if (gone := missing_answer(request, [key])) is not None:
+        return gone
     hub: Hub = app_state(request).hub
     last_id = last_event_id(request)
-    if last_id is None:
-        await record(request, str(key))
+    await record(request, str(key), resume=last_id is not None)
     stream = hub.stream(key)
     if stream.ended and last_id is not None and stream.log.since(last_id) == []:
         return Response(status_code=204)  # up to date with an ended stream: stop reconnecting
@@ -71,6 +73,15 @@ async def _single_frames(
         async with aclosing(batches(viewing.sub, _wire, PING, until_end=True)) as chunks:
             async for chunk in chunks:
                 yield chunk
+
+
+def missing_answer(request: Request, keys: list[StreamKey]) -> Response | None:
+    """404 for an id Burki just said does not exist (no upstream is opened for it)."""
+    missing = app_state(request).missing
+    for key in keys:
+        if key in missing:
+            return json_error(404, "not_found", f"Burki has no {key.kind} with the id {key.id}.")
+    return None
 
 
 def _wire(frames: list[Frame]) -> bytes:

@@ -9,7 +9,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 
 from webapp.pages.errorpages import unknown
-from webapp.pages.state import app_state
+from webapp.pages.state import app_state, record
 from webapp.pages.templating import clock
 from webapp.relay.callstate import CallState, segment_payload
 from webapp.wire.rest import NotFound, RestError
@@ -23,7 +23,10 @@ async def call_export(request: Request) -> Response:
     key = StreamKey.call(request.path_params["sid"])
     if fmt not in ("txt", "json"):
         raise HTTPException(404, "Exports are .txt or .json.")
+    if key in app_state(request).missing:
+        raise unknown("call")
     segments = await _segments(request, key)
+    await record(request, str(key))
     filename = f"transcript-{key.id}.{fmt}"
     headers = {"Content-Disposition": f'attachment; filename="{filename}"'}
     if fmt == "json":
@@ -39,6 +42,7 @@ async def _segments(request: Request, key: StreamKey) -> list[dict[str, Any]]:
     try:
         transcripts = await app_state(request).rest.transcripts(key.id)
     except NotFound:
+        app_state(request).missing.note(key)
         raise unknown("call") from None
     except RestError as exc:
         raise HTTPException(502, f"Burki's transcript could not be fetched: {exc}") from None

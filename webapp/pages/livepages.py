@@ -7,7 +7,7 @@ exactly the next event: nothing missed, nothing twice.
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, Awaitable
+from collections.abc import AsyncGenerator, Awaitable, Callable
 from contextlib import aclosing
 from dataclasses import dataclass
 from typing import TypeVar
@@ -32,6 +32,7 @@ from webapp.wire.streamkey import StreamKey
 T = TypeVar("T")
 
 PAGE_VIEWS = {"call": views.CALL, "captions": views.CAPTIONS, "campaign": views.CAMPAIGN}
+VIEW_KINDS = {"call": "call", "captions": "call", "campaign": "campaign"}  # what each view shows
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,7 +65,7 @@ async def campaign_embed(request: Request) -> Response:
 
 async def _call(request: Request, view: views.View, template: str, embedded: bool) -> Response:
     key = StreamKey.call(request.path_params["sid"])
-    await _check(app_state(request).rest.call(key.id), "call")
+    await _check(request, key, lambda: app_state(request).rest.call(key.id))
     stream = app_state(request).hub.stream(key)
     await record(request, str(key))
     return _render(request, stream, view, template, embedded)
@@ -72,7 +73,7 @@ async def _call(request: Request, view: views.View, template: str, embedded: boo
 
 async def _campaign(request: Request, embedded: bool) -> Response:
     key = StreamKey.campaign(request.path_params["campaign_id"])
-    summary = await _check(app_state(request).rest.campaign(int(key.id)), "campaign")
+    summary = await _check(request, key, lambda: app_state(request).rest.campaign(int(key.id)))
     stream = app_state(request).hub.stream(key)
     if summary is not None:
         stream.name_campaign(summary.name)  # the stream fetches it too, but may not have yet
@@ -100,12 +101,16 @@ def _render(
     return templates.TemplateResponse(request, template, context)
 
 
-async def _check(lookup: Awaitable[T], what: str) -> T | None:
-    """The REST record, or the right error page: unknown id (404), key refused (502)."""
+async def _check(request: Request, key: StreamKey, ask: Callable[[], Awaitable[T]]) -> T | None:
+    """The REST record, or the right error page: unknown id (404), key refused (502).
+
+    A 404 is remembered for a while and concurrent lookups share one REST call
+    (:mod:`webapp.pages.missing`): no upstream is opened for the id meanwhile.
+    """
     try:
-        return await lookup
+        return await app_state(request).missing.lookup(key, ask)
     except NotFound:
-        raise unknown(what) from None
+        raise unknown(key.kind) from None
     except Unauthorized:
         raise HTTPException(502, "Burki refused the dashboard's API key.") from None
     except RestError:
@@ -117,10 +122,14 @@ async def live_updates(request: Request) -> Response | SSE:
     view = PAGE_VIEWS.get(request.path_params["view"])
     kind, ident = request.path_params["kind"], request.path_params["ident"]
     key = StreamKey.call(ident) if kind == "call" else StreamKey.campaign(ident)
-    if view is None or kind not in ("call", "campaign"):
-        raise HTTPException(404, "no such view")
+    if view is None or VIEW_KINDS[view.name] != kind:
+        raise HTTPException(404, "no such view")  # nor a view of another kind
+    if key in app_state(request).missing:
+        raise unknown(key.kind)
     hub: Hub = app_state(request).hub
-    return sse_response(hub, _html_frames(hub, key, view, last_event_id(request)))
+    last_id = last_event_id(request)
+    await record(request, str(key), resume=last_id is not None)
+    return sse_response(hub, _html_frames(hub, key, view, last_id))
 
 
 async def _html_frames(

@@ -8,11 +8,13 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from webapp.access.auth import csrf_ok, start_session
+from webapp.access.auth import csrf_ok
+from webapp.access.hashwork import HashWork
+from webapp.access.sessions import SessionPolicy
 from webapp.access.signinlinks import SignInLinks
 from webapp.access.throttle import SignInThrottle
 from webapp.access.users import UserStore
-from webapp.pages.state import app_state
+from webapp.pages.state import app_state, record_event
 from webapp.pages.templating import templates
 
 MAX_FIELD = 1024
@@ -48,30 +50,49 @@ def _form(request: Request, error: str | None, status: int = 200) -> Response:
 
 
 async def signin(request: Request) -> Response:
+    """Password sign-in: the attempt is counted before the hash is checked, and the check
+    waits for one of a few workers or is refused at once (see the README's "Who may watch")."""
+    if app_state(request).sso:
+        return _form(request, "Sign in through your organisation's single sign-on.", 403)
     form = await request.form(max_files=0, max_fields=8)
     if not csrf_ok(request, _field(form.get("csrf"))):
         return _form(request, "The form expired; please try again.", 403)
     name, password = _field(form.get("name")).strip(), _field(form.get("password"))
     address = request.client.host if request.client else "unknown"
-    throttle: SignInThrottle = app_state(request).access.throttle
-    wait = throttle.check(name, address)
+    access = app_state(request).access
+    throttle: SignInThrottle = access.throttle
+    hashing: HashWork = access.hashing
+    # No await from here to submit(): the room seen and the attempt counted cannot race.
+    if not hashing.has_room:
+        await record_event(request, name, "sign-in refused: busy", fold=60.0)
+        return _busy(request)
+    wait, ticket = throttle.attempt(name, address)
     if wait is not None:
+        await record_event(request, name, "sign-in throttled", fold=60.0)
         return _form(request, f"Too many failed attempts; try again in {wait} s.", 429)
-    users: UserStore = app_state(request).access.users
-    user = await run_in_threadpool(users.verify, name, password)
+    users: UserStore = access.users
+    user = await hashing.submit(users.verify, name, password)
     if user is None:
-        throttle.record_failure(name, address)
+        await record_event(request, name, "sign-in failed")
         return _form(request, "Wrong name or password.", 401)
-    throttle.reset(name)
-    start_session(request, user.name, user.role)
+    throttle.succeeded(name, address, ticket)
+    access.sessions.start(request, user.name, user.role)
     return RedirectResponse(safe_next(_field(form.get("next"))), 303)
 
 
+def _busy(request: Request) -> Response:
+    response = _form(request, "Sign-in is busy; try again in a few seconds.", 503)
+    response.headers["Retry-After"] = "5"
+    return response
+
+
 async def signout(request: Request) -> Response:
+    """Sign-out ends every session of this user, in every browser."""
     form = await request.form(max_files=0, max_fields=4)
     if not csrf_ok(request, _field(form.get("csrf"))):
         return Response("The form expired; go back and try again.", 403, media_type="text/plain")
-    request.session.clear()
+    sessions: SessionPolicy = app_state(request).access.sessions
+    await run_in_threadpool(sessions.end, request)
     return RedirectResponse("/signin", 303)
 
 
@@ -80,7 +101,7 @@ async def signin_link(request: Request) -> Response:
     found = links.consume(request.query_params.get("token", ""))
     if found is None:
         return _form(request, "That sign-in link was used already or has expired.", 403)
-    start_session(request, found[0], found[1], demo=True)
+    app_state(request).access.sessions.start(request, found[0], found[1], link=True)
     return RedirectResponse(safe_next(request.query_params.get("next")), 303)
 
 

@@ -17,6 +17,7 @@ from starlette.requests import HTTPConnection
 from webapp.access.wiring import Access, principal_of
 from webapp.alerts.webhooks import WebhookDispatcher
 from webapp.pages.directory import Directory
+from webapp.pages.missing import MissingIds
 from webapp.relay.hub import Hub
 from webapp.relay.metrics import Metrics
 from webapp.wire.rest import BurkiRest
@@ -35,7 +36,17 @@ class AppState:
     demo: bool  # the data is simulated: pages say so
     sso: bool  # people sign in through the SSO proxy, not a password form
     audit_retention_days: int
+    missing: MissingIds  # ids Burki just said do not exist
+    links_base: LinksBase  # where links the dashboard makes point
     attention_threshold: int = 20  # the overview lists calls from this score
+
+
+@dataclass(frozen=True, slots=True)
+class LinksBase:
+    """``DASHBOARD_PUBLIC_URL``, and the address the dashboard listens on."""
+
+    public_url: str
+    bind_host: str
 
 
 def state_of(app: Starlette) -> AppState | None:
@@ -52,11 +63,30 @@ def app_state(conn: HTTPConnection) -> AppState:
     return found
 
 
-async def record(conn: HTTPConnection, what: str) -> None:
-    """Note in the audit log that this request's principal opened ``what``."""
+RESUME_FOLD = 600.0  # seconds: a resume this soon after the same opening is the same viewing
+
+
+async def record(conn: HTTPConnection, what: str, *, resume: bool = False) -> None:
+    """Note in the audit log that this request's principal opened ``what``.
+
+    ``resume``: a stream resumed from an event id; folded into the entry of the
+    same viewing when one was written in the last ten minutes.
+    """
     who = principal_of(conn)
     if who is None:
         return
     audit = app_state(conn).access.audit
-    address = conn.client.host if conn.client else "unknown"
-    await run_in_threadpool(audit.record, who.name, who.via, what, conn.url.path, address)
+    fold = RESUME_FOLD if resume else 0.0
+    path, address = conn.url.path, _address(conn)
+    await run_in_threadpool(audit.record, who.name, who.via, what, path, address, fold=fold)
+
+
+async def record_event(conn: HTTPConnection, who: str, what: str, *, fold: float = 0.0) -> None:
+    """Note a sign-in event that opened nothing (failed, throttled, refused), by nobody yet."""
+    audit = app_state(conn).access.audit
+    path, address = conn.url.path, _address(conn)
+    await run_in_threadpool(audit.record, who, "none", what, path, address, fold=fold)
+
+
+def _address(conn: HTTPConnection) -> str:
+    return conn.client.host if conn.client else "unknown"

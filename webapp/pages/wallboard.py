@@ -112,6 +112,7 @@ async def page(request: Request) -> Response:
 
 
 async def updates(request: Request) -> Response | SSE:
+    await record(request, "wallboard", resume=last_event_id(request) is not None)
     hub: Hub = app_state(request).hub
     view = BoardView.of(request)
     session = _Session(hub, app_state(request).directory, last_event_id(request), view)

@@ -359,11 +359,12 @@ class Stream:
 
     def _emit(self, change: Change) -> None:
         frame = self.log.append(change, self.key)
-        for name, view in self.views.items():
+        for name, view in list(self.views.items()):
             try:
                 frame.html[name] = view.update(self, frame)
-            except Exception:  # a template bug must not stop the stream: pages reset instead
-                log.exception("stream %s: rendering %s for %s failed", self.key, frame.type, name)
+            except Exception:  # a template bug must not stop the stream, nor log every frame
+                log.exception("stream %s: view %s failed to render; detached", self.key, name)
+                del self.views[name]  # its pages get full renders; a new page load re-adds it
         webhooks = self._integrations.webhooks
         if webhooks is not None and frame.type in WEBHOOK_TYPES:
             # An alert keeps its id when the stream is rebuilt and Burki replays the call.

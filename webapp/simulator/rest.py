@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import hmac
 import re
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
@@ -63,9 +64,11 @@ class Rest:
         self.oss = oss
         self.list_shape = list_shape
         self._key = api_key.encode()
+        self.served: Counter[str] = Counter()  # requests per path, for tests to count calls
 
     def handle(self, method: str, target: str, authorization: str | None, host: str) -> Reply:
         url = urlsplit(target)
+        self.served[url.path] += 1
         if self.oss and url.path in _LISTS:
             query = f"?{url.query}" if url.query else ""
             return Reply(307, None, (("Location", f"http://{host}{url.path}/{query}"),))

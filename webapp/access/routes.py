@@ -1,0 +1,80 @@
+"""What each route needs, declared on the route itself, never guessed from words in its path.
+
+A :class:`GuardedRoute` is a Starlette route that carries a :class:`Guard`:
+the role it needs (fixed, or computed from its path parameters and query, as
+for the live update route whose ``{kind}`` names the stream) and whether it is
+a stream (capped, re-checked while open). The auth gate finds the route a
+request will reach with the router's own matching, so ``/live/call/campaign/1``
+needs what a campaign needs, whatever words its path holds.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, Literal
+from urllib.parse import parse_qs
+
+from starlette.routing import Match, Mount, Route
+from starlette.types import Scope
+
+Need = Literal["public", "signed_in", "call", "campaign", "both", "admin"]
+NeedOf = Callable[[Mapping[str, Any], str], Need]
+
+
+@dataclass(frozen=True, slots=True)
+class Guard:
+    need: Need | NeedOf
+    stream: bool = False  # an SSE response: counted against the caps, re-checked while open
+
+    def need_for(self, params: Mapping[str, Any], query: str) -> Need:
+        return self.need if isinstance(self.need, str) else self.need(params, query)
+
+
+PUBLIC = Guard("public")
+SIGNED_IN = Guard("signed_in")
+
+
+class GuardedRoute(Route):
+    """A route with its guard; every route of the app is one (static files are public)."""
+
+    def __init__(self, path: str, endpoint: Callable[..., Any], *, guard: Guard, **kw: Any) -> None:
+        super().__init__(path, endpoint, **kw)
+        self.guard = guard
+
+
+def kind_param(params: Mapping[str, Any], query: str) -> Need:
+    """The need of a route whose ``{kind}`` path parameter names the stream."""
+    kind = params.get("kind")
+    return "call" if kind == "call" else "campaign" if kind == "campaign" else "both"
+
+
+def streams_in_query(params: Mapping[str, Any], query: str) -> Need:
+    """The multiplexed API: whatever its ``call=`` and ``campaign=`` streams need."""
+    named = parse_qs(query)
+    if "call" in named and "campaign" in named:
+        return "both"
+    return "campaign" if "campaign" in named else "call" if "call" in named else "signed_in"
+
+
+def guard_of(scope: Scope) -> tuple[Guard, Mapping[str, Any]]:
+    """The guard of the route this request reaches, and its path parameters.
+
+    A path no route matches needs a signed-in person (strangers learn nothing,
+    not even which paths exist); a mount (static files) is public.
+    """
+    app = scope.get("app")
+    routes = getattr(getattr(app, "router", None), "routes", [])
+    partial: tuple[Guard, Mapping[str, Any]] | None = None
+    for route in routes:
+        match, child = route.matches(scope)
+        if match is Match.NONE:
+            continue
+        params = child.get("path_params", {})
+        guard = route.guard if isinstance(route, GuardedRoute) else None
+        if guard is None:
+            guard = PUBLIC if isinstance(route, Mount) else SIGNED_IN
+        if match is Match.FULL:
+            return guard, params
+        partial = partial or (guard, params)  # the path matches, the method does not
+    return partial or (SIGNED_IN, {})
