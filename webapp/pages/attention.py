@@ -54,7 +54,7 @@ def attention_scores(hub: Hub, calls: list[CallSummary]) -> dict[str, int]:
     for key in call_keys(calls):
         stream = hub.streams.get(key)
         if stream is not None and stream.health is not None:
-            scores[key.id] = int(stream.health.figures().get("attention", {}).get("score", 0))
+            scores[key.id] = int(stream.health.current().get("attention", {}).get("score", 0))
     return scores
 
 
@@ -65,7 +65,7 @@ def needs_attention(hub: Hub, calls: list[CallSummary], threshold: int) -> list[
         stream = hub.streams.get(key)
         if stream is None or stream.health is None or stream.ended:
             continue
-        figures = stream.health.figures()
+        figures = stream.health.current()
         attention = figures.get("attention") or {}
         if attention.get("score", 0) < threshold:
             continue

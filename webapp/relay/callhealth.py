@@ -48,6 +48,7 @@ class CallHealth:
         self._speaking: str | None = None
         self._dirty = False
         self._last_key: str | None = None
+        self._current: dict[str, Any] | None = None
         self._timer: asyncio.TimerHandle | None = None
 
     def observe(self, change: Change) -> None:
@@ -66,12 +67,17 @@ class CallHealth:
             return
         self._dirty = False
         now = self._clock()
-        figures = self.figures(now)
+        figures = self._current = self.figures(now)
         key = _key(figures)
         if key != self._last_key:
             self._last_key = key
             self._emit(Change("metrics", figures))
         self._arm(now)
+
+    def current(self) -> dict[str, Any]:
+        """The figures as last published (what viewers were last sent), for snapshots and
+        renders: measuring again for every frame would cost a pass over the whole call."""
+        return self._current if self._current is not None else self.figures()
 
     def figures(self, now: float | None = None) -> dict[str, Any]:
         """The health figures at ``now`` (default: the clock), with the attention score."""

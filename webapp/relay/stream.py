@@ -182,7 +182,7 @@ class Stream:
         """The whole state: the call or campaign, plus the call's sentiment and alerts."""
         extra = self.alerts.snapshot() if self.alerts is not None else {}
         if self.health is not None:
-            extra |= {"metrics": self.health.figures(), "claim": self.claims.snapshot()}
+            extra |= {"metrics": self.health.current(), "claim": self.claims.snapshot()}
         return {**self.state.snapshot(), **extra}
 
     def for_view(self, frames: list[Frame], view: FrameView) -> list[Frame]:
