@@ -141,3 +141,27 @@ async def test_claims_need_a_person_with_a_call_role_and_the_csrf_token(sim: Sim
             url, data={"action": "release", "csrf": token}, headers={"HX-Request": "true"}
         )
         assert refused.status_code == 409 and "test-admin" in refused.text
+
+
+async def test_views_live_in_the_url_so_a_saved_link_reopens_them(sim: Simulator) -> None:
+    upset = sim.add_call(assistant_name="Sales bot")
+    calm = sim.add_call(assistant_name="Billing bot")  # Burki lists the newest first
+    async with running_app(sim) as live, live.client(timeout=10) as client:
+        watcher = Viewer(live.url, f"/api/calls/{upset}/events").start(client)
+        await watcher.wait_for(is_event("status", state="live"))
+        sim.add_segment(upset, "user", "My lawyer will hear about this!")
+        await watcher.wait_for(metrics_with(lambda d: d["attention"]["score"] > 0))
+        board = (await client.get(f"{live.url}/wallboard?assistant=billing&sort=started")).text
+        assert f'id="card-{calm}"' in board and f'id="card-{upset}"' not in board
+        assert 'class="cards sort-started"' in board
+        assert "assistant=billing" in board  # the update stream keeps the filter too
+        tv = (await client.get(f"{live.url}/wallboard?tv=1")).text
+        assert 'class="top"' not in tv and "js/tv.js" in tv
+        as_listed = (await client.get(f"{live.url}/")).text
+        listed = as_listed[as_listed.index('id="calls"') :]
+        assert listed.index(calm) < listed.index(upset)
+        by_score = (await client.get(f"{live.url}/?sort=attention")).text
+        listed = by_score[by_score.index('id="calls"') :]
+        assert listed.index(upset) < listed.index(calm)
+        assert '<option value="attention" selected>' in by_score
+        await watcher.stop()
