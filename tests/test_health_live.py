@@ -11,6 +11,7 @@ from tests.clocks import ManualClock
 from tests.live import LiveApp, Viewer, data, has_segment, is_event, running_app
 from webapp.access.users import Role
 from webapp.simulator import Simulator
+from webapp.wire.streamkey import StreamKey
 
 
 def metrics_with(check: object) -> object:
@@ -77,6 +78,10 @@ async def test_dead_air_is_announced_without_any_frame_from_burki(sim: Simulator
         sim.add_segment(sid, "user", "Sorry, I was away.")
         await viewer.wait_for(metrics_with(lambda d: d["silence"]["level"] == "ok"))
         await viewer.stop()
+        stream = live.hub.streams[StreamKey.call(sid)]
+        assert stream.health is not None and stream.health.armed  # the next warn is due
+        await stream.close()
+        assert not stream.health.armed  # the stream's close takes its timer with it
 
 
 async def test_a_claim_reaches_every_viewer_is_audited_and_ends_with_the_call(
