@@ -175,3 +175,11 @@ def test_wall_reads_naive_and_zoned_times_and_refuses_junk() -> None:
     assert wall("2027-01-15T08:00:00Z") == T0
     assert wall("2027-01-15T09:00:00+01:00") == T0
     assert wall("yesterday") is None and wall(None) is None
+
+
+def test_a_call_marked_no_activity_has_no_running_silence_and_no_timer() -> None:
+    line = Timeline(CONVERSATION, started=T0, activity=T0 + 36, dormant=True)
+    figures = measure(line, T0 + 700, CONFIG)
+    assert figures["silence"]["since"] is None and figures["silence"]["level"] == "ok"
+    assert figures["dormant"] is True and figures["long"] is False
+    assert next_due(line, T0 + 700, CONFIG) == T0 + 900  # only the long call is still due

@@ -170,3 +170,27 @@ async def test_views_live_in_the_url_so_a_saved_link_reopens_them(sim: Simulator
         assert listed.index(upset) < listed.index(calm)
         assert '<option value="attention" selected>' in by_score
         await watcher.stop()
+
+
+async def test_null_timings_from_the_open_source_server_are_measured_by_arrival(
+    oss_sim: Simulator,
+) -> None:
+    clock = ManualClock(datetime.now(UTC))
+    oss_sim.store.clock = clock
+    sid = oss_sim.add_call()
+    async with running_app(oss_sim) as live, live.client(timeout=10) as client:
+        viewer = Viewer(live.url, f"/api/calls/{sid}/events").start(client)
+        await viewer.wait_for(is_event("status", state="live"))
+        for n in range(4):  # the open-source mode sends every fourth segment untimed
+            clock.now += timedelta(seconds=3)
+            oss_sim.add_segment(sid, ("user", "assistant")[n % 2], f"Line {n}.")
+            await viewer.wait_for(metrics_with(lambda d, n=n: d["segments"] == n + 1))
+        said = [data(e)["segment"] for e in viewer.events if e.event == "transcript"]
+        untimed = [s for s in said if s["start"] is None and s["end"] is None]
+        assert len(untimed) == 1, "the simulator's open-source mode sent no null timing"
+        figures = data([e for e in viewer.events if e.event == "metrics"][-1])
+        assert figures["talk"]["untimed"] == 1
+        assert figures["latency"]["count"] == 2
+        assert figures["latency"]["source"] in ("mixed", "arrival")
+        assert 0 <= figures["latency"]["median"] <= figures["latency"]["worst"]
+        await viewer.stop()

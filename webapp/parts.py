@@ -62,7 +62,11 @@ def app_state(settings: Settings, access: Access, rest: BurkiRest, demo: bool) -
     webhooks = webhook_dispatcher(settings)
     metrics.watch_webhooks(webhooks)
     integrations = Integrations(
-        alert_factory(settings), webhooks, directory.add_alert, Attention(settings.weights)
+        alert_factory(settings),
+        webhooks,
+        directory.add_alert,
+        on_quiet=directory.poke,
+        attention=Attention(settings.weights),
     )
     return AppState(
         access=access,
@@ -87,9 +91,11 @@ def upstream_config(settings: Settings, **overrides: Any) -> UpstreamConfig:
         "api_key": key.get_secret_value() if key is not None else "",
         "auth_mode": settings.burki_auth_mode,
         "keepalive_interval": settings.burki_keepalive_interval,
+        "pong_timeout": settings.burki_pong_timeout,
         "ping_timeout": settings.burki_ping_timeout,
         "connect_timeout": settings.burki_connect_timeout,
         "backoff_cap": settings.burki_backoff_cap,
+        "auth_retry": settings.burki_auth_retry,
         "max_frame_bytes": settings.burki_max_frame_bytes,
         "ca_bundle": str(settings.burki_ca_bundle) if settings.burki_ca_bundle else None,
     }
@@ -106,6 +112,8 @@ def relay_config(settings: Settings) -> RelayConfig:
         poll_after_failures=settings.relay_poll_after_failures,
         heartbeat=settings.relay_heartbeat,
         stall_timeout=settings.relay_stall_timeout,
+        replay_quiet=settings.relay_replay_quiet,
+        no_activity=settings.relay_no_activity_minutes * 60.0,
         health=health_config(settings),
     )
 

@@ -30,6 +30,7 @@ from webapp.pages.attention import (
 from webapp.pages.directory import Directory
 from webapp.pages.state import app_state
 from webapp.pages.templating import render_block, templates
+from webapp.relay.callstate import CallState
 from webapp.relay.frames import Frame
 from webapp.relay.hub import Hub, Viewing
 from webapp.relay.serve import SSE, batches, sse_response
@@ -81,12 +82,22 @@ class OverviewPage:
     filters: Filters
 
 
+def quiet_calls(hub: Hub) -> frozenset[str]:
+    """The calls whose open stream says "no activity" (nothing said for a long while)."""
+    return frozenset(
+        key.id
+        for key, stream in list(hub.streams.items())
+        if isinstance(stream.state, CallState) and stream.state.no_activity
+    )
+
+
 def context(
     directory: Directory,
     filters: Filters,
     who: Principal | None,
     hub: Hub | None = None,
     threshold: int = 20,
+    quiet: frozenset[str] = frozenset(),
 ) -> dict[str, Any]:
     """Each role sees only what it may: calls for call roles, campaigns for campaign roles."""
     sees_calls = who is not None and who.role.can_watch("call")
@@ -106,12 +117,15 @@ def context(
         "statuses": sorted({c.status for c in calls} | {c.status for c in campaigns}),
         "assistants": sorted({a for a in (c.assistant_name for c in calls) if a}),
         "filters": filters,
-        "error": directory.error,
+        "error": directory.error if sees_calls else None,
+        "campaign_error": directory.campaign_error,
+        "has_campaigns": directory.has_campaigns,
         "alerts": list(directory.alerts)[:MAX_ALERTS_SHOWN] if sees_calls else [],
         "sees_calls": sees_calls,
         "sees_campaigns": sees_campaigns,
         "needs": needs_attention(hub, calls, threshold) if hub is not None else [],
         "threshold": threshold,
+        "quiet_calls": quiet,
     }
 
 
@@ -128,7 +142,9 @@ async def page(request: Request) -> Response:
     if who is not None and who.role.can_watch("call"):
         for key in call_keys(directory.calls):
             running.hub.stream(key)  # open now, so scores come as the page connects
-    ctx = context(directory, filters, who, running.hub, running.attention_threshold)
+    ctx = context(
+        directory, filters, who, running.hub, running.attention_threshold, quiet_calls(running.hub)
+    )
     return templates.TemplateResponse(request, "index.html", ctx | {"page": page})
 
 
@@ -184,7 +200,8 @@ class _Tables:
         follow(viewing, call_keys(self.directory.calls) if self.calls else [])
 
     def _render(self, blocks: tuple[str, ...]) -> bytes:
-        ctx = context(self.directory, self.filters, self.who, self.hub, self.threshold)
+        quiet = quiet_calls(self.hub)
+        ctx = context(self.directory, self.filters, self.who, self.hub, self.threshold, quiet)
         return htmlsse.message(
             "".join(
                 htmlsse.partial(f"#{block}", "outerHTML", render_block("index.html", block, ctx))

@@ -46,6 +46,7 @@ class CallHealth:
         self._over = False
         self._activity: float | None = None
         self._speaking: str | None = None
+        self._dormant = False
         self._dirty = False
         self._last_key: str | None = None
         self._current: dict[str, Any] | None = None
@@ -119,6 +120,7 @@ class CallHealth:
         started = wall(metadata.get("started_at")) if isinstance(metadata, dict) else None
         if started is not None:
             self._started = started
+        self._dormant = bool(data.get("no_activity"))
         if data.get("ended"):
             self._over = True
             ended = wall(metadata.get("ended_at")) if isinstance(metadata, dict) else None
@@ -135,6 +137,7 @@ class CallHealth:
             is_over=self._over,
             activity=self._activity,
             speaking=self._speaking,
+            dormant=self._dormant,
         )
 
     # -- the one timer -----------------------------------------------------------------------

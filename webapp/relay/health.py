@@ -23,7 +23,9 @@ Definitions (segments in transcript order):
   start; overlaps are no silence. **Running silence**: since the latest
   transcript activity (a final or an interim), or the call's start; none while
   someone is speaking (an interim newer than the last final, at most
-  ``silence_warn`` old) or once the call has ended.
+  ``silence_warn`` old) or once the call has ended; none either for a call marked
+  "no activity" (Burki keeps a call whose media never connected "ongoing"
+  forever: a stuck record, not ten minutes of dead air on a live caller).
 - **Interruption**: a segment that starts before the other speaker's
   previous segment ended.
 - **Turns**: runs of segments by the same speaker.
@@ -73,6 +75,7 @@ class Timeline:
     is_over: bool = False  # ended, even when Burki did not say when
     activity: float | None = None  # the latest transcript activity, interims included
     speaking: str | None = None  # the speaker of an interim newer than the last final
+    dormant: bool = False  # "no activity": Burki keeps it ongoing, yet nothing is happening
 
 
 def _r(value: float | None) -> float | None:
@@ -168,7 +171,7 @@ def turns(marks: Sequence[Mark]) -> int:
 
 def silence_since(line: Timeline, now: float, config: HealthConfig) -> float | None:
     """When the running silence began (wall time); None while someone speaks, or after the end."""
-    if line.is_over or line.ended is not None:
+    if line.is_over or line.ended is not None or line.dormant:
         return None
     since = line.activity if line.activity is not None else line.started
     if since is None:
@@ -224,6 +227,7 @@ def measure(line: Timeline, now: float, config: HealthConfig) -> dict[str, Any]:
         "long": length is not None and length >= config.long_call,
         "started": iso(line.started),
         "ended": line.is_over,
+        "dormant": line.dormant,
     }
 
 
@@ -233,7 +237,7 @@ def next_due(line: Timeline, now: float, config: HealthConfig) -> float | None:
         return None
     moments = []
     since = line.activity if line.activity is not None else line.started
-    if since is not None:
+    if since is not None and not line.dormant:
         moments += [since + config.silence_warn, since + config.silence_alarm]
     if line.started is not None:
         moments.append(line.started + config.long_call)

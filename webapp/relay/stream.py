@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import aclosing
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -30,9 +30,10 @@ from webapp.relay.frames import Change, Frame, iso, render
 from webapp.relay.health import HealthConfig
 from webapp.relay.metrics import Metrics
 from webapp.relay.ports import Alerts, Attention, FrameView, Webhooks
+from webapp.relay.replaydrain import drain
 from webapp.relay.replaylog import ReplayLog
 from webapp.relay.subscriber import Subscriber
-from webapp.wire.events import Event, UpstreamError
+from webapp.wire.events import CallStatus, Event, Transcript, UpstreamError
 from webapp.wire.failures import FailureKind
 from webapp.wire.sources import Sources
 from webapp.wire.streamkey import StreamKey
@@ -51,6 +52,7 @@ class Integrations:
     alerts: Callable[[], Alerts] | None = None
     webhooks: Webhooks | None = None
     on_alert: Callable[[str, dict[str, Any]], None] | None = None
+    on_quiet: Callable[[], None] | None = None  # a call went quiet or woke up (the overview)
     attention: Attention | None = None
 
 
@@ -65,6 +67,8 @@ class RelayConfig:
     progress_interval: float = 0.25  # at most about four progress renders a second
     heartbeat: float = 15.0  # seconds of silence before an SSE response sends a heartbeat
     stall_timeout: float = 5.0  # seconds a viewer's socket may accept nothing before it is cut
+    replay_quiet: float = 1.0  # an ended call's replay is over after this long without a frame
+    no_activity: float = 600.0  # seconds without a segment before a call shows "no activity"
     health: HealthConfig = field(default_factory=HealthConfig)
 
 
@@ -93,6 +97,9 @@ class Stream:
         self._poller: asyncio.Task[None] | None = None
         self._timer: asyncio.Task[None] | None = None
         self._dedupe_seen = 0
+        self._finished = False
+        self.finished = asyncio.Event()  # set with the end: an ended call's replay is all in
+        self._quiet_timer: asyncio.TimerHandle | None = None
         self.views: dict[str, FrameView] = {}
         self._progress = Coalescer(config.progress_interval, self._emit)
         self._integrations = integrations or Integrations()
@@ -125,7 +132,9 @@ class Stream:
 
     @property
     def ended(self) -> bool:
-        return self.state.ended
+        """The stream is over: viewers got ``end`` (a call's state may end earlier: its
+        replay is still being read)."""
+        return self._finished
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -135,9 +144,11 @@ class Stream:
         # A page render creates a stream before its SSE viewer attaches; if none
         # ever does, the grace period still ends it.
         self._timer = asyncio.create_task(self._retire_after(self._config.grace_period))
+        self._arm_quiet_timer()
 
     async def close(self, reason: str = "shutdown") -> None:
         """Cancel and await every task of this stream, and end every viewer."""
+        self._disarm_quiet_timer()
         tasks = [t for t in (self._pump, self._poller, self._timer) if t is not None]
         current = asyncio.current_task()
         for task in tasks:
@@ -215,14 +226,47 @@ class Stream:
     # -- the upstream and the fallback -----------------------------------------------------
 
     async def _run_upstream(self) -> None:
-        if isinstance(self.state, CampaignState) and self.state.name is None:
-            self.name_campaign(await self._sources.campaign_name(int(self.key.id)))
+        if isinstance(self.state, CampaignState):
+            await self._campaign_so_far()
         upstream = self._sources.upstream(self.key)
         async with aclosing(upstream.items()) as items:
             async for item in items:
                 self._on_item(item)
-                if self.ended:
-                    return
+                if self.state.ended or self._finished:
+                    break
+            if isinstance(self.state, CallState) and self.state.ended and not self._finished:
+                await self._drain_replay(items)
+        if self.state.ended and not self._finished:
+            self._finish()
+
+    async def _drain_replay(self, items: AsyncIterator[Item]) -> None:
+        """The call ended; Burki may be replaying its stored transcript after the status."""
+        quiet = self._config.replay_quiet
+        stored = self._sources.stored_transcript(self.key.id, timeout=10 * quiet)
+        why = await drain(
+            items, stored, self._on_drained, self._on_stored, quiet=quiet, bound=10 * quiet
+        )
+        log.info("stream %s: replay read to its end (%s)", self.key, why)
+
+    async def _campaign_so_far(self) -> None:
+        """Name and counters from REST before the socket: a campaign opened mid-run
+        starts from where it stands, not from zero."""
+        assert isinstance(self.state, CampaignState)
+        if self.state.name is None:
+            self.name_campaign(await self._sources.campaign_name(int(self.key.id)))
+        progress = await self._sources.campaign_progress(int(self.key.id))
+        if progress is not None and not self._finished:
+            self._apply(progress)
+
+    def _on_drained(self, item: Item) -> None:
+        if not isinstance(item, Connecting | Live | Reconnecting | GaveUp | UpstreamError):
+            self._apply(item)
+
+    def _on_stored(self, segments: list[Transcript]) -> None:
+        assert isinstance(self.state, CallState)
+        self.state.connection_started()  # REST holds the whole transcript, as a replay does
+        for segment in segments:
+            self._apply(segment)
 
     def _on_item(self, item: Item) -> None:
         match item:
@@ -240,7 +284,16 @@ class Stream:
                 polls = attempt >= self._config.poll_after_failures or (
                     failure.kind is FailureKind.RATE_LIMITED
                 )
-                if polls:
+                if failure.kind is FailureKind.AUTH:  # REST refuses the key too: no polling
+                    self._stop_polling()
+                    self._set_connection(
+                        "reconnecting",
+                        failure.message,
+                        attempt=attempt,
+                        retry_in=round(delay, 1),
+                        reason=failure.kind.value,
+                    )
+                elif polls:
                     self._start_polling(failure.message)
                 else:
                     self._set_connection(
@@ -258,11 +311,21 @@ class Stream:
 
     def _apply(self, event: Event) -> None:
         self._metrics.events_in.labels(self.key.kind).inc()
+        was_quiet = isinstance(self.state, CallState) and self.state.no_activity
         changes = self.state.apply(event)
         drops = getattr(self.state, "dedupe_drops", 0)
         if drops > self._dedupe_seen:
             self._metrics.dedupe_drops.inc(drops - self._dedupe_seen)
             self._dedupe_seen = drops
+        self._offer(changes)
+        if any(c.type == "transcript" for c in changes) or isinstance(event, CallStatus):
+            if was_quiet and isinstance(self.state, CallState) and not self.state.no_activity:
+                self._quiet_changed()  # someone spoke again: the overview says so
+            self._arm_quiet_timer()
+        if self.state.ended and isinstance(self.state, CampaignState) and not self._finished:
+            self._finish()  # a call finishes once its replay is read (see _run_upstream)
+
+    def _offer(self, changes: list[Change]) -> None:
         for change in changes:
             self._progress.offer(change)
             self._observe(change)
@@ -271,14 +334,44 @@ class Stream:
                 self._observe(derived)
                 if derived.type == "alert" and self._integrations.on_alert is not None:
                     self._integrations.on_alert(str(self.key), derived.data)
-        if self.ended:
+        if self.state.ended:  # a call's state ends before its replay is read: claims go now
             self._clear_claim()
         if self.health is not None:
             self.health.publish()
-        if self.ended and self.connection["state"] != "ended":
-            self._finish()
+
+    # -- "no activity": a call Burki keeps "ongoing" with nothing said -----------------------
+
+    def _arm_quiet_timer(self) -> None:
+        """(Re)start the countdown to "no activity" from the call's last activity."""
+        self._disarm_quiet_timer()
+        state = self.state
+        if not isinstance(state, CallState) or state.ended:
+            return
+        last = state.last_activity()
+        since = (datetime.now(UTC) - last).total_seconds() if last is not None else 0.0
+        delay = max(0.0, self._config.no_activity - since)
+        loop = asyncio.get_running_loop()
+        self._quiet_timer = loop.call_later(delay, self._went_quiet)
+
+    def _disarm_quiet_timer(self) -> None:
+        if self._quiet_timer is not None:
+            self._quiet_timer.cancel()
+            self._quiet_timer = None
+
+    def _went_quiet(self) -> None:
+        self._quiet_timer = None
+        if isinstance(self.state, CallState) and not self._finished:
+            self._offer(self.state.mark_quiet())
+            self._quiet_changed()
+
+    def _quiet_changed(self) -> None:
+        if self._integrations.on_quiet is not None:
+            self._integrations.on_quiet()
 
     def _finish(self) -> None:
+        self._finished = True
+        self.finished.set()
+        self._disarm_quiet_timer()
         self._progress.flush()
         self._stop_polling()
         what = "call" if self.key.kind == "call" else "campaign"
@@ -313,7 +406,9 @@ class Stream:
                 self._metrics.polls.inc()
                 for event in events:
                     self._apply(event)
-                    if self.ended:
+                    if self.state.ended:  # a poll puts an ended call's status last
+                        if not self._finished:
+                            self._finish()
                         return
             await asyncio.sleep(self._config.poll_interval)
 
