@@ -14,12 +14,14 @@ from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import HTTPConnection
 
+from webapp.access.users import Role
 from webapp.access.wiring import Access, principal_of
 from webapp.alerts.webhooks import WebhookDispatcher
 from webapp.pages.directory import Directory
 from webapp.pages.missing import MissingIds
 from webapp.relay.hub import Hub
 from webapp.relay.metrics import Metrics
+from webapp.relay.redactor import RedactionConfig
 from webapp.wire.rest import BurkiRest
 
 NAME = "running"
@@ -36,6 +38,8 @@ class AppState:
     demo: bool  # the data is simulated: pages say so
     sso: bool  # people sign in through the SSO proxy, not a password form
     audit_retention_days: int
+    redaction: RedactionConfig
+    unredact_roles: frozenset[Role]  # may see the unredacted transcript (audited)
     missing: MissingIds  # ids Burki just said do not exist
     links_base: LinksBase  # where links the dashboard makes point
     attention_threshold: int = 20  # the overview lists calls from this score

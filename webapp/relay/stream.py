@@ -8,13 +8,15 @@ the snapshot and the next frame.
 Ownership: the :class:`~webapp.relay.hub.Hub` owns each Stream; the Stream owns its
 three tasks (the upstream pump, the REST poller while in fallback, and one
 timer for the grace period or the linger after the end). :meth:`close` cancels
-and awaits all three. No other code cancels them.
+and awaits all three. No other code cancels them. It also owns the redaction
+hold timer (a loop callback, not a task), which :meth:`close` cancels too.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import aclosing
 from dataclasses import dataclass, field
@@ -30,6 +32,7 @@ from webapp.relay.frames import Change, Frame, iso, render
 from webapp.relay.health import HealthConfig
 from webapp.relay.metrics import Metrics
 from webapp.relay.ports import Alerts, Attention, FrameView, Webhooks
+from webapp.relay.redactor import CallRedactor, RedactionConfig
 from webapp.relay.replaydrain import drain
 from webapp.relay.replaylog import ReplayLog
 from webapp.relay.subscriber import Subscriber
@@ -53,6 +56,7 @@ class Integrations:
     webhooks: Webhooks | None = None
     on_alert: Callable[[str, dict[str, Any]], None] | None = None
     on_quiet: Callable[[], None] | None = None  # a call went quiet or woke up (the overview)
+    redaction: RedactionConfig | None = None
     attention: Attention | None = None
 
 
@@ -105,6 +109,13 @@ class Stream:
         self._integrations = integrations or Integrations()
         make_alerts = self._integrations.alerts
         self.alerts = make_alerts() if make_alerts is not None and key.kind == "call" else None
+        redaction = self._integrations.redaction
+        self.redactor = (
+            CallRedactor(redaction)
+            if redaction is not None and redaction.enabled and key.kind == "call"
+            else None
+        )
+        self._release: asyncio.TimerHandle | None = None
         self.health = (
             CallHealth(config.health, self._progress.offer, self._assess)
             if (key.kind == "call")
@@ -155,6 +166,8 @@ class Stream:
             if task is not current:
                 task.cancel()
         await asyncio.gather(*(t for t in tasks if t is not current), return_exceptions=True)
+        if self._release is not None:
+            self._release.cancel()
         self._progress.close()
         if self.health is not None:
             self.health.close()
@@ -311,6 +324,31 @@ class Stream:
 
     def _apply(self, event: Event) -> None:
         self._metrics.events_in.labels(self.key.kind).inc()
+        if self.redactor is None:
+            self._fold(event)
+            return
+        # Redacted here, before the state stores it: nothing downstream sees the raw text.
+        began = time.perf_counter()
+        redacted = self.redactor.feed(event)
+        if isinstance(event, Transcript):
+            self._metrics.redaction_seconds.observe(time.perf_counter() - began)
+        for each in redacted:
+            self._fold(each)
+        if self.redactor.holding and self._release is None:
+            hold = self.redactor.config.hold
+            self._release = asyncio.get_running_loop().call_later(hold, self._release_held)
+        elif not self.redactor.holding and self._release is not None:
+            self._release.cancel()
+            self._release = None
+
+    def _release_held(self) -> None:
+        """The hold timer: show what waited for a next segment that did not come."""
+        self._release = None
+        if self.redactor is not None:
+            for segment in self.redactor.release():
+                self._fold(segment)
+
+    def _fold(self, event: Event) -> None:
         was_quiet = isinstance(self.state, CallState) and self.state.no_activity
         changes = self.state.apply(event)
         drops = getattr(self.state, "dedupe_drops", 0)
@@ -369,6 +407,9 @@ class Stream:
             self._integrations.on_quiet()
 
     def _finish(self) -> None:
+        if self.redactor is not None:  # what still waits for a next segment: none will come
+            for segment in self.redactor.release():
+                self._fold(segment)
         self._finished = True
         self.finished.set()
         self._disarm_quiet_timer()
