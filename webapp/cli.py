@@ -14,6 +14,7 @@ from webapp import parts
 from webapp.access.admincli import ADMIN_COMMANDS, add_admin_commands, run_admin_command
 from webapp.access.wiring import Access
 from webapp.app import create_app
+from webapp.cluster import startup
 from webapp.logs import configure_logging
 from webapp.server import DashboardServer, uvicorn_config
 from webapp.settings import Settings, SettingsError, load_settings
@@ -35,9 +36,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"Burki simulator on http://{args.host}:{args.port}/ (API key: {args.key})")
             asyncio.run(_simulator(args))
         else:
+            if settings.redis_url is not None:
+                asyncio.run(startup.check(settings.redis_url.get_secret_value()))
             asyncio.run(serve(settings))
     except KeyboardInterrupt:
         pass
+    except startup.ClusterUnusable as exc:
+        print(f"burki-dashboard: {exc}", file=sys.stderr)
+        return 2
     return 0
 
 

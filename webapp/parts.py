@@ -30,6 +30,9 @@ from webapp.alerts.callalerts import AlertConfig, CallAlerts
 from webapp.alerts.keywords import KeywordMatcher
 from webapp.alerts.sentiment import SentimentScorer
 from webapp.alerts.webhooks import WebhookDispatcher
+from webapp.cluster import startup
+from webapp.cluster.bus import BusConfig
+from webapp.cluster.replica import Cluster
 from webapp.pages.directory import Directory
 from webapp.pages.missing import MissingIds
 from webapp.pages.state import AppState, LinksBase
@@ -59,7 +62,8 @@ def app_state(settings: Settings, access: Access, rest: BurkiRest, demo: bool) -
     directory = Directory(rest, settings.directory_poll_interval, settings.relay_grace_period)
     webhooks = webhook_dispatcher(settings)
     metrics.watch_webhooks(webhooks)
-    integrations = Integrations(alert_factory(settings), webhooks, directory.add_alert)
+    store = cluster(settings)
+    integrations = Integrations(alert_factory(settings), webhooks, directory.add_alert, store)
     return AppState(
         access=access,
         metrics=metrics,
@@ -72,7 +76,20 @@ def app_state(settings: Settings, access: Access, rest: BurkiRest, demo: bool) -
         audit_retention_days=settings.dashboard_audit_retention_days,
         missing=MissingIds(settings.dashboard_missing_cache_seconds),
         links_base=LinksBase(settings.dashboard_public_url, settings.dashboard_host),
+        store=store.bus if store is not None else None,
     )
+
+
+def cluster(settings: Settings) -> Cluster | None:
+    """The node's link to the cluster's Redis; None alone (no ``REDIS_URL``)."""
+    if settings.redis_url is None:
+        return None
+    config = BusConfig(
+        node_id=startup.node_id(settings.dashboard_node_id),
+        lease_seconds=settings.dashboard_lease_seconds,
+        log_entries=settings.redis_stream_entries,
+    )
+    return startup.cluster(settings.redis_url.get_secret_value(), config)
 
 
 def upstream_config(settings: Settings, **overrides: Any) -> UpstreamConfig:

@@ -20,6 +20,7 @@ from webapp.pages.directory import Directory
 from webapp.pages.missing import MissingIds
 from webapp.relay.hub import Hub
 from webapp.relay.metrics import Metrics
+from webapp.relay.ports import SharedStore
 from webapp.wire.rest import BurkiRest
 
 NAME = "running"
@@ -38,6 +39,7 @@ class AppState:
     audit_retention_days: int
     missing: MissingIds  # ids Burki just said do not exist
     links_base: LinksBase  # where links the dashboard makes point
+    store: SharedStore | None = None  # the cluster's Redis (None: one process alone)
 
 
 @dataclass(frozen=True, slots=True)

@@ -45,6 +45,7 @@ async def page(request: Request) -> Response:
     if not directory.loaded:
         await directory.refresh()
     await record(request, "wallboard")
+    await hub.ready(_wanted(directory))
     streams = [hub.stream(key) for key in _wanted(directory)]
     positions = {}
     for stream in streams:
@@ -98,6 +99,7 @@ class _Session:
         self.at = _positions(last_id)  # the cards the browser shows
 
     async def run(self) -> AsyncGenerator[bytes, None]:
+        await self.hub.ready(_wanted(self.directory))
         with self.hub.watch([], {}, views.CARD) as viewing:
             self.directory.watch(viewing.sub)
             try:

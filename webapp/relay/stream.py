@@ -25,7 +25,7 @@ from webapp.relay.campaignstate import CampaignState
 from webapp.relay.coalesce import Coalescer
 from webapp.relay.frames import Change, Frame, render
 from webapp.relay.metrics import Metrics
-from webapp.relay.ports import Alerts, FrameView, Webhooks
+from webapp.relay.ports import Alerts, FrameView, Sharing, Webhooks
 from webapp.relay.replaylog import ReplayLog
 from webapp.relay.subscriber import Subscriber
 from webapp.wire.events import Event, UpstreamError
@@ -41,12 +41,29 @@ WEBHOOK_TYPES = frozenset({"progress", "contact", "campaign_completed", "alert",
 
 
 @dataclass(frozen=True, slots=True)
+class PollBatch:
+    """An input: a REST poll's whole transcript follows (dedupe starts counting afresh)."""
+
+
+@dataclass(frozen=True, slots=True)
+class CampaignNamed:
+    """An input: the campaign's name as Burki's REST gives it."""
+
+    name: str | None
+
+
+Input = Item | PollBatch | CampaignNamed
+Feed = Callable[[Input], Awaitable[None]]
+
+
+@dataclass(frozen=True, slots=True)
 class Integrations:
     """What a stream feeds besides its viewers: call alerts, the webhook dispatcher, a feed."""
 
     alerts: Callable[[], Alerts] | None = None
     webhooks: Webhooks | None = None
     on_alert: Callable[[str, dict[str, Any]], None] | None = None
+    sharing: Sharing | None = None  # several nodes on Redis: the stream's inputs are shared
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,7 +95,11 @@ class Stream:
         )
         self.log = ReplayLog(max(config.log_size, 300))
         self.subscribers: set[Subscriber] = set()
-        self.connection: dict[str, Any] = {"state": "connecting", "message": "Connecting to Burki."}
+        self._connection: dict[str, Any] = {
+            "state": "connecting",
+            "message": "Connecting to Burki.",
+        }
+        self._local_status: dict[str, Any] | None = None  # what this node alone sees (cluster)
         self._sources = sources
         self._config = config
         self._metrics = metrics
@@ -88,8 +109,12 @@ class Stream:
         self._timer: asyncio.Task[None] | None = None
         self._dedupe_seen = 0
         self.views: dict[str, FrameView] = {}
-        self._progress = Coalescer(config.progress_interval, self._emit)
         self._integrations = integrations or Integrations()
+        sharing = self._integrations.sharing
+        self.link = sharing.link(self) if sharing is not None else None
+        # Coalescing follows a clock; shared inputs must make the same frames on every node.
+        self._progress = Coalescer(0.0 if self.link else config.progress_interval, self._emit)
+        self._publish: Feed = self._feed_here
         make_alerts = self._integrations.alerts
         self.alerts = make_alerts() if make_alerts is not None and key.kind == "call" else None
 
@@ -104,8 +129,18 @@ class Stream:
         return self.key.id
 
     @property
+    def connection(self) -> dict[str, Any]:
+        """The upstream's state as this node's viewers see it."""
+        return self._local_status or self._connection
+
+    @property
     def connection_state(self) -> str:
         return str(self.connection["state"])
+
+    @property
+    def runs_upstream(self) -> bool:
+        """This node runs the upstream (always, alone; in a cluster, while it holds the lease)."""
+        return self.link is None or self.link.holds
 
     @property
     def viewer_count(self) -> int:
@@ -115,10 +150,16 @@ class Stream:
     def ended(self) -> bool:
         return self.state.ended
 
+    @property
+    def linger(self) -> float:
+        """Seconds an ended stream stays for late viewers."""
+        return self._config.linger
+
     # -- lifecycle -------------------------------------------------------------------------
 
     def start(self) -> None:
-        self._pump = asyncio.create_task(self._run_upstream(), name=f"pump {self.key}")
+        pump = self.link.run() if self.link is not None else self.run_upstream()
+        self._pump = asyncio.create_task(pump, name=f"pump {self.key}")
         self._pump.add_done_callback(self._task_done)
         # A page render creates a stream before its SSE viewer attaches; if none
         # ever does, the grace period still ends it.
@@ -198,15 +239,36 @@ class Stream:
 
     # -- the upstream and the fallback -----------------------------------------------------
 
-    async def _run_upstream(self) -> None:
+    async def run_upstream(self, publish: Feed | None = None) -> None:
+        """Run Burki's upstream, feeding each item to ``publish`` (default: this stream)."""
+        self._publish = publish or self._feed_here
         if isinstance(self.state, CampaignState) and self.state.name is None:
-            self.name_campaign(await self._sources.campaign_name(int(self.key.id)))
+            await self._publish(CampaignNamed(await self._sources.campaign_name(int(self.key.id))))
         upstream = self._sources.upstream(self.key)
         async with aclosing(upstream.items()) as items:
             async for item in items:
-                self._on_item(item)
+                await self._publish(item)
                 if self.ended:
                     return
+
+    def upstream_stopped(self) -> None:
+        """This node no longer runs the upstream (it lost its lease): no poller either."""
+        self._stop_polling()
+        self._publish = self._feed_here
+
+    async def _feed_here(self, item: Input) -> None:
+        self.feed(item)
+
+    def feed(self, item: Input) -> None:
+        """Apply one input: an upstream item, a poll marker, the campaign's name."""
+        match item:
+            case PollBatch():
+                if isinstance(self.state, CallState):
+                    self.state.connection_started()
+            case CampaignNamed(name=name):
+                self.name_campaign(name)
+            case _:
+                self._on_item(item)
 
     def _on_item(self, item: Item) -> None:
         match item:
@@ -269,7 +331,7 @@ class Stream:
     def _start_polling(self, why: str) -> None:
         message = f"{why} Showing data polled every {self._config.poll_interval:g} s."
         self._set_connection("polling", message)
-        if self._poller is None and not self.ended:
+        if self._poller is None and not self.ended and self.runs_upstream:
             self._poller = asyncio.create_task(self._poll(), name=f"poll {self.key}")
             self._poller.add_done_callback(self._task_done)
 
@@ -282,15 +344,14 @@ class Stream:
         while not self.ended:
             try:
                 events = await self._sources.poll(self.key)
-                if isinstance(self.state, CallState):
-                    self.state.connection_started()  # each poll returns the whole transcript
             except Exception as exc:  # RestError and friends: shown, and tried again
                 self._metrics.poll_errors.inc()
                 log.warning("stream %s: poll failed: %s", self.key, type(exc).__name__)
             else:
                 self._metrics.polls.inc()
+                await self._publish(PollBatch())  # each poll returns the whole transcript
                 for event in events:
-                    self._apply(event)
+                    await self._publish(event)
                     if self.ended:
                         return
             await asyncio.sleep(self._config.poll_interval)
@@ -299,23 +360,44 @@ class Stream:
 
     def _set_connection(self, state: str, message: str, **extra: Any) -> None:
         connection = {"state": state, "message": message, **extra}
-        if connection != self.connection:
-            self.connection = connection
+        if connection != self._connection:
+            self._connection = connection
+            self._local_status = None
             self._emit(Change("status", connection))
+
+    def show_local_status(self, state: str | None, message: str = "") -> None:
+        """What this node alone knows of the upstream (None: back to the shared state).
+
+        Sent under the newest id, so it moves no viewer's resume position and
+        every node keeps numbering the shared frames alike.
+        """
+        local = {"state": state, "message": message} if state is not None else None
+        if local == self._local_status:
+            return
+        self._local_status = local
+        self._deliver(render(self.log.last_id, "status", self.connection, self.key))
+
+    def set_epoch(self, epoch: str) -> None:
+        """Number frames under the cluster's epoch for this stream (before the first frame)."""
+        if len(self.log) == 0 and self.log.epoch != epoch:
+            self.log = ReplayLog(self.log.capacity, epoch)
 
     def _emit(self, change: Change) -> None:
         frame = self.log.append(change, self.key)
+        webhooks = self._integrations.webhooks
+        if webhooks is not None and frame.type in WEBHOOK_TYPES and self.runs_upstream:
+            # An alert keeps its id when the stream is rebuilt and Burki replays the call.
+            event_id = f"{self.key}/{frame.data['id']}" if frame.type == "alert" else frame.id
+            webhooks.offer(str(self.key), event_id, frame.type, frame.data)
+        self._deliver(frame)
+
+    def _deliver(self, frame: Frame) -> None:
         for name, view in list(self.views.items()):
             try:
                 frame.html[name] = view.update(self, frame)
             except Exception:  # a template bug must not stop the stream, nor log every frame
                 log.exception("stream %s: view %s failed to render; detached", self.key, name)
                 del self.views[name]  # its pages get full renders; a new page load re-adds it
-        webhooks = self._integrations.webhooks
-        if webhooks is not None and frame.type in WEBHOOK_TYPES:
-            # An alert keeps its id when the stream is rebuilt and Burki replays the call.
-            event_id = f"{self.key}/{frame.data['id']}" if frame.type == "alert" else frame.id
-            webhooks.offer(str(self.key), event_id, frame.type, frame.data)
         delivered = 0
         for sub in list(self.subscribers):
             if sub.offer(frame):
