@@ -1,0 +1,197 @@
+"""Several nodes on one real Redis, in this process: one upstream, same ids, resume anywhere."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+
+import httpx
+import pytest
+
+from tests.cluster import flush, nodes, redis_module
+from tests.live import Viewer, has_segment, is_event, segments
+from tests.redisserver import RedisServer
+from webapp.access.users import Role
+from webapp.cluster.bus import Bus, BusConfig
+from webapp.relay import cursor
+from webapp.simulator import Simulator
+from webapp.wire.streamkey import StreamKey
+
+__all__ = ["redis_module"]  # the module's redis-server fixture
+
+
+@pytest.fixture
+def server(redis_module: RedisServer) -> Iterator[RedisServer]:
+    flush(redis_module)
+    yield redis_module
+
+
+def bearer(token: str) -> httpx.AsyncClient:
+    return httpx.AsyncClient(timeout=10, headers={"Authorization": f"Bearer {token}"})
+
+
+def transcript(viewer: Viewer) -> list[tuple[str, str]]:
+    return [(e.id, e.data) for e in viewer.events if e.event == "transcript"]
+
+
+async def test_sixty_viewers_on_three_nodes_share_one_upstream_and_the_same_ids(
+    sim: Simulator, server: RedisServer
+) -> None:
+    sid = sim.add_call()
+    caps = {"dashboard_streams_per_session": 60, "dashboard_streams_per_user": 60}
+    async with nodes(sim, server, **caps) as cluster:
+        token = cluster[0].token(Role.ADMIN)
+        async with bearer(token) as client:
+            viewers = [
+                Viewer(cluster[n % 3].url, f"/api/calls/{sid}/events").start(client)
+                for n in range(60)
+            ]
+            for viewer in viewers:
+                await viewer.wait_for(is_event("snapshot"))
+            await sim.wait_for_connections(f"call:{sid}", 1)
+            for n in range(10):
+                sim.add_segment(sid, "user" if n % 2 else "assistant", f"line {n}")
+            for viewer in viewers:
+                await viewer.wait_for(has_segment("line 9"))
+            assert sim.connections_total(f"call:{sid}") == 1
+            expected = transcript(viewers[0])
+            assert len(expected) == 10
+            for viewer in viewers[1:]:
+                assert transcript(viewer) == expected  # same ids on every node, same bytes
+            assert segments(viewers[1].events) == [f"line {n}" for n in range(10)]
+            for viewer in viewers:
+                await viewer.stop()
+
+
+async def test_a_viewer_resumes_on_another_node_with_exactly_the_missed_events(
+    sim: Simulator, server: RedisServer
+) -> None:
+    sid = sim.add_call()
+    async with nodes(sim, server, 2) as (a, b), bearer(a.token(Role.ADMIN)) as client:
+        first = Viewer(a.url, f"/api/calls/{sid}/events").start(client)
+        await first.wait_for(is_event("snapshot"))
+        sim.add_segment(sid, "assistant", "before")
+        await first.wait_for(has_segment("before"))
+        await first.stop()
+        for text in ("missed 1", "missed 2"):
+            sim.add_segment(sid, "user", text)
+        keeper = Viewer(a.url, f"/api/calls/{sid}/events").start(client)
+        await keeper.wait_for(has_segment("missed 2"))
+        resumed = Viewer(b.url, f"/api/calls/{sid}/events", last_id=first.last_id)
+        resumed.start(client)
+        await resumed.wait_for(has_segment("missed 2"))
+        kinds = [e.event for e in resumed.events if e.event != "status"]
+        assert "snapshot" not in kinds and "reset" not in kinds
+        assert segments(first.events + resumed.events) == ["before", "missed 1", "missed 2"]
+        assert resumed.last_id == keeper.last_id  # node b numbers as node a does
+        await keeper.stop()
+        await resumed.stop()
+
+
+async def test_a_multiplexed_viewer_resumes_on_another_node(
+    sim: Simulator, server: RedisServer
+) -> None:
+    one, two = sim.add_call(), sim.add_call()
+    path = f"/api/events?call={one}&call={two}"
+    async with nodes(sim, server, 2) as (a, b), bearer(a.token(Role.ADMIN)) as client:
+        first = Viewer(a.url, path).start(client)
+        await first.wait_for(is_event("snapshot", stream=f"call:{two}"))
+        sim.add_segment(one, "user", "one before")
+        await first.wait_for(has_segment("one before"))
+        await first.stop()
+        sim.add_segment(one, "user", "one missed")
+        sim.add_segment(two, "user", "two missed")
+        assert first.last_id is not None
+        resumed = Viewer(b.url, path, last_id=first.last_id).start(client)
+        await resumed.wait_for(has_segment("one missed"))
+        await resumed.wait_for(has_segment("two missed"))
+        kinds = [e.event for e in resumed.events]
+        assert "snapshot" not in kinds and "reset" not in kinds  # exactly the missed events
+        assert segments(resumed.events) == ["one missed", "two missed"]
+        at = cursor.decode(resumed.last_id, [StreamKey.call(one), StreamKey.call(two)])
+        assert all(position is not None for position in at.values())
+        await resumed.stop()
+
+
+async def test_a_token_revoked_on_one_node_is_refused_on_the_other_at_once(
+    sim: Simulator, server: RedisServer
+) -> None:
+    sid = sim.add_call()
+    async with nodes(sim, server, 2) as (a, b):
+        token = a.token(Role.ADMIN)
+        async with bearer(token) as client:
+            path = f"/api/calls/{sid}"
+            assert (await client.get(b.url + path)).status_code != 401
+            name = next(t.name for t in a.state.access.tokens.list())
+            a.state.access.tokens.revoke(name)
+            assert (await client.get(b.url + path)).status_code == 401
+
+
+async def test_a_stopped_holder_hands_its_stream_to_another_node_losing_nothing(
+    sim: Simulator, server: RedisServer
+) -> None:
+    sid = sim.add_call()
+    async with nodes(sim, server, 2) as (a, b), bearer(a.token(Role.ADMIN)) as client:
+        on_a = Viewer(a.url, f"/api/calls/{sid}/events").start(client)
+        await on_a.wait_for(is_event("snapshot"))
+        await sim.wait_for_connections(f"call:{sid}", 1)
+        on_b = Viewer(b.url, f"/api/calls/{sid}/events").start(client)
+        sim.add_segment(sid, "user", "one")
+        await on_b.wait_for(has_segment("one"))
+        holder, other = (a, b) if a.hub.streams[StreamKey.call(sid)].runs_upstream else (b, a)
+        viewer = on_b if other is b else on_a
+        await (on_a if holder is a else on_b).stop()
+        await holder.hub.close()  # the holder leaves: it hands the lease over
+        sim.add_segment(sid, "assistant", "two")
+        await viewer.wait_for(has_segment("two"), timeout=10)
+        sim.add_segment(sid, "user", "three")
+        await viewer.wait_for(has_segment("three"))
+        assert segments(viewer.events) == ["one", "two", "three"]
+        await sim.wait_for_connections(f"call:{sid}", 1)
+        await viewer.stop()
+
+
+async def test_redis_restarted_mid_call_viewers_see_reconnecting_and_recover(
+    sim: Simulator, server: RedisServer
+) -> None:
+    sid = sim.add_call()
+    async with nodes(sim, server, 2) as (a, b), bearer(a.token(Role.ADMIN)) as client:
+        viewers = [Viewer(n.url, f"/api/calls/{sid}/events").start(client) for n in (a, b)]
+        sim.add_segment(sid, "user", "before")
+        for viewer in viewers:
+            await viewer.wait_for(has_segment("before"))
+        server.stop()
+        for viewer in viewers:
+            await viewer.wait_for(is_event("status", state="reconnecting"), timeout=10)
+        ready = await client.get(a.url + "/readyz")
+        assert ready.status_code == 503
+        sim.add_segment(sid, "assistant", "during")
+        await asyncio.to_thread(server.start)
+        sim.add_segment(sid, "user", "after")
+        for viewer in viewers:
+            await viewer.wait_for(has_segment("after"), timeout=15)
+            assert segments(viewer.events) == ["before", "during", "after"]
+        assert (await client.get(a.url + "/readyz")).status_code == 200
+        await sim.wait_for_connections(f"call:{sid}", 1)
+        for viewer in viewers:
+            await viewer.stop()
+
+
+async def test_a_node_that_lost_its_lease_can_never_publish(server: RedisServer) -> None:
+    a = Bus.connect(server.url, BusConfig(node_id="a", lease_seconds=1.0))
+    b = Bus.connect(server.url, BusConfig(node_id="b", lease_seconds=1.0))
+    try:
+        held = await a.tick("call:CAx", None)
+        assert held.mine
+        assert await a.publish("call:CAx", held.value, '"one"')
+        assert not (await b.tick("call:CAx", None)).mine  # held: b waits
+        await a.redis.delete("burki:lease:call:CAx")  # as if a's lease ran out while it slept
+        taken = await b.tick("call:CAx", None)
+        assert taken.mine and taken.value != held.value
+        assert not await a.publish("call:CAx", held.value, '"stale"')  # fenced off
+        assert not (await a.tick("call:CAx", held.value)).mine
+        entries = await b.read("call:CAx", "0")
+        assert [payload for _, payload in entries] == ['"one"']
+    finally:
+        await a.close()
+        await b.close()
