@@ -47,7 +47,7 @@ async def test_sixty_viewers_on_three_nodes_share_one_upstream_and_the_same_ids(
                 for n in range(60)
             ]
             for viewer in viewers:
-                await viewer.wait_for(is_event("snapshot"))
+                await viewer.wait_for(is_event("snapshot"), timeout=15)
             await sim.wait_for_connections(f"call:{sid}", 1)
             for n in range(10):
                 sim.add_segment(sid, "user" if n % 2 else "assistant", f"line {n}")

@@ -86,6 +86,7 @@ class Replica:
                 if not self._epoch_set:
                     self.stream.set_epoch(await self.bus.epoch(self.name))
                     self._epoch_set = True
+                    await self._notify()
                 entries = await self.bus.read(self.name, self._last)
             except Trouble as exc:
                 log.warning(
@@ -100,8 +101,11 @@ class Replica:
             for entry, payload in entries:
                 self._last = entry
                 self._feed(payload)
-            async with self._advanced:
-                self._advanced.notify_all()
+            await self._notify()
+
+    async def _notify(self) -> None:
+        async with self._advanced:
+            self._advanced.notify_all()
 
     def _feed(self, payload: str) -> None:
         try:
