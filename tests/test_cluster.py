@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import Iterator
 
 import httpx
@@ -11,6 +12,7 @@ import pytest
 from tests.cluster import flush, nodes, redis_module
 from tests.live import Viewer, has_segment, is_event, segments
 from tests.redisserver import RedisServer
+from tests.test_access import PASSWORD, sign_in
 from webapp.access.users import Role
 from webapp.cluster.bus import Bus, BusConfig
 from webapp.relay import cursor
@@ -195,3 +197,30 @@ async def test_a_node_that_lost_its_lease_can_never_publish(server: RedisServer)
     finally:
         await a.close()
         await b.close()
+
+
+async def test_a_wallboard_resumes_on_another_node_and_sign_out_ends_it_on_both(
+    sim: Simulator, server: RedisServer
+) -> None:
+    sid = sim.add_call()
+    sim.add_segment(sid, "user", "first words")
+    async with nodes(sim, server, 2) as (a, b), httpx.AsyncClient(timeout=10) as client:
+        a.state.access.users.add("ada", PASSWORD, Role.SUPERVISOR)
+        assert (await sign_in(a, client, PASSWORD)).status_code == 303  # on node a
+        assert (await client.get(a.url + "/wallboard")).status_code == 200
+        board = Viewer(a.url, "/wallboard/updates").start(client)
+        sim.add_segment(sid, "assistant", "seen words")
+        await board.wait_for(lambda e: "seen words" in e.data)
+        await board.stop()
+        sim.add_segment(sid, "assistant", "missed words")
+        resumed = Viewer(b.url, "/wallboard/updates", last_id=board.last_id)
+        resumed.start(client, query_resume=True)  # as htmx reconnects: the id in the query
+        await resumed.wait_for(lambda e: "missed words" in e.data)
+        assert not any("beforeend" in e.data for e in resumed.events)  # no card added twice
+        assert not any("first words" in e.data and "missed" not in e.data for e in resumed.events)
+        await resumed.stop()
+        csrf = re.search(r'name="csrf" value="([^"]+)"', (await client.get(a.url + "/")).text)
+        assert csrf
+        await client.post(a.url + "/signout", data={"csrf": csrf[1]})
+        gone = await client.get(b.url + "/wallboard", follow_redirects=False)
+        assert gone.status_code == 303  # the session ended on node a is refused on node b

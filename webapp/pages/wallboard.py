@@ -62,6 +62,9 @@ async def page(request: Request) -> Response:
 
 async def updates(request: Request) -> Response | SSE:
     await record(request, "wallboard", resume=last_event_id(request) is not None)
+    directory: Directory = app_state(request).directory
+    if not directory.loaded:  # a resume on a node that shows no board yet: no card is gone
+        await directory.refresh()
     hub: Hub = app_state(request).hub
     session = _Session(hub, app_state(request).directory, last_event_id(request))
     return sse_response(hub, session.run())
