@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import webapp
-from bench import phases, proxies, report, simproc, viewers
+from bench import cluster, phases, proxies, report, simproc, viewers
 from bench.control import Child
 from bench.procstat import load_average, machine, raise_nofile, source_version
 
@@ -50,19 +50,48 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="a ~30 s smoke run, small sizes")
     parser.add_argument("--out", type=Path, default=RESULTS, help="where to write the table")
+    parser.add_argument(
+        "--cluster-only",
+        action="store_true",
+        help="only the single-node live phase and the cluster scenario (writes nothing)",
+    )
     args = parser.parse_args(argv)
     raise_nofile()
     plan = Plan.quick() if args.quick else Plan.full()
+    kills = 3 if args.quick else 10
+    if args.cluster_only:
+        print(cluster_only(plan, kills))
+        return 0
     began = time.monotonic()
-    results, notes = run(plan)
+    results, notes, clustered = run(plan, kills)
     text = document(plan, results, notes, time.monotonic() - began, args.quick)
+    text += "\n\n" + cluster.markdown(results["ours"].live, clustered)
     print(text)
     args.out.write_text(text + "\n")
     print(f"\n(written to {args.out})", file=sys.stderr)
     return 0
 
 
-def run(plan: Plan) -> tuple[dict[str, report.DesignResult], list[str]]:
+def cluster_only(plan: Plan, kills: int) -> str:
+    """The single-node live phase of ours, then the cluster scenario, in one run."""
+    with (
+        Child("simulator", simproc.main) as sim,
+        Child("viewers", viewers.main) as clients,
+    ):
+        base_url = sim.call("base_url")
+        with Child("ours-proxy", proxies.main, "ours", base_url, plan.viewer_queue) as px:
+            procs = phases.Procs(sim, clients, px, px.call("port"), px.call("token"))
+            single = phases.live(
+                procs, plan.live_viewers, plan.rate, plan.warmup, plan.window, plan.drain
+            )
+        _say(f"one node: p99 {single.stats['p99_ms']:.1f} ms; now {cluster.NODES} nodes")
+        clustered = cluster.run(plan, sim, clients, base_url, kills)
+    return cluster.markdown(single, clustered)
+
+
+def run(
+    plan: Plan, kills: int
+) -> tuple[dict[str, report.DesignResult], list[str], cluster.ClusterResult]:
     results: dict[str, report.DesignResult] = {}
     notes: list[str] = []
     with (
@@ -82,7 +111,9 @@ def run(plan: Plan) -> tuple[dict[str, report.DesignResult], list[str]]:
                 _say(f"{design}: p99 {live.stats['p99_ms']:.1f} ms")
                 notes += _notes(design, idle, live, procs)
             results[design] = report.DesignResult(idle, live)
-    return results, notes
+        _say(f"cluster: {cluster.NODES} nodes on Redis, {plan.live_viewers} viewers, {kills} kills")
+        clustered = cluster.run(plan, sim, clients, base_url, kills)
+    return results, notes, clustered
 
 
 def _notes(
