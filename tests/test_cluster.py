@@ -11,8 +11,10 @@ import pytest
 
 from tests.cluster import flush, nodes, redis_module
 from tests.live import Viewer, has_segment, is_event, segments
+from tests.receiver import receiving
 from tests.redisserver import RedisServer
 from tests.test_access import PASSWORD, sign_in
+from tests.test_alerts_live import ANGRY, endpoints
 from webapp.access.users import Role
 from webapp.cluster.bus import Bus, BusConfig
 from webapp.relay import cursor
@@ -224,3 +226,32 @@ async def test_a_wallboard_resumes_on_another_node_and_sign_out_ends_it_on_both(
         await client.post(a.url + "/signout", data={"csrf": csrf[1]})
         gone = await client.get(b.url + "/wallboard", follow_redirects=False)
         assert gone.status_code == 303  # the session ended on node a is refused on node b
+
+
+async def test_webhooks_are_posted_once_by_the_holder_whatever_the_nodes_showing_it(
+    sim: Simulator, server: RedisServer
+) -> None:
+    sid = sim.add_call()
+    async with receiving() as receiver:
+        hooks = {"webhook_endpoints": endpoints(receiver.url, "alert", "call_status")}
+        async with (
+            nodes(sim, server, 3, **hooks) as cluster,
+            bearer(cluster[0].token(Role.ADMIN)) as client,
+        ):
+            viewers = [Viewer(n.url, f"/api/calls/{sid}/events").start(client) for n in cluster]
+            for viewer in viewers:
+                await viewer.wait_for(is_event("status", state="live"))
+            sim.add_segment(sid, "user", ANGRY[0])
+            for viewer in viewers:
+                await viewer.wait_for(is_event("alert"))
+            sim.set_call_status(sid, "completed")
+            for viewer in viewers:
+                await viewer.wait_for(is_event("end"))
+            for node in cluster:
+                assert node.state.webhooks is not None
+                await node.state.webhooks.wait_idle()
+            for viewer in viewers:
+                await viewer.stop()
+    posted = [(r.json["type"], r.json["id"]) for r in receiver.requests]
+    assert [t for t, _ in posted].count("alert") == 1, posted  # one post, not one per node
+    assert len(posted) == len(set(posted)), posted
