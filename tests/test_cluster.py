@@ -255,3 +255,16 @@ async def test_webhooks_are_posted_once_by_the_holder_whatever_the_nodes_showing
     posted = [(r.json["type"], r.json["id"]) for r in receiver.requests]
     assert [t for t, _ in posted].count("alert") == 1, posted  # one post, not one per node
     assert len(posted) == len(set(posted)), posted
+
+
+async def test_sign_in_failures_on_every_node_count_against_one_limit(
+    sim: Simulator, server: RedisServer
+) -> None:
+    async with nodes(sim, server, 2) as (a, b), httpx.AsyncClient(timeout=10) as client:
+        a.state.access.users.add("ada", PASSWORD, Role.SUPERVISOR)
+        answers = [
+            (await sign_in(node, client, "wrong password")).status_code
+            for node in (a, b, a, b, a)  # five failures: the per-user limit, spread
+        ]
+        assert answers == [401] * 5
+        assert (await sign_in(b, client, PASSWORD)).status_code == 429  # b saw only two

@@ -85,6 +85,8 @@ async def _lifespan(
                 await state.webhooks.close()
             for stop in reversed(on_shutdown):
                 await stop()
+            if access.shared_throttle is not None:
+                await access.shared_throttle.close()
             access.close()
 
 

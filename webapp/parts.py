@@ -33,6 +33,7 @@ from webapp.alerts.webhooks import WebhookDispatcher
 from webapp.cluster import startup
 from webapp.cluster.bus import BusConfig
 from webapp.cluster.replica import Cluster
+from webapp.cluster.throttle import RedisAttempts
 from webapp.pages.directory import Directory
 from webapp.pages.missing import MissingIds
 from webapp.pages.state import AppState, LinksBase
@@ -176,6 +177,11 @@ def access(
             )
         ),
         clock=clock,
+        shared_throttle=(
+            RedisAttempts.connect(settings.redis_url.get_secret_value())
+            if settings.redis_url is not None
+            else None
+        ),
     )
 
 
