@@ -268,3 +268,18 @@ async def test_sign_in_failures_on_every_node_count_against_one_limit(
         ]
         assert answers == [401] * 5
         assert (await sign_in(b, client, PASSWORD)).status_code == 429  # b saw only two
+
+
+async def test_one_node_polls_the_directory_and_the_others_read_its_lists(
+    sim: Simulator, server: RedisServer
+) -> None:
+    async with nodes(sim, server, 2) as (a, b):
+        before = sim.rest.served["/api/v1/calls"]
+        for _ in range(5):
+            await a.state.directory.refresh()
+            await b.state.directory.refresh()
+        assert sim.rest.served["/api/v1/calls"] - before == 5  # node a's polls only
+        sid = sim.add_call()
+        await a.state.directory.refresh()
+        await b.state.directory.refresh()
+        assert sid in [call.call_sid for call in b.state.directory.calls]

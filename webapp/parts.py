@@ -32,6 +32,7 @@ from webapp.alerts.sentiment import SentimentScorer
 from webapp.alerts.webhooks import WebhookDispatcher
 from webapp.cluster import startup
 from webapp.cluster.bus import BusConfig
+from webapp.cluster.listing import RedisListing
 from webapp.cluster.replica import Cluster
 from webapp.cluster.throttle import RedisAttempts
 from webapp.pages.directory import Directory
@@ -60,10 +61,12 @@ def app_state(settings: Settings, access: Access, rest: BurkiRest, demo: bool) -
     """The running parts, wired; the lifespan starts and stops them."""
     metrics = Metrics()
     sources = Sources(upstream_config(settings), rest)
-    directory = Directory(rest, settings.directory_poll_interval, settings.relay_grace_period)
+    store = cluster(settings)
+    interval = settings.directory_poll_interval
+    listing = RedisListing(store.bus, interval) if store is not None else None
+    directory = Directory(rest, interval, settings.relay_grace_period, listing)
     webhooks = webhook_dispatcher(settings)
     metrics.watch_webhooks(webhooks)
-    store = cluster(settings)
     integrations = Integrations(alert_factory(settings), webhooks, directory.add_alert, store)
     return AppState(
         access=access,

@@ -111,10 +111,11 @@ class Bus:
     def retention_ms(self) -> int:
         return int(self.config.retention_seconds * 1000)
 
-    async def tick(self, stream: str, value: str | None) -> Tick:
+    async def tick(self, stream: str, value: str | None, ttl_ms: int | None = None) -> Tick:
         """Renew our lease on ``stream`` (``value``), or take it when nobody holds it."""
         keys = [PREFIX + "lease:" + stream, PREFIX + "fence:" + stream]
-        args: list[str | int] = [self.config.node_id, value or "", self.lease_ms, self.retention_ms]
+        ttl = ttl_ms or self.lease_ms
+        args: list[str | int] = [self.config.node_id, value or "", ttl, self.retention_ms]
         mine, holder, ttl = await self._tick(keys=keys, args=args)
         return Tick(bool(mine), str(holder), int(ttl))
 

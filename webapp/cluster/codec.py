@@ -21,6 +21,7 @@ from typing import Any
 from webapp.relay.stream import CampaignNamed, PollBatch
 from webapp.wire import events
 from webapp.wire.failures import Failure, FailureKind
+from webapp.wire.rest import CallSummary, CampaignSummary
 from webapp.wire.upstream import AuthMode, Connecting, GaveUp, Live, Reconnecting
 
 _CLASSES: dict[str, type[Any]] = {
@@ -43,6 +44,8 @@ _CLASSES: dict[str, type[Any]] = {
         Failure,
         PollBatch,
         CampaignNamed,
+        CallSummary,  # the directory's lists (``webapp.cluster.listing``)
+        CampaignSummary,
     )
 }
 _ENUMS: dict[str, type[Enum]] = {cls.__name__: cls for cls in (AuthMode, FailureKind)}

@@ -14,7 +14,8 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import deque
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import Any, Protocol
 
 from webapp.relay.frames import render
 from webapp.relay.subscriber import Subscriber
@@ -25,10 +26,29 @@ log = logging.getLogger(__name__)
 MAX_LISTED = 200
 MAX_ALERTS = 50
 
+Listed = tuple[list[CallSummary], list[CampaignSummary], str | None]  # calls, campaigns, error
+
+
+class SharedListing(Protocol):
+    """Several nodes share one poller of the lists (``webapp.cluster.listing``).
+
+    ``lists(fetch)``: Burki's lists, fetched here with ``fetch`` when this node is
+    the one that polls, else as the polling node last stored them.
+    """
+
+    async def lists(self, fetch: Callable[[], Awaitable[Listed]]) -> Listed: ...
+
 
 class Directory:
-    def __init__(self, rest: BurkiRest, interval: float, grace: float) -> None:
+    def __init__(
+        self,
+        rest: BurkiRest,
+        interval: float,
+        grace: float,
+        shared: SharedListing | None = None,
+    ) -> None:
         self.rest = rest
+        self.shared = shared
         self.interval = interval
         self.grace = grace
         self.calls: list[CallSummary] = []
@@ -42,19 +62,23 @@ class Directory:
 
     async def refresh(self) -> bool:
         """Poll once; return whether anything changed (and tell the watchers)."""
-        try:
-            calls, campaigns = await asyncio.gather(
-                self.rest.list_calls(status="ongoing", limit=MAX_LISTED),
-                self.rest.list_campaigns(status="running", limit=MAX_LISTED),
-            )
-            error = None
-        except RestError as exc:
-            calls, campaigns, error = self.calls, self.campaigns, str(exc)
+        shared = self.shared
+        calls, campaigns, error = await (shared.lists(self._fetch) if shared else self._fetch())
         changed = (calls, campaigns, error) != (self.calls, self.campaigns, self.error)
         self.calls, self.campaigns, self.error, self.loaded = calls, campaigns, error, True
         if changed:
             self._tell()
         return changed
+
+    async def _fetch(self) -> Listed:
+        try:
+            calls, campaigns = await asyncio.gather(
+                self.rest.list_calls(status="ongoing", limit=MAX_LISTED),
+                self.rest.list_campaigns(status="running", limit=MAX_LISTED),
+            )
+        except RestError as exc:
+            return self.calls, self.campaigns, str(exc)
+        return calls, campaigns, None
 
     def add_alert(self, stream: str, alert: dict[str, Any]) -> None:
         """An alert raised on a stream: listed on the overview, newest first."""
