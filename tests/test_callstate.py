@@ -189,6 +189,7 @@ def test_a_status_change_is_a_change_and_a_repeat_is_not() -> None:
                 "status": "in-progress",
                 "metadata": {"assistant_id": 7},
                 "ended": False,
+                "no_activity": False,
                 "at": "2025-08-01T10:00:00Z",
             },
         )
@@ -213,7 +214,7 @@ def test_metadata_that_json_cannot_hold_is_made_safe_to_render() -> None:
     state = CallState(SID)
     [change] = state.apply(status("in-progress", score=float("nan")))
     render("e-1", change.type, change.data)
-    assert state.metadata == {"score": None}
+    assert state.metadata == {}  # NaN reads as null, and a null never overwrites a value
 
 
 def test_events_of_no_concern_to_a_call_change_nothing() -> None:
@@ -226,7 +227,7 @@ def test_snapshot_holds_the_whole_state_with_utc_timestamps() -> None:
     state = CallState(SID)
     feed(state, [status("in-progress"), *HELD, said("So", "assistant", final=False)])
     snapshot = state.snapshot()
-    assert set(snapshot) == {"status", "metadata", "segments", "interims", "ended"}
+    assert set(snapshot) == {"status", "metadata", "segments", "interims", "ended", "no_activity"}
     assert [s["index"] for s in snapshot["segments"]] == [0, 1, 2]
     assert snapshot["segments"][0]["created_at"] == "2025-08-01T10:00:01Z"
     assert snapshot["interims"]["assistant"]["content"] == "So"

@@ -195,7 +195,7 @@ async def test_a_node_that_lost_its_lease_can_never_publish(server: RedisServer)
         assert not await a.publish("call:CAx", held.value, '"stale"')  # fenced off
         assert not (await a.tick("call:CAx", held.value)).mine
         entries = await b.read("call:CAx", "0")
-        assert [payload for _, payload in entries] == ['"one"']
+        assert [entry.payload for entry in entries] == ['"one"']
     finally:
         await a.close()
         await b.close()

@@ -18,7 +18,7 @@ async def test_a_bad_stream_id_is_a_404_page_a_404_update_stream_and_a_documente
     for response in (page, export):
         assert response.status_code == 404
         assert response.headers["content-type"].startswith("text/html")
-        assert "No such page: a call id is 1 to 64" in response.text
+        assert "No such page: a call id is 1 to 128" in response.text
     assert updates.status_code == 404 and updates.json()["error"] == "bad_stream_id"
     assert api.status_code == 400 and api.json()["error"] == "bad_stream_id"
     assert api.json()["message"] == updates.json()["message"]

@@ -13,7 +13,7 @@ from webapp.wire.failures import Ending, FailureKind, classify
                 close_code=1008,
             ),
             FailureKind.AUTH,
-            True,
+            False,
         ),
         (
             Ending(
@@ -22,7 +22,7 @@ from webapp.wire.failures import Ending, FailureKind, classify
             FailureKind.ACCESS_DENIED,
             True,
         ),
-        (Ending(close_code=1008, close_reason="Authentication failed"), FailureKind.AUTH, True),
+        (Ending(close_code=1008, close_reason="Authentication failed"), FailureKind.AUTH, False),
         (
             Ending(close_code=1008, close_reason="Access denied to this call"),
             FailureKind.ACCESS_DENIED,
@@ -43,8 +43,8 @@ from webapp.wire.failures import Ending, FailureKind, classify
             FailureKind.NOT_FOUND,
             False,
         ),
-        (Ending(handshake_status=401), FailureKind.AUTH, True),
-        (Ending(handshake_status=403), FailureKind.AUTH, True),
+        (Ending(handshake_status=401), FailureKind.AUTH, False),
+        (Ending(handshake_status=403), FailureKind.AUTH, False),
         (Ending(handshake_status=404), FailureKind.NOT_FOUND, False),
         (Ending(handshake_status=429), FailureKind.RATE_LIMITED, False),
         (Ending(handshake_status=503), FailureKind.TRANSIENT, False),
@@ -62,6 +62,32 @@ def test_every_way_a_connection_ends_is_classified(
     failure = classify(ending)
     assert (failure.kind, failure.fatal) == (kind, fatal)
     assert failure.message.endswith((".", ")."))
+
+
+def test_an_auth_refusal_is_retried_at_most_once_a_minute_and_says_why() -> None:
+    # Burki's database down refuses a valid key with 1008: not permanent, never a storm.
+    for ending in (
+        Ending(error=UpstreamError("authentication_failed", "Authentication failed")),
+        Ending(close_code=1008, close_reason="Authentication failed"),
+        Ending(handshake_status=401),
+    ):
+        failure = classify(ending)
+        assert not failure.fatal
+        assert failure.floor >= 60
+        assert "once a minute" in failure.message
+
+
+def test_a_restart_close_reconnects_promptly_not_after_a_backoff() -> None:
+    for code in (1012, 1001):
+        failure = classify(Ending(established=True, close_code=code))
+        assert failure.kind is FailureKind.TRANSIENT and failure.prompt
+    assert not classify(Ending(established=True, close_code=1011)).prompt
+
+
+def test_a_missed_pong_is_a_dropped_connection_that_says_so() -> None:
+    failure = classify(Ending(established=True, close_code=1000, pong_missed=2.5))
+    assert failure.kind is FailureKind.TRANSIENT and not failure.fatal
+    assert "no pong within 2.5 s" in failure.message
 
 
 def test_slow_retries_for_not_found_and_rate_limits() -> None:

@@ -18,7 +18,9 @@ async def test_an_unknown_call_is_a_404_page(sim: Simulator) -> None:
     assert page.headers["content-type"].startswith("text/html")
 
 
-@pytest.mark.parametrize("path", ["/calls/..%2Fx", "/calls/" + "A" * 100, "/campaigns/abc"])
+@pytest.mark.parametrize(
+    "path", ["/calls/..%2Fx", "/calls/" + "A" * 129, "/calls/...", "/campaigns/abc"]
+)
 async def test_bad_ids_in_page_urls_are_404_pages(sim: Simulator, path: str) -> None:
     async with running_app(sim) as live, live.client() as client:
         page = await client.get(live.url + path)

@@ -18,6 +18,7 @@ from webapp.wire.events import (
     ContactUpdate,
     Counters,
     Event,
+    History,
     Pong,
     Progress,
     Skipped,
@@ -277,9 +278,20 @@ def test_c_progress_takes_campaign_id_from_the_envelope_when_data_lacks_it() -> 
     assert expect(event, Progress).campaign_id == 7
 
 
-def test_metrics_history_is_skipped_as_not_used() -> None:
+def test_metrics_history_becomes_the_chart_s_past_oldest_first() -> None:
+    counts = {"total_contacts": 10, "completed": 3, "failed": 1, "processing": 1, "pending": 5}
+    later = {"timestamp": 1707984600.0, **counts, "completed": 4}
+    earlier = {"timestamp": 1707984000.0, **counts}
+    data = {"campaign_id": 4, "hours": 24, "history": [later, earlier, {"timestamp": None}]}
+    event = expect(normalise({"type": "metrics_history", "data": data}), History)
+    assert event.campaign_id == 4
+    assert [c.successful for _, c in event.samples] == [3, 4]
+    assert [c.completed for _, c in event.samples] == [4, 5]
+
+
+def test_metrics_history_without_a_history_list_is_skipped() -> None:
     event = normalise({"type": "metrics_history", "data": {"points": []}})
-    assert event == Skipped("message type not used", "metrics_history")
+    assert event == Skipped("field history is not a list", "metrics_history")
 
 
 # -- campaign dialect A ---------------------------------------------------------------
@@ -643,7 +655,7 @@ SKIPS: list[tuple[object, str]] = [
     ({"data": {}}, "message has no string type"),
     ({"type": 3}, "message has no string type"),
     ({"type": "mystery"}, "unknown message type"),
-    ({"type": "metrics_history"}, "message type not used"),
+    ({"type": "metrics_history"}, "field data is missing"),
     ({"type": "transcript"}, "field data is missing"),
     ({"type": "transcript", "data": "x"}, "field data is not an object"),
     ({"type": "transcript", "data": {"content": "x"}}, "field speaker is missing"),
@@ -800,6 +812,7 @@ EVENT_TYPES = (
     Progress,
     ContactUpdate,
     CampaignCompleted,
+    History,
     UpstreamError,
     Pong,
     Skipped,

@@ -102,17 +102,19 @@ async def test_upstream_drop_hang_and_1011_cost_no_segment_and_repeat_none(
         await viewer.stop()
 
 
-async def test_upstream_auth_failure_shows_an_error_and_never_retries(sim: Simulator) -> None:
+async def test_upstream_auth_failure_is_told_in_words_and_retried_only_a_minute_later(
+    sim: Simulator,
+) -> None:
     sid = sim.add_call()
     async with running_app(sim, burki_api_key="not-the-key") as live, live.client() as client:
         viewer = Viewer(live.url, f"/api/calls/{sid}/events").start(client)
-        error = await viewer.wait_for(is_event("error"))
-        assert data(error)["reason"] == "auth"
-        assert "key" in data(error)["message"]
-        await viewer.wait_for(is_event("status", state="error"))
+        status = await viewer.wait_for(is_event("status", state="reconnecting", reason="auth"))
+        assert "key" in data(status)["message"] and "once a minute" in data(status)["message"]
+        assert data(status)["retry_in"] >= 60
         assert sim.connections_total(f"call:{sid}") == 0  # rejected before it was counted
+        assert sim.attempts(f"call:{sid}") == 1  # and not tried again: no storm, no polling
         stream = next(iter(live.hub.streams.values()))
-        assert stream.connection_state == "error"
+        assert stream.connection_state == "reconnecting"
         await viewer.stop()
 
 

@@ -134,7 +134,7 @@ async def test_ongoing_calls_are_listed_with_their_dashboard_fields(sim: Simulat
     assert [c.call_sid for c in calls] == [sid]
     call = calls[0]
     assert (call.status, call.assistant_name, call.customer_phone) == (
-        "ongoing",
+        "in-progress",  # Burki's "ongoing": one word for a call that is on
         "Front desk",
         "+15550123",
     )
@@ -157,10 +157,10 @@ async def test_lists_accept_a_bare_list_and_a_page(shape: Any) -> None:
 
 async def test_open_source_list_redirect_is_followed_with_the_key(oss_sim: Simulator) -> None:
     sid = oss_sim.add_call()
-    cid = oss_sim.add_campaign(contacts=3)
     async with BurkiRest(oss_sim.base_url, SIM_KEY) as rest:
         assert [c.call_sid for c in await rest.list_calls()] == [sid]
-        assert [c.id for c in await rest.list_campaigns()] == [cid]
+        with pytest.raises(NotFound):  # the open-source server has no campaigns
+            await rest.list_campaigns()
 
 
 async def test_call_by_sid_and_its_transcripts(sim: Simulator) -> None:
@@ -170,7 +170,7 @@ async def test_call_by_sid_and_its_transcripts(sim: Simulator) -> None:
     async with BurkiRest(sim.base_url, SIM_KEY) as rest:
         call = await rest.call(sid)
         segments = await rest.transcripts(sid)
-    assert (call.call_sid, call.status) == (sid, "ongoing")
+    assert (call.call_sid, call.status) == (sid, "in-progress")
     assert [(s.speaker, s.content, s.call_sid) for s in segments] == [
         ("assistant", "Hello, how can I help?", sid),
         ("user", "My order is late", sid),

@@ -141,7 +141,8 @@ async def test_hosted_unknown_call_is_not_found_and_the_socket_stays_open(sim: S
 
 BAD_PATHS = [
     "/live-transcript/bad%20id!",
-    "/live-transcript/" + "x" * 65,
+    "/live-transcript/" + "x" * 129,
+    "/live-transcript/..",
     "/ws/campaigns/x/progress",
 ]
 

@@ -1,3 +1,5 @@
+from urllib.parse import unquote
+
 import pytest
 
 from webapp.wire.streamkey import BadStreamId, StreamKey
@@ -11,11 +13,34 @@ def test_keys_name_their_upstream_paths() -> None:
 
 
 @pytest.mark.parametrize(
-    "sid", ["", "../x", "a" * 65, "CA 1", "CA1\n", "ÇA1", "CA%2F", "<script>", "a/b"]
+    "sid",
+    ["", "../x", "a" * 129, "CA 1", "CA1\n", "ÇA1", "CA%2F", "<script>", "a/b", ".", "...", "a\tb"],
 )
 def test_bad_call_ids_are_refused(sid: str) -> None:
     with pytest.raises(BadStreamId):
         StreamKey.call(sid)
+
+
+TELNYX = "v3:" + "Zk9hT3pVb1ZuR0x4" * 5 + "_-A"
+
+
+@pytest.mark.parametrize(
+    "sid",
+    [
+        TELNYX,
+        "3fa85f64-5717-4562-b3fc-2c963f66afa6",  # Vonage: a UUID
+        "CA" + "a" * 32,
+        "sip.trunk~7:abc",
+        "a" * 128,
+        ".hidden.",
+    ],
+)
+def test_every_id_burki_can_produce_is_accepted_and_encoded_upstream(sid: str) -> None:
+    key = StreamKey.call(sid)
+    assert StreamKey.parse(str(key)) == key  # "call:v3:..." splits at the first colon
+    segment = key.upstream_path.removeprefix("/live-transcript/")
+    assert "/" not in segment and ":" not in segment
+    assert unquote(segment) == sid
 
 
 @pytest.mark.parametrize("cid", ["", "0", "-1", "1.5", "abc", "٣", "99999999999", "+4", " 4"])

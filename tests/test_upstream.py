@@ -115,12 +115,15 @@ async def test_each_forced_auth_mode_works_against_hosted_burki(
 
 
 @pytest.mark.parametrize("mode", [AuthMode.HEADER, AuthMode.QUERY, AuthMode.SUBPROTOCOL])
-async def test_a_bad_key_is_fatal_and_never_retried(sim: Simulator, mode: AuthMode) -> None:
+async def test_a_bad_key_is_retried_only_after_a_minute(sim: Simulator, mode: AuthMode) -> None:
     sid = sim.add_call()
     up = Upstream(config(sim, api_key="wrong-key-123", auth_mode=mode), call_path(sid))
-    seen = [item async for item in up.items()]  # ends by itself: no retry loop
-    assert isinstance(seen[-1], GaveUp)
+    items = up.items()
+    seen = await collect_until(items, is_reconnecting)
+    await items.aclose()
+    assert isinstance(seen[-1], Reconnecting)
     assert seen[-1].failure.kind is FailureKind.AUTH
+    assert seen[-1].delay >= 60  # no retry storm, though the key may work again later
     assert sum(isinstance(i, Connecting) for i in seen) == 1
 
 
@@ -328,8 +331,9 @@ async def test_the_key_never_reaches_a_log_line(
     key = "sk-burki-log-probe-31337"
     memory = AuthMemory()
     with caplog.at_level(logging.DEBUG):
-        bad = Upstream(config(oss_sim, api_key=key), call_path("CA" + "3" * 32), memory)
-        [item async for item in bad.items()]
+        bad = Upstream(config(oss_sim, api_key=key), call_path("CA" + "3" * 32), memory).items()
+        await collect_until(bad, is_reconnecting)  # refused: retried only a minute later
+        await bad.aclose()
         good = Upstream(config(oss_sim), call_path(oss_sim.add_call()), memory).items()
         await collect_until(good, is_live)
         await good.aclose()

@@ -101,7 +101,12 @@ async def serve(settings: Settings) -> None:
     simulator: Simulator | None = None
     if settings.demo:
         demo_key = secrets.token_urlsafe(24)
-        simulator = Simulator(api_key=demo_key, seed=settings.demo_seed, speed=settings.demo_speed)
+        simulator = Simulator(
+            api_key=demo_key,
+            seed=settings.demo_seed,
+            speed=settings.demo_speed,
+            oss_quirks=settings.demo_oss_quirks,
+        )
         await simulator.start(port=settings.demo_simulator_port)
         settings = settings.model_copy(
             update={"burki_base_url": simulator.base_url, "burki_api_key": SecretStr(demo_key)}

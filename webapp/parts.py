@@ -64,10 +64,12 @@ def app_state(settings: Settings, access: Access, rest: BurkiRest, demo: bool) -
     store = cluster(settings)
     interval = settings.directory_poll_interval
     listing = RedisListing(store.bus, interval) if store is not None else None
-    directory = Directory(rest, interval, settings.relay_grace_period, listing)
+    directory = Directory(rest, interval, settings.relay_grace_period, shared=listing)
     webhooks = webhook_dispatcher(settings)
     metrics.watch_webhooks(webhooks)
-    integrations = Integrations(alert_factory(settings), webhooks, directory.add_alert, store)
+    integrations = Integrations(
+        alert_factory(settings), webhooks, directory.add_alert, directory.poke, store
+    )
     return AppState(
         access=access,
         metrics=metrics,
@@ -103,9 +105,11 @@ def upstream_config(settings: Settings, **overrides: Any) -> UpstreamConfig:
         "api_key": key.get_secret_value() if key is not None else "",
         "auth_mode": settings.burki_auth_mode,
         "keepalive_interval": settings.burki_keepalive_interval,
+        "pong_timeout": settings.burki_pong_timeout,
         "ping_timeout": settings.burki_ping_timeout,
         "connect_timeout": settings.burki_connect_timeout,
         "backoff_cap": settings.burki_backoff_cap,
+        "auth_retry": settings.burki_auth_retry,
         "max_frame_bytes": settings.burki_max_frame_bytes,
         "ca_bundle": str(settings.burki_ca_bundle) if settings.burki_ca_bundle else None,
     }
@@ -122,6 +126,8 @@ def relay_config(settings: Settings) -> RelayConfig:
         poll_after_failures=settings.relay_poll_after_failures,
         heartbeat=settings.relay_heartbeat,
         stall_timeout=settings.relay_stall_timeout,
+        replay_quiet=settings.relay_replay_quiet,
+        no_activity=settings.relay_no_activity_minutes * 60.0,
     )
 
 

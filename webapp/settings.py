@@ -72,6 +72,12 @@ class Settings(BaseSettings):
     burki_keepalive_interval: float = Field(
         30.0, gt=0, description='Seconds between JSON {"type":"ping"} keepalives upstream.'
     )
+    burki_pong_timeout: float = Field(
+        10.0,
+        gt=0,
+        description='Seconds a JSON {"type":"ping"} waits for its pong; none: the connection '
+        "is dropped and reopened (a dead Burki handler still answers protocol pings).",
+    )
     burki_ping_timeout: float = Field(
         20.0,
         gt=0,
@@ -83,6 +89,12 @@ class Settings(BaseSettings):
     )
     burki_backoff_cap: float = Field(
         60.0, gt=0, description="Upper bound, in seconds, of the reconnect backoff."
+    )
+    burki_auth_retry: float = Field(
+        60.0,
+        gt=0,
+        description="Seconds before a stream whose key Burki refused tries once more (Burki "
+        "refuses a valid key while its database is down).",
     )
     burki_max_frame_bytes: int = Field(
         1_048_576,
@@ -119,6 +131,17 @@ class Settings(BaseSettings):
     )
     relay_poll_after_failures: int = Field(
         3, ge=1, description="Failed reconnects in a row before a stream falls back to polling."
+    )
+    relay_replay_quiet: float = Field(
+        1.0,
+        gt=0,
+        description="Seconds without a frame after an ended call's status before its "
+        "replayed transcript counts as complete (bounded by 10x this).",
+    )
+    relay_no_activity_minutes: float = Field(
+        10.0,
+        gt=0,
+        description='Minutes without a segment before an ongoing call is marked "no activity".',
     )
     directory_poll_interval: float = Field(
         5.0,
@@ -322,6 +345,11 @@ class Settings(BaseSettings):
     )
     demo_simulator_port: int = Field(
         0, ge=0, le=65535, description="Port of the demo simulator (0: any free port)."
+    )
+    demo_oss_quirks: bool = Field(
+        False,
+        description="The demo simulator behaves like the open-source Burki server (no "
+        "campaigns, Telnyx ids, status before history, dead handlers, ...).",
     )
 
     @field_validator("burki_base_url")

@@ -39,7 +39,7 @@ return {1, value, tonumber(ARGV[3])}
 
 _PUBLISH = """
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return false end
-local id = redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[3], '*', 'i', ARGV[2])
+local id = redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[3], '*', 'i', ARGV[2], 'by', ARGV[1])
 redis.call('PEXPIRE', KEYS[2], ARGV[4])
 return id
 """
@@ -74,6 +74,15 @@ class Tick:
     mine: bool
     value: str
     ttl_ms: int
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """One input of the shared log: its entry id, its JSON, the lease value it was written under."""
+
+    id: str
+    payload: str
+    by: str
 
 
 class Bus:
@@ -119,11 +128,15 @@ class Bus:
         mine, holder, ttl = await self._tick(keys=keys, args=args)
         return Tick(bool(mine), str(holder), int(ttl))
 
-    async def publish(self, stream: str, value: str, payload: str) -> bool:
-        """Append ``payload`` to the stream's inputs if ``value`` still holds its lease."""
+    async def publish(self, stream: str, value: str, payload: str) -> str | None:
+        """Append ``payload`` to the stream's inputs if ``value`` still holds its lease.
+
+        Returns the new entry's id; None when the lease is not ``value``'s (fenced off).
+        """
         keys = [PREFIX + "lease:" + stream, PREFIX + "in:" + stream]
         args: list[str | int] = [value, payload, self.config.log_entries, self.retention_ms]
-        return await self._publish(keys=keys, args=args) is not None
+        entry = await self._publish(keys=keys, args=args)
+        return str(entry) if entry is not None else None
 
     async def release(self, stream: str, value: str) -> None:
         await self._release(keys=[PREFIX + "lease:" + stream], args=[value])
@@ -133,11 +146,15 @@ class Bus:
         keys = [PREFIX + "epoch:" + stream]
         return str(await self._epoch(keys=keys, args=[secrets.token_hex(4), self.retention_ms]))
 
-    async def read(self, stream: str, after: str, count: int = 500) -> list[tuple[str, str]]:
+    async def read(self, stream: str, after: str, count: int = 500) -> list[Entry]:
         """Inputs after entry ``after`` (``0``: all kept), waiting a little for new ones."""
         block = int(self.config.block_seconds * 1000)
         answer: Any = await self.redis.xread({PREFIX + "in:" + stream: after}, count, block)
-        return [(entry, fields.get("i", "")) for _, entries in answer for entry, fields in entries]
+        return [
+            Entry(entry, fields.get("i", ""), fields.get("by", ""))
+            for _, entries in answer
+            for entry, fields in entries
+        ]
 
     async def newest(self, stream: str) -> str | None:
         """The id of the newest input kept, None when there is none."""

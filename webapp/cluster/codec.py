@@ -18,7 +18,7 @@ from datetime import datetime
 from enum import Enum
 from typing import Any
 
-from webapp.relay.stream import CampaignNamed, PollBatch
+from webapp.relay.inputs import CampaignNamed, Finished, PollBatch, WentQuiet
 from webapp.wire import events
 from webapp.wire.failures import Failure, FailureKind
 from webapp.wire.rest import CallSummary, CampaignSummary
@@ -44,6 +44,8 @@ _CLASSES: dict[str, type[Any]] = {
         Failure,
         PollBatch,
         CampaignNamed,
+        Finished,
+        WentQuiet,
         CallSummary,  # the directory's lists (``webapp.cluster.listing``)
         CampaignSummary,
     )

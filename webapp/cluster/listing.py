@@ -18,7 +18,8 @@ from webapp.cluster import codec
 from webapp.cluster.bus import PREFIX, Bus, Trouble
 from webapp.wire.rest import CallSummary, CampaignSummary
 
-Listed = tuple[list[CallSummary], list[CampaignSummary], str | None]  # as the directory's
+# as the directory's: calls, their error, campaigns, theirs, whether Burki has campaigns
+Listed = tuple[list[CallSummary], str | None, list[CampaignSummary], str | None, bool]
 
 log = logging.getLogger(__name__)
 
@@ -41,8 +42,8 @@ class RedisListing:
             if not tick.mine:
                 stored = await self.bus.redis.get(PREFIX + LEASE)
                 if stored is not None:
-                    calls, campaigns, error = codec.decode(stored)
-                    return list(calls), list(campaigns), error
+                    calls, error, campaigns, campaign_error, has = codec.decode(stored)
+                    return list(calls), error, list(campaigns), campaign_error, bool(has)
         except (*Trouble, ValueError) as exc:
             log.warning("directory: shared listing unavailable (%s)", type(exc).__name__)
             return await fetch()

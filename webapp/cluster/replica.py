@@ -8,6 +8,13 @@ Burki's upstream exactly while it holds it, publishing each item through the
 fenced script. A publish refused, or Redis unreachable, stops the upstream at
 once: a node never runs an upstream without its lease.
 
+The holder feeds its own stream each input right after the log took it (so its
+state is current when the upstream code looks at it, as alone), and its reader
+skips those entries. A new holder first reads the log to its end: no other node
+can append once the lease is its own, so its inputs follow everyone else's in
+the log's order on every node. Whichever of the publisher and the reader meets
+one of the holder's entries first feeds it, exactly once.
+
 What only this node sees (Redis away, the holder silent) is shown to its
 viewers as a local "reconnecting" status that moves no event id.
 """
@@ -23,7 +30,8 @@ from typing import Any
 
 from webapp.cluster import codec
 from webapp.cluster.bus import Bus, Trouble, entry_after
-from webapp.relay.stream import Input, Stream
+from webapp.relay.inputs import Input
+from webapp.relay.stream import Stream
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +55,9 @@ class Replica:
         self._epoch_set = False
         self._advanced = asyncio.Condition()
         self._trouble: dict[str, str] = {}
+        self._mine: set[str] = set()  # lease values this node held: its own entries carry them
+        self._fed_by_publisher: set[str] = set()  # own entries fed before the reader met them
+        self._fed_by_reader: set[str] = set()  # own entries the reader met first
 
     @property
     def holds(self) -> bool:
@@ -98,9 +109,14 @@ class Replica:
                 continue
             delay = 0.2
             self._set_trouble("store", None)
-            for entry, payload in entries:
-                self._last = entry
-                self._feed(payload)
+            for entry in entries:
+                self._last = entry.id
+                if entry.by in self._mine:
+                    if entry.id in self._fed_by_publisher:
+                        self._fed_by_publisher.discard(entry.id)
+                        continue
+                    self._fed_by_reader.add(entry.id)
+                self._feed(entry.payload)
             await self._notify()
 
     async def _notify(self) -> None:
@@ -150,13 +166,36 @@ class Replica:
         if tick.value != self._value:
             await self._stop_upstream()  # a new lease: the old upstream's publishes are fenced
             self._value = tick.value
-        if self._upstream is None or self._upstream.done():
+            self._mine.add(tick.value)
+        if (self._upstream is None or self._upstream.done()) and await self._read_to_end():
             self._start_upstream(tick.value)
+
+    async def _read_to_end(self) -> bool:
+        """Whether the reader has fed every input now in the log (no one else can add any)."""
+        try:
+            async with asyncio.timeout(self.bus.config.lease_seconds / 3):
+                newest = await self.bus.newest(self.name)
+                async with self._advanced:
+                    await self._advanced.wait_for(
+                        lambda: (
+                            self._epoch_set
+                            and (newest is None or not entry_after(newest, self._last))
+                        )
+                    )
+        except (TimeoutError, *Trouble):
+            return False  # the next tick tries again
+        return True
 
     def _start_upstream(self, value: str) -> None:
         async def publish(item: Input) -> None:
-            if not await self.bus.publish(self.name, value, codec.encode(item)):
+            entry = await self.bus.publish(self.name, value, codec.encode(item))
+            if entry is None:
                 raise LeaseLost
+            if entry in self._fed_by_reader:  # the reader met it first and fed it
+                self._fed_by_reader.discard(entry)
+            else:
+                self._fed_by_publisher.add(entry)
+                self.stream.feed(item)
 
         log.info("stream %s: this node holds the lease; running the upstream", self.name)
         self._upstream = asyncio.create_task(

@@ -13,20 +13,25 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections import deque
 from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
+from webapp.pages.assistants import AssistantNames
 from webapp.relay.frames import render
 from webapp.relay.subscriber import Subscriber
-from webapp.wire.rest import BurkiRest, CallSummary, CampaignSummary, RestError
+from webapp.wire.rest import BurkiRest, CallSummary, CampaignSummary, NotFound, RestError
 
 log = logging.getLogger(__name__)
 
 MAX_LISTED = 200
 MAX_ALERTS = 50
+CAMPAIGNS_RECHECK = 600.0
+"""Seconds before a Burki that answered 404 for its campaign list is asked again."""
 
-Listed = tuple[list[CallSummary], list[CampaignSummary], str | None]  # calls, campaigns, error
+# calls, their error, campaigns, theirs, and whether Burki has a campaign API at all
+Listed = tuple[list[CallSummary], str | None, list[CampaignSummary], str | None, bool]
 
 
 class SharedListing(Protocol):
@@ -45,44 +50,84 @@ class Directory:
         rest: BurkiRest,
         interval: float,
         grace: float,
+        clock: Callable[[], float] = time.monotonic,
         shared: SharedListing | None = None,
     ) -> None:
         self.rest = rest
         self.shared = shared
         self.interval = interval
         self.grace = grace
+        self.clock = clock
         self.calls: list[CallSummary] = []
         self.campaigns: list[CampaignSummary] = []
-        self.error: str | None = None
+        self.error: str | None = None  # the call list could not be read
+        self.campaign_error: str | None = None  # the campaign list could not be read
+        self.campaigns_missing_at: float | None = None  # when Burki said it has no campaigns
+        self.assistants = AssistantNames(rest, clock=clock)
         self.loaded = False
         self.alerts: deque[dict[str, Any]] = deque(maxlen=MAX_ALERTS)
         self._watchers: set[Subscriber] = set()
         self._task: asyncio.Task[None] | None = None
         self._idle: asyncio.Task[None] | None = None
 
+    @property
+    def has_campaigns(self) -> bool:
+        """False while Burki says it has no campaign API (the open-source server)."""
+        return self.campaigns_missing_at is None
+
     async def refresh(self) -> bool:
-        """Poll once; return whether anything changed (and tell the watchers)."""
+        """Poll once; return whether anything changed (and tell the watchers).
+
+        Calls and campaigns are read apart: a Burki without campaigns (404) still
+        lists its calls, and is not asked for campaigns again for a while.
+        """
         shared = self.shared
-        calls, campaigns, error = await (shared.lists(self._fetch) if shared else self._fetch())
-        changed = (calls, campaigns, error) != (self.calls, self.campaigns, self.error)
-        self.calls, self.campaigns, self.error, self.loaded = calls, campaigns, error, True
+        listed = await (shared.lists(self._fetch) if shared is not None else self._fetch())
+        calls, error, campaigns, campaign_error, has_campaigns = listed
+        if has_campaigns != self.has_campaigns:  # as the polling node found it
+            self.campaigns_missing_at = None if has_campaigns else self.clock()
+        before = (self.calls, self.campaigns, self.error, self.campaign_error)
+        changed = (calls, campaigns, error, campaign_error) != before
+        self.calls, self.campaigns, self.error = calls, campaigns, error
+        self.campaign_error, self.loaded = campaign_error, True
         if changed:
             self._tell()
         return changed
 
     async def _fetch(self) -> Listed:
+        (calls, error), (campaigns, campaign_error) = await asyncio.gather(
+            self._read_calls(), self._read_campaigns()
+        )
+        return calls, error, campaigns, campaign_error, self.has_campaigns
+
+    async def _read_calls(self) -> tuple[list[CallSummary], str | None]:
         try:
-            calls, campaigns = await asyncio.gather(
-                self.rest.list_calls(status="ongoing", limit=MAX_LISTED),
-                self.rest.list_campaigns(status="running", limit=MAX_LISTED),
-            )
+            calls = await self.rest.list_calls(status="ongoing", limit=MAX_LISTED)
         except RestError as exc:
-            return self.calls, self.campaigns, str(exc)
-        return calls, campaigns, None
+            return self.calls, str(exc)
+        return await self.assistants.fill(calls), None
+
+    async def _read_campaigns(self) -> tuple[list[CampaignSummary], str | None]:
+        missing = self.campaigns_missing_at
+        if missing is not None and self.clock() - missing < CAMPAIGNS_RECHECK:
+            return [], None
+        try:
+            campaigns = await self.rest.list_campaigns(status="running", limit=MAX_LISTED)
+        except NotFound:
+            self.campaigns_missing_at = self.clock()
+            return [], None
+        except RestError as exc:
+            return self.campaigns, str(exc)
+        self.campaigns_missing_at = None
+        return campaigns, None
 
     def add_alert(self, stream: str, alert: dict[str, Any]) -> None:
         """An alert raised on a stream: listed on the overview, newest first."""
         self.alerts.appendleft({"stream": stream, "ident": stream.partition(":")[2], **alert})
+        self._tell()
+
+    def poke(self) -> None:
+        """Something the lists show changed outside Burki's lists (a call went quiet)."""
         self._tell()
 
     def _tell(self) -> None:

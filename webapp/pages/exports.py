@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from typing import Any
 
 from starlette.exceptions import HTTPException
@@ -16,6 +18,7 @@ from webapp.wire.rest import NotFound, RestError
 from webapp.wire.streamkey import StreamKey
 
 SPEAKERS = {"user": "Caller", "assistant": "Assistant"}
+REPLAY_WAIT = 15.0  # bounds the wait for an ended call's replay (the stream bounds it too)
 
 
 async def call_export(request: Request) -> Response:
@@ -38,6 +41,10 @@ async def _segments(request: Request, key: StreamKey) -> list[dict[str, Any]]:
     """From the live stream when one is held (it is the freshest), else from Burki's REST."""
     stream = app_state(request).hub.streams.get(key)
     if stream is not None and isinstance(stream.state, CallState):
+        if stream.state.ended and not stream.ended:  # Burki is still replaying the ended call
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(REPLAY_WAIT):
+                    await stream.finished.wait()
         return list(stream.state.segments)
     try:
         transcripts = await app_state(request).rest.transcripts(key.id)

@@ -27,7 +27,7 @@ from webapp.relay.hub import Hub
 from webapp.relay.serve import SSE, batches, last_event_id, sse_response
 from webapp.relay.stream import Stream
 from webapp.wire.rest import NotFound, RestError, Unauthorized
-from webapp.wire.streamkey import StreamKey
+from webapp.wire.streamkey import StreamKey, quoted
 
 T = TypeVar("T")
 
@@ -88,7 +88,7 @@ def _render(
 ) -> Response:
     stream.watch_view(view)
     route = "embed_live_updates" if embedded else "live_updates"
-    url = request.url_for(route, view=view.name, kind=stream.key.kind, ident=stream.key.id)
+    url = request.url_for(route, view=view.name, kind=stream.key.kind, ident=quoted(stream.key.id))
     query = {"last_event_id": stream.log.last_id}
     who = principal_of(request)
     if embedded and who is not None and who.via == "embed":

@@ -23,7 +23,9 @@ from webapp.pages import htmlsse
 from webapp.pages.directory import Directory
 from webapp.pages.state import app_state
 from webapp.pages.templating import render_block, templates
+from webapp.relay.callstate import CallState
 from webapp.relay.frames import Frame
+from webapp.relay.hub import Hub
 from webapp.relay.serve import SSE, batches, sse_response
 from webapp.relay.subscriber import Subscriber
 from webapp.wire.rest import CallSummary, CampaignSummary
@@ -71,7 +73,21 @@ class OverviewPage:
     filters: Filters
 
 
-def context(directory: Directory, filters: Filters, who: Principal | None) -> dict[str, Any]:
+def quiet_calls(hub: Hub) -> frozenset[str]:
+    """The calls whose open stream says "no activity" (nothing said for a long while)."""
+    return frozenset(
+        key.id
+        for key, stream in list(hub.streams.items())
+        if isinstance(stream.state, CallState) and stream.state.no_activity
+    )
+
+
+def context(
+    directory: Directory,
+    filters: Filters,
+    who: Principal | None,
+    quiet: frozenset[str] = frozenset(),
+) -> dict[str, Any]:
     """Each role sees only what it may: calls for call roles, campaigns for campaign roles."""
     sees_calls = who is not None and who.role.can_watch("call")
     sees_campaigns = who is not None and who.role.can_watch("campaign")
@@ -85,10 +101,13 @@ def context(directory: Directory, filters: Filters, who: Principal | None) -> di
         "statuses": sorted({c.status for c in calls} | {c.status for c in campaigns}),
         "assistants": sorted({a for a in (c.assistant_name for c in calls) if a}),
         "filters": filters,
-        "error": directory.error,
+        "error": directory.error if sees_calls else None,
+        "campaign_error": directory.campaign_error,
+        "has_campaigns": directory.has_campaigns,
         "alerts": list(directory.alerts)[:MAX_ALERTS_SHOWN] if sees_calls else [],
         "sees_calls": sees_calls,
         "sees_campaigns": sees_campaigns,
+        "quiet_calls": quiet,
     }
 
 
@@ -101,9 +120,8 @@ async def page(request: Request) -> Response:
     url = request.url_for("overview_updates").path + (f"?{query}" if query else "")
     page = OverviewPage(app_state(request).demo, url, filters)
     who = principal_of(request)
-    return templates.TemplateResponse(
-        request, "index.html", context(directory, filters, who) | {"page": page}
-    )
+    ctx = context(directory, filters, who, quiet_calls(app_state(request).hub))
+    return templates.TemplateResponse(request, "index.html", ctx | {"page": page})
 
 
 def vars_of(filters: Filters) -> dict[str, str]:
@@ -113,21 +131,22 @@ def vars_of(filters: Filters) -> dict[str, str]:
 async def updates(request: Request) -> Response | SSE:
     who = principal_of(request)
     every = app_state(request).hub.config.heartbeat
-    frames = _tables(app_state(request).directory, Filters.of(request), who, every)
-    return sse_response(app_state(request).hub, frames)
+    state = app_state(request)
+    frames = _tables(state.directory, state.hub, Filters.of(request), who, every)
+    return sse_response(state.hub, frames)
 
 
 async def _tables(
-    directory: Directory, filters: Filters, who: Principal | None, every: float
+    directory: Directory, hub: Hub, filters: Filters, who: Principal | None, every: float
 ) -> AsyncGenerator[bytes, None]:
     sub = Subscriber(8, every)
     directory.watch(sub)
     try:
 
         def tables(_: list[Frame]) -> bytes:  # any change: both tables afresh
-            return _render(directory, filters, who)
+            return _render(directory, hub, filters, who)
 
-        yield _render(directory, filters, who)
+        yield _render(directory, hub, filters, who)
         async with aclosing(batches(sub, tables, htmlsse.HEARTBEAT)) as chunks:
             async for chunk in chunks:
                 yield chunk
@@ -135,8 +154,8 @@ async def _tables(
         directory.unwatch(sub)
 
 
-def _render(directory: Directory, filters: Filters, who: Principal | None) -> bytes:
-    ctx = context(directory, filters, who)
+def _render(directory: Directory, hub: Hub, filters: Filters, who: Principal | None) -> bytes:
+    ctx = context(directory, filters, who, quiet_calls(hub))
     return htmlsse.message(
         "".join(
             htmlsse.partial(f"#{block}", "outerHTML", render_block("index.html", block, ctx))

@@ -15,6 +15,7 @@ from starlette.requests import Request
 from starlette.templating import Jinja2Templates
 
 from webapp.access.auth import csrf_token
+from webapp.wire.streamkey import quoted
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "templates"  # beside webapp/, not in it
 
@@ -60,4 +61,32 @@ def percent(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.0f}%"
 
 
-env.filters.update(clock=clock, duration=duration, percent=percent)
+_STATUS_WORDS = {"in-progress": "in progress", "no-answer": "no answer"}
+
+
+def status_word(status: str | None) -> str:
+    """A call status as people read it (``in-progress`` -> ``in progress``)."""
+    return _STATUS_WORDS.get(status or "", status or "")
+
+
+_DOM_SAFE = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-")
+
+
+def dom_id(ident: str) -> str:
+    """``ident`` as the tail of an HTML id that is also a plain CSS selector.
+
+    Call ids may hold ``:``, ``.`` or ``~`` (Telnyx's ``v3:...``), which would break
+    ``#card-<id>``; each other character becomes ``_`` and its hex code, so
+    distinct ids stay distinct.
+    """
+    return "".join(c if c in _DOM_SAFE else f"_{ord(c):02x}" for c in ident)
+
+
+env.filters.update(
+    clock=clock,
+    duration=duration,
+    percent=percent,
+    status_word=status_word,
+    dom_id=dom_id,
+    urlpart=quoted,
+)

@@ -11,14 +11,16 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any, Protocol
 
 from webapp.pages import htmlsse
 from webapp.pages.charts import chart, sparkline
-from webapp.pages.templating import render_block
+from webapp.pages.templating import dom_id, render_block
 from webapp.relay.callstate import CallState
 from webapp.relay.campaignstate import CampaignState
-from webapp.relay.frames import Frame
+from webapp.relay.frames import Frame, iso
+from webapp.wire.normalise import parse_timestamp
 
 MAX_SHOWN_ALERTS = 5
 CAPTION_LINES = 3
@@ -89,9 +91,13 @@ def call_context(stream: Watched) -> dict[str, Any]:
             "status": snapshot["status"],
             "ended": snapshot["ended"],
             "started_at": metadata.get("started_at"),
-            "ended_at": metadata.get("ended_at"),
+            "ended_at": metadata.get("ended_at") or _ended_at(metadata, snapshot["ended"]),
             "assistant": metadata.get("assistant_name"),
-            "customer": metadata.get("customer_phone_number") or metadata.get("to_phone_number"),
+            # The live start's shape names the caller from_number (inbound calls).
+            "customer": metadata.get("customer_phone_number")
+            or metadata.get("from_number")
+            or metadata.get("to_phone_number"),
+            "no_activity": snapshot.get("no_activity", False),
         },
         "segments": segments,
         "last_segment": segments[-1] if segments else None,
@@ -106,6 +112,16 @@ def call_context(stream: Watched) -> dict[str, Any]:
             "trend": sparkline(sentiment.get("trend") or []),
         },
     }
+
+
+def _ended_at(metadata: dict[str, Any], ended: bool) -> str | None:
+    """An ended call's end from its start and ``duration`` (the open-source server's end
+    status carries no ``ended_at``), so its running duration stops."""
+    started = parse_timestamp(metadata.get("started_at"))
+    duration = metadata.get("duration")
+    if not ended or started is None or not isinstance(duration, int | float):
+        return None
+    return iso(started + timedelta(seconds=float(duration)))
 
 
 CONNECTION = Region("connection", "#conn")
@@ -167,7 +183,7 @@ def _caption_regions(stream: Watched, frame: Frame | None) -> list[Region]:
 def _card_regions(stream: Watched, frame: Frame | None) -> list[Region]:
     if frame is not None and frame.type in ("end", "error"):
         return []
-    return [Region("card", f"#card-{stream.key_id}")]
+    return [Region("card", f"#card-{dom_id(stream.key_id)}")]
 
 
 # -- campaigns -----------------------------------------------------------------------------
@@ -198,6 +214,7 @@ def _campaign_regions(stream: Watched, frame: Frame | None) -> list[Region]:
         "progress": [head, progress, charted],
         "contact": [contacts],
         "campaign_completed": [head, progress, charted, summary],
+        "history": [charted],
         "campaign_name": [head],
         "status": [CONNECTION],
     }.get(frame.type, [])

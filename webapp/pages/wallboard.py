@@ -22,7 +22,7 @@ from starlette.responses import Response
 from webapp.pages import htmlsse, views
 from webapp.pages.directory import Directory
 from webapp.pages.state import app_state, record
-from webapp.pages.templating import render_block, templates
+from webapp.pages.templating import dom_id, render_block, templates
 from webapp.relay import cursor
 from webapp.relay.frames import Frame
 from webapp.relay.hub import Hub, Viewing
@@ -130,7 +130,7 @@ class _Session:
         for key in [k for k in {*viewing.streams, *self.at} if k not in wanted]:
             viewing.detach(key)
             self.at.pop(key, None)
-            chunks.append(htmlsse.message(htmlsse.partial(f"#card-{key.id}", "delete", "")))
+            chunks.append(htmlsse.message(htmlsse.partial(f"#card-{dom_id(key.id)}", "delete", "")))
         for key in wanted:
             if key not in viewing.streams:
                 chunks += self._attach(viewing, key)

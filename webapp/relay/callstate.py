@@ -32,6 +32,7 @@ from typing import Any
 
 from webapp.relay.frames import Change, iso, json_safe
 from webapp.wire.events import CallStatus, Event, Speaker, Transcript
+from webapp.wire.normalise import parse_timestamp
 
 _Timing = tuple[Speaker, str, float | None, float | None]
 _Words = tuple[Speaker, str]
@@ -76,6 +77,7 @@ class CallState:
         self.status = "unknown"
         self.metadata: dict[str, Any] = {}
         self.ended = False
+        self.no_activity = False  # nothing said for a long while, yet never ended
         self.dedupe_drops = 0
         self._finals: list[Transcript] = []
         self._interims: dict[Speaker, Transcript] = {}
@@ -119,25 +121,47 @@ class CallState:
             "segments": self.segments,
             "interims": {s: segment_payload(seg, None) for s, seg in self._interims.items()},
             "ended": self.ended,
+            "no_activity": self.no_activity,
         }
+
+    def last_activity(self) -> datetime | None:
+        """When something last happened on the call: its newest final segment, else its start."""
+        times = [s.created_at or s.at for s in self._finals[-1:]]
+        times.append(parse_timestamp(self.metadata.get("started_at")))
+        known = [t for t in times if t is not None]
+        return max(known) if known else None
+
+    def mark_quiet(self) -> list[Change]:
+        """Nothing was said for too long: the call shows "no activity" (Burki keeps a call
+        whose media never connected "ongoing" forever, and never says "failed")."""
+        if self.ended or self.no_activity:
+            return []
+        self.no_activity = True
+        return [self._status_change(None)]
 
     def _status(self, event: CallStatus) -> list[Change]:
         if self.ended and not event.terminal:
             return []
-        # Merged, not replaced: a status without metadata (request_status, a REST
-        # poll) must not erase what the first call_status told us.
-        metadata = {**self.metadata, **json_safe(event.metadata)}
+        # Merged, never replaced: Burki sends four metadata shapes (on connect, on
+        # request_status, at media start, at the end) and a later, smaller one (or a
+        # null field) must not erase what an earlier one told us.
+        fresh = {k: v for k, v in json_safe(event.metadata).items() if v is not None}
+        metadata = {**self.metadata, **fresh}
         if event.status == self.status and metadata == self.metadata:
             return []
         self.status, self.metadata = event.status, metadata
         self.ended = self.ended or event.terminal
+        return [self._status_change(event.at)]
+
+    def _status_change(self, at: datetime | None) -> Change:
         data = {
             "status": self.status,
-            "metadata": dict(metadata),
+            "metadata": dict(self.metadata),
             "ended": self.ended,
-            "at": iso(event.at),
+            "no_activity": self.no_activity,
+            "at": iso(at),
         }
-        return [Change("call_status", data)]
+        return Change("call_status", data)
 
     def _final(self, segment: Transcript) -> list[Change]:
         if self._is_duplicate(segment):
@@ -150,7 +174,11 @@ class CallState:
         index = self._position(segment)
         self._finals.insert(index, segment)
         self._interims.pop(segment.speaker, None)  # the final completes it
-        return [Change("transcript", {"segment": segment_payload(segment, index)})]
+        changes = [Change("transcript", {"segment": segment_payload(segment, index)})]
+        if self.no_activity:  # someone spoke again
+            self.no_activity = False
+            changes.append(self._status_change(segment.at))
+        return changes
 
     def _interim(self, segment: Transcript) -> list[Change]:
         held = self._interims.get(segment.speaker)

@@ -27,7 +27,15 @@ from datetime import UTC, datetime
 from typing import Any
 
 from webapp.relay.frames import Change, iso
-from webapp.wire.events import CampaignCompleted, Contact, ContactUpdate, Counters, Event, Progress
+from webapp.wire.events import (
+    CampaignCompleted,
+    Contact,
+    ContactUpdate,
+    Counters,
+    Event,
+    History,
+    Progress,
+)
 
 FINAL_STATUSES = frozenset({"completed", "cancelled", "failed"})
 _SEEN_PER_CONTACT = 4  # keys remembered per contact shown: bounded dedupe memory
@@ -106,7 +114,25 @@ class CampaignState:
         if isinstance(event, CampaignCompleted):
             changes = self._update(event.counters, self._final_status("completed"))
             return changes + self._complete(event.total_duration, event.total_cost)
+        if isinstance(event, History):
+            return self._backfill(event)
         return []
+
+    def _backfill(self, event: History) -> list[Change]:
+        """The chart's past, from before this stream started: samples older than the
+        oldest held go in front (a campaign opened mid-run starts with its curve)."""
+        first = self.history[0]["t"] if self.history else None
+        older = [
+            self._sample(counters, at)
+            for at, counters in event.samples
+            if first is None or (iso(at) or "") < first
+        ]
+        room = (self.history.maxlen or len(older)) - len(self.history)
+        older = older[-room:] if room > 0 else []
+        if not older:
+            return []
+        self.history.extendleft(reversed(older))
+        return [Change("history", {"history": [dict(s) for s in self.history]})]
 
     def rename(self, name: str | None) -> list[Change]:
         """Take the campaign's name from Burki's REST; a new name is a ``campaign_name`` change."""
@@ -152,9 +178,9 @@ class CampaignState:
         data = {"counters": asdict(counters), "status": status, "sample": sample}
         return [Change("progress", data)]
 
-    def _sample(self, counters: Counters) -> dict[str, Any]:
+    def _sample(self, counters: Counters, at: datetime | None = None) -> dict[str, Any]:
         return {
-            "t": iso(self._clock()),
+            "t": iso(at or self._clock()),
             "completed": counters.completed,
             "successful": counters.successful,
             "failed": counters.failed,

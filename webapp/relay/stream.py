@@ -15,20 +15,23 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import aclosing
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from webapp.relay.callstate import CallState
 from webapp.relay.campaignstate import CampaignState
 from webapp.relay.coalesce import Coalescer
 from webapp.relay.frames import Change, Frame, render
+from webapp.relay.inputs import CampaignNamed, Feed, Finished, Input, PollBatch, WentQuiet
 from webapp.relay.metrics import Metrics
 from webapp.relay.ports import Alerts, FrameView, Sharing, Webhooks
+from webapp.relay.replaydrain import drain
 from webapp.relay.replaylog import ReplayLog
 from webapp.relay.subscriber import Subscriber
-from webapp.wire.events import Event, UpstreamError
+from webapp.wire.events import CallStatus, Event, Transcript, UpstreamError
 from webapp.wire.failures import FailureKind
 from webapp.wire.sources import Sources
 from webapp.wire.streamkey import StreamKey
@@ -41,28 +44,13 @@ WEBHOOK_TYPES = frozenset({"progress", "contact", "campaign_completed", "alert",
 
 
 @dataclass(frozen=True, slots=True)
-class PollBatch:
-    """An input: a REST poll's whole transcript follows (dedupe starts counting afresh)."""
-
-
-@dataclass(frozen=True, slots=True)
-class CampaignNamed:
-    """An input: the campaign's name as Burki's REST gives it."""
-
-    name: str | None
-
-
-Input = Item | PollBatch | CampaignNamed
-Feed = Callable[[Input], Awaitable[None]]
-
-
-@dataclass(frozen=True, slots=True)
 class Integrations:
     """What a stream feeds besides its viewers: call alerts, the webhook dispatcher, a feed."""
 
     alerts: Callable[[], Alerts] | None = None
     webhooks: Webhooks | None = None
     on_alert: Callable[[str, dict[str, Any]], None] | None = None
+    on_quiet: Callable[[], None] | None = None  # a call went quiet or woke up (the overview)
     sharing: Sharing | None = None  # several nodes on Redis: the stream's inputs are shared
 
 
@@ -77,6 +65,8 @@ class RelayConfig:
     progress_interval: float = 0.25  # at most about four progress renders a second
     heartbeat: float = 15.0  # seconds of silence before an SSE response sends a heartbeat
     stall_timeout: float = 5.0  # seconds a viewer's socket may accept nothing before it is cut
+    replay_quiet: float = 1.0  # an ended call's replay is over after this long without a frame
+    no_activity: float = 600.0  # seconds without a segment before a call shows "no activity"
 
 
 class Stream:
@@ -108,6 +98,9 @@ class Stream:
         self._poller: asyncio.Task[None] | None = None
         self._timer: asyncio.Task[None] | None = None
         self._dedupe_seen = 0
+        self._finished = False
+        self.finished = asyncio.Event()  # set with the end: an ended call's replay is all in
+        self._quiet_timer: asyncio.TimerHandle | None = None
         self.views: dict[str, FrameView] = {}
         self._integrations = integrations or Integrations()
         sharing = self._integrations.sharing
@@ -115,6 +108,8 @@ class Stream:
         # Coalescing follows a clock; shared inputs must make the same frames on every node.
         self._progress = Coalescer(0.0 if self.link else config.progress_interval, self._emit)
         self._publish: Feed = self._feed_here
+        self._drained: list[Input] | None = None  # a cluster holder's replay, published after
+        self._quiet_publish: asyncio.Task[None] | None = None
         make_alerts = self._integrations.alerts
         self.alerts = make_alerts() if make_alerts is not None and key.kind == "call" else None
 
@@ -143,17 +138,19 @@ class Stream:
         return self.link is None or self.link.holds
 
     @property
+    def linger(self) -> float:
+        """Seconds an ended stream stays for late viewers."""
+        return self._config.linger
+
+    @property
     def viewer_count(self) -> int:
         return len(self.subscribers)
 
     @property
     def ended(self) -> bool:
-        return self.state.ended
-
-    @property
-    def linger(self) -> float:
-        """Seconds an ended stream stays for late viewers."""
-        return self._config.linger
+        """The stream is over: viewers got ``end`` (a call's state may end earlier: its
+        replay is still being read)."""
+        return self._finished
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -164,10 +161,14 @@ class Stream:
         # A page render creates a stream before its SSE viewer attaches; if none
         # ever does, the grace period still ends it.
         self._timer = asyncio.create_task(self._retire_after(self._config.grace_period))
+        self._arm_quiet_timer()
 
     async def close(self, reason: str = "shutdown") -> None:
         """Cancel and await every task of this stream, and end every viewer."""
-        tasks = [t for t in (self._pump, self._poller, self._timer) if t is not None]
+        self._disarm_quiet_timer()
+        tasks = [
+            t for t in (self._pump, self._poller, self._timer, self._quiet_publish) if t is not None
+        ]
         current = asyncio.current_task()
         for task in tasks:
             if task is not current:
@@ -240,16 +241,25 @@ class Stream:
     # -- the upstream and the fallback -----------------------------------------------------
 
     async def run_upstream(self, publish: Feed | None = None) -> None:
-        """Run Burki's upstream, feeding each item to ``publish`` (default: this stream)."""
+        """Run Burki's upstream, feeding each input to ``publish`` (default: this stream).
+
+        A cluster's lease holder hands in a ``publish`` that writes the input to
+        the shared log and then feeds it here, so this stream's state is current
+        after each ``await``, as alone.
+        """
         self._publish = publish or self._feed_here
-        if isinstance(self.state, CampaignState) and self.state.name is None:
-            await self._publish(CampaignNamed(await self._sources.campaign_name(int(self.key.id))))
+        if isinstance(self.state, CampaignState):
+            await self._campaign_so_far()
         upstream = self._sources.upstream(self.key)
         async with aclosing(upstream.items()) as items:
             async for item in items:
                 await self._publish(item)
-                if self.ended:
-                    return
+                if self.state.ended or self._finished:
+                    break
+            if isinstance(self.state, CallState) and self.state.ended and not self._finished:
+                await self._drain_replay(items)
+        if self.state.ended and not self._finished:
+            await self._publish(Finished())
 
     def upstream_stopped(self) -> None:
         """This node no longer runs the upstream (it lost its lease): no poller either."""
@@ -260,15 +270,61 @@ class Stream:
         self.feed(item)
 
     def feed(self, item: Input) -> None:
-        """Apply one input: an upstream item, a poll marker, the campaign's name."""
+        """Apply one input: an upstream item or one of the stream's own markers."""
         match item:
             case PollBatch():
                 if isinstance(self.state, CallState):
                     self.state.connection_started()
             case CampaignNamed(name=name):
                 self.name_campaign(name)
+            case Finished():
+                if not self._finished:
+                    self._finish()
+            case WentQuiet():
+                if isinstance(self.state, CallState) and not self._finished:
+                    self._offer(self.state.mark_quiet())
+                    self._quiet_changed()
             case _:
                 self._on_item(item)
+
+    async def _drain_replay(self, items: AsyncIterator[Item]) -> None:
+        """The call ended; Burki may be replaying its stored transcript after the status."""
+        quiet = self._config.replay_quiet
+        stored = self._sources.stored_transcript(self.key.id, timeout=10 * quiet)
+        # Alone each replayed input is fed at once; a cluster's holder publishes them after.
+        self._drained = [] if self.link is not None else None
+        why = await drain(
+            items, stored, self._on_drained, self._on_stored, quiet=quiet, bound=10 * quiet
+        )
+        drained, self._drained = self._drained or [], None
+        for item in drained:
+            await self._publish(item)
+        log.info("stream %s: replay read to its end (%s)", self.key, why)
+
+    async def _campaign_so_far(self) -> None:
+        """Name and counters from REST before the socket: a campaign opened mid-run
+        starts from where it stands, not from zero."""
+        assert isinstance(self.state, CampaignState)
+        if self.state.name is None:
+            await self._publish(CampaignNamed(await self._sources.campaign_name(int(self.key.id))))
+        progress = await self._sources.campaign_progress(int(self.key.id))
+        if progress is not None and not self._finished:
+            await self._publish(progress)
+
+    def _on_drained(self, item: Item) -> None:
+        if not isinstance(item, Connecting | Live | Reconnecting | GaveUp | UpstreamError):
+            self._replayed(item)
+
+    def _on_stored(self, segments: list[Transcript]) -> None:
+        self._replayed(PollBatch())  # REST holds the whole transcript, as a replay does
+        for segment in segments:
+            self._replayed(segment)
+
+    def _replayed(self, item: Input) -> None:
+        if self._drained is not None:
+            self._drained.append(item)
+        else:
+            self.feed(item)
 
     def _on_item(self, item: Item) -> None:
         match item:
@@ -286,7 +342,16 @@ class Stream:
                 polls = attempt >= self._config.poll_after_failures or (
                     failure.kind is FailureKind.RATE_LIMITED
                 )
-                if polls:
+                if failure.kind is FailureKind.AUTH:  # REST refuses the key too: no polling
+                    self._stop_polling()
+                    self._set_connection(
+                        "reconnecting",
+                        failure.message,
+                        attempt=attempt,
+                        retry_in=round(delay, 1),
+                        reason=failure.kind.value,
+                    )
+                elif polls:
                     self._start_polling(failure.message)
                 else:
                     self._set_connection(
@@ -304,21 +369,68 @@ class Stream:
 
     def _apply(self, event: Event) -> None:
         self._metrics.events_in.labels(self.key.kind).inc()
+        was_quiet = isinstance(self.state, CallState) and self.state.no_activity
         changes = self.state.apply(event)
         drops = getattr(self.state, "dedupe_drops", 0)
         if drops > self._dedupe_seen:
             self._metrics.dedupe_drops.inc(drops - self._dedupe_seen)
             self._dedupe_seen = drops
+        self._offer(changes)
+        if any(c.type == "transcript" for c in changes) or isinstance(event, CallStatus):
+            if was_quiet and isinstance(self.state, CallState) and not self.state.no_activity:
+                self._quiet_changed()  # someone spoke again: the overview says so
+            self._arm_quiet_timer()
+        if self.state.ended and isinstance(self.state, CampaignState) and not self._finished:
+            self._finish()  # a call finishes once its replay is read (see run_upstream)
+
+    def _offer(self, changes: list[Change]) -> None:
         for change in changes:
             self._progress.offer(change)
             for derived in self.alerts.on_change(change) if self.alerts is not None else ():
                 self._progress.offer(derived)
                 if derived.type == "alert" and self._integrations.on_alert is not None:
                     self._integrations.on_alert(str(self.key), derived.data)
-        if self.ended and self.connection["state"] != "ended":
-            self._finish()
+
+    # -- "no activity": a call Burki keeps "ongoing" with nothing said -----------------------
+
+    def _arm_quiet_timer(self) -> None:
+        """(Re)start the countdown to "no activity" from the call's last activity."""
+        self._disarm_quiet_timer()
+        state = self.state
+        if not isinstance(state, CallState) or state.ended:
+            return
+        last = state.last_activity()
+        since = (datetime.now(UTC) - last).total_seconds() if last is not None else 0.0
+        delay = max(0.0, self._config.no_activity - since)
+        loop = asyncio.get_running_loop()
+        self._quiet_timer = loop.call_later(delay, self._went_quiet)
+
+    def _disarm_quiet_timer(self) -> None:
+        if self._quiet_timer is not None:
+            self._quiet_timer.cancel()
+            self._quiet_timer = None
+
+    def _went_quiet(self) -> None:
+        self._quiet_timer = None
+        if self.link is None:
+            self.feed(WentQuiet())
+        elif self.runs_upstream and self._quiet_publish is None:  # the holder decides, once
+            self._quiet_publish = asyncio.create_task(self._publish_quiet())
+
+    async def _publish_quiet(self) -> None:
+        try:
+            await self._publish(WentQuiet())
+        finally:
+            self._quiet_publish = None
+
+    def _quiet_changed(self) -> None:
+        if self._integrations.on_quiet is not None:
+            self._integrations.on_quiet()
 
     def _finish(self) -> None:
+        self._finished = True
+        self.finished.set()
+        self._disarm_quiet_timer()
         self._progress.flush()
         self._stop_polling()
         what = "call" if self.key.kind == "call" else "campaign"
@@ -352,7 +464,9 @@ class Stream:
                 await self._publish(PollBatch())  # each poll returns the whole transcript
                 for event in events:
                     await self._publish(event)
-                    if self.ended:
+                    if self.state.ended:  # a poll puts an ended call's status last
+                        if not self._finished:
+                            await self._publish(Finished())
                         return
             await asyncio.sleep(self._config.poll_interval)
 

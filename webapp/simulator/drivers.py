@@ -11,10 +11,13 @@ and ``Simulator.stop`` cancels them.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
+import random
 import time
 from typing import TYPE_CHECKING
 
+from webapp.simulator.oss import provider_call_id, uuid_call_id
 from webapp.simulator.world import (
     Action,
     AdvanceCampaign,
@@ -38,19 +41,46 @@ async def run_autoplay(sim: Simulator) -> None:
     dialects = (sim.campaign_dialect,) * 3 if sim.campaign_dialect else ("A", "B", "C")
     world = World(sim.seed, dialects=dialects)
     slots: dict[int, int] = {}
+    ids = CallIds(sim)
+    if sim.oss_quirks:  # a call whose media never connected: "ongoing" forever, silent
+        sim.add_call(
+            uuid_call_id(random.Random(sim.seed)), "in-progress", "Front desk", "+15550199"
+        )
     loop = asyncio.get_running_loop()
     started = loop.time()
     while True:
         now = (loop.time() - started) * sim.speed
         for action in world.due(now):
             try:
-                _apply(sim, action, slots)
+                _apply(sim, ids.mapped(action), slots)
             except (KeyError, ValueError) as exc:  # a test scripted over autoplay's traffic
                 logger.warning("autoplay skipped %s: %r", type(action).__name__, exc)
         await asyncio.sleep(max(0.0, (world.next_at() - now) / sim.speed))
 
 
+class CallIds:
+    """In open-source mode, the world's Twilio SIDs become Telnyx and UUID ids in turn."""
+
+    def __init__(self, sim: Simulator) -> None:
+        self.sim = sim
+        self.rng = random.Random(sim.seed + 1)
+        self.ids: dict[str, str] = {}
+
+    def mapped(self, action: Action) -> Action:
+        if not self.sim.oss_quirks:
+            return action
+        match action:
+            case StartCall(sid=sid):
+                self.ids[sid] = provider_call_id(sid, len(self.ids), self.rng)
+                return dataclasses.replace(action, sid=self.ids[sid])
+            case Say(sid=sid) | EndCall(sid=sid):
+                return dataclasses.replace(action, sid=self.ids.get(sid, sid))
+        return action
+
+
 def _apply(sim: Simulator, action: Action, slots: dict[int, int]) -> None:
+    if isinstance(action, StartCampaign | AdvanceCampaign) and not sim.campaign_api:
+        return  # this Burki has no campaigns
     match action:
         case StartCall(sid, assistant_name, phone):
             sim.add_call(sid, "in-progress", assistant_name, phone)

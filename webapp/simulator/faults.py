@@ -51,6 +51,14 @@ class Faults:
     """Seconds to wait between replayed transcript segments on connect, so a test can
     put a live segment in the middle of the replay."""
 
+    greeting_delay: float = 0.0
+    """Open-source mode: seconds between registering a new socket for broadcasts and
+    sending its ``connection_established`` (live frames can come first, as in Burki)."""
+
+    database_down: bool = False
+    """Burki's database is down: every key is refused (WebSocket ``authentication_failed``
+    and 1008, REST 401), the valid one included."""
+
     _watchers: list[Callable[[], None]] = field(
         default_factory=list, init=False, repr=False, compare=False
     )

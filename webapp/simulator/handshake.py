@@ -10,14 +10,15 @@ import logging
 import re
 from dataclasses import dataclass
 from typing import Literal
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
 from websockets.datastructures import Headers
 
 Via = Literal["query", "header", "subprotocol"]
 SUBPROTOCOL_PREFIX = "burki-token-"
 
-_CALL_PATH = re.compile(r"/live-transcript/(?P<sid>[A-Za-z0-9_-]{1,64})")
+_CALL_PATH = re.compile(r"/live-transcript/(?P<sid>[^/]{1,400})")
+_CALL_SID = re.compile(r"[A-Za-z0-9._:~-]{1,128}")  # Twilio, Telnyx (v3:...), UUIDs, ...
 _CAMPAIGN_PATH = re.compile(r"/ws/campaigns/(?P<id>[0-9]{1,18})/progress")
 _SECRETS = re.compile(r"(token=|Bearer\s+|burki-token-)[^&\s,;'\"]+", re.IGNORECASE)
 
@@ -42,7 +43,8 @@ def parse_route(path: str) -> Route | None:
     """The stream a request path names, or None (the upgrade gets a 404)."""
     bare = urlsplit(path).path
     if match := _CALL_PATH.fullmatch(bare):
-        return Route("call", match["sid"])
+        sid = unquote(match["sid"])  # Burki's router decodes the path, as FastAPI does
+        return Route("call", sid) if _CALL_SID.fullmatch(sid) and sid.strip(".") else None
     if match := _CAMPAIGN_PATH.fullmatch(bare):
         return Route("campaign", str(int(match["id"])))
     return None

@@ -46,8 +46,8 @@ class Segment:
     content: str
     is_final: bool
     confidence: float | None
-    segment_start: float
-    segment_end: float
+    segment_start: float | None
+    segment_end: float | None
     created_at: datetime
 
 
@@ -165,8 +165,15 @@ class Campaign:
 class Store:
     """Calls and campaigns, with the mutations the simulator broadcasts."""
 
-    def __init__(self, rng: random.Random, clock: Clock = utc_now, max_finished: int = 50):
+    def __init__(
+        self,
+        rng: random.Random,
+        clock: Clock = utc_now,
+        max_finished: int = 50,
+        null_timing_every: int | None = None,
+    ):
         self.rng = rng
+        self.null_timing_every = null_timing_every  # every Nth segment: no start, no end
         self.clock = clock
         self.max_finished = max_finished
         self.calls: dict[str, Call] = {}
@@ -180,6 +187,9 @@ class Store:
 
     def assistant_id(self, name: str) -> int:
         return self._assistants.setdefault(name, len(self._assistants) + 1)
+
+    def assistant_names(self) -> dict[int, str]:
+        return {ident: name for name, ident in self._assistants.items()}
 
     def add_call(
         self, sid: str | None, status: str, assistant_name: str, customer_phone: str
@@ -217,14 +227,16 @@ class Store:
         start = call.utterance_start.pop(speaker, max(0.0, elapsed - spoken))
         if not is_final:
             call.utterance_start[speaker] = start
+        every = self.null_timing_every
+        untimed = every is not None and self._next_segment_id % every == 0
         segment = Segment(
             id=self._next_segment_id,
             speaker=speaker,
             content=content,
             is_final=is_final,
             confidence=confidence,
-            segment_start=round(start, 2),
-            segment_end=round(max(elapsed, start), 2),
+            segment_start=None if untimed else round(start, 2),
+            segment_end=None if untimed else round(max(elapsed, start), 2),
             created_at=now,
         )
         self._next_segment_id += 1

@@ -41,6 +41,7 @@ class Peer:
         self.key = key
         self.sent = 0
         self.silent = False
+        self.handler_dead = False  # open-source mode: reads and ignores, answers no JSON ping
         self.finished = asyncio.Event()
         """Set by the owning handler once the peer is unregistered and its writer gone."""
         self._faults = faults

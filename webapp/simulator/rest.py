@@ -24,7 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
 from typing import Any, Literal
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
 from webapp.simulator.dialects import activity, c_progress
 from webapp.simulator.model import Call, Campaign, Store
@@ -59,10 +59,20 @@ def rest_status(status: str) -> str:
 
 
 class Rest:
-    def __init__(self, store: Store, api_key: str, oss: bool, list_shape: ListShape) -> None:
+    def __init__(
+        self,
+        store: Store,
+        api_key: str,
+        oss: bool,
+        list_shape: ListShape,
+        campaign_api: bool = True,
+        database_down: Callable[[], bool] = lambda: False,
+    ) -> None:
         self.store = store
         self.oss = oss
         self.list_shape = list_shape
+        self.campaign_api = campaign_api
+        self._database_down = database_down
         self._key = api_key.encode()
         self.served: Counter[str] = Counter()  # requests per path, for tests to count calls
 
@@ -84,6 +94,10 @@ class Rest:
     def _route(self, path: str) -> Callable[[Query], Any]:
         if path.rstrip("/") == "/api/v1/calls":
             return self._calls
+        if path.rstrip("/") == "/api/v1/assistants":
+            return self._assistants
+        if path.startswith("/api/v1/campaigns") and not self.campaign_api:
+            raise HttpError(404, "Not Found")  # the open-source server has no campaigns
         if path.rstrip("/") == "/api/v1/campaigns":
             return self._campaigns
         for pattern, handler in (
@@ -93,13 +107,20 @@ class Rest:
             (_PROGRESS, self._progress),
         ):
             if match := pattern.fullmatch(path):
-                return partial(handler, match.group(1))
+                return partial(handler, unquote(match.group(1)))  # FastAPI decodes paths
         raise HttpError(404, "Not Found")
 
     def _authenticate(self, authorization: str | None) -> None:
         scheme, _, key = (authorization or "").partition(" ")
         if scheme.lower() != "bearer" or not hmac.compare_digest(key.strip().encode(), self._key):
             raise HttpError(401, "Invalid API key")
+        if self._database_down():
+            detail = "Authentication required. Provide a valid API key or login session."
+            raise HttpError(401, detail)
+
+    def _assistants(self, query: Query) -> Any:
+        names = self.store.assistant_names()
+        return [{"id": ident, "name": name} for ident, name in sorted(names.items())]
 
     def _calls(self, query: Query) -> Any:
         wanted = _text(query, "status")
@@ -116,8 +137,11 @@ class Rest:
     def _transcripts(self, sid: str, query: Query) -> Any:
         call = self._find_call(sid)
         speaker = _text(query, "speaker")
-        return [
-            {
+        rows = []
+        for s in call.segments:
+            if speaker is not None and s.speaker != speaker:
+                continue
+            row = {
                 "id": s.id,
                 "call_id": call.id,
                 "speaker": s.speaker,
@@ -126,12 +150,12 @@ class Rest:
                 "confidence": s.confidence,
                 "segment_start": s.segment_start,
                 "segment_end": s.segment_end,
-                "timestamp": stamp(s.created_at, self.oss),
                 "created_at": stamp(s.created_at, self.oss),
             }
-            for s in call.segments
-            if speaker is None or s.speaker == speaker
-        ]
+            if not self.oss:  # the open-source server's rows have no timestamp
+                row["timestamp"] = stamp(s.created_at, self.oss)
+            rows.append(row)
+        return rows
 
     def _campaigns(self, query: Query) -> Any:
         wanted = _text(query, "status")
@@ -170,6 +194,19 @@ class Rest:
         }
 
     def call_json(self, call: Call) -> dict[str, Any]:
+        if self.oss:  # the open-source server's shape: no direction, names or counts
+            return {
+                "call_sid": call.call_sid,
+                "to_phone_number": call.twilio_phone,
+                "customer_phone_number": call.customer_phone,
+                "call_meta": {},
+                "id": call.id,
+                "assistant_id": call.assistant_id,
+                "status": rest_status(call.status),
+                "duration": call.duration,
+                "started_at": stamp(call.started_at, self.oss),
+                "ended_at": stamp(call.ended_at, self.oss),
+            }
         return {
             "id": call.id,
             "organization_id": 1,

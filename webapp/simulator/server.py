@@ -39,6 +39,7 @@ from webapp.simulator.handshake import (
     token_subprotocol,
 )
 from webapp.simulator.model import Dialect, Outcome, Store, utc_now
+from webapp.simulator.oss import NULL_TIMING_EVERY, live_status
 from webapp.simulator.rest import ListShape, Reply, Rest
 from webapp.simulator.session import Session
 
@@ -78,6 +79,7 @@ class Simulator:
         autoplay: bool = True,
         max_connections_per_call: int | None = 10,
         list_shape: ListShape = "list",
+        campaign_api: bool | None = None,
     ) -> None:
         if speed <= 0:
             raise ValueError("speed must be positive")
@@ -92,8 +94,18 @@ class Simulator:
         self.campaign_dialect = campaign_dialect
         self.autoplay = autoplay
         self.max_connections_per_call = max_connections_per_call
-        self.store = Store(random.Random(seed), utc_now)
-        self.rest = Rest(self.store, api_key, oss_quirks, list_shape)
+        # The open-source server has no campaigns at all (404 on REST, 403 on the socket).
+        self.campaign_api = (not oss_quirks) if campaign_api is None else campaign_api
+        timing = NULL_TIMING_EVERY if oss_quirks else None
+        self.store = Store(random.Random(seed), utc_now, null_timing_every=timing)
+        self.rest = Rest(
+            self.store,
+            api_key,
+            oss_quirks,
+            list_shape,
+            campaign_api=self.campaign_api,
+            database_down=lambda: self.faults.database_down,
+        )
         self.session = Session(self)
         self.port = 0
         self.host = "127.0.0.1"
@@ -191,6 +203,8 @@ class Simulator:
         if route is None:
             return _http(Reply(404, {"detail": "Not Found"}))
         self.session.streams.attempted(route.key)
+        if route.kind == "campaign" and not self.campaign_api:
+            return connection.respond(403, "")
         if self.faults.refuse_all:
             return connection.respond(503, "Service Unavailable\n")
         return None
@@ -266,7 +280,8 @@ class Simulator:
         """Broadcast ``call_status``; ``completed`` and ``failed`` end the call (it stays
         listed until ``max_finished`` later calls ended; its sockets stay open)."""
         call = self.store.set_call_status(sid, status)
-        frame = wire.call_status(call, self.store.clock(), self.oss_quirks)
+        now = self.store.clock()
+        frame = live_status(call, now) if self.oss_quirks else wire.call_status(call, now, False)
         self.session.broadcast(f"call:{sid}", [frame])
 
     def add_campaign(
@@ -305,6 +320,19 @@ class Simulator:
         peers = self.session.streams.peers(parse_key(key).key)
         await asyncio.gather(*(peer.ws.close(code, reason) for peer in peers))
         await asyncio.gather(*(peer.finished.wait() for peer in peers))
+
+    async def restart(self) -> None:
+        """What a Burki restart does to open sockets: close each with 1012; keep serving."""
+        peers = self.session.streams.every_peer()
+        await asyncio.gather(*(peer.ws.close(1012, "") for peer in peers))
+        await asyncio.gather(*(peer.finished.wait() for peer in peers))
+
+    def kill_handlers(self, key: str) -> None:
+        """Make the handlers of ``key``'s live sockets die as a bad client frame makes them
+        die in the open-source server: the socket stays open and answers protocol pings,
+        but JSON pings get no ``pong`` and no broadcast arrives any more."""
+        for peer in self.session.streams.peers(parse_key(key).key):
+            self.session.kill(peer)
 
     def hang(self, key: str) -> None:
         """Make the live sockets of ``key`` silent: they stop reading (no pong of any

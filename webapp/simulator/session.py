@@ -81,7 +81,8 @@ class Session:
         if sim.oss_quirks and (found is None or found[0] != "query"):
             # The open-source server reads headers wrongly and fails with 1011.
             return Refusal(wire.initialization_failed(subject, now), 1011, "Internal server error")
-        if found is None or not hmac.compare_digest(found[1].encode(), sim.api_key.encode()):
+        valid = found is not None and hmac.compare_digest(found[1].encode(), sim.api_key.encode())
+        if not valid or sim.faults.database_down:  # no database: no key can be checked
             return Refusal(wire.authentication_failed(subject, now), 1008, "Authentication failed")
         if sim.oss_quirks and not self._exists(route):
             what = route.kind
@@ -90,6 +91,7 @@ class Session:
         limit = sim.max_connections_per_call
         if route.kind == "call" and limit is not None and self.streams.count(route.key) >= limit:
             return Refusal(wire.rate_limited(subject, now), 1008, "Rate limit exceeded")
+        assert found is not None
         logger.info("%s: connection accepted (key via %s)", route.key, found[0])
         return None
 
@@ -129,16 +131,26 @@ class Session:
                 logger.error("%s: the writer failed", route.key, exc_info=failure)
 
     async def _open_call(self, peer: Peer, sid: str) -> None:
-        now, oss = self.sim.store.clock(), self.sim.oss_quirks
+        oss = self.sim.oss_quirks
+        if oss:
+            # The open-source server joins the socket to the broadcast before it greets
+            # it, so a live frame can come before connection_established.
+            self.streams.add(peer)
+            await asyncio.sleep(max(0.0, self.sim.faults.greeting_delay))
+        now = self.sim.store.clock()
         call = self.sim.store.calls.get(sid)
         peer.send(encode(wire.connection_established(sid, now)))
         if call is None:
             peer.send(encode(wire.not_found({"call_sid": sid}, now, "Call")))
-            self.streams.add(peer)
+            if not oss:
+                self.streams.add(peer)
             return
+        # The status goes before the history, an ended call's too ("completed", then
+        # every stored segment; nothing marks the end of the replay).
         peer.send(encode(wire.call_status(call, now, oss)))
         history = list(call.segments)
-        self.streams.add(peer)
+        if not oss:
+            self.streams.add(peer)
         await self._replay(peer, sid, history)
 
     async def _replay(self, peer: Peer, sid: str, history: list[Segment]) -> None:
@@ -165,13 +177,25 @@ class Session:
 
     async def _listen(self, peer: Peer, route: Route) -> None:
         async for message in peer.ws:
+            if peer.handler_dead:
+                continue  # the socket is read (protocol pings answered), nothing served
             try:
                 request = json.loads(message)
             except ValueError:
+                if self.sim.oss_quirks:  # the open-source handler dies on a bad frame
+                    now = self.sim.store.clock()
+                    peer.send(encode(wire.error(_subject(route), now, "Internal server error")))
+                    self.kill(peer)
                 continue
             if isinstance(request, dict):
                 for frame in self._answer(route, request):
                     peer.send(encode(frame))
+
+    def kill(self, peer: Peer) -> None:
+        """The handler of ``peer`` dies; its socket stays open (see ``Simulator.kill_handlers``)."""
+        logger.info("%s: the handler died; the socket stays open", peer.key)
+        peer.handler_dead = True
+        self.streams.mark_hung(peer)
 
     def _answer(self, route: Route, request: dict[str, Any]) -> list[Frame]:
         """Frames answering one client message (none for what Burki ignores)."""

@@ -47,6 +47,10 @@ class Streams:
                     del peers[peer.key]
         self._notify()
 
+    def every_peer(self) -> list[Peer]:
+        """Every live socket of every stream."""
+        return [peer for peers in self._live.values() for peer in peers]
+
     def peers(self, key: str) -> list[Peer]:
         return list(self._live.get(key, ()))
 

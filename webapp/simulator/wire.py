@@ -69,11 +69,13 @@ def call_status(call: Call, now: datetime, oss: bool, requested: bool = False) -
         if call.ended and not oss:
             metadata["ended_at"] = stamp(call.ended_at, oss)
             metadata["duration"] = call.duration
+    # The open-source server reports the stored status word ("ongoing"), not the live one.
+    status = ("ongoing" if call.status == "in-progress" else call.status) if oss else call.status
     return {
         "type": "call_status",
         "call_sid": call.call_sid,
         "timestamp": naive(now),
-        "status": call.status,
+        "status": status,
         "metadata": metadata,
     }
 

@@ -126,6 +126,15 @@ class CampaignCompleted:
 
 
 @dataclass(frozen=True, slots=True)
+class History:
+    """Dialect C's ``metrics_history``: the campaign's counters over time, oldest first
+    (the answer to ``{"type":"request_history","hours":N}``)."""
+
+    samples: tuple[tuple[datetime, Counters], ...]
+    campaign_id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class UpstreamError:
     """An ``error`` frame. ``code`` is the classified reason; ``message`` Burki's sentence."""
 
@@ -154,6 +163,7 @@ Event = (
     | Progress
     | ContactUpdate
     | CampaignCompleted
+    | History
     | UpstreamError
     | Pong
 )

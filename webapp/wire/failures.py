@@ -12,11 +12,14 @@ from enum import StrEnum
 
 from webapp.wire.events import UpstreamError
 
+GOING_AWAY = 1001
 POLICY_VIOLATION = 1008
 INTERNAL_ERROR = 1011
+SERVICE_RESTART = 1012
 
 NOT_FOUND_FLOOR = 30.0
 RATE_LIMIT_FLOOR = 30.0
+AUTH_FLOOR = 60.0  # at most one attempt a minute after Burki refused the key
 
 
 class FailureKind(StrEnum):
@@ -43,21 +46,28 @@ class Ending:
     error: UpstreamError | None = None
     handshake_status: int | None = None
     exception: str | None = None
+    pong_missed: float | None = None  # the JSON ping's deadline (s) that passed unanswered
 
 
 @dataclass(frozen=True, slots=True)
 class Failure:
+    """What to do after an ending: give up (``fatal``), wait at least ``floor`` s, or
+    come back ``prompt``-ly (a restart: within a second or two, whatever the backoff)."""
+
     kind: FailureKind
     message: str
     fatal: bool = False
     floor: float = 0.0
+    prompt: bool = False
 
 
 def classify(ending: Ending, *, header_auth: bool = False) -> Failure:
     """Classify an ended connection. ``header_auth``: the key went in a header or subprotocol.
 
-    Authentication and access denied are fatal: retrying a 1008 is pointless and
-    looks like abuse. A 1011 before anything was established while the key went
+    Access denied is fatal. An authentication refusal is not always permanent (the
+    open-source server refuses a valid key while its database is down): it is
+    retried at most once a minute, never in a loop. A restart (1012, 1001) is
+    retried promptly. A 1011 before anything was established while the key went
     in a header is the open-source server failing to read headers: the caller
     should retry at once with ``?token=``.
     """
@@ -74,7 +84,7 @@ def _from_error_frame(error: UpstreamError | None) -> Failure | None:
         return None
     match error.code:
         case "authentication_failed":
-            return Failure(FailureKind.AUTH, "Burki rejected the API key.", fatal=True)
+            return auth_refused("Burki rejected the API key.")
         case "access_denied":
             return Failure(
                 FailureKind.ACCESS_DENIED,
@@ -92,7 +102,7 @@ def _from_handshake(status: int | None) -> Failure | None:
     if status is None:
         return None
     if status in (401, 403):
-        return Failure(FailureKind.AUTH, f"Burki refused the connection ({status}).", fatal=True)
+        return auth_refused(f"Burki refused the connection ({status}).")
     if status == 404:
         return not_found()
     if status == 429:
@@ -107,12 +117,23 @@ def _from_close(ending: Ending, header_auth: bool) -> Failure | None:
             return _rate_limited()
         if "access" in reason:
             return Failure(FailureKind.ACCESS_DENIED, "Burki denied access.", fatal=True)
+        return auth_refused("Burki closed the connection: authentication failed.")
+    if ending.close_code in (SERVICE_RESTART, GOING_AWAY):
         return Failure(
-            FailureKind.AUTH, "Burki closed the connection: authentication failed.", True
+            FailureKind.TRANSIENT, "Burki is restarting; reconnecting at once.", prompt=True
         )
     if ending.close_code == INTERNAL_ERROR and header_auth and not ending.established:
         return Failure(FailureKind.HEADER_REJECTED, "Burki could not read the key from the header.")
     return None
+
+
+def auth_refused(what: str) -> Failure:
+    """Burki refused the key: maybe revoked, maybe Burki's database is down. Slowly retried."""
+    return Failure(
+        FailureKind.AUTH,
+        f"{what} The key may be wrong or Burki may be having trouble; trying again once a minute.",
+        floor=AUTH_FLOOR,
+    )
 
 
 def not_found() -> Failure:
@@ -132,6 +153,12 @@ def _rate_limited() -> Failure:
 
 
 def _transient(ending: Ending) -> Failure:
+    if ending.pong_missed is not None:
+        return Failure(
+            FailureKind.TRANSIENT,
+            f"Burki stopped answering on this connection (no pong within "
+            f"{ending.pong_missed:g} s); reconnecting.",
+        )
     if ending.exception is not None:
         return Failure(FailureKind.TRANSIENT, f"Could not reach Burki ({ending.exception}).")
     if ending.close_code is None:

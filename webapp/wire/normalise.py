@@ -32,6 +32,7 @@ from webapp.wire.events import (
     ContactUpdate,
     ErrorCode,
     Event,
+    History,
     Pong,
     Progress,
     Skipped,
@@ -172,11 +173,23 @@ def _pong(m: Message) -> Pong:
     return Pong(at=_at(m))
 
 
+# The open-source server says "ongoing" (the stored word) on connect and on
+# request_status, "in-progress" when media starts; the REST object also says
+# "pending". All mean the call is on: one word downstream.
+_STATUS_WORDS = {"ongoing": "in-progress", "pending": "in-progress"}
+
+
+def call_status_word(status: str) -> str:
+    """Burki's status word for a call, with its synonyms for "on" made one."""
+    return _STATUS_WORDS.get(status, status)
+
+
 def _call_status(m: Message) -> CallStatus:
     data = read_object(m, "data") or {}
     status = read_text(m, "status") or read_text(data, "status")
     if status is None:
         raise Invalid("field status is missing")
+    status = call_status_word(status)
     metadata = read_object(m, "metadata") or read_object(data, "metadata") or {}
     sid = read_text(m, "call_sid") or read_text(data, "call_sid") or ""
     return CallStatus(call_sid=sid, status=status, at=_at(m), metadata=dict(metadata))
@@ -370,6 +383,26 @@ def _campaign_completed(m: Message) -> CampaignCompleted:
     )
 
 
+MAX_HISTORY = 2000
+
+
+def _metrics_history(m: Message) -> History:
+    """Dialect C: ``data.history`` = ``[{timestamp (epoch s), ...C counters}, ...]``."""
+    data = need_object(m, "data")
+    entries = data.get("history")
+    if not isinstance(entries, list):
+        raise Invalid("field history is not a list")
+    samples = []
+    for entry in entries[-MAX_HISTORY:]:
+        if not isinstance(entry, dict):
+            raise Invalid("a history entry is not an object")
+        at = parse_timestamp(entry.get("timestamp"))
+        if at is not None:
+            samples.append((at, to_counters(read_c(cast(Message, entry)))))
+    samples.sort(key=lambda sample: sample[0])
+    return History(tuple(samples), _campaign_id(m, data))
+
+
 _HANDLERS: dict[str, Callable[[Message], Event]] = {
     "connection_established": _connected,
     "connection_ack": _connected,
@@ -383,5 +416,6 @@ _HANDLERS: dict[str, Callable[[Message], Event]] = {
     "contact_completed": _contact_completed,
     "contact_update": _contact_update,
     "campaign_completed": _campaign_completed,
+    "metrics_history": _metrics_history,
 }
-_NOT_USED = frozenset({"metrics_history"})
+_NOT_USED: frozenset[str] = frozenset()

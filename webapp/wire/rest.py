@@ -33,7 +33,13 @@ from urllib.parse import quote
 import httpx
 
 from webapp.wire.events import Progress, Skipped, Transcript
-from webapp.wire.normalise import campaign_progress, normalise, parse_timestamp, transcript_segment
+from webapp.wire.normalise import (
+    call_status_word,
+    campaign_progress,
+    normalise,
+    parse_timestamp,
+    transcript_segment,
+)
 from webapp.wire.redact import redact
 
 log = logging.getLogger(__name__)
@@ -195,6 +201,20 @@ class BurkiRest:
             return None
         return True
 
+    async def assistants(self) -> dict[int, str]:
+        """Assistant names by id (``GET /api/v1/assistants``; bare or paged list).
+
+        The open-source server's call objects carry only ``assistant_id``.
+        """
+        path = "/api/v1/assistants"
+        names: dict[int, str] = {}
+        for row in _rows(await self._get_json(path, {"skip": 0, "limit": 500}), path):
+            if isinstance(row, dict):
+                ident, name = _int(row, "id"), _text(row, "name")
+                if ident is not None and name:
+                    names[ident] = name
+        return names
+
     # -- campaigns -----------------------------------------------------------------
 
     async def list_campaigns(
@@ -336,11 +356,12 @@ def _call_summary(row: Row, call_sid: str | None = None) -> CallSummary | None:
         return None
     return CallSummary(
         call_sid=sid,
-        status=_text(row, "status") or "",
+        status=call_status_word(_text(row, "status") or ""),
         id=_int(row, "id"),
         direction=_text(row, "direction"),
-        customer_phone=_text(row, "customer_phone"),
-        twilio_phone=_text(row, "twilio_phone"),
+        # The open-source server names the numbers as its call_status metadata does.
+        customer_phone=_text(row, "customer_phone") or _text(row, "customer_phone_number"),
+        twilio_phone=_text(row, "twilio_phone") or _text(row, "to_phone_number"),
         assistant_id=_int(row, "assistant_id"),
         assistant_name=_text(row, "assistant_name") or _nested_name(row, "assistant"),
         started_at=parse_timestamp(row.get("started_at")),

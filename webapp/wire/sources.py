@@ -8,15 +8,13 @@ from __future__ import annotations
 
 import asyncio
 
-from webapp.wire.events import CallStatus, Event
+from webapp.wire.events import CallStatus, Event, Progress, Transcript
 from webapp.wire.rest import BurkiRest, RestError
 from webapp.wire.streamkey import StreamKey
 from webapp.wire.upstream import AuthMemory, Upstream, UpstreamConfig
 
-# The REST call object says "ongoing" where the live stream says "in-progress".
 NAME_TIMEOUT = 3.0
-
-_REST_STATUS = {"ongoing": "in-progress", "pending": "in-progress"}
+HISTORY_HOURS = 24  # how far back a campaign's chart is filled from Burki's metrics history
 
 
 class Sources:
@@ -32,7 +30,15 @@ class Sources:
             async def check() -> bool | None:
                 return await self.rest.call_exists(key.id)
 
-        return Upstream(self.config, key.upstream_path, self.memory, access_check=check)
+        # Dialect C answers request_history with metrics_history: a campaign's chart past.
+        history = ({"type": "request_history", "hours": HISTORY_HOURS},)
+        return Upstream(
+            self.config,
+            key.upstream_path,
+            self.memory,
+            access_check=check,
+            on_live=history if key.kind == "campaign" else (),
+        )
 
     async def campaign_name(self, campaign_id: int) -> str | None:
         """The campaign's name for its dashboard (the stream does not carry it), if Burki says."""
@@ -42,12 +48,28 @@ class Sources:
         except (RestError, TimeoutError):
             return None
 
+    async def campaign_progress(self, campaign_id: int) -> Progress | None:
+        """The campaign's counters from REST, if Burki says in time (None: not on this Burki)."""
+        try:
+            async with asyncio.timeout(NAME_TIMEOUT):
+                return await self.rest.campaign_progress(campaign_id)
+        except (RestError, TimeoutError):
+            return None
+
+    async def stored_transcript(self, call_sid: str, timeout: float) -> list[Transcript] | None:
+        """Every stored segment of a call from REST; None when Burki cannot say in time."""
+        try:
+            async with asyncio.timeout(timeout):
+                return await self.rest.transcripts(call_sid)
+        except (RestError, TimeoutError):
+            return None
+
     async def poll(self, key: StreamKey) -> list[Event]:
         """One REST poll: the events a stream would have received, in order."""
         if key.kind == "campaign":
             return [await self.rest.campaign_progress(int(key.id))]
         call = await self.rest.call(key.id)
-        status = CallStatus(key.id, _REST_STATUS.get(call.status, call.status))
+        status = CallStatus(key.id, call.status)  # one status word already (see rest.py)
         segments: list[Event] = list(await self.rest.transcripts(key.id))
         # A finished call's status goes last, so its final segments are shown before the end.
         return [*segments, status] if status.terminal else [status, *segments]

@@ -21,6 +21,7 @@ the next item, or closing the iterator, closes the socket (within
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import random
@@ -78,11 +79,13 @@ class UpstreamConfig:
     api_key: str = field(repr=False)
     auth_mode: AuthMode = AuthMode.AUTO
     keepalive_interval: float = 30.0
+    pong_timeout: float = 10.0
     ping_timeout: float = 20.0
     connect_timeout: float = 10.0
     close_timeout: float = 2.0
     backoff_base: float = 1.0
     backoff_cap: float = 60.0
+    auth_retry: float = 60.0  # after Burki refused the key: the least wait before trying again
     healthy_after: float = 10.0
     max_frame_bytes: int = 1_048_576
     ca_bundle: str | None = None  # verify a private Burki's certificate against this PEM
@@ -151,15 +154,16 @@ class Upstream:
         *,
         access_check: AccessCheck | None = None,
         rng: random.Random | None = None,
+        on_live: tuple[dict[str, Any], ...] = (),
     ) -> None:
         self.config = config
         self.path = path
         self.memory = memory or AuthMemory()
         self.failures_in_row = 0
         self._access_check = access_check
-        self._backoff = Backoff(
-            base=config.backoff_base, cap=config.backoff_cap, rng=rng or random.Random()
-        )
+        self._rng = rng or random.Random()
+        self._backoff = Backoff(base=config.backoff_base, cap=config.backoff_cap, rng=self._rng)
+        self.on_live = on_live  # JSON messages sent once each connection is established
 
     async def items(self) -> AsyncGenerator[Item, None]:
         attempt = 0
@@ -186,11 +190,18 @@ class Upstream:
                 log.warning("upstream %s: giving up: %s", self.path, failure.message)
                 yield GaveUp(failure)
                 return
-            attempt += 1
-            delay = self._backoff.next_delay(floor=failure.floor)
+            attempt = 1 if session.established else attempt + 1  # failures in a row
+            delay = (
+                _prompt_delay(self._rng)
+                if failure.prompt
+                else self._backoff.next_delay(floor=self._floor(failure))
+            )
             log.info("upstream %s: %s retry in %.1fs", self.path, failure.message, delay)
             yield Reconnecting(attempt, delay, failure)
             await asyncio.sleep(delay)
+
+    def _floor(self, failure: Failure) -> float:
+        return self.config.auth_retry if failure.kind is FailureKind.AUTH else failure.floor
 
     async def _resolve(self, failure: Failure) -> Failure:
         if failure.kind is not FailureKind.ACCESS_DENIED or self._access_check is None:
@@ -221,6 +232,8 @@ class _Session:
         self.established = False
         self.healthy = False
         self._error: UpstreamError | None = None
+        self._ponged = asyncio.Event()
+        self._pong_missed: float | None = None
 
     async def run(self) -> AsyncIterator[Item]:
         config = self.up.config
@@ -246,7 +259,7 @@ class _Session:
             self.ending = Ending(exception=type(exc).__name__)
 
     async def _read(self, ws: ClientConnection) -> AsyncIterator[Item]:
-        keepalive = asyncio.create_task(_keepalive(ws, self.up.config.keepalive_interval))
+        keepalive = asyncio.create_task(self._keepalive(ws))
         loop = asyncio.get_running_loop()
         started = loop.time()
         try:
@@ -256,8 +269,13 @@ class _Session:
                 except ConnectionClosed as exc:
                     self._ended(exc)
                     return
+                was_established = self.established
                 for item in self._handle(frame):
                     yield item
+                if self.established and not was_established:
+                    for message in self.up.on_live:  # e.g. request_history
+                        with contextlib.suppress(ConnectionClosed):  # recv() will say so
+                            await ws.send(json.dumps(message))
                 if self._error is not None and self._error.code == "not_found":
                     await ws.close(1000, "not found")  # the socket would stay open, idle
                     self.ending = Ending(established=self.established, error=self._error)
@@ -281,9 +299,39 @@ class _Session:
             self.established = True
             self.up.memory.remember(self.up.config, self.mode)
             items.append(Live(self.mode))
-        if not isinstance(event, Connected | Pong):
+        if isinstance(event, Pong):
+            self._ponged.set()
+        elif not isinstance(event, Connected):
             items.append(event)
         return items
+
+    async def _keepalive(self, ws: ClientConnection) -> None:
+        """Send Burki's JSON ping every ``keepalive_interval`` s and await its ``pong``.
+
+        Protocol pings (websockets' job) find a dead peer, but not a dead handler: the
+        open-source server can stop serving a socket while its protocol layer still
+        answers pings. A JSON ping left unanswered for ``pong_timeout`` s closes the
+        connection, which then counts as dropped (reconnect, dedupe the replay).
+        """
+        config = self.up.config
+        ping = json.dumps({"type": "ping"})
+        try:
+            while True:
+                await asyncio.sleep(config.keepalive_interval)
+                self._ponged.clear()
+                await ws.send(ping)
+                try:
+                    async with asyncio.timeout(config.pong_timeout):
+                        await self._ponged.wait()
+                except TimeoutError:
+                    log.warning(
+                        "upstream %s: no pong within %gs", self.up.path, config.pong_timeout
+                    )
+                    self._pong_missed = config.pong_timeout
+                    await ws.close(1000, "no pong")
+                    return
+        except ConnectionClosed:
+            return
 
     def _ended(self, exc: ConnectionClosed) -> None:
         close = exc.rcvd
@@ -292,6 +340,7 @@ class _Session:
             close_code=close.code if close is not None else None,
             close_reason=redact(close.reason, self.up.config.api_key) if close else "",
             error=self._error,
+            pong_missed=self._pong_missed,
         )
 
     def _headers(self) -> dict[str, str]:
@@ -312,12 +361,9 @@ def _tls(config: UpstreamConfig) -> dict[str, Any]:
     return {"ssl": ssl.create_default_context(cafile=config.ca_bundle)}
 
 
-async def _keepalive(ws: ClientConnection, interval: float) -> None:
-    """Send Burki's JSON ping every ``interval`` s; protocol pings are websockets' job."""
-    ping = json.dumps({"type": "ping"})
-    try:
-        while True:
-            await asyncio.sleep(interval)
-            await ws.send(ping)
-    except ConnectionClosed:
-        return
+RESTART_DELAY = 1.0
+
+
+def _prompt_delay(rng: random.Random) -> float:
+    """After a restart: back within a second or two, jittered so viewers do not stampede."""
+    return RESTART_DELAY * (0.5 + rng.random())
