@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -21,7 +20,7 @@ import redis
 
 from tests.conftest import SIM_KEY
 from tests.live import SESSION_SECRET, LiveApp, running_app
-from tests.redisserver import RedisServer, free_port, redis_server
+from tests.redisserver import RedisServer, binary_or_skip, free_port, redis_server
 from webapp.simulator import Simulator
 
 LEASE = 1.5  # seconds: a quick takeover keeps the suite fast
@@ -92,13 +91,7 @@ backend nodes
 
 
 def haproxy_or_skip() -> str:
-    found = shutil.which("haproxy")
-    if found:
-        return found
-    message = "cluster tests need Debian's haproxy: apt-get install -y haproxy"
-    if os.environ.get("REQUIRE_REDIS") == "1":
-        pytest.fail(message + " (REQUIRE_REDIS=1)")
-    pytest.skip(message)
+    return binary_or_skip("haproxy", "haproxy")
 
 
 @dataclass

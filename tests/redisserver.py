@@ -22,15 +22,19 @@ import pytest
 START_WAIT = 10.0  # seconds redis-server has to answer
 
 
-def redis_or_skip() -> str:
-    """The redis-server binary, or skip (fail when REQUIRE_REDIS=1) with a clear message."""
-    found = shutil.which("redis-server")
+def binary_or_skip(name: str, package: str) -> str:
+    """Debian's ``name``, or skip (fail when REQUIRE_REDIS=1) with a clear message."""
+    found = shutil.which(name)
     if found:
         return found
-    message = "cluster tests need Debian's redis-server: apt-get install -y redis-server"
+    message = f"cluster tests need Debian's {package}: apt-get install -y {package}"
     if os.environ.get("REQUIRE_REDIS") == "1":
         pytest.fail(message + " (REQUIRE_REDIS=1)")
     pytest.skip(message)
+
+
+def redis_or_skip() -> str:
+    return binary_or_skip("redis-server", "redis-server")
 
 
 def free_port() -> int:

@@ -77,8 +77,12 @@ class Replica:
 
     async def caught_up(self) -> None:
         """Return once every input published before now was fed (at most a few seconds)."""
-        with contextlib.suppress(TimeoutError, *Trouble):
-            async with asyncio.timeout(CATCH_UP_WAIT):
+        await self._read_to_end(CATCH_UP_WAIT)
+
+    async def _read_to_end(self, wait: float) -> bool:
+        """Whether the reader fed every input now in the log within ``wait`` seconds."""
+        try:
+            async with asyncio.timeout(wait):
                 newest = await self.bus.newest(self.name)
                 async with self._advanced:
                     await self._advanced.wait_for(
@@ -87,6 +91,9 @@ class Replica:
                             and (newest is None or not entry_after(newest, self._last))
                         )
                     )
+        except (TimeoutError, *Trouble):
+            return False
+        return True
 
     # -- reading ---------------------------------------------------------------------------
 
@@ -167,24 +174,10 @@ class Replica:
             await self._stop_upstream()  # a new lease: the old upstream's publishes are fenced
             self._value = tick.value
             self._mine.add(tick.value)
-        if (self._upstream is None or self._upstream.done()) and await self._read_to_end():
+        # Once the lease is ours no other node can append: read to the end, then run.
+        idle = self._upstream is None or self._upstream.done()
+        if idle and await self._read_to_end(self.bus.config.lease_seconds / 3):
             self._start_upstream(tick.value)
-
-    async def _read_to_end(self) -> bool:
-        """Whether the reader has fed every input now in the log (no one else can add any)."""
-        try:
-            async with asyncio.timeout(self.bus.config.lease_seconds / 3):
-                newest = await self.bus.newest(self.name)
-                async with self._advanced:
-                    await self._advanced.wait_for(
-                        lambda: (
-                            self._epoch_set
-                            and (newest is None or not entry_after(newest, self._last))
-                        )
-                    )
-        except (TimeoutError, *Trouble):
-            return False  # the next tick tries again
-        return True
 
     def _start_upstream(self, value: str) -> None:
         async def publish(item: Input) -> None:
