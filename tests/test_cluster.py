@@ -167,6 +167,8 @@ async def test_redis_restarted_mid_call_viewers_see_reconnecting_and_recover(
         server.stop()
         for viewer in viewers:
             await viewer.wait_for(is_event("status", state="reconnecting"), timeout=10)
+        # No node can renew its lease: none may keep an upstream open.
+        await sim.wait_for_connections(f"call:{sid}", 0, timeout=10)
         ready = await client.get(a.url + "/readyz")
         assert ready.status_code == 503
         sim.add_segment(sid, "assistant", "during")
