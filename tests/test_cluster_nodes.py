@@ -127,6 +127,9 @@ async def test_kill_9_of_the_lease_holder_twice_loses_and_repeats_no_line(
                     await sim.wait_for_connections(key, 1, timeout=10)  # one upstream again
                     moved = [v for v in viewers if v.reconnects > 0]
                     assert moved, "no viewer was on a killed node"
+                    # They resumed on another node from their own ids: no reset, no snapshot.
+                    assert not [e for v in moved for e in v.events if e.event == "reset"]
+                    assert all([e.event for e in v.events].count("snapshot") == 1 for v in moved)
                     saw = [
                         v
                         for v in viewers
