@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import secrets
 import sys
+from urllib.parse import urlsplit
 from collections.abc import Sequence
 
 from pydantic import SecretStr
@@ -88,11 +89,14 @@ def banner(settings: Settings, access: Access, demo: bool) -> str:
 
 
 def secrets_of(settings: Settings) -> tuple[str, ...]:
-    """Everything no log line may show: the Burki key and the webhook secrets."""
+    """Everything no log line may show: the Burki key, the webhook secrets, Redis's password."""
     key = settings.burki_api_key
     found = [key.get_secret_value()] if key is not None else []
     for endpoint in settings.webhooks:
         found += endpoint.secrets
+    if settings.redis_url is not None:
+        password = urlsplit(settings.redis_url.get_secret_value()).password
+        found += [password] if password else []
     return tuple(found)
 
 
