@@ -6,8 +6,8 @@ import argparse
 import asyncio
 import secrets
 import sys
-from urllib.parse import urlsplit
 from collections.abc import Sequence
+from urllib.parse import urlsplit
 
 from pydantic import SecretStr
 
