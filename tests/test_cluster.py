@@ -124,8 +124,8 @@ async def test_a_token_revoked_on_one_node_is_refused_on_the_other_at_once(
     async with nodes(sim, server, 2) as (a, b):
         token = a.token(Role.ADMIN)
         async with bearer(token) as client:
-            path = f"/api/calls/{sid}"
-            assert (await client.get(b.url + path)).status_code != 401
+            path = "/metrics"  # a token's route that answers at once
+            assert (await client.get(b.url + path)).status_code == 200
             name = next(t.name for t in a.state.access.tokens.list())
             a.state.access.tokens.revoke(name)
             assert (await client.get(b.url + path)).status_code == 401
@@ -285,3 +285,23 @@ async def test_one_node_polls_the_directory_and_the_others_read_its_lists(
         await a.state.directory.refresh()
         await b.state.directory.refresh()
         assert sid in [call.call_sid for call in b.state.directory.calls]
+
+
+async def test_the_audit_log_holds_every_nodes_entries_and_any_node_exports_them(
+    sim: Simulator, server: RedisServer
+) -> None:
+    sid = sim.add_call()
+    async with nodes(sim, server, 2) as (a, b), httpx.AsyncClient(timeout=10) as admin:
+        a.state.access.users.add("ada", PASSWORD, Role.ADMIN)
+        assert (await sign_in(a, admin, PASSWORD)).status_code == 303
+        for node, name in ((a, "opened-on-a"), (b, "opened-on-b")):
+            token = node.state.access.tokens.create(name, Role.ADMIN)
+            async with (
+                bearer(token) as client,
+                client.stream("GET", f"{node.url}/api/calls/{sid}/events") as opened,
+            ):
+                assert opened.status_code == 200
+        for node in (a, b):
+            export = await admin.get(f"{node.url}/admin/audit.csv")
+            assert export.status_code == 200
+            assert "opened-on-a" in export.text and "opened-on-b" in export.text
