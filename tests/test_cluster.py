@@ -120,7 +120,6 @@ async def test_a_multiplexed_viewer_resumes_on_another_node(
 async def test_a_token_revoked_on_one_node_is_refused_on_the_other_at_once(
     sim: Simulator, server: RedisServer
 ) -> None:
-    sid = sim.add_call()
     async with nodes(sim, server, 2) as (a, b):
         token = a.token(Role.ADMIN)
         async with bearer(token) as client:
