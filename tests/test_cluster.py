@@ -154,8 +154,9 @@ async def test_a_stopped_holder_hands_its_stream_to_another_node_losing_nothing(
         await viewer.stop()
 
 
+@pytest.mark.parametrize("keeps_data", [True, False], ids=["append-only", "data-lost"])
 async def test_redis_restarted_mid_call_viewers_see_reconnecting_and_recover(
-    sim: Simulator, server: RedisServer
+    sim: Simulator, server: RedisServer, keeps_data: bool
 ) -> None:
     sid = sim.add_call()
     async with nodes(sim, server, 2) as (a, b), bearer(a.token(Role.ADMIN)) as client:
@@ -171,6 +172,10 @@ async def test_redis_restarted_mid_call_viewers_see_reconnecting_and_recover(
         ready = await client.get(a.url + "/readyz")
         assert ready.status_code == 503
         sim.add_segment(sid, "assistant", "during")
+        if not keeps_data:  # a Redis without persistence comes back empty
+            for path in server.folder.rglob("*"):
+                if path.is_file():
+                    path.unlink()
         await asyncio.to_thread(server.start)
         sim.add_segment(sid, "user", "after")
         for viewer in viewers:
