@@ -309,3 +309,16 @@ async def test_the_audit_log_holds_every_nodes_entries_and_any_node_exports_them
             export = await admin.get(f"{node.url}/admin/audit.csv")
             assert export.status_code == 200
             assert "opened-on-a" in export.text and "opened-on-b" in export.text
+
+
+async def test_a_quiet_call_is_marked_once_by_the_holder_under_one_id_on_every_node(
+    sim: Simulator, server: RedisServer
+) -> None:
+    sid = sim.add_call()
+    quick = {"relay_no_activity_minutes": 0.005}  # 0.3 s
+    async with nodes(sim, server, 2, **quick) as (a, b), bearer(a.token(Role.ADMIN)) as client:
+        viewers = [Viewer(n.url, f"/api/calls/{sid}/events").start(client) for n in (a, b)]
+        marks = [await v.wait_for(is_event("call_status", no_activity=True)) for v in viewers]
+        assert marks[0].id == marks[1].id and marks[0].data == marks[1].data
+        for viewer in viewers:
+            await viewer.stop()

@@ -420,6 +420,8 @@ class Stream:
     async def _publish_quiet(self) -> None:
         try:
             await self._publish(WentQuiet())
+        except Exception as exc:  # the lease moved or Redis went: the next holder decides
+            log.info("stream %s: quiet mark not published (%s)", self.key, type(exc).__name__)
         finally:
             self._quiet_publish = None
 
