@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import webapp
-from bench import cluster, phases, proxies, report, simproc, viewers
+from bench import cluster, phases, proxies, redaction, report, simproc, viewers
 from bench.control import Child
 from bench.procstat import load_average, machine, raise_nofile, source_version
 
@@ -36,6 +36,8 @@ class Plan:
     window: float
     drain: float
     viewer_queue: int = 256
+    redaction_rounds: int = 200
+    ab_rounds: int = 3  # live phases with redaction on and off, alternated
 
     @classmethod
     def full(cls) -> Plan:
@@ -43,13 +45,16 @@ class Plan:
 
     @classmethod
     def quick(cls) -> Plan:
-        return cls([100, 300], 1.0, 100, 2.0, 1.0, 5.0, 1.0)
+        return cls([100, 300], 1.0, 100, 2.0, 1.0, 5.0, 1.0, redaction_rounds=20, ab_rounds=1)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="a ~30 s smoke run, small sizes")
     parser.add_argument("--out", type=Path, default=RESULTS, help="where to write the table")
+    parser.add_argument(
+        "--redaction", action="store_true", help="only the redaction costs (no design comparison)"
+    )
     parser.add_argument(
         "--cluster-only",
         action="store_true",
@@ -63,8 +68,17 @@ def main(argv: list[str] | None = None) -> int:
         print(cluster_only(plan, kills))
         return 0
     began = time.monotonic()
-    results, notes, clustered = run(plan, kills)
+    _say(f"redaction micro-benchmark, {plan.redaction_rounds} rounds")
+    costs = redaction.run(plan.redaction_rounds)
+    if args.redaction:
+        with Child("simulator", simproc.main) as sim, Child("viewers", viewers.main) as clients:
+            ab = _redaction_ab(plan, sim, clients, sim.call("base_url"))
+        text = "## Redaction\n\n" + redaction.markdown(costs, ab)
+        print(text)
+        return 0
+    results, notes, ab, clustered = run(plan, kills)
     text = document(plan, results, notes, time.monotonic() - began, args.quick)
+    text += "\n\n## Redaction\n\n" + redaction.markdown(costs, ab)
     text += "\n\n" + cluster.markdown(results["ours"].live, clustered)
     print(text)
     args.out.write_text(text + "\n")
@@ -91,7 +105,7 @@ def cluster_only(plan: Plan, kills: int) -> str:
 
 def run(
     plan: Plan, kills: int
-) -> tuple[dict[str, report.DesignResult], list[str], cluster.ClusterResult]:
+) -> tuple[dict[str, report.DesignResult], list[str], list[redaction.Round], cluster.ClusterResult]:
     results: dict[str, report.DesignResult] = {}
     notes: list[str] = []
     with (
@@ -111,9 +125,37 @@ def run(
                 _say(f"{design}: p99 {live.stats['p99_ms']:.1f} ms")
                 notes += _notes(design, idle, live, procs)
             results[design] = report.DesignResult(idle, live)
+        ab = _redaction_ab(plan, sim, clients, base_url)
         _say(f"cluster: {cluster.NODES} nodes on Redis, {plan.live_viewers} viewers, {kills} kills")
         clustered = cluster.run(plan, sim, clients, base_url, kills)
-    return results, notes, clustered
+    return results, notes, ab, clustered
+
+
+def _redaction_ab(plan: Plan, sim: Child, clients: Child, base_url: str) -> list[redaction.Round]:
+    """Live phases of our relay with redaction on and off, alternated (on a shared machine
+    one run each would compare two moments' load rather than two settings)."""
+    rounds: list[redaction.Round] = []
+    for n in range(plan.ab_rounds):
+        order = ("ours", "ours-redaction-off") if n % 2 == 0 else ("ours-redaction-off", "ours")
+        for design in order:
+            with Child(f"{design}-proxy", proxies.main, design, base_url, plan.viewer_queue) as px:
+                procs = phases.Procs(sim, clients, px, px.call("port"), px.call("token"))
+                live = phases.live(
+                    procs, plan.live_viewers, plan.rate, plan.warmup, plan.window, plan.drain
+                )
+                _say(f"A/B round {n + 1}, {design}: p99 {live.stats['p99_ms']:.1f} ms")
+                on = design == "ours"
+                rounds.append(
+                    redaction.Round(
+                        n + 1,
+                        on,
+                        live.stats["p99_ms"],
+                        live.utilisation("others"),
+                        live.cpu_per_1000("proxy"),
+                        redaction.in_relay(_metrics(procs)) if on else None,
+                    )
+                )
+    return rounds
 
 
 def _notes(
@@ -132,14 +174,20 @@ def _notes(
         for error, count in errors.items():
             notes.append(f"{design}: {count} {what} viewers failed to connect: {error}")
     if design == "ours":
-        request = urllib.request.Request(f"http://127.0.0.1:{procs.port}/metrics")
-        if procs.token:
-            request.add_header("Authorization", f"Bearer {procs.token}")
-        metrics = urllib.request.urlopen(request, timeout=10).read()
+        metrics = _metrics(procs)
         cuts = re.findall(rb'viewer_cuts_total\{reason="(\w+)"\} (\S+)', metrics)
         shown = ", ".join(f"{r.decode()} {float(v):.0f}" for r, v in cuts) or "none"
         notes.append(f"ours: viewer cuts reported by /metrics: {shown}")
     return notes
+
+
+def _metrics(procs: phases.Procs) -> bytes:
+    """The proxy's /metrics page (our design only)."""
+    request = urllib.request.Request(f"http://127.0.0.1:{procs.port}/metrics")
+    if procs.token:
+        request.add_header("Authorization", f"Bearer {procs.token}")
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return bytes(response.read())
 
 
 def document(

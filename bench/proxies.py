@@ -26,10 +26,10 @@ from bench.simproc import API_KEY
 from webapp.app import create_app
 from webapp.settings import Settings
 
-DESIGNS = ("ours", "naive")
+DESIGNS = ("ours", "naive")  # plus "ours-redaction-off" for the redaction A/B rounds
 
 
-def settings_for(base_url: str, viewer_queue: int, state_dir: Path) -> Settings:
+def settings_for(base_url: str, viewer_queue: int, state_dir: Path, **extra: Any) -> Settings:
     """Our dashboard's settings against the bench's simulator (defaults otherwise); the
     users, tokens and audit files live in ``state_dir``, never in the repository."""
     files = {
@@ -54,6 +54,7 @@ def settings_for(base_url: str, viewer_queue: int, state_dir: Path) -> Settings:
         dashboard_log_level="warning",
         **files,
         **uncapped,
+        **extra,
     )
 
 
@@ -70,8 +71,9 @@ def api_token(settings: Settings) -> str | None:
 def build_app(
     design: str, base_url: str, viewer_queue: int, state_dir: Path
 ) -> tuple[Starlette, str | None]:
-    if design == "ours":
-        settings = settings_for(base_url, viewer_queue, state_dir)
+    if design.startswith("ours"):
+        extra = {"redaction_enabled": False} if design == "ours-redaction-off" else {}
+        settings = settings_for(base_url, viewer_queue, state_dir, **extra)
         return create_app(settings, demo=False), api_token(settings)
     return create_naive_app("ws" + base_url.removeprefix("http"), API_KEY), None
 

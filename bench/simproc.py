@@ -32,7 +32,7 @@ async def _run(conn: Connection) -> None:
         sim.faults.segment_rate = per_second
 
     def markers(sid: str) -> list[tuple[int, float]]:
-        found = (MARKER.fullmatch(s.content) for s in sim.store.calls[sid].segments)
+        found = (MARKER.match(s.content) for s in sim.store.calls[sid].segments)
         return [(int(m[2]), float(m[1])) for m in found if m is not None]
 
     try:

@@ -13,7 +13,8 @@ import re
 import time
 
 MARKER = re.compile(rb"t=(\d+\.\d+) n=(\d+)")
-_STATE_TYPES = (b"event: snapshot", b"event: reset")
+# A snapshot holds every segment so far, an alert quotes one: neither is a delivery.
+_STATE_TYPES = (b"event: snapshot", b"event: reset", b"event: alert")
 
 
 class SseViewer(asyncio.Protocol):
@@ -120,7 +121,7 @@ class SseViewer(asyncio.Protocol):
             self.ready.set_result(None)
         header = event[: event.find(b"data:")]
         if any(kind in header for kind in _STATE_TYPES):
-            return  # a snapshot holds every segment so far: not a delivery
+            return
         match = MARKER.search(event)
         if match is not None:
             self.marks.append((int(match[2]), float(match[1]), now))

@@ -204,6 +204,21 @@ class Viewer:
             raise AssertionError(f"timed out; received {kinds}") from None
 
 
+@asynccontextmanager
+async def watching(
+    sim: Simulator, sid: str, role: Role = Role.ADMIN, **overrides: Any
+) -> AsyncIterator[tuple[LiveApp, httpx.AsyncClient, Viewer]]:
+    """A dashboard serving ``sim``, a client signed in as ``role`` and an SSE viewer of call
+    ``sid`` whose upstream is live; the viewer stops when the block exits."""
+    async with running_app(sim, **overrides) as live, live.client(role, timeout=10) as client:
+        viewer = Viewer(live.url, f"/api/calls/{sid}/events").start(client)
+        await viewer.wait_for(is_event("status", state="live"))
+        try:
+            yield live, client, viewer
+        finally:
+            await viewer.stop()
+
+
 def data(event: ServerSentEvent) -> dict[str, Any]:
     value = json.loads(event.data)
     assert isinstance(value, dict)

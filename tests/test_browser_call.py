@@ -67,3 +67,26 @@ async def test_captions_show_the_last_lines_large(sim: Simulator) -> None:
         await expect(page.locator("#captions .line").last).to_contain_text("Caption line 4")
         await expect(page.locator("#captions .line")).to_have_count(3)
         await screenshot(page, "captions")
+
+
+async def test_a_card_read_over_two_segments_never_shows_in_the_page(sim: Simulator) -> None:
+    sid = sim.add_call(assistant_name="Billing bot", customer_phone="+15550199")
+    sim.add_segment(sid, "assistant", "Please read me the card number.")
+    async with running_app(sim) as live, chromium() as browser:
+        page = await live.page(browser)
+        await page.goto(f"{live.url}/calls/{sid}")
+        await expect(page.locator("#conn")).to_have_attribute("data-state", "live")
+        sim.add_segment(sid, "user", "It's 4111 11", is_final=False)
+        await expect(page.locator("#interim-user .text")).to_have_text("It's [digits]")
+        sim.add_segment(sid, "user", "It's 4111 1111")
+        sim.add_segment(sid, "user", "1111 1111, and mail me at ada@example.com.")
+        sim.add_segment(sid, "assistant", "Thank you, the card is saved.")
+        await expect(page.locator("#transcript .seg")).to_have_count(4)
+        assert await transcript_texts(page) == [
+            "Please read me the card number.",
+            "It's [card ••••1111]",
+            "[card ••••1111], and mail me at [email].",
+            "Thank you, the card is saved.",
+        ]
+        assert "4111" not in await page.content()
+        await screenshot(page, "call-redacted")

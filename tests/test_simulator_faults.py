@@ -175,7 +175,7 @@ async def test_segment_rate_paces_stamped_finals_on_every_watched_call(sim: Simu
         sim.faults.segment_rate = 50
         frames = [await recv(ws) for _ in range(10)]
         sim.faults.segment_rate = None
-    marks = [PACED.fullmatch(f["data"]["content"]) for f in frames]
+    marks = [PACED.match(f["data"]["content"]) for f in frames]
     assert all(m is not None for m in marks)
     stamps = [float(m[1]) for m in marks if m]
     counters = [int(m[2]) for m in marks if m]
@@ -192,7 +192,7 @@ async def test_replacing_the_faults_object_takes_effect(sim: Simulator) -> None:
         await skip(ws, 2)
         await sim.wait_for_connections(f"call:{sid}", 1)
         sim.faults = Faults(segment_rate=100)
-        assert PACED.fullmatch((await recv(ws))["data"]["content"])
+        assert PACED.match((await recv(ws))["data"]["content"])
         sim.faults = Faults()
 
 

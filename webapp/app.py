@@ -161,6 +161,12 @@ def routes() -> list[BaseRoute]:
             name="events",
             guard=Guard(streams_in_query, stream=True),
         ),
+        GuardedRoute(
+            "/api/calls/{sid}/transcript",
+            exports.api_transcript,
+            name="call_transcript",
+            guard=call,
+        ),
         GuardedRoute("/healthz", probes.healthz, name="healthz", guard=PUBLIC),
         GuardedRoute("/readyz", probes.readyz, name="readyz", guard=PUBLIC),
         GuardedRoute("/metrics", probes.metrics, name="metrics", guard=admin_only),

@@ -40,6 +40,8 @@ from webapp.pages.missing import MissingIds
 from webapp.pages.state import AppState, LinksBase
 from webapp.relay.hub import Hub
 from webapp.relay.metrics import Metrics
+from webapp.relay.pii import Policy
+from webapp.relay.redactor import RedactionConfig
 from webapp.relay.stream import Integrations, RelayConfig
 from webapp.settings import Settings
 from webapp.wire.rest import BurkiRest
@@ -67,8 +69,14 @@ def app_state(settings: Settings, access: Access, rest: BurkiRest, demo: bool) -
     directory = Directory(rest, interval, settings.relay_grace_period, shared=listing)
     webhooks = webhook_dispatcher(settings)
     metrics.watch_webhooks(webhooks)
+    redaction = redaction_config(settings)
     integrations = Integrations(
-        alert_factory(settings), webhooks, directory.add_alert, directory.poke, store
+        alert_factory(settings),
+        webhooks,
+        directory.add_alert,
+        directory.poke,
+        sharing=store,
+        redaction=redaction,
     )
     return AppState(
         access=access,
@@ -80,6 +88,8 @@ def app_state(settings: Settings, access: Access, rest: BurkiRest, demo: bool) -
         demo=demo,
         sso=settings.dashboard_auth_mode == "sso",
         audit_retention_days=settings.dashboard_audit_retention_days,
+        redaction=redaction,
+        unredact_roles=settings.unredact_roles,
         missing=MissingIds(settings.dashboard_missing_cache_seconds),
         links_base=LinksBase(settings.dashboard_public_url, settings.dashboard_host),
         store=store.bus if store is not None else None,
@@ -141,6 +151,17 @@ def alert_factory(settings: Settings) -> Callable[[], CallAlerts]:
     )
     scorer, matcher = SentimentScorer(), KeywordMatcher(config.rules)
     return lambda: CallAlerts(config, scorer, matcher)
+
+
+def redaction_config(settings: Settings) -> RedactionConfig:
+    strict = settings.redaction_strict_digits
+    policy = Policy(strict=strict > 0, min_digits=strict, region=settings.redaction_phone_region)
+    return RedactionConfig(
+        enabled=settings.redaction_enabled,
+        policy=policy,
+        keep_raw=bool(settings.unredact_roles),  # raw text is kept only if someone may see it
+        hold=settings.redaction_hold,
+    )
 
 
 def webhook_dispatcher(settings: Settings) -> WebhookDispatcher | None:

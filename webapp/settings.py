@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any, Literal, TypeVar
 from urllib.parse import urlsplit
 
+import phonenumbers
 from pydantic import (
     Field,
     PrivateAttr,
@@ -25,6 +26,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from webapp.access.netaddr import Network, is_loopback, parse_networks
 from webapp.access.secheaders import parse_origins
+from webapp.access.users import Role, StoreError, parse_role
 from webapp.alerts.keywords import KeywordRule, parse_rules
 from webapp.alerts.webhooks import Endpoint, parse_endpoints
 from webapp.wire.upstream import AuthMode
@@ -53,6 +55,7 @@ class Settings(BaseSettings):
     _webhook_endpoints: tuple[Endpoint, ...] = PrivateAttr(())
     _dashboard_embed_origins: tuple[str, ...] = PrivateAttr(())
     _dashboard_trusted_proxies: tuple[Network, ...] = PrivateAttr(())
+    _redaction_unredact_roles: frozenset[Role] = PrivateAttr(frozenset())
 
     burki_api_key: SecretStr | None = Field(
         None, description="Burki API key. Unset (and no key file): demo mode with the simulator."
@@ -181,6 +184,33 @@ class Settings(BaseSettings):
     )
     webhook_max_attempts: int = Field(
         8, ge=1, description="Attempts per event before a webhook delivery is given up."
+    )
+    redaction_enabled: bool = Field(
+        True,
+        description="Mask personal data (cards, SSNs, IBANs, e-mails, phone numbers) in "
+        "transcripts before they are stored, shown, exported or sent anywhere.",
+    )
+    redaction_unredact_roles: str = Field(
+        "admin",
+        description="Comma-separated roles that may open the unredacted transcript (audited); "
+        "empty: nobody, and the unredacted text is not kept at all.",
+    )
+    redaction_strict_digits: int = Field(
+        0,
+        ge=0,
+        description="Strict mode: also mask every run of this many digits or more "
+        "(e.g. 4); 0: off.",
+    )
+    redaction_phone_region: str = Field(
+        "US",
+        description="Region (ISO 3166 code) whose phone numbers are recognised without "
+        "a +country code.",
+    )
+    redaction_hold: float = Field(
+        2.0,
+        ge=0,
+        description="Seconds a final segment ending in a number may wait for the speaker's "
+        "next segment, which may complete it.",
     )
     dashboard_shutdown_timeout: float = Field(
         5.0, gt=0, description="Seconds open responses get to drain on shutdown (SIGTERM, Ctrl-C)."
@@ -359,6 +389,14 @@ class Settings(BaseSettings):
             raise ValueError("must start with http:// or https://")
         return value.rstrip("/")
 
+    @field_validator("redaction_phone_region")
+    @classmethod
+    def _phone_region(cls, value: str) -> str:
+        region = value.strip().upper()
+        if region not in phonenumbers.SUPPORTED_REGIONS:
+            raise ValueError("must be a region code phonenumbers knows, such as US, GB or DE")
+        return region
+
     @field_validator("dashboard_log_level")
     @classmethod
     def _log_level(cls, value: str) -> str:
@@ -389,6 +427,10 @@ class Settings(BaseSettings):
         proxies = self.dashboard_trusted_proxies
         self._dashboard_trusted_proxies = tuple(
             _parsed("dashboard_trusted_proxies", parse_networks, proxies)
+        )
+        roles = self.redaction_unredact_roles
+        self._redaction_unredact_roles = frozenset(
+            _parsed("redaction_unredact_roles", parse_roles, roles)
         )
         return self
 
@@ -461,6 +503,11 @@ class Settings(BaseSettings):
         return self._dashboard_trusted_proxies
 
     @property
+    def unredact_roles(self) -> frozenset[Role]:
+        """``REDACTION_UNREDACT_ROLES``, parsed (empty: nobody)."""
+        return self._redaction_unredact_roles
+
+    @property
     def demo(self) -> bool:
         """Demo mode: no key, so the built-in simulator stands in for Burki."""
         return self.burki_api_key is None
@@ -478,6 +525,14 @@ def _parsed(name: str, parse: Callable[[str], list[T]], text: str) -> list[T]:
         return parse(text)
     except ValueError as exc:
         raise ValueError(f"{name.upper()}: {exc}") from None
+
+
+def parse_roles(text: str) -> list[Role]:
+    """A comma-separated list of roles ("admin, supervisor"); ValueError naming a bad one."""
+    try:
+        return [parse_role(part) for part in text.split(",") if part.strip()]
+    except StoreError as exc:
+        raise ValueError(str(exc)) from None
 
 
 def load_settings(**overrides: Any) -> Settings:

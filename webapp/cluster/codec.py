@@ -18,7 +18,7 @@ from datetime import datetime
 from enum import Enum
 from typing import Any
 
-from webapp.relay.inputs import CampaignNamed, Finished, PollBatch, WentQuiet
+from webapp.relay.inputs import CampaignNamed, Finished, HoldReleased, PollBatch, WentQuiet
 from webapp.wire import events
 from webapp.wire.failures import Failure, FailureKind
 from webapp.wire.rest import CallSummary, CampaignSummary
@@ -46,6 +46,7 @@ _CLASSES: dict[str, type[Any]] = {
         CampaignNamed,
         Finished,
         WentQuiet,
+        HoldReleased,
         CallSummary,  # the directory's lists (``webapp.cluster.listing``)
         CampaignSummary,
     )

@@ -58,6 +58,8 @@ class Replica:
         self._mine: set[str] = set()  # lease values this node held: its own entries carry them
         self._fed_by_publisher: set[str] = set()  # own entries fed before the reader met them
         self._fed_by_reader: set[str] = set()  # own entries the reader met first
+        # One publish (and its feed) at a time: the holder's own order is the log's.
+        self._publishing = asyncio.Lock()
 
     @property
     def holds(self) -> bool:
@@ -181,14 +183,15 @@ class Replica:
 
     def _start_upstream(self, value: str) -> None:
         async def publish(item: Input) -> None:
-            entry = await self.bus.publish(self.name, value, codec.encode(item))
-            if entry is None:
-                raise LeaseLost
-            if entry in self._fed_by_reader:  # the reader met it first and fed it
-                self._fed_by_reader.discard(entry)
-            else:
-                self._fed_by_publisher.add(entry)
-                self.stream.feed(item)
+            async with self._publishing:
+                entry = await self.bus.publish(self.name, value, codec.encode(item))
+                if entry is None:
+                    raise LeaseLost
+                if entry in self._fed_by_reader:  # the reader met it first and fed it
+                    self._fed_by_reader.discard(entry)
+                else:
+                    self._fed_by_publisher.add(entry)
+                    self.stream.feed(item)
 
         log.info("stream %s: this node holds the lease; running the upstream", self.name)
         self._upstream = asyncio.create_task(

@@ -1,4 +1,10 @@
-"""The transcript so far, as plain text or JSON, for a supervisor to keep."""
+"""The transcript so far, as plain text or JSON, for a supervisor to keep (and the JSON API).
+
+Redacted like everything else. ``?unredacted=1`` asks for the text Burki sent:
+only the roles of ``REDACTION_UNREDACT_ROLES`` may, every such request is
+written to the audit log (``call:<sid> unredacted``), and it is rendered for
+that one request, never cached or shared.
+"""
 
 from __future__ import annotations
 
@@ -10,10 +16,12 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 
+from webapp.access.wiring import principal_of
 from webapp.pages.errorpages import unknown
 from webapp.pages.state import app_state, record
 from webapp.pages.templating import clock
 from webapp.relay.callstate import CallState, segment_payload
+from webapp.relay.redactor import CallRedactor
 from webapp.wire.rest import NotFound, RestError
 from webapp.wire.streamkey import StreamKey
 
@@ -26,34 +34,72 @@ async def call_export(request: Request) -> Response:
     key = StreamKey.call(request.path_params["sid"])
     if fmt not in ("txt", "json"):
         raise HTTPException(404, "Exports are .txt or .json.")
-    if key in app_state(request).missing:
-        raise unknown("call")
-    segments = await _segments(request, key)
-    await record(request, str(key))
+    raw = unredacted_asked(request)
+    segments = await _opened(request, key, raw)
     filename = f"transcript-{key.id}.{fmt}"
     headers = {"Content-Disposition": f'attachment; filename="{filename}"'}
     if fmt == "json":
-        return JSONResponse({"call_sid": key.id, "segments": segments}, headers=headers)
+        body = {"call_sid": key.id, "redacted": not raw, "segments": segments}
+        return JSONResponse(body, headers=headers)
     return PlainTextResponse(as_text(segments), headers=headers)
 
 
-async def _segments(request: Request, key: StreamKey) -> list[dict[str, Any]]:
+async def api_transcript(request: Request) -> Response:
+    """``GET /api/calls/{sid}/transcript``: the final segments as JSON."""
+    key = StreamKey.call(request.path_params["sid"])
+    raw = unredacted_asked(request)
+    segments = await _opened(request, key, raw)
+    return JSONResponse({"call_sid": key.id, "redacted": not raw, "segments": segments})
+
+
+def may_unredact(request: Request) -> bool:
+    """Whether this request's principal may see unredacted text (and redaction is on)."""
+    who = principal_of(request)
+    state = app_state(request)
+    return state.redaction.enabled and who is not None and who.role in state.unredact_roles
+
+
+def unredacted_asked(request: Request) -> bool:
+    """True when the request asks for unredacted text and may have it; 403 when it asks
+    and may not."""
+    if request.query_params.get("unredacted") not in ("1", "true", "yes"):
+        return False
+    if not app_state(request).redaction.enabled:
+        return False  # nothing is redacted: the ordinary text is the unredacted text
+    if not may_unredact(request):
+        raise HTTPException(403, "Your role may not see unredacted transcripts.")
+    return True
+
+
+async def _opened(request: Request, key: StreamKey, raw: bool) -> list[dict[str, Any]]:
+    """The segments, and the audit entry for this read (``call:<sid> unredacted`` when raw)."""
+    if key in app_state(request).missing:
+        raise unknown("call")
+    segments = await _segments(request, key, raw)
+    await record(request, f"{key} unredacted" if raw else str(key))
+    return segments
+
+
+async def _segments(request: Request, key: StreamKey, raw: bool) -> list[dict[str, Any]]:
     """From the live stream when one is held (it is the freshest), else from Burki's REST."""
-    stream = app_state(request).hub.streams.get(key)
+    state = app_state(request)
+    stream = state.hub.streams.get(key)
     if stream is not None and isinstance(stream.state, CallState):
         if stream.state.ended and not stream.ended:  # Burki is still replaying the ended call
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(REPLAY_WAIT):
                     await stream.finished.wait()
-        return list(stream.state.segments)
+        return stream.state.unredacted_segments() if raw else list(stream.state.segments)
     try:
-        transcripts = await app_state(request).rest.transcripts(key.id)
+        transcripts = await state.rest.transcripts(key.id)
     except NotFound:
         app_state(request).missing.note(key)
         raise unknown("call") from None
     except RestError as exc:
         raise HTTPException(502, f"Burki's transcript could not be fetched: {exc}") from None
     finals = [t for t in transcripts if t.is_final]
+    if state.redaction.enabled and not raw:
+        finals = CallRedactor(state.redaction).redact_all(finals)
     return [segment_payload(t, i) for i, t in enumerate(finals)]
 
 

@@ -18,7 +18,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from webapp.access.wiring import principal_of
-from webapp.pages import htmlsse, views
+from webapp.pages import exports, htmlsse, views
 from webapp.pages.errorpages import unknown
 from webapp.pages.state import app_state, record
 from webapp.pages.templating import templates
@@ -41,6 +41,7 @@ class LivePage:
     stream_url: str
     demo: bool
     embedded: bool
+    may_unredact: bool = False
 
 
 async def call_page(request: Request) -> Response:
@@ -98,6 +99,7 @@ def _render(
         stream_url=f"{url.path}?{urlencode(query)}",
         demo=app_state(request).demo,
         embedded=embedded,
+        may_unredact=not embedded and exports.may_unredact(request),
     )
     context = view.context(stream) | {"page": page}
     return templates.TemplateResponse(request, template, context)

@@ -14,6 +14,7 @@ from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import HTTPConnection
 
+from webapp.access.users import Role
 from webapp.access.wiring import Access, principal_of
 from webapp.alerts.webhooks import WebhookDispatcher
 from webapp.pages.directory import Directory
@@ -21,6 +22,7 @@ from webapp.pages.missing import MissingIds
 from webapp.relay.hub import Hub
 from webapp.relay.metrics import Metrics
 from webapp.relay.ports import SharedStore
+from webapp.relay.redactor import RedactionConfig
 from webapp.wire.rest import BurkiRest
 
 NAME = "running"
@@ -37,6 +39,8 @@ class AppState:
     demo: bool  # the data is simulated: pages say so
     sso: bool  # people sign in through the SSO proxy, not a password form
     audit_retention_days: int
+    redaction: RedactionConfig
+    unredact_roles: frozenset[Role]  # may see the unredacted transcript (audited)
     missing: MissingIds  # ids Burki just said do not exist
     links_base: LinksBase  # where links the dashboard makes point
     store: SharedStore | None = None  # the cluster's Redis (None: one process alone)

@@ -31,6 +31,7 @@ from datetime import datetime
 from typing import Any
 
 from webapp.relay.frames import Change, iso, json_safe
+from webapp.relay.redactor import unredacted
 from webapp.wire.events import CallStatus, Event, Speaker, Transcript
 from webapp.wire.normalise import parse_timestamp
 
@@ -100,6 +101,13 @@ class CallState:
         if not 0 <= index < len(self._finals):
             return None
         return segment_payload(self._finals[index], index)
+
+    def unredacted_segments(self) -> list[dict[str, Any]]:
+        """The final segments with the text Burki sent, where redaction kept it (audited use)."""
+        return [
+            {**segment_payload(segment, i), "content": unredacted(segment)}
+            for i, segment in enumerate(self._finals)
+        ]
 
     def connection_started(self) -> None:
         """A new upstream connection (or REST poll batch) starts: its replay is counted afresh."""

@@ -38,5 +38,10 @@ class WentQuiet:
     """Nothing was said for the configured while: the call shows "no activity"."""
 
 
-Input = Item | PollBatch | CampaignNamed | Finished | WentQuiet
+@dataclass(frozen=True, slots=True)
+class HoldReleased:
+    """The redactor's hold ran out: what it held (a possible card number's start) is shown."""
+
+
+Input = Item | PollBatch | CampaignNamed | Finished | WentQuiet | HoldReleased
 Feed = Callable[[Input], Awaitable[None]]

@@ -9,11 +9,12 @@ from collections import Counter as Tally
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any, Protocol
 
-from prometheus_client import CollectorRegistry, Counter, generate_latest
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+REDACTION_BUCKETS = (0.00005, 0.0001, 0.0002, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.05)
 
 
 class StreamView(Protocol):
@@ -53,6 +54,12 @@ class Metrics:
         )
         self.viewer_sessions = Counter(
             "burki_live_viewer_sessions", "SSE connections opened", registry=r
+        )
+        self.redaction_seconds = Histogram(
+            "burki_live_redaction_seconds",
+            "Time to redact one transcript event before the call's state takes it",
+            buckets=REDACTION_BUCKETS,
+            registry=r,
         )
 
     def watch(self, streams: Callable[[], Iterable[StreamView]]) -> None:

@@ -8,13 +8,15 @@ the snapshot and the next frame.
 Ownership: the :class:`~webapp.relay.hub.Hub` owns each Stream; the Stream owns its
 three tasks (the upstream pump, the REST poller while in fallback, and one
 timer for the grace period or the linger after the end). :meth:`close` cancels
-and awaits all three. No other code cancels them.
+and awaits all three. No other code cancels them. It also owns the redaction
+hold timer (a loop callback, not a task), which :meth:`close` cancels too.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import aclosing
 from dataclasses import dataclass
@@ -25,9 +27,18 @@ from webapp.relay.callstate import CallState
 from webapp.relay.campaignstate import CampaignState
 from webapp.relay.coalesce import Coalescer
 from webapp.relay.frames import Change, Frame, render
-from webapp.relay.inputs import CampaignNamed, Feed, Finished, Input, PollBatch, WentQuiet
+from webapp.relay.inputs import (
+    CampaignNamed,
+    Feed,
+    Finished,
+    HoldReleased,
+    Input,
+    PollBatch,
+    WentQuiet,
+)
 from webapp.relay.metrics import Metrics
 from webapp.relay.ports import Alerts, FrameView, Sharing, Webhooks
+from webapp.relay.redactor import CallRedactor, RedactionConfig
 from webapp.relay.replaydrain import drain
 from webapp.relay.replaylog import ReplayLog
 from webapp.relay.subscriber import Subscriber
@@ -52,6 +63,7 @@ class Integrations:
     on_alert: Callable[[str, dict[str, Any]], None] | None = None
     on_quiet: Callable[[], None] | None = None  # a call went quiet or woke up (the overview)
     sharing: Sharing | None = None  # several nodes on Redis: the stream's inputs are shared
+    redaction: RedactionConfig | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,9 +121,17 @@ class Stream:
         self._progress = Coalescer(0.0 if self.link else config.progress_interval, self._emit)
         self._publish: Feed = self._feed_here
         self._drained: list[Input] | None = None  # a cluster holder's replay, published after
-        self._quiet_publish: asyncio.Task[None] | None = None
+        self._quiet_publish: asyncio.Task[None] | None = None  # a holder's timed inputs
+        self._release_publish: asyncio.Task[None] | None = None
         make_alerts = self._integrations.alerts
         self.alerts = make_alerts() if make_alerts is not None and key.kind == "call" else None
+        redaction = self._integrations.redaction
+        self.redactor = (
+            CallRedactor(redaction)
+            if redaction is not None and redaction.enabled and key.kind == "call"
+            else None
+        )
+        self._release: asyncio.TimerHandle | None = None
 
     # -- what the metrics and the endpoints read ------------------------------------------
 
@@ -167,13 +187,23 @@ class Stream:
         """Cancel and await every task of this stream, and end every viewer."""
         self._disarm_quiet_timer()
         tasks = [
-            t for t in (self._pump, self._poller, self._timer, self._quiet_publish) if t is not None
+            t
+            for t in (
+                self._pump,
+                self._poller,
+                self._timer,
+                self._quiet_publish,
+                self._release_publish,
+            )
+            if t is not None
         ]
         current = asyncio.current_task()
         for task in tasks:
             if task is not current:
                 task.cancel()
         await asyncio.gather(*(t for t in tasks if t is not current), return_exceptions=True)
+        if self._release is not None:
+            self._release.cancel()
         self._progress.close()
         for sub in list(self.subscribers):
             sub.close(reason)
@@ -280,6 +310,8 @@ class Stream:
             case Finished():
                 if not self._finished:
                     self._finish()
+            case HoldReleased():
+                self._release_now()
             case WentQuiet():
                 if isinstance(self.state, CallState) and not self._finished:
                     self._offer(self.state.mark_quiet())
@@ -369,6 +401,44 @@ class Stream:
 
     def _apply(self, event: Event) -> None:
         self._metrics.events_in.labels(self.key.kind).inc()
+        if self.redactor is None:
+            self._fold(event)
+            return
+        # Redacted here, before the state stores it: nothing downstream sees the raw text.
+        began = time.perf_counter()
+        redacted = self.redactor.feed(event)
+        if isinstance(event, Transcript):
+            self._metrics.redaction_seconds.observe(time.perf_counter() - began)
+        for each in redacted:
+            self._fold(each)
+        if self.redactor.holding and self._release is None:
+            hold = self.redactor.config.hold
+            self._release = asyncio.get_running_loop().call_later(hold, self._release_held)
+        elif not self.redactor.holding and self._release is not None:
+            self._release.cancel()
+            self._release = None
+
+    def _release_held(self) -> None:
+        """The hold timer: show what waited for a next segment that did not come.
+
+        In a cluster the holder's timer decides, as an input, so that every node
+        releases at the same place among the inputs.
+        """
+        self._release = None
+        if self.link is None:
+            self._release_now()
+        elif self.runs_upstream and self._release_publish is None:
+            self._release_publish = asyncio.create_task(self._publish_timed(HoldReleased()))
+
+    def _release_now(self) -> None:
+        if self._release is not None:
+            self._release.cancel()
+            self._release = None
+        if self.redactor is not None:
+            for segment in self.redactor.release():
+                self._fold(segment)
+
+    def _fold(self, event: Event) -> None:
         was_quiet = isinstance(self.state, CallState) and self.state.no_activity
         changes = self.state.apply(event)
         drops = getattr(self.state, "dedupe_drops", 0)
@@ -415,21 +485,28 @@ class Stream:
         if self.link is None:
             self.feed(WentQuiet())
         elif self.runs_upstream and self._quiet_publish is None:  # the holder decides, once
-            self._quiet_publish = asyncio.create_task(self._publish_quiet())
+            self._quiet_publish = asyncio.create_task(self._publish_timed(WentQuiet()))
 
-    async def _publish_quiet(self) -> None:
+    async def _publish_timed(self, item: HoldReleased | WentQuiet) -> None:
+        """Publish an input a holder's timer decided (its task is the stream's)."""
         try:
-            await self._publish(WentQuiet())
+            await self._publish(item)
         except Exception as exc:  # the lease moved or Redis went: the next holder decides
-            log.info("stream %s: quiet mark not published (%s)", self.key, type(exc).__name__)
+            log.info("stream %s: %s not published (%s)", self.key, item, type(exc).__name__)
         finally:
-            self._quiet_publish = None
+            if isinstance(item, WentQuiet):
+                self._quiet_publish = None
+            else:
+                self._release_publish = None
 
     def _quiet_changed(self) -> None:
         if self._integrations.on_quiet is not None:
             self._integrations.on_quiet()
 
     def _finish(self) -> None:
+        if self.redactor is not None:  # what still waits for a next segment: none will come
+            for segment in self.redactor.release():
+                self._fold(segment)
         self._finished = True
         self.finished.set()
         self._disarm_quiet_timer()

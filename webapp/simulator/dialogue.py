@@ -1,7 +1,10 @@
 """The lines the simulated support centre speaks: greetings and whole conversations.
 
 Plain data. Some callers are angry on purpose (cancellations, lawyers, managers):
-the dashboard's alerts should have something to find.
+the dashboard's alerts should have something to find. Some give personal data
+(test card numbers, an e-mail address, a phone number), one card over two
+segments as callers pause between groups: the dashboard's redaction should
+have something to mask.
 """
 
 from __future__ import annotations
@@ -129,6 +132,18 @@ SCENARIOS = (
             ("user", "Sounds good, please upgrade me."),
             ("assistant", "Done. The upgrade is active from today. Anything else?"),
             ("user", "No, that's perfect, thanks."),
+        ),
+    ),
+    Scenario(
+        "card update",
+        (
+            ("user", "Hi, my card expired and I need to give you the new one."),
+            ("assistant", "Of course. Please read me the card number."),
+            ("user", "It's 4111 1111"),
+            ("user", "1111 1111."),
+            ("assistant", "Thank you. And an e-mail address for the receipt?"),
+            ("user", "ada dot lovelace at example dot com, or call me on 415 555 0132."),
+            ("assistant", "Done. The new card is on file and the receipt is on its way."),
         ),
     ),
     Scenario(
