@@ -322,3 +322,27 @@ async def test_a_quiet_call_is_marked_once_by_the_holder_under_one_id_on_every_n
         assert marks[0].id == marks[1].id and marks[0].data == marks[1].data
         for viewer in viewers:
             await viewer.stop()
+
+
+async def test_a_held_card_number_is_released_alike_on_every_node(
+    sim: Simulator, server: RedisServer
+) -> None:
+    sid = sim.add_call()
+    async with (
+        nodes(sim, server, 2, redaction_hold=0.2) as (a, b),
+        bearer(a.token(Role.ADMIN)) as client,
+    ):
+        viewers = [Viewer(n.url, f"/api/calls/{sid}/events").start(client) for n in (a, b)]
+        for viewer in viewers:
+            await viewer.wait_for(is_event("status", state="live"))
+        sim.add_segment(sid, "user", "my card is 4111 1111")
+        for viewer in viewers:
+            await viewer.wait_for(has_segment("my card is [digits]"))
+        sim.add_segment(sid, "user", "1111 1111, sorry")
+        for viewer in viewers:
+            await viewer.wait_for(has_segment("[card ••••1111], sorry"))
+        first, second = (transcript(v) for v in viewers)
+        assert first == second  # the hold ran out at the same place among the inputs
+        assert segments(viewers[0].events) == ["my card is [digits]", "[card ••••1111], sorry"]
+        for viewer in viewers:
+            await viewer.stop()
