@@ -18,7 +18,15 @@ from datetime import datetime
 from enum import Enum
 from typing import Any
 
-from webapp.relay.inputs import CampaignNamed, Finished, HoldReleased, PollBatch, WentQuiet
+from webapp.relay.inputs import (
+    CampaignNamed,
+    ClaimMade,
+    Finished,
+    HealthDue,
+    HoldReleased,
+    PollBatch,
+    WentQuiet,
+)
 from webapp.wire import events
 from webapp.wire.failures import Failure, FailureKind
 from webapp.wire.rest import CallSummary, CampaignSummary
@@ -47,6 +55,8 @@ _CLASSES: dict[str, type[Any]] = {
         Finished,
         WentQuiet,
         HoldReleased,
+        HealthDue,
+        ClaimMade,
         CallSummary,  # the directory's lists (``webapp.cluster.listing``)
         CampaignSummary,
     )

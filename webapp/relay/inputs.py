@@ -43,5 +43,25 @@ class HoldReleased:
     """The redactor's hold ran out: what it held (a possible card number's start) is shown."""
 
 
-Input = Item | PollBatch | CampaignNamed | Finished | WentQuiet | HoldReleased
+@dataclass(frozen=True, slots=True)
+class HealthDue:
+    """A call's health crossed a threshold with no frame from Burki (dead air, a long call),
+    as the holder's clock saw it at ``at`` (wall-time seconds)."""
+
+    at: float
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimMade:
+    """A supervisor claimed, acknowledged or released the call (``webapp.relay.claims``)."""
+
+    action: str
+    who: str
+    admin: bool
+    at: str
+
+
+Input = (
+    Item | PollBatch | CampaignNamed | Finished | WentQuiet | HoldReleased | HealthDue | ClaimMade
+)
 Feed = Callable[[Input], Awaitable[None]]
