@@ -23,7 +23,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import webapp
-from bench import phases, proxies, redaction, report, scale, simproc, viewers
+from bench import cluster, phases, proxies, redaction, report, scale, simproc, viewers
 from bench.control import Child
 from bench.procstat import load_average, machine, raise_nofile, source_version
 
@@ -67,9 +67,18 @@ def main(argv: list[str] | None = None) -> int:
         "--loads", default="", help="scale part: only these loads, e.g. 2 or 1,3 (none: idle only)"
     )
     parser.add_argument("--no-idle", action="store_true", help="scale part: skip the idle steps")
+    parser.add_argument(
+        "--cluster-only",
+        action="store_true",
+        help="only the single-node live phase and the cluster scenario (writes nothing)",
+    )
     args = parser.parse_args(argv)
     raise_nofile()
     plan = Plan.quick() if args.quick else Plan.full()
+    kills = 3 if args.quick else 10
+    if args.cluster_only:
+        print(cluster_only(plan, kills))
+        return 0
     scale_plan = scale.ScalePlan.quick() if args.quick else scale.ScalePlan.full()
     if args.loads:
         numbers = [] if args.loads == "none" else args.loads.split(",")
@@ -93,6 +102,9 @@ def main(argv: list[str] | None = None) -> int:
             results, notes = run(plan, sim, clients, base_url)
             parts.append(document(plan, results, notes, args.quick))
             parts.append(_redaction(plan, sim, clients, base_url))
+            _say(f"cluster: {cluster.NODES} nodes on Redis, {plan.live_viewers} viewers")
+            clustered = cluster.run(plan, sim, clients, base_url, kills)
+            parts.append(cluster.markdown(results["ours"].live, clustered))
         if args.part in ("all", "scale"):
             found, scale_notes = scale.run(
                 scale_plan,
@@ -110,6 +122,24 @@ def main(argv: list[str] | None = None) -> int:
     args.out.write_text(text + "\n")
     print(f"\n(written to {args.out})", file=sys.stderr)
     return 0
+
+
+def cluster_only(plan: Plan, kills: int) -> str:
+    """The single-node live phase of ours, then the cluster scenario, in one run."""
+    with (
+        Child("simulator", simproc.main) as sim,
+        Child("viewers", viewers.main) as clients,
+    ):
+        base_url = sim.call("base_url")
+        with Child("ours-proxy", proxies.main, "ours", base_url, plan.viewer_queue) as px:
+            path = functools.partial(proxies.stream_path, "ours")
+            procs = phases.Procs(sim, clients, px, px.call("port"), px.call("token"), path)
+            single = phases.live(
+                procs, plan.live_viewers, plan.rate, plan.warmup, plan.window, plan.drain
+            )
+        _say(f"one node: p99 {single.stats['p99_ms']:.1f} ms; now {cluster.NODES} nodes")
+        clustered = cluster.run(plan, sim, clients, base_url, kills)
+    return cluster.markdown(single, clustered)
 
 
 def run(

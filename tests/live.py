@@ -89,16 +89,18 @@ async def running_app(
     clock: Callable[[], float] = time.time,
     *,
     demo: bool | None = None,
+    port: int = 0,
     **overrides: Any,
 ) -> AsyncIterator[LiveApp]:
     """Serve the dashboard against ``sim`` until the block exits, then shut it down.
 
     Its users, tokens and audit files live in a temporary folder of its own;
     ``clock`` is the one its sessions and embed links read (a test may set it by hand).
-    ``demo=True`` makes it a demo instance (against ``sim`` all the same).
+    ``demo=True`` makes it a demo instance (against ``sim`` all the same);
+    ``port`` 0 is any free one (a restart test serves again on the port it had).
     """
     with tempfile.TemporaryDirectory() as folder:
-        async with _serving(sim, Path(folder), clock, overrides, demo) as live:
+        async with _serving(sim, Path(folder), clock, overrides, demo, port) as live:
             yield live
 
 
@@ -109,6 +111,7 @@ async def _serving(
     clock: Callable[[], float],
     overrides: dict[str, Any],
     demo: bool | None = None,
+    port: int = 0,
 ) -> AsyncIterator[LiveApp]:
     base = {
         "burki_api_key": SIM_KEY,
@@ -121,7 +124,7 @@ async def _serving(
     settings = Settings(**(base | FAST | overrides))
     access = parts.access(settings, clock, demo=demo)
     app = create_app(settings, demo=demo, access=access)
-    config = uvicorn_config(app, settings, host="127.0.0.1", port=0, timeout_graceful_shutdown=2)
+    config = uvicorn_config(app, settings, host="127.0.0.1", port=port, timeout_graceful_shutdown=2)
     server = DashboardServer(config, app)
     server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
     task = asyncio.create_task(server.serve())

@@ -45,13 +45,20 @@ def said(content: str, final: bool = True) -> Transcript:
 
 def targets(html: bytes) -> list[str]:
     text = html.decode()
-    return [part.split('"', 1)[0] for part in text.split('hx-target="')[1:]]
+    return [part.split('"', 1)[0] for part in text.split('<hx-partial hx-target="')[1:]]
 
 
 def test_a_snapshot_redraws_every_region_of_the_call_page() -> None:
     watched = Watched(CallState(SID))
     html = views.CALL.full(watched)
-    assert targets(html) == ["#call-status", "#conn", "#transcript", "#interims"]
+    assert targets(html) == [
+        "#call-status",
+        "#conn",
+        "#health",
+        "#claim",
+        "#transcript",
+        "#interims",
+    ]
     assert html.startswith(b"data: ") and html.endswith(b"\n\n")  # one unnamed SSE message
 
 

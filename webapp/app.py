@@ -22,7 +22,17 @@ from webapp.access.routes import (
     streams_in_query,
 )
 from webapp.access.wiring import Access
-from webapp.pages import admin, api, errorpages, exports, livepages, overview, signin, wallboard
+from webapp.pages import (
+    admin,
+    api,
+    claims,
+    errorpages,
+    exports,
+    livepages,
+    overview,
+    signin,
+    wallboard,
+)
 from webapp.pages.state import NAME
 from webapp.relay.sseresponse import RAW_SEND
 from webapp.settings import PROJECT_ROOT, Settings
@@ -79,10 +89,14 @@ async def _lifespan(
         finally:
             await state.directory.close()
             await state.hub.close()
+            if state.store is not None:
+                await state.store.close()
             if state.webhooks is not None:
                 await state.webhooks.close()
             for stop in reversed(on_shutdown):
                 await stop()
+            if access.shared_throttle is not None:
+                await access.shared_throttle.close()
             access.close()
 
 
@@ -112,6 +126,9 @@ def routes() -> list[BaseRoute]:
             guard=Guard("signed_in", stream=True),
         ),
         GuardedRoute("/calls/{sid}", livepages.call_page, name="call", guard=call),
+        GuardedRoute(
+            "/calls/{sid}/claim", claims.claim, methods=["POST"], name="claim", guard=call
+        ),
         GuardedRoute("/calls/{sid}/captions", livepages.captions_page, name="captions", guard=call),
         GuardedRoute(
             "/calls/{sid}/transcript.{fmt}", exports.call_export, name="call_export", guard=call

@@ -26,13 +26,20 @@ from webapp.access.throttle import SignInThrottle
 from webapp.access.tokens import TokenStore
 from webapp.access.users import UserStore
 from webapp.access.wiring import SESSION_COOKIE, Access, sso_roles
+from webapp.alerts.attention import Attention
 from webapp.alerts.callalerts import AlertConfig, CallAlerts
 from webapp.alerts.keywords import KeywordMatcher
 from webapp.alerts.sentiment import SentimentScorer
 from webapp.alerts.webhooks import WebhookDispatcher
+from webapp.cluster import startup
+from webapp.cluster.bus import BusConfig
+from webapp.cluster.listing import RedisListing
+from webapp.cluster.replica import Cluster
+from webapp.cluster.throttle import RedisAttempts
 from webapp.pages.directory import Directory
 from webapp.pages.missing import MissingIds
 from webapp.pages.state import AppState, LinksBase
+from webapp.relay.health import HealthConfig
 from webapp.relay.hub import Hub
 from webapp.relay.metrics import Metrics
 from webapp.relay.pii import Policy
@@ -58,12 +65,21 @@ def app_state(settings: Settings, access: Access, rest: BurkiRest, demo: bool) -
     """The running parts, wired; the lifespan starts and stops them."""
     metrics = Metrics()
     sources = Sources(upstream_config(settings), rest)
-    directory = Directory(rest, settings.directory_poll_interval, settings.relay_grace_period)
+    store = cluster(settings)
+    interval = settings.directory_poll_interval
+    listing = RedisListing(store.bus, interval) if store is not None else None
+    directory = Directory(rest, interval, settings.relay_grace_period, shared=listing)
     webhooks = webhook_dispatcher(settings)
     metrics.watch_webhooks(webhooks)
     redaction = redaction_config(settings)
     integrations = Integrations(
-        alert_factory(settings), webhooks, directory.add_alert, directory.poke, redaction=redaction
+        alert_factory(settings),
+        webhooks,
+        directory.add_alert,
+        on_quiet=directory.poke,
+        sharing=store,
+        attention=Attention(settings.weights),
+        redaction=redaction,
     )
     return AppState(
         access=access,
@@ -77,9 +93,23 @@ def app_state(settings: Settings, access: Access, rest: BurkiRest, demo: bool) -
         audit_retention_days=settings.dashboard_audit_retention_days,
         redaction=redaction,
         unredact_roles=settings.unredact_roles,
+        attention_threshold=settings.attention_threshold,
         missing=MissingIds(settings.dashboard_missing_cache_seconds),
         links_base=LinksBase(settings.dashboard_public_url, settings.dashboard_host),
+        store=store.bus if store is not None else None,
     )
+
+
+def cluster(settings: Settings) -> Cluster | None:
+    """The node's link to the cluster's Redis; None alone (no ``REDIS_URL``)."""
+    if settings.redis_url is None:
+        return None
+    config = BusConfig(
+        node_id=startup.node_id(settings.dashboard_node_id),
+        lease_seconds=settings.dashboard_lease_seconds,
+        log_entries=settings.redis_stream_entries,
+    )
+    return startup.cluster(settings.redis_url.get_secret_value(), config)
 
 
 def upstream_config(settings: Settings, **overrides: Any) -> UpstreamConfig:
@@ -112,6 +142,16 @@ def relay_config(settings: Settings) -> RelayConfig:
         stall_timeout=settings.relay_stall_timeout,
         replay_quiet=settings.relay_replay_quiet,
         no_activity=settings.relay_no_activity_minutes * 60.0,
+        health=health_config(settings),
+    )
+
+
+def health_config(settings: Settings) -> HealthConfig:
+    return HealthConfig(
+        silence_warn=settings.health_silence_warn,
+        silence_alarm=settings.health_silence_alarm,
+        slow_response=settings.health_slow_response,
+        long_call=settings.health_long_call_minutes * 60,
     )
 
 
@@ -181,6 +221,11 @@ def access(
             )
         ),
         clock=clock,
+        shared_throttle=(
+            RedisAttempts.connect(settings.redis_url.get_secret_value())
+            if settings.redis_url is not None
+            else None
+        ),
     )
 
 

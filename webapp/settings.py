@@ -27,6 +27,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from webapp.access.netaddr import Network, is_loopback, parse_networks
 from webapp.access.secheaders import parse_origins
 from webapp.access.users import Role, StoreError, parse_role
+from webapp.alerts.attention import DEFAULT_WEIGHTS, Weights, parse_weights
 from webapp.alerts.keywords import KeywordRule, parse_rules
 from webapp.alerts.webhooks import Endpoint, parse_endpoints
 from webapp.wire.upstream import AuthMode
@@ -52,6 +53,7 @@ class Settings(BaseSettings):
 
     # The list settings, parsed once by _parse_lists (read them through the properties).
     _alert_keywords: tuple[KeywordRule, ...] = PrivateAttr(())
+    _attention_weights: Weights = PrivateAttr(Weights())
     _webhook_endpoints: tuple[Endpoint, ...] = PrivateAttr(())
     _dashboard_embed_origins: tuple[str, ...] = PrivateAttr(())
     _dashboard_trusted_proxies: tuple[Network, ...] = PrivateAttr(())
@@ -172,6 +174,31 @@ class Settings(BaseSettings):
         "cancel my account:high, lawyer:high, speak to a manager:medium",
         description="Phrases that raise an alert: comma-separated "
         "phrase[:low|medium|high][@user|assistant|any], case-insensitive whole words.",
+    )
+    health_silence_warn: float = Field(
+        5.0, gt=0, description="Seconds of dead air on a call that count as a warning."
+    )
+    health_silence_alarm: float = Field(
+        10.0, gt=0, description="Seconds of dead air on a call that raise the alarm."
+    )
+    health_slow_response: float = Field(
+        2.0,
+        gt=0,
+        description="Seconds the AI may take to answer the caller before it counts as slow.",
+    )
+    health_long_call_minutes: float = Field(
+        15.0, gt=0, description="Minutes after which a call counts as long."
+    )
+    attention_weights: str = Field(
+        DEFAULT_WEIGHTS,
+        description="Points each reason adds to a call's attention score (0-100): "
+        "comma-separated name=points; names not given keep their default.",
+    )
+    attention_threshold: int = Field(
+        20,
+        ge=1,
+        le=100,
+        description="Attention score from which the overview lists a call under Needs attention.",
     )
     webhook_endpoints: SecretStr = Field(
         SecretStr(""),
@@ -358,6 +385,29 @@ class Settings(BaseSettings):
     dashboard_log_level: str = Field(
         "info", description="Log level: debug, info, warning or error."
     )
+    redis_url: SecretStr | None = Field(
+        None,
+        description="Redis of a cluster of dashboard nodes (redis://host:port/db). Unset: one "
+        "process, nothing shared.",
+    )
+    dashboard_node_id: str = Field(
+        "",
+        pattern=r"^[A-Za-z0-9_.-]{0,64}$",
+        description="This node's name in a cluster (logs, leases). "
+        "Empty: host name and process id.",
+    )
+    dashboard_lease_seconds: float = Field(
+        6.0,
+        ge=1.0,
+        le=60.0,
+        description="Cluster: time to live of a stream's lease; a dead node's streams are taken "
+        "over within it and a third more.",
+    )
+    redis_stream_entries: int = Field(
+        20_000,
+        ge=1000,
+        description="Cluster: inputs kept in Redis per stream (a capped Redis Stream).",
+    )
     demo_seed: int = Field(7, description="Seed of the demo simulator's scripted traffic.")
     demo_speed: float = Field(
         1.0, gt=0, description="Speed factor of the demo simulator (2 = twice as fast)."
@@ -408,6 +458,10 @@ class Settings(BaseSettings):
         """
         webhooks = self.webhook_endpoints.get_secret_value()
         self._alert_keywords = tuple(_parsed("alert_keywords", parse_rules, self.alert_keywords))
+        weights = _parsed("attention_weights", lambda t: [parse_weights(t)], self.attention_weights)
+        self._attention_weights = weights[0] if weights else Weights()
+        if self.health_silence_alarm < self.health_silence_warn:
+            raise ValueError("HEALTH_SILENCE_ALARM: must not be below HEALTH_SILENCE_WARN")
         self._webhook_endpoints = tuple(_parsed("webhook_endpoints", parse_endpoints, webhooks))
         origins = self.dashboard_embed_origins
         self._dashboard_embed_origins = tuple(
@@ -462,10 +516,24 @@ class Settings(BaseSettings):
             object.__setattr__(self, "burki_api_key", SecretStr(key))
         return self
 
+    @model_validator(mode="after")
+    def _cluster(self) -> Settings:
+        if self.redis_url is not None and self.dashboard_session_secret is None:
+            raise ValueError(
+                "REDIS_URL: a cluster needs DASHBOARD_SESSION_SECRET (or _FILE), the same on "
+                "every node, or a session signed by one node is refused by the others"
+            )
+        return self
+
     @property
     def keyword_rules(self) -> tuple[KeywordRule, ...]:
         """``ALERT_KEYWORDS``, parsed."""
         return self._alert_keywords
+
+    @property
+    def weights(self) -> Weights:
+        """``ATTENTION_WEIGHTS``, parsed over the defaults."""
+        return self._attention_weights
 
     @property
     def webhooks(self) -> tuple[Endpoint, ...]:

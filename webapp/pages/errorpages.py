@@ -13,13 +13,15 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from html import escape
 from typing import Any
 
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import HTMLResponse, JSONResponse, Response
 
 from webapp.pages.templating import templates
+from webapp.relay.claims import ClaimRefused
 from webapp.relay.hub import HubClosed
 from webapp.wire.streamkey import BadStreamId
 
@@ -69,6 +71,7 @@ MEANINGS: dict[type[Exception], Meaning] = {
     # A URL that names no call or campaign: no such page, but a bad API request.
     BadStreamId: Meaning(404, "bad_stream_id", api_status=400, page="No such page: {}."),
     HubClosed: Meaning(503, "shutting_down"),
+    ClaimRefused: Meaning(409, "claim_refused"),
 }
 
 
@@ -97,6 +100,8 @@ async def server_error(request: Request, exc: Exception) -> Response:
 
 
 def _page(request: Request, status: int, detail: str) -> Response:
+    if request.headers.get("hx-request"):  # htmx shows the sentence where the form said
+        return HTMLResponse(f'<span class="error">{escape(detail)}</span>', status_code=status)
     page = ErrorPage(status, _TITLES.get(status, "Error"), detail)
     return render(request, "error.html", page, status_code=status)
 
@@ -106,6 +111,7 @@ _TITLES = {
     401: "Sign-in needed",
     403: "Forbidden",
     404: "Not found",
+    409: "Not done",
     502: "Burki is not answering as it should",
     503: "Unavailable",
 }

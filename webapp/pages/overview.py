@@ -20,14 +20,20 @@ from starlette.responses import Response
 from webapp.access.auth import Principal
 from webapp.access.wiring import principal_of
 from webapp.pages import htmlsse
+from webapp.pages.attention import (
+    attention_scores,
+    call_keys,
+    follow,
+    needs_attention,
+    redraws,
+)
 from webapp.pages.directory import Directory
 from webapp.pages.state import app_state
 from webapp.pages.templating import render_block, templates
 from webapp.relay.callstate import CallState
 from webapp.relay.frames import Frame
-from webapp.relay.hub import Hub
+from webapp.relay.hub import Hub, Viewing
 from webapp.relay.serve import SSE, batches, sse_response
-from webapp.relay.subscriber import Subscriber
 from webapp.wire.rest import CallSummary, CampaignSummary
 
 MAX_QUERY = 100
@@ -39,13 +45,16 @@ class Filters:
     q: str = ""
     status: str = ""
     assistant: str = ""
+    sort: str = ""  # "" (Burki's order) or "attention" (highest score first)
 
     @classmethod
     def of(cls, request: Request) -> Filters:
         params = request.query_params
-        return cls(
-            *(params.get(name, "").strip()[:MAX_QUERY] for name in ("q", "status", "assistant"))
+        q, status, assistant = (
+            params.get(name, "").strip()[:MAX_QUERY] for name in ("q", "status", "assistant")
         )
+        sort = "attention" if params.get("sort") == "attention" else ""
+        return cls(q, status, assistant, sort)
 
     def keep_call(self, call: CallSummary) -> bool:
         text = self.q.lower()
@@ -86,6 +95,8 @@ def context(
     directory: Directory,
     filters: Filters,
     who: Principal | None,
+    hub: Hub | None = None,
+    threshold: int = 20,
     quiet: frozenset[str] = frozenset(),
 ) -> dict[str, Any]:
     """Each role sees only what it may: calls for call roles, campaigns for campaign roles."""
@@ -93,8 +104,13 @@ def context(
     sees_campaigns = who is not None and who.role.can_watch("campaign")
     calls = directory.calls if sees_calls else []
     campaigns = directory.campaigns if sees_campaigns else []
+    scores = attention_scores(hub, calls) if hub is not None else {}
+    shown = [c for c in calls if filters.keep_call(c)]
+    if filters.sort == "attention":
+        shown.sort(key=lambda c: -scores.get(c.call_sid, 0))
     return {
-        "calls": [c for c in calls if filters.keep_call(c)],
+        "calls": shown,
+        "scores": scores,
         "campaigns": [c for c in campaigns if filters.keep_campaign(c)],
         "total_calls": len(calls),
         "total_campaigns": len(campaigns),
@@ -107,6 +123,8 @@ def context(
         "alerts": list(directory.alerts)[:MAX_ALERTS_SHOWN] if sees_calls else [],
         "sees_calls": sees_calls,
         "sees_campaigns": sees_campaigns,
+        "needs": needs_attention(hub, calls, threshold) if hub is not None else [],
+        "threshold": threshold,
         "quiet_calls": quiet,
     }
 
@@ -120,45 +138,75 @@ async def page(request: Request) -> Response:
     url = request.url_for("overview_updates").path + (f"?{query}" if query else "")
     page = OverviewPage(app_state(request).demo, url, filters)
     who = principal_of(request)
-    ctx = context(directory, filters, who, quiet_calls(app_state(request).hub))
+    running = app_state(request)
+    if who is not None and who.role.can_watch("call"):
+        await running.hub.ready(call_keys(directory.calls))  # scores come as the page connects
+    ctx = context(
+        directory, filters, who, running.hub, running.attention_threshold, quiet_calls(running.hub)
+    )
     return templates.TemplateResponse(request, "index.html", ctx | {"page": page})
 
 
 def vars_of(filters: Filters) -> dict[str, str]:
-    return {"q": filters.q, "status": filters.status, "assistant": filters.assistant}
+    return {
+        "q": filters.q,
+        "status": filters.status,
+        "assistant": filters.assistant,
+        "sort": filters.sort,
+    }
 
 
 async def updates(request: Request) -> Response | SSE:
     who = principal_of(request)
-    every = app_state(request).hub.config.heartbeat
-    state = app_state(request)
-    frames = _tables(state.directory, state.hub, Filters.of(request), who, every)
-    return sse_response(state.hub, frames)
+    running = app_state(request)
+    frames = _Tables(running.hub, running.directory, Filters.of(request), who)
+    frames.threshold = running.attention_threshold  # the list's cut-off, from the settings
+    return sse_response(running.hub, frames.run())
 
 
-async def _tables(
-    directory: Directory, hub: Hub, filters: Filters, who: Principal | None, every: float
-) -> AsyncGenerator[bytes, None]:
-    sub = Subscriber(8, every)
-    directory.watch(sub)
-    try:
+class _Tables:
+    """One overview connection: the tables on each directory change, the attention list on
+    each change of an ongoing call's figures or claim (calls followed for call roles only)."""
 
-        def tables(_: list[Frame]) -> bytes:  # any change: both tables afresh
-            return _render(directory, hub, filters, who)
+    def __init__(
+        self, hub: Hub, directory: Directory, filters: Filters, who: Principal | None
+    ) -> None:
+        self.hub, self.directory, self.filters, self.who = hub, directory, filters, who
+        self.threshold = 20
+        self.calls = who is not None and who.role.can_watch("call")
 
-        yield _render(directory, hub, filters, who)
-        async with aclosing(batches(sub, tables, htmlsse.HEARTBEAT)) as chunks:
-            async for chunk in chunks:
-                yield chunk
-    finally:
-        directory.unwatch(sub)
+    async def run(self) -> AsyncGenerator[bytes, None]:
+        with self.hub.watch([], {}) as viewing:
+            self.directory.watch(viewing.sub)
+            try:
+                self._follow(viewing)
+                yield self._render(BLOCKS)
 
+                def encode(batch: list[Frame]) -> bytes:
+                    if any(frame.type == "directory" for frame in batch):
+                        self._follow(viewing)
+                        return self._render(BLOCKS)
+                    return self._render(("needs", "calls")) if redraws(batch) else b""
 
-def _render(directory: Directory, hub: Hub, filters: Filters, who: Principal | None) -> bytes:
-    ctx = context(directory, filters, who, quiet_calls(hub))
-    return htmlsse.message(
-        "".join(
-            htmlsse.partial(f"#{block}", "outerHTML", render_block("index.html", block, ctx))
-            for block in ("alerts", "calls", "campaigns")
+                async with aclosing(batches(viewing.sub, encode, htmlsse.HEARTBEAT)) as chunks:
+                    async for chunk in chunks:
+                        if chunk:
+                            yield chunk
+            finally:
+                self.directory.unwatch(viewing.sub)
+
+    def _follow(self, viewing: Viewing) -> None:
+        follow(viewing, call_keys(self.directory.calls) if self.calls else [])
+
+    def _render(self, blocks: tuple[str, ...]) -> bytes:
+        quiet = quiet_calls(self.hub)
+        ctx = context(self.directory, self.filters, self.who, self.hub, self.threshold, quiet)
+        return htmlsse.message(
+            "".join(
+                htmlsse.partial(f"#{block}", "outerHTML", render_block("index.html", block, ctx))
+                for block in blocks
+            )
         )
-    )
+
+
+BLOCKS = ("needs", "alerts", "calls", "campaigns")

@@ -21,6 +21,7 @@ from webapp.pages.directory import Directory
 from webapp.pages.missing import MissingIds
 from webapp.relay.hub import Hub
 from webapp.relay.metrics import Metrics
+from webapp.relay.ports import SharedStore
 from webapp.relay.redactor import RedactionConfig
 from webapp.wire.rest import BurkiRest
 
@@ -42,6 +43,8 @@ class AppState:
     unredact_roles: frozenset[Role]  # may see the unredacted transcript (audited)
     missing: MissingIds  # ids Burki just said do not exist
     links_base: LinksBase  # where links the dashboard makes point
+    store: SharedStore | None = None  # the cluster's Redis (None: one process alone)
+    attention_threshold: int = 20  # the overview lists calls from this score
 
 
 @dataclass(frozen=True, slots=True)

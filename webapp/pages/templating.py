@@ -57,6 +57,11 @@ def duration(seconds: float | None) -> str:
     return f"{hours}:{minutes:02}:{secs:02}" if hours else f"{minutes}:{secs:02}"
 
 
+def secs(value: float | None) -> str:
+    """Seconds as ``3.1 s``; ``n/a`` when unknown."""
+    return "n/a" if not isinstance(value, int | float) else f"{value:.1f} s"
+
+
 def percent(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.0f}%"
 
@@ -86,6 +91,7 @@ env.filters.update(
     clock=clock,
     duration=duration,
     percent=percent,
+    secs=secs,
     status_word=status_word,
     dom_id=dom_id,
     urlpart=quoted,

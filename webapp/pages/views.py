@@ -20,7 +20,11 @@ from webapp.pages.templating import dom_id, render_block
 from webapp.relay.callstate import CallState
 from webapp.relay.campaignstate import CampaignState
 from webapp.relay.frames import Frame, iso
+from webapp.relay.health import HealthConfig, Timeline, measure
 from webapp.wire.normalise import parse_timestamp
+
+NO_FIGURES = measure(Timeline([]), 0.0, HealthConfig())  # a call no health was measured for
+RANKS = 20  # the wallboard sorts cards by attention in steps of 100 / RANKS points
 
 MAX_SHOWN_ALERTS = 5
 CAPTION_LINES = 3
@@ -84,6 +88,8 @@ def call_context(stream: Watched) -> dict[str, Any]:
     sentiment = snapshot.get("sentiment") or {}
     interims = snapshot["interims"]
     metadata = snapshot["metadata"]
+    figures = snapshot.get("metrics") or NO_FIGURES
+    score = (figures.get("attention") or {}).get("score", 0)
     return {
         "sid": stream.key_id,
         "conn": stream.connection,
@@ -106,6 +112,9 @@ def call_context(stream: Watched) -> dict[str, Any]:
         "card_lines": segments[-CARD_LINES:],
         "alerts": alerts[::-1][:MAX_SHOWN_ALERTS],
         "alarmed": {a.get("segment_index") for a in alerts},
+        "m": figures,
+        "rank": min(score * RANKS // 100, RANKS),
+        "claim": snapshot.get("claim"),
         "sentiment": {
             "average": sentiment.get("average"),
             "count": sentiment.get("count", 0),
@@ -131,17 +140,23 @@ def _call_regions(stream: Watched, frame: Frame | None) -> list[Region]:
     everything = [
         Region("call_status", "#call-status"),
         CONNECTION,
+        Region("health", "#health"),
+        Region("claim", "#claim"),
         Region("segments", "#transcript", "innerHTML"),
         Region("interims", "#interims", "innerHTML"),
     ]
     if frame is None or frame.type in ("snapshot", "reset"):
         return everything
-    if frame.type == "call_status":
-        return [Region("call_status", "#call-status")]
+    if frame.type == "call_status":  # an ended call takes no more claims
+        return [Region("call_status", "#call-status"), Region("claim", "#claim")]
     if frame.type == "status":
         return [CONNECTION]
     if frame.type == "sentiment":
         return [Region("sentiment", "#sentiment")]
+    if frame.type == "metrics":
+        return [Region("health", "#health")]
+    if frame.type == "claim":
+        return [Region("claim", "#claim")]
     if frame.type == "alert":
         return [Region("alerts", "#alerts"), *_alarmed_segment(stream, frame)]
     if frame.type != "transcript":

@@ -15,11 +15,13 @@ from collections.abc import AsyncGenerator
 from contextlib import aclosing
 from dataclasses import dataclass
 from functools import partial
+from urllib.parse import urlencode
 
 from starlette.requests import Request
 from starlette.responses import Response
 
 from webapp.pages import htmlsse, views
+from webapp.pages.attention import call_keys
 from webapp.pages.directory import Directory
 from webapp.pages.state import app_state, record
 from webapp.pages.templating import dom_id, render_block, templates
@@ -27,9 +29,51 @@ from webapp.relay import cursor
 from webapp.relay.frames import Frame
 from webapp.relay.hub import Hub, Viewing
 from webapp.relay.serve import SSE, batches, last_event_id, sse_response
+from webapp.wire.rest import CallSummary
 from webapp.wire.streamkey import BadStreamId, StreamKey
 
 MAX_CARDS = 48
+SORTS = ("attention", "started")
+TV_PAGE_SECONDS = 12
+
+
+@dataclass(frozen=True, slots=True)
+class BoardView:
+    """How this board shows its cards, all from the URL so a saved link reopens the same view.
+
+    ``sort``: ``attention`` (most points first, claimed calls last) or ``started``
+    (Burki's order); ``assistant``: only calls whose assistant name contains it;
+    ``tv``: no navigation, large type, pages through the cards (a page every
+    ``every`` seconds, 2 to 300, default 12).
+    """
+
+    sort: str = "attention"
+    assistant: str = ""
+    tv: bool = False
+    page_seconds: int = TV_PAGE_SECONDS
+
+    @classmethod
+    def of(cls, request: Request) -> BoardView:
+        params = request.query_params
+        sort = params.get("sort", "attention")
+        every = params.get("every", "")
+        return cls(
+            sort=sort if sort in SORTS else "attention",
+            assistant=params.get("assistant", "").strip()[:100],
+            tv=params.get("tv") in ("1", "true", "yes"),
+            page_seconds=min(max(int(every), 2), 300) if every.isdigit() else TV_PAGE_SECONDS,
+        )
+
+    def query(self, **changes: object) -> str:
+        every = str(self.page_seconds) if self.page_seconds != TV_PAGE_SECONDS else ""
+        values = {"sort": self.sort, "assistant": self.assistant, "tv": "1" if self.tv else ""}
+        values["every"] = every
+        values |= {k: str(v) for k, v in changes.items()}
+        return urlencode({k: v for k, v in values.items() if v})
+
+    def keeps(self, call: CallSummary) -> bool:
+        wanted = self.assistant.casefold()
+        return not wanted or wanted in (call.assistant_name or "").casefold()
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +81,8 @@ class WallboardPage:
     stream_url: str
     demo: bool
     error: str | None
+    view: BoardView
+    tv_url: str
 
 
 async def page(request: Request) -> Response:
@@ -45,15 +91,22 @@ async def page(request: Request) -> Response:
     if not directory.loaded:
         await directory.refresh()
     await record(request, "wallboard")
-    streams = [hub.stream(key) for key in _wanted(directory)]
+    view = BoardView.of(request)
+    await hub.ready(_wanted(directory, view))
+    streams = [hub.stream(key) for key in _wanted(directory, view)]
     positions = {}
     for stream in streams:
         stream.watch_view(views.CARD)
         positions[stream.key] = stream.log.last_id
     url = request.url_for("wallboard_updates").path
-    query = f"?last_event_id={cursor.encode(positions)}" if positions else ""
+    resume = {"last_event_id": cursor.encode(positions)} if positions else {}
+    query = urlencode(({"assistant": view.assistant} if view.assistant else {}) | resume)
+    tv_url = request.url_for("wallboard").path + "?" + view.query(tv="1")
+    board = WallboardPage(
+        url + (f"?{query}" if query else ""), app_state(request).demo, directory.error, view, tv_url
+    )
     context = {
-        "page": WallboardPage(url + query, app_state(request).demo, directory.error),
+        "page": board,
         "cards": [views.CARD.context(s) for s in streams],
     }
     return templates.TemplateResponse(request, "wallboard.html", context)
@@ -61,19 +114,17 @@ async def page(request: Request) -> Response:
 
 async def updates(request: Request) -> Response | SSE:
     await record(request, "wallboard", resume=last_event_id(request) is not None)
+    directory: Directory = app_state(request).directory
+    if not directory.loaded:  # a resume on a node that shows no board yet: no card is gone
+        await directory.refresh()
     hub: Hub = app_state(request).hub
-    session = _Session(hub, app_state(request).directory, last_event_id(request))
+    view = BoardView.of(request)
+    session = _Session(hub, app_state(request).directory, last_event_id(request), view)
     return sse_response(hub, session.run())
 
 
-def _wanted(directory: Directory) -> list[StreamKey]:
-    keys = []
-    for call in directory.calls[:MAX_CARDS]:
-        try:
-            keys.append(StreamKey.call(call.call_sid))
-        except BadStreamId:
-            continue  # Burki listed an id we cannot name: skip it, never crash the board
-    return keys
+def _wanted(directory: Directory, view: BoardView) -> list[StreamKey]:
+    return call_keys([c for c in directory.calls if view.keeps(c)], MAX_CARDS)
 
 
 def _positions(text: str | None) -> dict[StreamKey, str]:
@@ -92,12 +143,16 @@ def _positions(text: str | None) -> dict[StreamKey, str]:
 class _Session:
     """One browser's wallboard connection: one viewer of many streams and of the directory."""
 
-    def __init__(self, hub: Hub, directory: Directory, last_id: str | None) -> None:
+    def __init__(
+        self, hub: Hub, directory: Directory, last_id: str | None, view: BoardView
+    ) -> None:
         self.hub = hub
         self.directory = directory
+        self.view = view
         self.at = _positions(last_id)  # the cards the browser shows
 
     async def run(self) -> AsyncGenerator[bytes, None]:
+        await self.hub.ready(_wanted(self.directory, self.view))
         with self.hub.watch([], {}, views.CARD) as viewing:
             self.directory.watch(viewing.sub)
             try:
@@ -120,7 +175,7 @@ class _Session:
 
     def _sync(self, viewing: Viewing) -> list[bytes]:
         """Attach to new calls, detach from gone ones; the HTML that brings the page along."""
-        wanted = _wanted(self.directory)
+        wanted = _wanted(self.directory, self.view)
         chunks = []
         for key in [k for k in {*viewing.streams, *self.at} if k not in wanted]:
             viewing.detach(key)

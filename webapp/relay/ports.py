@@ -3,7 +3,8 @@
 A page view renders each frame for its page (``webapp.pages.views.View``);
 call alerts derive ``sentiment`` and ``alert`` changes from a call's changes
 (``webapp.alerts.callalerts.CallAlerts``); webhooks take the frames an operator
-subscribed to (``webapp.alerts.webhooks.WebhookDispatcher``). The root wiring
+subscribed to (``webapp.alerts.webhooks.WebhookDispatcher``); the attention
+score weighs a call's health and alerts (``webapp.alerts.attention.Attention``). The root wiring
 hands the concrete ones to the hub; the relay never imports them.
 """
 
@@ -32,7 +33,41 @@ class Alerts(Protocol):
     def snapshot(self) -> dict[str, Any]: ...
 
 
+class Attention(Protocol):
+    """Scores how much a call needs a supervisor, from its health figures and its alerts."""
+
+    def assess(self, figures: dict[str, Any], alerts: dict[str, Any]) -> dict[str, Any]: ...
+
+
 class Webhooks(Protocol):
     """Takes a frame for delivery and never blocks the stream (a bounded queue of its own)."""
 
     def offer(self, stream_key: str, event_id: str, type: str, data: dict[str, Any]) -> None: ...
+
+
+class StreamLink(Protocol):
+    """One stream's link to the other nodes (``webapp.cluster.replica.Replica``).
+
+    :meth:`run` is the stream's pump: it feeds the stream every shared input,
+    in the cluster's order, and runs Burki's upstream while this node holds the
+    stream's lease. :meth:`caught_up` returns once the stream holds every input
+    published before it was called (or the wait is bounded out).
+    """
+
+    @property
+    def holds(self) -> bool: ...
+    async def run(self) -> None: ...
+    async def caught_up(self) -> None: ...
+
+
+class Sharing(Protocol):
+    """Several nodes on one shared store: makes each stream's link (``webapp.cluster``)."""
+
+    def link(self, stream: Stream) -> StreamLink: ...
+
+
+class SharedStore(Protocol):
+    """The store a cluster's nodes share (``webapp.cluster.bus.Bus``): reachable or not."""
+
+    async def ping(self) -> bool: ...
+    async def close(self) -> None: ...

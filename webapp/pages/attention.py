@@ -1,0 +1,84 @@
+"""The overview's "Needs attention" list: ongoing calls by attention score, with their reasons.
+
+The score itself is computed in the relay (``metrics`` events, from
+:mod:`webapp.alerts.attention`); this reads it off each ongoing call's stream.
+To have a score, a call's stream must be open: the overview's update stream
+follows every ongoing call (as the wallboard does) while someone watches it, and
+redraws the list when a call's figures, claim or status change.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from webapp.relay.frames import Frame
+from webapp.relay.hub import Hub, Viewing
+from webapp.wire.rest import CallSummary
+from webapp.wire.streamkey import BadStreamId, StreamKey
+
+MAX_FOLLOWED = 48  # as many as the wallboard shows
+MAX_LISTED = 12
+REDRAWN_BY = frozenset({"metrics", "claim", "call_status", "snapshot", "end"})
+
+
+def call_keys(calls: Iterable[CallSummary], limit: int = MAX_FOLLOWED) -> list[StreamKey]:
+    """The stream keys of ``calls`` (at most ``limit``), skipping ids we cannot name."""
+    keys = []
+    for call in calls:
+        try:
+            keys.append(StreamKey.call(call.call_sid))
+        except BadStreamId:
+            continue
+        if len(keys) == limit:
+            break
+    return keys
+
+
+def follow(viewing: Viewing, wanted: list[StreamKey]) -> None:
+    """Attach ``viewing`` to the streams in ``wanted``, detach it from the others."""
+    for key in [k for k in viewing.streams if k not in wanted]:
+        viewing.detach(key)
+    for key in wanted:
+        if key not in viewing.streams:
+            viewing.attach(key, None)
+
+
+def redraws(batch: list[Frame]) -> bool:
+    return any(frame.type in REDRAWN_BY for frame in batch)
+
+
+def attention_scores(hub: Hub, calls: list[CallSummary]) -> dict[str, int]:
+    """The attention score of each ongoing call whose stream is open, by call SID."""
+    scores = {}
+    for key in call_keys(calls):
+        stream = hub.streams.get(key)
+        if stream is not None and stream.health is not None:
+            scores[key.id] = int(stream.health.current().get("attention", {}).get("score", 0))
+    return scores
+
+
+def needs_attention(hub: Hub, calls: list[CallSummary], threshold: int) -> list[dict[str, Any]]:
+    """Ongoing calls scoring ``threshold`` or more: unclaimed first, then by score."""
+    found = []
+    for key in call_keys(calls):
+        stream = hub.streams.get(key)
+        if stream is None or stream.health is None or stream.ended:
+            continue
+        figures = stream.health.current()
+        attention = figures.get("attention") or {}
+        if attention.get("score", 0) < threshold:
+            continue
+        summary = next((c for c in calls if c.call_sid == key.id), None)
+        found.append(
+            {
+                "sid": key.id,
+                "score": attention["score"],
+                "reasons": attention.get("reasons", []),
+                "claim": stream.claims.snapshot(),
+                "assistant": summary.assistant_name if summary else None,
+                "customer": summary.customer_phone if summary else None,
+            }
+        )
+    found.sort(key=lambda item: (item["claim"] is not None, -item["score"]))
+    return found[:MAX_LISTED]

@@ -1,0 +1,185 @@
+"""One call's health as its stream sees it: fed the call's changes, it emits ``metrics`` changes.
+
+The figures themselves are :mod:`webapp.relay.health` (pure). This keeps the
+call's timeline (one :class:`~webapp.relay.health.Mark` per final segment, at
+the final's index), decides when a ``metrics`` change is due, and notices dead
+air when no frame arrives: it owns **one** timer (a loop ``call_later`` handle,
+never more than one per call) set for the next moment a figure crosses a
+threshold (silence warn, silence alarm, a long call). :meth:`close` cancels it;
+the stream calls it when it closes.
+
+A ``metrics`` change is emitted only when something a viewer sees changed:
+the running seconds and the call's length tick in the page from ``since`` and
+``started``, so they alone never cause one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import Callable
+from typing import Any
+
+from webapp.relay.frames import Change
+from webapp.relay.health import HealthConfig, Mark, Timeline, measure, next_due, wall
+
+Assess = Callable[[dict[str, Any]], dict[str, Any]]
+WATCHED = frozenset({"transcript", "call_status", "sentiment", "alert", "claim"})
+
+
+class CallHealth:
+    def __init__(
+        self,
+        config: HealthConfig,
+        emit: Callable[[Change], None],
+        assess: Assess | None = None,
+        clock: Callable[[], float] = time.time,
+        on_due: Callable[[float], None] | None = None,
+    ) -> None:
+        self.config = config
+        self._emit = emit
+        self._assess = assess
+        self._clock = clock
+        self._marks: list[Mark] = []
+        self._started: float | None = None
+        self._ended: float | None = None
+        self._over = False
+        self._activity: float | None = None
+        self._speaking: str | None = None
+        self._dormant = False
+        self._dirty = False
+        self._last_key: str | None = None
+        self._current: dict[str, Any] | None = None
+        self._timer: asyncio.TimerHandle | None = None
+        self._on_due = on_due or self.tick
+        # In a cluster every node must emit the same frames from the same inputs: figures
+        # are then measured at the latest moment the inputs name, never a node's own clock.
+        self.shared = False
+        self._moment: float | None = None
+
+    def observe(self, change: Change) -> None:
+        """Learn from one change of the call (transcripts, status; alerts change the score)."""
+        if change.type not in WATCHED:
+            return
+        self._dirty = True
+        self._note(wall(change.data.get("at")))
+        if change.type == "transcript":
+            self._segment(change.data.get("segment") or {})
+        elif change.type == "call_status":
+            self._status(change.data)
+
+    def publish(self) -> None:
+        """Emit a ``metrics`` change if a viewer would see a difference; set the timer."""
+        if not self._dirty:
+            return
+        self._dirty = False
+        now = self._moment if self.shared and self._moment is not None else self._clock()
+        figures = self._current = self.figures(now)
+        key = _key(figures)
+        if key != self._last_key:
+            self._last_key = key
+            self._emit(Change("metrics", figures))
+        self._arm(self._clock())  # timers run on this node's clock
+
+    def current(self) -> dict[str, Any]:
+        """The figures as last published (what viewers were last sent), for snapshots and
+        renders: measuring again for every frame would cost a pass over the whole call."""
+        return self._current if self._current is not None else self.figures()
+
+    def figures(self, now: float | None = None) -> dict[str, Any]:
+        """The health figures at ``now`` (default: the clock), with the attention score."""
+        moment = self._clock() if now is None else now
+        figures = measure(self._timeline(), moment, self.config)
+        if self._assess is not None:
+            figures["attention"] = self._assess(figures)
+        return figures
+
+    @property
+    def armed(self) -> bool:
+        """Whether the timer is set (at most one per call)."""
+        return self._timer is not None
+
+    def close(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+
+    # -- inputs ------------------------------------------------------------------------------
+
+    def tick(self, at: float) -> None:
+        """A threshold is due at ``at`` (this node's timer, or the holder's, in a cluster)."""
+        self._note(at)
+        self._dirty = True
+        self.publish()
+
+    def _note(self, moment: float | None) -> None:
+        if moment is not None and (self._moment is None or moment > self._moment):
+            self._moment = moment
+
+    def _segment(self, data: dict[str, Any]) -> None:
+        now = self._clock()
+        arrived = wall(data.get("at")) or wall(data.get("created_at")) or now
+        self._note(arrived)
+        self._activity = max(self._activity or arrived, min(arrived, now))
+        if not data.get("is_final"):
+            self._speaking = str(data.get("speaker"))
+            return
+        self._speaking = None
+        mark = Mark(
+            str(data.get("speaker")), _num(data.get("start")), _num(data.get("end")), arrived
+        )
+        index = data.get("index")
+        at = index if isinstance(index, int) and 0 <= index <= len(self._marks) else None
+        self._marks.insert(len(self._marks) if at is None else at, mark)
+
+    def _status(self, data: dict[str, Any]) -> None:
+        metadata = data.get("metadata") or {}
+        started = wall(metadata.get("started_at")) if isinstance(metadata, dict) else None
+        if started is not None:
+            self._started = started
+        self._dormant = bool(data.get("no_activity"))
+        if data.get("ended"):
+            self._over = True
+            ended = wall(metadata.get("ended_at")) if isinstance(metadata, dict) else None
+            duration = _num(metadata.get("duration")) if isinstance(metadata, dict) else None
+            if ended is None and duration is not None and self._started is not None:
+                ended = self._started + duration
+            self._ended = ended if ended is not None else self._clock()
+
+    def _timeline(self) -> Timeline:
+        return Timeline(
+            marks=self._marks,
+            started=self._started,
+            ended=self._ended,
+            is_over=self._over,
+            activity=self._activity,
+            speaking=self._speaking,
+            dormant=self._dormant,
+        )
+
+    # -- the one timer -----------------------------------------------------------------------
+
+    def _arm(self, now: float) -> None:
+        self.close()
+        due = next_due(self._timeline(), now, self.config)
+        if due is None:
+            return
+        self._timer = asyncio.get_running_loop().call_later(due - now + 0.05, self._fire)
+
+    def _fire(self) -> None:
+        self._timer = None
+        self._on_due(self._clock())
+
+
+def _num(value: object) -> float | None:
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+
+
+def _key(figures: dict[str, Any]) -> str:
+    """What a viewer sees of the figures: all but the ticking seconds and reason wording."""
+    silence = {k: v for k, v in figures["silence"].items() if k != "seconds"}
+    attention = figures.get("attention") or {}
+    reasons = [r.get("code") for r in attention.get("reasons", [])]
+    seen = {k: v for k, v in figures.items() if k not in ("length", "silence", "attention")}
+    return json.dumps([seen, silence, attention.get("score"), reasons], sort_keys=True)

@@ -1,0 +1,266 @@
+"""Live call health from segment timing: AI latency, dead air, talk ratio, interruptions.
+
+Pure: figures from a :class:`Timeline` and the time ``now``; no I/O, no clock.
+
+Two time axes meet here:
+
+- **call time**: ``segment_start``/``segment_end``, seconds into the call, as
+  Burki sends them. The open-source server may send null for either;
+- **wall time**: when a segment's message was stamped (``at``, else its
+  ``created_at``, else when the relay received it), seconds since the epoch.
+
+A figure between two segments uses call time when both ends it needs are
+known, else both segments' wall-time arrivals (its ``source`` then says
+``arrival``); it never mixes the two axes and never makes a number up: a
+segment without both timings adds no talk time and no interruption.
+
+Definitions (segments in transcript order):
+
+- **AI response latency**: from the end of the caller's last segment to the
+  start of the assistant's answer right after it. An answer that starts before
+  the caller stopped is an interruption, not a latency.
+- **Silence** between two segments: from the furthest end so far to the next
+  start; overlaps are no silence. **Running silence**: since the latest
+  transcript activity (a final or an interim), or the call's start; none while
+  someone is speaking (an interim newer than the last final, at most
+  ``silence_warn`` old) or once the call has ended; none either for a call marked
+  "no activity" (Burki keeps a call whose media never connected "ongoing"
+  forever: a stuck record, not ten minutes of dead air on a live caller).
+- **Interruption**: a segment that starts before the other speaker's
+  previous segment ended.
+- **Turns**: runs of segments by the same speaker.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from itertools import pairwise
+from typing import Any
+
+ROUND = 1  # figures in tenths of a second
+
+
+@dataclass(frozen=True, slots=True)
+class Mark:
+    """One final segment as health sees it: who, its call-time span, its wall-time arrival."""
+
+    speaker: str
+    start: float | None
+    end: float | None
+    arrived: float
+
+    @property
+    def timed(self) -> bool:
+        return self.start is not None and self.end is not None and self.end >= self.start
+
+
+@dataclass(frozen=True, slots=True)
+class HealthConfig:
+    silence_warn: float = 5.0
+    silence_alarm: float = 10.0
+    slow_response: float = 2.0  # an AI answer slower than this is "slow"
+    long_call: float = 900.0  # seconds after which a call counts as long
+
+
+@dataclass(frozen=True, slots=True)
+class Timeline:
+    """What health is measured from: the finals in order, and the call's wall-time moments."""
+
+    marks: Sequence[Mark]
+    started: float | None = None  # when the call started
+    ended: float | None = None  # when it ended; None while it runs
+    is_over: bool = False  # ended, even when Burki did not say when
+    activity: float | None = None  # the latest transcript activity, interims included
+    speaking: str | None = None  # the speaker of an interim newer than the last final
+    dormant: bool = False  # "no activity": Burki keeps it ongoing, yet nothing is happening
+
+
+def _r(value: float | None) -> float | None:
+    return None if value is None else round(value, ROUND)
+
+
+def _between(prev: Mark, nxt: Mark, latest_end: float | None) -> tuple[float, str]:
+    """The time from ``prev`` (or the furthest end so far) to ``nxt``'s start, and its axis."""
+    if prev.end is not None and nxt.start is not None and latest_end is not None:
+        return nxt.start - latest_end, "timing"
+    return nxt.arrived - prev.arrived, "arrival"
+
+
+def _source(sources: set[str]) -> str | None:
+    if not sources:
+        return None
+    return sources.pop() if len(sources) == 1 else "mixed"
+
+
+def latencies(marks: Sequence[Mark]) -> tuple[list[float], str | None]:
+    """Every AI response latency in order, and the axis they were measured on."""
+    found: list[float] = []
+    sources: set[str] = set()
+    for prev, nxt in pairwise(marks):
+        if prev.speaker != "user" or nxt.speaker != "assistant":
+            continue
+        value, source = _between(prev, nxt, prev.end)
+        if value >= 0:
+            found.append(value)
+            sources.add(source)
+    return found, _source(sources)
+
+
+def silences(marks: Sequence[Mark]) -> list[float]:
+    """Every silence between two segments, in order (overlaps are none)."""
+    found: list[float] = []
+    latest_end: float | None = None
+    for i, mark in enumerate(marks):
+        if i:
+            value, _ = _between(marks[i - 1], mark, latest_end)
+            if value > 0:
+                found.append(value)
+        if mark.end is not None:
+            latest_end = mark.end if latest_end is None else max(latest_end, mark.end)
+        elif mark.start is None:
+            latest_end = None  # an untimed segment: what came before no longer bounds the gap
+    return found
+
+
+def interruptions(marks: Sequence[Mark]) -> dict[str, int]:
+    """Segments that started before the other speaker's previous one ended, by interrupter."""
+    counts = {"user": 0, "assistant": 0}
+    last: dict[str, Mark] = {}
+    for mark in marks:
+        other = last.get("assistant" if mark.speaker == "user" else "user")
+        if (
+            other is not None
+            and mark.start is not None
+            and other.timed
+            and other.start is not None
+            and other.end is not None
+            and other.start <= mark.start < other.end
+            and mark.speaker in counts
+        ):
+            counts[mark.speaker] += 1
+        last[mark.speaker] = mark
+    return counts
+
+
+def talk(marks: Sequence[Mark]) -> dict[str, Any]:
+    """Seconds each side spoke (timed segments only) and the caller's share."""
+    seconds = {"user": 0.0, "assistant": 0.0}
+    untimed = 0
+    for mark in marks:
+        if mark.timed and mark.speaker in seconds:
+            assert mark.start is not None and mark.end is not None
+            seconds[mark.speaker] += mark.end - mark.start
+        else:
+            untimed += 1
+    total = seconds["user"] + seconds["assistant"]
+    share = round(seconds["user"] / total, 2) if total > 0 else None
+    return {
+        "user": _r(seconds["user"]),
+        "assistant": _r(seconds["assistant"]),
+        "user_share": share,
+        "untimed": untimed,
+    }
+
+
+def turns(marks: Sequence[Mark]) -> int:
+    return sum(1 for i, m in enumerate(marks) if i == 0 or marks[i - 1].speaker != m.speaker)
+
+
+def silence_since(line: Timeline, now: float, config: HealthConfig) -> float | None:
+    """When the running silence began (wall time); None while someone speaks, or after the end."""
+    if line.is_over or line.ended is not None or line.dormant:
+        return None
+    since = line.activity if line.activity is not None else line.started
+    if since is None:
+        return None
+    if line.speaking is not None and now - since < config.silence_warn:
+        return None
+    return min(since, now)
+
+
+def level(seconds: float | None, config: HealthConfig) -> str:
+    if seconds is None or seconds < config.silence_warn:
+        return "ok"
+    return "alarm" if seconds >= config.silence_alarm else "warn"
+
+
+def measure(line: Timeline, now: float, config: HealthConfig) -> dict[str, Any]:
+    """Every health figure of the call at ``now``, JSON-able."""
+    waits, latency_source = latencies(line.marks)
+    gaps = silences(line.marks)
+    since = silence_since(line, now, config)
+    running = None if since is None else max(now - since, 0.0)
+    length = None
+    if line.started is not None:
+        until = line.ended if line.ended is not None else now
+        length = max(until - line.started, 0.0)
+    by = interruptions(line.marks)
+    latest = waits[-1] if waits else None
+    return {
+        "latency": {
+            "latest": _r(latest),
+            "median": _r(statistics.median(waits)) if waits else None,
+            "worst": _r(max(waits)) if waits else None,
+            "count": len(waits),
+            "source": latency_source,
+            "slow": latest is not None and latest >= config.slow_response,
+        },
+        "silence": {
+            "since": iso(since),
+            "seconds": _r(running),
+            "level": level(running, config),
+            "speaking": line.speaking if since is None and not line.is_over else None,
+            "longest": _r(max(gaps)) if gaps else None,
+            "warn_count": sum(1 for g in gaps if g >= config.silence_warn),
+            "alarm_count": sum(1 for g in gaps if g >= config.silence_alarm),
+            "warn_after": config.silence_warn,
+            "alarm_after": config.silence_alarm,
+        },
+        "talk": talk(line.marks),
+        "interruptions": {"total": by["user"] + by["assistant"], **by},
+        "turns": turns(line.marks),
+        "segments": len(line.marks),
+        "length": _r(length),
+        "long": length is not None and length >= config.long_call,
+        "started": iso(line.started),
+        "ended": line.is_over,
+        "dormant": line.dormant,
+    }
+
+
+def next_due(line: Timeline, now: float, config: HealthConfig) -> float | None:
+    """The next wall time at which a figure crosses a threshold with no new event (or None)."""
+    if line.is_over or line.ended is not None:
+        return None
+    moments = []
+    since = line.activity if line.activity is not None else line.started
+    if since is not None and not line.dormant:
+        moments += [since + config.silence_warn, since + config.silence_alarm]
+    if line.started is not None:
+        moments.append(line.started + config.long_call)
+    later = [m for m in moments if m > now]
+    return min(later) if later else None
+
+
+def iso(seconds: float | None) -> str | None:
+    """Wall-time seconds as ISO 8601 UTC ending in ``Z`` (whole milliseconds)."""
+    if seconds is None:
+        return None
+    moment = datetime.fromtimestamp(seconds, UTC).isoformat(timespec="milliseconds")
+    return moment.replace("+00:00", "Z")
+
+
+def wall(text: str | None) -> float | None:
+    """An ISO 8601 time (naive = UTC) as wall-time seconds; None when absent or unreadable."""
+    if not text:
+        return None
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.timestamp()
