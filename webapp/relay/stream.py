@@ -8,7 +8,9 @@ the snapshot and the next frame.
 Ownership: the :class:`~webapp.relay.hub.Hub` owns each Stream; the Stream owns its
 three tasks (the upstream pump, the REST poller while in fallback, and one
 timer for the grace period or the linger after the end). :meth:`close` cancels
-and awaits all three. No other code cancels them. Its parts own the rest, and
+and awaits all three. No other code cancels them (the poller's task is held by
+its :mod:`webapp.relay.poller`, reached through the :mod:`webapp.relay.connection`
+status that starts and stops it). Its parts own the rest, and
 :meth:`close` ends them too: the "no activity" timer (:mod:`webapp.relay.quiet`),
 a cluster holder's timed publications (:mod:`webapp.relay.timedinputs`), and a
 call's redaction hold and health timers (:mod:`webapp.relay.callextras`). Those
@@ -32,6 +34,7 @@ from webapp.relay.callstate import CallState
 from webapp.relay.campaignstate import CampaignState
 from webapp.relay.claims import Action, ClaimRefused, Claims
 from webapp.relay.coalesce import Coalescer
+from webapp.relay.connection import UpstreamStatus
 from webapp.relay.frames import Change, Frame, iso, render
 from webapp.relay.health import HealthConfig
 from webapp.relay.inputs import (
@@ -46,6 +49,7 @@ from webapp.relay.inputs import (
     WentQuiet,
 )
 from webapp.relay.metrics import Metrics
+from webapp.relay.poller import Poller
 from webapp.relay.ports import Alerts, Attention, FrameView, Sharing, Webhooks
 from webapp.relay.quiet import QuietTimer
 from webapp.relay.redactor import CallRedactor, RedactionConfig
@@ -53,7 +57,6 @@ from webapp.relay.replaylog import ReplayLog
 from webapp.relay.subscriber import Subscriber
 from webapp.relay.timedinputs import TimedInputs
 from webapp.wire.events import CallStatus, Event, UpstreamError
-from webapp.wire.failures import FailureKind
 from webapp.wire.sources import Sources
 from webapp.wire.streamkey import StreamKey
 from webapp.wire.upstream import Connecting, GaveUp, Item, Live, Reconnecting
@@ -109,17 +112,11 @@ class Stream:
         )
         self.log = ReplayLog(max(config.log_size, 300))
         self.subscribers: set[Subscriber] = set()
-        self._connection: dict[str, Any] = {
-            "state": "connecting",
-            "message": "Connecting to Burki.",
-        }
-        self._local_status: dict[str, Any] | None = None  # what this node alone sees (cluster)
         self._sources = sources
         self._config = config
         self._metrics = metrics
         self._retire = retire
         self._pump: asyncio.Task[None] | None = None
-        self._poller: asyncio.Task[None] | None = None
         self._timer: asyncio.Task[None] | None = None
         self._dedupe_seen = 0
         self._finished = False
@@ -132,6 +129,27 @@ class Stream:
         # Coalescing follows a clock; shared inputs must make the same frames on every node.
         self._progress = Coalescer(0.0 if self.link else config.progress_interval, self._emit)
         self._publish: Feed = self._feed_here
+        poller = Poller(
+            key,
+            sources,
+            config.poll_interval,
+            metrics,
+            self.state,
+            lambda: self._finished,
+            lambda: self._publish,
+            self._task_done,
+        )
+        self._status = UpstreamStatus(
+            key,
+            poller,
+            config.poll_interval,
+            config.poll_after_failures,
+            metrics,
+            self._emit,
+            lambda: self._deliver(render(self.log.last_id, "status", self.connection, self.key)),
+            lambda: not self.ended and self.runs_upstream,
+            self._connection_started,
+        )
         self._timed = TimedInputs(
             key, self.link is not None, lambda: self.runs_upstream, self.feed, lambda: self._publish
         )
@@ -163,7 +181,7 @@ class Stream:
     @property
     def connection(self) -> dict[str, Any]:
         """The upstream's state as this node's viewers see it."""
-        return self._local_status or self._connection
+        return self._status.current
 
     @property
     def connection_state(self) -> str:
@@ -215,7 +233,7 @@ class Stream:
     async def close(self, reason: str = "shutdown") -> None:
         """Cancel and await every task of this stream, and end every viewer."""
         self._quiet.disarm()
-        own = [t for t in (self._pump, self._poller, self._timer) if t is not None]
+        own = [t for t in (self._pump, self._status.poller.task, self._timer) if t is not None]
         tasks = own + self._timed.tasks()
         current = asyncio.current_task()
         for task in tasks:
@@ -321,7 +339,7 @@ class Stream:
 
     def upstream_stopped(self) -> None:
         """This node no longer runs the upstream (it lost its lease): no poller either."""
-        self._stop_polling()
+        self._status.stop_polling()
         self._publish = self._feed_here
 
     async def _feed_here(self, item: Input) -> None:
@@ -362,46 +380,15 @@ class Stream:
             await self._publish(progress)
 
     def _on_item(self, item: Item) -> None:
-        match item:
-            case Connecting(attempt=0):
-                self._set_connection("connecting", "Connecting to Burki.")
-            case Connecting():
-                pass
-            case Live():
-                self._stop_polling()
-                self._set_connection("live", "Live.")
-                if isinstance(self.state, CallState):
-                    self.state.connection_started()
-            case Reconnecting(attempt=attempt, delay=delay, failure=failure):
-                self._metrics.reconnects.inc()
-                polls = attempt >= self._config.poll_after_failures or (
-                    failure.kind is FailureKind.RATE_LIMITED
-                )
-                if failure.kind is FailureKind.AUTH:  # REST refuses the key too: no polling
-                    self._stop_polling()
-                    self._set_connection(
-                        "reconnecting",
-                        failure.message,
-                        attempt=attempt,
-                        retry_in=round(delay, 1),
-                        reason=failure.kind.value,
-                    )
-                elif polls:
-                    self._start_polling(failure.message)
-                else:
-                    self._set_connection(
-                        "reconnecting", failure.message, attempt=attempt, retry_in=round(delay, 1)
-                    )
-            case GaveUp(failure=failure):
-                self._stop_polling()
-                self._set_connection("error", failure.message, reason=failure.kind.value)
-                error = {"reason": failure.kind.value, "message": failure.message}
-                self._emit(Change("error", error))
-            case UpstreamError():
-                log.info("stream %s: Burki reported an error (%s)", self.key, item.code)
-            case _:
-                self._metrics.events_in.labels(self.key.kind).inc()
-                self.extras.apply(item)
+        if isinstance(item, Connecting | Live | Reconnecting | GaveUp | UpstreamError):
+            self._status.on_item(item)
+        else:
+            self._metrics.events_in.labels(self.key.kind).inc()
+            self.extras.apply(item)
+
+    def _connection_started(self) -> None:
+        if isinstance(self.state, CallState):
+            self.state.connection_started()
 
     def _fold(self, event: Event) -> None:
         was_quiet = isinstance(self.state, CallState) and self.state.no_activity
@@ -444,43 +431,13 @@ class Stream:
         self.finished.set()
         self._quiet.disarm()
         self._progress.flush()
-        self._stop_polling()
+        self._status.stop_polling()
         what = "call" if self.key.kind == "call" else "campaign"
         self._set_connection("ended", f"The {what} has ended.")
         self._emit(Change("end", {"reason": f"{what} ended"}))
         if self._timer is not None:
             self._timer.cancel()
         self._timer = asyncio.create_task(self._retire_after(self._config.linger))
-
-    def _start_polling(self, why: str) -> None:
-        message = f"{why} Showing data polled every {self._config.poll_interval:g} s."
-        self._set_connection("polling", message)
-        if self._poller is None and not self.ended and self.runs_upstream:
-            self._poller = asyncio.create_task(self._poll(), name=f"poll {self.key}")
-            self._poller.add_done_callback(self._task_done)
-
-    def _stop_polling(self) -> None:
-        if self._poller is not None and self._poller is not asyncio.current_task():
-            self._poller.cancel()
-        self._poller = None
-
-    async def _poll(self) -> None:
-        while not self.ended:
-            try:
-                events = await self._sources.poll(self.key)
-            except Exception as exc:  # RestError and friends: shown, and tried again
-                self._metrics.poll_errors.inc()
-                log.warning("stream %s: poll failed: %s", self.key, type(exc).__name__)
-            else:
-                self._metrics.polls.inc()
-                await self._publish(PollBatch())  # each poll returns the whole transcript
-                for event in events:
-                    await self._publish(event)
-                    if self.state.ended:  # a poll puts an ended call's status last
-                        if not self._finished:
-                            await self._publish(Finished())
-                        return
-            await asyncio.sleep(self._config.poll_interval)
 
     # -- claims (calls only) ------------------------------------------------------------
 
@@ -509,11 +466,7 @@ class Stream:
     # -- emitting --------------------------------------------------------------------------
 
     def _set_connection(self, state: str, message: str, **extra: Any) -> None:
-        connection = {"state": state, "message": message, **extra}
-        if connection != self._connection:
-            self._connection = connection
-            self._local_status = None
-            self._emit(Change("status", connection))
+        self._status.set(state, message, **extra)
 
     def show_local_status(self, state: str | None, message: str = "") -> None:
         """What this node alone knows of the upstream (None: back to the shared state).
@@ -521,11 +474,7 @@ class Stream:
         Sent under the newest id, so it moves no viewer's resume position and
         every node keeps numbering the shared frames alike.
         """
-        local = {"state": state, "message": message} if state is not None else None
-        if local == self._local_status:
-            return
-        self._local_status = local
-        self._deliver(render(self.log.last_id, "status", self.connection, self.key))
+        self._status.show_local(state, message)
 
     def set_epoch(self, epoch: str) -> None:
         """Number frames under the cluster's epoch for this stream (before the first frame)."""
