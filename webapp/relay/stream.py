@@ -22,14 +22,12 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
-from contextlib import aclosing
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 from webapp.relay.callextras import CallExtras
 from webapp.relay.callhealth import CallHealth
-from webapp.relay.callreplay import drain_replay
 from webapp.relay.callstate import CallState
 from webapp.relay.campaignstate import CampaignState
 from webapp.relay.claims import Action, ClaimRefused, Claims
@@ -51,6 +49,7 @@ from webapp.relay.inputs import (
 from webapp.relay.metrics import Metrics
 from webapp.relay.poller import Poller
 from webapp.relay.ports import Alerts, Attention, FrameView, Sharing, Webhooks
+from webapp.relay.pump import pump
 from webapp.relay.quiet import QuietTimer
 from webapp.relay.redactor import CallRedactor, RedactionConfig
 from webapp.relay.replaylog import ReplayLog
@@ -129,43 +128,53 @@ class Stream:
         # Coalescing follows a clock; shared inputs must make the same frames on every node.
         self._progress = Coalescer(0.0 if self.link else config.progress_interval, self._emit)
         self._publish: Feed = self._feed_here
-        poller = Poller(
-            key,
-            sources,
-            config.poll_interval,
-            metrics,
-            self.state,
-            lambda: self._finished,
-            lambda: self._publish,
-            self._task_done,
-        )
-        self._status = UpstreamStatus(
-            key,
-            poller,
-            config.poll_interval,
-            config.poll_after_failures,
-            metrics,
-            self._emit,
-            lambda: self._deliver(render(self.log.last_id, "status", self.connection, self.key)),
-            lambda: not self.ended and self.runs_upstream,
-            self._connection_started,
-        )
+        self._status = self._upstream_status()
         self._timed = TimedInputs(
             key, self.link is not None, lambda: self.runs_upstream, self.feed, lambda: self._publish
         )
         make_alerts = self._integrations.alerts
         self.alerts = make_alerts() if make_alerts is not None and key.kind == "call" else None
-        self.extras = CallExtras(
-            key,
-            config.health,
-            self._integrations.redaction,
-            self._integrations.attention,
+        self.extras = self._call_extras()
+
+    def _upstream_status(self) -> UpstreamStatus:
+        """The connection status and its REST poller, which feed this stream (built once)."""
+        config = self._config
+        poller = Poller(
+            self.key,
+            self._sources,
+            config.poll_interval,
+            self._metrics,
+            self.state,
+            lambda: self._finished,
+            lambda: self._publish,
+            self._task_done,
+        )
+        return UpstreamStatus(
+            self.key,
+            poller,
+            config.poll_interval,
+            config.poll_after_failures,
+            self._metrics,
+            self._emit,
+            lambda: self._deliver(render(self.log.last_id, "status", self.connection, self.key)),
+            lambda: not self.ended and self.runs_upstream,
+            self._connection_started,
+        )
+
+    def _call_extras(self) -> CallExtras:
+        """A call's redaction hold, health and claims, which hand changes to this stream."""
+        i = self._integrations
+        return CallExtras(
+            self.key,
+            self._config.health,
+            i.redaction,
+            i.attention,
             self.alerts,
             self.link is not None,
             self._progress.offer,
             self._fold,
             self._timed,
-            metrics,
+            self._metrics,
         )
 
     # -- what the metrics and the endpoints read ------------------------------------------
@@ -316,26 +325,16 @@ class Stream:
         after each ``await``, as alone.
         """
         self._publish = publish or self._feed_here
-        if isinstance(self.state, CampaignState):
-            await self._campaign_so_far()
-        upstream = self._sources.upstream(self.key)
-        async with aclosing(upstream.items()) as items:
-            async for item in items:
-                await self._publish(item)
-                if self.state.ended or self._finished:
-                    break
-            if isinstance(self.state, CallState) and self.state.ended and not self._finished:
-                await drain_replay(
-                    self.key,
-                    self._sources,
-                    items,
-                    quiet=self._config.replay_quiet,
-                    shared=self.link is not None,
-                    feed=self.feed,
-                    publish=self._publish,
-                )
-        if self.state.ended and not self._finished:
-            await self._publish(Finished())
+        await pump(
+            self.key,
+            self._sources,
+            self.state,
+            replay_quiet=self._config.replay_quiet,
+            shared=self.link is not None,
+            finished=lambda: self._finished,
+            feed=self.feed,
+            publish=lambda: self._publish,
+        )
 
     def upstream_stopped(self) -> None:
         """This node no longer runs the upstream (it lost its lease): no poller either."""
@@ -368,16 +367,6 @@ class Stream:
                     self._quiet_changed()
             case _:
                 self._on_item(item)
-
-    async def _campaign_so_far(self) -> None:
-        """Name and counters from REST before the socket: a campaign opened mid-run
-        starts from where it stands, not from zero."""
-        assert isinstance(self.state, CampaignState)
-        if self.state.name is None:
-            await self._publish(CampaignNamed(await self._sources.campaign_name(int(self.key.id))))
-        progress = await self._sources.campaign_progress(int(self.key.id))
-        if progress is not None and not self._finished:
-            await self._publish(progress)
 
     def _on_item(self, item: Item) -> None:
         if isinstance(item, Connecting | Live | Reconnecting | GaveUp | UpstreamError):
