@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import re
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -136,5 +137,9 @@ def test_planted_values_split_across_segments_never_reach_a_viewer(
     shown += contents(redactor.release())
     for text in shown:
         assert not secret.found_in(text), (pieces, text)
-    whole = " ".join(shown)
+    # Everything shown, read together, must not rebuild the number either. A card marker's
+    # last four are shown by design (PCI DSS allows the first six and last four), so they are
+    # left out here: with a test card like 4111 1111 1111 1111, a leading "4111" and three
+    # markers' "1111" would spell the number without any digit having leaked.
+    whole = re.sub(r"\[card ••••\d{4}\]", "[card]", " ".join(shown))
     assert not secret.found_in(whole), whole
