@@ -31,6 +31,7 @@ from webapp.alerts.callalerts import AlertConfig, CallAlerts
 from webapp.alerts.keywords import KeywordMatcher
 from webapp.alerts.sentiment import SentimentScorer
 from webapp.alerts.webhooks import WebhookDispatcher
+from webapp.pages.capabilities import ActionPolicy, Capabilities
 from webapp.pages.directory import Directory
 from webapp.pages.missing import MissingIds
 from webapp.pages.state import AppState, LinksBase
@@ -87,6 +88,11 @@ def app_state(settings: Settings, access: Access, rest: BurkiRest, demo: bool) -
         attention_threshold=settings.attention_threshold,
         missing=MissingIds(settings.dashboard_missing_cache_seconds),
         links_base=LinksBase(settings.dashboard_public_url, settings.dashboard_host),
+        actions=ActionPolicy(
+            settings.end_call_roles,
+            settings.campaign_roles,
+            Capabilities(settings.actions_capability_ttl),
+        ),
     )
 
 

@@ -222,6 +222,22 @@ class Settings(BaseSettings):
         description="Comma-separated roles that may open the unredacted transcript (audited); "
         "empty: nobody, and the unredacted text is not kept at all.",
     )
+    actions_end_call_roles: str = Field(
+        "supervisor,admin",
+        description="Comma-separated roles that may end a live call from the dashboard "
+        "(confirmed and audited); empty: nobody.",
+    )
+    actions_campaign_roles: str = Field(
+        "manager,admin",
+        description="Comma-separated roles that may pause, resume or stop a campaign "
+        "(audited); empty: nobody.",
+    )
+    actions_capability_ttl: float = Field(
+        600.0,
+        gt=0,
+        description="Seconds a Burki that answered 404 to an action (the open-source server "
+        "has none) is remembered as lacking it; its buttons show as unavailable meanwhile.",
+    )
     redaction_strict_digits: int = Field(
         0,
         ge=0,
@@ -440,6 +456,8 @@ class Settings(BaseSettings):
         self._redaction_unredact_roles = frozenset(
             _parsed("redaction_unredact_roles", parse_roles, roles)
         )
+        for name in ("actions_end_call_roles", "actions_campaign_roles"):
+            _parsed(name, parse_roles, getattr(self, name))
         return self
 
     @model_validator(mode="after")
@@ -510,6 +528,16 @@ class Settings(BaseSettings):
     def unredact_roles(self) -> frozenset[Role]:
         """``REDACTION_UNREDACT_ROLES``, parsed (empty: nobody)."""
         return self._redaction_unredact_roles
+
+    @property
+    def end_call_roles(self) -> frozenset[Role]:
+        """``ACTIONS_END_CALL_ROLES``, parsed (validated when the settings load)."""
+        return frozenset(parse_roles(self.actions_end_call_roles))
+
+    @property
+    def campaign_roles(self) -> frozenset[Role]:
+        """``ACTIONS_CAMPAIGN_ROLES``, parsed (validated when the settings load)."""
+        return frozenset(parse_roles(self.actions_campaign_roles))
 
     @property
     def demo(self) -> bool:

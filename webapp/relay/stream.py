@@ -122,6 +122,7 @@ class Stream:
             else None
         )
         self.claims = Claims()
+        self.last_action: dict[str, Any] | None = None  # the latest supervisor action's outcome
 
     # -- what the metrics and the endpoints read ------------------------------------------
 
@@ -207,6 +208,8 @@ class Stream:
         extra = self.alerts.snapshot() if self.alerts is not None else {}
         if self.health is not None:
             extra |= {"metrics": self.health.current(), "claim": self.claims.snapshot()}
+        if self.last_action is not None:
+            extra["action"] = self.last_action
         return {**self.state.snapshot(), **extra}
 
     def for_view(self, frames: list[Frame], view: FrameView) -> list[Frame]:
@@ -478,6 +481,12 @@ class Stream:
             if self.health is not None:
                 self.health.publish()
         return self.claims.snapshot()
+
+    def announce(self, outcome: dict[str, Any]) -> None:
+        """A supervisor's action on this call or campaign (ended, paused, failed...):
+        an ``action`` event for every viewer, kept in the snapshot for late ones."""
+        self.last_action = {**outcome, "at": iso(datetime.now(UTC)) or ""}
+        self._emit(Change("action", self.last_action))
 
     def _clear_claim(self) -> None:
         if not self.claims.closed:
