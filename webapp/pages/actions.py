@@ -200,4 +200,5 @@ def _announce(request: Request, key: StreamKey, outcome: dict[str, Any]) -> None
 
 
 def _confirm(request: Request, step: Step, status: int = 200) -> Response:
-    return templates.TemplateResponse(request, "confirm.html", {"step": step}, status_code=status)
+    context = {"step": step, "page": {"demo": app_state(request).demo}}
+    return templates.TemplateResponse(request, "confirm.html", context, status_code=status)

@@ -297,11 +297,11 @@ class Store:
         if outcome not in ("success", "failed"):
             raise ValueError(f"outcome must be 'success' or 'failed', not {outcome!r}")
         campaign = self.campaigns[cid]
-        if campaign.status != "running":  # paused or stopped: nobody is dialed
-            raise ValueError(f"campaign {cid} is {campaign.status}")
         waiting = [c for c in campaign.contacts if c.status in ("in_progress", "pending")]
         if not waiting:
             raise ValueError(f"campaign {cid} has no contact left")
+        if campaign.status != "running":  # paused or stopped: nobody is dialed
+            raise ValueError(f"campaign {cid} is {campaign.status}")
         contact = waiting[0]
         self._complete(contact, outcome)
         if len(waiting) > 1:
