@@ -115,6 +115,13 @@ def routes() -> list[BaseRoute]:
             name="admin_embed_link",
             guard=admin_only,
         ),
+        GuardedRoute(
+            "/admin/alert-test",
+            admin.alert_test,
+            methods=["POST"],
+            name="admin_alert_test",
+            guard=admin_only,
+        ),
         GuardedRoute("/", overview.page, name="index", guard=SIGNED_IN),
         GuardedRoute(
             "/overview/updates",

@@ -82,9 +82,11 @@ def banner(settings: Settings, access: Access, demo: bool) -> str:
 
 
 def secrets_of(settings: Settings) -> tuple[str, ...]:
-    """Everything no log line may show: the Burki key and the webhook secrets."""
+    """Everything no log line may show: the Burki key, the webhook secrets, the SMTP password."""
     key = settings.burki_api_key
     found = [key.get_secret_value()] if key is not None else []
+    if settings.smtp_password.get_secret_value():
+        found.append(settings.smtp_password.get_secret_value())
     for endpoint in settings.webhooks:
         found += endpoint.secrets
     return tuple(found)

@@ -29,6 +29,7 @@ from webapp.access.wiring import SESSION_COOKIE, Access, sso_roles
 from webapp.alerts.attention import Attention
 from webapp.alerts.callalerts import AlertConfig, CallAlerts
 from webapp.alerts.keywords import KeywordMatcher
+from webapp.alerts.mail import Mailer
 from webapp.alerts.sentiment import SentimentScorer
 from webapp.alerts.webhooks import WebhookDispatcher
 from webapp.pages.capabilities import ActionPolicy, Capabilities
@@ -163,13 +164,32 @@ def redaction_config(settings: Settings) -> RedactionConfig:
 
 
 def webhook_dispatcher(settings: Settings) -> WebhookDispatcher | None:
-    if not settings.webhooks:
+    """Every route of events out (signed webhooks, Slack, Teams, e-mail); None: no route."""
+    email = settings.email_route
+    routes = [*settings.webhooks, *([email] if email is not None else [])]
+    if not routes:
         return None
     return WebhookDispatcher(
-        settings.webhooks,
+        routes,
         queue_size=settings.webhook_queue_size,
         timeout=settings.webhook_timeout,
         max_attempts=settings.webhook_max_attempts,
+        public_url=settings.dashboard_public_url,
+        mailer=mailer(settings) if email is not None else None,
+    )
+
+
+def mailer(settings: Settings) -> Mailer:
+    recipients = tuple(a.strip() for a in settings.alert_email_to.split(",") if a.strip())
+    return Mailer(
+        settings.smtp_host,
+        settings.smtp_port,
+        settings.smtp_sender,
+        recipients,
+        settings.smtp_security,
+        settings.smtp_username,
+        settings.smtp_password.get_secret_value(),
+        settings.webhook_timeout,
     )
 
 
