@@ -8,19 +8,11 @@ error, and the audit log.
 
 from __future__ import annotations
 
-import re
-
 import httpx
 
-from tests.live import LiveApp, Viewer, data, is_event, running_app
+from tests.live import LiveApp, Viewer, csrf_of, data, is_event, running_app
 from webapp.access.users import Role
 from webapp.simulator import Simulator
-
-
-async def csrf_of(client: httpx.AsyncClient, url: str) -> str:
-    found = re.search(r'name="csrf" value="([^"]+)"', (await client.get(url)).text)
-    assert found, f"{url} carries no CSRF token"
-    return found.group(1)
 
 
 def audited(live: LiveApp) -> list[str]:

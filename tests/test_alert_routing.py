@@ -16,9 +16,8 @@ from typing import Any
 import pytest
 from aiosmtpd.controller import Controller
 
-from tests.live import running_app
+from tests.live import csrf_of, running_app
 from tests.receiver import receiving
-from tests.test_actions_live import csrf_of
 from webapp.alerts.endpoints import Endpoint, parse_endpoints
 from webapp.alerts.mail import Mailer
 from webapp.alerts.webhooks import WebhookDispatcher
