@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import webapp
-from bench import phases, proxies, redaction, report, simproc, viewers
+from bench import cluster, phases, proxies, redaction, report, simproc, viewers
 from bench.control import Child
 from bench.procstat import load_average, machine, raise_nofile, source_version
 
@@ -55,9 +55,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--redaction", action="store_true", help="only the redaction costs (no design comparison)"
     )
+    parser.add_argument(
+        "--cluster-only",
+        action="store_true",
+        help="only the single-node live phase and the cluster scenario (writes nothing)",
+    )
     args = parser.parse_args(argv)
     raise_nofile()
     plan = Plan.quick() if args.quick else Plan.full()
+    kills = 3 if args.quick else 10
+    if args.cluster_only:
+        print(cluster_only(plan, kills))
+        return 0
     began = time.monotonic()
     _say(f"redaction micro-benchmark, {plan.redaction_rounds} rounds")
     costs = redaction.run(plan.redaction_rounds)
@@ -67,18 +76,36 @@ def main(argv: list[str] | None = None) -> int:
         text = "## Redaction\n\n" + redaction.markdown(costs, ab)
         print(text)
         return 0
-    results, notes, ab = run(plan)
+    results, notes, ab, clustered = run(plan, kills)
     text = document(plan, results, notes, time.monotonic() - began, args.quick)
     text += "\n\n## Redaction\n\n" + redaction.markdown(costs, ab)
+    text += "\n\n" + cluster.markdown(results["ours"].live, clustered)
     print(text)
     args.out.write_text(text + "\n")
     print(f"\n(written to {args.out})", file=sys.stderr)
     return 0
 
 
+def cluster_only(plan: Plan, kills: int) -> str:
+    """The single-node live phase of ours, then the cluster scenario, in one run."""
+    with (
+        Child("simulator", simproc.main) as sim,
+        Child("viewers", viewers.main) as clients,
+    ):
+        base_url = sim.call("base_url")
+        with Child("ours-proxy", proxies.main, "ours", base_url, plan.viewer_queue) as px:
+            procs = phases.Procs(sim, clients, px, px.call("port"), px.call("token"))
+            single = phases.live(
+                procs, plan.live_viewers, plan.rate, plan.warmup, plan.window, plan.drain
+            )
+        _say(f"one node: p99 {single.stats['p99_ms']:.1f} ms; now {cluster.NODES} nodes")
+        clustered = cluster.run(plan, sim, clients, base_url, kills)
+    return cluster.markdown(single, clustered)
+
+
 def run(
-    plan: Plan,
-) -> tuple[dict[str, report.DesignResult], list[str], list[redaction.Round]]:
+    plan: Plan, kills: int
+) -> tuple[dict[str, report.DesignResult], list[str], list[redaction.Round], cluster.ClusterResult]:
     results: dict[str, report.DesignResult] = {}
     notes: list[str] = []
     with (
@@ -99,7 +126,9 @@ def run(
                 notes += _notes(design, idle, live, procs)
             results[design] = report.DesignResult(idle, live)
         ab = _redaction_ab(plan, sim, clients, base_url)
-    return results, notes, ab
+        _say(f"cluster: {cluster.NODES} nodes on Redis, {plan.live_viewers} viewers, {kills} kills")
+        clustered = cluster.run(plan, sim, clients, base_url, kills)
+    return results, notes, ab, clustered
 
 
 def _redaction_ab(plan: Plan, sim: Child, clients: Child, base_url: str) -> list[redaction.Round]:

@@ -130,3 +130,14 @@ def test_the_simulator_runs_alone() -> None:
     finally:
         process.kill()
         process.communicate()
+
+
+def test_redis_password_is_among_the_secrets_no_log_line_shows() -> None:
+    from webapp.cli import secrets_of
+    from webapp.settings import Settings
+
+    settings = Settings(
+        redis_url="redis://:hunter2-redis-pass@127.0.0.1:6379/0",
+        dashboard_session_secret="s" * 40,
+    )
+    assert "hunter2-redis-pass" in secrets_of(settings)

@@ -90,10 +90,14 @@ async def _lifespan(
         finally:
             await state.directory.close()
             await state.hub.close()
+            if state.store is not None:
+                await state.store.close()
             if state.webhooks is not None:
                 await state.webhooks.close()
             for stop in reversed(on_shutdown):
                 await stop()
+            if access.shared_throttle is not None:
+                await access.shared_throttle.close()
             access.close()
 
 

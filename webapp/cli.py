@@ -7,6 +7,7 @@ import asyncio
 import secrets
 import sys
 from collections.abc import Sequence
+from urllib.parse import urlsplit
 
 from pydantic import SecretStr
 
@@ -14,6 +15,7 @@ from webapp import parts
 from webapp.access.admincli import ADMIN_COMMANDS, add_admin_commands, run_admin_command
 from webapp.access.wiring import Access
 from webapp.app import create_app
+from webapp.cluster import startup
 from webapp.logs import configure_logging
 from webapp.server import DashboardServer, uvicorn_config
 from webapp.settings import Settings, SettingsError, load_settings
@@ -35,9 +37,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"Burki simulator on http://{args.host}:{args.port}/ (API key: {args.key})")
             asyncio.run(_simulator(args))
         else:
+            if settings.redis_url is not None:
+                asyncio.run(startup.check(settings.redis_url.get_secret_value()))
             asyncio.run(serve(settings))
     except KeyboardInterrupt:
         pass
+    except startup.ClusterUnusable as exc:
+        print(f"burki-dashboard: {exc}", file=sys.stderr)
+        return 2
     return 0
 
 
@@ -82,13 +89,17 @@ def banner(settings: Settings, access: Access, demo: bool) -> str:
 
 
 def secrets_of(settings: Settings) -> tuple[str, ...]:
-    """Everything no log line may show: the Burki key, the webhook secrets, the SMTP password."""
+    """Everything no log line may show: the Burki key, the webhook secrets, the SMTP and
+    Redis passwords."""
     key = settings.burki_api_key
     found = [key.get_secret_value()] if key is not None else []
     if settings.smtp_password.get_secret_value():
         found.append(settings.smtp_password.get_secret_value())
     for endpoint in settings.webhooks:
         found += endpoint.secrets
+    if settings.redis_url is not None:
+        password = urlsplit(settings.redis_url.get_secret_value()).password
+        found += [password] if password else []
     return tuple(found)
 
 

@@ -32,6 +32,11 @@ from webapp.alerts.keywords import KeywordMatcher
 from webapp.alerts.mail import Mailer
 from webapp.alerts.sentiment import SentimentScorer
 from webapp.alerts.webhooks import WebhookDispatcher
+from webapp.cluster import startup
+from webapp.cluster.bus import BusConfig
+from webapp.cluster.listing import RedisListing
+from webapp.cluster.replica import Cluster
+from webapp.cluster.throttle import RedisAttempts
 from webapp.pages.capabilities import ActionPolicy, Capabilities
 from webapp.pages.directory import Directory
 from webapp.pages.missing import MissingIds
@@ -62,7 +67,10 @@ def app_state(settings: Settings, access: Access, rest: BurkiRest, demo: bool) -
     """The running parts, wired; the lifespan starts and stops them."""
     metrics = Metrics()
     sources = Sources(upstream_config(settings), rest)
-    directory = Directory(rest, settings.directory_poll_interval, settings.relay_grace_period)
+    store = cluster(settings)
+    interval = settings.directory_poll_interval
+    listing = RedisListing(store.bus, interval) if store is not None else None
+    directory = Directory(rest, interval, settings.relay_grace_period, shared=listing)
     webhooks = webhook_dispatcher(settings)
     metrics.watch_webhooks(webhooks)
     redaction = redaction_config(settings)
@@ -71,6 +79,7 @@ def app_state(settings: Settings, access: Access, rest: BurkiRest, demo: bool) -
         webhooks,
         directory.add_alert,
         on_quiet=directory.poke,
+        sharing=store,
         attention=Attention(settings.weights),
         redaction=redaction,
     )
@@ -94,7 +103,20 @@ def app_state(settings: Settings, access: Access, rest: BurkiRest, demo: bool) -
             settings.campaign_roles,
             Capabilities(settings.actions_capability_ttl),
         ),
+        store=store.bus if store is not None else None,
     )
+
+
+def cluster(settings: Settings) -> Cluster | None:
+    """The node's link to the cluster's Redis; None alone (no ``REDIS_URL``)."""
+    if settings.redis_url is None:
+        return None
+    config = BusConfig(
+        node_id=startup.node_id(settings.dashboard_node_id),
+        lease_seconds=settings.dashboard_lease_seconds,
+        log_entries=settings.redis_stream_entries,
+    )
+    return startup.cluster(settings.redis_url.get_secret_value(), config)
 
 
 def upstream_config(settings: Settings, **overrides: Any) -> UpstreamConfig:
@@ -225,6 +247,11 @@ def access(
             )
         ),
         clock=clock,
+        shared_throttle=(
+            RedisAttempts.connect(settings.redis_url.get_secret_value())
+            if settings.redis_url is not None
+            else None
+        ),
     )
 
 

@@ -19,6 +19,8 @@ async def readyz(request: Request) -> Response:
     state = state_of(request.app)
     if state is None or state.hub.closed:
         return JSONResponse({"status": "not ready"}, status_code=503)
+    if state.store is not None and not await state.store.ping():
+        return JSONResponse({"status": "not ready", "reason": "redis"}, status_code=503)
     return JSONResponse({"status": "ready"})
 
 

@@ -418,6 +418,29 @@ class Settings(BaseSettings):
     dashboard_log_level: str = Field(
         "info", description="Log level: debug, info, warning or error."
     )
+    redis_url: SecretStr | None = Field(
+        None,
+        description="Redis of a cluster of dashboard nodes (redis://host:port/db). Unset: one "
+        "process, nothing shared.",
+    )
+    dashboard_node_id: str = Field(
+        "",
+        pattern=r"^[A-Za-z0-9_.-]{0,64}$",
+        description="This node's name in a cluster (logs, leases). "
+        "Empty: host name and process id.",
+    )
+    dashboard_lease_seconds: float = Field(
+        6.0,
+        ge=1.0,
+        le=60.0,
+        description="Cluster: time to live of a stream's lease; a dead node's streams are taken "
+        "over within it and a third more.",
+    )
+    redis_stream_entries: int = Field(
+        20_000,
+        ge=1000,
+        description="Cluster: inputs kept in Redis per stream (a capped Redis Stream).",
+    )
     demo_seed: int = Field(7, description="Seed of the demo simulator's scripted traffic.")
     demo_speed: float = Field(
         1.0, gt=0, description="Speed factor of the demo simulator (2 = twice as fast)."
@@ -527,6 +550,15 @@ class Settings(BaseSettings):
             if not key:
                 raise ValueError("BURKI_API_KEY_FILE: the file is empty")
             object.__setattr__(self, "burki_api_key", SecretStr(key))
+        return self
+
+    @model_validator(mode="after")
+    def _cluster(self) -> Settings:
+        if self.redis_url is not None and self.dashboard_session_secret is None:
+            raise ValueError(
+                "REDIS_URL: a cluster needs DASHBOARD_SESSION_SECRET (or _FILE), the same on "
+                "every node, or a session signed by one node is refused by the others"
+            )
         return self
 
     @property

@@ -10,8 +10,8 @@ it), but it counts hits against a rate, while sign-in needs "count failures
 only, forget a user's on success, say when to retry", and its memory storage
 has no cap on keys (it expires them from a background timer thread). This is
 a few dozen lines with none of that. The state is per process; several
-processes behind a balancer each allow the limit (the Redis growth path of the
-design would move it there).
+processes behind a balancer each allow the limit, unless they share Redis
+(``REDIS_URL``): then :class:`SharedAttempts` counts every node's attempts too.
 
 Attempts are counted before the password is checked (:meth:`SignInThrottle.attempt`),
 in one step with the check, so concurrent guesses cannot all slip under the limit.
@@ -26,6 +26,7 @@ import math
 import time
 from collections import OrderedDict, deque
 from collections.abc import Callable
+from typing import Protocol
 
 DEFAULT_WINDOW_SECONDS = 15 * 60.0
 DEFAULT_PER_USER = 5
@@ -171,3 +172,20 @@ class SignInThrottle:
 
 def _user_key(user: str) -> str:
     return user.casefold()[:128]
+
+
+class SharedAttempts(Protocol):
+    """The sign-in limits counted across a cluster's nodes (``webapp.cluster.throttle``).
+
+    The same limits as :class:`SignInThrottle`, kept where every node counts
+    them; each node's own throttle still applies first.
+    """
+
+    async def attempt(self, user: str, address: str) -> int | None: ...
+    async def succeeded(self, user: str, address: str) -> None: ...
+    async def close(self) -> None: ...
+
+
+def throttle_keys(user: str, address: str) -> tuple[str, str]:
+    """The keys one attempt counts against: the case-folded name, the address (IPv6: its /64)."""
+    return _user_key(user), address_key(address)

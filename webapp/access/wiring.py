@@ -20,7 +20,7 @@ from webapp.access.embedlinks import EmbedSigner
 from webapp.access.hashwork import HashWork
 from webapp.access.sessions import SessionPolicy
 from webapp.access.signinlinks import SignInLinks
-from webapp.access.throttle import SignInThrottle
+from webapp.access.throttle import SharedAttempts, SignInThrottle
 from webapp.access.tokens import TokenStore
 from webapp.access.users import Role, UserStore, parse_role
 
@@ -40,6 +40,7 @@ class Access:
     hashing: HashWork
     caps: StreamCaps
     clock: Callable[[], float] = time.time  # seconds since the epoch: sessions and embed links
+    shared_throttle: SharedAttempts | None = None  # a cluster's sign-in counts (Redis)
 
     def demo_link(self) -> str:
         """A one-time sign-in link for demo mode (an admin, so every page can be seen)."""

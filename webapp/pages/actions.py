@@ -176,12 +176,12 @@ async def _act(
     except (NotFound, NetworkError, RestError) as exc:
         await record(request, f"{label}: failed ({exc.status or 'no answer'})")
         message = _failure(exc)
-        _announce(request, key, {"by": who.name, "outcome": "failed", "message": message})
+        await _announce(request, key, who.name, "failed", message)
         status = 502 if isinstance(exc, NetworkError) or (exc.status or 500) >= 500 else 409
         return _confirm(request, replace(step, error=message), status)
     await record(request, f"{label}: done")
     message = done if key.kind == "call" else f"{done} the campaign"
-    _announce(request, key, {"by": who.name, "outcome": "done", "message": message})
+    await _announce(request, key, who.name, "done", message)
     return RedirectResponse(step.back_url, status_code=303)
 
 
@@ -193,10 +193,10 @@ def _failure(exc: RestError) -> str:
     return f"Burki refused ({exc.status or 'no status'}); nothing was changed."
 
 
-def _announce(request: Request, key: StreamKey, outcome: dict[str, Any]) -> None:
+async def _announce(request: Request, key: StreamKey, who: str, outcome: str, text: str) -> None:
     stream = app_state(request).hub.streams.get(key)
     if stream is not None:  # nobody watching: nobody to tell (the audit log has it)
-        stream.announce({**outcome, "kind": key.kind})
+        await stream.announce(who, outcome, text)
 
 
 def _confirm(request: Request, step: Step, status: int = 200) -> Response:

@@ -47,6 +47,7 @@ async def multiplexed_events(request: Request) -> Response | SSE:
     for key in keys:  # every opening is audited; a resume folds into its viewing's entry
         await record(request, str(key), resume=last_event_id(request) is not None)
     hub: Hub = app_state(request).hub
+    await hub.ready(keys)
     return sse_response(hub, _multiplexed_frames(hub, keys, positions))
 
 
@@ -56,6 +57,7 @@ async def _single(request: Request, key: StreamKey) -> Response | SSE:
     hub: Hub = app_state(request).hub
     last_id = last_event_id(request)
     await record(request, str(key), resume=last_id is not None)
+    await hub.ready([key])
     stream = hub.stream(key)
     if stream.ended and last_id is not None and stream.log.since(last_id) == []:
         return Response(status_code=204)  # up to date with an ended stream: stop reconnecting

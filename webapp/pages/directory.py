@@ -15,8 +15,8 @@ import asyncio
 import logging
 import time
 from collections import deque
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import Any, Protocol
 
 from webapp.pages.assistants import AssistantNames
 from webapp.relay.frames import render
@@ -30,6 +30,19 @@ MAX_ALERTS = 50
 CAMPAIGNS_RECHECK = 600.0
 """Seconds before a Burki that answered 404 for its campaign list is asked again."""
 
+# calls, their error, campaigns, theirs, and whether Burki has a campaign API at all
+Listed = tuple[list[CallSummary], str | None, list[CampaignSummary], str | None, bool]
+
+
+class SharedListing(Protocol):
+    """Several nodes share one poller of the lists (``webapp.cluster.listing``).
+
+    ``lists(fetch)``: Burki's lists, fetched here with ``fetch`` when this node is
+    the one that polls, else as the polling node last stored them.
+    """
+
+    async def lists(self, fetch: Callable[[], Awaitable[Listed]]) -> Listed: ...
+
 
 class Directory:
     def __init__(
@@ -38,8 +51,10 @@ class Directory:
         interval: float,
         grace: float,
         clock: Callable[[], float] = time.monotonic,
+        shared: SharedListing | None = None,
     ) -> None:
         self.rest = rest
+        self.shared = shared
         self.interval = interval
         self.grace = grace
         self.clock = clock
@@ -66,9 +81,11 @@ class Directory:
         Calls and campaigns are read apart: a Burki without campaigns (404) still
         lists its calls, and is not asked for campaigns again for a while.
         """
-        (calls, error), (campaigns, campaign_error) = await asyncio.gather(
-            self._read_calls(), self._read_campaigns()
-        )
+        shared = self.shared
+        listed = await (shared.lists(self._fetch) if shared is not None else self._fetch())
+        calls, error, campaigns, campaign_error, has_campaigns = listed
+        if has_campaigns != self.has_campaigns:  # as the polling node found it
+            self.campaigns_missing_at = None if has_campaigns else self.clock()
         before = (self.calls, self.campaigns, self.error, self.campaign_error)
         changed = (calls, campaigns, error, campaign_error) != before
         self.calls, self.campaigns, self.error = calls, campaigns, error
@@ -76,6 +93,12 @@ class Directory:
         if changed:
             self._tell()
         return changed
+
+    async def _fetch(self) -> Listed:
+        (calls, error), (campaigns, campaign_error) = await asyncio.gather(
+            self._read_calls(), self._read_campaigns()
+        )
+        return calls, error, campaigns, campaign_error, self.has_campaigns
 
     async def _read_calls(self) -> tuple[list[CallSummary], str | None]:
         try:

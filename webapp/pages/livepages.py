@@ -72,6 +72,7 @@ async def campaign_embed(request: Request) -> Response:
 async def _call(request: Request, view: views.View, template: str, embedded: bool) -> Response:
     key = StreamKey.call(request.path_params["sid"])
     await _check(request, key, lambda: app_state(request).rest.call(key.id))
+    await app_state(request).hub.ready([key])
     stream = app_state(request).hub.stream(key)
     await record(request, str(key))
     return _render(request, stream, view, template, embedded)
@@ -80,6 +81,7 @@ async def _call(request: Request, view: views.View, template: str, embedded: boo
 async def _campaign(request: Request, embedded: bool) -> Response:
     key = StreamKey.campaign(request.path_params["campaign_id"])
     summary = await _check(request, key, lambda: app_state(request).rest.campaign(int(key.id)))
+    await app_state(request).hub.ready([key])
     stream = app_state(request).hub.stream(key)
     if summary is not None:
         stream.name_campaign(summary.name)  # the stream fetches it too, but may not have yet
@@ -152,6 +154,7 @@ async def live_updates(request: Request) -> Response | SSE:
     hub: Hub = app_state(request).hub
     last_id = last_event_id(request)
     await record(request, str(key), resume=last_id is not None)
+    await hub.ready([key])
     return sse_response(hub, _html_frames(hub, key, view, last_id))
 
 

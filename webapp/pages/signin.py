@@ -60,6 +60,10 @@ async def signin(request: Request) -> Response:
     name, password = _field(form.get("name")).strip(), _field(form.get("password"))
     address = request.client.host if request.client else "unknown"
     access = app_state(request).access
+    shared = access.shared_throttle
+    if shared is not None and (wait := await shared.attempt(name, address)) is not None:
+        await record_event(request, name, "sign-in throttled", fold=60.0)
+        return _form(request, f"Too many failed attempts; try again in {wait} s.", 429)
     throttle: SignInThrottle = access.throttle
     hashing: HashWork = access.hashing
     # No await from here to submit(): the room seen and the attempt counted cannot race.
@@ -76,6 +80,8 @@ async def signin(request: Request) -> Response:
         await record_event(request, name, "sign-in failed")
         return _form(request, "Wrong name or password.", 401)
     throttle.succeeded(name, address, ticket)
+    if shared is not None:
+        await shared.succeeded(name, address)
     access.sessions.start(request, user.name, user.role)
     return RedirectResponse(safe_next(_field(form.get("next"))), 303)
 

@@ -22,6 +22,7 @@ from webapp.pages.directory import Directory
 from webapp.pages.missing import MissingIds
 from webapp.relay.hub import Hub
 from webapp.relay.metrics import Metrics
+from webapp.relay.ports import SharedStore
 from webapp.relay.redactor import RedactionConfig
 from webapp.wire.rest import BurkiRest
 
@@ -45,6 +46,7 @@ class AppState:
     links_base: LinksBase  # where links the dashboard makes point
     attention_threshold: int = 20  # the overview lists calls from this score
     actions: ActionPolicy = field(default_factory=ActionPolicy)  # who may end calls, etc.
+    store: SharedStore | None = None  # the cluster's Redis (None: one process alone)
 
 
 @dataclass(frozen=True, slots=True)

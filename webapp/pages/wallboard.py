@@ -93,6 +93,7 @@ async def page(request: Request) -> Response:
         await directory.refresh()
     await record(request, "wallboard")
     view = BoardView.of(request)
+    await hub.ready(_wanted(directory, view))
     streams = [hub.stream(key) for key in _wanted(directory, view)]
     positions = {}
     for stream in streams:
@@ -119,6 +120,9 @@ async def page(request: Request) -> Response:
 
 async def updates(request: Request) -> Response | SSE:
     await record(request, "wallboard", resume=last_event_id(request) is not None)
+    directory: Directory = app_state(request).directory
+    if not directory.loaded:  # a resume on a node that shows no board yet: no card is gone
+        await directory.refresh()
     hub: Hub = app_state(request).hub
     view = BoardView.of(request)
     session = _Session(hub, app_state(request).directory, last_event_id(request), view)
@@ -154,6 +158,7 @@ class _Session:
         self.at = _positions(last_id)  # the cards the browser shows
 
     async def run(self) -> AsyncGenerator[bytes, None]:
+        await self.hub.ready(_wanted(self.directory, self.view))
         with self.hub.watch([], {}, views.CARD) as viewing:
             self.directory.watch(viewing.sub)
             try:

@@ -9,8 +9,9 @@ stream and awaits every task.
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 
 from webapp.relay.frames import Frame
@@ -87,6 +88,17 @@ class Hub:
             self.streams[key] = stream
             stream.start()
         return stream
+
+    async def ready(self, keys: Iterable[StreamKey]) -> None:
+        """The streams of ``keys``, started, each holding what the cluster published so far.
+
+        Alone this returns at once; in a cluster a node that just started a stream
+        first reads the stream's shared inputs, so that a page or a resume sees the
+        same state and the same event ids as on every other node.
+        """
+        links = [s.link for s in map(self.stream, keys) if s.link is not None]
+        if links:
+            await asyncio.gather(*(link.caught_up() for link in links))
 
     @contextmanager
     def watch(

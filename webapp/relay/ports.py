@@ -43,3 +43,31 @@ class Webhooks(Protocol):
     """Takes a frame for delivery and never blocks the stream (a bounded queue of its own)."""
 
     def offer(self, stream_key: str, event_id: str, type: str, data: dict[str, Any]) -> None: ...
+
+
+class StreamLink(Protocol):
+    """One stream's link to the other nodes (``webapp.cluster.replica.Replica``).
+
+    :meth:`run` is the stream's pump: it feeds the stream every shared input,
+    in the cluster's order, and runs Burki's upstream while this node holds the
+    stream's lease. :meth:`caught_up` returns once the stream holds every input
+    published before it was called (or the wait is bounded out).
+    """
+
+    @property
+    def holds(self) -> bool: ...
+    async def run(self) -> None: ...
+    async def caught_up(self) -> None: ...
+
+
+class Sharing(Protocol):
+    """Several nodes on one shared store: makes each stream's link (``webapp.cluster``)."""
+
+    def link(self, stream: Stream) -> StreamLink: ...
+
+
+class SharedStore(Protocol):
+    """The store a cluster's nodes share (``webapp.cluster.bus.Bus``): reachable or not."""
+
+    async def ping(self) -> bool: ...
+    async def close(self) -> None: ...

@@ -15,6 +15,7 @@ hold timer (a loop callback, not a task), which :meth:`close` cancels too.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -30,8 +31,18 @@ from webapp.relay.claims import Action, Claims
 from webapp.relay.coalesce import Coalescer
 from webapp.relay.frames import Change, Frame, iso, render
 from webapp.relay.health import HealthConfig
+from webapp.relay.inputs import (
+    ActionTaken,
+    CampaignNamed,
+    Feed,
+    Finished,
+    HoldReleased,
+    Input,
+    PollBatch,
+    WentQuiet,
+)
 from webapp.relay.metrics import Metrics
-from webapp.relay.ports import Alerts, Attention, FrameView, Webhooks
+from webapp.relay.ports import Alerts, Attention, FrameView, Sharing, Webhooks
 from webapp.relay.redactor import CallRedactor, RedactionConfig
 from webapp.relay.replaydrain import drain
 from webapp.relay.replaylog import ReplayLog
@@ -56,6 +67,7 @@ class Integrations:
     webhooks: Webhooks | None = None
     on_alert: Callable[[str, dict[str, Any]], None] | None = None
     on_quiet: Callable[[], None] | None = None  # a call went quiet or woke up (the overview)
+    sharing: Sharing | None = None  # several nodes on Redis: the stream's inputs are shared
     redaction: RedactionConfig | None = None
     attention: Attention | None = None
 
@@ -92,7 +104,11 @@ class Stream:
         )
         self.log = ReplayLog(max(config.log_size, 300))
         self.subscribers: set[Subscriber] = set()
-        self.connection: dict[str, Any] = {"state": "connecting", "message": "Connecting to Burki."}
+        self._connection: dict[str, Any] = {
+            "state": "connecting",
+            "message": "Connecting to Burki.",
+        }
+        self._local_status: dict[str, Any] | None = None  # what this node alone sees (cluster)
         self._sources = sources
         self._config = config
         self._metrics = metrics
@@ -105,8 +121,15 @@ class Stream:
         self.finished = asyncio.Event()  # set with the end: an ended call's replay is all in
         self._quiet_timer: asyncio.TimerHandle | None = None
         self.views: dict[str, FrameView] = {}
-        self._progress = Coalescer(config.progress_interval, self._emit)
         self._integrations = integrations or Integrations()
+        sharing = self._integrations.sharing
+        self.link = sharing.link(self) if sharing is not None else None
+        # Coalescing follows a clock; shared inputs must make the same frames on every node.
+        self._progress = Coalescer(0.0 if self.link else config.progress_interval, self._emit)
+        self._publish: Feed = self._feed_here
+        self._drained: list[Input] | None = None  # a cluster holder's replay, published after
+        self._quiet_publish: asyncio.Task[None] | None = None  # a holder's timed inputs
+        self._release_publish: asyncio.Task[None] | None = None
         make_alerts = self._integrations.alerts
         self.alerts = make_alerts() if make_alerts is not None and key.kind == "call" else None
         redaction = self._integrations.redaction
@@ -135,8 +158,23 @@ class Stream:
         return self.key.id
 
     @property
+    def connection(self) -> dict[str, Any]:
+        """The upstream's state as this node's viewers see it."""
+        return self._local_status or self._connection
+
+    @property
     def connection_state(self) -> str:
         return str(self.connection["state"])
+
+    @property
+    def runs_upstream(self) -> bool:
+        """This node runs the upstream (always, alone; in a cluster, while it holds the lease)."""
+        return self.link is None or self.link.holds
+
+    @property
+    def linger(self) -> float:
+        """Seconds an ended stream stays for late viewers."""
+        return self._config.linger
 
     @property
     def viewer_count(self) -> int:
@@ -151,7 +189,8 @@ class Stream:
     # -- lifecycle -------------------------------------------------------------------------
 
     def start(self) -> None:
-        self._pump = asyncio.create_task(self._run_upstream(), name=f"pump {self.key}")
+        pump = self.link.run() if self.link is not None else self.run_upstream()
+        self._pump = asyncio.create_task(pump, name=f"pump {self.key}")
         self._pump.add_done_callback(self._task_done)
         # A page render creates a stream before its SSE viewer attaches; if none
         # ever does, the grace period still ends it.
@@ -161,7 +200,17 @@ class Stream:
     async def close(self, reason: str = "shutdown") -> None:
         """Cancel and await every task of this stream, and end every viewer."""
         self._disarm_quiet_timer()
-        tasks = [t for t in (self._pump, self._poller, self._timer) if t is not None]
+        tasks = [
+            t
+            for t in (
+                self._pump,
+                self._poller,
+                self._timer,
+                self._quiet_publish,
+                self._release_publish,
+            )
+            if t is not None
+        ]
         current = asyncio.current_task()
         for task in tasks:
             if task is not current:
@@ -241,27 +290,70 @@ class Stream:
 
     # -- the upstream and the fallback -----------------------------------------------------
 
-    async def _run_upstream(self) -> None:
+    async def run_upstream(self, publish: Feed | None = None) -> None:
+        """Run Burki's upstream, feeding each input to ``publish`` (default: this stream).
+
+        A cluster's lease holder hands in a ``publish`` that writes the input to
+        the shared log and then feeds it here, so this stream's state is current
+        after each ``await``, as alone.
+        """
+        self._publish = publish or self._feed_here
         if isinstance(self.state, CampaignState):
             await self._campaign_so_far()
         upstream = self._sources.upstream(self.key)
         async with aclosing(upstream.items()) as items:
             async for item in items:
-                self._on_item(item)
+                await self._publish(item)
                 if self.state.ended or self._finished:
                     break
             if isinstance(self.state, CallState) and self.state.ended and not self._finished:
                 await self._drain_replay(items)
         if self.state.ended and not self._finished:
-            self._finish()
+            await self._publish(Finished())
+
+    def upstream_stopped(self) -> None:
+        """This node no longer runs the upstream (it lost its lease): no poller either."""
+        self._stop_polling()
+        self._publish = self._feed_here
+
+    async def _feed_here(self, item: Input) -> None:
+        self.feed(item)
+
+    def feed(self, item: Input) -> None:
+        """Apply one input: an upstream item or one of the stream's own markers."""
+        match item:
+            case PollBatch():
+                if isinstance(self.state, CallState):
+                    self.state.connection_started()
+            case CampaignNamed(name=name):
+                self.name_campaign(name)
+            case Finished():
+                if not self._finished:
+                    self._finish()
+            case HoldReleased():
+                self._release_now()
+            case ActionTaken():
+                self.last_action = dataclasses.asdict(item)
+                self._emit(Change("action", self.last_action))
+            case WentQuiet():
+                if isinstance(self.state, CallState) and not self._finished:
+                    self._offer(self.state.mark_quiet())
+                    self._quiet_changed()
+            case _:
+                self._on_item(item)
 
     async def _drain_replay(self, items: AsyncIterator[Item]) -> None:
         """The call ended; Burki may be replaying its stored transcript after the status."""
         quiet = self._config.replay_quiet
         stored = self._sources.stored_transcript(self.key.id, timeout=10 * quiet)
+        # Alone each replayed input is fed at once; a cluster's holder publishes them after.
+        self._drained = [] if self.link is not None else None
         why = await drain(
             items, stored, self._on_drained, self._on_stored, quiet=quiet, bound=10 * quiet
         )
+        drained, self._drained = self._drained or [], None
+        for item in drained:
+            await self._publish(item)
         log.info("stream %s: replay read to its end (%s)", self.key, why)
 
     async def _campaign_so_far(self) -> None:
@@ -269,20 +361,25 @@ class Stream:
         starts from where it stands, not from zero."""
         assert isinstance(self.state, CampaignState)
         if self.state.name is None:
-            self.name_campaign(await self._sources.campaign_name(int(self.key.id)))
+            await self._publish(CampaignNamed(await self._sources.campaign_name(int(self.key.id))))
         progress = await self._sources.campaign_progress(int(self.key.id))
         if progress is not None and not self._finished:
-            self._apply(progress)
+            await self._publish(progress)
 
     def _on_drained(self, item: Item) -> None:
         if not isinstance(item, Connecting | Live | Reconnecting | GaveUp | UpstreamError):
-            self._apply(item)
+            self._replayed(item)
 
     def _on_stored(self, segments: list[Transcript]) -> None:
-        assert isinstance(self.state, CallState)
-        self.state.connection_started()  # REST holds the whole transcript, as a replay does
+        self._replayed(PollBatch())  # REST holds the whole transcript, as a replay does
         for segment in segments:
-            self._apply(segment)
+            self._replayed(segment)
+
+    def _replayed(self, item: Input) -> None:
+        if self._drained is not None:
+            self._drained.append(item)
+        else:
+            self.feed(item)
 
     def _on_item(self, item: Item) -> None:
         match item:
@@ -345,8 +442,21 @@ class Stream:
             self._release = None
 
     def _release_held(self) -> None:
-        """The hold timer: show what waited for a next segment that did not come."""
+        """The hold timer: show what waited for a next segment that did not come.
+
+        In a cluster the holder's timer decides, as an input, so that every node
+        releases at the same place among the inputs.
+        """
         self._release = None
+        if self.link is None:
+            self._release_now()
+        elif self.runs_upstream and self._release_publish is None:
+            self._release_publish = asyncio.create_task(self._publish_timed(HoldReleased()))
+
+    def _release_now(self) -> None:
+        if self._release is not None:
+            self._release.cancel()
+            self._release = None
         if self.redactor is not None:
             for segment in self.redactor.release():
                 self._fold(segment)
@@ -364,7 +474,7 @@ class Stream:
                 self._quiet_changed()  # someone spoke again: the overview says so
             self._arm_quiet_timer()
         if self.state.ended and isinstance(self.state, CampaignState) and not self._finished:
-            self._finish()  # a call finishes once its replay is read (see _run_upstream)
+            self._finish()  # a call finishes once its replay is read (see run_upstream)
 
     def _offer(self, changes: list[Change]) -> None:
         for change in changes:
@@ -401,9 +511,22 @@ class Stream:
 
     def _went_quiet(self) -> None:
         self._quiet_timer = None
-        if isinstance(self.state, CallState) and not self._finished:
-            self._offer(self.state.mark_quiet())
-            self._quiet_changed()
+        if self.link is None:
+            self.feed(WentQuiet())
+        elif self.runs_upstream and self._quiet_publish is None:  # the holder decides, once
+            self._quiet_publish = asyncio.create_task(self._publish_timed(WentQuiet()))
+
+    async def _publish_timed(self, item: HoldReleased | WentQuiet) -> None:
+        """Publish an input a holder's timer decided (its task is the stream's)."""
+        try:
+            await self._publish(item)
+        except Exception as exc:  # the lease moved or Redis went: the next holder decides
+            log.info("stream %s: %s not published (%s)", self.key, item, type(exc).__name__)
+        finally:
+            if isinstance(item, WentQuiet):
+                self._quiet_publish = None
+            else:
+                self._release_publish = None
 
     def _quiet_changed(self) -> None:
         if self._integrations.on_quiet is not None:
@@ -428,7 +551,7 @@ class Stream:
     def _start_polling(self, why: str) -> None:
         message = f"{why} Showing data polled every {self._config.poll_interval:g} s."
         self._set_connection("polling", message)
-        if self._poller is None and not self.ended:
+        if self._poller is None and not self.ended and self.runs_upstream:
             self._poller = asyncio.create_task(self._poll(), name=f"poll {self.key}")
             self._poller.add_done_callback(self._task_done)
 
@@ -441,18 +564,17 @@ class Stream:
         while not self.ended:
             try:
                 events = await self._sources.poll(self.key)
-                if isinstance(self.state, CallState):
-                    self.state.connection_started()  # each poll returns the whole transcript
             except Exception as exc:  # RestError and friends: shown, and tried again
                 self._metrics.poll_errors.inc()
                 log.warning("stream %s: poll failed: %s", self.key, type(exc).__name__)
             else:
                 self._metrics.polls.inc()
+                await self._publish(PollBatch())  # each poll returns the whole transcript
                 for event in events:
-                    self._apply(event)
+                    await self._publish(event)
                     if self.state.ended:  # a poll puts an ended call's status last
                         if not self._finished:
-                            self._finish()
+                            await self._publish(Finished())
                         return
             await asyncio.sleep(self._config.poll_interval)
 
@@ -482,11 +604,21 @@ class Stream:
                 self.health.publish()
         return self.claims.snapshot()
 
-    def announce(self, outcome: dict[str, Any]) -> None:
-        """A supervisor's action on this call or campaign (ended, paused, failed...):
-        an ``action`` event for every viewer, kept in the snapshot for late ones."""
-        self.last_action = {**outcome, "at": iso(datetime.now(UTC)) or ""}
-        self._emit(Change("action", self.last_action))
+    async def announce(self, by: str, outcome: str, message: str) -> bool:
+        """A person's action on this call or campaign (ended, paused, failed...): an
+        ``action`` event for every viewer, kept in the snapshot for late ones. An input,
+        so every node of a cluster shows it under the same id: published by the lease
+        holder. Returns False when this node cannot publish it (another node holds the
+        stream): the outcome then reaches other screens only through Burki's own events."""
+        item = ActionTaken(by, self.key.kind, outcome, message, iso(datetime.now(UTC)) or "")
+        if self.link is not None and self._publish == self._feed_here:
+            return False  # feeding it here alone would number this node's frames apart
+        try:
+            await self._publish(item)
+        except Exception as exc:  # the lease moved or Redis went
+            log.info("stream %s: action not published (%s)", self.key, type(exc).__name__)
+            return False
+        return True
 
     def _clear_claim(self) -> None:
         if not self.claims.closed:
@@ -498,23 +630,44 @@ class Stream:
 
     def _set_connection(self, state: str, message: str, **extra: Any) -> None:
         connection = {"state": state, "message": message, **extra}
-        if connection != self.connection:
-            self.connection = connection
+        if connection != self._connection:
+            self._connection = connection
+            self._local_status = None
             self._emit(Change("status", connection))
+
+    def show_local_status(self, state: str | None, message: str = "") -> None:
+        """What this node alone knows of the upstream (None: back to the shared state).
+
+        Sent under the newest id, so it moves no viewer's resume position and
+        every node keeps numbering the shared frames alike.
+        """
+        local = {"state": state, "message": message} if state is not None else None
+        if local == self._local_status:
+            return
+        self._local_status = local
+        self._deliver(render(self.log.last_id, "status", self.connection, self.key))
+
+    def set_epoch(self, epoch: str) -> None:
+        """Number frames under the cluster's epoch for this stream (before the first frame)."""
+        if len(self.log) == 0 and self.log.epoch != epoch:
+            self.log = ReplayLog(self.log.capacity, epoch)
 
     def _emit(self, change: Change) -> None:
         frame = self.log.append(change, self.key)
+        webhooks = self._integrations.webhooks
+        if webhooks is not None and frame.type in WEBHOOK_TYPES and self.runs_upstream:
+            # An alert keeps its id when the stream is rebuilt and Burki replays the call.
+            event_id = f"{self.key}/{frame.data['id']}" if frame.type == "alert" else frame.id
+            webhooks.offer(str(self.key), event_id, frame.type, frame.data)
+        self._deliver(frame)
+
+    def _deliver(self, frame: Frame) -> None:
         for name, view in list(self.views.items()):
             try:
                 frame.html[name] = view.update(self, frame)
             except Exception:  # a template bug must not stop the stream, nor log every frame
                 log.exception("stream %s: view %s failed to render; detached", self.key, name)
                 del self.views[name]  # its pages get full renders; a new page load re-adds it
-        webhooks = self._integrations.webhooks
-        if webhooks is not None and frame.type in WEBHOOK_TYPES:
-            # An alert keeps its id when the stream is rebuilt and Burki replays the call.
-            event_id = f"{self.key}/{frame.data['id']}" if frame.type == "alert" else frame.id
-            webhooks.offer(str(self.key), event_id, frame.type, frame.data)
         delivered = 0
         for sub in list(self.subscribers):
             if sub.offer(frame):

@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Three dashboard nodes, one Redis and HAProxy on this machine (a demo of the deployment).
+#   BURKI_API_KEY=... BURKI_BASE_URL=https://... deploy/cluster.sh
+# Then open http://127.0.0.1:8080/. Ctrl-C stops everything it started.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+state=$(mktemp -d -t burki-cluster-XXXX)
+trap 'kill $(jobs -p) 2>/dev/null; wait; rm -rf "$state"' EXIT
+
+redis-server --port 6390 --bind 127.0.0.1 --dir "$state" --appendonly yes --save "" &
+export REDIS_URL=redis://127.0.0.1:6390/0
+# Every node signs sessions with the same secret and reads the same users, tokens and audit files.
+export DASHBOARD_SESSION_SECRET=${DASHBOARD_SESSION_SECRET:-$(python3 -c 'import secrets; print(secrets.token_urlsafe(48))')}
+export DASHBOARD_USERS_FILE=${DASHBOARD_USERS_FILE:-$state/users.toml}
+export DASHBOARD_TOKENS_FILE=${DASHBOARD_TOKENS_FILE:-$state/tokens.toml}
+export DASHBOARD_AUDIT_FILE=${DASHBOARD_AUDIT_FILE:-$state/audit.jsonl}
+export DASHBOARD_TRUSTED_PROXIES=127.0.0.1
+if [ -z "${BURKI_API_KEY:-}" ]; then
+  # No Burki: one simulator for all three nodes (each node's own demo simulator would differ).
+  .venv/bin/burki-dashboard simulator --port 8765 --key cluster-demo-key &
+  export BURKI_API_KEY=cluster-demo-key BURKI_BASE_URL=http://127.0.0.1:8765
+fi
+sleep 0.5
+for n in 1 2 3; do
+  DASHBOARD_NODE_ID=node-$n DASHBOARD_PORT=800$n .venv/bin/burki-dashboard run &
+done
+haproxy -db -f deploy/haproxy.cfg &
+wait

@@ -1,0 +1,369 @@
+"""Several nodes on one real Redis, in this process: one upstream, same ids, resume anywhere."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import Iterator
+
+import httpx
+import pytest
+
+from tests.cluster import flush, nodes, redis_module
+from tests.live import Viewer, csrf_of, has_segment, is_event, segments
+from tests.receiver import receiving
+from tests.redisserver import RedisServer
+from tests.test_access import PASSWORD, sign_in
+from tests.test_alerts_live import ANGRY, endpoints
+from webapp.access.users import Role
+from webapp.cluster.bus import Bus, BusConfig
+from webapp.relay import cursor
+from webapp.simulator import Simulator
+from webapp.wire.streamkey import StreamKey
+
+__all__ = ["redis_module"]  # the module's redis-server fixture
+
+
+@pytest.fixture
+def server(redis_module: RedisServer) -> Iterator[RedisServer]:
+    flush(redis_module)
+    yield redis_module
+
+
+def bearer(token: str) -> httpx.AsyncClient:
+    return httpx.AsyncClient(timeout=10, headers={"Authorization": f"Bearer {token}"})
+
+
+def transcript(viewer: Viewer) -> list[tuple[str, str]]:
+    return [(e.id, e.data) for e in viewer.events if e.event == "transcript"]
+
+
+async def test_sixty_viewers_on_three_nodes_share_one_upstream_and_the_same_ids(
+    sim: Simulator, server: RedisServer
+) -> None:
+    sid = sim.add_call()
+    caps = {"dashboard_streams_per_session": 60, "dashboard_streams_per_user": 60}
+    async with nodes(sim, server, **caps) as cluster:
+        token = cluster[0].token(Role.ADMIN)
+        async with bearer(token) as client:
+            viewers = [
+                Viewer(cluster[n % 3].url, f"/api/calls/{sid}/events").start(client)
+                for n in range(60)
+            ]
+            for viewer in viewers:
+                await viewer.wait_for(is_event("snapshot"), timeout=15)
+            await sim.wait_for_connections(f"call:{sid}", 1)
+            for n in range(10):
+                sim.add_segment(sid, "user" if n % 2 else "assistant", f"line {n}")
+            for viewer in viewers:
+                await viewer.wait_for(has_segment("line 9"))
+            assert sim.connections_total(f"call:{sid}") == 1
+            expected = transcript(viewers[0])
+            assert len(expected) == 10
+            for viewer in viewers[1:]:
+                assert transcript(viewer) == expected  # same ids on every node, same bytes
+            assert segments(viewers[1].events) == [f"line {n}" for n in range(10)]
+            for viewer in viewers:
+                await viewer.stop()
+
+
+async def test_a_viewer_resumes_on_another_node_with_exactly_the_missed_events(
+    sim: Simulator, server: RedisServer
+) -> None:
+    sid = sim.add_call()
+    async with nodes(sim, server, 2) as (a, b), bearer(a.token(Role.ADMIN)) as client:
+        first = Viewer(a.url, f"/api/calls/{sid}/events").start(client)
+        await first.wait_for(is_event("snapshot"))
+        sim.add_segment(sid, "assistant", "before")
+        await first.wait_for(has_segment("before"))
+        await first.stop()
+        for text in ("missed 1", "missed 2"):
+            sim.add_segment(sid, "user", text)
+        keeper = Viewer(a.url, f"/api/calls/{sid}/events").start(client)
+        await keeper.wait_for(has_segment("missed 2"))
+        resumed = Viewer(b.url, f"/api/calls/{sid}/events", last_id=first.last_id)
+        resumed.start(client)
+        await resumed.wait_for(has_segment("missed 2"))
+        kinds = [e.event for e in resumed.events if e.event != "status"]
+        assert "snapshot" not in kinds and "reset" not in kinds
+        assert segments(first.events + resumed.events) == ["before", "missed 1", "missed 2"]
+        assert resumed.last_id == keeper.last_id  # node b numbers as node a does
+        await keeper.stop()
+        await resumed.stop()
+
+
+async def test_a_multiplexed_viewer_resumes_on_another_node(
+    sim: Simulator, server: RedisServer
+) -> None:
+    one, two = sim.add_call(), sim.add_call()
+    path = f"/api/events?call={one}&call={two}"
+    async with nodes(sim, server, 2) as (a, b), bearer(a.token(Role.ADMIN)) as client:
+        first = Viewer(a.url, path).start(client)
+        await first.wait_for(is_event("snapshot", stream=f"call:{two}"))
+        sim.add_segment(one, "user", "one before")
+        await first.wait_for(has_segment("one before"))
+        await first.stop()
+        sim.add_segment(one, "user", "one missed")
+        sim.add_segment(two, "user", "two missed")
+        assert first.last_id is not None
+        resumed = Viewer(b.url, path, last_id=first.last_id).start(client)
+        await resumed.wait_for(has_segment("one missed"))
+        await resumed.wait_for(has_segment("two missed"))
+        kinds = [e.event for e in resumed.events]
+        assert "snapshot" not in kinds and "reset" not in kinds  # exactly the missed events
+        assert segments(resumed.events) == ["one missed", "two missed"]
+        at = cursor.decode(resumed.last_id, [StreamKey.call(one), StreamKey.call(two)])
+        assert all(position is not None for position in at.values())
+        await resumed.stop()
+
+
+async def test_a_token_revoked_on_one_node_is_refused_on_the_other_at_once(
+    sim: Simulator, server: RedisServer
+) -> None:
+    async with nodes(sim, server, 2) as (a, b):
+        token = a.token(Role.ADMIN)
+        async with bearer(token) as client:
+            path = "/metrics"  # a token's route that answers at once
+            assert (await client.get(b.url + path)).status_code == 200
+            name = next(t.name for t in a.state.access.tokens.list())
+            a.state.access.tokens.revoke(name)
+            assert (await client.get(b.url + path)).status_code == 401
+
+
+async def test_a_stopped_holder_hands_its_stream_to_another_node_losing_nothing(
+    sim: Simulator, server: RedisServer
+) -> None:
+    sid = sim.add_call()
+    async with nodes(sim, server, 2) as (a, b), bearer(a.token(Role.ADMIN)) as client:
+        on_a = Viewer(a.url, f"/api/calls/{sid}/events").start(client)
+        await on_a.wait_for(is_event("snapshot"))
+        await sim.wait_for_connections(f"call:{sid}", 1)
+        on_b = Viewer(b.url, f"/api/calls/{sid}/events").start(client)
+        sim.add_segment(sid, "user", "one")
+        await on_b.wait_for(has_segment("one"))
+        holder, other = (a, b) if a.hub.streams[StreamKey.call(sid)].runs_upstream else (b, a)
+        viewer = on_b if other is b else on_a
+        await (on_a if holder is a else on_b).stop()
+        await holder.hub.close()  # the holder leaves: it hands the lease over
+        sim.add_segment(sid, "assistant", "two")
+        await viewer.wait_for(has_segment("two"), timeout=10)
+        sim.add_segment(sid, "user", "three")
+        await viewer.wait_for(has_segment("three"))
+        assert segments(viewer.events) == ["one", "two", "three"]
+        await sim.wait_for_connections(f"call:{sid}", 1)
+        await viewer.stop()
+
+
+@pytest.mark.parametrize("keeps_data", [True, False], ids=["append-only", "data-lost"])
+async def test_redis_restarted_mid_call_viewers_see_reconnecting_and_recover(
+    sim: Simulator, server: RedisServer, keeps_data: bool
+) -> None:
+    sid = sim.add_call()
+    async with nodes(sim, server, 2) as (a, b), bearer(a.token(Role.ADMIN)) as client:
+        viewers = [Viewer(n.url, f"/api/calls/{sid}/events").start(client) for n in (a, b)]
+        sim.add_segment(sid, "user", "before")
+        for viewer in viewers:
+            await viewer.wait_for(has_segment("before"))
+        server.stop()
+        for viewer in viewers:
+            await viewer.wait_for(is_event("status", state="reconnecting"), timeout=10)
+        # No node can renew its lease: none may keep an upstream open.
+        await sim.wait_for_connections(f"call:{sid}", 0, timeout=10)
+        ready = await client.get(a.url + "/readyz")
+        assert ready.status_code == 503
+        sim.add_segment(sid, "assistant", "during")
+        if not keeps_data:  # a Redis without persistence comes back empty
+            for path in server.folder.rglob("*"):
+                if path.is_file():
+                    path.unlink()
+        await asyncio.to_thread(server.start)
+        sim.add_segment(sid, "user", "after")
+        for viewer in viewers:
+            await viewer.wait_for(has_segment("after"), timeout=15)
+            assert segments(viewer.events) == ["before", "during", "after"]
+        assert (await client.get(a.url + "/readyz")).status_code == 200
+        await sim.wait_for_connections(f"call:{sid}", 1)
+        for viewer in viewers:
+            await viewer.stop()
+
+
+async def test_a_node_that_lost_its_lease_can_never_publish(server: RedisServer) -> None:
+    a = Bus.connect(server.url, BusConfig(node_id="a", lease_seconds=1.0))
+    b = Bus.connect(server.url, BusConfig(node_id="b", lease_seconds=1.0))
+    try:
+        held = await a.tick("call:CAx", None)
+        assert held.mine
+        assert await a.publish("call:CAx", held.value, '"one"')
+        assert not (await b.tick("call:CAx", None)).mine  # held: b waits
+        await a.redis.delete("burki:lease:call:CAx")  # as if a's lease ran out while it slept
+        taken = await b.tick("call:CAx", None)
+        assert taken.mine and taken.value != held.value
+        assert not await a.publish("call:CAx", held.value, '"stale"')  # fenced off
+        assert not (await a.tick("call:CAx", held.value)).mine
+        entries = await b.read("call:CAx", "0")
+        assert [entry.payload for entry in entries] == ['"one"']
+    finally:
+        await a.close()
+        await b.close()
+
+
+async def test_a_wallboard_resumes_on_another_node_and_sign_out_ends_it_on_both(
+    sim: Simulator, server: RedisServer
+) -> None:
+    sid = sim.add_call()
+    sim.add_segment(sid, "user", "first words")
+    async with nodes(sim, server, 2) as (a, b), httpx.AsyncClient(timeout=10) as client:
+        a.state.access.users.add("ada", PASSWORD, Role.SUPERVISOR)
+        assert (await sign_in(a, client, PASSWORD)).status_code == 303  # on node a
+        assert (await client.get(a.url + "/wallboard")).status_code == 200
+        board = Viewer(a.url, "/wallboard/updates").start(client)
+        sim.add_segment(sid, "assistant", "seen words")
+        await board.wait_for(lambda e: "seen words" in e.data)
+        await board.stop()
+        sim.add_segment(sid, "assistant", "missed words")
+        resumed = Viewer(b.url, "/wallboard/updates", last_id=board.last_id)
+        resumed.start(client, query_resume=True)  # as htmx reconnects: the id in the query
+        await resumed.wait_for(lambda e: "missed words" in e.data)
+        assert not any("beforeend" in e.data for e in resumed.events)  # no card added twice
+        assert not any("first words" in e.data and "missed" not in e.data for e in resumed.events)
+        await resumed.stop()
+        csrf = re.search(r'name="csrf" value="([^"]+)"', (await client.get(a.url + "/")).text)
+        assert csrf
+        await client.post(a.url + "/signout", data={"csrf": csrf[1]})
+        gone = await client.get(b.url + "/wallboard", follow_redirects=False)
+        assert gone.status_code == 303  # the session ended on node a is refused on node b
+
+
+async def test_webhooks_are_posted_once_by_the_holder_whatever_the_nodes_showing_it(
+    sim: Simulator, server: RedisServer
+) -> None:
+    sid = sim.add_call()
+    async with receiving() as receiver:
+        hooks = {"webhook_endpoints": endpoints(receiver.url, "alert", "call_status")}
+        async with (
+            nodes(sim, server, 3, **hooks) as cluster,
+            bearer(cluster[0].token(Role.ADMIN)) as client,
+        ):
+            viewers = [Viewer(n.url, f"/api/calls/{sid}/events").start(client) for n in cluster]
+            for viewer in viewers:
+                await viewer.wait_for(is_event("status", state="live"))
+            sim.add_segment(sid, "user", ANGRY[0])
+            for viewer in viewers:
+                await viewer.wait_for(is_event("alert"))
+            sim.set_call_status(sid, "completed")
+            for viewer in viewers:
+                await viewer.wait_for(is_event("end"))
+            for node in cluster:
+                assert node.state.webhooks is not None
+                await node.state.webhooks.wait_idle()
+            for viewer in viewers:
+                await viewer.stop()
+    posted = [(r.json["type"], r.json["id"]) for r in receiver.requests]
+    assert [t for t, _ in posted].count("alert") == 1, posted  # one post, not one per node
+    assert len(posted) == len(set(posted)), posted
+
+
+async def test_sign_in_failures_on_every_node_count_against_one_limit(
+    sim: Simulator, server: RedisServer
+) -> None:
+    async with nodes(sim, server, 2) as (a, b), httpx.AsyncClient(timeout=10) as client:
+        a.state.access.users.add("ada", PASSWORD, Role.SUPERVISOR)
+        answers = [
+            (await sign_in(node, client, "wrong password")).status_code
+            for node in (a, b, a, b, a)  # five failures: the per-user limit, spread
+        ]
+        assert answers == [401] * 5
+        assert (await sign_in(b, client, PASSWORD)).status_code == 429  # b saw only two
+
+
+async def test_one_node_polls_the_directory_and_the_others_read_its_lists(
+    sim: Simulator, server: RedisServer
+) -> None:
+    async with nodes(sim, server, 2) as (a, b):
+        before = sim.rest.served["/api/v1/calls"]
+        for _ in range(5):
+            await a.state.directory.refresh()
+            await b.state.directory.refresh()
+        assert sim.rest.served["/api/v1/calls"] - before == 5  # node a's polls only
+        sid = sim.add_call()
+        await a.state.directory.refresh()
+        await b.state.directory.refresh()
+        assert sid in [call.call_sid for call in b.state.directory.calls]
+
+
+async def test_the_audit_log_holds_every_nodes_entries_and_any_node_exports_them(
+    sim: Simulator, server: RedisServer
+) -> None:
+    sid = sim.add_call()
+    async with nodes(sim, server, 2) as (a, b), httpx.AsyncClient(timeout=10) as admin:
+        a.state.access.users.add("ada", PASSWORD, Role.ADMIN)
+        assert (await sign_in(a, admin, PASSWORD)).status_code == 303
+        for node, name in ((a, "opened-on-a"), (b, "opened-on-b")):
+            token = node.state.access.tokens.create(name, Role.ADMIN)
+            async with (
+                bearer(token) as client,
+                client.stream("GET", f"{node.url}/api/calls/{sid}/events") as opened,
+            ):
+                assert opened.status_code == 200
+        for node in (a, b):
+            export = await admin.get(f"{node.url}/admin/audit.csv")
+            assert export.status_code == 200
+            assert "opened-on-a" in export.text and "opened-on-b" in export.text
+
+
+async def test_a_quiet_call_is_marked_once_by_the_holder_under_one_id_on_every_node(
+    sim: Simulator, server: RedisServer
+) -> None:
+    sid = sim.add_call()
+    quick = {"relay_no_activity_minutes": 0.005}  # 0.3 s
+    async with nodes(sim, server, 2, **quick) as (a, b), bearer(a.token(Role.ADMIN)) as client:
+        viewers = [Viewer(n.url, f"/api/calls/{sid}/events").start(client) for n in (a, b)]
+        marks = [await v.wait_for(is_event("call_status", no_activity=True)) for v in viewers]
+        assert marks[0].id == marks[1].id and marks[0].data == marks[1].data
+        for viewer in viewers:
+            await viewer.stop()
+
+
+async def test_a_held_card_number_is_released_alike_on_every_node(
+    sim: Simulator, server: RedisServer
+) -> None:
+    sid = sim.add_call()
+    async with (
+        nodes(sim, server, 2, redaction_hold=0.2) as (a, b),
+        bearer(a.token(Role.ADMIN)) as client,
+    ):
+        viewers = [Viewer(n.url, f"/api/calls/{sid}/events").start(client) for n in (a, b)]
+        for viewer in viewers:
+            await viewer.wait_for(is_event("status", state="live"))
+        sim.add_segment(sid, "user", "my card is 4111 1111")
+        for viewer in viewers:
+            await viewer.wait_for(has_segment("my card is [digits]"))
+        sim.add_segment(sid, "user", "1111 1111, sorry")
+        for viewer in viewers:
+            await viewer.wait_for(has_segment("[card ••••1111], sorry"))
+        first, second = (transcript(v) for v in viewers)
+        assert first == second  # the hold ran out at the same place among the inputs
+        assert segments(viewers[0].events) == ["my card is [digits]", "[card ••••1111], sorry"]
+        for viewer in viewers:
+            await viewer.stop()
+
+
+async def test_an_ended_call_is_told_under_one_id_on_every_node(
+    sim: Simulator, server: RedisServer
+) -> None:
+    sid = sim.add_call()
+    key = StreamKey.call(sid)
+    async with nodes(sim, server, 2) as (a, b), bearer(a.token(Role.ADMIN)) as client:
+        viewers = [Viewer(n.url, f"/api/calls/{sid}/events").start(client) for n in (a, b)]
+        for viewer in viewers:
+            await viewer.wait_for(is_event("status", state="live"))
+        holder = next(n for n in (a, b) if n.hub.streams[key].runs_upstream)
+        async with holder.client(Role.SUPERVISOR, timeout=10) as ada:
+            token = await csrf_of(ada, f"{holder.url}/calls/{sid}/end")
+            done = await ada.post(f"{holder.url}/calls/{sid}/end", data={"csrf": token})
+            assert done.status_code == 303
+        told = [await v.wait_for(is_event("action")) for v in viewers]
+        assert told[0].id == told[1].id and told[0].data == told[1].data
+        for viewer in viewers:
+            await viewer.wait_for(is_event("call_status"))
+            await viewer.stop()

@@ -1,0 +1,180 @@
+"""The cluster's shared store: Redis, through ``redis.asyncio``.
+
+Per stream (``<prefix><what>:<stream key>``):
+
+- ``lease``: which node runs the stream's Burki upstream, as ``<node>:<token>``,
+  with a time to live. ``fence`` counts the leases ever given, so each holder's
+  value is new; a node publishes only through :data:`_PUBLISH`, which checks its
+  value atomically with the write: a node whose lease ran out (paused, cut off,
+  taken over) can never publish again under it.
+- ``in``: the stream's inputs, a Redis Stream capped with ``XADD MAXLEN ~`` and
+  given a time to live that each write renews (and shortens after the end).
+- ``epoch``: the epoch of the stream's event ids, the same on every node.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from typing import Any
+
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
+PREFIX = "burki:"
+
+_TICK = """
+local cur = redis.call('GET', KEYS[1])
+if cur and cur == ARGV[2] then
+  redis.call('PEXPIRE', KEYS[1], ARGV[3])
+  return {1, cur, tonumber(ARGV[3])}
+end
+if cur then return {0, cur, redis.call('PTTL', KEYS[1])} end
+local token = redis.call('INCR', KEYS[2])
+redis.call('PEXPIRE', KEYS[2], ARGV[4])
+local value = ARGV[1] .. ':' .. token
+redis.call('SET', KEYS[1], value, 'PX', ARGV[3])
+return {1, value, tonumber(ARGV[3])}
+"""
+
+_PUBLISH = """
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return false end
+local id = redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[3], '*', 'i', ARGV[2], 'by', ARGV[1])
+redis.call('PEXPIRE', KEYS[2], ARGV[4])
+return id
+"""
+
+_RELEASE = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+"""
+
+_EPOCH = """
+redis.call('SET', KEYS[1], ARGV[1], 'NX')
+redis.call('PEXPIRE', KEYS[1], ARGV[2])
+return redis.call('GET', KEYS[1])
+"""
+
+Trouble = (RedisError, OSError)  # what a call to Redis may raise while Redis is away
+
+
+@dataclass(frozen=True, slots=True)
+class BusConfig:
+    node_id: str
+    lease_seconds: float = 6.0  # a dead holder's streams are taken over within this (+ a tick)
+    log_entries: int = 20_000  # inputs kept per stream (approximately: MAXLEN ~)
+    retention_seconds: float = 86_400.0  # a stream's keys live this long after its last input
+    block_seconds: float = 1.0  # how long one read waits for new inputs
+
+
+@dataclass(frozen=True, slots=True)
+class Tick:
+    """One lease check: whether ``value`` is ours, and how long it still runs (ms)."""
+
+    mine: bool
+    value: str
+    ttl_ms: int
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """One input of the shared log: its entry id, its JSON, the lease value it was written under."""
+
+    id: str
+    payload: str
+    by: str
+
+
+class Bus:
+    """One node's client of the shared store (one connection pool for every stream)."""
+
+    def __init__(self, redis: Redis, config: BusConfig) -> None:
+        self.redis = redis
+        self.config = config
+        self._tick = redis.register_script(_TICK)
+        self._publish = redis.register_script(_PUBLISH)
+        self._release = redis.register_script(_RELEASE)
+        self._epoch = redis.register_script(_EPOCH)
+
+    @classmethod
+    def connect(cls, url: str, config: BusConfig) -> Bus:
+        redis = Redis.from_url(
+            url, decode_responses=True, socket_timeout=5.0, socket_connect_timeout=2.0
+        )
+        return cls(redis, config)
+
+    async def close(self) -> None:
+        await self.redis.aclose()
+
+    async def ping(self) -> bool:
+        try:
+            return bool(await self.redis.ping())
+        except Trouble:
+            return False
+
+    @property
+    def lease_ms(self) -> int:
+        return int(self.config.lease_seconds * 1000)
+
+    @property
+    def retention_ms(self) -> int:
+        return int(self.config.retention_seconds * 1000)
+
+    async def tick(self, stream: str, value: str | None, ttl_ms: int | None = None) -> Tick:
+        """Renew our lease on ``stream`` (``value``), or take it when nobody holds it."""
+        keys = [PREFIX + "lease:" + stream, PREFIX + "fence:" + stream]
+        ttl = ttl_ms or self.lease_ms
+        args: list[str | int] = [self.config.node_id, value or "", ttl, self.retention_ms]
+        mine, holder, ttl = await self._tick(keys=keys, args=args)
+        return Tick(bool(mine), str(holder), int(ttl))
+
+    async def publish(self, stream: str, value: str, payload: str) -> str | None:
+        """Append ``payload`` to the stream's inputs if ``value`` still holds its lease.
+
+        Returns the new entry's id; None when the lease is not ``value``'s (fenced off).
+        """
+        keys = [PREFIX + "lease:" + stream, PREFIX + "in:" + stream]
+        args: list[str | int] = [value, payload, self.config.log_entries, self.retention_ms]
+        entry = await self._publish(keys=keys, args=args)
+        return str(entry) if entry is not None else None
+
+    async def release(self, stream: str, value: str) -> None:
+        await self._release(keys=[PREFIX + "lease:" + stream], args=[value])
+
+    async def epoch(self, stream: str) -> str:
+        """The stream's epoch: the first node to ask sets it."""
+        keys = [PREFIX + "epoch:" + stream]
+        return str(await self._epoch(keys=keys, args=[secrets.token_hex(4), self.retention_ms]))
+
+    async def read(self, stream: str, after: str, count: int = 500) -> list[Entry]:
+        """Inputs after entry ``after`` (``0``: all kept), waiting a little for new ones."""
+        block = int(self.config.block_seconds * 1000)
+        answer: Any = await self.redis.xread({PREFIX + "in:" + stream: after}, count, block)
+        return [
+            Entry(entry, fields.get("i", ""), fields.get("by", ""))
+            for _, entries in answer
+            for entry, fields in entries
+        ]
+
+    async def newest(self, stream: str) -> str | None:
+        """The id of the newest input kept, None when there is none."""
+        last = await self.redis.xrevrange(PREFIX + "in:" + stream, count=1)
+        return str(last[0][0]) if last else None
+
+    async def expire(self, stream: str, seconds: float) -> None:
+        """The stream ended: its inputs and epoch go ``seconds`` from now."""
+        ms = max(int(seconds * 1000), 1000)
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for what in ("in:", "epoch:"):
+                pipe.pexpire(PREFIX + what + stream, ms)
+            await pipe.execute()
+
+
+def entry_after(a: str, b: str) -> bool:
+    """Whether Redis Stream entry id ``a`` is after ``b``."""
+    return _parts(a) > _parts(b)
+
+
+def _parts(entry: str) -> tuple[int, int]:
+    ms, _, seq = entry.partition("-")
+    return int(ms), int(seq or 0)

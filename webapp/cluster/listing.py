@@ -1,0 +1,54 @@
+"""One poller of Burki's lists for the whole cluster (the directory of ongoing calls).
+
+The node that holds the ``directory`` lease polls Burki's REST and stores the
+lists in Redis; every other node reads them from there. The lease is taken and
+renewed at each poll, with a time to live of a few polls: when the polling
+node's watchers leave (its poll stops) or it dies, another watching node takes
+over at its next poll. Without a stored listing (none yet, or Redis away) a node
+polls for itself: a board is never empty for want of Redis.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+
+from webapp.cluster import codec
+from webapp.cluster.bus import PREFIX, Bus, Trouble
+from webapp.wire.rest import CallSummary, CampaignSummary
+
+# as the directory's: calls, their error, campaigns, theirs, whether Burki has campaigns
+Listed = tuple[list[CallSummary], str | None, list[CampaignSummary], str | None, bool]
+
+log = logging.getLogger(__name__)
+
+LEASE = "directory"
+POLLS_PER_LEASE = 3  # the lease outlives this many polls, so one late poll does not move it
+
+
+class RedisListing:
+    """The directory's ``SharedListing`` (``webapp.pages.directory``) on the cluster's Redis."""
+
+    def __init__(self, bus: Bus, interval: float) -> None:
+        self.bus = bus
+        self.ttl_ms = int(max(interval * POLLS_PER_LEASE, bus.config.lease_seconds) * 1000)
+        self._value: str | None = None
+
+    async def lists(self, fetch: Callable[[], Awaitable[Listed]]) -> Listed:
+        try:
+            tick = await self.bus.tick(LEASE, self._value, ttl_ms=self.ttl_ms)
+            self._value = tick.value if tick.mine else None
+            if not tick.mine:
+                stored = await self.bus.redis.get(PREFIX + LEASE)
+                if stored is not None:
+                    calls, error, campaigns, campaign_error, has = codec.decode(stored)
+                    return list(calls), error, list(campaigns), campaign_error, bool(has)
+        except (*Trouble, ValueError) as exc:
+            log.warning("directory: shared listing unavailable (%s)", type(exc).__name__)
+            return await fetch()
+        listed = await fetch()
+        if self._value is not None:
+            with contextlib.suppress(*Trouble):
+                await self.bus.redis.set(PREFIX + LEASE, codec.encode(listed), px=self.ttl_ms)
+        return listed

@@ -1,0 +1,236 @@
+"""One stream's link to the cluster: read the shared inputs, hold the lease, run the upstream.
+
+Every node that shows a stream runs two loops for it (the stream's pump owns
+them): the *reader* feeds the stream each input of the shared log in order, so
+every node holds the same state and numbers the same frames; the *lease loop*
+renews or takes the stream's lease every third of its time to live and runs
+Burki's upstream exactly while it holds it, publishing each item through the
+fenced script. A publish refused, or Redis unreachable, stops the upstream at
+once: a node never runs an upstream without its lease.
+
+The holder feeds its own stream each input right after the log took it (so its
+state is current when the upstream code looks at it, as alone), and its reader
+skips those entries. A new holder first reads the log to its end: no other node
+can append once the lease is its own, so its inputs follow everyone else's in
+the log's order on every node. Whichever of the publisher and the reader meets
+one of the holder's entries first feeds it, exactly once.
+
+What only this node sees (Redis away, the holder silent) is shown to its
+viewers as a local "reconnecting" status that moves no event id.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Coroutine
+from typing import Any
+
+from webapp.cluster import codec
+from webapp.cluster.bus import Bus, Trouble, entry_after
+from webapp.relay.inputs import Input
+from webapp.relay.stream import Stream
+
+log = logging.getLogger(__name__)
+
+CATCH_UP_WAIT = 5.0  # seconds a new viewer waits at most for its node to catch up
+STORE_AWAY = "The dashboard lost its shared store (Redis); reconnecting."
+HOLDER_SILENT = "The node running this stream's Burki connection is silent; taking over."
+
+
+class LeaseLost(Exception):
+    """The fenced publish was refused: another node holds the stream now."""
+
+
+class Replica:
+    def __init__(self, bus: Bus, stream: Stream) -> None:
+        self.bus = bus
+        self.stream = stream
+        self.name = str(stream.key)
+        self._value: str | None = None  # our lease value while we hold it
+        self._upstream: asyncio.Task[None] | None = None
+        self._last = "0"  # the newest input fed to the stream
+        self._epoch_set = False
+        self._advanced = asyncio.Condition()
+        self._trouble: dict[str, str] = {}
+        self._mine: set[str] = set()  # lease values this node held: its own entries carry them
+        self._fed_by_publisher: set[str] = set()  # own entries fed before the reader met them
+        self._fed_by_reader: set[str] = set()  # own entries the reader met first
+        # One publish (and its feed) at a time: the holder's own order is the log's.
+        self._publishing = asyncio.Lock()
+
+    @property
+    def holds(self) -> bool:
+        return self._value is not None
+
+    async def run(self) -> None:
+        try:
+            async with asyncio.TaskGroup() as group:
+                group.create_task(self._read_loop(), name=f"read {self.name}")
+                group.create_task(self._lease_loop(), name=f"lease {self.name}")
+        finally:
+            await self._stop_upstream()
+            value, self._value = self._value, None
+            if value is not None:  # hand over at once rather than after the lease runs out
+                with contextlib.suppress(*Trouble, TimeoutError):
+                    await asyncio.wait_for(self.bus.release(self.name, value), 1.0)
+
+    async def caught_up(self) -> None:
+        """Return once every input published before now was fed (at most a few seconds)."""
+        await self._read_to_end(CATCH_UP_WAIT)
+
+    async def _read_to_end(self, wait: float) -> bool:
+        """Whether the reader fed every input now in the log within ``wait`` seconds."""
+        try:
+            async with asyncio.timeout(wait):
+                newest = await self.bus.newest(self.name)
+                async with self._advanced:
+                    await self._advanced.wait_for(
+                        lambda: (
+                            self._epoch_set
+                            and (newest is None or not entry_after(newest, self._last))
+                        )
+                    )
+        except (TimeoutError, *Trouble):
+            return False
+        return True
+
+    # -- reading ---------------------------------------------------------------------------
+
+    async def _read_loop(self) -> None:
+        delay = 0.2
+        while True:
+            try:
+                if not self._epoch_set:
+                    self.stream.set_epoch(await self.bus.epoch(self.name))
+                    self._epoch_set = True
+                    await self._notify()
+                entries = await self.bus.read(self.name, self._last)
+            except Trouble as exc:
+                log.warning(
+                    "stream %s: shared store unreachable (%s)", self.name, type(exc).__name__
+                )
+                self._set_trouble("store", STORE_AWAY)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 2.0)
+                continue
+            delay = 0.2
+            self._set_trouble("store", None)
+            for entry in entries:
+                self._last = entry.id
+                if entry.by in self._mine:
+                    if entry.id in self._fed_by_publisher:
+                        self._fed_by_publisher.discard(entry.id)
+                        continue
+                    self._fed_by_reader.add(entry.id)
+                self._feed(entry.payload)
+            await self._notify()
+
+    async def _notify(self) -> None:
+        async with self._advanced:
+            self._advanced.notify_all()
+
+    def _feed(self, payload: str) -> None:
+        try:
+            item = codec.decode(payload)
+        except ValueError:
+            log.warning("stream %s: an unreadable input was skipped", self.name)
+            return
+        self.stream.feed(item)
+
+    # -- the lease and the upstream --------------------------------------------------------
+
+    async def _lease_loop(self) -> None:
+        interval = self.bus.config.lease_seconds / 3
+        while not self.stream.ended:
+            started = time.monotonic()
+            await self._tick()
+            await asyncio.sleep(max(0.0, interval - (time.monotonic() - started)))
+        await self._stop_upstream()
+        value, self._value = self._value, None
+        with contextlib.suppress(*Trouble):
+            if value is not None:
+                await self.bus.release(self.name, value)
+            await self.bus.expire(self.name, self.stream.linger)
+
+    async def _tick(self) -> None:
+        try:
+            tick = await self.bus.tick(self.name, self._value)
+        except Trouble:
+            await self._stop_upstream()  # the lease may run out unseen: stop before it does
+            self._value = None
+            return
+        if not tick.mine:
+            if self._value is not None:
+                log.info("stream %s: lease lost to another node", self.name)
+            await self._stop_upstream()
+            self._value = None
+            # The holder renews every third of the lease: a lease this short was not renewed.
+            late = tick.ttl_ms < self.bus.lease_ms / 3
+            self._set_trouble("holder", HOLDER_SILENT if late else None)
+            return
+        self._set_trouble("holder", None)
+        if tick.value != self._value:
+            await self._stop_upstream()  # a new lease: the old upstream's publishes are fenced
+            self._value = tick.value
+            self._mine.add(tick.value)
+        # Once the lease is ours no other node can append: read to the end, then run.
+        idle = self._upstream is None or self._upstream.done()
+        if idle and await self._read_to_end(self.bus.config.lease_seconds / 3):
+            self._start_upstream(tick.value)
+
+    def _start_upstream(self, value: str) -> None:
+        async def publish(item: Input) -> None:
+            async with self._publishing:
+                entry = await self.bus.publish(self.name, value, codec.encode(item))
+                if entry is None:
+                    raise LeaseLost
+                if entry in self._fed_by_reader:  # the reader met it first and fed it
+                    self._fed_by_reader.discard(entry)
+                else:
+                    self._fed_by_publisher.add(entry)
+                    self.stream.feed(item)
+
+        log.info("stream %s: this node holds the lease; running the upstream", self.name)
+        self._upstream = asyncio.create_task(
+            self._guarded(self.stream.run_upstream(publish)), name=f"upstream {self.name}"
+        )
+
+    async def _guarded(self, upstream: Coroutine[Any, Any, None]) -> None:
+        try:
+            await upstream
+        except LeaseLost:
+            log.info("stream %s: publish fenced off; upstream stopped", self.name)
+        except Trouble as exc:
+            log.warning(
+                "stream %s: publish failed (%s); upstream stopped", self.name, type(exc).__name__
+            )
+        finally:
+            self.stream.upstream_stopped()
+
+    async def _stop_upstream(self) -> None:
+        task, self._upstream = self._upstream, None
+        if task is not None and not task.done():
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    def _set_trouble(self, what: str, message: str | None) -> None:
+        if message is None:
+            self._trouble.pop(what, None)
+        else:
+            self._trouble[what] = message
+        shown = next(iter(self._trouble.values()), None)
+        self.stream.show_local_status("reconnecting" if shown else None, shown or "")
+
+
+class Cluster:
+    """Several nodes on one Redis: makes each stream's :class:`Replica` (a ``Sharing``)."""
+
+    def __init__(self, bus: Bus) -> None:
+        self.bus = bus
+
+    def link(self, stream: Stream) -> Replica:
+        return Replica(self.bus, stream)

@@ -1,0 +1,38 @@
+"""Building a node's cluster parts, and refusing a cluster that cannot work."""
+
+from __future__ import annotations
+
+import os
+import socket
+
+from webapp.cluster.bus import Bus, BusConfig, Trouble
+from webapp.cluster.replica import Cluster
+
+ANSWER_WAIT = 3.0  # seconds Redis has to answer at start-up
+
+
+class ClusterUnusable(Exception):
+    """The configured Redis does not answer: one line that says so."""
+
+
+def node_id(configured: str) -> str:
+    return configured or f"{socket.gethostname()}-{os.getpid()}"
+
+
+def cluster(url: str, config: BusConfig) -> Cluster:
+    return Cluster(Bus.connect(url, config))
+
+
+async def check(url: str) -> None:
+    """Raise :class:`ClusterUnusable` unless Redis at ``url`` answers a PING."""
+    bus = Bus.connect(url, BusConfig(node_id="check", block_seconds=ANSWER_WAIT))
+    try:
+        answered = await bus.redis.ping()
+    except (*Trouble, ValueError) as exc:
+        raise ClusterUnusable(
+            f"REDIS_URL: Redis does not answer ({type(exc).__name__}); a cluster node cannot start"
+        ) from None
+    finally:
+        await bus.close()
+    if not answered:
+        raise ClusterUnusable("REDIS_URL: Redis does not answer PING")
