@@ -362,7 +362,7 @@ async def test_an_ended_call_is_told_under_one_id_on_every_node(
             token = await csrf_of(ada, f"{holder.url}/calls/{sid}/end")
             done = await ada.post(f"{holder.url}/calls/{sid}/end", data={"csrf": token})
             assert done.status_code == 303
-        told = [await v.wait_for(is_event("action")) for v in viewers]
+        told = [await v.wait_for(is_event("action", outcome="asked")) for v in viewers]
         assert told[0].id == told[1].id and told[0].data == told[1].data
         for viewer in viewers:
             await viewer.wait_for(is_event("call_status"))

@@ -35,6 +35,7 @@ from webapp.wire.streamkey import StreamKey
 
 PEOPLE = ("page", "sso")
 VERBS = {"pause": "paused", "start": "resumed", "stop": "stopped"}
+ASKS = {"pause": "pause", "start": "resume", "stop": "stop"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,11 +168,16 @@ async def _act(
     """Ask Burki, audit, announce; the page to go back to, or the confirm step saying why."""
     done = VERBS.get(step.verb, "ended the call")
     label = f"{step.verb or 'end'} {key}"
+    asked = f"{ASKS[step.verb]} the campaign" if step.verb else "end the call"
+    # Told before Burki is asked: ending a call ends its stream, and a viewer's page stops
+    # listening at the end, so an outcome told only afterwards could reach nobody live.
+    await _announce(request, key, who.name, "asked", f"asked Burki to {asked}")
     try:
         await work()
     except NoRoute:
         app_state(request).actions.capabilities.missing(what)
         await record(request, f"{label}: this Burki lacks it")
+        await _announce(request, key, who.name, "failed", "this Burki has no endpoint for it")
         return _confirm(request, replace(step, cannot=CANNOT[what]))
     except (NotFound, NetworkError, RestError) as exc:
         await record(request, f"{label}: failed ({exc.status or 'no answer'})")
