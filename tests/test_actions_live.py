@@ -134,6 +134,8 @@ async def test_a_manager_pauses_resumes_and_stops_a_campaign_stop_confirmed(
         stopped = await meg.post(url, data={"csrf": token, "verb": "stop", "confirmed": "yes"})
         assert stopped.status_code == 303 and sim.store.campaigns[cid].status == "completed"
         await watcher.wait_for(is_event("campaign_completed"))
+        ended = (await meg.get(f"{live.url}/campaigns/{cid}")).text
+        assert 'value="pause"' not in ended  # nothing left to control
         assert f"stop campaign:{cid}: done" in audited(live)
         async with live.client(Role.SUPERVISOR, timeout=10) as ada:
             denied = await ada.post(url, data={"csrf": token, "verb": "pause"})
