@@ -8,6 +8,8 @@ error, and the audit log.
 
 from __future__ import annotations
 
+import asyncio
+
 import httpx
 
 from tests.live import LiveApp, Viewer, csrf_of, data, is_event, running_app
@@ -154,3 +156,38 @@ async def test_a_paused_campaign_dials_nobody_until_resumed(sim: Simulator) -> N
         assert "paused" in str(exc)
     else:
         raise AssertionError("a paused campaign advanced")
+
+
+async def test_two_supervisors_ending_one_call_at_once_end_it_once(sim: Simulator) -> None:
+    sid = sim.add_call()
+    async with (
+        running_app(sim) as live,
+        live.client(Role.SUPERVISOR, timeout=10) as ada,
+        live.client(Role.ADMIN, timeout=10) as root,
+    ):
+        url = f"{live.url}/calls/{sid}/end"
+        tokens = [await csrf_of(client, url) for client in (ada, root)]
+        answers = await asyncio.gather(
+            *(c.post(url, data={"csrf": t}) for c, t in zip((ada, root), tokens, strict=True))
+        )
+        assert sorted(a.status_code for a in answers) == [303, 409]  # Burki refused the second
+        refused = next(a for a in answers if a.status_code == 409)
+        assert "Burki refused" in refused.text
+        done = [w for w in audited(live) if w.startswith(f"end call:{sid}")]
+        assert sorted(done) == [f"end call:{sid}: done", f"end call:{sid}: failed (400)"]
+
+
+async def test_a_burki_without_campaign_control_is_said_on_the_campaign_page(
+    sim: Simulator,
+) -> None:
+    cid = sim.add_campaign(contacts=3)
+    sim.rest.on_action = None  # this Burki has campaigns but no pause/start/stop
+    async with running_app(sim) as live, live.client(Role.MANAGER, timeout=10) as meg:
+        token = await csrf_of(meg, f"{live.url}/campaigns/{cid}")
+        url = f"{live.url}/campaigns/{cid}/control"
+        answer = await meg.post(url, data={"csrf": token, "verb": "pause"})
+        assert answer.status_code == 200
+        assert "This Burki cannot pause, resume or stop campaigns." in answer.text
+        page = (await meg.get(f"{live.url}/campaigns/{cid}")).text
+        assert 'value="pause"' not in page and "cannot pause, resume or stop" in page
+        assert sim.store.campaigns[cid].status == "running"
