@@ -21,7 +21,9 @@ from typing import Any
 from webapp.relay.inputs import (
     ActionTaken,
     CampaignNamed,
+    ClaimMade,
     Finished,
+    HealthDue,
     HoldReleased,
     PollBatch,
     WentQuiet,
@@ -54,6 +56,8 @@ _CLASSES: dict[str, type[Any]] = {
         Finished,
         WentQuiet,
         HoldReleased,
+        HealthDue,
+        ClaimMade,
         ActionTaken,
         CallSummary,  # the directory's lists (``webapp.cluster.listing``)
         CampaignSummary,

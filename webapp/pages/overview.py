@@ -140,8 +140,7 @@ async def page(request: Request) -> Response:
     who = principal_of(request)
     running = app_state(request)
     if who is not None and who.role.can_watch("call"):
-        for key in call_keys(directory.calls):
-            running.hub.stream(key)  # open now, so scores come as the page connects
+        await running.hub.ready(call_keys(directory.calls))  # scores come as the page connects
     ctx = context(
         directory, filters, who, running.hub, running.attention_threshold, quiet_calls(running.hub)
     )

@@ -35,6 +35,7 @@ class CallHealth:
         emit: Callable[[Change], None],
         assess: Assess | None = None,
         clock: Callable[[], float] = time.time,
+        on_due: Callable[[float], None] | None = None,
     ) -> None:
         self.config = config
         self._emit = emit
@@ -51,12 +52,18 @@ class CallHealth:
         self._last_key: str | None = None
         self._current: dict[str, Any] | None = None
         self._timer: asyncio.TimerHandle | None = None
+        self._on_due = on_due or self.tick
+        # In a cluster every node must emit the same frames from the same inputs: figures
+        # are then measured at the latest moment the inputs name, never a node's own clock.
+        self.shared = False
+        self._moment: float | None = None
 
     def observe(self, change: Change) -> None:
         """Learn from one change of the call (transcripts, status; alerts change the score)."""
         if change.type not in WATCHED:
             return
         self._dirty = True
+        self._note(wall(change.data.get("at")))
         if change.type == "transcript":
             self._segment(change.data.get("segment") or {})
         elif change.type == "call_status":
@@ -67,13 +74,13 @@ class CallHealth:
         if not self._dirty:
             return
         self._dirty = False
-        now = self._clock()
+        now = self._moment if self.shared and self._moment is not None else self._clock()
         figures = self._current = self.figures(now)
         key = _key(figures)
         if key != self._last_key:
             self._last_key = key
             self._emit(Change("metrics", figures))
-        self._arm(now)
+        self._arm(self._clock())  # timers run on this node's clock
 
     def current(self) -> dict[str, Any]:
         """The figures as last published (what viewers were last sent), for snapshots and
@@ -100,9 +107,20 @@ class CallHealth:
 
     # -- inputs ------------------------------------------------------------------------------
 
+    def tick(self, at: float) -> None:
+        """A threshold is due at ``at`` (this node's timer, or the holder's, in a cluster)."""
+        self._note(at)
+        self._dirty = True
+        self.publish()
+
+    def _note(self, moment: float | None) -> None:
+        if moment is not None and (self._moment is None or moment > self._moment):
+            self._moment = moment
+
     def _segment(self, data: dict[str, Any]) -> None:
         now = self._clock()
         arrived = wall(data.get("at")) or wall(data.get("created_at")) or now
+        self._note(arrived)
         self._activity = max(self._activity or arrived, min(arrived, now))
         if not data.get("is_final"):
             self._speaking = str(data.get("speaker"))
@@ -151,8 +169,7 @@ class CallHealth:
 
     def _fire(self) -> None:
         self._timer = None
-        self._dirty = True
-        self.publish()
+        self._on_due(self._clock())
 
 
 def _num(value: object) -> float | None:

@@ -72,6 +72,12 @@ class Claims:
             data["took_over_from"] = held.by
         return Change("claim", data)
 
+    def check(self, action: Action, who: str, *, admin: bool = False) -> None:
+        """Raise :class:`ClaimRefused` if :meth:`act` would; change nothing."""
+        probe = Claims()
+        probe.current, probe.closed = self.current, self.closed
+        probe.act(action, who, "", admin=admin)
+
     def end(self, at: str) -> Change | None:
         """The call ended: no more claims; the change that clears one, if any."""
         self.closed = True

@@ -44,16 +44,44 @@ class HoldReleased:
 
 
 @dataclass(frozen=True, slots=True)
+class HealthDue:
+    """A call's health crossed a threshold with no frame from Burki (dead air, a long call),
+    as the holder's clock saw it at ``at`` (wall-time seconds)."""
+
+    at: float
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimMade:
+    """A supervisor claimed, acknowledged or released the call (``webapp.relay.claims``)."""
+
+    action: str
+    who: str
+    admin: bool
+    at: str
+
+
+@dataclass(frozen=True, slots=True)
 class ActionTaken:
     """A person acted on the stream from the dashboard (ended the call, paused the campaign,
     or tried and Burki refused): every viewer is told."""
 
     by: str
     kind: str  # call or campaign
-    outcome: str  # done or failed
+    outcome: str  # asked, done or failed
     message: str
     at: str
 
 
-Input = Item | PollBatch | CampaignNamed | Finished | WentQuiet | HoldReleased | ActionTaken
+Input = (
+    Item
+    | PollBatch
+    | CampaignNamed
+    | Finished
+    | WentQuiet
+    | HoldReleased
+    | HealthDue
+    | ClaimMade
+    | ActionTaken
+)
 Feed = Callable[[Input], Awaitable[None]]

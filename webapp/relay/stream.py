@@ -27,15 +27,17 @@ from typing import Any
 from webapp.relay.callhealth import CallHealth
 from webapp.relay.callstate import CallState
 from webapp.relay.campaignstate import CampaignState
-from webapp.relay.claims import Action, Claims
+from webapp.relay.claims import ACTIONS, Action, ClaimRefused, Claims
 from webapp.relay.coalesce import Coalescer
 from webapp.relay.frames import Change, Frame, iso, render
 from webapp.relay.health import HealthConfig
 from webapp.relay.inputs import (
     ActionTaken,
     CampaignNamed,
+    ClaimMade,
     Feed,
     Finished,
+    HealthDue,
     HoldReleased,
     Input,
     PollBatch,
@@ -140,10 +142,13 @@ class Stream:
         )
         self._release: asyncio.TimerHandle | None = None
         self.health = (
-            CallHealth(config.health, self._progress.offer, self._assess)
+            CallHealth(config.health, self._progress.offer, self._assess, on_due=self._health_due)
             if (key.kind == "call")
             else None
         )
+        if self.health is not None:
+            self.health.shared = self.link is not None
+        self._health_publish: asyncio.Task[None] | None = None  # a holder's timed input
         self.claims = Claims()
         self.last_action: dict[str, Any] | None = None  # the latest supervisor action's outcome
 
@@ -208,6 +213,7 @@ class Stream:
                 self._timer,
                 self._quiet_publish,
                 self._release_publish,
+                self._health_publish,
             )
             if t is not None
         ]
@@ -332,6 +338,11 @@ class Stream:
                     self._finish()
             case HoldReleased():
                 self._release_now()
+            case HealthDue(at=at):
+                if self.health is not None:
+                    self.health.tick(at)
+            case ClaimMade(action=action, who=who, admin=admin, at=at):
+                self._apply_claim(action, who, admin, at)
             case ActionTaken():
                 self.last_action = dataclasses.asdict(item)
                 self._emit(Change("action", self.last_action))
@@ -591,18 +602,57 @@ class Stream:
         alerts = self.alerts.snapshot() if self.alerts is not None else {}
         return attention.assess(figures, alerts)
 
-    def claim(self, action: Action, who: str, *, admin: bool = False) -> dict[str, Any] | None:
+    async def claim(
+        self, action: Action, who: str, *, admin: bool = False
+    ) -> dict[str, Any] | None:
         """A supervisor claims, acknowledges or releases this call; every viewer sees it.
 
-        Returns the claim now held; raises ``ClaimRefused`` (see ``relay.claims``).
+        Returns the claim now held; raises ``ClaimRefused`` (see ``relay.claims``). In a
+        cluster the claim is an input the lease holder publishes, so every node shows it
+        under the same event id; another node refuses it (not shared from there yet).
         """
-        change = self.claims.act(action, who, iso(datetime.now(UTC)) or "", admin=admin)
+        at = iso(datetime.now(UTC)) or ""
+        self.claims.check(action, who, admin=admin)
+        if self.link is None:
+            self._apply_claim(action, who, admin, at)
+        elif self.runs_upstream:
+            await self._publish(ClaimMade(action, who, admin, at))
+        else:
+            raise ClaimRefused(
+                "Another dashboard node holds this call right now; claims on it are taken "
+                "there (not shared between nodes yet)."
+            )
+        return self.claims.snapshot()
+
+    def _apply_claim(self, action: str, who: str, admin: bool, at: str) -> None:
+        chosen = next((a for a in ACTIONS if a == action), None)
+        try:
+            change = self.claims.act(chosen, who, at, admin=admin) if chosen else None
+        except ClaimRefused as refused:  # decided elsewhere first (a cluster's race)
+            log.info("stream %s: a claim was refused (%s)", self.key, refused)
+            return
         if change is not None:
             self._progress.offer(change)
             self._observe(change)
             if self.health is not None:
                 self.health.publish()
-        return self.claims.snapshot()
+
+    def _health_due(self, at: float) -> None:
+        """A health threshold is due with no frame: alone, measure now; in a cluster the
+        holder publishes it, so every node emits the same ``metrics`` frame."""
+        if self.link is None:
+            if self.health is not None:
+                self.health.tick(at)
+        elif self.runs_upstream and self._health_publish is None:
+            self._health_publish = asyncio.create_task(self._publish_health(HealthDue(at)))
+
+    async def _publish_health(self, item: HealthDue) -> None:
+        try:
+            await self._publish(item)
+        except Exception as exc:  # the lease moved or Redis went: the next holder decides
+            log.info("stream %s: %s not published (%s)", self.key, item, type(exc).__name__)
+        finally:
+            self._health_publish = None
 
     async def announce(self, by: str, outcome: str, message: str) -> bool:
         """A person's action on this call or campaign (ended, paused, failed...): an
