@@ -1,7 +1,7 @@
 """Redaction of one call's transcript as it streams, before anything stores or shows it.
 
 A :class:`CallRedactor` sits where transcript events enter a call's state
-(:meth:`~webapp.relay.stream.Stream._apply`): everything after it (the state,
+(:meth:`~webapp.relay.callextras.CallExtras.apply`): everything after it (the state,
 snapshots, every page view, exports, alerts, webhooks) sees redacted text only.
 
 Across segment boundaries: a final segment that ends in a number that may go on

@@ -8,8 +8,13 @@ the snapshot and the next frame.
 Ownership: the :class:`~webapp.relay.hub.Hub` owns each Stream; the Stream owns its
 three tasks (the upstream pump, the REST poller while in fallback, and one
 timer for the grace period or the linger after the end). :meth:`close` cancels
-and awaits all three. No other code cancels them. It also owns the redaction
-hold timer (a loop callback, not a task), which :meth:`close` cancels too.
+and awaits all three. No other code cancels them (the poller's task is held by
+its :mod:`webapp.relay.poller`, reached through the :mod:`webapp.relay.connection`
+status that starts and stops it). Its parts own the rest, and
+:meth:`close` ends them too: the "no activity" timer (:mod:`webapp.relay.quiet`),
+a cluster holder's timed publications (:mod:`webapp.relay.timedinputs`), and a
+call's redaction hold and health timers (:mod:`webapp.relay.callextras`). Those
+parts hand every change back to the stream, which alone numbers and emits frames.
 """
 
 from __future__ import annotations
@@ -17,18 +22,18 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
-import time
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import aclosing
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from webapp.relay.callextras import CallExtras
 from webapp.relay.callhealth import CallHealth
 from webapp.relay.callstate import CallState
 from webapp.relay.campaignstate import CampaignState
-from webapp.relay.claims import ACTIONS, Action, ClaimRefused, Claims
+from webapp.relay.claims import Action, ClaimRefused, Claims
 from webapp.relay.coalesce import Coalescer
+from webapp.relay.connection import UpstreamStatus
 from webapp.relay.frames import Change, Frame, iso, render
 from webapp.relay.health import HealthConfig
 from webapp.relay.inputs import (
@@ -44,13 +49,15 @@ from webapp.relay.inputs import (
     WentQuiet,
 )
 from webapp.relay.metrics import Metrics
+from webapp.relay.poller import Poller
 from webapp.relay.ports import Alerts, Attention, FrameView, Sharing, Webhooks
+from webapp.relay.pump import pump
+from webapp.relay.quiet import QuietTimer
 from webapp.relay.redactor import CallRedactor, RedactionConfig
-from webapp.relay.replaydrain import drain
 from webapp.relay.replaylog import ReplayLog
 from webapp.relay.subscriber import Subscriber
-from webapp.wire.events import CallStatus, Event, Transcript, UpstreamError
-from webapp.wire.failures import FailureKind
+from webapp.relay.timedinputs import TimedInputs
+from webapp.wire.events import CallStatus, Event, UpstreamError
 from webapp.wire.sources import Sources
 from webapp.wire.streamkey import StreamKey
 from webapp.wire.upstream import Connecting, GaveUp, Item, Live, Reconnecting
@@ -106,22 +113,16 @@ class Stream:
         )
         self.log = ReplayLog(max(config.log_size, 300))
         self.subscribers: set[Subscriber] = set()
-        self._connection: dict[str, Any] = {
-            "state": "connecting",
-            "message": "Connecting to Burki.",
-        }
-        self._local_status: dict[str, Any] | None = None  # what this node alone sees (cluster)
         self._sources = sources
         self._config = config
         self._metrics = metrics
         self._retire = retire
         self._pump: asyncio.Task[None] | None = None
-        self._poller: asyncio.Task[None] | None = None
         self._timer: asyncio.Task[None] | None = None
         self._dedupe_seen = 0
         self._finished = False
         self.finished = asyncio.Event()  # set with the end: an ended call's replay is all in
-        self._quiet_timer: asyncio.TimerHandle | None = None
+        self._quiet = QuietTimer(config.no_activity, self._went_quiet)
         self.views: dict[str, FrameView] = {}
         self._integrations = integrations or Integrations()
         sharing = self._integrations.sharing
@@ -129,28 +130,55 @@ class Stream:
         # Coalescing follows a clock; shared inputs must make the same frames on every node.
         self._progress = Coalescer(0.0 if self.link else config.progress_interval, self._emit)
         self._publish: Feed = self._feed_here
-        self._drained: list[Input] | None = None  # a cluster holder's replay, published after
-        self._quiet_publish: asyncio.Task[None] | None = None  # a holder's timed inputs
-        self._release_publish: asyncio.Task[None] | None = None
+        self._status = self._upstream_status()
+        self._timed = TimedInputs(
+            key, self.link is not None, lambda: self.runs_upstream, self.feed, lambda: self._publish
+        )
         make_alerts = self._integrations.alerts
         self.alerts = make_alerts() if make_alerts is not None and key.kind == "call" else None
-        redaction = self._integrations.redaction
-        self.redactor = (
-            CallRedactor(redaction)
-            if redaction is not None and redaction.enabled and key.kind == "call"
-            else None
+        self.extras = self._call_extras()
+        self.last_action: dict[str, Any] | None = None  # the latest person's action, told
+
+    def _upstream_status(self) -> UpstreamStatus:
+        """The connection status and its REST poller, which feed this stream (built once)."""
+        config = self._config
+        poller = Poller(
+            self.key,
+            self._sources,
+            config.poll_interval,
+            self._metrics,
+            self.state,
+            lambda: self._finished,
+            lambda: self._publish,
+            self._task_done,
         )
-        self._release: asyncio.TimerHandle | None = None
-        self.health = (
-            CallHealth(config.health, self._progress.offer, self._assess, on_due=self._health_due)
-            if (key.kind == "call")
-            else None
+        return UpstreamStatus(
+            self.key,
+            poller,
+            config.poll_interval,
+            config.poll_after_failures,
+            self._metrics,
+            self._emit,
+            lambda: self._deliver(render(self.log.last_id, "status", self.connection, self.key)),
+            lambda: not self.ended and self.runs_upstream,
+            self._connection_started,
         )
-        if self.health is not None:
-            self.health.shared = self.link is not None
-        self._health_publish: asyncio.Task[None] | None = None  # a holder's timed input
-        self.claims = Claims()
-        self.last_action: dict[str, Any] | None = None  # the latest supervisor action's outcome
+
+    def _call_extras(self) -> CallExtras:
+        """A call's redaction hold, health and claims, which hand changes to this stream."""
+        i = self._integrations
+        return CallExtras(
+            self.key,
+            self._config.health,
+            i.redaction,
+            i.attention,
+            self.alerts,
+            self.link is not None,
+            self._progress.offer,
+            self._fold,
+            self._timed,
+            self._metrics,
+        )
 
     # -- what the metrics and the endpoints read ------------------------------------------
 
@@ -165,7 +193,7 @@ class Stream:
     @property
     def connection(self) -> dict[str, Any]:
         """The upstream's state as this node's viewers see it."""
-        return self._local_status or self._connection
+        return self._status.current
 
     @property
     def connection_state(self) -> str:
@@ -186,6 +214,18 @@ class Stream:
         return len(self.subscribers)
 
     @property
+    def redactor(self) -> CallRedactor | None:
+        return self.extras.redactor
+
+    @property
+    def health(self) -> CallHealth | None:
+        return self.extras.health
+
+    @property
+    def claims(self) -> Claims:
+        return self.extras.claims
+
+    @property
     def ended(self) -> bool:
         """The stream is over: viewers got ``end`` (a call's state may end earlier: its
         replay is still being read)."""
@@ -200,33 +240,20 @@ class Stream:
         # A page render creates a stream before its SSE viewer attaches; if none
         # ever does, the grace period still ends it.
         self._timer = asyncio.create_task(self._retire_after(self._config.grace_period))
-        self._arm_quiet_timer()
+        self._quiet.arm(self.state)
 
     async def close(self, reason: str = "shutdown") -> None:
         """Cancel and await every task of this stream, and end every viewer."""
-        self._disarm_quiet_timer()
-        tasks = [
-            t
-            for t in (
-                self._pump,
-                self._poller,
-                self._timer,
-                self._quiet_publish,
-                self._release_publish,
-                self._health_publish,
-            )
-            if t is not None
-        ]
+        self._quiet.disarm()
+        own = [t for t in (self._pump, self._status.poller.task, self._timer) if t is not None]
+        tasks = own + self._timed.tasks()
         current = asyncio.current_task()
         for task in tasks:
             if task is not current:
                 task.cancel()
         await asyncio.gather(*(t for t in tasks if t is not current), return_exceptions=True)
-        if self._release is not None:
-            self._release.cancel()
         self._progress.close()
-        if self.health is not None:
-            self.health.close()
+        self.extras.close()
         for sub in list(self.subscribers):
             sub.close(reason)
         self.subscribers.clear()
@@ -261,8 +288,7 @@ class Stream:
     def view_state(self) -> dict[str, Any]:
         """The whole state: the call or campaign, plus the call's sentiment and alerts."""
         extra = self.alerts.snapshot() if self.alerts is not None else {}
-        if self.health is not None:
-            extra |= {"metrics": self.health.current(), "claim": self.claims.snapshot()}
+        extra |= self.extras.view_state()
         if self.last_action is not None:
             extra["action"] = self.last_action
         return {**self.state.snapshot(), **extra}
@@ -304,22 +330,20 @@ class Stream:
         after each ``await``, as alone.
         """
         self._publish = publish or self._feed_here
-        if isinstance(self.state, CampaignState):
-            await self._campaign_so_far()
-        upstream = self._sources.upstream(self.key)
-        async with aclosing(upstream.items()) as items:
-            async for item in items:
-                await self._publish(item)
-                if self.state.ended or self._finished:
-                    break
-            if isinstance(self.state, CallState) and self.state.ended and not self._finished:
-                await self._drain_replay(items)
-        if self.state.ended and not self._finished:
-            await self._publish(Finished())
+        await pump(
+            self.key,
+            self._sources,
+            self.state,
+            replay_quiet=self._config.replay_quiet,
+            shared=self.link is not None,
+            finished=lambda: self._finished,
+            feed=self.feed,
+            publish=lambda: self._publish,
+        )
 
     def upstream_stopped(self) -> None:
         """This node no longer runs the upstream (it lost its lease): no poller either."""
-        self._stop_polling()
+        self._status.stop_polling()
         self._publish = self._feed_here
 
     async def _feed_here(self, item: Input) -> None:
@@ -337,12 +361,11 @@ class Stream:
                 if not self._finished:
                     self._finish()
             case HoldReleased():
-                self._release_now()
+                self.extras.release_now()
             case HealthDue(at=at):
-                if self.health is not None:
-                    self.health.tick(at)
+                self.extras.tick(at)
             case ClaimMade(action=action, who=who, admin=admin, at=at):
-                self._apply_claim(action, who, admin, at)
+                self.extras.apply_claim(action, who, admin, at)
             case ActionTaken():
                 self.last_action = dataclasses.asdict(item)
                 self._emit(Change("action", self.last_action))
@@ -353,124 +376,16 @@ class Stream:
             case _:
                 self._on_item(item)
 
-    async def _drain_replay(self, items: AsyncIterator[Item]) -> None:
-        """The call ended; Burki may be replaying its stored transcript after the status."""
-        quiet = self._config.replay_quiet
-        stored = self._sources.stored_transcript(self.key.id, timeout=10 * quiet)
-        # Alone each replayed input is fed at once; a cluster's holder publishes them after.
-        self._drained = [] if self.link is not None else None
-        why = await drain(
-            items, stored, self._on_drained, self._on_stored, quiet=quiet, bound=10 * quiet
-        )
-        drained, self._drained = self._drained or [], None
-        for item in drained:
-            await self._publish(item)
-        log.info("stream %s: replay read to its end (%s)", self.key, why)
-
-    async def _campaign_so_far(self) -> None:
-        """Name and counters from REST before the socket: a campaign opened mid-run
-        starts from where it stands, not from zero."""
-        assert isinstance(self.state, CampaignState)
-        if self.state.name is None:
-            await self._publish(CampaignNamed(await self._sources.campaign_name(int(self.key.id))))
-        progress = await self._sources.campaign_progress(int(self.key.id))
-        if progress is not None and not self._finished:
-            await self._publish(progress)
-
-    def _on_drained(self, item: Item) -> None:
-        if not isinstance(item, Connecting | Live | Reconnecting | GaveUp | UpstreamError):
-            self._replayed(item)
-
-    def _on_stored(self, segments: list[Transcript]) -> None:
-        self._replayed(PollBatch())  # REST holds the whole transcript, as a replay does
-        for segment in segments:
-            self._replayed(segment)
-
-    def _replayed(self, item: Input) -> None:
-        if self._drained is not None:
-            self._drained.append(item)
-        else:
-            self.feed(item)
-
     def _on_item(self, item: Item) -> None:
-        match item:
-            case Connecting(attempt=0):
-                self._set_connection("connecting", "Connecting to Burki.")
-            case Connecting():
-                pass
-            case Live():
-                self._stop_polling()
-                self._set_connection("live", "Live.")
-                if isinstance(self.state, CallState):
-                    self.state.connection_started()
-            case Reconnecting(attempt=attempt, delay=delay, failure=failure):
-                self._metrics.reconnects.inc()
-                polls = attempt >= self._config.poll_after_failures or (
-                    failure.kind is FailureKind.RATE_LIMITED
-                )
-                if failure.kind is FailureKind.AUTH:  # REST refuses the key too: no polling
-                    self._stop_polling()
-                    self._set_connection(
-                        "reconnecting",
-                        failure.message,
-                        attempt=attempt,
-                        retry_in=round(delay, 1),
-                        reason=failure.kind.value,
-                    )
-                elif polls:
-                    self._start_polling(failure.message)
-                else:
-                    self._set_connection(
-                        "reconnecting", failure.message, attempt=attempt, retry_in=round(delay, 1)
-                    )
-            case GaveUp(failure=failure):
-                self._stop_polling()
-                self._set_connection("error", failure.message, reason=failure.kind.value)
-                error = {"reason": failure.kind.value, "message": failure.message}
-                self._emit(Change("error", error))
-            case UpstreamError():
-                log.info("stream %s: Burki reported an error (%s)", self.key, item.code)
-            case _:
-                self._apply(item)
+        if isinstance(item, Connecting | Live | Reconnecting | GaveUp | UpstreamError):
+            self._status.on_item(item)
+        else:
+            self._metrics.events_in.labels(self.key.kind).inc()
+            self.extras.apply(item)
 
-    def _apply(self, event: Event) -> None:
-        self._metrics.events_in.labels(self.key.kind).inc()
-        if self.redactor is None:
-            self._fold(event)
-            return
-        # Redacted here, before the state stores it: nothing downstream sees the raw text.
-        began = time.perf_counter()
-        redacted = self.redactor.feed(event)
-        if isinstance(event, Transcript):
-            self._metrics.redaction_seconds.observe(time.perf_counter() - began)
-        for each in redacted:
-            self._fold(each)
-        if self.redactor.holding and self._release is None:
-            hold = self.redactor.config.hold
-            self._release = asyncio.get_running_loop().call_later(hold, self._release_held)
-        elif not self.redactor.holding and self._release is not None:
-            self._release.cancel()
-            self._release = None
-
-    def _release_held(self) -> None:
-        """The hold timer: show what waited for a next segment that did not come.
-
-        In a cluster the holder's timer decides, as an input, so that every node
-        releases at the same place among the inputs.
-        """
-        self._release = None
-        if self.link is None:
-            self._release_now()
-        elif self.runs_upstream and self._release_publish is None:
-            self._release_publish = asyncio.create_task(self._publish_timed(HoldReleased()))
-
-    def _release_now(self) -> None:
-        if self._release is not None:
-            self._release.cancel()
-            self._release = None
-        if self.redactor is not None:
-            for segment in self.redactor.release():
-                self._fold(segment)
+    def _connection_started(self) -> None:
+        if isinstance(self.state, CallState):
+            self.state.connection_started()
 
     def _fold(self, event: Event) -> None:
         was_quiet = isinstance(self.state, CallState) and self.state.no_activity
@@ -483,75 +398,37 @@ class Stream:
         if any(c.type == "transcript" for c in changes) or isinstance(event, CallStatus):
             if was_quiet and isinstance(self.state, CallState) and not self.state.no_activity:
                 self._quiet_changed()  # someone spoke again: the overview says so
-            self._arm_quiet_timer()
+            self._quiet.arm(self.state)
         if self.state.ended and isinstance(self.state, CampaignState) and not self._finished:
             self._finish()  # a call finishes once its replay is read (see run_upstream)
 
     def _offer(self, changes: list[Change]) -> None:
         for change in changes:
             self._progress.offer(change)
-            self._observe(change)
+            self.extras.observe(change)
             for derived in self.alerts.on_change(change) if self.alerts is not None else ():
                 self._progress.offer(derived)
-                self._observe(derived)
+                self.extras.observe(derived)
                 if derived.type == "alert" and self._integrations.on_alert is not None:
                     self._integrations.on_alert(str(self.key), derived.data)
         if self.state.ended:  # a call's state ends before its replay is read: claims go now
-            self._clear_claim()
-        if self.health is not None:
-            self.health.publish()
-
-    # -- "no activity": a call Burki keeps "ongoing" with nothing said -----------------------
-
-    def _arm_quiet_timer(self) -> None:
-        """(Re)start the countdown to "no activity" from the call's last activity."""
-        self._disarm_quiet_timer()
-        state = self.state
-        if not isinstance(state, CallState) or state.ended:
-            return
-        last = state.last_activity()
-        since = (datetime.now(UTC) - last).total_seconds() if last is not None else 0.0
-        delay = max(0.0, self._config.no_activity - since)
-        loop = asyncio.get_running_loop()
-        self._quiet_timer = loop.call_later(delay, self._went_quiet)
-
-    def _disarm_quiet_timer(self) -> None:
-        if self._quiet_timer is not None:
-            self._quiet_timer.cancel()
-            self._quiet_timer = None
+            self.extras.clear_claim()
+        self.extras.publish_health()
 
     def _went_quiet(self) -> None:
-        self._quiet_timer = None
-        if self.link is None:
-            self.feed(WentQuiet())
-        elif self.runs_upstream and self._quiet_publish is None:  # the holder decides, once
-            self._quiet_publish = asyncio.create_task(self._publish_timed(WentQuiet()))
-
-    async def _publish_timed(self, item: HoldReleased | WentQuiet) -> None:
-        """Publish an input a holder's timer decided (its task is the stream's)."""
-        try:
-            await self._publish(item)
-        except Exception as exc:  # the lease moved or Redis went: the next holder decides
-            log.info("stream %s: %s not published (%s)", self.key, item, type(exc).__name__)
-        finally:
-            if isinstance(item, WentQuiet):
-                self._quiet_publish = None
-            else:
-                self._release_publish = None
+        self._timed.decide(WentQuiet())
 
     def _quiet_changed(self) -> None:
         if self._integrations.on_quiet is not None:
             self._integrations.on_quiet()
 
     def _finish(self) -> None:
-        if self.redactor is not None:  # what still waits for a next segment: none will come
-            for segment in self.redactor.release():
-                self._fold(segment)
+        self.extras.release()  # what still waits for a next segment: none will come
         self._finished = True
         self.finished.set()
-        self._disarm_quiet_timer()
+        self._quiet.disarm()
         self._progress.flush()
-        self._stop_polling()
+        self._status.stop_polling()
         what = "call" if self.key.kind == "call" else "campaign"
         self._set_connection("ended", f"The {what} has ended.")
         self._emit(Change("end", {"reason": f"{what} ended"}))
@@ -559,48 +436,7 @@ class Stream:
             self._timer.cancel()
         self._timer = asyncio.create_task(self._retire_after(self._config.linger))
 
-    def _start_polling(self, why: str) -> None:
-        message = f"{why} Showing data polled every {self._config.poll_interval:g} s."
-        self._set_connection("polling", message)
-        if self._poller is None and not self.ended and self.runs_upstream:
-            self._poller = asyncio.create_task(self._poll(), name=f"poll {self.key}")
-            self._poller.add_done_callback(self._task_done)
-
-    def _stop_polling(self) -> None:
-        if self._poller is not None and self._poller is not asyncio.current_task():
-            self._poller.cancel()
-        self._poller = None
-
-    async def _poll(self) -> None:
-        while not self.ended:
-            try:
-                events = await self._sources.poll(self.key)
-            except Exception as exc:  # RestError and friends: shown, and tried again
-                self._metrics.poll_errors.inc()
-                log.warning("stream %s: poll failed: %s", self.key, type(exc).__name__)
-            else:
-                self._metrics.polls.inc()
-                await self._publish(PollBatch())  # each poll returns the whole transcript
-                for event in events:
-                    await self._publish(event)
-                    if self.state.ended:  # a poll puts an ended call's status last
-                        if not self._finished:
-                            await self._publish(Finished())
-                        return
-            await asyncio.sleep(self._config.poll_interval)
-
-    # -- health and claims (calls only) -----------------------------------------------------
-
-    def _observe(self, change: Change) -> None:
-        if self.health is not None:
-            self.health.observe(change)
-
-    def _assess(self, figures: dict[str, Any]) -> dict[str, Any]:
-        attention = self._integrations.attention
-        if attention is None:
-            return {"score": 0, "reasons": []}
-        alerts = self.alerts.snapshot() if self.alerts is not None else {}
-        return attention.assess(figures, alerts)
+    # -- claims (calls only) ------------------------------------------------------------
 
     async def claim(
         self, action: Action, who: str, *, admin: bool = False
@@ -614,7 +450,7 @@ class Stream:
         at = iso(datetime.now(UTC)) or ""
         self.claims.check(action, who, admin=admin)
         if self.link is None:
-            self._apply_claim(action, who, admin, at)
+            self.extras.apply_claim(action, who, admin, at)
         elif self.runs_upstream:
             await self._publish(ClaimMade(action, who, admin, at))
         else:
@@ -623,36 +459,6 @@ class Stream:
                 "there (not shared between nodes yet)."
             )
         return self.claims.snapshot()
-
-    def _apply_claim(self, action: str, who: str, admin: bool, at: str) -> None:
-        chosen = next((a for a in ACTIONS if a == action), None)
-        try:
-            change = self.claims.act(chosen, who, at, admin=admin) if chosen else None
-        except ClaimRefused as refused:  # decided elsewhere first (a cluster's race)
-            log.info("stream %s: a claim was refused (%s)", self.key, refused)
-            return
-        if change is not None:
-            self._progress.offer(change)
-            self._observe(change)
-            if self.health is not None:
-                self.health.publish()
-
-    def _health_due(self, at: float) -> None:
-        """A health threshold is due with no frame: alone, measure now; in a cluster the
-        holder publishes it, so every node emits the same ``metrics`` frame."""
-        if self.link is None:
-            if self.health is not None:
-                self.health.tick(at)
-        elif self.runs_upstream and self._health_publish is None:
-            self._health_publish = asyncio.create_task(self._publish_health(HealthDue(at)))
-
-    async def _publish_health(self, item: HealthDue) -> None:
-        try:
-            await self._publish(item)
-        except Exception as exc:  # the lease moved or Redis went: the next holder decides
-            log.info("stream %s: %s not published (%s)", self.key, item, type(exc).__name__)
-        finally:
-            self._health_publish = None
 
     async def announce(self, by: str, outcome: str, message: str) -> bool:
         """A person's action on this call or campaign (ended, paused, failed...): an
@@ -670,20 +476,10 @@ class Stream:
             return False
         return True
 
-    def _clear_claim(self) -> None:
-        if not self.claims.closed:
-            cleared = self.claims.end(iso(datetime.now(UTC)) or "")
-            if cleared is not None:
-                self._progress.offer(cleared)
-
     # -- emitting --------------------------------------------------------------------------
 
     def _set_connection(self, state: str, message: str, **extra: Any) -> None:
-        connection = {"state": state, "message": message, **extra}
-        if connection != self._connection:
-            self._connection = connection
-            self._local_status = None
-            self._emit(Change("status", connection))
+        self._status.set(state, message, **extra)
 
     def show_local_status(self, state: str | None, message: str = "") -> None:
         """What this node alone knows of the upstream (None: back to the shared state).
@@ -691,11 +487,7 @@ class Stream:
         Sent under the newest id, so it moves no viewer's resume position and
         every node keeps numbering the shared frames alike.
         """
-        local = {"state": state, "message": message} if state is not None else None
-        if local == self._local_status:
-            return
-        self._local_status = local
-        self._deliver(render(self.log.last_id, "status", self.connection, self.key))
+        self._status.show_local(state, message)
 
     def set_epoch(self, epoch: str) -> None:
         """Number frames under the cluster's epoch for this stream (before the first frame)."""

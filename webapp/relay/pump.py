@@ -1,0 +1,109 @@
+"""Burki's upstream read into a stream's inputs: what the stream's pump task runs.
+
+:func:`pump` publishes a campaign's name and counters from REST first, then each
+upstream item, and, once a call's state has ended, reads the call's replay to its
+end (:func:`drain_replay`; :func:`~webapp.relay.replaydrain.drain` decides when it is
+over) before it publishes :class:`~webapp.relay.inputs.Finished`. Alone each
+replayed input is fed at once; a cluster's holder publishes them after the drain,
+in order. ``publish`` is read afresh at each use: the stream swaps it when this
+node stops running the upstream. Nothing here owns a task or a timer: the stream's
+pump task runs this, and the stream's close cancels it; ``drain`` cancels and awaits
+what it started before it returns.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Callable
+from contextlib import aclosing
+
+from webapp.relay.callstate import CallState
+from webapp.relay.campaignstate import CampaignState
+from webapp.relay.inputs import CampaignNamed, Feed, Finished, Input, PollBatch
+from webapp.relay.replaydrain import drain
+from webapp.wire.events import Transcript, UpstreamError
+from webapp.wire.sources import Sources
+from webapp.wire.streamkey import StreamKey
+from webapp.wire.upstream import Connecting, GaveUp, Item, Live, Reconnecting
+
+log = logging.getLogger("webapp.relay.stream")
+
+
+async def pump(
+    key: StreamKey,
+    sources: Sources,
+    state: CallState | CampaignState,
+    *,
+    replay_quiet: float,
+    shared: bool,
+    finished: Callable[[], bool],
+    feed: Callable[[Input], None],
+    publish: Callable[[], Feed],
+) -> None:
+    """Run Burki's upstream for one stream, publishing each input, until the stream ends."""
+    if isinstance(state, CampaignState):
+        await _campaign_so_far(key, sources, state, finished, publish)
+    upstream = sources.upstream(key)
+    async with aclosing(upstream.items()) as items:
+        async for item in items:
+            await publish()(item)
+            if state.ended or finished():
+                break
+        if isinstance(state, CallState) and state.ended and not finished():
+            await drain_replay(
+                key, sources, items, quiet=replay_quiet, shared=shared, feed=feed, publish=publish
+            )
+    if state.ended and not finished():
+        await publish()(Finished())
+
+
+async def _campaign_so_far(
+    key: StreamKey,
+    sources: Sources,
+    state: CampaignState,
+    finished: Callable[[], bool],
+    publish: Callable[[], Feed],
+) -> None:
+    """Name and counters from REST before the socket: a campaign opened mid-run
+    starts from where it stands, not from zero."""
+    if state.name is None:
+        await publish()(CampaignNamed(await sources.campaign_name(int(key.id))))
+    progress = await sources.campaign_progress(int(key.id))
+    if progress is not None and not finished():
+        await publish()(progress)
+
+
+async def drain_replay(
+    key: StreamKey,
+    sources: Sources,
+    items: AsyncIterator[Item],
+    *,
+    quiet: float,
+    shared: bool,
+    feed: Callable[[Input], None],
+    publish: Callable[[], Feed],
+) -> None:
+    """The call ended; Burki may be replaying its stored transcript after the status."""
+    stored = sources.stored_transcript(key.id, timeout=10 * quiet)
+    # Alone each replayed input is fed at once; a cluster's holder publishes them after.
+    drained: list[Input] = []
+
+    def replayed(item: Input) -> None:
+        if shared:
+            drained.append(item)
+        else:
+            feed(item)
+
+    def on_drained(item: Item) -> None:
+        if not isinstance(item, Connecting | Live | Reconnecting | GaveUp | UpstreamError):
+            replayed(item)
+
+    def on_stored(segments: list[Transcript]) -> None:
+        replayed(PollBatch())  # REST holds the whole transcript, as a replay does
+        for segment in segments:
+            replayed(segment)
+
+    why = await drain(items, stored, on_drained, on_stored, quiet=quiet, bound=10 * quiet)
+    for item in drained:
+        await publish()(item)
+    log.info("stream %s: replay read to its end (%s)", key, why)

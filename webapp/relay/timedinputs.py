@@ -1,0 +1,61 @@
+"""Inputs a stream's own timers decide: the call went quiet, the redaction hold ran out, a
+health threshold is due with no frame from Burki.
+
+Alone the stream feeds such an input to itself at once. In a cluster only the lease
+holder decides, as an input it publishes, so that every node applies it at the same
+place among the inputs; at most one publication of each kind is in flight.
+
+Ownership: this owns those publishing tasks (one per kind of input, never more); the
+stream that owns this cancels and awaits them through :meth:`tasks` when it closes.
+No other code cancels them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+
+from webapp.relay.inputs import Feed, HealthDue, HoldReleased, Input, WentQuiet
+from webapp.wire.streamkey import StreamKey
+
+log = logging.getLogger("webapp.relay.stream")
+
+Timed = WentQuiet | HoldReleased | HealthDue
+
+
+class TimedInputs:
+    def __init__(
+        self,
+        key: StreamKey,
+        shared: bool,
+        runs_upstream: Callable[[], bool],
+        feed: Callable[[Input], None],
+        publish: Callable[[], Feed],
+    ) -> None:
+        self._key = key
+        self._shared = shared
+        self._runs_upstream = runs_upstream
+        self._feed = feed
+        self._publish = publish
+        self._tasks: dict[type, asyncio.Task[None]] = {}
+
+    def decide(self, item: Timed) -> None:
+        """A timer fired: feed ``item`` here (alone) or publish it (a cluster's holder)."""
+        if not self._shared:
+            self._feed(item)
+        elif self._runs_upstream() and type(item) not in self._tasks:  # the holder, once
+            self._tasks[type(item)] = asyncio.create_task(self._publish_timed(item))
+
+    def tasks(self) -> list[asyncio.Task[None]]:
+        """The publications in flight, for the stream's close to cancel and await."""
+        return list(self._tasks.values())
+
+    async def _publish_timed(self, item: Timed) -> None:
+        """Publish an input a holder's timer decided (its task is the stream's)."""
+        try:
+            await self._publish()(item)
+        except Exception as exc:  # the lease moved or Redis went: the next holder decides
+            log.info("stream %s: %s not published (%s)", self._key, item, type(exc).__name__)
+        finally:
+            self._tasks.pop(type(item), None)
