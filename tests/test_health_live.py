@@ -120,6 +120,9 @@ async def test_a_claim_reaches_every_viewer_is_audited_and_ends_with_the_call(
 async def test_claims_need_a_person_with_a_call_role_and_the_csrf_token(sim: Simulator) -> None:
     sid = sim.add_call()
     async with running_app(sim) as live, live.client(Role.SUPERVISOR, timeout=10) as ada:
+        # A watcher keeps the stream open: a page render alone retires after the grace period.
+        watcher = Viewer(live.url, f"/api/calls/{sid}/events").start(ada)
+        await watcher.wait_for(is_event("status", state="live"))
         token = await csrf_of(live, ada, sid)
         url = f"{live.url}/calls/{sid}/claim"
         assert (await ada.post(url, data={"action": "claim"})).status_code == 403
@@ -134,7 +137,7 @@ async def test_claims_need_a_person_with_a_call_role_and_the_csrf_token(sim: Sim
             bearer = {"Authorization": f"Bearer {live.token(Role.ADMIN)}"}
             denied = await machine.post(url, data={"action": "claim"}, headers=bearer)
             assert denied.status_code == 303  # no session: sent to sign in, nothing done
-        assert live.hub.streams[next(iter(live.hub.streams))].claims.snapshot() is None
+        assert live.hub.streams[StreamKey.call(sid)].claims.snapshot() is None
         # A plain form post (no htmx) is sent back to the call page.
         done = await ada.post(url, data={"action": "ack", "csrf": token})
         assert done.status_code == 303 and done.headers["location"] == f"/calls/{sid}"
