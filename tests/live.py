@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import tempfile
 import time
 from collections.abc import AsyncIterator, Callable
@@ -265,3 +266,10 @@ def app_state_of(app: Starlette) -> AppState:
     state = state_of(app)
     assert state is not None, "the app has not started"
     return state
+
+
+async def csrf_of(client: httpx.AsyncClient, url: str) -> str:
+    """The session's CSRF token, as the page at ``url`` carries it in a form."""
+    found = re.search(r'name="csrf" value="([^"]+)"', (await client.get(url)).text)
+    assert found, f"{url} carries no CSRF token"
+    return found.group(1)

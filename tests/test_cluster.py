@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from tests.cluster import flush, nodes, redis_module
-from tests.live import Viewer, has_segment, is_event, segments
+from tests.live import Viewer, csrf_of, has_segment, is_event, segments
 from tests.receiver import receiving
 from tests.redisserver import RedisServer
 from tests.test_access import PASSWORD, sign_in
@@ -345,4 +345,25 @@ async def test_a_held_card_number_is_released_alike_on_every_node(
         assert first == second  # the hold ran out at the same place among the inputs
         assert segments(viewers[0].events) == ["my card is [digits]", "[card ••••1111], sorry"]
         for viewer in viewers:
+            await viewer.stop()
+
+
+async def test_an_ended_call_is_told_under_one_id_on_every_node(
+    sim: Simulator, server: RedisServer
+) -> None:
+    sid = sim.add_call()
+    key = StreamKey.call(sid)
+    async with nodes(sim, server, 2) as (a, b), bearer(a.token(Role.ADMIN)) as client:
+        viewers = [Viewer(n.url, f"/api/calls/{sid}/events").start(client) for n in (a, b)]
+        for viewer in viewers:
+            await viewer.wait_for(is_event("status", state="live"))
+        holder = next(n for n in (a, b) if n.hub.streams[key].runs_upstream)
+        async with holder.client(Role.SUPERVISOR, timeout=10) as ada:
+            token = await csrf_of(ada, f"{holder.url}/calls/{sid}/end")
+            done = await ada.post(f"{holder.url}/calls/{sid}/end", data={"csrf": token})
+            assert done.status_code == 303
+        told = [await v.wait_for(is_event("action", outcome="asked")) for v in viewers]
+        assert told[0].id == told[1].id and told[0].data == told[1].data
+        for viewer in viewers:
+            await viewer.wait_for(is_event("call_status"))
             await viewer.stop()

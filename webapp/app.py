@@ -23,6 +23,7 @@ from webapp.access.routes import (
 )
 from webapp.access.wiring import Access
 from webapp.pages import (
+    actions,
     admin,
     api,
     claims,
@@ -118,6 +119,13 @@ def routes() -> list[BaseRoute]:
             name="admin_embed_link",
             guard=admin_only,
         ),
+        GuardedRoute(
+            "/admin/alert-test",
+            admin.alert_test,
+            methods=["POST"],
+            name="admin_alert_test",
+            guard=admin_only,
+        ),
         GuardedRoute("/", overview.page, name="index", guard=SIGNED_IN),
         GuardedRoute(
             "/overview/updates",
@@ -128,6 +136,23 @@ def routes() -> list[BaseRoute]:
         GuardedRoute("/calls/{sid}", livepages.call_page, name="call", guard=call),
         GuardedRoute(
             "/calls/{sid}/claim", claims.claim, methods=["POST"], name="claim", guard=call
+        ),
+        GuardedRoute("/calls/{sid}/end", actions.end_call_form, name="end_call_form", guard=call),
+        GuardedRoute(
+            "/calls/{sid}/end", actions.end_call, methods=["POST"], name="end_call", guard=call
+        ),
+        GuardedRoute(
+            "/campaigns/{campaign_id}/stop",
+            actions.campaign_stop_form,
+            name="campaign_stop_form",
+            guard=campaign,
+        ),
+        GuardedRoute(
+            "/campaigns/{campaign_id}/control",
+            actions.campaign_control,
+            methods=["POST"],
+            name="campaign_control",
+            guard=campaign,
         ),
         GuardedRoute("/calls/{sid}/captions", livepages.captions_page, name="captions", guard=call),
         GuardedRoute(

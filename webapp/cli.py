@@ -89,9 +89,12 @@ def banner(settings: Settings, access: Access, demo: bool) -> str:
 
 
 def secrets_of(settings: Settings) -> tuple[str, ...]:
-    """Everything no log line may show: the Burki key, the webhook secrets, Redis's password."""
+    """Everything no log line may show: the Burki key, the webhook secrets, the SMTP and
+    Redis passwords."""
     key = settings.burki_api_key
     found = [key.get_secret_value()] if key is not None else []
+    if settings.smtp_password.get_secret_value():
+        found.append(settings.smtp_password.get_secret_value())
     for endpoint in settings.webhooks:
         found += endpoint.secrets
     if settings.redis_url is not None:

@@ -29,6 +29,7 @@ from webapp.access.wiring import SESSION_COOKIE, Access, sso_roles
 from webapp.alerts.attention import Attention
 from webapp.alerts.callalerts import AlertConfig, CallAlerts
 from webapp.alerts.keywords import KeywordMatcher
+from webapp.alerts.mail import Mailer
 from webapp.alerts.sentiment import SentimentScorer
 from webapp.alerts.webhooks import WebhookDispatcher
 from webapp.cluster import startup
@@ -36,6 +37,7 @@ from webapp.cluster.bus import BusConfig
 from webapp.cluster.listing import RedisListing
 from webapp.cluster.replica import Cluster
 from webapp.cluster.throttle import RedisAttempts
+from webapp.pages.capabilities import ActionPolicy, Capabilities
 from webapp.pages.directory import Directory
 from webapp.pages.missing import MissingIds
 from webapp.pages.state import AppState, LinksBase
@@ -96,6 +98,11 @@ def app_state(settings: Settings, access: Access, rest: BurkiRest, demo: bool) -
         attention_threshold=settings.attention_threshold,
         missing=MissingIds(settings.dashboard_missing_cache_seconds),
         links_base=LinksBase(settings.dashboard_public_url, settings.dashboard_host),
+        actions=ActionPolicy(
+            settings.end_call_roles,
+            settings.campaign_roles,
+            Capabilities(settings.actions_capability_ttl),
+        ),
         store=store.bus if store is not None else None,
     )
 
@@ -179,13 +186,32 @@ def redaction_config(settings: Settings) -> RedactionConfig:
 
 
 def webhook_dispatcher(settings: Settings) -> WebhookDispatcher | None:
-    if not settings.webhooks:
+    """Every route of events out (signed webhooks, Slack, Teams, e-mail); None: no route."""
+    email = settings.email_route
+    routes = [*settings.webhooks, *([email] if email is not None else [])]
+    if not routes:
         return None
     return WebhookDispatcher(
-        settings.webhooks,
+        routes,
         queue_size=settings.webhook_queue_size,
         timeout=settings.webhook_timeout,
         max_attempts=settings.webhook_max_attempts,
+        public_url=settings.dashboard_public_url,
+        mailer=mailer(settings) if email is not None else None,
+    )
+
+
+def mailer(settings: Settings) -> Mailer:
+    recipients = tuple(a.strip() for a in settings.alert_email_to.split(",") if a.strip())
+    return Mailer(
+        settings.smtp_host,
+        settings.smtp_port,
+        settings.smtp_sender,
+        recipients,
+        settings.smtp_security,
+        settings.smtp_username,
+        settings.smtp_password.get_secret_value(),
+        settings.webhook_timeout,
     )
 
 

@@ -28,8 +28,8 @@ from webapp.access.netaddr import Network, is_loopback, parse_networks
 from webapp.access.secheaders import parse_origins
 from webapp.access.users import Role, StoreError, parse_role
 from webapp.alerts.attention import DEFAULT_WEIGHTS, Weights, parse_weights
+from webapp.alerts.endpoints import SEVERITIES, Endpoint, parse_endpoints
 from webapp.alerts.keywords import KeywordRule, parse_rules
-from webapp.alerts.webhooks import Endpoint, parse_endpoints
 from webapp.wire.upstream import AuthMode
 
 __all__ = ["PROJECT_ROOT", "AuthMode", "Settings", "SettingsError", "load_settings"]
@@ -205,6 +205,35 @@ class Settings(BaseSettings):
         description='JSON list of {"url", "secret", "events": ["alert", "campaign", '
         '"call_status"]}; empty: no webhooks.',
     )
+    alert_email_to: str = Field(
+        "",
+        description="Comma-separated addresses that get alerts by e-mail (over SMTP_HOST); "
+        "empty: no e-mail.",
+    )
+    alert_email_severities: str = Field(
+        "high",
+        description="Comma-separated alert severities (low, medium, high) sent by e-mail; "
+        "empty: all.",
+    )
+    alert_email_kinds: str = Field(
+        "",
+        description="Comma-separated alert kinds (e.g. keyword, sentiment) sent by e-mail; "
+        "empty: all.",
+    )
+    smtp_host: str = Field("localhost", description="SMTP server for alert e-mail.")
+    smtp_port: int = Field(587, ge=1, le=65535, description="SMTP server port.")
+    smtp_security: Literal["starttls", "tls", "none"] = Field(
+        "starttls",
+        description="starttls (upgrade a plain connection), tls (TLS from the start, e.g. "
+        "port 465) or none (a local relay only).",
+    )
+    smtp_sender: str = Field(
+        "burki-live@localhost", description="The From address of alert e-mail."
+    )
+    smtp_username: str = Field("", description="SMTP login name; empty: no login.")
+    smtp_password: SecretStr = Field(
+        SecretStr(""), description="SMTP password (never logged or shown)."
+    )
     webhook_timeout: float = Field(5.0, gt=0, description="Seconds allowed for one webhook POST.")
     webhook_queue_size: int = Field(
         1000, ge=1, description="Events queued per endpoint; when full the oldest is dropped."
@@ -221,6 +250,22 @@ class Settings(BaseSettings):
         "admin",
         description="Comma-separated roles that may open the unredacted transcript (audited); "
         "empty: nobody, and the unredacted text is not kept at all.",
+    )
+    actions_end_call_roles: str = Field(
+        "supervisor,admin",
+        description="Comma-separated roles that may end a live call from the dashboard "
+        "(confirmed and audited); empty: nobody.",
+    )
+    actions_campaign_roles: str = Field(
+        "manager,admin",
+        description="Comma-separated roles that may pause, resume or stop a campaign "
+        "(audited); empty: nobody.",
+    )
+    actions_capability_ttl: float = Field(
+        600.0,
+        gt=0,
+        description="Seconds a Burki that answered 404 to an action (the open-source server "
+        "has none) is remembered as lacking it; its buttons show as unavailable meanwhile.",
     )
     redaction_strict_digits: int = Field(
         0,
@@ -475,6 +520,9 @@ class Settings(BaseSettings):
         self._redaction_unredact_roles = frozenset(
             _parsed("redaction_unredact_roles", parse_roles, roles)
         )
+        _parsed("alert_email_severities", _severities, self.alert_email_severities)
+        for name in ("actions_end_call_roles", "actions_campaign_roles"):
+            _parsed(name, parse_roles, getattr(self, name))
         return self
 
     @model_validator(mode="after")
@@ -556,6 +604,30 @@ class Settings(BaseSettings):
         return self._redaction_unredact_roles
 
     @property
+    def email_route(self) -> Endpoint | None:
+        """The e-mail route as one more endpoint of the dispatcher (None: no e-mail)."""
+        if not self.alert_email_to.strip():
+            return None
+        return Endpoint(
+            f"smtp://{self.smtp_host}:{self.smtp_port}",
+            "",
+            frozenset({"alert"}),
+            "email",
+            comma_list(self.alert_email_severities),
+            comma_list(self.alert_email_kinds),
+        )
+
+    @property
+    def end_call_roles(self) -> frozenset[Role]:
+        """``ACTIONS_END_CALL_ROLES``, parsed (validated when the settings load)."""
+        return frozenset(parse_roles(self.actions_end_call_roles))
+
+    @property
+    def campaign_roles(self) -> frozenset[Role]:
+        """``ACTIONS_CAMPAIGN_ROLES``, parsed (validated when the settings load)."""
+        return frozenset(parse_roles(self.actions_campaign_roles))
+
+    @property
     def demo(self) -> bool:
         """Demo mode: no key, so the built-in simulator stands in for Burki."""
         return self.burki_api_key is None
@@ -573,6 +645,18 @@ def _parsed(name: str, parse: Callable[[str], list[T]], text: str) -> list[T]:
         return parse(text)
     except ValueError as exc:
         raise ValueError(f"{name.upper()}: {exc}") from None
+
+
+def _severities(text: str) -> list[str]:
+    found = [part.strip().lower() for part in text.split(",") if part.strip()]
+    if bad := [s for s in found if s not in SEVERITIES]:
+        raise ValueError(f"unknown severity {bad[0][:20]!r} (low, medium, high)")
+    return found
+
+
+def comma_list(text: str) -> frozenset[str]:
+    """The non-empty, stripped items of a comma-separated setting."""
+    return frozenset(part.strip().lower() for part in text.split(",") if part.strip())
 
 
 def parse_roles(text: str) -> list[Role]:

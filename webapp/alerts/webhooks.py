@@ -1,12 +1,10 @@
-"""Signed webhooks: alerts, campaign events and call status POSTed to configured endpoints.
+"""Webhooks: alerts, campaign events and call status POSTed to configured endpoints.
 
-Endpoints come from one setting, a JSON list of objects::
-
-    [{"url": "https://hooks.example.com/burki", "secret": "<at least 16 characters>",
-      "events": ["alert", "campaign", "call_status"]}]
-
-``events`` names groups of stream event types (:data:`EVENT_GROUPS`) and may be
-left out for all of them.
+Endpoints and their routing come from one setting (:mod:`webapp.alerts.endpoints`).
+A ``signed`` endpoint gets the body below; a ``slack`` or ``teams`` one the
+chat message of :mod:`webapp.alerts.messages`; the ``email`` route a message
+sent by :class:`~webapp.alerts.mail.Mailer`. All share one queue, retry and
+counter machinery: the lanes below.
 
 **The request.** A ``POST`` with ``Content-Type: application/json`` and the body
 ``{"id", "stream", "type", "data", "sent_at"}``: the event id (the idempotency
@@ -43,6 +41,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import hmac
+import itertools
 import json
 import logging
 import re
@@ -52,120 +51,37 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
 import httpx
 
+from webapp.alerts import messages
+from webapp.alerts.endpoints import (
+    EVENT_GROUPS,
+    MIN_SECRET_LENGTH,
+    Endpoint,
+    parse_endpoints,
+    safe_url,
+)
+from webapp.alerts.mail import Mailer
 from webapp.relay.frames import iso
 from webapp.wire.backoff import Backoff
 
 log = logging.getLogger(__name__)
 
-EVENT_GROUPS: dict[str, frozenset[str]] = {
-    "campaign": frozenset({"progress", "contact", "campaign_completed"}),
-    "alert": frozenset({"alert"}),
-    "call_status": frozenset({"call_status"}),
-}
 SIGNATURE_HEADER = "X-Burki-Live-Signature"
 EVENT_ID_HEADER = "X-Burki-Live-Event-Id"
-MIN_SECRET_LENGTH = 16
-_KEYS = frozenset({"url", "secret", "events"})
 _TIMESTAMP = re.compile(r"[0-9]{1,12}")
 
-
-@dataclass(frozen=True, slots=True, repr=False)
-class Endpoint:
-    url: str
-    secret: str
-    events: frozenset[str] = frozenset(EVENT_GROUPS)
-
-    def __repr__(self) -> str:
-        return f"Endpoint(url={self.safe_url!r}, events={sorted(self.events)!r})"
-
-    def wants(self, type: str) -> bool:
-        """Whether events of this SSE ``type`` go to this endpoint."""
-        return any(type in EVENT_GROUPS.get(group, ()) for group in self.events)
-
-    @property
-    def safe_url(self) -> str:
-        return safe_url(self.url)
-
-    @property
-    def secrets(self) -> tuple[str, ...]:
-        """What log lines must mask: the secret, and the URL's password, query and fragment.
-
-        httpx logs every request's full URL at INFO; give these to the logging
-        set-up's redacting filter.
-        """
-        parts = urlsplit(self.url)
-        values = [value for _, value in parse_qsl(parts.query)]
-        found = (self.secret, parts.password, parts.query, *values, parts.fragment)
-        return tuple(dict.fromkeys(s for s in found if s))
-
-
-def safe_url(url: str) -> str:
-    """``url`` as scheme, host and a short hash of the whole URL: ``https://host/…#1a2b3c4d``.
-
-    Secrets hide in userinfo, the query, the fragment and, for Slack-style
-    hooks, the path itself; the hash still tells two endpoints on one host apart.
-    """
-    try:
-        parts = urlsplit(url)
-        host = parts.hostname or ""
-        port = parts.port
-    except ValueError:
-        return "(invalid URL)"
-    host = f"[{host}]" if ":" in host else host
-    netloc = host if port is None else f"{host}:{port}"
-    digest = hashlib.sha256(url.encode()).hexdigest()[:8]
-    return urlunsplit((parts.scheme, netloc, "/…", "", digest))
-
-
-def parse_endpoints(text: str) -> list[Endpoint]:
-    """The endpoints in a setting string (format above); blank gives none.
-
-    Raises ValueError with a one-line message naming the endpoint by position;
-    the message never holds a secret or a whole URL.
-    """
-    if not text.strip():
-        return []
-    try:
-        raw = json.loads(text)
-    except json.JSONDecodeError as exc:
-        # from None: the exception's .doc holds the whole text, secrets and all.
-        where = f"line {exc.lineno} column {exc.colno}"
-        raise ValueError(f"webhook endpoints are not valid JSON ({exc.msg} at {where})") from None
-    if not isinstance(raw, list):
-        raise ValueError("webhook endpoints must be a JSON list of objects")
-    return [_endpoint(item, number) for number, item in enumerate(raw, start=1)]
-
-
-def _endpoint(item: object, number: int) -> Endpoint:
-    where = f"webhook endpoint {number}"
-    if not isinstance(item, dict):
-        raise ValueError(f"{where} must be an object with url, secret and events")
-    if unknown := sorted(str(key)[:20] for key in set(item) - _KEYS):
-        raise ValueError(f"{where}: unknown key(s) {', '.join(unknown)} (url, secret, events)")
-    url, secret = item.get("url"), item.get("secret")
-    if not isinstance(url, str) or not _is_http_url(url):
-        raise ValueError(f"{where}: url must be an http or https URL with a host")
-    if not isinstance(secret, str) or len(secret) < MIN_SECRET_LENGTH:
-        raise ValueError(f"{where}: secret must be a string of {MIN_SECRET_LENGTH}+ characters")
-    events = item.get("events", sorted(EVENT_GROUPS))
-    groups = ", ".join(sorted(EVENT_GROUPS))
-    if not isinstance(events, list) or not events:
-        raise ValueError(f"{where}: events must be a non-empty list of {groups}")
-    if bad := [str(e)[:20] for e in events if not isinstance(e, str) or e not in EVENT_GROUPS]:
-        raise ValueError(f"{where}: unknown event group(s) {', '.join(bad)} ({groups})")
-    return Endpoint(url, secret, frozenset(events))
-
-
-def _is_http_url(url: str) -> bool:
-    try:
-        parsed = httpx.URL(url)
-    except (httpx.InvalidURL, TypeError, ValueError):
-        return False
-    return parsed.scheme in ("http", "https") and bool(parsed.host)
+__all__ = [
+    "EVENT_GROUPS",
+    "MIN_SECRET_LENGTH",
+    "Endpoint",
+    "WebhookDispatcher",
+    "parse_endpoints",
+    "safe_url",
+    "sign",
+    "verify",
+]
 
 
 def sign(secret: str, timestamp: int, body: bytes) -> str:
@@ -244,7 +160,10 @@ class _Lane:
     def status(self) -> dict[str, Any]:
         return {
             "url": self.endpoint.safe_url,
+            "format": self.endpoint.format,
             "events": sorted(self.endpoint.events),
+            "severities": sorted(self.endpoint.severities),
+            "kinds": sorted(self.endpoint.kinds),
             "queued": len(self.queue) + (self.in_flight is not None),
             "delivered": self.delivered,
             "failed": self.failed,
@@ -276,6 +195,8 @@ class WebhookDispatcher:
         backoff_cap: float = 60.0,
         seen_size: int = 10_000,
         clock: Callable[[], float] = time.time,
+        public_url: str = "",
+        mailer: Mailer | None = None,
     ) -> None:
         self._lanes = [_Lane(e, deque(maxlen=max(queue_size, 1))) for e in endpoints]
         for lane in self._lanes:
@@ -287,13 +208,34 @@ class WebhookDispatcher:
         self._seen_size = max(seen_size, queue_size)
         self._clock = clock
         self._closed = False
+        self.public_url = public_url  # links in chat messages and e-mail point here
+        self._mailer = mailer
+        self._tests = itertools.count(1)
 
     # -- the caller's side: never awaits ----------------------------------------------------
 
     def offer(self, stream_key: str, event_id: str, type: str, data: dict[str, Any]) -> None:
         """Queue an event for every endpoint that wants its type; returns at once."""
-        lanes = [lane for lane in self._lanes if lane.endpoint.wants(type) and not self._closed]
-        if not lanes:
+        wanted = [lane for lane in self._lanes if lane.endpoint.wants(type, data)]
+        self._offer_to(wanted, stream_key, event_id, type, data)
+
+    def send_test(self) -> int:
+        """A test alert to every endpoint that takes alerts, whatever its routing (the "send
+        a test" button of /admin); how many endpoints it was queued for."""
+        lanes = [lane for lane in self._lanes if lane.endpoint.wants("alert")]
+        data = {
+            "id": f"test-{int(self._clock())}-{next(self._tests)}",
+            "kind": "test",
+            "severity": "high",
+            "message": "This is a test alert from Burki Live; routing works.",
+        }
+        self._offer_to(lanes, "call:TEST", data["id"], "alert", data)
+        return len(lanes)
+
+    def _offer_to(
+        self, lanes: list[_Lane], stream_key: str, event_id: str, type: str, data: dict[str, Any]
+    ) -> None:
+        if not lanes or self._closed:
             return
         try:
             payload = json.dumps(data, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
@@ -403,13 +345,26 @@ class WebhookDispatcher:
         )
 
     async def _attempt(self, endpoint: Endpoint, item: _Item) -> _Outcome:
-        sent = self._clock()
-        body = item.body(iso(datetime.fromtimestamp(sent, UTC)) or "")
-        headers = {
-            "Content-Type": "application/json",
-            SIGNATURE_HEADER: sign(endpoint.secret, int(sent), body),
-            EVENT_ID_HEADER: item.event_id,
-        }
+        if endpoint.format == "signed":
+            sent = self._clock()
+            body = item.body(iso(datetime.fromtimestamp(sent, UTC)) or "")
+            headers = {
+                "Content-Type": "application/json",
+                SIGNATURE_HEADER: sign(endpoint.secret, int(sent), body),
+                EVENT_ID_HEADER: item.event_id,
+            }
+            return await self._post(endpoint, body, headers)
+        summary = messages.summarise(item.type, item.stream, json.loads(item.data), self.public_url)
+        if endpoint.format == "email":
+            assert self._mailer is not None, "an email route needs a mailer"
+            message = messages.email(summary, self._mailer.sender, self._mailer.recipients)
+            sent_mail = await self._mailer.send(message)
+            return _Outcome(sent_mail.ok, sent_mail.retry, sent_mail.error)
+        chat = messages.slack(summary) if endpoint.format == "slack" else messages.teams(summary)
+        body = json.dumps(chat, ensure_ascii=False).encode()
+        return await self._post(endpoint, body, {"Content-Type": "application/json"})
+
+    async def _post(self, endpoint: Endpoint, body: bytes, headers: dict[str, str]) -> _Outcome:
         try:
             # The outer timeout bounds the whole attempt; httpx's bounds each read.
             async with asyncio.timeout(self.timeout):

@@ -19,6 +19,7 @@ from enum import Enum
 from typing import Any
 
 from webapp.relay.inputs import (
+    ActionTaken,
     CampaignNamed,
     ClaimMade,
     Finished,
@@ -57,6 +58,7 @@ _CLASSES: dict[str, type[Any]] = {
         HoldReleased,
         HealthDue,
         ClaimMade,
+        ActionTaken,
         CallSummary,  # the directory's lists (``webapp.cluster.listing``)
         CampaignSummary,
     )

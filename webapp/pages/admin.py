@@ -13,7 +13,7 @@ from starlette.responses import Response
 from webapp.access.audit import AuditEntry, AuditLog, to_csv
 from webapp.access.auth import csrf_ok
 from webapp.access.embedlinks import EmbedSigner, link_base, parse_ttl
-from webapp.pages.state import app_state
+from webapp.pages.state import app_state, record
 from webapp.pages.templating import templates
 from webapp.wire.streamkey import StreamKey
 
@@ -30,6 +30,7 @@ class AdminPage:
     tokens: list[Any]
     webhooks: list[dict[str, Any]]
     retention_days: int
+    tested: int | None = None  # a test alert was just queued for this many routes
 
 
 async def page(request: Request) -> Response:
@@ -54,8 +55,23 @@ async def embed_link(request: Request) -> Response:
     return await _page(request, link=link)
 
 
+async def alert_test(request: Request) -> Response:
+    """Queue a test alert for every route that takes alerts (Slack, Teams, e-mail, signed)."""
+    form = await request.form(max_files=0, max_fields=2)
+    if not csrf_ok(request, str(form.get("csrf") or "")):
+        return await _page(request, error="The form expired; please try again.", status=403)
+    dispatcher = app_state(request).webhooks
+    tested = dispatcher.send_test() if dispatcher is not None else 0
+    await record(request, f"test alert to {tested} route(s)")
+    return await _page(request, tested=tested)
+
+
 async def _page(
-    request: Request, link: str | None = None, error: str | None = None, status: int = 200
+    request: Request,
+    link: str | None = None,
+    error: str | None = None,
+    status: int = 200,
+    tested: int | None = None,
 ) -> Response:
     state = app_state(request)
     entries = await run_in_threadpool(state.access.audit.entries, SHOWN)
@@ -68,6 +84,7 @@ async def _page(
         tokens=state.access.tokens.list(),
         webhooks=state.webhooks.status() if state.webhooks is not None else [],
         retention_days=state.audit_retention_days,
+        tested=tested,
     )
     return templates.TemplateResponse(request, "admin.html", {"page": admin}, status_code=status)
 

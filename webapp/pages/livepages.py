@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import AsyncGenerator, Awaitable, Callable
 from contextlib import aclosing
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Any, TypeVar
 from urllib.parse import urlencode
 
 from starlette.exceptions import HTTPException
@@ -18,7 +18,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from webapp.access.wiring import principal_of
-from webapp.pages import exports, htmlsse, views
+from webapp.pages import actions, exports, htmlsse, views
+from webapp.pages.capabilities import CANNOT
 from webapp.pages.errorpages import unknown
 from webapp.pages.state import app_state, record
 from webapp.pages.templating import templates
@@ -42,6 +43,10 @@ class LivePage:
     demo: bool
     embedded: bool
     may_unredact: bool = False
+    may_end: bool = False  # the viewer's role may end calls
+    cannot_end: str = ""  # this Burki cannot end calls: says so
+    may_control: bool = False  # the viewer's role may pause, resume, stop campaigns
+    cannot_control: str = ""
 
 
 async def call_page(request: Request) -> Response:
@@ -100,9 +105,25 @@ def _render(
         demo=app_state(request).demo,
         embedded=embedded,
         may_unredact=not embedded and exports.may_unredact(request),
+        **_may_act(request, embedded),
     )
     context = view.context(stream) | {"page": page}
     return templates.TemplateResponse(request, template, context)
+
+
+def _may_act(request: Request, embedded: bool) -> dict[str, Any]:
+    """Which action buttons this viewer gets, and what this Burki is known to lack."""
+    who = principal_of(request)
+    if embedded or who is None or who.via not in actions.PEOPLE:
+        return {}
+    policy = app_state(request).actions
+    lacks = policy.capabilities.lacks
+    return {
+        "may_end": who.role in policy.end_call_roles,
+        "cannot_end": CANNOT["end_call"] if lacks("end_call") else "",
+        "may_control": who.role in policy.campaign_roles,
+        "cannot_control": CANNOT["campaign_control"] if lacks("campaign_control") else "",
+    }
 
 
 async def _check(request: Request, key: StreamKey, ask: Callable[[], Awaitable[T]]) -> T | None:

@@ -8,7 +8,7 @@ request before the lifespan has started, so a handler always finds it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
@@ -17,6 +17,7 @@ from starlette.requests import HTTPConnection
 from webapp.access.users import Role
 from webapp.access.wiring import Access, principal_of
 from webapp.alerts.webhooks import WebhookDispatcher
+from webapp.pages.capabilities import ActionPolicy
 from webapp.pages.directory import Directory
 from webapp.pages.missing import MissingIds
 from webapp.relay.hub import Hub
@@ -45,6 +46,7 @@ class AppState:
     links_base: LinksBase  # where links the dashboard makes point
     store: SharedStore | None = None  # the cluster's Redis (None: one process alone)
     attention_threshold: int = 20  # the overview lists calls from this score
+    actions: ActionPolicy = field(default_factory=ActionPolicy)  # who may end calls, etc.
 
 
 @dataclass(frozen=True, slots=True)

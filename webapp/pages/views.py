@@ -115,6 +115,7 @@ def call_context(stream: Watched) -> dict[str, Any]:
         "m": figures,
         "rank": min(score * RANKS // 100, RANKS),
         "claim": snapshot.get("claim"),
+        "action": snapshot.get("action"),
         "sentiment": {
             "average": sentiment.get("average"),
             "count": sentiment.get("count", 0),
@@ -157,6 +158,8 @@ def _call_regions(stream: Watched, frame: Frame | None) -> list[Region]:
         return [Region("health", "#health")]
     if frame.type == "claim":
         return [Region("claim", "#claim")]
+    if frame.type == "action":
+        return [Region("action", "#action-note")]
     if frame.type == "alert":
         return [Region("alerts", "#alerts"), *_alarmed_segment(stream, frame)]
     if frame.type != "transcript":
@@ -214,6 +217,7 @@ def campaign_context(stream: Watched) -> dict[str, Any]:
         "campaign": snapshot,
         "counters": snapshot["counters"],
         "chart": chart(snapshot["history"]),
+        "action": stream.view_state().get("action"),
     }
 
 
@@ -231,6 +235,7 @@ def _campaign_regions(stream: Watched, frame: Frame | None) -> list[Region]:
         "campaign_completed": [head, progress, charted, summary],
         "history": [charted],
         "campaign_name": [head],
+        "action": [Region("action", "#action-note")],
         "status": [CONNECTION],
     }.get(frame.type, [])
 

@@ -83,6 +83,7 @@ class WallboardPage:
     error: str | None
     view: BoardView
     tv_url: str
+    cannot_end: str = ""  # this Burki cannot end calls: the cards' End call links are hidden
 
 
 async def page(request: Request) -> Response:
@@ -103,7 +104,12 @@ async def page(request: Request) -> Response:
     query = urlencode(({"assistant": view.assistant} if view.assistant else {}) | resume)
     tv_url = request.url_for("wallboard").path + "?" + view.query(tv="1")
     board = WallboardPage(
-        url + (f"?{query}" if query else ""), app_state(request).demo, directory.error, view, tv_url
+        url + (f"?{query}" if query else ""),
+        app_state(request).demo,
+        directory.error,
+        view,
+        tv_url,
+        app_state(request).actions.capabilities.notes().get("end_call", ""),
     )
     context = {
         "page": board,

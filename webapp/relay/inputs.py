@@ -61,7 +61,27 @@ class ClaimMade:
     at: str
 
 
+@dataclass(frozen=True, slots=True)
+class ActionTaken:
+    """A person acted on the stream from the dashboard (ended the call, paused the campaign,
+    or tried and Burki refused): every viewer is told."""
+
+    by: str
+    kind: str  # call or campaign
+    outcome: str  # asked, done or failed
+    message: str
+    at: str
+
+
 Input = (
-    Item | PollBatch | CampaignNamed | Finished | WentQuiet | HoldReleased | HealthDue | ClaimMade
+    Item
+    | PollBatch
+    | CampaignNamed
+    | Finished
+    | WentQuiet
+    | HoldReleased
+    | HealthDue
+    | ClaimMade
+    | ActionTaken
 )
 Feed = Callable[[Input], Awaitable[None]]

@@ -20,6 +20,7 @@ parts hand every change back to the stream, which alone numbers and emits frames
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -36,6 +37,7 @@ from webapp.relay.connection import UpstreamStatus
 from webapp.relay.frames import Change, Frame, iso, render
 from webapp.relay.health import HealthConfig
 from webapp.relay.inputs import (
+    ActionTaken,
     CampaignNamed,
     ClaimMade,
     Feed,
@@ -135,6 +137,7 @@ class Stream:
         make_alerts = self._integrations.alerts
         self.alerts = make_alerts() if make_alerts is not None and key.kind == "call" else None
         self.extras = self._call_extras()
+        self.last_action: dict[str, Any] | None = None  # the latest person's action, told
 
     def _upstream_status(self) -> UpstreamStatus:
         """The connection status and its REST poller, which feed this stream (built once)."""
@@ -286,6 +289,8 @@ class Stream:
         """The whole state: the call or campaign, plus the call's sentiment and alerts."""
         extra = self.alerts.snapshot() if self.alerts is not None else {}
         extra |= self.extras.view_state()
+        if self.last_action is not None:
+            extra["action"] = self.last_action
         return {**self.state.snapshot(), **extra}
 
     def for_view(self, frames: list[Frame], view: FrameView) -> list[Frame]:
@@ -361,6 +366,9 @@ class Stream:
                 self.extras.tick(at)
             case ClaimMade(action=action, who=who, admin=admin, at=at):
                 self.extras.apply_claim(action, who, admin, at)
+            case ActionTaken():
+                self.last_action = dataclasses.asdict(item)
+                self._emit(Change("action", self.last_action))
             case WentQuiet():
                 if isinstance(self.state, CallState) and not self._finished:
                     self._offer(self.state.mark_quiet())
@@ -451,6 +459,22 @@ class Stream:
                 "there (not shared between nodes yet)."
             )
         return self.claims.snapshot()
+
+    async def announce(self, by: str, outcome: str, message: str) -> bool:
+        """A person's action on this call or campaign (ended, paused, failed...): an
+        ``action`` event for every viewer, kept in the snapshot for late ones. An input,
+        so every node of a cluster shows it under the same id: published by the lease
+        holder. Returns False when this node cannot publish it (another node holds the
+        stream): the outcome then reaches other screens only through Burki's own events."""
+        item = ActionTaken(by, self.key.kind, outcome, message, iso(datetime.now(UTC)) or "")
+        if self.link is not None and self._publish == self._feed_here:
+            return False  # feeding it here alone would number this node's frames apart
+        try:
+            await self._publish(item)
+        except Exception as exc:  # the lease moved or Redis went
+            log.info("stream %s: action not published (%s)", self.key, type(exc).__name__)
+            return False
+        return True
 
     # -- emitting --------------------------------------------------------------------------
 

@@ -115,7 +115,9 @@ def _apply(sim: Simulator, action: Action, slots: dict[int, int]) -> None:
         case StartCampaign(slot, name, dialect, contacts):
             slots[slot] = sim.add_campaign(name, dialect, contacts)
         case AdvanceCampaign(slot, outcome):
-            sim.advance_campaign(slots[slot], outcome)
+            campaign = sim.store.campaigns.get(slots[slot])
+            if campaign is not None and campaign.status == "running":  # paused: no dialing
+                sim.advance_campaign(slots[slot], outcome)
 
 
 async def run_pacer(sim: Simulator) -> None:

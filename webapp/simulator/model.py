@@ -300,12 +300,14 @@ class Store:
         waiting = [c for c in campaign.contacts if c.status in ("in_progress", "pending")]
         if not waiting:
             raise ValueError(f"campaign {cid} has no contact left")
+        if campaign.status != "running":  # paused or stopped: nobody is dialed
+            raise ValueError(f"campaign {cid} is {campaign.status}")
         contact = waiting[0]
         self._complete(contact, outcome)
         if len(waiting) > 1:
             waiting[1].status = "in_progress"
         else:
-            self._finish(campaign)
+            self.finish_campaign(campaign)
         self._sample(campaign)
         return contact
 
@@ -318,7 +320,8 @@ class Store:
             contact.status, contact.duration = "failed", self.rng.randint(0, 20)
             contact.error = self.rng.choice(FAILURE_REASONS)
 
-    def _finish(self, campaign: Campaign) -> None:
+    def finish_campaign(self, campaign: Campaign) -> None:
+        """The campaign is over (its last contact done, or stopped): it dials nobody more."""
         campaign.status = "completed"
         campaign.completed_at = self.clock()
         self._finished_campaigns.append(campaign.id)

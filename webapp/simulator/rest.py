@@ -8,7 +8,9 @@ a :class:`Reply`; the server turns it into HTTP. Routes (all ``GET``, all with
   REST name of ``in-progress``);
 - ``/api/v1/calls/sid/{sid}`` and ``/api/v1/calls/sid/{sid}/transcripts``;
 - ``/api/v1/campaigns?status=&skip=&limit=``, ``/api/v1/campaigns/{id}`` and
-  ``/api/v1/campaigns/{id}/progress``.
+  ``/api/v1/campaigns/{id}/progress``;
+- ``POST`` actions (:mod:`webapp.simulator.actions`): end a call, pause, resume or
+  stop a campaign; 404 in open-source mode.
 
 Lists are plain JSON lists, or ``{"items","total","skip","limit"}`` pages. In
 open-source mode the two list paths answer 307 to the same path with a slash
@@ -26,6 +28,7 @@ from functools import partial
 from typing import Any, Literal
 from urllib.parse import parse_qs, unquote, urlsplit
 
+from webapp.simulator.actions import ActionRefused, is_action
 from webapp.simulator.dialects import activity, c_progress
 from webapp.simulator.model import Call, Campaign, Store
 from webapp.simulator.wire import stamp
@@ -74,6 +77,7 @@ class Rest:
         self.campaign_api = campaign_api
         self._database_down = database_down
         self._key = api_key.encode()
+        self.on_action: Callable[[str], dict[str, Any]] | None = None  # the simulator's
         self.served: Counter[str] = Counter()  # requests per path, for tests to count calls
 
     def handle(self, method: str, target: str, authorization: str | None, host: str) -> Reply:
@@ -83,6 +87,11 @@ class Rest:
             query = f"?{url.query}" if url.query else ""
             return Reply(307, None, (("Location", f"http://{host}{url.path}/{query}"),))
         try:
+            if method == "POST" and self.on_action is not None and is_action(url.path):
+                if self.oss:  # the open-source server has none of the action endpoints
+                    raise HttpError(404, "Not Found")
+                self._authenticate(authorization)
+                return Reply(200, self._act(url.path))
             handler = self._route(url.path)
             if method != "GET":
                 raise HttpError(405, "Method Not Allowed")
@@ -90,6 +99,13 @@ class Rest:
             return Reply(200, handler(parse_qs(url.query)))
         except HttpError as exc:
             return Reply(exc.status, {"detail": exc.detail})
+
+    def _act(self, path: str) -> dict[str, Any]:
+        assert self.on_action is not None
+        try:
+            return self.on_action(path)
+        except ActionRefused as exc:
+            raise HttpError(exc.status, exc.detail) from None
 
     def _route(self, path: str) -> Callable[[Query], Any]:
         if path.rstrip("/") == "/api/v1/calls":

@@ -19,6 +19,7 @@ import json
 import logging
 import random
 from collections.abc import Sequence
+from functools import partial
 from http import HTTPStatus
 from types import TracebackType
 from typing import Self
@@ -28,7 +29,7 @@ from websockets.datastructures import Headers
 from websockets.http11 import Request, Response
 from websockets.typing import Subprotocol
 
-from webapp.simulator import wire
+from webapp.simulator import actions, wire
 from webapp.simulator.drivers import run_autoplay, run_pacer
 from webapp.simulator.faults import Faults
 from webapp.simulator.handshake import (
@@ -106,6 +107,7 @@ class Simulator:
             campaign_api=self.campaign_api,
             database_down=lambda: self.faults.database_down,
         )
+        self.rest.on_action = partial(actions.act, self)  # None: a Burki without them (404)
         self.session = Session(self)
         self.port = 0
         self.host = "127.0.0.1"

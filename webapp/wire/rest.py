@@ -62,7 +62,14 @@ class Unauthorized(RestError):
 
 
 class NotFound(RestError):
-    """404: no such call or campaign."""
+    """404: no such call or campaign (or, as :class:`NoRoute`, no such endpoint)."""
+
+
+class NoRoute(NotFound):
+    """404 ``{"detail": "Not Found"}``: this Burki has no such endpoint (FastAPI's answer
+    for an unknown path; a missing call or campaign is named in its detail)."""
+
+    no_route = True
 
 
 class RateLimited(RestError):
@@ -241,6 +248,18 @@ class BurkiRest:
             result = dataclasses.replace(result, campaign_id=int(campaign_id))
         return result
 
+    # -- actions (a Burki without the endpoint answers 404: NotFound) --------------------
+
+    async def terminate_call(self, call_sid: str) -> None:
+        """``POST /api/v1/calls/{call_sid}/terminate``: hang up a live call."""
+        await self._send("POST", f"/api/v1/calls/{_segment(call_sid)}/terminate")
+
+    async def control_campaign(self, campaign_id: int, verb: str) -> None:
+        """``POST /api/v1/campaigns/{id}/{verb}``, ``verb`` one of pause, start, stop."""
+        if verb not in ("pause", "start", "stop"):
+            raise ValueError(f"unknown campaign verb {verb!r}")
+        await self._send("POST", f"/api/v1/campaigns/{int(campaign_id)}/{verb}")
+
     # -- transport -----------------------------------------------------------------
 
     async def _get_json(self, path: str, params: Params | None = None) -> object:
@@ -251,28 +270,31 @@ class BurkiRest:
             raise self._error(BadResponse, f"GET {path}: the body is not JSON") from None
 
     async def _get(self, path: str, params: Params | None = None) -> httpx.Response:
+        return await self._send("GET", path, params)
+
+    async def _send(self, method: str, path: str, params: Params | None = None) -> httpx.Response:
         try:
             async with asyncio.timeout(self._timeout):
-                response = await self._client.get(path, params=params)
+                response = await self._client.request(method, path, params=params)
         except (TimeoutError, httpx.TimeoutException):
-            message = f"GET {path}: no answer within {self._timeout:g} s"
+            message = f"{method} {path}: no answer within {self._timeout:g} s"
             raise self._error(NetworkError, message) from None
         except httpx.HTTPError as exc:
             detail = str(exc) or type(exc).__name__
-            raise self._error(NetworkError, f"GET {path}: {detail}") from None
-        self._check(response, path)
+            raise self._error(NetworkError, f"{method} {path}: {detail}") from None
+        self._check(response, f"{method} {path}")
         return response
 
-    def _check(self, response: httpx.Response, path: str) -> None:
+    def _check(self, response: httpx.Response, request: str) -> None:
         status = response.status_code
         if status < 300:
             return
-        what = f"GET {path}: {status} {response.reason_phrase}".rstrip()
+        what = f"{request}: {status} {response.reason_phrase}".rstrip()
         if status == 401:
             hint = _moved_hint(response, self._client.base_url)
             raise self._error(Unauthorized, what + hint, status)
         if status == 404:
-            raise self._error(NotFound, what, status)
+            raise self._error(NoRoute if _no_route(response) else NotFound, what, status)
         if status == 429:
             retry = _retry_after(response.headers.get("Retry-After"))
             raise RateLimited(redact(f"Burki REST {what}", self._key), retry_after=retry)
@@ -280,6 +302,14 @@ class BurkiRest:
 
     def _error(self, kind: type[RestError], message: str, status: int | None = None) -> RestError:
         return kind(redact(f"Burki REST {message}", self._key), status)
+
+
+def _no_route(response: httpx.Response) -> bool:
+    try:
+        body = response.json()
+    except ValueError:
+        return True  # a bare 404 from a proxy or an old server: no such endpoint either
+    return isinstance(body, dict) and body.get("detail") == "Not Found"
 
 
 def _moved_hint(response: httpx.Response, base: httpx.URL) -> str:
