@@ -70,8 +70,10 @@ async def _single_frames(
     with hub.watch([key], {key: last_id}) as viewing:
         stream = viewing.streams[key]
         resumed = stream.status_frame().body if last_id is not None else b""
-        if opening := _wire(viewing.first) + resumed:
+        opening = _wire(viewing.take_first()) + resumed
+        if opening:
             yield opening
+        del opening, resumed  # not held while the viewer idles
         async with aclosing(batches(viewing.sub, _wire, PING, until_end=True)) as chunks:
             async for chunk in chunks:
                 yield chunk
@@ -99,8 +101,10 @@ async def _multiplexed_frames(
         if at:  # a resume: say where each upstream stands, without moving the cursor
             resumed = b"".join(stream.status_frame().body for stream in viewing.streams.values())
         moved = cursor.Compact(keys, at)
-        if opening := _with_cursor(moved, viewing.first) + resumed:
+        opening = _with_cursor(moved, viewing.take_first()) + resumed
+        if opening:
             yield opening
+        del opening, resumed  # not held while the viewer idles
         encode = partial(_with_cursor, moved)
         async with aclosing(batches(viewing.sub, encode, PING)) as chunks:
             async for chunk in chunks:

@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import asyncio
 import weakref
-from collections import deque
 from collections.abc import Callable
 
 from webapp.relay.frames import Frame
@@ -45,8 +44,8 @@ class Subscriber:
         self.heartbeat = heartbeat
         self.closed_reason: str | None = None
         self.coalesced = 0
-        self._queue: deque[Frame] = deque()
-        self._ready = asyncio.Event()  # set while there is a frame to get, or once closed
+        self._queue: list[Frame] = []  # a deque holds a 64-slot block even when empty
+        self._waiter: asyncio.Future[None] | None = None  # the parked reader's (no Event: lighter)
         self._beat = False  # a heartbeat is due
         self._timer: asyncio.TimerHandle | None = None
         self._parked = False  # the reader waits, having written everything it got
@@ -79,7 +78,7 @@ class Subscriber:
             self._flush_due = True
             _flush_of(asyncio.get_running_loop()).add(self)
         else:
-            self._ready.set()
+            self._wake()
         return True
 
     def _flush(self) -> None:
@@ -87,16 +86,16 @@ class Subscriber:
         self._flush_due = False
         if not self._queue or self.closed_reason is not None:
             return  # the reader was woken (closed, or a heartbeat) and took them
-        frames = list(self._queue)
+        frames = self._queue
         try:
             written = self._parked and self.direct is not None and self.direct(frames)
         except Exception:  # the reader's own path will meet and report it
             written = False
         if written:
-            self._queue.clear()
+            self._queue = []
             self.direct_writes += len(frames)
         else:
-            self._ready.set()
+            self._wake()
 
     async def get_batch(self) -> list[Frame] | None:
         """Every queued frame at once (a burst becomes one write), waiting for one.
@@ -110,15 +109,15 @@ class Subscriber:
         while not self._queue and not self._beat:
             if self.closed_reason is not None:
                 return None
-            self._ready.clear()
             self._parked = True
+            self._waiter = asyncio.get_running_loop().create_future()
             try:
-                await self._ready.wait()
+                await self._waiter
             finally:
                 self._parked = False
+                self._waiter = None
         self._beat = False
-        batch = list(self._queue)
-        self._queue.clear()
+        batch, self._queue = self._queue, []
         return batch
 
     def _schedule_beat(self) -> None:
@@ -128,7 +127,7 @@ class Subscriber:
     def _on_beat(self) -> None:
         if self.closed_reason is None:
             self._beat = True
-            self._ready.set()
+            self._wake()
             self._schedule_beat()
 
     def close(self, reason: str, *, discard: bool = False) -> None:
@@ -143,7 +142,13 @@ class Subscriber:
             self._queue.clear()
         if self._timer is not None:
             self._timer.cancel()
-        self._ready.set()
+        self._wake()
+
+    def _wake(self) -> None:
+        """Wake the parked reader, if any (it looks at the queue, the beat and the close)."""
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
 
     def _drop_queued(self, frame: Frame) -> None:
         for i, queued in enumerate(self._queue):
