@@ -185,3 +185,19 @@ async def test_a_close_in_the_middle_of_a_burst_still_delivers_it_through_the_re
     assert await reader == [end]
     await asyncio.sleep(0)
     assert calls == []
+
+
+async def test_offering_several_frames_wakes_the_reader_once_with_all_of_them_in_order() -> None:
+    sub = Subscriber()
+    reading = asyncio.create_task(sub.get_batch())
+    await asyncio.sleep(0)  # the reader is parked
+    frames = [frame("transcript", "call:CA1", n=1), frame("metrics", "call:CA1", n=1)]
+    assert sub.offer_all(frames)
+    assert await reading == frames
+
+
+async def test_offering_several_frames_past_the_bound_cuts_the_viewer_and_keeps_none() -> None:
+    sub = Subscriber(capacity=2)
+    assert not sub.offer_all([frame("transcript", "call:CA1", n=n) for n in range(3)])
+    assert sub.closed_reason == "queue_full" and len(sub) == 0
+    assert not sub.offer(frame("transcript", "call:CA1", n=4))

@@ -89,7 +89,20 @@ def missing_answer(request: Request, keys: list[StreamKey]) -> Response | None:
 
 
 def _wire(frames: list[Frame]) -> bytes:
-    return b"".join(frame.wire for frame in frames)
+    """The frames' shared bytes, as one string. One input's frames reach every viewer of
+    its stream together, so the last join is kept: the viewers after the first get the
+    same bytes object (and the response frames it as a chunk once, not per viewer)."""
+    global _last_wired
+    if len(frames) == 1:
+        return frames[0].wire
+    last, wired = _last_wired
+    if frames != last:  # identical frames compare by identity: cheap for the shared case
+        wired = b"".join([frame.wire for frame in frames])
+        _last_wired = (list(frames), wired)
+    return wired
+
+
+_last_wired: tuple[list[Frame], bytes] = ([], b"")
 
 
 async def _multiplexed_frames(

@@ -69,8 +69,8 @@ def _write_now(
     until_end: bool,
     frames: list[Frame],
 ) -> bool:
-    if until_end and any(frame.type == "end" for frame in frames):
-        return False  # the loop below writes it, and ends the response
+    if until_end and "end" in [frame.type for frame in frames]:
+        return False  # the loop above writes it, and ends the response
     return sink(encode(frames))
 
 

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import asyncio
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from webapp.relay.frames import Frame
 
@@ -64,17 +64,25 @@ class Subscriber:
         stay increasing. When the queue is full the subscriber is closed with
         ``"queue_full"``, its queue discarded and its reader woken.
         """
+        return self.offer_all((frame,))
+
+    def offer_all(self, frames: Sequence[Frame]) -> bool:
+        """:meth:`offer` each of ``frames`` in order, waking the reader (or joining the
+        flush) once: the frames one input made reach the viewer as one write."""
         if self.closed_reason is not None:
             return False
-        if frame.type in COALESCED_TYPES:
-            self._drop_queued(frame)
-        if len(self._queue) >= self.capacity:
-            self.close(QUEUE_FULL, discard=True)
-            return False
-        self._queue.append(frame)
+        queue = self._queue
+        handed_over = not queue  # everything before was taken (or written)
+        for frame in frames:
+            if frame.type in COALESCED_TYPES:
+                self._drop_queued(frame)
+            if len(queue) >= self.capacity:
+                self.close(QUEUE_FULL, discard=True)
+                return False
+            queue.append(frame)
         if self._flush_due:
             return True  # written with the rest of this burst
-        if self._parked and self.direct is not None and len(self._queue) == 1:
+        if self._parked and self.direct is not None and handed_over:
             self._flush_due = True
             _flush_of(asyncio.get_running_loop()).add(self)
         else:
