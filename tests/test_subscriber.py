@@ -201,3 +201,18 @@ async def test_offering_several_frames_past_the_bound_cuts_the_viewer_and_keeps_
     assert not sub.offer_all([frame("transcript", "call:CA1", n=n) for n in range(3)])
     assert sub.closed_reason == "queue_full" and len(sub) == 0
     assert not sub.offer(frame("transcript", "call:CA1", n=4))
+
+
+async def test_a_heartbeat_is_due_only_after_a_period_without_frames() -> None:
+    """A viewer that is being sent frames needs no heartbeat; the timer looks again sooner."""
+    sub = Subscriber(capacity=8, heartbeat=60.0)
+    reader = await parked(sub)  # arms the heartbeat timer
+    sent = frame("transcript", "call:CA1")
+    sub.offer(sent)
+    assert await reader == [sent]
+    sub._on_beat()  # the timer fires: frames went out in this period
+    assert not sub._beat
+    sub._on_beat()  # the next look: a silent period
+    assert sub._beat
+    assert await asyncio.wait_for(sub.get_batch(), 1) == []
+    sub.close("done")

@@ -54,7 +54,8 @@ async def batches(
     try:
         while (batch := await sub.get_batch()) is not None:
             if not batch:
-                yield heartbeat
+                if sink is None or not sink(heartbeat):
+                    yield heartbeat
                 continue
             yield encode(batch)
             if until_end and batch[-1].type == "end":

@@ -47,6 +47,7 @@ class Subscriber:
         self._queue: list[Frame] = []  # a deque holds a 64-slot block even when empty
         self._waiter: asyncio.Future[None] | None = None  # the parked reader's (no Event: lighter)
         self._beat = False  # a heartbeat is due
+        self._heard = False  # a frame was offered since the heartbeat timer last looked
         self._timer: asyncio.TimerHandle | None = None
         self._parked = False  # the reader waits, having written everything it got
         self._flush_due = False  # in the loop's flush (frames queued, reader not woken)
@@ -80,6 +81,7 @@ class Subscriber:
                 self.close(QUEUE_FULL, discard=True)
                 return False
             queue.append(frame)
+        self._heard = True
         if self._flush_due:
             return True  # written with the rest of this burst
         if self._parked and self.direct is not None and handed_over:
@@ -108,9 +110,10 @@ class Subscriber:
     async def get_batch(self) -> list[Frame] | None:
         """Every queued frame at once (a burst becomes one write), waiting for one.
 
-        ``[]`` when a heartbeat is due (every ``heartbeat`` seconds, from a
-        timer of its own: no per-frame timeout on the hot path); None once
-        closed and drained (end of stream).
+        ``[]`` when a heartbeat is due (after ``heartbeat`` seconds in which no
+        frame was offered, at most 1.5 times that: a timer of its own, no
+        per-frame timeout on the hot path); None once closed and drained (end of
+        stream).
         """
         if self.heartbeat is not None and self._timer is None and self.closed_reason is None:
             self._schedule_beat()
@@ -133,10 +136,17 @@ class Subscriber:
         self._timer = asyncio.get_running_loop().call_later(self.heartbeat, self._on_beat)
 
     def _on_beat(self) -> None:
-        if self.closed_reason is None:
+        if self.closed_reason is not None:
+            return
+        assert self.heartbeat is not None
+        if self._heard:  # frames went out since the last look: no heartbeat needed yet
+            self._heard = False
+            delay = self.heartbeat / 2
+        else:
             self._beat = True
             self._wake()
-            self._schedule_beat()
+            delay = self.heartbeat
+        self._timer = asyncio.get_running_loop().call_later(delay, self._on_beat)
 
     def close(self, reason: str, *, discard: bool = False) -> None:
         """Close for good and wake the reader; the first reason sticks.
@@ -188,7 +198,14 @@ _flushes: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Flush] = weakref
 
 
 def _flush_of(loop: asyncio.AbstractEventLoop) -> _Flush:
+    global _last
+    if _last is not None and _last.loop is loop:  # one lookup per viewer and frame: keep it cheap
+        return _last
     flush = _flushes.get(loop)
     if flush is None:
         flush = _flushes[loop] = _Flush(loop)
+    _last = flush
     return flush
+
+
+_last: _Flush | None = None
