@@ -70,8 +70,9 @@ def _write_now(
     until_end: bool,
     frames: list[Frame],
 ) -> bool:
-    if until_end and "end" in [frame.type for frame in frames]:
-        return False  # the loop above writes it, and ends the response
+    if until_end and frames[-1].type == "end":
+        return False  # the loop above writes it, and ends the response (as it would: it ends
+        # on a batch whose last frame is the end, and writes any other batch whole)
     return sink(encode(frames))
 
 
