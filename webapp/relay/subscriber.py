@@ -1,6 +1,7 @@
 """One viewer's bounded queue of frames, between a stream and an SSE response.
 
-The stream (the writer) calls :meth:`Subscriber.offer` and never waits; the SSE
+The stream (the writer) calls :meth:`Subscriber.offer_all` with the frames one
+input made (or :meth:`Subscriber.offer` with one) and never waits; the SSE
 response (the reader) awaits :meth:`Subscriber.get_batch`. A viewer that falls
 behind is cut, not waited for: its browser reconnects with ``Last-Event-ID``
 and catches up from the replay log, or gets a reset and a snapshot.
@@ -9,8 +10,9 @@ Campaign progress is "latest wins": a newer ``progress`` frame of a stream
 replaces one still queued, so a slow viewer skips intermediate counters
 instead of piling them up. Nothing else is ever dropped or reordered.
 
-No tasks of its own; all methods run on the event loop's thread, so a check
-and the change that follows it cannot interleave with another call.
+No tasks of its own, and little to hold while idle (a list, a heartbeat timer, a
+future only while the reader waits): all methods run on the event loop's thread,
+so a check and the change that follows it cannot interleave with another call.
 
 The direct path: when a frame finds the reader parked with nothing queued
 (everything before was handed over and written) and :attr:`Subscriber.direct`
