@@ -55,6 +55,7 @@ class Subscriber:
         self._flush_due = False  # in the loop's flush (frames queued, reader not woken)
         self.direct: Callable[[list[Frame]], bool] | None = None
         self.direct_writes = 0  # frames the direct path took
+        self._flusher: _Flush | None = None  # the loop's flush, found on first use
 
     def __len__(self) -> int:
         return len(self._queue)
@@ -88,10 +89,17 @@ class Subscriber:
             return True  # written with the rest of this burst
         if self._parked and self.direct is not None and handed_over:
             self._flush_due = True
-            _flush_of(asyncio.get_running_loop()).add(self)
+            flush = self._flusher or self._find_flush()
+            if not flush.due:  # the first of this iteration schedules the one flush
+                flush.loop.call_soon(flush.run)
+            flush.due.append(self)
         else:
             self._wake()
         return True
+
+    def _find_flush(self) -> _Flush:
+        self._flusher = _flush_of(asyncio.get_running_loop())
+        return self._flusher
 
     def _flush(self) -> None:
         """Hand this burst's frames to ``direct``; wake the reader if it cannot take them."""
@@ -185,11 +193,6 @@ class _Flush:
         self.loop = loop
         self.due: list[Subscriber] = []
 
-    def add(self, sub: Subscriber) -> None:
-        if not self.due:
-            self.loop.call_soon(self.run)
-        self.due.append(sub)
-
     def run(self) -> None:
         due, self.due = self.due, []
         for sub in due:
@@ -200,14 +203,7 @@ _flushes: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Flush] = weakref
 
 
 def _flush_of(loop: asyncio.AbstractEventLoop) -> _Flush:
-    global _last
-    if _last is not None and _last.loop is loop:  # one lookup per viewer and frame: keep it cheap
-        return _last
     flush = _flushes.get(loop)
     if flush is None:
         flush = _flushes[loop] = _Flush(loop)
-    _last = flush
     return flush
-
-
-_last: _Flush | None = None
