@@ -230,14 +230,26 @@ def data(event: ServerSentEvent) -> dict[str, Any]:
 
 
 def segments(events: list[ServerSentEvent]) -> list[str]:
-    """Final segment texts a viewer has been shown, from snapshots and transcript events."""
+    """Final segment texts a viewer has been shown, from snapshots and transcript events,
+    each where its event put it, as the page does (a late one is inserted at its index)."""
     shown: list[str] = []
     for event in events:
         if event.event == "snapshot":
             shown = [s["content"] for s in data(event).get("segments", [])]
         elif event.event == "transcript" and data(event)["segment"]["is_final"]:
-            shown.append(data(event)["segment"]["content"])
+            segment = data(event)["segment"]
+            index = segment.get("index")
+            shown.insert(index if isinstance(index, int) else len(shown), segment["content"])
     return shown
+
+
+def holds_all(viewer: Viewer, lines: list[str]) -> Any:
+    """A ``wait_for`` predicate: ``viewer`` has been shown every one of ``lines``, wherever.
+
+    Not "the last line arrived": Burki's replay after a reconnect can deliver a live line
+    before older ones it replays, which then arrive later and are inserted before it."""
+    wanted = set(lines)
+    return lambda _event: wanted <= set(segments(viewer.events))
 
 
 def is_event(kind: str, **fields: Any) -> Any:

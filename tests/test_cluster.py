@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from tests.cluster import flush, nodes, redis_module
-from tests.live import Viewer, csrf_of, has_segment, is_event, segments
+from tests.live import Viewer, csrf_of, data, has_segment, holds_all, is_event, segments
 from tests.receiver import receiving
 from tests.redisserver import RedisServer
 from tests.test_access import PASSWORD, sign_in
@@ -152,6 +152,46 @@ async def test_a_stopped_holder_hands_its_stream_to_another_node_losing_nothing(
         assert segments(viewer.events) == ["one", "two", "three"]
         await sim.wait_for_connections(f"call:{sid}", 1)
         await viewer.stop()
+
+
+async def test_a_line_spoken_during_a_takeovers_replay_comes_first_and_the_rest_fill_in(
+    sim: Simulator, server: RedisServer
+) -> None:
+    """What the double kill -9 test once reported as "lost" lines, forced: the new holder's
+    upstream registers, Burki starts its (slow) replay, and a live line lands in it. Viewers
+    get that line first, at the index the state then had, and the older lines Burki
+    replays afterwards are inserted before it: at that moment a viewer holds the early lines
+    and the last one only, and a moment later every line, in order, once each."""
+    sid = sim.add_call()
+    key, lines = f"call:{sid}", [f"line {n}" for n in range(11)]
+    async with nodes(sim, server, 3) as cluster, bearer(cluster[0].token(Role.ADMIN)) as client:
+        viewers = [Viewer(n.url, f"/api/calls/{sid}/events").start(client) for n in cluster]
+        await viewers[0].wait_for(is_event("status", state="live"))
+        for n, line in enumerate(lines[:5]):
+            sim.add_segment(sid, "user" if n % 2 else "assistant", line)
+        for viewer in viewers:
+            await viewer.wait_for(holds_all(viewer, lines[:5]))
+        for n, line in enumerate(lines[5:10], start=5):  # said while the dashboard is away
+            sim.store.add_segment(sid, "user" if n % 2 else "assistant", line, True, 0.9)
+        holder = next(n for n in cluster if n.hub.streams[StreamKey.call(sid)].runs_upstream)
+        stays = [v for n, v in zip(cluster, viewers, strict=True) if n is not holder]
+        await viewers[cluster.index(holder)].stop()
+        sim.faults.replay_delay = 0.2  # the next holder's replay takes ~2 s
+        await holder.hub.close()  # hands the lease over
+        await sim.wait_for_connections(key, 0)
+        await sim.wait_for_connections(key, 1, timeout=10)  # registered: the replay begins
+        sim.add_segment(sid, "user", lines[10])
+        for viewer in stays:
+            last = await viewer.wait_for(has_segment(lines[10]), timeout=10)
+            assert data(last)["segment"]["index"] == 5  # where the replay stood
+            shown = segments(viewer.events[: viewer.events.index(last) + 1])
+            assert shown == [*lines[:5], lines[10]]  # the picture the report took for a loss
+            await viewer.wait_for(holds_all(viewer, lines), timeout=10)
+            assert segments(viewer.events) == lines  # every line, in order, once
+        assert transcript(stays[0]) == transcript(stays[1])  # the same ids on both nodes
+        assert sim.connections_total(key) == 2  # one upstream at a time
+        for viewer in stays:
+            await viewer.stop()
 
 
 @pytest.mark.parametrize("keeps_data", [True, False], ids=["append-only", "data-lost"])
