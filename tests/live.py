@@ -230,16 +230,26 @@ def data(event: ServerSentEvent) -> dict[str, Any]:
 
 
 def segments(events: list[ServerSentEvent]) -> list[str]:
-    """Final segment texts a viewer has been shown, from snapshots and transcript events,
-    each where its event put it, as the page does (a late one is inserted at its index)."""
+    """Final segment texts a viewer has been shown, from snapshots and transcript events."""
+    shown: list[str] = []
+    for event in events:
+        if event.event == "snapshot":
+            shown = [s["content"] for s in data(event).get("segments", [])]
+        elif event.event == "transcript" and data(event)["segment"]["is_final"]:
+            shown.append(data(event)["segment"]["content"])
+    return shown
+
+
+def placed(events: list[ServerSentEvent]) -> list[str]:
+    """The final lines one stream's viewer holds, each where its event put it, as the page
+    does: a late one (Burki replayed it after a newer live one) is inserted at its index."""
     shown: list[str] = []
     for event in events:
         if event.event == "snapshot":
             shown = [s["content"] for s in data(event).get("segments", [])]
         elif event.event == "transcript" and data(event)["segment"]["is_final"]:
             segment = data(event)["segment"]
-            index = segment.get("index")
-            shown.insert(index if isinstance(index, int) else len(shown), segment["content"])
+            shown.insert(segment["index"], segment["content"])
     return shown
 
 
@@ -249,7 +259,7 @@ def holds_all(viewer: Viewer, lines: list[str]) -> Any:
     Not "the last line arrived": Burki's replay after a reconnect can deliver a live line
     before older ones it replays, which then arrive later and are inserted before it."""
     wanted = set(lines)
-    return lambda _event: wanted <= set(segments(viewer.events))
+    return lambda _event: wanted <= set(placed(viewer.events))
 
 
 def is_event(kind: str, **fields: Any) -> Any:

@@ -4,21 +4,44 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 
 import httpx
 import pytest
+from redis.asyncio import Redis
 
-from tests.cluster import flush, nodes, redis_module
-from tests.live import Viewer, csrf_of, data, has_segment, holds_all, is_event, segments
+from tests.cluster import LEASE, flush, nodes, redis_module
+from tests.conftest import SIM_KEY
+from tests.hubs import upstream_config
+from tests.live import (
+    Viewer,
+    csrf_of,
+    data,
+    has_segment,
+    holds_all,
+    is_event,
+    placed,
+    segments,
+)
 from tests.receiver import receiving
 from tests.redisserver import RedisServer
 from tests.test_access import PASSWORD, sign_in
 from tests.test_alerts_live import ANGRY, endpoints
 from webapp.access.users import Role
-from webapp.cluster.bus import Bus, BusConfig
+from webapp.cluster import codec
+from webapp.cluster.bus import Bus, BusConfig, Entry, Tick
+from webapp.cluster.replica import Cluster
 from webapp.relay import cursor
+from webapp.relay.claims import ClaimRefused
+from webapp.relay.hub import Hub
+from webapp.relay.inputs import Feed, HealthDue, Input, PollBatch, WentQuiet
+from webapp.relay.metrics import Metrics
+from webapp.relay.stream import Integrations, RelayConfig
+from webapp.relay.timedinputs import TimedInputs
 from webapp.simulator import Simulator
+from webapp.wire.rest import BurkiRest
+from webapp.wire.sources import Sources
 from webapp.wire.streamkey import StreamKey
 
 __all__ = ["redis_module"]  # the module's redis-server fixture
@@ -184,14 +207,111 @@ async def test_a_line_spoken_during_a_takeovers_replay_comes_first_and_the_rest_
         for viewer in stays:
             last = await viewer.wait_for(has_segment(lines[10]), timeout=10)
             assert data(last)["segment"]["index"] == 5  # where the replay stood
-            shown = segments(viewer.events[: viewer.events.index(last) + 1])
+            shown = placed(viewer.events[: viewer.events.index(last) + 1])
             assert shown == [*lines[:5], lines[10]]  # the picture the report took for a loss
             await viewer.wait_for(holds_all(viewer, lines), timeout=10)
-            assert segments(viewer.events) == lines  # every line, in order, once
+            assert placed(viewer.events) == lines  # every line, in order, once
         assert transcript(stays[0]) == transcript(stays[1])  # the same ids on both nodes
         assert sim.connections_total(key) == 2  # one upstream at a time
         for viewer in stays:
             await viewer.stop()
+
+
+class HeldBack(Bus):
+    """A node's client of the shared store whose reads wait for ``let_go``: its replica stays
+    behind the log (a slow node), while the lease and publishing work as ever."""
+
+    def __init__(self, url: str, node: str) -> None:
+        super().__init__(Redis.from_url(url, decode_responses=True), BusConfig(node, LEASE))
+        self.let_go = asyncio.Event()
+        self.took = asyncio.Event()  # a tick gave this node the lease
+
+    async def read(self, stream: str, after: str, count: int = 500) -> list[Entry]:
+        await self.let_go.wait()
+        return await super().read(stream, after, count)
+
+    async def tick(self, stream: str, value: str | None, ttl_ms: int | None = None) -> Tick:
+        tick = await super().tick(stream, value, ttl_ms)
+        if tick.mine:
+            self.took.set()
+        return tick
+
+
+@asynccontextmanager
+async def hub_of(sim: Simulator, bus: Bus) -> AsyncIterator[Hub]:
+    """One node's hub on ``bus`` alone (no web app), reading ``sim``; closed on exit."""
+    async with BurkiRest(sim.base_url, SIM_KEY) as rest:
+        sharing = Integrations(sharing=Cluster(bus))
+        hub = Hub(Sources(upstream_config(sim), rest), RelayConfig(), Metrics(), sharing)
+        try:
+            yield hub
+        finally:
+            await hub.close()
+            await bus.close()
+
+
+async def test_a_new_holder_behind_the_log_decides_nothing_until_it_has_read_it(
+    sim: Simulator, server: RedisServer
+) -> None:
+    """A node that takes the lease runs no upstream until it has read the shared log to its
+    end. Meanwhile it must not take a claim (nor decide a timer's input) by feeding it to
+    itself alone: that frame would exist on this node only, every later id here would be one
+    ahead of every other node's, and a viewer resuming across nodes would skip a frame."""
+    sid = sim.add_call()
+    key = StreamKey.call(sid)
+    before = Bus(Redis.from_url(server.url, decode_responses=True), BusConfig("node-1", LEASE))
+    lease = await before.tick(str(key), None)  # an earlier holder published, then left
+    assert await before.publish(str(key), lease.value, codec.encode(PollBatch()))
+    await before.release(str(key), lease.value)
+    await before.close()
+    held = HeldBack(server.url, "node-2")
+    async with hub_of(sim, held) as hub:
+        stream = hub.stream(key)
+        await asyncio.wait_for(held.took.wait(), 10)
+        assert stream.runs_upstream  # the lease is this node's, the log still unread
+        with pytest.raises(ClaimRefused):
+            await stream.claim("claim", "ada")
+        assert len(stream.log) == 0 and stream.claims.snapshot() is None
+        assert await held.redis.xlen(f"burki:in:{key}") == 1
+        held.let_go.set()  # it reads the log, then runs the upstream: now it decides
+        await sim.wait_for_connections(str(key), 1, timeout=10)
+        claim = await stream.claim("claim", "ada")
+        assert claim is not None and claim["by"] == "ada"
+        assert await held.redis.xlen(f"burki:in:{key}") > 1  # published, for every node
+
+
+async def test_a_timed_input_is_dropped_when_its_node_can_no_longer_publish() -> None:
+    """A holder's timer decided (dead air, quiet call, hold ran out), then its upstream
+    stopped before the publication ran: nothing is fed here alone; the next holder decides."""
+    published: list[Input] = []
+
+    async def publish(item: Input) -> None:
+        published.append(item)
+
+    fed: list[Input] = []
+    can: list[Feed | None] = [publish]
+    timed = TimedInputs(StreamKey.call("CA1"), True, fed.append, lambda: can[0])
+    timed.decide(WentQuiet())
+    can[0] = None  # the lease moved before the publication's task ran
+    await asyncio.gather(*timed.tasks())
+    timed.decide(HealthDue(1.0))  # and while it cannot publish, it decides nothing
+    assert timed.tasks() == [] and published == [] and fed == []
+
+
+async def test_a_holders_stream_closes_at_once_even_when_cancelled_mid_publish(
+    sim: Simulator, server: RedisServer
+) -> None:
+    """Closed as its new upstream publishes Burki's greeting, a holder's stream ends its
+    upstream at once. Python 3.11's ``wait_for`` inside redis-py swallowed that cancellation:
+    the upstream ran on, the close hung until the lease ran out and an item came after."""
+    sid = sim.add_call()
+    key = str(StreamKey.call(sid))
+    bus = Bus(Redis.from_url(server.url, decode_responses=True), BusConfig("node-1", 30.0))
+    async with hub_of(sim, bus) as hub:
+        hub.stream(StreamKey.call(sid))
+        await sim.wait_for_connections(key, 1, timeout=10)  # it publishes what Burki sends
+        await asyncio.wait_for(hub.close(), 5)  # far less than the 30 s lease
+        await sim.wait_for_connections(key, 0)
 
 
 @pytest.mark.parametrize("keeps_data", [True, False], ids=["append-only", "data-lost"])

@@ -16,7 +16,7 @@ import redis
 from httpx_sse import ServerSentEvent, aconnect_sse
 
 from tests.cluster import balanced_nodes, flush, redis_module
-from tests.live import SESSION_SECRET, segments
+from tests.live import SESSION_SECRET, placed
 from tests.redisserver import RedisServer, free_port
 from webapp.access.tokens import TokenStore
 from webapp.access.users import Role
@@ -58,7 +58,7 @@ class Resuming:
         takeover Burki's replay can bring a live line before older ones it replays)."""
         wanted = set(lines)
         async with asyncio.timeout(timeout):
-            while not wanted <= set(segments(self.events)):
+            while not wanted <= set(placed(self.events)):
                 self.changed.clear()
                 await self.changed.wait()
 
@@ -112,7 +112,7 @@ async def test_kill_9_of_the_lease_holder_twice_loses_and_repeats_no_line(
                     for viewer in viewers:
                         await viewer.wait_for_lines(lines, timeout=30)
                     for viewer in viewers:
-                        assert segments(viewer.events) == lines  # 0 lost, 0 duplicated
+                        assert placed(viewer.events) == lines  # 0 lost, 0 duplicated
                     assert len(set(killed)) == 2
                     await sim.wait_for_connections(key, 1, timeout=10)  # one upstream again
                     moved = [v for v in viewers if v.reconnects > 0]

@@ -14,9 +14,11 @@ Per stream (``<prefix><what>:<stream key>``):
 
 from __future__ import annotations
 
+import asyncio
 import secrets
+from collections.abc import Awaitable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
@@ -56,6 +58,23 @@ return redis.call('GET', KEYS[1])
 """
 
 Trouble = (RedisError, OSError)  # what a call to Redis may raise while Redis is away
+T = TypeVar("T")
+
+
+async def checked(call: Awaitable[T]) -> T:
+    """``call``'s result, or the cancellation it swallowed.
+
+    On Python 3.11 ``asyncio.wait_for``, which redis-py wraps around each socket write,
+    returns the write's result when a cancellation lands as the write completes: the
+    task carries on as if never cancelled. A replica's loop then never ends (its task
+    group cancels it once) and a stopped upstream runs on. Every call to Redis here goes
+    through this, so the cancellation is raised right after the call instead.
+    """
+    result = await call
+    task = asyncio.current_task()
+    if task is not None and task.cancelling():
+        raise asyncio.CancelledError
+    return result
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,7 +144,7 @@ class Bus:
         keys = [PREFIX + "lease:" + stream, PREFIX + "fence:" + stream]
         ttl = ttl_ms or self.lease_ms
         args: list[str | int] = [self.config.node_id, value or "", ttl, self.retention_ms]
-        mine, holder, ttl = await self._tick(keys=keys, args=args)
+        mine, holder, ttl = await checked(self._tick(keys=keys, args=args))
         return Tick(bool(mine), str(holder), int(ttl))
 
     async def publish(self, stream: str, value: str, payload: str) -> str | None:
@@ -135,21 +154,24 @@ class Bus:
         """
         keys = [PREFIX + "lease:" + stream, PREFIX + "in:" + stream]
         args: list[str | int] = [value, payload, self.config.log_entries, self.retention_ms]
-        entry = await self._publish(keys=keys, args=args)
+        entry = await checked(self._publish(keys=keys, args=args))
         return str(entry) if entry is not None else None
 
     async def release(self, stream: str, value: str) -> None:
-        await self._release(keys=[PREFIX + "lease:" + stream], args=[value])
+        await checked(self._release(keys=[PREFIX + "lease:" + stream], args=[value]))
 
     async def epoch(self, stream: str) -> str:
         """The stream's epoch: the first node to ask sets it."""
         keys = [PREFIX + "epoch:" + stream]
-        return str(await self._epoch(keys=keys, args=[secrets.token_hex(4), self.retention_ms]))
+        epoch = self._epoch(keys=keys, args=[secrets.token_hex(4), self.retention_ms])
+        return str(await checked(epoch))
 
     async def read(self, stream: str, after: str, count: int = 500) -> list[Entry]:
         """Inputs after entry ``after`` (``0``: all kept), waiting a little for new ones."""
         block = int(self.config.block_seconds * 1000)
-        answer: Any = await self.redis.xread({PREFIX + "in:" + stream: after}, count, block)
+        answer: Any = await checked(
+            self.redis.xread({PREFIX + "in:" + stream: after}, count, block)
+        )
         return [
             Entry(entry, fields.get("i", ""), fields.get("by", ""))
             for _, entries in answer
@@ -158,7 +180,7 @@ class Bus:
 
     async def newest(self, stream: str) -> str | None:
         """The id of the newest input kept, None when there is none."""
-        last = await self.redis.xrevrange(PREFIX + "in:" + stream, count=1)
+        last = await checked(self.redis.xrevrange(PREFIX + "in:" + stream, count=1))
         return str(last[0][0]) if last else None
 
     async def expire(self, stream: str, seconds: float) -> None:
@@ -167,7 +189,7 @@ class Bus:
         async with self.redis.pipeline(transaction=False) as pipe:
             for what in ("in:", "epoch:"):
                 pipe.pexpire(PREFIX + what + stream, ms)
-            await pipe.execute()
+            await checked(pipe.execute())
 
 
 def entry_after(a: str, b: str) -> bool:

@@ -36,6 +36,7 @@ from webapp.relay.stream import Stream
 log = logging.getLogger(__name__)
 
 CATCH_UP_WAIT = 5.0  # seconds a new viewer waits at most for its node to catch up
+CANCEL_AGAIN = 0.1  # seconds between cancellations of an upstream that ignored one
 STORE_AWAY = "The dashboard lost its shared store (Redis); reconnecting."
 HOLDER_SILENT = "The node running this stream's Burki connection is silent; taking over."
 
@@ -211,11 +212,22 @@ class Replica:
             self.stream.upstream_stopped()
 
     async def _stop_upstream(self) -> None:
+        """Cancel the upstream and await its end.
+
+        Cancelled again until it ends: on Python 3.11 ``asyncio.wait_for`` (redis-py wraps
+        each socket write in one) returns the write's result, swallowing a cancellation
+        that lands as the write completes. The upstream then ran on, publishing, and this
+        wait (the lease loop's, or the stream's close) hung until an item came after the
+        lease ran out.
+        """
         task, self._upstream = self._upstream, None
-        if task is not None and not task.done():
+        if task is None:
+            return
+        while not task.done():
             task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+            await asyncio.wait([task], timeout=CANCEL_AGAIN)
+        with contextlib.suppress(asyncio.CancelledError):
+            await task  # done: its own failure, if any, is the caller's
 
     def _set_trouble(self, what: str, message: str | None) -> None:
         if message is None:

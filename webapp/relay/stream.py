@@ -131,9 +131,7 @@ class Stream:
         self._progress = Coalescer(0.0 if self.link else config.progress_interval, self._emit)
         self._publish: Feed = self._feed_here
         self._status = self._upstream_status()
-        self._timed = TimedInputs(
-            key, self.link is not None, lambda: self.runs_upstream, self.feed, lambda: self._publish
-        )
+        self._timed = TimedInputs(key, self.link is not None, self.feed, self._decider)
         make_alerts = self._integrations.alerts
         self.alerts = make_alerts() if make_alerts is not None and key.kind == "call" else None
         self.extras = self._call_extras()
@@ -160,7 +158,7 @@ class Stream:
             self._metrics,
             self._emit,
             lambda: self._deliver(render(self.log.last_id, "status", self.connection, self.key)),
-            lambda: not self.ended and self.runs_upstream,
+            lambda: not self.ended and self._decider() is not None,
             self._connection_started,
         )
 
@@ -203,6 +201,20 @@ class Stream:
     def runs_upstream(self) -> bool:
         """This node runs the upstream (always, alone; in a cluster, while it holds the lease)."""
         return self.link is None or self.link.holds
+
+    def _decider(self) -> Feed | None:
+        """Where an input this node decides goes (a timer's, a claim, an action, a poll).
+
+        Alone: into this stream. In a cluster: the shared log, through the running
+        upstream's fenced publish, which feeds it here right after. None while this node
+        cannot publish: it does not hold the lease, or holds it but has not read the log
+        to its end yet (its upstream starts only then), or its upstream stopped. An input
+        fed here alone would number this node's frames apart from every other node's, and
+        a viewer resuming elsewhere would then skip or repeat a frame without a reset.
+        """
+        if self.link is None:
+            return self._feed_here
+        return None if self._publish == self._feed_here else self._publish
 
     @property
     def linger(self) -> float:
@@ -449,14 +461,15 @@ class Stream:
         """
         at = iso(datetime.now(UTC)) or ""
         self.claims.check(action, who, admin=admin)
+        publish = self._decider()
         if self.link is None:
             self.extras.apply_claim(action, who, admin, at)
-        elif self.runs_upstream:
-            await self._publish(ClaimMade(action, who, admin, at))
+        elif publish is not None:
+            await publish(ClaimMade(action, who, admin, at))
         else:
             raise ClaimRefused(
-                "Another dashboard node holds this call right now; claims on it are taken "
-                "there (not shared between nodes yet)."
+                "Another dashboard node holds this call right now (or this one is still "
+                "taking it over); claims on it are taken there (not shared between nodes yet)."
             )
         return self.claims.snapshot()
 
@@ -467,10 +480,11 @@ class Stream:
         holder. Returns False when this node cannot publish it (another node holds the
         stream): the outcome then reaches other screens only through Burki's own events."""
         item = ActionTaken(by, self.key.kind, outcome, message, iso(datetime.now(UTC)) or "")
-        if self.link is not None and self._publish == self._feed_here:
+        publish = self._decider()
+        if publish is None:
             return False  # feeding it here alone would number this node's frames apart
         try:
-            await self._publish(item)
+            await publish(item)
         except Exception as exc:  # the lease moved or Redis went
             log.info("stream %s: action not published (%s)", self.key, type(exc).__name__)
             return False
