@@ -22,6 +22,8 @@ async def test_segments_appear_in_order_and_interim_text_is_replaced(sim: Simula
         page.on("pageerror", lambda exc: errors.append(str(exc)))
         await page.goto(f"{live.url}/calls/{sid}")
         await expect(page.locator("#conn")).to_have_attribute("data-state", "live")
+        # The state's label and its message say different things ("Live Live." once).
+        await expect(page.locator("#conn")).to_have_text("Live Connected to Burki.")
         sim.add_segment(sid, "user", "I was charged", is_final=False)
         await expect(page.locator("#interim-user .text")).to_have_text("I was charged")
         sim.add_segment(sid, "user", "I was charged twice this month.")

@@ -97,7 +97,7 @@ async def test_the_html_stream_sends_unnamed_html_and_ends_with_a_named_end(
             sent = False
             async for chunk in response.aiter_bytes():
                 raw += chunk
-                if not sent and b"Live." in raw:
+                if not sent and b"Connected to Burki." in raw:
                     sim.add_segment(sid, "user", hostile)
                     sim.set_call_status(sid, "completed")
                     sent = True

@@ -23,7 +23,7 @@ class Watched:
     state: CallState | CampaignState
     key_id: str = SID
     connection: dict[str, Any] = field(
-        default_factory=lambda: {"state": "live", "message": "Live."}
+        default_factory=lambda: {"state": "live", "message": "Connected to Burki."}
     )
 
     def view_state(self) -> dict[str, Any]:

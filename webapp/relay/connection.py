@@ -72,7 +72,7 @@ class UpstreamStatus:
                 pass
             case Live():
                 self.stop_polling()
-                self.set("live", "Live.")
+                self.set("live", "Connected to Burki.")
                 self._on_live()
             case Reconnecting():
                 self._reconnecting(item)
