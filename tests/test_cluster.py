@@ -33,9 +33,8 @@ from webapp.cluster import codec
 from webapp.cluster.bus import Bus, BusConfig, Entry, Tick
 from webapp.cluster.replica import Cluster
 from webapp.relay import cursor
-from webapp.relay.claims import ClaimRefused
 from webapp.relay.hub import Hub
-from webapp.relay.inputs import Feed, HealthDue, Input, PollBatch, WentQuiet
+from webapp.relay.inputs import ClaimMade, Feed, HealthDue, Input, PollBatch, WentQuiet
 from webapp.relay.metrics import Metrics
 from webapp.relay.stream import Integrations, RelayConfig
 from webapp.relay.timedinputs import TimedInputs
@@ -237,6 +236,16 @@ class HeldBack(Bus):
         return tick
 
 
+async def earlier_holder_published(server: RedisServer, key: StreamKey) -> None:
+    """An earlier holder of ``key`` published an input, then left: a next holder has a log
+    to read before it may run the upstream."""
+    before = Bus(Redis.from_url(server.url, decode_responses=True), BusConfig("node-0", LEASE))
+    lease = await before.tick(str(key), None)
+    assert await before.publish(str(key), lease.value, codec.encode(PollBatch()))
+    await before.release(str(key), lease.value)
+    await before.close()
+
+
 @asynccontextmanager
 async def hub_of(sim: Simulator, bus: Bus) -> AsyncIterator[Hub]:
     """One node's hub on ``bus`` alone (no web app), reading ``sim``; closed on exit."""
@@ -254,30 +263,71 @@ async def test_a_new_holder_behind_the_log_decides_nothing_until_it_has_read_it(
     sim: Simulator, server: RedisServer
 ) -> None:
     """A node that takes the lease runs no upstream until it has read the shared log to its
-    end. Meanwhile it must not take a claim (nor decide a timer's input) by feeding it to
-    itself alone: that frame would exist on this node only, every later id here would be one
-    ahead of every other node's, and a viewer resuming across nodes would skip a frame."""
+    end. Meanwhile it must not apply a claim (nor a timer's input) by feeding it to itself
+    alone: that frame would exist on this node only, every later id here would be one ahead
+    of every other node's, and a viewer resuming across nodes would skip a frame. The claim
+    is asked for instead, and published once the node has read the log."""
     sid = sim.add_call()
     key = StreamKey.call(sid)
-    before = Bus(Redis.from_url(server.url, decode_responses=True), BusConfig("node-1", LEASE))
-    lease = await before.tick(str(key), None)  # an earlier holder published, then left
-    assert await before.publish(str(key), lease.value, codec.encode(PollBatch()))
-    await before.release(str(key), lease.value)
-    await before.close()
+    await earlier_holder_published(server, key)
     held = HeldBack(server.url, "node-2")
     async with hub_of(sim, held) as hub:
         stream = hub.stream(key)
         await asyncio.wait_for(held.took.wait(), 10)
         assert stream.runs_upstream  # the lease is this node's, the log still unread
-        with pytest.raises(ClaimRefused):
-            await stream.claim("claim", "ada")
-        assert len(stream.log) == 0 and stream.claims.snapshot() is None
+        claiming = asyncio.create_task(stream.claim("claim", "ada"))
+        assert await held.redis.xread({f"burki:req:{key}": "0"}, 1, 10_000)  # asked for
+        assert len(stream.log) == 0 and stream.claims.snapshot() is None  # not fed here
         assert await held.redis.xlen(f"burki:in:{key}") == 1
-        held.let_go.set()  # it reads the log, then runs the upstream: now it decides
-        await sim.wait_for_connections(str(key), 1, timeout=10)
-        claim = await stream.claim("claim", "ada")
+        held.let_go.set()  # it reads the log, runs the upstream, publishes the claim
+        claim = await asyncio.wait_for(claiming, 10)
         assert claim is not None and claim["by"] == "ada"
         assert await held.redis.xlen(f"burki:in:{key}") > 1  # published, for every node
+
+
+async def test_a_request_is_published_once_by_whichever_node_holds_the_stream_next(
+    sim: Simulator, server: RedisServer
+) -> None:
+    """A claim asked for while the holder cannot publish yet waits for it; once published
+    (marked with the request's id), the next holder goes on after it instead of again."""
+    sid = sim.add_call()
+    key = StreamKey.call(sid)
+    asker = Bus(Redis.from_url(server.url, decode_responses=True), BusConfig("node-9", LEASE))
+    await earlier_holder_published(server, key)
+    held = HeldBack(server.url, "node-1")
+    async with hub_of(sim, held) as hub:
+        hub.stream(key)
+        await asyncio.wait_for(held.took.wait(), 10)
+        # Asked while the holder has not read the log to its end: it waits.
+        ada = await asker.request(str(key), codec.encode(ClaimMade("claim", "ada", False, "")))
+        assert await _answers(asker, str(key), ada) == 0
+        held.let_go.set()  # it reads the log, runs the upstream, then serves the request
+        await _answered(asker, str(key), ada)
+    nxt = Bus(Redis.from_url(server.url, decode_responses=True), BusConfig("node-2", LEASE))
+    async with hub_of(sim, nxt) as hub:
+        stream = hub.stream(key)
+        await sim.wait_for_connections(str(key), 1, timeout=10)  # the next holder runs
+        bob = await asker.request(str(key), codec.encode(ClaimMade("claim", "bob", False, "")))
+        await _answered(asker, str(key), bob)  # served in order: ada's would come first
+        assert await _answers(asker, str(key), ada) == 1  # published once, not again
+        assert stream.claims.snapshot() == {"by": "bob", "kind": "claim", "at": ""}
+    await asker.close()
+
+
+async def _answers(bus: Bus, stream: str, req: str) -> int:
+    """How many inputs in the stream's log answer request ``req``."""
+    return sum(1 for entry in await bus.read(stream, "0", 10_000) if entry.req == req)
+
+
+async def _answered(bus: Bus, stream: str, req: str) -> None:
+    """Until an input in the stream's log answers ``req`` (reads wait for new inputs)."""
+    async with asyncio.timeout(10):
+        after = "0"
+        while True:
+            entries = await bus.read(stream, after)
+            if any(entry.req == req for entry in entries):
+                return
+            after = entries[-1].id if entries else after
 
 
 async def test_a_timed_input_is_dropped_when_its_node_can_no_longer_publish() -> None:
@@ -508,9 +558,12 @@ async def test_a_held_card_number_is_released_alike_on_every_node(
             await viewer.stop()
 
 
+@pytest.mark.parametrize("on_holder", [True, False], ids=["on-the-holder", "on-another-node"])
 async def test_an_ended_call_is_told_under_one_id_on_every_node(
-    sim: Simulator, server: RedisServer
+    sim: Simulator, server: RedisServer, on_holder: bool
 ) -> None:
+    """Ending a call is told to every viewer once, under one id, whichever node the person's
+    request reached: one that does not hold the call asks the holder to publish it."""
     sid = sim.add_call()
     key = StreamKey.call(sid)
     async with nodes(sim, server, 2) as (a, b), bearer(a.token(Role.ADMIN)) as client:
@@ -518,12 +571,15 @@ async def test_an_ended_call_is_told_under_one_id_on_every_node(
         for viewer in viewers:
             await viewer.wait_for(is_event("status", state="live"))
         holder = next(n for n in (a, b) if n.hub.streams[key].runs_upstream)
-        async with holder.client(Role.SUPERVISOR, timeout=10) as ada:
-            token = await csrf_of(ada, f"{holder.url}/calls/{sid}/end")
-            done = await ada.post(f"{holder.url}/calls/{sid}/end", data={"csrf": token})
+        node = holder if on_holder else (b if holder is a else a)
+        async with node.client(Role.SUPERVISOR, timeout=10) as ada:
+            token = await csrf_of(ada, f"{node.url}/calls/{sid}/end")
+            done = await ada.post(f"{node.url}/calls/{sid}/end", data={"csrf": token})
             assert done.status_code == 303
         told = [await v.wait_for(is_event("action", outcome="asked")) for v in viewers]
         assert told[0].id == told[1].id and told[0].data == told[1].data
         for viewer in viewers:
-            await viewer.wait_for(is_event("call_status"))
+            await viewer.wait_for(is_event("end"), timeout=10)
             await viewer.stop()
+        first, second = ([(e.id, e.data) for e in v.events if e.event == "action"] for v in viewers)
+        assert first == second and len(set(first)) == len(first)  # alike, each once

@@ -10,6 +10,10 @@ Per stream (``<prefix><what>:<stream key>``):
 - ``in``: the stream's inputs, a Redis Stream capped with ``XADD MAXLEN ~`` and
   given a time to live that each write renews (and shortens after the end).
 - ``epoch``: the epoch of the stream's event ids, the same on every node.
+- ``req``: inputs a node that does not hold the lease asks the holder to publish (a
+  claim, an action's outcome), a capped Redis Stream any node appends to. The holder
+  publishes each under its entry id (the ``req`` field of the input), so whichever node
+  holds the stream next knows from the log where to go on: each is published once.
 """
 
 from __future__ import annotations
@@ -41,10 +45,19 @@ return {1, value, tonumber(ARGV[3])}
 
 _PUBLISH = """
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return false end
-local id = redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[3], '*', 'i', ARGV[2], 'by', ARGV[1])
+local fields = {'i', ARGV[2], 'by', ARGV[1]}
+if ARGV[5] ~= '' then fields[5] = 'req'; fields[6] = ARGV[5] end
+local id = redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[3], '*', unpack(fields))
 redis.call('PEXPIRE', KEYS[2], ARGV[4])
 return id
 """
+
+_REQUEST = """
+local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[2], '*', 'i', ARGV[1])
+redis.call('PEXPIRE', KEYS[1], ARGV[3])
+return id
+"""
+REQUESTS_KEPT = 1000  # requests kept per stream for the holder (a few a minute at most)
 
 _RELEASE = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
@@ -102,6 +115,7 @@ class Entry:
     id: str
     payload: str
     by: str
+    req: str = ""  # the request it answers (an input another node asked for)
 
 
 class Bus:
@@ -114,6 +128,7 @@ class Bus:
         self._publish = redis.register_script(_PUBLISH)
         self._release = redis.register_script(_RELEASE)
         self._epoch = redis.register_script(_EPOCH)
+        self._request = redis.register_script(_REQUEST)
 
     @classmethod
     def connect(cls, url: str, config: BusConfig) -> Bus:
@@ -147,13 +162,14 @@ class Bus:
         mine, holder, ttl = await checked(self._tick(keys=keys, args=args))
         return Tick(bool(mine), str(holder), int(ttl))
 
-    async def publish(self, stream: str, value: str, payload: str) -> str | None:
+    async def publish(self, stream: str, value: str, payload: str, req: str = "") -> str | None:
         """Append ``payload`` to the stream's inputs if ``value`` still holds its lease.
 
-        Returns the new entry's id; None when the lease is not ``value``'s (fenced off).
+        ``req``: the request it answers, if another node asked for it. Returns the new
+        entry's id; None when the lease is not ``value``'s (fenced off).
         """
         keys = [PREFIX + "lease:" + stream, PREFIX + "in:" + stream]
-        args: list[str | int] = [value, payload, self.config.log_entries, self.retention_ms]
+        args: list[str | int] = [value, payload, self.config.log_entries, self.retention_ms, req]
         entry = await checked(self._publish(keys=keys, args=args))
         return str(entry) if entry is not None else None
 
@@ -173,7 +189,24 @@ class Bus:
             self.redis.xread({PREFIX + "in:" + stream: after}, count, block)
         )
         return [
-            Entry(entry, fields.get("i", ""), fields.get("by", ""))
+            Entry(entry, fields.get("i", ""), fields.get("by", ""), fields.get("req", ""))
+            for _, entries in answer
+            for entry, fields in entries
+        ]
+
+    async def request(self, stream: str, payload: str) -> str:
+        """Ask the stream's holder, whoever it is now or next, to publish ``payload``."""
+        keys = [PREFIX + "req:" + stream]
+        args: list[str | int] = [payload, REQUESTS_KEPT, self.retention_ms]
+        return str(await checked(self._request(keys=keys, args=args)))
+
+    async def requests(self, stream: str, after: str, count: int = 50) -> list[Entry]:
+        """Requests after entry ``after``, waiting a little for new ones."""
+        block = int(self.config.block_seconds * 1000)
+        key = PREFIX + "req:" + stream
+        answer: Any = await checked(self.redis.xread({key: after}, count, block))
+        return [
+            Entry(entry, fields.get("i", ""), "")
             for _, entries in answer
             for entry, fields in entries
         ]
@@ -187,7 +220,7 @@ class Bus:
         """The stream ended: its inputs and epoch go ``seconds`` from now."""
         ms = max(int(seconds * 1000), 1000)
         async with self.redis.pipeline(transaction=False) as pipe:
-            for what in ("in:", "epoch:"):
+            for what in ("in:", "epoch:", "req:"):
                 pipe.pexpire(PREFIX + what + stream, ms)
             await checked(pipe.execute())
 

@@ -17,6 +17,11 @@ one of the holder's entries first feeds it, exactly once.
 
 What only this node sees (Redis away, the holder silent) is shown to its
 viewers as a local "reconnecting" status that moves no event id.
+
+A node that does not run the upstream and must tell every viewer something (a claim, an
+action's outcome) asks the holder through the shared requests (:meth:`Replica.forward`);
+while it runs the upstream, the holder publishes each request once, in order, marked
+with its id, so the next holder goes on after the last one the log holds.
 """
 
 from __future__ import annotations
@@ -25,12 +30,13 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
 from webapp.cluster import codec
 from webapp.cluster.bus import Bus, Trouble, entry_after
-from webapp.relay.inputs import Input
+from webapp.relay.inputs import ActionTaken, ClaimMade, Input
+from webapp.relay.ports import Forwarded
 from webapp.relay.stream import Stream
 
 log = logging.getLogger(__name__)
@@ -39,6 +45,11 @@ CATCH_UP_WAIT = 5.0  # seconds a new viewer waits at most for its node to catch 
 CANCEL_AGAIN = 0.1  # seconds between cancellations of an upstream that ignored one
 STORE_AWAY = "The dashboard lost its shared store (Redis); reconnecting."
 HOLDER_SILENT = "The node running this stream's Burki connection is silent; taking over."
+
+
+REQUESTABLE = (ClaimMade, ActionTaken)  # what another node may ask the holder to publish
+
+Publish = Callable[[Input, str], Awaitable[None]]  # an input, and the request it answers
 
 
 class LeaseLost(Exception):
@@ -59,6 +70,7 @@ class Replica:
         self._mine: set[str] = set()  # lease values this node held: its own entries carry them
         self._fed_by_publisher: set[str] = set()  # own entries fed before the reader met them
         self._fed_by_reader: set[str] = set()  # own entries the reader met first
+        self._req_last = "0"  # the newest request the log answers (read or published)
         # One publish (and its feed) at a time: the holder's own order is the log's.
         self._publishing = asyncio.Lock()
 
@@ -121,6 +133,7 @@ class Replica:
             self._set_trouble("store", None)
             for entry in entries:
                 self._last = entry.id
+                self._answered(entry.req)
                 if entry.by in self._mine:
                     if entry.id in self._fed_by_publisher:
                         self._fed_by_publisher.discard(entry.id)
@@ -128,6 +141,47 @@ class Replica:
                     self._fed_by_reader.add(entry.id)
                 self._feed(entry.payload)
             await self._notify()
+
+    def _answered(self, req: str) -> None:
+        if req and entry_after(req, self._req_last):
+            self._req_last = req
+
+    async def forward(self, item: Input, wait: float) -> Forwarded:
+        """Ask whichever node holds the stream (now or next) to publish ``item``.
+
+        ``"applied"`` once this node fed it (within ``wait`` s), ``"asked"`` when it was
+        not seen within that (or ``wait`` is 0), ``"failed"`` when Redis did not take it.
+        """
+        try:
+            req = await self.bus.request(self.name, codec.encode(item))
+        except Trouble as exc:
+            log.warning("stream %s: request not sent (%s)", self.name, type(exc).__name__)
+            return "failed"
+        if wait <= 0:
+            return "asked"
+        try:
+            async with asyncio.timeout(wait), self._advanced:
+                await self._advanced.wait_for(lambda: not entry_after(req, self._req_last))
+        except TimeoutError:
+            return "asked"
+        return "applied"
+
+    async def _serve_requests(self, publish: Publish) -> None:
+        """The holder publishes what other nodes asked for, in their order, each once."""
+        after = self._req_last
+        while True:
+            if entry_after(self._req_last, after):
+                after = self._req_last  # published under an earlier lease, or read so
+            try:
+                asked = await self.bus.requests(self.name, after)
+            except Trouble:
+                await asyncio.sleep(self.bus.config.block_seconds)
+                continue
+            for req in asked:
+                item = _requested(req.payload)
+                if item is not None:
+                    await publish(item, req.id)  # LeaseLost ends this with the upstream
+                after = req.id
 
     async def _notify(self) -> None:
         async with self._advanced:
@@ -183,11 +237,12 @@ class Replica:
             self._start_upstream(tick.value)
 
     def _start_upstream(self, value: str) -> None:
-        async def publish(item: Input) -> None:
+        async def publish(item: Input, req: str = "") -> None:
             async with self._publishing:
-                entry = await self.bus.publish(self.name, value, codec.encode(item))
+                entry = await self.bus.publish(self.name, value, codec.encode(item), req)
                 if entry is None:
                     raise LeaseLost
+                self._answered(req)
                 if entry in self._fed_by_reader:  # the reader met it first and fed it
                     self._fed_by_reader.discard(entry)
                 else:
@@ -195,11 +250,13 @@ class Replica:
                     self.stream.feed(item)
 
         log.info("stream %s: this node holds the lease; running the upstream", self.name)
-        self._upstream = asyncio.create_task(
-            self._guarded(self.stream.run_upstream(publish)), name=f"upstream {self.name}"
-        )
+        upstream = self._guarded(self.stream.run_upstream(publish), publish)
+        self._upstream = asyncio.create_task(upstream, name=f"upstream {self.name}")
 
-    async def _guarded(self, upstream: Coroutine[Any, Any, None]) -> None:
+    async def _guarded(self, upstream: Coroutine[Any, Any, None], publish: Publish) -> None:
+        """Run the upstream, and the other nodes' requests beside it: one lifetime (a
+        fenced publish ends the requests; the upstream's next publish meets the same fence)."""
+        requests = asyncio.create_task(self._serve_requests(publish), name=f"req {self.name}")
         try:
             await upstream
         except LeaseLost:
@@ -209,6 +266,10 @@ class Replica:
                 "stream %s: publish failed (%s); upstream stopped", self.name, type(exc).__name__
             )
         finally:
+            requests.cancel()  # its Redis calls raise a cancellation they swallowed
+            await asyncio.wait([requests])
+            if not requests.cancelled() and not isinstance(requests.exception(), LeaseLost):
+                log.error("stream %s: requests failed", self.name, exc_info=requests.exception())
             self.stream.upstream_stopped()
 
     async def _stop_upstream(self) -> None:
@@ -246,3 +307,15 @@ class Cluster:
 
     def link(self, stream: Stream) -> Replica:
         return Replica(self.bus, stream)
+
+
+def _requested(payload: str) -> Input | None:
+    """The input another node asked for, if it is one a node may ask for."""
+    try:
+        item = codec.decode(payload)
+    except ValueError:
+        item = None
+    if not isinstance(item, REQUESTABLE):
+        log.warning("a request that is not a claim or an action was dropped")
+        return None
+    return item

@@ -65,6 +65,7 @@ from webapp.wire.upstream import Connecting, GaveUp, Item, Live, Reconnecting
 log = logging.getLogger(__name__)
 
 
+FORWARD_WAIT = 3.0  # seconds a claim made on a node that does not hold the call waits to show
 WEBHOOK_TYPES = frozenset({"progress", "contact", "campaign_completed", "alert", "call_status"})
 
 
@@ -457,19 +458,20 @@ class Stream:
 
         Returns the claim now held; raises ``ClaimRefused`` (see ``relay.claims``). In a
         cluster the claim is an input the lease holder publishes, so every node shows it
-        under the same event id; another node refuses it (not shared from there yet).
+        under the same event id; another node asks the holder to publish it and waits a
+        little to see it applied (a claim decided elsewhere first is refused alike on every
+        node, and the returned claim says whose it is).
         """
         at = iso(datetime.now(UTC)) or ""
         self.claims.check(action, who, admin=admin)
-        publish = self._decider()
+        publish, made = self._decider(), ClaimMade(action, who, admin, at)
         if self.link is None:
             self.extras.apply_claim(action, who, admin, at)
         elif publish is not None:
-            await publish(ClaimMade(action, who, admin, at))
-        else:
+            await publish(made)
+        elif await self.link.forward(made, FORWARD_WAIT) == "failed":
             raise ClaimRefused(
-                "Another dashboard node holds this call right now (or this one is still "
-                "taking it over); claims on it are taken there (not shared between nodes yet)."
+                "The dashboard cannot reach its shared store (Redis) right now; try again."
             )
         return self.claims.snapshot()
 
@@ -477,12 +479,12 @@ class Stream:
         """A person's action on this call or campaign (ended, paused, failed...): an
         ``action`` event for every viewer, kept in the snapshot for late ones. An input,
         so every node of a cluster shows it under the same id: published by the lease
-        holder. Returns False when this node cannot publish it (another node holds the
-        stream): the outcome then reaches other screens only through Burki's own events."""
+        holder (asked of it by another node). Returns False when it could not be published
+        nor asked for: the outcome then reaches other screens only through Burki's events."""
         item = ActionTaken(by, self.key.kind, outcome, message, iso(datetime.now(UTC)) or "")
         publish = self._decider()
-        if publish is None:
-            return False  # feeding it here alone would number this node's frames apart
+        if publish is None:  # fed here alone it would number this node's frames apart
+            return self.link is not None and await self.link.forward(item, 0) != "failed"
         try:
             await publish(item)
         except Exception as exc:  # the lease moved or Redis went
