@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import re
+from collections import Counter
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 
@@ -28,10 +30,12 @@ from tests.receiver import receiving
 from tests.redisserver import RedisServer
 from tests.test_access import PASSWORD, sign_in
 from tests.test_alerts_live import ANGRY, endpoints
+from webapp.access.caps import CapReached, Limits
 from webapp.access.users import Role
 from webapp.cluster import codec
 from webapp.cluster.bus import Bus, BusConfig, Entry, Tick
 from webapp.cluster.replica import Cluster
+from webapp.cluster.streamcaps import RedisStreamCaps
 from webapp.relay import cursor
 from webapp.relay.hub import Hub
 from webapp.relay.inputs import ClaimMade, Feed, HealthDue, Input, PollBatch, WentQuiet
@@ -519,6 +523,52 @@ async def test_the_audit_log_holds_every_nodes_entries_and_any_node_exports_them
             export = await admin.get(f"{node.url}/admin/audit.csv")
             assert export.status_code == 200
             assert "opened-on-a" in export.text and "opened-on-b" in export.text
+
+
+async def test_a_users_stream_cap_holds_across_nodes_under_concurrent_opens(
+    sim: Simulator, server: RedisServer
+) -> None:
+    """Eight streams of one user opened at once, four on each node, with a cap of three per
+    user: three open in all, not three per node."""
+    sid = sim.add_call()
+    path = f"/api/calls/{sid}/events"
+    caps = {"dashboard_streams_per_user": 3}
+    async with (
+        nodes(sim, server, 2, **caps) as (a, b),
+        bearer(a.token(Role.ADMIN)) as client,
+        contextlib.AsyncExitStack() as stack,
+    ):
+        opening = [client.stream("GET", n.url + path) for n in [a, b] * 4]
+        answers = await asyncio.gather(*map(stack.enter_async_context, opening))
+        assert Counter(answer.status_code for answer in answers) == Counter({200: 3, 429: 5})
+        refused = next(answer for answer in answers if answer.status_code == 429)
+        await refused.aread()
+        assert "3 streams open" in refused.json()["message"]
+
+
+async def test_a_released_place_is_free_at_once_and_a_dead_nodes_run_out(
+    server: RedisServer,
+) -> None:
+    limits = Limits(per_session=5, per_user=2, total=100)
+    one = RedisStreamCaps(Redis.from_url(server.url, decode_responses=True), limits)
+    two = RedisStreamCaps(Redis.from_url(server.url, decode_responses=True), limits, ttl=0.5)
+    try:
+        first = await one.take("ada", None)
+        assert first is not None
+        dying = await two.take("ada", "s1")  # its node will stop renewing: dead
+        assert dying is not None
+        with pytest.raises(CapReached):
+            await one.take("ada", None)
+        await first.release()
+        again = await one.take("ada", None)  # released: free at once
+        assert again is not None
+        with pytest.raises(CapReached):
+            await one.take("ada", None)
+        await two.close()  # its node stops renewing, as a killed one does
+        await asyncio.sleep(0.6)  # the ticket's time to live: what a dead node's place costs
+        assert await one.take("ada", None) is not None
+    finally:
+        await one.close()
 
 
 async def test_a_quiet_call_is_marked_once_by_the_holder_under_one_id_on_every_node(
