@@ -8,12 +8,17 @@ Per stream (``<prefix><what>:<stream key>``):
   value atomically with the write: a node whose lease ran out (paused, cut off,
   taken over) can never publish again under it.
 - ``in``: the stream's inputs, a Redis Stream capped with ``XADD MAXLEN ~`` and
-  given a time to live that each write renews (and shortens after the end).
+  given a time to live that each write renews (and shortens after the end). Each
+  input carries its number ``n`` (``count`` counts them, in the same atomic step):
+  a reader whose next input is not the one after the last it read knows inputs were
+  trimmed before it read them (or the log started over), never just goes on.
 - ``epoch``: the epoch of the stream's event ids, the same on every node.
 - ``req``: inputs a node that does not hold the lease asks the holder to publish (a
   claim, an action's outcome), a capped Redis Stream any node appends to. The holder
   publishes each under its entry id (the ``req`` field of the input), so whichever node
-  holds the stream next knows from the log where to go on: each is published once.
+  holds the stream next knows where to go on: each is published once. ``answered``
+  keeps the newest request published, beside the log, since the input that answered it
+  may be trimmed from the log long before the request leaves ``req``.
 """
 
 from __future__ import annotations
@@ -45,11 +50,15 @@ return {1, value, tonumber(ARGV[3])}
 
 _PUBLISH = """
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return false end
-local fields = {'i', ARGV[2], 'by', ARGV[1]}
-if ARGV[5] ~= '' then fields[5] = 'req'; fields[6] = ARGV[5] end
+local n = redis.call('INCR', KEYS[3])
+local fields = {'i', ARGV[2], 'by', ARGV[1], 'n', n}
+if ARGV[5] ~= '' then
+  fields[7] = 'req'; fields[8] = ARGV[5]
+  redis.call('SET', KEYS[4], ARGV[5])
+end
 local id = redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[3], '*', unpack(fields))
-redis.call('PEXPIRE', KEYS[2], ARGV[4])
-return id
+for i = 2, 4 do redis.call('PEXPIRE', KEYS[i], ARGV[4]) end
+return {id, n}
 """
 
 _REQUEST = """
@@ -116,6 +125,15 @@ class Entry:
     payload: str
     by: str
     req: str = ""  # the request it answers (an input another node asked for)
+    n: int = 0  # its number in the stream's inputs, from 1 (0: not numbered)
+
+
+@dataclass(frozen=True, slots=True)
+class Published:
+    """Where the log took an input: its entry id and its number."""
+
+    id: str
+    n: int
 
 
 class Bus:
@@ -162,16 +180,18 @@ class Bus:
         mine, holder, ttl = await checked(self._tick(keys=keys, args=args))
         return Tick(bool(mine), str(holder), int(ttl))
 
-    async def publish(self, stream: str, value: str, payload: str, req: str = "") -> str | None:
+    async def publish(
+        self, stream: str, value: str, payload: str, req: str = ""
+    ) -> Published | None:
         """Append ``payload`` to the stream's inputs if ``value`` still holds its lease.
 
-        ``req``: the request it answers, if another node asked for it. Returns the new
-        entry's id; None when the lease is not ``value``'s (fenced off).
+        ``req``: the request it answers, if another node asked for it. Returns where the
+        log took it; None when the lease is not ``value``'s (fenced off).
         """
-        keys = [PREFIX + "lease:" + stream, PREFIX + "in:" + stream]
+        keys = [PREFIX + what + stream for what in ("lease:", "in:", "count:", "answered:")]
         args: list[str | int] = [value, payload, self.config.log_entries, self.retention_ms, req]
         entry = await checked(self._publish(keys=keys, args=args))
-        return str(entry) if entry is not None else None
+        return Published(str(entry[0]), int(entry[1])) if entry is not None else None
 
     async def release(self, stream: str, value: str) -> None:
         await checked(self._release(keys=[PREFIX + "lease:" + stream], args=[value]))
@@ -189,7 +209,13 @@ class Bus:
             self.redis.xread({PREFIX + "in:" + stream: after}, count, block)
         )
         return [
-            Entry(entry, fields.get("i", ""), fields.get("by", ""), fields.get("req", ""))
+            Entry(
+                entry,
+                fields.get("i", ""),
+                fields.get("by", ""),
+                fields.get("req", ""),
+                int(fields.get("n") or 0),
+            )
             for _, entries in answer
             for entry, fields in entries
         ]
@@ -211,6 +237,10 @@ class Bus:
             for entry, fields in entries
         ]
 
+    async def answered(self, stream: str) -> str:
+        """The newest request the stream's inputs ever answered (``0``: none)."""
+        return str(await checked(self.redis.get(PREFIX + "answered:" + stream)) or "0")
+
     async def newest(self, stream: str) -> str | None:
         """The id of the newest input kept, None when there is none."""
         last = await checked(self.redis.xrevrange(PREFIX + "in:" + stream, count=1))
@@ -220,7 +250,7 @@ class Bus:
         """The stream ended: its inputs and epoch go ``seconds`` from now."""
         ms = max(int(seconds * 1000), 1000)
         async with self.redis.pipeline(transaction=False) as pipe:
-            for what in ("in:", "epoch:", "req:"):
+            for what in ("in:", "epoch:", "req:", "count:", "answered:"):
                 pipe.pexpire(PREFIX + what + stream, ms)
             await checked(pipe.execute())
 

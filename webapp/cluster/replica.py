@@ -15,6 +15,13 @@ can append once the lease is its own, so its inputs follow everyone else's in
 the log's order on every node. Whichever of the publisher and the reader meets
 one of the holder's entries first feeds it, exactly once.
 
+Inputs are numbered in the log. A node whose next input is not the one after the last
+it fed (it started on a log whose first inputs were trimmed, or it fell so far behind
+that inputs it had not read were trimmed, or Redis lost the log) holds a state no
+other node holds: it numbers its frames under an epoch of its own from there
+(:meth:`Stream.renumber`: its viewers get reset + snapshot), never under ids that name
+other frames on other nodes.
+
 What only this node sees (Redis away, the holder silent) is shown to its
 viewers as a local "reconnecting" status that moves no event id.
 
@@ -64,6 +71,7 @@ class Replica:
         self._value: str | None = None  # our lease value while we hold it
         self._upstream: asyncio.Task[None] | None = None
         self._last = "0"  # the newest input fed to the stream
+        self._n = 0  # its number in the log (0: none fed yet)
         self._epoch_set = False
         self._advanced = asyncio.Condition()
         self._trouble: dict[str, str] = {}
@@ -139,8 +147,24 @@ class Replica:
                         self._fed_by_publisher.discard(entry.id)
                         continue
                     self._fed_by_reader.add(entry.id)
+                self._follow(entry.n)
                 self._feed(entry.payload)
             await self._notify()
+
+    def _follow(self, n: int) -> None:
+        """Before input number ``n`` is fed: renumber unless it is the one after the last."""
+        if n == 0:  # published by a node that does not number inputs: nothing to check
+            return
+        if n != self._n + 1:
+            log.warning(
+                "stream %s: inputs %d to %d were gone from the shared log before this node"
+                " read them; its frames now have ids of their own",
+                self.name,
+                self._n + 1,
+                n - 1,
+            )
+            self.stream.renumber()
+        self._n = n
 
     def _answered(self, req: str) -> None:
         if req and entry_after(req, self._req_last):
@@ -168,11 +192,13 @@ class Replica:
 
     async def _serve_requests(self, publish: Publish) -> None:
         """The holder publishes what other nodes asked for, in their order, each once."""
-        after = self._req_last
+        after: str | None = None
         while True:
-            if entry_after(self._req_last, after):
-                after = self._req_last  # published under an earlier lease, or read so
             try:
+                if after is None:  # the log's answers may be trimmed: Redis keeps the newest
+                    after = await self.bus.answered(self.name)
+                if entry_after(self._req_last, after):
+                    after = self._req_last  # published under an earlier lease, or read so
                 asked = await self.bus.requests(self.name, after)
             except Trouble:
                 await asyncio.sleep(self.bus.config.block_seconds)
@@ -243,10 +269,11 @@ class Replica:
                 if entry is None:
                     raise LeaseLost
                 self._answered(req)
-                if entry in self._fed_by_reader:  # the reader met it first and fed it
-                    self._fed_by_reader.discard(entry)
+                if entry.id in self._fed_by_reader:  # the reader met it first and fed it
+                    self._fed_by_reader.discard(entry.id)
                 else:
-                    self._fed_by_publisher.add(entry)
+                    self._fed_by_publisher.add(entry.id)
+                    self._follow(entry.n)
                     self.stream.feed(item)
 
         log.info("stream %s: this node holds the lease; running the upstream", self.name)

@@ -510,6 +510,18 @@ class Stream:
         if len(self.log) == 0 and self.log.epoch != epoch:
             self.log = ReplayLog(self.log.capacity, epoch)
 
+    def renumber(self) -> None:
+        """Number frames under a new epoch of this node's own from now on.
+
+        For a node whose state stopped following the shared inputs (some were trimmed
+        before it read them): its next frames are not other nodes' frames under the same
+        ids. Its viewers get ``reset`` + ``snapshot`` now, and a viewer resuming across
+        nodes with either epoch's id gets the same: never frames it did not miss.
+        """
+        self.log = ReplayLog(self.log.capacity)
+        self._deliver(render(self.log.last_id, "reset", {"reason": "gap"}, self.key))
+        self._deliver(self.snapshot())
+
     def _emit(self, change: Change) -> None:
         frame = self.log.append(change, self.key)
         webhooks = self._integrations.webhooks
