@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 
 import pytest
 import redis
@@ -90,6 +91,18 @@ async def say_many(sim: Simulator, sid: str, holder: Subscriber) -> None:
     await until_line(holder, f"line {SAID - 1}")
 
 
+@asynccontextmanager
+async def holding(
+    sim: Simulator, server: RedisServer, key: StreamKey
+) -> AsyncIterator[tuple[Stream, Subscriber]]:
+    """Node 1 holds ``key`` (its upstream runs): its stream, and a viewer of it."""
+    async with hub_of(sim, capped(server, "node-1")) as hub:
+        stream = hub.stream(key)
+        viewer, _ = watching(stream)
+        await sim.wait_for_connections(str(key), 1)
+        yield stream, viewer
+
+
 def resumes_apart(one: Stream, other: Stream) -> None:
     """A viewer of either node resuming on the other gets reset + snapshot."""
     for here, there in ((one, other), (other, one)):
@@ -105,10 +118,7 @@ async def test_a_node_starting_on_a_trimmed_log_numbers_its_frames_apart(
     from b on a (or back) would get frames it never missed, or miss some."""
     sid = sim.add_call()
     key = StreamKey.call(sid)
-    async with hub_of(sim, capped(trimming, "node-1")) as hub_a:
-        a = hub_a.stream(key)
-        on_a, _ = watching(a)
-        await sim.wait_for_connections(str(key), 1)
+    async with holding(sim, trimming, key) as (a, on_a):
         await say_many(sim, sid, on_a)
         assert await first_kept(trimming, key) > 1
         async with hub_of(sim, capped(trimming, "node-2")) as hub_b:
@@ -132,10 +142,7 @@ async def test_a_node_that_fell_behind_the_trim_tells_its_viewers_reset_and_snap
     and its later frames are numbered apart from the holder's."""
     sid = sim.add_call()
     key = StreamKey.call(sid)
-    async with hub_of(sim, capped(trimming, "node-1")) as hub_a:
-        a = hub_a.stream(key)
-        on_a, _ = watching(a)
-        await sim.wait_for_connections(str(key), 1)
+    async with holding(sim, trimming, key) as (a, on_a):
         held = HeldBack(trimming.url, "node-2")
         held.let_go.set()
         async with hub_of(sim, held) as hub_b:
@@ -165,9 +172,7 @@ async def test_a_new_holder_does_not_publish_a_request_whose_answer_was_trimmed(
     sid = sim.add_call()
     key = StreamKey.call(sid)
     asker = capped(trimming, "node-9")
-    async with hub_of(sim, capped(trimming, "node-1")) as hub:
-        on_a, _ = watching(hub.stream(key))
-        await sim.wait_for_connections(str(key), 1)
+    async with holding(sim, trimming, key) as (_, on_a):
         ada = await asker.request(str(key), codec.encode(ClaimMade("claim", "ada", False, "")))
         await _answered(asker, str(key), ada)
         await say_many(sim, sid, on_a)
