@@ -240,6 +240,28 @@ def segments(events: list[ServerSentEvent]) -> list[str]:
     return shown
 
 
+def placed(events: list[ServerSentEvent]) -> list[str]:
+    """The final lines one stream's viewer holds, each where its event put it, as the page
+    does: a late one (Burki replayed it after a newer live one) is inserted at its index."""
+    shown: list[str] = []
+    for event in events:
+        if event.event == "snapshot":
+            shown = [s["content"] for s in data(event).get("segments", [])]
+        elif event.event == "transcript" and data(event)["segment"]["is_final"]:
+            segment = data(event)["segment"]
+            shown.insert(segment["index"], segment["content"])
+    return shown
+
+
+def holds_all(viewer: Viewer, lines: list[str]) -> Any:
+    """A ``wait_for`` predicate: ``viewer`` has been shown every one of ``lines``, wherever.
+
+    Not "the last line arrived": Burki's replay after a reconnect can deliver a live line
+    before older ones it replays, which then arrive later and are inserted before it."""
+    wanted = set(lines)
+    return lambda _event: wanted <= set(placed(viewer.events))
+
+
 def is_event(kind: str, **fields: Any) -> Any:
     def check(event: ServerSentEvent) -> bool:
         if event.event != kind:

@@ -98,6 +98,8 @@ async def _lifespan(
                 await stop()
             if access.shared_throttle is not None:
                 await access.shared_throttle.close()
+            if access.shared_caps is not None:
+                await access.shared_caps.close()
             access.close()
 
 

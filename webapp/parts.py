@@ -36,6 +36,7 @@ from webapp.cluster import startup
 from webapp.cluster.bus import BusConfig
 from webapp.cluster.listing import RedisListing
 from webapp.cluster.replica import Cluster
+from webapp.cluster.streamcaps import RedisStreamCaps
 from webapp.cluster.throttle import RedisAttempts
 from webapp.pages.capabilities import ActionPolicy, Capabilities
 from webapp.pages.directory import Directory
@@ -222,6 +223,12 @@ def access(
     configured = settings.dashboard_session_secret
     secret = configured.get_secret_value() if configured else secrets.token_urlsafe(48)
     users = UserStore(settings.dashboard_users_file)
+    limits = Limits(
+        per_session=settings.dashboard_streams_per_session,
+        per_user=settings.dashboard_streams_per_user,
+        total=settings.dashboard_streams_total,
+    )
+    redis_url = settings.redis_url.get_secret_value() if settings.redis_url is not None else None
     return Access(
         users=users,
         tokens=TokenStore(settings.dashboard_tokens_file),
@@ -239,19 +246,10 @@ def access(
             clock=clock,
         ),
         hashing=HashWork(settings.dashboard_signin_workers, settings.dashboard_signin_queue),
-        caps=StreamCaps(
-            Limits(
-                per_session=settings.dashboard_streams_per_session,
-                per_user=settings.dashboard_streams_per_user,
-                total=settings.dashboard_streams_total,
-            )
-        ),
+        caps=StreamCaps(limits),
         clock=clock,
-        shared_throttle=(
-            RedisAttempts.connect(settings.redis_url.get_secret_value())
-            if settings.redis_url is not None
-            else None
-        ),
+        shared_throttle=RedisAttempts.connect(redis_url) if redis_url is not None else None,
+        shared_caps=RedisStreamCaps.connect(redis_url, limits) if redis_url is not None else None,
     )
 
 
@@ -289,5 +287,6 @@ def middleware(access: Access, settings: Settings) -> list[Middleware]:
             audit=access.audit,
             caps=access.caps,
             recheck=settings.dashboard_stream_recheck_minutes * 60,
+            shared_caps=access.shared_caps,
         ),
     ]

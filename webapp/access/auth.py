@@ -30,7 +30,7 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from webapp.access.audit import AuditLog
-from webapp.access.caps import CapReached, Lease, StreamCaps
+from webapp.access.caps import CapReached, Lease, SharedCaps, StreamCaps
 from webapp.access.embedlinks import EmbedLinkError, EmbedSigner
 from webapp.access.netaddr import Network, contains
 from webapp.access.routes import Need, guard_of
@@ -200,12 +200,14 @@ class AuthGate:
         audit: AuditLog,
         caps: StreamCaps,
         recheck: float,
+        shared_caps: SharedCaps | None = None,
     ) -> None:
         self.app = app
         self.resolver = resolver
         self.audit = audit
         self.caps = caps
         self.recheck = recheck
+        self.shared_caps = shared_caps  # a cluster's per-user and per-session counts
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -237,9 +239,13 @@ class AuthGate:
         try:
             lease: Lease = self.caps.take(who.name, who.session)
         except CapReached as exc:
-            await self._audit_refusal(conn, who, 429)
-            answer = JSONResponse({"error": "too_many_streams", "message": str(exc)}, 429)
-            await answer(conn.scope, receive, send)
+            await self._over_cap(conn, who, exc, receive, send)
+            return
+        try:
+            place = await self.shared_caps.take(who.name, who.session) if self.shared_caps else None
+        except CapReached as exc:
+            lease.release()
+            await self._over_cap(conn, who, exc, receive, send)
             return
         guarded = RevocableReceive(receive)
         started = False
@@ -250,8 +256,8 @@ class AuthGate:
             await send(message)
 
         def holds() -> bool:  # idle time is not checked: an open stream is activity
-            who = self.resolver.resolve(conn, check_idle=False)
-            return who is not None and self._refusal(conn, need, who, True) is None
+            now = self.resolver.resolve(conn, check_idle=False)
+            return now is not None and self._refusal(conn, need, now, True) is None
 
         recheck = Recheck(self.recheck, holds, guarded.revoke)
         try:
@@ -262,6 +268,15 @@ class AuthGate:
         finally:
             lease.release()
             recheck.stop()
+            if place is not None:
+                await place.release()
+
+    async def _over_cap(
+        self, conn: HTTPConnection, who: Principal, exc: CapReached, receive: Receive, send: Send
+    ) -> None:
+        await self._audit_refusal(conn, who, 429)
+        answer = JSONResponse({"error": "too_many_streams", "message": str(exc)}, 429)
+        await answer(conn.scope, receive, send)
 
     @staticmethod
     def _refusal(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
+from typing import Protocol
 
 
 @dataclass(frozen=True, slots=True)
@@ -20,6 +21,24 @@ class Limits:
 
 class CapReached(Exception):
     """A cap is full; the message says which, for the 429 answer."""
+
+
+class SharedPlace(Protocol):
+    """One open stream's place in a cluster's counts (``webapp.cluster.streamcaps``)."""
+
+    async def release(self) -> None: ...
+
+
+class SharedCaps(Protocol):
+    """The per-user and per-session caps counted across a cluster's nodes (Redis).
+
+    Each node's own :class:`StreamCaps` still applies first. ``take`` raises
+    :class:`CapReached`, or gives None when the shared counts cannot be reached (the
+    stream opens under the node's own caps).
+    """
+
+    async def take(self, user: str, session: str | None) -> SharedPlace | None: ...
+    async def close(self) -> None: ...
 
 
 class Lease:

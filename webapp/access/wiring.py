@@ -15,7 +15,7 @@ from starlette.requests import HTTPConnection
 
 from webapp.access.audit import AuditLog
 from webapp.access.auth import Principal
-from webapp.access.caps import StreamCaps
+from webapp.access.caps import SharedCaps, StreamCaps
 from webapp.access.embedlinks import EmbedSigner
 from webapp.access.hashwork import HashWork
 from webapp.access.sessions import SessionPolicy
@@ -41,6 +41,7 @@ class Access:
     caps: StreamCaps
     clock: Callable[[], float] = time.time  # seconds since the epoch: sessions and embed links
     shared_throttle: SharedAttempts | None = None  # a cluster's sign-in counts (Redis)
+    shared_caps: SharedCaps | None = None  # a cluster's per-user and per-session stream caps
 
     def demo_link(self) -> str:
         """A one-time sign-in link for demo mode (an admin, so every page can be seen)."""

@@ -8,15 +8,26 @@ Per stream (``<prefix><what>:<stream key>``):
   value atomically with the write: a node whose lease ran out (paused, cut off,
   taken over) can never publish again under it.
 - ``in``: the stream's inputs, a Redis Stream capped with ``XADD MAXLEN ~`` and
-  given a time to live that each write renews (and shortens after the end).
+  given a time to live that each write renews (and shortens after the end). Each
+  input carries its number ``n`` (``count`` counts them, in the same atomic step):
+  a reader whose next input is not the one after the last it read knows inputs were
+  trimmed before it read them (or the log started over), never just goes on.
 - ``epoch``: the epoch of the stream's event ids, the same on every node.
+- ``req``: inputs a node that does not hold the lease asks the holder to publish (a
+  claim, an action's outcome), a capped Redis Stream any node appends to. The holder
+  publishes each under its entry id (the ``req`` field of the input), so whichever node
+  holds the stream next knows where to go on: each is published once. ``answered``
+  keeps the newest request published, beside the log, since the input that answered it
+  may be trimmed from the log long before the request leaves ``req``.
 """
 
 from __future__ import annotations
 
+import asyncio
 import secrets
+from collections.abc import Awaitable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
@@ -39,10 +50,23 @@ return {1, value, tonumber(ARGV[3])}
 
 _PUBLISH = """
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return false end
-local id = redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[3], '*', 'i', ARGV[2], 'by', ARGV[1])
-redis.call('PEXPIRE', KEYS[2], ARGV[4])
+local n = redis.call('INCR', KEYS[3])
+local fields = {'i', ARGV[2], 'by', ARGV[1], 'n', n}
+if ARGV[5] ~= '' then
+  fields[7] = 'req'; fields[8] = ARGV[5]
+  redis.call('SET', KEYS[4], ARGV[5])
+end
+local id = redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[3], '*', unpack(fields))
+for i = 2, 4 do redis.call('PEXPIRE', KEYS[i], ARGV[4]) end
+return {id, n}
+"""
+
+_REQUEST = """
+local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[2], '*', 'i', ARGV[1])
+redis.call('PEXPIRE', KEYS[1], ARGV[3])
 return id
 """
+REQUESTS_KEPT = 1000  # requests kept per stream for the holder (a few a minute at most)
 
 _RELEASE = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
@@ -56,6 +80,23 @@ return redis.call('GET', KEYS[1])
 """
 
 Trouble = (RedisError, OSError)  # what a call to Redis may raise while Redis is away
+T = TypeVar("T")
+
+
+async def checked(call: Awaitable[T]) -> T:
+    """``call``'s result, or the cancellation it swallowed.
+
+    On Python 3.11 ``asyncio.wait_for``, which redis-py wraps around each socket write,
+    returns the write's result when a cancellation lands as the write completes: the
+    task carries on as if never cancelled. A replica's loop then never ends (its task
+    group cancels it once) and a stopped upstream runs on. Every call to Redis here goes
+    through this, so the cancellation is raised right after the call instead.
+    """
+    result = await call
+    task = asyncio.current_task()
+    if task is not None and task.cancelling():
+        raise asyncio.CancelledError
+    return result
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,6 +124,16 @@ class Entry:
     id: str
     payload: str
     by: str
+    req: str = ""  # the request it answers (an input another node asked for)
+    n: int = 0  # its number in the stream's inputs, from 1 (0: not numbered)
+
+
+@dataclass(frozen=True, slots=True)
+class Published:
+    """Where the log took an input: its entry id and its number."""
+
+    id: str
+    n: int
 
 
 class Bus:
@@ -95,6 +146,7 @@ class Bus:
         self._publish = redis.register_script(_PUBLISH)
         self._release = redis.register_script(_RELEASE)
         self._epoch = redis.register_script(_EPOCH)
+        self._request = redis.register_script(_REQUEST)
 
     @classmethod
     def connect(cls, url: str, config: BusConfig) -> Bus:
@@ -125,49 +177,82 @@ class Bus:
         keys = [PREFIX + "lease:" + stream, PREFIX + "fence:" + stream]
         ttl = ttl_ms or self.lease_ms
         args: list[str | int] = [self.config.node_id, value or "", ttl, self.retention_ms]
-        mine, holder, ttl = await self._tick(keys=keys, args=args)
+        mine, holder, ttl = await checked(self._tick(keys=keys, args=args))
         return Tick(bool(mine), str(holder), int(ttl))
 
-    async def publish(self, stream: str, value: str, payload: str) -> str | None:
+    async def publish(
+        self, stream: str, value: str, payload: str, req: str = ""
+    ) -> Published | None:
         """Append ``payload`` to the stream's inputs if ``value`` still holds its lease.
 
-        Returns the new entry's id; None when the lease is not ``value``'s (fenced off).
+        ``req``: the request it answers, if another node asked for it. Returns where the
+        log took it; None when the lease is not ``value``'s (fenced off).
         """
-        keys = [PREFIX + "lease:" + stream, PREFIX + "in:" + stream]
-        args: list[str | int] = [value, payload, self.config.log_entries, self.retention_ms]
-        entry = await self._publish(keys=keys, args=args)
-        return str(entry) if entry is not None else None
+        keys = [PREFIX + what + stream for what in ("lease:", "in:", "count:", "answered:")]
+        args: list[str | int] = [value, payload, self.config.log_entries, self.retention_ms, req]
+        entry = await checked(self._publish(keys=keys, args=args))
+        return Published(str(entry[0]), int(entry[1])) if entry is not None else None
 
     async def release(self, stream: str, value: str) -> None:
-        await self._release(keys=[PREFIX + "lease:" + stream], args=[value])
+        await checked(self._release(keys=[PREFIX + "lease:" + stream], args=[value]))
 
     async def epoch(self, stream: str) -> str:
         """The stream's epoch: the first node to ask sets it."""
         keys = [PREFIX + "epoch:" + stream]
-        return str(await self._epoch(keys=keys, args=[secrets.token_hex(4), self.retention_ms]))
+        epoch = self._epoch(keys=keys, args=[secrets.token_hex(4), self.retention_ms])
+        return str(await checked(epoch))
 
     async def read(self, stream: str, after: str, count: int = 500) -> list[Entry]:
         """Inputs after entry ``after`` (``0``: all kept), waiting a little for new ones."""
         block = int(self.config.block_seconds * 1000)
-        answer: Any = await self.redis.xread({PREFIX + "in:" + stream: after}, count, block)
+        answer: Any = await checked(
+            self.redis.xread({PREFIX + "in:" + stream: after}, count, block)
+        )
         return [
-            Entry(entry, fields.get("i", ""), fields.get("by", ""))
+            Entry(
+                entry,
+                fields.get("i", ""),
+                fields.get("by", ""),
+                fields.get("req", ""),
+                int(fields.get("n") or 0),
+            )
             for _, entries in answer
             for entry, fields in entries
         ]
 
+    async def request(self, stream: str, payload: str) -> str:
+        """Ask the stream's holder, whoever it is now or next, to publish ``payload``."""
+        keys = [PREFIX + "req:" + stream]
+        args: list[str | int] = [payload, REQUESTS_KEPT, self.retention_ms]
+        return str(await checked(self._request(keys=keys, args=args)))
+
+    async def requests(self, stream: str, after: str, count: int = 50) -> list[Entry]:
+        """Requests after entry ``after``, waiting a little for new ones."""
+        block = int(self.config.block_seconds * 1000)
+        key = PREFIX + "req:" + stream
+        answer: Any = await checked(self.redis.xread({key: after}, count, block))
+        return [
+            Entry(entry, fields.get("i", ""), "")
+            for _, entries in answer
+            for entry, fields in entries
+        ]
+
+    async def answered(self, stream: str) -> str:
+        """The newest request the stream's inputs ever answered (``0``: none)."""
+        return str(await checked(self.redis.get(PREFIX + "answered:" + stream)) or "0")
+
     async def newest(self, stream: str) -> str | None:
         """The id of the newest input kept, None when there is none."""
-        last = await self.redis.xrevrange(PREFIX + "in:" + stream, count=1)
+        last = await checked(self.redis.xrevrange(PREFIX + "in:" + stream, count=1))
         return str(last[0][0]) if last else None
 
     async def expire(self, stream: str, seconds: float) -> None:
         """The stream ended: its inputs and epoch go ``seconds`` from now."""
         ms = max(int(seconds * 1000), 1000)
         async with self.redis.pipeline(transaction=False) as pipe:
-            for what in ("in:", "epoch:"):
+            for what in ("in:", "epoch:", "req:", "count:", "answered:"):
                 pipe.pexpire(PREFIX + what + stream, ms)
-            await pipe.execute()
+            await checked(pipe.execute())
 
 
 def entry_after(a: str, b: str) -> bool:

@@ -15,8 +15,20 @@ can append once the lease is its own, so its inputs follow everyone else's in
 the log's order on every node. Whichever of the publisher and the reader meets
 one of the holder's entries first feeds it, exactly once.
 
+Inputs are numbered in the log. A node whose next input is not the one after the last
+it fed (it started on a log whose first inputs were trimmed, or it fell so far behind
+that inputs it had not read were trimmed, or Redis lost the log) holds a state no
+other node holds: it numbers its frames under an epoch of its own from there
+(:meth:`Stream.renumber`: its viewers get reset + snapshot), never under ids that name
+other frames on other nodes.
+
 What only this node sees (Redis away, the holder silent) is shown to its
 viewers as a local "reconnecting" status that moves no event id.
+
+A node that does not run the upstream and must tell every viewer something (a claim, an
+action's outcome) asks the holder through the shared requests (:meth:`Replica.forward`);
+while it runs the upstream, the holder publishes each request once, in order, marked
+with its id, so the next holder goes on after the last one the log holds.
 """
 
 from __future__ import annotations
@@ -25,19 +37,26 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
 from webapp.cluster import codec
 from webapp.cluster.bus import Bus, Trouble, entry_after
-from webapp.relay.inputs import Input
+from webapp.relay.inputs import ActionTaken, ClaimMade, Input
+from webapp.relay.ports import Forwarded
 from webapp.relay.stream import Stream
 
 log = logging.getLogger(__name__)
 
 CATCH_UP_WAIT = 5.0  # seconds a new viewer waits at most for its node to catch up
+CANCEL_AGAIN = 0.1  # seconds between cancellations of an upstream that ignored one
 STORE_AWAY = "The dashboard lost its shared store (Redis); reconnecting."
 HOLDER_SILENT = "The node running this stream's Burki connection is silent; taking over."
+
+
+REQUESTABLE = (ClaimMade, ActionTaken)  # what another node may ask the holder to publish
+
+Publish = Callable[[Input, str], Awaitable[None]]  # an input, and the request it answers
 
 
 class LeaseLost(Exception):
@@ -52,12 +71,14 @@ class Replica:
         self._value: str | None = None  # our lease value while we hold it
         self._upstream: asyncio.Task[None] | None = None
         self._last = "0"  # the newest input fed to the stream
+        self._n = 0  # its number in the log (0: none fed yet)
         self._epoch_set = False
         self._advanced = asyncio.Condition()
         self._trouble: dict[str, str] = {}
         self._mine: set[str] = set()  # lease values this node held: its own entries carry them
         self._fed_by_publisher: set[str] = set()  # own entries fed before the reader met them
         self._fed_by_reader: set[str] = set()  # own entries the reader met first
+        self._req_last = "0"  # the newest request the log answers (read or published)
         # One publish (and its feed) at a time: the holder's own order is the log's.
         self._publishing = asyncio.Lock()
 
@@ -120,13 +141,73 @@ class Replica:
             self._set_trouble("store", None)
             for entry in entries:
                 self._last = entry.id
+                self._answered(entry.req)
                 if entry.by in self._mine:
                     if entry.id in self._fed_by_publisher:
                         self._fed_by_publisher.discard(entry.id)
                         continue
                     self._fed_by_reader.add(entry.id)
+                self._follow(entry.n)
                 self._feed(entry.payload)
             await self._notify()
+
+    def _follow(self, n: int) -> None:
+        """Before input number ``n`` is fed: renumber unless it is the one after the last."""
+        if n == 0:  # published by a node that does not number inputs: nothing to check
+            return
+        if n != self._n + 1:
+            log.warning(
+                "stream %s: inputs %d to %d were gone from the shared log before this node"
+                " read them; its frames now have ids of their own",
+                self.name,
+                self._n + 1,
+                n - 1,
+            )
+            self.stream.renumber()
+        self._n = n
+
+    def _answered(self, req: str) -> None:
+        if req and entry_after(req, self._req_last):
+            self._req_last = req
+
+    async def forward(self, item: Input, wait: float) -> Forwarded:
+        """Ask whichever node holds the stream (now or next) to publish ``item``.
+
+        ``"applied"`` once this node fed it (within ``wait`` s), ``"asked"`` when it was
+        not seen within that (or ``wait`` is 0), ``"failed"`` when Redis did not take it.
+        """
+        try:
+            req = await self.bus.request(self.name, codec.encode(item))
+        except Trouble as exc:
+            log.warning("stream %s: request not sent (%s)", self.name, type(exc).__name__)
+            return "failed"
+        if wait <= 0:
+            return "asked"
+        try:
+            async with asyncio.timeout(wait), self._advanced:
+                await self._advanced.wait_for(lambda: not entry_after(req, self._req_last))
+        except TimeoutError:
+            return "asked"
+        return "applied"
+
+    async def _serve_requests(self, publish: Publish) -> None:
+        """The holder publishes what other nodes asked for, in their order, each once."""
+        after: str | None = None
+        while True:
+            try:
+                if after is None:  # the log's answers may be trimmed: Redis keeps the newest
+                    after = await self.bus.answered(self.name)
+                if entry_after(self._req_last, after):
+                    after = self._req_last  # published under an earlier lease, or read so
+                asked = await self.bus.requests(self.name, after)
+            except Trouble:
+                await asyncio.sleep(self.bus.config.block_seconds)
+                continue
+            for req in asked:
+                item = _requested(req.payload)
+                if item is not None:
+                    await publish(item, req.id)  # LeaseLost ends this with the upstream
+                after = req.id
 
     async def _notify(self) -> None:
         async with self._advanced:
@@ -182,23 +263,27 @@ class Replica:
             self._start_upstream(tick.value)
 
     def _start_upstream(self, value: str) -> None:
-        async def publish(item: Input) -> None:
+        async def publish(item: Input, req: str = "") -> None:
             async with self._publishing:
-                entry = await self.bus.publish(self.name, value, codec.encode(item))
+                entry = await self.bus.publish(self.name, value, codec.encode(item), req)
                 if entry is None:
                     raise LeaseLost
-                if entry in self._fed_by_reader:  # the reader met it first and fed it
-                    self._fed_by_reader.discard(entry)
+                self._answered(req)
+                if entry.id in self._fed_by_reader:  # the reader met it first and fed it
+                    self._fed_by_reader.discard(entry.id)
                 else:
-                    self._fed_by_publisher.add(entry)
+                    self._fed_by_publisher.add(entry.id)
+                    self._follow(entry.n)
                     self.stream.feed(item)
 
         log.info("stream %s: this node holds the lease; running the upstream", self.name)
-        self._upstream = asyncio.create_task(
-            self._guarded(self.stream.run_upstream(publish)), name=f"upstream {self.name}"
-        )
+        upstream = self._guarded(self.stream.run_upstream(publish), publish)
+        self._upstream = asyncio.create_task(upstream, name=f"upstream {self.name}")
 
-    async def _guarded(self, upstream: Coroutine[Any, Any, None]) -> None:
+    async def _guarded(self, upstream: Coroutine[Any, Any, None], publish: Publish) -> None:
+        """Run the upstream, and the other nodes' requests beside it: one lifetime (a
+        fenced publish ends the requests; the upstream's next publish meets the same fence)."""
+        requests = asyncio.create_task(self._serve_requests(publish), name=f"req {self.name}")
         try:
             await upstream
         except LeaseLost:
@@ -208,14 +293,29 @@ class Replica:
                 "stream %s: publish failed (%s); upstream stopped", self.name, type(exc).__name__
             )
         finally:
+            requests.cancel()  # its Redis calls raise a cancellation they swallowed
+            await asyncio.wait([requests])
+            if not requests.cancelled() and not isinstance(requests.exception(), LeaseLost):
+                log.error("stream %s: requests failed", self.name, exc_info=requests.exception())
             self.stream.upstream_stopped()
 
     async def _stop_upstream(self) -> None:
+        """Cancel the upstream and await its end.
+
+        Cancelled again until it ends: on Python 3.11 ``asyncio.wait_for`` (redis-py wraps
+        each socket write in one) returns the write's result, swallowing a cancellation
+        that lands as the write completes. The upstream then ran on, publishing, and this
+        wait (the lease loop's, or the stream's close) hung until an item came after the
+        lease ran out.
+        """
         task, self._upstream = self._upstream, None
-        if task is not None and not task.done():
+        if task is None:
+            return
+        while not task.done():
             task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+            await asyncio.wait([task], timeout=CANCEL_AGAIN)
+        with contextlib.suppress(asyncio.CancelledError):
+            await task  # done: its own failure, if any, is the caller's
 
     def _set_trouble(self, what: str, message: str | None) -> None:
         if message is None:
@@ -234,3 +334,15 @@ class Cluster:
 
     def link(self, stream: Stream) -> Replica:
         return Replica(self.bus, stream)
+
+
+def _requested(payload: str) -> Input | None:
+    """The input another node asked for, if it is one a node may ask for."""
+    try:
+        item = codec.decode(payload)
+    except ValueError:
+        item = None
+    if not isinstance(item, REQUESTABLE):
+        log.warning("a request that is not a claim or an action was dropped")
+        return None
+    return item

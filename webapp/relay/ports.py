@@ -10,12 +10,16 @@ hands the concrete ones to the hub; the relay never imports them.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from webapp.relay.frames import Change, Frame
+from webapp.relay.inputs import Input
 
 if TYPE_CHECKING:
     from webapp.relay.stream import Stream
+
+
+Forwarded = Literal["applied", "asked", "failed"]  # what became of an input asked of the holder
 
 
 class FrameView(Protocol):
@@ -51,13 +55,17 @@ class StreamLink(Protocol):
     :meth:`run` is the stream's pump: it feeds the stream every shared input,
     in the cluster's order, and runs Burki's upstream while this node holds the
     stream's lease. :meth:`caught_up` returns once the stream holds every input
-    published before it was called (or the wait is bounded out).
+    published before it was called (or the wait is bounded out). :meth:`forward` asks
+    the node running the upstream to publish an input this node cannot (a claim, an
+    action's outcome): ``"applied"`` once this node fed it within ``wait`` s,
+    ``"asked"`` when it is on its way, ``"failed"`` when the shared store did not take it.
     """
 
     @property
     def holds(self) -> bool: ...
     async def run(self) -> None: ...
     async def caught_up(self) -> None: ...
+    async def forward(self, item: Input, wait: float) -> Forwarded: ...
 
 
 class Sharing(Protocol):

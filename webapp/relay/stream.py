@@ -65,6 +65,7 @@ from webapp.wire.upstream import Connecting, GaveUp, Item, Live, Reconnecting
 log = logging.getLogger(__name__)
 
 
+FORWARD_WAIT = 3.0  # seconds a claim made on a node that does not hold the call waits to show
 WEBHOOK_TYPES = frozenset({"progress", "contact", "campaign_completed", "alert", "call_status"})
 
 
@@ -131,9 +132,7 @@ class Stream:
         self._progress = Coalescer(0.0 if self.link else config.progress_interval, self._emit)
         self._publish: Feed = self._feed_here
         self._status = self._upstream_status()
-        self._timed = TimedInputs(
-            key, self.link is not None, lambda: self.runs_upstream, self.feed, lambda: self._publish
-        )
+        self._timed = TimedInputs(key, self.link is not None, self.feed, self._decider)
         make_alerts = self._integrations.alerts
         self.alerts = make_alerts() if make_alerts is not None and key.kind == "call" else None
         self.extras = self._call_extras()
@@ -161,7 +160,7 @@ class Stream:
             self._metrics,
             self._emit,
             lambda: self._deliver(render(self.log.last_id, "status", self.connection, self.key)),
-            lambda: not self.ended and self.runs_upstream,
+            lambda: not self.ended and self._decider() is not None,
             self._connection_started,
         )
 
@@ -204,6 +203,20 @@ class Stream:
     def runs_upstream(self) -> bool:
         """This node runs the upstream (always, alone; in a cluster, while it holds the lease)."""
         return self.link is None or self.link.holds
+
+    def _decider(self) -> Feed | None:
+        """Where an input this node decides goes (a timer's, a claim, an action, a poll).
+
+        Alone: into this stream. In a cluster: the shared log, through the running
+        upstream's fenced publish, which feeds it here right after. None while this node
+        cannot publish: it does not hold the lease, or holds it but has not read the log
+        to its end yet (its upstream starts only then), or its upstream stopped. An input
+        fed here alone would number this node's frames apart from every other node's, and
+        a viewer resuming elsewhere would then skip or repeat a frame without a reset.
+        """
+        if self.link is None:
+            return self._feed_here
+        return None if self._publish == self._feed_here else self._publish
 
     @property
     def linger(self) -> float:
@@ -463,18 +476,20 @@ class Stream:
 
         Returns the claim now held; raises ``ClaimRefused`` (see ``relay.claims``). In a
         cluster the claim is an input the lease holder publishes, so every node shows it
-        under the same event id; another node refuses it (not shared from there yet).
+        under the same event id; another node asks the holder to publish it and waits a
+        little to see it applied (a claim decided elsewhere first is refused alike on every
+        node, and the returned claim says whose it is).
         """
         at = iso(datetime.now(UTC)) or ""
         self.claims.check(action, who, admin=admin)
+        publish, made = self._decider(), ClaimMade(action, who, admin, at)
         if self.link is None:
             self.extras.apply_claim(action, who, admin, at)
-        elif self.runs_upstream:
-            await self._publish(ClaimMade(action, who, admin, at))
-        else:
+        elif publish is not None:
+            await publish(made)
+        elif await self.link.forward(made, FORWARD_WAIT) == "failed":
             raise ClaimRefused(
-                "Another dashboard node holds this call right now; claims on it are taken "
-                "there (not shared between nodes yet)."
+                "The dashboard cannot reach its shared store (Redis) right now; try again."
             )
         return self.claims.snapshot()
 
@@ -482,13 +497,14 @@ class Stream:
         """A person's action on this call or campaign (ended, paused, failed...): an
         ``action`` event for every viewer, kept in the snapshot for late ones. An input,
         so every node of a cluster shows it under the same id: published by the lease
-        holder. Returns False when this node cannot publish it (another node holds the
-        stream): the outcome then reaches other screens only through Burki's own events."""
+        holder (asked of it by another node). Returns False when it could not be published
+        nor asked for: the outcome then reaches other screens only through Burki's events."""
         item = ActionTaken(by, self.key.kind, outcome, message, iso(datetime.now(UTC)) or "")
-        if self.link is not None and self._publish == self._feed_here:
-            return False  # feeding it here alone would number this node's frames apart
+        publish = self._decider()
+        if publish is None:  # fed here alone it would number this node's frames apart
+            return self.link is not None and await self.link.forward(item, 0) != "failed"
         try:
-            await self._publish(item)
+            await publish(item)
         except Exception as exc:  # the lease moved or Redis went
             log.info("stream %s: action not published (%s)", self.key, type(exc).__name__)
             return False
@@ -511,6 +527,18 @@ class Stream:
         """Number frames under the cluster's epoch for this stream (before the first frame)."""
         if len(self.log) == 0 and self.log.epoch != epoch:
             self.log = ReplayLog(self.log.capacity, epoch)
+
+    def renumber(self) -> None:
+        """Number frames under a new epoch of this node's own from now on.
+
+        For a node whose state stopped following the shared inputs (some were trimmed
+        before it read them): its next frames are not other nodes' frames under the same
+        ids. Its viewers get ``reset`` + ``snapshot`` now, and a viewer resuming across
+        nodes with either epoch's id gets the same: never frames it did not miss.
+        """
+        self.log = ReplayLog(self.log.capacity)
+        self._deliver(render(self.log.last_id, "reset", {"reason": "gap"}, self.key))
+        self._deliver(self.snapshot())
 
     def _emit(self, change: Change) -> None:
         frame = self.log.append(change, self.key)
