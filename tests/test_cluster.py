@@ -192,6 +192,8 @@ async def test_a_line_spoken_during_a_takeovers_replay_comes_first_and_the_rest_
     key, lines = f"call:{sid}", [f"line {n}" for n in range(11)]
     async with nodes(sim, server, 3) as cluster, bearer(cluster[0].token(Role.ADMIN)) as client:
         viewers = [Viewer(n.url, f"/api/calls/{sid}/events").start(client) for n in cluster]
+        for viewer in viewers:  # each gets every line as an event, none in its snapshot
+            await viewer.wait_for(is_event("snapshot"), timeout=10)
         await viewers[0].wait_for(is_event("status", state="live"))
         for n, line in enumerate(lines[:5]):
             sim.add_segment(sid, "user" if n % 2 else "assistant", line)
