@@ -29,6 +29,12 @@ Redirects are not followed. An event id offered twice to one endpoint is queued
 once (among the last ``seen_size`` ids), but delivery is at least once: a POST
 whose answer was lost is sent again, so receivers dedupe on the id.
 
+**Across a cluster** (``marks`` given): the lease holder posts; each endpoint's delivery
+mark in the shared store follows its deliveries, a frame at or before the mark is not
+posted, and the node that takes a stream over queues every frame it kept after the mark
+(:mod:`webapp.alerts.marks`): what a killed holder had queued is posted, once in the
+normal case, twice at most when a POST was in flight.
+
 Ownership: the app's lifespan owns the dispatcher: it calls :meth:`start` once
 the loop runs and awaits :meth:`close` on shutdown, which cancels and awaits
 every worker. Nothing else cancels them. Secrets appear in no repr, status,
@@ -39,6 +45,7 @@ fragment (httpx logs the full URL: mask :attr:`Endpoint.secrets`).
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import hashlib
 import hmac
 import itertools
@@ -47,7 +54,7 @@ import logging
 import re
 import time
 from collections import OrderedDict, deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -63,7 +70,9 @@ from webapp.alerts.endpoints import (
     safe_url,
 )
 from webapp.alerts.mail import Mailer
+from webapp.alerts.marks import DeliveryMarks, Mark, Marks, resume
 from webapp.relay.frames import iso
+from webapp.relay.ports import Outgoing
 from webapp.wire.backoff import Backoff
 
 log = logging.getLogger(__name__)
@@ -121,6 +130,13 @@ class _Item:
     stream: str
     type: str
     data: bytes  # the payload's JSON, serialised once when offered
+    epoch: str = ""  # in a cluster: what the numbers count under
+    numbers: tuple[tuple[str, int], ...] = ()  # per route: its number (see ports.Outgoing)
+
+    def mark(self, route: str) -> Mark | None:
+        """Where this item puts ``route``'s delivery mark (None: it has no place)."""
+        n = dict(self.numbers).get(route, 0)
+        return Mark(self.epoch, n) if self.epoch and n else None
 
     def body(self, sent_at: str) -> bytes:
         """The request body: the payload as serialised when offered, stamped ``sent_at``."""
@@ -143,6 +159,7 @@ class _Lane:
 
     endpoint: Endpoint
     queue: deque[_Item]
+    id: str = ""  # the route's name in the shared marks (a digest: no secret in a key)
     seen: OrderedDict[str, None] = field(default_factory=OrderedDict)
     wake: asyncio.Event = field(default_factory=asyncio.Event)
     idle: asyncio.Event = field(default_factory=asyncio.Event)
@@ -153,6 +170,7 @@ class _Lane:
     dropped: int = 0
     duplicates: int = 0
     retries: int = 0
+    lost: int = 0  # frames a takeover found neither delivered nor kept
     last_success: datetime | None = None
     last_error: str | None = None
     last_error_at: datetime | None = None
@@ -170,6 +188,7 @@ class _Lane:
             "dropped": self.dropped,
             "duplicates": self.duplicates,
             "retries": self.retries,
+            "lost": self.lost,
             "last_success": iso(self.last_success),
             "last_error": self.last_error,
             "last_error_at": iso(self.last_error_at),
@@ -197,8 +216,11 @@ class WebhookDispatcher:
         clock: Callable[[], float] = time.time,
         public_url: str = "",
         mailer: Mailer | None = None,
+        marks: DeliveryMarks | None = None,
     ) -> None:
-        self._lanes = [_Lane(e, deque(maxlen=max(queue_size, 1))) for e in endpoints]
+        self._lanes = [_Lane(e, deque(maxlen=max(queue_size, 1)), _route_id(e)) for e in endpoints]
+        self.kept = max(queue_size, 1)  # what a cluster's stream keeps for a takeover
+        self._marks = Marks(marks, timeout) if marks is not None else None
         for lane in self._lanes:
             lane.idle.set()
         self._owns_client = client is None
@@ -219,6 +241,45 @@ class WebhookDispatcher:
         wanted = [lane for lane in self._lanes if lane.endpoint.wants(type, data)]
         self._offer_to(wanted, stream_key, event_id, type, data)
 
+    def routes(self, type: str, data: dict[str, Any]) -> list[str]:
+        """The routes (endpoints) that take an event of this type and data."""
+        return [lane.id for lane in self._lanes if lane.endpoint.wants(type, data)]
+
+    def send(self, stream_key: str, item: Outgoing) -> None:
+        """Queue a cluster stream's numbered frame on the routes it names; returns at once."""
+        lanes = [lane for lane in self._lanes if lane.id in dict(item.numbers)]
+        self._offer_to(lanes, stream_key, item.event_id, item.type, item.data, item)
+
+    async def take_over(
+        self, stream_key: str, kept: Sequence[Outgoing], counts: Mapping[str, int]
+    ) -> None:
+        """This node now posts ``stream_key``: queue every kept frame after each route's
+        shared mark; count and log what is after it but no longer kept.
+
+        Without the marks (the store away) every kept frame is queued: the check before
+        each POST skips what was delivered, if the store is back by then.
+        """
+        if self._marks is None or (not kept and not counts):
+            return
+        marks = await self._marks.fetch(stream_key)
+        for lane in self._lanes:
+            if marks is None:
+                queue = [item for item in kept if lane.id in dict(item.numbers)]
+            else:
+                resumed = resume(lane.id, kept, counts, marks.get(lane.id))
+                queue = resumed.queue
+                if resumed.lost:
+                    lane.lost += resumed.lost
+                    log.warning(
+                        "webhook %s: %d event(s) of %s were neither delivered nor kept when"
+                        " this node took it over; not posted",
+                        lane.endpoint.safe_url,
+                        resumed.lost,
+                        stream_key,
+                    )
+            for item in queue:
+                self._offer_to([lane], stream_key, item.event_id, item.type, item.data, item)
+
     def send_test(self) -> int:
         """A test alert to every endpoint that takes alerts, whatever its routing (the "send
         a test" button of /admin); how many endpoints it was queued for."""
@@ -233,7 +294,13 @@ class WebhookDispatcher:
         return len(lanes)
 
     def _offer_to(
-        self, lanes: list[_Lane], stream_key: str, event_id: str, type: str, data: dict[str, Any]
+        self,
+        lanes: list[_Lane],
+        stream_key: str,
+        event_id: str,
+        type: str,
+        data: dict[str, Any],
+        place: Outgoing | None = None,
     ) -> None:
         if not lanes or self._closed:
             return
@@ -244,6 +311,8 @@ class WebhookDispatcher:
             log.error("webhook: event %s (%s) is not JSON; not sent", event_id, type)
             return
         item = _Item(event_id, stream_key, type, encoded)
+        if place is not None:
+            item = dataclasses.replace(item, epoch=place.epoch, numbers=place.numbers)
         for lane in lanes:
             self._enqueue(lane, item)
 
@@ -299,7 +368,7 @@ class WebhookDispatcher:
 
     def totals(self) -> dict[str, int]:
         """The counters summed over endpoints (plain ints, for Prometheus)."""
-        keys = ("queued", "delivered", "failed", "dropped", "duplicates", "retries")
+        keys = ("queued", "delivered", "failed", "dropped", "duplicates", "retries", "lost")
         rows = self.status()
         return {key: sum(int(row[key]) for row in rows) for key in keys}
 
@@ -312,14 +381,38 @@ class WebhookDispatcher:
                 lane.wake.clear()
                 await lane.wake.wait()
                 continue
-            lane.in_flight = lane.queue.popleft()
+            lane.in_flight = item = lane.queue.popleft()
             try:
-                await self._deliver(lane, lane.in_flight)
+                if await self._marked(lane, item):  # another holder delivered it
+                    lane.duplicates += 1
+                    continue
+                await self._deliver(lane, item)
+                await self._advance(lane, item)
             except Exception:  # a bug must not stop the lane: log it, count it, go on
                 log.exception("webhook %s: delivery failed", lane.endpoint.safe_url)
                 lane.failed += 1
             finally:
                 lane.in_flight = None
+
+    async def _marked(self, lane: _Lane, item: _Item) -> bool:
+        """Whether the shared mark says ``item`` was delivered (by another holder)."""
+        place = item.mark(lane.id)
+        if self._marks is None or place is None:
+            return False
+        return await self._marks.covers(item.stream, lane.id, place)
+
+    async def _advance(self, lane: _Lane, item: _Item) -> None:
+        """Delivered or given up: move the route's shared mark to ``item``."""
+        place = item.mark(lane.id)
+        if self._marks is None or place is None:
+            return
+        if not await self._marks.advance(item.stream, lane.id, place):
+            log.warning(
+                "webhook %s: delivery mark of %s not saved; a next holder may post %s again",
+                lane.endpoint.safe_url,
+                item.stream,
+                item.event_id,
+            )
 
     async def _deliver(self, lane: _Lane, item: _Item) -> None:
         base, cap = self._backoff
@@ -380,6 +473,11 @@ class WebhookDispatcher:
         if 200 <= status < 300:
             return _Outcome(True)
         return _Outcome(False, retryable(status), f"HTTP {status}", _seconds(retry_after))
+
+
+def _route_id(endpoint: Endpoint) -> str:
+    """A route's name, the same on every node of one configuration, with no secret in it."""
+    return hashlib.sha256(f"{endpoint.format} {endpoint.url}".encode()).hexdigest()[:16]
 
 
 def _seconds(retry_after: str | None) -> float:
