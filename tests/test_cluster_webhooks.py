@@ -3,20 +3,27 @@ the event id, and nothing delivered before the hand-over posted again."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import tempfile
 from collections import Counter
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 
+import httpx
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 from redis.asyncio import Redis
 
-from tests.cluster import LEASE, flush, nodes, redis_module
+from tests.cluster import LEASE, NodeProcess, balanced_nodes, flush, nodes, redis_module
 from tests.live import LiveApp, Viewer, data, is_event
 from tests.receiver import HANG, Receiver, receiving
 from tests.redisserver import RedisServer
 from tests.test_alerts_live import ANGRY, SECRET, endpoints
 from tests.test_cluster import bearer
+from tests.test_cluster_nodes import Resuming, holder_of
+from webapp.access.tokens import TokenStore
 from webapp.access.users import Role
 from webapp.alerts.endpoints import Endpoint
 from webapp.alerts.marks import Mark, resume
@@ -234,3 +241,80 @@ async def test_a_frame_at_or_before_the_shared_mark_is_never_posted(server: Redi
     assert posted_ids(receiver) == ["call:CA1/a3"]
     assert dispatcher.totals()["duplicates"] == 2
     await bus.close()
+
+
+def alerts_of(viewer: Resuming) -> list[str]:
+    return [str(data(e)["id"]) for e in viewer.events if e.event == "alert"]
+
+
+async def shows_alerts(viewer: Resuming, count: int, timeout: float = 20) -> None:
+    async with asyncio.timeout(timeout):
+        while len(set(alerts_of(viewer))) < count:
+            viewer.changed.clear()
+            await viewer.changed.wait()
+
+
+async def queued(client: httpx.AsyncClient, node: NodeProcess) -> float:
+    """Webhooks queued or in flight on ``node``, as its /metrics says."""
+    text = (await client.get(node.url + "/metrics")).text
+    families = [f for f in text_string_to_metric_families(text) if f.name == "burki_live_webhook"]
+    assert families, "no webhook metrics"
+    return sum(s.value for s in families[0].samples if s.labels["count"] == "queued")
+
+
+async def drained(client: httpx.AsyncClient, processes: list[NodeProcess]) -> None:
+    """Until no live node has a webhook queued or in flight."""
+    async with asyncio.timeout(20):
+        for node in processes:
+            while True:
+                if not await queued(client, node):
+                    break
+                await asyncio.sleep(0.1)  # another process: nothing to await but its answer
+
+
+async def test_kill_9_of_the_holder_loses_no_alert_and_repeats_only_the_one_in_flight(
+    sim: Simulator, server: RedisServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Three node processes behind HAProxy; the holder's first POST hangs, two more alerts
+    queue behind it, and the holder is killed with SIGKILL. Every alert reaches the
+    receiver, each once but the one in flight, and the next holder posts new ones."""
+    sid = sim.add_call()
+    key = f"call:{sid}"
+    async with receiving() as receiver:
+        receiver.plan.append(HANG)
+        monkeypatch.setenv("WEBHOOK_ENDPOINTS", endpoints(receiver.url, "alert"))
+        with tempfile.TemporaryDirectory() as folder:
+            token = TokenStore(Path(folder) / "tokens.toml").create("viewers", Role.ADMIN)
+            async with (
+                balanced_nodes(sim, server, Path(folder)) as (url, processes),
+                bearer(token) as client,
+            ):
+                viewers = [Resuming(f"{url}/api/calls/{sid}/events") for _ in range(6)]
+                tasks = [asyncio.create_task(v.run(client)) for v in viewers]
+                try:
+                    await sim.wait_for_connections(key, 1, timeout=20)
+                    sim.add_segment(sid, "user", ANGRY[0])
+                    await receiver.wait_for(1, timeout=20)  # in flight: never answered
+                    sim.add_segment(sid, "user", ANGRY[1])
+                    sim.add_segment(sid, "user", ANGRY[2])
+                    for viewer in viewers:
+                        await shows_alerts(viewer, 3)
+                    holder = processes[await holder_of(server, key)]
+                    holder.process.kill()  # SIGKILL: its queue dies with it
+                    await asyncio.to_thread(holder.process.wait, 10)
+                    await receiver.wait_for(4, timeout=30)
+                    sim.add_segment(sid, "user", f"{ANGRY[0]} (again)")  # after the takeover
+                    for viewer in viewers:
+                        await shows_alerts(viewer, 4, timeout=30)
+                    await receiver.wait_for(5, timeout=30)
+                    alive = [p for p in processes.values() if p is not holder]
+                    await drained(client, alive)
+                finally:
+                    for task in tasks:
+                        task.cancel()
+                    await asyncio.gather(*tasks, return_exceptions=True)
+    shown = {f"{key}/{alert}" for alert in alerts_of(viewers[0])}
+    counts = Counter(posted_ids(receiver))
+    assert shown <= set(counts), (shown, counts)  # every alert at least once
+    in_flight = receiver.requests[0].headers[EVENT_ID]
+    assert {i: n for i, n in counts.items() if n > 1} == {in_flight: 2}, counts
