@@ -53,9 +53,8 @@ import json
 import logging
 import re
 import time
-from collections import OrderedDict, deque
+from collections import deque
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -69,8 +68,9 @@ from webapp.alerts.endpoints import (
     parse_endpoints,
     safe_url,
 )
+from webapp.alerts.lanes import Item, Lane, Outcome, route_id
 from webapp.alerts.mail import Mailer
-from webapp.alerts.marks import DeliveryMarks, Mark, Marks, resume
+from webapp.alerts.marks import DeliveryMarks, Marks, resume
 from webapp.relay.frames import iso
 from webapp.relay.ports import Outgoing
 from webapp.wire.backoff import Backoff
@@ -124,77 +124,6 @@ def retryable(status: int) -> bool:
     return status in (408, 425, 429) or status >= 500
 
 
-@dataclass(frozen=True, slots=True)
-class _Item:
-    event_id: str
-    stream: str
-    type: str
-    data: bytes  # the payload's JSON, serialised once when offered
-    epoch: str = ""  # in a cluster: what the numbers count under
-    numbers: tuple[tuple[str, int], ...] = ()  # per route: its number (see ports.Outgoing)
-
-    def mark(self, route: str) -> Mark | None:
-        """Where this item puts ``route``'s delivery mark (None: it has no place)."""
-        n = dict(self.numbers).get(route, 0)
-        return Mark(self.epoch, n) if self.epoch and n else None
-
-    def body(self, sent_at: str) -> bytes:
-        """The request body: the payload as serialised when offered, stamped ``sent_at``."""
-        head = json.dumps({"id": self.event_id, "stream": self.stream, "type": self.type})
-        tail = json.dumps(sent_at)
-        return f'{head[:-1]},"data":'.encode() + self.data + f',"sent_at":{tail}}}'.encode()
-
-
-@dataclass(frozen=True, slots=True)
-class _Outcome:
-    delivered: bool
-    retry: bool = False
-    error: str = ""
-    retry_after: float = 0.0
-
-
-@dataclass(eq=False)
-class _Lane:
-    """One endpoint's queue, dedupe memory, counters and worker task."""
-
-    endpoint: Endpoint
-    queue: deque[_Item]
-    id: str = ""  # the route's name in the shared marks (a digest: no secret in a key)
-    seen: OrderedDict[str, None] = field(default_factory=OrderedDict)
-    wake: asyncio.Event = field(default_factory=asyncio.Event)
-    idle: asyncio.Event = field(default_factory=asyncio.Event)
-    in_flight: _Item | None = None
-    task: asyncio.Task[None] | None = None
-    delivered: int = 0
-    failed: int = 0
-    dropped: int = 0
-    duplicates: int = 0
-    retries: int = 0
-    lost: int = 0  # frames a takeover found neither delivered nor kept
-    last_success: datetime | None = None
-    last_error: str | None = None
-    last_error_at: datetime | None = None
-
-    def status(self) -> dict[str, Any]:
-        return {
-            "url": self.endpoint.safe_url,
-            "format": self.endpoint.format,
-            "events": sorted(self.endpoint.events),
-            "severities": sorted(self.endpoint.severities),
-            "kinds": sorted(self.endpoint.kinds),
-            "queued": len(self.queue) + (self.in_flight is not None),
-            "delivered": self.delivered,
-            "failed": self.failed,
-            "dropped": self.dropped,
-            "duplicates": self.duplicates,
-            "retries": self.retries,
-            "lost": self.lost,
-            "last_success": iso(self.last_success),
-            "last_error": self.last_error,
-            "last_error_at": iso(self.last_error_at),
-        }
-
-
 class WebhookDispatcher:
     """Posts stream events to endpoints, off the caller's path (see the module docstring).
 
@@ -218,7 +147,7 @@ class WebhookDispatcher:
         mailer: Mailer | None = None,
         marks: DeliveryMarks | None = None,
     ) -> None:
-        self._lanes = [_Lane(e, deque(maxlen=max(queue_size, 1)), _route_id(e)) for e in endpoints]
+        self._lanes = [Lane(e, deque(maxlen=max(queue_size, 1)), route_id(e)) for e in endpoints]
         self.kept = max(queue_size, 1)  # what a cluster's stream keeps for a takeover
         self._marks = Marks(marks, timeout) if marks is not None else None
         for lane in self._lanes:
@@ -295,7 +224,7 @@ class WebhookDispatcher:
 
     def _offer_to(
         self,
-        lanes: list[_Lane],
+        lanes: list[Lane],
         stream_key: str,
         event_id: str,
         type: str,
@@ -310,13 +239,13 @@ class WebhookDispatcher:
         except (TypeError, ValueError):  # UnicodeEncodeError (a lone surrogate) is a ValueError
             log.error("webhook: event %s (%s) is not JSON; not sent", event_id, type)
             return
-        item = _Item(event_id, stream_key, type, encoded)
+        item = Item(event_id, stream_key, type, encoded)
         if place is not None:
             item = dataclasses.replace(item, epoch=place.epoch, numbers=place.numbers)
         for lane in lanes:
             self._enqueue(lane, item)
 
-    def _enqueue(self, lane: _Lane, item: _Item) -> None:
+    def _enqueue(self, lane: Lane, item: Item) -> None:
         if item.event_id in lane.seen:
             lane.duplicates += 1
             return
@@ -374,7 +303,7 @@ class WebhookDispatcher:
 
     # -- the worker: one per endpoint -------------------------------------------------------
 
-    async def _work(self, lane: _Lane) -> None:
+    async def _work(self, lane: Lane) -> None:
         while True:
             if not lane.queue:
                 lane.idle.set()
@@ -394,14 +323,14 @@ class WebhookDispatcher:
             finally:
                 lane.in_flight = None
 
-    async def _marked(self, lane: _Lane, item: _Item) -> bool:
+    async def _marked(self, lane: Lane, item: Item) -> bool:
         """Whether the shared mark says ``item`` was delivered (by another holder)."""
         place = item.mark(lane.id)
         if self._marks is None or place is None:
             return False
         return await self._marks.covers(item.stream, lane.id, place)
 
-    async def _advance(self, lane: _Lane, item: _Item) -> None:
+    async def _advance(self, lane: Lane, item: Item) -> None:
         """Delivered or given up: move the route's shared mark to ``item``."""
         place = item.mark(lane.id)
         if self._marks is None or place is None:
@@ -414,7 +343,7 @@ class WebhookDispatcher:
                 item.event_id,
             )
 
-    async def _deliver(self, lane: _Lane, item: _Item) -> None:
+    async def _deliver(self, lane: Lane, item: Item) -> None:
         base, cap = self._backoff
         backoff = Backoff(base=base, cap=cap)
         for attempt in range(1, self.max_attempts + 1):
@@ -437,7 +366,7 @@ class WebhookDispatcher:
             outcome.error,
         )
 
-    async def _attempt(self, endpoint: Endpoint, item: _Item) -> _Outcome:
+    async def _attempt(self, endpoint: Endpoint, item: Item) -> Outcome:
         if endpoint.format == "signed":
             sent = self._clock()
             body = item.body(iso(datetime.fromtimestamp(sent, UTC)) or "")
@@ -452,12 +381,12 @@ class WebhookDispatcher:
             assert self._mailer is not None, "an email route needs a mailer"
             message = messages.email(summary, self._mailer.sender, self._mailer.recipients)
             sent_mail = await self._mailer.send(message)
-            return _Outcome(sent_mail.ok, sent_mail.retry, sent_mail.error)
+            return Outcome(sent_mail.ok, sent_mail.retry, sent_mail.error)
         chat = messages.slack(summary) if endpoint.format == "slack" else messages.teams(summary)
         body = json.dumps(chat, ensure_ascii=False).encode()
         return await self._post(endpoint, body, {"Content-Type": "application/json"})
 
-    async def _post(self, endpoint: Endpoint, body: bytes, headers: dict[str, str]) -> _Outcome:
+    async def _post(self, endpoint: Endpoint, body: bytes, headers: dict[str, str]) -> Outcome:
         try:
             # The outer timeout bounds the whole attempt; httpx's bounds each read.
             async with asyncio.timeout(self.timeout):
@@ -467,17 +396,12 @@ class WebhookDispatcher:
                 async with request as response:  # the body is never read
                     status, retry_after = response.status_code, response.headers.get("retry-after")
         except (TimeoutError, httpx.TimeoutException):
-            return _Outcome(False, retry=True, error=f"timed out after {self.timeout:g} s")
+            return Outcome(False, retry=True, error=f"timed out after {self.timeout:g} s")
         except httpx.TransportError as exc:  # refused, reset, DNS, protocol errors
-            return _Outcome(False, retry=True, error=type(exc).__name__)
+            return Outcome(False, retry=True, error=type(exc).__name__)
         if 200 <= status < 300:
-            return _Outcome(True)
-        return _Outcome(False, retryable(status), f"HTTP {status}", _seconds(retry_after))
-
-
-def _route_id(endpoint: Endpoint) -> str:
-    """A route's name, the same on every node of one configuration, with no secret in it."""
-    return hashlib.sha256(f"{endpoint.format} {endpoint.url}".encode()).hexdigest()[:16]
+            return Outcome(True)
+        return Outcome(False, retryable(status), f"HTTP {status}", _seconds(retry_after))
 
 
 def _seconds(retry_after: str | None) -> float:
