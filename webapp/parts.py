@@ -30,7 +30,6 @@ from webapp.alerts.attention import Attention
 from webapp.alerts.callalerts import AlertConfig, CallAlerts
 from webapp.alerts.keywords import KeywordMatcher
 from webapp.alerts.mail import Mailer
-from webapp.alerts.marks import DeliveryMarks
 from webapp.alerts.sentiment import SentimentScorer
 from webapp.alerts.webhooks import WebhookDispatcher
 from webapp.cluster import startup
@@ -48,6 +47,7 @@ from webapp.relay.health import HealthConfig
 from webapp.relay.hub import Hub
 from webapp.relay.metrics import Metrics
 from webapp.relay.pii import Policy
+from webapp.relay.ports import DeliveryMarks
 from webapp.relay.redactor import RedactionConfig
 from webapp.relay.stream import Integrations, RelayConfig
 from webapp.settings import Settings

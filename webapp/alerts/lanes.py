@@ -12,8 +12,8 @@ from datetime import datetime
 from typing import Any
 
 from webapp.alerts.endpoints import Endpoint
-from webapp.alerts.marks import Mark
 from webapp.relay.frames import iso
+from webapp.relay.ports import Mark
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,33 +18,10 @@ import asyncio
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Protocol
 
-from webapp.relay.ports import Outgoing
+from webapp.relay.ports import DeliveryMarks, Mark, MarksUnavailable, Outgoing
 
 log = logging.getLogger(__name__)
-
-
-class MarksUnavailable(Exception):
-    """The shared store could not be asked or told (it is away or too slow)."""
-
-
-@dataclass(frozen=True, slots=True)
-class Mark:
-    """The number of the last frame delivered (or given up) on a route, under ``epoch``."""
-
-    epoch: str
-    n: int
-
-    def covers(self, epoch: str, n: int) -> bool:
-        return epoch == self.epoch and n <= self.n
-
-
-class DeliveryMarks(Protocol):
-    """The shared marks (``webapp.cluster.marks.RedisMarks``); raise MarksUnavailable."""
-
-    async def marks(self, stream: str) -> dict[str, Mark]: ...
-    async def advance(self, stream: str, route: str, mark: Mark) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)

@@ -70,9 +70,9 @@ from webapp.alerts.endpoints import (
 )
 from webapp.alerts.lanes import Item, Lane, Outcome, route_id
 from webapp.alerts.mail import Mailer
-from webapp.alerts.marks import DeliveryMarks, Marks, resume
+from webapp.alerts.marks import Marks, resume
 from webapp.relay.frames import iso
-from webapp.relay.ports import Outgoing
+from webapp.relay.ports import DeliveryMarks, Outgoing
 from webapp.wire.backoff import Backoff
 
 log = logging.getLogger(__name__)

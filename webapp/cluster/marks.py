@@ -9,8 +9,8 @@ takes their time to live at each write; :meth:`Bus.expire` shortens it with them
 
 from __future__ import annotations
 
-from webapp.alerts.marks import Mark, MarksUnavailable
 from webapp.cluster.bus import PREFIX, Bus, Trouble, checked
+from webapp.relay.ports import Mark, MarksUnavailable
 
 _ADVANCE = """
 local cur = redis.call('HGET', KEYS[1], ARGV[1])

@@ -61,6 +61,29 @@ class Outgoing:
     numbers: tuple[tuple[str, int], ...]
 
 
+class MarksUnavailable(Exception):
+    """The shared store could not be asked or told (it is away or too slow)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Mark:
+    """The number of the last frame delivered (or given up) on a route, under ``epoch``."""
+
+    epoch: str
+    n: int
+
+    def covers(self, epoch: str, n: int) -> bool:
+        return epoch == self.epoch and n <= self.n
+
+
+class DeliveryMarks(Protocol):
+    """A cluster's webhook delivery marks (``webapp.cluster.marks.RedisMarks``), read and
+    moved by the dispatcher (``webapp.alerts.marks``); raise MarksUnavailable."""
+
+    async def marks(self, stream: str) -> dict[str, Mark]: ...
+    async def advance(self, stream: str, route: str, mark: Mark) -> None: ...
+
+
 class Webhooks(Protocol):
     """Takes a frame for delivery and never blocks the stream (a bounded queue of its own).
 
