@@ -215,6 +215,11 @@ def _load_rows(load: Load, mine: phases.LiveResult, theirs: phases.LiveResult | 
             lambda a, b: a == 0,
         ),
         row("events delivered in the window", stat("delivered"), "{:,.0f}"),
+        row(
+            "SSE events received per delivered event (ours: transcript, metrics, sentiment)",
+            _events_per_delivery,
+            "{:.2f}",
+        ),
         row("proxy CPU, % of one core", lambda r: r.utilisation("proxy"), "{:.0f}"),
         row(
             "load generator (viewers) CPU, % of one core",
@@ -228,6 +233,13 @@ def _load_rows(load: Load, mine: phases.LiveResult, theirs: phases.LiveResult | 
         ),
         row("other processes, % of one core", lambda r: r.utilisation("others"), "{:.0f}"),
     ]
+
+
+def _events_per_delivery(r: phases.LiveResult) -> float:
+    """SSE events (any type) a viewer received per marked event: nchan relays Burki's one
+    message; we add the frames the relay derives from it."""
+    delivered = r.stats["delivered"]
+    return float(r.stats["frames"] / delivered) if delivered else math.nan
 
 
 def _ratio(ours: float, ref: float) -> str:

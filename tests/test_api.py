@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from tests.hubs import frames_until, of_type
 from tests.live import Viewer, data, is_event, running_app
+from webapp.pages.api import _wire
 from webapp.relay import cursor
+from webapp.relay.frames import render
 from webapp.simulator import Simulator
 from webapp.wire.streamkey import StreamKey
 
@@ -63,3 +65,16 @@ async def test_a_resume_gets_what_it_missed_then_the_connection_state_without_an
         assert data(status)["state"] == "live"
         assert status.id == missed[-1].id  # it carried no id: the position stays put
         await viewer.stop()
+
+
+def test_one_inputs_frames_are_joined_once_for_every_viewer_of_the_stream() -> None:
+    """Each viewer's flush hands its own list of the same frames: the bytes are one object
+    (joined and then framed as a chunk once), equal to the frames' own bytes in order."""
+    key = StreamKey.call("CA1")
+    frames = [render(f"e-{n}", kind, {"n": n}, key) for n, kind in enumerate(("a", "b", "c"))]
+    first, second = _wire(list(frames)), _wire(list(frames))
+    assert first == b"".join(f.wire for f in frames)
+    assert second is first
+    other = [render("e-9", "a", {"n": 9}, key), *frames[1:]]
+    assert _wire(other) == b"".join(f.wire for f in other)  # another burst: joined afresh
+    assert _wire(frames[:1]) is frames[0].wire

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 from contextlib import aclosing
 
 from starlette.requests import Request
 
 from webapp.relay.frames import Frame, render
 from webapp.relay.serve import batches, last_event_id
+from webapp.relay.sseresponse import _SINK
 from webapp.relay.subscriber import Subscriber
 from webapp.wire.streamkey import StreamKey
 
@@ -61,3 +63,29 @@ def test_the_resume_position_comes_from_the_header_or_the_query_parameter() -> N
     assert last_event_id(request({"Last-Event-ID": "ab-3"}, "last_event_id=ab-4")) == "ab-3"
     assert last_event_id(request({}, "last_event_id=")) is None
     assert last_event_id(request({})) is None
+
+
+async def test_a_due_heartbeat_goes_straight_to_the_socket_when_the_response_offers_it() -> None:
+    """No write through the server for a heartbeat a writable socket takes now."""
+    written: list[bytes] = []
+    beat = asyncio.Event()
+
+    def sink(chunk: bytes) -> bool:
+        written.append(chunk)
+        beat.set()
+        return True
+
+    sub = Subscriber(8, heartbeat=0.01)
+    token = _SINK.set(sink)
+    try:
+        chunks = batches(sub, ids, b"beat")
+        async with aclosing(chunks):
+            sub.offer(frame(1))
+            assert await anext(chunks) == b"e-1;"  # the reader's own write
+            rest = asyncio.create_task(anext(chunks, None))
+            await asyncio.wait_for(beat.wait(), 5)
+            sub.close("done")
+            assert await rest is None  # the heartbeat was never the response's to write
+    finally:
+        _SINK.reset(token)
+    assert set(written) == {b"beat"}

@@ -99,3 +99,32 @@ async def test_a_write_the_client_never_accepts_is_cut_after_the_stall_timeout()
     scope: Scope = {"type": "http"}
     await asyncio.wait_for(source.response(stall_timeout=0.05)(scope, receive, send), 5)
     assert source.stalls == 1 and source.closed.is_set()
+
+
+async def test_the_stall_watchdog_runs_only_while_a_write_is_under_way() -> None:
+    """An idle viewer holds no watchdog timer; the next write starts it again."""
+    source = Source()
+    response = source.response(stall_timeout=0.05)
+    sent: asyncio.Queue[bytes] = asyncio.Queue()
+    gone = asyncio.Event()
+
+    async def send(message: Message) -> None:
+        if message["type"] == "http.response.body":
+            sent.put_nowait(message["body"])
+
+    async def receive() -> Message:
+        await gone.wait()
+        return {"type": "http.disconnect"}
+
+    serving = asyncio.create_task(response({"type": "http"}, receive, send))
+    source.queue.put_nowait(b"data: 1\n\n")
+    assert await asyncio.wait_for(sent.get(), 5) == b"data: 1\n\n"
+    assert response._watchdog is not None  # armed by the write
+    await asyncio.sleep(0.1)  # the watchdog fires once, finds no write under way, and stops
+    assert response._watchdog is None
+    source.queue.put_nowait(b"data: 2\n\n")
+    assert await asyncio.wait_for(sent.get(), 5) == b"data: 2\n\n"
+    assert response._watchdog is not None
+    gone.set()
+    await asyncio.wait_for(serving, 5)
+    assert source.stalls == 0

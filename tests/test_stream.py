@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from tests.hubs import frames_until, hub_on, of_type
@@ -99,3 +100,44 @@ async def test_a_completed_call_ends_its_viewers_and_close_ends_the_rest(sim: Si
         assert stream.ended and stream.connection_state == "ended"
         await stream.close("retired")
         assert other.closed_reason == "retired" and stream.subscribers == set()
+
+
+class Recording(Subscriber):
+    """A subscriber that notes how its frames were offered: one list per offer."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.offers: list[list[Frame]] = []
+
+    def offer_all(self, frames: Sequence[Frame]) -> bool:
+        self.offers.append(list(frames))
+        return super().offer_all(frames)
+
+
+async def test_the_frames_of_one_input_are_offered_together_each_under_its_own_id(
+    sim: Simulator,
+) -> None:
+    """A final segment makes a transcript and a metrics frame (and a caller's, with alerts on,
+    a sentiment frame): each viewer gets them in one offer (one write), and a resume from
+    between them is exact."""
+    sid = sim.add_call()
+    async with hub_on(sim) as hub:
+        stream = hub.stream(StreamKey.call(sid))
+        sub = Recording()
+        stream.attach(sub, None)
+        await frames_until(sub, of_type("status", state="live"))
+        sub.offers.clear()
+        sim.add_segment(sid, "user", "one final segment")
+        await frames_until(sub, lambda f: f.type == "metrics")
+        group = next(o for o in sub.offers if any(f.type == "transcript" for f in o))
+        assert [f.type for f in group] == ["transcript", "metrics"]
+        ids = [f.id for f in group]
+        assert len(set(ids)) == len(ids) and ids == [f.id for f in stream.log.since(mark(ids))]
+        after_transcript = stream.attach(Subscriber(), ids[0])
+        assert [f.id for f in after_transcript] == ids[1:]
+
+
+def mark(ids: list[str]) -> str:
+    """The id just before the first of ``ids`` (same epoch, one less)."""
+    epoch, seq = ids[0].rsplit("-", 1)
+    return f"{epoch}-{int(seq) - 1}"

@@ -16,7 +16,9 @@ def frame(type: str, stream: str = "campaign:42", **data: object) -> Frame:
 
 
 def drain(sub: Subscriber) -> list[Frame]:
-    return [sub._queue.popleft() for _ in range(len(sub))]
+    taken = list(sub._queue)
+    sub._queue.clear()
+    return taken
 
 
 async def test_frames_come_out_in_the_order_they_were_offered() -> None:
@@ -183,3 +185,34 @@ async def test_a_close_in_the_middle_of_a_burst_still_delivers_it_through_the_re
     assert await reader == [end]
     await asyncio.sleep(0)
     assert calls == []
+
+
+async def test_offering_several_frames_wakes_the_reader_once_with_all_of_them_in_order() -> None:
+    sub = Subscriber()
+    reading = asyncio.create_task(sub.get_batch())
+    await asyncio.sleep(0)  # the reader is parked
+    frames = [frame("transcript", "call:CA1", n=1), frame("metrics", "call:CA1", n=1)]
+    assert sub.offer_all(frames)
+    assert await reading == frames
+
+
+async def test_offering_several_frames_past_the_bound_cuts_the_viewer_and_keeps_none() -> None:
+    sub = Subscriber(capacity=2)
+    assert not sub.offer_all([frame("transcript", "call:CA1", n=n) for n in range(3)])
+    assert sub.closed_reason == "queue_full" and len(sub) == 0
+    assert not sub.offer(frame("transcript", "call:CA1", n=4))
+
+
+async def test_a_heartbeat_is_due_only_after_a_period_without_frames() -> None:
+    """A viewer that is being sent frames needs no heartbeat; the timer looks again sooner."""
+    sub = Subscriber(capacity=8, heartbeat=60.0)
+    reader = await parked(sub)  # arms the heartbeat timer
+    sent = frame("transcript", "call:CA1")
+    sub.offer(sent)
+    assert await reader == [sent]
+    sub._on_beat()  # the timer fires: frames went out in this period
+    assert not sub._beat
+    sub._on_beat()  # the next look: a silent period
+    assert sub._beat
+    assert await asyncio.wait_for(sub.get_batch(), 1) == []
+    sub.close("done")

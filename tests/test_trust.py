@@ -12,6 +12,7 @@ import httpx
 
 from tests.live import LiveApp, running_app
 from webapp.access.users import Role
+from webapp.server import HeadDeadlines
 from webapp.simulator import Simulator
 
 PASSWORD = "correct horse battery staple"
@@ -153,3 +154,36 @@ async def test_connections_beyond_the_limit_get_503(sim: Simulator) -> None:
                 if answer.status_code == 200:
                     break
             assert answer.status_code == 200
+
+
+class Waiting:
+    """A connection waiting for its head, as :class:`HeadDeadlines` sees it."""
+
+    def __init__(self, closed: asyncio.Event) -> None:
+        self.closed = closed
+        self.late = 0
+
+    def too_slow(self) -> None:
+        self.late += 1
+        self.closed.set()
+
+
+async def test_head_deadlines_close_the_late_and_forget_the_served_at_once() -> None:
+    """One timer per deadline bucket, not per connection: a connection whose head came in
+    leaves nothing behind (thousands of SSE viewers connect at once)."""
+    deadlines = HeadDeadlines(asyncio.get_running_loop())
+    closed = asyncio.Event()
+    late = [Waiting(closed) for _ in range(3)]
+    served = [Waiting(closed) for _ in range(100)]
+    for w in late + served:
+        deadlines.add(w, 0.2)
+    assert len(deadlines.buckets) <= 2  # connections of one moment share a timer
+    for w in served:
+        deadlines.discard(w)
+    assert sum(len(b) for b in deadlines.buckets.values()) == 3
+    while any(w.late == 0 for w in late):
+        await asyncio.wait_for(closed.wait(), 5)
+        closed.clear()
+    assert [w.late for w in late] == [1, 1, 1]
+    assert all(w.late == 0 for w in served)
+    assert deadlines.waiting == {}

@@ -23,8 +23,11 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
+import math
 import socket
-from typing import Any
+import weakref
+from collections.abc import Hashable
+from typing import Any, Protocol
 
 import h11
 import uvicorn
@@ -79,16 +82,17 @@ class HeadTimeoutProtocol(H11Protocol):
     time before it is uvicorn's keep-alive timeout).
     """
 
-    _head_timer: asyncio.TimerHandle | None = None
+    # No attribute of our own: one more than uvicorn's would give every connection's
+    # instance dict a table of its own (~1.5 KiB per idle viewer). The head deadline is
+    # kept by HeadDeadlines, the transport is uvicorn's.
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
-        self._burki_transport = transport
         self._arm()
 
     def data_received(self, data: bytes) -> None:
         # A request task started while parsing inherits this: the SSE responses' direct path.
-        token = CONNECTION.set(self._burki_transport)
+        token = CONNECTION.set(self.transport)
         try:
             super().data_received(data)
         finally:
@@ -103,20 +107,74 @@ class HeadTimeoutProtocol(H11Protocol):
         super().connection_lost(exc)
 
     def _arm(self) -> None:
-        if self._head_timer is None:
-            seconds = getattr(self.config, "header_timeout", DashboardConfig.header_timeout)
-            self._head_timer = self.loop.call_later(seconds, self._too_slow)
+        seconds = getattr(self.config, "header_timeout", DashboardConfig.header_timeout)
+        _deadlines_of(self.loop).add(self, seconds)
 
     def _disarm(self) -> None:
-        if self._head_timer is not None:
-            self._head_timer.cancel()
-            self._head_timer = None
+        _deadlines_of(self.loop).discard(self)
 
-    def _too_slow(self) -> None:
-        self._head_timer = None
+    def too_slow(self) -> None:
+        """The head deadline passed (called by :class:`HeadDeadlines`)."""
         if self.conn.their_state is h11.IDLE and not self.transport.is_closing():
             self.logger.info("closed a connection that sent no complete request head in time")
             self.transport.close()
+
+
+class Waiting(Protocol, Hashable):
+    def too_slow(self) -> None: ...
+
+
+class HeadDeadlines:
+    """Connections waiting for a request head, grouped by deadline into ``GRAIN``-second
+    buckets with one loop timer per bucket.
+
+    A timer per connection, cancelled once its head is in, would stay in the loop's
+    heap until its deadline: with thousands of SSE viewers connecting at once, that
+    is a cancelled handle per viewer for ``header_timeout`` seconds. A bucket's set
+    forgets a connection at once. A deadline is met up to ``GRAIN`` seconds late.
+    """
+
+    GRAIN = 0.1
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop = loop
+        self.buckets: dict[int, set[Waiting]] = {}
+        self.waiting: dict[Waiting, int] = {}  # each waiting connection's bucket
+
+    def add(self, protocol: Waiting, seconds: float) -> None:
+        """Call ``protocol.too_slow()`` in ``seconds`` (rounded up to the grain), unless it
+        already waits (its first deadline stands) or is discarded first."""
+        if protocol in self.waiting:
+            return
+        slot = math.ceil((self.loop.time() + seconds) / self.GRAIN)
+        bucket = self.buckets.get(slot)
+        if bucket is None:
+            bucket = self.buckets[slot] = set()
+            self.loop.call_at(slot * self.GRAIN, self._expire, slot)
+        bucket.add(protocol)
+        self.waiting[protocol] = slot
+
+    def discard(self, protocol: Waiting) -> None:
+        slot = self.waiting.pop(protocol, None)
+        if slot is not None and (bucket := self.buckets.get(slot)) is not None:
+            bucket.discard(protocol)
+
+    def _expire(self, slot: int) -> None:
+        for protocol in self.buckets.pop(slot, ()):
+            del self.waiting[protocol]
+            protocol.too_slow()
+
+
+_deadlines: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, HeadDeadlines] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _deadlines_of(loop: asyncio.AbstractEventLoop) -> HeadDeadlines:
+    found = _deadlines.get(loop)
+    if found is None:
+        found = _deadlines[loop] = HeadDeadlines(loop)
+    return found
 
 
 def uvicorn_config(app: Starlette, settings: Settings, **overrides: Any) -> DashboardConfig:

@@ -129,7 +129,10 @@ class Settings(BaseSettings):
         5.0, gt=0, description="Seconds a viewer may stall one write before it is cut."
     )
     relay_heartbeat: float = Field(
-        15.0, gt=0, description="Seconds between SSE heartbeat comments."
+        15.0,
+        gt=0,
+        description="Seconds of silence before an SSE heartbeat comment (a viewer sent "
+        "nothing for that long hears one within 1.5 times it).",
     )
     relay_poll_interval: float = Field(
         5.0, gt=0, description="Seconds between REST polls while a stream is in fallback."

@@ -16,7 +16,6 @@ with 429. Each refusal is audited (repeats folded).
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import secrets
 from collections.abc import Callable
@@ -36,6 +35,7 @@ from webapp.access.embedlinks import EmbedLinkError, EmbedSigner
 from webapp.access.netaddr import Network, contains
 from webapp.access.routes import Need, guard_of
 from webapp.access.sessions import SessionPolicy
+from webapp.access.streamguard import Recheck, RevocableReceive
 from webapp.access.tokens import TokenStore
 from webapp.access.users import Role, parse_role
 from webapp.wire.streamkey import BadStreamId, StreamKey
@@ -247,7 +247,7 @@ class AuthGate:
             lease.release()
             await self._over_cap(conn, who, exc, receive, send)
             return
-        revoked = asyncio.Event()
+        guarded = RevocableReceive(receive)
         started = False
 
         async def send_start(message: Message) -> None:
@@ -255,16 +255,19 @@ class AuthGate:
             started = started or message["type"] == "http.response.start"
             await send(message)
 
-        watch = asyncio.create_task(self._watch(conn, need, revoked))
+        def holds() -> bool:  # idle time is not checked: an open stream is activity
+            now = self.resolver.resolve(conn, check_idle=False)
+            return now is not None and self._refusal(conn, need, now, True) is None
+
+        recheck = Recheck(self.recheck, holds, guarded.revoke)
         try:
-            await self.app(conn.scope, _until(revoked, receive), send_start)
-            if revoked.is_set() and started:  # the response stopped short: end it cleanly
+            await self.app(conn.scope, guarded, send_start)
+            if guarded.revoked and started:  # the response stopped short: end it cleanly
                 with contextlib.suppress(RuntimeError, OSError):
                     await send({"type": "http.response.body", "body": b"", "more_body": False})
         finally:
             lease.release()
-            watch.cancel()
-            await asyncio.gather(watch, return_exceptions=True)
+            recheck.stop()
             if place is not None:
                 await place.release()
 
@@ -274,15 +277,6 @@ class AuthGate:
         await self._audit_refusal(conn, who, 429)
         answer = JSONResponse({"error": "too_many_streams", "message": str(exc)}, 429)
         await answer(conn.scope, receive, send)
-
-    async def _watch(self, conn: HTTPConnection, need: Need, revoked: asyncio.Event) -> None:
-        # Idle time is not checked: an open stream is activity. Everything else is.
-        while True:
-            await asyncio.sleep(self.recheck)
-            who = await run_in_threadpool(self.resolver.resolve, conn, check_idle=False)
-            if who is None or self._refusal(conn, need, who, True) is not None:
-                revoked.set()
-                return
 
     @staticmethod
     def _refusal(
@@ -313,24 +307,3 @@ class AuthGate:
         await run_in_threadpool(
             self.audit.record, name, via or "none", what, conn.url.path, address, fold=REFUSAL_FOLD
         )
-
-
-def _until(revoked: asyncio.Event, receive: Receive) -> Receive:
-    """``receive``, but a disconnect once ``revoked`` is set (the response then ends)."""
-
-    async def guarded() -> Message:
-        if revoked.is_set():
-            return {"type": "http.disconnect"}
-        message = asyncio.ensure_future(receive())
-        stop = asyncio.ensure_future(revoked.wait())
-        try:
-            await asyncio.wait((message, stop), return_when=asyncio.FIRST_COMPLETED)
-        finally:  # also when the response's reader is cancelled: no task left pending
-            stop.cancel()
-            if not message.done():
-                message.cancel()
-        if message.done() and not message.cancelled():
-            return message.result()
-        return {"type": "http.disconnect"}
-
-    return guarded

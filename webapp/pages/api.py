@@ -70,8 +70,10 @@ async def _single_frames(
     with hub.watch([key], {key: last_id}) as viewing:
         stream = viewing.streams[key]
         resumed = stream.status_frame().body if last_id is not None else b""
-        if opening := _wire(viewing.first) + resumed:
+        opening = _wire(viewing.take_first()) + resumed
+        if opening:
             yield opening
+        del opening, resumed  # not held while the viewer idles
         async with aclosing(batches(viewing.sub, _wire, PING, until_end=True)) as chunks:
             async for chunk in chunks:
                 yield chunk
@@ -87,7 +89,20 @@ def missing_answer(request: Request, keys: list[StreamKey]) -> Response | None:
 
 
 def _wire(frames: list[Frame]) -> bytes:
-    return b"".join(frame.wire for frame in frames)
+    """The frames' shared bytes, as one string. One input's frames reach every viewer of
+    its stream together, so the last join is kept: the viewers after the first get the
+    same bytes object (and the response frames it as a chunk once, not per viewer)."""
+    global _last_wired
+    if len(frames) == 1:
+        return frames[0].wire
+    last, wired = _last_wired
+    if frames != last:  # identical frames compare by identity: cheap for the shared case
+        wired = b"".join([frame.wire for frame in frames])
+        _last_wired = (list(frames), wired)
+    return wired
+
+
+_last_wired: tuple[list[Frame], bytes] = ([], b"")
 
 
 async def _multiplexed_frames(
@@ -99,8 +114,10 @@ async def _multiplexed_frames(
         if at:  # a resume: say where each upstream stands, without moving the cursor
             resumed = b"".join(stream.status_frame().body for stream in viewing.streams.values())
         moved = cursor.Compact(keys, at)
-        if opening := _with_cursor(moved, viewing.first) + resumed:
+        opening = _with_cursor(moved, viewing.take_first()) + resumed
+        if opening:
             yield opening
+        del opening, resumed  # not held while the viewer idles
         encode = partial(_with_cursor, moved)
         async with aclosing(batches(viewing.sub, encode, PING)) as chunks:
             async for chunk in chunks:

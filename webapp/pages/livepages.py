@@ -170,12 +170,13 @@ async def _html_frames(
         def encode(batch: list[Frame]) -> bytes:
             return html(batch) + (htmlsse.END if batch[-1].type == "end" else b"")
 
-        opening = html([f for f in viewing.first if f.type != "reset"])
+        opening = html([f for f in viewing.take_first() if f.type != "reset"])
         if stream.ended:
             yield opening + htmlsse.END
             return
         if opening:
             yield opening
+        del opening  # not held while the viewer idles
         async with aclosing(
             batches(viewing.sub, encode, htmlsse.HEARTBEAT, until_end=True)
         ) as chunks:

@@ -42,6 +42,12 @@ class Viewing:
         self.first: list[Frame] = []
         self.streams: dict[StreamKey, Stream] = {}
 
+    def take_first(self) -> list[Frame]:
+        """The frames to send first, handed over once: an idle viewer must not keep its
+        opening snapshot (the biggest thing it would hold) for as long as it watches."""
+        first, self.first = self.first, []
+        return first
+
     def attach(self, key: StreamKey, last_id: str | None) -> list[Frame]:
         """Attach to the stream of ``key`` (created on first use); what to send first.
 

@@ -54,7 +54,8 @@ async def batches(
     try:
         while (batch := await sub.get_batch()) is not None:
             if not batch:
-                yield heartbeat
+                if sink is None or not sink(heartbeat):
+                    yield heartbeat
                 continue
             yield encode(batch)
             if until_end and batch[-1].type == "end":
@@ -69,8 +70,9 @@ def _write_now(
     until_end: bool,
     frames: list[Frame],
 ) -> bool:
-    if until_end and any(frame.type == "end" for frame in frames):
-        return False  # the loop below writes it, and ends the response
+    if until_end and frames[-1].type == "end":
+        return False  # the loop above writes it, and ends the response (as it would: it ends
+        # on a batch whose last frame is the end, and writes any other batch whole)
     return sink(encode(frames))
 
 

@@ -17,7 +17,8 @@ does only what must be done per viewer:
   see "The direct path" below;
 - the response's own task writes; one watcher task notices the client's disconnect;
 - a watchdog timer, not a per-write timeout, cuts a viewer whose socket has
-  accepted nothing for ``stall_timeout`` seconds (counted by ``on_stall``);
+  accepted nothing for ``stall_timeout`` seconds (counted by ``on_stall``); it
+  runs only while a write is under way, so an idle viewer holds no timer for it;
   heartbeats come from the subscriber's own timer.
 
 Ownership: the response's ASGI call owns the watcher and the watchdog, and
@@ -77,6 +78,7 @@ class StreamResponse:
         self._since: float | None = None  # when the write under way began
         self._exhausted = False
         self._watchdog: asyncio.TimerHandle | None = None
+        self._task: asyncio.Task[object] | None = None  # the response's own (the writer)
         self._transport: asyncio.WriteTransport | None = None
         self._stopping = False  # the watcher or the watchdog cancelled the writing
         self._done = False
@@ -92,8 +94,7 @@ class StreamResponse:
         assert task is not None
         watcher = asyncio.ensure_future(_disconnected(receive))
         watcher.add_done_callback(lambda _: self._stop(task))
-        loop = asyncio.get_running_loop()
-        self._watchdog = loop.call_later(self.stall_timeout, self._watch, loop, task)
+        self._task = task
         sink = _SINK.set(self._write_now if self._transport is not None else None)
         try:
             await self._write(send, raw_send)
@@ -116,25 +117,36 @@ class StreamResponse:
             self._stopping = True
             task.cancel()
 
-    def _watch(self, loop: asyncio.AbstractEventLoop, task: asyncio.Task[object]) -> None:
+    def _writing(self, loop: asyncio.AbstractEventLoop) -> None:
+        """A write begins: note when, and make sure the watchdog runs."""
+        self._since = loop.time()
+        if self._watchdog is None:
+            self._watchdog = loop.call_later(self.stall_timeout / 2, self._watch, loop)
+
+    def _watch(self, loop: asyncio.AbstractEventLoop) -> None:
         since = self._since
-        if since is not None and loop.time() - since >= self.stall_timeout:
-            self.stalled = True
-            self._stop(task)
+        if since is None:  # no write under way: sleep until the next one
+            self._watchdog = None
             return
-        self._watchdog = loop.call_later(self.stall_timeout / 2, self._watch, loop, task)
+        if loop.time() - since >= self.stall_timeout and self._task is not None:
+            self._watchdog = None
+            self.stalled = True
+            self._stop(self._task)
+            return
+        self._watchdog = loop.call_later(self.stall_timeout / 2, self._watch, loop)
 
     async def _write(self, send: Send, raw_send: Send) -> None:
         await send({"type": "http.response.start", "status": 200, "headers": HEADERS})
         loop = asyncio.get_running_loop()
         async for chunk in self.chunks:
-            self._since = loop.time()
+            self._writing(loop)
             await raw_send({"type": "http.response.body", "body": chunk, "more_body": True})
             self._since = None
+            del chunk  # an idle viewer holds no written bytes (the opening snapshot is big)
         # The frames ran out: the stream ended, or it cut a viewer that fell behind
         # (counted there, so a stalled final write is not counted again).
         self._exhausted = True
-        self._since = loop.time()
+        self._writing(loop)
         await raw_send({"type": "http.response.body", "body": b"", "more_body": False})
 
     def _write_now(self, chunk: bytes) -> bool:

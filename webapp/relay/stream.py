@@ -139,6 +139,7 @@ class Stream:
         self.alerts = make_alerts() if make_alerts is not None and key.kind == "call" else None
         self.extras = self._call_extras()
         self.last_action: dict[str, Any] | None = None  # the latest person's action, told
+        self._held: list[Frame] | None = None  # the frames of the input being applied
 
     def _upstream_status(self) -> UpstreamStatus:
         """The connection status and its REST poller, which feed this stream (built once)."""
@@ -369,7 +370,24 @@ class Stream:
         self.feed(item)
 
     def feed(self, item: Input) -> None:
-        """Apply one input: an upstream item or one of the stream's own markers."""
+        """Apply one input: an upstream item or one of the stream's own markers.
+
+        Every frame the input makes (a final segment: its transcript, the caller's
+        sentiment, the call's metrics) reaches each viewer in one offer, as one write:
+        each keeps its own id, so resume is exactly as frame by frame.
+        """
+        if self._held is not None:  # an input fed while applying another joins its frames
+            self._apply(item)
+            return
+        self._held = []
+        try:
+            self._apply(item)
+        finally:
+            held, self._held = self._held, None
+            if held:
+                self._fan_out(held)
+
+    def _apply(self, item: Input) -> None:
         match item:
             case PollBatch():
                 if isinstance(self.state, CallState):
@@ -545,15 +563,22 @@ class Stream:
             except Exception:  # a template bug must not stop the stream, nor log every frame
                 log.exception("stream %s: view %s failed to render; detached", self.key, name)
                 del self.views[name]  # its pages get full renders; a new page load re-adds it
+        if self._held is not None:
+            self._held.append(frame)  # offered with the rest of its input's frames
+        else:
+            self._fan_out([frame])
+
+    def _fan_out(self, frames: list[Frame]) -> None:
+        """Offer ``frames`` (in order, one input's) to every viewer at once."""
         delivered = 0
         for sub in list(self.subscribers):
-            if sub.offer(frame):
+            if sub.offer_all(frames):
                 delivered += 1
             else:  # fell behind: cut; its browser resumes with Last-Event-ID
                 self.subscribers.discard(sub)
                 self._metrics.viewer_cuts.labels(sub.closed_reason or "queue_full").inc()
-        if delivered:  # one counter update per event, not per viewer (it takes a lock)
-            self._metrics.events_out.inc(delivered)
+        if delivered:  # one counter update per input, not per viewer (it takes a lock)
+            self._metrics.events_out.inc(delivered * len(frames))
 
     # -- timers and task hygiene -----------------------------------------------------------
 

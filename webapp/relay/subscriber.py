@@ -1,6 +1,7 @@
 """One viewer's bounded queue of frames, between a stream and an SSE response.
 
-The stream (the writer) calls :meth:`Subscriber.offer` and never waits; the SSE
+The stream (the writer) calls :meth:`Subscriber.offer_all` with the frames one
+input made (or :meth:`Subscriber.offer` with one) and never waits; the SSE
 response (the reader) awaits :meth:`Subscriber.get_batch`. A viewer that falls
 behind is cut, not waited for: its browser reconnects with ``Last-Event-ID``
 and catches up from the replay log, or gets a reset and a snapshot.
@@ -9,8 +10,9 @@ Campaign progress is "latest wins": a newer ``progress`` frame of a stream
 replaces one still queued, so a slow viewer skips intermediate counters
 instead of piling them up. Nothing else is ever dropped or reordered.
 
-No tasks of its own; all methods run on the event loop's thread, so a check
-and the change that follows it cannot interleave with another call.
+No tasks of its own, and little to hold while idle (a list, a heartbeat timer, a
+future only while the reader waits): all methods run on the event loop's thread,
+so a check and the change that follows it cannot interleave with another call.
 
 The direct path: when a frame finds the reader parked with nothing queued
 (everything before was handed over and written) and :attr:`Subscriber.direct`
@@ -26,8 +28,7 @@ from __future__ import annotations
 
 import asyncio
 import weakref
-from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from webapp.relay.frames import Frame
 
@@ -45,14 +46,16 @@ class Subscriber:
         self.heartbeat = heartbeat
         self.closed_reason: str | None = None
         self.coalesced = 0
-        self._queue: deque[Frame] = deque()
-        self._ready = asyncio.Event()  # set while there is a frame to get, or once closed
+        self._queue: list[Frame] = []  # a deque holds a 64-slot block even when empty
+        self._waiter: asyncio.Future[None] | None = None  # the parked reader's (no Event: lighter)
         self._beat = False  # a heartbeat is due
+        self._heard = False  # a frame was offered since the heartbeat timer last looked
         self._timer: asyncio.TimerHandle | None = None
         self._parked = False  # the reader waits, having written everything it got
         self._flush_due = False  # in the loop's flush (frames queued, reader not woken)
         self.direct: Callable[[list[Frame]], bool] | None = None
         self.direct_writes = 0  # frames the direct path took
+        self._flusher: _Flush | None = None  # the loop's flush, found on first use
 
     def __len__(self) -> int:
         return len(self._queue)
@@ -65,60 +68,77 @@ class Subscriber:
         stay increasing. When the queue is full the subscriber is closed with
         ``"queue_full"``, its queue discarded and its reader woken.
         """
+        return self.offer_all((frame,))
+
+    def offer_all(self, frames: Sequence[Frame]) -> bool:
+        """:meth:`offer` each of ``frames`` in order, waking the reader (or joining the
+        flush) once: the frames one input made reach the viewer as one write."""
         if self.closed_reason is not None:
             return False
-        if frame.type in COALESCED_TYPES:
-            self._drop_queued(frame)
-        if len(self._queue) >= self.capacity:
-            self.close(QUEUE_FULL, discard=True)
-            return False
-        self._queue.append(frame)
+        queue = self._queue
+        handed_over = not queue  # everything before was taken (or written)
+        for frame in frames:
+            if frame.type in COALESCED_TYPES:
+                self._drop_queued(frame)
+            if len(queue) >= self.capacity:
+                self.close(QUEUE_FULL, discard=True)
+                return False
+            queue.append(frame)
+        self._heard = True
         if self._flush_due:
             return True  # written with the rest of this burst
-        if self._parked and self.direct is not None and len(self._queue) == 1:
+        if self._parked and self.direct is not None and handed_over:
             self._flush_due = True
-            _flush_of(asyncio.get_running_loop()).add(self)
+            flush = self._flusher or self._find_flush()
+            if not flush.due:  # the first of this iteration schedules the one flush
+                flush.loop.call_soon(flush.run)
+            flush.due.append(self)
         else:
-            self._ready.set()
+            self._wake()
         return True
+
+    def _find_flush(self) -> _Flush:
+        self._flusher = _flush_of(asyncio.get_running_loop())
+        return self._flusher
 
     def _flush(self) -> None:
         """Hand this burst's frames to ``direct``; wake the reader if it cannot take them."""
         self._flush_due = False
         if not self._queue or self.closed_reason is not None:
             return  # the reader was woken (closed, or a heartbeat) and took them
-        frames = list(self._queue)
+        frames = self._queue
         try:
             written = self._parked and self.direct is not None and self.direct(frames)
         except Exception:  # the reader's own path will meet and report it
             written = False
         if written:
-            self._queue.clear()
+            self._queue = []
             self.direct_writes += len(frames)
         else:
-            self._ready.set()
+            self._wake()
 
     async def get_batch(self) -> list[Frame] | None:
         """Every queued frame at once (a burst becomes one write), waiting for one.
 
-        ``[]`` when a heartbeat is due (every ``heartbeat`` seconds, from a
-        timer of its own: no per-frame timeout on the hot path); None once
-        closed and drained (end of stream).
+        ``[]`` when a heartbeat is due (after ``heartbeat`` seconds in which no
+        frame was offered, at most 1.5 times that: a timer of its own, no
+        per-frame timeout on the hot path); None once closed and drained (end of
+        stream).
         """
         if self.heartbeat is not None and self._timer is None and self.closed_reason is None:
             self._schedule_beat()
         while not self._queue and not self._beat:
             if self.closed_reason is not None:
                 return None
-            self._ready.clear()
             self._parked = True
+            self._waiter = asyncio.get_running_loop().create_future()
             try:
-                await self._ready.wait()
+                await self._waiter
             finally:
                 self._parked = False
+                self._waiter = None
         self._beat = False
-        batch = list(self._queue)
-        self._queue.clear()
+        batch, self._queue = self._queue, []
         return batch
 
     def _schedule_beat(self) -> None:
@@ -126,10 +146,17 @@ class Subscriber:
         self._timer = asyncio.get_running_loop().call_later(self.heartbeat, self._on_beat)
 
     def _on_beat(self) -> None:
-        if self.closed_reason is None:
+        if self.closed_reason is not None:
+            return
+        assert self.heartbeat is not None
+        if self._heard:  # frames went out since the last look: no heartbeat needed yet
+            self._heard = False
+            delay = self.heartbeat / 2
+        else:
             self._beat = True
-            self._ready.set()
-            self._schedule_beat()
+            self._wake()
+            delay = self.heartbeat
+        self._timer = asyncio.get_running_loop().call_later(delay, self._on_beat)
 
     def close(self, reason: str, *, discard: bool = False) -> None:
         """Close for good and wake the reader; the first reason sticks.
@@ -143,7 +170,13 @@ class Subscriber:
             self._queue.clear()
         if self._timer is not None:
             self._timer.cancel()
-        self._ready.set()
+        self._wake()
+
+    def _wake(self) -> None:
+        """Wake the parked reader, if any (it looks at the queue, the beat and the close)."""
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
 
     def _drop_queued(self, frame: Frame) -> None:
         for i, queued in enumerate(self._queue):
@@ -159,11 +192,6 @@ class _Flush:
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self.loop = loop
         self.due: list[Subscriber] = []
-
-    def add(self, sub: Subscriber) -> None:
-        if not self.due:
-            self.loop.call_soon(self.run)
-        self.due.append(sub)
 
     def run(self) -> None:
         due, self.due = self.due, []

@@ -1,0 +1,129 @@
+"""An open stream's access: re-checked on a timer, ended through its own receive, and no task
+of its own per viewer (what an idle viewer holds is the product's cost at scale)."""
+
+from __future__ import annotations
+
+import asyncio
+
+import httpx
+import pytest
+
+from tests.live import Viewer, is_event, running_app
+from webapp.access.streamguard import DISCONNECT, Recheck, RevocableReceive
+from webapp.access.users import Role
+from webapp.simulator import Simulator
+
+RECHECK = {"dashboard_stream_recheck_minutes": 0.01}  # 0.6 s
+
+
+class Inbox:
+    """A server's ``receive``: waits until a message is put."""
+
+    def __init__(self) -> None:
+        self.queue: asyncio.Queue[dict[str, object]] = asyncio.Queue()
+
+    async def __call__(self) -> dict[str, object]:
+        return await self.queue.get()
+
+
+async def test_revoking_answers_a_waiting_receive_with_a_disconnect_in_the_callers_task() -> None:
+    inbox = Inbox()
+    guarded = RevocableReceive(inbox)  # type: ignore[arg-type]
+    waiting = asyncio.create_task(guarded())
+    await asyncio.sleep(0)  # the watcher is parked in receive
+    guarded.revoke()
+    assert await waiting == DISCONNECT
+    assert not waiting.cancelled()
+    assert await guarded() == DISCONNECT  # and every later receive
+
+
+async def test_receive_passes_messages_through_until_revoked() -> None:
+    inbox = Inbox()
+    guarded = RevocableReceive(inbox)  # type: ignore[arg-type]
+    inbox.queue.put_nowait({"type": "http.request", "body": b""})
+    assert await guarded() == {"type": "http.request", "body": b""}
+    assert not guarded.revoked
+
+
+async def test_a_cancel_from_elsewhere_is_not_swallowed_by_a_revocation() -> None:
+    guarded = RevocableReceive(Inbox())  # type: ignore[arg-type]
+    waiting = asyncio.create_task(guarded())
+    await asyncio.sleep(0)
+    waiting.cancel()  # shutdown cancels the watcher...
+    guarded.revoke()  # ...as the revocation lands
+    with pytest.raises(asyncio.CancelledError):
+        await waiting
+
+
+async def test_a_recheck_that_holds_rearms_and_one_that_fails_revokes_once() -> None:
+    answers = iter([True, True, False])
+    asked: list[bool] = []
+    revoked = asyncio.Event()
+
+    def holds() -> bool:
+        asked.append(next(answers))
+        return asked[-1]
+
+    Recheck(0.01, holds, revoked.set)
+    await asyncio.wait_for(revoked.wait(), 5)
+    assert asked == [True, True, False]
+
+
+async def test_a_recheck_that_raises_revokes() -> None:
+    revoked = asyncio.Event()
+
+    def broken() -> bool:
+        raise OSError("the users file is unreadable")
+
+    Recheck(0.01, broken, revoked.set)
+    await asyncio.wait_for(revoked.wait(), 5)
+
+
+async def test_a_stopped_recheck_never_revokes() -> None:
+    checked = asyncio.Event()
+    revoked: list[bool] = []
+    loop = asyncio.get_running_loop()
+
+    def holds() -> bool:
+        loop.call_soon_threadsafe(checked.set)
+        return False
+
+    recheck = Recheck(0.01, holds, lambda: revoked.append(True))
+    recheck.stop()  # the stream ended before its first check
+    later = Recheck(0.01, holds, lambda: None)  # a witness that the timer would have fired
+    await asyncio.wait_for(checked.wait(), 5)
+    later.stop()
+    await asyncio.sleep(0.05)  # a check of the stopped one would have landed by now
+    assert revoked == []
+
+
+async def test_a_revoked_api_token_ends_its_open_stream_within_the_recheck(
+    sim: Simulator,
+) -> None:
+    sid = sim.add_call()
+    async with running_app(sim, **RECHECK) as live, httpx.AsyncClient(timeout=30) as client:
+        token = live.token(Role.SUPERVISOR)
+        client.headers["Authorization"] = f"Bearer {token}"
+        viewer = Viewer(live.url, f"/api/calls/{sid}/events").start(client)
+        await viewer.wait_for(is_event("status", state="live"))
+        live.state.access.tokens.revoke(next(t.name for t in live.state.access.tokens.list()))
+        assert viewer._task is not None
+        await asyncio.wait_for(viewer._task, 10)  # ended by the server
+        assert live.state.access.caps.open == {}
+
+
+async def test_an_open_stream_holds_no_task_of_the_access_guard(sim: Simulator) -> None:
+    """Per idle viewer: the server's request task and the response's disconnect watcher,
+    nothing else (no re-check task, no helper tasks around receive)."""
+    sid = sim.add_call()
+    async with running_app(sim) as live, live.client(Role.SUPERVISOR) as client:
+        first = Viewer(live.url, f"/api/calls/{sid}/events").start(client)
+        await first.wait_for(is_event("status", state="live"))  # the stream and its tasks run
+        before = len(asyncio.all_tasks())
+        viewers = [Viewer(live.url, f"/api/calls/{sid}/events").start(client) for _ in range(5)]
+        for viewer in viewers:
+            await viewer.wait_for(lambda event: event.event == "snapshot")
+        readers = 5  # each test viewer's own reading task
+        assert len(asyncio.all_tasks()) - before - readers == 5 * 2
+        for viewer in [first, *viewers]:
+            await viewer.stop()

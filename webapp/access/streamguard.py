@@ -1,0 +1,105 @@
+"""An open stream's access, checked again on a timer and ended through its own ``receive``.
+
+A stream stays open for hours, so who may watch it is checked again every
+``recheck`` seconds (a signed-out, removed or demoted viewer loses it). With
+thousands of idle viewers per process, what each one holds is the cost of the
+product, so an open stream holds no task of its own for this:
+
+- :class:`Recheck` is one loop timer per stream; when it fires, the check runs
+  in the default executor (it may read the users' and tokens' files) and its
+  done callback either re-arms the timer or revokes the stream;
+- :class:`RevocableReceive` wraps the server's ``receive``: once revoked it
+  answers ``http.disconnect``. A caller already waiting in ``receive`` (the SSE
+  response's disconnect watcher) is interrupted in its own task, so no helper
+  task waits beside it.
+
+Ownership: the gate that opens the stream owns both and calls
+:meth:`Recheck.stop` on every way out; a check still running then is ignored.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+
+from starlette.types import Message, Receive
+
+DISCONNECT: Message = {"type": "http.disconnect"}
+
+
+class RevocableReceive:
+    """``receive``, answering a disconnect once :meth:`revoke` was called."""
+
+    __slots__ = ("_interrupting", "_receive", "_waiter", "revoked")
+
+    def __init__(self, receive: Receive) -> None:
+        self._receive = receive
+        self.revoked = False
+        self._waiter: asyncio.Task[object] | None = None
+        self._interrupting = False
+
+    async def __call__(self) -> Message:
+        if self.revoked:
+            return DISCONNECT
+        task = asyncio.current_task()
+        self._waiter = task
+        try:
+            return await self._receive()
+        except asyncio.CancelledError:
+            # Our own interruption becomes the disconnect; anyone else's cancel stands.
+            if not self._interrupting or task is None or task.uncancel() > 0:
+                raise
+            return DISCONNECT
+        finally:
+            self._waiter = None
+            self._interrupting = False
+
+    def revoke(self) -> None:
+        """From now on ``receive`` says the client left; a waiting caller is told now."""
+        if self.revoked:
+            return
+        self.revoked = True
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            self._interrupting = True
+            waiter.cancel()
+
+
+class Recheck:
+    """Runs ``holds()`` in the executor every ``every`` seconds; ``revoke()`` once it is False
+    (or raises: a check that cannot decide does not keep a stream open)."""
+
+    __slots__ = ("_every", "_holds", "_loop", "_revoke", "_stopped", "_timer")
+
+    def __init__(self, every: float, holds: Callable[[], bool], revoke: Callable[[], None]) -> None:
+        self._every = every
+        self._holds = holds
+        self._revoke = revoke
+        self._loop = asyncio.get_running_loop()
+        self._timer: asyncio.TimerHandle | None = None
+        self._stopped = False
+        self._arm()
+
+    def _arm(self) -> None:
+        self._timer = self._loop.call_later(self._every, self._check)
+
+    def _check(self) -> None:
+        self._timer = None
+        if not self._stopped:
+            self._loop.run_in_executor(None, self._holds).add_done_callback(self._checked)
+
+    def _checked(self, done: asyncio.Future[bool]) -> None:
+        if self._stopped:
+            return
+        if not done.cancelled() and done.exception() is None and done.result():
+            self._arm()
+            return
+        self._stopped = True
+        self._revoke()
+
+    def stop(self) -> None:
+        """No more checks (the stream ended); a check under way is ignored."""
+        self._stopped = True
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
