@@ -13,12 +13,11 @@ from pathlib import Path
 
 import httpx
 import pytest
-from httpx_sse import ServerSentEvent
 from prometheus_client.parser import text_string_to_metric_families
 from redis.asyncio import Redis
 
 from tests.cluster import LEASE, NodeProcess, balanced_nodes, flush, nodes, redis_module
-from tests.live import LiveApp, Viewer, data, is_event
+from tests.live import LiveApp, Viewer, data, is_event, is_live
 from tests.receiver import HANG, Receiver, receiving
 from tests.redisserver import RedisServer
 from tests.test_alerts_live import ANGRY, SECRET, endpoints
@@ -59,19 +58,11 @@ async def two_nodes(
         viewers = [Viewer(n.url, f"/api/calls/{sid}/events").start(client) for n in cluster]
         try:
             for viewer in viewers:
-                await viewer.wait_for(shows_live)
+                await viewer.wait_for(is_live)
             yield cluster, viewers
         finally:
             for viewer in viewers:
                 await viewer.stop()
-
-
-def shows_live(event: ServerSentEvent) -> bool:
-    """The upstream is live: told by a status event, or already in the first snapshot (a
-    node whose stream was live before the viewer came sends no status after it)."""
-    if event.event == "snapshot":
-        return bool(data(event)["connection"]["state"] == "live")
-    return is_event("status", state="live")(event) is True
 
 
 def shown_alerts(viewer: Viewer, count: int) -> Callable[[object], bool]:
