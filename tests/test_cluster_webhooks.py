@@ -250,8 +250,9 @@ def alerts_of(viewer: Resuming) -> list[str]:
 
 
 async def shows_alerts(viewer: Resuming, count: int, timeout: float = 20) -> None:
+    """Until ``viewer`` is attached and has been sent ``count`` alerts as events."""
     async with asyncio.timeout(timeout):
-        while len(set(alerts_of(viewer))) < count:
+        while not viewer.events or len(set(alerts_of(viewer))) < count:
             viewer.changed.clear()
             await viewer.changed.wait()
 
@@ -295,6 +296,8 @@ async def test_kill_9_of_the_holder_loses_no_alert_and_repeats_only_the_one_in_f
                 tasks = [asyncio.create_task(v.run(client)) for v in viewers]
                 try:
                     await sim.wait_for_connections(key, 1, timeout=20)
+                    for viewer in viewers:  # attached: each alert comes as an event
+                        await shows_alerts(viewer, 0)
                     sim.add_segment(sid, "user", ANGRY[0])
                     await receiver.wait_for(1, timeout=20)  # in flight: never answered
                     sim.add_segment(sid, "user", ANGRY[1])
