@@ -272,6 +272,14 @@ def is_event(kind: str, **fields: Any) -> Any:
     return check
 
 
+def is_live(event: ServerSentEvent) -> bool:
+    """The upstream is live: a status event says so, or the first snapshot already does (a
+    cluster node whose stream went live before the viewer came sends no status after it)."""
+    if event.event == "snapshot":
+        return bool(data(event)["connection"]["state"] == "live")
+    return bool(is_event("status", state="live")(event))
+
+
 def has_segment(content: str) -> Any:
     def check(event: ServerSentEvent) -> bool:
         if event.event == "transcript":

@@ -23,6 +23,7 @@ from tests.live import (
     has_segment,
     holds_all,
     is_event,
+    is_live,
     placed,
     segments,
 )
@@ -192,7 +193,7 @@ async def test_a_line_spoken_during_a_takeovers_replay_comes_first_and_the_rest_
     key, lines = f"call:{sid}", [f"line {n}" for n in range(11)]
     async with nodes(sim, server, 3) as cluster, bearer(cluster[0].token(Role.ADMIN)) as client:
         viewers = [Viewer(n.url, f"/api/calls/{sid}/events").start(client) for n in cluster]
-        await viewers[0].wait_for(is_event("status", state="live"))
+        await viewers[0].wait_for(is_live)
         for n, line in enumerate(lines[:5]):
             sim.add_segment(sid, "user" if n % 2 else "assistant", line)
         for viewer in viewers:
@@ -460,7 +461,7 @@ async def test_webhooks_are_posted_once_by_the_holder_whatever_the_nodes_showing
         ):
             viewers = [Viewer(n.url, f"/api/calls/{sid}/events").start(client) for n in cluster]
             for viewer in viewers:
-                await viewer.wait_for(is_event("status", state="live"))
+                await viewer.wait_for(is_live)
             sim.add_segment(sid, "user", ANGRY[0])
             for viewer in viewers:
                 await viewer.wait_for(is_event("alert"))
@@ -594,7 +595,7 @@ async def test_a_held_card_number_is_released_alike_on_every_node(
     ):
         viewers = [Viewer(n.url, f"/api/calls/{sid}/events").start(client) for n in (a, b)]
         for viewer in viewers:
-            await viewer.wait_for(is_event("status", state="live"))
+            await viewer.wait_for(is_live)
         sim.add_segment(sid, "user", "my card is 4111 1111")
         for viewer in viewers:
             await viewer.wait_for(has_segment("my card is [digits]"))
@@ -619,7 +620,7 @@ async def test_an_ended_call_is_told_under_one_id_on_every_node(
     async with nodes(sim, server, 2) as (a, b), bearer(a.token(Role.ADMIN)) as client:
         viewers = [Viewer(n.url, f"/api/calls/{sid}/events").start(client) for n in (a, b)]
         for viewer in viewers:
-            await viewer.wait_for(is_event("status", state="live"))
+            await viewer.wait_for(is_live)
         holder = next(n for n in (a, b) if n.hub.streams[key].runs_upstream)
         node = holder if on_holder else (b if holder is a else a)
         async with node.client(Role.SUPERVISOR, timeout=10) as ada:

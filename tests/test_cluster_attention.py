@@ -8,7 +8,7 @@ import httpx
 import pytest
 
 from tests.cluster import flush, nodes, redis_module
-from tests.live import LiveApp, Viewer, data, has_segment, is_event
+from tests.live import LiveApp, Viewer, data, has_segment, is_event, is_live
 from tests.redisserver import RedisServer
 from tests.test_cluster_nodes import holder_of
 from tests.test_health_live import csrf_of, metrics_with
@@ -34,7 +34,7 @@ async def test_dead_air_is_announced_once_under_one_id_on_every_node(
         async with httpx.AsyncClient(timeout=10, headers=headers) as client:
             viewers = [Viewer(n.url, f"/api/calls/{sid}/events").start(client) for n in (a, b)]
             for viewer in viewers:
-                await viewer.wait_for(is_event("status", state="live"))
+                await viewer.wait_for(is_live)
             sim.add_segment(sid, "assistant", "Hello, how can I help?")
             for viewer in viewers:
                 await viewer.wait_for(has_segment("Hello, how can I help?"))
@@ -56,7 +56,7 @@ async def test_a_claim_on_either_node_shows_once_on_every_node_under_one_id(
         async with httpx.AsyncClient(timeout=10, headers=headers) as client:
             viewers = [Viewer(n.url, f"/api/calls/{sid}/events").start(client) for n in (a, b)]
             for viewer in viewers:
-                await viewer.wait_for(is_event("status", state="live"))
+                await viewer.wait_for(is_live)
             name = await holder_of(server, f"call:{sid}")
             holder, other = (a, b) if name == "node-1" else (b, a)
             assert await post_claim(holder, Role.SUPERVISOR, sid, "claim") == 204

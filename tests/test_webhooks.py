@@ -350,6 +350,7 @@ async def test_no_secret_reaches_a_repr_the_status_or_our_log_lines(
         "dropped": 0,
         "duplicates": 0,
         "retries": 2,
+        "lost": 0,
     }
 
 

@@ -35,6 +35,7 @@ from webapp.alerts.webhooks import WebhookDispatcher
 from webapp.cluster import startup
 from webapp.cluster.bus import BusConfig
 from webapp.cluster.listing import RedisListing
+from webapp.cluster.marks import RedisMarks
 from webapp.cluster.replica import Cluster
 from webapp.cluster.streamcaps import RedisStreamCaps
 from webapp.cluster.throttle import RedisAttempts
@@ -46,6 +47,7 @@ from webapp.relay.health import HealthConfig
 from webapp.relay.hub import Hub
 from webapp.relay.metrics import Metrics
 from webapp.relay.pii import Policy
+from webapp.relay.ports import DeliveryMarks
 from webapp.relay.redactor import RedactionConfig
 from webapp.relay.stream import Integrations, RelayConfig
 from webapp.settings import Settings
@@ -72,7 +74,7 @@ def app_state(settings: Settings, access: Access, rest: BurkiRest, demo: bool) -
     interval = settings.directory_poll_interval
     listing = RedisListing(store.bus, interval) if store is not None else None
     directory = Directory(rest, interval, settings.relay_grace_period, shared=listing)
-    webhooks = webhook_dispatcher(settings)
+    webhooks = webhook_dispatcher(settings, RedisMarks(store.bus) if store is not None else None)
     metrics.watch_webhooks(webhooks)
     redaction = redaction_config(settings)
     integrations = Integrations(
@@ -186,8 +188,11 @@ def redaction_config(settings: Settings) -> RedactionConfig:
     )
 
 
-def webhook_dispatcher(settings: Settings) -> WebhookDispatcher | None:
-    """Every route of events out (signed webhooks, Slack, Teams, e-mail); None: no route."""
+def webhook_dispatcher(
+    settings: Settings, marks: DeliveryMarks | None = None
+) -> WebhookDispatcher | None:
+    """Every route of events out (signed webhooks, Slack, Teams, e-mail); None: no route.
+    ``marks``: a cluster's shared delivery marks."""
     email = settings.email_route
     routes = [*settings.webhooks, *([email] if email is not None else [])]
     if not routes:
@@ -199,6 +204,7 @@ def webhook_dispatcher(settings: Settings) -> WebhookDispatcher | None:
         max_attempts=settings.webhook_max_attempts,
         public_url=settings.dashboard_public_url,
         mailer=mailer(settings) if email is not None else None,
+        marks=marks,
     )
 
 

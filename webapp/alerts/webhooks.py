@@ -29,6 +29,12 @@ Redirects are not followed. An event id offered twice to one endpoint is queued
 once (among the last ``seen_size`` ids), but delivery is at least once: a POST
 whose answer was lost is sent again, so receivers dedupe on the id.
 
+**Across a cluster** (``marks`` given): the lease holder posts; each endpoint's delivery
+mark in the shared store follows its deliveries, a frame at or before the mark is not
+posted, and the node that takes a stream over queues every frame it kept after the mark
+(:mod:`webapp.alerts.marks`): what a killed holder had queued is posted, once in the
+normal case, twice at most when a POST was in flight.
+
 Ownership: the app's lifespan owns the dispatcher: it calls :meth:`start` once
 the loop runs and awaits :meth:`close` on shutdown, which cancels and awaits
 every worker. Nothing else cancels them. Secrets appear in no repr, status,
@@ -39,6 +45,7 @@ fragment (httpx logs the full URL: mask :attr:`Endpoint.secrets`).
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import hashlib
 import hmac
 import itertools
@@ -46,9 +53,8 @@ import json
 import logging
 import re
 import time
-from collections import OrderedDict, deque
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections import deque
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -62,8 +68,11 @@ from webapp.alerts.endpoints import (
     parse_endpoints,
     safe_url,
 )
+from webapp.alerts.lanes import Item, Lane, Outcome, route_id
 from webapp.alerts.mail import Mailer
+from webapp.alerts.marks import Marks, resume
 from webapp.relay.frames import iso
+from webapp.relay.ports import DeliveryMarks, Outgoing
 from webapp.wire.backoff import Backoff
 
 log = logging.getLogger(__name__)
@@ -115,67 +124,6 @@ def retryable(status: int) -> bool:
     return status in (408, 425, 429) or status >= 500
 
 
-@dataclass(frozen=True, slots=True)
-class _Item:
-    event_id: str
-    stream: str
-    type: str
-    data: bytes  # the payload's JSON, serialised once when offered
-
-    def body(self, sent_at: str) -> bytes:
-        """The request body: the payload as serialised when offered, stamped ``sent_at``."""
-        head = json.dumps({"id": self.event_id, "stream": self.stream, "type": self.type})
-        tail = json.dumps(sent_at)
-        return f'{head[:-1]},"data":'.encode() + self.data + f',"sent_at":{tail}}}'.encode()
-
-
-@dataclass(frozen=True, slots=True)
-class _Outcome:
-    delivered: bool
-    retry: bool = False
-    error: str = ""
-    retry_after: float = 0.0
-
-
-@dataclass(eq=False)
-class _Lane:
-    """One endpoint's queue, dedupe memory, counters and worker task."""
-
-    endpoint: Endpoint
-    queue: deque[_Item]
-    seen: OrderedDict[str, None] = field(default_factory=OrderedDict)
-    wake: asyncio.Event = field(default_factory=asyncio.Event)
-    idle: asyncio.Event = field(default_factory=asyncio.Event)
-    in_flight: _Item | None = None
-    task: asyncio.Task[None] | None = None
-    delivered: int = 0
-    failed: int = 0
-    dropped: int = 0
-    duplicates: int = 0
-    retries: int = 0
-    last_success: datetime | None = None
-    last_error: str | None = None
-    last_error_at: datetime | None = None
-
-    def status(self) -> dict[str, Any]:
-        return {
-            "url": self.endpoint.safe_url,
-            "format": self.endpoint.format,
-            "events": sorted(self.endpoint.events),
-            "severities": sorted(self.endpoint.severities),
-            "kinds": sorted(self.endpoint.kinds),
-            "queued": len(self.queue) + (self.in_flight is not None),
-            "delivered": self.delivered,
-            "failed": self.failed,
-            "dropped": self.dropped,
-            "duplicates": self.duplicates,
-            "retries": self.retries,
-            "last_success": iso(self.last_success),
-            "last_error": self.last_error,
-            "last_error_at": iso(self.last_error_at),
-        }
-
-
 class WebhookDispatcher:
     """Posts stream events to endpoints, off the caller's path (see the module docstring).
 
@@ -197,8 +145,11 @@ class WebhookDispatcher:
         clock: Callable[[], float] = time.time,
         public_url: str = "",
         mailer: Mailer | None = None,
+        marks: DeliveryMarks | None = None,
     ) -> None:
-        self._lanes = [_Lane(e, deque(maxlen=max(queue_size, 1))) for e in endpoints]
+        self._lanes = [Lane(e, deque(maxlen=max(queue_size, 1)), route_id(e)) for e in endpoints]
+        self.kept = max(queue_size, 1)  # what a cluster's stream keeps for a takeover
+        self._marks = Marks(marks, timeout) if marks is not None else None
         for lane in self._lanes:
             lane.idle.set()
         self._owns_client = client is None
@@ -219,6 +170,45 @@ class WebhookDispatcher:
         wanted = [lane for lane in self._lanes if lane.endpoint.wants(type, data)]
         self._offer_to(wanted, stream_key, event_id, type, data)
 
+    def routes(self, type: str, data: dict[str, Any]) -> list[str]:
+        """The routes (endpoints) that take an event of this type and data."""
+        return [lane.id for lane in self._lanes if lane.endpoint.wants(type, data)]
+
+    def send(self, stream_key: str, item: Outgoing) -> None:
+        """Queue a cluster stream's numbered frame on the routes it names; returns at once."""
+        lanes = [lane for lane in self._lanes if lane.id in dict(item.numbers)]
+        self._offer_to(lanes, stream_key, item.event_id, item.type, item.data, item)
+
+    async def take_over(
+        self, stream_key: str, kept: Sequence[Outgoing], counts: Mapping[str, int]
+    ) -> None:
+        """This node now posts ``stream_key``: queue every kept frame after each route's
+        shared mark; count and log what is after it but no longer kept.
+
+        Without the marks (the store away) every kept frame is queued: the check before
+        each POST skips what was delivered, if the store is back by then.
+        """
+        if self._marks is None or (not kept and not counts):
+            return
+        marks = await self._marks.fetch(stream_key)
+        for lane in self._lanes:
+            if marks is None:
+                queue = [item for item in kept if lane.id in dict(item.numbers)]
+            else:
+                resumed = resume(lane.id, kept, counts, marks.get(lane.id))
+                queue = resumed.queue
+                if resumed.lost:
+                    lane.lost += resumed.lost
+                    log.warning(
+                        "webhook %s: %d event(s) of %s were neither delivered nor kept when"
+                        " this node took it over; not posted",
+                        lane.endpoint.safe_url,
+                        resumed.lost,
+                        stream_key,
+                    )
+            for item in queue:
+                self._offer_to([lane], stream_key, item.event_id, item.type, item.data, item)
+
     def send_test(self) -> int:
         """A test alert to every endpoint that takes alerts, whatever its routing (the "send
         a test" button of /admin); how many endpoints it was queued for."""
@@ -233,7 +223,13 @@ class WebhookDispatcher:
         return len(lanes)
 
     def _offer_to(
-        self, lanes: list[_Lane], stream_key: str, event_id: str, type: str, data: dict[str, Any]
+        self,
+        lanes: list[Lane],
+        stream_key: str,
+        event_id: str,
+        type: str,
+        data: dict[str, Any],
+        place: Outgoing | None = None,
     ) -> None:
         if not lanes or self._closed:
             return
@@ -243,11 +239,13 @@ class WebhookDispatcher:
         except (TypeError, ValueError):  # UnicodeEncodeError (a lone surrogate) is a ValueError
             log.error("webhook: event %s (%s) is not JSON; not sent", event_id, type)
             return
-        item = _Item(event_id, stream_key, type, encoded)
+        item = Item(event_id, stream_key, type, encoded)
+        if place is not None:
+            item = dataclasses.replace(item, epoch=place.epoch, numbers=place.numbers)
         for lane in lanes:
             self._enqueue(lane, item)
 
-    def _enqueue(self, lane: _Lane, item: _Item) -> None:
+    def _enqueue(self, lane: Lane, item: Item) -> None:
         if item.event_id in lane.seen:
             lane.duplicates += 1
             return
@@ -299,29 +297,53 @@ class WebhookDispatcher:
 
     def totals(self) -> dict[str, int]:
         """The counters summed over endpoints (plain ints, for Prometheus)."""
-        keys = ("queued", "delivered", "failed", "dropped", "duplicates", "retries")
+        keys = ("queued", "delivered", "failed", "dropped", "duplicates", "retries", "lost")
         rows = self.status()
         return {key: sum(int(row[key]) for row in rows) for key in keys}
 
     # -- the worker: one per endpoint -------------------------------------------------------
 
-    async def _work(self, lane: _Lane) -> None:
+    async def _work(self, lane: Lane) -> None:
         while True:
             if not lane.queue:
                 lane.idle.set()
                 lane.wake.clear()
                 await lane.wake.wait()
                 continue
-            lane.in_flight = lane.queue.popleft()
+            lane.in_flight = item = lane.queue.popleft()
             try:
-                await self._deliver(lane, lane.in_flight)
+                if await self._marked(lane, item):  # another holder delivered it
+                    lane.duplicates += 1
+                    continue
+                await self._deliver(lane, item)
+                await self._advance(lane, item)
             except Exception:  # a bug must not stop the lane: log it, count it, go on
                 log.exception("webhook %s: delivery failed", lane.endpoint.safe_url)
                 lane.failed += 1
             finally:
                 lane.in_flight = None
 
-    async def _deliver(self, lane: _Lane, item: _Item) -> None:
+    async def _marked(self, lane: Lane, item: Item) -> bool:
+        """Whether the shared mark says ``item`` was delivered (by another holder)."""
+        place = item.mark(lane.id)
+        if self._marks is None or place is None:
+            return False
+        return await self._marks.covers(item.stream, lane.id, place)
+
+    async def _advance(self, lane: Lane, item: Item) -> None:
+        """Delivered or given up: move the route's shared mark to ``item``."""
+        place = item.mark(lane.id)
+        if self._marks is None or place is None:
+            return
+        if not await self._marks.advance(item.stream, lane.id, place):
+            log.warning(
+                "webhook %s: delivery mark of %s not saved; a next holder may post %s again",
+                lane.endpoint.safe_url,
+                item.stream,
+                item.event_id,
+            )
+
+    async def _deliver(self, lane: Lane, item: Item) -> None:
         base, cap = self._backoff
         backoff = Backoff(base=base, cap=cap)
         for attempt in range(1, self.max_attempts + 1):
@@ -344,7 +366,7 @@ class WebhookDispatcher:
             outcome.error,
         )
 
-    async def _attempt(self, endpoint: Endpoint, item: _Item) -> _Outcome:
+    async def _attempt(self, endpoint: Endpoint, item: Item) -> Outcome:
         if endpoint.format == "signed":
             sent = self._clock()
             body = item.body(iso(datetime.fromtimestamp(sent, UTC)) or "")
@@ -359,12 +381,12 @@ class WebhookDispatcher:
             assert self._mailer is not None, "an email route needs a mailer"
             message = messages.email(summary, self._mailer.sender, self._mailer.recipients)
             sent_mail = await self._mailer.send(message)
-            return _Outcome(sent_mail.ok, sent_mail.retry, sent_mail.error)
+            return Outcome(sent_mail.ok, sent_mail.retry, sent_mail.error)
         chat = messages.slack(summary) if endpoint.format == "slack" else messages.teams(summary)
         body = json.dumps(chat, ensure_ascii=False).encode()
         return await self._post(endpoint, body, {"Content-Type": "application/json"})
 
-    async def _post(self, endpoint: Endpoint, body: bytes, headers: dict[str, str]) -> _Outcome:
+    async def _post(self, endpoint: Endpoint, body: bytes, headers: dict[str, str]) -> Outcome:
         try:
             # The outer timeout bounds the whole attempt; httpx's bounds each read.
             async with asyncio.timeout(self.timeout):
@@ -374,12 +396,12 @@ class WebhookDispatcher:
                 async with request as response:  # the body is never read
                     status, retry_after = response.status_code, response.headers.get("retry-after")
         except (TimeoutError, httpx.TimeoutException):
-            return _Outcome(False, retry=True, error=f"timed out after {self.timeout:g} s")
+            return Outcome(False, retry=True, error=f"timed out after {self.timeout:g} s")
         except httpx.TransportError as exc:  # refused, reset, DNS, protocol errors
-            return _Outcome(False, retry=True, error=type(exc).__name__)
+            return Outcome(False, retry=True, error=type(exc).__name__)
         if 200 <= status < 300:
-            return _Outcome(True)
-        return _Outcome(False, retryable(status), f"HTTP {status}", _seconds(retry_after))
+            return Outcome(True)
+        return Outcome(False, retryable(status), f"HTTP {status}", _seconds(retry_after))
 
 
 def _seconds(retry_after: str | None) -> float:

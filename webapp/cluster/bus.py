@@ -19,6 +19,7 @@ Per stream (``<prefix><what>:<stream key>``):
   holds the stream next knows where to go on: each is published once. ``answered``
   keeps the newest request published, beside the log, since the input that answered it
   may be trimmed from the log long before the request leaves ``req``.
+- ``sent``: how far each webhook route's frames were delivered (``webapp.cluster.marks``).
 """
 
 from __future__ import annotations
@@ -250,7 +251,7 @@ class Bus:
         """The stream ended: its inputs and epoch go ``seconds`` from now."""
         ms = max(int(seconds * 1000), 1000)
         async with self.redis.pipeline(transaction=False) as pipe:
-            for what in ("in:", "epoch:", "req:", "count:", "answered:"):
+            for what in ("in:", "epoch:", "req:", "count:", "answered:", "sent:"):
                 pipe.pexpire(PREFIX + what + stream, ms)
             await checked(pipe.execute())
 

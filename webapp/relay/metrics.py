@@ -80,7 +80,7 @@ class WebhookStatus(Protocol):
 
 
 class _WebhookGauges(Collector):
-    FIELDS = ("queued", "delivered", "failed", "dropped", "retries")
+    FIELDS = ("queued", "delivered", "failed", "dropped", "retries", "lost")
 
     def __init__(self, dispatcher: WebhookStatus) -> None:
         self._dispatcher = dispatcher

@@ -10,6 +10,8 @@ hands the concrete ones to the hub; the relay never imports them.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from webapp.relay.frames import Change, Frame
@@ -43,10 +45,62 @@ class Attention(Protocol):
     def assess(self, figures: dict[str, Any], alerts: dict[str, Any]) -> dict[str, Any]: ...
 
 
-class Webhooks(Protocol):
-    """Takes a frame for delivery and never blocks the stream (a bounded queue of its own)."""
+@dataclass(frozen=True, slots=True)
+class Outgoing:
+    """A frame for the webhooks, as every node of a cluster derives it.
 
+    ``numbers``: for each route (endpoint) that takes it, its number among that route's
+    frames of the stream under ``epoch``, from 1: the same on every node, so a route's
+    delivery mark (the number it reached) means the same everywhere.
+    """
+
+    event_id: str
+    type: str
+    data: dict[str, Any]
+    epoch: str
+    numbers: tuple[tuple[str, int], ...]
+
+
+class MarksUnavailable(Exception):
+    """The shared store could not be asked or told (it is away or too slow)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Mark:
+    """The number of the last frame delivered (or given up) on a route, under ``epoch``."""
+
+    epoch: str
+    n: int
+
+    def covers(self, epoch: str, n: int) -> bool:
+        return epoch == self.epoch and n <= self.n
+
+
+class DeliveryMarks(Protocol):
+    """A cluster's webhook delivery marks (``webapp.cluster.marks.RedisMarks``), read and
+    moved by the dispatcher (``webapp.alerts.marks``); raise MarksUnavailable."""
+
+    async def marks(self, stream: str) -> dict[str, Mark]: ...
+    async def advance(self, stream: str, route: str, mark: Mark) -> None: ...
+
+
+class Webhooks(Protocol):
+    """Takes a frame for delivery and never blocks the stream (a bounded queue of its own).
+
+    Alone a stream :meth:`offer`s each frame. In a cluster every node numbers each frame
+    per :meth:`routes`, keeps the last :attr:`kept`, and the lease holder :meth:`send`s
+    them; a node that takes a stream over first hands what it kept to :meth:`take_over`,
+    which queues what no holder delivered yet (after each route's shared mark).
+    """
+
+    @property
+    def kept(self) -> int: ...
     def offer(self, stream_key: str, event_id: str, type: str, data: dict[str, Any]) -> None: ...
+    def routes(self, type: str, data: dict[str, Any]) -> list[str]: ...
+    def send(self, stream_key: str, item: Outgoing) -> None: ...
+    async def take_over(
+        self, stream_key: str, kept: Sequence[Outgoing], counts: Mapping[str, int]
+    ) -> None: ...
 
 
 class StreamLink(Protocol):

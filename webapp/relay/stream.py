@@ -49,6 +49,7 @@ from webapp.relay.inputs import (
     WentQuiet,
 )
 from webapp.relay.metrics import Metrics
+from webapp.relay.outbox import WEBHOOK_TYPES, Outbox, event_id
 from webapp.relay.poller import Poller
 from webapp.relay.ports import Alerts, Attention, FrameView, Sharing, Webhooks
 from webapp.relay.pump import pump
@@ -66,7 +67,6 @@ log = logging.getLogger(__name__)
 
 
 FORWARD_WAIT = 3.0  # seconds a claim made on a node that does not hold the call waits to show
-WEBHOOK_TYPES = frozenset({"progress", "contact", "campaign_completed", "alert", "call_status"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,6 +128,8 @@ class Stream:
         self._integrations = integrations or Integrations()
         sharing = self._integrations.sharing
         self.link = sharing.link(self) if sharing is not None else None
+        hooks = self._integrations.webhooks
+        self.outbox = Outbox(key, hooks) if self.link is not None and hooks is not None else None
         # Coalescing follows a clock; shared inputs must make the same frames on every node.
         self._progress = Coalescer(0.0 if self.link else config.progress_interval, self._emit)
         self._publish: Feed = self._feed_here
@@ -343,6 +345,8 @@ class Stream:
         the shared log and then feeds it here, so this stream's state is current
         after each ``await``, as alone.
         """
+        if self.outbox is not None:  # post what the last holder did not, before anything new
+            await self.outbox.take_over()
         self._publish = publish or self._feed_here
         await pump(
             self.key,
@@ -359,6 +363,8 @@ class Stream:
         """This node no longer runs the upstream (it lost its lease): no poller either."""
         self._status.stop_polling()
         self._publish = self._feed_here
+        if self.outbox is not None:
+            self.outbox.stop()
 
     async def _feed_here(self, item: Input) -> None:
         self.feed(item)
@@ -543,10 +549,11 @@ class Stream:
     def _emit(self, change: Change) -> None:
         frame = self.log.append(change, self.key)
         webhooks = self._integrations.webhooks
-        if webhooks is not None and frame.type in WEBHOOK_TYPES and self.runs_upstream:
-            # An alert keeps its id when the stream is rebuilt and Burki replays the call.
-            event_id = f"{self.key}/{frame.data['id']}" if frame.type == "alert" else frame.id
-            webhooks.offer(str(self.key), event_id, frame.type, frame.data)
+        if webhooks is not None and frame.type in WEBHOOK_TYPES:
+            if self.outbox is not None:  # a cluster: kept on every node, sent by the holder
+                self.outbox.emit(frame)
+            elif self.runs_upstream:
+                webhooks.offer(str(self.key), event_id(self.key, frame), frame.type, frame.data)
         self._deliver(frame)
 
     def _deliver(self, frame: Frame) -> None:

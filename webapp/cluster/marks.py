@@ -1,0 +1,54 @@
+"""Webhook delivery marks in Redis (``burki:sent:<stream key>``), for
+:mod:`webapp.alerts.marks`.
+
+One hash per stream: a field per route (endpoint digest), its value ``<epoch> <n>``. A
+mark only moves forward under one epoch (a late or lagging holder cannot move it back);
+a mark of another epoch is replaced. The hash lives as long as the stream's inputs (it
+takes their time to live at each write; :meth:`Bus.expire` shortens it with them).
+"""
+
+from __future__ import annotations
+
+from webapp.cluster.bus import PREFIX, Bus, Trouble, checked
+from webapp.relay.ports import Mark, MarksUnavailable
+
+_ADVANCE = """
+local cur = redis.call('HGET', KEYS[1], ARGV[1])
+if cur then
+  local epoch, n = string.match(cur, '^(%S+) (%d+)$')
+  if epoch == ARGV[2] and tonumber(n) >= tonumber(ARGV[3]) then return 0 end
+end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2] .. ' ' .. ARGV[3])
+local ttl = redis.call('PTTL', KEYS[2])
+if ttl < 0 then ttl = tonumber(ARGV[4]) end
+redis.call('PEXPIRE', KEYS[1], ttl)
+return 1
+"""
+
+
+class RedisMarks:
+    """The cluster's delivery marks (a ``DeliveryMarks``)."""
+
+    def __init__(self, bus: Bus) -> None:
+        self._bus = bus
+        self._advance = bus.redis.register_script(_ADVANCE)
+
+    async def marks(self, stream: str) -> dict[str, Mark]:
+        try:
+            fields = await checked(self._bus.redis.hgetall(PREFIX + "sent:" + stream))
+        except Trouble as exc:
+            raise MarksUnavailable(type(exc).__name__) from exc
+        return {str(route): mark for route, value in fields.items() if (mark := _parse(str(value)))}
+
+    async def advance(self, stream: str, route: str, mark: Mark) -> None:
+        keys = [PREFIX + "sent:" + stream, PREFIX + "in:" + stream]
+        args: list[str | int] = [route, mark.epoch, mark.n, self._bus.retention_ms]
+        try:
+            await checked(self._advance(keys=keys, args=args))
+        except Trouble as exc:
+            raise MarksUnavailable(type(exc).__name__) from exc
+
+
+def _parse(value: str) -> Mark | None:
+    epoch, _, n = value.partition(" ")
+    return Mark(epoch, int(n)) if epoch and n.isascii() and n.isdigit() else None
