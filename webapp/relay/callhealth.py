@@ -2,10 +2,11 @@
 
 The figures themselves are :mod:`webapp.relay.health` (pure). This keeps the
 call's timeline (one :class:`~webapp.relay.health.Mark` per final segment, at
-the final's index), decides when a ``metrics`` change is due, and notices dead
-air when no frame arrives: it owns **one** timer (a loop ``call_later`` handle,
-never more than one per call) set for the next moment a figure crosses a
-threshold (silence warn, silence alarm, a long call). :meth:`close` cancels it;
+the final's index, summed up as it grows by a :class:`~webapp.relay.healthtally.Tally`:
+no pass over the whole call per segment), decides when a ``metrics`` change is due,
+and notices dead air when no frame arrives: it owns **one** timer (a loop
+``call_later`` handle, never more than one per call) set for the next moment a
+figure crosses a threshold (silence warn, silence alarm, a long call). :meth:`close` cancels it;
 the stream calls it when it closes.
 
 A ``metrics`` change is emitted only when something a viewer sees changed:
@@ -23,6 +24,7 @@ from typing import Any
 
 from webapp.relay.frames import Change
 from webapp.relay.health import HealthConfig, Mark, Timeline, measure, next_due, wall
+from webapp.relay.healthtally import Tally
 
 Assess = Callable[[dict[str, Any]], dict[str, Any]]
 WATCHED = frozenset({"transcript", "call_status", "sentiment", "alert", "claim"})
@@ -41,7 +43,7 @@ class CallHealth:
         self._emit = emit
         self._assess = assess
         self._clock = clock
-        self._marks: list[Mark] = []
+        self._tally = Tally(config)
         self._started: float | None = None
         self._ended: float | None = None
         self._over = False
@@ -90,7 +92,7 @@ class CallHealth:
     def figures(self, now: float | None = None) -> dict[str, Any]:
         """The health figures at ``now`` (default: the clock), with the attention score."""
         moment = self._clock() if now is None else now
-        figures = measure(self._timeline(), moment, self.config)
+        figures = measure(self.timeline(), moment, self.config, self._tally.summary())
         if self._assess is not None:
             figures["attention"] = self._assess(figures)
         return figures
@@ -130,8 +132,7 @@ class CallHealth:
             str(data.get("speaker")), _num(data.get("start")), _num(data.get("end")), arrived
         )
         index = data.get("index")
-        at = index if isinstance(index, int) and 0 <= index <= len(self._marks) else None
-        self._marks.insert(len(self._marks) if at is None else at, mark)
+        self._tally.insert(index if isinstance(index, int) else None, mark)
 
     def _status(self, data: dict[str, Any]) -> None:
         metadata = data.get("metadata") or {}
@@ -147,9 +148,10 @@ class CallHealth:
                 ended = self._started + duration
             self._ended = ended if ended is not None else self._clock()
 
-    def _timeline(self) -> Timeline:
+    def timeline(self) -> Timeline:
+        """What the figures are measured from now (its marks are the call's own: read only)."""
         return Timeline(
-            marks=self._marks,
+            marks=self._tally.marks,
             started=self._started,
             ended=self._ended,
             is_over=self._over,
@@ -162,7 +164,7 @@ class CallHealth:
 
     def _arm(self, now: float) -> None:
         self.close()
-        due = next_due(self._timeline(), now, self.config)
+        due = next_due(self.timeline(), now, self.config)
         if due is None:
             return
         self._timer = asyncio.get_running_loop().call_later(due - now + 0.05, self._fire)

@@ -33,9 +33,8 @@ Definitions (segments in transcript order):
 
 from __future__ import annotations
 
-import statistics
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from itertools import pairwise
 from typing import Any
@@ -82,7 +81,7 @@ def _r(value: float | None) -> float | None:
     return None if value is None else round(value, ROUND)
 
 
-def _between(prev: Mark, nxt: Mark, latest_end: float | None) -> tuple[float, str]:
+def between(prev: Mark, nxt: Mark, latest_end: float | None) -> tuple[float, str]:
     """The time from ``prev`` (or the furthest end so far) to ``nxt``'s start, and its axis."""
     if prev.end is not None and nxt.start is not None and latest_end is not None:
         return nxt.start - latest_end, "timing"
@@ -102,7 +101,7 @@ def latencies(marks: Sequence[Mark]) -> tuple[list[float], str | None]:
     for prev, nxt in pairwise(marks):
         if prev.speaker != "user" or nxt.speaker != "assistant":
             continue
-        value, source = _between(prev, nxt, prev.end)
+        value, source = between(prev, nxt, prev.end)
         if value >= 0:
             found.append(value)
             sources.add(source)
@@ -115,14 +114,20 @@ def silences(marks: Sequence[Mark]) -> list[float]:
     latest_end: float | None = None
     for i, mark in enumerate(marks):
         if i:
-            value, _ = _between(marks[i - 1], mark, latest_end)
+            value, _ = between(marks[i - 1], mark, latest_end)
             if value > 0:
                 found.append(value)
-        if mark.end is not None:
-            latest_end = mark.end if latest_end is None else max(latest_end, mark.end)
-        elif mark.start is None:
-            latest_end = None  # an untimed segment: what came before no longer bounds the gap
+        latest_end = further_end(latest_end, mark)
     return found
+
+
+def further_end(latest_end: float | None, mark: Mark) -> float | None:
+    """The furthest end so far once ``mark`` is past (what bounds the next silence)."""
+    if mark.end is not None:
+        return mark.end if latest_end is None else max(latest_end, mark.end)
+    if mark.start is None:
+        return None  # an untimed segment: what came before no longer bounds the gap
+    return latest_end
 
 
 def interruptions(marks: Sequence[Mark]) -> dict[str, int]:
@@ -130,19 +135,22 @@ def interruptions(marks: Sequence[Mark]) -> dict[str, int]:
     counts = {"user": 0, "assistant": 0}
     last: dict[str, Mark] = {}
     for mark in marks:
-        other = last.get("assistant" if mark.speaker == "user" else "user")
-        if (
-            other is not None
-            and mark.start is not None
-            and other.timed
-            and other.start is not None
-            and other.end is not None
-            and other.start <= mark.start < other.end
-            and mark.speaker in counts
-        ):
+        if mark.speaker in counts and interrupts(mark, last):
             counts[mark.speaker] += 1
         last[mark.speaker] = mark
     return counts
+
+
+def interrupts(mark: Mark, last: dict[str, Mark]) -> bool:
+    """Whether ``mark`` starts inside the other speaker's latest segment (``last``: by speaker)."""
+    other = last.get("assistant" if mark.speaker == "user" else "user")
+    return (
+        other is not None
+        and mark.start is not None
+        and other.start is not None
+        and other.end is not None
+        and other.start <= mark.start < other.end
+    )
 
 
 def talk(marks: Sequence[Mark]) -> dict[str, Any]:
@@ -155,14 +163,14 @@ def talk(marks: Sequence[Mark]) -> dict[str, Any]:
             seconds[mark.speaker] += mark.end - mark.start
         else:
             untimed += 1
-    total = seconds["user"] + seconds["assistant"]
-    share = round(seconds["user"] / total, 2) if total > 0 else None
-    return {
-        "user": _r(seconds["user"]),
-        "assistant": _r(seconds["assistant"]),
-        "user_share": share,
-        "untimed": untimed,
-    }
+    return talk_figures(seconds["user"], seconds["assistant"], untimed)
+
+
+def talk_figures(user: float, assistant: float, untimed: int) -> dict[str, Any]:
+    """The talk figures from each side's seconds and the count of untimed segments."""
+    total = user + assistant
+    share = round(user / total, 2) if total > 0 else None
+    return {"user": _r(user), "assistant": _r(assistant), "user_share": share, "untimed": untimed}
 
 
 def turns(marks: Sequence[Mark]) -> int:
@@ -187,25 +195,76 @@ def level(seconds: float | None, config: HealthConfig) -> str:
     return "alarm" if seconds >= config.silence_alarm else "warn"
 
 
-def measure(line: Timeline, now: float, config: HealthConfig) -> dict[str, Any]:
-    """Every health figure of the call at ``now``, JSON-able."""
-    waits, latency_source = latencies(line.marks)
-    gaps = silences(line.marks)
+@dataclass(frozen=True, slots=True)
+class Summary:
+    """What the figures need of the segments: their latencies, silences, talk, turns.
+
+    :func:`summarize` makes one in a pass over every segment;
+    :class:`webapp.relay.healthtally.Tally` keeps one up to date a segment at a time.
+    """
+
+    waits: Sequence[float] = ()  # every AI response latency, in order
+    waits_sorted: Sequence[float] = ()  # the same, sorted (for the median)
+    latency_source: str | None = None
+    longest_gap: float | None = None
+    warn_gaps: int = 0
+    alarm_gaps: int = 0
+    talk: dict[str, Any] = field(default_factory=lambda: talk_figures(0.0, 0.0, 0))
+    interruptions: dict[str, int] = field(default_factory=lambda: {"user": 0, "assistant": 0})
+    turns: int = 0
+    segments: int = 0
+
+
+def summarize(marks: Sequence[Mark], config: HealthConfig) -> Summary:
+    """The summary of ``marks`` in full passes (the reference a :class:`Tally` must equal)."""
+    waits, source = latencies(marks)
+    gaps = silences(marks)
+    return Summary(
+        waits=waits,
+        waits_sorted=sorted(waits),
+        latency_source=source,
+        longest_gap=max(gaps) if gaps else None,
+        warn_gaps=sum(1 for g in gaps if g >= config.silence_warn),
+        alarm_gaps=sum(1 for g in gaps if g >= config.silence_alarm),
+        talk=talk(marks),
+        interruptions=interruptions(marks),
+        turns=turns(marks),
+        segments=len(marks),
+    )
+
+
+def _median(ordered: Sequence[float]) -> float:
+    """The median of already sorted values, as :func:`statistics.median` computes it."""
+    n = len(ordered)
+    i = n // 2
+    return ordered[i] if n % 2 else (ordered[i - 1] + ordered[i]) / 2
+
+
+def measure(
+    line: Timeline, now: float, config: HealthConfig, summary: Summary | None = None
+) -> dict[str, Any]:
+    """Every health figure of the call at ``now``, JSON-able.
+
+    ``summary`` is the summary of ``line.marks`` when the caller keeps one up to date;
+    without it the marks are summarized here (a pass over the whole call).
+    """
+    held = summary if summary is not None else summarize(line.marks, config)
+    waits = held.waits
     since = silence_since(line, now, config)
     running = None if since is None else max(now - since, 0.0)
     length = None
     if line.started is not None:
         until = line.ended if line.ended is not None else now
         length = max(until - line.started, 0.0)
-    by = interruptions(line.marks)
+    by = held.interruptions
     latest = waits[-1] if waits else None
     return {
         "latency": {
             "latest": _r(latest),
-            "median": _r(statistics.median(waits)) if waits else None,
-            "worst": _r(max(waits)) if waits else None,
+            "median": _r(_median(held.waits_sorted)) if waits else None,
+            "worst": _r(held.waits_sorted[-1]) if waits else None,
             "count": len(waits),
-            "source": latency_source,
+            "source": held.latency_source,
             "slow": latest is not None and latest >= config.slow_response,
         },
         "silence": {
@@ -213,16 +272,16 @@ def measure(line: Timeline, now: float, config: HealthConfig) -> dict[str, Any]:
             "seconds": _r(running),
             "level": level(running, config),
             "speaking": line.speaking if since is None and not line.is_over else None,
-            "longest": _r(max(gaps)) if gaps else None,
-            "warn_count": sum(1 for g in gaps if g >= config.silence_warn),
-            "alarm_count": sum(1 for g in gaps if g >= config.silence_alarm),
+            "longest": _r(held.longest_gap),
+            "warn_count": held.warn_gaps,
+            "alarm_count": held.alarm_gaps,
             "warn_after": config.silence_warn,
             "alarm_after": config.silence_alarm,
         },
-        "talk": talk(line.marks),
+        "talk": dict(held.talk),
         "interruptions": {"total": by["user"] + by["assistant"], **by},
-        "turns": turns(line.marks),
-        "segments": len(line.marks),
+        "turns": held.turns,
+        "segments": held.segments,
         "length": _r(length),
         "long": length is not None and length >= config.long_call,
         "started": iso(line.started),
