@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
-from webapp.relay.health import (
-    HealthConfig,
-    Mark,
-    Timeline,
-    interruptions,
-    latencies,
-    measure,
-    next_due,
-    silences,
-    talk,
-    turns,
-    wall,
-)
+from typing import Any
+
+from tests.healthoracle import interruptions, latencies, silences, talk, turns
+from webapp.relay import health
+from webapp.relay.health import HealthConfig, Mark, Timeline, next_due, wall
+from webapp.relay.healthtally import Tally
+
+
+def measure(line: Timeline, now: float, config: HealthConfig) -> dict[str, Any]:
+    """The figures as the relay measures them: the marks folded into a running tally."""
+    tally = Tally(config)
+    for mark in line.marks:
+        tally.insert(None, mark)
+    return health.measure(line, now, config, tally.summary())
+
 
 T0 = 1_800_000_000.0  # the call's start, wall time
 CONFIG = HealthConfig(silence_warn=5, silence_alarm=10, slow_response=2, long_call=900)

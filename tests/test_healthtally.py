@@ -10,11 +10,13 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from tests.healthoracle import measure as full_pass_measure
+from tests.healthoracle import summarize
 from tests.test_callhealth import T0, Fed, said, started
 from tests.traces import call_frames
 from webapp.relay.callhealth import CallHealth
 from webapp.relay.callstate import CallState
-from webapp.relay.health import HealthConfig, Mark, Timeline, measure, summarize
+from webapp.relay.health import HealthConfig, Mark, Timeline, measure
 from webapp.relay.healthtally import Tally
 from webapp.wire.events import CallStatus, Transcript
 from webapp.wire.normalise import normalise
@@ -59,7 +61,7 @@ def test_the_tally_equals_a_full_pass_after_every_segment(
         assert tally.summary() == summarize(held, CONFIG)
         line = Timeline(held, started=START, activity=mark.arrived)
         now = START + 40 + later
-        assert measure(line, now, CONFIG, tally.summary()) == measure(line, now, CONFIG)
+        assert measure(line, now, CONFIG, tally.summary()) == full_pass_measure(line, now, CONFIG)
 
 
 def test_a_long_conversation_in_order_matches_the_full_pass() -> None:
@@ -72,7 +74,7 @@ def test_a_long_conversation_in_order_matches_the_full_pass() -> None:
         tally.insert(len(held), mark)
         held.append(mark)
     figures = measure(Timeline(held, started=START), START + 1300, CONFIG, tally.summary())
-    assert figures == measure(Timeline(held, started=START), START + 1300, CONFIG)
+    assert figures == full_pass_measure(Timeline(held, started=START), START + 1300, CONFIG)
     assert figures["segments"] == 400 and figures["latency"]["count"] > 100
 
 
@@ -85,7 +87,7 @@ def feed_frames(fed: Fed, frames: list[dict[str, Any]]) -> None:
 
 def full_pass(health: CallHealth, now: float) -> dict[str, Any]:
     """The figures measured the old way: a pass over every segment the health holds."""
-    return measure(health.timeline(), now, health.config)
+    return full_pass_measure(health.timeline(), now, health.config)
 
 
 def test_the_recorded_calls_replayed_after_a_reconnect_count_each_segment_once() -> None:

@@ -20,10 +20,12 @@ from webapp.pages.templating import dom_id, render_block
 from webapp.relay.callstate import CallState
 from webapp.relay.campaignstate import CampaignState
 from webapp.relay.frames import Frame, iso
-from webapp.relay.health import HealthConfig, Timeline, measure
+from webapp.relay.health import HealthConfig, Summary, Timeline, measure
 from webapp.wire.normalise import parse_timestamp
 
-NO_FIGURES = measure(Timeline([]), 0.0, HealthConfig())  # a call no health was measured for
+NO_FIGURES = measure(
+    Timeline([]), 0.0, HealthConfig(), Summary()
+)  # a call no health was measured for
 RANKS = 20  # the wallboard sorts cards by attention in steps of 100 / RANKS points
 
 MAX_SHOWN_ALERTS = 5

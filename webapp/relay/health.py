@@ -36,7 +36,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from itertools import pairwise
 from typing import Any
 
 ROUND = 1  # figures in tenths of a second
@@ -88,39 +87,6 @@ def between(prev: Mark, nxt: Mark, latest_end: float | None) -> tuple[float, str
     return nxt.arrived - prev.arrived, "arrival"
 
 
-def _source(sources: set[str]) -> str | None:
-    if not sources:
-        return None
-    return sources.pop() if len(sources) == 1 else "mixed"
-
-
-def latencies(marks: Sequence[Mark]) -> tuple[list[float], str | None]:
-    """Every AI response latency in order, and the axis they were measured on."""
-    found: list[float] = []
-    sources: set[str] = set()
-    for prev, nxt in pairwise(marks):
-        if prev.speaker != "user" or nxt.speaker != "assistant":
-            continue
-        value, source = between(prev, nxt, prev.end)
-        if value >= 0:
-            found.append(value)
-            sources.add(source)
-    return found, _source(sources)
-
-
-def silences(marks: Sequence[Mark]) -> list[float]:
-    """Every silence between two segments, in order (overlaps are none)."""
-    found: list[float] = []
-    latest_end: float | None = None
-    for i, mark in enumerate(marks):
-        if i:
-            value, _ = between(marks[i - 1], mark, latest_end)
-            if value > 0:
-                found.append(value)
-        latest_end = further_end(latest_end, mark)
-    return found
-
-
 def further_end(latest_end: float | None, mark: Mark) -> float | None:
     """The furthest end so far once ``mark`` is past (what bounds the next silence)."""
     if mark.end is not None:
@@ -128,17 +94,6 @@ def further_end(latest_end: float | None, mark: Mark) -> float | None:
     if mark.start is None:
         return None  # an untimed segment: what came before no longer bounds the gap
     return latest_end
-
-
-def interruptions(marks: Sequence[Mark]) -> dict[str, int]:
-    """Segments that started before the other speaker's previous one ended, by interrupter."""
-    counts = {"user": 0, "assistant": 0}
-    last: dict[str, Mark] = {}
-    for mark in marks:
-        if mark.speaker in counts and interrupts(mark, last):
-            counts[mark.speaker] += 1
-        last[mark.speaker] = mark
-    return counts
 
 
 def interrupts(mark: Mark, last: dict[str, Mark]) -> bool:
@@ -153,28 +108,11 @@ def interrupts(mark: Mark, last: dict[str, Mark]) -> bool:
     )
 
 
-def talk(marks: Sequence[Mark]) -> dict[str, Any]:
-    """Seconds each side spoke (timed segments only) and the caller's share."""
-    seconds = {"user": 0.0, "assistant": 0.0}
-    untimed = 0
-    for mark in marks:
-        if mark.timed and mark.speaker in seconds:
-            assert mark.start is not None and mark.end is not None
-            seconds[mark.speaker] += mark.end - mark.start
-        else:
-            untimed += 1
-    return talk_figures(seconds["user"], seconds["assistant"], untimed)
-
-
 def talk_figures(user: float, assistant: float, untimed: int) -> dict[str, Any]:
     """The talk figures from each side's seconds and the count of untimed segments."""
     total = user + assistant
     share = round(user / total, 2) if total > 0 else None
     return {"user": _r(user), "assistant": _r(assistant), "user_share": share, "untimed": untimed}
-
-
-def turns(marks: Sequence[Mark]) -> int:
-    return sum(1 for i, m in enumerate(marks) if i == 0 or marks[i - 1].speaker != m.speaker)
 
 
 def silence_since(line: Timeline, now: float, config: HealthConfig) -> float | None:
@@ -199,8 +137,9 @@ def level(seconds: float | None, config: HealthConfig) -> str:
 class Summary:
     """What the figures need of the segments: their latencies, silences, talk, turns.
 
-    :func:`summarize` makes one in a pass over every segment;
-    :class:`webapp.relay.healthtally.Tally` keeps one up to date a segment at a time.
+    :class:`webapp.relay.healthtally.Tally` keeps one up to date a segment at a time (the
+    one implementation of these rules; ``tests/healthoracle.py`` holds the full-pass
+    reference the tally is tested against).
     """
 
     waits: Sequence[float] = ()  # every AI response latency, in order
@@ -215,24 +154,6 @@ class Summary:
     segments: int = 0
 
 
-def summarize(marks: Sequence[Mark], config: HealthConfig) -> Summary:
-    """The summary of ``marks`` in full passes (the reference a :class:`Tally` must equal)."""
-    waits, source = latencies(marks)
-    gaps = silences(marks)
-    return Summary(
-        waits=waits,
-        waits_sorted=sorted(waits),
-        latency_source=source,
-        longest_gap=max(gaps) if gaps else None,
-        warn_gaps=sum(1 for g in gaps if g >= config.silence_warn),
-        alarm_gaps=sum(1 for g in gaps if g >= config.silence_alarm),
-        talk=talk(marks),
-        interruptions=interruptions(marks),
-        turns=turns(marks),
-        segments=len(marks),
-    )
-
-
 def _median(ordered: Sequence[float]) -> float:
     """The median of already sorted values, as :func:`statistics.median` computes it."""
     n = len(ordered)
@@ -240,15 +161,9 @@ def _median(ordered: Sequence[float]) -> float:
     return ordered[i] if n % 2 else (ordered[i - 1] + ordered[i]) / 2
 
 
-def measure(
-    line: Timeline, now: float, config: HealthConfig, summary: Summary | None = None
-) -> dict[str, Any]:
-    """Every health figure of the call at ``now``, JSON-able.
-
-    ``summary`` is the summary of ``line.marks`` when the caller keeps one up to date;
-    without it the marks are summarized here (a pass over the whole call).
-    """
-    held = summary if summary is not None else summarize(line.marks, config)
+def measure(line: Timeline, now: float, config: HealthConfig, held: Summary) -> dict[str, Any]:
+    """Every health figure of the call at ``now``, JSON-able; ``held`` summarizes
+    ``line.marks`` (a :class:`~webapp.relay.healthtally.Tally` keeps it up to date)."""
     waits = held.waits
     since = silence_since(line, now, config)
     running = None if since is None else max(now - since, 0.0)

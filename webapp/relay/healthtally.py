@@ -4,7 +4,7 @@ Pure, like :mod:`webapp.relay.health`: no I/O, no clock. Every figure of a
 :class:`~webapp.relay.health.Summary` depends only on a segment, the one before
 it, and what came before in order (the furthest end, each speaker's last
 segment). So a segment added at the end updates the running figures in
-O(log n) (the sorted latencies) where a full :func:`~webapp.relay.health.summarize`
+O(log n) (the sorted latencies) where a full pass over the call
 costs O(n): measured per segment, that was O(n^2) over a call.
 
 A segment inserted before the end (one missed while disconnected, delivered by
@@ -13,8 +13,8 @@ neighbours: the tally is then rebuilt from the start, once. Segments already
 held are never offered again (the call state drops a replay's duplicates before
 health sees them), so a replay counts nothing twice.
 
-The figures must equal :func:`~webapp.relay.health.summarize` over the same
-segments exactly (``tests/test_healthtally.py`` compares them).
+The figures must equal a full pass over the same segments exactly
+(``tests/healthoracle.py``; ``tests/test_healthtally.py`` compares them).
 """
 
 from __future__ import annotations
