@@ -54,11 +54,11 @@ from webapp.relay.poller import Poller
 from webapp.relay.ports import Alerts, Attention, FrameView, Sharing, Webhooks
 from webapp.relay.pump import pump
 from webapp.relay.quiet import QuietTimer
-from webapp.relay.redactor import CallRedactor, RedactionConfig
+from webapp.relay.redactor import CallRedactor, Redacted, RedactionConfig, Remasked
 from webapp.relay.replaylog import ReplayLog
 from webapp.relay.subscriber import Subscriber
 from webapp.relay.timedinputs import TimedInputs
-from webapp.wire.events import CallStatus, Event, UpstreamError
+from webapp.wire.events import CallStatus, UpstreamError
 from webapp.wire.sources import Sources
 from webapp.wire.streamkey import StreamKey
 from webapp.wire.upstream import Connecting, GaveUp, Item, Live, Reconnecting
@@ -424,9 +424,14 @@ class Stream:
         if isinstance(self.state, CallState):
             self.state.connection_started()
 
-    def _fold(self, event: Event) -> None:
+    def _fold(self, event: Redacted) -> None:
         was_quiet = isinstance(self.state, CallState) and self.state.no_activity
-        changes = self.state.apply(event)
+        if isinstance(self.state, CallState):
+            changes = self.state.apply(event)
+        elif isinstance(event, Remasked):  # a campaign has no transcript to mask
+            changes = []
+        else:
+            changes = self.state.apply(event)
         drops = getattr(self.state, "dedupe_drops", 0)
         if drops > self._dedupe_seen:
             self._metrics.dedupe_drops.inc(drops - self._dedupe_seen)
