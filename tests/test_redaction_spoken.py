@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from tests.planted import ORDINARY
 from tests.spoken import Reading, check, readings
@@ -16,7 +17,7 @@ from webapp.alerts.callalerts import AlertConfig, CallAlerts
 from webapp.alerts.keywords import KeywordMatcher, KeywordRule
 from webapp.alerts.sentiment import SentimentScorer
 from webapp.relay.frames import Frame
-from webapp.relay.inputs import Finished, HoldReleased
+from webapp.relay.inputs import Finished, HoldReleased, PollBatch
 from webapp.relay.metrics import Metrics
 from webapp.relay.ports import Outgoing
 from webapp.relay.redactor import RedactionConfig
@@ -80,21 +81,29 @@ def relay(hooks: Hooks) -> tuple[Stream, Recording]:
     return stream, view
 
 
-def say(stream: Stream, reading: Reading) -> None:
-    """The reading, as Burki sends it: interims as the words come, then each final."""
+def say(stream: Stream, reading: Reading, replay: int | None = None) -> None:
+    """The reading, as Burki sends it: interims as the words come, then each final; after
+    piece ``replay``, Burki replays every final said so far (as on a reconnect)."""
     me, other = reading.speaker, reading.other
+    finals: list[Transcript] = []
     for i, piece in enumerate(reading.pieces):
         words = piece.split(" ")
         for n in range(1, len(words) + 1):
             stream.feed(_segment(me, " ".join(words[:n]), float(i), final=False))
-        stream.feed(_segment(me, piece, float(i)))
+        finals.append(_segment(me, piece, float(i)))
+        stream.feed(finals[-1])
         gap = reading.gaps[i] if i < len(reading.gaps) else None
         if gap is not None and gap.interim:
             stream.feed(_segment(other, "Mm", OTHER + i, final=False))
         if gap is not None and gap.final:
-            stream.feed(_segment(other, gap.final, OTHER + i))
+            finals.append(_segment(other, gap.final, OTHER + i))
+            stream.feed(finals[-1])
         if gap is not None and gap.pause:
             stream.feed(HoldReleased())
+        if replay == i:
+            stream.feed(PollBatch())
+            for segment in finals:
+                stream.feed(segment)
     stream.feed(_segment(other, "Thank you, that is all.", OTHER * 2))
     stream.feed(CallStatus(SID, "completed"))
     stream.feed(Finished())
@@ -133,15 +142,20 @@ def shown(reading: Reading, view: Recording, hooks: Hooks, stream: Stream) -> tu
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
 )
-@given(readings())
+@given(readings(), st.none() | st.integers(0, 5))
 async def test_a_number_read_in_any_pieces_with_any_gaps_never_shows_beyond_what_is_allowed(
-    reading: Reading,
+    reading: Reading, replay: int | None
 ) -> None:
+    """And when Burki replays the call, no line is shown twice."""
     hooks = Hooks()
     stream, view = relay(hooks)
     try:
-        say(stream, reading)
+        say(stream, reading, replay)
         live, settled = shown(reading, view, hooks, stream)
+        finals = [
+            f for f in view.frames if f.type == "transcript" and f.data["segment"]["is_final"]
+        ]
+        assert len(finals) == len(reading.pieces) + sum(bool(g.final) for g in reading.gaps) + 1
     finally:
         await stream.close()
     assert check(reading, live, settled=False) is None, (reading, dict(live))

@@ -35,6 +35,7 @@ Pure: no I/O, no tasks, no clock.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import dataclass, field, fields
 from typing import Any
@@ -88,10 +89,23 @@ def unredacted(segment: Transcript) -> str:
 
 
 @dataclass(slots=True)
+class _Shown:
+    segment: Transcript | None = None  # a final as last emitted; None while held
+
+
+@dataclass(slots=True)
 class _Entry:
     original: Transcript
     spans: list[Span] = field(default_factory=list)  # masked so far, in its own text
-    shown: Transcript | None = None  # as last emitted; None while held
+    box: _Shown = field(default_factory=_Shown)
+
+    @property
+    def shown(self) -> Transcript | None:
+        return self.box.segment
+
+    @shown.setter
+    def shown(self, segment: Transcript) -> None:
+        self.box.segment = segment
 
 
 @dataclass(slots=True)
@@ -116,6 +130,11 @@ class CallRedactor:
     def __init__(self, config: RedactionConfig) -> None:
         self.config = config
         self._voices: dict[Speaker, _Voice] = {}
+        # Every final seen, by identity (its text as a digest, never the text): Burki replays
+        # the transcript on each reconnect, and a replayed final must neither join a chain
+        # again nor come out masked otherwise than the first time (the state would not
+        # recognise it). A replayed final comes out as it is shown now.
+        self._seen: dict[tuple[object, ...], _Shown] = {}
 
     @property
     def holding(self) -> bool:
@@ -146,18 +165,25 @@ class CallRedactor:
         return out
 
     def _final(self, segment: Transcript) -> list[Redacted]:
+        keys = _identities(segment)
+        box = next((self._seen[key] for key in keys if key in self._seen), None)
+        if box is not None:  # a replay: as shown now, or nothing while it is held
+            self._seen.update(dict.fromkeys(keys, box))
+            return [box.segment] if box.segment is not None else []
         out: list[Redacted] = []
         for speaker, voice in self._voices.items():
             if speaker != segment.speaker and voice.held:  # the turn changed
                 out += self._settle(voice, open_end=True)
         voice = self._voices.setdefault(segment.speaker, _Voice())
+        entry = _Entry(segment)
+        self._seen.update(dict.fromkeys(keys, entry.box))
         if voice.chain and _goes_on(voice.chain[-1].original.content, segment.content):
-            voice.chain.append(_Entry(segment))
+            voice.chain.append(entry)
             _bound(voice)
         else:
             if voice.held:  # its number is closed: the new segment starts with words
                 out += self._settle(voice, open_end=False)
-            voice.chain, voice.carried = [_Entry(segment)], 0
+            voice.chain, voice.carried = [entry], 0
             voice.code_lead = max(0, voice.code_after)
         chain = voice.chain_of()
         found = numbers.found(chain, self.config.policy)
@@ -188,8 +214,9 @@ class CallRedactor:
                 continue
             content = mask(entry.original.content, entry.spans)
             if entry.shown is None:
-                entry.shown = self._with(entry.original, content)
-                out.append(entry.shown)
+                shown = self._with(entry.original, content)
+                entry.shown = shown
+                out.append(shown)
             elif content != entry.shown.content:
                 remasked = Remasked(entry.shown, self._with(entry.original, content))
                 entry.shown = remasked.segment
@@ -219,6 +246,18 @@ class CallRedactor:
         values["content"] = content
         raw = segment.content if self.config.keep_raw and content != segment.content else None
         return RedactedTranscript(**values, raw=raw)
+
+
+def _identities(segment: Transcript) -> list[tuple[object, ...]]:
+    """What tells a final apart from any other (as the state's dedupe does): its timing with
+    its text, or its ``created_at``. None: it cannot be told from a repeat of itself."""
+    keys: list[tuple[object, ...]] = []
+    if segment.segment_start is not None or segment.segment_end is not None:
+        digest = hashlib.blake2b(segment.content.encode(), digest_size=16).digest()
+        keys.append((segment.speaker, digest, segment.segment_start, segment.segment_end))
+    if segment.created_at is not None:
+        keys.append((segment.speaker, segment.created_at))
+    return keys
 
 
 def _goes_on(before: str, text: str) -> bool:
