@@ -16,7 +16,7 @@ from starlette.requests import HTTPConnection
 from webapp.access.audit import AuditLog
 from webapp.access.auth import Principal
 from webapp.access.caps import SharedCaps, StreamCaps
-from webapp.access.embedlinks import EmbedSigner
+from webapp.access.embedlinks import EmbedLinks
 from webapp.access.hashwork import HashWork
 from webapp.access.sessions import SessionPolicy
 from webapp.access.signinlinks import SignInLinks
@@ -32,7 +32,7 @@ class Access:
     users: UserStore
     tokens: TokenStore
     audit: AuditLog
-    embeds: EmbedSigner
+    embeds: EmbedLinks
     throttle: SignInThrottle
     links: SignInLinks
     session_secret: str
