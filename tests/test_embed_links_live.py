@@ -4,6 +4,8 @@ wallboard embed, and the "Demo data" marker on embeds and error pages in demo mo
 
 from __future__ import annotations
 
+import asyncio
+import io
 import re
 import tempfile
 from pathlib import Path
@@ -11,9 +13,14 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 
-from tests.live import LiveApp, Viewer, csrf_of, running_app
+from tests.conftest import SIM_KEY
+from tests.live import SESSION_SECRET, LiveApp, Viewer, csrf_of, running_app
 from tests.test_access import status_of
+from tests.test_admincli import parse
+from webapp.access.admincli import Console, run_admin_command
 from webapp.access.users import Role
+from webapp.cli import burki_lookup
+from webapp.settings import Settings
 from webapp.simulator import Simulator
 
 RECHECK = {"dashboard_stream_recheck_minutes": 0.01}  # 0.6 s
@@ -185,3 +192,43 @@ async def test_embeds_and_error_pages_say_demo_data_in_demo_mode(sim: Simulator)
             assert [p.status_code for p in pages] == [200, 200, 200, 404, 404]
             for page in pages:
                 assert ('class="badge demo"' in page.text) == demo, (demo, page.url)
+
+
+async def test_the_cli_asks_burki_lists_and_revokes_the_links_a_node_checks(
+    sim: Simulator, tmp_path: Path
+) -> None:
+    """``burki-dashboard embed-link`` against a real Burki (the simulator) and the files of a
+    running node: an unknown id gets no link, a known one does, and a revocation by the CLI
+    stops the link at the node's next request."""
+    sid = sim.add_call()
+    files = {
+        "dashboard_users_file": tmp_path / "users.toml",
+        "dashboard_tokens_file": tmp_path / "tokens.toml",
+        "dashboard_audit_file": tmp_path / "audit.jsonl",
+    }
+    settings = Settings(
+        burki_api_key=SIM_KEY,
+        burki_base_url=sim.base_url,
+        dashboard_session_secret=SESSION_SECRET,
+        **files,
+    )
+
+    async def cli(*argv: str) -> tuple[int, str, str]:
+        out, err = io.StringIO(), io.StringIO()
+        console = Console(io.StringIO(), out, err)
+        args = parse(list(argv))
+        lookup = burki_lookup(settings)
+        status = await asyncio.to_thread(run_admin_command, args, settings, console, lookup)
+        return status, out.getvalue(), err.getvalue()
+
+    async with running_app(sim, **files) as live, live.client(None) as intranet:
+        status, out, err = await cli("embed-link", "call", "CA0000deadbeef")
+        assert status == 2 and "Burki has no call CA0000deadbeef" in err and out == ""
+        status, out, err = await cli("embed-link", "call", sid, "--base-url", live.url)
+        assert status == 0 and await status_of(intranet, out.strip()) == 200
+        [record] = live.state.access.embeds.list()
+        assert record.created_by.startswith("cli")
+        status, listing, _ = await cli("embed-link", "list")
+        assert record.id in listing and f"call:{sid}" in listing
+        assert (await cli("embed-link", "revoke", record.id))[0] == 0
+        assert await status_of(intranet, out.strip()) == 303
