@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import stat
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
@@ -246,3 +247,28 @@ def test_parse_ttl_refuses_anything_else_in_one_line(text: str) -> None:
     with pytest.raises(ValueError) as caught:
         parse_ttl(text)
     assert "\n" not in str(caught.value)
+
+
+def test_concurrent_makers_and_revokers_on_one_file_lose_nothing(
+    tmp_path: Path, clock: Clock
+) -> None:
+    """Nodes and the CLI write one file at once: every link made is kept, every revocation
+    holds (the tokens' lock and atomic replace)."""
+    path = tmp_path / "embed-links.toml"
+    first = links_of(path, clock).mint("call", "CA0", 600, "ada")
+
+    def work(n: int) -> list[str]:
+        mine = links_of(path, clock)  # a store of its own, as another process has
+        made = [mine.mint("call", f"CA{n}x{k}", 600, f"maker-{n}").record.id for k in range(8)]
+        mine.revoke(made[0], f"maker-{n}")
+        if n == 0:
+            mine.revoke(first.record.id, "maker-0")
+        return made
+
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        made = [link for batch in pool.map(work, range(6)) for link in batch]
+    records = {r.id: r for r in links_of(path, clock).list()}
+    assert set(made) | {first.record.id} == set(records)
+    revoked = {r.id for r in records.values() if r.revoked_at is not None}
+    assert revoked == {first.record.id} | set(made[::8])
+    assert not links_of(path, clock).is_valid(first.token, embed_scope("call", "CA0"))
