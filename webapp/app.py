@@ -100,6 +100,8 @@ async def _lifespan(
                 await access.shared_throttle.close()
             if access.shared_caps is not None:
                 await access.shared_caps.close()
+            if access.shared_once is not None:
+                await access.shared_once.close()
             access.close()
 
 

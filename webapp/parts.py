@@ -34,6 +34,7 @@ from webapp.alerts.mail import Mailer
 from webapp.alerts.sentiment import SentimentScorer
 from webapp.alerts.webhooks import WebhookDispatcher
 from webapp.cluster import startup
+from webapp.cluster.auditonce import RedisOnce
 from webapp.cluster.bus import BusConfig
 from webapp.cluster.listing import RedisListing
 from webapp.cluster.marks import RedisMarks
@@ -260,6 +261,7 @@ def access(
         clock=clock,
         shared_throttle=RedisAttempts.connect(redis_url) if redis_url is not None else None,
         shared_caps=RedisStreamCaps.connect(redis_url, limits) if redis_url is not None else None,
+        shared_once=RedisOnce.connect(redis_url) if redis_url is not None else None,
     )
 
 

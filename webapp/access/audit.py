@@ -27,7 +27,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, fields
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Literal, get_args
+from typing import Literal, Protocol, get_args
 
 from webapp.access.users import atomic_write, ensure_private_dir, file_lock
 
@@ -175,6 +175,17 @@ class AuditLog:
                     yield entry
         if bad:
             log.warning("%s: skipped %d unreadable lines", self.path, bad)
+
+
+class SharedOnce(Protocol):
+    """Page views recorded once per session across a cluster's nodes (``webapp.cluster``).
+
+    ``first(key, seconds)``: whether no node noted ``key`` in the last ``seconds`` (and
+    note it now). A node that cannot ask says True: an entry too many, never one too few.
+    """
+
+    async def first(self, key: tuple[str, ...], seconds: float) -> bool: ...
+    async def close(self) -> None: ...
 
 
 def _to_line(entry: AuditEntry) -> str:

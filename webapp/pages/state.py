@@ -89,10 +89,14 @@ async def record(
     who = principal_of(conn)
     if who is None:
         return
-    audit = app_state(conn).access.audit
+    access = app_state(conn).access
+    audit = access.audit
     fold = ONCE_FOLD if once else RESUME_FOLD if resume else 0.0
     session = (who.session or who.name) if once else ""
     path, address = conn.url.path, _address(conn)
+    key = (who.name, who.via, what, address, session)
+    if once and access.shared_once is not None and not await access.shared_once.first(key, fold):
+        return  # another node of the cluster recorded this session's view of the page
     await run_in_threadpool(
         audit.record, who.name, who.via, what, path, address, fold=fold, session=session
     )
