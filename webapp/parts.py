@@ -15,6 +15,7 @@ from starlette.middleware import Middleware
 
 from webapp.access.audit import AuditLog
 from webapp.access.auth import AuthConfig, AuthGate, Resolver
+from webapp.access.bodylimit import BodyLimit
 from webapp.access.caps import Limits, StreamCaps
 from webapp.access.embedlinks import EmbedSigner
 from webapp.access.hashwork import HashWork
@@ -260,7 +261,8 @@ def access(
 
 
 def middleware(access: Access, settings: Settings) -> list[Middleware]:
-    """Outermost first: forwarded headers, security headers, the session, the auth gate."""
+    """Outermost first: forwarded headers, security headers, body limits, the session, the
+    auth gate."""
     config = AuthConfig(
         mode=settings.dashboard_auth_mode,
         tokens=access.tokens,
@@ -279,6 +281,7 @@ def middleware(access: Access, settings: Settings) -> list[Middleware]:
             frame_ancestors=settings.embed_origins,
             https=settings.dashboard_https,
         ),
+        Middleware(BodyLimit, form_bytes=settings.dashboard_max_form_bytes),
         Middleware(
             SchemeSessions,
             https=settings.dashboard_https,

@@ -36,11 +36,25 @@ SIGNED_IN = Guard("signed_in")
 
 
 class GuardedRoute(Route):
-    """A route with its guard; every route of the app is one (static files are public)."""
+    """A route with its guard; every route of the app is one (static files are public).
 
-    def __init__(self, path: str, endpoint: Callable[..., Any], *, guard: Guard, **kw: Any) -> None:
+    ``form``: the route reads a form body (up to ``DASHBOARD_MAX_FORM_BYTES``); by default
+    a route that accepts POST does. Every other route takes no body
+    (:mod:`webapp.access.bodylimit`).
+    """
+
+    def __init__(
+        self,
+        path: str,
+        endpoint: Callable[..., Any],
+        *,
+        guard: Guard,
+        form: bool | None = None,
+        **kw: Any,
+    ) -> None:
         super().__init__(path, endpoint, **kw)
         self.guard = guard
+        self.form = "POST" in (self.methods or ()) if form is None else form
 
 
 def kind_param(params: Mapping[str, Any], query: str) -> Need:
@@ -78,3 +92,13 @@ def guard_of(scope: Scope) -> tuple[Guard, Mapping[str, Any]]:
             return guard, params
         partial = partial or (guard, params)  # the path matches, the method does not
     return partial or (SIGNED_IN, {})
+
+
+def takes_form(scope: Scope) -> bool:
+    """Whether the route this request reaches (method and path) reads a form body."""
+    app = scope.get("app")
+    for route in getattr(getattr(app, "router", None), "routes", []):
+        match, _ = route.matches(scope)
+        if match is Match.FULL:
+            return isinstance(route, GuardedRoute) and route.form
+    return False
