@@ -549,6 +549,29 @@ async def test_a_users_stream_cap_holds_across_nodes_under_concurrent_opens(
         assert "3 streams open" in refused.json()["message"]
 
 
+async def test_multiplexed_streams_count_one_by_one_against_a_cap_shared_by_nodes(
+    sim: Simulator, server: RedisServer
+) -> None:
+    """Eight multiplexed requests of one user at once, two calls each, half on each node,
+    with a cap of three per user: one opens (two places), none of the others fits."""
+    sids = [sim.add_call() for _ in range(2)]
+    path = f"/api/events?call={sids[0]}&call={sids[1]}"
+    async with (
+        nodes(sim, server, 2, dashboard_streams_per_user=3) as (a, b),
+        bearer(a.token(Role.ADMIN)) as client,
+        contextlib.AsyncExitStack() as stack,
+    ):
+        opening = [client.stream("GET", n.url + path) for n in [a, b] * 4]
+        answers = await asyncio.gather(*map(stack.enter_async_context, opening))
+        assert Counter(answer.status_code for answer in answers) == Counter({200: 1, 429: 7})
+        redis = Redis.from_url(server.url, decode_responses=True)
+        try:
+            users = [key async for key in redis.scan_iter("burki:streams:user:*")]
+            assert [await redis.zcard(key) for key in users] == [2]  # a place per stream
+        finally:
+            await redis.aclose()
+
+
 async def test_a_released_place_is_free_at_once_and_a_dead_nodes_run_out(
     server: RedisServer,
 ) -> None:

@@ -297,5 +297,6 @@ def middleware(access: Access, settings: Settings) -> list[Middleware]:
             caps=access.caps,
             recheck=settings.dashboard_stream_recheck_minutes * 60,
             shared_caps=access.shared_caps,
+            per_request=settings.dashboard_streams_per_request,
         ),
     ]

@@ -20,15 +20,21 @@ from starlette.types import Scope
 
 Need = Literal["public", "signed_in", "call", "campaign", "both", "admin"]
 NeedOf = Callable[[Mapping[str, Any], str], Need]
+CountOf = Callable[[Mapping[str, Any], str], int]
 
 
 @dataclass(frozen=True, slots=True)
 class Guard:
     need: Need | NeedOf
     stream: bool = False  # an SSE response: counted against the caps, re-checked while open
+    # How many streams a request opens (each may be an upstream to Burki); None: one.
+    streams: CountOf | None = None
 
     def need_for(self, params: Mapping[str, Any], query: str) -> Need:
         return self.need if isinstance(self.need, str) else self.need(params, query)
+
+    def streams_for(self, params: Mapping[str, Any], query: str) -> int:
+        return 1 if self.streams is None else max(1, self.streams(params, query))
 
 
 PUBLIC = Guard("public")
@@ -69,6 +75,12 @@ def streams_in_query(params: Mapping[str, Any], query: str) -> Need:
     if "call" in named and "campaign" in named:
         return "both"
     return "campaign" if "campaign" in named else "call" if "call" in named else "signed_in"
+
+
+def streams_named(params: Mapping[str, Any], query: str) -> int:
+    """The multiplexed API: how many different streams its ``call=`` and ``campaign=`` name."""
+    named = parse_qs(query)
+    return len(set(named.get("call", []))) + len(set(named.get("campaign", [])))
 
 
 def guard_of(scope: Scope) -> tuple[Guard, Mapping[str, Any]]:
