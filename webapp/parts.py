@@ -77,6 +77,8 @@ def app_state(settings: Settings, access: Access, rest: BurkiRest, demo: bool) -
     directory = Directory(rest, interval, settings.relay_grace_period, shared=listing)
     webhooks = webhook_dispatcher(settings, RedisMarks(store.bus) if store is not None else None)
     metrics.watch_webhooks(webhooks)
+    if store is not None:
+        metrics.watch_refused(store.bus.refused)
     redaction = redaction_config(settings)
     integrations = Integrations(
         alert_factory(settings),
@@ -115,10 +117,12 @@ def cluster(settings: Settings) -> Cluster | None:
     """The node's link to the cluster's Redis; None alone (no ``REDIS_URL``)."""
     if settings.redis_url is None:
         return None
+    secret = settings.dashboard_session_secret  # required with REDIS_URL (settings check)
     config = BusConfig(
         node_id=startup.node_id(settings.dashboard_node_id),
         lease_seconds=settings.dashboard_lease_seconds,
         log_entries=settings.redis_stream_entries,
+        secret=secret.get_secret_value() if secret is not None else "",
     )
     return startup.cluster(settings.redis_url.get_secret_value(), config)
 

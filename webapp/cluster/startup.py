@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 import socket
 
+from redis.asyncio import Redis
+
 from webapp.cluster.bus import Bus, BusConfig, Trouble
 from webapp.cluster.replica import Cluster
 
@@ -25,14 +27,14 @@ def cluster(url: str, config: BusConfig) -> Cluster:
 
 async def check(url: str) -> None:
     """Raise :class:`ClusterUnusable` unless Redis at ``url`` answers a PING."""
-    bus = Bus.connect(url, BusConfig(node_id="check", block_seconds=ANSWER_WAIT))
+    redis = Redis.from_url(url, socket_timeout=ANSWER_WAIT, socket_connect_timeout=ANSWER_WAIT)
     try:
-        answered = await bus.redis.ping()
+        answered = await redis.ping()
     except (*Trouble, ValueError) as exc:
         raise ClusterUnusable(
             f"REDIS_URL: Redis does not answer ({type(exc).__name__}); a cluster node cannot start"
         ) from None
     finally:
-        await bus.close()
+        await redis.aclose()
     if not answered:
         raise ClusterUnusable("REDIS_URL: Redis does not answer PING")
