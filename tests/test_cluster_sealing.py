@@ -13,14 +13,17 @@ import pytest
 from redis.asyncio import Redis
 
 from tests.cluster import flush, nodes, redis_module
-from tests.live import Viewer, has_segment, is_live
+from tests.live import SESSION_SECRET, Viewer, has_segment, is_live
 from tests.receiver import receiving
 from tests.redisserver import RedisServer
 from tests.test_alerts_live import endpoints
 from webapp.access.users import Role
 from webapp.cluster import codec
+from webapp.cluster.bus import Bus, BusConfig
+from webapp.cluster.marks import RedisMarks
 from webapp.cluster.sealing import Forged, Sealer
 from webapp.relay.inputs import ActionTaken
+from webapp.relay.ports import Mark
 from webapp.simulator import Simulator
 from webapp.wire.events import Transcript
 
@@ -158,3 +161,29 @@ def test_a_sealed_value_opens_only_where_it_was_sealed() -> None:
         Sealer("another secret").key("in", "call:A").open(sealed, "call:A", 3, "node-1:7", "")
     assert "words" not in sealed
     assert "enough length" not in repr(sealer)
+
+
+async def test_a_forged_delivery_mark_or_answered_request_counts_as_none(
+    server: RedisServer,
+) -> None:
+    """A mark moved ahead would make the holder skip alerts; a request marked answered would
+    make the next holder skip claims. Forged, both read as absent (and are counted)."""
+    config = BusConfig("node-1", 3.0, secret=SESSION_SECRET)
+    bus = Bus(Redis.from_url(server.url, decode_responses=True), config)
+    marks, stream = RedisMarks(bus), "call:CA9"
+    try:
+        lease = await bus.tick(stream, None)
+        await marks.advance(stream, "r", Mark("e1", 4))
+        assert await marks.marks(stream) == {"r": Mark("e1", 4)}
+        await bus.redis.hset(f"burki:sent:{stream}", "r", "e1 999")
+        await bus.redis.hset(f"burki:sent:{stream}", "q", "e1 999 " + "0" * 32)
+        assert await marks.marks(stream) == {}
+        assert bus.refused["sent"] == 2
+        req = await bus.request(stream, codec.encode(ActionTaken("ada", "call", "asked", "m", "")))
+        assert await bus.publish(stream, lease.value, "{}", req, 1)
+        assert await bus.answered(stream) == req
+        await bus.redis.set(f"burki:answered:{stream}", "99999999999999-0")
+        assert await bus.answered(stream) == "0"
+        assert bus.refused["answered"] == 1
+    finally:
+        await bus.close()

@@ -70,7 +70,7 @@ redis.call('SET', KEYS[3], n)
 local fields = {'i', ARGV[2], 'by', ARGV[1], 'n', n}
 if ARGV[5] ~= '' then
   fields[7] = 'req'; fields[8] = ARGV[5]
-  redis.call('SET', KEYS[4], ARGV[5])
+  redis.call('SET', KEYS[4], ARGV[5] .. ' ' .. ARGV[7])
 end
 local id = redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[3], '*', unpack(fields))
 for i = 2, 4 do redis.call('PEXPIRE', KEYS[i], ARGV[4]) end
@@ -218,7 +218,8 @@ class Bus:
         keys = [PREFIX + what + stream for what in ("lease:", "in:", "count:", "answered:")]
         sealed = self.sealer.key("in", stream).seal(payload, stream, n, value, req)
         args: list[str | int] = [value, sealed, self.config.log_entries, self.retention_ms, req]
-        entry = await checked(self._publish(keys=keys, args=[*args, n]))
+        answered = self.sealer.key("answered", stream).mac(stream, req) if req else ""
+        entry = await checked(self._publish(keys=keys, args=[*args, n, answered]))
         return Published(str(entry[0]), int(entry[1])) if entry is not None else None
 
     async def release(self, stream: str, value: str) -> None:
@@ -297,8 +298,16 @@ class Bus:
         return Entry(entry, text, "")
 
     async def answered(self, stream: str) -> str:
-        """The newest request the stream's inputs ever answered (``0``: none)."""
-        return str(await checked(self.redis.get(PREFIX + "answered:" + stream)) or "0")
+        """The newest request the stream's inputs ever answered (``0``: none, or a value that
+        is not this cluster's: requests older than :data:`REQUEST_WINDOW` are refused anyway)."""
+        stored = str(await checked(self.redis.get(PREFIX + "answered:" + stream)) or "")
+        req, _, mac = stored.partition(" ")
+        if not req:
+            return "0"
+        if not self.sealer.key("answered", stream).verify(mac, stream, req):
+            self.forged("answered", stream, PREFIX + "answered:" + stream, "its MAC does not match")
+            return "0"
+        return req
 
     async def newest(self, stream: str) -> str | None:
         """The id of the newest input kept, None when there is none."""
