@@ -22,6 +22,7 @@ from webapp.cluster import codec
 from webapp.cluster.bus import Bus, BusConfig
 from webapp.cluster.marks import RedisMarks
 from webapp.cluster.sealing import Forged, Sealer
+from webapp.cluster.startup import exposure
 from webapp.relay.inputs import ActionTaken
 from webapp.relay.ports import Mark
 from webapp.simulator import Simulator
@@ -187,3 +188,11 @@ async def test_a_forged_delivery_mark_or_answered_request_counts_as_none(
         assert bus.refused["answered"] == 1
     finally:
         await bus.close()
+
+
+def test_start_up_warns_of_a_redis_without_password_or_without_tls_across_machines() -> None:
+    assert exposure("redis://:pw@127.0.0.1:6379/0") == []
+    assert exposure("rediss://:pw@redis.internal:6380/0") == []
+    assert ["password" in w for w in exposure("redis://127.0.0.1:6379/0")] == [True]
+    warned = exposure("redis://:pw@redis.internal:6379/0")
+    assert len(warned) == 1 and "rediss://" in warned[0] and "pw" not in warned[0]
