@@ -252,7 +252,8 @@ class Settings(BaseSettings):
     redaction_unredact_roles: str = Field(
         "admin",
         description="Comma-separated roles that may open the unredacted transcript (audited); "
-        "empty: nobody, and the unredacted text is not kept at all.",
+        "empty: nobody, and no node keeps the unredacted text (a cluster's Redis holds "
+        "Burki's text encrypted).",
     )
     actions_end_call_roles: str = Field(
         "supervisor,admin",
