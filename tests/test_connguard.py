@@ -171,3 +171,26 @@ def test_each_address_holds_at_most_its_share() -> None:
     share.leave("a")
     assert share.admit("c", "10.0.0.1")
     assert share.open["10.0.0.1"] == 2
+
+
+async def test_a_pipelined_request_behind_a_served_one_is_on_the_clock_too(
+    sim: Simulator,
+) -> None:
+    """A whole request, then a second one's head (or its head and two bytes of its body),
+    then silence: the first is answered, and the connection is closed once the second is
+    late, not when the keep-alive timeout would have cut it."""
+    limits = {
+        "dashboard_header_timeout": 0.5,
+        "dashboard_body_timeout": 1.0,
+        "dashboard_keepalive_timeout": 60.0,
+    }
+    async with running_app(sim, **limits) as live:
+        for tail in (
+            b"POST /signin HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\nab",
+            b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: ",
+        ):
+            reader, writer = await connect(live)
+            writer.write(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n" + tail)
+            answer = await asyncio.wait_for(reader.read(), 10)  # returns once closed
+            assert answer.startswith(b"HTTP/1.1 200")
+            writer.close()

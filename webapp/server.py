@@ -134,6 +134,17 @@ class HeadTimeoutProtocol(H11Protocol):
             share.leave(self)
         super().connection_lost(exc)
 
+    def on_response_complete(self) -> None:
+        super().on_response_complete()
+        if self.transport.is_closing():
+            return
+        # A pipelined request read with the last one: its head or body is on the clock too.
+        state = self.conn.their_state
+        if state is h11.SEND_BODY:
+            self._receiving(0)
+        elif state is h11.IDLE and len(getattr(self.conn, "_receive_buffer", b"")):
+            self._arm()
+
     def _head_too_large(self, data: bytes) -> bool:
         # h11 bounds an incomplete head only: a whole head in one read passes at any size.
         limit = getattr(self.config, "max_head_bytes", DashboardConfig.max_head_bytes)
