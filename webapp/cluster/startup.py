@@ -44,8 +44,6 @@ def exposure(url: str) -> list[str]:
 async def check(url: str) -> None:
     """Raise :class:`ClusterUnusable` unless Redis at ``url`` answers a PING; warn (once,
     at start-up) about a Redis without a password or reached across machines without TLS."""
-    for warning in exposure(url):
-        log.warning("%s", warning)
     redis = Redis.from_url(url, socket_timeout=ANSWER_WAIT, socket_connect_timeout=ANSWER_WAIT)
     try:
         answered = await redis.ping()
@@ -57,3 +55,5 @@ async def check(url: str) -> None:
         await redis.aclose()
     if not answered:
         raise ClusterUnusable("REDIS_URL: Redis does not answer PING")
+    for warning in exposure(url):  # a cluster that starts: a refusal stays one line
+        log.warning("%s", warning)

@@ -6,8 +6,9 @@ opens a stream that is not running yet, each of its ids is checked: one Burki li
 (the directory's ongoing calls and running campaigns) is known at once; any other is
 looked up in Burki's REST (concurrent lookups of one id share one call, and a 404 is
 remembered for ``DASHBOARD_MISSING_CACHE_SECONDS``, :mod:`webapp.pages.missing`). An
-ended call is not listed but is found. A REST that cannot answer does not stop the
-stream: its upstream finds out, as before.
+ended call is not listed but is found. A REST that cannot answer (down, the key refused,
+no such endpoint on this Burki) does not stop the stream: its upstream finds out, as
+before.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from collections.abc import Awaitable, Callable
 from starlette.requests import HTTPConnection
 
 from webapp.pages.state import AppState, app_state
-from webapp.wire.rest import NotFound, RestError
+from webapp.wire.rest import NoRoute, NotFound, RestError
 from webapp.wire.streamkey import StreamKey
 
 
@@ -49,6 +50,9 @@ async def _exists(state: AppState, key: StreamKey) -> bool:
     )
     try:
         await state.missing.lookup(key, ask)
+    except NoRoute:  # this Burki has no such endpoint: it says nothing about the id
+        state.missing.forget(key)
+        return True
     except NotFound:
         return False
     except RestError:
