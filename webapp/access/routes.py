@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 from urllib.parse import parse_qs
 
 from starlette.routing import Match, Mount, Route
@@ -21,6 +21,13 @@ from starlette.types import Scope
 Need = Literal["public", "signed_in", "call", "campaign", "both", "admin"]
 NeedOf = Callable[[Mapping[str, Any], str], Need]
 CountOf = Callable[[Mapping[str, Any], str], int]
+# What the audit log gets from a route that lets the request in (refusals are the gate's):
+# "each": an entry per request (actions, exports, sign-ins and sign-outs);
+# "viewing": an entry per opening of call or campaign content, resumes within ten minutes
+#   folded into it; "once": an entry per session (token, embed link) and page, however often
+#   it is reloaded or its stream reconnects; "none": nothing to record (it shows nobody's data).
+Audit = Literal["each", "viewing", "once", "none"]
+AUDITS: frozenset[str] = frozenset(get_args(Audit))
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,7 +49,8 @@ SIGNED_IN = Guard("signed_in")
 
 
 class GuardedRoute(Route):
-    """A route with its guard; every route of the app is one (static files are public).
+    """A route with its guard and its audit decision; every route of the app is one (static
+    files are public and unaudited).
 
     ``form``: the route reads a form body (up to ``DASHBOARD_MAX_FORM_BYTES``); by default
     a route that accepts POST does. Every other route takes no body
@@ -55,11 +63,15 @@ class GuardedRoute(Route):
         endpoint: Callable[..., Any],
         *,
         guard: Guard,
+        audit: Audit,
         form: bool | None = None,
         **kw: Any,
     ) -> None:
+        if audit not in AUDITS:
+            raise ValueError(f"audit is one of {', '.join(sorted(AUDITS))}")
         super().__init__(path, endpoint, **kw)
         self.guard = guard
+        self.audit = audit
         self.form = "POST" in (self.methods or ()) if form is None else form
 
 
