@@ -42,6 +42,15 @@ class ChurnViewer(SseViewer):
         self.ended = False
         self.events = 0
 
+    def _accept(self, head: bytes) -> bool:
+        status = head.partition(b"\r\n")[0].decode(errors="replace")
+        if status.split(" ", 2)[1] == "200":
+            return super()._accept(head)
+        if not self.ready.done():  # else: given up on already (timed out)
+            self.ready.set_exception(ConnectionError(status))
+        self.close()
+        return False
+
     def _event(self, event: bytes, now: float) -> None:
         if not self.ready.done():
             self.ready.set_result(None)

@@ -120,7 +120,7 @@ def soak(plan: SoakPlan, setting: str, sim: Child, viewers: Child, base_url: str
         began = time.monotonic()
         next_sample = 0.0
         _say(f"freeze {setting}: {plan.minutes:g} min, RSS every {plan.every:g} s")
-        while (elapsed := time.monotonic() - began) < plan.minutes * 60 + 0.5:
+        while (elapsed := time.monotonic() - began) < plan.minutes * 60 - 0.5:
             calls.tick(elapsed)
             viewers.call("calls", sids=calls.live_sids())
             if elapsed >= next_sample:
@@ -128,6 +128,7 @@ def soak(plan: SoakPlan, setting: str, sim: Child, viewers: Child, base_url: str
                 _say(_line(run.samples[-1]))
                 next_sample += plan.every
             time.sleep(max(0.0, 1.0 - (time.monotonic() - began - elapsed)))
+        run.samples.append(_sample(px, viewers, time.monotonic() - began, calls.started))
         stats = viewers.call("stats")
         run.errors = stats.pop("errors", {})
         run.counts = {k: v for k, v in stats.items() if isinstance(v, int)}
