@@ -156,13 +156,46 @@ async def test_a_stream_that_ends_and_is_retired_leaves_no_cyclic_garbage(
     none_of_ours(found)
 
 
+async def test_a_stream_retired_while_its_call_goes_on_leaves_no_cyclic_garbage(
+    sim: Simulator,
+) -> None:
+    async with (
+        running_app(sim, relay_grace_period=0.2, **QUICK) as live,
+        live.client(timeout=10) as client,
+    ):
+        warm = Viewer(live.url, f"/api/calls/{sim.add_call()}/events").start(client)
+        await warm.wait_for(is_event("status", state="live"))
+        await warm.stop()
+        await _retired(live)
+        async with cyclic_garbage(int(live.url.rsplit(":", 1)[1]), sim.port) as found:
+            sid = sim.add_call()
+            viewer = Viewer(live.url, f"/api/calls/{sid}/events").start(client)
+            await viewer.wait_for(is_event("status", state="live"))
+            sim.add_segment(sid, "user", "my card is 4111 1111")  # held: a number may go on
+            await viewer.wait_for(is_event("metrics"))
+            await viewer.stop()  # the last viewer leaves: the grace period, then retired
+            await _retired(live)
+    none_of_ours(found)
+
+
+def _stream_tasks() -> list[asyncio.Task[object]]:
+    """The tasks of streams still running: a stream leaves the hub before it is closed."""
+    return [
+        t
+        for t in asyncio.all_tasks()
+        if t.get_name().startswith(("pump ", "poll "))
+        or getattr(t.get_coro(), "__qualname__", "").startswith("Stream.")
+    ]
+
+
 async def _retired(live: LiveApp) -> None:
     """Every stream retired (its linger over, its tasks awaited), the server settled."""
-    for _ in range(500):  # their own linger timers retire them: no event to await outside
-        if not live.hub.streams:
+    for _ in range(500):  # their own timers retire them: no event to await from outside
+        if not live.hub.streams and not _stream_tasks():
             break
         await asyncio.sleep(0.02)
     assert not live.hub.streams, "the streams did not retire"
+    assert not _stream_tasks(), "the retired streams' tasks did not end"
     await settled(live)
 
 

@@ -285,6 +285,10 @@ class Stream:
             if task is not current:
                 task.cancel()
         await asyncio.gather(*(t for t in tasks if t is not current), return_exceptions=True)
+        # A cancelled task keeps its CancelledError, whose traceback holds the frames that
+        # hold this stream (or its poller): let the tasks go, or each is a reference cycle.
+        self._pump = self._timer = None
+        self._status.stop_polling()
         self._progress.close()
         self.extras.close()
         for sub in list(self.subscribers):
