@@ -1,7 +1,8 @@
 """The soak's look inside our dashboard's process (commands of the proxy child).
 
-- ``gcinfo``: what the collector holds: frozen objects, objects it tracks, its
-  collections so far, the hub's streams and viewers;
+- ``gcinfo``: frozen objects, the collector's collections so far, the hub's streams
+  and viewers (never ``gc.get_objects()``: it hands out references to objects other
+  threads may still be building, and a tuple being resized then fails);
 - ``census``: the reference cycles that became garbage, by type: every frozen
   object is unfrozen, one full collection runs with ``gc.DEBUG_SAVEALL`` (so what
   it finds is kept, to be counted, instead of freed), then freed, and what was
@@ -34,7 +35,6 @@ def gcinfo(server: DashboardServer) -> dict[str, Any]:
     streams = list(state.hub.streams.values()) if state is not None else []
     return {
         "frozen": gc.get_freeze_count(),
-        "tracked": len(gc.get_objects()),
         "collections": [g["collections"] for g in gc.get_stats()],
         "streams": len(streams),
         "viewers": sum(s.viewer_count for s in streams),
