@@ -15,12 +15,14 @@ from starlette.middleware import Middleware
 
 from webapp.access.audit import AuditLog
 from webapp.access.auth import AuthConfig, AuthGate, Resolver
+from webapp.access.bodylimit import BodyLimit
 from webapp.access.caps import Limits, StreamCaps
-from webapp.access.embedlinks import EmbedSigner
+from webapp.access.embedlinks import EmbedLinks, EmbedSigner
+from webapp.access.embedstore import TomlEmbedLinks
 from webapp.access.hashwork import HashWork
 from webapp.access.proxies import TrustedProxies
 from webapp.access.secheaders import SecurityHeaders
-from webapp.access.sessions import LinkEpochs, SchemeSessions, SessionPolicy
+from webapp.access.sessions import Instance, LinkEpochs, SchemeSessions, SessionPolicy
 from webapp.access.signinlinks import SignInLinks
 from webapp.access.throttle import SignInThrottle
 from webapp.access.tokens import TokenStore
@@ -33,6 +35,7 @@ from webapp.alerts.mail import Mailer
 from webapp.alerts.sentiment import SentimentScorer
 from webapp.alerts.webhooks import WebhookDispatcher
 from webapp.cluster import startup
+from webapp.cluster.auditonce import RedisOnce
 from webapp.cluster.bus import BusConfig
 from webapp.cluster.listing import RedisListing
 from webapp.cluster.marks import RedisMarks
@@ -76,6 +79,8 @@ def app_state(settings: Settings, access: Access, rest: BurkiRest, demo: bool) -
     directory = Directory(rest, interval, settings.relay_grace_period, shared=listing)
     webhooks = webhook_dispatcher(settings, RedisMarks(store.bus) if store is not None else None)
     metrics.watch_webhooks(webhooks)
+    if store is not None:
+        metrics.watch_refused(store.bus.refused)
     redaction = redaction_config(settings)
     integrations = Integrations(
         alert_factory(settings),
@@ -114,10 +119,12 @@ def cluster(settings: Settings) -> Cluster | None:
     """The node's link to the cluster's Redis; None alone (no ``REDIS_URL``)."""
     if settings.redis_url is None:
         return None
+    secret = settings.dashboard_session_secret  # required with REDIS_URL (settings check)
     config = BusConfig(
         node_id=startup.node_id(settings.dashboard_node_id),
         lease_seconds=settings.dashboard_lease_seconds,
         log_entries=settings.redis_stream_entries,
+        secret=secret.get_secret_value() if secret is not None else "",
     )
     return startup.cluster(settings.redis_url.get_secret_value(), config)
 
@@ -235,16 +242,19 @@ def access(
         total=settings.dashboard_streams_total,
     )
     redis_url = settings.redis_url.get_secret_value() if settings.redis_url is not None else None
+    instance: Instance = "demo" if (settings.demo if demo is None else demo) else "live"
     return Access(
         users=users,
         tokens=TokenStore(settings.dashboard_tokens_file),
         audit=AuditLog(settings.dashboard_audit_file, settings.dashboard_audit_retention_days),
-        embeds=EmbedSigner(secret, clock),
+        embeds=EmbedLinks(
+            EmbedSigner(secret, instance, clock), TomlEmbedLinks(settings.embed_links_file)
+        ),
         throttle=SignInThrottle(),
         links=SignInLinks(),
         session_secret=secret,
         sessions=SessionPolicy(
-            instance="demo" if (settings.demo if demo is None else demo) else "live",
+            instance=instance,
             users=users,
             links=LinkEpochs(),
             idle=settings.dashboard_session_idle_minutes * 60,
@@ -256,11 +266,13 @@ def access(
         clock=clock,
         shared_throttle=RedisAttempts.connect(redis_url) if redis_url is not None else None,
         shared_caps=RedisStreamCaps.connect(redis_url, limits) if redis_url is not None else None,
+        shared_once=RedisOnce.connect(redis_url) if redis_url is not None else None,
     )
 
 
 def middleware(access: Access, settings: Settings) -> list[Middleware]:
-    """Outermost first: forwarded headers, security headers, the session, the auth gate."""
+    """Outermost first: forwarded headers, security headers, body limits, the session, the
+    auth gate."""
     config = AuthConfig(
         mode=settings.dashboard_auth_mode,
         tokens=access.tokens,
@@ -279,6 +291,7 @@ def middleware(access: Access, settings: Settings) -> list[Middleware]:
             frame_ancestors=settings.embed_origins,
             https=settings.dashboard_https,
         ),
+        Middleware(BodyLimit, form_bytes=settings.dashboard_max_form_bytes),
         Middleware(
             SchemeSessions,
             https=settings.dashboard_https,
@@ -294,5 +307,6 @@ def middleware(access: Access, settings: Settings) -> list[Middleware]:
             caps=access.caps,
             recheck=settings.dashboard_stream_recheck_minutes * 60,
             shared_caps=access.shared_caps,
+            per_request=settings.dashboard_streams_per_request,
         ),
     ]
