@@ -69,7 +69,7 @@ class Run:
 
     def rss_at(self, seconds: float) -> float:
         """RSS of the last sample taken at or before ``seconds``."""
-        found = [s.rss_mib for s in self.samples if s.t <= seconds + 0.5]
+        found = [s.rss_mib for s in self.samples if s.t <= seconds + 2]  # samples run late
         return found[-1] if found else float("nan")
 
     @property
@@ -79,7 +79,7 @@ class Run:
     def growth_after(self, seconds: float) -> float:
         """How much higher than at ``seconds`` RSS got later, in percent."""
         base = self.rss_at(seconds)
-        later = [s.rss_mib for s in self.samples if s.t > seconds + 0.5]
+        later = [s.rss_mib for s in self.samples if s.t > seconds + 2]
         return (max(later) / base - 1) * 100 if later and base else float("nan")
 
 
