@@ -368,6 +368,7 @@ class Stream:
 
     async def _feed_here(self, item: Input) -> None:
         self.feed(item)
+        await asyncio.sleep(0)
 
     def feed(self, item: Input) -> None:
         """Apply one input: an upstream item or one of the stream's own markers.

@@ -1,0 +1,166 @@
+"""A viewer that stops reading never delays the others, and is cut (issue 20, item 1).
+
+Over real sockets: a stalled viewer's receive buffer is 4 KiB and it reads nothing
+more, and the simulator bursts segments at its own pace (all at once, or 1,000 a
+second), never in step with a reader. The kernel takes about 3 MB for such a socket
+before the dashboard's own buffer fills, so the bursts carry more than that.
+"""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from tests.live import LiveApp, running_app
+from tests.rawviewers import RawViewer, big_segment, cookie_of, cut, mark, server_ports, until
+from webapp.simulator import Simulator
+from webapp.wire.streamkey import StreamKey
+
+BIG = 300  # segments of ~16 KB: about 5 MB for every viewer
+SHORT = 100
+EVERYTHING = list(range(BIG + SHORT))
+ROOM = {"dashboard_streams_per_session": 100, "relay_stall_timeout": 1.0}
+
+
+def paths(sid: str, other: str) -> dict[str, str]:
+    """A JSON stream, a multiplexed one (two calls on one connection), an HTML page's."""
+    return {
+        "json": f"/api/calls/{sid}/events",
+        "multiplexed": f"/api/events?call={other}&call={sid}",
+        "html": f"/live/call/call/{sid}",
+    }
+
+
+async def watched_by(live: LiveApp, sid: str, count: int) -> None:
+    def watching() -> int:
+        stream = live.hub.streams.get(StreamKey.call(sid))
+        return 0 if stream is None else stream.viewer_count
+
+    await until(lambda: watching() >= count, 10, f"{count} viewers")
+
+
+def stall_cuts(metrics: str) -> float:
+    lines = [line for line in metrics.splitlines() if line.startswith("burki_live_viewer_cuts")]
+    return sum(float(line.split()[-1]) for line in lines if "_total{" in line)
+
+
+async def say_the_burst(sim: Simulator, sid: str, per_second: float | None) -> None:
+    """BIG segments of ~16 KB at ``per_second``, then SHORT short ones at 100 a second."""
+    await sim.burst(sid, [big_segment(n) for n in range(BIG)], per_second)
+    await sim.burst(sid, [f"{mark(n)} short" for n in range(BIG, BIG + SHORT)], 100)
+
+
+@pytest.mark.timeout(240)
+async def test_a_stalled_viewer_never_delays_healthy_ones(sim: Simulator) -> None:
+    """Five healthy JSON viewers and a stalled one, as reported; beside them, the same
+    on the multiplexed stream and an HTML page's stream. One burst feeds them all."""
+    sid, other = sim.add_call(), sim.add_call()
+    async with running_app(sim, **ROOM) as live, live.client(timeout=10) as client:
+        cookie = cookie_of(client)
+        healthy: dict[str, list[RawViewer]] = {}
+        stalled: list[RawViewer] = []
+        for kind, path in paths(sid, other).items():
+            count = 5 if kind == "json" else 2
+            healthy[kind] = [await RawViewer(live.url, path, cookie).open() for _ in range(count)]
+            stall = RawViewer(live.url, path, cookie, rcvbuf=4096, stall_after=-1)
+            stalled.append(await stall.open())
+        await watched_by(live, sid, 12)
+        await sim.wait_for_connections(f"call:{sid}", 1)
+        await say_the_burst(sim, sid, None)
+        for kind, viewers in healthy.items():
+            for viewer in viewers:
+                await viewer.wait_for(EVERYTHING[-1], timeout=120)
+                assert viewer.in_order() == EVERYTHING, kind
+        for viewer in stalled:
+            await cut(live, viewer)
+        assert stall_cuts((await client.get(f"{live.url}/metrics")).text) >= len(stalled)
+        held = server_ports(live)
+        assert all(viewer.local_port in held for viewers in healthy.values() for viewer in viewers)
+        for viewer in [*stalled, *(v for viewers in healthy.values() for v in viewers)]:
+            await viewer.close()
+
+
+async def test_a_viewer_that_stops_reading_is_cut_even_when_the_call_falls_silent(
+    sim: Simulator,
+) -> None:
+    """Bytes its socket would not take wait in the server, below any high-water mark,
+    and no frame follows them: the stall is found and cut all the same."""
+    sid = sim.add_call()
+    async with running_app(sim, **ROOM) as live, live.client(timeout=10) as client:
+        path = f"/api/calls/{sid}/events"
+        healthy = await RawViewer(live.url, path, cookie_of(client)).open()
+        stalled = await RawViewer(
+            live.url, path, cookie_of(client), rcvbuf=4096, stall_after=-1
+        ).open()
+        await watched_by(live, sid, 2)
+        await sim.wait_for_connections(f"call:{sid}", 1)
+        n = 0
+        while not _unsent_for(live, stalled.local_port):  # one at a time, in step
+            sim.add_segment(sid, "user", big_segment(n))
+            await healthy.wait_for(n)
+            n += 1
+        await cut(live, stalled)
+        assert healthy.local_port in server_ports(live)
+        await healthy.close()
+        await stalled.close()
+
+
+def _unsent_for(live: LiveApp, port: int) -> int:
+    """Bytes the dashboard holds for the viewer on ``port`` that its socket did not take."""
+    for proto in live.server.server_state.connections:
+        if proto.client and proto.client[1] == port:
+            return int(proto.transport.get_write_buffer_size())
+    raise AssertionError("the viewer's connection is gone")
+
+
+@st.composite
+def audiences(draw: st.DrawFn) -> list[int | None]:
+    """After which segment each viewer stalls (-1: before any; None: it reads to the end);
+    one at least reads to the end."""
+    viewers = draw(st.lists(st.none() | st.integers(-1, 40), min_size=2, max_size=5))
+    return viewers if None in viewers else [*viewers, None]
+
+
+@pytest.mark.timeout(300)
+@settings(
+    max_examples=4,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(
+    audience=audiences(),
+    kind=st.sampled_from(["json", "multiplexed", "html"]),
+    rate=st.sampled_from([None, 1000.0]),
+    rcvbuf=st.sampled_from([4096, 16_384]),
+)
+async def test_whoever_stalls_and_whenever_every_reader_gets_every_segment_in_order(
+    sim: Simulator, audience: list[int | None], kind: str, rate: float | None, rcvbuf: int
+) -> None:
+    sid, other = sim.add_call(), sim.add_call()
+    # What is shown is not what this is about: the redaction's cost is left out.
+    async with (
+        running_app(sim, redaction_enabled=False, **ROOM) as live,
+        live.client(timeout=10) as client,
+    ):
+        path = paths(sid, other)[kind]
+        viewers = [
+            await RawViewer(
+                live.url, path, cookie_of(client), rcvbuf=rcvbuf, stall_after=after
+            ).open()
+            for after in audience
+        ]
+        await watched_by(live, sid, len(viewers))
+        await sim.wait_for_connections(f"call:{sid}", 1)
+        await say_the_burst(sim, sid, rate)
+        for viewer in viewers:
+            if viewer.stall_after is None:
+                await viewer.wait_for(EVERYTHING[-1], timeout=120)
+                assert viewer.in_order() == EVERYTHING
+            else:
+                got = viewer.in_order()
+                assert got == EVERYTHING[: len(got)]
+        for viewer in viewers:
+            if viewer.stall_after is not None:
+                await cut(live, viewer)
+            await viewer.close()
