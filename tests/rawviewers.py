@@ -34,12 +34,18 @@ def big_segment(n: int, size: int = 16_000) -> str:
 
 
 def cookie_of(client: httpx.AsyncClient) -> str:
-    return "; ".join(f"{name}={value}" for name, value in client.cookies.items())
+    """The header line that signs a raw viewer in as ``client`` is."""
+    return "Cookie: " + "; ".join(f"{name}={value}" for name, value in client.cookies.items())
+
+
+def bearer(token: str) -> str:
+    return f"Authorization: Bearer {token}"
 
 
 class RawViewer:
     """One SSE connection on a socket of its own.
 
+    ``auth`` is the header line that signs it in (:func:`cookie_of`, :func:`bearer`).
     ``stall_after``: None reads for ever; -1 never reads a byte; ``n`` stops reading
     once mark ``n`` is in. ``rcvbuf`` is the socket's ``SO_RCVBUF``, set before connect.
     """
@@ -48,7 +54,7 @@ class RawViewer:
         self,
         url: str,
         path: str,
-        cookie: str,
+        auth: str,
         *,
         rcvbuf: int | None = None,
         stall_after: int | None = None,
@@ -56,7 +62,7 @@ class RawViewer:
         self.host, port = url.removeprefix("http://").split(":")
         self.port = int(port)
         self.request = (
-            f"GET {path} HTTP/1.1\r\nHost: {self.host}:{self.port}\r\nCookie: {cookie}\r\n"
+            f"GET {path} HTTP/1.1\r\nHost: {self.host}:{self.port}\r\n{auth}\r\n"
             "Accept: text/event-stream\r\n\r\n"
         ).encode()
         self.rcvbuf = rcvbuf

@@ -8,14 +8,33 @@ before the dashboard's own buffer fills, so the bursts carry more than that.
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Iterator
+from typing import Any
+
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from tests.cluster import flush, nodes, redis_module
 from tests.live import LiveApp, running_app
-from tests.rawviewers import RawViewer, big_segment, cookie_of, cut, mark, server_ports, until
+from tests.rawviewers import (
+    RawViewer,
+    bearer,
+    big_segment,
+    cookie_of,
+    cut,
+    mark,
+    server_ports,
+    until,
+)
+from tests.redisserver import RedisServer
+from webapp.access.users import Role
+from webapp.cluster.bus import Bus, Entry
 from webapp.simulator import Simulator
 from webapp.wire.streamkey import StreamKey
+
+__all__ = ["redis_module"]  # the module's redis-server fixture
 
 BIG = 300  # segments of ~16 KB: about 5 MB for every viewer
 SHORT = 100
@@ -163,4 +182,67 @@ async def test_whoever_stalls_and_whenever_every_reader_gets_every_segment_in_or
         for viewer in viewers:
             if viewer.stall_after is not None:
                 await cut(live, viewer)
+            await viewer.close()
+
+
+@pytest.fixture
+def server(redis_module: RedisServer) -> Iterator[RedisServer]:
+    flush(redis_module)
+    yield redis_module
+
+
+class Gated:
+    """A node's shared-log reads held back until ``gate`` opens: a node that fell behind
+    (a busy loop, a slow link to Redis) then reads its backlog in one batch."""
+
+    def __init__(self, bus: Bus, gate: asyncio.Event) -> None:
+        self.bus = bus
+        self.gate = gate
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.bus, name)
+
+    async def read(self, stream: str, after: str) -> list[Entry]:
+        await self.gate.wait()
+        return await self.bus.read(stream, after)
+
+
+@pytest.mark.timeout(240)
+async def test_a_node_that_reads_a_backlog_in_one_batch_still_delivers_every_segment(
+    sim: Simulator, server: RedisServer
+) -> None:
+    """The node that does not hold the upstream feeds the shared log's inputs in
+    batches (up to 500): its viewers get every segment too, in order, and its
+    stalled viewer is cut."""
+    sid = sim.add_call()
+    key = StreamKey.call(sid)
+    room = {**ROOM, "redaction_enabled": False, "dashboard_streams_per_user": 100}
+    async with nodes(sim, server, count=2, **room) as cluster:
+        auth = bearer(cluster[0].token(Role.ADMIN))
+        path = f"/api/calls/{sid}/events"
+        healthy = [await RawViewer(node.url, path, auth).open() for node in cluster * 2]
+        stalled = [
+            await RawViewer(node.url, path, auth, rcvbuf=4096, stall_after=-1).open()
+            for node in cluster
+        ]
+        for node in cluster:
+            await watched_by(node, sid, 3)
+        await sim.wait_for_connections(f"call:{sid}", 1)
+        holder = next(node for node in cluster if node.hub.streams[key].runs_upstream)
+        behind = next(node for node in cluster if node is not holder)
+        link = behind.hub.streams[key].link
+        assert link is not None
+        gate = asyncio.Event()
+        link.bus = Gated(link.bus, gate)  # type: ignore[assignment]
+        await say_the_burst(sim, sid, None)
+        for viewer in healthy:
+            if holder.url.endswith(f":{viewer.port}"):
+                await viewer.wait_for(EVERYTHING[-1], timeout=120)
+        gate.set()
+        for viewer in healthy:
+            await viewer.wait_for(EVERYTHING[-1], timeout=120)
+            assert viewer.in_order() == EVERYTHING
+        for node, viewer in zip(cluster, stalled, strict=True):
+            await cut(node, viewer)
+        for viewer in [*healthy, *stalled]:
             await viewer.close()
