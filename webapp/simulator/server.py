@@ -18,7 +18,7 @@ import asyncio
 import json
 import logging
 import random
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from functools import partial
 from http import HTTPStatus
 from types import TracebackType
@@ -279,10 +279,11 @@ class Simulator:
         self.session.broadcast(f"call:{sid}", [frame])
 
     async def burst(
-        self, sid: str, contents: Sequence[str], per_second: float | None = None
+        self, sid: str, contents: Iterable[str], per_second: float | None = None
     ) -> None:
         """Say ``contents`` (the caller's final segments) at ``per_second`` (None: at once),
-        on a schedule that waits for nobody; returns once the last one is broadcast."""
+        on a schedule that waits for nobody; returns once the last one is broadcast. Each
+        is drawn when it is due (a generator may stamp its send time)."""
         await burst(self, sid, contents, per_second)
 
     def set_call_status(self, sid: str, status: str) -> None:
