@@ -21,6 +21,7 @@ from tests.live import LiveApp
 
 MARK = re.compile(rb"seg(\d{4})\.")
 _TAIL = 7  # a mark is 8 bytes: a tail this long never holds a whole one
+TCP_ESTABLISHED = 1  # the first byte of Linux's tcp_info
 
 
 def mark(n: int) -> str:
@@ -76,6 +77,12 @@ class RawViewer:
     @property
     def local_port(self) -> int:
         return int(self.sock.getsockname()[1])
+
+    @property
+    def connected(self) -> bool:
+        """The TCP connection is up, as the kernel sees it (read without reading a byte:
+        a server's reset shows here at once, its FIN only after every byte before it)."""
+        return self.sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, 1)[0] == TCP_ESTABLISHED
 
     async def open(self) -> RawViewer:
         if self.rcvbuf is not None:  # before connect, or the window is already agreed
@@ -142,9 +149,14 @@ def server_ports(live: LiveApp) -> set[int]:
 
 
 async def cut(live: LiveApp, viewer: RawViewer, timeout: float = 10.0) -> None:
-    """Until the dashboard no longer holds ``viewer``'s connection open."""
+    """Until the dashboard holds ``viewer``'s connection no more and the viewer's own
+    socket says so (reset: its unread bytes are not still on their way)."""
     port = viewer.local_port
-    await until(lambda: port not in server_ports(live), timeout, f"the viewer on {port} is cut")
+
+    def gone() -> bool:
+        return port not in server_ports(live) and not viewer.connected
+
+    await until(gone, timeout, f"the viewer on {port} is cut")
 
 
 async def until(condition: Callable[[], bool], timeout: float, what: str) -> None:

@@ -23,7 +23,7 @@ does only what must be done per viewer:
   returns; uvicorn's send returns below its high-water mark) that the socket has not
   taken a byte of since the last look. It runs only while one of those holds, so an
   idle viewer holds no timer for it; heartbeats come from the subscriber's own timer.
-- a stalled viewer's connection is aborted, not closed: a close waits for the unsent
+- a stalled viewer's connection is reset, not closed: a close waits for the unsent
   bytes to leave, which for a socket that never reads is never.
 
 Ownership: the response's ASGI call owns the watcher and the watchdog, and
@@ -42,6 +42,9 @@ the same chunk framing; the final chunk still goes through the server.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import socket
+import struct
 from collections.abc import AsyncGenerator, Callable
 from contextvars import ContextVar
 
@@ -176,8 +179,17 @@ class StreamResponse:
         return transport.get_write_buffer_size()
 
     def _abort(self) -> None:
-        if self._transport is not None:
-            self._transport.abort()
+        """Reset the connection now. Closing the socket alone would leave the kernel
+        sending what it holds (megabytes, for a socket that never reads) before a FIN
+        the viewer never gets: the connection would stay up, orphaned, for minutes."""
+        transport = self._transport
+        if transport is None:
+            return
+        sock = transport.get_extra_info("socket")
+        if sock is not None:
+            with contextlib.suppress(OSError):
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, _RESET)
+        transport.abort()
 
     async def _write(self, send: Send, raw_send: Send) -> None:
         await send({"type": "http.response.start", "status": 200, "headers": HEADERS})
@@ -222,6 +234,7 @@ def _framed(chunk: bytes) -> bytes:
 
 
 _last_framed: tuple[bytes, bytes] = (b"", b"0\r\n\r\n")
+_RESET = struct.pack("ii", 1, 0)  # SO_LINGER on, 0 s: close() resets, discarding what is unsent
 
 
 async def _disconnected(receive: Receive) -> None:
