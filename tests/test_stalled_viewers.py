@@ -125,6 +125,27 @@ async def test_a_viewer_that_stops_reading_is_cut_even_when_the_call_falls_silen
         await stalled.close()
 
 
+async def test_a_call_that_ended_while_the_upstream_was_down_reaches_every_viewer_whole(
+    sim: Simulator,
+) -> None:
+    """Burki's REST transcript of an ended call, read after a reconnect, may hold
+    hundreds of segments the stream lacks: they reach the viewers in order, then the end."""
+    sid = sim.add_call()
+    async with running_app(sim, **ROOM) as live, live.client(timeout=10) as client:
+        path = f"/api/calls/{sid}/events"
+        viewers = [await RawViewer(live.url, path, cookie_of(client)).open() for _ in range(3)]
+        await watched_by(live, sid, 3)
+        await sim.wait_for_connections(f"call:{sid}", 1)
+        await sim.drop(f"call:{sid}")
+        for n in range(BIG):  # said and stored while the dashboard was away
+            sim.add_segment(sid, "user", f"{mark(n)} said while you were away")
+        sim.set_call_status(sid, "completed")
+        for viewer in viewers:
+            await viewer.wait_for(BIG - 1, timeout=60)
+            assert viewer.in_order() == list(range(BIG))
+            await viewer.close()
+
+
 def _unsent_for(live: LiveApp, port: int) -> int:
     """Bytes the dashboard holds for the viewer on ``port`` that its socket did not take."""
     for proto in live.server.server_state.connections:
