@@ -6,10 +6,10 @@ end (:func:`drain_replay`; :func:`~webapp.relay.replaydrain.drain` decides when 
 over) before it publishes :class:`~webapp.relay.inputs.Finished`. Alone each
 replayed frame is fed at once; a cluster's holder publishes them after the drain,
 in order; Burki's stored transcript, when the drain ends on it, is published after
-it (one input a loop turn) either way. ``publish`` is read afresh at each use: the stream swaps it when this
-node stops running the upstream. Nothing here owns a task or a timer: the stream's
-pump task runs this, and the stream's close cancels it; ``drain`` cancels and awaits
-what it started before it returns.
+it (one input a loop turn) either way. ``publish`` is read afresh at each use: the
+stream swaps it when this node stops running the upstream. Nothing here owns a task
+or a timer: the stream's pump task runs this, and the stream's close cancels it;
+``drain`` cancels and awaits what it started before it returns.
 """
 
 from __future__ import annotations

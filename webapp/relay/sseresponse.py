@@ -129,7 +129,10 @@ class StreamResponse:
         if self.stalled:
             if not self._exhausted:
                 self.on_stall()  # cut for not reading; its browser resumes with its last id
-            self._abort()
+            if self._abort():
+                # One loop turn: the server hears of the reset before this returns, and does
+                # not log an unfinished response as an error.
+                await asyncio.sleep(0)
 
     def _stop(self, task: asyncio.Task[object]) -> None:
         if not self._done and not self._stopping:
@@ -178,18 +181,20 @@ class StreamResponse:
             return 0
         return transport.get_write_buffer_size()
 
-    def _abort(self) -> None:
-        """Reset the connection now. Closing the socket alone would leave the kernel
-        sending what it holds (megabytes, for a socket that never reads) before a FIN
-        the viewer never gets: the connection would stay up, orphaned, for minutes."""
+    def _abort(self) -> bool:
+        """Reset the connection now (False: no transport of ours to reset). Closing the
+        socket alone would leave the kernel sending what it holds (megabytes, for a socket
+        that never reads) before a FIN the viewer never gets: the connection would stay
+        up, orphaned, for minutes."""
         transport = self._transport
         if transport is None:
-            return
+            return False
         sock = transport.get_extra_info("socket")
         if sock is not None:
             with contextlib.suppress(OSError):
                 sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, _RESET)
         transport.abort()
+        return True
 
     async def _write(self, send: Send, raw_send: Send) -> None:
         await send({"type": "http.response.start", "status": 200, "headers": HEADERS})
