@@ -149,6 +149,30 @@ async def test_a_call_that_ended_while_the_upstream_was_down_reaches_every_viewe
             await viewer.close()
 
 
+async def test_a_burst_slower_to_read_than_the_pong_timeout_keeps_its_upstream(
+    sim: Simulator,
+) -> None:
+    """Burki's pong waits behind the burst it sent first: the frames read meanwhile
+    answer for the handler, so the socket is not dropped (and the transcript replayed)."""
+    sid = sim.add_call()
+    # Burki's JSON pong, not websockets' own ping (its pong waits behind the burst too,
+    # for up to BURKI_PING_TIMEOUT, 20 s by default).
+    quick_pong = {
+        "burki_keepalive_interval": 0.1,
+        "burki_pong_timeout": 0.2,
+        "burki_ping_timeout": 30.0,
+    }
+    async with running_app(sim, **ROOM, **quick_pong) as live, live.client(timeout=10) as client:
+        viewer = await RawViewer(live.url, f"/api/calls/{sid}/events", cookie_of(client)).open()
+        await watched_by(live, sid, 1)
+        await sim.wait_for_connections(f"call:{sid}", 1)
+        await sim.burst(sid, [big_segment(n) for n in range(100)])  # seconds of reading
+        await viewer.wait_for(99, timeout=60)
+        assert viewer.in_order() == list(range(100))
+        assert sim.connections_total(f"call:{sid}") == 1
+        await viewer.close()
+
+
 def _unsent_for(live: LiveApp, port: int) -> int:
     """Bytes the dashboard holds for the viewer on ``port`` that its socket did not take."""
     for proto in live.server.server_state.connections:
