@@ -3,8 +3,9 @@
 Commands: ``base_url``, ``add_call``, ``rate`` (``Faults.segment_rate``: final
 segments per second on every in-progress call with a live socket, each carrying
 ``t=<send time> n=<seq>``), ``connections`` (live sockets of a stream),
-``markers`` (the ``(n, t)`` of every paced segment of a call), ``end_call`` and
-``burst`` (big segments at a set rate, then short ones, marked as the paced ones).
+``markers`` (the ``(n, t)`` of every paced segment of a call), ``end_call``,
+``drop`` (abort a call's upstream sockets, as a network drop does) and ``burst``
+(big segments at a set rate, then short ones, marked as the paced ones).
 """
 
 from __future__ import annotations
@@ -73,6 +74,7 @@ async def _run(conn: Connection) -> None:
                 "connections": lambda sid: sim.connections(f"call:{sid}"),
                 "markers": markers,
                 "end_call": lambda sid: sim.set_call_status(sid, "completed"),
+                "drop": lambda sid: sim.drop(f"call:{sid}"),
                 "burst": partial(burst, sim),
             },
         )

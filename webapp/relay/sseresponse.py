@@ -121,8 +121,13 @@ class StreamResponse:
             self._since = None
             _SINK.reset(sink)
             if self._watchdog is not None and (self.stalled or not self._unsent()):
-                self._watchdog.cancel()  # else it watches the last bytes leave (or aborts)
+                # A cancelled timer stays in the loop's heap until its time; its context
+                # holds the sink (this response's method): dropped, so no cycle is left.
+                # Else it watches the last bytes leave (or resets the connection), then
+                # drops itself.
+                self._watchdog.cancel()
                 self._watchdog = None
+            self._task = None
             watcher.cancel()
             await asyncio.gather(watcher, return_exceptions=True)
             await self.chunks.aclose()
