@@ -389,6 +389,11 @@ class Stream:
 
     async def _feed_here(self, item: Input) -> None:
         self.feed(item)
+        # One loop turn before the next input, so this one's frames go out first (the
+        # subscribers' one flush, the readers woken for a backed-up socket). Burki's socket
+        # hands over a burst without a pause, and fed back to back its inputs would fill
+        # every viewer's queue before any frame left: all of them cut, healthy or not.
+        await asyncio.sleep(0)
 
     def feed(self, item: Input) -> None:
         """Apply one input: an upstream item or one of the stream's own markers.
