@@ -22,7 +22,8 @@ from __future__ import annotations
 import bisect
 import functools
 import re
-from collections.abc import Iterable
+from array import array
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -43,15 +44,22 @@ _DIGIT_WORDS = {
     "eight": "8",
     "nine": "9",
 }
-_SPOKEN = re.compile(r"\b(?:(double|triple)\s+)?(" + "|".join(_DIGIT_WORDS) + r")\b", re.IGNORECASE)
+# The look-ahead names every letter a match can start with: the engine then skips the
+# other positions at C speed (four times faster on a long segment), same matches.
+_SPOKEN = re.compile(
+    r"\b(?=[dtzofsen])(?:(double|triple)\s+)?(" + "|".join(_DIGIT_WORDS) + r")\b", re.IGNORECASE
+)
 # A run of digit groups: groups joined by spaces, dashes or commas (not by a dot
 # or colon, so "19.99" and "10:30" are two short runs, not one long one).
 _RUN = re.compile(r"(?<![\w])\d+(?:(?:[ \t]*[-\u2013,][ \t]*|[ \t]+|\.[ \t]+)\d+)*(?![\w])")
 _GROUP = re.compile(r"\d+")
 _SSN_CONTEXT = re.compile(r"(?:social\s+security|\bssn\b|\bsocial\b)[^\d]{0,40}$", re.IGNORECASE)
-_IBAN = re.compile(r"\b[A-Z]{2}\d{2}(?:[ ]?[A-Z0-9]){11,30}\b")
+_IBAN = re.compile(r"(?=[A-Z])\b[A-Z]{2}\d{2}(?:[ ]?[A-Z0-9]){11,30}\b")
 # Each pattern starts only where its first part cannot extend further left, and is
-# bounded, so a long segment costs linear time (no backtracking blow-up).
+# bounded, so a long segment costs linear time (no backtracking blow-up). An address is
+# only looked for where an "@" is (:func:`_emails`), a spoken one only in a text that
+# says "dot com" or the like (``_SPOKEN_TLD``, which every match ends with).
+_LOCAL = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._%+-")
 _EMAIL = re.compile(
     r"(?<![A-Za-z0-9._%+-])[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9-]{1,63}(?:\.[A-Za-z0-9-]{1,63}){0,8}\.[A-Za-z]{2,24}"
 )
@@ -62,9 +70,10 @@ _SPOKEN_EMAIL = re.compile(
     rf"\s{{1,3}}dot\s{{1,3}}(?:{_TLDS})\b",
     re.IGNORECASE,
 )
-_PHONE_LIKE = re.compile(r"\+?\(?\d[\d \t().\-\u2013]{5,24}\d")
+_SPOKEN_TLD = re.compile(rf"\sdot\s{{1,3}}(?:{_TLDS})\b", re.IGNORECASE)
+_PHONE_LIKE = re.compile(r"(?=[+(\d])\+?\(?\d[\d \t().\-\u2013]{5,24}\d")
 _SPACED = re.compile(r"\S+")
-_TAIL = re.compile(r"[\s.,;:!?)\]\"'-]*$")
+_TAIL_MARKS = frozenset(".,;:!?)]\"'-")  # with white space, what may end a sentence
 MAX_DIGITS = 500
 MAX_RUN_GROUPS = 40  # the Luhn windows of longer runs are looked for in slices of this size
 
@@ -95,8 +104,8 @@ class Normalised:
     maps: nothing was spoken, the texts are the same."""
 
     text: str
-    starts: tuple[int, ...] = ()
-    ends: tuple[int, ...] = ()
+    starts: Sequence[int] = ()
+    ends: Sequence[int] = ()
 
     def original(self, start: int, end: int) -> tuple[int, int]:
         if not self.starts:
@@ -104,8 +113,14 @@ class Normalised:
         return self.starts[start], self.ends[end - 1]
 
 
+@functools.lru_cache(maxsize=8)
 def normalise(text: str) -> Normalised:
-    """Spoken digits ("four", "oh", "double five") become digits, everything else stays."""
+    """Spoken digits ("four", "oh", "double five") become digits, everything else stays.
+
+    Cached: the redactor asks about the same segment (and the same joined chain) several
+    times while it settles a final (finding, its open end, its digit runs); a long
+    segment's normalising is the costly part of those questions. The maps are arrays
+    (four bytes a character), so the few texts kept cost little memory."""
     out: list[str] = []
     starts: list[int] = []
     ends: list[int] = []
@@ -125,7 +140,7 @@ def normalise(text: str) -> Normalised:
     out.append(text[at:])
     starts.extend(range(at, len(text)))
     ends.extend(range(at + 1, len(text) + 1))
-    return Normalised("".join(out), tuple(starts), tuple(ends))
+    return Normalised("".join(out), array("I", starts), array("I", ends))
 
 
 def luhn(digits: str) -> bool:
@@ -200,7 +215,7 @@ def open_tail(text: str, spans: list[Span], min_digits: int = 2) -> tuple[int, i
     ``(`` right before the run is part of it.
     """
     norm = normalise(text)
-    body = _TAIL.sub("", norm.text)
+    body = norm.text[: _tail_start(norm.text)]
     last = None
     for match in _RUN.finditer(body):
         last = match
@@ -214,6 +229,15 @@ def open_tail(text: str, spans: list[Span], min_digits: int = 2) -> tuple[int, i
     if any(span.start < end and start < span.end for span in spans):
         return None
     return start, end
+
+
+def _tail_start(text: str) -> int:
+    """Where the white space and sentence marks that end ``text`` start: scanned from the
+    end (a regular expression anchored at the end is tried at every character)."""
+    at = len(text)
+    while at and (text[at - 1].isspace() or text[at - 1] in _TAIL_MARKS):
+        at -= 1
+    return at
 
 
 def digit_runs(text: str) -> list[tuple[int, int, tuple[tuple[int, int], ...]]]:
@@ -304,8 +328,22 @@ def _ibans(text: str) -> Iterable[tuple[int, int, Kind, str]]:
 
 
 def _emails(text: str) -> Iterable[tuple[int, int, Kind, str]]:
-    for pattern in (_EMAIL, _SPOKEN_EMAIL):
-        for match in pattern.finditer(text):
+    """What ``_EMAIL.finditer`` and ``_SPOKEN_EMAIL.finditer`` find, the written ones
+    matched only at the start of the local part before each "@" (where alone one can
+    start: the run of local characters it ends), not tried at every character."""
+    after = 0  # the end of the last address found: the next one starts no earlier
+    at = text.find("@")
+    while at != -1:
+        start = at
+        while start > 0 and at - start <= 64 and text[start - 1] in _LOCAL:
+            start -= 1
+        match = _EMAIL.match(text, start) if start >= after and start < at else None
+        if match is not None:
+            yield match.start(), match.end(), "email", "[email]"
+            after = match.end()
+        at = text.find("@", max(at + 1, after))
+    if _SPOKEN_TLD.search(text) is not None:
+        for match in _SPOKEN_EMAIL.finditer(text):
             yield match.start(), match.end(), "email", "[email]"
 
 

@@ -36,6 +36,7 @@ Pure: no I/O, no tasks, no clock.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import re
 from dataclasses import dataclass, field, fields
 from typing import Any
@@ -277,11 +278,17 @@ def _bound(voice: _Voice) -> None:
 
 
 def _code_after(voice: _Voice, text: str, found: list[Span]) -> int:
-    """How many words after the chain may still hold the code of a card said in it or before."""
+    """How many words after the chain may still hold the code of a card said in it or
+    before (0 or less: none; only that matters, so words are counted no further)."""
     cards = [span for span in found if span.kind == "card"]
     if cards:
-        return numbers.CODE_WORDS - len(_WORD.findall(text[cards[-1].end :]))
-    return voice.code_lead - len(_WORD.findall(text))
+        return numbers.CODE_WORDS - _words(text, cards[-1].end, numbers.CODE_WORDS)
+    return voice.code_lead - _words(text, 0, voice.code_lead)
+
+
+def _words(text: str, start: int, limit: int) -> int:
+    """The words in ``text[start:]``, counted up to ``limit`` (then ``limit``)."""
+    return sum(1 for _ in itertools.islice(_WORD.finditer(text, start), max(0, limit)))
 
 
 def _share(spans: list[Span], start: int, length: int) -> list[Span]:
