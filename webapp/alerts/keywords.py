@@ -102,10 +102,13 @@ def _parse_entry(entry: str, number: int) -> KeywordRule:
 
 
 def _pattern(phrase: str) -> re.Pattern[str]:
-    words = fold(phrase).split()
+    words = [re.escape(word) for word in fold(phrase).split()]
     # Lookarounds, not \b: a phrase may start or end with a non-word character ("c++").
-    body = r"\s+".join(re.escape(word) for word in words)
-    return re.compile(rf"(?<!\w){body}(?!\w)")
+    # "No word character before the first word" is checked after it, as a look-behind
+    # over the word too: a pattern that starts with its literal word is searched for at
+    # C speed (a 16 KB segment: microseconds, not a millisecond a rule).
+    first = rf"{words[0]}(?<!\w{words[0]})"
+    return re.compile(r"\s+".join([first, *words[1:]]) + r"(?!\w)")
 
 
 class KeywordMatcher:

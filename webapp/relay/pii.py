@@ -240,16 +240,18 @@ def _tail_start(text: str) -> int:
     return at
 
 
-def digit_runs(text: str) -> list[tuple[int, int, tuple[tuple[int, int], ...]]]:
+@functools.lru_cache(maxsize=8)
+def digit_runs(text: str) -> tuple[tuple[int, int, tuple[tuple[int, int], ...]], ...]:
     """Each run of digit groups in ``text`` (spoken digits too): where it starts and ends
-    in ``text``, and where each of its digits is (a spoken digit: its word)."""
+    in ``text``, and where each of its digits is (a spoken digit: its word). Cached, as
+    :func:`normalise` is: settling one final asks this of the same text three times."""
     norm = normalise(text)
     runs = []
     for match in _RUN.finditer(norm.text):
         at = range(match.start(), match.end())
         digits = tuple(norm.original(i, i + 1) for i in at if norm.text[i].isdigit())
         runs.append((*norm.original(match.start(), match.end()), digits))
-    return runs
+    return tuple(runs)
 
 
 def lead_run(text: str) -> int | None:
