@@ -30,6 +30,9 @@ PLANTED = (
     "I ordered 3 items on the 4th for $19.99 each, order 42.",
 )
 LONG = " ".join(text for s in SCENARIOS[:3] for _, text in s.turns)  # ~1,000 characters
+# The stall bench's burst (issue 20) sends segments of ~16 KB: what one of those costs.
+HUGE_CHARS = 16_000
+HUGE = (LONG + " ") * (HUGE_CHARS // (len(LONG) + 1) + 1)
 # Numbers read in pieces, the other speaker between them: every final is searched with the
 # speaker's number so far in front of it, and the pieces already shown are masked again.
 _DIGITS = ["four", *["one"] * 15]  # a card read digit by digit, a segment each
@@ -77,6 +80,7 @@ class RedactionResult:
     core: Timing  # pii.redact alone, per segment
     corpus: int
     pieces: Timing | None = None  # CallRedactor.feed, per final of numbers read in pieces
+    huge: Timing | None = None  # CallRedactor.feed, per final of ~16 KB
 
 
 def corpus() -> list[tuple[Speaker, str]]:
@@ -94,6 +98,7 @@ def run(rounds: int) -> RedactionResult:
     streamed: list[float] = []
     core: list[float] = []
     pieces: list[float] = []
+    huge: list[float] = []
     read = [Transcript("CAbench", speaker, text) for speaker, text in PIECES]
     for _ in range(rounds):
         redactor = CallRedactor(RedactionConfig())
@@ -108,11 +113,27 @@ def run(rounds: int) -> RedactionResult:
             redactor.feed(segment)
             streamed.append((time.perf_counter_ns() - began) / 1000)
         redactor.release()
+        huge += _huge(CallRedactor(RedactionConfig()), 20)
         for _, text in lines:
             began = time.perf_counter_ns()
             redact(text)
             core.append((time.perf_counter_ns() - began) / 1000)
-    return RedactionResult(_summary(streamed), _summary(core), len(lines), _summary(pieces))
+    return RedactionResult(
+        _summary(streamed), _summary(core), len(lines), _summary(pieces), _summary(huge)
+    )
+
+
+def _huge(redactor: CallRedactor, count: int) -> list[float]:
+    """Microseconds per final of ~16 KB of ordinary speech (each one a different text, as
+    in a burst: nothing is reused from the one before)."""
+    took = []
+    for n in range(count):
+        text = f"n={n} {HUGE}"[:HUGE_CHARS]
+        segment = Transcript("CAbench", "user", text, segment_start=float(n))
+        began = time.perf_counter_ns()
+        redactor.feed(segment)
+        took.append((time.perf_counter_ns() - began) / 1000)
+    return took
 
 
 def _summary(samples: list[float]) -> Timing:
@@ -148,6 +169,8 @@ def markdown(result: RedactionResult, rounds: list[Round]) -> str:
     timings = [("as the relay feeds it", result.streamed), ("detection core", result.core)]
     if result.pieces is not None:
         timings.append(("numbers read in pieces, a pause after each", result.pieces))
+    if result.huge is not None:
+        timings.append((f"a final of {HUGE_CHARS:,} characters", result.huge))
     for name, timing in timings:
         verdict = "met" if timing.median_us <= 1000 else "**missed**"
         rows.append(
