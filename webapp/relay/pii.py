@@ -22,8 +22,7 @@ from __future__ import annotations
 import bisect
 import functools
 import re
-from array import array
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Literal
 
@@ -71,6 +70,8 @@ _SPOKEN_EMAIL = re.compile(
     re.IGNORECASE,
 )
 _SPOKEN_TLD = re.compile(rf"\sdot\s{{1,3}}(?:{_TLDS})\b", re.IGNORECASE)
+# The most characters a spoken address can span before the "\sdot" of its last part.
+_SPOKEN_LONGEST = 64 + 8 * (3 + 10 + 3 + 64) + (3 + 2 + 3) + 63 + 8 * (3 + 3 + 3 + 63) + 2 + 16
 _PHONE_LIKE = re.compile(r"(?=[+(\d])\+?\(?\d[\d \t().\-\u2013]{5,24}\d")
 _SPACED = re.compile(r"\S+")
 _TAIL_MARKS = frozenset(".,;:!?)]\"'-")  # with white space, what may end a sentence
@@ -99,18 +100,32 @@ class Span:
 
 @dataclass(frozen=True, slots=True)
 class Normalised:
-    """``text`` with spoken digits written as digits; ``starts``/``ends`` map each of its
-    characters back to the original text (a digit word maps to the whole word). Empty
-    maps: nothing was spoken, the texts are the same."""
+    """``text`` with spoken digits written as digits, and where each of its characters was
+    in the original text (a digit word: the whole word). ``words`` holds one entry per
+    spoken digit word, ``(start, end)`` in ``text`` and ``(start, end)`` in the original,
+    in order; ``at`` their starts in ``text``. None: nothing was spoken, the texts are the
+    same. A position is mapped by a binary search over the words, so the map costs memory
+    and time by the words spoken, not by the length of the text."""
 
     text: str
-    starts: Sequence[int] = ()
-    ends: Sequence[int] = ()
+    at: tuple[int, ...] = ()
+    words: tuple[tuple[int, int, int, int], ...] = ()
 
     def original(self, start: int, end: int) -> tuple[int, int]:
-        if not self.starts:
+        if not self.words:
             return start, end
-        return self.starts[start], self.ends[end - 1]
+        return self._char(start)[0], self._char(end - 1)[1]
+
+    def _char(self, i: int) -> tuple[int, int]:
+        """Where character ``i`` of ``text`` was in the original: its start and end."""
+        k = bisect.bisect_right(self.at, i) - 1
+        if k < 0:
+            return i, i + 1
+        _, end, o_start, o_end = self.words[k]
+        if i < end:
+            return o_start, o_end
+        at = o_end + (i - end)  # a character after the word, as in the original
+        return at, at + 1
 
 
 @functools.lru_cache(maxsize=8)
@@ -119,28 +134,23 @@ def normalise(text: str) -> Normalised:
 
     Cached: the redactor asks about the same segment (and the same joined chain) several
     times while it settles a final (finding, its open end, its digit runs); a long
-    segment's normalising is the costly part of those questions. The maps are arrays
-    (four bytes a character), so the few texts kept cost little memory."""
+    segment's normalising is the costly part of those questions."""
     out: list[str] = []
-    starts: list[int] = []
-    ends: list[int] = []
-    at = 0
+    words: list[tuple[int, int, int, int]] = []
+    at = length = 0  # in the original, in the normalised text
     for match in _SPOKEN.finditer(text):
         out.append(text[at : match.start()])
-        starts.extend(range(at, match.start()))
-        ends.extend(range(at + 1, match.start() + 1))
+        length += match.start() - at
         digit = _DIGIT_WORDS[match.group(2).lower()]
         times = {"double": 2, "triple": 3}.get((match.group(1) or "").lower(), 1)
         out.append(digit * times)
-        starts.extend([match.start()] * times)
-        ends.extend([match.end()] * times)
+        words.append((length, length + times, match.start(), match.end()))
+        length += times
         at = match.end()
     if not at:
         return Normalised(text)
     out.append(text[at:])
-    starts.extend(range(at, len(text)))
-    ends.extend(range(at + 1, len(text) + 1))
-    return Normalised("".join(out), array("I", starts), array("I", ends))
+    return Normalised("".join(out), tuple(w[0] for w in words), tuple(words))
 
 
 def luhn(digits: str) -> bool:
@@ -344,9 +354,19 @@ def _emails(text: str) -> Iterable[tuple[int, int, Kind, str]]:
             yield match.start(), match.end(), "email", "[email]"
             after = match.end()
         at = text.find("@", max(at + 1, after))
-    if _SPOKEN_TLD.search(text) is not None:
-        for match in _SPOKEN_EMAIL.finditer(text):
-            yield match.start(), match.end(), "email", "[email]"
+    yield from _spoken_emails(text)
+
+
+def _spoken_emails(text: str) -> Iterable[tuple[int, int, Kind, str]]:
+    """What ``_SPOKEN_EMAIL.finditer`` finds, searched for only from ``_SPOKEN_LONGEST``
+    characters before the next "dot com" (which ends every match), not from the start."""
+    after = 0
+    while (tail := _SPOKEN_TLD.search(text, after)) is not None:
+        match = _SPOKEN_EMAIL.search(text, max(after, tail.start() - _SPOKEN_LONGEST))
+        if match is None:
+            return
+        yield match.start(), match.end(), "email", "[email]"
+        after = match.end()
 
 
 def _phones(
