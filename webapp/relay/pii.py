@@ -295,10 +295,16 @@ def _in_run(text: str, start: int, end: int) -> list[tuple[int, int, Kind, str]]
     # The window with the most digits wins ("42 4111 ... 1111": the card, not "42 4111 ...").
     found = _fresh([], sorted(found, key=lambda f: (-_digits(text, f[0], f[1]), f[0])))
     digits = "".join(text[a:b] for a, b in groups)
-    context = _SSN_CONTEXT.search(text, max(0, start - 64), start) is not None
-    if not found and len(digits) == 9 and context and _ssn_parts_valid(*_split_ssn(digits)):
+    nine = not found and len(digits) == 9 and _ssn_parts_valid(*_split_ssn(digits))
+    if nine and _ssn_context(text, start):
         found.append((start, end, "ssn", "[ssn]"))
     return found
+
+
+def _ssn_context(text: str, start: int) -> bool:
+    """Whether "social security" or the like comes just before ``start`` (asked only of
+    a run of nine digits: the search costs more than the rest of a run's checks)."""
+    return _SSN_CONTEXT.search(text, max(0, start - 64), start) is not None
 
 
 def _windows(text: str, groups: list[tuple[int, int]]) -> list[tuple[int, int, Kind, str]]:
@@ -358,15 +364,21 @@ def _emails(text: str) -> Iterable[tuple[int, int, Kind, str]]:
 
 
 def _spoken_emails(text: str) -> Iterable[tuple[int, int, Kind, str]]:
-    """What ``_SPOKEN_EMAIL.finditer`` finds, searched for only from ``_SPOKEN_LONGEST``
-    characters before the next "dot com" (which ends every match), not from the start."""
-    after = 0
-    while (tail := _SPOKEN_TLD.search(text, after)) is not None:
-        match = _SPOKEN_EMAIL.search(text, max(after, tail.start() - _SPOKEN_LONGEST))
+    """What ``_SPOKEN_EMAIL.finditer`` finds, searched for only near each "dot com" (every
+    match ends with one): from ``_SPOKEN_LONGEST`` characters before it to its end first
+    (no match there: none ends with it), then, where there is one, without an end (the
+    match found first may run on to a later one), so no search runs over the whole text."""
+    after = at = 0
+    while (tail := _SPOKEN_TLD.search(text, at)) is not None:
+        at = tail.end()
+        begin = max(after, tail.start() - _SPOKEN_LONGEST)
+        if _SPOKEN_EMAIL.search(text, begin, tail.end()) is None:
+            continue
+        match = _SPOKEN_EMAIL.search(text, begin)  # found: one is in the stretch
         if match is None:
             return
         yield match.start(), match.end(), "email", "[email]"
-        after = match.end()
+        after = at = match.end()
 
 
 def _phones(
