@@ -185,7 +185,7 @@ def find(text: str, policy: Policy = Policy()) -> list[Span]:
     """
     norm = normalise(text)
     found: list[tuple[int, int, Kind, str]] = []  # in normalised coordinates
-    runs = [(m.start(), m.end()) for m in _RUN.finditer(norm.text)]
+    runs = list(_runs(norm.text))
     detailed = sum(map(norm.text.count, "0123456789")) <= MAX_DIGITS
     if detailed:
         for start, end in runs:
@@ -226,16 +226,16 @@ def open_tail(text: str, spans: list[Span], min_digits: int = 2) -> tuple[int, i
     """
     norm = normalise(text)
     body = norm.text[: _tail_start(norm.text)]
-    last = None
-    for match in _RUN.finditer(body):
-        last = match
-    if last is None or last.end() != len(body):
+    # The runs of the whole text are those of its body: the marks after it hold no digit.
+    runs = _runs(norm.text)
+    if not runs or runs[-1][1] != len(body):
         return None
-    begin = last.start() - 1 if last.start() and body[last.start() - 1] in "+(" else last.start()
-    digits = sum(char.isdigit() for char in last.group())
+    first, last = runs[-1]
+    begin = first - 1 if first and body[first - 1] in "+(" else first
+    digits = sum(char.isdigit() for char in body[first:last])
     if digits < min_digits and body[begin] != "+":
         return None
-    start, end = norm.original(begin, last.end())
+    start, end = norm.original(begin, last)
     if any(span.start < end and start < span.end for span in spans):
         return None
     return start, end
@@ -257,11 +257,17 @@ def digit_runs(text: str) -> tuple[tuple[int, int, tuple[tuple[int, int], ...]],
     :func:`normalise` is: settling one final asks this of the same text three times."""
     norm = normalise(text)
     runs = []
-    for match in _RUN.finditer(norm.text):
-        at = range(match.start(), match.end())
+    for first, last in _runs(norm.text):
+        at = range(first, last)
         digits = tuple(norm.original(i, i + 1) for i in at if norm.text[i].isdigit())
-        runs.append((*norm.original(match.start(), match.end()), digits))
+        runs.append((*norm.original(first, last), digits))
     return tuple(runs)
+
+
+@functools.lru_cache(maxsize=8)
+def _runs(text: str) -> tuple[tuple[int, int], ...]:
+    """Where each run of digit groups in ``text`` (already normalised) starts and ends."""
+    return tuple((match.start(), match.end()) for match in _RUN.finditer(text))
 
 
 def lead_run(text: str) -> int | None:
