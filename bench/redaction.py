@@ -169,13 +169,17 @@ def markdown(result: RedactionResult, rounds: list[Round]) -> str:
     timings = [("as the relay feeds it", result.streamed), ("detection core", result.core)]
     if result.pieces is not None:
         timings.append(("numbers read in pieces, a pause after each", result.pieces))
-    if result.huge is not None:
-        timings.append((f"a final of {HUGE_CHARS:,} characters", result.huge))
     for name, timing in timings:
         verdict = "met" if timing.median_us <= 1000 else "**missed**"
         rows.append(
             f"| {name} | {timing.segments:,} | {timing.median_us:.0f} | {timing.p99_us:.0f} "
             f"| {timing.max_us:.0f} | median <= 1,000 us | {verdict} |"
+        )
+    if result.huge is not None:  # no target of its own: what the stall burst's p99 pays
+        huge = result.huge
+        rows.append(
+            f"| a final of {HUGE_CHARS:,} characters | {huge.segments:,} | {huge.median_us:.0f} "
+            f"| {huge.p99_us:.0f} | {huge.max_us:.0f} | (see the stall section) | |"
         )
     if not rounds:
         return "\n".join(rows)
