@@ -84,6 +84,7 @@ class WallboardPage:
     view: BoardView
     tv_url: str
     cannot_end: str = ""  # this Burki cannot end calls: the cards' End call links are hidden
+    threshold: int = 20  # the attention score that counts as "needs attention" (TV summary)
 
 
 async def page(request: Request) -> Response:
@@ -110,6 +111,7 @@ async def page(request: Request) -> Response:
         view,
         tv_url,
         app_state(request).actions.capabilities.notes().get("end_call", ""),
+        app_state(request).attention_threshold,
     )
     context = {
         "page": board,

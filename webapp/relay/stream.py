@@ -403,9 +403,11 @@ class Stream:
                 self.extras.tick(at)
             case ClaimMade(action=action, who=who, admin=admin, at=at):
                 self.extras.apply_claim(action, who, admin, at)
-            case ActionTaken():
+            case ActionTaken(status=status):
                 self.last_action = dataclasses.asdict(item)
                 self._emit(Change("action", self.last_action))
+                if status and isinstance(self.state, CampaignState):
+                    self._offer(self.state.set_status(status))
             case WentQuiet():
                 if isinstance(self.state, CallState) and not self._finished:
                     self._offer(self.state.mark_quiet())
@@ -499,13 +501,14 @@ class Stream:
             )
         return self.claims.snapshot()
 
-    async def announce(self, by: str, outcome: str, message: str) -> bool:
+    async def announce(self, by: str, outcome: str, message: str, status: str = "") -> bool:
         """A person's action on this call or campaign (ended, paused, failed...): an
         ``action`` event for every viewer, kept in the snapshot for late ones. An input,
         so every node of a cluster shows it under the same id: published by the lease
         holder (asked of it by another node). Returns False when it could not be published
         nor asked for: the outcome then reaches other screens only through Burki's events."""
-        item = ActionTaken(by, self.key.kind, outcome, message, iso(datetime.now(UTC)) or "")
+        at = iso(datetime.now(UTC)) or ""
+        item = ActionTaken(by, self.key.kind, outcome, message, at, status)
         publish = self._decider()
         if publish is None:  # fed here alone it would number this node's frames apart
             return self.link is not None and await self.link.forward(item, 0) != "failed"
