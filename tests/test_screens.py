@@ -193,3 +193,19 @@ async def test_overview_names_a_campaign_once_and_shows_it_finished(sim: Simulat
     assert named == [f"Payment follow-up #{cid}<"]  # once, not "#1 #1"
     row = after.split(f'data-campaign="{cid}"')[1].split("</tr>")[0]
     assert "finished" in row and "running" not in row
+
+
+async def test_the_wallboard_explains_its_numbers_in_place(sim: Simulator) -> None:
+    sid = sim.add_call(customer_phone="+15550155")
+    sim.add_segment(sid, "user", "I am not happy with this at all.")
+    async with running_app(sim) as live, live.client(Role.SUPERVISOR) as client:
+        viewer = Viewer(live.url, f"/api/calls/{sid}/events").start(client)
+        await viewer.wait_for(is_event("sentiment"))
+        await viewer.stop()
+        page = (await client.get(f"{live.url}/wallboard")).text
+    card = page.split(f'id="card-{sid}"')[1].split("</article>")[0]
+    assert 'title="Attention score (0-100)' in card
+    assert "<title>Caller mood over recent lines (-1 angry, +1 happy)</title>" in card
+    assert 'aria-label="Burki connection: ' in card  # the dot says what it is
+    assert 'title="Dead air now: warn after' in card
+    assert ">+15550155</a>" in card and f'title="Call {sid}"' in card

@@ -105,7 +105,8 @@ def audit_labels(entries: list[AuditEntry], request: Request) -> list[str]:
     """What each entry opened, with the call named by caller and assistant and the campaign
     by its name where this node knows them (the raw key stays in the row's tooltip)."""
     state = app_state(request)
-    calls = call_names(state.directory.calls, state.hub)
+    idents = [w.partition(":")[2] for e in entries for w in e.what.split() if w.startswith("call:")]
+    calls = call_names(state.directory.calls, state.hub, idents)
     campaigns = {str(c.id): campaign_title(c.name, c.id) for c in state.directory.campaigns}
     for key, stream in list(state.hub.streams.items()):
         if isinstance(stream.state, CampaignState) and stream.state.name:

@@ -54,7 +54,7 @@ async def _about(request: Request, key: StreamKey) -> dict[str, str]:
     """The call's caller, assistant and start, from its stream, else from Burki's REST."""
     stream = app_state(request).hub.streams.get(key)
     if stream is not None and isinstance(stream.state, CallState):
-        metadata = stream.state.snapshot().get("metadata", {})
+        metadata = stream.state.metadata
         return {
             "caller": caller_of(metadata) or "",
             "assistant": str(metadata.get("assistant_name") or ""),

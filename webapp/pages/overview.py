@@ -8,7 +8,7 @@ date, so it needs no event ids.
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Iterable
 from contextlib import aclosing
 from dataclasses import dataclass, replace
 from typing import Any
@@ -37,7 +37,7 @@ from webapp.relay.frames import Frame
 from webapp.relay.hub import Hub, Viewing
 from webapp.relay.serve import SSE, batches, sse_response
 from webapp.wire.rest import CallSummary, CampaignSummary
-from webapp.wire.streamkey import StreamKey
+from webapp.wire.streamkey import BadStreamId, StreamKey
 
 MAX_QUERY = 100
 MAX_ALERTS_SHOWN = 20
@@ -92,18 +92,22 @@ def ongoing_alerts(directory: Directory, calls: list[CallSummary]) -> list[dict[
     return [a for a in directory.alerts if a.get("ident") in ongoing][:MAX_ALERTS_SHOWN]
 
 
-def call_names(calls: list[CallSummary], hub: Hub | None) -> dict[str, str]:
-    """Each call's name on screen (caller and assistant) by SID: from Burki's list, else
-    from the call's open stream (an ended call the list no longer has)."""
-    names = {}
-    if hub is not None:
-        for key, stream in list(hub.streams.items()):
-            if isinstance(stream.state, CallState):
-                metadata = stream.state.snapshot().get("metadata", {})
-                assistant = metadata.get("assistant_name")
-                names[key.id] = call_name(caller_of(metadata), assistant, key.id)
-    for c in calls:
-        names[c.call_sid] = call_name(c.customer_phone, c.assistant_name, c.call_sid)
+def call_names(
+    calls: list[CallSummary], hub: Hub | None, others: Iterable[str] = ()
+) -> dict[str, str]:
+    """Each call's name on screen (caller and assistant) by SID: from Burki's list, and for
+    ``others`` it no longer has (ended calls) from the call's open stream, if any."""
+    names = {c.call_sid: call_name(c.customer_phone, c.assistant_name, c.call_sid) for c in calls}
+    for sid in others:
+        if sid in names or hub is None:
+            continue
+        try:
+            stream = hub.streams.get(StreamKey.call(sid))
+        except BadStreamId:
+            continue
+        if stream is not None and isinstance(stream.state, CallState):
+            metadata = stream.state.metadata
+            names[sid] = call_name(caller_of(metadata), metadata.get("assistant_name"), sid)
     return names
 
 
@@ -160,7 +164,7 @@ def context(
         "has_campaigns": directory.has_campaigns,
         "alerts": ongoing_alerts(directory, calls) if sees_calls else [],
         "all_alerts": len(directory.alerts) if sees_calls else 0,
-        "names": call_names(calls, hub),
+        "names": call_names(calls, hub),  # the alerts shown are of these calls
         "sees_calls": sees_calls,
         "sees_campaigns": sees_campaigns,
         "needs": needs_attention(hub, calls, threshold) if hub is not None else [],
@@ -204,7 +208,7 @@ async def alert_history(request: Request) -> Response:
     hub = app_state(request).hub
     context = {
         "alerts": list(directory.alerts),
-        "names": call_names(directory.calls, hub),
+        "names": call_names(directory.calls, hub, (a.get("ident", "") for a in directory.alerts)),
         "ongoing": {c.call_sid for c in directory.calls},
         "page": OverviewPage(app_state(request).demo, "", Filters()),
     }
