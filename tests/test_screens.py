@@ -196,7 +196,7 @@ async def test_overview_names_a_campaign_once_and_shows_it_finished(sim: Simulat
 
 
 async def test_the_wallboard_explains_its_numbers_in_place(sim: Simulator) -> None:
-    sid = sim.add_call(customer_phone="+15550155")
+    sid = sim.add_call(customer_phone="+15550155", assistant_name="Claims desk")
     sim.add_segment(sid, "user", "I am not happy with this at all.")
     async with running_app(sim) as live, live.client(Role.SUPERVISOR) as client:
         viewer = Viewer(live.url, f"/api/calls/{sid}/events").start(client)
@@ -209,3 +209,6 @@ async def test_the_wallboard_explains_its_numbers_in_place(sim: Simulator) -> No
     assert 'aria-label="Burki connection: ' in card  # the dot says what it is
     assert 'title="Dead air now: warn after' in card
     assert ">+15550155</a>" in card and f'title="Call {sid}"' in card
+    assert (
+        "Claims desk" in card
+    )  # the assistant by name (Burki's list), though the stream has an id

@@ -19,6 +19,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
 from webapp.pages.assistants import AssistantNames
+from webapp.pages.callers import remember_assistants
 from webapp.relay.frames import render
 from webapp.relay.subscriber import Subscriber
 from webapp.wire.rest import BurkiRest, CallSummary, CampaignSummary, NotFound, RestError
@@ -89,6 +90,7 @@ class Directory:
         before = (self.calls, self.campaigns, self.error, self.campaign_error)
         changed = (calls, campaigns, error, campaign_error) != before
         self.calls, self.campaigns, self.error = calls, campaigns, error
+        remember_assistants(calls)
         self.campaign_error, self.loaded = campaign_error, True
         if changed:
             self._tell()

@@ -18,7 +18,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 
 from webapp.access.wiring import principal_of
-from webapp.pages.callers import caller_of, caller_text
+from webapp.pages.callers import assistant_of, caller_of, caller_text
 from webapp.pages.errorpages import unknown
 from webapp.pages.state import app_state, record
 from webapp.pages.templating import clock
@@ -57,7 +57,7 @@ async def _about(request: Request, key: StreamKey) -> dict[str, str]:
         metadata = stream.state.metadata
         return {
             "caller": caller_of(metadata) or "",
-            "assistant": str(metadata.get("assistant_name") or ""),
+            "assistant": assistant_of(key.id, metadata) or "",
             "started": str(metadata.get("started_at") or ""),
         }
     try:

@@ -27,7 +27,7 @@ from webapp.pages.attention import (
     needs_attention,
     redraws,
 )
-from webapp.pages.callers import call_name, caller_of
+from webapp.pages.callers import assistant_of, call_name, caller_of
 from webapp.pages.directory import Directory
 from webapp.pages.state import app_state
 from webapp.pages.templating import render_block, templates
@@ -107,7 +107,7 @@ def call_names(
             continue
         if stream is not None and isinstance(stream.state, CallState):
             metadata = stream.state.metadata
-            names[sid] = call_name(caller_of(metadata), metadata.get("assistant_name"), sid)
+            names[sid] = call_name(caller_of(metadata), assistant_of(sid, metadata), sid)
     return names
 
 

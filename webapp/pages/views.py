@@ -15,7 +15,7 @@ from datetime import timedelta
 from typing import Any, Protocol
 
 from webapp.pages import htmlsse
-from webapp.pages.callers import caller_of
+from webapp.pages.callers import assistant_of, caller_of
 from webapp.pages.charts import chart, sparkline
 from webapp.pages.templating import dom_id, render_block
 from webapp.relay.callstate import CallState
@@ -101,7 +101,7 @@ def call_context(stream: Watched) -> dict[str, Any]:
             "ended": snapshot["ended"],
             "started_at": metadata.get("started_at"),
             "ended_at": metadata.get("ended_at") or _ended_at(metadata, snapshot["ended"]),
-            "assistant": metadata.get("assistant_name"),
+            "assistant": assistant_of(stream.key_id, metadata),
             # The live start's shape names the caller from_number (inbound calls).
             "customer": caller_of(metadata),
             "no_activity": snapshot.get("no_activity", False),
