@@ -212,3 +212,17 @@ async def test_the_wallboard_explains_its_numbers_in_place(sim: Simulator) -> No
     assert (
         "Claims desk" in card
     )  # the assistant by name (Burki's list), though the stream has an id
+
+
+async def test_the_lists_that_change_are_live_regions_and_the_card_grid_is_not(
+    sim: Simulator,
+) -> None:
+    sim.add_call()
+    async with running_app(sim) as live, live.client(Role.SUPERVISOR) as client:
+        overview = (await client.get(f"{live.url}/")).text
+        board = (await client.get(f"{live.url}/wallboard")).text
+    for block in ('<section id="needs"', '<section id="alerts"'):
+        before = overview.split(block)[0].rstrip()
+        assert before.endswith('<div class="live-list" aria-live="polite">')
+    grid = re.search(r'<div id="cards"[^>]*>', board)
+    assert grid is not None and "aria-live" not in grid.group(0)  # not one chatty region
