@@ -51,6 +51,9 @@ async def test_pausing_a_finished_campaign_says_why_and_never_offers_to_stop_it(
         answer = await ann.post(
             f"{live.url}/campaigns/{cid}/control", data={"csrf": token, "verb": "pause"}
         )
+        stop_page = await ann.get(f"{live.url}/campaigns/{cid}/stop")
+    assert "cannot be stopped" in stop_page.text
+    assert f'action="/campaigns/{cid}/control"' not in stop_page.text
     assert answer.status_code == 409
     assert "Stop this campaign" not in answer.text and "Stop campaign" not in answer.text
     assert "finished" in answer.text and "cannot be paused" in answer.text

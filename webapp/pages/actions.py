@@ -124,7 +124,9 @@ async def _caller_number(request: Request, key: StreamKey) -> str:
 async def campaign_stop_form(request: Request) -> Response:
     key = StreamKey.campaign(request.path_params["campaign_id"])
     _allowed(request, app_state(request).actions.campaign_roles, "run campaigns")
-    return _confirm(request, _campaign_step(request, key, "stop"))
+    step = _campaign_step(request, key, "stop")
+    refused = _invalid_now(request, key, "stop")
+    return _confirm(request, replace(step, error=refused, retry=False) if refused else step)
 
 
 async def campaign_control(request: Request) -> Response:
