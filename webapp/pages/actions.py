@@ -42,6 +42,7 @@ ASKS = {"pause": "pause", "start": "resume", "stop": "stop"}
 STATUS_AFTER = {"pause": "paused", "start": "running", "stop": "cancelled"}  # Burki's words
 VALID_FROM = {"pause": ("running",), "start": ("paused",), "stop": ("running", "paused")}
 """The statuses each verb is offered in (a campaign whose status is not known yet: all)."""
+BURKI_STATUSES = ("draft", "scheduled", "running", "paused", "completed", "cancelled", "failed")
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,8 +153,8 @@ def _invalid_now(request: Request, key: StreamKey, verb: str) -> str:
     nothing is sent to Burki for a pause of a finished campaign."""
     stream = app_state(request).hub.streams.get(key)
     state = stream.state if stream is not None else None
-    if not isinstance(state, CampaignState) or state.status == "unknown":
-        return ""  # not known here: Burki decides, and says why if it refuses
+    if not isinstance(state, CampaignState) or state.status not in BURKI_STATUSES:
+        return ""  # not known here (or a word Burki did not document): Burki decides
     if state.ended or state.status not in VALID_FROM[verb]:
         word = campaign_status(state.status)
         return f"the campaign is {word}, so it cannot be {VERBS[verb]}. Nothing was sent to Burki."
