@@ -8,36 +8,14 @@ The raw call id stays in the link's URL and its tooltip.
 
 from __future__ import annotations
 
-from collections import OrderedDict
-from collections.abc import Iterable, Mapping
-from typing import Any, Protocol
-
-MAX_REMEMBERED = 4096  # assistant names kept by call id (the last calls Burki listed)
-_assistants: OrderedDict[str, str] = OrderedDict()
+from collections.abc import Mapping
+from typing import Any
 
 
-class Listed(Protocol):
-    @property
-    def call_sid(self) -> str: ...
-    @property
-    def assistant_name(self) -> str | None: ...
-
-
-def remember_assistants(calls: Iterable[Listed]) -> None:
-    """Burki's call list names each call's assistant; a call's live stream often carries only
-    its ``assistant_id``. Kept (bounded) so cards and captions can name the assistant."""
-    for call in calls:
-        if call.assistant_name:
-            _assistants[call.call_sid] = call.assistant_name
-            _assistants.move_to_end(call.call_sid)
-    while len(_assistants) > MAX_REMEMBERED:
-        _assistants.popitem(last=False)
-
-
-def assistant_of(sid: str, metadata: Mapping[str, Any]) -> str | None:
-    """The call's assistant by name: as its stream says, else as Burki's list said."""
+def assistant_of(metadata: Mapping[str, Any], hint: str | None) -> str | None:
+    """The call's assistant by name: as its stream says, else as Burki's list said (hint)."""
     name = metadata.get("assistant_name")
-    return name if isinstance(name, str) and name else _assistants.get(sid)
+    return name if isinstance(name, str) and name else hint
 
 
 NUMBER_FIELDS = ("customer_phone_number", "from_number", "customer_phone", "to_phone_number")

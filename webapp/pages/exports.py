@@ -57,7 +57,7 @@ async def _about(request: Request, key: StreamKey) -> dict[str, str]:
         metadata = stream.state.metadata
         return {
             "caller": caller_of(metadata) or "",
-            "assistant": assistant_of(key.id, metadata) or "",
+            "assistant": assistant_of(metadata, stream.assistant_hint) or "",
             "started": str(metadata.get("started_at") or ""),
         }
     try:

@@ -107,7 +107,8 @@ def call_names(
             continue
         if stream is not None and isinstance(stream.state, CallState):
             metadata = stream.state.metadata
-            names[sid] = call_name(caller_of(metadata), assistant_of(sid, metadata), sid)
+            assistant = assistant_of(metadata, stream.assistant_hint)
+            names[sid] = call_name(caller_of(metadata), assistant, sid)
     return names
 
 

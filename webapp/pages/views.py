@@ -101,7 +101,7 @@ def call_context(stream: Watched) -> dict[str, Any]:
             "ended": snapshot["ended"],
             "started_at": metadata.get("started_at"),
             "ended_at": metadata.get("ended_at") or _ended_at(metadata, snapshot["ended"]),
-            "assistant": assistant_of(stream.key_id, metadata),
+            "assistant": assistant_of(metadata, getattr(stream, "assistant_hint", None)),
             # The live start's shape names the caller from_number (inbound calls).
             "customer": caller_of(metadata),
             "no_activity": snapshot.get("no_activity", False),

@@ -80,6 +80,9 @@ class Integrations:
     sharing: Sharing | None = None  # several nodes on Redis: the stream's inputs are shared
     redaction: RedactionConfig | None = None
     attention: Attention | None = None
+    # The call's assistant by name where Burki's call list has it (its stream may carry only
+    # an id): display only, never state or an event.
+    assistant_of: Callable[[str], str | None] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -191,6 +194,12 @@ class Stream:
     @property
     def key_id(self) -> str:
         return self.key.id
+
+    @property
+    def assistant_hint(self) -> str | None:
+        """The call's assistant as Burki's call list names it (None when not known)."""
+        lookup = self._integrations.assistant_of
+        return lookup(self.key.id) if lookup is not None else None
 
     @property
     def connection(self) -> dict[str, Any]:
