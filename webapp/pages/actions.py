@@ -67,15 +67,18 @@ class Step:
 async def end_call_form(request: Request) -> Response:
     key = StreamKey.call(request.path_params["sid"])
     _allowed(request, app_state(request).actions.end_call_roles, "end calls")
-    return _confirm(request, await _end_step(request, key))
+    step = await _end_step(request, key)
+    await record(request, f"end-call page {key}", once=True)  # it shows the caller's number
+    return _confirm(request, step)
 
 
 async def end_call(request: Request) -> Response:
     key = StreamKey.call(request.path_params["sid"])
     who = await _checked(request, app_state(request).actions.end_call_roles, "end calls")
     step = await _end_step(request, key)
-    if step.cannot:
-        return _confirm(request, step, 409 if _has_ended(request, key) else 200)
+    if _has_ended(request, key):  # nothing to end: Burki is not asked
+        await record(request, f"end {key}: not sent (the call has ended)")
+        return _confirm(request, step, 409)
     rest = app_state(request).rest
     return await _act(request, who, key, "end_call", step, lambda: rest.terminate_call(key.id))
 
@@ -125,6 +128,7 @@ async def _caller_number(request: Request, key: StreamKey) -> str:
 async def campaign_stop_form(request: Request) -> Response:
     key = StreamKey.campaign(request.path_params["campaign_id"])
     _allowed(request, app_state(request).actions.campaign_roles, "run campaigns")
+    await record(request, f"stop page {key}", once=True)
     step = _campaign_step(request, key, "stop")
     refused = _invalid_now(request, key, "stop")
     return _confirm(request, replace(step, error=refused, retry=False) if refused else step)
@@ -140,9 +144,11 @@ async def campaign_control(request: Request) -> Response:
     step = _campaign_step(request, key, verb)
     refused = _invalid_now(request, key, verb)
     if refused:
+        await record(request, f"{verb} {key}: not sent ({refused.split(',')[0]})")
         return _confirm(request, replace(step, error=refused, retry=False), 409)
-    if verb == "stop" and form.get("confirmed") != "yes":
-        return _confirm(request, step)  # stop is confirmed
+    if verb == "stop" and form.get("confirmed") != "yes":  # stop is confirmed first
+        await record(request, f"stop page {key}", once=True)
+        return _confirm(request, step)
     rest = app_state(request).rest
     work = lambda: rest.control_campaign(int(key.id), verb)  # noqa: E731
     return await _act(request, who, key, "campaign_control", step, work)
