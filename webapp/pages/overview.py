@@ -208,6 +208,7 @@ async def alert_history(request: Request) -> Response:
     directory: Directory = app_state(request).directory
     if not directory.loaded:
         await directory.refresh()
+    await record(request, "alert history", once=True)  # callers' numbers, what they said
     hub = app_state(request).hub
     context = {
         "alerts": list(directory.alerts),
