@@ -75,6 +75,10 @@
     }
   });
 
+  function utc(text) {
+    return Date.parse(/Z$|[+-]\d\d:?\d\d$/.test(text) ? text : text + "Z");
+  }
+
   function tick() {
     var now = Date.now();
     document.querySelectorAll("[data-live]").forEach(function (live) {
@@ -88,8 +92,9 @@
       el.textContent = String(left);
     });
     document.querySelectorAll("[data-since]").forEach(function (el) {
-      var since = Date.parse(el.dataset.since.endsWith("Z") || el.dataset.since.includes("+") ? el.dataset.since : el.dataset.since + "Z");
-      var until = el.dataset.until ? Date.parse(el.dataset.until) : now;
+      // An ended call's clock has data-until and stands still; Burki's naive times are UTC.
+      var since = utc(el.dataset.since);
+      var until = el.dataset.until ? utc(el.dataset.until) : now;
       if (isNaN(since)) { return; }
       var total = Math.max(Math.floor((until - since) / 1000), 0);
       var h = Math.floor(total / 3600), m = Math.floor((total % 3600) / 60), s = total % 60;

@@ -144,16 +144,25 @@ class CallHealth:
             self._over = True
             ended = wall(metadata.get("ended_at")) if isinstance(metadata, dict) else None
             duration = _num(metadata.get("duration")) if isinstance(metadata, dict) else None
-            if ended is None and duration is not None and self._started is not None:
-                ended = self._started + duration
-            self._ended = ended if ended is not None else self._clock()
+            if duration is not None and self._started is not None:
+                ended = self._started + duration  # Burki's own length, whatever the clocks
+            self._ended = ended if ended is not None else self._ended
+
+    def _end(self) -> float | None:
+        """When the call ended: as Burki said, else (until it says: the stream asks its
+        REST) the last moment the call is known to have lived; never this node's clock,
+        which for a call opened after its end is merely when the dashboard connected."""
+        if self._ended is not None or not self._over:
+            return self._ended
+        known = [m for m in (self._activity, self._started) if m is not None]
+        return max(known) if known else None
 
     def timeline(self) -> Timeline:
         """What the figures are measured from now (its marks are the call's own: read only)."""
         return Timeline(
             marks=self._tally.marks,
             started=self._started,
-            ended=self._ended,
+            ended=self._end(),
             is_over=self._over,
             activity=self._activity,
             speaking=self._speaking,
@@ -179,9 +188,13 @@ def _num(value: object) -> float | None:
 
 
 def _key(figures: dict[str, Any]) -> str:
-    """What a viewer sees of the figures: all but the ticking seconds and reason wording."""
+    """What a viewer sees of the figures: all but the ticking seconds and reason wording
+    (an ended call's length no longer ticks: Burki's length, once known, is news)."""
     silence = {k: v for k, v in figures["silence"].items() if k != "seconds"}
     attention = figures.get("attention") or {}
     reasons = [r.get("code") for r in attention.get("reasons", [])]
-    seen = {k: v for k, v in figures.items() if k not in ("length", "silence", "attention")}
+    ticking = (
+        ("silence", "attention") if figures.get("ended") else ("length", "silence", "attention")
+    )
+    seen = {k: v for k, v in figures.items() if k not in ticking}
     return json.dumps([seen, silence, attention.get("score"), reasons], sort_keys=True)

@@ -1,7 +1,8 @@
 """Burki's upstream read into a stream's inputs: what the stream's pump task runs.
 
 :func:`pump` publishes a campaign's name and counters from REST first, then each
-upstream item, and, once a call's state has ended, reads the call's replay to its
+upstream item, and, once a call's state has ended, asks REST when it ended if its status
+did not say (:func:`_call_end`), then reads the call's replay to its
 end (:func:`drain_replay`; :func:`~webapp.relay.replaydrain.drain` decides when it is
 over) before it publishes :class:`~webapp.relay.inputs.Finished`. Alone each
 replayed input is fed at once; a cluster's holder publishes them after the drain,
@@ -13,6 +14,7 @@ what it started before it returns.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import aclosing
@@ -50,11 +52,25 @@ async def pump(
             if state.ended or finished():
                 break
         if isinstance(state, CallState) and state.ended and not finished():
+            await _call_end(key, sources, state, publish)
             await drain_replay(
                 key, sources, items, quiet=replay_quiet, shared=shared, feed=feed, publish=publish
             )
     if state.ended and not finished():
         await publish()(Finished())
+
+
+async def _call_end(
+    key: StreamKey, sources: Sources, state: CallState, publish: Callable[[], Feed]
+) -> None:
+    """An ended call whose status says neither when it ended nor how long it lasted (the
+    open-source server's on-connect status): its REST object says both. Without them
+    its length would be measured up to whenever the dashboard connected."""
+    if any(state.metadata.get(k) is not None for k in ("ended_at", "duration")):
+        return
+    end = await sources.call_end(key.id)
+    if end is not None:
+        await publish()(dataclasses.replace(end, status=state.status))
 
 
 async def _campaign_so_far(
