@@ -85,6 +85,7 @@ def app_state(settings: Settings, access: Access, rest: BurkiRest, demo: bool) -
         sharing=store,
         attention=Attention(settings.weights),
         redaction=redaction,
+        assistant_name=directory.assistants.name_of,
     )
     return AppState(
         access=access,

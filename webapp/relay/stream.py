@@ -80,6 +80,8 @@ class Integrations:
     sharing: Sharing | None = None  # several nodes on Redis: the stream's inputs are shared
     redaction: RedactionConfig | None = None
     attention: Attention | None = None
+    # A call's assistant by name, when Burki's status names only its id (the open-source).
+    assistant_name: Callable[[int], Awaitable[str]] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -357,6 +359,7 @@ class Stream:
             finished=lambda: self._finished,
             feed=self.feed,
             publish=lambda: self._publish,
+            name=self._integrations.assistant_name,
         )
 
     def upstream_stopped(self) -> None:
