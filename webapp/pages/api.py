@@ -16,11 +16,13 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from webapp.pages.errorpages import json_error
+from webapp.pages.missing import reason
 from webapp.pages.state import app_state, record
 from webapp.relay import cursor
 from webapp.relay.frames import Frame
 from webapp.relay.hub import Hub
 from webapp.relay.serve import PING, SSE, batches, last_event_id, sse_response
+from webapp.wire.rest import NotFound, RestError
 from webapp.wire.streamkey import StreamKey
 
 MAX_MULTIPLEXED = 64
@@ -41,7 +43,7 @@ async def multiplexed_events(request: Request) -> Response | SSE:
     keys = list(dict.fromkeys(keys))
     if not keys or len(keys) > MAX_MULTIPLEXED:
         return json_error(400, "bad_streams", f"name 1 to {MAX_MULTIPLEXED} streams")
-    if (gone := missing_answer(request, keys)) is not None:
+    if (gone := await missing_answer(request, keys)) is not None:
         return gone
     positions = cursor.decode(last_event_id(request), keys)
     for key in keys:  # every opening is audited; a resume folds into its viewing's entry
@@ -52,7 +54,7 @@ async def multiplexed_events(request: Request) -> Response | SSE:
 
 
 async def _single(request: Request, key: StreamKey) -> Response | SSE:
-    if (gone := missing_answer(request, [key])) is not None:
+    if (gone := await missing_answer(request, [key])) is not None:
         return gone
     hub: Hub = app_state(request).hub
     last_id = last_event_id(request)
@@ -79,12 +81,30 @@ async def _single_frames(
                 yield chunk
 
 
-def missing_answer(request: Request, keys: list[StreamKey]) -> Response | None:
-    """404 for an id Burki just said does not exist (no upstream is opened for it)."""
-    missing = app_state(request).missing
+async def missing_answer(request: Request, keys: list[StreamKey]) -> Response | None:
+    """404 for an id Burki says does not exist (no upstream is opened for it)."""
+    why = await missing_reason(request, keys)
+    return None if why is None else json_error(404, "not_found", why)
+
+
+async def missing_reason(request: Request, keys: list[StreamKey]) -> str | None:
+    """Why one of ``keys`` cannot be streamed: an id Burki just said does not exist, or a
+    campaign Burki's REST does not know, asked before its first socket here. The
+    open-source Burki has no campaigns: it refuses their socket with a 403, which would
+    read as a refused key and be retried for as long as anyone watched."""
+    state = app_state(request)
     for key in keys:
-        if key in missing:
-            return json_error(404, "not_found", f"Burki has no {key.kind} with the id {key.id}.")
+        new = key.kind == "campaign" and key not in state.hub.streams
+        if key in state.missing:
+            return state.missing.why(key)
+        if not new:
+            continue
+        try:
+            await state.missing.lookup(key, partial(state.rest.campaign, int(key.id)))
+        except NotFound as failed:
+            return reason(key, failed)
+        except RestError:
+            continue  # REST away: the socket will tell
     return None
 
 
