@@ -16,7 +16,6 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from webapp.pages.errorpages import json_error
-from webapp.pages.missing import reason
 from webapp.pages.state import app_state, record
 from webapp.relay import cursor
 from webapp.relay.frames import Frame
@@ -102,7 +101,7 @@ async def missing_reason(request: Request, keys: list[StreamKey]) -> str | None:
         try:
             await state.missing.lookup(key, partial(state.rest.campaign, int(key.id)))
         except NotFound as failed:
-            return reason(key, failed)
+            return state.missing.why(key, failed)
         except RestError:
             continue  # REST away: the socket will tell
     return None

@@ -20,7 +20,6 @@ from starlette.responses import Response
 from webapp.access.wiring import principal_of
 from webapp.pages import actions, api, exports, htmlsse, views
 from webapp.pages.capabilities import CANNOT
-from webapp.pages.missing import reason
 from webapp.pages.state import app_state, record
 from webapp.pages.templating import templates
 from webapp.relay.frames import Frame
@@ -135,7 +134,7 @@ async def _check(request: Request, key: StreamKey, ask: Callable[[], Awaitable[T
     try:
         return await app_state(request).missing.lookup(key, ask)
     except NotFound as failed:
-        raise HTTPException(404, reason(key, failed)) from None
+        raise HTTPException(404, app_state(request).missing.why(key, failed)) from None
     except Unauthorized:
         raise HTTPException(502, "Burki refused the dashboard's API key.") from None
     except RestError:

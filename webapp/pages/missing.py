@@ -69,9 +69,14 @@ class MissingIds:
             gone, _ = self._until.popitem(last=False)
             self._why.pop(gone, None)
 
-    def why(self, key: StreamKey) -> str:
-        """Why ``key`` is missing, in a sentence: Burki has no such id, or no such API."""
-        return self._why.get(key) or reason(key)
+    def why(self, key: StreamKey, failed: NotFound | None = None) -> str:
+        """Why ``key`` is missing, in a sentence: Burki has no such id, or no such API
+        (``failed``: the lookup's own 404, which may say so; else what was remembered)."""
+        return (
+            reason(key, failed)
+            if isinstance(failed, NoRoute)
+            else self._why.get(key) or reason(key)
+        )
 
     def __contains__(self, key: object) -> bool:
         until = self._until.get(key) if isinstance(key, StreamKey) else None
