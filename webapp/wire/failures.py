@@ -163,14 +163,12 @@ def not_found() -> Failure:
     )
 
 
-def refused_missing() -> Failure:
-    """The socket was refused (403) and REST does not know the subject either: the
-    open-source server, which has no campaigns, refuses their socket so. Not retried."""
-    return Failure(
-        FailureKind.NOT_FOUND,
-        "Burki has no campaign with this id (this Burki may have no campaigns).",
-        fatal=True,
-    )
+def refused_missing(what: str) -> Failure:
+    """The socket was refused (403) and REST does not know the ``what`` (call or campaign)
+    either: the open-source server, which has no campaigns, refuses their socket so. Not
+    retried: it is no key problem, and asking again changes nothing."""
+    maybe = " (this Burki may have no campaigns)" if what == "campaign" else ""
+    return Failure(FailureKind.NOT_FOUND, f"Burki has no {what} with this id{maybe}.", fatal=True)
 
 
 def _rate_limited() -> Failure:

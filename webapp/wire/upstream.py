@@ -218,7 +218,9 @@ class Upstream:
             log.exception("upstream %s: access check failed", self.path)
             return failure
         if exists is False:
-            return refused_missing() if ending.handshake_status == 403 else not_found()
+            if ending.handshake_status != 403:
+                return not_found()
+            return refused_missing("campaign" if "/campaigns/" in self.path else "call")
         return failure
 
     def url(self, mode: AuthMode) -> str:
