@@ -13,6 +13,8 @@ output and, at the end, failures over rounds and the rounds' wall times. Exit st
 from __future__ import annotations
 
 import argparse
+import os
+import signal
 import statistics
 import subprocess
 import sys
@@ -39,8 +41,11 @@ def competition(burners: int, pytests: int, tests: list[str]) -> Iterator[None]:
             procs.append(subprocess.Popen(["bash", "-c", loop], cwd=ROOT, start_new_session=True))
         yield
     finally:
-        for proc in procs:
-            proc.terminate()
+        for proc in procs:  # the pytest loops run in sessions of their own: end them whole
+            if proc.args[0] == "bash":
+                os.killpg(proc.pid, signal.SIGTERM)
+            else:
+                proc.terminate()
         for proc in procs:
             try:
                 proc.wait(5)
@@ -66,6 +71,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--burners", type=int, default=2, help="niced busy loops beside")
     parser.add_argument("--pytests", type=int, default=1, help="looping pytest runs beside")
     args = parser.parse_args(argv)
+    # A SIGTERM ends the loop like Ctrl-C: the competitors are stopped on the way out.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(130))
     failures, times = 0, []
     with ExitStack() as stack:
         stack.enter_context(competition(args.burners, args.pytests, args.tests))
