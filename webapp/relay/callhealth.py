@@ -82,7 +82,7 @@ class CallHealth:
         if key != self._last_key:
             self._last_key = key
             self._emit(Change("metrics", figures))
-        self._arm(self._clock())  # timers run on this node's clock
+        self._arm(now)
 
     def current(self) -> dict[str, Any]:
         """The figures as last published (what viewers were last sent), for snapshots and
@@ -171,12 +171,17 @@ class CallHealth:
 
     # -- the one timer -----------------------------------------------------------------------
 
-    def _arm(self, now: float) -> None:
+    def _arm(self, measured: float) -> None:
+        """Set the timer for the next threshold after ``measured`` (when the figures were
+        measured), on this node's clock. In a cluster that is the inputs' latest moment,
+        which a node behind them has passed already: a threshold crossed in between is
+        due at once, never skipped (it would be announced only with the next frame)."""
         self.close()
-        due = next_due(self.timeline(), now, self.config)
+        due = next_due(self.timeline(), measured, self.config)
         if due is None:
             return
-        self._timer = asyncio.get_running_loop().call_later(due - now + 0.05, self._fire)
+        delay = max(due - self._clock(), 0.0) + 0.05
+        self._timer = asyncio.get_running_loop().call_later(delay, self._fire)
 
     def _fire(self) -> None:
         self._timer = None
