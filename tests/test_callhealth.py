@@ -140,3 +140,23 @@ async def test_a_cluster_node_behind_the_inputs_still_announces_a_threshold_they
     health.tick(dues[-1])
     assert health.current()["silence"]["level"] == "alarm"
     health.close()
+
+
+async def test_cluster_nodes_with_different_clocks_measure_the_same_silence() -> None:
+    """Two nodes, one clock 2 s behind Burki's stamps, one ahead: the same inputs give
+    the same figures (a node's own clock once bounded the latest activity, so the
+    running silence began at different moments and the nodes' frames differed)."""
+    figures = []
+    for skew in (-2.0, 2.0):
+        clock = ManualClock(T0.timestamp() + 5 + skew)
+        health = CallHealth(CONFIG, lambda change: None, clock=clock)
+        health.shared = True
+        state = CallState("CA1")
+        for event in (started(), said("user", 3, 1.0, 3.0), said("assistant", 5, 4.0, 5.0)):
+            for change in state.apply(event):
+                health.observe(change)
+        health.publish()
+        figures.append(health.current())
+        health.close()
+    assert figures[0] == figures[1]
+    assert figures[0]["silence"]["since"] == "2027-01-15T08:00:05.000Z"

@@ -121,9 +121,15 @@ class CallHealth:
 
     def _segment(self, data: dict[str, Any]) -> None:
         now = self._clock()
-        arrived = wall(data.get("at")) or wall(data.get("created_at")) or now
+        stamped = wall(data.get("at")) or wall(data.get("created_at"))
+        if self.shared:  # the inputs' own moments only: another node's clock may differ
+            arrived = stamped if stamped is not None else self._moment or now
+            latest = arrived
+        else:  # alone, a stamp from a Burki whose clock runs ahead is not in the future
+            arrived = stamped or now
+            latest = min(arrived, now)
         self._note(arrived)
-        self._activity = max(self._activity or arrived, min(arrived, now))
+        self._activity = max(self._activity or arrived, latest)
         if not data.get("is_final"):
             self._speaking = str(data.get("speaker"))
             return
