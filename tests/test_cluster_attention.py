@@ -7,6 +7,7 @@ from typing import Any
 
 import httpx
 import pytest
+import redis
 from httpx_sse import ServerSentEvent
 
 from tests.cluster import flush, nodes, redis_module
@@ -120,3 +121,32 @@ async def post_claim(node: LiveApp, role: Role, sid: str, action: str) -> int:
             headers={"HX-Request": "true"},
         )
         return done.status_code
+
+
+async def test_a_claim_on_a_holder_whose_lease_just_moved_is_asked_of_the_next_not_a_500(
+    sim: Simulator, server: RedisServer
+) -> None:
+    """Under load a holder can miss its lease's renewal: its next publish is fenced off
+    before it noticed. A claim made there in that moment was a 500; it is asked of
+    whichever node holds the stream next."""
+    sid = sim.add_call()
+    slow = {"dashboard_lease_seconds": 30.0}  # the holder notices the theft 10 s later
+    async with nodes(sim, server, 2, **slow) as (a, b):
+        headers = {"Authorization": f"Bearer {a.token(Role.ADMIN)}"}
+        async with httpx.AsyncClient(timeout=10, headers=headers) as client:
+            viewer = Viewer(a.url, f"/api/calls/{sid}/events").start(client)
+            await viewer.wait_for(is_live)
+            await viewer.wait_for(lambda e: e.event == "call_status")  # the upstream is idle
+            name = await holder_of(server, f"call:{sid}")
+            holder = a if name == "node-1" else b
+            async with holder.client(Role.SUPERVISOR, timeout=10) as person:
+                token = await csrf_of(holder, person, sid)
+                with redis.Redis.from_url(server.url) as store:  # another node's lease now
+                    store.set(f"burki:lease:call:{sid}", "node-9:stolen", px=30_000)
+                done = await person.post(
+                    f"{holder.url}/calls/{sid}/claim",
+                    data={"action": "claim", "csrf": token},
+                    headers={"HX-Request": "true"},
+                )
+            assert done.status_code == 204
+            await viewer.stop()

@@ -494,9 +494,15 @@ class Stream:
         publish, made = self._decider(), ClaimMade(action, who, admin, at)
         if self.link is None:
             self.extras.apply_claim(action, who, admin, at)
-        elif publish is not None:
-            await publish(made)
-        elif await self.link.forward(made, FORWARD_WAIT) == "failed":
+            return self.claims.snapshot()
+        if publish is not None:
+            try:
+                await publish(made)
+                return self.claims.snapshot()
+            except Exception as exc:  # the lease moved (unseen yet) or Redis went
+                log.info("stream %s: claim not published (%s)", self.key, type(exc).__name__)
+        # Whoever holds the stream now (or next) publishes it.
+        if await self.link.forward(made, FORWARD_WAIT) == "failed":
             raise ClaimRefused(
                 "The dashboard cannot reach its shared store (Redis) right now; try again."
             )
