@@ -16,11 +16,12 @@ from starlette.middleware import Middleware
 from webapp.access.audit import AuditLog
 from webapp.access.auth import AuthConfig, AuthGate, Resolver
 from webapp.access.caps import Limits, StreamCaps
-from webapp.access.embedlinks import EmbedSigner
+from webapp.access.embedlinks import EmbedLinks, EmbedSigner
+from webapp.access.embedstore import TomlEmbedLinks
 from webapp.access.hashwork import HashWork
 from webapp.access.proxies import TrustedProxies
 from webapp.access.secheaders import SecurityHeaders
-from webapp.access.sessions import LinkEpochs, SchemeSessions, SessionPolicy
+from webapp.access.sessions import Instance, LinkEpochs, SchemeSessions, SessionPolicy
 from webapp.access.signinlinks import SignInLinks
 from webapp.access.throttle import SignInThrottle
 from webapp.access.tokens import TokenStore
@@ -33,6 +34,7 @@ from webapp.alerts.mail import Mailer
 from webapp.alerts.sentiment import SentimentScorer
 from webapp.alerts.webhooks import WebhookDispatcher
 from webapp.cluster import startup
+from webapp.cluster.auditonce import RedisOnce
 from webapp.cluster.bus import BusConfig
 from webapp.cluster.listing import RedisListing
 from webapp.cluster.marks import RedisMarks
@@ -236,16 +238,19 @@ def access(
         total=settings.dashboard_streams_total,
     )
     redis_url = settings.redis_url.get_secret_value() if settings.redis_url is not None else None
+    instance: Instance = "demo" if (settings.demo if demo is None else demo) else "live"
     return Access(
         users=users,
         tokens=TokenStore(settings.dashboard_tokens_file),
         audit=AuditLog(settings.dashboard_audit_file, settings.dashboard_audit_retention_days),
-        embeds=EmbedSigner(secret, clock),
+        embeds=EmbedLinks(
+            EmbedSigner(secret, instance, clock), TomlEmbedLinks(settings.embed_links_file)
+        ),
         throttle=SignInThrottle(),
         links=SignInLinks(),
         session_secret=secret,
         sessions=SessionPolicy(
-            instance="demo" if (settings.demo if demo is None else demo) else "live",
+            instance=instance,
             users=users,
             links=LinkEpochs(),
             idle=settings.dashboard_session_idle_minutes * 60,
@@ -257,6 +262,7 @@ def access(
         clock=clock,
         shared_throttle=RedisAttempts.connect(redis_url) if redis_url is not None else None,
         shared_caps=RedisStreamCaps.connect(redis_url, limits) if redis_url is not None else None,
+        shared_once=RedisOnce.connect(redis_url) if redis_url is not None else None,
     )
 
 

@@ -13,10 +13,10 @@ from pathlib import Path
 
 from starlette.requests import HTTPConnection
 
-from webapp.access.audit import AuditLog
+from webapp.access.audit import AuditLog, SharedOnce
 from webapp.access.auth import Principal
 from webapp.access.caps import SharedCaps, StreamCaps
-from webapp.access.embedlinks import EmbedSigner
+from webapp.access.embedlinks import EmbedLinks
 from webapp.access.hashwork import HashWork
 from webapp.access.sessions import SessionPolicy
 from webapp.access.signinlinks import SignInLinks
@@ -32,7 +32,7 @@ class Access:
     users: UserStore
     tokens: TokenStore
     audit: AuditLog
-    embeds: EmbedSigner
+    embeds: EmbedLinks
     throttle: SignInThrottle
     links: SignInLinks
     session_secret: str
@@ -42,6 +42,7 @@ class Access:
     clock: Callable[[], float] = time.time  # seconds since the epoch: sessions and embed links
     shared_throttle: SharedAttempts | None = None  # a cluster's sign-in counts (Redis)
     shared_caps: SharedCaps | None = None  # a cluster's per-user and per-session stream caps
+    shared_once: SharedOnce | None = None  # a cluster's once-per-session page views
 
     def demo_link(self) -> str:
         """A one-time sign-in link for demo mode (an admin, so every page can be seen)."""
