@@ -16,12 +16,12 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from webapp.pages.errorpages import json_error
+from webapp.pages.known import first_unknown
 from webapp.pages.state import app_state, record
 from webapp.relay import cursor
 from webapp.relay.frames import Frame
 from webapp.relay.hub import Hub
 from webapp.relay.serve import PING, SSE, batches, last_event_id, sse_response
-from webapp.wire.rest import NotFound, RestError
 from webapp.wire.streamkey import StreamKey
 
 MAX_MULTIPLEXED = 64
@@ -81,29 +81,11 @@ async def _single_frames(
 
 
 async def missing_answer(request: Request, keys: list[StreamKey]) -> Response | None:
-    """404 for an id Burki says does not exist (no upstream is opened for it)."""
-    why = await missing_reason(request, keys)
-    return None if why is None else json_error(404, "not_found", why)
-
-
-async def missing_reason(request: Request, keys: list[StreamKey]) -> str | None:
-    """Why one of ``keys`` cannot be streamed: an id Burki just said does not exist, or a
-    campaign Burki's REST does not know, asked before its first socket here. The
-    open-source Burki has no campaigns: it refuses their socket with a 403, which would
-    read as a refused key and be retried for as long as anyone watched."""
-    state = app_state(request)
-    for key in keys:
-        new = key.kind == "campaign" and key not in state.hub.streams
-        if key in state.missing:
-            return state.missing.why(key)
-        if not new:
-            continue
-        try:
-            await state.missing.lookup(key, partial(state.rest.campaign, int(key.id)))
-        except NotFound as failed:
-            return state.missing.why(key, failed)
-        except RestError:
-            continue  # REST away: the socket will tell
+    """404 for an id Burki does not have (no upstream is opened for any of ``keys``)."""
+    key = await first_unknown(request, keys)
+    if key is not None:
+        why = app_state(request).missing.why(key)  # e.g. this Burki has no campaigns at all
+        return json_error(404, "not_found", why or f"Burki has no {key.kind} with the id {key.id}.")
     return None
 
 

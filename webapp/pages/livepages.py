@@ -18,8 +18,10 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from webapp.access.wiring import principal_of
-from webapp.pages import actions, api, exports, htmlsse, views
+from webapp.pages import actions, exports, htmlsse, views
 from webapp.pages.capabilities import CANNOT
+from webapp.pages.errorpages import unknown
+from webapp.pages.known import first_unknown
 from webapp.pages.state import app_state, record
 from webapp.pages.templating import templates
 from webapp.relay.frames import Frame
@@ -134,7 +136,8 @@ async def _check(request: Request, key: StreamKey, ask: Callable[[], Awaitable[T
     try:
         return await app_state(request).missing.lookup(key, ask)
     except NotFound as failed:
-        raise HTTPException(404, app_state(request).missing.why(key, failed)) from None
+        why = app_state(request).missing.why(key, failed)
+        raise (HTTPException(404, why) if why else unknown(key.kind)) from None
     except Unauthorized:
         raise HTTPException(502, "Burki refused the dashboard's API key.") from None
     except RestError:
@@ -148,8 +151,9 @@ async def live_updates(request: Request) -> Response | SSE:
     key = StreamKey.call(ident) if kind == "call" else StreamKey.campaign(ident)
     if view is None or VIEW_KINDS[view.name] != kind:
         raise HTTPException(404, "no such view")  # nor a view of another kind
-    if (why := await api.missing_reason(request, [key])) is not None:
-        raise HTTPException(404, why)
+    if await first_unknown(request, [key]) is not None:
+        why = app_state(request).missing.why(key)
+        raise HTTPException(404, why) if why else unknown(key.kind)
     hub: Hub = app_state(request).hub
     last_id = last_event_id(request)
     await record(request, str(key), resume=last_id is not None)

@@ -56,7 +56,7 @@ class MissingIds:
         self._asking.pop(key, None)
         failed = None if task.cancelled() else task.exception()
         if isinstance(failed, NotFound):
-            self.note(key, reason(key, failed))
+            self.note(key, reason(key, failed) or "")
 
     def note(self, key: StreamKey, why: str = "") -> None:
         if self.ttl <= 0:
@@ -69,14 +69,12 @@ class MissingIds:
             gone, _ = self._until.popitem(last=False)
             self._why.pop(gone, None)
 
-    def why(self, key: StreamKey, failed: NotFound | None = None) -> str:
-        """Why ``key`` is missing, in a sentence: Burki has no such id, or no such API
-        (``failed``: the lookup's own 404, which may say so; else what was remembered)."""
-        return (
-            reason(key, failed)
-            if isinstance(failed, NoRoute)
-            else self._why.get(key) or reason(key)
-        )
+    def why(self, key: StreamKey, failed: NotFound | None = None) -> str | None:
+        """Why ``key`` is missing when it is more than "no such id" (None): this Burki has
+        no campaign API at all. ``failed``: the lookup's own 404, else what was remembered."""
+        if failed is not None:
+            return reason(key, failed)
+        return self._why.get(key)
 
     def __contains__(self, key: object) -> bool:
         until = self._until.get(key) if isinstance(key, StreamKey) else None
@@ -93,9 +91,9 @@ class MissingIds:
         self._why.pop(key, None)
 
 
-def reason(key: StreamKey, failed: NotFound | None = None) -> str:
-    """Burki's 404 for ``key`` in a sentence. No route at all for a campaign: the
-    open-source server has no campaign API."""
+def reason(key: StreamKey, failed: NotFound) -> str | None:
+    """Burki's 404 for ``key`` in a sentence, when it says more than "no such id": no route
+    at all for a campaign is the open-source server, which has no campaign API."""
     if isinstance(failed, NoRoute) and key.kind == "campaign":
         return NO_CAMPAIGNS
-    return f"Burki has no {key.kind} with this id."
+    return None
