@@ -72,9 +72,8 @@ class MissingIds:
     def why(self, key: StreamKey, failed: NotFound | None = None) -> str | None:
         """Why ``key`` is missing when it is more than "no such id" (None): this Burki has
         no campaign API at all. ``failed``: the lookup's own 404, else what was remembered."""
-        if failed is not None:
-            return reason(key, failed)
-        return self._why.get(key)
+        named = reason(key, failed) if failed is not None else None
+        return named or self._why.get(key)
 
     def __contains__(self, key: object) -> bool:
         until = self._until.get(key) if isinstance(key, StreamKey) else None
