@@ -40,7 +40,7 @@ from webapp.wire.backoff import Backoff
 from webapp.wire.events import Connected, Event, Pong, Skipped, UpstreamError
 from webapp.wire.failures import Ending, Failure, FailureKind, classify, not_found
 from webapp.wire.normalise import parse
-from webapp.wire.redact import redact
+from webapp.wire.redact import redact, without_frame_data
 
 log = logging.getLogger(__name__)
 
@@ -49,8 +49,10 @@ class _WireLog(logging.LoggerAdapter):  # type: ignore[type-arg]
     """websockets' logger for our sockets, with the key masked.
 
     At debug level websockets logs request lines and headers, which carry the key
-    (``?token=``, ``Authorization``). Disabling the logger is not enough: any
-    ``logging.config.dictConfig`` (uvicorn runs one) re-enables it.
+    (``?token=``, ``Authorization``), and the start and end of every frame, which
+    carry transcript text: frames are logged by kind and size only. Disabling the
+    logger is not enough: any ``logging.config.dictConfig`` (uvicorn runs one)
+    re-enables it.
     """
 
     def __init__(self, secret: str) -> None:
@@ -59,7 +61,7 @@ class _WireLog(logging.LoggerAdapter):  # type: ignore[type-arg]
 
     def log(self, level: int, msg: object, *args: object, **kwargs: Any) -> None:
         if self.isEnabledFor(level):
-            text = str(msg) % args if args else str(msg)
+            text = str(msg) % without_frame_data(args) if args else str(msg)
             kwargs.pop("exc_info", None)  # a traceback could quote the URL
             self.logger.log(level, redact(text, self.secret), **kwargs)
 
