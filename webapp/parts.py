@@ -63,6 +63,7 @@ def burki_rest(settings: Settings) -> BurkiRest:
         key.get_secret_value() if key is not None else "",
         timeout=settings.burki_rest_timeout,
         ca_bundle=str(settings.burki_ca_bundle) if settings.burki_ca_bundle else None,
+        callers=settings.redaction_caller_numbers,
     )
 
 
@@ -185,6 +186,7 @@ def redaction_config(settings: Settings) -> RedactionConfig:
         policy=policy,
         keep_raw=bool(settings.unredact_roles),  # raw text is kept only if someone may see it
         hold=settings.redaction_hold,
+        callers=settings.redaction_caller_numbers,
     )
 
 

@@ -30,6 +30,7 @@ from webapp.access.wiring import principal_of
 from webapp.pages.capabilities import CANNOT, Capability
 from webapp.pages.state import app_state, record
 from webapp.pages.templating import templates
+from webapp.wire.caller import caller_of
 from webapp.wire.rest import NetworkError, NoRoute, NotFound, RestError
 from webapp.wire.streamkey import StreamKey
 
@@ -82,12 +83,12 @@ async def _end_step(request: Request, key: StreamKey) -> Step:
 
 
 async def _caller_number(request: Request, key: StreamKey) -> str:
-    """The caller's number as the stream knows it, else as Burki's REST has it."""
+    """The caller's number as the stream knows it, else as Burki's REST has it: both
+    labelled (``REDACTION_CALLER_NUMBERS``) where they were read."""
     stream = app_state(request).hub.streams.get(key)
     metadata: dict[str, Any] = stream.state.snapshot().get("metadata", {}) if stream else {}
-    for name in ("customer_phone_number", "from_number", "customer_phone", "to_phone_number"):
-        if metadata.get(name):
-            return str(metadata[name])
+    if found := caller_of(metadata):
+        return found
     try:
         summary = await app_state(request).rest.call(key.id)
     except RestError:

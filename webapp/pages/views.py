@@ -21,6 +21,7 @@ from webapp.relay.callstate import CallState
 from webapp.relay.campaignstate import CampaignState
 from webapp.relay.frames import Frame, iso
 from webapp.relay.health import HealthConfig, Summary, Timeline, measure
+from webapp.wire.caller import caller_of
 from webapp.wire.normalise import parse_timestamp
 
 NO_FIGURES = measure(
@@ -101,10 +102,7 @@ def call_context(stream: Watched) -> dict[str, Any]:
             "started_at": metadata.get("started_at"),
             "ended_at": metadata.get("ended_at") or _ended_at(metadata, snapshot["ended"]),
             "assistant": metadata.get("assistant_name"),
-            # The live start's shape names the caller from_number (inbound calls).
-            "customer": metadata.get("customer_phone_number")
-            or metadata.get("from_number")
-            or metadata.get("to_phone_number"),
+            "customer": caller_of(metadata),  # labelled where Burki's metadata is read
             "no_activity": snapshot.get("no_activity", False),
         },
         "segments": segments,
