@@ -135,7 +135,7 @@ async def test_a_callers_number_is_shown_and_sent_as_its_last_four_digits_only(
             for request in posted:
                 assert not caller_leaks(request.body.decode()), request.body
     assert "••••5309" in shown  # the call page, the card, the end-call question
-    assert f"End the call with ••••5309?" in shown
+    assert "End the call with ••••5309?" in shown
     assert not caller_leaks("\n".join(str(e.data) for e in viewer.events))
 
 
@@ -144,10 +144,12 @@ async def test_the_caller_numbers_setting_shows_them_in_full_or_not_at_all(
 ) -> None:
     sid = sim.add_call(customer_phone=CALLER)
     for setting, expected in (("full", CALLER), ("hidden", "[phone]")):
-        async with running_app(sim, redaction_caller_numbers=setting) as live:
-            async with live.client(Role.SUPERVISOR) as client:
-                overview = (await client.get(live.url + "/")).text
-                confirm = (await client.get(f"{live.url}/calls/{sid}/end")).text
+        async with (
+            running_app(sim, redaction_caller_numbers=setting) as live,
+            live.client(Role.SUPERVISOR) as client,
+        ):
+            overview = (await client.get(live.url + "/")).text
+            confirm = (await client.get(f"{live.url}/calls/{sid}/end")).text
         assert f"End the call with {expected}?" in confirm, setting
         assert expected in overview, setting
     assert caller_label("+1 (415) 867-5309") == "••••5309"

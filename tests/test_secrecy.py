@@ -14,8 +14,8 @@ import pytest
 from tests.conftest import SIM_KEY
 from tests.live import Viewer, is_event, running_app
 from tests.receiver import receiving
-from tests.test_alerts_live import endpoints
 from tests.test_access import paths
+from tests.test_alerts_live import endpoints
 from webapp.access.users import Role
 from webapp.simulator import Simulator
 
@@ -141,7 +141,10 @@ def every_logger_at_debug() -> Iterator[_Keep]:
     """Every logger that exists (websockets, httpx, httpcore, uvicorn, ours) at debug, enabled,
     and recorded, those that do not propagate too; loggers made later inherit the root's."""
     keep, root = _Keep(), logging.getLogger()
-    loggers = [root, *(v for v in root.manager.loggerDict.values() if isinstance(v, logging.Logger))]
+    loggers = [
+        root,
+        *(v for v in root.manager.loggerDict.values() if isinstance(v, logging.Logger)),
+    ]
     saved = [(logger, logger.level, logger.disabled) for logger in loggers]
     for logger in loggers:
         logger.setLevel(logging.DEBUG)

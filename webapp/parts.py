@@ -9,13 +9,14 @@ from __future__ import annotations
 import secrets
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Literal
 
 from starlette.middleware import Middleware
 
 from webapp.access.audit import AuditLog
 from webapp.access.auth import AuthConfig, AuthGate, Resolver
 from webapp.access.caps import Limits, StreamCaps
+from webapp.access.devices import DeviceCookies
 from webapp.access.embedlinks import EmbedSigner
 from webapp.access.hashwork import HashWork
 from webapp.access.proxies import TrustedProxies
@@ -237,6 +238,9 @@ def access(
         total=settings.dashboard_streams_total,
     )
     redis_url = settings.redis_url.get_secret_value() if settings.redis_url is not None else None
+    is_demo = settings.demo if demo is None else demo
+    instance: Literal["demo", "live"] = "demo" if is_demo else "live"
+    device_age = settings.dashboard_device_days * 86_400
     return Access(
         users=users,
         tokens=TokenStore(settings.dashboard_tokens_file),
@@ -246,7 +250,7 @@ def access(
         links=SignInLinks(),
         session_secret=secret,
         sessions=SessionPolicy(
-            instance="demo" if (settings.demo if demo is None else demo) else "live",
+            instance=instance,
             users=users,
             links=LinkEpochs(),
             idle=settings.dashboard_session_idle_minutes * 60,
@@ -258,6 +262,11 @@ def access(
         clock=clock,
         shared_throttle=RedisAttempts.connect(redis_url) if redis_url is not None else None,
         shared_caps=RedisStreamCaps.connect(redis_url, limits) if redis_url is not None else None,
+        devices=(
+            DeviceCookies(secret, instance, device_age, clock, settings.dashboard_https)
+            if device_age > 0
+            else None
+        ),
     )
 
 
@@ -275,7 +284,9 @@ def middleware(access: Access, settings: Settings) -> list[Middleware]:
         sso_roles=sso_roles(settings.dashboard_sso_roles_file),
     )
     return [
-        Middleware(TrustedProxies, trusted=[str(n) for n in settings.trusted_proxies]),
+        Middleware(
+            TrustedProxies, trusted=list(settings.trusted_proxies), untrusted=access.forwarding
+        ),
         Middleware(
             SecurityHeaders,
             frame_ancestors=settings.embed_origins,

@@ -387,6 +387,12 @@ class Settings(BaseSettings):
         "the embed links /admin makes; empty: the request's own URL when its host is "
         "DASHBOARD_HOST, else a relative link.",
     )
+    dashboard_device_days: float = Field(
+        30.0,
+        ge=0,
+        description="Days a browser's device cookie (given at a password sign-in) lets its "
+        "user's right password through a lock on their address; 0: no device cookies.",
+    )
     dashboard_signin_workers: int = Field(
         2, ge=1, le=64, description="Password checks (argon2) run at once."
     )

@@ -31,6 +31,7 @@ class AdminPage:
     webhooks: list[dict[str, Any]]
     retention_days: int
     tested: int | None = None  # a test alert was just queued for this many routes
+    forwarded_from: str | None = None  # X-Forwarded-For came from this untrusted peer
 
 
 async def page(request: Request) -> Response:
@@ -85,6 +86,7 @@ async def _page(
         webhooks=state.webhooks.status() if state.webhooks is not None else [],
         retention_days=state.audit_retention_days,
         tested=tested,
+        forwarded_from=state.access.forwarding.peer,
     )
     return templates.TemplateResponse(request, "admin.html", {"page": admin}, status_code=status)
 
