@@ -138,6 +138,7 @@ def upstream_config(settings: Settings, **overrides: Any) -> UpstreamConfig:
         "auth_retry": settings.burki_auth_retry,
         "max_frame_bytes": settings.burki_max_frame_bytes,
         "ca_bundle": str(settings.burki_ca_bundle) if settings.burki_ca_bundle else None,
+        "callers": settings.redaction_caller_numbers,
     }
     return UpstreamConfig(**(values | overrides))
 
@@ -187,7 +188,6 @@ def redaction_config(settings: Settings) -> RedactionConfig:
         policy=policy,
         keep_raw=bool(settings.unredact_roles),  # raw text is kept only if someone may see it
         hold=settings.redaction_hold,
-        callers=settings.redaction_caller_numbers,
     )
 
 

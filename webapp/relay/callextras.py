@@ -19,7 +19,6 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -32,8 +31,7 @@ from webapp.relay.metrics import Metrics
 from webapp.relay.ports import Alerts, Attention
 from webapp.relay.redactor import CallRedactor, RedactionConfig
 from webapp.relay.timedinputs import TimedInputs
-from webapp.wire.caller import CallerShown, label_callers
-from webapp.wire.events import CallStatus, Event, Transcript
+from webapp.wire.events import Event, Transcript
 from webapp.wire.streamkey import StreamKey
 
 log = logging.getLogger("webapp.relay.stream")
@@ -60,7 +58,6 @@ class CallExtras:
         self._fold = fold
         self._timed = timed
         self._metrics = metrics
-        self._callers: CallerShown = redaction.callers if redaction is not None else "last4"
         self.redactor = (
             CallRedactor(redaction)
             if redaction is not None and redaction.enabled and key.kind == "call"
@@ -86,13 +83,7 @@ class CallExtras:
     # -- redaction: hold a possible card number's start until the next segment -----------
 
     def apply(self, event: Event) -> None:
-        """Fold ``event`` into the state, redacted first when redaction is on.
-
-        A status's caller numbers are labelled here, whatever the redaction
-        setting: the state never holds them otherwise (``REDACTION_CALLER_NUMBERS``).
-        """
-        if isinstance(event, CallStatus) and event.metadata:
-            event = replace(event, metadata=label_callers(event.metadata, self._callers))
+        """Fold ``event`` into the state, redacted first when redaction is on."""
         if self.redactor is None:
             self._fold(event)
             return

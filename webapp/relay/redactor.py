@@ -30,7 +30,6 @@ from dataclasses import dataclass, field, fields
 from typing import Any
 
 from webapp.relay.pii import Policy, Span, find, lead_run, mask, open_tail
-from webapp.wire.caller import CallerShown
 from webapp.wire.events import CallStatus, Event, Speaker, Transcript
 
 _FIELDS = tuple(f.name for f in fields(Transcript))
@@ -55,7 +54,6 @@ class RedactionConfig:
     keep_raw: bool = True  # some role may switch a view to the unredacted text
     hold: float = 2.0  # seconds a held segment waits for the speaker's next one
     max_held: int = 4
-    callers: CallerShown = "last4"  # how callers' numbers in call metadata are shown
 
 
 def _starts(group: list[Transcript]) -> list[int]:

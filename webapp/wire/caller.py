@@ -3,10 +3,11 @@
 Burki names the caller's number in a call's metadata (``customer_phone_number``
 on connect, ``from_number``/``to_number`` at media start) and in its REST call
 rows (``customer_phone``). The same numbers are masked in transcripts, so they
-are labelled where they are read, before anything stores, shows or sends them:
-the stream's metadata (pages, wallboard, captions, embeds, the JSON SSE API,
-webhooks, chat and e-mail) and the directory's call summaries (overview, search,
-the actions' confirm pages) only ever hold :func:`caller_label`'s text.
+are labelled where they are read (the upstream client, the REST client), before
+anything stores, shows or sends them: a stream's metadata (its state, a cluster's
+Redis inputs, pages, wallboard, captions, embeds, the JSON SSE API, webhooks,
+chat and e-mail) and the directory's call summaries (overview, search, the
+actions' confirm pages) only ever hold :func:`caller_label`'s text.
 
 ``REDACTION_CALLER_NUMBERS`` decides the label: ``last4`` (the default,
 ``••••0100``), ``full`` (as Burki sent it) or ``hidden`` (``[phone]``). Live

@@ -27,7 +27,7 @@ import logging
 import random
 import ssl
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any
 from urllib.parse import quote
@@ -37,7 +37,8 @@ from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidSta
 from websockets.typing import Subprotocol
 
 from webapp.wire.backoff import Backoff
-from webapp.wire.events import Connected, Event, Pong, Skipped, UpstreamError
+from webapp.wire.caller import CallerShown, label_callers
+from webapp.wire.events import CallStatus, Connected, Event, Pong, Skipped, UpstreamError
 from webapp.wire.failures import Ending, Failure, FailureKind, classify, not_found
 from webapp.wire.normalise import parse
 from webapp.wire.redact import redact, without_frame_data
@@ -91,6 +92,7 @@ class UpstreamConfig:
     healthy_after: float = 10.0
     max_frame_bytes: int = 1_048_576
     ca_bundle: str | None = None  # verify a private Burki's certificate against this PEM
+    callers: CallerShown = "last4"  # how callers' numbers in call metadata are labelled
 
 
 class AuthMemory:
@@ -289,6 +291,9 @@ class _Session:
 
     def _handle(self, frame: str | bytes) -> list[Item]:
         event = parse(frame, self.up.config.max_frame_bytes)
+        if isinstance(event, CallStatus) and event.metadata:
+            # Labelled as read: no stream state, Redis input, page or post holds the number.
+            event = replace(event, metadata=label_callers(event.metadata, self.up.config.callers))
         if isinstance(event, Skipped):
             log.warning("upstream %s: skipped a frame: %s", self.up.path, event.reason)
             return []
