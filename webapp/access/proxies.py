@@ -17,7 +17,6 @@ proxy every client shares the proxy's address (sign-in limits, the audit log).
 from __future__ import annotations
 
 import logging
-import time
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
@@ -29,19 +28,18 @@ log = logging.getLogger(__name__)
 
 
 class UntrustedForwarding:
-    """Requests that carried ``X-Forwarded-For`` from a peer not trusted: the first peer,
-    when, and how many; logged once."""
+    """Requests that carried ``X-Forwarded-For`` from a peer not trusted: the first peer
+    (logged once, shown on /admin) and how many."""
 
     def __init__(self) -> None:
         self.peer: str | None = None
-        self.since: float | None = None
         self.count = 0
 
     def saw(self, peer: str) -> None:
         self.count += 1
         if self.peer is not None:
             return
-        self.peer, self.since = peer[:64], time.time()
+        self.peer = peer[:64]
         log.warning(
             "A request came with X-Forwarded-For from %s, which DASHBOARD_TRUSTED_PROXIES "
             "does not list: the header is ignored and every client behind that proxy shares "
