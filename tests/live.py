@@ -185,6 +185,11 @@ class Viewer:
             await asyncio.gather(self._task, return_exceptions=True)
             self._task = None
 
+    async def ended(self, timeout: float = 10.0) -> None:
+        """Return once the server ended the response (it closed the stream by itself)."""
+        assert self._task is not None, "the viewer was not started"
+        await asyncio.wait_for(asyncio.shield(self._task), timeout)
+
     async def wait_for(self, predicate: Any, timeout: float = 5.0) -> ServerSentEvent:
         """Await the first recorded event (old or new) that satisfies ``predicate``."""
 

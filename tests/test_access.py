@@ -196,8 +196,8 @@ async def test_embed_links_open_one_stream_until_they_expire(sim: Simulator) -> 
     origins = {"dashboard_embed_origins": INTRANET}
     clock = ManualClock(time.time())
     async with running_app(sim, clock, **origins) as live, live.client(role=None) as client:
-        signer = live.state.access.embeds
-        link = signer.link(live.url, "call", sid, 3600)
+        embeds = live.state.access.embeds
+        link = embeds.mint("call", sid, 3600, "test").url(live.url)
         page = await client.get(link)
         assert page.status_code == 200
         assert f"frame-ancestors {INTRANET}" in page.headers["content-security-policy"]
@@ -211,7 +211,7 @@ async def test_embed_links_open_one_stream_until_they_expire(sim: Simulator) -> 
         assert await status_of(client, f"{live.url}/api/calls/{sid}/events?token={token}") == 401
         tampered = token[:-2] + ("AA" if not token.endswith("AA") else "BB")
         assert await status_of(client, f"{live.url}/embed/calls/{sid}?token={tampered}") == 303
-        expired = signer.sign("call", sid, 1)
+        expired = embeds.mint("call", sid, 1, "test").token
         clock.now += 2.1  # past the link's one second
         assert await status_of(client, f"{live.url}/embed/calls/{sid}?token={expired}") == 303
 

@@ -19,7 +19,8 @@ from webapp.access.admincli import (
     run_admin_command,
 )
 from webapp.access.audit import AuditLog
-from webapp.access.embedlinks import EmbedSigner
+from webapp.access.embedlinks import EmbedLinks, EmbedScope, EmbedSigner, embed_scope
+from webapp.access.embedstore import TomlEmbedLinks
 from webapp.access.tokens import TokenStore
 from webapp.access.users import Role, UserStore
 
@@ -36,6 +37,19 @@ class FakeSettings:
     dashboard_audit_file: Path
     dashboard_audit_retention_days: int = 30
     dashboard_session_secret: SecretStr | None = field(default_factory=lambda: SecretStr(SECRET))
+    demo: bool = False
+
+    @property
+    def embed_links_file(self) -> Path:
+        return self.dashboard_tokens_file.with_name("embed-links.toml")
+
+
+KNOWN = {embed_scope("call", "CA42"), embed_scope("campaign", 12), embed_scope("call", "CA1")}
+
+
+def burki(scope: EmbedScope) -> bool:
+    """What Burki knows, as the CLI's REST lookup answers (tests/test_cli.py asks a real one)."""
+    return scope in KNOWN
 
 
 class TTY(io.StringIO):
@@ -74,7 +88,8 @@ def run(
 
     out, err = io.StringIO(), io.StringIO()
     source = TTY(stdin) if answers is not None else io.StringIO(stdin)
-    status = run_admin_command(parse(list(argv)), settings, Console(source, out, err, ask))
+    lookup = None if settings.demo else burki
+    status = run_admin_command(parse(list(argv)), settings, Console(source, out, err, ask), lookup)
     return Run(status, out.getvalue(), err.getvalue(), asked)
 
 
@@ -178,6 +193,10 @@ def test_a_duplicate_token_name_fails_with_exit_2(settings: FakeSettings) -> Non
     assert again.status == 2 and again.out == "" and "taken" in again.err
 
 
+def links(settings: FakeSettings) -> EmbedLinks:
+    return EmbedLinks(EmbedSigner(SECRET), TomlEmbedLinks(settings.embed_links_file))
+
+
 def test_embed_link_prints_a_scoped_link_signed_with_the_session_secret(
     settings: FakeSettings,
 ) -> None:
@@ -188,16 +207,55 @@ def test_embed_link_prints_a_scoped_link_signed_with_the_session_secret(
     link = result.out.strip()
     assert link.startswith("https://live.corp/embed/calls/CA42?token=")
     token = parse_qs(urlsplit(link).query)["token"][0]
-    grant = EmbedSigner(SECRET).verify(token, "call", "CA42")
+    grant = links(settings).verify(token, embed_scope("call", "CA42"))
     remaining = grant.expires_at - datetime.now(UTC)
     assert timedelta(hours=7, minutes=59) < remaining <= timedelta(hours=8)
-    assert not EmbedSigner(SECRET).is_valid(token, "call", "CA43")
-    assert "expires" in result.err and SECRET not in result.out + result.err
+    assert not links(settings).is_valid(token, embed_scope("call", "CA43"))
+    assert "expires" in result.err and grant.link_id in result.err
+    assert SECRET not in result.out + result.err
 
 
 def test_embed_link_for_a_campaign_defaults_to_a_path(settings: FakeSettings) -> None:
     result = run(settings, "embed-link", "campaign", "12")
     assert result.status == 0 and result.out.startswith("/embed/campaigns/12?token=")
+
+
+def test_embed_links_are_listed_and_revoked_and_each_step_is_audited(
+    settings: FakeSettings,
+) -> None:
+    made = run(settings, "embed-link", "wallboard", "--ttl", "1h")
+    assert made.status == 0 and made.out.startswith("/embed/wallboard?token=")
+    token = parse_qs(urlsplit(made.out.strip()).query)["token"][0]
+    [record] = links(settings).list()
+    listing = run(settings, "embed-link", "list").out.splitlines()
+    assert listing[0].split() == ["ID", "OPENS", "MADE", "BY", "EXPIRES", "STATE"]
+    assert listing[1].split()[:2] == [record.id, "wallboard"] and listing[1].endswith("active")
+    revoked = run(settings, "embed-link", "revoke", record.id)
+    assert revoked.status == 0 and revoked.out == f"revoked embed link {record.id} (wallboard)\n"
+    assert not links(settings).is_valid(token, embed_scope("wallboard"))
+    assert run(settings, "embed-link", "list").out.splitlines()[1].endswith("revoked")
+    audit = AuditLog(settings.dashboard_audit_file, 30).entries()
+    assert [(e.via, e.what) for e in audit] == [
+        ("cli", f"embed link {record.id} revoked (wallboard)"),
+        ("cli", f"embed link {record.id} made for wallboard"),
+    ]
+    assert run(settings, "embed-link", "revoke", "nope").status == 2
+
+
+def test_embed_link_refuses_ids_burki_does_not_know_and_keeps_nothing(
+    settings: FakeSettings,
+) -> None:
+    result = run(settings, "embed-link", "campaign", "13")
+    assert result.status == 2 and result.out == ""
+    assert "Burki has no campaign 13: no link was made" in result.err
+    assert links(settings).list() == []
+
+
+def test_embed_link_in_demo_mode_points_to_the_admin_page(settings: FakeSettings) -> None:
+    settings.demo = True
+    result = run(settings, "embed-link", "call", "CA42")
+    assert result.status == 2 and "admin page" in result.err
+    assert run(settings, "embed-link", "wallboard").status == 0  # nothing to look up
 
 
 @pytest.mark.parametrize(

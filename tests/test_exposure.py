@@ -32,7 +32,7 @@ async def test_embed_tokens_are_masked_in_the_access_log(
 ) -> None:
     sid = sim.add_call()
     async with running_app(sim) as live, httpx.AsyncClient() as client:
-        token = live.state.access.embeds.sign("call", sid, 3600)
+        token = live.state.access.embeds.mint("call", sid, 3600, "test").token
         with caplog.at_level(logging.INFO, logger="uvicorn.access"):
             page = await client.get(f"{live.url}/embed/calls/{sid}?token={token}")
             assert page.status_code == 200

@@ -100,115 +100,216 @@ async def _lifespan(
                 await access.shared_throttle.close()
             if access.shared_caps is not None:
                 await access.shared_caps.close()
+            if access.shared_once is not None:
+                await access.shared_once.close()
             access.close()
 
 
 def routes() -> list[BaseRoute]:
-    """Every route, with what it needs declared on it (never read from words in its path)."""
+    """Every route, with what it needs and what the audit log gets declared on it (never read
+    from words in its path); ``tests/test_audit_doors.py`` walks this table."""
     call, campaign, admin_only = Guard("call"), Guard("campaign"), Guard("admin")
     by_kind, call_stream = Guard(kind_param, stream=True), Guard("call", stream=True)
+    route = GuardedRoute
     return [
-        GuardedRoute("/signin", signin.signin_form, name="signin", guard=PUBLIC),
-        GuardedRoute("/signin", signin.signin, methods=["POST"], guard=PUBLIC),
-        GuardedRoute("/signin/link", signin.signin_link, name="signin_link", guard=PUBLIC),
-        GuardedRoute("/signout", signin.signout, methods=["POST"], name="signout", guard=SIGNED_IN),
-        GuardedRoute("/admin", admin.page, name="admin", guard=admin_only),
-        GuardedRoute("/admin/audit.csv", admin.audit_csv, name="admin_audit_csv", guard=admin_only),
-        GuardedRoute(
+        route("/signin", signin.signin_form, name="signin", guard=PUBLIC, audit="none"),
+        route(
+            "/signin",
+            signin.signin,
+            methods=["POST"],
+            name="signin_post",
+            guard=PUBLIC,
+            audit="each",
+        ),
+        route("/signin/link", signin.signin_link, name="signin_link", guard=PUBLIC, audit="each"),
+        route(
+            "/signout",
+            signin.signout,
+            methods=["POST"],
+            name="signout",
+            guard=SIGNED_IN,
+            audit="each",
+        ),
+        route("/admin", admin.page, name="admin", guard=admin_only, audit="once"),
+        route(
+            "/admin/audit.csv",
+            admin.audit_csv,
+            name="admin_audit_csv",
+            guard=admin_only,
+            audit="each",
+        ),
+        route(
             "/admin/embed-link",
             admin.embed_link,
             methods=["POST"],
             name="admin_embed_link",
             guard=admin_only,
+            audit="each",
         ),
-        GuardedRoute(
+        route(
+            "/admin/embed-link/revoke",
+            admin.embed_revoke,
+            methods=["POST"],
+            name="admin_embed_revoke",
+            guard=admin_only,
+            audit="each",
+        ),
+        route(
             "/admin/alert-test",
             admin.alert_test,
             methods=["POST"],
             name="admin_alert_test",
             guard=admin_only,
+            audit="each",
         ),
-        GuardedRoute("/", overview.page, name="index", guard=SIGNED_IN),
-        GuardedRoute(
+        route("/", overview.page, name="index", guard=SIGNED_IN, audit="once"),
+        route(
             "/overview/updates",
             overview.updates,
             name="overview_updates",
             guard=Guard("signed_in", stream=True),
+            audit="once",
         ),
-        GuardedRoute("/calls/{sid}", livepages.call_page, name="call", guard=call),
-        GuardedRoute(
-            "/calls/{sid}/claim", claims.claim, methods=["POST"], name="claim", guard=call
+        route("/calls/{sid}", livepages.call_page, name="call", guard=call, audit="viewing"),
+        route(
+            "/calls/{sid}/claim",
+            claims.claim,
+            methods=["POST"],
+            name="claim",
+            guard=call,
+            audit="each",
         ),
-        GuardedRoute("/calls/{sid}/end", actions.end_call_form, name="end_call_form", guard=call),
-        GuardedRoute(
-            "/calls/{sid}/end", actions.end_call, methods=["POST"], name="end_call", guard=call
+        route(
+            "/calls/{sid}/end",
+            actions.end_call_form,
+            name="end_call_form",
+            guard=call,
+            audit="once",
         ),
-        GuardedRoute(
+        route(
+            "/calls/{sid}/end",
+            actions.end_call,
+            methods=["POST"],
+            name="end_call",
+            guard=call,
+            audit="each",
+        ),
+        route(
             "/campaigns/{campaign_id}/stop",
             actions.campaign_stop_form,
             name="campaign_stop_form",
             guard=campaign,
+            audit="once",
         ),
-        GuardedRoute(
+        route(
             "/campaigns/{campaign_id}/control",
             actions.campaign_control,
             methods=["POST"],
             name="campaign_control",
             guard=campaign,
+            audit="each",
         ),
-        GuardedRoute("/calls/{sid}/captions", livepages.captions_page, name="captions", guard=call),
-        GuardedRoute(
-            "/calls/{sid}/transcript.{fmt}", exports.call_export, name="call_export", guard=call
+        route(
+            "/calls/{sid}/captions",
+            livepages.captions_page,
+            name="captions",
+            guard=call,
+            audit="viewing",
         ),
-        GuardedRoute(
-            "/campaigns/{campaign_id}", livepages.campaign_page, name="campaign", guard=campaign
+        route(
+            "/calls/{sid}/transcript.{fmt}",
+            exports.call_export,
+            name="call_export",
+            guard=call,
+            audit="each",
         ),
-        GuardedRoute("/embed/calls/{sid}", livepages.call_embed, name="call_embed", guard=call),
-        GuardedRoute(
+        route(
+            "/campaigns/{campaign_id}",
+            livepages.campaign_page,
+            name="campaign",
+            guard=campaign,
+            audit="viewing",
+        ),
+        route(
+            "/embed/calls/{sid}",
+            livepages.call_embed,
+            name="call_embed",
+            guard=call,
+            audit="viewing",
+        ),
+        route(
             "/embed/campaigns/{campaign_id}",
             livepages.campaign_embed,
             name="campaign_embed",
             guard=campaign,
+            audit="viewing",
         ),
-        GuardedRoute(
+        route(
+            "/embed/wallboard",
+            wallboard.embed_page,
+            name="wallboard_embed",
+            guard=call,
+            audit="viewing",
+        ),
+        route(
+            "/embed/wallboard/updates",
+            wallboard.embed_updates,
+            name="wallboard_embed_updates",
+            guard=call_stream,
+            audit="viewing",
+        ),
+        route(
             "/live/{view}/{kind}/{ident}",
             livepages.live_updates,
             name="live_updates",
             guard=by_kind,
+            audit="viewing",
         ),
-        GuardedRoute(
+        route(
             "/embed/live/{view}/{kind}/{ident}",
             livepages.live_updates,
             name="embed_live_updates",
             guard=by_kind,
+            audit="viewing",
         ),
-        GuardedRoute("/wallboard", wallboard.page, name="wallboard", guard=call),
-        GuardedRoute(
-            "/wallboard/updates", wallboard.updates, name="wallboard_updates", guard=call_stream
+        route("/wallboard", wallboard.page, name="wallboard", guard=call, audit="viewing"),
+        route(
+            "/wallboard/updates",
+            wallboard.updates,
+            name="wallboard_updates",
+            guard=call_stream,
+            audit="viewing",
         ),
-        GuardedRoute(
-            "/api/calls/{sid}/events", api.call_events, name="call_events", guard=call_stream
+        route(
+            "/api/calls/{sid}/events",
+            api.call_events,
+            name="call_events",
+            guard=call_stream,
+            audit="viewing",
         ),
-        GuardedRoute(
+        route(
             "/api/campaigns/{campaign_id}/events",
             api.campaign_events,
             name="campaign_events",
             guard=Guard("campaign", stream=True),
+            audit="viewing",
         ),
-        GuardedRoute(
+        route(
             "/api/events",
             api.multiplexed_events,
             name="events",
             guard=Guard(streams_in_query, stream=True),
+            audit="viewing",
         ),
-        GuardedRoute(
+        route(
             "/api/calls/{sid}/transcript",
             exports.api_transcript,
             name="call_transcript",
             guard=call,
+            audit="each",
         ),
-        GuardedRoute("/healthz", probes.healthz, name="healthz", guard=PUBLIC),
-        GuardedRoute("/readyz", probes.readyz, name="readyz", guard=PUBLIC),
-        GuardedRoute("/metrics", probes.metrics, name="metrics", guard=admin_only),
+        route("/healthz", probes.healthz, name="healthz", guard=PUBLIC, audit="none"),
+        route("/readyz", probes.readyz, name="readyz", guard=PUBLIC, audit="none"),
+        route("/metrics", probes.metrics, name="metrics", guard=admin_only, audit="once"),
         Mount("/static", StaticFiles(directory=PROJECT_ROOT / "static"), name="static"),
     ]

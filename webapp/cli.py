@@ -12,7 +12,14 @@ from urllib.parse import urlsplit
 from pydantic import SecretStr
 
 from webapp import parts
-from webapp.access.admincli import ADMIN_COMMANDS, add_admin_commands, run_admin_command
+from webapp.access.admincli import (
+    ADMIN_COMMANDS,
+    AdminError,
+    BurkiLookup,
+    add_admin_commands,
+    run_admin_command,
+)
+from webapp.access.embedlinks import EmbedScope
 from webapp.access.wiring import Access
 from webapp.app import create_app
 from webapp.cluster import startup
@@ -20,6 +27,7 @@ from webapp.logs import configure_logging
 from webapp.server import DashboardServer, uvicorn_config
 from webapp.settings import Settings, SettingsError, load_settings
 from webapp.simulator import Simulator, serve_forever
+from webapp.wire.rest import NotFound, RestError
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -30,7 +38,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"burki-dashboard: bad setting: {exc}", file=sys.stderr)
         return 2
     if args.command in ADMIN_COMMANDS:
-        return run_admin_command(args, settings)
+        return run_admin_command(args, settings, burki=burki_lookup(settings))
     try:
         if args.command == "simulator":
             configure_logging(settings.dashboard_log_level)
@@ -74,6 +82,27 @@ async def _simulator(args: argparse.Namespace) -> None:
         campaign_dialect=args.dialect,
         oss_quirks=args.oss_quirks,
     )
+
+
+def burki_lookup(settings: Settings) -> BurkiLookup | None:
+    """Whether Burki knows a call or campaign, asked over its REST; None in demo mode."""
+    if settings.demo:
+        return None
+
+    async def known(scope: EmbedScope) -> bool:
+        async with parts.burki_rest(settings) as rest:
+            try:
+                if scope.kind == "call":
+                    await rest.call(scope.ident)
+                else:
+                    await rest.campaign(int(scope.ident))
+            except NotFound:
+                return False
+            except RestError as exc:
+                raise AdminError(f"could not ask Burki whether {scope} exists: {exc}") from None
+        return True
+
+    return lambda scope: asyncio.run(known(scope))
 
 
 def banner(settings: Settings, access: Access, demo: bool) -> str:

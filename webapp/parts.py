@@ -9,7 +9,7 @@ from __future__ import annotations
 import secrets
 import time
 from collections.abc import Callable
-from typing import Any, Literal
+from typing import Any
 
 from starlette.middleware import Middleware
 
@@ -17,11 +17,12 @@ from webapp.access.audit import AuditLog
 from webapp.access.auth import AuthConfig, AuthGate, Resolver
 from webapp.access.caps import Limits, StreamCaps
 from webapp.access.devices import DeviceCookies
-from webapp.access.embedlinks import EmbedSigner
+from webapp.access.embedlinks import EmbedLinks, EmbedSigner
+from webapp.access.embedstore import TomlEmbedLinks
 from webapp.access.hashwork import HashWork
 from webapp.access.proxies import TrustedProxies
 from webapp.access.secheaders import SecurityHeaders
-from webapp.access.sessions import LinkEpochs, SchemeSessions, SessionPolicy
+from webapp.access.sessions import Instance, LinkEpochs, SchemeSessions, SessionPolicy
 from webapp.access.signinlinks import SignInLinks
 from webapp.access.throttle import SignInThrottle
 from webapp.access.tokens import TokenStore
@@ -34,6 +35,7 @@ from webapp.alerts.mail import Mailer
 from webapp.alerts.sentiment import SentimentScorer
 from webapp.alerts.webhooks import WebhookDispatcher
 from webapp.cluster import startup
+from webapp.cluster.auditonce import RedisOnce
 from webapp.cluster.bus import BusConfig
 from webapp.cluster.listing import RedisListing
 from webapp.cluster.marks import RedisMarks
@@ -238,14 +240,15 @@ def access(
         total=settings.dashboard_streams_total,
     )
     redis_url = settings.redis_url.get_secret_value() if settings.redis_url is not None else None
-    is_demo = settings.demo if demo is None else demo
-    instance: Literal["demo", "live"] = "demo" if is_demo else "live"
+    instance: Instance = "demo" if (settings.demo if demo is None else demo) else "live"
     device_age = settings.dashboard_device_days * 86_400
     return Access(
         users=users,
         tokens=TokenStore(settings.dashboard_tokens_file),
         audit=AuditLog(settings.dashboard_audit_file, settings.dashboard_audit_retention_days),
-        embeds=EmbedSigner(secret, clock),
+        embeds=EmbedLinks(
+            EmbedSigner(secret, instance, clock), TomlEmbedLinks(settings.embed_links_file)
+        ),
         throttle=SignInThrottle(),
         links=SignInLinks(),
         session_secret=secret,
@@ -262,6 +265,7 @@ def access(
         clock=clock,
         shared_throttle=RedisAttempts.connect(redis_url) if redis_url is not None else None,
         shared_caps=RedisStreamCaps.connect(redis_url, limits) if redis_url is not None else None,
+        shared_once=RedisOnce.connect(redis_url) if redis_url is not None else None,
         devices=(
             DeviceCookies(secret, instance, device_age, clock, settings.dashboard_https)
             if device_age > 0

@@ -5,7 +5,7 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from webapp.pages.state import app_state, state_of
+from webapp.pages.state import app_state, record, state_of
 from webapp.relay.metrics import CONTENT_TYPE
 
 
@@ -25,4 +25,5 @@ async def readyz(request: Request) -> Response:
 
 
 async def metrics(request: Request) -> Response:
+    await record(request, "metrics", once=True)  # a scraper every 15 s is one entry a day
     return Response(app_state(request).metrics.render(), media_type=CONTENT_TYPE)

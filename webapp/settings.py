@@ -669,6 +669,12 @@ class Settings(BaseSettings):
         return frozenset(parse_roles(self.actions_campaign_roles))
 
     @property
+    def embed_links_file(self) -> Path:
+        """Embed-link records: beside the tokens file, so every node that shares the tokens
+        shares them (and their revocations) too."""
+        return embed_links_file(self.dashboard_tokens_file)
+
+    @property
     def demo(self) -> bool:
         """Demo mode: no key, so the built-in simulator stands in for Burki."""
         return self.burki_api_key is None
@@ -676,6 +682,10 @@ class Settings(BaseSettings):
     @property
     def ws_base_url(self) -> str:
         return "ws" + self.burki_base_url.removeprefix("http")
+
+
+def embed_links_file(tokens_file: Path) -> Path:
+    return tokens_file.with_name("embed-links.toml")
 
 
 def _parsed(name: str, parse: Callable[[str], list[T]], text: str) -> list[T]:

@@ -1,10 +1,13 @@
 """The admin commands of ``burki-dashboard``: users, API tokens, embed links, audit export.
 
 ``add_admin_commands(subparsers)`` adds ``user``, ``token``, ``embed-link`` and
-``audit`` to the main parser; ``run_admin_command(args, settings)`` runs the one
-chosen and returns the exit status: 0, or 2 after one line on stderr. Passwords
-are asked twice on the terminal, or read from one line of standard input with
-``--password-stdin`` (for scripts); they never appear in arguments or output.
+``audit`` to the main parser; ``run_admin_command(args, settings, burki=...)``
+runs the one chosen and returns the exit status: 0, or 2 after one line on
+stderr. Passwords are asked twice on the terminal, or read from one line of
+standard input with ``--password-stdin`` (for scripts); they never appear in
+arguments or output. Embed links are made only for what ``burki`` (a lookup
+of Burki's REST, given by the caller) says exists, and the making and revoking
+of one is written to the audit log (``via`` cli).
 """
 
 from __future__ import annotations
@@ -20,7 +23,17 @@ from pathlib import Path
 from typing import Protocol, TextIO
 
 from webapp.access.audit import AuditLog, to_csv
-from webapp.access.embedlinks import EmbedLinkError, EmbedSigner, parse_ttl
+from webapp.access.embedlinks import (
+    WALLBOARD,
+    EmbedLinkError,
+    EmbedLinks,
+    EmbedScope,
+    EmbedSigner,
+    embed_scope,
+    parse_ttl,
+)
+from webapp.access.embedstore import TomlEmbedLinks
+from webapp.access.sessions import Instance
 from webapp.access.tokens import TokenStore
 from webapp.access.users import Role, StoreError, UserStore, check_password
 
@@ -47,6 +60,15 @@ class AdminSettings(Protocol):
     def dashboard_audit_retention_days(self) -> int: ...
     @property
     def dashboard_session_secret(self) -> SecretLike | None: ...
+    @property
+    def embed_links_file(self) -> Path: ...
+    @property
+    def demo(self) -> bool: ...
+
+
+# Whether Burki knows the call or campaign a scope names (a REST lookup); raises to say
+# it could not be asked. None: there is no Burki to ask (demo mode, no key).
+BurkiLookup = Callable[[EmbedScope], bool]
 
 
 class AdminError(Exception):
@@ -69,19 +91,36 @@ class Console:
         print(f"burki-dashboard: {text}", file=self.stderr)
 
 
+@dataclass(frozen=True, slots=True)
+class Context:
+    """What a command works with: the settings, the console, the Burki lookup."""
+
+    settings: AdminSettings
+    console: Console
+    burki: BurkiLookup | None = None
+
+
 Handler = Callable[[argparse.Namespace, AdminSettings, Console], None]
+ContextHandler = Callable[[argparse.Namespace, Context], None]
 
 
 def run_admin_command(
-    args: argparse.Namespace, settings: AdminSettings, console: Console | None = None
+    args: argparse.Namespace,
+    settings: AdminSettings,
+    console: Console | None = None,
+    burki: BurkiLookup | None = None,
 ) -> int:
     """Run the admin command parsed into ``args``; 0 on success, 2 after a one-line error."""
     console = console or Console(sys.stdin, sys.stdout, sys.stderr)
     handler: Handler | None = getattr(args, "admin_handler", None)
+    with_context: ContextHandler | None = getattr(args, "context_handler", None)
     try:
-        if handler is None:
+        if with_context is not None:
+            with_context(args, Context(settings, console, burki))
+        elif handler is None:
             raise AdminError(f"{args.command}: not an admin command")
-        handler(args, settings, console)
+        else:
+            handler(args, settings, console)
     except (AdminError, StoreError, EmbedLinkError, ValueError) as exc:
         console.note(f"error: {exc}")
         return 2
@@ -94,8 +133,8 @@ def run_admin_command(
 def add_admin_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     _add_user_commands(subparsers.add_parser("user", help="manage dashboard users"))
     _add_token_commands(subparsers.add_parser("token", help="manage API tokens"))
-    _add_embed_command(
-        subparsers.add_parser("embed-link", help="print a signed, expiring embed link")
+    _add_embed_commands(
+        subparsers.add_parser("embed-link", help="make, list or revoke embed links")
     )
     _add_audit_commands(subparsers.add_parser("audit", help="export or prune the audit log"))
 
@@ -136,10 +175,22 @@ def _add_token_commands(parser: argparse.ArgumentParser) -> None:
     _leaf(group, "revoke", "revoke a token for good", _token_revoke).add_argument("name")
 
 
-def _add_embed_command(parser: argparse.ArgumentParser) -> None:
-    parser.set_defaults(admin_handler=_embed_link)
-    parser.add_argument("kind", choices=["call", "campaign"])
-    parser.add_argument("ident", help="the call SID or the campaign id")
+def _add_embed_commands(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_subparsers(dest="embed_command", required=True)
+    for kind, what in [("call", "the call SID"), ("campaign", "the campaign id")]:
+        make = group.add_parser(kind, help=f"print a link to one {kind} Burki knows")
+        make.add_argument("ident", help=what)
+        _embed_options(make, kind)
+    _embed_options(group.add_parser("wallboard", help="print a link to the wallboard"), "")
+    listing = group.add_parser("list", help="list embed links (never their tokens)")
+    listing.set_defaults(context_handler=_embed_list)
+    revoke = group.add_parser("revoke", help="revoke an embed link on every node")
+    revoke.add_argument("id", help="the link's id, as listed")
+    revoke.set_defaults(context_handler=_embed_revoke)
+
+
+def _embed_options(parser: argparse.ArgumentParser, kind: str) -> None:
+    parser.set_defaults(context_handler=_embed_link, kind=kind or "wallboard")
     parser.add_argument("--ttl", default="8h", help="lifetime: 90s, 30m, 8h, 2d (at most 30d)")
     parser.add_argument("--base-url", default="", help="e.g. https://live.example.com")
 
@@ -208,14 +259,67 @@ def _token_revoke(args: argparse.Namespace, settings: AdminSettings, console: Co
     console.out(f"revoked token {args.name.casefold()}")
 
 
-def _embed_link(args: argparse.Namespace, settings: AdminSettings, console: Console) -> None:
+def _embed_links(settings: AdminSettings) -> EmbedLinks:
     if settings.dashboard_session_secret is None:
         raise AdminError("DASHBOARD_SESSION_SECRET is not set: embed links are signed with it")
+    instance: Instance = "demo" if settings.demo else "live"
+    signer = EmbedSigner(settings.dashboard_session_secret.get_secret_value(), instance)
+    return EmbedLinks(signer, TomlEmbedLinks(settings.embed_links_file))
+
+
+def _embed_link(args: argparse.Namespace, context: Context) -> None:
+    settings, console = context.settings, context.console
+    links = _embed_links(settings)
+    scope = embed_scope(args.kind, getattr(args, "ident", WALLBOARD))
     ttl = parse_ttl(args.ttl)
-    signer = EmbedSigner(settings.dashboard_session_secret.get_secret_value())
-    console.out(signer.link(args.base_url, args.kind, args.ident, ttl))
-    expires = datetime.now(UTC) + timedelta(seconds=ttl)
-    console.note(f"the link opens only this {args.kind} and expires {_when(expires)}")
+    if scope.kind != "wallboard":
+        if context.burki is None:
+            raise AdminError(
+                "there is no Burki to ask whether it exists (demo mode): "
+                "make demo links on the admin page"
+            )
+        if not context.burki(scope):
+            raise AdminError(f"Burki has no {scope.kind} {scope.ident}: no link was made")
+    made = links.mint(scope.kind, scope.ident, ttl, _operator())
+    console.out(made.url(args.base_url))
+    console.note(
+        f"link {made.record.id} opens only {scope} and expires {_when(made.record.expires_at)}"
+    )
+    _audit(settings, f"embed link {made.record.id} made for {scope}")
+
+
+def _embed_list(args: argparse.Namespace, context: Context) -> None:
+    now = datetime.now(UTC)
+    rows = [
+        (
+            link.id,
+            link.scope + (" (demo)" if link.instance == "demo" else ""),
+            link.created_by,
+            _when(link.expires_at),
+            link.state(now),
+        )
+        for link in _embed_links(context.settings).list()
+    ]
+    header = ("ID", "OPENS", "MADE BY", "EXPIRES", "STATE")
+    _table(context.console, header, rows, empty="no embed links")
+
+
+def _embed_revoke(args: argparse.Namespace, context: Context) -> None:
+    done = _embed_links(context.settings).revoke(args.id, _operator())
+    context.console.out(f"revoked embed link {done.id} ({done.scope})")
+    _audit(context.settings, f"embed link {done.id} revoked ({done.scope})")
+
+
+def _operator() -> str:
+    try:
+        return f"cli:{getpass.getuser()}"
+    except (OSError, KeyError):  # no user name in this environment
+        return "cli"
+
+
+def _audit(settings: AdminSettings, what: str) -> None:
+    log = AuditLog(settings.dashboard_audit_file, settings.dashboard_audit_retention_days)
+    log.record(_operator(), "cli", what, "burki-dashboard embed-link", "local")
 
 
 def _audit_export(args: argparse.Namespace, settings: AdminSettings, console: Console) -> None:

@@ -27,14 +27,14 @@ from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, fields
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Literal, get_args
+from typing import Literal, Protocol, get_args
 
 from webapp.access.users import atomic_write, ensure_private_dir, file_lock
 
 log = logging.getLogger(__name__)
 
-# "none": a request with nobody signed in (refused, or a failed sign-in).
-Via = Literal["page", "token", "embed", "sso", "none"]
+# "none": a request with nobody signed in (refused, or a failed sign-in); "cli": a command.
+Via = Literal["page", "token", "embed", "sso", "none", "cli"]
 VIAS: frozenset[str] = frozenset(get_args(Via))
 MAX_VALUE_LENGTH = 256
 FOLDED_KEYS = 4096  # the most recent entries remembered for folding repeats
@@ -80,19 +80,29 @@ class AuditLog:
         self._recent_lock = threading.Lock()
 
     def record(
-        self, who: str, via: Via, what: str, route: str, address: str, *, fold: float = 0.0
+        self,
+        who: str,
+        via: Via,
+        what: str,
+        route: str,
+        address: str,
+        *,
+        fold: float = 0.0,
+        session: str = "",
     ) -> AuditEntry | None:
         """Append one entry stamped now (UTC); ValueError for an unknown ``via``.
 
-        With ``fold`` (seconds), an entry of the same who, via, what and address
-        recorded less than ``fold`` seconds ago stands for this one: nothing is
-        written and None is returned (a resumed stream is the same viewing; a
-        flood of refusals is one line a minute, not one per request).
+        With ``fold`` (seconds), an entry of the same who, via, what, address
+        and ``session`` recorded less than ``fold`` seconds ago stands for this
+        one: nothing is written and None is returned (a resumed stream is the
+        same viewing; a page seen again in one session is the same page view;
+        a flood of refusals is one line a minute, not one per request).
         """
         if via not in VIAS:
             raise ValueError(f"via is one of {', '.join(sorted(VIAS))}")
         now = self._clock()
-        if self._folds((clean(who), via, clean(what), clean(address)), now, fold):
+        key = (clean(who), via, clean(what), clean(address), session)
+        if self._folds(key, now, fold):
             return None
         entry = AuditEntry(
             at=now.astimezone(UTC).replace(microsecond=0),
@@ -165,6 +175,17 @@ class AuditLog:
                     yield entry
         if bad:
             log.warning("%s: skipped %d unreadable lines", self.path, bad)
+
+
+class SharedOnce(Protocol):
+    """Page views recorded once per session across a cluster's nodes (``webapp.cluster``).
+
+    ``first(key, seconds)``: whether no node noted ``key`` in the last ``seconds`` (and
+    note it now). A node that cannot ask says True: an entry too many, never one too few.
+    """
+
+    async def first(self, key: tuple[str, ...], seconds: float) -> bool: ...
+    async def close(self) -> None: ...
 
 
 def _to_line(entry: AuditEntry) -> str:

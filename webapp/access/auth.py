@@ -3,7 +3,8 @@
 A request's :class:`Principal` comes from, in this order: the SSO user header
 (only from a trusted proxy, in SSO mode), an API token (``Authorization:
 Bearer``, only on ``/api/`` and ``/metrics``), an embed link (``?token=``, only
-on ``/embed/`` routes and only for the one call or campaign it names), or the
+on ``/embed/`` routes and only for the one call, campaign or wallboard it names, while
+its record stands: see :mod:`webapp.access.embedlinks`), or the
 signed session cookie (see :mod:`webapp.access.sessions`). Every request is
 checked, so a resumed SSE stream is checked again; an open stream is checked
 again every ``recheck`` seconds and ended when its principal no longer holds.
@@ -31,14 +32,15 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from webapp.access.audit import AuditLog
 from webapp.access.caps import CapReached, Lease, SharedCaps, StreamCaps
-from webapp.access.embedlinks import EmbedLinkError, EmbedSigner
+from webapp.access.embedlinks import EmbedLinkError, EmbedLinks, EmbedScope
+from webapp.access.embedlinks import embed_scope as scope_of
 from webapp.access.netaddr import Network, contains
 from webapp.access.routes import Need, guard_of
 from webapp.access.sessions import SessionPolicy
 from webapp.access.streamguard import Recheck, RevocableReceive
 from webapp.access.tokens import TokenStore
 from webapp.access.users import Role, parse_role
-from webapp.wire.streamkey import BadStreamId, StreamKey
+from webapp.wire.streamkey import BadStreamId
 
 Via = Literal["page", "token", "embed", "sso"]
 PEER = "burki.peer"  # the scope key of the TCP peer's address, before forwarded headers
@@ -50,7 +52,7 @@ class Principal:
     name: str
     role: Role
     via: Via
-    scope: StreamKey | None = None  # an embed link opens exactly one stream
+    scope: EmbedScope | None = None  # an embed link opens one call, campaign or the wallboard
     session: str | None = None  # what streams are capped per: a session, token or link
 
     def may(self, need: Need) -> bool:
@@ -66,7 +68,7 @@ class Principal:
 class AuthConfig:
     mode: Literal["password", "sso"]
     tokens: TokenStore
-    embeds: EmbedSigner
+    embeds: EmbedLinks
     sessions: SessionPolicy
     trusted: list[Network]
     sso_user_header: str
@@ -75,17 +77,18 @@ class AuthConfig:
     sso_roles: Callable[[str], Role | None] | None  # None: no roles file configured
 
 
-def embed_scope(path: str) -> StreamKey | None:
-    """The stream an ``/embed/`` path shows: /embed/calls/<sid>, /embed/live/<view>/<kind>/<id>."""
+def embed_scope(path: str) -> EmbedScope | None:
+    """What an ``/embed/`` path shows: /embed/calls/<sid>, /embed/campaigns/<id>,
+    /embed/live/<view>/<kind>/<id>, /embed/wallboard and /embed/wallboard/updates."""
     parts = path.strip("/").split("/")
     try:
-        if len(parts) == 3 and parts[1] == "calls":
-            return StreamKey.call(parts[2])
-        if len(parts) == 3 and parts[1] == "campaigns":
-            return StreamKey.campaign(parts[2])
-        if len(parts) == 5 and parts[1] == "live":
-            return StreamKey.parse(f"{parts[3]}:{parts[4]}")
-    except BadStreamId:
+        if len(parts) == 3 and parts[1] in ("calls", "campaigns"):
+            return scope_of(parts[1].removesuffix("s"), parts[2])
+        if len(parts) == 5 and parts[1] == "live" and parts[3] in ("call", "campaign"):
+            return scope_of(parts[3], parts[4])
+        if parts[1:] in (["wallboard"], ["wallboard", "updates"]):
+            return scope_of("wallboard")
+    except (BadStreamId, IndexError):
         return None
     return None
 
@@ -155,11 +158,12 @@ class Resolver:
         if not token or scope is None:
             return None
         try:
-            self.config.embeds.verify(token, scope.kind, scope.id)
+            grant = self.config.embeds.verify(token, scope)
         except EmbedLinkError:
             return None
-        role = Role.SUPERVISOR if scope.kind == "call" else Role.MANAGER
-        return Principal(f"embed:{scope}", role, "embed", scope, f"embed:{token[-16:]}")
+        role = Role.MANAGER if scope.kind == "campaign" else Role.SUPERVISOR
+        link = f"embed:{grant.link_id}"
+        return Principal(link, role, "embed", scope, link)
 
     def _session(self, conn: HTTPConnection, check_idle: bool) -> Principal | None:
         if self.config.mode == "sso" or "session" not in conn.scope:

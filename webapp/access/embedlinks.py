@@ -1,12 +1,22 @@
-"""Signed, expiring embed links, each scoped to one call or one campaign.
+"""Signed, expiring, revocable embed links, each scoped to one call, one campaign or the wallboard.
 
-``burki-dashboard embed-link call CA.. --ttl 8h`` prints
+``burki-dashboard embed-link call CA.. --ttl 8h`` (or the admin page) prints
 ``/embed/calls/CA..?token=...``; only the embed routes accept such a token, and
-only for the call or campaign it names. The token is signed (HMAC via
-itsdangerous, with a salt of its own, so no other signed value of the dashboard
-can pass for one) and carries its expiry. There is no list of issued links: a
-link cannot be revoked before it expires except by rotating the secret, which
-is why lifetimes are capped (``MAX_TTL_SECONDS``).
+only for what it names. The token is signed (HMAC via itsdangerous, with a salt
+of its own, so no other signed value of the dashboard can pass for one) and
+carries the link's id, its scope, its expiry and the kind of instance that made
+it (``demo`` or ``live``). A token counts only while:
+
+- its instance kind is this instance's (a demo instance that shares the secret
+  cannot make links that open anything on a live one);
+- it names the page asked for, and has not expired;
+- the link's record is in the store (:mod:`webapp.access.embedstore`) and not
+  revoked. A token whose id the store does not know (made by another
+  instance, or before the store existed) opens nothing.
+
+Links are checked against the store at every request and every re-check of an
+open stream, so a revoked link stops at its next request and its open streams
+end at their next re-check, on every node that reads the same store.
 """
 
 from __future__ import annotations
@@ -21,14 +31,21 @@ from urllib.parse import urlsplit
 
 from itsdangerous import BadData, SignatureExpired, URLSafeTimedSerializer
 
-from webapp.access.users import StreamKind
-from webapp.wire.streamkey import BadStreamId, StreamKey
+from webapp.access.embedstore import (
+    EMBED_KINDS,
+    EmbedKind,
+    EmbedLinkRecord,
+    EmbedLinkStore,
+    new_link_id,
+)
+from webapp.access.sessions import Instance
+from webapp.wire.streamkey import BadStreamId, StreamKey, quoted
 
-SALT = "burki-live.embed-link.v1"
+SALT = "burki-live.embed-link.v2"  # v1 tokens (no id, no instance) are refused as not ours
 MIN_SECRET_LENGTH = 32
 MAX_TTL_SECONDS = 30 * 86_400
 MAX_TOKEN_LENGTH = 512
-EMBED_PATHS = {"call": "/embed/calls/", "campaign": "/embed/campaigns/"}
+WALLBOARD = "all"  # the one wallboard scope: every ongoing call, as the wallboard shows them
 
 _TTL = re.compile(r"([0-9]{1,7})([smhd])")
 _UNITS = {"s": 1, "m": 60, "h": 3_600, "d": 86_400}
@@ -56,13 +73,66 @@ class EmbedLinkWrongScope(EmbedLinkError):
     reason = "wrong_scope"
 
 
+class EmbedLinkWrongInstance(EmbedLinkError):
+    """A genuine token, made by an instance of the other kind (demo on live, or back)."""
+
+    reason = "wrong_instance"
+
+
+class EmbedLinkRevoked(EmbedLinkError):
+    """A genuine token whose link was revoked, or that this dashboard has no record of."""
+
+    reason = "revoked"
+
+
+@dataclass(frozen=True, slots=True)
+class EmbedScope:
+    """What a link opens: ``call`` <sid>, ``campaign`` <id>, or ``wallboard`` (``all``)."""
+
+    kind: EmbedKind
+    ident: str
+
+    def __str__(self) -> str:
+        return f"{self.kind}:{self.ident}" if self.kind != "wallboard" else "wallboard"
+
+    @property
+    def path(self) -> str:
+        if self.kind == "wallboard":
+            return "/embed/wallboard"
+        return f"/embed/{self.kind}s/{quoted(self.ident)}"
+
+    @property
+    def stream(self) -> StreamKey | None:
+        """The one stream a call or campaign link opens; None for the wallboard."""
+        return None if self.kind == "wallboard" else StreamKey.parse(str(self))
+
+
+def embed_scope(kind: str, ident: str | int = WALLBOARD) -> EmbedScope:
+    """The canonical scope; BadStreamId (a ValueError) for a bad kind or id."""
+    if kind == "call":
+        return EmbedScope("call", StreamKey.call(str(ident)).id)
+    if kind == "campaign":
+        return EmbedScope("campaign", StreamKey.campaign(ident).id)
+    if kind == "wallboard" and str(ident) == WALLBOARD:
+        return EmbedScope("wallboard", WALLBOARD)
+    raise BadStreamId("an embed link is for a call, a campaign or the wallboard")
+
+
 @dataclass(frozen=True, slots=True)
 class EmbedGrant:
-    """What a valid token opens, and until when."""
+    """What a valid token opens, through which link, and until when."""
 
-    kind: StreamKind
-    ident: str
+    link_id: str
+    scope: EmbedScope
     expires_at: datetime
+
+    @property
+    def kind(self) -> EmbedKind:
+        return self.scope.kind
+
+    @property
+    def ident(self) -> str:
+        return self.scope.ident
 
 
 def parse_ttl(text: str) -> int:
@@ -80,69 +150,43 @@ def _check_ttl(seconds: int) -> None:
         raise ValueError(f"a lifetime is between 1 second and {MAX_TTL_SECONDS // 86_400} days")
 
 
-def _scope(kind: str, ident: str | int) -> StreamKey:
-    """The canonical stream key; BadStreamId (a ValueError) for a bad kind or id."""
-    if kind == "call":
-        return StreamKey.call(str(ident))
-    if kind == "campaign":
-        return StreamKey.campaign(ident)
-    raise BadStreamId("an embed link is for a call or a campaign")
-
-
 class EmbedSigner:
-    """Signs and checks embed tokens with ``secret`` (at least 32 characters).
+    """Signs and checks embed tokens with ``secret`` (at least 32 characters) for ``instance``.
 
     ``clock`` (seconds since the epoch) sets expiries and checks them; tests move it.
+    The signature alone proves a token is ours; :class:`EmbedLinks` adds the store.
     """
 
-    def __init__(self, secret: str, clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self, secret: str, instance: Instance = "live", clock: Callable[[], float] = time.time
+    ) -> None:
         if len(secret) < MIN_SECRET_LENGTH:
             raise ValueError(f"the signing secret has at least {MIN_SECRET_LENGTH} characters")
         self._serializer = URLSafeTimedSerializer(secret, salt=SALT)
-        self._clock = clock
+        self.instance = instance
+        self.clock = clock
 
     def __repr__(self) -> str:
-        return "EmbedSigner(secret=[redacted])"
+        return f"EmbedSigner(instance={self.instance!r}, secret=[redacted])"
 
-    def sign(self, kind: StreamKind, ident: str | int, ttl_seconds: int) -> str:
-        """A token opening ``kind`` ``ident`` for ``ttl_seconds``; ValueError for bad input."""
-        key = _scope(kind, ident)
-        _check_ttl(ttl_seconds)
-        expires = int(self._clock()) + ttl_seconds
-        return str(self._serializer.dumps({"k": key.kind, "i": key.id, "x": expires}))
+    def sign(self, link_id: str, scope: EmbedScope, expires: int) -> str:
+        payload = {"l": link_id, "k": scope.kind, "i": scope.ident, "x": expires}
+        return str(self._serializer.dumps(payload | {"n": self.instance}))
 
-    def verify(self, token: str, kind: StreamKind, ident: str | int) -> EmbedGrant:
-        """The grant if ``token`` opens ``kind`` ``ident`` now.
+    def verify(self, token: str, scope: EmbedScope) -> EmbedGrant:
+        """The grant if ``token`` opens ``scope`` now, by its signature alone.
 
-        Raises EmbedLinkTampered (not ours, or malformed), EmbedLinkWrongScope
-        (ours, for something else) or EmbedLinkExpired, checked in that order.
+        Raises EmbedLinkTampered (not ours, or malformed), EmbedLinkWrongInstance,
+        EmbedLinkWrongScope or EmbedLinkExpired, checked in that order.
         """
         payload = self._load(token)
-        try:
-            wanted = _scope(kind, ident)
-        except BadStreamId:
-            raise EmbedLinkWrongScope("this link is for another page") from None
-        if (payload["k"], payload["i"]) != (wanted.kind, wanted.id):
+        if payload["n"] != self.instance:
+            raise EmbedLinkWrongInstance("this link was made by another dashboard")
+        if (payload["k"], payload["i"]) != (scope.kind, scope.ident):
             raise EmbedLinkWrongScope("this link is for another page")
-        if self._clock() >= payload["x"]:
+        if self.clock() >= payload["x"]:
             raise EmbedLinkExpired("this link has expired")
-        return EmbedGrant(wanted.kind, wanted.id, datetime.fromtimestamp(payload["x"], UTC))
-
-    def is_valid(self, token: str, kind: StreamKind, ident: str | int) -> bool:
-        try:
-            self.verify(token, kind, ident)
-        except EmbedLinkError:
-            return False
-        return True
-
-    def link(self, base_url: str, kind: StreamKind, ident: str | int, ttl_seconds: int) -> str:
-        """``<base_url>/embed/calls/<sid>?token=...`` (or campaigns); a bare path if no base."""
-        if base_url and not base_url.startswith(("http://", "https://")):
-            raise ValueError("the base URL starts with http:// or https://")
-        key = _scope(kind, ident)
-        token = self.sign(key.kind, key.id, ttl_seconds)
-        # A call sid and a campaign id are URL-safe by their patterns; so is the token.
-        return f"{base_url.rstrip('/')}{EMBED_PATHS[key.kind]}{key.id}?token={token}"
+        return EmbedGrant(payload["l"], scope, datetime.fromtimestamp(payload["x"], UTC))
 
     def _load(self, token: str) -> dict[str, Any]:
         if not token or len(token) > MAX_TOKEN_LENGTH:
@@ -161,10 +205,97 @@ class EmbedSigner:
 def _well_formed(payload: Any) -> bool:
     return (
         isinstance(payload, dict)
-        and payload.get("k") in EMBED_PATHS
+        and isinstance(payload.get("l"), str)
+        and payload.get("k") in EMBED_KINDS
         and isinstance(payload.get("i"), str)
         and type(payload.get("x")) is int
+        and payload.get("n") in ("demo", "live")
     )
+
+
+@dataclass(frozen=True, slots=True)
+class Minted:
+    """A new link: its record, and its token (which exists only now)."""
+
+    record: EmbedLinkRecord
+    token: str
+
+    @property
+    def path(self) -> str:
+        scope = EmbedScope(self.record.kind, self.record.ident)
+        return f"{scope.path}?token={self.token}"  # the token is URL-safe
+
+    def url(self, base_url: str) -> str:
+        """``<base_url>/embed/...?token=...``; a bare path if no base."""
+        if base_url and not base_url.startswith(("http://", "https://")):
+            raise ValueError("the base URL starts with http:// or https://")
+        return base_url.rstrip("/") + self.path
+
+
+class EmbedLinks:
+    """Embed links of this instance: made, checked, listed and revoked.
+
+    Calls block on the store's file for a fraction of a millisecond (it is
+    re-parsed only when it changed), as the tokens file does.
+    """
+
+    def __init__(self, signer: EmbedSigner, store: EmbedLinkStore) -> None:
+        self.signer = signer
+        self.store = store
+
+    def __repr__(self) -> str:
+        return f"EmbedLinks({self.signer!r}, {self.store!r})"
+
+    def _now(self) -> datetime:
+        return datetime.fromtimestamp(int(self.signer.clock()), UTC)
+
+    def mint(self, kind: str, ident: str | int, ttl_seconds: int, made_by: str) -> Minted:
+        """A new link to ``kind`` ``ident``, kept in the store; ValueError for bad input,
+        EmbedStoreError when the store refuses. Whether Burki knows the id is the caller's
+        to check first (it needs Burki's REST)."""
+        scope = embed_scope(kind, ident)
+        _check_ttl(ttl_seconds)
+        now = self._now()
+        expires = int(now.timestamp()) + ttl_seconds
+        record = EmbedLinkRecord(
+            id=new_link_id(),
+            kind=scope.kind,
+            ident=scope.ident,
+            instance=self.signer.instance,
+            created_at=now,
+            expires_at=datetime.fromtimestamp(expires, UTC),
+            created_by=made_by,
+        )
+        self.store.add(record, now)
+        return Minted(record, self.signer.sign(record.id, scope, expires))
+
+    def verify(self, token: str, scope: EmbedScope) -> EmbedGrant:
+        """The grant if ``token`` opens ``scope`` now; EmbedLinkRevoked past the signature
+        when its record is missing, revoked, or for something else."""
+        grant = self.signer.verify(token, scope)
+        record = self.store.get(grant.link_id)
+        if record is None or record.revoked_at is not None:
+            raise EmbedLinkRevoked("this link was revoked")
+        if (record.kind, record.ident, record.instance) != (
+            scope.kind,
+            scope.ident,
+            self.signer.instance,
+        ):
+            raise EmbedLinkRevoked("this link was revoked")
+        return grant
+
+    def is_valid(self, token: str, scope: EmbedScope) -> bool:
+        try:
+            self.verify(token, scope)
+        except EmbedLinkError:
+            return False
+        return True
+
+    def list(self) -> list[EmbedLinkRecord]:
+        return self.store.list()
+
+    def revoke(self, link_id: str, by: str) -> EmbedLinkRecord:
+        return self.store.revoke(link_id.strip(), by, self._now())
 
 
 def link_base(public_url: str, request_base: str, bind_host: str) -> str:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 from urllib.parse import parse_qs
 
 from starlette.routing import Match, Mount, Route
@@ -20,6 +20,13 @@ from starlette.types import Scope
 
 Need = Literal["public", "signed_in", "call", "campaign", "both", "admin"]
 NeedOf = Callable[[Mapping[str, Any], str], Need]
+# What the audit log gets from a route that lets the request in (refusals are the gate's):
+# "each": an entry per request (actions, exports, sign-ins and sign-outs);
+# "viewing": an entry per opening of call or campaign content, resumes within ten minutes
+#   folded into it; "once": an entry per session (token, embed link) and page, however often
+#   it is reloaded or its stream reconnects; "none": nothing to record (it shows nobody's data).
+Audit = Literal["each", "viewing", "once", "none"]
+AUDITS: frozenset[str] = frozenset(get_args(Audit))
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,11 +43,17 @@ SIGNED_IN = Guard("signed_in")
 
 
 class GuardedRoute(Route):
-    """A route with its guard; every route of the app is one (static files are public)."""
+    """A route with its guard and its audit decision; every route of the app is one (static
+    files are public and unaudited)."""
 
-    def __init__(self, path: str, endpoint: Callable[..., Any], *, guard: Guard, **kw: Any) -> None:
+    def __init__(
+        self, path: str, endpoint: Callable[..., Any], *, guard: Guard, audit: Audit, **kw: Any
+    ) -> None:
+        if audit not in AUDITS:
+            raise ValueError(f"audit is one of {', '.join(sorted(AUDITS))}")
         super().__init__(path, endpoint, **kw)
         self.guard = guard
+        self.audit = audit
 
 
 def kind_param(params: Mapping[str, Any], query: str) -> Need:

@@ -13,11 +13,11 @@ from pathlib import Path
 
 from starlette.requests import HTTPConnection
 
-from webapp.access.audit import AuditLog
+from webapp.access.audit import AuditLog, SharedOnce
 from webapp.access.auth import Principal
 from webapp.access.caps import SharedCaps, StreamCaps
 from webapp.access.devices import DeviceCookies
-from webapp.access.embedlinks import EmbedSigner
+from webapp.access.embedlinks import EmbedLinks
 from webapp.access.hashwork import HashWork
 from webapp.access.proxies import UntrustedForwarding
 from webapp.access.sessions import SessionPolicy
@@ -34,7 +34,7 @@ class Access:
     users: UserStore
     tokens: TokenStore
     audit: AuditLog
-    embeds: EmbedSigner
+    embeds: EmbedLinks
     throttle: SignInThrottle
     links: SignInLinks
     session_secret: str
@@ -44,6 +44,7 @@ class Access:
     clock: Callable[[], float] = time.time  # seconds since the epoch: sessions and embed links
     shared_throttle: SharedAttempts | None = None  # a cluster's sign-in counts (Redis)
     shared_caps: SharedCaps | None = None  # a cluster's per-user and per-session stream caps
+    shared_once: SharedOnce | None = None  # a cluster's once-per-session page views
     devices: DeviceCookies | None = None  # None: no device cookies (DASHBOARD_DEVICE_DAYS=0)
     forwarding: UntrustedForwarding = field(default_factory=UntrustedForwarding)
 

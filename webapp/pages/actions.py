@@ -59,7 +59,9 @@ class Step:
 async def end_call_form(request: Request) -> Response:
     key = StreamKey.call(request.path_params["sid"])
     _allowed(request, app_state(request).actions.end_call_roles, "end calls")
-    return _confirm(request, await _end_step(request, key))
+    step = await _end_step(request, key)
+    await record(request, f"end-call page {key}", once=True)  # it shows the caller's number
+    return _confirm(request, step)
 
 
 async def end_call(request: Request) -> Response:
@@ -102,6 +104,7 @@ async def _caller_number(request: Request, key: StreamKey) -> str:
 async def campaign_stop_form(request: Request) -> Response:
     key = StreamKey.campaign(request.path_params["campaign_id"])
     _allowed(request, app_state(request).actions.campaign_roles, "run campaigns")
+    await record(request, f"stop page {key}", once=True)
     return _confirm(request, _campaign_step(request, key, "stop"))
 
 
@@ -112,8 +115,9 @@ async def campaign_control(request: Request) -> Response:
     verb = str(form.get("verb") or "")
     if verb not in VERBS:
         raise HTTPException(400, "verb is one of pause, start, stop")
-    if verb == "stop" and form.get("confirmed") != "yes":
-        return _confirm(request, _campaign_step(request, key, "stop"))  # stop is confirmed
+    if verb == "stop" and form.get("confirmed") != "yes":  # stop is confirmed first
+        await record(request, f"stop page {key}", once=True)
+        return _confirm(request, _campaign_step(request, key, "stop"))
     step = _campaign_step(request, key, verb)
     rest = app_state(request).rest
     work = lambda: rest.control_campaign(int(key.id), verb)  # noqa: E731

@@ -1,8 +1,8 @@
-"""The admin page: audit log (and its CSV), users, API tokens, webhook deliveries."""
+"""The admin page: audit log (and its CSV), embed links, users, API tokens, webhook deliveries."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -12,10 +12,10 @@ from starlette.responses import Response
 
 from webapp.access.audit import AuditEntry, AuditLog, to_csv
 from webapp.access.auth import csrf_ok
-from webapp.access.embedlinks import EmbedSigner, link_base, parse_ttl
+from webapp.access.embedstore import EmbedLinkRecord
+from webapp.pages.embedforms import EmbedFormError, mint, revoke
 from webapp.pages.state import app_state, record
 from webapp.pages.templating import templates
-from webapp.wire.streamkey import StreamKey
 
 SHOWN = 200
 
@@ -31,29 +31,42 @@ class AdminPage:
     webhooks: list[dict[str, Any]]
     retention_days: int
     tested: int | None = None  # a test alert was just queued for this many routes
+    embeds: list[EmbedLinkRecord] = field(default_factory=list)
+    now: datetime = field(default_factory=lambda: datetime.now(UTC))
+    embed_note: str | None = None  # a link was just revoked
     forwarded_from: str | None = None  # X-Forwarded-For came from this untrusted peer
 
 
 async def page(request: Request) -> Response:
+    await record(request, "admin page", once=True)  # the audit log itself, users, tokens
     return await _page(request)
 
 
 async def embed_link(request: Request) -> Response:
-    """Make a signed, expiring embed link for one call or campaign (the CLI's embed-link)."""
+    """Make a signed, expiring embed link for a call, a campaign or the wallboard that Burki
+    knows (the CLI's embed-link); each attempt past the CSRF check is audited."""
     form = await request.form(max_files=0, max_fields=6)
     if not csrf_ok(request, str(form.get("csrf") or "")):
         return await _page(request, error="The form expired; please try again.", status=403)
     kind, ident, ttl = (str(form.get(name) or "")[:100] for name in ("kind", "ident", "ttl"))
     try:
-        key = StreamKey.call(ident) if kind == "call" else StreamKey.campaign(ident)
-        seconds = parse_ttl(ttl or "8h")
-    except ValueError as exc:
-        return await _page(request, error=str(exc), status=400)
-    signer: EmbedSigner = app_state(request).access.embeds
-    where = app_state(request).links_base
-    base = link_base(where.public_url, str(request.base_url), where.bind_host)
-    link = signer.link(base, key.kind, key.id, seconds)
-    return await _page(request, link=link)
+        made = await mint(request, kind, ident.strip(), ttl or "8h")
+    except EmbedFormError as exc:
+        await record(request, f"embed link refused: {exc.audit}")
+        return await _page(request, error=str(exc), status=exc.status)
+    return await _page(request, link=made)
+
+
+async def embed_revoke(request: Request) -> Response:
+    """Revoke one embed link: its pages and streams stop on every node (see embedlinks)."""
+    form = await request.form(max_files=0, max_fields=4)
+    if not csrf_ok(request, str(form.get("csrf") or "")):
+        return await _page(request, error="The form expired; please try again.", status=403)
+    try:
+        done = await revoke(request, str(form.get("link") or "")[:64])
+    except EmbedFormError as exc:
+        return await _page(request, error=str(exc), status=exc.status)
+    return await _page(request, note=f"Embed link {done.id} ({done.scope}) is revoked.")
 
 
 async def alert_test(request: Request) -> Response:
@@ -73,6 +86,7 @@ async def _page(
     error: str | None = None,
     status: int = 200,
     tested: int | None = None,
+    note: str | None = None,
 ) -> Response:
     state = app_state(request)
     entries = await run_in_threadpool(state.access.audit.entries, SHOWN)
@@ -86,6 +100,8 @@ async def _page(
         webhooks=state.webhooks.status() if state.webhooks is not None else [],
         retention_days=state.audit_retention_days,
         tested=tested,
+        embeds=await run_in_threadpool(state.access.embeds.list),
+        embed_note=note,
         forwarded_from=state.access.forwarding.peer,
     )
     return templates.TemplateResponse(request, "admin.html", {"page": admin}, status_code=status)
@@ -96,6 +112,7 @@ async def audit_csv(request: Request) -> Response:
     since = None
     if days.isdigit() and 0 < int(days) <= 3650:
         since = datetime.now(UTC) - timedelta(days=int(days))
+    await record(request, f"audit log export ({days} days)" if since else "audit log export")
     audit: AuditLog = app_state(request).access.audit
     entries = await run_in_threadpool(audit.entries, None, since)
     return Response(

@@ -28,7 +28,7 @@ from webapp.pages.attention import (
     redraws,
 )
 from webapp.pages.directory import Directory
-from webapp.pages.state import app_state
+from webapp.pages.state import app_state, record
 from webapp.pages.templating import render_block, templates
 from webapp.relay.callstate import CallState
 from webapp.relay.frames import Frame
@@ -38,6 +38,7 @@ from webapp.wire.rest import CallSummary, CampaignSummary
 
 MAX_QUERY = 100
 MAX_ALERTS_SHOWN = 20
+OVERVIEW = "overview"  # what the audit log says the page and its stream showed
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,6 +139,7 @@ async def page(request: Request) -> Response:
     url = request.url_for("overview_updates").path + (f"?{query}" if query else "")
     page = OverviewPage(app_state(request).demo, url, filters)
     who = principal_of(request)
+    await record(request, OVERVIEW, once=True)  # caller numbers, which keywords were said
     running = app_state(request)
     if who is not None and who.role.can_watch("call"):
         await running.hub.ready(call_keys(directory.calls))  # scores come as the page connects
@@ -159,6 +161,7 @@ def vars_of(filters: Filters) -> dict[str, str]:
 async def updates(request: Request) -> Response | SSE:
     who = principal_of(request)
     running = app_state(request)
+    await record(request, OVERVIEW, once=True)  # the page's view: not again per reconnect
     frames = _Tables(running.hub, running.directory, Filters.of(request), who)
     frames.threshold = running.attention_threshold  # the list's cut-off, from the settings
     return sse_response(running.hub, frames.run())

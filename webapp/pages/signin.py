@@ -15,7 +15,7 @@ from webapp.access.sessions import SessionPolicy
 from webapp.access.signinlinks import SignInLinks
 from webapp.access.throttle import SignInThrottle
 from webapp.access.users import UserStore
-from webapp.pages.state import app_state, record_event
+from webapp.pages.state import app_state, record, record_event
 from webapp.pages.templating import templates
 
 MAX_FIELD = 1024
@@ -87,6 +87,7 @@ async def signin(request: Request) -> Response:
     if shared is not None:
         await shared.succeeded(name, address, device)
     access.sessions.start(request, user.name, user.role)
+    await record_event(request, user.name, "signed in", via="page")
     response = RedirectResponse(safe_next(_field(form.get("next"))), 303)
     if devices is not None:
         devices.remember(response, user.name, request.url.scheme)
@@ -105,6 +106,7 @@ async def signout(request: Request) -> Response:
     if not csrf_ok(request, _field(form.get("csrf"))):
         return Response("The form expired; go back and try again.", 403, media_type="text/plain")
     sessions: SessionPolicy = app_state(request).access.sessions
+    await record(request, "signed out")
     await run_in_threadpool(sessions.end, request)
     return RedirectResponse("/signin", 303)
 
@@ -115,6 +117,7 @@ async def signin_link(request: Request) -> Response:
     if found is None:
         return _form(request, "That sign-in link was used already or has expired.", 403)
     app_state(request).access.sessions.start(request, found[0], found[1], link=True)
+    await record_event(request, found[0], "signed in (one-time link)", via="page")
     return RedirectResponse(safe_next(request.query_params.get("next")), 303)
 
 

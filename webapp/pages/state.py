@@ -14,6 +14,7 @@ from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import HTTPConnection
 
+from webapp.access.audit import Via
 from webapp.access.users import Role
 from webapp.access.wiring import Access, principal_of
 from webapp.alerts.webhooks import WebhookDispatcher
@@ -72,28 +73,43 @@ def app_state(conn: HTTPConnection) -> AppState:
 
 
 RESUME_FOLD = 600.0  # seconds: a resume this soon after the same opening is the same viewing
+ONCE_FOLD = 86_400.0  # seconds: a page recorded once per session is recorded again after this
 
 
-async def record(conn: HTTPConnection, what: str, *, resume: bool = False) -> None:
+async def record(
+    conn: HTTPConnection, what: str, *, resume: bool = False, once: bool = False
+) -> None:
     """Note in the audit log that this request's principal opened ``what``.
 
     ``resume``: a stream resumed from an event id; folded into the entry of the
-    same viewing when one was written in the last ten minutes.
+    same viewing when one was written in the last ten minutes. ``once``: a page
+    view recorded once per session (or token, or embed link) and page, however
+    often it is reloaded and its update stream reconnects (a day at most).
     """
     who = principal_of(conn)
     if who is None:
         return
-    audit = app_state(conn).access.audit
-    fold = RESUME_FOLD if resume else 0.0
+    access = app_state(conn).access
+    audit = access.audit
+    fold = ONCE_FOLD if once else RESUME_FOLD if resume else 0.0
+    session = (who.session or who.name) if once else ""
     path, address = conn.url.path, _address(conn)
-    await run_in_threadpool(audit.record, who.name, who.via, what, path, address, fold=fold)
+    key = (who.name, who.via, what, address, session)
+    if once and access.shared_once is not None and not await access.shared_once.first(key, fold):
+        return  # another node of the cluster recorded this session's view of the page
+    await run_in_threadpool(
+        audit.record, who.name, who.via, what, path, address, fold=fold, session=session
+    )
 
 
-async def record_event(conn: HTTPConnection, who: str, what: str, *, fold: float = 0.0) -> None:
-    """Note a sign-in event that opened nothing (failed, throttled, refused), by nobody yet."""
+async def record_event(
+    conn: HTTPConnection, who: str, what: str, *, fold: float = 0.0, via: Via = "none"
+) -> None:
+    """Note a sign-in event by a name that no principal of this request holds: a failed,
+    throttled or refused sign-in (``via`` none), or a successful one (``via`` page)."""
     audit = app_state(conn).access.audit
     path, address = conn.url.path, _address(conn)
-    await run_in_threadpool(audit.record, who, "none", what, path, address, fold=fold)
+    await run_in_threadpool(audit.record, who, via, what, path, address, fold=fold)
 
 
 def _address(conn: HTTPConnection) -> str:

@@ -15,16 +15,19 @@ from starlette.requests import Request
 from starlette.templating import Jinja2Templates
 
 from webapp.access.auth import csrf_token
+from webapp.pages.state import state_of
 from webapp.wire.streamkey import quoted
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "templates"  # beside webapp/, not in it
 
 
 def _who(request: Request) -> dict[str, Any]:
-    """Who is signed in, and the CSRF token for their forms (pages only, not SSE fragments)."""
+    """Who is signed in, the CSRF token for their forms, and whether the data is simulated
+    (every page, embeds and error pages too; not SSE fragments)."""
     principal = request.scope.get("state", {}).get("principal")
     token = csrf_token(request) if "session" in request.scope else ""
-    return {"principal": principal, "csrf": token}
+    running = state_of(request.app)
+    return {"principal": principal, "csrf": token, "demo_data": bool(running and running.demo)}
 
 
 templates = Jinja2Templates(directory=TEMPLATES, context_processors=[_who])

@@ -84,24 +84,41 @@ class WallboardPage:
     view: BoardView
     tv_url: str
     cannot_end: str = ""  # this Burki cannot end calls: the cards' End call links are hidden
+    embedded: bool = False  # an embed link's board: no navigation, no actions
+    layout: str = "base.html"
 
 
 async def page(request: Request) -> Response:
+    return await _board(request, embedded=False)
+
+
+async def embed_page(request: Request) -> Response:
+    """The wallboard for an intranet page, opened by a wallboard embed link."""
+    return await _board(request, embedded=True)
+
+
+async def _board(request: Request, embedded: bool) -> Response:
     hub: Hub = app_state(request).hub
     directory: Directory = app_state(request).directory
     if not directory.loaded:
         await directory.refresh()
     await record(request, "wallboard")
     view = BoardView.of(request)
+    if embedded:
+        view = BoardView(view.sort, view.assistant)  # no TV mode: the intranet page lays it out
     await hub.ready(_wanted(directory, view))
     streams = [hub.stream(key) for key in _wanted(directory, view)]
     positions = {}
     for stream in streams:
         stream.watch_view(views.CARD)
         positions[stream.key] = stream.log.last_id
-    url = request.url_for("wallboard_updates").path
+    url = request.url_for("wallboard_embed_updates" if embedded else "wallboard_updates").path
     resume = {"last_event_id": cursor.encode(positions)} if positions else {}
-    query = urlencode(({"assistant": view.assistant} if view.assistant else {}) | resume)
+    query = urlencode(
+        ({"assistant": view.assistant} if view.assistant else {})
+        | resume
+        | ({"token": request.query_params.get("token", "")} if embedded else {})
+    )
     tv_url = request.url_for("wallboard").path + "?" + view.query(tv="1")
     board = WallboardPage(
         url + (f"?{query}" if query else ""),
@@ -110,12 +127,20 @@ async def page(request: Request) -> Response:
         view,
         tv_url,
         app_state(request).actions.capabilities.notes().get("end_call", ""),
+        embedded=embedded,
+        layout="embed.html" if embedded else "base.html",
     )
     context = {
         "page": board,
         "cards": [views.CARD.context(s) for s in streams],
     }
     return templates.TemplateResponse(request, "wallboard.html", context)
+
+
+async def embed_updates(request: Request) -> Response | SSE:
+    """The embedded board's stream: the same as the signed-in board's (the gate checked the
+    link, and checks it again while the stream is open)."""
+    return await updates(request)
 
 
 async def updates(request: Request) -> Response | SSE:
