@@ -128,7 +128,7 @@ async def test_a_callers_number_is_shown_and_sent_as_its_last_four_digits_only(
                             raw = (await body_start(client, live.url + url)).decode()
                             assert not caller_leaks(raw), (role, url)
                             shown += raw
-                link = live.state.access.embeds.link(live.url, "call", sid, 600)
+                link = live.state.access.embeds.mint("call", sid, 600, "test").url(live.url)
                 async with live.client(role=None) as client:
                     shown += (await body_start(client, link)).decode()
                 sim.add_segment(sid, "user", "I will call my lawyer")  # an alert
