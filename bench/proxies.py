@@ -57,6 +57,7 @@ def settings_for(base_url: str, viewer_queue: int, state_dir: Path, **extra: Any
             "dashboard_streams_per_session",
             "dashboard_streams_per_user",
             "dashboard_streams_total",
+            "dashboard_max_connections_per_address",  # every viewer comes from this host
         )
         if name in Settings.model_fields
     }

@@ -7,8 +7,15 @@ cd "$(dirname "$0")/.."
 state=$(mktemp -d -t burki-cluster-XXXX)
 trap 'kill $(jobs -p) 2>/dev/null; wait; rm -rf "$state"' EXIT
 
-redis-server --port 6390 --bind 127.0.0.1 --dir "$state" --appendonly yes --save "" &
-export REDIS_URL=redis://127.0.0.1:6390/0
+# Redis holds the cluster's sealed inputs, leases and limits: never without a password (kept
+# in a file only we can read, not on a command line `ps` shows). Across machines, use TLS
+# (rediss://) as well; see the README's "Past one machine".
+password=${REDIS_PASSWORD:-$(python3 -c 'import secrets; print(secrets.token_urlsafe(32))')}
+umask 077
+printf 'port 6390\nbind 127.0.0.1\nprotected-mode yes\nrequirepass %s\ndir %s\nappendonly yes\nsave ""\n' \
+  "$password" "$state" > "$state/redis.conf"
+redis-server "$state/redis.conf" &
+export REDIS_URL="redis://:$password@127.0.0.1:6390/0"
 # Every node signs sessions with the same secret and reads the same users, tokens and audit files.
 export DASHBOARD_SESSION_SECRET=${DASHBOARD_SESSION_SECRET:-$(python3 -c 'import secrets; print(secrets.token_urlsafe(48))')}
 export DASHBOARD_USERS_FILE=${DASHBOARD_USERS_FILE:-$state/users.toml}

@@ -17,6 +17,7 @@ from tests.cluster import LEASE, flush, nodes, redis_module
 from tests.conftest import SIM_KEY
 from tests.hubs import upstream_config
 from tests.live import (
+    SESSION_SECRET,
     Viewer,
     csrf_of,
     data,
@@ -228,7 +229,10 @@ class HeldBack(Bus):
     behind the log (a slow node), while the lease and publishing work as ever."""
 
     def __init__(self, url: str, node: str) -> None:
-        super().__init__(Redis.from_url(url, decode_responses=True), BusConfig(node, LEASE))
+        super().__init__(
+            Redis.from_url(url, decode_responses=True),
+            BusConfig(node, LEASE, secret=SESSION_SECRET),
+        )
         self.let_go = asyncio.Event()
         self.took = asyncio.Event()  # a tick gave this node the lease
 
@@ -246,7 +250,10 @@ class HeldBack(Bus):
 async def earlier_holder_published(server: RedisServer, key: StreamKey) -> None:
     """An earlier holder of ``key`` published an input, then left: a next holder has a log
     to read before it may run the upstream."""
-    before = Bus(Redis.from_url(server.url, decode_responses=True), BusConfig("node-0", LEASE))
+    before = Bus(
+        Redis.from_url(server.url, decode_responses=True),
+        BusConfig("node-0", LEASE, secret=SESSION_SECRET),
+    )
     lease = await before.tick(str(key), None)
     assert await before.publish(str(key), lease.value, codec.encode(PollBatch()))
     await before.release(str(key), lease.value)
@@ -299,7 +306,10 @@ async def test_a_request_is_published_once_by_whichever_node_holds_the_stream_ne
     (marked with the request's id), the next holder goes on after it instead of again."""
     sid = sim.add_call()
     key = StreamKey.call(sid)
-    asker = Bus(Redis.from_url(server.url, decode_responses=True), BusConfig("node-9", LEASE))
+    asker = Bus(
+        Redis.from_url(server.url, decode_responses=True),
+        BusConfig("node-9", LEASE, secret=SESSION_SECRET),
+    )
     await earlier_holder_published(server, key)
     held = HeldBack(server.url, "node-1")
     async with hub_of(sim, held) as hub:
@@ -310,7 +320,10 @@ async def test_a_request_is_published_once_by_whichever_node_holds_the_stream_ne
         assert await _answers(asker, str(key), ada) == 0
         held.let_go.set()  # it reads the log, runs the upstream, then serves the request
         await _answered(asker, str(key), ada)
-    nxt = Bus(Redis.from_url(server.url, decode_responses=True), BusConfig("node-2", LEASE))
+    nxt = Bus(
+        Redis.from_url(server.url, decode_responses=True),
+        BusConfig("node-2", LEASE, secret=SESSION_SECRET),
+    )
     async with hub_of(sim, nxt) as hub:
         stream = hub.stream(key)
         await sim.wait_for_connections(str(key), 1, timeout=10)  # the next holder runs
@@ -363,7 +376,10 @@ async def test_a_holders_stream_closes_at_once_even_when_cancelled_mid_publish(
     the upstream ran on, the close hung until the lease ran out and an item came after."""
     sid = sim.add_call()
     key = str(StreamKey.call(sid))
-    bus = Bus(Redis.from_url(server.url, decode_responses=True), BusConfig("node-1", 30.0))
+    bus = Bus(
+        Redis.from_url(server.url, decode_responses=True),
+        BusConfig("node-1", 30.0, secret=SESSION_SECRET),
+    )
     async with hub_of(sim, bus) as hub:
         hub.stream(StreamKey.call(sid))
         await sim.wait_for_connections(key, 1, timeout=10)  # it publishes what Burki sends
@@ -405,8 +421,8 @@ async def test_redis_restarted_mid_call_viewers_see_reconnecting_and_recover(
 
 
 async def test_a_node_that_lost_its_lease_can_never_publish(server: RedisServer) -> None:
-    a = Bus.connect(server.url, BusConfig(node_id="a", lease_seconds=1.0))
-    b = Bus.connect(server.url, BusConfig(node_id="b", lease_seconds=1.0))
+    a = Bus.connect(server.url, BusConfig(node_id="a", lease_seconds=1.0, secret=SESSION_SECRET))
+    b = Bus.connect(server.url, BusConfig(node_id="b", lease_seconds=1.0, secret=SESSION_SECRET))
     try:
         held = await a.tick("call:CAx", None)
         assert held.mine
@@ -547,6 +563,29 @@ async def test_a_users_stream_cap_holds_across_nodes_under_concurrent_opens(
         refused = next(answer for answer in answers if answer.status_code == 429)
         await refused.aread()
         assert "3 streams open" in refused.json()["message"]
+
+
+async def test_multiplexed_streams_count_one_by_one_against_a_cap_shared_by_nodes(
+    sim: Simulator, server: RedisServer
+) -> None:
+    """Eight multiplexed requests of one user at once, two calls each, half on each node,
+    with a cap of three per user: one opens (two places), none of the others fits."""
+    sids = [sim.add_call() for _ in range(2)]
+    path = f"/api/events?call={sids[0]}&call={sids[1]}"
+    async with (
+        nodes(sim, server, 2, dashboard_streams_per_user=3) as (a, b),
+        bearer(a.token(Role.ADMIN)) as client,
+        contextlib.AsyncExitStack() as stack,
+    ):
+        opening = [client.stream("GET", n.url + path) for n in [a, b] * 4]
+        answers = await asyncio.gather(*map(stack.enter_async_context, opening))
+        assert Counter(answer.status_code for answer in answers) == Counter({200: 1, 429: 7})
+        redis = Redis.from_url(server.url, decode_responses=True)
+        try:
+            users = [key async for key in redis.scan_iter("burki:streams:user:*")]
+            assert [await redis.zcard(key) for key in users] == [2]  # a place per stream
+        finally:
+            await redis.aclose()
 
 
 async def test_a_released_place_is_free_at_once_and_a_dead_nodes_run_out(

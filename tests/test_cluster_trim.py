@@ -14,6 +14,7 @@ import redis
 from redis.asyncio import Redis
 
 from tests.cluster import LEASE, flush, redis_module
+from tests.live import SESSION_SECRET
 from tests.redisserver import RedisServer
 from tests.test_cluster import HeldBack, _answered, _answers, hub_of
 from webapp.cluster import codec
@@ -45,7 +46,7 @@ def trimming(redis_module: RedisServer) -> Iterator[RedisServer]:
 
 
 def capped(server: RedisServer, node: str) -> Bus:
-    config = BusConfig(node, LEASE, log_entries=KEPT)
+    config = BusConfig(node, LEASE, log_entries=KEPT, secret=SESSION_SECRET)
     return Bus(Redis.from_url(server.url, decode_responses=True), config)
 
 

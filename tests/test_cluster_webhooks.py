@@ -17,7 +17,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from redis.asyncio import Redis
 
 from tests.cluster import LEASE, NodeProcess, balanced_nodes, flush, nodes, redis_module
-from tests.live import LiveApp, Viewer, data, is_event, is_live
+from tests.live import SESSION_SECRET, LiveApp, Viewer, data, is_event, is_live
 from tests.receiver import HANG, Receiver, receiving
 from tests.redisserver import RedisServer
 from tests.test_alerts_live import ANGRY, SECRET, endpoints
@@ -168,7 +168,10 @@ async def test_what_a_takeover_finds_neither_delivered_nor_kept_is_counted_and_l
 ) -> None:
     """The old holder delivered frame 2; the new one keeps frames 5 and 6 only: it posts
     those, and counts and logs 3 and 4 as lost (no event's content in the line)."""
-    bus = Bus(Redis.from_url(server.url, decode_responses=True), BusConfig("node-1", LEASE))
+    bus = Bus(
+        Redis.from_url(server.url, decode_responses=True),
+        BusConfig("node-1", LEASE, secret=SESSION_SECRET),
+    )
     marks = RedisMarks(bus)
     async with receiving() as receiver:
         route = Endpoint(receiver.url, SECRET)
@@ -193,7 +196,10 @@ async def test_what_a_takeover_finds_neither_delivered_nor_kept_is_counted_and_l
 async def test_a_delivery_mark_only_moves_forward_and_expires_with_the_streams_inputs(
     server: RedisServer,
 ) -> None:
-    bus = Bus(Redis.from_url(server.url, decode_responses=True), BusConfig("node-1", LEASE))
+    bus = Bus(
+        Redis.from_url(server.url, decode_responses=True),
+        BusConfig("node-1", LEASE, secret=SESSION_SECRET),
+    )
     marks, stream = RedisMarks(bus), "call:CA2"
     lease = await bus.tick(stream, None)
     assert await bus.publish(stream, lease.value, "{}")
@@ -229,7 +235,10 @@ def test_a_takeover_queues_a_routes_kept_frames_after_its_mark_and_counts_the_ga
 async def test_a_frame_at_or_before_the_shared_mark_is_never_posted(server: RedisServer) -> None:
     """A holder that lagged (paused, then back) still has frames queued that the next
     holder delivered: it checks the mark before each POST and skips them."""
-    bus = Bus(Redis.from_url(server.url, decode_responses=True), BusConfig("node-1", LEASE))
+    bus = Bus(
+        Redis.from_url(server.url, decode_responses=True),
+        BusConfig("node-1", LEASE, secret=SESSION_SECRET),
+    )
     marks = RedisMarks(bus)
     async with receiving() as receiver:
         dispatcher = WebhookDispatcher([Endpoint(receiver.url, SECRET)], marks=marks)

@@ -15,8 +15,8 @@ from httpx_sse import ServerSentEvent
 from tests.live import Viewer, data, is_event, running_app, segments
 from webapp.simulator import Simulator
 from webapp.simulator.drivers import CallIds
-from webapp.simulator.model import Store
 from webapp.simulator.oss import telnyx_call_id
+from webapp.simulator.rest import Reply
 from webapp.simulator.world import EndCall, StartCall
 from webapp.wire.streamkey import StreamKey, valid_sid
 
@@ -73,7 +73,8 @@ async def test_the_replay_is_read_to_its_end_even_without_burki_s_rest(
     sid = ended_call(oss_sim)
     oss_sim.faults.replay_delay = 0.01  # a slow replay; REST below cannot help
     async with running_app(oss_sim) as live, live.client() as client:
-        oss_sim.rest.store = Store(random.Random(1))  # REST knows no call: cannot help
+        down = Reply(503, {"detail": "Service Unavailable"})
+        oss_sim.rest.handle = lambda *args: down  # type: ignore[method-assign]  # REST is down
         viewer = Viewer(live.url, f"/api/calls/{sid}/events").start(client)
         await viewer.wait_for(is_event("call_status", status="completed"))
         export = await client.get(f"{live.url}/calls/{sid}/transcript.json")  # mid-replay

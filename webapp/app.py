@@ -20,6 +20,7 @@ from webapp.access.routes import (
     GuardedRoute,
     kind_param,
     streams_in_query,
+    streams_named,
 )
 from webapp.access.wiring import Access
 from webapp.pages import (
@@ -298,7 +299,7 @@ def routes() -> list[BaseRoute]:
             "/api/events",
             api.multiplexed_events,
             name="events",
-            guard=Guard(streams_in_query, stream=True),
+            guard=Guard(streams_in_query, stream=True, streams=streams_named),
             audit="viewing",
         ),
         route(

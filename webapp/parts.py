@@ -15,6 +15,7 @@ from starlette.middleware import Middleware
 
 from webapp.access.audit import AuditLog
 from webapp.access.auth import AuthConfig, AuthGate, Resolver
+from webapp.access.bodylimit import BodyLimit
 from webapp.access.caps import Limits, StreamCaps
 from webapp.access.devices import DeviceCookies
 from webapp.access.embedlinks import EmbedLinks, EmbedSigner
@@ -80,6 +81,8 @@ def app_state(settings: Settings, access: Access, rest: BurkiRest, demo: bool) -
     directory = Directory(rest, interval, settings.relay_grace_period, shared=listing)
     webhooks = webhook_dispatcher(settings, RedisMarks(store.bus) if store is not None else None)
     metrics.watch_webhooks(webhooks)
+    if store is not None:
+        metrics.watch_refused(store.bus.refused)
     redaction = redaction_config(settings)
     integrations = Integrations(
         alert_factory(settings),
@@ -118,10 +121,12 @@ def cluster(settings: Settings) -> Cluster | None:
     """The node's link to the cluster's Redis; None alone (no ``REDIS_URL``)."""
     if settings.redis_url is None:
         return None
+    secret = settings.dashboard_session_secret  # required with REDIS_URL (settings check)
     config = BusConfig(
         node_id=startup.node_id(settings.dashboard_node_id),
         lease_seconds=settings.dashboard_lease_seconds,
         log_entries=settings.redis_stream_entries,
+        secret=secret.get_secret_value() if secret is not None else "",
     )
     return startup.cluster(settings.redis_url.get_secret_value(), config)
 
@@ -275,7 +280,8 @@ def access(
 
 
 def middleware(access: Access, settings: Settings) -> list[Middleware]:
-    """Outermost first: forwarded headers, security headers, the session, the auth gate."""
+    """Outermost first: forwarded headers, security headers, body limits, the session, the
+    auth gate."""
     config = AuthConfig(
         mode=settings.dashboard_auth_mode,
         tokens=access.tokens,
@@ -296,6 +302,7 @@ def middleware(access: Access, settings: Settings) -> list[Middleware]:
             frame_ancestors=settings.embed_origins,
             https=settings.dashboard_https,
         ),
+        Middleware(BodyLimit, form_bytes=settings.dashboard_max_form_bytes),
         Middleware(
             SchemeSessions,
             https=settings.dashboard_https,
@@ -311,5 +318,6 @@ def middleware(access: Access, settings: Settings) -> list[Middleware]:
             caps=access.caps,
             recheck=settings.dashboard_stream_recheck_minutes * 60,
             shared_caps=access.shared_caps,
+            per_request=settings.dashboard_streams_per_request,
         ),
     ]

@@ -5,8 +5,9 @@ uvicorn: forwarded headers are left to the app (``webapp.access.proxies``, so
 uvicorn's default of trusting 127.0.0.1 never applies), a client gets
 ``DASHBOARD_HEADER_TIMEOUT`` seconds to send a request's head (uvicorn's h11
 protocol has no such timeout: a half-sent request would hold its connection
-forever), the head is bounded in size, connections are limited, and the
-access log masks query tokens.
+forever), the head is bounded in size however it arrives, a body must come at a
+minimum rate and within a deadline, connections are limited in total and per client
+address (:mod:`webapp.connguard`), and the access log masks query tokens.
 
 uvicorn waits for open responses before it runs the app's lifespan shutdown,
 and an SSE response never ends by itself. So on SIGTERM or Ctrl-C the server
@@ -34,7 +35,9 @@ import uvicorn
 from starlette.applications import Starlette
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
+from webapp.access.netaddr import Network
 from webapp.collector import Collector
+from webapp.connguard import AddressShare, BodyClock, BodyPace, head_too_large, refusal
 from webapp.logs import QUERY_TOKENS
 from webapp.pages.state import state_of
 from webapp.relay.sseresponse import CONNECTION
@@ -69,17 +72,22 @@ class DashboardServer(uvicorn.Server):
 
 class DashboardConfig(uvicorn.Config):
     header_timeout: float = 10.0
+    max_head_bytes: int = 32_768
+    body_pace: BodyPace = BodyPace(grace=10.0, min_rate=500.0, timeout=30.0)
+    address_share: AddressShare | None = None  # this server's connections per client address
     gc_freeze_interval: float = 0.0
     gc_sweep: float = 0.0
 
 
 class HeadTimeoutProtocol(H11Protocol):
-    """uvicorn's h11 protocol, closing a connection whose request head is not complete in time,
+    """uvicorn's h11 protocol, closing a connection whose request head or body is not complete
+    in time, refusing heads over the size limit and peers over their share of connections,
     and offering the app its connection's transport (``relay.sseresponse.CONNECTION``).
 
-    The clock runs whenever the connection waits for a request head: from
+    The head clock runs whenever the connection waits for a request head: from
     connect, and again from the first byte of each keep-alive request (idle
-    time before it is uvicorn's keep-alive timeout).
+    time before it is uvicorn's keep-alive timeout). The body clock runs from the
+    head's end until the body is in (:class:`webapp.connguard.BodyClock`).
     """
 
     # No attribute of our own: one more than uvicorn's would give every connection's
@@ -88,35 +96,96 @@ class HeadTimeoutProtocol(H11Protocol):
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
+        share = getattr(self.config, "address_share", None)
+        if share is not None and not share.admit(self, self.client[0] if self.client else None):
+            self.logger.info("refused a connection: its address holds its share of connections")
+            self.transport.write(refusal(503, "Service Unavailable", "Too many connections."))
+            self.transport.close()
+            return
         self._arm()
 
     def data_received(self, data: bytes) -> None:
+        if self.conn.their_state is h11.IDLE and self._head_too_large(data):
+            self.logger.info("refused a request head over the size limit")
+            self._disarm()
+            self.transport.write(refusal(431, "Request Header Fields Too Large", "Too large."))
+            self.transport.close()
+            return
         # A request task started while parsing inherits this: the SSE responses' direct path.
         token = CONNECTION.set(self.transport)
         try:
             super().data_received(data)
         finally:
             CONNECTION.reset(token)
-        if self.conn.their_state is h11.IDLE and not self.transport.is_closing():
+        state = self.conn.their_state
+        if self.transport.is_closing():
+            self._disarm()
+        elif state is h11.IDLE:
             self._arm()  # still waiting for (the rest of) a head
+        elif state is h11.SEND_BODY:
+            self._receiving(len(data))
         else:
             self._disarm()
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._disarm()
+        share = getattr(self.config, "address_share", None)
+        if share is not None:
+            share.leave(self)
         super().connection_lost(exc)
+
+    def on_response_complete(self) -> None:
+        super().on_response_complete()
+        if self.transport.is_closing():
+            return
+        # A pipelined request read with the last one: its head or body is on the clock too.
+        state = self.conn.their_state
+        if state is h11.SEND_BODY:
+            self._receiving(0)
+        elif state is h11.IDLE and len(getattr(self.conn, "_receive_buffer", b"")):
+            self._arm()
+
+    def _head_too_large(self, data: bytes) -> bool:
+        # h11 bounds an incomplete head only: a whole head in one read passes at any size.
+        limit = getattr(self.config, "max_head_bytes", DashboardConfig.max_head_bytes)
+        buffered = len(getattr(self.conn, "_receive_buffer", b""))
+        return head_too_large(buffered, data, limit)
 
     def _arm(self) -> None:
         seconds = getattr(self.config, "header_timeout", DashboardConfig.header_timeout)
         _deadlines_of(self.loop).add(self, seconds)
 
+    def _receiving(self, size: int) -> None:
+        clock = _bodies_of(self.loop)
+        if self not in clock:  # the head just ended: its deadline gives way to the body's
+            _deadlines_of(self.loop).discard(self)
+            clock.begin(self, self.loop.time())
+            _deadlines_of(self.loop).add(self, self._pace().grace)
+        clock.received(self, size)
+
     def _disarm(self) -> None:
         _deadlines_of(self.loop).discard(self)
+        _bodies_of(self.loop).end(self)
+
+    def _pace(self) -> BodyPace:
+        return getattr(self.config, "body_pace", DashboardConfig.body_pace)
 
     def too_slow(self) -> None:
-        """The head deadline passed (called by :class:`HeadDeadlines`)."""
-        if self.conn.their_state is h11.IDLE and not self.transport.is_closing():
+        """A deadline passed (called by :class:`HeadDeadlines`): close the connection if its
+        head, or its body, is late; a body still on pace waits for its next deadline."""
+        if self.transport.is_closing():
+            return
+        state = self.conn.their_state
+        if state is h11.IDLE:
             self.logger.info("closed a connection that sent no complete request head in time")
+            self.transport.close()
+        elif state is h11.SEND_BODY:
+            due = _bodies_of(self.loop).due(self, self._pace())
+            if due is not None and due > self.loop.time():
+                _deadlines_of(self.loop).add(self, due - self.loop.time())
+                return
+            self.logger.info("closed a connection whose request body came too slowly")
+            self._disarm()
             self.transport.close()
 
 
@@ -177,6 +246,24 @@ def _deadlines_of(loop: asyncio.AbstractEventLoop) -> HeadDeadlines:
     return found
 
 
+_bodies: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, BodyClock] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _bodies_of(loop: asyncio.AbstractEventLoop) -> BodyClock:
+    found = _bodies.get(loop)
+    if found is None:
+        found = _bodies[loop] = BodyClock()
+    return found
+
+
+def address_share(settings: Settings, trusted: list[Network]) -> AddressShare:
+    """Each client address's share of ``DASHBOARD_MAX_CONNECTIONS``."""
+    share = settings.dashboard_max_connections_per_address
+    return AddressShare(share or max(1, settings.dashboard_max_connections // 4), trusted)
+
+
 def uvicorn_config(app: Starlette, settings: Settings, **overrides: Any) -> DashboardConfig:
     """The uvicorn configuration of the dashboard; tests override host, port and the like."""
     logging.getLogger("uvicorn.access").addFilter(QUERY_TOKENS)
@@ -194,6 +281,13 @@ def uvicorn_config(app: Starlette, settings: Settings, **overrides: Any) -> Dash
     }
     config = DashboardConfig(app, **(options | overrides))
     config.header_timeout = settings.dashboard_header_timeout
+    config.max_head_bytes = settings.dashboard_max_header_bytes
+    config.body_pace = BodyPace(
+        grace=min(settings.dashboard_header_timeout, settings.dashboard_body_timeout),
+        min_rate=float(settings.dashboard_body_min_rate),
+        timeout=settings.dashboard_body_timeout,
+    )
+    config.address_share = address_share(settings, list(settings.trusted_proxies))
     config.gc_freeze_interval = settings.dashboard_gc_freeze_interval
     config.gc_sweep = settings.dashboard_gc_sweep_minutes * 60
     return config

@@ -258,7 +258,8 @@ class Settings(BaseSettings):
     redaction_unredact_roles: str = Field(
         "admin",
         description="Comma-separated roles that may open the unredacted transcript (audited); "
-        "empty: nobody, and the unredacted text is not kept at all.",
+        "empty: nobody, and no node keeps the unredacted text (a cluster's Redis holds "
+        "Burki's text encrypted).",
     )
     actions_end_call_roles: str = Field(
         "supervisor,admin",
@@ -411,6 +412,12 @@ class Settings(BaseSettings):
     dashboard_streams_total: int = Field(
         3000, ge=1, description="Open streams in total; more get 429."
     )
+    dashboard_streams_per_request: int = Field(
+        16,
+        ge=1,
+        le=64,
+        description="Streams one multiplexed request (/api/events) may name; more get 400.",
+    )
     dashboard_stream_recheck_minutes: float = Field(
         1.0,
         gt=0,
@@ -436,6 +443,28 @@ class Settings(BaseSettings):
         4000,
         ge=10,
         description="Connections and requests served at once; more get 503 (open streams count).",
+    )
+    dashboard_max_connections_per_address: int = Field(
+        0,
+        ge=0,
+        description="Connections one client address (an IPv6 /64) may hold at once; more are "
+        "answered 503 at once. 0: a quarter of DASHBOARD_MAX_CONNECTIONS. Trusted proxies "
+        "are not limited by it.",
+    )
+    dashboard_body_timeout: float = Field(
+        30.0, gt=0, description="Seconds a client has to send a whole request body."
+    )
+    dashboard_body_min_rate: int = Field(
+        500,
+        ge=1,
+        description="Bytes per second a request body must arrive at, on average, once "
+        "DASHBOARD_HEADER_TIMEOUT seconds have passed since its head; slower ones are cut.",
+    )
+    dashboard_max_form_bytes: int = Field(
+        16_384,
+        ge=1024,
+        description="Largest request body of a form (sign-in, actions, admin); every other "
+        "route takes none. Larger ones get 413, bodies without a length 411.",
     )
     burki_allow_insecure: bool = Field(
         False,

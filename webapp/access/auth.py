@@ -205,6 +205,7 @@ class AuthGate:
         caps: StreamCaps,
         recheck: float,
         shared_caps: SharedCaps | None = None,
+        per_request: int = 16,
     ) -> None:
         self.app = app
         self.resolver = resolver
@@ -212,6 +213,7 @@ class AuthGate:
         self.caps = caps
         self.recheck = recheck
         self.shared_caps = shared_caps  # a cluster's per-user and per-session counts
+        self.per_request = per_request  # streams one (multiplexed) request may name
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -228,7 +230,8 @@ class AuthGate:
         api = guard.stream or conn.url.path.startswith(("/api/", "/metrics"))
         refusal = self._refusal(conn, need, principal, api)
         if refusal is None and guard.stream and principal is not None:
-            await self._stream(conn, need, principal, receive, send)
+            count = guard.streams_for(params, conn.url.query)
+            await self._stream(conn, need, principal, count, receive, send)
             return
         if refusal is not None:
             await self._audit_refusal(conn, principal, refusal.status_code)
@@ -237,16 +240,29 @@ class AuthGate:
         await self.app(scope, receive, send)
 
     async def _stream(
-        self, conn: HTTPConnection, need: Need, who: Principal, receive: Receive, send: Send
+        self,
+        conn: HTTPConnection,
+        need: Need,
+        who: Principal,
+        count: int,
+        receive: Receive,
+        send: Send,
     ) -> None:
-        """Serve a stream under the caps, ending it once its principal no longer holds."""
+        """Serve a response of ``count`` streams under the caps (each stream takes a place:
+        each may be an upstream to Burki), ending it once its principal no longer holds."""
+        if count > self.per_request:
+            message = f"name 1 to {self.per_request} streams"
+            answer = JSONResponse({"error": "bad_streams", "message": message}, 400)
+            await answer(conn.scope, receive, send)
+            return
         try:
-            lease: Lease = self.caps.take(who.name, who.session)
+            lease: Lease = self.caps.take(who.name, who.session, count)
         except CapReached as exc:
             await self._over_cap(conn, who, exc, receive, send)
             return
         try:
-            place = await self.shared_caps.take(who.name, who.session) if self.shared_caps else None
+            shared = self.shared_caps
+            place = await shared.take(who.name, who.session, count) if shared else None
         except CapReached as exc:
             lease.release()
             await self._over_cap(conn, who, exc, receive, send)

@@ -1,8 +1,10 @@
 """Caps on open streams: per viewer session, per user, and in total.
 
-Each open SSE response holds a :class:`Lease` until it ends. ``take`` checks
-the three counts and takes all three in one call that never awaits, so
-concurrent openings cannot all pass the check before any is counted.
+Each open SSE response holds a :class:`Lease` until it ends, on as many places as
+streams it opens (a multiplexed request naming twelve calls holds twelve: each may
+be an upstream connection to Burki). ``take`` checks the three counts and takes all
+three in one call that never awaits, so concurrent openings cannot all pass the
+check before any is counted.
 """
 
 from __future__ import annotations
@@ -37,19 +39,19 @@ class SharedCaps(Protocol):
     stream opens under the node's own caps).
     """
 
-    async def take(self, user: str, session: str | None) -> SharedPlace | None: ...
+    async def take(self, user: str, session: str | None, count: int = 1) -> SharedPlace | None: ...
     async def close(self) -> None: ...
 
 
 class Lease:
-    def __init__(self, caps: StreamCaps, keys: list[str]) -> None:
-        self._caps, self._keys = caps, keys
+    def __init__(self, caps: StreamCaps, keys: list[str], count: int) -> None:
+        self._caps, self._keys, self._count = caps, keys, count
         self._held = True
 
     def release(self) -> None:
         if self._held:
             self._held = False
-            self._caps._give_back(self._keys)
+            self._caps._give_back(self._keys, self._count)
 
 
 class StreamCaps:
@@ -57,24 +59,32 @@ class StreamCaps:
         self.limits = limits
         self.open: Counter[str] = Counter()
 
-    def take(self, user: str, session: str | None) -> Lease:
-        """A lease on one more stream of ``user`` (and ``session``), or CapReached."""
+    def take(self, user: str, session: str | None, count: int = 1) -> Lease:
+        """A lease on ``count`` more streams of ``user`` (and ``session``), or CapReached."""
         keys = [f"user:{user}", "total"]
         if session is not None:
             keys.append(f"session:{session}")
-        if self.open["total"] >= self.limits.total:
+        if self.open["total"] + count > self.limits.total:
             raise CapReached("The dashboard has as many streams open as it allows.")
-        if self.open[f"user:{user}"] >= self.limits.per_user:
-            raise CapReached(f"You have {self.limits.per_user} streams open, the most allowed.")
-        if session is not None and self.open[f"session:{session}"] >= self.limits.per_session:
-            raise CapReached(
-                f"This session has {self.limits.per_session} streams open, the most allowed."
-            )
-        self.open.update(keys)
-        return Lease(self, keys)
+        if self.open[f"user:{user}"] + count > self.limits.per_user:
+            raise CapReached(over(count, self.limits.per_user, "You have"))
+        if (
+            session is not None
+            and self.open[f"session:{session}"] + count > self.limits.per_session
+        ):
+            raise CapReached(over(count, self.limits.per_session, "This session has"))
+        self.open.update(dict.fromkeys(keys, count))
+        return Lease(self, keys, count)
 
-    def _give_back(self, keys: list[str]) -> None:
-        self.open.subtract(keys)
+    def _give_back(self, keys: list[str], count: int) -> None:
+        self.open.subtract(dict.fromkeys(keys, count))
         for key in keys:
             if self.open[key] <= 0:
                 del self.open[key]
+
+
+def over(count: int, cap: int, who: str) -> str:
+    """Why ``count`` more streams do not fit under ``cap``, for the 429 answer."""
+    if count > cap:
+        return f"This request names {count} streams; {cap} at most may be open."
+    return f"{who} {cap} streams open, the most allowed."

@@ -20,6 +20,7 @@ from starlette.types import Scope
 
 Need = Literal["public", "signed_in", "call", "campaign", "both", "admin"]
 NeedOf = Callable[[Mapping[str, Any], str], Need]
+CountOf = Callable[[Mapping[str, Any], str], int]
 # What the audit log gets from a route that lets the request in (refusals are the gate's):
 # "each": an entry per request (actions, exports, sign-ins and sign-outs);
 # "viewing": an entry per opening of call or campaign content, resumes within ten minutes
@@ -33,9 +34,14 @@ AUDITS: frozenset[str] = frozenset(get_args(Audit))
 class Guard:
     need: Need | NeedOf
     stream: bool = False  # an SSE response: counted against the caps, re-checked while open
+    # How many streams a request opens (each may be an upstream to Burki); None: one.
+    streams: CountOf | None = None
 
     def need_for(self, params: Mapping[str, Any], query: str) -> Need:
         return self.need if isinstance(self.need, str) else self.need(params, query)
+
+    def streams_for(self, params: Mapping[str, Any], query: str) -> int:
+        return 1 if self.streams is None else max(1, self.streams(params, query))
 
 
 PUBLIC = Guard("public")
@@ -44,16 +50,29 @@ SIGNED_IN = Guard("signed_in")
 
 class GuardedRoute(Route):
     """A route with its guard and its audit decision; every route of the app is one (static
-    files are public and unaudited)."""
+    files are public and unaudited).
+
+    ``form``: the route reads a form body (up to ``DASHBOARD_MAX_FORM_BYTES``); by default
+    a route that accepts POST does. Every other route takes no body
+    (:mod:`webapp.access.bodylimit`).
+    """
 
     def __init__(
-        self, path: str, endpoint: Callable[..., Any], *, guard: Guard, audit: Audit, **kw: Any
+        self,
+        path: str,
+        endpoint: Callable[..., Any],
+        *,
+        guard: Guard,
+        audit: Audit,
+        form: bool | None = None,
+        **kw: Any,
     ) -> None:
         if audit not in AUDITS:
             raise ValueError(f"audit is one of {', '.join(sorted(AUDITS))}")
         super().__init__(path, endpoint, **kw)
         self.guard = guard
         self.audit = audit
+        self.form = "POST" in (self.methods or ()) if form is None else form
 
 
 def kind_param(params: Mapping[str, Any], query: str) -> Need:
@@ -68,6 +87,12 @@ def streams_in_query(params: Mapping[str, Any], query: str) -> Need:
     if "call" in named and "campaign" in named:
         return "both"
     return "campaign" if "campaign" in named else "call" if "call" in named else "signed_in"
+
+
+def streams_named(params: Mapping[str, Any], query: str) -> int:
+    """The multiplexed API: how many different streams its ``call=`` and ``campaign=`` name."""
+    named = parse_qs(query)
+    return len(set(named.get("call", []))) + len(set(named.get("campaign", [])))
 
 
 def guard_of(scope: Scope) -> tuple[Guard, Mapping[str, Any]]:
@@ -91,3 +116,13 @@ def guard_of(scope: Scope) -> tuple[Guard, Mapping[str, Any]]:
             return guard, params
         partial = partial or (guard, params)  # the path matches, the method does not
     return partial or (SIGNED_IN, {})
+
+
+def takes_form(scope: Scope) -> bool:
+    """Whether the route this request reaches (method and path) reads a form body."""
+    app = scope.get("app")
+    for route in getattr(getattr(app, "router", None), "routes", []):
+        match, _ = route.matches(scope)
+        if match is Match.FULL:
+            return isinstance(route, GuardedRoute) and route.form
+    return False

@@ -20,18 +20,31 @@ Per stream (``<prefix><what>:<stream key>``):
   keeps the newest request published, beside the log, since the input that answered it
   may be trimmed from the log long before the request leaves ``req``.
 - ``sent``: how far each webhook route's frames were delivered (``webapp.cluster.marks``).
+
+Every input and request is sealed (:mod:`webapp.cluster.sealing`): encrypted and
+authenticated with a key derived from the cluster's shared secret, bound to its stream,
+its number and the lease value that wrote it. :meth:`Bus.read` and :meth:`Bus.requests`
+hand back an entry that does not open, or carries no number, as ``forged`` (logged
+without its content and counted in :attr:`Bus.refused`), for the reader to skip.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import secrets
+import time
+from collections import Counter, OrderedDict
 from collections.abc import Awaitable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
+
+from webapp.cluster.sealing import Forged, Sealer
+
+log = logging.getLogger(__name__)
 
 PREFIX = "burki:"
 
@@ -51,11 +64,13 @@ return {1, value, tonumber(ARGV[3])}
 
 _PUBLISH = """
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return false end
-local n = redis.call('INCR', KEYS[3])
+local n = (tonumber(redis.call('GET', KEYS[3])) or 0) + 1
+if n ~= tonumber(ARGV[6]) then return {'', n} end
+redis.call('SET', KEYS[3], n)
 local fields = {'i', ARGV[2], 'by', ARGV[1], 'n', n}
 if ARGV[5] ~= '' then
   fields[7] = 'req'; fields[8] = ARGV[5]
-  redis.call('SET', KEYS[4], ARGV[5])
+  redis.call('SET', KEYS[4], ARGV[5] .. ' ' .. ARGV[7])
 end
 local id = redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[3], '*', unpack(fields))
 for i = 2, 4 do redis.call('PEXPIRE', KEYS[i], ARGV[4]) end
@@ -63,11 +78,13 @@ return {id, n}
 """
 
 _REQUEST = """
-local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[2], '*', 'i', ARGV[1])
+local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[2], '*', 'i', ARGV[1], 't', ARGV[4])
 redis.call('PEXPIRE', KEYS[1], ARGV[3])
 return id
 """
 REQUESTS_KEPT = 1000  # requests kept per stream for the holder (a few a minute at most)
+# A request is served only this close (s) to when it was sealed: a copy of an old one is not.
+REQUEST_WINDOW = 120.0
 
 _RELEASE = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
@@ -107,6 +124,7 @@ class BusConfig:
     log_entries: int = 20_000  # inputs kept per stream (approximately: MAXLEN ~)
     retention_seconds: float = 86_400.0  # a stream's keys live this long after its last input
     block_seconds: float = 1.0  # how long one read waits for new inputs
+    secret: str = field(default="", repr=False)  # the cluster's shared secret: seals entries
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,11 +145,13 @@ class Entry:
     by: str
     req: str = ""  # the request it answers (an input another node asked for)
     n: int = 0  # its number in the stream's inputs, from 1 (0: not numbered)
+    forged: bool = False  # it did not open with the cluster's key: skip it
 
 
 @dataclass(frozen=True, slots=True)
 class Published:
-    """Where the log took an input: its entry id and its number."""
+    """Where the log took an input: its entry id and its number (no id: the log's next
+    number is ``n``, not the one proposed; nothing was written)."""
 
     id: str
     n: int
@@ -143,6 +163,9 @@ class Bus:
     def __init__(self, redis: Redis, config: BusConfig) -> None:
         self.redis = redis
         self.config = config
+        self.sealer = Sealer(config.secret)
+        self.refused: Counter[str] = Counter()  # entries skipped as forged, by key kind
+        self._requests_seen: OrderedDict[str, str] = OrderedDict()  # sealed -> entry id
         self._tick = redis.register_script(_TICK)
         self._publish = redis.register_script(_PUBLISH)
         self._release = redis.register_script(_RELEASE)
@@ -182,16 +205,21 @@ class Bus:
         return Tick(bool(mine), str(holder), int(ttl))
 
     async def publish(
-        self, stream: str, value: str, payload: str, req: str = ""
+        self, stream: str, value: str, payload: str, req: str = "", n: int = 1
     ) -> Published | None:
-        """Append ``payload`` to the stream's inputs if ``value`` still holds its lease.
+        """Append ``payload``, sealed as input number ``n``, to the stream's inputs if
+        ``value`` still holds its lease.
 
         ``req``: the request it answers, if another node asked for it. Returns where the
-        log took it; None when the lease is not ``value``'s (fenced off).
+        log took it; None when the lease is not ``value``'s (fenced off); a ``Published``
+        without an id when the log's next number is not ``n`` (nothing written: publish
+        again under the number it names).
         """
         keys = [PREFIX + what + stream for what in ("lease:", "in:", "count:", "answered:")]
-        args: list[str | int] = [value, payload, self.config.log_entries, self.retention_ms, req]
-        entry = await checked(self._publish(keys=keys, args=args))
+        sealed = self.sealer.key("in", stream).seal(payload, stream, n, value, req)
+        args: list[str | int] = [value, sealed, self.config.log_entries, self.retention_ms, req]
+        answered = self.sealer.key("answered", stream).mac(stream, req) if req else ""
+        entry = await checked(self._publish(keys=keys, args=[*args, n, answered]))
         return Published(str(entry[0]), int(entry[1])) if entry is not None else None
 
     async def release(self, stream: str, value: str) -> None:
@@ -210,21 +238,34 @@ class Bus:
             self.redis.xread({PREFIX + "in:" + stream: after}, count, block)
         )
         return [
-            Entry(
-                entry,
-                fields.get("i", ""),
-                fields.get("by", ""),
-                fields.get("req", ""),
-                int(fields.get("n") or 0),
-            )
+            self._opened(stream, entry, fields)
             for _, entries in answer
             for entry, fields in entries
         ]
 
+    def _opened(self, stream: str, entry: str, fields: dict[str, str]) -> Entry:
+        by, req, n = fields.get("by", ""), fields.get("req", ""), fields.get("n", "")
+        number = int(n) if n.isascii() and n.isdigit() else 0
+        try:
+            if number == 0:
+                raise Forged("unnumbered")
+            text = self.sealer.key("in", stream).open(fields.get("i", ""), stream, number, by, req)
+        except Forged as exc:
+            self.forged("in", stream, entry, str(exc))
+            return Entry(entry, "", "", "", number, forged=True)
+        return Entry(entry, text, by, req, number)
+
+    def forged(self, what: str, stream: str, entry: str, why: str) -> None:
+        """Note an entry of ``what`` that did not open (never its content)."""
+        self.refused[what] += 1
+        log.warning("stream %s: a %s entry in Redis was refused (%s): %s", stream, what, why, entry)
+
     async def request(self, stream: str, payload: str) -> str:
         """Ask the stream's holder, whoever it is now or next, to publish ``payload``."""
         keys = [PREFIX + "req:" + stream]
-        args: list[str | int] = [payload, REQUESTS_KEPT, self.retention_ms]
+        at = str(int(time.time() * 1000))
+        sealed = self.sealer.key("req", stream).seal(payload, stream, at)
+        args: list[str | int] = [sealed, REQUESTS_KEPT, self.retention_ms, at]
         return str(await checked(self._request(keys=keys, args=args)))
 
     async def requests(self, stream: str, after: str, count: int = 50) -> list[Entry]:
@@ -233,14 +274,40 @@ class Bus:
         key = PREFIX + "req:" + stream
         answer: Any = await checked(self.redis.xread({key: after}, count, block))
         return [
-            Entry(entry, fields.get("i", ""), "")
+            self._request_opened(stream, e, fields)
             for _, entries in answer
-            for entry, fields in entries
+            for e, fields in entries
         ]
 
+    def _request_opened(self, stream: str, entry: str, fields: dict[str, str]) -> Entry:
+        """A request, opened; forged when it does not open, was sealed far from when Redis
+        took it, or is a copy of one already read under another entry id."""
+        sealed, at = fields.get("i", ""), fields.get("t", "")
+        try:
+            text = self.sealer.key("req", stream).open(sealed, stream, at)
+            if abs(int(entry.partition("-")[0]) - int(at)) > REQUEST_WINDOW * 1000:
+                raise Forged("sealed long before it was sent")
+            if self._requests_seen.setdefault(sealed, entry) != entry:
+                raise Forged("a copy of an earlier request")
+        except Forged as exc:
+            self.forged("req", stream, entry, str(exc))
+            return Entry(entry, "", "", forged=True)
+        self._requests_seen.move_to_end(sealed)
+        while len(self._requests_seen) > 10_000:
+            self._requests_seen.popitem(last=False)
+        return Entry(entry, text, "")
+
     async def answered(self, stream: str) -> str:
-        """The newest request the stream's inputs ever answered (``0``: none)."""
-        return str(await checked(self.redis.get(PREFIX + "answered:" + stream)) or "0")
+        """The newest request the stream's inputs ever answered (``0``: none, or a value that
+        is not this cluster's: requests older than :data:`REQUEST_WINDOW` are refused anyway)."""
+        stored = str(await checked(self.redis.get(PREFIX + "answered:" + stream)) or "")
+        req, _, mac = stored.partition(" ")
+        if not req:
+            return "0"
+        if not self.sealer.key("answered", stream).verify(mac, stream, req):
+            self.forged("answered", stream, PREFIX + "answered:" + stream, "its MAC does not match")
+            return "0"
+        return req
 
     async def newest(self, stream: str) -> str | None:
         """The id of the newest input kept, None when there is none."""

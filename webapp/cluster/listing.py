@@ -5,7 +5,10 @@ lists in Redis; every other node reads them from there. The lease is taken and
 renewed at each poll, with a time to live of a few polls: when the polling
 node's watchers leave (its poll stops) or it dies, another watching node takes
 over at its next poll. Without a stored listing (none yet, or Redis away) a node
-polls for itself: a board is never empty for want of Redis.
+polls for itself: a board is never empty for want of Redis. The stored lists are sealed
+(:mod:`webapp.cluster.sealing`: they hold callers' numbers, and a forged list would put
+made-up calls on every board); lists that do not open are logged, counted and polled
+for instead.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from collections.abc import Awaitable, Callable
 
 from webapp.cluster import codec
 from webapp.cluster.bus import PREFIX, Bus, Trouble
+from webapp.cluster.sealing import Forged
 from webapp.wire.rest import CallSummary, CampaignSummary
 
 # as the directory's: calls, their error, campaigns, theirs, whether Burki has campaigns
@@ -34,6 +38,7 @@ class RedisListing:
         self.bus = bus
         self.ttl_ms = int(max(interval * POLLS_PER_LEASE, bus.config.lease_seconds) * 1000)
         self._value: str | None = None
+        self._seal = bus.sealer.key(LEASE, LEASE)
 
     async def lists(self, fetch: Callable[[], Awaitable[Listed]]) -> Listed:
         try:
@@ -42,13 +47,18 @@ class RedisListing:
             if not tick.mine:
                 stored = await self.bus.redis.get(PREFIX + LEASE)
                 if stored is not None:
-                    calls, error, campaigns, campaign_error, has = codec.decode(stored)
+                    text = self._seal.open(str(stored), LEASE)
+                    calls, error, campaigns, campaign_error, has = codec.decode(text)
                     return list(calls), error, list(campaigns), campaign_error, bool(has)
+        except Forged:
+            self.bus.forged(LEASE, LEASE, PREFIX + LEASE, "it does not open")
+            return await fetch()
         except (*Trouble, ValueError) as exc:
             log.warning("directory: shared listing unavailable (%s)", type(exc).__name__)
             return await fetch()
         listed = await fetch()
         if self._value is not None:
             with contextlib.suppress(*Trouble):
-                await self.bus.redis.set(PREFIX + LEASE, codec.encode(listed), px=self.ttl_ms)
+                sealed = self._seal.seal(codec.encode(listed), LEASE)
+                await self.bus.redis.set(PREFIX + LEASE, sealed, px=self.ttl_ms)
         return listed

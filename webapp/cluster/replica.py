@@ -15,7 +15,10 @@ can append once the lease is its own, so its inputs follow everyone else's in
 the log's order on every node. Whichever of the publisher and the reader meets
 one of the holder's entries first feeds it, exactly once.
 
-Inputs are numbered in the log. A node whose next input is not the one after the last
+Inputs are sealed and numbered in the log (:mod:`webapp.cluster.sealing`): an entry that
+does not open, or a copy of an earlier one (a number at or below the last fed, other
+than 1, where a log that started over begins), is skipped, logged and counted, never fed.
+A node whose next input is not the one after the last
 it fed (it started on a log whose first inputs were trimmed, or it fell so far behind
 that inputs it had not read were trimmed, or Redis lost the log) holds a state no
 other node holds: it numbers its frames under an epoch of its own from there
@@ -141,11 +144,17 @@ class Replica:
             self._set_trouble("store", None)
             for entry in entries:
                 self._last = entry.id
+                if entry.forged:
+                    continue  # the bus logged and counted it
+                if entry.by in self._mine and entry.id in self._fed_by_publisher:
+                    self._fed_by_publisher.discard(entry.id)
+                    self._answered(entry.req)
+                    continue
+                if entry.n <= self._n and entry.n != 1:  # 1: the log started over
+                    self.bus.forged("in", self.name, entry.id, f"a copy of input {entry.n}")
+                    continue
                 self._answered(entry.req)
                 if entry.by in self._mine:
-                    if entry.id in self._fed_by_publisher:
-                        self._fed_by_publisher.discard(entry.id)
-                        continue
                     self._fed_by_reader.add(entry.id)
                 self._follow(entry.n)
                 self._feed(entry.payload)
@@ -153,8 +162,6 @@ class Replica:
 
     def _follow(self, n: int) -> None:
         """Before input number ``n`` is fed: renumber unless it is the one after the last."""
-        if n == 0:  # published by a node that does not number inputs: nothing to check
-            return
         if n != self._n + 1:
             log.warning(
                 "stream %s: inputs %d to %d were gone from the shared log before this node"
@@ -204,7 +211,7 @@ class Replica:
                 await asyncio.sleep(self.bus.config.block_seconds)
                 continue
             for req in asked:
-                item = _requested(req.payload)
+                item = None if req.forged else _requested(req.payload)
                 if item is not None:
                     await publish(item, req.id)  # LeaseLost ends this with the upstream
                 after = req.id
@@ -265,8 +272,11 @@ class Replica:
     def _start_upstream(self, value: str) -> None:
         async def publish(item: Input, req: str = "") -> None:
             async with self._publishing:
-                entry = await self.bus.publish(self.name, value, codec.encode(item), req)
-                if entry is None:
+                payload = codec.encode(item)
+                entry = await self.bus.publish(self.name, value, payload, req, self._n + 1)
+                if entry is not None and not entry.id:  # the log numbers from elsewhere
+                    entry = await self.bus.publish(self.name, value, payload, req, entry.n)
+                if entry is None or not entry.id:
                     raise LeaseLost
                 self._answered(req)
                 if entry.id in self._fed_by_reader:  # the reader met it first and fed it

@@ -1,8 +1,9 @@
 """The per-user and per-session stream caps of :mod:`webapp.access.caps`, counted in Redis.
 
 Each open stream holds a ticket in a sorted set per user (and per session), scored with
-the moment it runs out. One Lua script drops the tickets that ran out, checks both
-counts and adds the ticket in one atomic step, on Redis's clock: streams racing to open
+the moment it runs out; a request that opens several streams holds one ticket per
+stream. One Lua script drops the tickets that ran out, checks both
+counts and adds the tickets in one atomic step, on Redis's clock: streams racing to open
 on several nodes cannot all slip under a cap. A node renews its tickets every third of
 their time to live in one round trip, so a node killed with ``kill -9`` frees its viewers'
 places within :data:`TICKET_SECONDS` (their reconnects may be refused until then).
@@ -21,7 +22,7 @@ import secrets
 
 from redis.asyncio import Redis
 
-from webapp.access.caps import CapReached, Limits
+from webapp.access.caps import CapReached, Limits, over
 from webapp.cluster.bus import PREFIX, Trouble
 
 log = logging.getLogger(__name__)
@@ -31,12 +32,15 @@ TICKET_SECONDS = 15.0  # a ticket's time to live; renewed every third of it
 _TAKE = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
+local count = tonumber(ARGV[3])
 for i = 1, #KEYS do
   redis.call('ZREMRANGEBYSCORE', KEYS[i], '-inf', now)
-  if redis.call('ZCARD', KEYS[i]) >= tonumber(ARGV[2 + i]) then return i end
+  if redis.call('ZCARD', KEYS[i]) + count > tonumber(ARGV[3 + i]) then return i end
 end
 for i = 1, #KEYS do
-  redis.call('ZADD', KEYS[i], now + tonumber(ARGV[2]), ARGV[1])
+  for j = 1, count do
+    redis.call('ZADD', KEYS[i], now + tonumber(ARGV[2]), ARGV[1] .. ':' .. j)
+  end
   redis.call('PEXPIRE', KEYS[i], math.ceil(tonumber(ARGV[2]) * 1000))
 end
 return 0
@@ -46,7 +50,9 @@ _RENEW = """
 local t = redis.call('TIME')
 local until_ = tonumber(t[1]) + tonumber(t[2]) / 1000000 + tonumber(ARGV[1])
 for i = 1, #KEYS do
-  redis.call('ZADD', KEYS[i], 'XX', until_, ARGV[i + 1])
+  for j = 1, tonumber(ARGV[3]) do
+    redis.call('ZADD', KEYS[i], 'XX', until_, ARGV[2] .. ':' .. j)
+  end
   redis.call('PEXPIRE', KEYS[i], math.ceil(tonumber(ARGV[1]) * 1000))
 end
 return 0
@@ -56,8 +62,12 @@ return 0
 class SharedLease:
     """One open stream's place in the cluster-wide counts, until :meth:`release`."""
 
-    def __init__(self, caps: RedisStreamCaps, ticket: str, keys: list[str]) -> None:
-        self._caps, self.ticket, self.keys = caps, ticket, keys
+    def __init__(self, caps: RedisStreamCaps, ticket: str, keys: list[str], count: int) -> None:
+        self._caps, self.ticket, self.keys, self.count = caps, ticket, keys, count
+
+    @property
+    def members(self) -> list[str]:
+        return [f"{self.ticket}:{j}" for j in range(1, self.count + 1)]
 
     async def release(self) -> None:
         await self._caps.give_back(self)
@@ -79,8 +89,9 @@ class RedisStreamCaps:
     def connect(cls, url: str, limits: Limits) -> RedisStreamCaps:
         return cls(Redis.from_url(url, decode_responses=True, socket_timeout=2.0), limits)
 
-    async def take(self, user: str, session: str | None) -> SharedLease | None:
-        """This stream's place, or :class:`CapReached`; None when Redis does not answer."""
+    async def take(self, user: str, session: str | None, count: int = 1) -> SharedLease | None:
+        """Places for ``count`` streams, or :class:`CapReached`; None when Redis does not
+        answer."""
         keys = [PREFIX + "streams:user:" + user]
         caps: list[str | float] = [self.limits.per_user]
         if session is not None:
@@ -88,17 +99,15 @@ class RedisStreamCaps:
             caps.append(self.limits.per_session)
         ticket = secrets.token_hex(8)
         try:
-            full = int(await self._take(keys=keys, args=[ticket, self.ttl, *caps]))
+            full = int(await self._take(keys=keys, args=[ticket, self.ttl, count, *caps]))
         except Trouble as exc:
             log.warning("stream caps: shared store unreachable (%s)", type(exc).__name__)
             return None
         if full == 1:
-            raise CapReached(f"You have {self.limits.per_user} streams open, the most allowed.")
+            raise CapReached(over(count, self.limits.per_user, "You have"))
         if full == 2:
-            raise CapReached(
-                f"This session has {self.limits.per_session} streams open, the most allowed."
-            )
-        lease = self._held[ticket] = SharedLease(self, ticket, keys)
+            raise CapReached(over(count, self.limits.per_session, "This session has"))
+        lease = self._held[ticket] = SharedLease(self, ticket, keys, count)
         if self._renewing is None:
             self._renewing = asyncio.create_task(self._renew_all(), name="stream caps renewal")
         return lease
@@ -109,7 +118,7 @@ class RedisStreamCaps:
         try:
             async with self.redis.pipeline(transaction=False) as pipe:
                 for key in lease.keys:
-                    pipe.zrem(key, lease.ticket)
+                    pipe.zrem(key, *lease.members)
                 await pipe.execute()
         except Trouble:
             pass  # it runs out on its own
@@ -122,7 +131,7 @@ class RedisStreamCaps:
             with contextlib.suppress(*Trouble):  # a missed renewal: the next one, or they run out
                 async with self.redis.pipeline(transaction=False) as pipe:
                     for lease in self._held.values():
-                        args: list[str | float] = [self.ttl, *([lease.ticket] * len(lease.keys))]
+                        args: list[str | float] = [self.ttl, lease.ticket, lease.count]
                         await self._renew(keys=lease.keys, args=args, client=pipe)
                     await pipe.execute()
 

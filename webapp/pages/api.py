@@ -16,6 +16,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from webapp.pages.errorpages import json_error
+from webapp.pages.known import first_unknown
 from webapp.pages.state import app_state, record
 from webapp.relay import cursor
 from webapp.relay.frames import Frame
@@ -41,7 +42,7 @@ async def multiplexed_events(request: Request) -> Response | SSE:
     keys = list(dict.fromkeys(keys))
     if not keys or len(keys) > MAX_MULTIPLEXED:
         return json_error(400, "bad_streams", f"name 1 to {MAX_MULTIPLEXED} streams")
-    if (gone := missing_answer(request, keys)) is not None:
+    if (gone := await missing_answer(request, keys)) is not None:
         return gone
     positions = cursor.decode(last_event_id(request), keys)
     for key in keys:  # every opening is audited; a resume folds into its viewing's entry
@@ -52,7 +53,7 @@ async def multiplexed_events(request: Request) -> Response | SSE:
 
 
 async def _single(request: Request, key: StreamKey) -> Response | SSE:
-    if (gone := missing_answer(request, [key])) is not None:
+    if (gone := await missing_answer(request, [key])) is not None:
         return gone
     hub: Hub = app_state(request).hub
     last_id = last_event_id(request)
@@ -79,12 +80,11 @@ async def _single_frames(
                 yield chunk
 
 
-def missing_answer(request: Request, keys: list[StreamKey]) -> Response | None:
-    """404 for an id Burki just said does not exist (no upstream is opened for it)."""
-    missing = app_state(request).missing
-    for key in keys:
-        if key in missing:
-            return json_error(404, "not_found", f"Burki has no {key.kind} with the id {key.id}.")
+async def missing_answer(request: Request, keys: list[StreamKey]) -> Response | None:
+    """404 for an id Burki does not have (no upstream is opened for any of ``keys``)."""
+    key = await first_unknown(request, keys)
+    if key is not None:
+        return json_error(404, "not_found", f"Burki has no {key.kind} with the id {key.id}.")
     return None
 
 

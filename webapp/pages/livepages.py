@@ -21,6 +21,7 @@ from webapp.access.wiring import principal_of
 from webapp.pages import actions, exports, htmlsse, views
 from webapp.pages.capabilities import CANNOT
 from webapp.pages.errorpages import unknown
+from webapp.pages.known import first_unknown
 from webapp.pages.state import app_state, record
 from webapp.pages.templating import templates
 from webapp.relay.frames import Frame
@@ -149,7 +150,7 @@ async def live_updates(request: Request) -> Response | SSE:
     key = StreamKey.call(ident) if kind == "call" else StreamKey.campaign(ident)
     if view is None or VIEW_KINDS[view.name] != kind:
         raise HTTPException(404, "no such view")  # nor a view of another kind
-    if key in app_state(request).missing:
+    if await first_unknown(request, [key]) is not None:
         raise unknown(key.kind)
     hub: Hub = app_state(request).hub
     last_id = last_event_id(request)

@@ -6,11 +6,11 @@ Each app has its own registry, so several apps (tests) never share numbers.
 from __future__ import annotations
 
 from collections import Counter as Tally
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any, Protocol
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
-from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
@@ -71,6 +71,11 @@ class Metrics:
         if dispatcher is not None:
             self.registry.register(_WebhookGauges(dispatcher))
 
+    def watch_refused(self, refused: Mapping[str, int]) -> None:
+        """Expose the entries a cluster node read from Redis and refused (forged, replayed,
+        unreadable), by kind of key, at each scrape."""
+        self.registry.register(_RefusedCounts(refused))
+
     def render(self) -> bytes:
         return generate_latest(self.registry)
 
@@ -116,3 +121,19 @@ class _StreamGauges(Collector):
         )
         viewers.add_metric([], sum(s.viewer_count for s in streams))
         yield from (count, upstream, viewers)
+
+
+class _RefusedCounts(Collector):
+    def __init__(self, refused: Mapping[str, int]) -> None:
+        self.refused = refused
+
+    def collect(self) -> Iterator[Metric]:
+        family = CounterMetricFamily(
+            "burki_live_store_refused",
+            "Entries read from the cluster's Redis that did not open (forged, replayed or "
+            "unreadable) and were skipped, by key",
+            labels=["what"],
+        )
+        for what, count in sorted(self.refused.items()):
+            family.add_metric([what], count)
+        yield family

@@ -1,0 +1,60 @@
+"""Ids Burki has: checked before a stream route opens an upstream for them.
+
+A made-up id is cheap to send, and each one a stream opens costs a WebSocket handshake
+to Burki with the API key, retried while anyone watches. So before a stream route
+opens a stream that is not running yet, each of its ids is checked: one Burki lists
+(the directory's ongoing calls and running campaigns) is known at once; any other is
+looked up in Burki's REST (concurrent lookups of one id share one call, and a 404 is
+remembered for ``DASHBOARD_MISSING_CACHE_SECONDS``, :mod:`webapp.pages.missing`). An
+ended call is not listed but is found. A REST that cannot answer (down, the key refused,
+no such endpoint on this Burki) does not stop the stream: its upstream finds out, as
+before.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+
+from starlette.requests import HTTPConnection
+
+from webapp.pages.state import AppState, app_state
+from webapp.wire.rest import NoRoute, NotFound, RestError
+from webapp.wire.streamkey import StreamKey
+
+
+async def first_unknown(conn: HTTPConnection, keys: list[StreamKey]) -> StreamKey | None:
+    """The first of ``keys`` Burki says it does not have; None when it has them all (or
+    cannot tell)."""
+    state = app_state(conn)
+    if any(key in state.missing for key in keys):
+        return next(key for key in keys if key in state.missing)
+    asking = [key for key in keys if key not in state.hub.streams and not _listed(state, key)]
+    if not asking:
+        return None
+    found = await asyncio.gather(*(_exists(state, key) for key in asking))
+    return next((key for key, exists in zip(asking, found, strict=True) if not exists), None)
+
+
+def _listed(state: AppState, key: StreamKey) -> bool:
+    directory = state.directory
+    if key.kind == "call":
+        return any(call.call_sid == key.id for call in directory.calls)
+    return any(str(campaign.id) == key.id for campaign in directory.campaigns)
+
+
+async def _exists(state: AppState, key: StreamKey) -> bool:
+    rest = state.rest
+    ask: Callable[[], Awaitable[object]] = (
+        (lambda: rest.call(key.id)) if key.kind == "call" else (lambda: rest.campaign(int(key.id)))
+    )
+    try:
+        await state.missing.lookup(key, ask)
+    except NoRoute:  # this Burki has no such endpoint: it says nothing about the id
+        state.missing.forget(key)
+        return True
+    except NotFound:
+        return False
+    except RestError:
+        return True  # Burki's REST cannot tell (down, key refused): the upstream will
+    return True
