@@ -9,12 +9,9 @@ import re
 
 import httpx
 import pytest
-from redis.asyncio import Redis
 
-from tests.cluster import flush, nodes, redis_module
 from tests.live import Viewer, is_event, running_app
 from tests.receiver import receiving
-from tests.redisserver import RedisServer
 from tests.test_access import paths
 from tests.test_alerts_live import endpoints
 from tests.test_secrecy import body_start
@@ -23,7 +20,6 @@ from webapp.logs import mask_query_tokens
 from webapp.simulator import Simulator
 from webapp.wire.caller import caller_label
 
-__all__ = ["redis_module"]  # the module's redis-server fixture
 SLACK = "https://hooks.slack.com/services/T0AAA/B0BBB/PathSecret0123456789"
 
 
@@ -160,30 +156,3 @@ async def test_the_caller_numbers_setting_shows_them_in_full_or_not_at_all(
     assert caller_label("••••5309") == "••••5309"  # labelled twice: the same label
     assert caller_label("911") == caller_label("x", "hidden") == "[phone]"
     assert caller_label(None) == caller_label("  ") == ""
-
-
-async def test_a_clusters_redis_holds_the_callers_number_as_its_label_only(
-    sim: Simulator, redis_module: RedisServer
-) -> None:
-    flush(redis_module)
-    sid = sim.add_call(customer_phone=CALLER)
-    async with nodes(sim, redis_module, 1) as (node,), node.client(Role.SUPERVISOR) as client:
-        viewer = Viewer(node.url, f"/api/calls/{sid}/events").start(client)
-        await viewer.wait_for(lambda e: e.event == "call_status")
-        await node.state.directory.refresh()
-        await viewer.stop()
-        redis = Redis.from_url(redis_module.url)
-        try:
-            stored = []
-            async for key in redis.scan_iter("burki:*"):
-                kind = await redis.type(key)
-                if kind == b"stream":
-                    stored += [str(fields) for _, fields in await redis.xrange(key)]
-                elif kind == b"string":
-                    stored.append(str(await redis.get(key)))
-                elif kind == b"hash":
-                    stored.append(str(await redis.hgetall(key)))
-        finally:
-            await redis.aclose()
-    assert any("5309" in text for text in stored), "the inputs were not where they were sought"
-    assert not any(caller_leaks(text) for text in stored)
