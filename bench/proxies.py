@@ -21,6 +21,7 @@ from typing import Any
 
 import uvicorn
 
+from bench import gcstat
 from bench.control import child_setup, serve, serving_port
 from bench.naive import create_naive_app
 from bench.simproc import API_KEY
@@ -87,11 +88,15 @@ LISTEN = {"host": "127.0.0.1", "port": 0, "access_log": False, "backlog": 4096}
 
 
 def build_server(
-    design: str, base_url: str, viewer_queue: int, state_dir: Path
+    design: str,
+    base_url: str,
+    viewer_queue: int,
+    state_dir: Path,
+    overrides: dict[str, Any] | None = None,
 ) -> tuple[uvicorn.Server, str | None]:
     if design.startswith("ours"):
         extra = {"redaction_enabled": False} if design == "ours-redaction-off" else {}
-        settings = settings_for(base_url, viewer_queue, state_dir, **extra)
+        settings = settings_for(base_url, viewer_queue, state_dir, **extra, **(overrides or {}))
         app = create_app(settings, demo=False)
         config = uvicorn_config(app, settings, timeout_graceful_shutdown=2, **LISTEN)
         return DashboardServer(config, app), api_token(settings)
@@ -100,10 +105,17 @@ def build_server(
     return uvicorn.Server(plain), None
 
 
-def main(conn: Connection, design: str, base_url: str, viewer_queue: int) -> None:
+def main(
+    conn: Connection,
+    design: str,
+    base_url: str,
+    viewer_queue: int,
+    overrides: dict[str, Any] | None = None,
+) -> None:
+    """Serve ``design``; ``overrides`` are more of our dashboard's settings (the soak's)."""
     child_setup(f"{design} proxy")
     with tempfile.TemporaryDirectory(prefix="burki-bench-") as state_dir:
-        server, token = build_server(design, base_url, viewer_queue, Path(state_dir))
+        server, token = build_server(design, base_url, viewer_queue, Path(state_dir), overrides)
         asyncio.run(_run(conn, server, token))
 
 
@@ -113,6 +125,8 @@ async def _run(conn: Connection, server: uvicorn.Server, token: str | None) -> N
     port = await serving_port(server, task)
     pauses = GcPauses()
     handlers = {"port": lambda: port, "token": lambda: token, "gc": pauses.take}
+    if isinstance(server, DashboardServer):
+        handlers |= gcstat.handlers(server)
     try:
         await serve(conn, handlers | {"follow": lambda sids: None})
     finally:

@@ -3,7 +3,8 @@
 Commands: ``base_url``, ``add_call``, ``rate`` (``Faults.segment_rate``: final
 segments per second on every in-progress call with a live socket, each carrying
 ``t=<send time> n=<seq>``), ``connections`` (live sockets of a stream),
-``markers`` (the ``(n, t)`` of every paced segment of a call) and ``end_call``.
+``markers`` (the ``(n, t)`` of every paced segment of a call), ``end_call`` and
+``drop`` (abort a call's upstream sockets, as a network drop does).
 """
 
 from __future__ import annotations
@@ -45,6 +46,7 @@ async def _run(conn: Connection) -> None:
                 "connections": lambda sid: sim.connections(f"call:{sid}"),
                 "markers": markers,
                 "end_call": lambda sid: sim.set_call_status(sid, "completed"),
+                "drop": lambda sid: sim.drop(f"call:{sid}"),
             },
         )
     finally:

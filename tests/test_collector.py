@@ -60,3 +60,30 @@ def test_a_steady_state_costs_no_collection() -> None:
     collector = Collector(interval=60, sweep=0, batch=1_000_000)
     collector.tick()
     assert collector.freezes == 0
+
+
+def test_a_batch_of_middle_collections_calls_for_a_freeze() -> None:
+    collector = Collector(interval=60, sweep=0, batch=2)
+    viewer = Node()
+    gc.collect(1)
+    collector.tick()
+    assert collector.freezes == 0  # one middle collection: not yet a batch
+    gc.collect(1)
+    collector.tick()
+    assert collector.freezes == 1 and frozen(viewer)
+
+
+def test_a_tick_never_lists_the_collectors_objects(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``gc.get_objects()`` hands out references to objects other threads are still
+    building: a tuple being resized in a worker thread (an audit record) then fails with
+    ``SystemError: bad argument to internal function``. The checks read statistics."""
+
+    def listed(generation: int | None = None) -> list[object]:
+        raise AssertionError("gc.get_objects() was called")
+
+    monkeypatch.setattr(gc, "get_objects", listed)
+    collector = Collector(interval=60, sweep=0, batch=1)
+    for _ in range(3):
+        gc.collect(1)
+        collector.tick()
+    assert collector.freezes >= 1

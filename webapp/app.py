@@ -47,7 +47,13 @@ class DashboardApp(Starlette):
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         scope[RAW_SEND] = send
-        await super().__call__(scope, receive, send)
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            # ``send`` is bound to uvicorn's request cycle, which holds the scope: left in,
+            # every request would end as a reference cycle (its connection, headers, session
+            # and all) for the cycle detector, not freed by reference counting.
+            del scope[RAW_SEND]
 
 
 def create_app(

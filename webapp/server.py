@@ -42,6 +42,7 @@ from webapp.logs import QUERY_TOKENS
 from webapp.pages.state import state_of
 from webapp.relay.sseresponse import CONNECTION
 from webapp.settings import Settings
+from webapp.transports import release_closed_transports
 
 
 class DashboardServer(uvicorn.Server):
@@ -51,6 +52,7 @@ class DashboardServer(uvicorn.Server):
         self.collector: Collector | None = None
 
     async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        release_closed_transports()  # closed connections freed at once (Python 3.11)
         await super().startup(sockets)
         interval = getattr(self.config, "gc_freeze_interval", 0.0)
         if interval and not self.should_exit:

@@ -53,6 +53,9 @@ class RevocableReceive:
         finally:
             self._waiter = None
             self._interrupting = False
+            # A cancelled task keeps its CancelledError, whose traceback keeps this frame:
+            # the frame must not keep the task, or the two are a cycle the collector must find.
+            task = None
 
     def revoke(self) -> None:
         """From now on ``receive`` says the client left; a waiting caller is told now."""

@@ -31,6 +31,7 @@ from webapp.relay.metrics import Metrics
 from webapp.relay.ports import Alerts, Attention
 from webapp.relay.redactor import CallRedactor, RedactionConfig
 from webapp.relay.timedinputs import TimedInputs
+from webapp.relay.weak import weakly
 from webapp.wire.events import Event, Transcript
 from webapp.wire.streamkey import StreamKey
 
@@ -65,7 +66,7 @@ class CallExtras:
         )
         self._release: asyncio.TimerHandle | None = None
         self.health = (
-            CallHealth(health, offer, self._assess, on_due=self._health_due)
+            CallHealth(health, offer, weakly(self._assess), on_due=weakly(self._health_due))
             if (key.kind == "call")
             else None
         )

@@ -105,7 +105,11 @@ class StreamResponse:
             self._done = True
             _SINK.reset(sink)
             if self._watchdog is not None:
+                # A cancelled timer stays in the loop's heap until its time; its context
+                # holds the sink (this response's method): dropped, so no cycle is left.
                 self._watchdog.cancel()
+                self._watchdog = None
+            self._task = None
             watcher.cancel()
             await asyncio.gather(watcher, return_exceptions=True)
             await self.chunks.aclose()

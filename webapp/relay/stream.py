@@ -58,6 +58,7 @@ from webapp.relay.redactor import CallRedactor, RedactionConfig
 from webapp.relay.replaylog import ReplayLog
 from webapp.relay.subscriber import Subscriber
 from webapp.relay.timedinputs import TimedInputs
+from webapp.relay.weak import weakly
 from webapp.wire.events import CallStatus, Event, UpstreamError
 from webapp.wire.sources import Sources
 from webapp.wire.streamkey import StreamKey
@@ -123,7 +124,8 @@ class Stream:
         self._dedupe_seen = 0
         self._finished = False
         self.finished = asyncio.Event()  # set with the end: an ended call's replay is all in
-        self._quiet = QuietTimer(config.no_activity, self._went_quiet)
+        # Parts call back weakly (relay.weak): no cycle, so a retired stream is freed at once.
+        self._quiet = QuietTimer(config.no_activity, weakly(self._went_quiet))
         self.views: dict[str, FrameView] = {}
         self._integrations = integrations or Integrations()
         sharing = self._integrations.sharing
@@ -131,17 +133,20 @@ class Stream:
         hooks = self._integrations.webhooks
         self.outbox = Outbox(key, hooks) if self.link is not None and hooks is not None else None
         # Coalescing follows a clock; shared inputs must make the same frames on every node.
-        self._progress = Coalescer(0.0 if self.link else config.progress_interval, self._emit)
-        self._publish: Feed = self._feed_here
-        self._status = self._upstream_status()
-        self._timed = TimedInputs(key, self.link is not None, self.feed, self._decider)
+        emit = weakly(self._emit)
+        self._progress = Coalescer(0.0 if self.link else config.progress_interval, emit)
+        self._publish_to: Feed | None = None  # where inputs go (None: fed here)
+        self._status = self._upstream_status(emit)
+        self._timed = TimedInputs(
+            key, self.link is not None, weakly(self.feed), weakly(self._decider)
+        )
         make_alerts = self._integrations.alerts
         self.alerts = make_alerts() if make_alerts is not None and key.kind == "call" else None
         self.extras = self._call_extras()
         self.last_action: dict[str, Any] | None = None  # the latest person's action, told
         self._held: list[Frame] | None = None  # the frames of the input being applied
 
-    def _upstream_status(self) -> UpstreamStatus:
+    def _upstream_status(self, emit: Callable[[Change], None]) -> UpstreamStatus:
         """The connection status and its REST poller, which feed this stream (built once)."""
         config = self._config
         poller = Poller(
@@ -150,9 +155,9 @@ class Stream:
             config.poll_interval,
             self._metrics,
             self.state,
-            lambda: self._finished,
-            lambda: self._publish,
-            self._task_done,
+            weakly(self._is_finished),
+            weakly(self._publisher),
+            weakly(self._task_done),
         )
         return UpstreamStatus(
             self.key,
@@ -160,11 +165,23 @@ class Stream:
             config.poll_interval,
             config.poll_after_failures,
             self._metrics,
-            self._emit,
-            lambda: self._deliver(render(self.log.last_id, "status", self.connection, self.key)),
-            lambda: not self.ended and self._decider() is not None,
-            self._connection_started,
+            emit,
+            weakly(self._show_status),
+            weakly(self._may_poll),
+            weakly(self._connection_started),
         )
+
+    def _is_finished(self) -> bool:
+        return self._finished
+
+    def _publisher(self) -> Feed:
+        return self._publish_to or self._feed_here
+
+    def _show_status(self) -> None:
+        self._deliver(render(self.log.last_id, "status", self.connection, self.key))
+
+    def _may_poll(self) -> bool:
+        return not self.ended and self._decider() is not None
 
     def _call_extras(self) -> CallExtras:
         """A call's redaction hold, health and claims, which hand changes to this stream."""
@@ -177,7 +194,7 @@ class Stream:
             self.alerts,
             self.link is not None,
             self._progress.offer,
-            self._fold,
+            weakly(self._fold),
             self._timed,
             self._metrics,
         )
@@ -218,7 +235,7 @@ class Stream:
         """
         if self.link is None:
             return self._feed_here
-        return None if self._publish == self._feed_here else self._publish
+        return self._publish_to
 
     @property
     def linger(self) -> float:
@@ -268,6 +285,10 @@ class Stream:
             if task is not current:
                 task.cancel()
         await asyncio.gather(*(t for t in tasks if t is not current), return_exceptions=True)
+        # A cancelled task keeps its CancelledError, whose traceback holds the frames that
+        # hold this stream (or its poller): let the tasks go, or each is a reference cycle.
+        self._pump = self._timer = None
+        self._status.stop_polling()
         self._progress.close()
         self.extras.close()
         for sub in list(self.subscribers):
@@ -347,22 +368,22 @@ class Stream:
         """
         if self.outbox is not None:  # post what the last holder did not, before anything new
             await self.outbox.take_over()
-        self._publish = publish or self._feed_here
+        self._publish_to = publish
         await pump(
             self.key,
             self._sources,
             self.state,
             replay_quiet=self._config.replay_quiet,
             shared=self.link is not None,
-            finished=lambda: self._finished,
+            finished=self._is_finished,
             feed=self.feed,
-            publish=lambda: self._publish,
+            publish=self._publisher,
         )
 
     def upstream_stopped(self) -> None:
         """This node no longer runs the upstream (it lost its lease): no poller either."""
         self._status.stop_polling()
-        self._publish = self._feed_here
+        self._publish_to = None
         if self.outbox is not None:
             self.outbox.stop()
 

@@ -281,6 +281,9 @@ class BurkiRest:
         try:
             async with asyncio.timeout(self._timeout):
                 response = await self._client.request(method, path, params=params)
+            # The body is read: drop its stream, which refers back to the response (a cycle
+            # per request in httpx 0.28, freed only by the cycle detector: encode/httpx#3733).
+            response.stream = _READ
         except (TimeoutError, httpx.TimeoutException):
             message = f"{method} {path}: no answer within {self._timeout:g} s"
             raise self._error(NetworkError, message) from None
@@ -307,6 +310,9 @@ class BurkiRest:
 
     def _error(self, kind: type[RestError], message: str, status: int | None = None) -> RestError:
         return kind(redact(f"Burki REST {message}", self._key), status)
+
+
+_READ = httpx.ByteStream(b"")
 
 
 def _no_route(response: httpx.Response) -> bool:

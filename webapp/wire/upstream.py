@@ -286,6 +286,10 @@ class _Session:
                     return
         finally:
             keepalive.cancel()
+            # websockets keeps what ended its parser (a dropped connection's EOFError), whose
+            # traceback holds the parser's frame and so the protocol: a cycle per drop, freed
+            # only by the cycle detector. The ending is recorded by now; let it go.
+            ws.protocol.parser_exc = None
             lasted = loop.time() - started
             self.healthy = self.established and lasted >= self.up.config.healthy_after
 

@@ -1,0 +1,273 @@
+"""``python -m bench.soak``: our dashboard's memory under ordinary churn, over time.
+
+The simulator, our dashboard and the viewers each run in their own process (as
+in ``python -m bench``), so the dashboard's RSS is its own. The churn: about one
+new call a second, each living 20-90 s and speaking ``--segment-rate`` final
+segments a second; a random live call's upstream dropped every 15 s (the relay
+reconnects and dedupes Burki's replay); 30-60 viewers coming and going
+(``bench.churn``: one call, several calls over one connection, or a call page's
+HTML stream; resumes with ``Last-Event-ID``, resets). Every ``--every`` seconds
+it prints the dashboard's RSS, and at the end a table: with the collector's
+freezing on (the default settings) and off (``DASHBOARD_GC_FREEZE_INTERVAL=0``),
+one after the other against the same simulator. ``--census`` ends each run by
+counting the cyclic garbage in the dashboard's process by type (``bench.gcstat``).
+
+A few minutes by default; ``--minutes 60`` for the hour the issue asked about.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import random
+import sys
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from bench import churn, proxies, simproc
+from bench.control import Child
+from bench.procstat import load_average, machine, raise_nofile, rss_kib
+
+SETTINGS = {
+    "on": {},  # the defaults: freeze every DASHBOARD_GC_FREEZE_INTERVAL, sweep every 10 min
+    "off": {"dashboard_gc_freeze_interval": 0.0},
+}
+VIEWER_QUEUE = 256
+
+
+@dataclass(frozen=True)
+class SoakPlan:
+    minutes: float
+    every: float
+    segment_rate: float = 0.5
+    call_life: tuple[float, float] = (20.0, 90.0)
+    drop_every: float = 15.0
+    viewers: tuple[int, int] = (30, 60)
+    census: bool = False
+
+
+@dataclass
+class Sample:
+    t: float
+    rss_mib: float
+    calls: int
+    sessions: int
+    viewers: int
+    streams: int
+    frozen: int
+
+
+@dataclass
+class Run:
+    setting: str
+    samples: list[Sample] = field(default_factory=list)
+    errors: dict[str, int] = field(default_factory=dict)
+    counts: dict[str, int] = field(default_factory=dict)
+    census: dict[str, Any] | None = None
+    load: str = ""
+
+    def rss_at(self, seconds: float) -> float:
+        """RSS of the last sample taken at or before ``seconds``."""
+        found = [s.rss_mib for s in self.samples if s.t <= seconds + 2]  # samples run late
+        return found[-1] if found else float("nan")
+
+    @property
+    def peak(self) -> float:
+        return max(s.rss_mib for s in self.samples)
+
+    def growth_after(self, seconds: float) -> float:
+        """How much higher than at ``seconds`` RSS got later, in percent."""
+        base = self.rss_at(seconds)
+        later = [s.rss_mib for s in self.samples if s.t > seconds + 2]
+        return (max(later) / base - 1) * 100 if later and base else float("nan")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.soak", description=__doc__)
+    parser.add_argument("--minutes", type=float, default=2.0, help="per setting (default 2)")
+    parser.add_argument("--every", type=float, default=10.0, help="seconds between RSS samples")
+    parser.add_argument("--freeze", choices=("on", "off", "both"), default="both")
+    parser.add_argument("--segment-rate", type=float, default=0.5, help="per call per second")
+    parser.add_argument("--census", action="store_true", help="count cyclic garbage at the end")
+    args = parser.parse_args(argv)
+    raise_nofile()
+    plan = SoakPlan(args.minutes, args.every, args.segment_rate, census=args.census)
+    settings = ("on", "off") if args.freeze == "both" else (args.freeze,)
+    runs = []
+    with (
+        Child("simulator", simproc.main) as sim,
+        Child("churn", churn.main) as viewers,
+    ):
+        base_url = sim.call("base_url")
+        for setting in settings:
+            runs.append(soak(plan, setting, sim, viewers, base_url))
+    print(markdown(plan, runs))
+    return 0
+
+
+def soak(plan: SoakPlan, setting: str, sim: Child, viewers: Child, base_url: str) -> Run:
+    """One run of the churn against a fresh dashboard with ``setting``'s collector."""
+    run = Run(setting)
+    overrides = SETTINGS[setting]
+    with Child(f"soak-{setting}", proxies.main, "ours", base_url, VIEWER_QUEUE, overrides) as px:
+        port, token = px.call("port"), px.call("token")
+        cookie = _session_cookie(port, px.call("signin"))
+        low, high = plan.viewers
+        viewers.call("start", port=port, token=token, cookie=cookie, low=low, high=high)
+        sim.call("rate", per_second=plan.segment_rate)
+        calls = Calls(sim, plan)
+        began = time.monotonic()
+        next_sample = 0.0
+        _say(f"freeze {setting}: {plan.minutes:g} min, RSS every {plan.every:g} s")
+        while (elapsed := time.monotonic() - began) < plan.minutes * 60 - 0.5:
+            calls.tick(elapsed)
+            viewers.call("calls", sids=calls.live_sids())
+            if elapsed >= next_sample:
+                run.samples.append(_sample(px, viewers, elapsed, calls.started))
+                _say(_line(run.samples[-1]))
+                next_sample += plan.every
+            time.sleep(max(0.0, 1.0 - (time.monotonic() - began - elapsed)))
+        run.samples.append(_sample(px, viewers, time.monotonic() - began, calls.started))
+        stats = viewers.call("stats")
+        run.errors = stats.pop("errors", {})
+        run.counts = {k: v for k, v in stats.items() if isinstance(v, int)}
+        run.counts["calls"] = calls.started
+        run.counts["drops"] = calls.drops
+        run.load = load_average()
+        if plan.census:
+            run.census = px.call("census", timeout=300)
+        viewers.call("close_all")
+        sim.call("rate", per_second=None)
+        calls.end_all()
+    return run
+
+
+class Calls:
+    """About one new call a second; each ends after a while; now and then a drop."""
+
+    def __init__(self, sim: Child, plan: SoakPlan) -> None:
+        self.sim = sim
+        self.plan = plan
+        self.rng = random.Random(7)
+        self.live: dict[str, float] = {}  # sid -> when it ends (seconds into the run)
+        self.started = 0
+        self.drops = 0
+        self._next_drop = plan.drop_every
+
+    def tick(self, now: float) -> None:
+        for sid, ends in list(self.live.items()):
+            if ends <= now:
+                del self.live[sid]
+                self.sim.call("end_call", sid=sid)
+        if self.rng.random() < 0.98:  # about one a second, not like clockwork
+            self.live[self.sim.call("add_call")] = now + self.rng.uniform(*self.plan.call_life)
+            self.started += 1
+        if now >= self._next_drop and self.live:
+            self.sim.call("drop", sid=self.rng.choice(list(self.live)))
+            self.drops += 1
+            self._next_drop += self.plan.drop_every
+
+    def live_sids(self) -> list[str]:
+        return list(self.live)
+
+    def end_all(self) -> None:
+        for sid in self.live:
+            self.sim.call("end_call", sid=sid)
+        self.live.clear()
+
+
+def _sample(px: Child, viewers: Child, elapsed: float, calls: int) -> Sample:
+    info = px.call("gcinfo")
+    seen = viewers.call("stats")
+    return Sample(
+        elapsed,
+        rss_kib(px.pid) / 1024,
+        calls,
+        seen.get("sessions", 0),
+        seen.get("viewers", 0),
+        info["streams"],
+        info["frozen"],
+    )
+
+
+def _session_cookie(port: int, link: str) -> str:
+    """Follow a sign-in link once; the session cookie it sets (``name=value``)."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    try:
+        conn.request("GET", link)
+        response = conn.getresponse()
+        response.read()
+        cookies = response.headers.get_all("set-cookie") or []
+    finally:
+        conn.close()
+    return "; ".join(c.split(";", 1)[0] for c in cookies)
+
+
+def _line(s: Sample) -> str:
+    return (
+        f"{s.t:6.0f} s  RSS {s.rss_mib:6.1f} MiB  calls {s.calls:5d}  sessions {s.sessions:6d}  "
+        f"viewers {s.viewers:3d}  streams {s.streams:4d}  frozen {s.frozen:8d}"
+    )
+
+
+def markdown(plan: SoakPlan, runs: list[Run]) -> str:
+    """The RSS over time of each run side by side, then what to read off it."""
+    lines = [
+        f"# Soak: {plan.minutes:g} min of churn per setting",
+        "",
+        f"- machine: {machine().describe()}; load average at the end: {load_average()}",
+        f"- churn: ~1 new call/s living {plan.call_life[0]:g}-{plan.call_life[1]:g} s, "
+        f"{plan.segment_rate:g} final segments/s per call, an upstream drop every "
+        f"{plan.drop_every:g} s, {plan.viewers[0]}-{plan.viewers[1]} viewers coming and going",
+        "",
+        "| time | " + " | ".join(f"RSS MiB, freeze {r.setting}" for r in runs) + " |",
+        "| ---: | " + " | ".join("---:" for _ in runs) + " |",
+    ]
+    for i, sample in enumerate(runs[0].samples):
+        cells = [f"{r.samples[i].rss_mib:.1f}" if i < len(r.samples) else "" for r in runs]
+        lines.append(f"| {_clock(sample.t)} | " + " | ".join(cells) + " |")
+    lines += ["", "| | " + " | ".join(f"freeze {r.setting}" for r in runs) + " |"]
+    lines.append("| --- | " + " | ".join("---:" for _ in runs) + " |")
+    settle = min(300.0, plan.minutes * 30)  # five minutes, or half a short run
+    rows: list[tuple[str, Any]] = [
+        ("peak RSS, MiB", lambda r: f"{r.peak:.1f}"),
+        (f"RSS at {_clock(settle)}, MiB", lambda r: f"{r.rss_at(settle):.1f}"),
+        (f"growth after {_clock(settle)}, %", lambda r: f"{r.growth_after(settle):.1f}"),
+        ("calls started", lambda r: f"{r.counts.get('calls', 0):,}"),
+        ("SSE sessions (resumes / resets)", _sessions),
+        ("upstream drops", lambda r: f"{r.counts.get('drops', 0)}"),
+        ("viewer errors", lambda r: f"{sum(r.errors.values())}"),
+        ("load average at the end", lambda r: r.load),
+    ]
+    for name, get in rows:
+        lines.append(f"| {name} | " + " | ".join(get(r) for r in runs) + " |")
+    if len(runs) == 2:
+        lines.append(f"\n- peak ratio, on / off: {runs[0].peak / runs[1].peak:.2f}x")
+    for r in runs:
+        for error, count in r.errors.items():
+            lines.append(f"- freeze {r.setting}: {count} x {error}")
+        if r.census is not None:
+            kinds = ", ".join(f"{name} {n}" for name, n in r.census["by_type"][:12])
+            lines.append(
+                f"- freeze {r.setting}: cyclic garbage at the end: {r.census['total']:,} "
+                f"objects ({kinds or 'none'})"
+            )
+    return "\n".join(lines)
+
+
+def _sessions(r: Run) -> str:
+    c = r.counts
+    return f"{c.get('sessions', 0):,} ({c.get('resumes', 0):,} / {c.get('resets', 0):,})"
+
+
+def _clock(seconds: float) -> str:
+    return f"{int(seconds // 60)}:{int(seconds % 60):02d}"
+
+
+def _say(message: str) -> None:
+    print(f"[soak] {message}", file=sys.stderr, flush=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
