@@ -3,9 +3,10 @@
 The simulator, the proxy under test and the viewers each run in their own
 process, so the proxy's CPU time and memory are its own. The proxy process is
 started afresh for each design; the simulator and the viewers are shared.
-Prints three parts (and writes them to ``bench/results.md``): ours against the
-naive design (``bench.report``), the redaction costs (``bench.redaction``), and
-ours beside nginx + nchan on three loads and 10,000 idle viewers (``bench.scale``).
+Prints four parts (and writes them to ``bench/results.md``): ours against the
+naive design (``bench.report``), the redaction costs (``bench.redaction``),
+ours beside nginx + nchan on three loads and 10,000 idle viewers (``bench.scale``),
+and healthy viewers' latency beside a stalled one through a burst (``bench.stall``).
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import webapp
-from bench import cluster, phases, proxies, redaction, report, scale, simproc, viewers
+from bench import cluster, phases, proxies, redaction, report, scale, simproc, stall, viewers
 from bench.control import Child
 from bench.procstat import load_average, machine, raise_nofile, source_version
 
@@ -60,7 +61,10 @@ def main(argv: list[str] | None = None) -> int:
         "--redaction", action="store_true", help="only the redaction costs (no design comparison)"
     )
     parser.add_argument(
-        "--part", choices=("all", "naive", "scale"), default="all", help="run only one part"
+        "--part",
+        choices=("all", "naive", "scale", "stall"),
+        default="all",
+        help="run only one part (stall: a stalled viewer through a burst)",
     )
     parser.add_argument("--servers", choices=("ours", "both"), default="both", help="scale part")
     parser.add_argument(
@@ -116,6 +120,10 @@ def main(argv: list[str] | None = None) -> int:
                 "ours" if args.servers == "ours" else None,
             )
             parts.append(scale_document(scale_plan, found, scale_notes))
+        if args.part in ("all", "stall"):
+            _say("a stalled viewer through a burst")
+            stall_plan = stall.StallPlan()
+            parts.append(stall.markdown(stall_plan, stall.run(stall_plan, sim, clients, base_url)))
     took = time.monotonic() - began
     text = "\n\n".join([heading(load_before, took, args.quick), *parts])
     print(text)

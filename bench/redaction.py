@@ -30,6 +30,24 @@ PLANTED = (
     "I ordered 3 items on the 4th for $19.99 each, order 42.",
 )
 LONG = " ".join(text for s in SCENARIOS[:3] for _, text in s.turns)  # ~1,000 characters
+# Numbers read in pieces, the other speaker between them: every final is searched with the
+# speaker's number so far in front of it, and the pieces already shown are masked again.
+_DIGITS = ["four", *["one"] * 15]  # a card read digit by digit, a segment each
+PIECES: tuple[tuple[Speaker, str], ...] = (
+    *[
+        (who, text)
+        for group in ("4111", "1111", "1111", "1111 and I want a lawyer")
+        for who, text in (("user", group), ("assistant", "Mm-hm."))
+    ],
+    ("user", "My social is 123"),
+    ("assistant", "Okay."),
+    ("user", "45"),
+    ("assistant", "Yes?"),
+    ("user", "6789."),
+    *[("user", digit) for digit in _DIGITS],
+    ("user", "My card number is 4111 1111"),
+    ("user", "1111 1111, and the code on the back is 737."),
+)
 
 
 @dataclass(frozen=True)
@@ -58,6 +76,7 @@ class RedactionResult:
     streamed: Timing  # CallRedactor.feed, per final segment
     core: Timing  # pii.redact alone, per segment
     corpus: int
+    pieces: Timing | None = None  # CallRedactor.feed, per final of numbers read in pieces
 
 
 def corpus() -> list[tuple[Speaker, str]]:
@@ -74,7 +93,15 @@ def run(rounds: int) -> RedactionResult:
     segments = [Transcript("CAbench", speaker, text) for speaker, text in lines]
     streamed: list[float] = []
     core: list[float] = []
+    pieces: list[float] = []
+    read = [Transcript("CAbench", speaker, text) for speaker, text in PIECES]
     for _ in range(rounds):
+        redactor = CallRedactor(RedactionConfig())
+        for segment in read:
+            began = time.perf_counter_ns()
+            redactor.feed(segment)
+            pieces.append((time.perf_counter_ns() - began) / 1000)
+            redactor.release()  # a pause past the hold after each piece: the worst case
         redactor = CallRedactor(RedactionConfig())
         for segment in segments:
             began = time.perf_counter_ns()
@@ -85,7 +112,7 @@ def run(rounds: int) -> RedactionResult:
             began = time.perf_counter_ns()
             redact(text)
             core.append((time.perf_counter_ns() - began) / 1000)
-    return RedactionResult(_summary(streamed), _summary(core), len(lines))
+    return RedactionResult(_summary(streamed), _summary(core), len(lines), _summary(pieces))
 
 
 def _summary(samples: list[float]) -> Timing:
@@ -118,7 +145,9 @@ def markdown(result: RedactionResult, rounds: list[Round]) -> str:
         "| redaction | segments timed | median, us | p99, us | max, us | target | verdict |",
         "| --- | ---: | ---: | ---: | ---: | --- | --- |",
     ]
-    timings = (("as the relay feeds it", result.streamed), ("detection core", result.core))
+    timings = [("as the relay feeds it", result.streamed), ("detection core", result.core)]
+    if result.pieces is not None:
+        timings.append(("numbers read in pieces, a pause after each", result.pieces))
     for name, timing in timings:
         verdict = "met" if timing.median_us <= 1000 else "**missed**"
         rows.append(

@@ -1,7 +1,9 @@
 """The viewers' process: many :class:`SseViewer` connections, and what they saw.
 
 Commands: ``open`` (n more viewers of one call, a bounded number connecting at
-once; answers once each got its first event or failed), ``alive``, ``stats``
+once; answers once each got its first event or failed), ``open_stalled`` (n that
+send their request on a socket with a small receive buffer and never read),
+``stalled_open`` (how many of those the server has not cut yet), ``alive``, ``stats``
 (latency, loss and duplicates over a window, against what the simulator sent)
 and ``close_all``. Its CPU is its own: it never counts against the proxy.
 """
@@ -10,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import math
+import socket
 from collections import Counter
 from dataclasses import asdict, dataclass
 from multiprocessing.connection import Connection
@@ -52,6 +55,13 @@ class WindowStats:
 
 
 LATE_MS = 150.0
+TCP_ESTABLISHED = 1  # tcp_info's first byte (Linux)
+
+
+def _tcp_state(sock: socket.socket) -> int:
+    if sock.fileno() < 0:
+        return 0
+    return sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, 1)[0]
 
 
 def main(conn: Connection) -> None:
@@ -66,6 +76,8 @@ async def _run(conn: Connection) -> None:
             conn,
             {
                 "open": pool.open,
+                "open_stalled": pool.open_stalled,
+                "stalled_open": pool.stalled_open,
                 "alive": pool.alive,
                 "stats": lambda **kw: asdict(pool.stats(**kw)),
                 "close_all": pool.close_all,
@@ -79,6 +91,28 @@ async def _run(conn: Connection) -> None:
 class Pool:
     def __init__(self) -> None:
         self.viewers: list[SseViewer] = []
+        self.stalled: list[socket.socket] = []
+
+    async def open_stalled(
+        self, port: int, path: str, n: int, token: str | None = None, rcvbuf: int = 4096
+    ) -> int:
+        """Open ``n`` viewers that send their request and then never read a byte, their
+        ``SO_RCVBUF`` set to ``rcvbuf`` before connect (a laptop whose lid closed)."""
+        loop = asyncio.get_running_loop()
+        request = SseViewer(HOST, port, path, (), token).request
+        for _ in range(n):
+            sock = socket.socket()
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+            sock.setblocking(False)
+            await loop.sock_connect(sock, (HOST, port))
+            await loop.sock_sendall(sock, request)
+            self.stalled.append(sock)
+        return n
+
+    def stalled_open(self) -> int:
+        """How many stalled viewers' connections are still established (unread, the
+        server's reset or close shows in the TCP state without reading a byte)."""
+        return sum(1 for sock in self.stalled if _tcp_state(sock) == TCP_ESTABLISHED)
 
     async def open(
         self,
@@ -121,7 +155,9 @@ class Pool:
         closed = len(self.viewers)
         for viewer in self.viewers:
             viewer.close()
-        self.viewers = []
+        for sock in self.stalled:
+            sock.close()
+        self.viewers, self.stalled = [], []
         return closed
 
     def stats(

@@ -251,3 +251,11 @@ def test_every_change_renders_as_an_sse_frame(scorer: SentimentScorer) -> None:
     for i, change in enumerate(out):
         assert render(f"e-{i}", change.type, change.data).data == change.data
     render("e-s", "snapshot", alerts.snapshot())
+
+
+def test_an_excerpt_masks_the_number_it_ends_in_not_the_markers_nor_a_closed_number() -> None:
+    assert excerpt("I will call my lawyer, my number is 123") == (
+        "I will call my lawyer, my number is [digits]"
+    )
+    assert excerpt("lawyer, card [card ••••1111]") == "lawyer, card [card ••••1111]"
+    assert excerpt("order 42 is late, lawyer") == "order 42 is late, lawyer"

@@ -92,3 +92,36 @@ async def test_a_card_read_over_two_segments_never_shows_in_the_page(sim: Simula
         ]
         assert "4111" not in await page.content()
         await screenshot(page, "call-redacted")
+
+
+async def test_a_card_read_in_groups_with_pauses_is_masked_again_on_the_open_page(
+    sim: Simulator,
+) -> None:
+    """ "4111" / "1111" / "1111" / "1111": each group shown alone after the hold, the agent
+    saying "Mm-hm" between; once the last group completes the card, every line of it on
+    the open page turns into the card marker. A lone small number in an interim shows as
+    its final will ("down three"), never as "[digits]"."""
+    sid = sim.add_call()
+    async with running_app(sim, redaction_hold=0.1) as live, chromium() as browser:
+        page = await live.page(browser)
+        await page.goto(f"{live.url}/calls/{sid}")
+        await expect(page.locator("#conn")).to_have_attribute("data-state", "live")
+        sim.add_segment(sid, "user", "Go down three", is_final=False)
+        await expect(page.locator("#interim-user .text")).to_have_text("Go down three")
+        sim.add_segment(sid, "user", "Go down three.")
+        for n, group in enumerate(["4111", "1111", "1111"]):
+            sim.add_segment(sid, "user", group)
+            await expect(page.locator("#transcript .seg")).to_have_count(2 + 2 * n)
+            sim.add_segment(sid, "assistant", "Mm-hm.")
+            await expect(page.locator("#transcript .seg")).to_have_count(3 + 2 * n)
+        assert (await transcript_texts(page))[1:6:2] == ["4111", "[digits]", "[digits]"]
+        sim.add_segment(sid, "user", "1111 and I want a lawyer")
+        card = "[card ••••1111]"
+        await expect(page.locator("#transcript .seg").nth(1)).to_contain_text(card)
+        assert (await transcript_texts(page))[1::2] == [
+            card,
+            card,
+            card,
+            f"{card} and I want a lawyer",
+        ]
+        assert "4111" not in await page.locator("#transcript").inner_html()

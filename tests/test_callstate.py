@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 
 from webapp.relay.callstate import CallState
 from webapp.relay.frames import Change, render
+from webapp.relay.redactor import CallRedactor, RedactionConfig, Remasked
 from webapp.wire.events import CallStatus, Connected, Pong, Speaker, Transcript, UpstreamError
 
 SID = "CA" + "0123456789abcdef" * 2
@@ -404,3 +405,26 @@ def test_one_segment_and_the_count_are_read_without_building_the_list() -> None:
     assert state.final_count == 3
     assert state.segment(1) == state.segments[1]
     assert state.segment(3) is None and state.segment(-1) is None
+
+
+def test_a_remasked_final_is_replaced_in_place_and_its_replay_still_recognised() -> None:
+    state = CallState("CA1")
+    redactor = CallRedactor(RedactionConfig())
+    said = ["4111", "1111", "1111", "1111 thanks"]
+    changes = []
+    for n, group in enumerate(said):
+        segment = Transcript("CA1", "user", group, segment_start=float(n), segment_end=n + 0.5)
+        for item in redactor.feed(segment) + redactor.release():
+            changes += state.apply(item)
+    redacted = [c for c in changes if c.type == "redacted"]
+    assert [c.data["segment"]["index"] for c in redacted] == [0, 1, 2]
+    assert [s["content"] for s in state.segments] == ["[card ••••1111]"] * 3 + [
+        "[card ••••1111] thanks"
+    ]
+    assert state.apply(Remasked(Transcript("CA1", "user", "unknown"), segment)) == []
+    replayed = CallRedactor(RedactionConfig())  # Burki replays the call on a reconnect
+    for n, group in enumerate(said):
+        segment = Transcript("CA1", "user", group, segment_start=float(n), segment_end=n + 0.5)
+        for item in replayed.feed(segment) + replayed.release():
+            assert state.apply(item) == []
+    assert state.final_count == 4

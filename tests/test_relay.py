@@ -76,7 +76,9 @@ async def test_upstream_drop_hang_and_1011_cost_no_segment_and_repeat_none(
 ) -> None:
     sid = sim.add_call()
     key = f"call:{sid}"
-    async with running_app(sim) as live, live.client(timeout=10) as client:
+    # "one" ... "four" are a number read digit by digit to the redactor: from the third digit
+    # each is held for the hold (here short, so the waits below measure the reconnects).
+    async with running_app(sim, redaction_hold=0.2) as live, live.client(timeout=10) as client:
         viewer = Viewer(live.url, f"/api/calls/{sid}/events").start(client)
         await viewer.wait_for(is_event("status", state="live"))
         expected: list[str] = []

@@ -126,9 +126,8 @@ async def test_the_frames_of_one_input_are_offered_together_each_under_its_own_i
         sub = Recording()
         stream.attach(sub, None)
         await frames_until(sub, of_type("status", state="live"))
-        sub.offers.clear()
         sim.add_segment(sid, "user", "one final segment")
-        await frames_until(sub, lambda f: f.type == "metrics")
+        await frames_until(sub, of_type("transcript"))  # its input's offer is in, whole
         group = next(o for o in sub.offers if any(f.type == "transcript" for f in o))
         assert [f.type for f in group] == ["transcript", "metrics"]
         ids = [f.id for f in group]

@@ -18,7 +18,8 @@ change (interims are never scored: they are rewritten as the caller speaks):
 
 An ``alert`` change carries ``id``, ``kind`` (``sentiment`` or ``keyword``),
 ``severity``, ``message`` (a sentence for people), ``segment_index``,
-``speaker``, ``excerpt`` (the text, at most 200 characters), ``at``, and
+``speaker``, ``excerpt`` (the text, at most 200 characters, a number it ends in
+masked), ``at``, and
 ``scope`` and ``score`` (sentiment) or ``phrase`` (keyword). Severities: a
 segment alert is ``medium``, an average alert ``high`` (a sustained mood), a
 keyword alert its rule's.
@@ -39,6 +40,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections import Counter, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -48,8 +50,10 @@ from typing import Any, Protocol
 from webapp.alerts.keywords import KeywordMatcher, KeywordRule
 from webapp.alerts.sentiment import RollingSentiment, SentimentScorer
 from webapp.relay.frames import Change, iso
+from webapp.relay.pii import Span, open_tail
 
 EXCERPT_CHARS = 200
+_MARKER = re.compile(r"\[[^\]]*\]")  # what redaction put in the text already
 WHO = {"user": "Caller", "assistant": "Assistant"}
 
 
@@ -79,7 +83,13 @@ class _Segment:
 
 
 def excerpt(text: str, limit: int = EXCERPT_CHARS) -> str:
-    """``text`` cut to at most ``limit`` characters, an ellipsis marking the cut."""
+    """``text`` cut to at most ``limit`` characters, an ellipsis marking the cut, and the
+    number it ends in masked: a later segment may show it was part of a card or an SSN,
+    and the line is then masked again, but an alert's excerpt has left (webhooks, e-mail)."""
+    markers = [Span(m.start(), m.end(), "digits", m.group()) for m in _MARKER.finditer(text)]
+    tail = open_tail(text, markers, 1)
+    if tail is not None:
+        text = f"{text[: tail[0]]}[digits]{text[tail[1] :]}"
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 

@@ -158,6 +158,9 @@ class Replica:
                     self._fed_by_reader.add(entry.id)
                 self._follow(entry.n)
                 self._feed(entry.payload)
+                # Let this input's frames out before the next: a batch fed in one go would
+                # hold the loop's flush back until every viewer's queue overflowed.
+                await asyncio.sleep(0)
             await self._notify()
 
     def _follow(self, n: int) -> None:

@@ -162,6 +162,8 @@ def _call_regions(stream: Watched, frame: Frame | None) -> list[Region]:
         return [Region("action", "#action-note")]
     if frame.type == "alert":
         return [Region("alerts", "#alerts"), *_alarmed_segment(stream, frame)]
+    if frame.type == "redacted":  # a line shown before was masked further
+        return _one_segment(stream, frame.data["segment"]["index"])
     if frame.type != "transcript":
         return []
     segment = frame.data["segment"]
@@ -180,7 +182,11 @@ def _call_regions(stream: Watched, frame: Frame | None) -> list[Region]:
 
 def _alarmed_segment(stream: Watched, frame: Frame) -> list[Region]:
     """The line that raised the alert, redrawn highlighted."""
-    index = frame.data.get("segment_index")
+    return _one_segment(stream, frame.data.get("segment_index"))
+
+
+def _one_segment(stream: Watched, index: object) -> list[Region]:
+    """One final line redrawn as the state holds it now."""
     state = stream.state
     found = (
         state.segment(index) if isinstance(state, CallState) and isinstance(index, int) else None
@@ -193,7 +199,13 @@ def _alarmed_segment(stream: Watched, frame: Frame) -> list[Region]:
 def _caption_regions(stream: Watched, frame: Frame | None) -> list[Region]:
     if frame is not None and frame.type == "status":
         return [CONNECTION]
-    if frame is None or frame.type in ("snapshot", "reset", "transcript", "call_status"):
+    if frame is None or frame.type in (
+        "snapshot",
+        "reset",
+        "transcript",
+        "redacted",
+        "call_status",
+    ):
         return [Region("captions", "#captions", "innerHTML"), CONNECTION]
     return []
 

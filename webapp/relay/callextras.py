@@ -29,7 +29,7 @@ from webapp.relay.health import HealthConfig
 from webapp.relay.inputs import HealthDue, HoldReleased
 from webapp.relay.metrics import Metrics
 from webapp.relay.ports import Alerts, Attention
-from webapp.relay.redactor import CallRedactor, RedactionConfig
+from webapp.relay.redactor import CallRedactor, Redacted, RedactionConfig
 from webapp.relay.timedinputs import TimedInputs
 from webapp.relay.weak import weakly
 from webapp.wire.events import Event, Transcript
@@ -48,7 +48,7 @@ class CallExtras:
         alerts: Alerts | None,
         shared: bool,
         offer: Callable[[Change], None],
-        fold: Callable[[Event], None],
+        fold: Callable[[Redacted], None],
         timed: TimedInputs,
         metrics: Metrics,
     ) -> None:
@@ -120,8 +120,8 @@ class CallExtras:
     def release(self) -> None:
         """Show whatever the redactor still holds (the call ended, or the hold ran out)."""
         if self.redactor is not None:
-            for segment in self.redactor.release():
-                self._fold(segment)
+            for each in self.redactor.release():
+                self._fold(each)
 
     # -- health and claims (calls only) -----------------------------------------------------
 

@@ -31,8 +31,8 @@ from datetime import datetime
 from typing import Any
 
 from webapp.relay.frames import Change, iso, json_safe
-from webapp.relay.redactor import unredacted
-from webapp.wire.events import CallStatus, Event, Speaker, Transcript
+from webapp.relay.redactor import Redacted, Remasked, unredacted
+from webapp.wire.events import CallStatus, Speaker, Transcript
 from webapp.wire.normalise import parse_timestamp
 
 _Timing = tuple[Speaker, str, float | None, float | None]
@@ -113,8 +113,10 @@ class CallState:
         """A new upstream connection (or REST poll batch) starts: its replay is counted afresh."""
         self._untimed_seen.clear()
 
-    def apply(self, event: Event) -> list[Change]:
+    def apply(self, event: Redacted) -> list[Change]:
         """Fold one event into the state; the changes viewers must see (often none)."""
+        if isinstance(event, Remasked):
+            return self._remask(event)
         if isinstance(event, CallStatus):
             return self._status(event)
         if isinstance(event, Transcript):
@@ -187,6 +189,19 @@ class CallState:
             self.no_activity = False
             changes.append(self._status_change(segment.at))
         return changes
+
+    def _remask(self, item: Remasked) -> list[Change]:
+        """A held final masked further (the redactor learnt it held part of a number): it
+        is replaced in place, and a ``redacted`` change tells viewers. Its new identity is
+        learnt beside the old one, so a replay of it is still recognised."""
+        for index in range(len(self._finals) - 1, -1, -1):
+            if self._finals[index] is item.shown:
+                self._finals[index] = item.segment
+                self._learn(item.segment)
+                if _timing(item.segment) is None and item.segment.created_at is None:
+                    self._untimed_held[(item.segment.speaker, item.segment.content)] += 1
+                return [Change("redacted", {"segment": segment_payload(item.segment, index)})]
+        return []  # dropped as a duplicate when it came: nothing shows it
 
     def _interim(self, segment: Transcript) -> list[Change]:
         held = self._interims.get(segment.speaker)

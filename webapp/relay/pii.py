@@ -28,7 +28,7 @@ from typing import Literal
 
 import phonenumbers
 
-Kind = Literal["card", "ssn", "iban", "email", "phone", "digits"]
+Kind = Literal["card", "ssn", "iban", "email", "phone", "code", "digits"]
 
 _DIGIT_WORDS = {
     "zero": "0",
@@ -214,6 +214,18 @@ def open_tail(text: str, spans: list[Span], min_digits: int = 2) -> tuple[int, i
     if any(span.start < end and start < span.end for span in spans):
         return None
     return start, end
+
+
+def digit_runs(text: str) -> list[tuple[int, int, tuple[tuple[int, int], ...]]]:
+    """Each run of digit groups in ``text`` (spoken digits too): where it starts and ends
+    in ``text``, and where each of its digits is (a spoken digit: its word)."""
+    norm = normalise(text)
+    runs = []
+    for match in _RUN.finditer(norm.text):
+        at = range(match.start(), match.end())
+        digits = tuple(norm.original(i, i + 1) for i in at if norm.text[i].isdigit())
+        runs.append((*norm.original(match.start(), match.end()), digits))
+    return runs
 
 
 def lead_run(text: str) -> int | None:

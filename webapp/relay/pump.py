@@ -4,11 +4,12 @@
 upstream item, and, once a call's state has ended, reads the call's replay to its
 end (:func:`drain_replay`; :func:`~webapp.relay.replaydrain.drain` decides when it is
 over) before it publishes :class:`~webapp.relay.inputs.Finished`. Alone each
-replayed input is fed at once; a cluster's holder publishes them after the drain,
-in order. ``publish`` is read afresh at each use: the stream swaps it when this
-node stops running the upstream. Nothing here owns a task or a timer: the stream's
-pump task runs this, and the stream's close cancels it; ``drain`` cancels and awaits
-what it started before it returns.
+replayed frame is fed at once; a cluster's holder publishes them after the drain,
+in order; Burki's stored transcript, when the drain ends on it, is published after
+it (one input a loop turn) either way. ``publish`` is read afresh at each use: the
+stream swaps it when this node stops running the upstream. Nothing here owns a task
+or a timer: the stream's pump task runs this, and the stream's close cancels it;
+``drain`` cancels and awaits what it started before it returns.
 """
 
 from __future__ import annotations
@@ -85,23 +86,23 @@ async def drain_replay(
 ) -> None:
     """The call ended; Burki may be replaying its stored transcript after the status."""
     stored = sources.stored_transcript(key.id, timeout=10 * quiet)
-    # Alone each replayed input is fed at once; a cluster's holder publishes them after.
+    # Alone each replayed frame is fed at once; a cluster's holder publishes them after.
+    # The stored transcript, the last thing the drain hands over, is published after it
+    # either way: one input a loop turn, as the pump feeds (hundreds of segments the
+    # stream lacks, fed in one go, would overflow every viewer's queue).
     drained: list[Input] = []
 
-    def replayed(item: Input) -> None:
+    def on_drained(item: Item) -> None:
+        if isinstance(item, Connecting | Live | Reconnecting | GaveUp | UpstreamError):
+            return
         if shared:
             drained.append(item)
         else:
             feed(item)
 
-    def on_drained(item: Item) -> None:
-        if not isinstance(item, Connecting | Live | Reconnecting | GaveUp | UpstreamError):
-            replayed(item)
-
     def on_stored(segments: list[Transcript]) -> None:
-        replayed(PollBatch())  # REST holds the whole transcript, as a replay does
-        for segment in segments:
-            replayed(segment)
+        drained.append(PollBatch())  # REST holds the whole transcript, as a replay does
+        drained.extend(segments)
 
     why = await drain(items, stored, on_drained, on_stored, quiet=quiet, bound=10 * quiet)
     for item in drained:

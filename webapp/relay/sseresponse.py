@@ -17,12 +17,19 @@ does only what must be done per viewer:
   see "The direct path" below;
 - the response's own task writes; one watcher task notices the client's disconnect;
 - a watchdog timer, not a per-write timeout, cuts a viewer whose socket has
-  accepted nothing for ``stall_timeout`` seconds (counted by ``on_stall``); it
-  runs only while a write is under way, so an idle viewer holds no timer for it;
-  heartbeats come from the subscriber's own timer.
+  accepted nothing for ``stall_timeout`` seconds (counted by ``on_stall``): a write
+  that has not returned (the server's flow control waits for the socket), or bytes
+  left in the connection's own buffer (the direct path hands a frame over and
+  returns; uvicorn's send returns below its high-water mark) that the socket has not
+  taken a byte of since the last look. It runs only while one of those holds, so an
+  idle viewer holds no timer for it; heartbeats come from the subscriber's own timer.
+- a stalled viewer's connection is reset, not closed: a close waits for the unsent
+  bytes to leave, which for a socket that never reads is never.
 
 Ownership: the response's ASGI call owns the watcher and the watchdog, and
-cancels them and closes the generator on every way out.
+cancels them and closes the generator on every way out; only when the response
+ended with bytes still unsent does the watchdog outlive it, until they leave or the
+stall timeout aborts the connection.
 
 The direct path: the server's protocol (``webapp.server``) offers the ASGI app
 its connection's transport through :data:`CONNECTION`, a context variable set
@@ -35,6 +42,9 @@ the same chunk framing; the final chunk still goes through the server.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import socket
+import struct
 from collections.abc import AsyncGenerator, Callable
 from contextvars import ContextVar
 
@@ -76,6 +86,11 @@ class StreamResponse:
         self.on_stall = on_stall
         self.stalled = False
         self._since: float | None = None  # when the write under way began
+        # The connection's unsent bytes at the watchdog's last look, the bytes handed to it
+        # since, and when the socket last took any: no progress for stall_timeout is a stall.
+        self._left = 0
+        self._handed = 0
+        self._moved_at = 0.0
         self._exhausted = False
         self._watchdog: asyncio.TimerHandle | None = None
         self._task: asyncio.Task[object] | None = None  # the response's own (the writer)
@@ -103,18 +118,26 @@ class StreamResponse:
                 raise  # cancelled from outside (shutdown): not ours to swallow
         finally:
             self._done = True
+            self._since = None
             _SINK.reset(sink)
-            if self._watchdog is not None:
+            if self._watchdog is not None and (self.stalled or not self._unsent()):
                 # A cancelled timer stays in the loop's heap until its time; its context
                 # holds the sink (this response's method): dropped, so no cycle is left.
+                # Else it watches the last bytes leave (or resets the connection), then
+                # drops itself.
                 self._watchdog.cancel()
                 self._watchdog = None
             self._task = None
             watcher.cancel()
             await asyncio.gather(watcher, return_exceptions=True)
             await self.chunks.aclose()
-        if self.stalled and not self._exhausted:
-            self.on_stall()  # cut for not reading; its browser resumes with its last id
+        if self.stalled:
+            if not self._exhausted:
+                self.on_stall()  # cut for not reading; its browser resumes with its last id
+            if self._abort():
+                # One loop turn: the server hears of the reset before this returns, and does
+                # not log an unfinished response as an error.
+                await asyncio.sleep(0)
 
     def _stop(self, task: asyncio.Task[object]) -> None:
         if not self._done and not self._stopping:
@@ -124,20 +147,59 @@ class StreamResponse:
     def _writing(self, loop: asyncio.AbstractEventLoop) -> None:
         """A write begins: note when, and make sure the watchdog runs."""
         self._since = loop.time()
+        self._arm(loop)
+
+    def _arm(self, loop: asyncio.AbstractEventLoop) -> None:
         if self._watchdog is None:
+            self._left, self._handed, self._moved_at = self._unsent(), 0, loop.time()
             self._watchdog = loop.call_later(self.stall_timeout / 2, self._watch, loop)
 
     def _watch(self, loop: asyncio.AbstractEventLoop) -> None:
-        since = self._since
-        if since is None:  # no write under way: sleep until the next one
-            self._watchdog = None
-            return
-        if loop.time() - since >= self.stall_timeout and self._task is not None:
-            self._watchdog = None
+        self._watchdog = None
+        if self._stuck(loop.time()):
             self.stalled = True
-            self._stop(self._task)
-            return
-        self._watchdog = loop.call_later(self.stall_timeout / 2, self._watch, loop)
+            if self._done:
+                self._abort()  # the response is over; its last bytes never left
+            elif self._task is not None:
+                self._stop(self._task)
+        elif self._since is not None or self._left:  # something still to watch
+            self._watchdog = loop.call_later(self.stall_timeout / 2, self._watch, loop)
+
+    def _stuck(self, now: float) -> bool:
+        """A write under way for ``stall_timeout``, or unsent bytes the socket has taken
+        none of for as long (bytes handed over are counted without the chunk framing,
+        so a socket that took only that much is not counted as moving)."""
+        since = self._since
+        if since is not None and now - since >= self.stall_timeout:
+            return True
+        unsent = self._unsent()
+        moved = self._left + self._handed - unsent
+        self._left, self._handed = unsent, 0
+        if not unsent or moved > 0:
+            self._moved_at = now
+            return False
+        return now - self._moved_at >= self.stall_timeout
+
+    def _unsent(self) -> int:
+        transport = self._transport
+        if transport is None or transport.is_closing():
+            return 0
+        return transport.get_write_buffer_size()
+
+    def _abort(self) -> bool:
+        """Reset the connection now (False: no transport of ours to reset). Closing the
+        socket alone would leave the kernel sending what it holds (megabytes, for a socket
+        that never reads) before a FIN the viewer never gets: the connection would stay
+        up, orphaned, for minutes."""
+        transport = self._transport
+        if transport is None:
+            return False
+        sock = transport.get_extra_info("socket")
+        if sock is not None:
+            with contextlib.suppress(OSError):
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, _RESET)
+        transport.abort()
+        return True
 
     async def _write(self, send: Send, raw_send: Send) -> None:
         await send({"type": "http.response.start", "status": 200, "headers": HEADERS})
@@ -145,6 +207,7 @@ class StreamResponse:
         async for chunk in self.chunks:
             self._writing(loop)
             await raw_send({"type": "http.response.body", "body": chunk, "more_body": True})
+            self._handed += len(chunk)
             self._since = None
             del chunk  # an idle viewer holds no written bytes (the opening snapshot is big)
         # The frames ran out: the stream ended, or it cut a viewer that fell behind
@@ -160,7 +223,12 @@ class StreamResponse:
             return False
         if transport.get_write_buffer_size():
             return False
-        transport.write(_framed(chunk))
+        framed = _framed(chunk)
+        transport.write(framed)
+        if self._watchdog is not None:
+            self._handed += len(framed)
+        elif transport.get_write_buffer_size():  # the socket took only part: watch the rest
+            self._arm(asyncio.get_running_loop())
         return True
 
 
@@ -176,6 +244,7 @@ def _framed(chunk: bytes) -> bytes:
 
 
 _last_framed: tuple[bytes, bytes] = (b"", b"0\r\n\r\n")
+_RESET = struct.pack("ii", 1, 0)  # SO_LINGER on, 0 s: close() resets, discarding what is unsent
 
 
 async def _disconnected(receive: Receive) -> None:

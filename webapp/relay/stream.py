@@ -54,12 +54,12 @@ from webapp.relay.poller import Poller
 from webapp.relay.ports import Alerts, Attention, FrameView, Sharing, Webhooks
 from webapp.relay.pump import pump
 from webapp.relay.quiet import QuietTimer
-from webapp.relay.redactor import CallRedactor, RedactionConfig
+from webapp.relay.redactor import CallRedactor, Redacted, RedactionConfig, Remasked
 from webapp.relay.replaylog import ReplayLog
 from webapp.relay.subscriber import Subscriber
 from webapp.relay.timedinputs import TimedInputs
 from webapp.relay.weak import weakly
-from webapp.wire.events import CallStatus, Event, UpstreamError
+from webapp.wire.events import CallStatus, UpstreamError
 from webapp.wire.sources import Sources
 from webapp.wire.streamkey import StreamKey
 from webapp.wire.upstream import Connecting, GaveUp, Item, Live, Reconnecting
@@ -389,6 +389,11 @@ class Stream:
 
     async def _feed_here(self, item: Input) -> None:
         self.feed(item)
+        # One loop turn before the next input, so this one's frames go out first (the
+        # subscribers' one flush, the readers woken for a backed-up socket). Burki's socket
+        # hands over a burst without a pause, and fed back to back its inputs would fill
+        # every viewer's queue before any frame left: all of them cut, healthy or not.
+        await asyncio.sleep(0)
 
     def feed(self, item: Input) -> None:
         """Apply one input: an upstream item or one of the stream's own markers.
@@ -445,9 +450,14 @@ class Stream:
         if isinstance(self.state, CallState):
             self.state.connection_started()
 
-    def _fold(self, event: Event) -> None:
+    def _fold(self, event: Redacted) -> None:
         was_quiet = isinstance(self.state, CallState) and self.state.no_activity
-        changes = self.state.apply(event)
+        if isinstance(self.state, CallState):
+            changes = self.state.apply(event)
+        elif isinstance(event, Remasked):  # a campaign has no transcript to mask
+            changes = []
+        else:
+            changes = self.state.apply(event)
         drops = getattr(self.state, "dedupe_drops", 0)
         if drops > self._dedupe_seen:
             self._metrics.dedupe_drops.inc(drops - self._dedupe_seen)

@@ -22,6 +22,9 @@ is over: it hands every frame queued by then to ``direct`` in one call, which
 writes them to the viewer's socket at once and says True. When it says False
 (the socket is not writable now) the reader is woken and takes the queue as
 usual, so order, coalescing, the bound and the cut are those of the queue.
+
+So whoever offers must let the loop turn between inputs (the stream's feeds do):
+until it does, neither the flush nor a woken reader runs, and every queue only fills.
 """
 
 from __future__ import annotations

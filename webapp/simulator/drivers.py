@@ -7,6 +7,9 @@ and ``Simulator.stop`` cancels them.
   ``"t=<time.time():.6f> n=<n> <a line>"`` (``n`` counts the pacer's segments from 1;
   the line is one of the scripted conversations', so what the dashboard scans is
   real speech), so ``float(content.split()[0][2:])`` is when the simulator produced it.
+
+And :func:`burst`, awaited by whoever scripts it (a test, a benchmark): segments of one
+call at a set rate, as a fast talker or a replay reaches the dashboard.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ import dataclasses
 import logging
 import random
 import time
+from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from webapp.simulator.dialogue import SCENARIOS
@@ -162,3 +166,24 @@ def _emit(sim: Simulator, sent: int) -> int:
         line = PACED_LINES[sent % len(PACED_LINES)]
         sim.add_segment(sid, speaker, f"t={time.time():.6f} n={sent} {line}", True, 0.99)
     return sent
+
+
+async def burst(
+    sim: Simulator,
+    sid: str,
+    contents: Iterable[str],
+    per_second: float | None = None,
+    speaker: str = "user",
+) -> None:
+    """Say ``contents`` as final segments of call ``sid``, ``per_second`` a second on an
+    absolute schedule (None: all at once, without a pause).
+
+    Nobody paces it: when the loop was busy, every segment already due goes at once,
+    as Burki's own sends do not wait for the dashboard to keep up.
+    """
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    for n, content in enumerate(contents):
+        if per_second is not None and (delay := started + n / per_second - loop.time()) > 0:
+            await asyncio.sleep(delay)
+        sim.add_segment(sid, speaker, content)

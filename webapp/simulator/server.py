@@ -18,7 +18,7 @@ import asyncio
 import json
 import logging
 import random
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from functools import partial
 from http import HTTPStatus
 from types import TracebackType
@@ -30,7 +30,7 @@ from websockets.http11 import Request, Response
 from websockets.typing import Subprotocol
 
 from webapp.simulator import actions, wire
-from webapp.simulator.drivers import run_autoplay, run_pacer
+from webapp.simulator.drivers import burst, run_autoplay, run_pacer
 from webapp.simulator.faults import Faults
 from webapp.simulator.handshake import (
     FrameDataFilter,
@@ -279,6 +279,14 @@ class Simulator:
         segment = self.store.add_segment(sid, speaker, content, is_final, confidence)
         frame = wire.transcript(sid, segment, self.store.clock(), self.oss_quirks)
         self.session.broadcast(f"call:{sid}", [frame])
+
+    async def burst(
+        self, sid: str, contents: Iterable[str], per_second: float | None = None
+    ) -> None:
+        """Say ``contents`` (the caller's final segments) at ``per_second`` (None: at once),
+        on a schedule that waits for nobody; returns once the last one is broadcast. Each
+        is drawn when it is due (a generator may stamp its send time)."""
+        await burst(self, sid, contents, per_second)
 
     def set_call_status(self, sid: str, status: str) -> None:
         """Broadcast ``call_status``; ``completed`` and ``failed`` end the call (it stays

@@ -294,6 +294,9 @@ class _Session:
             self.healthy = self.established and lasted >= self.up.config.healthy_after
 
     def _handle(self, frame: str | bytes) -> list[Item]:
+        # Any frame read since the ping is the handler's answer: a burst Burki sent before
+        # its pong can keep the pong unread behind it for longer than the pong timeout.
+        self._ponged.set()
         event = parse(frame, self.up.config.max_frame_bytes)
         if isinstance(event, CallStatus) and event.metadata:
             # Labelled as read: no stream state, Redis input, page or post holds the number.
@@ -310,9 +313,7 @@ class _Session:
             self.established = True
             self.up.memory.remember(self.up.config, self.mode)
             items.append(Live(self.mode))
-        if isinstance(event, Pong):
-            self._ponged.set()
-        elif not isinstance(event, Connected):
+        if not isinstance(event, Pong | Connected):
             items.append(event)
         return items
 
@@ -321,8 +322,9 @@ class _Session:
 
         Protocol pings (websockets' job) find a dead peer, but not a dead handler: the
         open-source server can stop serving a socket while its protocol layer still
-        answers pings. A JSON ping left unanswered for ``pong_timeout`` s closes the
-        connection, which then counts as dropped (reconnect, dedupe the replay).
+        answers pings. A JSON ping left unanswered for ``pong_timeout`` s (no frame at
+        all read since: a dead handler sends no broadcast either) closes the connection,
+        which then counts as dropped (reconnect, dedupe the replay).
         """
         config = self.up.config
         ping = json.dumps({"type": "ping"})
