@@ -136,7 +136,7 @@ async def test_a_manager_pauses_resumes_and_stops_a_campaign_stop_confirmed(
         assert asked.status_code == 200 and "Stop campaign" in asked.text  # confirm first
         assert sim.store.campaigns[cid].status == "running"
         stopped = await meg.post(url, data={"csrf": token, "verb": "stop", "confirmed": "yes"})
-        assert stopped.status_code == 303 and sim.store.campaigns[cid].status == "completed"
+        assert stopped.status_code == 303 and sim.store.campaigns[cid].status == "cancelled"
         await watcher.wait_for(is_event("campaign_completed"))
         ended = (await meg.get(f"{live.url}/campaigns/{cid}")).text
         assert 'value="pause"' not in ended  # nothing left to control

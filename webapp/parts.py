@@ -92,6 +92,7 @@ def app_state(settings: Settings, access: Access, rest: BurkiRest, demo: bool) -
         sharing=store,
         attention=Attention(settings.weights),
         redaction=redaction,
+        assistant_of=directory.assistant_for,
     )
     return AppState(
         access=access,

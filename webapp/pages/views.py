@@ -15,13 +15,13 @@ from datetime import timedelta
 from typing import Any, Protocol
 
 from webapp.pages import htmlsse
+from webapp.pages.callers import assistant_of, caller_of
 from webapp.pages.charts import chart, sparkline
 from webapp.pages.templating import dom_id, render_block
 from webapp.relay.callstate import CallState
 from webapp.relay.campaignstate import CampaignState
 from webapp.relay.frames import Frame, iso
 from webapp.relay.health import HealthConfig, Summary, Timeline, measure
-from webapp.wire.caller import caller_of
 from webapp.wire.normalise import parse_timestamp
 
 NO_FIGURES = measure(
@@ -101,8 +101,9 @@ def call_context(stream: Watched) -> dict[str, Any]:
             "ended": snapshot["ended"],
             "started_at": metadata.get("started_at"),
             "ended_at": metadata.get("ended_at") or _ended_at(metadata, snapshot["ended"]),
-            "assistant": metadata.get("assistant_name"),
-            "customer": caller_of(metadata),  # labelled where Burki's metadata is read
+            "assistant": assistant_of(metadata, getattr(stream, "assistant_hint", None)),
+            # The live start's shape names the caller from_number (inbound calls).
+            "customer": caller_of(metadata),
             "no_activity": snapshot.get("no_activity", False),
         },
         "segments": segments,
@@ -219,13 +220,17 @@ def _card_regions(stream: Watched, frame: Frame | None) -> list[Region]:
 # -- campaigns -----------------------------------------------------------------------------
 
 
+ENDED_CAMPAIGN = {"state": "ended", "message": "The campaign is over: Burki sends nothing more."}
+"""An ended campaign's connection line: never "Connecting" beside "Finished"."""
+
+
 def campaign_context(stream: Watched) -> dict[str, Any]:
     state = stream.state
     assert isinstance(state, CampaignState)
     snapshot = state.snapshot()
     return {
         "campaign_id": stream.key_id,
-        "conn": stream.connection,
+        "conn": ENDED_CAMPAIGN if snapshot["ended"] else stream.connection,
         "campaign": snapshot,
         "counters": snapshot["counters"],
         "chart": chart(snapshot["history"]),
@@ -244,7 +249,7 @@ def _campaign_regions(stream: Watched, frame: Frame | None) -> list[Region]:
     return {
         "progress": [head, progress, charted],
         "contact": [contacts],
-        "campaign_completed": [head, progress, charted, summary],
+        "campaign_completed": [head, progress, charted, summary, CONNECTION],
         "history": [charted],
         "campaign_name": [head],
         "action": [Region("action", "#action-note")],

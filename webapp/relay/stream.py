@@ -81,6 +81,9 @@ class Integrations:
     sharing: Sharing | None = None  # several nodes on Redis: the stream's inputs are shared
     redaction: RedactionConfig | None = None
     attention: Attention | None = None
+    # The call's assistant by name where Burki's call list has it (its stream may carry only
+    # an id): display only, never state or an event.
+    assistant_of: Callable[[str], str | None] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -208,6 +211,12 @@ class Stream:
     @property
     def key_id(self) -> str:
         return self.key.id
+
+    @property
+    def assistant_hint(self) -> str | None:
+        """The call's assistant as Burki's call list names it (None when not known)."""
+        lookup = self._integrations.assistant_of
+        return lookup(self.key.id) if lookup is not None else None
 
     @property
     def connection(self) -> dict[str, Any]:
@@ -429,9 +438,11 @@ class Stream:
                 self.extras.tick(at)
             case ClaimMade(action=action, who=who, admin=admin, at=at):
                 self.extras.apply_claim(action, who, admin, at)
-            case ActionTaken():
+            case ActionTaken(status=status):
                 self.last_action = dataclasses.asdict(item)
                 self._emit(Change("action", self.last_action))
+                if status and isinstance(self.state, CampaignState):
+                    self._offer(self.state.set_status(status))
             case WentQuiet():
                 if isinstance(self.state, CallState) and not self._finished:
                     self._offer(self.state.mark_quiet())
@@ -530,13 +541,14 @@ class Stream:
             )
         return self.claims.snapshot()
 
-    async def announce(self, by: str, outcome: str, message: str) -> bool:
+    async def announce(self, by: str, outcome: str, message: str, status: str = "") -> bool:
         """A person's action on this call or campaign (ended, paused, failed...): an
         ``action`` event for every viewer, kept in the snapshot for late ones. An input,
         so every node of a cluster shows it under the same id: published by the lease
         holder (asked of it by another node). Returns False when it could not be published
         nor asked for: the outcome then reaches other screens only through Burki's events."""
-        item = ActionTaken(by, self.key.kind, outcome, message, iso(datetime.now(UTC)) or "")
+        at = iso(datetime.now(UTC)) or ""
+        item = ActionTaken(by, self.key.kind, outcome, message, at, status)
         publish = self._decider()
         if publish is None:  # fed here alone it would number this node's frames apart
             return self.link is not None and await self.link.forward(item, 0) != "failed"

@@ -320,9 +320,10 @@ class Store:
             contact.status, contact.duration = "failed", self.rng.randint(0, 20)
             contact.error = self.rng.choice(FAILURE_REASONS)
 
-    def finish_campaign(self, campaign: Campaign) -> None:
-        """The campaign is over (its last contact done, or stopped): it dials nobody more."""
-        campaign.status = "completed"
+    def finish_campaign(self, campaign: Campaign, status: str = "completed") -> None:
+        """The campaign is over (its last contact done: completed; stopped: cancelled):
+        it dials nobody more."""
+        campaign.status = status
         campaign.completed_at = self.clock()
         self._finished_campaigns.append(campaign.id)
         while len(self._finished_campaigns) > self.max_finished:

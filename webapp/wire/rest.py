@@ -54,6 +54,8 @@ Params = Mapping[str, str | int]
 class RestError(Exception):
     """A Burki REST request failed. ``status`` is the HTTP status, None when none came."""
 
+    detail = ""  # what Burki said (its JSON ``detail``), for people: "already completed"
+
     def __init__(self, message: str, status: int | None = None) -> None:
         super().__init__(message)
         self.status = status
@@ -306,13 +308,26 @@ class BurkiRest:
         if status == 429:
             retry = _retry_after(response.headers.get("Retry-After"))
             raise RateLimited(redact(f"Burki REST {what}", self._key), retry_after=retry)
-        raise self._error(ServerError if status >= 500 else RestError, what, status)
+        error = self._error(ServerError if status >= 500 else RestError, what, status)
+        error.detail = redact(_detail(response), self._key)
+        raise error
 
     def _error(self, kind: type[RestError], message: str, status: int | None = None) -> RestError:
         return kind(redact(f"Burki REST {message}", self._key), status)
 
 
 _READ = httpx.ByteStream(b"")
+
+
+def _detail(response: httpx.Response) -> str:
+    """Burki's own words for a refusal (FastAPI's ``{"detail": "..."}``), at most 200
+    characters; "" when the body says nothing readable."""
+    try:
+        body = response.json()
+    except ValueError:
+        return ""
+    detail = body.get("detail") if isinstance(body, dict) else None
+    return detail.strip()[:200] if isinstance(detail, str) else ""
 
 
 def _no_route(response: httpx.Response) -> bool:
