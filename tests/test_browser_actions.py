@@ -77,7 +77,7 @@ async def test_a_high_alert_shows_a_desktop_notification_until_the_call_is_snooz
         # refuses (no unsafe-eval).
         await expect(page.locator("html")).to_have_attribute("data-notes", "1")
         note = await page.evaluate("window.__notes[0]")
-        assert note["title"] == "High alert: +15550187"  # names the caller, not an id
+        assert note["title"] == "High alert: ••••0187"  # names the caller (its label), not an id
         assert "lawyer" in note["body"]
         assert await page.evaluate("window.__sounds") == [f"{live.url}/static/sounds/alert.wav"]
         await page.get_by_role("button", name="Snooze alerts").click()
