@@ -93,6 +93,7 @@ def app_state(settings: Settings, access: Access, rest: BurkiRest, demo: bool) -
         attention=Attention(settings.weights),
         redaction=redaction,
         assistant_of=directory.assistant_for,
+        assistant_name=directory.assistants.name_of,
     )
     return AppState(
         access=access,

@@ -117,6 +117,9 @@
     });
     if (found) { found.focus({ preventScroll: true }); }
   });
+  function utc(text) {
+    return Date.parse(/Z$|[+-]\d\d:?\d\d$/.test(text) ? text : text + "Z");
+  }
 
   function tick() {
     var now = Date.now();
@@ -134,8 +137,9 @@
     document.querySelectorAll("[data-since]").forEach(function (el) {
       // A stale page does not know the silence or length is still running: it stops.
       if (el.closest(".live.stale")) { return; }
-      var since = Date.parse(el.dataset.since.endsWith("Z") || el.dataset.since.includes("+") ? el.dataset.since : el.dataset.since + "Z");
-      var until = el.dataset.until ? Date.parse(el.dataset.until) : now;
+      // An ended call's clock has data-until and stands still; Burki's naive times are UTC.
+      var since = utc(el.dataset.since);
+      var until = el.dataset.until ? utc(el.dataset.until) : now;
       if (isNaN(since)) { return; }
       var total = Math.max(Math.floor((until - since) / 1000), 0);
       var h = Math.floor(total / 3600), m = Math.floor((total % 3600) / 60), s = total % 60;

@@ -137,7 +137,15 @@ class Directory:
         return self._assistants.get(call_sid)
 
     def add_alert(self, stream: str, alert: dict[str, Any]) -> None:
-        """An alert raised on a stream: listed on the overview, newest first."""
+        """An alert raised on a stream: listed on the overview, newest first, once.
+
+        A stream retired and opened again derives its alerts afresh from Burki's replay,
+        under the same ids (as the webhooks, which post each once): already listed."""
+        ident = alert.get("id")
+        if ident is not None and any(
+            a["stream"] == stream and a.get("id") == ident for a in self.alerts
+        ):
+            return
         self.alerts.appendleft({"stream": stream, "ident": stream.partition(":")[2], **alert})
         self._tell()
 

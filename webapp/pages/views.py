@@ -100,7 +100,9 @@ def call_context(stream: Watched) -> dict[str, Any]:
             "status": snapshot["status"],
             "ended": snapshot["ended"],
             "started_at": metadata.get("started_at"),
-            "ended_at": metadata.get("ended_at") or _ended_at(metadata, snapshot["ended"]),
+            "ended_at": _ended_at(metadata, snapshot["ended"])
+            or metadata.get("ended_at")
+            or (figures.get("ended_at") if snapshot["ended"] else None),
             "assistant": assistant_of(metadata, getattr(stream, "assistant_hint", None)),
             # The live start's shape names the caller from_number (inbound calls).
             "customer": caller_of(metadata),
@@ -126,8 +128,9 @@ def call_context(stream: Watched) -> dict[str, Any]:
 
 
 def _ended_at(metadata: dict[str, Any], ended: bool) -> str | None:
-    """An ended call's end from its start and ``duration`` (the open-source server's end
-    status carries no ``ended_at``), so its running duration stops."""
+    """An ended call's end from its start and ``duration``: Burki's length (the open-source
+    server's end status carries no ``ended_at``; the stream asks its REST when neither
+    came). Else its ``ended_at``, else the health's end: an ended call's clock stands still."""
     started = parse_timestamp(metadata.get("started_at"))
     duration = metadata.get("duration")
     if not ended or started is None or not isinstance(duration, int | float):

@@ -84,6 +84,8 @@ class Integrations:
     # The call's assistant by name where Burki's call list has it (its stream may carry only
     # an id): display only, never state or an event.
     assistant_of: Callable[[str], str | None] | None = None
+    # A call's assistant by name, when Burki's status names only its id (the open-source).
+    assistant_name: Callable[[int], Awaitable[str]] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -387,6 +389,7 @@ class Stream:
             finished=self._is_finished,
             feed=self.feed,
             publish=self._publisher,
+            name=self._integrations.assistant_name,
         )
 
     def upstream_stopped(self) -> None:
@@ -533,9 +536,15 @@ class Stream:
         publish, made = self._decider(), ClaimMade(action, who, admin, at)
         if self.link is None:
             self.extras.apply_claim(action, who, admin, at)
-        elif publish is not None:
-            await publish(made)
-        elif await self.link.forward(made, FORWARD_WAIT) == "failed":
+            return self.claims.snapshot()
+        if publish is not None:
+            try:
+                await publish(made)
+                return self.claims.snapshot()
+            except Exception as exc:  # the lease moved (unseen yet) or Redis went
+                log.info("stream %s: claim not published (%s)", self.key, type(exc).__name__)
+        # Whoever holds the stream now (or next) publishes it.
+        if await self.link.forward(made, FORWARD_WAIT) == "failed":
             raise ClaimRefused(
                 "The dashboard cannot reach its shared store (Redis) right now; try again."
             )

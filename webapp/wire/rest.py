@@ -215,6 +215,17 @@ class BurkiRest:
             return None
         return True
 
+    async def campaign_exists(self, campaign_id: int) -> bool | None:
+        """True if the campaign answers 200, False on 404 (no such campaign, or no campaign
+        API at all), None when it cannot tell."""
+        try:
+            await self._get(f"/api/v1/campaigns/{int(campaign_id)}")
+        except NotFound:
+            return False
+        except RestError:
+            return None
+        return True
+
     async def assistants(self) -> dict[int, str]:
         """Assistant names by id (``GET /api/v1/assistants``; bare or paged list).
 

@@ -39,7 +39,7 @@ from websockets.typing import Subprotocol
 from webapp.wire.backoff import Backoff
 from webapp.wire.caller import CallerShown, label_callers
 from webapp.wire.events import CallStatus, Connected, Event, Pong, Skipped, UpstreamError
-from webapp.wire.failures import Ending, Failure, FailureKind, classify, not_found
+from webapp.wire.failures import Ending, Failure, FailureKind, classify, not_found, refused_missing
 from webapp.wire.normalise import parse
 from webapp.wire.redact import redact, without_frame_data
 
@@ -177,9 +177,11 @@ class Upstream:
             session = _Session(self, mode)
             async for item in session.run():
                 yield item
-            failure = await self._resolve(
-                classify(session.ending, header_auth=mode is not AuthMode.QUERY)
+            header_auth = mode is not AuthMode.QUERY
+            ending = classify(
+                session.ending, header_auth=header_auth, auth_retry=self.config.auth_retry
             )
+            failure = await self._resolve(ending, session.ending)
             if (
                 failure.kind is FailureKind.HEADER_REJECTED
                 and self.config.auth_mode is AuthMode.AUTO
@@ -207,8 +209,12 @@ class Upstream:
     def _floor(self, failure: Failure) -> float:
         return self.config.auth_retry if failure.kind is FailureKind.AUTH else failure.floor
 
-    async def _resolve(self, failure: Failure) -> Failure:
-        if failure.kind is not FailureKind.ACCESS_DENIED or self._access_check is None:
+    async def _resolve(self, failure: Failure, ending: Ending) -> Failure:
+        """Ask REST whether the subject exists when Burki's refusal may mean it does not:
+        "access denied" (the open-source server's answer for an unknown call), or a
+        403 at the handshake (its answer on the campaign socket, which it lacks)."""
+        refused = failure.kind is FailureKind.ACCESS_DENIED or ending.handshake_status == 403
+        if not refused or self._access_check is None:
             return failure
         try:
             exists = await self._access_check()
@@ -216,7 +222,9 @@ class Upstream:
             log.exception("upstream %s: access check failed", self.path)
             return failure
         if exists is False:
-            return not_found()
+            if ending.handshake_status != 403:
+                return not_found()
+            return refused_missing("campaign" if "/campaigns/" in self.path else "call")
         return failure
 
     def url(self, mode: AuthMode) -> str:
