@@ -110,7 +110,8 @@ async def _end_step(request: Request, key: StreamKey) -> Step:
 
 
 async def _caller_number(request: Request, key: StreamKey) -> str:
-    """The caller's number as the stream knows it, else as Burki's REST has it."""
+    """The caller's number as the stream knows it, else as Burki's REST has it: both
+    labelled (``REDACTION_CALLER_NUMBERS``) where they were read."""
     stream = app_state(request).hub.streams.get(key)
     metadata: dict[str, Any] = stream.state.snapshot().get("metadata", {}) if stream else {}
     if number := caller_of(metadata):

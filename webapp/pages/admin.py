@@ -40,6 +40,7 @@ class AdminPage:
     embeds: list[EmbedLinkRecord] = field(default_factory=list)
     now: datetime = field(default_factory=lambda: datetime.now(UTC))
     embed_note: str | None = None  # a link was just revoked
+    forwarded_from: str | None = None  # X-Forwarded-For came from this untrusted peer
 
 
 async def page(request: Request) -> Response:
@@ -113,6 +114,7 @@ async def _page(
         tested=tested,
         embeds=await run_in_threadpool(state.access.embeds.list),
         embed_note=note,
+        forwarded_from=state.access.forwarding.peer,
     )
     return templates.TemplateResponse(request, "admin.html", {"page": admin}, status_code=status)
 

@@ -2,7 +2,10 @@
 
 :func:`caller_text` is the ONE place a caller's number becomes display text:
 every page, card, alert and notification goes through it (as the ``caller``
-filter), so how numbers are shown (in full, masked) is decided here once.
+filter). The numbers arrive labelled already: the upstream and REST clients
+pass them through :func:`webapp.wire.caller.caller_label` as they read them
+(``REDACTION_CALLER_NUMBERS``: the last four digits by default), so no raw
+number reaches a page, a stream, Redis or a post.
 The raw call id stays in the link's URL and its tooltip.
 """
 

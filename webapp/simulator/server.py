@@ -33,6 +33,7 @@ from webapp.simulator import actions, wire
 from webapp.simulator.drivers import burst, run_autoplay, run_pacer
 from webapp.simulator.faults import Faults
 from webapp.simulator.handshake import (
+    FrameDataFilter,
     RedactingFilter,
     is_upgrade,
     parse_key,
@@ -47,6 +48,7 @@ from webapp.simulator.session import Session
 logger = logging.getLogger("webapp.simulator")
 ws_logger = logging.getLogger("webapp.simulator.websockets")
 ws_logger.addFilter(RedactingFilter())
+ws_logger.addFilter(FrameDataFilter())  # its frames are transcripts too (demo mode's logs)
 
 CLOSE_TIMEOUT = 2.0
 DIALECTS = ("A", "B", "C")

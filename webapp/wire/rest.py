@@ -26,12 +26,14 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
+from functools import partial
 from types import TracebackType
 from typing import Self, TypeVar, cast
 from urllib.parse import quote
 
 import httpx
 
+from webapp.wire.caller import CallerShown, caller_label
 from webapp.wire.events import Progress, Skipped, Transcript
 from webapp.wire.normalise import (
     call_status_word,
@@ -143,12 +145,14 @@ class BurkiRest:
         timeout: float = 10.0,
         transport: httpx.AsyncBaseTransport | None = None,
         ca_bundle: str | None = None,
+        callers: CallerShown = "last4",
     ) -> None:
         headers = {"Accept": "application/json", "User-Agent": "burki-live"}
         if api_key:
             headers["Authorization"] = f"Bearer {api_key}"
         self._key = api_key
         self._timeout = timeout
+        self._callers = callers  # how callers' numbers are labelled (REDACTION_CALLER_NUMBERS)
         self._client = httpx.AsyncClient(
             base_url=base_url,
             headers=headers,
@@ -181,12 +185,13 @@ class BurkiRest:
         """One page of calls (``status=None``: every status)."""
         path = "/api/v1/calls"
         body = await self._get_json(path, _page(status, skip, limit))
-        return _convert(_rows(body, path), _call_summary, path)
+        convert = partial(_call_summary, callers=self._callers)
+        return _convert(_rows(body, path), convert, path)
 
     async def call(self, call_sid: str) -> CallSummary:
         path = f"/api/v1/calls/sid/{_segment(call_sid)}"
         row = _object(await self._get_json(path), path)
-        summary = _call_summary(row, call_sid)
+        summary = _call_summary(row, call_sid, self._callers)
         assert summary is not None  # a default SID was given
         return summary
 
@@ -412,17 +417,20 @@ def _convert(rows: list[object], convert: Callable[[Row], T | None], path: str) 
     return out
 
 
-def _call_summary(row: Row, call_sid: str | None = None) -> CallSummary | None:
+def _call_summary(
+    row: Row, call_sid: str | None = None, callers: CallerShown = "last4"
+) -> CallSummary | None:
     sid = _text(row, "call_sid") or call_sid
     if not sid:
         return None
+    caller = _text(row, "customer_phone") or _text(row, "customer_phone_number")
     return CallSummary(
         call_sid=sid,
         status=call_status_word(_text(row, "status") or ""),
         id=_int(row, "id"),
         direction=_text(row, "direction"),
         # The open-source server names the numbers as its call_status metadata does.
-        customer_phone=_text(row, "customer_phone") or _text(row, "customer_phone_number"),
+        customer_phone=caller_label(caller, callers) if caller else None,
         twilio_phone=_text(row, "twilio_phone") or _text(row, "to_phone_number"),
         assistant_id=_int(row, "assistant_id"),
         assistant_name=_text(row, "assistant_name") or _nested_name(row, "assistant"),

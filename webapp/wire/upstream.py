@@ -27,7 +27,7 @@ import logging
 import random
 import ssl
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any
 from urllib.parse import quote
@@ -37,10 +37,11 @@ from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidSta
 from websockets.typing import Subprotocol
 
 from webapp.wire.backoff import Backoff
-from webapp.wire.events import Connected, Event, Pong, Skipped, UpstreamError
+from webapp.wire.caller import CallerShown, label_callers
+from webapp.wire.events import CallStatus, Connected, Event, Pong, Skipped, UpstreamError
 from webapp.wire.failures import Ending, Failure, FailureKind, classify, not_found, refused_missing
 from webapp.wire.normalise import parse
-from webapp.wire.redact import redact
+from webapp.wire.redact import redact, without_frame_data
 
 log = logging.getLogger(__name__)
 
@@ -49,8 +50,10 @@ class _WireLog(logging.LoggerAdapter):  # type: ignore[type-arg]
     """websockets' logger for our sockets, with the key masked.
 
     At debug level websockets logs request lines and headers, which carry the key
-    (``?token=``, ``Authorization``). Disabling the logger is not enough: any
-    ``logging.config.dictConfig`` (uvicorn runs one) re-enables it.
+    (``?token=``, ``Authorization``), and the start and end of every frame, which
+    carry transcript text: frames are logged by kind and size only. Disabling the
+    logger is not enough: any ``logging.config.dictConfig`` (uvicorn runs one)
+    re-enables it.
     """
 
     def __init__(self, secret: str) -> None:
@@ -59,7 +62,7 @@ class _WireLog(logging.LoggerAdapter):  # type: ignore[type-arg]
 
     def log(self, level: int, msg: object, *args: object, **kwargs: Any) -> None:
         if self.isEnabledFor(level):
-            text = str(msg) % args if args else str(msg)
+            text = str(msg) % without_frame_data(args) if args else str(msg)
             kwargs.pop("exc_info", None)  # a traceback could quote the URL
             self.logger.log(level, redact(text, self.secret), **kwargs)
 
@@ -89,6 +92,7 @@ class UpstreamConfig:
     healthy_after: float = 10.0
     max_frame_bytes: int = 1_048_576
     ca_bundle: str | None = None  # verify a private Burki's certificate against this PEM
+    callers: CallerShown = "last4"  # how callers' numbers in call metadata are labelled
 
 
 class AuthMemory:
@@ -302,6 +306,9 @@ class _Session:
         # its pong can keep the pong unread behind it for longer than the pong timeout.
         self._ponged.set()
         event = parse(frame, self.up.config.max_frame_bytes)
+        if isinstance(event, CallStatus) and event.metadata:
+            # Labelled as read: no stream state, Redis input, page or post holds the number.
+            event = replace(event, metadata=label_callers(event.metadata, self.up.config.callers))
         if isinstance(event, Skipped):
             log.warning("upstream %s: skipped a frame: %s", self.up.path, event.reason)
             return []
