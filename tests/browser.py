@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -10,7 +11,12 @@ from playwright.async_api import Browser, Page, async_playwright
 
 from tests.conftest import chromium_or_skip
 
-SCREENSHOTS = Path(__file__).resolve().parent.parent / "docs" / "screenshots"
+ROOT = Path(__file__).resolve().parent.parent
+SCREENSHOTS = ROOT / "docs" / "screenshots"
+# A test run leaves the tracked README pictures alone (it dirtied the work tree, and a
+# later `git add -A` committed whatever a loaded run happened to show); UPDATE_SCREENSHOTS=1
+# writes them where the README reads them.
+TEST_SHOTS = ROOT / "test-artifacts" / "screenshots"
 
 # Without the background-networking flags Chromium keeps dialling out, and this
 # machine's closed network refuses it.
@@ -37,8 +43,10 @@ async def chromium() -> AsyncIterator[Browser]:
 
 
 async def screenshot(page: Page, name: str) -> Path:
-    """Save a full-page screenshot for the README under docs/screenshots/."""
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    path = SCREENSHOTS / f"{name}.png"
+    """Save a full-page screenshot: under test-artifacts/, or docs/screenshots/ for the
+    README when UPDATE_SCREENSHOTS=1."""
+    folder = SCREENSHOTS if os.environ.get("UPDATE_SCREENSHOTS") == "1" else TEST_SHOTS
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{name}.png"
     await page.screenshot(path=str(path), full_page=True)
     return path

@@ -14,9 +14,11 @@ from webapp.relay.health import (
     Summary,
     Timeline,
     between,
+    clock_skew,
     further_end,
     interrupts,
     talk_figures,
+    zero_of,
 )
 from webapp.relay.health import measure as measure_held
 
@@ -27,14 +29,27 @@ def _source(sources: set[str]) -> str | None:
     return sources.pop() if len(sources) == 1 else "mixed"
 
 
+def skew(marks: Sequence[Mark]) -> float | None:
+    """How far the speakers' segment clocks disagree (None: they agree, or too few)."""
+    zeros: dict[str, float] = {}
+    samples = {"user": 0, "assistant": 0}
+    for mark in marks:
+        zero = zero_of(mark)
+        if zero is not None and mark.speaker in samples:
+            samples[mark.speaker] += 1
+            zeros[mark.speaker] = min(zeros.get(mark.speaker, zero), zero)
+    return clock_skew(zeros, samples)
+
+
 def latencies(marks: Sequence[Mark]) -> tuple[list[float], str | None]:
     """Every AI response latency in order, and the axis they were measured on."""
     found: list[float] = []
     sources: set[str] = set()
+    by_arrival = skew(marks) is not None
     for prev, nxt in pairwise(marks):
         if prev.speaker != "user" or nxt.speaker != "assistant":
             continue
-        value, source = between(prev, nxt, prev.end)
+        value, source = between(prev, nxt, prev.end, by_arrival)
         if value >= 0:
             found.append(value)
             sources.add(source)
@@ -45,9 +60,10 @@ def silences(marks: Sequence[Mark]) -> list[float]:
     """Every silence between two segments, in order (overlaps are none)."""
     found: list[float] = []
     latest_end: float | None = None
+    by_arrival = skew(marks) is not None
     for i, mark in enumerate(marks):
         if i:
-            value, _ = between(marks[i - 1], mark, latest_end)
+            value, _ = between(marks[i - 1], mark, latest_end, by_arrival)
             if value > 0:
                 found.append(value)
         latest_end = further_end(latest_end, mark)
@@ -58,8 +74,9 @@ def interruptions(marks: Sequence[Mark]) -> dict[str, int]:
     """Segments that started before the other speaker's previous one ended, by interrupter."""
     counts = {"user": 0, "assistant": 0}
     last: dict[str, Mark] = {}
+    by_arrival = skew(marks) is not None
     for mark in marks:
-        if mark.speaker in counts and interrupts(mark, last):
+        if mark.speaker in counts and interrupts(mark, last, by_arrival):
             counts[mark.speaker] += 1
         last[mark.speaker] = mark
     return counts
@@ -97,6 +114,7 @@ def summarize(marks: Sequence[Mark], config: HealthConfig) -> Summary:
         interruptions=interruptions(marks),
         turns=turns(marks),
         segments=len(marks),
+        clock_skew=skew(marks),
     )
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -93,6 +94,24 @@ async def test_teams_gets_a_message_card_and_a_failed_post_is_retried() -> None:
         action = card["potentialAction"][0]
         assert action["@type"] == "OpenUri"
         assert action["targets"] == [{"os": "default", "uri": f"{PUBLIC}/calls/{SID}"}]
+
+
+async def test_a_callers_words_reach_teams_as_text_never_as_markup_or_a_link() -> None:
+    hostile = {
+        **alert("h", "high", "keyword"),
+        "excerpt": '<a href="https://evil.example">refund</a> [claim it](https://evil.example)'
+        " ![x](https://evil.example/p.png) **now**\n# Urgent\n<img src=x onerror=alert(1)>",
+    }
+    async with receiving() as receiver:
+        async with dispatching([chat(receiver.url, "teams")]) as dispatcher:
+            dispatcher.offer(f"call:{SID}", "h", "alert", hostile)
+            await dispatcher.wait_idle()
+        card = receiver.requests[0].json
+    text = card["text"]
+    assert "<" not in text and "\n" not in text
+    assert not re.search(r"(?<!\\)[\[\]*#]", text), text  # every Markdown marker escaped
+    assert "&lt;a href=" in text and "\\[claim it\\]" in text and "\\*\\*now\\*\\*" in text
+    assert "refund" in text  # the words are still there, as words
 
 
 def test_chat_hooks_need_no_secret_but_signed_ones_do_and_routing_is_checked() -> None:

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from httpx_sse import ServerSentEvent
+
 from tests.hubs import frames_until, of_type
 from tests.live import Viewer, data, is_event, running_app
 from webapp.pages.api import _wire
@@ -31,6 +35,7 @@ async def test_each_multiplexed_id_is_a_compact_cursor_that_moves_only_the_frame
         viewer = Viewer(live.url, f"/api/events?{query}").start(client)
         for sid in (one, two):
             await viewer.wait_for(is_event("status", stream=f"call:{sid}", state="live"))
+            await viewer.wait_for(named(sid))  # the assistant's name follows Burki's status
         assert viewer.last_id is not None and viewer.last_id.startswith(cursor.COMPACT)
         assert one not in viewer.last_id  # positions only, no stream names
         before = cursor.decode(viewer.last_id, keys)
@@ -41,6 +46,17 @@ async def test_each_multiplexed_id_is_a_compact_cursor_that_moves_only_the_frame
         assert after[keys[0]] == before[keys[0]]
         assert after[keys[1]] != before[keys[1]]
         await viewer.stop()
+
+
+def named(sid: str) -> Any:
+    """A ``wait_for`` predicate: the call's status names its assistant."""
+
+    def check(event: ServerSentEvent) -> bool:
+        if event.event != "call_status" or data(event)["stream"] != f"call:{sid}":
+            return False
+        return bool(data(event)["metadata"].get("assistant_name"))
+
+    return check
 
 
 async def test_a_resume_gets_what_it_missed_then_the_connection_state_without_an_id(

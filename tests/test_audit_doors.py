@@ -57,6 +57,8 @@ DOORS: dict[str, Door] = {
     "admin_embed_revoke": Door("/admin/embed-link/revoke", "POST", {"link": "{link}"}, again=1),
     "admin_alert_test": Door("/admin/alert-test", "POST", again=1),
     "index": Door("/"),
+    "alerts": Door("/alerts"),
+    "favicon": Door("/favicon.ico", who="stranger", first=0),
     "overview_updates": Door("/overview/updates", stream=True),
     "call": Door("/calls/{sid}", again=1),
     "claim": Door(

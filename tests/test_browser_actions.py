@@ -46,7 +46,7 @@ async def test_a_supervisor_ends_a_call_and_a_second_screen_sees_who(sim: Simula
         ada = await live.page(browser, Role.SUPERVISOR)
         await ada.goto(f"{live.url}/calls/{sid}")
         await ada.get_by_role("link", name="End call").click()
-        await expect(ada.locator(".question")).to_contain_text("+15550142")
+        await expect(ada.locator(".question")).to_contain_text("••••0142")
         await screenshot(ada, "end-call-confirm")
         await ada.get_by_role("button", name="End call").click()
         await expect(ada).to_have_url(f"{live.url}/calls/{sid}")
@@ -61,7 +61,7 @@ async def test_a_supervisor_ends_a_call_and_a_second_screen_sees_who(sim: Simula
 async def test_a_high_alert_shows_a_desktop_notification_until_the_call_is_snoozed(
     sim: Simulator,
 ) -> None:
-    sid = sim.add_call()
+    sid = sim.add_call(customer_phone="+15550187")
     rules = {"alert_keywords": "lawyer:high, refund:low"}
     async with running_app(sim, **rules) as live, chromium() as browser:
         page = await live.page(browser, Role.SUPERVISOR, permissions=["notifications"])
@@ -77,7 +77,7 @@ async def test_a_high_alert_shows_a_desktop_notification_until_the_call_is_snooz
         # refuses (no unsafe-eval).
         await expect(page.locator("html")).to_have_attribute("data-notes", "1")
         note = await page.evaluate("window.__notes[0]")
-        assert note["title"] == f"High alert on call …{sid[-8:]}"
+        assert note["title"] == "High alert: ••••0187"  # names the caller (its label), not an id
         assert "lawyer" in note["body"]
         assert await page.evaluate("window.__sounds") == [f"{live.url}/static/sounds/alert.wav"]
         await page.get_by_role("button", name="Snooze alerts").click()

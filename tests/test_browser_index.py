@@ -17,7 +17,8 @@ async def test_the_overview_renders_in_chromium_with_demo_marking(sim: Simulator
         page.on("pageerror", lambda exc: errors.append(str(exc)))
         await page.goto(live.url + "/")
         assert await page.locator(".badge.demo").inner_text() == "Demo data"
-        assert await page.get_by_text(sid).count() == 1
+        row = page.locator(f"table.calls tr[data-sid='{sid}'] a.call-name")
+        assert await row.get_attribute("title") == f"Call {sid}"  # the id in the tooltip
         assert await page.get_by_text("Spring renewals").count() == 1
         await screenshot(page, "index")
         assert errors == []

@@ -33,7 +33,7 @@ async def test_an_ended_telnyx_call_shows_its_whole_transcript_and_the_boards_li
         assert await page.locator("#transcript .seg .text").all_inner_texts() == LINES
         await expect(page.locator("#conn")).to_have_attribute("data-state", "ended")
         await page.goto(f"{live.url}/")
-        await expect(page.locator("table.calls code", has_text=ongoing)).to_have_count(1)
+        await expect(page.locator(f"table.calls tr[data-sid='{ongoing}']")).to_have_count(1)
         await expect(page.locator("#campaigns")).to_contain_text("This Burki has no campaigns")
         await page.goto(f"{live.url}/wallboard")
         await expect(page.locator("article.card")).to_have_count(1)

@@ -110,3 +110,53 @@ async def test_dead_air_is_noticed_with_no_frame_arriving() -> None:
     assert levels == ["ok", "warn", "alarm"]
     assert not health.armed  # nothing more is due: no timer left behind
     health.close()
+
+
+async def test_a_cluster_node_behind_the_inputs_still_announces_a_threshold_they_crossed() -> None:
+    """In a cluster the figures are measured at the inputs' latest moment, not a node's
+    clock. A node that folds a status 1 s after it was stamped (a loaded machine) measured
+    "warn" while, by its clock, the alarm was due already: it must still be announced at
+    once (the timer once ignored moments before its clock, so the alarm never came)."""
+    quick = HealthConfig(silence_warn=0.3, silence_alarm=0.6)
+    dues: list[float] = []
+    fired = asyncio.Event()
+
+    def due(at: float) -> None:
+        dues.append(at)
+        fired.set()
+
+    clock = ManualClock(T0.timestamp() + 1.5)  # the status below was stamped at T0 + 0.5
+    health = CallHealth(quick, lambda change: None, clock=clock, on_due=due)
+    health.shared = True
+    state = CallState("CA1")
+    status = CallStatus("CA1", "in-progress", T0 + timedelta(seconds=0.5), started().metadata)
+    for change in state.apply(status):
+        health.observe(change)
+    health.publish()
+    assert health.current()["silence"]["level"] == "warn"  # at T0 + 0.5, as every node
+    assert health.armed
+    async with asyncio.timeout(1):
+        await fired.wait()  # at once: the alarm was due before this node's clock
+    health.tick(dues[-1])
+    assert health.current()["silence"]["level"] == "alarm"
+    health.close()
+
+
+async def test_cluster_nodes_with_different_clocks_measure_the_same_silence() -> None:
+    """Two nodes, one clock 2 s behind Burki's stamps, one ahead: the same inputs give
+    the same figures (a node's own clock once bounded the latest activity, so the
+    running silence began at different moments and the nodes' frames differed)."""
+    figures = []
+    for skew in (-2.0, 2.0):
+        clock = ManualClock(T0.timestamp() + 5 + skew)
+        health = CallHealth(CONFIG, lambda change: None, clock=clock)
+        health.shared = True
+        state = CallState("CA1")
+        for event in (started(), said("user", 3, 1.0, 3.0), said("assistant", 5, 4.0, 5.0)):
+            for change in state.apply(event):
+                health.observe(change)
+        health.publish()
+        figures.append(health.current())
+        health.close()
+    assert figures[0] == figures[1]
+    assert figures[0]["silence"]["since"] == "2027-01-15T08:00:05.000Z"

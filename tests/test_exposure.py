@@ -10,10 +10,15 @@ import re
 import httpx
 import pytest
 
-from tests.live import running_app
+from tests.live import Viewer, is_event, running_app
+from tests.receiver import receiving
+from tests.test_access import paths
+from tests.test_alerts_live import endpoints
+from tests.test_secrecy import body_start
 from webapp.access.users import Role
 from webapp.logs import mask_query_tokens
 from webapp.simulator import Simulator
+from webapp.wire.caller import caller_label
 
 SLACK = "https://hooks.slack.com/services/T0AAA/B0BBB/PathSecret0123456789"
 
@@ -88,3 +93,66 @@ async def test_readyz_tells_strangers_no_counts(sim: Simulator) -> None:
         assert stream.status_code == 200
         ready = await stranger.get(f"{live.url}/readyz")
         assert ready.status_code == 200 and ready.json() == {"status": "ready"}
+
+
+CALLER = "+1 415 867 5309"
+
+
+def caller_leaks(text: str) -> bool:
+    return re.search(r"867\D{0,3}5309", text) is not None
+
+
+async def test_a_callers_number_is_shown_and_sent_as_its_last_four_digits_only(
+    sim: Simulator,
+) -> None:
+    sid = sim.add_call(customer_phone=CALLER)
+    cid = sim.add_campaign(name="Q", dialect="B", contacts=3)
+    async with receiving() as receiver:
+        hooks = endpoints(receiver.url, "alert", "call_status")
+        async with running_app(sim, webhook_endpoints=hooks) as live:
+            async with live.client(Role.SUPERVISOR, timeout=10) as supervisor:
+                viewer = Viewer(live.url, f"/api/calls/{sid}/events").start(supervisor)
+                await viewer.wait_for(is_event("status", state="live"))
+                status = await viewer.wait_for(lambda e: e.event == "call_status")
+                assert json.loads(status.data)["metadata"]["customer_phone_number"] == "••••5309"
+                shown = ""
+                for role in (Role.SUPERVISOR, Role.ADMIN):
+                    async with live.client(role, timeout=10) as client:
+                        urls = [*paths(sid, cid).values(), f"/calls/{sid}/end", "/wallboard?tv=1"]
+                        urls += [f"/calls/{sid}/transcript.json", f"/?q={CALLER[-4:]}"]
+                        for url in urls:
+                            raw = (await body_start(client, live.url + url)).decode()
+                            assert not caller_leaks(raw), (role, url)
+                            shown += raw
+                link = live.state.access.embeds.mint("call", sid, 600, "test").url(live.url)
+                async with live.client(role=None) as client:
+                    shown += (await body_start(client, link)).decode()
+                sim.add_segment(sid, "user", "I will call my lawyer")  # an alert
+                sim.set_call_status(sid, "completed")
+                await viewer.wait_for(lambda e: e.event == "end")
+                await viewer.stop()
+                posted = await receiver.wait_for(3)
+            for request in posted:
+                assert not caller_leaks(request.body.decode()), request.body
+    assert "••••5309" in shown  # the call page, the card, the end-call question
+    assert "End the call with ••••5309?" in shown
+    assert not caller_leaks("\n".join(str(e.data) for e in viewer.events))
+
+
+async def test_the_caller_numbers_setting_shows_them_in_full_or_not_at_all(
+    sim: Simulator,
+) -> None:
+    sid = sim.add_call(customer_phone=CALLER)
+    for setting, expected in (("full", CALLER), ("hidden", "[phone]")):
+        async with (
+            running_app(sim, redaction_caller_numbers=setting) as live,
+            live.client(Role.SUPERVISOR) as client,
+        ):
+            overview = (await client.get(live.url + "/")).text
+            confirm = (await client.get(f"{live.url}/calls/{sid}/end")).text
+        assert f"End the call with {expected}?" in confirm, setting
+        assert expected in overview, setting
+    assert caller_label("+1 (415) 867-5309") == "••••5309"
+    assert caller_label("••••5309") == "••••5309"  # labelled twice: the same label
+    assert caller_label("911") == caller_label("x", "hidden") == "[phone]"
+    assert caller_label(None) == caller_label("  ") == ""

@@ -105,3 +105,12 @@ def test_1011_before_anything_with_header_auth_means_the_header_was_not_understo
 def test_1011_after_a_healthy_start_is_transient_even_with_header_auth() -> None:
     ending = Ending(established=True, close_code=1011)
     assert classify(ending, header_auth=True).kind is FailureKind.TRANSIENT
+
+
+def test_an_auth_refusal_says_the_interval_it_is_really_retried_at() -> None:
+    refused = Ending(close_code=1008, close_reason="Authentication failed")
+    for every, words in ((5.0, "every 5 s"), (60.0, "once a minute"), (300.0, "every 5 minutes")):
+        failure = classify(refused, auth_retry=every)
+        assert failure.floor == every
+        assert failure.message.endswith(f"trying again {words}.")
+        assert failure.message.count("The key may be wrong") == 1

@@ -50,6 +50,7 @@ def test_latency_is_caller_end_to_assistant_start_latest_median_worst() -> None:
         "worst": 3.1,
         "count": 3,
         "source": "timing",
+        "clock_skew": None,
         "slow": False,
     }
 
@@ -185,3 +186,36 @@ def test_a_call_marked_no_activity_has_no_running_silence_and_no_timer() -> None
     assert figures["silence"]["since"] is None and figures["silence"]["level"] == "ok"
     assert figures["dormant"] is True and figures["long"] is False
     assert next_due(line, T0 + 700, CONFIG) == T0 + 900  # only the long call is still due
+
+
+def test_two_clocks_for_the_two_speakers_are_found_and_measured_by_arrival() -> None:
+    """The open-source Burki times the caller on the recogniser's stream clock and the
+    assistant since the call's start: answers then seem to start before the question
+    ended. Found from when each segment arrived, every figure between them falls back to
+    arrival times, and the figures say by how much the clocks differ."""
+    ahead, delay = 2.5, 0.3  # the caller's clock runs ahead; its finals come a bit late
+
+    def caller(start: float, end: float) -> Mark:
+        return seg("user", start + ahead, end + ahead, T0 + end + delay)
+
+    marks = [
+        seg("assistant", 0.5, 2.0),
+        caller(3.0, 6.0),
+        seg("assistant", 7.2, 9.0),
+        caller(10.0, 14.0),
+        seg("assistant", 15.0, 20.0),
+    ]
+    assert latencies(marks[:3])[0] == []  # on the timing alone, the answer came before
+    figures = measure(Timeline(marks, started=T0), T0 + 21, CONFIG)
+    assert figures["latency"]["source"] == "arrival"
+    assert figures["latency"]["clock_skew"] == ahead - delay  # the caller's clock, ahead
+    assert figures["latency"]["count"] == 2  # 9.0 - 6.3 and 20.0 - 14.3, by arrival
+    assert [figures["latency"]["latest"], figures["latency"]["worst"]] == [5.7, 5.7]
+    assert figures["interruptions"]["total"] == 0  # no answer "interrupted" its question
+    assert interruptions(marks) == {"user": 0, "assistant": 0}
+
+
+def test_one_clock_for_both_speakers_keeps_the_timing() -> None:
+    late = [seg(m.speaker, m.start, m.end, m.arrived + 0.4) for m in CONVERSATION]
+    figures = measure(Timeline(late, started=T0), T0 + 37, CONFIG)
+    assert figures["latency"]["source"] == "timing" and figures["latency"]["clock_skew"] is None

@@ -169,10 +169,10 @@ async def test_views_live_in_the_url_so_a_saved_link_reopens_them(sim: Simulator
         assert "assistant=billing" in board  # the update stream keeps the filter too
         tv = (await client.get(f"{live.url}/wallboard?tv=1")).text
         assert 'class="top"' not in tv and "js/tv.js" in tv
-        as_listed = (await client.get(f"{live.url}/")).text
+        as_listed = (await client.get(f"{live.url}/?sort=listed")).text
         listed = as_listed[as_listed.index('id="calls"') :]
         assert listed.index(calm) < listed.index(upset)
-        by_score = (await client.get(f"{live.url}/?sort=attention")).text
+        by_score = (await client.get(f"{live.url}/")).text  # by attention unless asked
         listed = by_score[by_score.index('id="calls"') :]
         assert listed.index(upset) < listed.index(calm)
         assert '<option value="attention" selected>' in by_score

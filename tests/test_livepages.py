@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
@@ -56,15 +57,18 @@ async def test_the_call_page_renders_the_transcript_so_far_and_resumes_after_it(
 
 
 async def test_exports_give_the_transcript_as_text_and_json(sim: Simulator) -> None:
-    sid = sim.add_call()
+    sid = sim.add_call(assistant_name="Returns desk", customer_phone="+15550142")
     sim.add_segment(sid, "user", "Hello <there>")
     sim.add_segment(sid, "assistant", "Hi!")
     async with running_app(sim) as live, live.client() as client:
         text = await client.get(f"{live.url}/calls/{sid}/transcript.txt")
         data = await client.get(f"{live.url}/calls/{sid}/transcript.json")
     assert text.status_code == 200
-    lines = text.text.splitlines()
+    head, _, body = text.text.partition("\n\n")
+    lines = body.splitlines()
     assert lines[0].endswith("Caller: Hello <there>") and lines[1].endswith("Assistant: Hi!")
+    assert f"Call: {sid}" in head and "Caller: +15550142" in head
+    assert "Assistant: Returns desk" in head and re.search(r"Date: \d{4}-\d\d-\d\d ", head)
     assert "attachment" in text.headers["content-disposition"]
     payload = json.loads(data.text)
     assert [s["content"] for s in payload["segments"]] == ["Hello <there>", "Hi!"]

@@ -62,7 +62,7 @@ async def test_a_call_opened_after_it_ended_shows_every_stored_line_once_in_orde
         export = await client.get(f"{live.url}/calls/{sid}/transcript.json")
         assert [s["content"] for s in export.json()["segments"]] == LINES
         text = (await client.get(f"{live.url}/calls/{sid}/transcript.txt")).text
-        assert text.count("\n") == len(LINES)
+        assert text.split("\n\n", 1)[1].count("\n") == len(LINES)  # after its header
         await viewer.stop()
         await late.stop()
 
@@ -266,7 +266,7 @@ async def test_status_words_and_metadata_shapes_become_one_word_and_one_record(
         oss_sim.set_call_status(sid, "completed")  # the end: duration only
         last = await viewer.wait_for(is_event("call_status", status="completed"))
         metadata = data(last)["metadata"]
-        assert metadata["customer_phone_number"] == "+15553334444"  # not lost to the end's shape
+        assert metadata["customer_phone_number"] == "••••4444"  # not lost to the end's shape
         assert metadata["call_type"] == "inbound" and "duration" in metadata
         assert "started_at" in metadata
         page = (await client.get(f"{live.url}/calls/{sid}")).text

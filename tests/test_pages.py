@@ -16,7 +16,7 @@ async def test_the_index_lists_ongoing_calls_and_running_campaigns(sim: Simulato
     assert page.status_code == 200
     assert sid in page.text
     assert ended not in page.text
-    assert "Billing bot" in page.text and "+15550123" in page.text
+    assert "Billing bot" in page.text and "••••0123" in page.text
     assert "Spring renewals" in page.text
 
 

@@ -121,6 +121,16 @@ async def test_upstream_auth_failure_is_told_in_words_and_retried_only_a_minute_
         await viewer.stop()
 
 
+async def test_the_auth_retry_message_names_the_configured_interval(sim: Simulator) -> None:
+    sid = sim.add_call()
+    settings = {"burki_api_key": "not-the-key", "burki_auth_retry": 5.0}
+    async with running_app(sim, **settings) as live, live.client() as client:
+        viewer = Viewer(live.url, f"/api/calls/{sid}/events").start(client)
+        status = await viewer.wait_for(is_event("status", state="reconnecting", reason="auth"))
+        assert "every 5 s" in data(status)["message"] and "minute" not in data(status)["message"]
+        await viewer.stop()
+
+
 async def test_a_stalled_viewer_is_cut_while_others_keep_pace(sim: Simulator) -> None:
     sid = sim.add_call()
     settings = {"relay_viewer_queue": 16, "relay_stall_timeout": 0.5}

@@ -136,7 +136,7 @@ async def test_ongoing_calls_are_listed_with_their_dashboard_fields(sim: Simulat
     assert (call.status, call.assistant_name, call.customer_phone) == (
         "in-progress",  # Burki's "ongoing": one word for a call that is on
         "Front desk",
-        "+15550123",
+        "••••0123",  # a caller's number is labelled where it is read (REDACTION_CALLER_NUMBERS)
     )
     assert call.started_at is not None and call.started_at.tzinfo is UTC
 

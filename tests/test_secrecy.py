@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import quote, urlencode
 
@@ -10,8 +12,10 @@ import httpx
 import pytest
 
 from tests.conftest import SIM_KEY
-from tests.live import running_app
+from tests.live import Viewer, is_event, running_app
+from tests.receiver import receiving
 from tests.test_access import paths
+from tests.test_alerts_live import endpoints
 from webapp.access.users import Role
 from webapp.simulator import Simulator
 
@@ -119,3 +123,73 @@ async def test_hostile_values_in_paths_queries_and_forms_get_a_clean_4xx(sim: Si
             response = await client.post(f"{live.url}/signin", data=form)
             too_large = len(urlencode(form)) > 16_384  # DASHBOARD_MAX_FORM_BYTES: never read
             assert response.status_code == (413 if too_large else 403), value
+
+
+class _Keep(logging.Handler):
+    """Keeps every record's final text, traceback included."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.setFormatter(logging.Formatter("%(name)s %(levelname)s %(message)s"))
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(self.format(record))
+
+
+@contextmanager
+def every_logger_at_debug() -> Iterator[_Keep]:
+    """Every logger that exists (websockets, httpx, httpcore, uvicorn, ours) at debug, enabled,
+    and recorded, those that do not propagate too; loggers made later inherit the root's."""
+    keep, root = _Keep(), logging.getLogger()
+    loggers = [
+        root,
+        *(v for v in root.manager.loggerDict.values() if isinstance(v, logging.Logger)),
+    ]
+    saved = [(logger, logger.level, logger.disabled) for logger in loggers]
+    for logger in loggers:
+        logger.setLevel(logging.DEBUG)
+        logger.disabled = False
+        if logger is root or not logger.propagate:
+            logger.addHandler(keep)
+    try:
+        yield keep
+    finally:
+        for logger, level, disabled in saved:
+            logger.setLevel(level)
+            logger.disabled = disabled
+            logger.removeHandler(keep)
+
+
+async def test_no_transcript_text_and_no_key_reach_any_logger_at_debug(sim: Simulator) -> None:
+    short, long = "Zyzzyva", "the quokka ate my marmalade lawyer"  # "lawyer": a keyword alert
+    sid = sim.add_call()
+    async with receiving() as receiver:
+        hooks = endpoints(receiver.url, "alert", "call_status")
+        async with running_app(sim, webhook_endpoints=hooks) as live:
+            with every_logger_at_debug() as logs:
+                async with live.client(timeout=10) as client:
+                    viewer = Viewer(live.url, f"/api/calls/{sid}/events").start(client)
+                    await viewer.wait_for(is_event("status", state="live"))
+                    sim.add_segment(sid, "user", short)
+                    sim.add_segment(sid, "user", long)
+                    sim.add_segment(sid, "assistant", short, is_final=False)
+                    # Frames whose text falls in what websockets shows of a frame at debug
+                    # (a short one whole; a long one's start and end).
+                    for data in ({"content": short}, {"speaker": "user", "content": long}):
+                        frame = {"type": "transcript", "call_sid": sid, "data": data}
+                        sim.session.broadcast(f"call:{sid}", [frame])
+                    await viewer.wait_for(lambda e: e.event == "alert")
+                    await receiver.wait_for(1)
+                    for path in (f"/calls/{sid}", f"/calls/{sid}/transcript.txt", "/"):
+                        assert (await client.get(live.url + path)).status_code == 200
+                    await viewer.stop()
+    text = "\n".join(logs.lines)
+    names = {line.split(" ", 1)[0] for line in logs.lines}
+    assert {"httpcore.http11", "httpx"} <= names, names  # REST and webhook requests did log
+    assert any(name.startswith(("websockets", "webapp.wire.upstream")) for name in names), names
+    assert "TEXT" in text  # the frames were logged, as their kind and size
+    for planted in (short, long, "quokka", "marmalade"):
+        assert planted not in text, planted
+    assert SIM_KEY not in text and quote(SIM_KEY) not in text
+    assert "5550100" not in text  # nor the caller's number (the end of a status frame)

@@ -109,6 +109,29 @@ def test_a_bad_value_stops_start_up_with_one_line_naming_the_variable(
     assert "s3cr3t" not in message
 
 
+def test_settings_that_send_alerts_or_a_password_in_clear_stop_start_up(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("SMTP_SECURITY", "none")
+    monkeypatch.setenv("SMTP_HOST", "mail.example.com")
+    monkeypatch.setenv("SMTP_PASSWORD", "s3cr3t-s3cr3t")
+    with pytest.raises(SettingsError, match=r"^SMTP_SECURITY: none sends SMTP_PASSWORD") as smtp:
+        load_settings()
+    assert "s3cr3t" not in str(smtp.value)
+    monkeypatch.setenv("SMTP_HOST", "127.0.0.1")  # a local relay: fine
+    load_settings()
+    hook = '[{"url": "http://hooks.example.com/s3cr3t", "format": "slack"}]'
+    monkeypatch.setenv("WEBHOOK_ENDPOINTS", hook)
+    with pytest.raises(SettingsError, match=r"^WEBHOOK_ENDPOINTS: entry 1 is http://") as plain:
+        load_settings()
+    assert "s3cr3t" not in str(plain.value) and "\n" not in str(plain.value)
+    monkeypatch.setenv("WEBHOOK_ALLOW_INSECURE", "true")  # the explicit setting
+    assert load_settings().webhooks[0].url == "http://hooks.example.com/s3cr3t"
+    monkeypatch.setenv("WEBHOOK_ALLOW_INSECURE", "false")
+    monkeypatch.setenv("WEBHOOK_ENDPOINTS", hook.replace("hooks.example.com", "localhost:9"))
+    load_settings()  # a receiver on this machine: fine
+
+
 def test_an_error_never_echoes_a_secret_value(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("BURKI_API_KEY", KEY)
     monkeypatch.setenv("BURKI_BASE_URL", f"ftp://{KEY}")

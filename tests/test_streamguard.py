@@ -9,6 +9,7 @@ import httpx
 import pytest
 
 from tests.live import Viewer, is_event, running_app
+from tests.test_api import named
 from webapp.access.streamguard import DISCONNECT, Recheck, RevocableReceive
 from webapp.access.users import Role
 from webapp.simulator import Simulator
@@ -119,6 +120,7 @@ async def test_an_open_stream_holds_no_task_of_the_access_guard(sim: Simulator) 
     async with running_app(sim) as live, live.client(Role.SUPERVISOR) as client:
         first = Viewer(live.url, f"/api/calls/{sid}/events").start(client)
         await first.wait_for(is_event("status", state="live"))  # the stream and its tasks run
+        await first.wait_for(named(sid))  # and its look-up of the assistant's name is over
         before = len(asyncio.all_tasks())
         viewers = [Viewer(live.url, f"/api/calls/{sid}/events").start(client) for _ in range(5)]
         for viewer in viewers:

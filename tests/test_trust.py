@@ -4,11 +4,13 @@ clients that hold connections without finishing a request."""
 from __future__ import annotations
 
 import asyncio
+import logging
 import re
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import httpx
+import pytest
 
 from tests.live import LiveApp, running_app
 from webapp.access.users import Role
@@ -187,3 +189,27 @@ async def test_head_deadlines_close_the_late_and_forget_the_served_at_once() -> 
     assert [w.late for w in late] == [1, 1, 1]
     assert all(w.late == 0 for w in served)
     assert deadlines.waiting == {}
+
+
+async def test_forwarded_headers_from_an_untrusted_peer_are_said_once_in_the_log_and_on_admin(
+    sim: Simulator, caplog: pytest.LogCaptureFixture
+) -> None:
+    forwarded = {"X-Forwarded-For": "203.0.113.9"}
+    with caplog.at_level(logging.WARNING, logger="webapp.access.proxies"):
+        async with running_app(sim) as live, live.client() as admin:
+            clean = (await admin.get(f"{live.url}/admin")).text
+            answers = await asyncio.gather(
+                *(admin.get(f"{live.url}/healthz", headers=forwarded) for _ in range(20))
+            )
+            assert {a.status_code for a in answers} == {200}
+            page = (await admin.get(f"{live.url}/admin")).text
+        said = [r for r in caplog.records if "DASHBOARD_TRUSTED_PROXIES" in r.getMessage()]
+        assert len(said) == 1 and "127.0.0.1" in said[0].getMessage()  # once, naming the peer
+        assert "forwarded-warning" not in clean
+        assert "forwarded-warning" in page and "DASHBOARD_TRUSTED_PROXIES" in page
+        caplog.clear()
+        trusted = {"dashboard_trusted_proxies": "127.0.0.1"}
+        async with running_app(sim, **trusted) as live, live.client() as admin:
+            await admin.get(f"{live.url}/healthz", headers=forwarded)
+            assert "forwarded-warning" not in (await admin.get(f"{live.url}/admin")).text
+        assert not [r for r in caplog.records if "DASHBOARD_TRUSTED_PROXIES" in r.getMessage()]

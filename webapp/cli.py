@@ -20,6 +20,7 @@ from webapp.access.admincli import (
     run_admin_command,
 )
 from webapp.access.embedlinks import EmbedScope
+from webapp.access.signinlinks import new_link
 from webapp.access.wiring import Access
 from webapp.app import create_app
 from webapp.cluster import startup
@@ -39,6 +40,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     if args.command in ADMIN_COMMANDS:
         return run_admin_command(args, settings, burki=burki_lookup(settings))
+    if args.command == "signin-link":
+        return _signin_link(settings)
     try:
         if args.command == "simulator":
             configure_logging(settings.dashboard_log_level)
@@ -68,8 +71,23 @@ def _parser() -> argparse.ArgumentParser:
     sim.add_argument("--speed", type=float, default=1.0)
     sim.add_argument("--dialect", choices=["A", "B", "C"], help="one campaign dialect for all")
     sim.add_argument("--oss-quirks", action="store_true", help="behave like the open-source server")
+    commands.add_parser(
+        "signin-link", help="print another one-time sign-in link for the running demo"
+    )
     add_admin_commands(commands)
     return parser
+
+
+def _signin_link(settings: Settings) -> int:
+    """Another one-time sign-in link for the demo that runs with these settings."""
+    try:
+        print(new_link(settings.dashboard_users_file.parent))
+    except (OSError, ValueError, KeyError):
+        print(
+            "burki-dashboard: no demo is running here (start one with `make run`)", file=sys.stderr
+        )
+        return 1
+    return 0
 
 
 async def _simulator(args: argparse.Namespace) -> None:
@@ -110,7 +128,11 @@ def banner(settings: Settings, access: Access, demo: bool) -> str:
     base = f"http://{settings.dashboard_host}:{settings.dashboard_port}"
     if demo:
         link = access.demo_link()
-        return f"Burki Live (demo mode, simulated Burki): open {base}{link}"
+        access.links.publish_key(settings.dashboard_users_file.parent, base)
+        return (
+            f"Burki Live (demo mode, simulated Burki): open {base}{link}\n"
+            "  Another device (a TV, a laptop): run `burki-dashboard signin-link` for a new link."
+        )
     line = f"Burki Live ({settings.burki_base_url}): open {base}/"
     if settings.dashboard_auth_mode == "password" and not access.users.list():
         line += "\n  No users yet: add one with `burki-dashboard user add NAME --role admin`."

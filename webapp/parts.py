@@ -17,6 +17,7 @@ from webapp.access.audit import AuditLog
 from webapp.access.auth import AuthConfig, AuthGate, Resolver
 from webapp.access.bodylimit import BodyLimit
 from webapp.access.caps import Limits, StreamCaps
+from webapp.access.devices import DeviceCookies
 from webapp.access.embedlinks import EmbedLinks, EmbedSigner
 from webapp.access.embedstore import TomlEmbedLinks
 from webapp.access.hashwork import HashWork
@@ -66,6 +67,7 @@ def burki_rest(settings: Settings) -> BurkiRest:
         key.get_secret_value() if key is not None else "",
         timeout=settings.burki_rest_timeout,
         ca_bundle=str(settings.burki_ca_bundle) if settings.burki_ca_bundle else None,
+        callers=settings.redaction_caller_numbers,
     )
 
 
@@ -90,6 +92,8 @@ def app_state(settings: Settings, access: Access, rest: BurkiRest, demo: bool) -
         sharing=store,
         attention=Attention(settings.weights),
         redaction=redaction,
+        assistant_of=directory.assistant_for,
+        assistant_name=directory.assistants.name_of,
     )
     return AppState(
         access=access,
@@ -143,6 +147,7 @@ def upstream_config(settings: Settings, **overrides: Any) -> UpstreamConfig:
         "auth_retry": settings.burki_auth_retry,
         "max_frame_bytes": settings.burki_max_frame_bytes,
         "ca_bundle": str(settings.burki_ca_bundle) if settings.burki_ca_bundle else None,
+        "callers": settings.redaction_caller_numbers,
     }
     return UpstreamConfig(**(values | overrides))
 
@@ -243,6 +248,7 @@ def access(
     )
     redis_url = settings.redis_url.get_secret_value() if settings.redis_url is not None else None
     instance: Instance = "demo" if (settings.demo if demo is None else demo) else "live"
+    device_age = settings.dashboard_device_days * 86_400
     return Access(
         users=users,
         tokens=TokenStore(settings.dashboard_tokens_file),
@@ -267,6 +273,11 @@ def access(
         shared_throttle=RedisAttempts.connect(redis_url) if redis_url is not None else None,
         shared_caps=RedisStreamCaps.connect(redis_url, limits) if redis_url is not None else None,
         shared_once=RedisOnce.connect(redis_url) if redis_url is not None else None,
+        devices=(
+            DeviceCookies(secret, instance, device_age, clock, settings.dashboard_https)
+            if device_age > 0
+            else None
+        ),
     )
 
 
@@ -285,7 +296,9 @@ def middleware(access: Access, settings: Settings) -> list[Middleware]:
         sso_roles=sso_roles(settings.dashboard_sso_roles_file),
     )
     return [
-        Middleware(TrustedProxies, trusted=[str(n) for n in settings.trusted_proxies]),
+        Middleware(
+            TrustedProxies, trusted=list(settings.trusted_proxies), untrusted=access.forwarding
+        ),
         Middleware(
             SecurityHeaders,
             frame_ancestors=settings.embed_origins,

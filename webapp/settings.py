@@ -30,6 +30,7 @@ from webapp.access.users import Role, StoreError, parse_role
 from webapp.alerts.attention import DEFAULT_WEIGHTS, Weights, parse_weights
 from webapp.alerts.endpoints import SEVERITIES, Endpoint, parse_endpoints
 from webapp.alerts.keywords import KeywordRule, parse_rules
+from webapp.wire.caller import CallerShown
 from webapp.wire.upstream import AuthMode
 
 __all__ = ["PROJECT_ROOT", "AuthMode", "Settings", "SettingsError", "load_settings"]
@@ -237,6 +238,11 @@ class Settings(BaseSettings):
     smtp_password: SecretStr = Field(
         SecretStr(""), description="SMTP password (never logged or shown)."
     )
+    webhook_allow_insecure: bool = Field(
+        False,
+        description="Allow http:// webhook URLs to hosts that are not this machine (alerts "
+        "and transcript excerpts travel in clear).",
+    )
     webhook_timeout: float = Field(5.0, gt=0, description="Seconds allowed for one webhook POST.")
     webhook_queue_size: int = Field(
         1000, ge=1, description="Events queued per endpoint; when full the oldest is dropped."
@@ -270,6 +276,11 @@ class Settings(BaseSettings):
         gt=0,
         description="Seconds a Burki that answered 404 to an action (the open-source server "
         "has none) is remembered as lacking it; its buttons show as unavailable meanwhile.",
+    )
+    redaction_caller_numbers: CallerShown = Field(
+        "last4",
+        description="How callers' phone numbers (call metadata, Burki's call lists) are shown "
+        "and sent everywhere: last4 (••••0100), full, or hidden ([phone]).",
     )
     redaction_strict_digits: int = Field(
         0,
@@ -376,6 +387,12 @@ class Settings(BaseSettings):
         description="The dashboard's public base URL (e.g. https://live.example.com), used in "
         "the embed links /admin makes; empty: the request's own URL when its host is "
         "DASHBOARD_HOST, else a relative link.",
+    )
+    dashboard_device_days: float = Field(
+        30.0,
+        ge=0,
+        description="Days a browser's device cookie (given at a password sign-in) lets its "
+        "user's right password through a lock on their address; 0: no device cookies.",
     )
     dashboard_signin_workers: int = Field(
         2, ge=1, le=64, description="Password checks (argon2) run at once."
@@ -565,6 +582,27 @@ class Settings(BaseSettings):
                 raise ValueError(
                     "BURKI_BASE_URL: http:// to a Burki that is not on this machine sends the "
                     "key in clear; use https:// (or set BURKI_ALLOW_INSECURE=true)"
+                )
+        return self
+
+    @model_validator(mode="after")
+    def _alert_transport(self) -> Settings:
+        """Alerts carry customer text and SMTP a password: never in clear to another machine."""
+        password = self.smtp_password.get_secret_value()
+        if self.smtp_security == "none" and password and not is_loopback(self.smtp_host):
+            raise ValueError(
+                "SMTP_SECURITY: none sends SMTP_PASSWORD in clear to a server that is not on "
+                "this machine; use starttls or tls"
+            )
+        if self.webhook_allow_insecure:
+            return self
+        for number, endpoint in enumerate(self._webhook_endpoints, 1):
+            parts = urlsplit(endpoint.url)
+            if parts.scheme == "http" and not is_loopback(parts.hostname or ""):
+                raise ValueError(
+                    f"WEBHOOK_ENDPOINTS: entry {number} is http:// to a host that is not on "
+                    "this machine, so alerts travel in clear; use https:// (or set "
+                    "WEBHOOK_ALLOW_INSECURE=true)"
                 )
         return self
 

@@ -75,6 +75,52 @@
     }
   });
 
+  // "I'm on it" is shared HTML for every viewer: the one who already holds the call
+  // sees it pressed and disabled (body[data-me] is who this page belongs to).
+  function markMine() {
+    var me = document.body && document.body.dataset.me;
+    if (!me) { return; }
+    document.querySelectorAll(".claim-actions").forEach(function (form) {
+      var button = form.querySelector("button[value=claim]");
+      if (!button) { return; }
+      var mine = form.dataset.claimBy === me && form.dataset.claimKind === "claim";
+      if (button.disabled !== mine) {
+        button.disabled = mine;
+        button.setAttribute("aria-pressed", mine ? "true" : "false");
+        button.textContent = mine ? "You are on it" : "I'm on it";
+      }
+    });
+  }
+  document.addEventListener("DOMContentLoaded", function () {
+    markMine();
+    new MutationObserver(markMine).observe(document.body, { childList: true, subtree: true });
+  });
+
+  // A swapped region replaces the element that had the keyboard focus: note where it
+  // was before each message and put it back on the same control of the new HTML.
+  function focusKey(el) {
+    return [el.tagName, el.getAttribute("href") || "", el.getAttribute("value") || "", el.className].join("|");
+  }
+  var kept = null;
+  document.addEventListener("htmx:sse:before:message", function () {
+    var el = document.activeElement;
+    var region = el && el !== document.body && el.closest("[id]");
+    kept = region ? { id: region.id, key: focusKey(el) } : null;
+  });
+  document.addEventListener("htmx:sse:after:message", function () {
+    if (!kept || (document.activeElement && document.activeElement !== document.body)) { return; }
+    var region = document.getElementById(kept.id), key = kept.key;
+    kept = null;
+    if (!region) { return; }
+    var found = Array.prototype.find.call(region.querySelectorAll("a, button, input, select, [tabindex]"), function (el) {
+      return focusKey(el) === key;
+    });
+    if (found) { found.focus({ preventScroll: true }); }
+  });
+  function utc(text) {
+    return Date.parse(/Z$|[+-]\d\d:?\d\d$/.test(text) ? text : text + "Z");
+  }
+
   function tick() {
     var now = Date.now();
     document.querySelectorAll("[data-live]").forEach(function (live) {
@@ -83,13 +129,17 @@
       }
     });
     document.querySelectorAll("[data-countdown]").forEach(function (el) {
+      if (el.closest(".live.stale")) { return; }
       var left = Math.max(parseInt(el.dataset.countdown, 10) - 1, 0);
       el.dataset.countdown = String(left);
       el.textContent = String(left);
     });
     document.querySelectorAll("[data-since]").forEach(function (el) {
-      var since = Date.parse(el.dataset.since.endsWith("Z") || el.dataset.since.includes("+") ? el.dataset.since : el.dataset.since + "Z");
-      var until = el.dataset.until ? Date.parse(el.dataset.until) : now;
+      // A stale page does not know the silence or length is still running: it stops.
+      if (el.closest(".live.stale")) { return; }
+      // An ended call's clock has data-until and stands still; Burki's naive times are UTC.
+      var since = utc(el.dataset.since);
+      var until = el.dataset.until ? utc(el.dataset.until) : now;
       if (isNaN(since)) { return; }
       var total = Math.max(Math.floor((until - since) / 1000), 0);
       var h = Math.floor(total / 3600), m = Math.floor((total % 3600) / 60), s = total % 60;

@@ -37,7 +37,8 @@
     told[id] = true;
     if (el.dataset.severity !== "high" || snoozed(call)) { return; }
     if (enabled()) {
-      var note = new Notification("High alert on call …" + call.slice(-8), {
+      var name = el.dataset.callName || ("call …" + call.slice(-8));
+      var note = new Notification("High alert: " + name, {
         body: el.textContent.replace(/\s+/g, " ").trim().slice(0, 200),
         tag: id,
       });

@@ -48,9 +48,50 @@
     if (label) { label.textContent = pages.length > 1 ? "page " + (page + 1) + " of " + pages.length : ""; }
   }
 
+  function clockText(total) {
+    var m = Math.floor(total / 60), s = total % 60;
+    return m + ":" + String(s).padStart(2, "0");
+  }
+
+  // The summary bar, from the cards' own data: no HTML rendered per viewer on the server.
+  function summarise(cards, bar) {
+    var live = Array.prototype.filter.call(cards.querySelectorAll(".card"), function (el) {
+      return el.dataset.ended !== "true";
+    });
+    var threshold = parseInt(bar.dataset.threshold, 10) || 20;
+    var need = live.filter(function (el) { return (parseInt(el.dataset.score, 10) || 0) >= threshold; });
+    var unclaimed = need.filter(function (el) { return el.dataset.claimed !== "true"; });
+    var stale = !!cards.closest(".live.stale");
+    var now = Date.now(), longest = -1;
+    live.forEach(function (el) {
+      var since = Date.parse(el.dataset.silentSince || "");
+      if (!isNaN(since)) { longest = Math.max(longest, Math.floor((now - since) / 1000)); }
+    });
+    var latencies = live.map(function (el) { return parseFloat(el.dataset.latency); })
+      .filter(function (v) { return !isNaN(v); }).sort(function (a, b) { return a - b; });
+    var set = function (name, text) {
+      var dd = bar.querySelector("[data-sum=" + name + "]");
+      if (dd && dd.textContent !== text) { dd.textContent = text; }
+    };
+    set("live", String(live.length));
+    set("need", String(need.length));
+    set("unclaimed", String(unclaimed.length));
+    if (!stale) { set("silence", longest < 0 ? "none" : clockText(Math.max(longest, 0))); }
+    set("latency", latencies.length
+      ? latencies[Math.floor((latencies.length - 1) / 2)].toFixed(1) + " s (slowest " + latencies[latencies.length - 1].toFixed(1) + " s)"
+      : "n/a");
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
     var cards = document.querySelector(".cards[data-tv-seconds]");
     if (!cards) { return; }
+    var bar = document.getElementById("tv-summary");
+    if (bar) {
+      var sum = function () { summarise(cards, bar); };
+      new MutationObserver(sum).observe(cards, { childList: true });
+      window.setInterval(sum, 1000);
+      sum();
+    }
     var seconds = parseInt(cards.dataset.tvSeconds, 10) || 12;
     // A swapped card arrives without its page class: lay out again before the
     // next paint (a MutationObserver runs right after the swap), so no card flashes.

@@ -16,6 +16,10 @@ processes behind a balancer each allow the limit, unless they share Redis
 Attempts are counted before the password is checked (:meth:`SignInThrottle.attempt`),
 in one step with the check, so concurrent guesses cannot all slip under the limit.
 
+An attempt that carries a device cookie for its name (``webapp.access.devices``)
+is not held by its address's limit (it is still counted there): it is held by
+the user's limit and by its device's own, which a success never clears.
+
 Not thread-safe: call it from the event loop.
 """
 
@@ -31,6 +35,7 @@ from typing import Protocol
 DEFAULT_WINDOW_SECONDS = 15 * 60.0
 DEFAULT_PER_USER = 5
 DEFAULT_PER_ADDRESS = 20
+DEFAULT_PER_DEVICE = 5
 DEFAULT_MAX_KEYS = 10_000
 
 
@@ -98,8 +103,9 @@ class _Window:
 
 
 class SignInThrottle:
-    """Allows ``per_user`` failures per user name and ``per_address`` per address in
-    each ``window`` seconds; past that, ``check`` says how long to wait.
+    """Allows ``per_user`` failures per user name, ``per_address`` per address (attempts
+    without a device cookie) and ``per_device`` per device cookie in each ``window``
+    seconds; past that, ``check`` says how long to wait.
 
     Names are case-folded (as user names are), so ``Alice`` and ``alice`` share a
     count, and unknown names are counted like real ones (no oracle for which exist).
@@ -112,27 +118,33 @@ class SignInThrottle:
         window: float = DEFAULT_WINDOW_SECONDS,
         max_keys: int = DEFAULT_MAX_KEYS,
         clock: Callable[[], float] = time.monotonic,
+        per_device: int = DEFAULT_PER_DEVICE,
     ) -> None:
-        if min(per_user, per_address, max_keys) < 1 or window <= 0:
+        if min(per_user, per_address, per_device, max_keys) < 1 or window <= 0:
             raise ValueError("throttle limits, window and key cap are positive")
         self.users = _Window(per_user, window, max_keys)
         self.addresses = _Window(per_address, window, max_keys)
+        self.devices = _Window(per_device, window, max_keys)
         self._clock = clock
 
-    def check(self, user: str, address: str) -> int | None:
-        """None if a sign-in attempt may go ahead, else whole seconds to wait (>= 1)."""
+    def check(self, user: str, address: str, device: str | None = None) -> int | None:
+        """None if a sign-in attempt may go ahead, else whole seconds to wait (>= 1).
+
+        ``device``: the id of a genuine device cookie for ``user`` (see
+        ``webapp.access.devices``); it replaces the address's limit by its own.
+        """
         now = self._clock()
-        waits = [
-            wait
-            for wait in (
-                self.users.retry_after(_user_key(user), now),
-                self.addresses.retry_after(address_key(address), now),
-            )
-            if wait is not None
-        ]
+        windows = [self.users.retry_after(_user_key(user), now)]
+        if device is None:
+            windows.append(self.addresses.retry_after(address_key(address), now))
+        else:
+            windows.append(self.devices.retry_after(device, now))
+        waits = [wait for wait in windows if wait is not None]
         return max(1, math.ceil(max(waits))) if waits else None
 
-    def attempt(self, user: str, address: str) -> tuple[int | None, float]:
+    def attempt(
+        self, user: str, address: str, device: str | None = None
+    ) -> tuple[int | None, float]:
         """Count an attempt *before* its password is checked: (wait, ticket).
 
         The check and the count happen in one call that never awaits, so any
@@ -142,19 +154,24 @@ class SignInThrottle:
         whole seconds to wait (nothing is counted). ``ticket`` goes to
         :meth:`succeeded`.
         """
-        wait = self.check(user, address)
+        wait = self.check(user, address, device)
         if wait is not None:
             return wait, 0.0
         now = self._clock()
         self.users.add(_user_key(user), now)
         self.addresses.add(address_key(address), now)
+        if device is not None:
+            self.devices.add(device, now)
         return None, now
 
-    def succeeded(self, user: str, address: str, ticket: float) -> None:
+    def succeeded(self, user: str, address: str, ticket: float, device: str | None = None) -> None:
         """The attempt of ``ticket`` signed in: forget the user's failures and uncount it
-        from the address (whose earlier failures stay counted)."""
+        from the address and the device (whose earlier failures stay counted: the
+        browser gets a new device id, and a stolen copy of the old one keeps its count)."""
         self.reset(user)
         self.addresses.drop_one(address_key(address), ticket)
+        if device is not None:
+            self.devices.drop_one(device, ticket)
 
     def record_failure(self, user: str, address: str) -> None:
         now = self._clock()
@@ -181,8 +198,8 @@ class SharedAttempts(Protocol):
     them; each node's own throttle still applies first.
     """
 
-    async def attempt(self, user: str, address: str) -> int | None: ...
-    async def succeeded(self, user: str, address: str) -> None: ...
+    async def attempt(self, user: str, address: str, device: str | None = None) -> int | None: ...
+    async def succeeded(self, user: str, address: str, device: str | None = None) -> None: ...
     async def close(self) -> None: ...
 
 

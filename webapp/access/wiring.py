@@ -8,7 +8,7 @@ from __future__ import annotations
 import time
 import tomllib
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from starlette.requests import HTTPConnection
@@ -16,8 +16,10 @@ from starlette.requests import HTTPConnection
 from webapp.access.audit import AuditLog, SharedOnce
 from webapp.access.auth import Principal
 from webapp.access.caps import SharedCaps, StreamCaps
+from webapp.access.devices import DeviceCookies
 from webapp.access.embedlinks import EmbedLinks
 from webapp.access.hashwork import HashWork
+from webapp.access.proxies import UntrustedForwarding
 from webapp.access.sessions import SessionPolicy
 from webapp.access.signinlinks import SignInLinks
 from webapp.access.throttle import SharedAttempts, SignInThrottle
@@ -43,6 +45,8 @@ class Access:
     shared_throttle: SharedAttempts | None = None  # a cluster's sign-in counts (Redis)
     shared_caps: SharedCaps | None = None  # a cluster's per-user and per-session stream caps
     shared_once: SharedOnce | None = None  # a cluster's once-per-session page views
+    devices: DeviceCookies | None = None  # None: no device cookies (DASHBOARD_DEVICE_DAYS=0)
+    forwarding: UntrustedForwarding = field(default_factory=UntrustedForwarding)
 
     def demo_link(self) -> str:
         """A one-time sign-in link for demo mode (an admin, so every page can be seen)."""

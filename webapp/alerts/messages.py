@@ -14,6 +14,7 @@ excerpt, as the webhook payload already does.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from email.message import EmailMessage
 from typing import Any
@@ -88,10 +89,10 @@ def teams(summary: Summary) -> dict[str, Any]:
     card: dict[str, Any] = {
         "@type": "MessageCard",
         "@context": "https://schema.org/extensions",
-        "summary": summary.title,
+        "summary": summary.title,  # the notification's plain text: not rendered
         "themeColor": SEVERITY_COLOURS.get(summary.severity, "6B7280"),
-        "title": summary.title,
-        "text": summary.text or summary.title,
+        "title": teams_escape(summary.title),
+        "text": teams_escape(summary.text or summary.title),
     }
     if summary.link:
         card["potentialAction"] = [
@@ -114,6 +115,19 @@ def email(summary: Summary, sender: str, recipients: tuple[str, ...]) -> EmailMe
         lines += ["", f"Open it: {summary.link}"]
     message.set_content("\n".join(lines) + "\n")
     return message
+
+
+# Teams renders a card's title and text as Markdown with some HTML: a caller's words
+# must not become a link, an image, a heading or markup in the channel.
+# Line breaks go too: a list or heading starts only at the start of a line.
+_TEAMS_MARKDOWN = re.compile(r"([\\`*_\[\]#~|])")
+
+
+def teams_escape(text: str) -> str:
+    """One line; HTML's three characters as entities, Markdown's markers backslash-escaped."""
+    line = " ".join(text.split())
+    html = line.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return _TEAMS_MARKDOWN.sub(r"\\\1", html)
 
 
 def _slack_escape(text: str) -> str:

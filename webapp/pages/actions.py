@@ -27,15 +27,22 @@ from starlette.responses import RedirectResponse, Response
 from webapp.access.auth import Principal, csrf_ok
 from webapp.access.users import Role
 from webapp.access.wiring import principal_of
+from webapp.pages.callers import caller_of, caller_text
 from webapp.pages.capabilities import CANNOT, Capability
 from webapp.pages.state import app_state, record
-from webapp.pages.templating import templates
+from webapp.pages.templating import campaign_status, templates
+from webapp.relay.callstate import CallState
+from webapp.relay.campaignstate import CampaignState
 from webapp.wire.rest import NetworkError, NoRoute, NotFound, RestError
 from webapp.wire.streamkey import StreamKey
 
 PEOPLE = ("page", "sso")
 VERBS = {"pause": "paused", "start": "resumed", "stop": "stopped"}
 ASKS = {"pause": "pause", "start": "resume", "stop": "stop"}
+STATUS_AFTER = {"pause": "paused", "start": "running", "stop": "cancelled"}  # Burki's words
+VALID_FROM = {"pause": ("running",), "start": ("paused",), "stop": ("running", "paused")}
+"""The statuses each verb is offered in (a campaign whose status is not known yet: all)."""
+BURKI_STATUSES = ("draft", "scheduled", "running", "paused", "completed", "cancelled", "failed")
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +57,8 @@ class Step:
     verb: str = ""
     cannot: str = ""  # this Burki lacks the endpoint: no button
     error: str = ""  # the last attempt failed: say why, offer it again
+    retry: bool = True  # offer the same action again (not when it cannot apply now)
+    danger: bool = True  # a red button: it cannot be undone
 
 
 # -- ending a call -----------------------------------------------------------------------
@@ -67,12 +76,29 @@ async def end_call(request: Request) -> Response:
     key = StreamKey.call(request.path_params["sid"])
     who = await _checked(request, app_state(request).actions.end_call_roles, "end calls")
     step = await _end_step(request, key)
+    if _has_ended(request, key):  # nothing to end: Burki is not asked
+        await record(request, f"end {key}: not sent (the call has ended)")
+        return _confirm(request, step, 409)
     rest = app_state(request).rest
     return await _act(request, who, key, "end_call", step, lambda: rest.terminate_call(key.id))
 
 
+def _has_ended(request: Request, key: StreamKey) -> bool:
+    stream = app_state(request).hub.streams.get(key)
+    return stream is not None and isinstance(stream.state, CallState) and stream.state.ended
+
+
 async def _end_step(request: Request, key: StreamKey) -> Step:
-    number = await _caller_number(request, key)
+    number = caller_text(await _caller_number(request, key)) or "an unknown number"
+    if _has_ended(request, key):
+        return Step(
+            title="This call has ended",
+            question="",
+            action_url="",
+            back_url=request.url_for("call", sid=key.id).path,
+            button="",
+            cannot=f"The call with {number} has already ended: there is nothing to end.",
+        )
     return Step(
         title="End this call?",
         question=f"End the call with {number}? The caller is hung up at once.",
@@ -84,17 +110,17 @@ async def _end_step(request: Request, key: StreamKey) -> Step:
 
 
 async def _caller_number(request: Request, key: StreamKey) -> str:
-    """The caller's number as the stream knows it, else as Burki's REST has it."""
+    """The caller's number as the stream knows it, else as Burki's REST has it: both
+    labelled (``REDACTION_CALLER_NUMBERS``) where they were read."""
     stream = app_state(request).hub.streams.get(key)
     metadata: dict[str, Any] = stream.state.snapshot().get("metadata", {}) if stream else {}
-    for name in ("customer_phone_number", "from_number", "customer_phone", "to_phone_number"):
-        if metadata.get(name):
-            return str(metadata[name])
+    if number := caller_of(metadata):
+        return number
     try:
         summary = await app_state(request).rest.call(key.id)
     except RestError:
-        return "an unknown number"
-    return summary.customer_phone or "an unknown number"
+        return ""
+    return summary.customer_phone or ""
 
 
 # -- campaigns ---------------------------------------------------------------------------
@@ -104,7 +130,9 @@ async def campaign_stop_form(request: Request) -> Response:
     key = StreamKey.campaign(request.path_params["campaign_id"])
     _allowed(request, app_state(request).actions.campaign_roles, "run campaigns")
     await record(request, f"stop page {key}", once=True)
-    return _confirm(request, _campaign_step(request, key, "stop"))
+    step = _campaign_step(request, key, "stop")
+    refused = _invalid_now(request, key, "stop")
+    return _confirm(request, replace(step, error=refused, retry=False) if refused else step)
 
 
 async def campaign_control(request: Request) -> Response:
@@ -114,24 +142,62 @@ async def campaign_control(request: Request) -> Response:
     verb = str(form.get("verb") or "")
     if verb not in VERBS:
         raise HTTPException(400, "verb is one of pause, start, stop")
+    step = _campaign_step(request, key, verb)
+    refused = _invalid_now(request, key, verb)
+    if refused:
+        await record(request, f"{verb} {key}: not sent ({refused.split(',')[0]})")
+        return _confirm(request, replace(step, error=refused, retry=False), 409)
     if verb == "stop" and form.get("confirmed") != "yes":  # stop is confirmed first
         await record(request, f"stop page {key}", once=True)
-        return _confirm(request, _campaign_step(request, key, "stop"))
-    step = _campaign_step(request, key, verb)
+        return _confirm(request, step)
     rest = app_state(request).rest
     work = lambda: rest.control_campaign(int(key.id), verb)  # noqa: E731
     return await _act(request, who, key, "campaign_control", step, work)
 
 
+def _invalid_now(request: Request, key: StreamKey, verb: str) -> str:
+    """Why ``verb`` cannot apply to the campaign as its stream knows it ("" when it may):
+    nothing is sent to Burki for a pause of a finished campaign."""
+    stream = app_state(request).hub.streams.get(key)
+    state = stream.state if stream is not None else None
+    if not isinstance(state, CampaignState) or state.status not in BURKI_STATUSES:
+        return ""  # not known here (or a word Burki did not document): Burki decides
+    if state.ended or state.status not in VALID_FROM[verb]:
+        word = campaign_status(state.status)
+        return f"the campaign is {word}, so it cannot be {VERBS[verb]}. Nothing was sent to Burki."
+    return ""
+
+
+QUESTIONS = {
+    "pause": (
+        "Pause this campaign?",
+        "Pause campaign #{id}? Nobody new is dialed until it is resumed.",
+        "Pause campaign",
+    ),
+    "start": (
+        "Resume this campaign?",
+        "Resume campaign #{id}? Dialing starts again.",
+        "Resume campaign",
+    ),
+    "stop": (
+        "Stop this campaign?",
+        "Stop campaign #{id}? Nobody more is dialed; it cannot be resumed.",
+        "Stop campaign",
+    ),
+}
+
+
 def _campaign_step(request: Request, key: StreamKey, verb: str) -> Step:
+    title, question, button = QUESTIONS[verb]
     return Step(
-        title="Stop this campaign?",
-        question=f"Stop campaign #{key.id}? Nobody more is dialed; it cannot be resumed.",
+        title=title,
+        question=question.format(id=key.id),
         action_url=request.url_for("campaign_control", campaign_id=key.id).path,
         back_url=request.url_for("campaign", campaign_id=key.id).path,
-        button="Stop campaign",
+        button=button,
         verb=verb,
         cannot=_cannot(request, "campaign_control"),
+        danger=verb == "stop",
     )
 
 
@@ -188,10 +254,10 @@ async def _act(
         message = _failure(exc)
         await _announce(request, key, who.name, "failed", message)
         status = 502 if isinstance(exc, NetworkError) or (exc.status or 500) >= 500 else 409
-        return _confirm(request, replace(step, error=message), status)
+        return _confirm(request, replace(step, error=message, retry=status == 502), status)
     await record(request, f"{label}: done")
     message = done if key.kind == "call" else f"{done} the campaign"
-    await _announce(request, key, who.name, "done", message)
+    await _announce(request, key, who.name, "done", message, STATUS_AFTER.get(step.verb, ""))
     return RedirectResponse(step.back_url, status_code=303)
 
 
@@ -200,13 +266,16 @@ def _failure(exc: RestError) -> str:
         return "could not reach Burki; nothing was changed as far as we know. Try again."
     if isinstance(exc, NotFound):
         return "Burki does not know this call or campaign."
-    return f"Burki refused ({exc.status or 'no status'}); nothing was changed."
+    said = f': "{exc.detail}"' if exc.detail else ""
+    return f"Burki refused ({exc.status or 'no status'}){said}; nothing was changed."
 
 
-async def _announce(request: Request, key: StreamKey, who: str, outcome: str, text: str) -> None:
+async def _announce(
+    request: Request, key: StreamKey, who: str, outcome: str, text: str, status: str = ""
+) -> None:
     stream = app_state(request).hub.streams.get(key)
     if stream is not None:  # nobody watching: nobody to tell (the audit log has it)
-        await stream.announce(who, outcome, text)
+        await stream.announce(who, outcome, text, status)
 
 
 def _confirm(request: Request, step: Step, status: int = 200) -> Response:

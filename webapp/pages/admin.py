@@ -14,10 +14,13 @@ from webapp.access.audit import AuditEntry, AuditLog, to_csv
 from webapp.access.auth import csrf_ok
 from webapp.access.embedstore import EmbedLinkRecord
 from webapp.pages.embedforms import EmbedFormError, mint, revoke
+from webapp.pages.overview import call_names
 from webapp.pages.state import app_state, record
-from webapp.pages.templating import templates
+from webapp.pages.templating import campaign_title, templates
+from webapp.relay.campaignstate import CampaignState
 
-SHOWN = 200
+PER_PAGE = 25  # audit rows per page
+MAX_PAGES = 400
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,6 +29,9 @@ class AdminPage:
     embed_link: str | None
     embed_error: str | None
     audit: list[AuditEntry]
+    audit_labels: list[str]  # each entry's "what" with its call or campaign named
+    audit_page: int
+    audit_more: bool  # an older page follows
     users: list[Any]
     tokens: list[Any]
     webhooks: list[dict[str, Any]]
@@ -34,6 +40,7 @@ class AdminPage:
     embeds: list[EmbedLinkRecord] = field(default_factory=list)
     now: datetime = field(default_factory=lambda: datetime.now(UTC))
     embed_note: str | None = None  # a link was just revoked
+    forwarded_from: str | None = None  # X-Forwarded-For came from this untrusted peer
 
 
 async def page(request: Request) -> Response:
@@ -88,12 +95,18 @@ async def _page(
     note: str | None = None,
 ) -> Response:
     state = app_state(request)
-    entries = await run_in_threadpool(state.access.audit.entries, SHOWN)
+    asked = request.query_params.get("audit_page", "1")
+    number = min(max(int(asked), 1), MAX_PAGES) if asked.isdigit() and len(asked) < 6 else 1
+    entries = await run_in_threadpool(state.access.audit.entries, number * PER_PAGE + 1)
+    shown = entries[(number - 1) * PER_PAGE : number * PER_PAGE]
     admin = AdminPage(
         demo=state.demo,
         embed_link=link,
         embed_error=error,
-        audit=entries,
+        audit=shown,
+        audit_labels=audit_labels(shown, request),
+        audit_page=number,
+        audit_more=len(entries) > number * PER_PAGE,
         users=state.access.users.list(),
         tokens=state.access.tokens.list(),
         webhooks=state.webhooks.status() if state.webhooks is not None else [],
@@ -101,8 +114,31 @@ async def _page(
         tested=tested,
         embeds=await run_in_threadpool(state.access.embeds.list),
         embed_note=note,
+        forwarded_from=state.access.forwarding.peer,
     )
     return templates.TemplateResponse(request, "admin.html", {"page": admin}, status_code=status)
+
+
+def audit_labels(entries: list[AuditEntry], request: Request) -> list[str]:
+    """What each entry opened, with the call named by caller and assistant and the campaign
+    by its name where this node knows them (the raw key stays in the row's tooltip)."""
+    state = app_state(request)
+    idents = [w.partition(":")[2] for e in entries for w in e.what.split() if w.startswith("call:")]
+    calls = call_names(state.directory.calls, state.hub, idents)
+    campaigns = {str(c.id): campaign_title(c.name, c.id) for c in state.directory.campaigns}
+    for key, stream in list(state.hub.streams.items()):
+        if isinstance(stream.state, CampaignState) and stream.state.name:
+            campaigns[key.id] = campaign_title(stream.state.name, key.id)
+    labels = []
+    for entry in entries:
+        label = entry.what
+        for word in entry.what.split():
+            kind, _, ident = word.partition(":")
+            name = (calls if kind == "call" else campaigns if kind == "campaign" else {}).get(ident)
+            if name:
+                label = label.replace(word, f"{kind} {name}")
+        labels.append(label)
+    return labels
 
 
 async def audit_csv(request: Request) -> Response:

@@ -84,7 +84,8 @@ async def missing_answer(request: Request, keys: list[StreamKey]) -> Response | 
     """404 for an id Burki does not have (no upstream is opened for any of ``keys``)."""
     key = await first_unknown(request, keys)
     if key is not None:
-        return json_error(404, "not_found", f"Burki has no {key.kind} with the id {key.id}.")
+        why = app_state(request).missing.why(key)  # e.g. this Burki has no campaigns at all
+        return json_error(404, "not_found", why or f"Burki has no {key.kind} with the id {key.id}.")
     return None
 
 

@@ -10,6 +10,7 @@ filter of the overview keeps working either way.
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import time
 from collections.abc import Callable
@@ -34,6 +35,7 @@ class AssistantNames:
         self.names: dict[int, str] = {}
         self._read_at: float | None = None
         self._missing = False  # Burki said 404: not asked again before ttl
+        self._reading: asyncio.Future[None] | None = None  # the read streams wait for
 
     async def fill(self, calls: list[CallSummary]) -> list[CallSummary]:
         """``calls`` with every missing ``assistant_name`` filled (a name, else the id)."""
@@ -52,6 +54,18 @@ class AssistantNames:
             else call
             for call in calls
         ]
+
+    async def name_of(self, assistant_id: int) -> str:
+        """One assistant's name (read as :meth:`fill` reads them), else its id in words."""
+        if self._reading is None and self._due(unknown=assistant_id not in self.names):
+            self._reading = asyncio.ensure_future(self._read())  # one read for every stream
+            self._reading.add_done_callback(self._read_done)
+        if self._reading is not None:
+            await asyncio.shield(self._reading)
+        return self.names.get(assistant_id) or fallback_name(assistant_id)
+
+    def _read_done(self, _: asyncio.Future[None]) -> None:
+        self._reading = None
 
     def _due(self, unknown: bool) -> bool:
         if self._read_at is None:

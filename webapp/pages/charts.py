@@ -20,6 +20,8 @@ def chart(history: list[dict[str, Any]]) -> dict[str, Any]:
         "count": len(history),
         "last_done": done[-1] if done else None,
         "last_success": success[-1] if success else None,
+        "first": history[0].get("t") if history else None,  # the time axis's ends
+        "last": history[-1].get("t") if history else None,
     }
 
 

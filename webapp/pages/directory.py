@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections import deque
+from collections import OrderedDict, deque
 from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
@@ -27,6 +27,7 @@ log = logging.getLogger(__name__)
 
 MAX_LISTED = 200
 MAX_ALERTS = 50
+MAX_ASSISTANTS = 4096  # assistant names kept by call SID (cards name the assistant by them)
 CAMPAIGNS_RECHECK = 600.0
 """Seconds before a Burki that answered 404 for its campaign list is asked again."""
 
@@ -66,6 +67,7 @@ class Directory:
         self.assistants = AssistantNames(rest, clock=clock)
         self.loaded = False
         self.alerts: deque[dict[str, Any]] = deque(maxlen=MAX_ALERTS)
+        self._assistants: OrderedDict[str, str] = OrderedDict()  # call SID -> assistant name
         self._watchers: set[Subscriber] = set()
         self._task: asyncio.Task[None] | None = None
         self._idle: asyncio.Task[None] | None = None
@@ -89,6 +91,7 @@ class Directory:
         before = (self.calls, self.campaigns, self.error, self.campaign_error)
         changed = (calls, campaigns, error, campaign_error) != before
         self.calls, self.campaigns, self.error = calls, campaigns, error
+        self._remember_assistants(calls)
         self.campaign_error, self.loaded = campaign_error, True
         if changed:
             self._tell()
@@ -121,8 +124,28 @@ class Directory:
         self.campaigns_missing_at = None
         return campaigns, None
 
+    def _remember_assistants(self, calls: list[CallSummary]) -> None:
+        for call in calls:
+            if call.assistant_name:
+                self._assistants[call.call_sid] = call.assistant_name
+                self._assistants.move_to_end(call.call_sid)
+        while len(self._assistants) > MAX_ASSISTANTS:
+            self._assistants.popitem(last=False)
+
+    def assistant_for(self, call_sid: str) -> str | None:
+        """The assistant Burki's call list named for this call (kept after it left the list)."""
+        return self._assistants.get(call_sid)
+
     def add_alert(self, stream: str, alert: dict[str, Any]) -> None:
-        """An alert raised on a stream: listed on the overview, newest first."""
+        """An alert raised on a stream: listed on the overview, newest first, once.
+
+        A stream retired and opened again derives its alerts afresh from Burki's replay,
+        under the same ids (as the webhooks, which post each once): already listed."""
+        ident = alert.get("id")
+        if ident is not None and any(
+            a["stream"] == stream and a.get("id") == ident for a in self.alerts
+        ):
+            return
         self.alerts.appendleft({"stream": stream, "ident": stream.partition(":")[2], **alert})
         self._tell()
 

@@ -11,17 +11,21 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from typing import Any
+from urllib.parse import quote
 
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 
 from webapp.access.wiring import principal_of
+from webapp.pages.callers import assistant_of, caller_of, caller_text
 from webapp.pages.errorpages import unknown
 from webapp.pages.state import app_state, record
 from webapp.pages.templating import clock
 from webapp.relay.callstate import CallState, segment_payload
+from webapp.relay.frames import iso
 from webapp.relay.redactor import CallRedactor
+from webapp.wire.normalise import parse_timestamp
 from webapp.wire.rest import NotFound, RestError
 from webapp.wire.streamkey import StreamKey
 
@@ -36,12 +40,50 @@ async def call_export(request: Request) -> Response:
         raise HTTPException(404, "Exports are .txt or .json.")
     raw = unredacted_asked(request)
     segments = await _opened(request, key, raw)
-    filename = f"transcript-{key.id}.{fmt}"
-    headers = {"Content-Disposition": f'attachment; filename="{filename}"'}
+    # Never the same name as the redacted file: a download must not replace it unseen.
+    filename = f"transcript-{key.id}{'-UNREDACTED' if raw else ''}.{fmt}"
+    headers = {"Content-Disposition": f'attachment; filename="{quote(filename)}"'}
     if fmt == "json":
         body = {"call_sid": key.id, "redacted": not raw, "segments": segments}
         return JSONResponse(body, headers=headers)
-    return PlainTextResponse(as_text(segments), headers=headers)
+    about = await _about(request, key)
+    return PlainTextResponse(header(key.id, about, raw) + as_text(segments), headers=headers)
+
+
+async def _about(request: Request, key: StreamKey) -> dict[str, str]:
+    """The call's caller, assistant and start, from its stream, else from Burki's REST."""
+    stream = app_state(request).hub.streams.get(key)
+    if stream is not None and isinstance(stream.state, CallState):
+        metadata = stream.state.metadata
+        return {
+            "caller": caller_of(metadata) or "",
+            "assistant": assistant_of(metadata, stream.assistant_hint) or "",
+            "started": str(metadata.get("started_at") or ""),
+        }
+    try:
+        summary = await app_state(request).rest.call(key.id)
+    except RestError:
+        return {}
+    started = iso(summary.started_at) or ""
+    return {
+        "caller": summary.customer_phone or "",
+        "assistant": summary.assistant_name or "",
+        "started": started,
+    }
+
+
+def header(sid: str, about: dict[str, str], raw: bool) -> str:
+    """The export's first lines: which call, whose, when; and whether it is redacted."""
+    started = parse_timestamp(about.get("started"))
+    when = started.strftime("%Y-%m-%d %H:%M:%S UTC") if started else "unknown"
+    lines = [
+        f"Call: {sid}",
+        f"Caller: {caller_text(about.get('caller')) or 'unknown'}",
+        f"Assistant: {about.get('assistant') or 'unknown'}",
+        f"Date: {when}",
+        "Redaction: NONE (unredacted export, audited)" if raw else "Redaction: on",
+    ]
+    return "\n".join(lines) + "\n\n"
 
 
 async def api_transcript(request: Request) -> Response:

@@ -7,8 +7,9 @@ opens a stream that is not running yet, each of its ids is checked: one Burki li
 looked up in Burki's REST (concurrent lookups of one id share one call, and a 404 is
 remembered for ``DASHBOARD_MISSING_CACHE_SECONDS``, :mod:`webapp.pages.missing`). An
 ended call is not listed but is found. A REST that cannot answer (down, the key refused,
-no such endpoint on this Burki) does not stop the stream: its upstream finds out, as
-before.
+no call endpoint on this Burki) does not stop the stream: its upstream finds out, as
+before. A Burki without the campaign endpoint has no campaigns (the open-source server,
+which refuses their socket with a 403): those are unknown, "this Burki has no campaigns".
 """
 
 from __future__ import annotations
@@ -50,8 +51,10 @@ async def _exists(state: AppState, key: StreamKey) -> bool:
     )
     try:
         await state.missing.lookup(key, ask)
-    except NoRoute:  # this Burki has no such endpoint: it says nothing about the id
-        state.missing.forget(key)
+    except NoRoute:
+        if key.kind == "campaign":  # no campaign API at all (the open-source Burki): none
+            return False  # exists, and its socket would be refused with a 403 (remembered)
+        state.missing.forget(key)  # no such call endpoint: it says nothing about the id
         return True
     except NotFound:
         return False

@@ -135,8 +135,9 @@ async def _check(request: Request, key: StreamKey, ask: Callable[[], Awaitable[T
     """
     try:
         return await app_state(request).missing.lookup(key, ask)
-    except NotFound:
-        raise unknown(key.kind) from None
+    except NotFound as failed:
+        why = app_state(request).missing.why(key, failed)
+        raise (HTTPException(404, why) if why else unknown(key.kind)) from None
     except Unauthorized:
         raise HTTPException(502, "Burki refused the dashboard's API key.") from None
     except RestError:
@@ -151,7 +152,8 @@ async def live_updates(request: Request) -> Response | SSE:
     if view is None or VIEW_KINDS[view.name] != kind:
         raise HTTPException(404, "no such view")  # nor a view of another kind
     if await first_unknown(request, [key]) is not None:
-        raise unknown(key.kind)
+        why = app_state(request).missing.why(key)
+        raise HTTPException(404, why) if why else unknown(key.kind)
     hub: Hub = app_state(request).hub
     last_id = last_event_id(request)
     await record(request, str(key), resume=last_id is not None)

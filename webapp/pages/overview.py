@@ -8,9 +8,9 @@ date, so it needs no event ids.
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Iterable
 from contextlib import aclosing
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import urlencode
 
@@ -27,14 +27,17 @@ from webapp.pages.attention import (
     needs_attention,
     redraws,
 )
+from webapp.pages.callers import assistant_of, call_name, caller_of
 from webapp.pages.directory import Directory
 from webapp.pages.state import app_state, record
 from webapp.pages.templating import render_block, templates
 from webapp.relay.callstate import CallState
+from webapp.relay.campaignstate import CampaignState
 from webapp.relay.frames import Frame
 from webapp.relay.hub import Hub, Viewing
 from webapp.relay.serve import SSE, batches, sse_response
 from webapp.wire.rest import CallSummary, CampaignSummary
+from webapp.wire.streamkey import BadStreamId, StreamKey
 
 MAX_QUERY = 100
 MAX_ALERTS_SHOWN = 20
@@ -46,7 +49,7 @@ class Filters:
     q: str = ""
     status: str = ""
     assistant: str = ""
-    sort: str = ""  # "" (Burki's order) or "attention" (highest score first)
+    sort: str = "attention"  # "attention" (highest score first) or "listed" (Burki's order)
 
     @classmethod
     def of(cls, request: Request) -> Filters:
@@ -54,7 +57,7 @@ class Filters:
         q, status, assistant = (
             params.get(name, "").strip()[:MAX_QUERY] for name in ("q", "status", "assistant")
         )
-        sort = "attention" if params.get("sort") == "attention" else ""
+        sort = "listed" if params.get("sort") == "listed" else "attention"
         return cls(q, status, assistant, sort)
 
     def keep_call(self, call: CallSummary) -> bool:
@@ -81,6 +84,46 @@ class OverviewPage:
     demo: bool
     stream_url: str
     filters: Filters
+
+
+def ongoing_alerts(directory: Directory, calls: list[CallSummary]) -> list[dict[str, Any]]:
+    """The recent alerts of calls still going on (an ended call needs nobody now): the
+    first screen stays on what needs a supervisor; the alert history has the rest."""
+    ongoing = {c.call_sid for c in calls}
+    return [a for a in directory.alerts if a.get("ident") in ongoing][:MAX_ALERTS_SHOWN]
+
+
+def call_names(
+    calls: list[CallSummary], hub: Hub | None, others: Iterable[str] = ()
+) -> dict[str, str]:
+    """Each call's name on screen (caller and assistant) by SID: from Burki's list, and for
+    ``others`` it no longer has (ended calls) from the call's open stream, if any."""
+    names = {c.call_sid: call_name(c.customer_phone, c.assistant_name, c.call_sid) for c in calls}
+    for sid in others:
+        if sid in names or hub is None:
+            continue
+        try:
+            stream = hub.streams.get(StreamKey.call(sid))
+        except BadStreamId:
+            continue
+        if stream is not None and isinstance(stream.state, CallState):
+            metadata = stream.state.metadata
+            assistant = assistant_of(metadata, stream.assistant_hint)
+            names[sid] = call_name(caller_of(metadata), assistant, sid)
+    return names
+
+
+def live_campaigns(campaigns: list[CampaignSummary], hub: Hub | None) -> list[CampaignSummary]:
+    """The listed campaigns, with the status their open stream knows (fresher than the
+    list, polled every few seconds): one that finished shows as finished at once."""
+    shown = []
+    for c in campaigns:
+        stream = hub.streams.get(StreamKey.campaign(str(c.id))) if hub is not None else None
+        state = stream.state if stream is not None else None
+        if isinstance(state, CampaignState) and state.status not in ("unknown", c.status):
+            c = replace(c, status=state.status)
+        shown.append(c)
+    return shown
 
 
 def quiet_calls(hub: Hub) -> frozenset[str]:
@@ -112,7 +155,7 @@ def context(
     return {
         "calls": shown,
         "scores": scores,
-        "campaigns": [c for c in campaigns if filters.keep_campaign(c)],
+        "campaigns": live_campaigns([c for c in campaigns if filters.keep_campaign(c)], hub),
         "total_calls": len(calls),
         "total_campaigns": len(campaigns),
         "statuses": sorted({c.status for c in calls} | {c.status for c in campaigns}),
@@ -121,13 +164,24 @@ def context(
         "error": directory.error if sees_calls else None,
         "campaign_error": directory.campaign_error,
         "has_campaigns": directory.has_campaigns,
-        "alerts": list(directory.alerts)[:MAX_ALERTS_SHOWN] if sees_calls else [],
+        "alerts": ongoing_alerts(directory, calls) if sees_calls else [],
+        "all_alerts": len(directory.alerts) if sees_calls else 0,
+        "names": call_names(calls, hub),  # the alerts shown are of these calls
         "sees_calls": sees_calls,
         "sees_campaigns": sees_campaigns,
         "needs": needs_attention(hub, calls, threshold) if hub is not None else [],
         "threshold": threshold,
         "quiet_calls": quiet,
+        "listing": listing_state(directory),
     }
+
+
+def listing_state(directory: Directory) -> dict[str, str]:
+    """The overview's connection line: whether Burki's lists are being read, in words."""
+    if directory.error:
+        return {"state": "error", "message": "Burki's call list could not be read."}
+    every = f"{directory.interval:g}"
+    return {"state": "live", "message": f"Connected to Burki: its lists are read every {every} s."}
 
 
 async def page(request: Request) -> Response:
@@ -147,6 +201,22 @@ async def page(request: Request) -> Response:
         directory, filters, who, running.hub, running.attention_threshold, quiet_calls(running.hub)
     )
     return templates.TemplateResponse(request, "index.html", ctx | {"page": page})
+
+
+async def alert_history(request: Request) -> Response:
+    """Every alert still kept (the newest first), ongoing calls or not, by call name."""
+    directory: Directory = app_state(request).directory
+    if not directory.loaded:
+        await directory.refresh()
+    await record(request, "alert history", once=True)  # callers' numbers, what they said
+    hub = app_state(request).hub
+    context = {
+        "alerts": list(directory.alerts),
+        "names": call_names(directory.calls, hub, (a.get("ident", "") for a in directory.alerts)),
+        "ongoing": {c.call_sid for c in directory.calls},
+        "page": OverviewPage(app_state(request).demo, "", Filters()),
+    }
+    return templates.TemplateResponse(request, "alerts.html", context)
 
 
 def vars_of(filters: Filters) -> dict[str, str]:
@@ -212,4 +282,4 @@ class _Tables:
         )
 
 
-BLOCKS = ("needs", "alerts", "calls", "campaigns")
+BLOCKS = ("listing", "needs", "alerts", "calls", "campaigns")

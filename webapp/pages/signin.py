@@ -9,6 +9,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from webapp.access.auth import csrf_ok
+from webapp.access.devices import DEVICE_COOKIE
 from webapp.access.hashwork import HashWork
 from webapp.access.sessions import SessionPolicy
 from webapp.access.signinlinks import SignInLinks
@@ -60,8 +61,11 @@ async def signin(request: Request) -> Response:
     name, password = _field(form.get("name")).strip(), _field(form.get("password"))
     address = request.client.host if request.client else "unknown"
     access = app_state(request).access
+    devices = access.devices
+    # A browser that signed in as this name before is not held by its address's limit.
+    device = devices.device_of(request.cookies.get(DEVICE_COOKIE), name) if devices else None
     shared = access.shared_throttle
-    if shared is not None and (wait := await shared.attempt(name, address)) is not None:
+    if shared is not None and (wait := await shared.attempt(name, address, device)) is not None:
         await record_event(request, name, "sign-in throttled", fold=60.0)
         return _form(request, f"Too many failed attempts; try again in {wait} s.", 429)
     throttle: SignInThrottle = access.throttle
@@ -70,7 +74,7 @@ async def signin(request: Request) -> Response:
     if not hashing.has_room:
         await record_event(request, name, "sign-in refused: busy", fold=60.0)
         return _busy(request)
-    wait, ticket = throttle.attempt(name, address)
+    wait, ticket = throttle.attempt(name, address, device)
     if wait is not None:
         await record_event(request, name, "sign-in throttled", fold=60.0)
         return _form(request, f"Too many failed attempts; try again in {wait} s.", 429)
@@ -79,12 +83,15 @@ async def signin(request: Request) -> Response:
     if user is None:
         await record_event(request, name, "sign-in failed")
         return _form(request, "Wrong name or password.", 401)
-    throttle.succeeded(name, address, ticket)
+    throttle.succeeded(name, address, ticket, device)
     if shared is not None:
-        await shared.succeeded(name, address)
+        await shared.succeeded(name, address, device)
     access.sessions.start(request, user.name, user.role)
     await record_event(request, user.name, "signed in", via="page")
-    return RedirectResponse(safe_next(_field(form.get("next"))), 303)
+    response = RedirectResponse(safe_next(_field(form.get("next"))), 303)
+    if devices is not None:
+        devices.remember(response, user.name, request.url.scheme)
+    return response
 
 
 def _busy(request: Request) -> Response:

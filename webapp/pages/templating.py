@@ -15,6 +15,7 @@ from starlette.requests import Request
 from starlette.templating import Jinja2Templates
 
 from webapp.access.auth import csrf_token
+from webapp.pages.callers import call_name, caller_text
 from webapp.pages.state import state_of
 from webapp.wire.streamkey import quoted
 
@@ -77,6 +78,29 @@ def status_word(status: str | None) -> str:
     return _STATUS_WORDS.get(status or "", status or "")
 
 
+CAMPAIGN_WORDS = {
+    "running": "running",
+    "paused": "paused",
+    "completed": "finished",
+    "cancelled": "stopped",
+    "failed": "failed",
+    "unknown": "status not known yet",
+}
+
+
+def campaign_status(status: str | None) -> str:
+    """A campaign status as people read it (a stopped campaign is Burki's ``cancelled``)."""
+    return CAMPAIGN_WORDS.get(status or "", status or "")
+
+
+def campaign_title(name: str | None, ident: object) -> str:
+    """A campaign's name with its id, once: Burki's names often end in ``#<id>`` already."""
+    tag = f"#{ident}"
+    if not name:
+        return f"Campaign {tag}"
+    return name if name.rstrip().endswith(tag) else f"{name} {tag}"
+
+
 _DOM_SAFE = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-")
 
 
@@ -98,4 +122,7 @@ env.filters.update(
     status_word=status_word,
     dom_id=dom_id,
     urlpart=quoted,
+    caller=caller_text,
+    campaign_status=campaign_status,
 )
+env.globals.update(call_name=call_name, campaign_title=campaign_title)

@@ -15,6 +15,7 @@ from datetime import timedelta
 from typing import Any, Protocol
 
 from webapp.pages import htmlsse
+from webapp.pages.callers import assistant_of, caller_of
 from webapp.pages.charts import chart, sparkline
 from webapp.pages.templating import dom_id, render_block
 from webapp.relay.callstate import CallState
@@ -99,12 +100,12 @@ def call_context(stream: Watched) -> dict[str, Any]:
             "status": snapshot["status"],
             "ended": snapshot["ended"],
             "started_at": metadata.get("started_at"),
-            "ended_at": metadata.get("ended_at") or _ended_at(metadata, snapshot["ended"]),
-            "assistant": metadata.get("assistant_name"),
+            "ended_at": _ended_at(metadata, snapshot["ended"])
+            or metadata.get("ended_at")
+            or (figures.get("ended_at") if snapshot["ended"] else None),
+            "assistant": assistant_of(metadata, getattr(stream, "assistant_hint", None)),
             # The live start's shape names the caller from_number (inbound calls).
-            "customer": metadata.get("customer_phone_number")
-            or metadata.get("from_number")
-            or metadata.get("to_phone_number"),
+            "customer": caller_of(metadata),
             "no_activity": snapshot.get("no_activity", False),
         },
         "segments": segments,
@@ -127,8 +128,9 @@ def call_context(stream: Watched) -> dict[str, Any]:
 
 
 def _ended_at(metadata: dict[str, Any], ended: bool) -> str | None:
-    """An ended call's end from its start and ``duration`` (the open-source server's end
-    status carries no ``ended_at``), so its running duration stops."""
+    """An ended call's end from its start and ``duration``: Burki's length (the open-source
+    server's end status carries no ``ended_at``; the stream asks its REST when neither
+    came). Else its ``ended_at``, else the health's end: an ended call's clock stands still."""
     started = parse_timestamp(metadata.get("started_at"))
     duration = metadata.get("duration")
     if not ended or started is None or not isinstance(duration, int | float):
@@ -221,13 +223,17 @@ def _card_regions(stream: Watched, frame: Frame | None) -> list[Region]:
 # -- campaigns -----------------------------------------------------------------------------
 
 
+ENDED_CAMPAIGN = {"state": "ended", "message": "The campaign is over: Burki sends nothing more."}
+"""An ended campaign's connection line: never "Connecting" beside "Finished"."""
+
+
 def campaign_context(stream: Watched) -> dict[str, Any]:
     state = stream.state
     assert isinstance(state, CampaignState)
     snapshot = state.snapshot()
     return {
         "campaign_id": stream.key_id,
-        "conn": stream.connection,
+        "conn": ENDED_CAMPAIGN if snapshot["ended"] else stream.connection,
         "campaign": snapshot,
         "counters": snapshot["counters"],
         "chart": chart(snapshot["history"]),
@@ -246,7 +252,7 @@ def _campaign_regions(stream: Watched, frame: Frame | None) -> list[Region]:
     return {
         "progress": [head, progress, charted],
         "contact": [contacts],
-        "campaign_completed": [head, progress, charted, summary],
+        "campaign_completed": [head, progress, charted, summary, CONNECTION],
         "history": [charted],
         "campaign_name": [head],
         "action": [Region("action", "#action-note")],

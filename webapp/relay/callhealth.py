@@ -82,7 +82,7 @@ class CallHealth:
         if key != self._last_key:
             self._last_key = key
             self._emit(Change("metrics", figures))
-        self._arm(self._clock())  # timers run on this node's clock
+        self._arm(now)
 
     def current(self) -> dict[str, Any]:
         """The figures as last published (what viewers were last sent), for snapshots and
@@ -121,9 +121,15 @@ class CallHealth:
 
     def _segment(self, data: dict[str, Any]) -> None:
         now = self._clock()
-        arrived = wall(data.get("at")) or wall(data.get("created_at")) or now
+        stamped = wall(data.get("at")) or wall(data.get("created_at"))
+        if self.shared:  # the inputs' own moments only: another node's clock may differ
+            arrived = stamped if stamped is not None else self._moment or now
+            latest = arrived
+        else:  # alone, a stamp from a Burki whose clock runs ahead is not in the future
+            arrived = stamped or now
+            latest = min(arrived, now)
         self._note(arrived)
-        self._activity = max(self._activity or arrived, min(arrived, now))
+        self._activity = max(self._activity or arrived, latest)
         if not data.get("is_final"):
             self._speaking = str(data.get("speaker"))
             return
@@ -144,16 +150,25 @@ class CallHealth:
             self._over = True
             ended = wall(metadata.get("ended_at")) if isinstance(metadata, dict) else None
             duration = _num(metadata.get("duration")) if isinstance(metadata, dict) else None
-            if ended is None and duration is not None and self._started is not None:
-                ended = self._started + duration
-            self._ended = ended if ended is not None else self._clock()
+            if duration is not None and self._started is not None:
+                ended = self._started + duration  # Burki's own length, whatever the clocks
+            self._ended = ended if ended is not None else self._ended
+
+    def _end(self) -> float | None:
+        """When the call ended: as Burki said, else (until it says: the stream asks its
+        REST) the last moment the call is known to have lived; never this node's clock,
+        which for a call opened after its end is merely when the dashboard connected."""
+        if self._ended is not None or not self._over:
+            return self._ended
+        known = [m for m in (self._activity, self._started) if m is not None]
+        return max(known) if known else None
 
     def timeline(self) -> Timeline:
         """What the figures are measured from now (its marks are the call's own: read only)."""
         return Timeline(
             marks=self._tally.marks,
             started=self._started,
-            ended=self._ended,
+            ended=self._end(),
             is_over=self._over,
             activity=self._activity,
             speaking=self._speaking,
@@ -162,12 +177,17 @@ class CallHealth:
 
     # -- the one timer -----------------------------------------------------------------------
 
-    def _arm(self, now: float) -> None:
+    def _arm(self, measured: float) -> None:
+        """Set the timer for the next threshold after ``measured`` (when the figures were
+        measured), on this node's clock. In a cluster that is the inputs' latest moment,
+        which a node behind them has passed already: a threshold crossed in between is
+        due at once, never skipped (it would be announced only with the next frame)."""
         self.close()
-        due = next_due(self.timeline(), now, self.config)
+        due = next_due(self.timeline(), measured, self.config)
         if due is None:
             return
-        self._timer = asyncio.get_running_loop().call_later(due - now + 0.05, self._fire)
+        delay = max(due - self._clock(), 0.0) + 0.05
+        self._timer = asyncio.get_running_loop().call_later(delay, self._fire)
 
     def _fire(self) -> None:
         self._timer = None
@@ -179,9 +199,13 @@ def _num(value: object) -> float | None:
 
 
 def _key(figures: dict[str, Any]) -> str:
-    """What a viewer sees of the figures: all but the ticking seconds and reason wording."""
+    """What a viewer sees of the figures: all but the ticking seconds and reason wording
+    (an ended call's length no longer ticks: Burki's length, once known, is news)."""
     silence = {k: v for k, v in figures["silence"].items() if k != "seconds"}
     attention = figures.get("attention") or {}
     reasons = [r.get("code") for r in attention.get("reasons", [])]
-    seen = {k: v for k, v in figures.items() if k not in ("length", "silence", "attention")}
+    ticking = (
+        ("silence", "attention") if figures.get("ended") else ("length", "silence", "attention")
+    )
+    seen = {k: v for k, v in figures.items() if k not in ticking}
     return json.dumps([seen, silence, attention.get("score"), reasons], sort_keys=True)

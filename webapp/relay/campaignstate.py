@@ -141,6 +141,17 @@ class CampaignState:
         self.name = name
         return [Change("campaign_name", {"name": name})]
 
+    def set_status(self, status: str) -> list[Change]:
+        """The status a person's action gave the campaign (paused, running, cancelled), as
+        Burki confirmed it: dialects A and B never carry a status of their own. An ended
+        campaign only takes a final status (a stop that Burki reported as completed)."""
+        if status == self.status or (self.ended and status not in FINAL_STATUSES):
+            return []
+        changes = self._update(self.counters, status)
+        if status in FINAL_STATUSES:
+            changes += self._complete(None, None)
+        return changes
+
     def snapshot(self) -> dict[str, Any]:
         """The whole state, for a viewer that cannot resume: a fresh, JSON-able dict."""
         return {

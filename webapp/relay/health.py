@@ -12,7 +12,10 @@ Two time axes meet here:
 A figure between two segments uses call time when both ends it needs are
 known, else both segments' wall-time arrivals (its ``source`` then says
 ``arrival``); it never mixes the two axes and never makes a number up: a
-segment without both timings adds no talk time and no interruption.
+segment without both timings adds no talk time and no interruption. When the
+caller's and the assistant's call times are on two clocks (:func:`clock_skew`:
+the open-source server's), every figure between two segments is by arrival,
+and none is an interruption; ``latency.clock_skew`` says by how much they differ.
 
 Definitions (segments in transcript order):
 
@@ -80,8 +83,41 @@ def _r(value: float | None) -> float | None:
     return None if value is None else round(value, ROUND)
 
 
-def between(prev: Mark, nxt: Mark, latest_end: float | None) -> tuple[float, str]:
-    """The time from ``prev`` (or the furthest end so far) to ``nxt``'s start, and its axis."""
+CLOCK_SKEW = 1.0
+"""Seconds by which the two speakers' segment clocks may seem apart before the timing is
+distrusted: the caller's final comes a little after its end (the recogniser waits for
+the pause), the assistant's at once; more than this is two clocks."""
+SKEW_SAMPLES = 2  # timed segments of each speaker before the clocks are judged
+
+
+def zero_of(mark: Mark) -> float | None:
+    """Where ``mark``'s clock puts zero on the wall clock (its arrival less its end): the
+    same for every segment of one clock, less a delivery delay."""
+    return None if mark.end is None else mark.arrived - mark.end
+
+
+def clock_skew(zeros: dict[str, float], samples: dict[str, int]) -> float | None:
+    """How far the caller's segment clock runs ahead of the assistant's (s; negative:
+    behind), when
+    each side has enough timed segments and the gap is more than delivery explains.
+
+    The open-source Burki times the caller's segments on the speech recogniser's
+    stream clock and the assistant's in seconds since the call started; the two start
+    at different moments. ``zeros``: each speaker's earliest :func:`zero_of` (the one
+    with the least delivery delay)."""
+    if any(samples.get(side, 0) < SKEW_SAMPLES for side in ("user", "assistant")):
+        return None
+    skew = zeros["assistant"] - zeros["user"]
+    return skew if abs(skew) > CLOCK_SKEW else None
+
+
+def between(
+    prev: Mark, nxt: Mark, latest_end: float | None, by_arrival: bool = False
+) -> tuple[float, str]:
+    """The time from ``prev`` (or the furthest end so far) to ``nxt``'s start, and its axis
+    (``by_arrival``: the segments' clocks disagree, so arrival times only)."""
+    if by_arrival:
+        return nxt.arrived - prev.arrived, "arrival"
     if prev.end is not None and nxt.start is not None and latest_end is not None:
         return nxt.start - latest_end, "timing"
     return nxt.arrived - prev.arrived, "arrival"
@@ -96,11 +132,13 @@ def further_end(latest_end: float | None, mark: Mark) -> float | None:
     return latest_end
 
 
-def interrupts(mark: Mark, last: dict[str, Mark]) -> bool:
-    """Whether ``mark`` starts inside the other speaker's latest segment (``last``: by speaker)."""
+def interrupts(mark: Mark, last: dict[str, Mark], by_arrival: bool = False) -> bool:
+    """Whether ``mark`` starts inside the other speaker's latest segment (``last``: by
+    speaker); never told when the speakers' clocks disagree (arrivals have no spans)."""
     other = last.get("assistant" if mark.speaker == "user" else "user")
     return (
-        other is not None
+        not by_arrival
+        and other is not None
         and mark.start is not None
         and other.start is not None
         and other.end is not None
@@ -152,6 +190,7 @@ class Summary:
     interruptions: dict[str, int] = field(default_factory=lambda: {"user": 0, "assistant": 0})
     turns: int = 0
     segments: int = 0
+    clock_skew: float | None = None  # the speakers' clocks disagree: measured by arrival
 
 
 def _median(ordered: Sequence[float]) -> float:
@@ -180,6 +219,7 @@ def measure(line: Timeline, now: float, config: HealthConfig, held: Summary) -> 
             "worst": _r(held.waits_sorted[-1]) if waits else None,
             "count": len(waits),
             "source": held.latency_source,
+            "clock_skew": _r(held.clock_skew),
             "slow": latest is not None and latest >= config.slow_response,
         },
         "silence": {
@@ -201,6 +241,7 @@ def measure(line: Timeline, now: float, config: HealthConfig, held: Summary) -> 
         "long": length is not None and length >= config.long_call,
         "started": iso(line.started),
         "ended": line.is_over,
+        "ended_at": iso(line.ended) if line.is_over else None,  # the length stands still
         "dormant": line.dormant,
     }
 

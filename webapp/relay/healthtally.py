@@ -9,7 +9,9 @@ costs O(n): measured per segment, that was O(n^2) over a call.
 
 A segment inserted before the end (one missed while disconnected, delivered by
 the next replay, see :mod:`webapp.relay.callstate`) changes its successors'
-neighbours: the tally is then rebuilt from the start, once. Segments already
+neighbours: the tally is then rebuilt from the start, once; so it is when the
+speakers' clocks are found to disagree (or to agree again): every figure between
+two segments is then measured on the other axis. Segments already
 held are never offered again (the call state drops a replay's duplicates before
 health sees them), so a replay counts nothing twice.
 
@@ -26,9 +28,11 @@ from webapp.relay.health import (
     Mark,
     Summary,
     between,
+    clock_skew,
     further_end,
     interrupts,
     talk_figures,
+    zero_of,
 )
 
 SIDES = ("user", "assistant")
@@ -40,6 +44,7 @@ class Tally:
     def __init__(self, config: HealthConfig) -> None:
         self.config = config
         self.marks: list[Mark] = []
+        self._skew: float | None = None  # the speakers' clocks disagree by this: by arrival
         self._reset()
 
     def _reset(self) -> None:
@@ -55,14 +60,24 @@ class Tally:
         self._cuts = {"user": 0, "assistant": 0}
         self._last: dict[str, Mark] = {}
         self._turns = 0
+        self._zeros: dict[str, float] = {}  # each speaker's earliest clock zero
+        self._samples = {"user": 0, "assistant": 0}
 
     def insert(self, index: int | None, mark: Mark) -> None:
         """Add ``mark`` at ``index`` (None, or past the end: append)."""
         if index is None or not 0 <= index < len(self.marks):
             self._add(self.marks[-1] if self.marks else None, mark)
             self.marks.append(mark)
-            return
-        self.marks.insert(index, mark)
+        else:
+            self.marks.insert(index, mark)
+            self._rebuild()
+        skew = clock_skew(self._zeros, self._samples)
+        if (skew is None) != (self._skew is None):  # the axis changed: every figure again
+            self._skew = skew
+            self._rebuild()
+        self._skew = skew
+
+    def _rebuild(self) -> None:
         self._reset()
         prev: Mark | None = None
         for each in self.marks:
@@ -85,6 +100,7 @@ class Tally:
             interruptions=dict(self._cuts),
             turns=self._turns,
             segments=len(self.marks),
+            clock_skew=self._skew,
         )
 
     def _add(self, prev: Mark | None, mark: Mark) -> None:
@@ -93,8 +109,13 @@ class Tally:
             self._latency(prev, mark)
             self._silence(prev, mark)
         self._latest_end = further_end(self._latest_end, mark)
-        if mark.speaker in self._cuts and interrupts(mark, self._last):
+        by_arrival = self._skew is not None
+        if mark.speaker in self._cuts and interrupts(mark, self._last, by_arrival):
             self._cuts[mark.speaker] += 1
+        zero = zero_of(mark)
+        if zero is not None and mark.speaker in self._samples:
+            self._samples[mark.speaker] += 1
+            self._zeros[mark.speaker] = min(self._zeros.get(mark.speaker, zero), zero)
         self._last[mark.speaker] = mark
         if mark.timed and mark.speaker in self._seconds:
             assert mark.start is not None and mark.end is not None
@@ -107,14 +128,14 @@ class Tally:
     def _latency(self, prev: Mark, mark: Mark) -> None:
         if prev.speaker != "user" or mark.speaker != "assistant":
             return
-        value, source = between(prev, mark, prev.end)
+        value, source = between(prev, mark, prev.end, self._skew is not None)
         if value >= 0:
             self._waits.append(value)
             insort(self._waits_sorted, value)
             self._sources.add(source)
 
     def _silence(self, prev: Mark, mark: Mark) -> None:
-        value, _ = between(prev, mark, self._latest_end)
+        value, _ = between(prev, mark, self._latest_end, self._skew is not None)
         if value <= 0:
             return
         self._longest = value if self._longest is None else max(self._longest, value)

@@ -71,6 +71,7 @@ class ActionTaken:
     outcome: str  # asked, done or failed
     message: str
     at: str
+    status: str = ""  # a campaign's status once Burki did it (paused, running, cancelled)
 
 
 Input = (

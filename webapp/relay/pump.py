@@ -1,7 +1,8 @@
 """Burki's upstream read into a stream's inputs: what the stream's pump task runs.
 
 :func:`pump` publishes a campaign's name and counters from REST first, then each
-upstream item, and, once a call's state has ended, reads the call's replay to its
+upstream item, and, once a call's state has ended, asks REST when it ended if its status
+did not say (:func:`_call_end`), then reads the call's replay to its
 end (:func:`drain_replay`; :func:`~webapp.relay.replaydrain.drain` decides when it is
 over) before it publishes :class:`~webapp.relay.inputs.Finished`. Alone each
 replayed frame is fed at once; a cluster's holder publishes them after the drain,
@@ -14,20 +15,24 @@ or a timer: the stream's pump task runs this, and the stream's close cancels it;
 
 from __future__ import annotations
 
+import asyncio
+import dataclasses
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import aclosing
 
 from webapp.relay.callstate import CallState
 from webapp.relay.campaignstate import CampaignState
 from webapp.relay.inputs import CampaignNamed, Feed, Finished, Input, PollBatch
 from webapp.relay.replaydrain import drain
-from webapp.wire.events import Transcript, UpstreamError
+from webapp.wire.events import CallStatus, Transcript, UpstreamError
 from webapp.wire.sources import Sources
 from webapp.wire.streamkey import StreamKey
 from webapp.wire.upstream import Connecting, GaveUp, Item, Live, Reconnecting
 
 log = logging.getLogger("webapp.relay.stream")
+
+NAME_WAIT = 3.0  # seconds the upstream waits at most for an assistant's name
 
 
 async def pump(
@@ -40,22 +45,63 @@ async def pump(
     finished: Callable[[], bool],
     feed: Callable[[Input], None],
     publish: Callable[[], Feed],
+    name: Callable[[int], Awaitable[str]] | None = None,
 ) -> None:
     """Run Burki's upstream for one stream, publishing each input, until the stream ends."""
     if isinstance(state, CampaignState):
         await _campaign_so_far(key, sources, state, finished, publish)
     upstream = sources.upstream(key)
+    unnamed = name is not None and isinstance(state, CallState)
     async with aclosing(upstream.items()) as items:
         async for item in items:
             await publish()(item)
+            if unnamed and isinstance(item, CallStatus) and isinstance(state, CallState):
+                assert name is not None
+                unnamed = not await _name_assistant(key, state, name, publish)
             if state.ended or finished():
                 break
         if isinstance(state, CallState) and state.ended and not finished():
+            await _call_end(key, sources, state, publish)
             await drain_replay(
                 key, sources, items, quiet=replay_quiet, shared=shared, feed=feed, publish=publish
             )
     if state.ended and not finished():
         await publish()(Finished())
+
+
+async def _name_assistant(
+    key: StreamKey,
+    state: CallState,
+    name: Callable[[int], Awaitable[str]],
+    publish: Callable[[], Feed],
+) -> bool:
+    """Name the call's assistant when its status gives only ``assistant_id`` (the
+    open-source server's), as the overview does; True once it is named (or asked for)."""
+    ident = state.metadata.get("assistant_id")
+    if state.metadata.get("assistant_name"):
+        return True
+    if not isinstance(ident, int) or isinstance(ident, bool):
+        return False  # a later status may carry it
+    try:
+        async with asyncio.timeout(NAME_WAIT):
+            named = await name(ident)
+    except TimeoutError:
+        return True  # the page shows no name rather than wait on Burki's REST
+    await publish()(CallStatus(key.id, state.status, metadata={"assistant_name": named}))
+    return True
+
+
+async def _call_end(
+    key: StreamKey, sources: Sources, state: CallState, publish: Callable[[], Feed]
+) -> None:
+    """An ended call whose status says neither when it ended nor how long it lasted (the
+    open-source server's on-connect status): its REST object says both. Without them
+    its length would be measured up to whenever the dashboard connected."""
+    if any(state.metadata.get(k) is not None for k in ("ended_at", "duration")):
+        return
+    end = await sources.call_end(key.id)
+    if end is not None:
+        await publish()(dataclasses.replace(end, status=state.status))
 
 
 async def _campaign_so_far(

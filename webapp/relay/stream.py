@@ -81,6 +81,11 @@ class Integrations:
     sharing: Sharing | None = None  # several nodes on Redis: the stream's inputs are shared
     redaction: RedactionConfig | None = None
     attention: Attention | None = None
+    # The call's assistant by name where Burki's call list has it (its stream may carry only
+    # an id): display only, never state or an event.
+    assistant_of: Callable[[str], str | None] | None = None
+    # A call's assistant by name, when Burki's status names only its id (the open-source).
+    assistant_name: Callable[[int], Awaitable[str]] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -208,6 +213,12 @@ class Stream:
     @property
     def key_id(self) -> str:
         return self.key.id
+
+    @property
+    def assistant_hint(self) -> str | None:
+        """The call's assistant as Burki's call list names it (None when not known)."""
+        lookup = self._integrations.assistant_of
+        return lookup(self.key.id) if lookup is not None else None
 
     @property
     def connection(self) -> dict[str, Any]:
@@ -378,6 +389,7 @@ class Stream:
             finished=self._is_finished,
             feed=self.feed,
             publish=self._publisher,
+            name=self._integrations.assistant_name,
         )
 
     def upstream_stopped(self) -> None:
@@ -429,9 +441,11 @@ class Stream:
                 self.extras.tick(at)
             case ClaimMade(action=action, who=who, admin=admin, at=at):
                 self.extras.apply_claim(action, who, admin, at)
-            case ActionTaken():
+            case ActionTaken(status=status):
                 self.last_action = dataclasses.asdict(item)
                 self._emit(Change("action", self.last_action))
+                if status and isinstance(self.state, CampaignState):
+                    self._offer(self.state.set_status(status))
             case WentQuiet():
                 if isinstance(self.state, CallState) and not self._finished:
                     self._offer(self.state.mark_quiet())
@@ -522,21 +536,28 @@ class Stream:
         publish, made = self._decider(), ClaimMade(action, who, admin, at)
         if self.link is None:
             self.extras.apply_claim(action, who, admin, at)
-        elif publish is not None:
-            await publish(made)
-        elif await self.link.forward(made, FORWARD_WAIT) == "failed":
+            return self.claims.snapshot()
+        if publish is not None:
+            try:
+                await publish(made)
+                return self.claims.snapshot()
+            except Exception as exc:  # the lease moved (unseen yet) or Redis went
+                log.info("stream %s: claim not published (%s)", self.key, type(exc).__name__)
+        # Whoever holds the stream now (or next) publishes it.
+        if await self.link.forward(made, FORWARD_WAIT) == "failed":
             raise ClaimRefused(
                 "The dashboard cannot reach its shared store (Redis) right now; try again."
             )
         return self.claims.snapshot()
 
-    async def announce(self, by: str, outcome: str, message: str) -> bool:
+    async def announce(self, by: str, outcome: str, message: str, status: str = "") -> bool:
         """A person's action on this call or campaign (ended, paused, failed...): an
         ``action`` event for every viewer, kept in the snapshot for late ones. An input,
         so every node of a cluster shows it under the same id: published by the lease
         holder (asked of it by another node). Returns False when it could not be published
         nor asked for: the outcome then reaches other screens only through Burki's events."""
-        item = ActionTaken(by, self.key.kind, outcome, message, iso(datetime.now(UTC)) or "")
+        at = iso(datetime.now(UTC)) or ""
+        item = ActionTaken(by, self.key.kind, outcome, message, at, status)
         publish = self._decider()
         if publish is None:  # fed here alone it would number this node's frames apart
             return self.link is not None and await self.link.forward(item, 0) != "failed"

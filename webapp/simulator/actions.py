@@ -3,7 +3,8 @@
 ``POST /api/v1/calls/{sid}/terminate`` ends a live call (its stream sends the
 ``completed`` status, as a hang-up does); ``POST /api/v1/campaigns/{id}/pause``
 stops dialing (the campaign's status becomes ``paused``, no contact advances),
-``/start`` resumes it, ``/stop`` completes it. In open-source mode none of these
+``/start`` resumes it, ``/stop`` ends it (status ``cancelled``); an ended campaign
+refuses every verb with 400 and Burki's ``detail``. In open-source mode none of these
 exist: the real open-source server answers 404 for all of them.
 """
 
@@ -57,10 +58,10 @@ def control(sim: Simulator, campaign_id: int, verb: str) -> dict[str, Any]:
     campaign = sim.store.campaigns.get(campaign_id)
     if campaign is None:
         raise ActionRefused(404, f"Campaign {campaign_id} not found")
-    if campaign.status == "completed":
-        raise ActionRefused(400, f"Campaign {campaign_id} is already completed")
+    if campaign.status in ("completed", "cancelled"):
+        raise ActionRefused(400, f"Campaign {campaign_id} is already {campaign.status}")
     if verb == "stop":
-        sim.store.finish_campaign(campaign)
+        sim.store.finish_campaign(campaign, "cancelled")  # Burki's word for a stopped one
         frame = dialects.completed(campaign, sim.store.clock())
         sim.session.broadcast(f"campaign:{campaign_id}", [frame])
     else:

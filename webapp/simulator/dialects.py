@@ -31,7 +31,7 @@ def greeting(campaign: Campaign, now: datetime, oss: bool) -> list[Frame]:
             c_progress_message(campaign, "initial_progress", now, oss),
         ]
     frames = [hello(campaign.id, now), progress(campaign, now, oss)]
-    if campaign.status == "completed":
+    if campaign.status in ("completed", "cancelled"):
         frames.append(completed(campaign, now))
     return frames
 

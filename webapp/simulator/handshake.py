@@ -13,6 +13,7 @@ from typing import Literal
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from websockets.datastructures import Headers
+from websockets.frames import Frame
 
 Via = Literal["query", "header", "subprotocol"]
 SUBPROTOCOL_PREFIX = "burki-token-"
@@ -102,4 +103,17 @@ class RedactingFilter(logging.Filter):
         cleaned = redact(message)
         if cleaned != message:
             record.msg, record.args = cleaned, None
+        return True
+
+
+class FrameDataFilter(logging.Filter):
+    """websockets logs each frame at debug with up to 75 characters of its data: the
+    simulator's frames carry transcripts, so they are logged by kind and size only."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple) and record.args:
+            record.args = tuple(
+                f"{arg.opcode.name} [{len(arg.data)} bytes]" if isinstance(arg, Frame) else arg
+                for arg in record.args
+            )
         return True

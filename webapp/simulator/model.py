@@ -171,9 +171,12 @@ class Store:
         clock: Clock = utc_now,
         max_finished: int = 50,
         null_timing_every: int | None = None,
+        caller_clock_ahead: float = 0.0,
     ):
         self.rng = rng
         self.null_timing_every = null_timing_every  # every Nth segment: no start, no end
+        # The caller's segments timed on another clock, this far ahead of the call's.
+        self.caller_clock_ahead = caller_clock_ahead
         self.clock = clock
         self.max_finished = max_finished
         self.calls: dict[str, Call] = {}
@@ -229,14 +232,15 @@ class Store:
             call.utterance_start[speaker] = start
         every = self.null_timing_every
         untimed = every is not None and self._next_segment_id % every == 0
+        shift = self.caller_clock_ahead if speaker == "user" else 0.0
         segment = Segment(
             id=self._next_segment_id,
             speaker=speaker,
             content=content,
             is_final=is_final,
             confidence=confidence,
-            segment_start=None if untimed else round(start, 2),
-            segment_end=None if untimed else round(max(elapsed, start), 2),
+            segment_start=None if untimed else round(start + shift, 2),
+            segment_end=None if untimed else round(max(elapsed, start) + shift, 2),
             created_at=now,
         )
         self._next_segment_id += 1
@@ -320,9 +324,10 @@ class Store:
             contact.status, contact.duration = "failed", self.rng.randint(0, 20)
             contact.error = self.rng.choice(FAILURE_REASONS)
 
-    def finish_campaign(self, campaign: Campaign) -> None:
-        """The campaign is over (its last contact done, or stopped): it dials nobody more."""
-        campaign.status = "completed"
+    def finish_campaign(self, campaign: Campaign, status: str = "completed") -> None:
+        """The campaign is over (its last contact done: completed; stopped: cancelled):
+        it dials nobody more."""
+        campaign.status = status
         campaign.completed_at = self.clock()
         self._finished_campaigns.append(campaign.id)
         while len(self._finished_campaigns) > self.max_finished:

@@ -18,6 +18,12 @@ from webapp.simulator.wire import Frame, naive
 NULL_TIMING_EVERY = 4
 """Every fourth stored segment has null ``segment_start``/``segment_end``."""
 
+CALLER_CLOCK_AHEAD = 2.0
+"""Seconds the caller's segment times run ahead of the assistant's: the server times the
+caller on the speech recogniser's stream clock and the assistant in seconds since the
+call started, and the two start at different moments (so an answer seems to start
+before its question ended)."""
+
 
 def telnyx_call_id(rng: random.Random) -> str:
     """A Telnyx call control id: ``v3:`` and a long URL-safe token."""

@@ -33,6 +33,7 @@ from webapp.simulator import actions, wire
 from webapp.simulator.drivers import burst, run_autoplay, run_pacer
 from webapp.simulator.faults import Faults
 from webapp.simulator.handshake import (
+    FrameDataFilter,
     RedactingFilter,
     is_upgrade,
     parse_key,
@@ -40,13 +41,14 @@ from webapp.simulator.handshake import (
     token_subprotocol,
 )
 from webapp.simulator.model import Dialect, Outcome, Store, utc_now
-from webapp.simulator.oss import NULL_TIMING_EVERY, live_status
+from webapp.simulator.oss import CALLER_CLOCK_AHEAD, NULL_TIMING_EVERY, live_status
 from webapp.simulator.rest import ListShape, Reply, Rest
 from webapp.simulator.session import Session
 
 logger = logging.getLogger("webapp.simulator")
 ws_logger = logging.getLogger("webapp.simulator.websockets")
 ws_logger.addFilter(RedactingFilter())
+ws_logger.addFilter(FrameDataFilter())  # its frames are transcripts too (demo mode's logs)
 
 CLOSE_TIMEOUT = 2.0
 DIALECTS = ("A", "B", "C")
@@ -98,7 +100,10 @@ class Simulator:
         # The open-source server has no campaigns at all (404 on REST, 403 on the socket).
         self.campaign_api = (not oss_quirks) if campaign_api is None else campaign_api
         timing = NULL_TIMING_EVERY if oss_quirks else None
-        self.store = Store(random.Random(seed), utc_now, null_timing_every=timing)
+        ahead = CALLER_CLOCK_AHEAD if oss_quirks else 0.0
+        self.store = Store(
+            random.Random(seed), utc_now, null_timing_every=timing, caller_clock_ahead=ahead
+        )
         self.rest = Rest(
             self.store,
             api_key,

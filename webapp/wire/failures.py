@@ -61,22 +61,28 @@ class Failure:
     prompt: bool = False
 
 
-def classify(ending: Ending, *, header_auth: bool = False) -> Failure:
+def classify(
+    ending: Ending, *, header_auth: bool = False, auth_retry: float = AUTH_FLOOR
+) -> Failure:
     """Classify an ended connection. ``header_auth``: the key went in a header or subprotocol.
 
     Access denied is fatal. An authentication refusal is not always permanent (the
     open-source server refuses a valid key while its database is down): it is
-    retried at most once a minute, never in a loop. A restart (1012, 1001) is
+    retried at most every ``auth_retry`` s (``BURKI_AUTH_RETRY``), never in a loop, and
+    its message says that interval. A restart (1012, 1001) is
     retried promptly. A 1011 before anything was established while the key went
     in a header is the open-source server failing to read headers: the caller
     should retry at once with ``?token=``.
     """
-    return (
+    failure = (
         _from_error_frame(ending.error)
         or _from_handshake(ending.handshake_status)
         or _from_close(ending, header_auth)
         or _transient(ending)
     )
+    if failure.kind is FailureKind.AUTH and auth_retry != AUTH_FLOOR:
+        failure = auth_refused(failure.message.partition(AUTH_TAIL)[0], auth_retry)
+    return failure
 
 
 def _from_error_frame(error: UpstreamError | None) -> Failure | None:
@@ -127,13 +133,26 @@ def _from_close(ending: Ending, header_auth: bool) -> Failure | None:
     return None
 
 
-def auth_refused(what: str) -> Failure:
-    """Burki refused the key: maybe revoked, maybe Burki's database is down. Slowly retried."""
+AUTH_TAIL = " The key may be wrong"
+
+
+def auth_refused(what: str, every: float = AUTH_FLOOR) -> Failure:
+    """Burki refused the key: maybe revoked, maybe Burki's database is down. Retried
+    every ``every`` seconds at most, which the message says."""
     return Failure(
         FailureKind.AUTH,
-        f"{what} The key may be wrong or Burki may be having trouble; trying again once a minute.",
-        floor=AUTH_FLOOR,
+        f"{what}{AUTH_TAIL} or Burki may be having trouble; trying again {interval(every)}.",
+        floor=every,
     )
+
+
+def interval(seconds: float) -> str:
+    """How often, in words: ``once a minute``, ``every 5 s``, ``every 2 minutes``."""
+    if seconds == 60:
+        return "once a minute"
+    if seconds >= 120 and seconds % 60 == 0:
+        return f"every {seconds / 60:g} minutes"
+    return f"every {seconds:g} s"
 
 
 def not_found() -> Failure:
@@ -142,6 +161,14 @@ def not_found() -> Failure:
         "Burki has no call or campaign with this id (yet); checking again slowly.",
         floor=NOT_FOUND_FLOOR,
     )
+
+
+def refused_missing(what: str) -> Failure:
+    """The socket was refused (403) and REST does not know the ``what`` (call or campaign)
+    either: the open-source server, which has no campaigns, refuses their socket so. Not
+    retried: it is no key problem, and asking again changes nothing."""
+    maybe = " (this Burki may have no campaigns)" if what == "campaign" else ""
+    return Failure(FailureKind.NOT_FOUND, f"Burki has no {what} with this id{maybe}.", fatal=True)
 
 
 def _rate_limited() -> Failure:

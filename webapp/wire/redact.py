@@ -6,6 +6,8 @@ import logging
 from collections.abc import Iterable
 from urllib.parse import quote
 
+from websockets.frames import Frame
+
 MASK = "[redacted]"
 
 
@@ -41,4 +43,26 @@ class RedactingFilter(logging.Filter):
             record.exc_text = redact(record.exc_text, *self.secrets)
         if cleaned != message:
             record.msg, record.args = cleaned, None
+        return True
+
+
+def without_frame_data(args: tuple[object, ...]) -> tuple[object, ...]:
+    """Log arguments with each WebSocket frame reduced to its kind and size.
+
+    At debug level websockets logs every frame it sends or receives (``< %s``),
+    showing up to 75 characters of its data: all of a short frame, the start and
+    end of a long one. A transcript frame's text is customer data at every level.
+    """
+    return tuple(
+        f"{arg.opcode.name} [{len(arg.data)} bytes]" if isinstance(arg, Frame) else arg
+        for arg in args
+    )
+
+
+class FrameDataFilter(logging.Filter):
+    """On a websockets logger: frames are logged by kind and size, never their data."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple) and record.args:
+            record.args = without_frame_data(record.args)
         return True

@@ -26,12 +26,14 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
+from functools import partial
 from types import TracebackType
 from typing import Self, TypeVar, cast
 from urllib.parse import quote
 
 import httpx
 
+from webapp.wire.caller import CallerShown, caller_label
 from webapp.wire.events import Progress, Skipped, Transcript
 from webapp.wire.normalise import (
     call_status_word,
@@ -51,6 +53,8 @@ Params = Mapping[str, str | int]
 
 class RestError(Exception):
     """A Burki REST request failed. ``status`` is the HTTP status, None when none came."""
+
+    detail = ""  # what Burki said (its JSON ``detail``), for people: "already completed"
 
     def __init__(self, message: str, status: int | None = None) -> None:
         super().__init__(message)
@@ -141,12 +145,14 @@ class BurkiRest:
         timeout: float = 10.0,
         transport: httpx.AsyncBaseTransport | None = None,
         ca_bundle: str | None = None,
+        callers: CallerShown = "last4",
     ) -> None:
         headers = {"Accept": "application/json", "User-Agent": "burki-live"}
         if api_key:
             headers["Authorization"] = f"Bearer {api_key}"
         self._key = api_key
         self._timeout = timeout
+        self._callers = callers  # how callers' numbers are labelled (REDACTION_CALLER_NUMBERS)
         self._client = httpx.AsyncClient(
             base_url=base_url,
             headers=headers,
@@ -179,12 +185,13 @@ class BurkiRest:
         """One page of calls (``status=None``: every status)."""
         path = "/api/v1/calls"
         body = await self._get_json(path, _page(status, skip, limit))
-        return _convert(_rows(body, path), _call_summary, path)
+        convert = partial(_call_summary, callers=self._callers)
+        return _convert(_rows(body, path), convert, path)
 
     async def call(self, call_sid: str) -> CallSummary:
         path = f"/api/v1/calls/sid/{_segment(call_sid)}"
         row = _object(await self._get_json(path), path)
-        summary = _call_summary(row, call_sid)
+        summary = _call_summary(row, call_sid, self._callers)
         assert summary is not None  # a default SID was given
         return summary
 
@@ -202,6 +209,17 @@ class BurkiRest:
         """
         try:
             await self._get(f"/api/v1/calls/sid/{_segment(call_sid)}")
+        except NotFound:
+            return False
+        except RestError:
+            return None
+        return True
+
+    async def campaign_exists(self, campaign_id: int) -> bool | None:
+        """True if the campaign answers 200, False on 404 (no such campaign, or no campaign
+        API at all), None when it cannot tell."""
+        try:
+            await self._get(f"/api/v1/campaigns/{int(campaign_id)}")
         except NotFound:
             return False
         except RestError:
@@ -301,13 +319,26 @@ class BurkiRest:
         if status == 429:
             retry = _retry_after(response.headers.get("Retry-After"))
             raise RateLimited(redact(f"Burki REST {what}", self._key), retry_after=retry)
-        raise self._error(ServerError if status >= 500 else RestError, what, status)
+        error = self._error(ServerError if status >= 500 else RestError, what, status)
+        error.detail = redact(_detail(response), self._key)
+        raise error
 
     def _error(self, kind: type[RestError], message: str, status: int | None = None) -> RestError:
         return kind(redact(f"Burki REST {message}", self._key), status)
 
 
 _READ = httpx.ByteStream(b"")
+
+
+def _detail(response: httpx.Response) -> str:
+    """Burki's own words for a refusal (FastAPI's ``{"detail": "..."}``), at most 200
+    characters; "" when the body says nothing readable."""
+    try:
+        body = response.json()
+    except ValueError:
+        return ""
+    detail = body.get("detail") if isinstance(body, dict) else None
+    return detail.strip()[:200] if isinstance(detail, str) else ""
 
 
 def _no_route(response: httpx.Response) -> bool:
@@ -386,17 +417,20 @@ def _convert(rows: list[object], convert: Callable[[Row], T | None], path: str) 
     return out
 
 
-def _call_summary(row: Row, call_sid: str | None = None) -> CallSummary | None:
+def _call_summary(
+    row: Row, call_sid: str | None = None, callers: CallerShown = "last4"
+) -> CallSummary | None:
     sid = _text(row, "call_sid") or call_sid
     if not sid:
         return None
+    caller = _text(row, "customer_phone") or _text(row, "customer_phone_number")
     return CallSummary(
         call_sid=sid,
         status=call_status_word(_text(row, "status") or ""),
         id=_int(row, "id"),
         direction=_text(row, "direction"),
         # The open-source server names the numbers as its call_status metadata does.
-        customer_phone=_text(row, "customer_phone") or _text(row, "customer_phone_number"),
+        customer_phone=caller_label(caller, callers) if caller else None,
         twilio_phone=_text(row, "twilio_phone") or _text(row, "to_phone_number"),
         assistant_id=_int(row, "assistant_id"),
         assistant_name=_text(row, "assistant_name") or _nested_name(row, "assistant"),

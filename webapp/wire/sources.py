@@ -7,9 +7,10 @@ and the stream's dedupe holds across them.
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 from webapp.wire.events import CallStatus, Event, Progress, Transcript
-from webapp.wire.rest import BurkiRest, RestError
+from webapp.wire.rest import BurkiRest, CallSummary, RestError
 from webapp.wire.streamkey import StreamKey
 from webapp.wire.upstream import AuthMemory, Upstream, UpstreamConfig
 
@@ -24,11 +25,10 @@ class Sources:
         self.memory = AuthMemory()
 
     def upstream(self, key: StreamKey) -> Upstream:
-        check = None
-        if key.kind == "call":
-
-            async def check() -> bool | None:
+        async def check() -> bool | None:
+            if key.kind == "call":
                 return await self.rest.call_exists(key.id)
+            return await self.rest.campaign_exists(int(key.id))
 
         # Dialect C answers request_history with metrics_history: a campaign's chart past.
         history = ({"type": "request_history", "hours": HISTORY_HOURS},)
@@ -56,6 +56,19 @@ class Sources:
         except (RestError, TimeoutError):
             return None
 
+    async def call_end(self, call_sid: str) -> CallStatus | None:
+        """The call's end as its REST object says (``ended_at``, ``duration``), as a status
+        to fold in: the open-source server's on-connect status of an ended call has neither.
+        None when Burki cannot say in time, or says nothing of its end."""
+        try:
+            async with asyncio.timeout(NAME_TIMEOUT):
+                call = await self.rest.call(call_sid)
+        except (RestError, TimeoutError):
+            return None
+        if call.ended_at is None and call.duration is None:
+            return None
+        return CallStatus(call_sid, call.status, metadata=_times(call))
+
     async def stored_transcript(self, call_sid: str, timeout: float) -> list[Transcript] | None:
         """Every stored segment of a call from REST; None when Burki cannot say in time."""
         try:
@@ -70,6 +83,19 @@ class Sources:
             return [await self.rest.campaign_progress(int(key.id))]
         call = await self.rest.call(key.id)
         status = CallStatus(key.id, call.status)  # one status word already (see rest.py)
+        if status.terminal:  # and when it ended, which the page's clock stops at
+            status = CallStatus(key.id, call.status, metadata=_times(call))
         segments: list[Event] = list(await self.rest.transcripts(key.id))
         # A finished call's status goes last, so its final segments are shown before the end.
         return [*segments, status] if status.terminal else [status, *segments]
+
+
+def _times(call: CallSummary) -> dict[str, Any]:
+    """The call's start, end and length as a status's metadata (those REST knows)."""
+    metadata: dict[str, Any] = {}
+    for name, moment in (("started_at", call.started_at), ("ended_at", call.ended_at)):
+        if moment is not None:
+            metadata[name] = moment.isoformat()
+    if call.duration is not None:
+        metadata["duration"] = call.duration
+    return metadata

@@ -27,7 +27,7 @@ import logging
 import random
 import ssl
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any
 from urllib.parse import quote
@@ -37,10 +37,11 @@ from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidSta
 from websockets.typing import Subprotocol
 
 from webapp.wire.backoff import Backoff
-from webapp.wire.events import Connected, Event, Pong, Skipped, UpstreamError
-from webapp.wire.failures import Ending, Failure, FailureKind, classify, not_found
+from webapp.wire.caller import CallerShown, label_callers
+from webapp.wire.events import CallStatus, Connected, Event, Pong, Skipped, UpstreamError
+from webapp.wire.failures import Ending, Failure, FailureKind, classify, not_found, refused_missing
 from webapp.wire.normalise import parse
-from webapp.wire.redact import redact
+from webapp.wire.redact import redact, without_frame_data
 
 log = logging.getLogger(__name__)
 
@@ -49,8 +50,10 @@ class _WireLog(logging.LoggerAdapter):  # type: ignore[type-arg]
     """websockets' logger for our sockets, with the key masked.
 
     At debug level websockets logs request lines and headers, which carry the key
-    (``?token=``, ``Authorization``). Disabling the logger is not enough: any
-    ``logging.config.dictConfig`` (uvicorn runs one) re-enables it.
+    (``?token=``, ``Authorization``), and the start and end of every frame, which
+    carry transcript text: frames are logged by kind and size only. Disabling the
+    logger is not enough: any ``logging.config.dictConfig`` (uvicorn runs one)
+    re-enables it.
     """
 
     def __init__(self, secret: str) -> None:
@@ -59,7 +62,7 @@ class _WireLog(logging.LoggerAdapter):  # type: ignore[type-arg]
 
     def log(self, level: int, msg: object, *args: object, **kwargs: Any) -> None:
         if self.isEnabledFor(level):
-            text = str(msg) % args if args else str(msg)
+            text = str(msg) % without_frame_data(args) if args else str(msg)
             kwargs.pop("exc_info", None)  # a traceback could quote the URL
             self.logger.log(level, redact(text, self.secret), **kwargs)
 
@@ -89,6 +92,7 @@ class UpstreamConfig:
     healthy_after: float = 10.0
     max_frame_bytes: int = 1_048_576
     ca_bundle: str | None = None  # verify a private Burki's certificate against this PEM
+    callers: CallerShown = "last4"  # how callers' numbers in call metadata are labelled
 
 
 class AuthMemory:
@@ -173,9 +177,11 @@ class Upstream:
             session = _Session(self, mode)
             async for item in session.run():
                 yield item
-            failure = await self._resolve(
-                classify(session.ending, header_auth=mode is not AuthMode.QUERY)
+            header_auth = mode is not AuthMode.QUERY
+            ending = classify(
+                session.ending, header_auth=header_auth, auth_retry=self.config.auth_retry
             )
+            failure = await self._resolve(ending, session.ending)
             if (
                 failure.kind is FailureKind.HEADER_REJECTED
                 and self.config.auth_mode is AuthMode.AUTO
@@ -203,8 +209,12 @@ class Upstream:
     def _floor(self, failure: Failure) -> float:
         return self.config.auth_retry if failure.kind is FailureKind.AUTH else failure.floor
 
-    async def _resolve(self, failure: Failure) -> Failure:
-        if failure.kind is not FailureKind.ACCESS_DENIED or self._access_check is None:
+    async def _resolve(self, failure: Failure, ending: Ending) -> Failure:
+        """Ask REST whether the subject exists when Burki's refusal may mean it does not:
+        "access denied" (the open-source server's answer for an unknown call), or a
+        403 at the handshake (its answer on the campaign socket, which it lacks)."""
+        refused = failure.kind is FailureKind.ACCESS_DENIED or ending.handshake_status == 403
+        if not refused or self._access_check is None:
             return failure
         try:
             exists = await self._access_check()
@@ -212,7 +222,9 @@ class Upstream:
             log.exception("upstream %s: access check failed", self.path)
             return failure
         if exists is False:
-            return not_found()
+            if ending.handshake_status != 403:
+                return not_found()
+            return refused_missing("campaign" if "/campaigns/" in self.path else "call")
         return failure
 
     def url(self, mode: AuthMode) -> str:
@@ -294,6 +306,9 @@ class _Session:
         # its pong can keep the pong unread behind it for longer than the pong timeout.
         self._ponged.set()
         event = parse(frame, self.up.config.max_frame_bytes)
+        if isinstance(event, CallStatus) and event.metadata:
+            # Labelled as read: no stream state, Redis input, page or post holds the number.
+            event = replace(event, metadata=label_callers(event.metadata, self.up.config.callers))
         if isinstance(event, Skipped):
             log.warning("upstream %s: skipped a frame: %s", self.up.path, event.reason)
             return []

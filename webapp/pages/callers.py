@@ -1,0 +1,44 @@
+"""How a call is named on screen: by its caller and assistant, never by its raw id alone.
+
+:func:`caller_text` is the ONE place a caller's number becomes display text:
+every page, card, alert and notification goes through it (as the ``caller``
+filter). The numbers arrive labelled already: the upstream and REST clients
+pass them through :func:`webapp.wire.caller.caller_label` as they read them
+(``REDACTION_CALLER_NUMBERS``: the last four digits by default), so no raw
+number reaches a page, a stream, Redis or a post.
+The raw call id stays in the link's URL and its tooltip.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+
+def assistant_of(metadata: Mapping[str, Any], hint: str | None) -> str | None:
+    """The call's assistant by name: as its stream says, else as Burki's list said (hint)."""
+    name = metadata.get("assistant_name")
+    return name if isinstance(name, str) and name else hint
+
+
+NUMBER_FIELDS = ("customer_phone_number", "from_number", "customer_phone", "to_phone_number")
+
+
+def caller_text(number: str | None) -> str:
+    """A caller's number as people see it on every screen ("" when unknown)."""
+    return (number or "").strip()
+
+
+def caller_of(metadata: Mapping[str, Any]) -> str | None:
+    """The caller's number from a call's metadata, whichever shape Burki sent."""
+    for name in NUMBER_FIELDS:
+        value = metadata.get(name)
+        if isinstance(value, str) and value:
+            return value
+    return None
+
+
+def call_name(caller: str | None, assistant: str | None, sid: str) -> str:
+    """``+1555… · Billing assistant``; ``call …ef755edba`` when neither is known."""
+    parts = [p for p in (caller_text(caller), (assistant or "").strip()) if p]
+    return " · ".join(parts) if parts else f"call …{sid[-8:]}"
