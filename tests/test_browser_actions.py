@@ -77,7 +77,8 @@ async def test_a_high_alert_shows_a_desktop_notification_until_the_call_is_snooz
         # refuses (no unsafe-eval).
         await expect(page.locator("html")).to_have_attribute("data-notes", "1")
         note = await page.evaluate("window.__notes[0]")
-        assert note["title"] == "High alert: ••••0187"  # names the caller (its label), not an id
+        # The caller by its label, and the assistant.
+        assert note["title"] == "High alert: ••••0187 · Support bot"
         assert "lawyer" in note["body"]
         assert await page.evaluate("window.__sounds") == [f"{live.url}/static/sounds/alert.wav"]
         await page.get_by_role("button", name="Snooze alerts").click()

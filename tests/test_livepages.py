@@ -67,7 +67,7 @@ async def test_exports_give_the_transcript_as_text_and_json(sim: Simulator) -> N
     head, _, body = text.text.partition("\n\n")
     lines = body.splitlines()
     assert lines[0].endswith("Caller: Hello <there>") and lines[1].endswith("Assistant: Hi!")
-    assert f"Call: {sid}" in head and "Caller: +15550142" in head
+    assert f"Call: {sid}" in head and "Caller: ••••0142" in head
     assert "Assistant: Returns desk" in head and re.search(r"Date: \d{4}-\d\d-\d\d ", head)
     assert "attachment" in text.headers["content-disposition"]
     payload = json.loads(data.text)

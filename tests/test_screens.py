@@ -168,7 +168,7 @@ async def test_the_audit_list_is_paginated_and_names_calls(sim: Simulator) -> No
     rows = re.findall(r"<tr><td><time", first)
     assert len(rows) == 25
     assert 'href="?audit_page=2"' in first and "Newer" not in first
-    assert "call +15550777 · Night desk" in first and f'title="call:{sid}"' in first
+    assert "call ••••0777 · Night desk" in first and f'title="call:{sid}"' in first
     assert 'href="?audit_page=2"' in third and "audit_page=4" not in third
 
 
@@ -211,7 +211,7 @@ async def test_the_wallboard_explains_its_numbers_in_place(sim: Simulator) -> No
     assert "<title>Caller mood over recent lines (-1 angry, +1 happy)</title>" in card
     assert 'aria-label="Burki connection: ' in card  # the dot says what it is
     assert 'title="Dead air now: warn after' in card
-    assert ">+15550155</a>" in card and f'title="Call {sid}"' in card
+    assert ">••••0155</a>" in card and f'title="Call {sid}"' in card
     assert (
         "Claims desk" in card
     )  # the assistant by name (Burki's list), though the stream has an id
