@@ -229,3 +229,16 @@ async def test_the_lists_that_change_are_live_regions_and_the_card_grid_is_not(
         assert before.endswith('<div class="live-list" aria-live="polite">')
     grid = re.search(r'<div id="cards"[^>]*>', board)
     assert grid is not None and "aria-live" not in grid.group(0)  # not one chatty region
+
+
+async def test_the_call_page_is_titled_by_caller_and_assistant_not_its_raw_id(
+    sim: Simulator,
+) -> None:
+    sid = sim.add_call(customer_phone="+15550912", assistant_name="Night desk")
+    async with running_app(sim) as live, live.client(Role.SUPERVISOR) as client:
+        await client.get(f"{live.url}/")  # Burki's list names the call's assistant
+        page = (await client.get(f"{live.url}/calls/{sid}")).text
+    heading = re.search(r"<h1[^>]*>(.*?)</h1>", page, re.S)
+    assert heading is not None
+    assert heading.group(1) == "Call ••••0912 · Night desk"
+    assert f'title="Call {sid}"' in heading.group(0)  # the id stays in the tooltip and URL
