@@ -14,6 +14,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from webapp.wire.caller import caller_of
+
+__all__ = ["assistant_of", "call_name", "caller_of", "caller_text"]
+
 
 def assistant_of(metadata: Mapping[str, Any], hint: str | None) -> str | None:
     """The call's assistant by name: as its stream says, else as Burki's list said (hint)."""
@@ -21,21 +25,9 @@ def assistant_of(metadata: Mapping[str, Any], hint: str | None) -> str | None:
     return name if isinstance(name, str) and name else hint
 
 
-NUMBER_FIELDS = ("customer_phone_number", "from_number", "customer_phone", "to_phone_number")
-
-
 def caller_text(number: str | None) -> str:
     """A caller's number as people see it on every screen ("" when unknown)."""
     return (number or "").strip()
-
-
-def caller_of(metadata: Mapping[str, Any]) -> str | None:
-    """The caller's number from a call's metadata, whichever shape Burki sent."""
-    for name in NUMBER_FIELDS:
-        value = metadata.get(name)
-        if isinstance(value, str) and value:
-            return value
-    return None
 
 
 def call_name(caller: str | None, assistant: str | None, sid: str) -> str:
