@@ -4,9 +4,9 @@ The corpus is every line of the simulator's scripted conversations (ordinary
 speech, a card read over two segments, an e-mail, a phone number), plus lines
 with planted personal data in each form the detector knows (grouped, dashed,
 spoken digits, IBAN, SSN) and a few long utterances. Each segment goes through a
-:class:`~webapp.relay.redactor.CallRedactor` exactly as the relay feeds it, so
+:class:`~webapp.calls.redactor.CallRedactor` exactly as the relay feeds it, so
 the time includes the hold across segment boundaries; the detection core alone
-(:func:`webapp.relay.pii.redact`) is timed too.
+(:func:`webapp.calls.pii.redact`) is timed too.
 """
 
 from __future__ import annotations
@@ -16,8 +16,8 @@ import statistics
 import time
 from dataclasses import dataclass
 
-from webapp.relay.pii import redact
-from webapp.relay.redactor import CallRedactor, RedactionConfig
+from webapp.calls.pii import redact
+from webapp.calls.redactor import CallRedactor, RedactionConfig
 from webapp.simulator.dialogue import SCENARIOS
 from webapp.wire.events import Speaker, Transcript
 

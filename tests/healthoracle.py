@@ -1,5 +1,5 @@
 """The full-pass reference for the call health rules: each figure recomputed over the
-whole call. Production keeps them a segment at a time (:mod:`webapp.relay.healthtally`);
+whole call. Production keeps them a segment at a time (:mod:`webapp.calls.healthtally`);
 the tests pin these on hand-made timelines and compare the tally with them."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from itertools import pairwise
 from typing import Any
 
-from webapp.relay.health import (
+from webapp.calls.health import (
     HealthConfig,
     Mark,
     Summary,
@@ -20,7 +20,7 @@ from webapp.relay.health import (
     talk_figures,
     zero_of,
 )
-from webapp.relay.health import measure as measure_held
+from webapp.calls.health import measure as measure_held
 
 
 def _source(sources: set[str]) -> str | None:

@@ -11,8 +11,9 @@ import pytest
 from webapp.alerts.callalerts import AlertConfig, CallAlerts, excerpt
 from webapp.alerts.keywords import KeywordMatcher, parse_rules
 from webapp.alerts.sentiment import SentimentScorer
-from webapp.relay.callstate import CallState
-from webapp.relay.frames import Change, render
+from webapp.calls.callstate import CallState
+from webapp.calls.change import Change
+from webapp.relay.frames import render
 from webapp.wire.events import Speaker, Transcript
 
 SID = "CA" + "0123456789abcdef" * 2

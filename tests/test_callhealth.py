@@ -8,10 +8,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from tests.clocks import ManualClock
-from webapp.relay.callhealth import CallHealth
-from webapp.relay.callstate import CallState
-from webapp.relay.frames import Change
-from webapp.relay.health import HealthConfig
+from webapp.calls.callhealth import CallHealth
+from webapp.calls.callstate import CallState
+from webapp.calls.change import Change
+from webapp.calls.health import HealthConfig
 from webapp.wire.events import CallStatus, Transcript
 
 T0 = datetime(2027, 1, 15, 8, 0, tzinfo=UTC)

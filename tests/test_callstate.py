@@ -12,9 +12,10 @@ from typing import Any, Literal
 from hypothesis import given, note, settings
 from hypothesis import strategies as st
 
-from webapp.relay.callstate import CallState
-from webapp.relay.frames import Change, render
-from webapp.relay.redactor import CallRedactor, RedactionConfig, Remasked
+from webapp.calls.callstate import CallState
+from webapp.calls.change import Change
+from webapp.calls.redactor import CallRedactor, RedactionConfig, Remasked
+from webapp.relay.frames import render
 from webapp.wire.events import CallStatus, Connected, Pong, Speaker, Transcript, UpstreamError
 
 SID = "CA" + "0123456789abcdef" * 2

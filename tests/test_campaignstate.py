@@ -8,8 +8,9 @@ from typing import Any
 
 import pytest
 
-from webapp.relay.campaignstate import CampaignState
-from webapp.relay.frames import Change, render
+from webapp.calls.campaignstate import CampaignState
+from webapp.calls.change import Change
+from webapp.relay.frames import render
 from webapp.wire.events import (
     CampaignCompleted,
     Connected,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from webapp.relay.claims import ClaimRefused, Claims
+from webapp.calls.claims import ClaimRefused, Claims
 
 AT = "2027-01-15T08:00:00Z"
 

@@ -34,13 +34,13 @@ from tests.test_access import PASSWORD, sign_in
 from tests.test_alerts_live import ANGRY, endpoints
 from webapp.access.caps import CapReached, Limits
 from webapp.access.users import Role
+from webapp.calls.inputs import ClaimMade, Feed, HealthDue, Input, PollBatch, WentQuiet
 from webapp.cluster import codec
 from webapp.cluster.bus import Bus, BusConfig, Entry, Tick
 from webapp.cluster.replica import Cluster
 from webapp.cluster.streamcaps import RedisStreamCaps
 from webapp.relay import cursor
 from webapp.relay.hub import Hub
-from webapp.relay.inputs import ClaimMade, Feed, HealthDue, Input, PollBatch, WentQuiet
 from webapp.relay.metrics import Metrics
 from webapp.relay.stream import Integrations, RelayConfig
 from webapp.relay.timedinputs import TimedInputs

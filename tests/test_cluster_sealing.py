@@ -18,12 +18,12 @@ from tests.receiver import receiving
 from tests.redisserver import RedisServer
 from tests.test_alerts_live import endpoints
 from webapp.access.users import Role
+from webapp.calls.inputs import ActionTaken
 from webapp.cluster import codec
 from webapp.cluster.bus import Bus, BusConfig
 from webapp.cluster.marks import RedisMarks
 from webapp.cluster.sealing import Forged, Sealer
 from webapp.cluster.startup import exposure
-from webapp.relay.inputs import ActionTaken
 from webapp.relay.ports import Mark
 from webapp.simulator import Simulator
 from webapp.wire.events import Transcript

@@ -17,10 +17,10 @@ from tests.cluster import LEASE, flush, redis_module
 from tests.live import SESSION_SECRET
 from tests.redisserver import RedisServer
 from tests.test_cluster import HeldBack, _answered, _answers, hub_of
+from webapp.calls.inputs import ClaimMade
 from webapp.cluster import codec
 from webapp.cluster.bus import Bus, BusConfig
 from webapp.relay.frames import Frame
-from webapp.relay.inputs import ClaimMade
 from webapp.relay.stream import Stream
 from webapp.relay.subscriber import Subscriber
 from webapp.simulator import Simulator

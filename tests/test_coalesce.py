@@ -1,7 +1,7 @@
 import asyncio
 
+from webapp.calls.change import Change
 from webapp.relay.coalesce import Coalescer
-from webapp.relay.frames import Change
 
 
 def progress(n: int) -> Change:

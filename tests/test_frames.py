@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime, timedelta, timezone
 
-from webapp.relay.frames import iso, json_safe, render
+from webapp.calls.change import iso, json_safe
+from webapp.relay.frames import render
 from webapp.wire.streamkey import StreamKey
 
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from tests.healthoracle import interruptions, latencies, silences, talk, turns
-from webapp.relay import health
-from webapp.relay.health import HealthConfig, Mark, Timeline, next_due, wall
-from webapp.relay.healthtally import Tally
+from webapp.calls import health
+from webapp.calls.health import HealthConfig, Mark, Timeline, next_due, wall
+from webapp.calls.healthtally import Tally
 
 
 def measure(line: Timeline, now: float, config: HealthConfig) -> dict[str, Any]:

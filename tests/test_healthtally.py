@@ -14,10 +14,10 @@ from tests.healthoracle import measure as full_pass_measure
 from tests.healthoracle import summarize
 from tests.test_callhealth import T0, Fed, said, started
 from tests.traces import call_frames
-from webapp.relay.callhealth import CallHealth
-from webapp.relay.callstate import CallState
-from webapp.relay.health import HealthConfig, Mark, Timeline, measure
-from webapp.relay.healthtally import Tally
+from webapp.calls.callhealth import CallHealth
+from webapp.calls.callstate import CallState
+from webapp.calls.health import HealthConfig, Mark, Timeline, measure
+from webapp.calls.healthtally import Tally
 from webapp.wire.events import CallStatus, Transcript
 from webapp.wire.normalise import normalise
 

@@ -20,13 +20,14 @@ ROOT = "root"
 # What each room may import of ours, besides itself.
 MAY_IMPORT: dict[str, set[str]] = {
     "wire": set(),
-    "relay": {"wire"},
-    "alerts": {"relay", "wire"},
+    "calls": {"wire"},  # what a call and a campaign are, and what is derived from them
+    "relay": {"wire", "calls"},
+    "alerts": {"relay", "calls", "wire"},
     "access": {"relay", "wire"},
-    "pages": {"relay", "wire", "access", "alerts"},
-    "cluster": {"relay", "wire", "access"},  # several nodes on Redis: below the pages
+    "pages": {"relay", "calls", "wire", "access", "alerts"},
+    "cluster": {"relay", "calls", "wire", "access"},  # several nodes on Redis: below the pages
     "simulator": set(),  # Burki's stand-in shares no code with the dashboard it tests
-    ROOT: {"wire", "relay", "alerts", "access", "pages", "simulator", "cluster"},
+    ROOT: {"wire", "calls", "relay", "alerts", "access", "pages", "simulator", "cluster"},
 }
 
 

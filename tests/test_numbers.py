@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from webapp.relay.numbers import Chain, ends_in_digits, found, joined, starts_with_digits, unchecked
-from webapp.relay.pii import Policy, mask
+from webapp.calls.numbers import Chain, ends_in_digits, found, joined, starts_with_digits, unchecked
+from webapp.calls.pii import Policy, mask
 
 
 def masked(chain: Chain, open_end: bool = True, force: bool = False) -> str:

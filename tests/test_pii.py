@@ -7,7 +7,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tests.planted import CARDS, EMAILS, ORDINARY, PHONES, SSNS, Secret, digits_of, noise, secrets
-from webapp.relay.pii import Policy, find, iban_valid, luhn, open_tail, redact
+from webapp.calls.addresses import iban_valid
+from webapp.calls.pii import Policy, find, luhn, open_tail, redact
 
 
 @pytest.mark.parametrize(

@@ -16,11 +16,11 @@ from tests.spoken import Reading, check, readings
 from webapp.alerts.callalerts import AlertConfig, CallAlerts
 from webapp.alerts.keywords import KeywordMatcher, KeywordRule
 from webapp.alerts.sentiment import SentimentScorer
+from webapp.calls.inputs import Finished, HoldReleased, PollBatch
+from webapp.calls.redactor import RedactionConfig
 from webapp.relay.frames import Frame
-from webapp.relay.inputs import Finished, HoldReleased, PollBatch
 from webapp.relay.metrics import Metrics
 from webapp.relay.ports import Outgoing
-from webapp.relay.redactor import RedactionConfig
 from webapp.relay.stream import Integrations, RelayConfig, Stream
 from webapp.wire.events import CallStatus, Speaker, Transcript
 from webapp.wire.streamkey import StreamKey

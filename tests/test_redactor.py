@@ -7,7 +7,7 @@ from collections import defaultdict
 from hypothesis import given, settings
 
 from tests.spoken import Reading, check, readings
-from webapp.relay.redactor import (
+from webapp.calls.redactor import (
     CallRedactor,
     RedactedTranscript,
     RedactionConfig,

@@ -10,7 +10,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sse_starlette.event import ServerSentEvent
 
-from webapp.relay.frames import Change, json_safe, render
+from webapp.calls.change import Change, json_safe
+from webapp.relay.frames import render
 from webapp.relay.replaylog import ReplayLog, parse_id
 
 json_values = st.recursive(

@@ -18,7 +18,7 @@ from httpx_sse import ServerSentEvent
 from tests.live import LiveApp, Viewer, csrf_of, data, is_event, running_app
 from webapp import cli
 from webapp.access.users import Role
-from webapp.relay.callstate import CallState
+from webapp.calls.callstate import CallState
 from webapp.simulator import Simulator
 from webapp.wire.streamkey import StreamKey
 

@@ -13,7 +13,7 @@ import pytest
 
 from tests.live import Viewer, data, is_event, running_app, segments
 from tests.traces import call_frames, load, probe, trace_server
-from webapp.relay.callstate import CallState
+from webapp.calls.callstate import CallState
 from webapp.wire.events import CallStatus, Connected, Pong, Skipped, Transcript, UpstreamError
 from webapp.wire.failures import Ending, FailureKind, classify
 from webapp.wire.normalise import normalise, transcript_segment

@@ -5,10 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from webapp.calls.callstate import CallState
+from webapp.calls.campaignstate import CampaignState
+from webapp.calls.change import Change
 from webapp.pages import views
-from webapp.relay.callstate import CallState
-from webapp.relay.campaignstate import CampaignState
-from webapp.relay.frames import Change, Frame, render
+from webapp.relay.frames import Frame, render
 from webapp.wire.events import Transcript
 from webapp.wire.streamkey import StreamKey
 

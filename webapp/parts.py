@@ -35,6 +35,9 @@ from webapp.alerts.keywords import KeywordMatcher
 from webapp.alerts.mail import Mailer
 from webapp.alerts.sentiment import SentimentScorer
 from webapp.alerts.webhooks import WebhookDispatcher
+from webapp.calls.health import HealthConfig
+from webapp.calls.pii import Policy
+from webapp.calls.redactor import RedactionConfig
 from webapp.cluster import startup
 from webapp.cluster.auditonce import RedisOnce
 from webapp.cluster.bus import BusConfig
@@ -47,12 +50,9 @@ from webapp.pages.capabilities import ActionPolicy, Capabilities
 from webapp.pages.directory import Directory
 from webapp.pages.missing import MissingIds
 from webapp.pages.state import AppState, LinksBase
-from webapp.relay.health import HealthConfig
 from webapp.relay.hub import Hub
 from webapp.relay.metrics import Metrics
-from webapp.relay.pii import Policy
 from webapp.relay.ports import DeliveryMarks
-from webapp.relay.redactor import RedactionConfig
 from webapp.relay.stream import Integrations, RelayConfig
 from webapp.settings import Settings
 from webapp.wire.rest import BurkiRest

@@ -49,8 +49,8 @@ from typing import Any, Protocol
 
 from webapp.alerts.keywords import KeywordMatcher, KeywordRule
 from webapp.alerts.sentiment import RollingSentiment, SentimentScorer
-from webapp.relay.frames import Change, iso
-from webapp.relay.pii import Span, open_tail
+from webapp.calls.change import Change, iso
+from webapp.calls.pii import Span, open_tail
 
 EXCERPT_CHARS = 200
 _MARKER = re.compile(r"\[[^\]]*\]")  # what redaction put in the text already

@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from webapp.alerts.endpoints import Endpoint
-from webapp.relay.frames import iso
+from webapp.calls.change import iso
 from webapp.relay.ports import Mark
 
 

@@ -71,7 +71,7 @@ from webapp.alerts.endpoints import (
 from webapp.alerts.lanes import Item, Lane, Outcome, route_id
 from webapp.alerts.mail import Mailer
 from webapp.alerts.marks import Marks, resume
-from webapp.relay.frames import iso
+from webapp.calls.change import iso
 from webapp.relay.ports import DeliveryMarks, Outgoing
 from webapp.wire.backoff import Backoff
 

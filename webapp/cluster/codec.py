@@ -18,7 +18,7 @@ from datetime import datetime
 from enum import Enum
 from typing import Any
 
-from webapp.relay.inputs import (
+from webapp.calls.inputs import (
     ActionTaken,
     CampaignNamed,
     ClaimMade,

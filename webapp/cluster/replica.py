@@ -43,9 +43,9 @@ import time
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
+from webapp.calls.inputs import ActionTaken, ClaimMade, Input
 from webapp.cluster import codec
 from webapp.cluster.bus import Bus, Trouble, entry_after
-from webapp.relay.inputs import ActionTaken, ClaimMade, Input
 from webapp.relay.ports import Forwarded
 from webapp.relay.stream import Stream
 

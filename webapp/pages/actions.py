@@ -27,12 +27,12 @@ from starlette.responses import RedirectResponse, Response
 from webapp.access.auth import Principal, csrf_ok
 from webapp.access.users import Role
 from webapp.access.wiring import principal_of
+from webapp.calls.callstate import CallState
+from webapp.calls.campaignstate import CampaignState
 from webapp.pages.callers import caller_of, caller_text
 from webapp.pages.capabilities import CANNOT, Capability
 from webapp.pages.state import app_state, record
 from webapp.pages.templating import campaign_status, templates
-from webapp.relay.callstate import CallState
-from webapp.relay.campaignstate import CampaignState
 from webapp.wire.rest import NetworkError, NoRoute, NotFound, RestError
 from webapp.wire.streamkey import StreamKey
 

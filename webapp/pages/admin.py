@@ -13,11 +13,11 @@ from starlette.responses import Response
 from webapp.access.audit import AuditEntry, AuditLog, to_csv
 from webapp.access.auth import csrf_ok
 from webapp.access.embedstore import EmbedLinkRecord
+from webapp.calls.campaignstate import CampaignState
 from webapp.pages.embedforms import EmbedFormError, mint, revoke
 from webapp.pages.overview import call_names
 from webapp.pages.state import app_state, record
 from webapp.pages.templating import campaign_title, templates
-from webapp.relay.campaignstate import CampaignState
 
 PER_PAGE = 25  # audit rows per page
 MAX_PAGES = 400

@@ -6,7 +6,7 @@ session's CSRF token (form field ``csrf`` or header ``X-CSRF-Token``). Each
 action is written to the audit log, and travels to every screen showing the
 call as a ``claim`` event on its stream. htmx posts get ``204`` (the screen
 changes through the stream); a plain form post is sent back to the call page.
-Refusals (:class:`~webapp.relay.claims.ClaimRefused`) are mapped to 409 in
+Refusals (:class:`~webapp.calls.claims.ClaimRefused`) are mapped to 409 in
 :mod:`webapp.pages.errorpages`.
 """
 
@@ -18,8 +18,8 @@ from starlette.responses import RedirectResponse, Response
 
 from webapp.access.auth import csrf_ok
 from webapp.access.wiring import principal_of
+from webapp.calls.claims import ACTIONS, Action
 from webapp.pages.state import app_state, record
-from webapp.relay.claims import ACTIONS, Action
 from webapp.wire.streamkey import StreamKey
 
 PEOPLE = ("page", "sso")

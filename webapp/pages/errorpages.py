@@ -20,8 +20,8 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 
+from webapp.calls.claims import ClaimRefused
 from webapp.pages.templating import templates
-from webapp.relay.claims import ClaimRefused
 from webapp.relay.hub import HubClosed
 from webapp.wire.streamkey import BadStreamId
 

@@ -18,13 +18,13 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 
 from webapp.access.wiring import principal_of
+from webapp.calls.callstate import CallState, segment_payload
+from webapp.calls.change import iso
+from webapp.calls.redactor import CallRedactor
 from webapp.pages.callers import assistant_of, caller_of, caller_text
 from webapp.pages.errorpages import unknown
 from webapp.pages.state import app_state, record
 from webapp.pages.templating import clock
-from webapp.relay.callstate import CallState, segment_payload
-from webapp.relay.frames import iso
-from webapp.relay.redactor import CallRedactor
 from webapp.wire.normalise import parse_timestamp
 from webapp.wire.rest import NotFound, RestError
 from webapp.wire.streamkey import StreamKey

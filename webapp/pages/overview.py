@@ -19,6 +19,8 @@ from starlette.responses import Response
 
 from webapp.access.auth import Principal
 from webapp.access.wiring import principal_of
+from webapp.calls.callstate import CallState
+from webapp.calls.campaignstate import CampaignState
 from webapp.pages import htmlsse
 from webapp.pages.attention import (
     attention_scores,
@@ -31,8 +33,6 @@ from webapp.pages.callers import assistant_of, call_name, caller_of
 from webapp.pages.directory import Directory
 from webapp.pages.state import app_state, record
 from webapp.pages.templating import render_block, templates
-from webapp.relay.callstate import CallState
-from webapp.relay.campaignstate import CampaignState
 from webapp.relay.frames import Frame
 from webapp.relay.hub import Hub, Viewing
 from webapp.relay.serve import SSE, batches, sse_response

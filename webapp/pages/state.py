@@ -18,13 +18,13 @@ from webapp.access.audit import Via
 from webapp.access.users import Role
 from webapp.access.wiring import Access, principal_of
 from webapp.alerts.webhooks import WebhookDispatcher
+from webapp.calls.redactor import RedactionConfig
 from webapp.pages.capabilities import ActionPolicy
 from webapp.pages.directory import Directory
 from webapp.pages.missing import MissingIds
 from webapp.relay.hub import Hub
 from webapp.relay.metrics import Metrics
 from webapp.relay.ports import SharedStore
-from webapp.relay.redactor import RedactionConfig
 from webapp.wire.rest import BurkiRest
 
 NAME = "running"

@@ -14,14 +14,15 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, Protocol
 
+from webapp.calls.callstate import CallState
+from webapp.calls.campaignstate import CampaignState
+from webapp.calls.change import iso
+from webapp.calls.health import HealthConfig, Summary, Timeline, measure
 from webapp.pages import htmlsse
 from webapp.pages.callers import assistant_of, caller_of
 from webapp.pages.charts import chart, sparkline
 from webapp.pages.templating import dom_id, render_block
-from webapp.relay.callstate import CallState
-from webapp.relay.campaignstate import CampaignState
-from webapp.relay.frames import Frame, iso
-from webapp.relay.health import HealthConfig, Summary, Timeline, measure
+from webapp.relay.frames import Frame
 from webapp.wire.normalise import parse_timestamp
 
 NO_FIGURES = measure(

@@ -7,7 +7,7 @@ while it changes anything.
 
 Timers: the redaction hold timer (a loop ``call_later`` handle, never more than one)
 lives here; :meth:`close` cancels it, and the stream calls :meth:`close` when it
-closes. The health timer is :class:`~webapp.relay.callhealth.CallHealth`'s own,
+closes. The health timer is :class:`~webapp.calls.callhealth.CallHealth`'s own,
 cancelled by the same :meth:`close`. When a timer fires its input goes through the
 stream's :class:`~webapp.relay.timedinputs.TimedInputs` (fed here alone, published by
 a cluster's holder), whose tasks the stream cancels.
@@ -22,14 +22,14 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from webapp.relay.callhealth import CallHealth
-from webapp.relay.claims import ACTIONS, ClaimRefused, Claims
-from webapp.relay.frames import Change, iso
-from webapp.relay.health import HealthConfig
-from webapp.relay.inputs import HealthDue, HoldReleased
+from webapp.calls.callhealth import CallHealth
+from webapp.calls.change import Change, iso
+from webapp.calls.claims import ACTIONS, ClaimRefused, Claims
+from webapp.calls.health import HealthConfig
+from webapp.calls.inputs import HealthDue, HoldReleased
+from webapp.calls.redactor import CallRedactor, Redacted, RedactionConfig
 from webapp.relay.metrics import Metrics
 from webapp.relay.ports import Alerts, Attention
-from webapp.relay.redactor import CallRedactor, Redacted, RedactionConfig
 from webapp.relay.timedinputs import TimedInputs
 from webapp.relay.weak import weakly
 from webapp.wire.events import Event, Transcript

@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 
-from webapp.relay.frames import Change
+from webapp.calls.change import Change
 
 COALESCED = "progress"
 

@@ -17,7 +17,7 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from webapp.relay.frames import Change
+from webapp.calls.change import Change
 from webapp.relay.metrics import Metrics
 from webapp.relay.poller import Poller
 from webapp.wire.events import UpstreamError

@@ -1,7 +1,7 @@
 """Changes of stream state and the SSE frames they are rendered into, once.
 
-A :class:`Change` is what a state module (``callstate``, ``campaignstate``)
-returns: an SSE event type and a JSON-able payload, not yet numbered. The
+A :class:`~webapp.calls.change.Change` is what a call's or campaign's pipeline
+(``webapp.calls``) returns: an SSE event type and a JSON-able payload, not yet numbered. The
 replay log numbers it and calls :func:`render`, which turns it into a
 :class:`Frame` whose bytes every viewer is sent unchanged.
 
@@ -13,26 +13,10 @@ yield ``frame.wire`` as-is.
 from __future__ import annotations
 
 import json
-import math
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
 from webapp.wire.streamkey import StreamKey
-
-
-@dataclass(frozen=True, slots=True)
-class Change:
-    """A change of stream state, not yet numbered.
-
-    ``type`` is the SSE event type (``status``, ``snapshot``, ``reset``,
-    ``transcript``, ``call_status``, ``progress``, ``contact``,
-    ``campaign_completed``, ``end``, ``error``, ...); ``data`` a JSON-able
-    payload, to which :func:`render` adds the ``"stream"`` key of the stream.
-    """
-
-    type: str
-    data: dict[str, Any]
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,28 +66,3 @@ def render(id: str, type: str, data: dict[str, Any], stream: StreamKey | None = 
     body = f"event: {type}\ndata: {payload}\n\n".encode()
     wire = f"id: {id}\n".encode() + body
     return Frame(id=id, type=type, data=data, body=body, wire=wire, stream=stream)
-
-
-def iso(moment: datetime | None) -> str | None:
-    """An aware (or naive = UTC) datetime as ISO 8601 UTC ending in ``Z``; None stays None."""
-    if moment is None:
-        return None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
-
-
-def json_safe(value: object) -> Any:
-    """``value`` made safe for :func:`render`: NaN and infinities become None,
-    tuples lists, mapping keys strings, anything else JSON cannot hold its ``str``.
-
-    For payload parts that come from Burki as-is (call metadata)."""
-    if value is None or isinstance(value, bool | int | str):
-        return value
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if isinstance(value, dict):
-        return {str(key): json_safe(item) for key, item in value.items()}
-    if isinstance(value, list | tuple):
-        return [json_safe(item) for item in value]
-    return str(value)

@@ -1,7 +1,7 @@
 """The REST fallback: Burki's REST polled while its socket is down.
 
 Each poll returns the whole transcript (or the campaign's progress); the poller
-publishes a :class:`~webapp.relay.inputs.PollBatch` marker and then each event, as
+publishes a :class:`~webapp.calls.inputs.PollBatch` marker and then each event, as
 the stream's inputs, and stops when the stream has ended.
 
 Ownership: the :class:`~webapp.relay.stream.Stream` owns the poller and its one task
@@ -15,9 +15,9 @@ import asyncio
 import logging
 from collections.abc import Callable
 
-from webapp.relay.callstate import CallState
-from webapp.relay.campaignstate import CampaignState
-from webapp.relay.inputs import Feed, Finished, PollBatch
+from webapp.calls.callstate import CallState
+from webapp.calls.campaignstate import CampaignState
+from webapp.calls.inputs import Feed, Finished, PollBatch
 from webapp.relay.metrics import Metrics
 from webapp.wire.sources import Sources
 from webapp.wire.streamkey import StreamKey

@@ -14,8 +14,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
-from webapp.relay.frames import Change, Frame
-from webapp.relay.inputs import Input
+from webapp.calls.change import Change
+from webapp.calls.inputs import Input
+from webapp.relay.frames import Frame
 
 if TYPE_CHECKING:
     from webapp.relay.stream import Stream

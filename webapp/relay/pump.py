@@ -4,7 +4,7 @@
 upstream item, and, once a call's state has ended, asks REST when it ended if its status
 did not say (:func:`_call_end`), then reads the call's replay to its
 end (:func:`drain_replay`; :func:`~webapp.relay.replaydrain.drain` decides when it is
-over) before it publishes :class:`~webapp.relay.inputs.Finished`. Alone each
+over) before it publishes :class:`~webapp.calls.inputs.Finished`. Alone each
 replayed frame is fed at once; a cluster's holder publishes them after the drain,
 in order; Burki's stored transcript, when the drain ends on it, is published after
 it (one input a loop turn) either way. ``publish`` is read afresh at each use: the
@@ -21,9 +21,9 @@ import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import aclosing
 
-from webapp.relay.callstate import CallState
-from webapp.relay.campaignstate import CampaignState
-from webapp.relay.inputs import CampaignNamed, Feed, Finished, Input, PollBatch
+from webapp.calls.callstate import CallState
+from webapp.calls.campaignstate import CampaignState
+from webapp.calls.inputs import CampaignNamed, Feed, Finished, Input, PollBatch
 from webapp.relay.replaydrain import drain
 from webapp.wire.events import CallStatus, Transcript, UpstreamError
 from webapp.wire.sources import Sources

@@ -3,7 +3,7 @@
 :class:`QuietTimer` owns one loop ``call_later`` handle (never more than one per call),
 (re)armed from the call's last activity each time someone speaks. The stream that
 owns it disarms it when the call finishes and when the stream closes; when it fires,
-the stream decides the :class:`~webapp.relay.inputs.WentQuiet` input through its
+the stream decides the :class:`~webapp.calls.inputs.WentQuiet` input through its
 :class:`~webapp.relay.timedinputs.TimedInputs`.
 """
 
@@ -13,8 +13,8 @@ import asyncio
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-from webapp.relay.callstate import CallState
-from webapp.relay.campaignstate import CampaignState
+from webapp.calls.callstate import CallState
+from webapp.calls.campaignstate import CampaignState
 
 
 class QuietTimer:

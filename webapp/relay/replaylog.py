@@ -15,7 +15,8 @@ import secrets
 from collections import deque
 from itertools import islice
 
-from webapp.relay.frames import Change, Frame, render
+from webapp.calls.change import Change
+from webapp.relay.frames import Frame, render
 from webapp.wire.streamkey import StreamKey
 
 _EPOCH = re.compile(r"[0-9A-Za-z]{1,32}")

@@ -27,16 +27,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from webapp.relay.callextras import CallExtras
-from webapp.relay.callhealth import CallHealth
-from webapp.relay.callstate import CallState
-from webapp.relay.campaignstate import CampaignState
-from webapp.relay.claims import Action, ClaimRefused, Claims
-from webapp.relay.coalesce import Coalescer
-from webapp.relay.connection import UpstreamStatus
-from webapp.relay.frames import Change, Frame, iso, render
-from webapp.relay.health import HealthConfig
-from webapp.relay.inputs import (
+from webapp.calls.callhealth import CallHealth
+from webapp.calls.callstate import CallState
+from webapp.calls.campaignstate import CampaignState
+from webapp.calls.change import Change, iso
+from webapp.calls.claims import Action, ClaimRefused, Claims
+from webapp.calls.health import HealthConfig
+from webapp.calls.inputs import (
     ActionTaken,
     CampaignNamed,
     ClaimMade,
@@ -48,13 +45,17 @@ from webapp.relay.inputs import (
     PollBatch,
     WentQuiet,
 )
+from webapp.calls.redactor import CallRedactor, Redacted, RedactionConfig, Remasked
+from webapp.relay.callextras import CallExtras
+from webapp.relay.coalesce import Coalescer
+from webapp.relay.connection import UpstreamStatus
+from webapp.relay.frames import Frame, render
 from webapp.relay.metrics import Metrics
 from webapp.relay.outbox import WEBHOOK_TYPES, Outbox, event_id
 from webapp.relay.poller import Poller
 from webapp.relay.ports import Alerts, Attention, FrameView, Sharing, Webhooks
 from webapp.relay.pump import pump
 from webapp.relay.quiet import QuietTimer
-from webapp.relay.redactor import CallRedactor, Redacted, RedactionConfig, Remasked
 from webapp.relay.replaylog import ReplayLog
 from webapp.relay.subscriber import Subscriber
 from webapp.relay.timedinputs import TimedInputs

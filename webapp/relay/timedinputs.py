@@ -20,7 +20,7 @@ import asyncio
 import logging
 from collections.abc import Callable
 
-from webapp.relay.inputs import Feed, HealthDue, HoldReleased, Input, WentQuiet
+from webapp.calls.inputs import Feed, HealthDue, HoldReleased, Input, WentQuiet
 from webapp.wire.streamkey import StreamKey
 
 log = logging.getLogger("webapp.relay.stream")

@@ -30,8 +30,8 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from webapp.relay.frames import Change, iso, json_safe
-from webapp.relay.redactor import Redacted, Remasked, unredacted
+from webapp.calls.change import Change, iso, json_safe
+from webapp.calls.redactor import Redacted, Remasked, unredacted
 from webapp.wire.events import CallStatus, Speaker, Transcript
 from webapp.wire.normalise import parse_timestamp
 

@@ -1,8 +1,8 @@
 """One call's health as its stream sees it: fed the call's changes, it emits ``metrics`` changes.
 
-The figures themselves are :mod:`webapp.relay.health` (pure). This keeps the
-call's timeline (one :class:`~webapp.relay.health.Mark` per final segment, at
-the final's index, summed up as it grows by a :class:`~webapp.relay.healthtally.Tally`:
+The figures themselves are :mod:`webapp.calls.health` (pure). This keeps the
+call's timeline (one :class:`~webapp.calls.health.Mark` per final segment, at
+the final's index, summed up as it grows by a :class:`~webapp.calls.healthtally.Tally`:
 no pass over the whole call per segment), decides when a ``metrics`` change is due,
 and notices dead air when no frame arrives: it owns **one** timer (a loop
 ``call_later`` handle, never more than one per call) set for the next moment a
@@ -22,9 +22,9 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from webapp.relay.frames import Change
-from webapp.relay.health import HealthConfig, Mark, Timeline, measure, next_due, wall
-from webapp.relay.healthtally import Tally
+from webapp.calls.change import Change
+from webapp.calls.health import HealthConfig, Mark, Timeline, measure, next_due, wall
+from webapp.calls.healthtally import Tally
 
 Assess = Callable[[dict[str, Any]], dict[str, Any]]
 WATCHED = frozenset({"transcript", "call_status", "sentiment", "alert", "claim"})

@@ -1,14 +1,14 @@
 """A call's health summary kept up to date a segment at a time, instead of a pass per segment.
 
-Pure, like :mod:`webapp.relay.health`: no I/O, no clock. Every figure of a
-:class:`~webapp.relay.health.Summary` depends only on a segment, the one before
+Pure, like :mod:`webapp.calls.health`: no I/O, no clock. Every figure of a
+:class:`~webapp.calls.health.Summary` depends only on a segment, the one before
 it, and what came before in order (the furthest end, each speaker's last
 segment). So a segment added at the end updates the running figures in
 O(log n) (the sorted latencies) where a full pass over the call
 costs O(n): measured per segment, that was O(n^2) over a call.
 
 A segment inserted before the end (one missed while disconnected, delivered by
-the next replay, see :mod:`webapp.relay.callstate`) changes its successors'
+the next replay, see :mod:`webapp.calls.callstate`) changes its successors'
 neighbours: the tally is then rebuilt from the start, once; so it is when the
 speakers' clocks are found to disagree (or to agree again): every figure between
 two segments is then measured on the other axis. Segments already
@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from bisect import insort
 
-from webapp.relay.health import (
+from webapp.calls.health import (
     HealthConfig,
     Mark,
     Summary,

@@ -22,8 +22,8 @@ import bisect
 import re
 from dataclasses import dataclass
 
-from webapp.relay.pii import Policy, Span, digit_runs
-from webapp.relay.pii import find as find_spans
+from webapp.calls.pii import Policy, Span, digit_runs
+from webapp.calls.pii import find as find_spans
 
 CODE_WORDS = 12  # a card's code or expiry is said within this many words after it
 SHOWN_DIGITS = 6  # of an unchecked number, at most its first six digits show

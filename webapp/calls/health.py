@@ -175,7 +175,7 @@ def level(seconds: float | None, config: HealthConfig) -> str:
 class Summary:
     """What the figures need of the segments: their latencies, silences, talk, turns.
 
-    :class:`webapp.relay.healthtally.Tally` keeps one up to date a segment at a time (the
+    :class:`webapp.calls.healthtally.Tally` keeps one up to date a segment at a time (the
     one implementation of these rules; ``tests/healthoracle.py`` holds the full-pass
     reference the tally is tested against).
     """
@@ -202,7 +202,7 @@ def _median(ordered: Sequence[float]) -> float:
 
 def measure(line: Timeline, now: float, config: HealthConfig, held: Summary) -> dict[str, Any]:
     """Every health figure of the call at ``now``, JSON-able; ``held`` summarizes
-    ``line.marks`` (a :class:`~webapp.relay.healthtally.Tally` keeps it up to date)."""
+    ``line.marks`` (a :class:`~webapp.calls.healthtally.Tally` keeps it up to date)."""
     waits = held.waits
     since = silence_since(line, now, config)
     running = None if since is None else max(now - since, 0.0)

@@ -6,7 +6,7 @@ snapshots, every page view, exports, alerts, webhooks) sees redacted text only.
 
 People read numbers in pieces: "4111" / "1111" / "1111" / "1111", seconds apart, the
 other speaker saying "mm-hm" between them. So the redactor follows each speaker's
-*chain* (:mod:`webapp.relay.numbers`): their latest segments one number runs through
+*chain* (:mod:`webapp.calls.numbers`): their latest segments one number runs through
 (each but the last ends in digits, the next starts with digits), whatever the other
 speaker said between them and however long the pause, up to ``MAX_CHAIN`` segments.
 Each final is searched with its chain in front of it, and each segment of the chain
@@ -41,9 +41,9 @@ import re
 from dataclasses import dataclass, field, fields
 from typing import Any
 
-from webapp.relay import numbers
-from webapp.relay.numbers import Chain, ends_in_digits, joined, starts_with_digits
-from webapp.relay.pii import Policy, Span, digit_runs, mask, open_tail
+from webapp.calls import numbers
+from webapp.calls.numbers import Chain, ends_in_digits, joined, starts_with_digits
+from webapp.calls.pii import Policy, Span, digit_runs, mask, open_tail
 from webapp.wire.events import CallStatus, Event, Speaker, Transcript
 
 _FIELDS = tuple(f.name for f in fields(Transcript))

@@ -26,7 +26,7 @@ from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import Any
 
-from webapp.relay.frames import Change, iso
+from webapp.calls.change import Change, iso
 from webapp.wire.events import (
     CampaignCompleted,
     Contact,

@@ -53,7 +53,7 @@ class HealthDue:
 
 @dataclass(frozen=True, slots=True)
 class ClaimMade:
-    """A supervisor claimed, acknowledged or released the call (``webapp.relay.claims``)."""
+    """A supervisor claimed, acknowledged or released the call (``webapp.calls.claims``)."""
 
     action: str
     who: str

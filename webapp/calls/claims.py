@@ -19,7 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from webapp.relay.frames import Change
+from webapp.calls.change import Change
 
 Action = Literal["claim", "ack", "release"]
 ACTIONS: tuple[Action, ...] = ("claim", "ack", "release")
