@@ -8,10 +8,10 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from tests.conftest import SIM_KEY
+from webapp.relay.config import RelayConfig
 from webapp.relay.frames import Frame
 from webapp.relay.hub import Hub
 from webapp.relay.metrics import Metrics
-from webapp.relay.stream import RelayConfig
 from webapp.relay.subscriber import Subscriber
 from webapp.simulator import Simulator
 from webapp.wire.rest import BurkiRest

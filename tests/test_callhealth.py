@@ -12,7 +12,11 @@ from webapp.calls.callhealth import CallHealth
 from webapp.calls.callstate import CallState
 from webapp.calls.change import Change
 from webapp.calls.health import HealthConfig
+from webapp.calls.pipeline import CallFeatures
+from webapp.relay.alarms import Alarms
+from webapp.relay.timedinputs import TimedInputs
 from webapp.wire.events import CallStatus, Transcript
+from webapp.wire.streamkey import StreamKey
 
 T0 = datetime(2027, 1, 15, 8, 0, tzinfo=UTC)
 CONFIG = HealthConfig(silence_warn=5, silence_alarm=10)
@@ -25,14 +29,14 @@ class Fed:
         self.clock = ManualClock(T0.timestamp())
         self.emitted: list[Change] = []
         self.state = CallState("CA1")
-        self.health = CallHealth(config, self.emitted.append, clock=self.clock)
+        self.health = CallHealth(config, clock=self.clock)
 
     def feed(self, *events: Any) -> list[dict[str, Any]]:
         before = len(self.emitted)
         for event in events:
             for change in self.state.apply(event):
                 self.health.observe(change)
-        self.health.publish()
+        self.emitted += self.health.publish()
         return [c.data for c in self.emitted[before:]]
 
 
@@ -59,7 +63,6 @@ async def test_null_timings_from_the_real_server_fall_back_to_arrival_times() ->
     )
     assert figures["latency"]["latest"] == 2.5 and figures["latency"]["source"] == "arrival"
     assert figures["talk"]["user_share"] is None and figures["talk"]["untimed"] == 2
-    fed.health.close()
 
 
 async def test_a_metrics_change_comes_only_when_a_viewer_would_see_one() -> None:
@@ -69,47 +72,45 @@ async def test_a_metrics_change_comes_only_when_a_viewer_would_see_one() -> None
     assert fed.feed(said("user", 0.5, 0.0, 0.5)) != []  # a turn more
     fed.clock.now += 1  # only the running seconds moved
     fed.health.observe(Change("sentiment", {}))
-    fed.health.publish()
+    fed.emitted += fed.health.publish()
     assert fed.feed() == []
     interim = Transcript("CA1", "assistant", "I", is_final=False, at=T0 + timedelta(seconds=2))
     [speaking] = fed.feed(interim)
     assert speaking["silence"]["speaking"] == "assistant"
     more = Transcript("CA1", "assistant", "I can", is_final=False, at=T0 + timedelta(seconds=2))
     assert fed.feed(more) == []  # still speaking: nothing new to see
-    fed.health.close()
 
 
 async def test_the_end_of_the_call_stops_the_silence_and_disarms_the_timer() -> None:
     fed = Fed()
     fed.feed(started(), said("user", 1, 0.0, 1.0))
-    assert fed.health.armed
+    assert fed.health.due is not None  # the relay's timer waits for it
     [ended] = fed.feed(CallStatus("CA1", "completed", T0, {"duration": 42}))
     assert ended["ended"] is True and ended["silence"]["since"] is None
     assert ended["length"] == 42.0
-    assert not fed.health.armed
+    assert fed.health.due is None
 
 
 async def test_dead_air_is_noticed_with_no_frame_arriving() -> None:
     config = HealthConfig(silence_warn=0.3, silence_alarm=0.6)
     emitted: list[Change] = []
     both = asyncio.Event()
+    features = CallFeatures("CA1", config)  # the real clock: the timer waits for real
 
-    def emit(change: Change) -> None:
-        emitted.append(change)
-        if change.data["silence"]["level"] == "alarm":
-            both.set()
+    def feed(item: Any) -> None:
+        for change in features.apply(item):
+            if change.type == "metrics":
+                emitted.append(change)
+                both.set() if change.data["silence"]["level"] == "alarm" else None
+        alarms.follow(features)
 
-    health = CallHealth(config, emit)  # the real clock: the timer waits for real
-    health.observe(Change("call_status", {"metadata": {}, "ended": False}))
-    health.observe(
-        Change("transcript", {"segment": {"speaker": "user", "is_final": True, "index": 0}})
-    )
-    health.publish()
+    alarms = Alarms(TimedInputs(StreamKey.call("CA1"), False, feed, lambda: None), 600.0, 2.0)
+    feed(Transcript("CA1", "user", "x"))  # a final with no timing, then nothing
     await asyncio.wait_for(both.wait(), 5)
     levels = [c.data["silence"]["level"] for c in emitted]
     assert levels == ["ok", "warn", "alarm"]
-    assert not health.armed  # nothing more is due: no timer left behind
-    health.close()
+    assert not alarms.health_armed  # nothing more is due: no timer left behind
+    alarms.close()
 
 
 async def test_a_cluster_node_behind_the_inputs_still_announces_a_threshold_they_crossed() -> None:
@@ -121,25 +122,23 @@ async def test_a_cluster_node_behind_the_inputs_still_announces_a_threshold_they
     dues: list[float] = []
     fired = asyncio.Event()
 
-    def due(at: float) -> None:
-        dues.append(at)
+    def due(item: Any) -> None:
+        dues.append(item.at)
         fired.set()
 
     clock = ManualClock(T0.timestamp() + 1.5)  # the status below was stamped at T0 + 0.5
-    health = CallHealth(quick, lambda change: None, clock=clock, on_due=due)
-    health.shared = True
-    state = CallState("CA1")
+    features = CallFeatures("CA1", quick, shared=True, clock=clock)
+    alarms = Alarms(TimedInputs(StreamKey.call("CA1"), False, due, lambda: None), 600.0, 2.0)
     status = CallStatus("CA1", "in-progress", T0 + timedelta(seconds=0.5), started().metadata)
-    for change in state.apply(status):
-        health.observe(change)
-    health.publish()
-    assert health.current()["silence"]["level"] == "warn"  # at T0 + 0.5, as every node
-    assert health.armed
+    list(features.apply(status))
+    alarms.follow(features)
+    assert features.health.current()["silence"]["level"] == "warn"  # at T0 + 0.5, as every node
+    assert alarms.health_armed
     async with asyncio.timeout(1):
         await fired.wait()  # at once: the alarm was due before this node's clock
-    health.tick(dues[-1])
-    assert health.current()["silence"]["level"] == "alarm"
-    health.close()
+    features.health.tick(dues[-1])
+    assert features.health.current()["silence"]["level"] == "alarm"
+    alarms.close()
 
 
 async def test_cluster_nodes_with_different_clocks_measure_the_same_silence() -> None:
@@ -149,7 +148,7 @@ async def test_cluster_nodes_with_different_clocks_measure_the_same_silence() ->
     figures = []
     for skew in (-2.0, 2.0):
         clock = ManualClock(T0.timestamp() + 5 + skew)
-        health = CallHealth(CONFIG, lambda change: None, clock=clock)
+        health = CallHealth(CONFIG, clock=clock)
         health.shared = True
         state = CallState("CA1")
         for event in (started(), said("user", 3, 1.0, 3.0), said("assistant", 5, 4.0, 5.0)):
@@ -157,6 +156,5 @@ async def test_cluster_nodes_with_different_clocks_measure_the_same_silence() ->
                 health.observe(change)
         health.publish()
         figures.append(health.current())
-        health.close()
     assert figures[0] == figures[1]
     assert figures[0]["silence"]["since"] == "2027-01-15T08:00:05.000Z"

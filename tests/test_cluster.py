@@ -40,9 +40,9 @@ from webapp.cluster.bus import Bus, BusConfig, Entry, Tick
 from webapp.cluster.replica import Cluster
 from webapp.cluster.streamcaps import RedisStreamCaps
 from webapp.relay import cursor
+from webapp.relay.config import Integrations, RelayConfig
 from webapp.relay.hub import Hub
 from webapp.relay.metrics import Metrics
-from webapp.relay.stream import Integrations, RelayConfig
 from webapp.relay.timedinputs import TimedInputs
 from webapp.simulator import Simulator
 from webapp.wire.rest import BurkiRest

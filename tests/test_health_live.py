@@ -83,9 +83,9 @@ async def test_dead_air_is_announced_without_any_frame_from_burki(sim: Simulator
         await viewer.wait_for(metrics_with(lambda d: d["silence"]["level"] == "ok"))
         await viewer.stop()
         stream = live.hub.streams[StreamKey.call(sid)]
-        assert stream.health is not None and stream.health.armed  # the next warn is due
+        assert stream.health is not None and stream.alarms.health_armed  # the next warn is due
         await stream.close()
-        assert not stream.health.armed  # the stream's close takes its timer with it
+        assert not stream.alarms.health_armed  # the stream's close takes its timer with it
 
 
 async def test_a_claim_reaches_every_viewer_is_audited_and_ends_with_the_call(

@@ -103,7 +103,6 @@ def test_the_recorded_calls_replayed_after_a_reconnect_count_each_segment_once()
         assert fed.health.figures(now) == once
         assert once["segments"] == fed.state.final_count > 0
         assert fed.health.figures(now) == full_pass(fed.health, now)
-        fed.health.close()
 
 
 @st.composite
@@ -145,4 +144,3 @@ async def test_out_of_order_finals_and_replays_equal_a_full_pass(
     assert fed.health.figures(now) == first == full_pass(fed.health, now)
     order = [(m.start, m.end) for m in fed.health.timeline().marks]
     assert order == [(s["start"], s["end"]) for s in fed.state.segments]
-    fed.health.close()

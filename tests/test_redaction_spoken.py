@@ -18,10 +18,11 @@ from webapp.alerts.keywords import KeywordMatcher, KeywordRule
 from webapp.alerts.sentiment import SentimentScorer
 from webapp.calls.inputs import Finished, HoldReleased, PollBatch
 from webapp.calls.redactor import RedactionConfig
+from webapp.relay.config import Integrations, RelayConfig
 from webapp.relay.frames import Frame
 from webapp.relay.metrics import Metrics
 from webapp.relay.ports import Outgoing
-from webapp.relay.stream import Integrations, RelayConfig, Stream
+from webapp.relay.stream import Stream
 from webapp.wire.events import CallStatus, Speaker, Transcript
 from webapp.wire.streamkey import StreamKey
 

@@ -50,10 +50,11 @@ from webapp.pages.capabilities import ActionPolicy, Capabilities
 from webapp.pages.directory import Directory
 from webapp.pages.missing import MissingIds
 from webapp.pages.state import AppState, LinksBase
+from webapp.relay.bulletin import Bulletin
+from webapp.relay.config import Integrations, RelayConfig
 from webapp.relay.hub import Hub
 from webapp.relay.metrics import Metrics
 from webapp.relay.ports import DeliveryMarks
-from webapp.relay.stream import Integrations, RelayConfig
 from webapp.settings import Settings
 from webapp.wire.rest import BurkiRest
 from webapp.wire.sources import Sources
@@ -78,7 +79,10 @@ def app_state(settings: Settings, access: Access, rest: BurkiRest, demo: bool) -
     store = cluster(settings)
     interval = settings.directory_poll_interval
     listing = RedisListing(store.bus, interval) if store is not None else None
-    directory = Directory(rest, interval, settings.relay_grace_period, shared=listing)
+    bulletin = Bulletin()  # what the streams tell the lists: the directory reads it
+    directory = Directory(
+        rest, interval, settings.relay_grace_period, shared=listing, bulletin=bulletin
+    )
     webhooks = webhook_dispatcher(settings, RedisMarks(store.bus) if store is not None else None)
     metrics.watch_webhooks(webhooks)
     if store is not None:
@@ -87,12 +91,10 @@ def app_state(settings: Settings, access: Access, rest: BurkiRest, demo: bool) -
     integrations = Integrations(
         alert_factory(settings),
         webhooks,
-        directory.add_alert,
-        on_quiet=directory.poke,
+        bulletin,
         sharing=store,
         attention=Attention(settings.weights),
         redaction=redaction,
-        assistant_of=directory.assistant_for,
         assistant_name=directory.assistants.name_of,
     )
     return AppState(

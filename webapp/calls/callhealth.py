@@ -16,7 +16,6 @@ the running seconds and the call's length tick in the page from ``since`` and
 
 from __future__ import annotations
 
-import asyncio
 import json
 import time
 from collections.abc import Callable
@@ -34,13 +33,10 @@ class CallHealth:
     def __init__(
         self,
         config: HealthConfig,
-        emit: Callable[[Change], None],
         assess: Assess | None = None,
         clock: Callable[[], float] = time.time,
-        on_due: Callable[[float], None] | None = None,
     ) -> None:
         self.config = config
-        self._emit = emit
         self._assess = assess
         self._clock = clock
         self._tally = Tally(config)
@@ -53,8 +49,10 @@ class CallHealth:
         self._dirty = False
         self._last_key: str | None = None
         self._current: dict[str, Any] | None = None
-        self._timer: asyncio.TimerHandle | None = None
-        self._on_due = on_due or self.tick
+        # The wall time of the next threshold after the figures last published, and the
+        # delay from then on this node's clock (None: nothing is due).
+        self.due: float | None = None
+        self.measured = 0  # how many times figures were published: the timer follows each
         # In a cluster every node must emit the same frames from the same inputs: figures
         # are then measured at the latest moment the inputs name, never a node's own clock.
         self.shared = False
@@ -71,18 +69,19 @@ class CallHealth:
         elif change.type == "call_status":
             self._status(change.data)
 
-    def publish(self) -> None:
-        """Emit a ``metrics`` change if a viewer would see a difference; set the timer."""
+    def publish(self) -> list[Change]:
+        """A ``metrics`` change if a viewer would see a difference; :attr:`due` moves."""
         if not self._dirty:
-            return
+            return []
         self._dirty = False
         now = self._moment if self.shared and self._moment is not None else self._clock()
         figures = self._current = self.figures(now)
         key = _key(figures)
-        if key != self._last_key:
-            self._last_key = key
-            self._emit(Change("metrics", figures))
         self._arm(now)
+        if key == self._last_key:
+            return []
+        self._last_key = key
+        return [Change("metrics", figures)]
 
     def current(self) -> dict[str, Any]:
         """The figures as last published (what viewers were last sent), for snapshots and
@@ -97,23 +96,13 @@ class CallHealth:
             figures["attention"] = self._assess(figures)
         return figures
 
-    @property
-    def armed(self) -> bool:
-        """Whether the timer is set (at most one per call)."""
-        return self._timer is not None
-
-    def close(self) -> None:
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
-
     # -- inputs ------------------------------------------------------------------------------
 
-    def tick(self, at: float) -> None:
+    def tick(self, at: float) -> list[Change]:
         """A threshold is due at ``at`` (this node's timer, or the holder's, in a cluster)."""
         self._note(at)
         self._dirty = True
-        self.publish()
+        return self.publish()
 
     def _note(self, moment: float | None) -> None:
         if moment is not None and (self._moment is None or moment > self._moment):
@@ -175,23 +164,23 @@ class CallHealth:
             dormant=self._dormant,
         )
 
-    # -- the one timer -----------------------------------------------------------------------
+    # -- when the next threshold is due --------------------------------------------------
 
     def _arm(self, measured: float) -> None:
-        """Set the timer for the next threshold after ``measured`` (when the figures were
-        measured), on this node's clock. In a cluster that is the inputs' latest moment,
-        which a node behind them has passed already: a threshold crossed in between is
-        due at once, never skipped (it would be announced only with the next frame)."""
-        self.close()
-        due = next_due(self.timeline(), measured, self.config)
-        if due is None:
-            return
-        delay = max(due - self._clock(), 0.0) + 0.05
-        self._timer = asyncio.get_running_loop().call_later(delay, self._fire)
+        """The next threshold after ``measured`` (when the figures were measured). In a
+        cluster that is the inputs' latest moment, which a node behind them has passed
+        already: a threshold crossed in between is due at once (the timer's delay is
+        never negative), never skipped (it would be announced only with the next frame)."""
+        self.due = next_due(self.timeline(), measured, self.config)
+        self.measured += 1
 
-    def _fire(self) -> None:
-        self._timer = None
-        self._on_due(self._clock())
+    def now(self) -> float:
+        """This node's clock, as health reads it (a threshold found due is due now)."""
+        return self._clock()
+
+    def delay(self) -> float | None:
+        """Seconds from now on this node's clock until :attr:`due` (None: nothing is due)."""
+        return None if self.due is None else max(self.due - self._clock(), 0.0) + 0.05
 
 
 def _num(value: object) -> float | None:

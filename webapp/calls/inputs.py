@@ -86,3 +86,15 @@ Input = (
     | ActionTaken
 )
 Feed = Callable[[Input], Awaitable[None]]
+
+# The stream's own markers: everything that is not an upstream item.
+MARKERS = (
+    PollBatch,
+    CampaignNamed,
+    Finished,
+    WentQuiet,
+    HoldReleased,
+    HealthDue,
+    ClaimMade,
+    ActionTaken,
+)

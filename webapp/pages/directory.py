@@ -14,20 +14,17 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections import OrderedDict, deque
 from collections.abc import Awaitable, Callable
-from typing import Any, Protocol
+from typing import Protocol
 
 from webapp.pages.assistants import AssistantNames
-from webapp.relay.frames import render
+from webapp.relay.bulletin import Bulletin
 from webapp.relay.subscriber import Subscriber
 from webapp.wire.rest import BurkiRest, CallSummary, CampaignSummary, NotFound, RestError
 
 log = logging.getLogger(__name__)
 
 MAX_LISTED = 200
-MAX_ALERTS = 50
-MAX_ASSISTANTS = 4096  # assistant names kept by call SID (cards name the assistant by them)
 CAMPAIGNS_RECHECK = 600.0
 """Seconds before a Burki that answered 404 for its campaign list is asked again."""
 
@@ -53,6 +50,7 @@ class Directory:
         grace: float,
         clock: Callable[[], float] = time.monotonic,
         shared: SharedListing | None = None,
+        bulletin: Bulletin | None = None,
     ) -> None:
         self.rest = rest
         self.shared = shared
@@ -66,9 +64,10 @@ class Directory:
         self.campaigns_missing_at: float | None = None  # when Burki said it has no campaigns
         self.assistants = AssistantNames(rest, clock=clock)
         self.loaded = False
-        self.alerts: deque[dict[str, Any]] = deque(maxlen=MAX_ALERTS)
-        self._assistants: OrderedDict[str, str] = OrderedDict()  # call SID -> assistant name
-        self._watchers: set[Subscriber] = set()
+        # What the streams post (alerts, a call gone quiet) and the watchers: the relay's.
+        self.bulletin = bulletin or Bulletin()
+        self.alerts = self.bulletin.alerts
+        self._watchers = self.bulletin.watchers
         self._task: asyncio.Task[None] | None = None
         self._idle: asyncio.Task[None] | None = None
 
@@ -127,37 +126,14 @@ class Directory:
     def _remember_assistants(self, calls: list[CallSummary]) -> None:
         for call in calls:
             if call.assistant_name:
-                self._assistants[call.call_sid] = call.assistant_name
-                self._assistants.move_to_end(call.call_sid)
-        while len(self._assistants) > MAX_ASSISTANTS:
-            self._assistants.popitem(last=False)
+                self.bulletin.name_assistant(call.call_sid, call.assistant_name)
 
     def assistant_for(self, call_sid: str) -> str | None:
         """The assistant Burki's call list named for this call (kept after it left the list)."""
-        return self._assistants.get(call_sid)
-
-    def add_alert(self, stream: str, alert: dict[str, Any]) -> None:
-        """An alert raised on a stream: listed on the overview, newest first, once.
-
-        A stream retired and opened again derives its alerts afresh from Burki's replay,
-        under the same ids (as the webhooks, which post each once): already listed."""
-        ident = alert.get("id")
-        if ident is not None and any(
-            a["stream"] == stream and a.get("id") == ident for a in self.alerts
-        ):
-            return
-        self.alerts.appendleft({"stream": stream, "ident": stream.partition(":")[2], **alert})
-        self._tell()
-
-    def poke(self) -> None:
-        """Something the lists show changed outside Burki's lists (a call went quiet)."""
-        self._tell()
+        return self.bulletin.assistant_for(call_sid)
 
     def _tell(self) -> None:
-        frame = render("", "directory", {})
-        for sub in list(self._watchers):
-            if not sub.offer(frame):
-                self._watchers.discard(sub)
+        self.bulletin.tell()
 
     def watch(self, sub: Subscriber) -> None:
         self._watchers.add(sub)

@@ -14,10 +14,11 @@ import logging
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 
+from webapp.relay.config import Integrations, RelayConfig
 from webapp.relay.frames import Frame
 from webapp.relay.metrics import Metrics
 from webapp.relay.ports import FrameView
-from webapp.relay.stream import Integrations, RelayConfig, Stream
+from webapp.relay.stream import Stream
 from webapp.relay.subscriber import Subscriber
 from webapp.wire.sources import Sources
 from webapp.wire.streamkey import StreamKey

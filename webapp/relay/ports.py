@@ -1,10 +1,10 @@
 """What the relay asks of the rooms above it, as small Protocols, so its imports point down.
 
 A page view renders each frame for its page (``webapp.pages.views.View``);
-call alerts derive ``sentiment`` and ``alert`` changes from a call's changes
-(``webapp.alerts.callalerts.CallAlerts``); webhooks take the frames an operator
-subscribed to (``webapp.alerts.webhooks.WebhookDispatcher``); the attention
-score weighs a call's health and alerts (``webapp.alerts.attention.Attention``). The root wiring
+webhooks take the frames an operator subscribed to
+(``webapp.alerts.webhooks.WebhookDispatcher``); a cluster links each stream to the
+other nodes (``webapp.cluster``). What a call's features ask of the alerts room
+(its alert state, the attention score) is in ``webapp.calls.pipeline``. The root wiring
 hands the concrete ones to the hub; the relay never imports them.
 """
 
@@ -14,8 +14,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
-from webapp.calls.change import Change
+from webapp.calls.callstate import CallState
+from webapp.calls.campaignstate import CampaignState
 from webapp.calls.inputs import Input
+from webapp.calls.pipeline import Features
 from webapp.relay.frames import Frame
 
 if TYPE_CHECKING:
@@ -25,25 +27,31 @@ if TYPE_CHECKING:
 Forwarded = Literal["applied", "asked", "failed"]  # what became of an input asked of the holder
 
 
+@dataclass(frozen=True, slots=True)
+class Seen:
+    """What a page view reads when it renders a frame: the call's or campaign's features
+    (``webapp.calls``) and the connection line, nothing of the relay."""
+
+    key_id: str
+    features: Features
+    connection: dict[str, Any]
+    assistant_hint: str | None
+
+    @property
+    def state(self) -> CallState | CampaignState:
+        return self.features.state
+
+    def view_state(self) -> dict[str, Any]:
+        return self.features.view_state()
+
+
 class FrameView(Protocol):
-    """A page's view of a stream: renders each frame once, when the stream emits it."""
+    """A page's view of a stream: renders each frame once, when the stream emits it, from
+    what it :class:`Seen` of the stream then."""
 
     @property
     def name(self) -> str: ...
-    def update(self, stream: Stream, frame: Frame) -> bytes: ...
-
-
-class Alerts(Protocol):
-    """One call's alert state: changes derived from the call's changes, and its snapshot."""
-
-    def on_change(self, change: Change) -> list[Change]: ...
-    def snapshot(self) -> dict[str, Any]: ...
-
-
-class Attention(Protocol):
-    """Scores how much a call needs a supervisor, from its health figures and its alerts."""
-
-    def assess(self, figures: dict[str, Any], alerts: dict[str, Any]) -> dict[str, Any]: ...
+    def update(self, stream: Seen, frame: Frame) -> bytes: ...
 
 
 @dataclass(frozen=True, slots=True)

@@ -20,10 +20,12 @@ import dataclasses
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import aclosing
+from typing import Protocol
 
 from webapp.calls.callstate import CallState
 from webapp.calls.campaignstate import CampaignState
 from webapp.calls.inputs import CampaignNamed, Feed, Finished, Input, PollBatch
+from webapp.relay.poller import Polled
 from webapp.relay.replaydrain import drain
 from webapp.wire.events import CallStatus, Transcript, UpstreamError
 from webapp.wire.sources import Sources
@@ -35,19 +37,27 @@ log = logging.getLogger("webapp.relay.stream")
 NAME_WAIT = 3.0  # seconds the upstream waits at most for an assistant's name
 
 
+class Pumped(Polled, Protocol):
+    """What the pump reads of its stream: the poller's, and where a drained replay goes."""
+
+    def feed(self, item: Input) -> None: ...
+
+
 async def pump(
-    key: StreamKey,
+    stream: Pumped,
     sources: Sources,
-    state: CallState | CampaignState,
     *,
     replay_quiet: float,
     shared: bool,
-    finished: Callable[[], bool],
-    feed: Callable[[Input], None],
-    publish: Callable[[], Feed],
     name: Callable[[int], Awaitable[str]] | None = None,
 ) -> None:
     """Run Burki's upstream for one stream, publishing each input, until the stream ends."""
+    key, state = stream.key, stream.state
+    publish: Callable[[], Feed] = stream.publisher
+
+    def finished() -> bool:
+        return stream.ended
+
     if isinstance(state, CampaignState):
         await _campaign_so_far(key, sources, state, finished, publish)
     upstream = sources.upstream(key)
@@ -63,7 +73,13 @@ async def pump(
         if isinstance(state, CallState) and state.ended and not finished():
             await _call_end(key, sources, state, publish)
             await drain_replay(
-                key, sources, items, quiet=replay_quiet, shared=shared, feed=feed, publish=publish
+                key,
+                sources,
+                items,
+                quiet=replay_quiet,
+                shared=shared,
+                feed=stream.feed,
+                publish=publish,
             )
     if state.ended and not finished():
         await publish()(Finished())
