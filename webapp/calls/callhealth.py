@@ -19,8 +19,10 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
+from webapp.calls.callstate import SegmentShown, StatusShown
 from webapp.calls.change import Change
 from webapp.calls.health import HealthConfig, Mark, Timeline, measure, next_due, wall
 from webapp.calls.healthtally import Tally
@@ -59,15 +61,21 @@ class CallHealth:
         self._moment: float | None = None
 
     def observe(self, change: Change) -> None:
-        """Learn from one change of the call (transcripts, status; alerts change the score)."""
+        """Learn from one change of the call (transcripts, status; alerts change the score).
+
+        Segments and statuses are read as the call's state holds them (typed), never
+        parsed back from their JSON; a claim's or an alert's moment is its ``at``."""
         if change.type not in WATCHED:
             return
         self._dirty = True
-        self._note(wall(change.data.get("at")))
-        if change.type == "transcript":
-            self._segment(change.data.get("segment") or {})
-        elif change.type == "call_status":
-            self._status(change.data)
+        match change.payload:
+            case SegmentShown() as shown:
+                self._segment(shown)
+            case StatusShown() as shown:
+                self._note(_wall(shown.at))
+                self._status(shown)
+            case _:
+                self._note(wall(change.data.get("at")))
 
     def publish(self) -> list[Change]:
         """A ``metrics`` change if a viewer would see a difference; :attr:`due` moves."""
@@ -108,9 +116,9 @@ class CallHealth:
         if moment is not None and (self._moment is None or moment > self._moment):
             self._moment = moment
 
-    def _segment(self, data: dict[str, Any]) -> None:
-        now = self._clock()
-        stamped = wall(data.get("at")) or wall(data.get("created_at"))
+    def _segment(self, shown: SegmentShown) -> None:
+        segment, now = shown.segment, self._clock()
+        stamped = _wall(segment.at) or _wall(segment.created_at)
         if self.shared:  # the inputs' own moments only: another node's clock may differ
             arrived = stamped if stamped is not None else self._moment or now
             latest = arrived
@@ -119,26 +127,23 @@ class CallHealth:
             latest = min(arrived, now)
         self._note(arrived)
         self._activity = max(self._activity or arrived, latest)
-        if not data.get("is_final"):
-            self._speaking = str(data.get("speaker"))
+        if not segment.is_final:
+            self._speaking = str(segment.speaker)
             return
         self._speaking = None
-        mark = Mark(
-            str(data.get("speaker")), _num(data.get("start")), _num(data.get("end")), arrived
-        )
-        index = data.get("index")
-        self._tally.insert(index if isinstance(index, int) else None, mark)
+        start, end = _num(segment.segment_start), _num(segment.segment_end)
+        self._tally.insert(shown.index, Mark(str(segment.speaker), start, end, arrived))
 
-    def _status(self, data: dict[str, Any]) -> None:
-        metadata = data.get("metadata") or {}
-        started = wall(metadata.get("started_at")) if isinstance(metadata, dict) else None
+    def _status(self, shown: StatusShown) -> None:
+        metadata = shown.metadata
+        started = wall(metadata.get("started_at"))
         if started is not None:
             self._started = started
-        self._dormant = bool(data.get("no_activity"))
-        if data.get("ended"):
+        self._dormant = shown.no_activity
+        if shown.ended:
             self._over = True
-            ended = wall(metadata.get("ended_at")) if isinstance(metadata, dict) else None
-            duration = _num(metadata.get("duration")) if isinstance(metadata, dict) else None
+            ended = wall(metadata.get("ended_at"))
+            duration = _num(metadata.get("duration"))
             if duration is not None and self._started is not None:
                 ended = self._started + duration  # Burki's own length, whatever the clocks
             self._ended = ended if ended is not None else self._ended
@@ -181,6 +186,13 @@ class CallHealth:
     def delay(self) -> float | None:
         """Seconds from now on this node's clock until :attr:`due` (None: nothing is due)."""
         return None if self.due is None else max(self.due - self._clock(), 0.0) + 0.05
+
+
+def _wall(moment: datetime | None) -> float | None:
+    """An aware (or naive = UTC) moment as wall-time seconds."""
+    if moment is None:
+        return None
+    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).timestamp()
 
 
 def _num(value: object) -> float | None:

@@ -26,7 +26,7 @@ Pure: no I/O, no tasks, no clock.
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -52,6 +52,38 @@ def segment_payload(segment: Transcript, index: int | None) -> dict[str, Any]:
         "created_at": iso(segment.created_at),
         "at": iso(segment.at),
     }
+
+
+@dataclass(frozen=True, slots=True)
+class SegmentShown:
+    """A ``transcript`` or ``redacted`` change: ``segment`` (redacted where redaction is
+    on) as the state holds it, the final at ``index``, or an interim (None)."""
+
+    segment: Transcript
+    index: int | None
+
+    def json(self) -> dict[str, Any]:
+        return {"segment": segment_payload(self.segment, self.index)}
+
+
+@dataclass(frozen=True, slots=True)
+class StatusShown:
+    """A ``call_status`` change: the call's status and merged metadata at ``at``."""
+
+    status: str
+    metadata: dict[str, Any]  # the state's own (replaced, never changed in place)
+    ended: bool
+    no_activity: bool
+    at: datetime | None
+
+    def json(self) -> dict[str, Any]:
+        return {
+            "status": self.status,
+            "metadata": dict(self.metadata),
+            "ended": self.ended,
+            "no_activity": self.no_activity,
+            "at": iso(self.at),
+        }
 
 
 def _timing(segment: Transcript) -> _Timing | None:
@@ -164,14 +196,8 @@ class CallState:
         return [self._status_change(event.at)]
 
     def _status_change(self, at: datetime | None) -> Change:
-        data = {
-            "status": self.status,
-            "metadata": dict(self.metadata),
-            "ended": self.ended,
-            "no_activity": self.no_activity,
-            "at": iso(at),
-        }
-        return Change("call_status", data)
+        shown = StatusShown(self.status, self.metadata, self.ended, self.no_activity, at)
+        return Change("call_status", shown)
 
     def _final(self, segment: Transcript) -> list[Change]:
         if self._is_duplicate(segment):
@@ -184,7 +210,7 @@ class CallState:
         index = self._position(segment)
         self._finals.insert(index, segment)
         self._interims.pop(segment.speaker, None)  # the final completes it
-        changes = [Change("transcript", {"segment": segment_payload(segment, index)})]
+        changes = [Change("transcript", SegmentShown(segment, index))]
         if self.no_activity:  # someone spoke again
             self.no_activity = False
             changes.append(self._status_change(segment.at))
@@ -200,7 +226,7 @@ class CallState:
                 self._learn(item.segment)
                 if _timing(item.segment) is None and item.segment.created_at is None:
                     self._untimed_held[(item.segment.speaker, item.segment.content)] += 1
-                return [Change("redacted", {"segment": segment_payload(item.segment, index)})]
+                return [Change("redacted", SegmentShown(item.segment, index))]
         return []  # dropped as a duplicate when it came: nothing shows it
 
     def _interim(self, segment: Transcript) -> list[Change]:
@@ -208,7 +234,7 @@ class CallState:
         if self._known(segment) or (held is not None and _same(held, segment)):
             return []  # a repeat, or a late interim of a final we hold
         self._interims[segment.speaker] = segment
-        return [Change("transcript", {"segment": segment_payload(segment, None)})]
+        return [Change("transcript", SegmentShown(segment, None))]
 
     def _known(self, segment: Transcript) -> bool:
         """Whether an identity of ``segment`` (created_at, timing) is one of a held final."""

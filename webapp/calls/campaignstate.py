@@ -22,7 +22,7 @@ from __future__ import annotations
 import hashlib
 from collections import OrderedDict, deque
 from collections.abc import Callable, Iterable
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -65,6 +65,31 @@ def contact_payload(contact: Contact, key: str) -> dict[str, Any]:
         "error": contact.error,
         "at": iso(contact.at),
     }
+
+
+@dataclass(frozen=True, slots=True)
+class ProgressShown:
+    """A ``progress`` change: the counters and status, and the chart sample they added."""
+
+    counters: Counters
+    status: str
+    sample: dict[str, Any] | None
+
+    def json(self) -> dict[str, Any]:
+        return {"counters": asdict(self.counters), "status": self.status, "sample": self.sample}
+
+
+@dataclass(frozen=True, slots=True)
+class Shown:
+    """A campaign change that carries one part of its state as viewers see it: a contact
+    (``contact``), the summary (``campaign_completed``), the chart's past (``history``),
+    the name (``campaign_name``); ``key`` names it in the JSON."""
+
+    key: str
+    value: Any
+
+    def json(self) -> dict[str, Any]:
+        return {self.key: self.value}
 
 
 def _oldest_first(contacts: Iterable[Contact]) -> list[Contact]:
@@ -132,14 +157,14 @@ class CampaignState:
         if not older:
             return []
         self.history.extendleft(reversed(older))
-        return [Change("history", {"history": [dict(s) for s in self.history]})]
+        return [Change("history", Shown("history", [dict(s) for s in self.history]))]
 
     def rename(self, name: str | None) -> list[Change]:
         """Take the campaign's name from Burki's REST; a new name is a ``campaign_name`` change."""
         if not name or name == self.name:
             return []
         self.name = name
-        return [Change("campaign_name", {"name": name})]
+        return [Change("campaign_name", Shown("name", name))]
 
     def set_status(self, status: str) -> list[Change]:
         """The status a person's action gave the campaign (paused, running, cancelled), as
@@ -186,8 +211,7 @@ class CampaignState:
             sample = self._sample(counters)
             self.history.append(sample)
         self.counters, self.status = counters, status
-        data = {"counters": asdict(counters), "status": status, "sample": sample}
-        return [Change("progress", data)]
+        return [Change("progress", ProgressShown(counters, status, sample))]
 
     def _sample(self, counters: Counters, at: datetime | None = None) -> dict[str, Any]:
         return {
@@ -216,7 +240,7 @@ class CampaignState:
         if summary == self.summary:
             return []
         self.summary = summary
-        return [Change("campaign_completed", {"summary": dict(summary)})]
+        return [Change("campaign_completed", Shown("summary", dict(summary)))]
 
     def _contact(self, contact: Contact) -> list[Change]:
         key = contact_key(contact)
@@ -230,7 +254,7 @@ class CampaignState:
                 break
         payload = contact_payload(contact, key)
         self.contacts.appendleft(payload)
-        return [Change("contact", {"contact": dict(payload)})]
+        return [Change("contact", Shown("contact", dict(payload)))]
 
     def _remember(self, key: str, outcome: str) -> None:
         self._seen[key] = outcome

@@ -7,9 +7,17 @@ numbers each one and renders it into a frame (``webapp.relay.frames``) once.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
+
+
+class Payload(Protocol):
+    """A change's payload as the calls room knows it (a segment, a status, a claim...):
+    typed, for the stages that read it (health reads segments and statuses as they are,
+    never their JSON); :meth:`json` is what viewers get."""
+
+    def json(self) -> dict[str, Any]: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -18,12 +26,21 @@ class Change:
 
     ``type`` is the SSE event type (``status``, ``snapshot``, ``reset``,
     ``transcript``, ``call_status``, ``progress``, ``contact``,
-    ``campaign_completed``, ``end``, ``error``, ...); ``data`` a JSON-able
-    payload, to which :func:`render` adds the ``"stream"`` key of the stream.
+    ``campaign_completed``, ``end``, ``error``, ...). ``payload`` is typed (a
+    :class:`Payload`), or a JSON dict for a change no stage reads (the connection line,
+    the end, an alert). ``data`` is the JSON-able payload viewers get, built from it
+    once, to which ``webapp.relay.frames.render`` adds the ``"stream"`` key; two
+    changes are equal when their type and ``data`` are.
     """
 
     type: str
-    data: dict[str, Any]
+    payload: Payload | dict[str, Any] = field(compare=False, repr=False)
+    data: dict[str, Any] = field(init=False)
+
+    def __post_init__(self) -> None:
+        payload = self.payload
+        data = payload if isinstance(payload, dict) else payload.json()
+        object.__setattr__(self, "data", data)  # frozen: set once, here
 
 
 def iso(moment: datetime | None) -> str | None:

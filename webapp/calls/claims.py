@@ -39,6 +39,28 @@ class Claim:
         return {"by": self.by, "kind": self.kind, "at": self.at}
 
 
+@dataclass(frozen=True, slots=True)
+class ClaimShown:
+    """A ``claim`` change: the claim now held (None: nobody's), and why it changed."""
+
+    claim: Claim | None
+    at: str
+    released_by: str | None = None  # a holder (or an admin) let go
+    took_over_from: str | None = None  # someone else held it
+    reason: str | None = None  # the call ended
+
+    def json(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"claim": None if self.claim is None else self.claim.payload()}
+        if self.released_by is not None:
+            data["released_by"] = self.released_by
+        if self.reason is not None:
+            data["reason"] = self.reason
+        data["at"] = self.at
+        if self.took_over_from is not None:
+            data["took_over_from"] = self.took_over_from
+        return data
+
+
 class Claims:
     """The claim of one call (None: nobody's)."""
 
@@ -61,16 +83,14 @@ class Claims:
             if held.by != who and not admin:
                 raise ClaimRefused(f"Only {held.by} (or an admin) can release this call.")
             self.current = None
-            return Change("claim", {"claim": None, "released_by": who, "at": at})
+            return Change("claim", ClaimShown(None, at, released_by=who))
         if action == "ack" and held is not None and held.kind == "claim" and held.by != who:
             raise ClaimRefused(f"{held.by} is already on it.")
         if held is not None and held.by == who and held.kind == action:
             return None
         self.current = Claim(who, action, at)
-        data: dict[str, Any] = {"claim": self.current.payload(), "at": at}
-        if held is not None and held.by != who:
-            data["took_over_from"] = held.by
-        return Change("claim", data)
+        took = held.by if held is not None and held.by != who else None
+        return Change("claim", ClaimShown(self.current, at, took_over_from=took))
 
     def check(self, action: Action, who: str, *, admin: bool = False) -> None:
         """Raise :class:`ClaimRefused` if :meth:`act` would; change nothing."""
@@ -84,7 +104,7 @@ class Claims:
         if self.current is None:
             return None
         self.current = None
-        return Change("claim", {"claim": None, "reason": "call ended", "at": at})
+        return Change("claim", ClaimShown(None, at, reason="call ended"))
 
     def snapshot(self) -> dict[str, Any] | None:
         return None if self.current is None else self.current.payload()

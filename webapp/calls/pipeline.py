@@ -21,6 +21,7 @@ import functools
 import logging
 import time
 from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
@@ -69,6 +70,16 @@ def _assess(
     if attention is None:
         return {"score": 0, "reasons": []}
     return attention.assess(figures, alerts.snapshot() if alerts is not None else {})
+
+
+@dataclass(frozen=True, slots=True)
+class ActionShown:
+    """An ``action`` change: a person's action on the call or campaign, as told."""
+
+    action: ActionTaken
+
+    def json(self) -> dict[str, Any]:
+        return dataclasses.asdict(self.action)
 
 
 class CallFeatures:
@@ -125,8 +136,9 @@ class CallFeatures:
 
     def act(self, item: ActionTaken) -> Change:
         """A person's action on the call, kept for late viewers: the ``action`` change."""
-        self.last_action = dataclasses.asdict(item)
-        return Change("action", self.last_action)
+        change = Change("action", ActionShown(item))
+        self.last_action = change.data
+        return change
 
     def view_state(self) -> dict[str, Any]:
         """The call as a viewer sees it: its state, sentiment and alerts, health, claim."""
@@ -213,8 +225,9 @@ class CampaignFeatures:
                 yield from self.state.apply(item)
 
     def act(self, item: ActionTaken) -> Change:
-        self.last_action = dataclasses.asdict(item)
-        return Change("action", self.last_action)
+        change = Change("action", ActionShown(item))
+        self.last_action = change.data
+        return change
 
     def rename(self, name: str | None) -> list[Change]:
         return self.state.rename(name)
