@@ -79,6 +79,7 @@ class Stream(Intake):
         integrations: Integrations | None = None,
     ) -> None:
         self._integrations = i = integrations or Integrations()
+        self.key = key  # a cluster's link reads it
         self.link = i.sharing.link(self) if i.sharing is not None else None
         super().__init__(key, sources, config, metrics, i, self.link is not None)
         self.features = features_of(key, config, i, self.link is not None)
