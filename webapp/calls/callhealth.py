@@ -135,17 +135,14 @@ class CallHealth:
         self._tally.insert(shown.index, Mark(str(segment.speaker), start, end, arrived))
 
     def _status(self, shown: StatusShown) -> None:
-        metadata = shown.metadata
-        started = wall(metadata.get("started_at"))
+        info = shown.info
+        started = _wall(info.started_at)
         if started is not None:
             self._started = started
         self._dormant = shown.no_activity
         if shown.ended:
             self._over = True
-            ended = wall(metadata.get("ended_at"))
-            duration = _num(metadata.get("duration"))
-            if duration is not None and self._started is not None:
-                ended = self._started + duration  # Burki's own length, whatever the clocks
+            ended = _wall(info.end)  # Burki's own length, whatever the clocks, else its end
             self._ended = ended if ended is not None else self._ended
 
     def _end(self) -> float | None:

@@ -32,8 +32,8 @@ from typing import Any
 
 from webapp.calls.change import Change, iso, json_safe
 from webapp.calls.redactor import Redacted, Remasked, unredacted
+from webapp.wire.callinfo import CallInfo
 from webapp.wire.events import CallStatus, Speaker, Transcript
-from webapp.wire.normalise import parse_timestamp
 
 _Timing = tuple[Speaker, str, float | None, float | None]
 _Words = tuple[Speaker, str]
@@ -72,6 +72,7 @@ class StatusShown:
 
     status: str
     metadata: dict[str, Any]  # the state's own (replaced, never changed in place)
+    info: CallInfo  # the same, typed
     ended: bool
     no_activity: bool
     at: datetime | None
@@ -108,7 +109,8 @@ class CallState:
     def __init__(self, call_sid: str) -> None:
         self.call_sid = call_sid
         self.status = "unknown"
-        self.metadata: dict[str, Any] = {}
+        self.metadata: dict[str, Any] = {}  # merged as Burki sent it (the JSON's)
+        self.info = CallInfo()  # the same, typed (``webapp.wire.callinfo``)
         self.ended = False
         self.no_activity = False  # nothing said for a long while, yet never ended
         self.dedupe_drops = 0
@@ -169,7 +171,7 @@ class CallState:
     def last_activity(self) -> datetime | None:
         """When something last happened on the call: its newest final segment, else its start."""
         times = [s.created_at or s.at for s in self._finals[-1:]]
-        times.append(parse_timestamp(self.metadata.get("started_at")))
+        times.append(self.info.started_at)
         known = [t for t in times if t is not None]
         return max(known) if known else None
 
@@ -192,11 +194,13 @@ class CallState:
         if event.status == self.status and metadata == self.metadata:
             return []
         self.status, self.metadata = event.status, metadata
+        self.info = CallInfo.of(metadata)
         self.ended = self.ended or event.terminal
         return [self._status_change(event.at)]
 
     def _status_change(self, at: datetime | None) -> Change:
-        shown = StatusShown(self.status, self.metadata, self.ended, self.no_activity, at)
+        metadata, info = self.metadata, self.info
+        shown = StatusShown(self.status, metadata, info, self.ended, self.no_activity, at)
         return Change("call_status", shown)
 
     def _final(self, segment: Transcript) -> list[Change]:

@@ -238,3 +238,22 @@ class CampaignFeatures:
 
 
 Features = CallFeatures | CampaignFeatures
+
+
+@dataclass(frozen=True, slots=True)
+class Seen:
+    """What a page view reads of a stream when it renders a frame: the call's or
+    campaign's features and the connection line as they are then, nothing of the relay
+    (which renders each frame for its views: it never calls up into a page and back)."""
+
+    key_id: str
+    features: Features
+    connection: dict[str, Any]
+    assistant_hint: str | None
+
+    @property
+    def state(self) -> CallState | CampaignState:
+        return self.features.state
+
+    def view_state(self) -> dict[str, Any]:
+        return self.features.view_state()

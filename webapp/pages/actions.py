@@ -18,7 +18,6 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
-from typing import Any
 
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -29,7 +28,7 @@ from webapp.access.users import Role
 from webapp.access.wiring import principal_of
 from webapp.calls.callstate import CallState
 from webapp.calls.campaignstate import CampaignState
-from webapp.pages.callers import caller_of, caller_text
+from webapp.pages.callers import caller_text
 from webapp.pages.capabilities import CANNOT, Capability
 from webapp.pages.state import app_state, record
 from webapp.pages.templating import campaign_status, templates
@@ -113,8 +112,8 @@ async def _caller_number(request: Request, key: StreamKey) -> str:
     """The caller's number as the stream knows it, else as Burki's REST has it: both
     labelled (``REDACTION_CALLER_NUMBERS``) where they were read."""
     stream = app_state(request).hub.streams.get(key)
-    metadata: dict[str, Any] = stream.state.snapshot().get("metadata", {}) if stream else {}
-    if number := caller_of(metadata):
+    state = stream.state if stream is not None else None
+    if isinstance(state, CallState) and (number := state.info.caller):
         return number
     try:
         summary = await app_state(request).rest.call(key.id)

@@ -11,19 +11,6 @@ The raw call id stays in the link's URL and its tooltip.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
-
-from webapp.wire.caller import caller_of
-
-__all__ = ["assistant_of", "call_name", "caller_of", "caller_text"]
-
-
-def assistant_of(metadata: Mapping[str, Any], hint: str | None) -> str | None:
-    """The call's assistant by name: as its stream says, else as Burki's list said (hint)."""
-    name = metadata.get("assistant_name")
-    return name if isinstance(name, str) and name else hint
-
 
 def caller_text(number: str | None) -> str:
     """A caller's number as people see it on every screen ("" when unknown)."""

@@ -21,7 +21,7 @@ from webapp.access.wiring import principal_of
 from webapp.calls.callstate import CallState, segment_payload
 from webapp.calls.change import iso
 from webapp.calls.redactor import CallRedactor
-from webapp.pages.callers import assistant_of, caller_of, caller_text
+from webapp.pages.callers import caller_text
 from webapp.pages.errorpages import unknown
 from webapp.pages.state import app_state, record
 from webapp.pages.templating import clock
@@ -54,10 +54,10 @@ async def _about(request: Request, key: StreamKey) -> dict[str, str]:
     """The call's caller, assistant and start, from its stream, else from Burki's REST."""
     stream = app_state(request).hub.streams.get(key)
     if stream is not None and isinstance(stream.state, CallState):
-        metadata = stream.state.metadata
+        info, metadata = stream.state.info, stream.state.metadata
         return {
-            "caller": caller_of(metadata) or "",
-            "assistant": assistant_of(metadata, stream.assistant_hint) or "",
+            "caller": info.caller,
+            "assistant": info.assistant_name or stream.assistant_hint or "",
             "started": str(metadata.get("started_at") or ""),
         }
     try:

@@ -29,7 +29,7 @@ from webapp.pages.attention import (
     needs_attention,
     redraws,
 )
-from webapp.pages.callers import assistant_of, call_name, caller_of
+from webapp.pages.callers import call_name
 from webapp.pages.directory import Directory
 from webapp.pages.state import app_state, record
 from webapp.pages.templating import render_block, templates
@@ -107,9 +107,8 @@ def call_names(
         except BadStreamId:
             continue
         if stream is not None and isinstance(stream.state, CallState):
-            metadata = stream.state.metadata
-            assistant = assistant_of(metadata, stream.assistant_hint)
-            names[sid] = call_name(caller_of(metadata), assistant, sid)
+            info = stream.state.info
+            names[sid] = call_name(info.caller, info.assistant_name or stream.assistant_hint, sid)
     return names
 
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
 from typing import Any, Protocol
 
 from webapp.calls.callstate import CallState
@@ -19,11 +18,10 @@ from webapp.calls.campaignstate import CampaignState
 from webapp.calls.change import iso
 from webapp.calls.health import HealthConfig, Summary, Timeline, measure
 from webapp.pages import htmlsse
-from webapp.pages.callers import assistant_of, caller_of
 from webapp.pages.charts import chart, sparkline
 from webapp.pages.templating import dom_id, render_block
 from webapp.relay.frames import Frame
-from webapp.wire.normalise import parse_timestamp
+from webapp.wire.callinfo import CallInfo
 
 NO_FIGURES = measure(
     Timeline([]), 0.0, HealthConfig(), Summary()
@@ -92,6 +90,8 @@ def call_context(stream: Watched) -> dict[str, Any]:
     sentiment = snapshot.get("sentiment") or {}
     interims = snapshot["interims"]
     metadata = snapshot["metadata"]
+    state = stream.state
+    info = state.info if isinstance(state, CallState) else CallInfo()
     figures = snapshot.get("metrics") or NO_FIGURES
     score = (figures.get("attention") or {}).get("score", 0)
     return {
@@ -101,12 +101,15 @@ def call_context(stream: Watched) -> dict[str, Any]:
             "status": snapshot["status"],
             "ended": snapshot["ended"],
             "started_at": metadata.get("started_at"),
-            "ended_at": _ended_at(metadata, snapshot["ended"])
+            # An ended call's end by Burki's length (the open-source server's end status
+            # carries no ``ended_at``; the stream asks its REST when neither came), else
+            # its ``ended_at``, else the health's end: an ended call's clock stands still.
+            "ended_at": (iso(info.ended_by_length) if snapshot["ended"] else None)
             or metadata.get("ended_at")
             or (figures.get("ended_at") if snapshot["ended"] else None),
-            "assistant": assistant_of(metadata, getattr(stream, "assistant_hint", None)),
+            "assistant": info.assistant_name or getattr(stream, "assistant_hint", None),
             # The live start's shape names the caller from_number (inbound calls).
-            "customer": caller_of(metadata),
+            "customer": info.caller,
             "no_activity": snapshot.get("no_activity", False),
         },
         "segments": segments,
@@ -126,17 +129,6 @@ def call_context(stream: Watched) -> dict[str, Any]:
             "trend": sparkline(sentiment.get("trend") or []),
         },
     }
-
-
-def _ended_at(metadata: dict[str, Any], ended: bool) -> str | None:
-    """An ended call's end from its start and ``duration``: Burki's length (the open-source
-    server's end status carries no ``ended_at``; the stream asks its REST when neither
-    came). Else its ``ended_at``, else the health's end: an ended call's clock stands still."""
-    started = parse_timestamp(metadata.get("started_at"))
-    duration = metadata.get("duration")
-    if not ended or started is None or not isinstance(duration, int | float):
-        return None
-    return iso(started + timedelta(seconds=float(duration)))
 
 
 CONNECTION = Region("connection", "#conn")

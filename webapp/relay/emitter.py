@@ -20,11 +20,12 @@ from typing import Any
 from webapp.calls.callstate import CallState
 from webapp.calls.campaignstate import CampaignState
 from webapp.calls.change import Change
-from webapp.calls.pipeline import Features
+from webapp.calls.pipeline import Features, Seen
+from webapp.relay.bulletin import Bulletin
 from webapp.relay.frames import Frame, render
 from webapp.relay.metrics import Metrics
 from webapp.relay.outbox import WEBHOOK_TYPES, Outbox, event_id
-from webapp.relay.ports import FrameView, Seen, StreamLink, Webhooks
+from webapp.relay.ports import FrameView, StreamLink, Webhooks
 from webapp.relay.replaylog import ReplayLog
 from webapp.relay.subscriber import Subscriber
 from webapp.wire.streamkey import StreamKey
@@ -44,6 +45,7 @@ class Emitter:
         metrics: Metrics,
         webhooks: Webhooks | None,
         shared: bool,
+        bulletin: Bulletin | None = None,
     ) -> None:
         self.key = key
         self.log = ReplayLog(max(log_size, 300))
@@ -51,6 +53,7 @@ class Emitter:
         self.views: dict[str, FrameView] = {}
         self._metrics = metrics
         self._webhooks = webhooks
+        self._bulletin = bulletin
         self.outbox = Outbox(key, webhooks) if shared and webhooks is not None else None
         self._held: list[Frame] | None = None  # the frames of the input being applied
 
@@ -78,7 +81,9 @@ class Emitter:
 
     @property
     def assistant_hint(self) -> str | None:
-        raise NotImplementedError
+        """The call's assistant as Burki's call list names it (None when not known)."""
+        bulletin = self._bulletin
+        return bulletin.assistant_for(self.key.id) if bulletin is not None else None
 
     @property
     def connection_state(self) -> str:

@@ -38,7 +38,8 @@ class Intake(Emitter):
         integrations: Integrations,
         shared: bool,
     ) -> None:
-        super().__init__(key, config.log_size, metrics, integrations.webhooks, shared)
+        i = integrations
+        super().__init__(key, config.log_size, metrics, i.webhooks, shared, i.bulletin)
         self._sources = sources
         self._config = config
         self._assistant_name = integrations.assistant_name

@@ -14,10 +14,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
-from webapp.calls.callstate import CallState
-from webapp.calls.campaignstate import CampaignState
 from webapp.calls.inputs import Input
-from webapp.calls.pipeline import Features
+from webapp.calls.pipeline import Seen
 from webapp.relay.frames import Frame
 
 if TYPE_CHECKING:
@@ -25,24 +23,6 @@ if TYPE_CHECKING:
 
 
 Forwarded = Literal["applied", "asked", "failed"]  # what became of an input asked of the holder
-
-
-@dataclass(frozen=True, slots=True)
-class Seen:
-    """What a page view reads when it renders a frame: the call's or campaign's features
-    (``webapp.calls``) and the connection line, nothing of the relay."""
-
-    key_id: str
-    features: Features
-    connection: dict[str, Any]
-    assistant_hint: str | None
-
-    @property
-    def state(self) -> CallState | CampaignState:
-        return self.features.state
-
-    def view_state(self) -> dict[str, Any]:
-        return self.features.view_state()
 
 
 class FrameView(Protocol):

@@ -93,10 +93,10 @@ async def _name_assistant(
 ) -> bool:
     """Name the call's assistant when its status gives only ``assistant_id`` (the
     open-source server's), as the overview does; True once it is named (or asked for)."""
-    ident = state.metadata.get("assistant_id")
-    if state.metadata.get("assistant_name"):
+    ident = state.info.assistant_id
+    if state.info.assistant_name:
         return True
-    if not isinstance(ident, int) or isinstance(ident, bool):
+    if ident is None:
         return False  # a later status may carry it
     try:
         async with asyncio.timeout(NAME_WAIT):

@@ -113,12 +113,6 @@ class Stream(Intake):
         return self.features.redactor
 
     @property
-    def assistant_hint(self) -> str | None:
-        """The call's assistant as Burki's call list names it (None when not known)."""
-        bulletin = self._integrations.bulletin
-        return bulletin.assistant_for(self.key.id) if bulletin is not None else None
-
-    @property
     def linger(self) -> float:
         """Seconds an ended stream stays for late viewers."""
         return self._config.linger
