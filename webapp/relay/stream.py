@@ -1,10 +1,12 @@
 """One relayed stream (a call or a campaign): its features, its replay log, its viewers, its tasks.
 
-An input goes in once (:meth:`Stream.feed`): the upstream's state to
-:class:`~webapp.relay.connection.UpstreamStatus`, everything else through the call's or
-campaign's features (``webapp.calls.pipeline``), whose changes the stream numbers,
-renders and offers to its viewers, in order; then its timers follow what the features
-say is due (``webapp.relay.alarms``). No part calls back into the stream.
+A :class:`Stream` is its way in (:class:`~webapp.relay.intake.Intake`: Burki's upstream,
+the REST poller, the connection line), its way out (:class:`~webapp.relay.emitter.Emitter`:
+numbering, page views, webhooks, viewers) and, between them, the call's or campaign's
+features (``webapp.calls.pipeline``). An input goes in once (:meth:`Stream.feed`); the
+features answer it with changes, which the stream emits one by one as they come; then
+its timers follow what the features say is due (``webapp.relay.alarms``). No part calls
+back into the stream but its timers, whose inputs are fed like any other.
 
 Concurrency: everything here runs on the event loop thread, and the methods
 that change state (:meth:`attach`, :meth:`detach`, :meth:`feed`) never await, so a
@@ -12,12 +14,10 @@ viewer attaching sees either all of an event or none of it: no race between
 the snapshot and the next frame.
 
 Ownership: the :class:`~webapp.relay.hub.Hub` owns each Stream; the Stream owns its
-three tasks (the upstream pump, the REST poller while in fallback, and one
-timer for the grace period or the linger after the end). :meth:`close` cancels
-and awaits all three. No other code cancels them (the poller's task is held by
-its :class:`~webapp.relay.poller.Poller`). Its parts own the rest, and :meth:`close`
-ends them too: its :class:`~webapp.relay.alarms.Alarms` (no activity, the redaction
-hold, health) and a cluster holder's timed publications (``webapp.relay.timedinputs``).
+three tasks (the upstream pump, the REST poller while in fallback, and one timer for
+the grace period or the linger after the end); :meth:`close` cancels and awaits them,
+and no other code does. Its parts own the rest, which :meth:`close` ends too: its
+alarms, and a cluster holder's timed publications (``webapp.relay.timedinputs``).
 """
 
 from __future__ import annotations
