@@ -1,7 +1,7 @@
 """Redaction of one call's transcript as it streams, before anything stores or shows it.
 
 A :class:`CallRedactor` sits where transcript events enter a call's state
-(:meth:`~webapp.relay.callextras.CallExtras.apply`): everything after it (the state,
+(:meth:`~webapp.calls.pipeline.CallFeatures.apply`): everything after it (the state,
 snapshots, every page view, exports, alerts, webhooks) sees redacted text only.
 
 People read numbers in pieces: "4111" / "1111" / "1111" / "1111", seconds apart, the
