@@ -80,16 +80,55 @@ class ProgressShown:
 
 
 @dataclass(frozen=True, slots=True)
-class Shown:
-    """A campaign change that carries one part of its state as viewers see it: a contact
-    (``contact``), the summary (``campaign_completed``), the chart's past (``history``),
-    the name (``campaign_name``); ``key`` names it in the JSON."""
+class ContactShown:
+    """A ``contact`` change: a contact whose outcome changed, under its ``key``."""
 
+    contact: Contact
     key: str
-    value: Any
 
     def json(self) -> dict[str, Any]:
-        return {self.key: self.value}
+        return {"contact": contact_payload(self.contact, self.key)}
+
+
+@dataclass(frozen=True, slots=True)
+class SummaryShown:
+    """A ``campaign_completed`` change: the ended campaign's summary."""
+
+    status: str
+    counters: Counters
+    total_duration: float | None
+    total_cost: float | None
+
+    def json(self) -> dict[str, Any]:
+        return {"summary": self.summary()}
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "status": self.status,
+            "counters": asdict(self.counters),
+            "total_duration": self.total_duration,
+            "total_cost": self.total_cost,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryShown:
+    """A ``history`` change: the chart's samples, older ones put in front."""
+
+    samples: tuple[dict[str, Any], ...]
+
+    def json(self) -> dict[str, Any]:
+        return {"history": [dict(sample) for sample in self.samples]}
+
+
+@dataclass(frozen=True, slots=True)
+class NameShown:
+    """A ``campaign_name`` change: the campaign's name as Burki's REST gives it."""
+
+    name: str
+
+    def json(self) -> dict[str, Any]:
+        return {"name": self.name}
 
 
 def _oldest_first(contacts: Iterable[Contact]) -> list[Contact]:
@@ -157,14 +196,14 @@ class CampaignState:
         if not older:
             return []
         self.history.extendleft(reversed(older))
-        return [Change("history", Shown("history", [dict(s) for s in self.history]))]
+        return [Change("history", HistoryShown(tuple(dict(s) for s in self.history)))]
 
     def rename(self, name: str | None) -> list[Change]:
         """Take the campaign's name from Burki's REST; a new name is a ``campaign_name`` change."""
         if not name or name == self.name:
             return []
         self.name = name
-        return [Change("campaign_name", Shown("name", name))]
+        return [Change("campaign_name", NameShown(name))]
 
     def set_status(self, status: str) -> list[Change]:
         """The status a person's action gave the campaign (paused, running, cancelled), as
@@ -230,17 +269,18 @@ class CampaignState:
         ``campaign_completed`` after a final progress only adds to the summary.
         """
         held = self.summary or {}
-        summary = {
-            "status": self.status,
-            "counters": asdict(self.counters),
-            "total_duration": duration if duration is not None else held.get("total_duration"),
-            "total_cost": cost if cost is not None else held.get("total_cost"),
-        }
+        shown = SummaryShown(
+            self.status,
+            self.counters,
+            duration if duration is not None else held.get("total_duration"),
+            cost if cost is not None else held.get("total_cost"),
+        )
+        summary = shown.summary()
         self.ended = True
         if summary == self.summary:
             return []
         self.summary = summary
-        return [Change("campaign_completed", Shown("summary", dict(summary)))]
+        return [Change("campaign_completed", shown)]
 
     def _contact(self, contact: Contact) -> list[Change]:
         key = contact_key(contact)
@@ -252,9 +292,9 @@ class CampaignState:
             if held["key"] == key:  # the same contact, further on: show it once, on top
                 del self.contacts[i]
                 break
-        payload = contact_payload(contact, key)
-        self.contacts.appendleft(payload)
-        return [Change("contact", Shown("contact", dict(payload)))]
+        shown = ContactShown(contact, key)
+        self.contacts.appendleft(contact_payload(contact, key))
+        return [Change("contact", shown)]
 
     def _remember(self, key: str, outcome: str) -> None:
         self._seen[key] = outcome
