@@ -1,7 +1,8 @@
 """A bound method that does not keep its object alive: for the callbacks a stream hands its parts.
 
-A stream owns its parts (the coalescer, the connection status, the poller, the
-timers, a call's extras) and hands each of them callbacks into itself. Bound
+A stream owns its parts; two of them call back into it: the coalescer (which emits a
+held progress change when its interval is over) and the timed inputs its alarms decide
+(which feed the stream). Bound
 methods would make every stream a knot of reference cycles: reference counting
 could never free a retired stream, and its replay log, state and parts would
 wait for the cycle detector (for minutes, when the server freezes long-lived
