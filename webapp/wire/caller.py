@@ -12,8 +12,9 @@ actions' confirm pages) only ever hold :func:`caller_label`'s text.
 ``REDACTION_CALLER_NUMBERS`` decides the label: ``last4`` (the default,
 ``••••0100``), ``full`` (as Burki sent it) or ``hidden`` (``[phone]``). Live
 views are rendered once for every viewer, so the label is the same for every
-role that may watch the call. Read a call's caller through :func:`caller_of`
-(metadata) or ``CallSummary.customer_phone`` (REST rows): both hold labels. Pure.
+role that may watch the call. Read a call's caller through ``CallInfo.caller``
+(``webapp.wire.callinfo``: a stream's metadata, by :func:`caller_of`) or
+``CallSummary.customer_phone`` (REST rows): both hold labels. Pure.
 """
 
 from __future__ import annotations
