@@ -45,8 +45,8 @@ class AppState:
     unredact_roles: frozenset[Role]  # may see the unredacted transcript (audited)
     missing: MissingIds  # ids Burki just said do not exist
     links_base: LinksBase  # where links the dashboard makes point
+    attention_threshold: int  # the overview lists calls from this score (ATTENTION_THRESHOLD)
     store: SharedStore | None = None  # the cluster's Redis (None: one process alone)
-    attention_threshold: int = 20  # the overview lists calls from this score
     actions: ActionPolicy = field(default_factory=ActionPolicy)  # who may end calls, etc.
 
 

@@ -8,6 +8,7 @@ import phonenumbers
 from pydantic import Field, PrivateAttr, field_validator, model_validator
 
 from webapp.access.users import Role
+from webapp.relay.pii import STANDARD
 from webapp.wire.caller import CallerShown
 
 from .base import Area, parse_roles, parsed
@@ -53,7 +54,7 @@ class CallSettings(Area):
         "(e.g. 4); 0: off.",
     )
     redaction_phone_region: str = Field(
-        "US",
+        STANDARD.region,
         description="Region (ISO 3166 code) whose phone numbers are recognised without "
         "a +country code.",
     )
