@@ -49,7 +49,6 @@ from webapp.configs import (
     upstream_config,
 )
 from webapp.pages.capabilities import ActionPolicy, Capabilities
-from webapp.pages.directory import Directory
 from webapp.pages.missing import MissingIds
 from webapp.pages.state import AppState, LinksBase
 from webapp.relay.hub import Hub
@@ -57,6 +56,7 @@ from webapp.relay.metrics import Metrics
 from webapp.relay.ports import DeliveryMarks
 from webapp.relay.stream import Integrations
 from webapp.settings import Settings
+from webapp.watch.directory import Directory
 from webapp.wire.rest import BurkiRest
 from webapp.wire.sources import Sources
 

@@ -28,7 +28,6 @@ from webapp.pages.attention import (
     redraws,
 )
 from webapp.pages.callers import assistant_of, call_name, caller_of
-from webapp.pages.directory import Directory
 from webapp.pages.state import app_state, record
 from webapp.pages.templating import render_block, templates
 from webapp.relay.callstate import CallState
@@ -36,6 +35,7 @@ from webapp.relay.campaignstate import CampaignState
 from webapp.relay.frames import Frame
 from webapp.relay.hub import Hub, Viewing
 from webapp.relay.serve import SSE, batches, sse_response
+from webapp.watch.directory import Directory
 from webapp.wire.rest import CallSummary, CampaignSummary
 from webapp.wire.streamkey import BadStreamId, StreamKey
 

@@ -19,12 +19,12 @@ from webapp.access.users import Role
 from webapp.access.wiring import Access, principal_of
 from webapp.alerts.webhooks import WebhookDispatcher
 from webapp.pages.capabilities import ActionPolicy
-from webapp.pages.directory import Directory
 from webapp.pages.missing import MissingIds
 from webapp.relay.hub import Hub
 from webapp.relay.metrics import Metrics
 from webapp.relay.ports import SharedStore
 from webapp.relay.redactor import RedactionConfig
+from webapp.watch.directory import Directory
 from webapp.wire.rest import BurkiRest
 
 NAME = "running"

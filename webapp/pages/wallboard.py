@@ -22,13 +22,13 @@ from starlette.responses import Response
 
 from webapp.pages import htmlsse, views
 from webapp.pages.attention import call_keys
-from webapp.pages.directory import Directory
 from webapp.pages.state import app_state, record
 from webapp.pages.templating import dom_id, render_block, templates
 from webapp.relay import cursor
 from webapp.relay.frames import Frame
 from webapp.relay.hub import Hub, Viewing
 from webapp.relay.serve import SSE, batches, last_event_id, sse_response
+from webapp.watch.directory import Directory
 from webapp.wire.rest import CallSummary
 from webapp.wire.streamkey import BadStreamId, StreamKey
 
