@@ -2,8 +2,8 @@
 
 Every field is read from the environment variable of the same name in upper
 case (``burki_base_url`` <- ``BURKI_BASE_URL``). Every field has a default and a
-help line (its ``description``); the README lists them all and a test keeps the
-two in step. The fields are written by area, one module each (Burki upstream,
+help line (its ``description``); docs/configuration.md lists them all and a test
+keeps the two in step. The fields are written by area, one module each (Burki upstream,
 relay, calls, alerts, access, serving, cluster); ``Settings`` is all of them,
 and checks here what spans areas.
 """
