@@ -13,12 +13,12 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from webapp.alerts.callalerts import AlertConfig, CallAlerts
+from tests import configs
+from webapp.alerts.callalerts import CallAlerts
 from webapp.alerts.keywords import KeywordRule
-from webapp.calls.redactor import RedactionConfig
 from webapp.pages import views
 from webapp.relay.bulletin import Bulletin
-from webapp.relay.config import Integrations, RelayConfig
+from webapp.relay.config import Integrations
 from webapp.relay.metrics import Metrics
 from webapp.relay.stream import Stream
 from webapp.relay.subscriber import Subscriber
@@ -64,11 +64,11 @@ def calls_into_webapp() -> Iterator[list[tuple[str, str, list[str]]]]:
 async def test_a_final_segment_enters_the_stream_once_and_never_goes_relay_pages_relay() -> None:
     rules = (KeywordRule("refund", severity="high"),)
     integrations = Integrations(
-        alerts=lambda: CallAlerts(AlertConfig(rules=rules)),
-        redaction=RedactionConfig(),
+        alerts=lambda: CallAlerts(configs.alerts(rules=rules)),
+        redaction=configs.redaction(),
         bulletin=Bulletin(),
     )
-    stream = Stream(StreamKey.call(SID), None, RelayConfig(), Metrics(), _retire, integrations)  # type: ignore[arg-type]
+    stream = Stream(StreamKey.call(SID), None, configs.relay(), Metrics(), _retire, integrations)  # type: ignore[arg-type]
     stream.watch_view(views.CALL)
     stream.attach(Subscriber(), None)
     stream.feed(CallStatus(SID, "in-progress", T0, {"started_at": T0.isoformat()}))

@@ -17,9 +17,9 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Protocol
 
-from webapp.pages.assistants import AssistantNames
 from webapp.relay.bulletin import Bulletin
 from webapp.relay.subscriber import Subscriber
+from webapp.watch.assistants import AssistantNames
 from webapp.wire.rest import BurkiRest, CallSummary, CampaignSummary, NotFound, RestError
 
 log = logging.getLogger(__name__)
