@@ -7,7 +7,7 @@ uvicorn's default of trusting 127.0.0.1 never applies), a client gets
 protocol has no such timeout: a half-sent request would hold its connection
 forever), the head is bounded in size however it arrives, a body must come at a
 minimum rate and within a deadline, connections are limited in total and per client
-address (:mod:`webapp.connguard`), and the access log masks query tokens.
+address (:mod:`webapp.delivery.connguard`), and the access log masks query tokens.
 
 uvicorn waits for open responses before it runs the app's lifespan shutdown,
 and an SSE response never ends by itself. So on SIGTERM or Ctrl-C the server
@@ -37,10 +37,10 @@ from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from webapp.access.netaddr import Network
 from webapp.collector import Collector
-from webapp.connguard import AddressShare, BodyClock, BodyPace, head_too_large, refusal
+from webapp.delivery.connguard import AddressShare, BodyClock, BodyPace, head_too_large, refusal
+from webapp.delivery.sseresponse import CONNECTION
 from webapp.logs import QUERY_TOKENS
 from webapp.pages.state import state_of
-from webapp.relay.sseresponse import CONNECTION
 from webapp.settings import Settings
 from webapp.transports import release_closed_transports
 
@@ -84,12 +84,12 @@ class DashboardConfig(uvicorn.Config):
 class HeadTimeoutProtocol(H11Protocol):
     """uvicorn's h11 protocol, closing a connection whose request head or body is not complete
     in time, refusing heads over the size limit and peers over their share of connections,
-    and offering the app its connection's transport (``relay.sseresponse.CONNECTION``).
+    and offering the app its connection's transport (``delivery.sseresponse.CONNECTION``).
 
     The head clock runs whenever the connection waits for a request head: from
     connect, and again from the first byte of each keep-alive request (idle
     time before it is uvicorn's keep-alive timeout). The body clock runs from the
-    head's end until the body is in (:class:`webapp.connguard.BodyClock`).
+    head's end until the body is in (:class:`webapp.delivery.connguard.BodyClock`).
     """
 
     # No attribute of our own: one more than uvicorn's would give every connection's

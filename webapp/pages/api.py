@@ -15,13 +15,13 @@ from functools import partial
 from starlette.requests import Request
 from starlette.responses import Response
 
+from webapp.delivery import cursor
+from webapp.delivery.serve import PING, SSE, batches, last_event_id, sse_response
 from webapp.pages.errorpages import json_error
 from webapp.pages.known import first_unknown
 from webapp.pages.state import app_state, record
-from webapp.relay import cursor
 from webapp.relay.frames import Frame
 from webapp.relay.hub import Hub
-from webapp.relay.serve import PING, SSE, batches, last_event_id, sse_response
 from webapp.wire.streamkey import StreamKey
 
 MAX_MULTIPLEXED = 64

@@ -18,7 +18,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from webapp.access.wiring import principal_of
-from webapp.pages import actions, exports, htmlsse, views
+from webapp.delivery import htmlsse
+from webapp.delivery.serve import SSE, batches, last_event_id, sse_response
+from webapp.pages import actions, exports, views
 from webapp.pages.capabilities import CANNOT
 from webapp.pages.errorpages import unknown
 from webapp.pages.known import first_unknown
@@ -26,7 +28,6 @@ from webapp.pages.state import app_state, record
 from webapp.pages.templating import templates
 from webapp.relay.frames import Frame
 from webapp.relay.hub import Hub
-from webapp.relay.serve import SSE, batches, last_event_id, sse_response
 from webapp.relay.stream import Stream
 from webapp.wire.rest import NotFound, RestError, Unauthorized
 from webapp.wire.streamkey import StreamKey, quoted
