@@ -19,16 +19,13 @@ import httpx
 import pytest
 
 from tests.receiver import HANG, dead_url, receiving
+from webapp.alerts.channel import retryable
+from webapp.alerts.signed import EVENT_ID_HEADER, SIGNATURE_HEADER, sign, verify
 from webapp.alerts.webhooks import (
-    EVENT_ID_HEADER,
-    SIGNATURE_HEADER,
     Endpoint,
     WebhookDispatcher,
     parse_endpoints,
-    retryable,
     safe_url,
-    sign,
-    verify,
 )
 from webapp.wire.redact import RedactingFilter
 

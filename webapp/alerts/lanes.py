@@ -37,14 +37,6 @@ class Item:
         return f'{head[:-1]},"data":'.encode() + self.data + f',"sent_at":{tail}}}'.encode()
 
 
-@dataclass(frozen=True, slots=True)
-class Outcome:
-    delivered: bool
-    retry: bool = False
-    error: str = ""
-    retry_after: float = 0.0
-
-
 @dataclass(eq=False)
 class Lane:
     """One endpoint's queue, dedupe memory, counters and worker task."""
