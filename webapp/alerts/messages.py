@@ -20,6 +20,7 @@ from typing import Any
 from urllib.parse import quote
 
 from webapp.alerts.lanes import Item
+from webapp.wire.streamkey import StreamKey
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,21 +33,17 @@ class Summary:
     link: str
 
 
-def page_link(public_url: str, stream: str) -> str:
-    """The dashboard page of ``stream`` (``call:<sid>``, ``campaign:<id>``); "" without a base."""
+def page_link(public_url: str, stream: StreamKey) -> str:
+    """The dashboard page of ``stream`` (a call's, a campaign's); "" without a base."""
     if not public_url:
         return ""
-    kind, _, ident = stream.partition(":")
-    path = {"call": "calls", "campaign": "campaigns"}.get(kind)
-    if path is None:
-        return public_url.rstrip("/") + "/"
-    return f"{public_url.rstrip('/')}/{path}/{quote(ident, safe='')}"
+    path = "calls" if stream.kind == "call" else "campaigns"
+    return f"{public_url.rstrip('/')}/{path}/{quote(stream.id, safe='')}"
 
 
-def summarise(type: str, stream: str, data: dict[str, Any], public_url: str) -> Summary:
+def summarise(type: str, stream: StreamKey, data: dict[str, Any], public_url: str) -> Summary:
     link = page_link(public_url, stream)
-    kind, _, ident = stream.partition(":")
-    what = f"call {ident}" if kind == "call" else f"campaign {ident}"
+    what = f"{stream.kind} {stream.id}"
     if type == "alert":
         severity = str(data.get("severity") or "medium")
         title = f"{severity.upper()} alert on {what}"

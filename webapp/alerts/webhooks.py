@@ -63,8 +63,11 @@ from webapp.alerts.mail import Mailer
 from webapp.alerts.marks import Marks, resume
 from webapp.relay.ports import DeliveryMarks, Outgoing
 from webapp.wire.backoff import Backoff
+from webapp.wire.streamkey import StreamKey
 
 log = logging.getLogger(__name__)
+
+TEST_STREAM = StreamKey.call("TEST")  # what the "send a test" alert is about
 
 __all__ = [
     "EVENT_GROUPS",
@@ -119,7 +122,7 @@ class WebhookDispatcher:
 
     # -- the caller's side: never awaits ----------------------------------------------------
 
-    def offer(self, stream_key: str, event_id: str, type: str, data: dict[str, Any]) -> None:
+    def offer(self, stream_key: StreamKey, event_id: str, type: str, data: dict[str, Any]) -> None:
         """Queue an event for every endpoint that wants its type; returns at once."""
         wanted = [lane for lane in self._lanes if lane.endpoint.wants(type, data)]
         self._offer_to(wanted, stream_key, event_id, type, data)
@@ -128,13 +131,13 @@ class WebhookDispatcher:
         """The routes (endpoints) that take an event of this type and data."""
         return [lane.id for lane in self._lanes if lane.endpoint.wants(type, data)]
 
-    def send(self, stream_key: str, item: Outgoing) -> None:
+    def send(self, stream_key: StreamKey, item: Outgoing) -> None:
         """Queue a cluster stream's numbered frame on the routes it names; returns at once."""
         lanes = [lane for lane in self._lanes if lane.id in dict(item.numbers)]
         self._offer_to(lanes, stream_key, item.event_id, item.type, item.data, item)
 
     async def take_over(
-        self, stream_key: str, kept: Sequence[Outgoing], counts: Mapping[str, int]
+        self, stream_key: StreamKey, kept: Sequence[Outgoing], counts: Mapping[str, int]
     ) -> None:
         """This node now posts ``stream_key``: queue every kept frame after each route's
         shared mark; count and log what is after it but no longer kept.
@@ -173,13 +176,13 @@ class WebhookDispatcher:
             "severity": "high",
             "message": "This is a test alert from Burki Live; routing works.",
         }
-        self._offer_to(lanes, "call:TEST", data["id"], "alert", data)
+        self._offer_to(lanes, TEST_STREAM, data["id"], "alert", data)
         return len(lanes)
 
     def _offer_to(
         self,
         lanes: list[Lane],
-        stream_key: str,
+        stream_key: StreamKey,
         event_id: str,
         type: str,
         data: dict[str, Any],
