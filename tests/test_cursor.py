@@ -1,6 +1,8 @@
 from webapp.relay import cursor
 from webapp.wire.streamkey import StreamKey
 
+CA1 = StreamKey.call("CA1")
+
 A = StreamKey.call("CA1")
 B = StreamKey.campaign(4)
 
@@ -31,7 +33,7 @@ def test_hostile_positions_are_never_kept() -> None:
 
 def test_entries_keeps_only_well_formed_positions_of_any_stream() -> None:
     text = "call:CA1=3f9a0c1e-17,call:CA2=x\ny-1,campaign:4=0b7d2a55-9,junk"
-    assert cursor.entries(text) == {"call:CA1": "3f9a0c1e-17", "campaign:4": "0b7d2a55-9"}
+    assert cursor.entries(text) == {CA1: "3f9a0c1e-17", StreamKey.campaign(4): "0b7d2a55-9"}
     assert cursor.entries("call:CA1=3f9a0c1e-17," + "x" * cursor.MAX_CURSOR) == {}
     assert cursor.entries(None) == {}
 

@@ -61,17 +61,19 @@ def decode(text: str | None, keys: list[StreamKey]) -> dict[StreamKey, str | Non
     if text.startswith(COMPACT):
         return _decode_compact(text, keys)
     found = entries(text)
-    return {key: found.get(str(key), UNRESUMABLE) for key in keys}
+    return {key: found.get(key, UNRESUMABLE) for key in keys}
 
 
-def entries(text: str | None) -> dict[str, str]:
-    """Every well-formed ``name=position`` of a cursor; nothing of one too long to be ours."""
-    found: dict[str, str] = {}
+def entries(text: str | None) -> dict[StreamKey, str]:
+    """Every well-formed ``key=position`` of a cursor; nothing of one too long to be ours.
+
+    A name counts only as :class:`StreamKey` renders it (``campaign:07`` is not ours)."""
+    found: dict[StreamKey, str] = {}
     if text and len(text) <= MAX_CURSOR:
         for part in text.split(","):
             name, sep, position = part.rpartition("=")
-            if sep and _POSITION.fullmatch(position):
-                found[name] = position
+            if sep and _POSITION.fullmatch(position) and (key := StreamKey.read(name)) is not None:
+                found[key] = position
     return found
 
 
