@@ -65,3 +65,12 @@ def test_a_moving_compact_cursor_says_the_same_as_encoding_it_afresh() -> None:
     assert moved.move(B, "0b7d2a55-10").decode() == cursor.encode_compact(
         [A, B], {A: "3f9a0c1e-17", B: "0b7d2a55-10"}
     )
+
+
+def test_a_named_cursor_resumes_the_streams_of_another_organisation_it_carries() -> None:
+    acme, globex = StreamKey.call("CA1", org="acme"), StreamKey.call("CA1", org="globex")
+    text = cursor.encode({acme: "3f9a0c1e-17", CA1: "0b7d2a55-9"})
+    assert text == "acme/call:CA1=3f9a0c1e-17,call:CA1=0b7d2a55-9"
+    assert cursor.decode(text, [acme, CA1]) == {acme: "3f9a0c1e-17", CA1: "0b7d2a55-9"}
+    assert cursor.decode(text, [globex]) == {globex: cursor.UNRESUMABLE}  # not a guess away
+    assert cursor.entries(text) == {CA1: "0b7d2a55-9"}  # an organisation no one named

@@ -16,8 +16,9 @@ by their logs.
 from __future__ import annotations
 
 import re
+from collections.abc import Container
 
-from webapp.wire.streamkey import StreamKey
+from webapp.wire.streamkey import ONLY_DEFAULT, StreamKey
 
 _POSITION = re.compile(r"[0-9a-f]{1,32}-[0-9]{1,19}")
 
@@ -60,19 +61,24 @@ def decode(text: str | None, keys: list[StreamKey]) -> dict[StreamKey, str | Non
         return dict.fromkeys(keys)
     if text.startswith(COMPACT):
         return _decode_compact(text, keys)
-    found = entries(text)
+    found = entries(text, {key.org for key in keys})
     return {key: found.get(key, UNRESUMABLE) for key in keys}
 
 
-def entries(text: str | None) -> dict[StreamKey, str]:
+def entries(text: str | None, orgs: Container[str] = ONLY_DEFAULT) -> dict[StreamKey, str]:
     """Every well-formed ``key=position`` of a cursor; nothing of one too long to be ours.
 
-    A name counts only as :class:`StreamKey` renders it (``campaign:07`` is not ours)."""
+    A name counts only as :class:`StreamKey` renders it (``campaign:07`` is not ours), of
+    an organisation in ``orgs``."""
     found: dict[StreamKey, str] = {}
     if text and len(text) <= MAX_CURSOR:
         for part in text.split(","):
             name, sep, position = part.rpartition("=")
-            if sep and _POSITION.fullmatch(position) and (key := StreamKey.read(name)) is not None:
+            if (
+                sep
+                and _POSITION.fullmatch(position)
+                and (key := StreamKey.read(name, orgs)) is not None
+            ):
                 found[key] = position
     return found
 
