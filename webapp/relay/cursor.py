@@ -61,8 +61,8 @@ def decode(text: str | None, keys: list[StreamKey]) -> dict[StreamKey, str | Non
         return dict.fromkeys(keys)
     if text.startswith(COMPACT):
         return _decode_compact(text, keys)
-    found = entries(text, {key.org for key in keys})
-    return {key: found.get(key, UNRESUMABLE) for key in keys}
+    found = _named(text)  # the keys asked for are rendered to find them: nothing is parsed
+    return {key: found.get(str(key), UNRESUMABLE) for key in keys}
 
 
 def entries(text: str | None, orgs: Container[str] = ONLY_DEFAULT) -> dict[StreamKey, str]:
@@ -70,16 +70,18 @@ def entries(text: str | None, orgs: Container[str] = ONLY_DEFAULT) -> dict[Strea
 
     A name counts only as :class:`StreamKey` renders it (``campaign:07`` is not ours), of
     an organisation in ``orgs``."""
-    found: dict[StreamKey, str] = {}
+    named = ((StreamKey.read(name, orgs), position) for name, position in _named(text).items())
+    return {key: position for key, position in named if key is not None}
+
+
+def _named(text: str | None) -> dict[str, str]:
+    """Every ``name=position`` of a cursor with a well-formed position, by name as written."""
+    found: dict[str, str] = {}
     if text and len(text) <= MAX_CURSOR:
         for part in text.split(","):
             name, sep, position = part.rpartition("=")
-            if (
-                sep
-                and _POSITION.fullmatch(position)
-                and (key := StreamKey.read(name, orgs)) is not None
-            ):
-                found[key] = position
+            if sep and _POSITION.fullmatch(position):
+                found[name] = position
     return found
 
 
