@@ -12,6 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 from starlette.middleware import Middleware
+from starlette.middleware.exceptions import ExceptionMiddleware
 
 from webapp.access.audit import AuditLog
 from webapp.access.auth import AuthConfig, AuthGate, Resolver
@@ -43,6 +44,7 @@ from webapp.cluster.marks import RedisMarks
 from webapp.cluster.replica import Cluster
 from webapp.cluster.streamcaps import RedisStreamCaps
 from webapp.cluster.throttle import RedisAttempts
+from webapp.pages import errorpages
 from webapp.pages.capabilities import ActionPolicy, Capabilities
 from webapp.pages.directory import Directory
 from webapp.pages.missing import MissingIds
@@ -283,7 +285,7 @@ def access(
 
 def middleware(access: Access, settings: Settings) -> list[Middleware]:
     """Outermost first: forwarded headers, security headers, body limits, the session, the
-    auth gate."""
+    error map, the auth gate."""
     config = AuthConfig(
         mode=settings.dashboard_auth_mode,
         tokens=access.tokens,
@@ -313,6 +315,8 @@ def middleware(access: Access, settings: Settings) -> list[Middleware]:
             max_age=int(settings.dashboard_session_max_hours * 3600),
             same_site="lax",
         ),
+        # The gate raises its refusals; the error map answers them as it answers the routes'.
+        Middleware(ExceptionMiddleware, handlers=errorpages.EXCEPTION_HANDLERS),
         Middleware(
             AuthGate,
             resolver=Resolver(config),

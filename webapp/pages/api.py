@@ -15,8 +15,8 @@ from functools import partial
 from starlette.requests import Request
 from starlette.responses import Response
 
-from webapp.pages.errorpages import json_error
-from webapp.pages.known import first_unknown
+from webapp.access.refusals import BadStreams
+from webapp.pages.known import refuse_unknown
 from webapp.pages.state import app_state, record
 from webapp.relay import cursor
 from webapp.relay.frames import Frame
@@ -41,9 +41,8 @@ async def multiplexed_events(request: Request) -> Response | SSE:
     keys += [StreamKey.campaign(c) for c in params.getlist("campaign")]
     keys = list(dict.fromkeys(keys))
     if not keys or len(keys) > MAX_MULTIPLEXED:
-        return json_error(400, "bad_streams", f"name 1 to {MAX_MULTIPLEXED} streams")
-    if (gone := await missing_answer(request, keys)) is not None:
-        return gone
+        raise BadStreams(MAX_MULTIPLEXED)
+    await refuse_unknown(request, keys)
     positions = cursor.decode(last_event_id(request), keys)
     for key in keys:  # every opening is audited; a resume folds into its viewing's entry
         await record(request, str(key), resume=last_event_id(request) is not None)
@@ -53,8 +52,7 @@ async def multiplexed_events(request: Request) -> Response | SSE:
 
 
 async def _single(request: Request, key: StreamKey) -> Response | SSE:
-    if (gone := await missing_answer(request, [key])) is not None:
-        return gone
+    await refuse_unknown(request, [key])
     hub: Hub = app_state(request).hub
     last_id = last_event_id(request)
     await record(request, str(key), resume=last_id is not None)
@@ -78,15 +76,6 @@ async def _single_frames(
         async with aclosing(batches(viewing.sub, _wire, PING, until_end=True)) as chunks:
             async for chunk in chunks:
                 yield chunk
-
-
-async def missing_answer(request: Request, keys: list[StreamKey]) -> Response | None:
-    """404 for an id Burki does not have (no upstream is opened for any of ``keys``)."""
-    key = await first_unknown(request, keys)
-    if key is not None:
-        why = app_state(request).missing.why(key)  # e.g. this Burki has no campaigns at all
-        return json_error(404, "not_found", why or f"Burki has no {key.kind} with the id {key.id}.")
-    return None
 
 
 def _wire(frames: list[Frame]) -> bytes:
