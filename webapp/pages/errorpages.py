@@ -77,14 +77,14 @@ def wants_json(conn: HTTPConnection) -> bool:
     curl, httpx and htmx send) the route decides: the JSON API (``/api/``,
     ``/metrics``) and every update stream get JSON, every other route a page.
     """
-    preferred = _preferred(conn.headers.get("accept", ""))
+    preferred = preferred_type(conn.headers.get("accept", ""))
     if preferred is not None:
         return preferred != "text/html"
     guard, _ = guard_of(conn.scope)
     return guard.stream or conn.url.path.startswith(API_PREFIXES)
 
 
-def _preferred(accept: str) -> str | None:
+def preferred_type(accept: str) -> str | None:
     """The known media type ``accept`` ranks highest (the first of equals); None: none named."""
     best: tuple[float, str] | None = None
     for part in accept.split(",")[:32]:
