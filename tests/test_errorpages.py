@@ -2,18 +2,28 @@
 
 from __future__ import annotations
 
+import asyncio
 import html
 import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
 import pytest
+import uvicorn
 from hypothesis import given
 from hypothesis import strategies as st
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
 
-from tests.live import running_app
+from tests.live import running_app, wait_started
+from webapp.access.routes import PUBLIC, GuardedRoute
 from webapp.access.users import Role
+from webapp.app import routes
+from webapp.pages import errorpages
 from webapp.pages.errorpages import KNOWN_TYPES, preferred_type
 from webapp.simulator import Simulator
 
@@ -245,3 +255,41 @@ def test_the_accept_header_names_the_reader(accept: str, preferred: str | None) 
 @given(st.text(max_size=300))
 def test_any_accept_header_is_read_without_failing(accept: str) -> None:
     assert preferred_type(accept) in (None, *KNOWN_TYPES)
+
+
+async def _boom(request: Request) -> Response:
+    raise RuntimeError("a bug, with a secret in its message: sk-123")
+
+
+BUGS = ("/boom", "/api/boom")  # beside the app's own routes, which the error page links
+
+
+@asynccontextmanager
+async def serving(app: Starlette) -> AsyncIterator[str]:
+    """``app`` on a real uvicorn, port 0, until the block exits."""
+    config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="critical", lifespan="off")
+    server = uvicorn.Server(config)
+    server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
+    task = asyncio.create_task(server.serve())
+    await wait_started(server, task)
+    try:
+        yield f"http://127.0.0.1:{server.servers[0].sockets[0].getsockname()[1]}"
+    finally:
+        server.should_exit = True
+        await asyncio.wait_for(task, 10)
+
+
+async def test_a_bug_is_a_500_page_for_people_and_500_json_for_programs_never_a_traceback(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    bugs = [GuardedRoute(path, _boom, guard=PUBLIC, audit="none") for path in BUGS]
+    app = Starlette(routes=[*bugs, *routes()], exception_handlers=errorpages.APP_HANDLERS)
+    async with serving(app) as url, httpx.AsyncClient() as client:
+        person = await client.get(url + "/boom", headers=BROWSER)
+        program = await client.get(url + "/api/boom")
+    assert person.status_code == 500 and "The error was logged." in person.text
+    assert person.headers["content-type"].startswith("text/html")
+    assert program.status_code == 500
+    assert program.json() == {"error": "internal_error", "message": "The error was logged."}
+    assert all("sk-123" not in a.text and "Traceback" not in a.text for a in (person, program))
+    assert "RuntimeError" in caplog.text  # the traceback went to the log
