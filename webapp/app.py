@@ -74,7 +74,7 @@ def create_app(
     access = access or parts.access(settings, demo=simulated)
     return DashboardApp(
         routes=routes(),
-        exception_handlers=errorpages.EXCEPTION_HANDLERS,
+        exception_handlers=errorpages.APP_HANDLERS,
         middleware=parts.middleware(access, settings),
         lifespan=partial(_lifespan, settings, access, simulated, tuple(on_shutdown)),
     )

@@ -12,11 +12,11 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import Response
 
+from webapp.access.refusals import BadStreams
 from webapp.delivery import cursor
 from webapp.delivery.jsonstream import multiplexed_frames, single_frames
 from webapp.delivery.serve import SSE, last_event_id, sse_response
-from webapp.pages.errorpages import json_error
-from webapp.pages.known import first_unknown
+from webapp.pages.known import refuse_unknown
 from webapp.pages.state import app_state, record
 from webapp.relay.hub import Hub
 from webapp.wire.streamkey import StreamKey
@@ -38,9 +38,8 @@ async def multiplexed_events(request: Request) -> Response | SSE:
     keys += [StreamKey.campaign(c) for c in params.getlist("campaign")]
     keys = list(dict.fromkeys(keys))
     if not keys or len(keys) > MAX_MULTIPLEXED:
-        return json_error(400, "bad_streams", f"name 1 to {MAX_MULTIPLEXED} streams")
-    if (gone := await missing_answer(request, keys)) is not None:
-        return gone
+        raise BadStreams(MAX_MULTIPLEXED)
+    await refuse_unknown(request, keys)
     positions = cursor.decode(last_event_id(request), keys)
     for key in keys:  # every opening is audited; a resume folds into its viewing's entry
         await record(request, str(key), resume=last_event_id(request) is not None)
@@ -50,8 +49,7 @@ async def multiplexed_events(request: Request) -> Response | SSE:
 
 
 async def _single(request: Request, key: StreamKey) -> Response | SSE:
-    if (gone := await missing_answer(request, [key])) is not None:
-        return gone
+    await refuse_unknown(request, [key])
     hub: Hub = app_state(request).hub
     last_id = last_event_id(request)
     await record(request, str(key), resume=last_id is not None)
@@ -60,12 +58,3 @@ async def _single(request: Request, key: StreamKey) -> Response | SSE:
     if stream.ended and last_id is not None and stream.log.since(last_id) == []:
         return Response(status_code=204)  # up to date with an ended stream: stop reconnecting
     return sse_response(hub, single_frames(hub, key, last_id))
-
-
-async def missing_answer(request: Request, keys: list[StreamKey]) -> Response | None:
-    """404 for an id Burki does not have (no upstream is opened for any of ``keys``)."""
-    key = await first_unknown(request, keys)
-    if key is not None:
-        why = app_state(request).missing.why(key)  # e.g. this Burki has no campaigns at all
-        return json_error(404, "not_found", why or f"Burki has no {key.kind} with the id {key.id}.")
-    return None

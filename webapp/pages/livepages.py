@@ -21,8 +21,7 @@ from webapp.delivery.pagestream import html_frames
 from webapp.delivery.serve import SSE, last_event_id, sse_response
 from webapp.pages import actions, exports, views
 from webapp.pages.capabilities import CANNOT
-from webapp.pages.errorpages import unknown
-from webapp.pages.known import first_unknown
+from webapp.pages.known import UnknownId, refuse_unknown
 from webapp.pages.state import app_state, record
 from webapp.pages.templating import templates
 from webapp.relay.hub import Hub
@@ -127,7 +126,8 @@ def _may_act(request: Request, embedded: bool) -> dict[str, Any]:
 
 
 async def _check(request: Request, key: StreamKey, ask: Callable[[], Awaitable[T]]) -> T | None:
-    """The REST record, or the right error page: unknown id (404), key refused (502).
+    """The REST record; raises UnknownId (404) or Unauthorized (502): see the error map's
+    rule for Burki's REST (``webapp.pages.errorpages``).
 
     A 404 is remembered for a while and concurrent lookups share one REST call
     (:mod:`webapp.pages.missing`): no upstream is opened for the id meanwhile.
@@ -135,10 +135,9 @@ async def _check(request: Request, key: StreamKey, ask: Callable[[], Awaitable[T
     try:
         return await app_state(request).missing.lookup(key, ask)
     except NotFound as failed:
-        why = app_state(request).missing.why(key, failed)
-        raise (HTTPException(404, why) if why else unknown(key.kind)) from None
+        raise UnknownId(key, app_state(request).missing.why(key, failed)) from None
     except Unauthorized:
-        raise HTTPException(502, "Burki refused the dashboard's API key.") from None
+        raise  # the page would sit empty: said at once
     except RestError:
         return None  # Burki's REST is down: the page still shows what the stream knows
 
@@ -150,9 +149,7 @@ async def live_updates(request: Request) -> Response | SSE:
     key = StreamKey.call(ident) if kind == "call" else StreamKey.campaign(ident)
     if view is None or VIEW_KINDS[view.name] != kind:
         raise HTTPException(404, "no such view")  # nor a view of another kind
-    if await first_unknown(request, [key]) is not None:
-        why = app_state(request).missing.why(key)
-        raise HTTPException(404, why) if why else unknown(key.kind)
+    await refuse_unknown(request, [key])
     hub: Hub = app_state(request).hub
     last_id = last_event_id(request)
     await record(request, str(key), resume=last_id is not None)
