@@ -44,6 +44,7 @@ from webapp.calls.inputs import (
 )
 from webapp.calls.redactor import CallRedactor, Redacted, RedactionConfig
 from webapp.wire.events import CallStatus, Event, Transcript, UpstreamError
+from webapp.wire.streamkey import StreamKey
 from webapp.wire.upstream import Connecting, GaveUp, Live, Reconnecting
 
 log = logging.getLogger("webapp.relay.stream")
@@ -246,7 +247,7 @@ class Seen:
     campaign's features and the connection line as they are then, nothing of the relay
     (which renders each frame for its views: it never calls up into a page and back)."""
 
-    key_id: str
+    key: StreamKey
     features: Features
     connection: dict[str, Any]
     assistant_hint: str | None

@@ -15,6 +15,7 @@ from typing import Any
 
 from webapp.relay.frames import render
 from webapp.relay.subscriber import Subscriber
+from webapp.wire.streamkey import StreamKey
 
 MAX_ALERTS = 50
 MAX_ASSISTANTS = 4096  # assistant names kept by call SID (cards name the assistant by them)
@@ -26,7 +27,7 @@ class Bulletin:
         self.watchers: set[Subscriber] = set()
         self._assistants: OrderedDict[str, str] = OrderedDict()  # call SID -> assistant name
 
-    def alert(self, stream: str, alert: dict[str, Any]) -> None:
+    def alert(self, stream: StreamKey, alert: dict[str, Any]) -> None:
         """An alert raised on a stream: listed on the overview, newest first, once.
 
         A stream retired and opened again derives its alerts afresh from Burki's replay,
@@ -36,7 +37,7 @@ class Bulletin:
             a["stream"] == stream and a.get("id") == ident for a in self.alerts
         ):
             return
-        self.alerts.appendleft({"stream": stream, "ident": stream.partition(":")[2], **alert})
+        self.alerts.appendleft({"stream": stream, "ident": stream.id, **alert})
         self.tell()
 
     def tell(self) -> None:

@@ -64,10 +64,6 @@ class Emitter:
         return self.key.kind
 
     @property
-    def key_id(self) -> str:
-        return self.key.id
-
-    @property
     def state(self) -> CallState | CampaignState:
         return self.features.state
 
@@ -180,7 +176,7 @@ class Emitter:
             if self.outbox is not None:  # a cluster: kept on every node, sent by the holder
                 self.outbox.emit(frame)
             elif self.runs_upstream:
-                webhooks.offer(str(self.key), event_id(self.key, frame), frame.type, frame.data)
+                webhooks.offer(self.key, event_id(self.key, frame), frame.type, frame.data)
         self._deliver(frame)
 
     def _deliver(self, frame: Frame) -> None:
@@ -193,7 +189,7 @@ class Emitter:
 
     def _render(self, frame: Frame) -> None:
         """``frame``'s HTML for each page view, from the features as they are now."""
-        seen = Seen(self.key.id, self.features, self.connection, self.assistant_hint)
+        seen = Seen(self.key, self.features, self.connection, self.assistant_hint)
         for name, view in list(self.views.items()):
             try:
                 frame.html[name] = view.update(seen, frame)

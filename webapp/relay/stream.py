@@ -234,7 +234,7 @@ class Stream(Intake):
         for change in changes:
             self._progress.offer(change)
             if change.type == "alert" and bulletin is not None:
-                bulletin.alert(str(self.key), change.data)
+                bulletin.alert(self.key, change.data)
 
     def _finish(self) -> None:
         self._features(Finished())  # what still waits for a next segment: none will come
