@@ -22,113 +22,49 @@ import dataclasses
 import logging
 import math
 import ssl
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from functools import partial
 from types import TracebackType
-from typing import Self, TypeVar, cast
+from typing import Self
 from urllib.parse import quote
 
 import httpx
 
-from webapp.wire.caller import CallerShown, caller_label
+from webapp.wire import restbodies as bodies
+from webapp.wire.caller import CallerShown
 from webapp.wire.events import Progress, Skipped, Transcript
-from webapp.wire.normalise import (
-    call_status_word,
-    campaign_progress,
-    normalise,
-    parse_timestamp,
-    transcript_segment,
-)
 from webapp.wire.redact import redact
+from webapp.wire.restbodies import CallSummary, CampaignSummary
+from webapp.wire.resterrors import (
+    BadResponse,
+    NetworkError,
+    NoRoute,
+    NotFound,
+    RateLimited,
+    RestError,
+    ServerError,
+    Unauthorized,
+)
+
+__all__ = [
+    "BadResponse",
+    "BurkiRest",
+    "CallSummary",
+    "CampaignSummary",
+    "NetworkError",
+    "NoRoute",
+    "NotFound",
+    "RateLimited",
+    "RestError",
+    "ServerError",
+    "Unauthorized",
+]
 
 log = logging.getLogger(__name__)
 
-T = TypeVar("T")
-Row = Mapping[str, object]
 Params = Mapping[str, str | int]
-
-
-class RestError(Exception):
-    """A Burki REST request failed. ``status`` is the HTTP status, None when none came."""
-
-    detail = ""  # what Burki said (its JSON ``detail``), for people: "already completed"
-
-    def __init__(self, message: str, status: int | None = None) -> None:
-        super().__init__(message)
-        self.status = status
-
-
-class Unauthorized(RestError):
-    """401: the key is wrong, or was dropped on a redirect to another origin."""
-
-
-class NotFound(RestError):
-    """404: no such call or campaign (or, as :class:`NoRoute`, no such endpoint)."""
-
-
-class NoRoute(NotFound):
-    """404 ``{"detail": "Not Found"}``: this Burki has no such endpoint (FastAPI's answer
-    for an unknown path; a missing call or campaign is named in its detail)."""
-
-    no_route = True
-
-
-class RateLimited(RestError):
-    """429. ``retry_after`` is Burki's ``Retry-After`` in seconds, when it sent one."""
-
-    def __init__(self, message: str, retry_after: float | None = None) -> None:
-        super().__init__(message, 429)
-        self.retry_after = retry_after
-
-
-class ServerError(RestError):
-    """5xx: Burki failed; worth retrying later."""
-
-
-class NetworkError(RestError):
-    """No answer: connection refused or dropped, TLS failure, timeout, redirect loop."""
-
-
-class BadResponse(RestError):
-    """A 2xx whose body is not what the endpoint promises (not JSON, wrong shape)."""
-
-
-@dataclass(frozen=True, slots=True)
-class CallSummary:
-    """A call as the REST API lists it; every field but the SID may be missing."""
-
-    call_sid: str
-    status: str = ""
-    id: int | None = None
-    direction: str | None = None
-    customer_phone: str | None = None
-    twilio_phone: str | None = None
-    assistant_id: int | None = None
-    assistant_name: str | None = None
-    started_at: datetime | None = None
-    ended_at: datetime | None = None
-    duration: float | None = None
-    transcript_count: int | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class CampaignSummary:
-    """A campaign as the REST API lists it. The contact counts are passed on as sent:
-    the REST object does not say whether ``completed_contacts`` includes the failed."""
-
-    id: int
-    name: str = ""
-    status: str = ""
-    description: str | None = None
-    campaign_type: str | None = None
-    assistant_name: str | None = None
-    total_contacts: int = 0
-    completed_contacts: int = 0
-    failed_contacts: int = 0
-    created_at: datetime | None = None
 
 
 class BurkiRest:
@@ -185,21 +121,21 @@ class BurkiRest:
         """One page of calls (``status=None``: every status)."""
         path = "/api/v1/calls"
         body = await self._get_json(path, _page(status, skip, limit))
-        convert = partial(_call_summary, callers=self._callers)
-        return _convert(_rows(body, path), convert, path)
+        convert = partial(bodies.call_summary, callers=self._callers)
+        return bodies.convert(bodies.rows(body, path), convert, path)
 
     async def call(self, call_sid: str) -> CallSummary:
         path = f"/api/v1/calls/sid/{_segment(call_sid)}"
-        row = _object(await self._get_json(path), path)
-        summary = _call_summary(row, call_sid, self._callers)
+        row = bodies.as_object(await self._get_json(path), path)
+        summary = bodies.call_summary(row, call_sid, self._callers)
         assert summary is not None  # a default SID was given
         return summary
 
     async def transcripts(self, call_sid: str) -> list[Transcript]:
         """The call's stored segments, oldest first as Burki sends them; unusable rows dropped."""
         path = f"/api/v1/calls/sid/{_segment(call_sid)}/transcripts"
-        rows = _rows(await self._get_json(path), path)
-        return _convert(rows, lambda row: _transcript(call_sid, row), path)
+        found = bodies.rows(await self._get_json(path), path)
+        return bodies.convert(found, lambda row: bodies.stored_segment(call_sid, row), path)
 
     async def call_exists(self, call_sid: str) -> bool | None:
         """True if the call answers 200, False on 404, None when it cannot tell.
@@ -233,9 +169,9 @@ class BurkiRest:
         """
         path = "/api/v1/assistants"
         names: dict[int, str] = {}
-        for row in _rows(await self._get_json(path, {"skip": 0, "limit": 500}), path):
+        for row in bodies.rows(await self._get_json(path, {"skip": 0, "limit": 500}), path):
             if isinstance(row, dict):
-                ident, name = _int(row, "id"), _text(row, "name")
+                ident, name = bodies.integer(row, "id"), bodies.text(row, "name")
                 if ident is not None and name:
                     names[ident] = name
         return names
@@ -247,19 +183,19 @@ class BurkiRest:
     ) -> list[CampaignSummary]:
         path = "/api/v1/campaigns"
         body = await self._get_json(path, _page(status, skip, limit))
-        return _convert(_rows(body, path), _campaign_summary, path)
+        return bodies.convert(bodies.rows(body, path), bodies.campaign_summary, path)
 
     async def campaign(self, campaign_id: int) -> CampaignSummary:
         path = f"/api/v1/campaigns/{int(campaign_id)}"
-        row = _object(await self._get_json(path), path)
-        summary = _campaign_summary(row, campaign_id)
+        row = bodies.as_object(await self._get_json(path), path)
+        summary = bodies.campaign_summary(row, campaign_id)
         assert summary is not None  # a default id was given
         return summary
 
     async def campaign_progress(self, campaign_id: int) -> Progress:
         """The campaign's counters and recent activity, as a live ``Progress`` would carry."""
         path = f"/api/v1/campaigns/{int(campaign_id)}/progress"
-        result = _progress(_object(await self._get_json(path), path))
+        result = bodies.progress_body(bodies.as_object(await self._get_json(path), path))
         if isinstance(result, Skipped):
             raise self._error(BadResponse, f"GET {path}: unusable progress ({result.reason})")
         if result.campaign_id is None:
@@ -385,123 +321,3 @@ def _page(status: str | None, skip: int, limit: int) -> dict[str, str | int]:
 def _segment(value: str) -> str:
     """A caller's id as one path segment: it can never climb to another endpoint."""
     return quote(value, safe="").replace(".", "%2E")
-
-
-# -- bodies and rows ---------------------------------------------------------------------
-
-
-def _rows(body: object, path: str) -> list[object]:
-    """A list body, bare or paged as ``{"items": [...], ...}``."""
-    if isinstance(body, dict):
-        body = body.get("items")
-    if not isinstance(body, list):
-        raise BadResponse(f"Burki REST GET {path}: expected a list or {{items: [...]}}")
-    return body
-
-
-def _object(body: object, path: str) -> Row:
-    if not isinstance(body, dict):
-        raise BadResponse(f"Burki REST GET {path}: expected a JSON object")
-    return cast(Row, body)
-
-
-def _convert(rows: list[object], convert: Callable[[Row], T | None], path: str) -> list[T]:
-    """Each row that is an object and converts; the others are dropped (and counted in the log)."""
-    out: list[T] = []
-    for row in rows:
-        item = convert(cast(Row, row)) if isinstance(row, dict) else None
-        if item is not None:
-            out.append(item)
-    if dropped := len(rows) - len(out):
-        log.debug("GET %s: dropped %d unusable rows", path, dropped)
-    return out
-
-
-def _call_summary(
-    row: Row, call_sid: str | None = None, callers: CallerShown = "last4"
-) -> CallSummary | None:
-    sid = _text(row, "call_sid") or call_sid
-    if not sid:
-        return None
-    caller = _text(row, "customer_phone") or _text(row, "customer_phone_number")
-    return CallSummary(
-        call_sid=sid,
-        status=call_status_word(_text(row, "status") or ""),
-        id=_int(row, "id"),
-        direction=_text(row, "direction"),
-        # The open-source server names the numbers as its call_status metadata does.
-        customer_phone=caller_label(caller, callers) if caller else None,
-        twilio_phone=_text(row, "twilio_phone") or _text(row, "to_phone_number"),
-        assistant_id=_int(row, "assistant_id"),
-        assistant_name=_text(row, "assistant_name") or _nested_name(row, "assistant"),
-        started_at=parse_timestamp(row.get("started_at")),
-        ended_at=parse_timestamp(row.get("ended_at")),
-        duration=_number(row, "duration"),
-        transcript_count=_int(row, "transcript_count"),
-    )
-
-
-def _campaign_summary(row: Row, campaign_id: int | None = None) -> CampaignSummary | None:
-    ident = _int(row, "id")
-    if ident is None:
-        ident = campaign_id
-    if ident is None:
-        return None
-    return CampaignSummary(
-        id=ident,
-        name=_text(row, "name") or "",
-        status=_text(row, "status") or "",
-        description=_text(row, "description"),
-        campaign_type=_text(row, "campaign_type"),
-        assistant_name=_text(row, "assistant_name") or _nested_name(row, "assistant"),
-        total_contacts=_int(row, "total_contacts") or 0,
-        completed_contacts=_int(row, "completed_contacts") or 0,
-        failed_contacts=_int(row, "failed_contacts") or 0,
-        created_at=parse_timestamp(row.get("created_at")),
-    )
-
-
-def _transcript(call_sid: str, row: Row) -> Transcript | None:
-    """A stored segment; its ``timestamp`` is when it was spoken."""
-    result = transcript_segment(call_sid, row, at=row.get("timestamp"))
-    return None if isinstance(result, Skipped) else result
-
-
-def _progress(body: Row) -> Progress | Skipped:
-    """The documented ``{progress: {...dialect C...}, metrics, recent_activity}``, or
-    the SDK's flat model (dialect B's counters) from older servers."""
-    if "progress" in body:
-        metrics = body.get("metrics")
-        at = metrics.get("last_updated") if isinstance(metrics, dict) else None
-        return campaign_progress(body, at=at)
-    result = normalise({**body, "type": "progress", "data": None})
-    return result if isinstance(result, Progress | Skipped) else Skipped("not a progress body")
-
-
-# Tolerant readers: a missing or wrong-typed field is None, never an error.
-
-
-def _text(row: Row, key: str) -> str | None:
-    value = row.get(key)
-    return value if isinstance(value, str) else None
-
-
-def _int(row: Row, key: str) -> int | None:
-    value = row.get(key)
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
-
-
-def _number(row: Row, key: str) -> float | None:
-    value = row.get(key)
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return None
-    try:
-        number = float(value)
-    except OverflowError:
-        return None
-    return number if math.isfinite(number) else None
-
-
-def _nested_name(row: Row, key: str) -> str | None:
-    value = row.get(key)
-    return _text(cast(Row, value), "name") if isinstance(value, dict) else None
