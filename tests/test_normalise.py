@@ -10,6 +10,7 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
+from webapp.wire.campaignframes import outcome
 from webapp.wire.events import (
     CallStatus,
     CampaignCompleted,
@@ -25,13 +26,12 @@ from webapp.wire.events import (
     Transcript,
     UpstreamError,
 )
+from webapp.wire.fields import parse_timestamp
 from webapp.wire.normalise import (
     campaign_progress,
     classify_error,
     normalise,
-    outcome,
     parse,
-    parse_timestamp,
     transcript_segment,
 )
 

@@ -25,7 +25,7 @@ from webapp.pages.callers import caller_text
 from webapp.pages.known import UnknownId
 from webapp.pages.state import app_state, record
 from webapp.pages.templating import clock
-from webapp.wire.normalise import parse_timestamp
+from webapp.wire.fields import parse_timestamp
 from webapp.wire.rest import NotFound, RestError
 from webapp.wire.streamkey import StreamKey
 

@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from webapp.wire.caller import caller_of
-from webapp.wire.normalise import parse_timestamp
+from webapp.wire.fields import parse_timestamp
 
 
 def _number(value: object) -> float | None:

@@ -13,7 +13,9 @@ raises ``Invalid`` for a present one of the wrong type; the message of
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping
+from datetime import UTC, datetime
 from typing import cast
 
 MAX_COUNT = 10**15  # far above any campaign; keeps every ratio a finite float
@@ -103,3 +105,45 @@ def read_flag(m: Message, key: str, default: bool) -> bool:
     if not isinstance(value, bool):
         raise Invalid(f"field {key} is not a boolean")
     return value
+
+
+def parse_timestamp(value: object) -> datetime | None:
+    """ISO 8601 (``Z``, offset or naive = UTC) or epoch seconds (number or numeric
+    string) to an aware UTC datetime; None when absent or unreadable."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int | float):
+        return _from_epoch(value)
+    if not isinstance(value, str):
+        return None
+    text = value.strip()
+    if _EPOCH.fullmatch(text):
+        return _from_epoch(float(text))
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    if parsed.tzinfo is None:
+        return parsed.replace(tzinfo=UTC)
+    return parsed.astimezone(UTC)
+
+
+_EPOCH = re.compile(r"[+-]?\d{1,12}(?:\.\d*)?")
+
+
+def _from_epoch(value: float) -> datetime | None:
+    try:
+        return datetime.fromtimestamp(value, UTC)
+    except (OverflowError, OSError, ValueError):
+        return None
+
+
+def timestamp_of(m: Message) -> datetime | None:
+    return parse_timestamp(m.get("timestamp"))
+
+
+def campaign_id_in(*sources: Message | None) -> int | None:
+    for source in sources:
+        if source is not None and (value := read_count(source, "campaign_id")) is not None:
+            return value
+    return None

@@ -6,7 +6,8 @@ sentence naming at most a field, never the frame's content (it is logged).
 
 Where the sources leave room, the choices for campaign counters are written
 in ``webapp.wire.counters`` and those for reading a field (absent, NaN, counts) in
-``webapp.wire.fields``. One more here:
+``webapp.wire.fields`` (timestamps too); the campaign frames are read in
+``webapp.wire.campaignframes``. One more here:
 
 - Data frames (transcript, call status, progress, contacts, completion) are
   strict: a wrong-typed field skips the frame. Control frames (connected,
@@ -19,20 +20,23 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable, Mapping
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import cast
 
-from webapp.wire.counters import read_a, read_b, read_c, to_counters
+from webapp.wire.campaignframes import (
+    campaign_completed,
+    contact_completed,
+    contact_update,
+    metrics_history,
+    progress_ab,
+    progress_c,
+    progress_c_data,
+)
 from webapp.wire.events import (
     CallStatus,
-    CampaignCompleted,
     Connected,
-    Contact,
-    ContactOutcome,
-    ContactUpdate,
     ErrorCode,
     Event,
-    History,
     Pong,
     Progress,
     Skipped,
@@ -45,12 +49,12 @@ from webapp.wire.fields import (
     Message,
     need_object,
     need_text,
-    read_count,
+    parse_timestamp,
     read_flag,
-    read_ident,
     read_number,
     read_object,
     read_text,
+    timestamp_of,
 )
 
 MAX_FRAME_BYTES = 1_048_576
@@ -89,27 +93,6 @@ def normalise(message: object) -> Event | Skipped:
         return Skipped(str(exc), kind_shown)
 
 
-def parse_timestamp(value: object) -> datetime | None:
-    """ISO 8601 (``Z``, offset or naive = UTC) or epoch seconds (number or numeric
-    string) to an aware UTC datetime; None when absent or unreadable."""
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int | float):
-        return _from_epoch(value)
-    if not isinstance(value, str):
-        return None
-    text = value.strip()
-    if _EPOCH.fullmatch(text):
-        return _from_epoch(float(text))
-    try:
-        parsed = datetime.fromisoformat(text)
-    except ValueError:
-        return None
-    if parsed.tzinfo is None:
-        return parsed.replace(tzinfo=UTC)
-    return parsed.astimezone(UTC)
-
-
 def transcript_segment(
     call_sid: str, data: Mapping[str, object], at: object = None
 ) -> Transcript | Skipped:
@@ -124,19 +107,9 @@ def campaign_progress(data: Mapping[str, object], at: object = None) -> Progress
     """A dialect C progress body: ``{campaign_id?, status?, progress, recent_activity?}``
     (also the REST ``/campaigns/{id}/progress`` answer)."""
     try:
-        return _progress_c_data(data, parse_timestamp(at))
+        return progress_c_data(data, parse_timestamp(at))
     except Invalid as exc:
         return Skipped(str(exc), "progress")
-
-
-_EPOCH = re.compile(r"[+-]?\d{1,12}(?:\.\d*)?")
-
-
-def _from_epoch(value: float) -> datetime | None:
-    try:
-        return datetime.fromtimestamp(value, UTC)
-    except (OverflowError, OSError, ValueError):
-        return None
 
 
 def _too_big(frame: str | bytes, max_bytes: int) -> bool:
@@ -147,30 +120,16 @@ def _too_big(frame: str | bytes, max_bytes: int) -> bool:
     return len(frame.encode("utf-8", "surrogatepass")) > max_bytes
 
 
-# -- readers shared by the handlers --------------------------------------------------
-
-
-def _at(m: Message) -> datetime | None:
-    return parse_timestamp(m.get("timestamp"))
-
-
-def _campaign_id(*sources: Message | None) -> int | None:
-    for source in sources:
-        if source is not None and (value := read_count(source, "campaign_id")) is not None:
-            return value
-    return None
-
-
 # -- live transcript ----------------------------------------------------------------
 
 
 def _connected(m: Message) -> Connected:
     message = m.get("message")
-    return Connected(at=_at(m), message=message if isinstance(message, str) else "")
+    return Connected(at=timestamp_of(m), message=message if isinstance(message, str) else "")
 
 
 def _pong(m: Message) -> Pong:
-    return Pong(at=_at(m))
+    return Pong(at=timestamp_of(m))
 
 
 # The open-source server says "ongoing" (the stored word) on connect and on
@@ -192,12 +151,12 @@ def _call_status(m: Message) -> CallStatus:
     status = call_status_word(status)
     metadata = read_object(m, "metadata") or read_object(data, "metadata") or {}
     sid = read_text(m, "call_sid") or read_text(data, "call_sid") or ""
-    return CallStatus(call_sid=sid, status=status, at=_at(m), metadata=dict(metadata))
+    return CallStatus(call_sid=sid, status=status, at=timestamp_of(m), metadata=dict(metadata))
 
 
 def _transcript(m: Message) -> Transcript:
     data = need_object(m, "data")
-    return _segment(read_text(m, "call_sid") or "", data, _at(m))
+    return _segment(read_text(m, "call_sid") or "", data, timestamp_of(m))
 
 
 _SPEAKERS: dict[str, Speaker] = {"user": "user", "assistant": "assistant"}
@@ -234,7 +193,7 @@ def _error(m: Message) -> UpstreamError:
     code = m.get("error")
     message = m.get("message")
     text = message if isinstance(message, str) else ""
-    return UpstreamError(code=classify_error(code, text), message=text, at=_at(m))
+    return UpstreamError(code=classify_error(code, text), message=text, at=timestamp_of(m))
 
 
 def classify_error(code: object, message: str = "") -> ErrorCode:
@@ -246,163 +205,6 @@ def classify_error(code: object, message: str = "") -> ErrorCode:
     return "other"
 
 
-# -- campaign contacts --------------------------------------------------------------
-
-_OUTCOMES: dict[str, ContactOutcome] = {
-    **dict.fromkeys(("success", "successful", "completed", "answered"), "success"),
-    **dict.fromkeys(("failed", "error", "no-answer", "no_answer", "busy"), "failed"),
-    **dict.fromkeys(("in_progress", "in-progress", "calling", "processing"), "in_progress"),
-    **dict.fromkeys(("pending", "queued"), "pending"),
-    "skipped": "skipped",
-}
-
-
-def outcome(status: str) -> ContactOutcome:
-    """A contact's raw status, in any dialect, as one ``ContactOutcome``."""
-    return _OUTCOMES.get(status.strip().lower(), "unknown")
-
-
-def _contact_completed(m: Message) -> ContactUpdate:
-    """Dialect A: ``data = {phone_number, name, outcome, duration, call_sid}``."""
-    data = need_object(m, "data")
-    status = need_text(data, "outcome")
-    contact = Contact(
-        outcome(status),
-        raw_status=status,
-        phone=read_text(data, "phone_number") or "",
-        name=read_text(data, "name") or "",
-        contact_id=read_ident(data, "contact_id"),
-        call_sid=read_text(data, "call_sid"),
-        duration=read_number(data, "duration"),
-        error=read_text(data, "error"),
-        at=_at(m),
-    )
-    return ContactUpdate(contact, campaign_id=_campaign_id(m, data))
-
-
-def _contact_update(m: Message) -> ContactUpdate:
-    """Dialect B, flat: ``contact_id, phone_number, status, call_sid, call_duration, ...``."""
-    status = need_text(m, "status")
-    contact = Contact(
-        outcome(status),
-        raw_status=status,
-        phone=read_text(m, "phone_number") or "",
-        name=read_text(m, "name") or "",
-        contact_id=read_ident(m, "contact_id"),
-        call_sid=read_text(m, "call_sid"),
-        duration=read_number(m, "call_duration"),
-        error=read_text(m, "error_message"),
-        at=_at(m),
-    )
-    return ContactUpdate(contact, campaign_id=_campaign_id(m))
-
-
-def _b_contacts(m: Message, at: datetime | None) -> tuple[Contact, ...]:
-    status = read_text(m, "contact_status")
-    if status is None:
-        return ()
-    contact = Contact(
-        outcome(status),
-        raw_status=status,
-        phone=read_text(m, "contact_phone") or "",
-        contact_id=read_ident(m, "contact_id"),
-        error=read_text(m, "contact_error"),
-        at=at,
-    )
-    return (contact,)
-
-
-def _activity(m: Message) -> tuple[Contact, ...]:
-    """Dialect C ``recent_activity``; ``execution_id`` stands in for the contact id."""
-    entries = m.get("recent_activity")
-    if entries is None:
-        return ()
-    if not isinstance(entries, list):
-        raise Invalid("field recent_activity is not a list")
-    return tuple(_activity_entry(entry) for entry in entries)
-
-
-def _activity_entry(entry: object) -> Contact:
-    if not isinstance(entry, dict):
-        raise Invalid("a recent_activity entry is not an object")
-    e = cast(Message, entry)
-    status = need_text(e, "status")
-    return Contact(
-        outcome(status),
-        raw_status=status,
-        phone=read_text(e, "contact_phone") or "",
-        contact_id=read_ident(e, "execution_id"),
-        call_sid=read_ident(e, "call_id"),
-        at=parse_timestamp(e.get("executed_at")),
-    )
-
-
-# -- campaign progress and completion -------------------------------------------------
-
-
-def _progress_ab(m: Message) -> Progress:
-    """``progress``: dialect A nests counts in ``data``, dialect B sends them flat."""
-    data = read_object(m, "data")
-    at = _at(m)
-    if data is not None:
-        return Progress(
-            to_counters(read_a(data)), _campaign_id(m, data), read_text(data, "status"), (), at
-        )
-    counters = to_counters(read_b(m))
-    return Progress(counters, _campaign_id(m), read_text(m, "status"), _b_contacts(m, at), at)
-
-
-def _progress_c(m: Message) -> Progress:
-    """``initial_progress`` / ``progress_update`` (dialect C)."""
-    data = need_object(m, "data")
-    return _progress_c_data(data, _at(m), outer=m)
-
-
-def _progress_c_data(data: Message, at: datetime | None, outer: Message | None = None) -> Progress:
-    counts = need_object(data, "progress")
-    return Progress(
-        counters=to_counters(read_c(counts)),
-        campaign_id=_campaign_id(data, outer),
-        status=read_text(data, "status"),
-        contacts=_activity(data),
-        at=at,
-    )
-
-
-def _campaign_completed(m: Message) -> CampaignCompleted:
-    """Dialect A carries the final counts in ``data``; dialect B flat."""
-    data = read_object(m, "data")
-    source = data if data is not None else m
-    counts = read_a(source) if data is not None else read_b(m)
-    return CampaignCompleted(
-        counters=to_counters(counts),
-        campaign_id=_campaign_id(m, data),
-        total_duration=read_number(source, "total_duration"),
-        total_cost=read_number(source, "total_cost"),
-        at=_at(m),
-    )
-
-
-MAX_HISTORY = 2000
-
-
-def _metrics_history(m: Message) -> History:
-    """Dialect C: ``data.history`` = ``[{timestamp (epoch s), ...C counters}, ...]``."""
-    data = need_object(m, "data")
-    entries = data.get("history")
-    if not isinstance(entries, list):
-        raise Invalid("field history is not a list")
-    samples = []
-    for entry in entries[-MAX_HISTORY:]:
-        if not isinstance(entry, dict):
-            raise Invalid("a history entry is not an object")
-        at = parse_timestamp(entry.get("timestamp"))
-        if at is not None:
-            samples.append((at, to_counters(read_c(cast(Message, entry)))))
-    samples.sort(key=lambda sample: sample[0])
-    return History(tuple(samples), _campaign_id(m, data))
-
-
 _HANDLERS: dict[str, Callable[[Message], Event]] = {
     "connection_established": _connected,
     "connection_ack": _connected,
@@ -410,12 +212,12 @@ _HANDLERS: dict[str, Callable[[Message], Event]] = {
     "transcript": _transcript,
     "error": _error,
     "pong": _pong,
-    "progress": _progress_ab,
-    "initial_progress": _progress_c,
-    "progress_update": _progress_c,
-    "contact_completed": _contact_completed,
-    "contact_update": _contact_update,
-    "campaign_completed": _campaign_completed,
-    "metrics_history": _metrics_history,
+    "progress": progress_ab,
+    "initial_progress": progress_c,
+    "progress_update": progress_c,
+    "contact_completed": contact_completed,
+    "contact_update": contact_update,
+    "campaign_completed": campaign_completed,
+    "metrics_history": metrics_history,
 }
 _NOT_USED: frozenset[str] = frozenset()

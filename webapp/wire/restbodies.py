@@ -14,11 +14,11 @@ from typing import TypeVar, cast
 
 from webapp.wire.caller import CallerShown, caller_label
 from webapp.wire.events import Progress, Skipped, Transcript
+from webapp.wire.fields import parse_timestamp
 from webapp.wire.normalise import (
     call_status_word,
     campaign_progress,
     normalise,
-    parse_timestamp,
     transcript_segment,
 )
 from webapp.wire.resterrors import BadResponse
