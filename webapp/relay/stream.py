@@ -120,6 +120,7 @@ class Stream:
         )
         self.log = ReplayLog(max(config.log_size, 300))
         self.subscribers: set[Subscriber] = set()
+        self.held = False  # kept open without viewers (the monitor, ``webapp.watch``)
         self._sources = sources
         self._config = config
         self._metrics = metrics
@@ -326,7 +327,19 @@ class Stream:
 
     def detach(self, sub: Subscriber) -> None:
         self.subscribers.discard(sub)
-        if not self.subscribers and not self.ended and self._timer is None:
+        self._retire_unless_watched()
+
+    def hold(self, held: bool = True) -> None:
+        """Keep this stream open with no viewer (True) or let it go as viewers do (False):
+        a held stream has no grace period; an ended one lingers and retires all the same."""
+        self.held = held
+        if held:
+            self._cancel_timer_unless_ended()
+        else:
+            self._retire_unless_watched()
+
+    def _retire_unless_watched(self) -> None:
+        if not (self.subscribers or self.held or self.ended) and self._timer is None:
             self._timer = asyncio.create_task(self._retire_after(self._config.grace_period))
 
     def watch_view(self, view: FrameView) -> None:
