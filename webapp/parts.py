@@ -40,6 +40,7 @@ from webapp.cluster.auditonce import RedisOnce
 from webapp.cluster.bus import BusConfig
 from webapp.cluster.listing import RedisListing
 from webapp.cluster.marks import RedisMarks
+from webapp.cluster.monitoring import RedisPlacement
 from webapp.cluster.replica import Cluster
 from webapp.cluster.streamcaps import RedisStreamCaps
 from webapp.cluster.throttle import RedisAttempts
@@ -55,6 +56,9 @@ from webapp.relay.ports import DeliveryMarks
 from webapp.relay.redactor import RedactionConfig
 from webapp.relay.stream import Integrations, RelayConfig
 from webapp.settings import Settings
+from webapp.watch.gauges import MonitorGauges
+from webapp.watch.monitor import Monitor, MonitorConfig
+from webapp.watch.placement import Alone
 from webapp.wire.rest import BurkiRest
 from webapp.wire.sources import Sources
 from webapp.wire.upstream import UpstreamConfig
@@ -95,11 +99,22 @@ def app_state(settings: Settings, access: Access, rest: BurkiRest, demo: bool) -
         assistant_of=directory.assistant_for,
         assistant_name=directory.assistants.name_of,
     )
+    hub = Hub(sources, relay_config(settings), metrics, integrations)
+    monitor = Monitor(
+        hub,
+        directory,
+        monitor_config(settings),
+        RedisPlacement(store.bus)
+        if store is not None
+        else Alone(startup.node_id(settings.dashboard_node_id)),
+    )
+    if monitor.enabled:
+        metrics.registry.register(MonitorGauges(monitor))
     return AppState(
         access=access,
         metrics=metrics,
         rest=rest,
-        hub=Hub(sources, relay_config(settings), metrics, integrations),
+        hub=hub,
         directory=directory,
         webhooks=webhooks,
         demo=demo,
@@ -116,6 +131,15 @@ def app_state(settings: Settings, access: Access, rest: BurkiRest, demo: bool) -
             Capabilities(settings.actions_capability_ttl),
         ),
         store=store.bus if store is not None else None,
+        monitor=monitor if monitor.enabled else None,
+    )
+
+
+def monitor_config(settings: Settings) -> MonitorConfig:
+    return MonitorConfig(
+        enabled=settings.monitor_enabled,
+        max_streams=settings.monitor_max_streams,
+        open_rate=settings.monitor_open_rate,
     )
 
 

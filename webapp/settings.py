@@ -158,6 +158,23 @@ class Settings(BaseSettings):
         description="Seconds between polls of Burki's lists of ongoing calls and running "
         "campaigns (overview, wallboard).",
     )
+    monitor_enabled: bool = Field(
+        True,
+        description="Monitor every ongoing call and running campaign Burki lists, with no page "
+        "open (alerts, webhooks, attention); false: a stream exists only while watched.",
+    )
+    monitor_max_streams: int = Field(
+        1000,
+        ge=0,
+        description="Most streams one node monitors; past it the rest are logged, counted and "
+        "named on /admin.",
+    )
+    monitor_open_rate: float = Field(
+        10.0,
+        gt=0,
+        description="Most monitored streams opened a second (a start with hundreds of ongoing "
+        "calls does not hammer Burki).",
+    )
     alert_segment_threshold: float = Field(
         -0.5,
         ge=-1,

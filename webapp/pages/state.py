@@ -25,6 +25,7 @@ from webapp.relay.hub import Hub
 from webapp.relay.metrics import Metrics
 from webapp.relay.ports import SharedStore
 from webapp.relay.redactor import RedactionConfig
+from webapp.watch.monitor import Monitor
 from webapp.wire.rest import BurkiRest
 
 NAME = "running"
@@ -48,6 +49,7 @@ class AppState:
     store: SharedStore | None = None  # the cluster's Redis (None: one process alone)
     attention_threshold: int = 20  # the overview lists calls from this score
     actions: ActionPolicy = field(default_factory=ActionPolicy)  # who may end calls, etc.
+    monitor: Monitor | None = None  # every listed call held open with no page (None: off)
 
 
 @dataclass(frozen=True, slots=True)
