@@ -21,6 +21,7 @@ from webapp.access.auth import Principal
 from webapp.access.wiring import principal_of
 from webapp.pages import htmlsse
 from webapp.pages.attention import (
+    attention_reasons,
     attention_scores,
     call_keys,
     follow,
@@ -155,6 +156,7 @@ def context(
     return {
         "calls": shown,
         "scores": scores,
+        "reasons": attention_reasons(hub, calls) if hub is not None else {},
         "campaigns": live_campaigns([c for c in campaigns if filters.keep_campaign(c)], hub),
         "total_calls": len(calls),
         "total_campaigns": len(campaigns),

@@ -143,8 +143,9 @@ class Monitor:
     async def look(self) -> None:
         """Bring the held streams in line with the directory's lists (one look)."""
         self._let_go_done()
-        listed = [k for k in _keys(self.listing) if k not in self.refused and k not in self._ended]
-        self._forget_unlisted(set(listed))
+        every = _keys(self.listing)
+        self._forget_unlisted(set(every))
+        listed = [k for k in every if k not in self.refused and k not in self._ended]
         try:
             survey = await self.placement.survey(listed, len(self.held))
         except Exception as exc:  # Redis away: hold what is held, take nothing, look again
