@@ -61,7 +61,7 @@ def monitoring(request: Request) -> Monitoring | None:
         return None
     left = list(monitor.unmonitored)
     names = call_names(state.directory.calls, state.hub, (k.id for k in left if k.kind == "call"))
-    counts = monitor.counts or {monitor.placement.node: len(monitor.held)}
+    counts = monitor.counts or {monitor.placement.node: monitor.holding}
     return Monitoring(
         cap=monitor.config.max_streams,
         counts=sorted(counts.items()),

@@ -329,18 +329,18 @@ class Stream:
         self.subscribers.discard(sub)
         self._retire_unless_watched()
 
-    def hold(self, held: bool = True) -> None:
-        """Keep this stream open with no viewer (True) or let it go as viewers do (False):
-        a held stream has no grace period; an ended one lingers and retires all the same."""
+    def hold(self, held: bool = True, *, grace: bool = True) -> None:
+        """Keep this stream open with no viewer (True) or let it go as viewers do (False;
+        ``grace=False``: with no viewer it retires now). A held stream has no grace period;
+        an ended one lingers and retires all the same."""
         self.held = held
-        if held:
-            self._cancel_timer_unless_ended()
-        else:
-            self._retire_unless_watched()
+        self._cancel_timer_unless_ended()
+        self._retire_unless_watched(self._config.grace_period if grace else 0.0)
 
-    def _retire_unless_watched(self) -> None:
+    def _retire_unless_watched(self, grace: float | None = None) -> None:
         if not (self.subscribers or self.held or self.ended) and self._timer is None:
-            self._timer = asyncio.create_task(self._retire_after(self._config.grace_period))
+            wait = self._config.grace_period if grace is None else grace
+            self._timer = asyncio.create_task(self._retire_after(wait))
 
     def watch_view(self, view: FrameView) -> None:
         """Render every frame from now on for ``view`` too (a page shows this stream)."""

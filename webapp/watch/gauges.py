@@ -21,7 +21,7 @@ class MonitorGauges(Collector):
             "Streams monitored with no page open, by node (every node's, as the last look saw)",
             labels=["node"],
         )
-        for node, count in sorted((m.counts or {m.placement.node: len(m.held)}).items()):
+        for node, count in sorted((m.counts or {m.placement.node: m.holding}).items()):
             held.add_metric([node], count)
         left = GaugeMetricFamily(
             "burki_live_monitor_unmonitored",

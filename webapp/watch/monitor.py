@@ -100,6 +100,11 @@ class Monitor:
     def enabled(self) -> bool:
         return self.config.enabled
 
+    @property
+    def holding(self) -> int:
+        """The held streams whose upstream this node runs (in a cluster: whose lease it holds)."""
+        return sum(1 for stream in self.held.values() if stream.runs_upstream)
+
     def start(self) -> None:
         if self.config.enabled and not self._tasks:
             self._tasks = [
@@ -147,7 +152,7 @@ class Monitor:
         self._forget_unlisted(set(every))
         listed = [k for k in every if k not in self.refused and k not in self._ended]
         try:
-            survey = await self.placement.survey(listed, len(self.held))
+            survey = await self.placement.survey(listed, self.holding)
         except Exception as exc:  # Redis away: hold what is held, take nothing, look again
             log.warning("monitor: the cluster's placement is unavailable (%s)", type(exc).__name__)
             return
@@ -172,8 +177,10 @@ class Monitor:
         me = self.placement.node
         for key in list(self.held):
             holder = survey.holders.get(key)
-            if key not in self._wanted or (holder is not None and holder != me):
+            if key not in self._wanted:
                 self._let_go(key)
+            elif holder is not None and holder != me:  # it lost the race for the lease
+                self._let_go(key, grace=False)
         return len(self.held)
 
     def _take(self, listed: list[StreamKey], survey: Survey, mine: int) -> None:
@@ -216,10 +223,10 @@ class Monitor:
         if excess <= 0:
             return
         idle = [k for k, s in self.held.items() if not s.subscribers][: min(excess, GIVE_BACK)]
-        wait = self.hub.config.grace_period + 2 * self.placement.recheck
+        wait = 3 * self.placement.recheck  # another node's look takes it meanwhile
         for key in idle:
-            self._given_back[key] = time.monotonic() + wait  # its lease lingers a grace period
-            self._let_go(key)
+            self._given_back[key] = time.monotonic() + wait
+            self._let_go(key, grace=False)  # its lease goes with it, at once
 
     # -- held streams ------------------------------------------------------------------
 
@@ -242,9 +249,9 @@ class Monitor:
         task = asyncio.create_task(self.placement.refuse(key), name=f"refused {key}")
         task.add_done_callback(_logged)
 
-    def _let_go(self, key: StreamKey) -> None:
+    def _let_go(self, key: StreamKey, *, grace: bool = True) -> None:
         if self.held.pop(key, None) is not None:
-            self.hub.hold(key, held=False)
+            self.hub.hold(key, held=False, grace=grace)
 
     def _forget_unlisted(self, listed: set[StreamKey]) -> None:
         """A stream that left the lists may be opened again if it comes back (a new call
