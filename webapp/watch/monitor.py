@@ -93,6 +93,7 @@ class Monitor:
         self._queued: set[StreamKey] = set()
         self._wanted: set[StreamKey] = set()
         self._more = asyncio.Event()
+        self._idle = asyncio.Event()  # the opener has nothing queued
         self._looked = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
 
@@ -117,6 +118,10 @@ class Monitor:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         self._tasks = []
+
+    async def opener_idle(self) -> None:
+        """Return once every queued stream is open (tests and the benchmark await it)."""
+        await self._idle.wait()
 
     async def looked(self) -> None:
         """Return after the next look is done (tests and the first page await it)."""
@@ -201,7 +206,9 @@ class Monitor:
             if key not in self._queued:
                 self._queued.add(key)
                 self._queue.append(key)
-        self._more.set()
+        if self._queue:
+            self._idle.clear()
+            self._more.set()
         capped = mine + room >= self.config.max_streams
         self._note_unmonitored(free[room:] if capped else [])
 
@@ -274,6 +281,7 @@ class Monitor:
         pause = 1.0 / self.config.open_rate
         while True:
             while not self._queue:
+                self._idle.set()
                 self._more.clear()
                 await self._more.wait()
             key = self._queue.popleft()
