@@ -42,7 +42,8 @@ RUNS = (
 class Result:
     run: Run
     streams: int
-    segments: float
+    viewers: int
+    segments: int
     cpu_s: float
     rss_kib: int
 
@@ -78,15 +79,20 @@ def one_run(run: Run, sim: Child, sids: list[str], base: str, window: float) -> 
         streams = wait_upstreams(sim, sids, want)
         time.sleep(5.0)  # settle: replays read, first health figures out
         user, system = cpu_times(proxy.pid)
-        started = time.monotonic()
+        started = time.time()
         time.sleep(window)
-        took = time.monotonic() - started
         after_user, after_system = cpu_times(proxy.pid)
+        ended = time.time()
         rss = rss_kib(proxy.pid)
-        if run.viewers:
-            pool.call("close_all")
-    segments = len(sids) * RATE * took if streams else 0.0
-    return Result(run, streams, segments, after_user - user + after_system - system, rss)
+        watching = pool.call("alive")
+        pool.call("close_all")
+    cpu = after_user - user + after_system - system
+    return Result(run, streams, watching, said(sim, sids, started, ended), cpu, rss)
+
+
+def said(sim: Child, sids: list[str], start: float, end: float) -> int:
+    """Final segments the simulator sent between ``start`` and ``end`` (its markers)."""
+    return sum(1 for sid in sids for _, t in sim.call("markers", sid=sid) if start <= t < end)
 
 
 RATE = 0.25  # final segments a second on each call: one every 4 s
@@ -98,14 +104,16 @@ def table(results: list[Result], calls: int) -> str:
         f"Monitoring cost: {calls} ongoing calls at one segment per 4 s each "
         f"({calls * RATE:g} segments/s), {machine().describe()}, load {load_average()}",
         "",
-        "| run | upstreams | proxy CPU per segment | proxy RSS | memory per call |",
-        "|---|---:|---:|---:|---:|",
+        "| run | upstreams | viewers | segments | proxy CPU per segment | proxy RSS"
+        " | memory per call |",
+        "|---|---:|---:|---:|---:|---:|---:|",
     ]
     for r in results:
         per_call = (r.rss_kib - base) / calls if r is not results[0] else 0.0
         cpu = f"{r.cpu_ms_per_segment:.2f} ms" if r.segments else f"{r.cpu_s:.2f} s total"
         lines.append(
-            f"| {r.run.name} | {r.streams} | {cpu} | {r.rss_kib / 1024:.1f} MiB | "
+            f"| {r.run.name} | {r.streams} | {r.viewers} | {r.segments} | {cpu} | "
+            f"{r.rss_kib / 1024:.1f} MiB | "
             f"{per_call:.0f} KiB |"
         )
     return "\n".join(lines)
