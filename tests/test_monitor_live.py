@@ -205,3 +205,26 @@ async def test_an_ended_call_lingers_then_closes_and_a_viewer_shares_the_one_ups
         stream = live.hub.streams[key]
         assert stream.ended and not stream.held  # lingers for late viewers, as any stream
     assert sim.connections_total(f"call:{sid}") == 1
+
+
+async def test_the_wallboard_first_render_shows_every_monitored_calls_score(
+    sim: Simulator,
+) -> None:
+    calls = [sim.add_call(customer_phone=f"+1555020{n}") for n in range(3)]
+    upset = calls[1]
+    async with (
+        running_app(sim, **MONITORED) as live,
+        live.client(timeout=10) as client,
+    ):
+        await monitored(sim, *(f"call:{sid}" for sid in calls))
+        for text in ANGRY:
+            sim.add_segment(upset, "user", text)
+        health = live.hub.streams[StreamKey.call(upset)].health
+        assert health is not None
+        await until(lambda: health.current().get("attention", {}).get("score", 0) >= 10)
+        page = (await client.get(live.url + "/wallboard")).text
+        opened = [sim.connections_total(f"call:{sid}") for sid in calls]
+    scores = dict(re.findall(r'<article id="card-([^"]+)"[^>]*data-score="(\d+)"', page))
+    assert len(scores) == 3, scores
+    assert max(int(s) for s in scores.values()) >= 10  # the upset caller's card, at once
+    assert opened == [1, 1, 1]  # nothing opened on demand

@@ -124,7 +124,7 @@ class Monitor:
         await self._idle.wait()
 
     async def looked(self) -> None:
-        """Return after the next look is done (tests and the first page await it)."""
+        """Return after the next look is done (tests await it)."""
         self._looked.clear()
         await self._looked.wait()
 
