@@ -68,7 +68,9 @@ async def test_past_its_share_a_node_gives_back_only_streams_no_viewer_watches(
     listing, keys = listed(sim, 6)
     cluster = Told()
     async with hub_on(sim) as hub:
-        monitor = Monitor(hub, listing, MonitorConfig(open_rate=1000), cluster)
+        monitor = Monitor(
+            hub, listing, MonitorConfig(enabled=True, max_streams=1000, open_rate=1000), cluster
+        )
         monitor.start()
         try:
             await opened(monitor, 6)
@@ -90,7 +92,9 @@ async def test_a_stream_another_node_holds_is_let_go_and_none_past_the_share_is_
     listing, keys = listed(sim, 8)
     cluster = Told(nodes=2, holders={keys[0]: "other", keys[1]: "other"})
     async with hub_on(sim) as hub:
-        monitor = Monitor(hub, listing, MonitorConfig(open_rate=1000), cluster)
+        monitor = Monitor(
+            hub, listing, MonitorConfig(enabled=True, max_streams=1000, open_rate=1000), cluster
+        )
         monitor.start()
         try:
             await opened(monitor, 5)  # a share of 4, plus the slack

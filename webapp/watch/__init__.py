@@ -1,5 +1,9 @@
-"""What the dashboard watches on its own, with no page open: the monitor of every listed call.
+"""Watch: what the dashboard watches on its own, not for one viewer's stream.
 
-May import ``relay``, ``calls``, ``wire`` and ``alerts``; the directory of listed calls (still
-in ``webapp.pages.directory`` until it moves here) is reached through a small Protocol.
+The directory polls Burki's REST for the calls that are ongoing and the campaigns
+that run (the overview and the wallboard read it), with the assistants' names its
+lists need. The monitor keeps the stream of every call and campaign the directory
+lists open with no page (alerts, webhooks and attention at night). It may import the
+relay, calls, the wire and alerts; the cluster (which shares one poller between nodes
+and places the monitored streams on its nodes), the pages and the root modules import it.
 """

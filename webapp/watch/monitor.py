@@ -53,13 +53,13 @@ REFUSED_KINDS = frozenset({"access_denied"})  # what Burki says of another organ
 
 @dataclass(frozen=True, slots=True)
 class MonitorConfig:
-    enabled: bool = True
-    max_streams: int = 1000
-    open_rate: float = 10.0  # streams opened a second at most
+    enabled: bool
+    max_streams: int
+    open_rate: float  # streams opened a second at most
 
 
 class Listing(Protocol):
-    """What the monitor reads of the directory (``webapp.pages.directory.Directory``)."""
+    """What the monitor reads of the directory (``webapp.watch.directory.Directory``)."""
 
     calls: list[CallSummary]
     campaigns: list[CampaignSummary]
