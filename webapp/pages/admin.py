@@ -18,6 +18,7 @@ from webapp.pages.overview import call_names
 from webapp.pages.state import app_state, record
 from webapp.pages.templating import campaign_title, templates
 from webapp.relay.campaignstate import CampaignState
+from webapp.wire.streamkey import StreamKey
 
 PER_PAGE = 25  # audit rows per page
 MAX_PAGES = 400
@@ -151,18 +152,25 @@ def audit_labels(entries: list[AuditEntry], request: Request) -> list[str]:
     """What each entry opened, with the call named by caller and assistant and the campaign
     by its name where this node knows them (the raw key stays in the row's tooltip)."""
     state = app_state(request)
-    idents = [w.partition(":")[2] for e in entries for w in e.what.split() if w.startswith("call:")]
-    calls = call_names(state.directory.calls, state.hub, idents)
+    named = [
+        (word, key) for e in entries for word in e.what.split() if (key := StreamKey.read(word))
+    ]
+    calls = call_names(
+        state.directory.calls, state.hub, [k.id for _, k in named if k.kind == "call"]
+    )
     campaigns = {str(c.id): campaign_title(c.name, c.id) for c in state.directory.campaigns}
     for key, stream in list(state.hub.streams.items()):
         if isinstance(stream.state, CampaignState) and stream.state.name:
             campaigns[key.id] = campaign_title(stream.state.name, key.id)
+    names = {
+        word: (key.kind, (calls if key.kind == "call" else campaigns).get(key.id))
+        for word, key in named
+    }
     labels = []
     for entry in entries:
         label = entry.what
         for word in entry.what.split():
-            kind, _, ident = word.partition(":")
-            name = (calls if kind == "call" else campaigns if kind == "campaign" else {}).get(ident)
+            kind, name = names.get(word, ("", None))
             if name:
                 label = label.replace(word, f"{kind} {name}")
         labels.append(label)

@@ -30,7 +30,7 @@ from webapp.relay.hub import Hub, Viewing
 from webapp.relay.serve import SSE, batches, last_event_id, sse_response
 from webapp.watch.directory import Directory
 from webapp.wire.rest import CallSummary
-from webapp.wire.streamkey import BadStreamId, StreamKey
+from webapp.wire.streamkey import StreamKey
 
 MAX_CARDS = 48
 SORTS = ("attention", "started")
@@ -162,15 +162,7 @@ def _wanted(directory: Directory, view: BoardView) -> list[StreamKey]:
 
 def _positions(text: str | None) -> dict[StreamKey, str]:
     """The cards the browser has, and where each stands: only well-formed call entries."""
-    found = {}
-    for name, position in cursor.entries(text).items():
-        try:
-            key = StreamKey.parse(name)
-        except BadStreamId:
-            continue
-        if key.kind == "call":
-            found[key] = position
-    return found
+    return {key: at for key, at in cursor.entries(text).items() if key.kind == "call"}
 
 
 class _Session:
