@@ -15,7 +15,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from tests.live import LiveApp, running_app
 from tests.receiver import receiving
 from tests.test_alerts_live import ANGRY, SECRET, endpoints
-from webapp.alerts.webhooks import SIGNATURE_HEADER, verify
+from webapp.alerts.signed import SIGNATURE_HEADER, verify
 from webapp.simulator import Simulator
 from webapp.wire.streamkey import StreamKey
 
