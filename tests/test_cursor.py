@@ -1,4 +1,4 @@
-from webapp.relay import cursor
+from webapp.delivery import cursor
 from webapp.wire.streamkey import StreamKey
 
 CA1 = StreamKey.call("CA1")

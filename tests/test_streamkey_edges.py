@@ -9,7 +9,7 @@ from urllib.parse import quote
 import pytest
 
 from tests.live import running_app
-from webapp.relay import cursor
+from webapp.delivery import cursor
 from webapp.simulator import Simulator
 from webapp.wire.streamkey import StreamKey
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, Protocol
 
-from webapp.pages import htmlsse
+from webapp.delivery import htmlsse
 from webapp.pages.callers import assistant_of, caller_of
 from webapp.pages.charts import chart, sparkline
 from webapp.pages.templating import dom_id, render_block

@@ -4,7 +4,7 @@ Browsers allow six HTTP/1.1 connections per origin, so a page that shows many
 calls must not open a stream per call. One session attaches a single
 subscriber to every ongoing call's stream and to the directory; when the
 directory changes, cards are added and removed without a reload. The event id
-is a cursor over every call shown (see :mod:`webapp.relay.cursor`), so a reconnect
+is a cursor over every call shown (see :mod:`webapp.delivery.cursor`), so a reconnect
 resumes each card exactly, and the cursor also tells which cards the browser
 already has.
 """
@@ -20,14 +20,14 @@ from urllib.parse import urlencode
 from starlette.requests import Request
 from starlette.responses import Response
 
-from webapp.pages import htmlsse, views
+from webapp.delivery import cursor, htmlsse
+from webapp.delivery.serve import SSE, batches, last_event_id, sse_response
+from webapp.pages import views
 from webapp.pages.attention import call_keys
 from webapp.pages.state import app_state, record
 from webapp.pages.templating import dom_id, render_block, templates
-from webapp.relay import cursor
 from webapp.relay.frames import Frame
 from webapp.relay.hub import Hub, Viewing
-from webapp.relay.serve import SSE, batches, last_event_id, sse_response
 from webapp.watch.directory import Directory
 from webapp.wire.rest import CallSummary
 from webapp.wire.streamkey import StreamKey
