@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip --disable-pip-version-check -q
 
-.PHONY: run test lint bench simulator clean
+.PHONY: run test lint bench bench-monitoring simulator clean
 
 $(VENV)/.ok-python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is needed")'
@@ -35,6 +35,9 @@ test: lint
 
 bench: $(VENV)/.ok-test
 	$(PY) -m bench
+
+bench-monitoring: $(VENV)/.ok-test
+	$(PY) -m bench.monitoring
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -128,6 +128,8 @@ def node_env(
         "DASHBOARD_TOKENS_FILE": str(files["dashboard_tokens_file"]),
         "DASHBOARD_AUDIT_FILE": str(files["dashboard_audit_file"]),
         "DASHBOARD_LOG_LEVEL": "warning",
+        # Other cluster tests follow their viewers; a test of monitoring sets it to true.
+        "MONITOR_ENABLED": os.environ.get("MONITOR_ENABLED", "false"),
     }
 
 

@@ -40,6 +40,7 @@ FAST = {
     "relay_linger": 5.0,
     "relay_poll_interval": 0.2,
     "relay_heartbeat": 15.0,
+    "monitor_enabled": False,  # a test of monitoring turns it on: others follow their viewers
 }
 
 

@@ -34,6 +34,7 @@ BUILDERS: dict[str, Callable[[Settings], Any]] = {
     "alerts": configs.alert_config,
     "redaction": configs.redaction_config,
     "bus": lambda settings: configs.bus_config(settings, "node-1"),
+    "monitor": configs.monitor_config,
 }
 
 # Settings that are neither numbers nor switches, each moved to another valid value.

@@ -65,3 +65,23 @@ async def test_a_closed_hub_takes_no_viewers_and_released_viewers_end(sim: Simul
                 hub.stream(StreamKey.call(sim.add_call()))
         await hub.close()
         assert hub.streams == {}
+
+
+async def test_a_held_stream_outlives_its_viewers_and_retires_once_let_go(
+    sim: Simulator,
+) -> None:
+    """The monitor's hold: no grace period while held (an unheld stream beside it retires),
+    then, let go with no viewer, the grace period as for any stream."""
+    held, other = StreamKey.call(sim.add_call()), StreamKey.call(sim.add_call())
+    async with hub_on(sim, grace_period=0.05) as hub:
+        stream = hub.hold(held)
+        with hub.watch([held, other], {}) as viewing:
+            await frames_until(viewing.sub, lambda f: f.stream == other and f.type == "status")
+        await sim.wait_for_connections(str(other), 0)
+        assert other not in hub.streams
+        assert hub.streams[held] is stream and stream.held
+        assert sim.connections(str(held)) == 1
+        assert hub.hold(other, held=False) is None  # nothing to let go
+        hub.hold(held, held=False)
+        await sim.wait_for_connections(str(held), 0)
+        assert held not in hub.streams

@@ -93,10 +93,14 @@ async def _lifespan(
         setattr(app.state, NAME, state)
         if state.webhooks is not None:
             state.webhooks.start()
+        if state.monitor is not None:
+            state.monitor.start()
         await run_in_threadpool(access.audit.prune)
         try:
             yield
         finally:
+            if state.monitor is not None:
+                await state.monitor.close()
             await state.directory.close()
             await state.hub.close()
             if state.store is not None:

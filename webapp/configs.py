@@ -16,6 +16,7 @@ from webapp.calls.redactor import RedactionConfig
 from webapp.cluster.bus import BusConfig
 from webapp.relay.config import RelayConfig
 from webapp.settings import Settings
+from webapp.watch.monitor import MonitorConfig
 from webapp.wire.upstream import UpstreamConfig
 
 
@@ -90,4 +91,12 @@ def bus_config(settings: Settings, node_id: str) -> BusConfig:
         lease_seconds=settings.dashboard_lease_seconds,
         log_entries=settings.redis_stream_entries,
         secret=secret.get_secret_value() if secret is not None else "",
+    )
+
+
+def monitor_config(settings: Settings) -> MonitorConfig:
+    return MonitorConfig(
+        enabled=settings.monitor_enabled,
+        max_streams=settings.monitor_max_streams,
+        open_rate=settings.monitor_open_rate,
     )

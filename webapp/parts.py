@@ -39,12 +39,14 @@ from webapp.cluster import startup
 from webapp.cluster.auditonce import RedisOnce
 from webapp.cluster.listing import RedisListing
 from webapp.cluster.marks import RedisMarks
+from webapp.cluster.monitoring import RedisPlacement
 from webapp.cluster.replica import Cluster
 from webapp.cluster.streamcaps import RedisStreamCaps
 from webapp.cluster.throttle import RedisAttempts
 from webapp.configs import (
     alert_config,
     bus_config,
+    monitor_config,
     redaction_config,
     relay_config,
     upstream_config,
@@ -60,6 +62,9 @@ from webapp.relay.metrics import Metrics
 from webapp.relay.ports import DeliveryMarks
 from webapp.settings import Settings
 from webapp.watch.directory import Directory
+from webapp.watch.gauges import MonitorGauges
+from webapp.watch.monitor import Monitor
+from webapp.watch.placement import Alone
 from webapp.wire.rest import BurkiRest
 from webapp.wire.sources import Sources
 
@@ -100,11 +105,22 @@ def app_state(settings: Settings, access: Access, rest: BurkiRest, demo: bool) -
         redaction=redaction,
         assistant_name=directory.assistants.name_of,
     )
+    hub = Hub(sources, relay_config(settings), metrics, integrations)
+    monitor = Monitor(
+        hub,
+        directory,
+        monitor_config(settings),
+        RedisPlacement(store.bus)
+        if store is not None
+        else Alone(startup.node_id(settings.dashboard_node_id)),
+    )
+    if monitor.enabled:
+        metrics.registry.register(MonitorGauges(monitor))
     return AppState(
         access=access,
         metrics=metrics,
         rest=rest,
-        hub=Hub(sources, relay_config(settings), metrics, integrations),
+        hub=hub,
         directory=directory,
         webhooks=webhooks,
         demo=demo,
@@ -121,6 +137,7 @@ def app_state(settings: Settings, access: Access, rest: BurkiRest, demo: bool) -
             Capabilities(settings.actions_capability_ttl),
         ),
         store=store.bus if store is not None else None,
+        monitor=monitor if monitor.enabled else None,
     )
 
 

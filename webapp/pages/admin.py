@@ -41,6 +41,33 @@ class AdminPage:
     now: datetime = field(default_factory=lambda: datetime.now(UTC))
     embed_note: str | None = None  # a link was just revoked
     forwarded_from: str | None = None  # X-Forwarded-For came from this untrusted peer
+    monitoring: Monitoring | None = None  # None: monitoring is off (MONITOR_ENABLED)
+
+
+@dataclass(frozen=True, slots=True)
+class Monitoring:
+    """What the monitor holds: per node, and what the cap left out (named, never silent)."""
+
+    cap: int
+    counts: list[tuple[str, int]]
+    unmonitored: list[tuple[str, str]]  # (key, name on screen)
+    refused: int
+
+
+def monitoring(request: Request) -> Monitoring | None:
+    state = app_state(request)
+    monitor = state.monitor
+    if monitor is None:
+        return None
+    left = list(monitor.unmonitored)
+    names = call_names(state.directory.calls, state.hub, (k.id for k in left if k.kind == "call"))
+    counts = monitor.counts or {monitor.placement.node: monitor.holding}
+    return Monitoring(
+        cap=monitor.config.max_streams,
+        counts=sorted(counts.items()),
+        unmonitored=[(str(k), names.get(k.id, str(k))) for k in left],
+        refused=monitor.refusals,
+    )
 
 
 async def page(request: Request) -> Response:
@@ -108,6 +135,7 @@ async def _page(
         embeds=await run_in_threadpool(state.access.embeds.list),
         embed_note=note,
         forwarded_from=state.access.forwarding.peer,
+        monitoring=monitoring(request),
     )
     return templates.TemplateResponse(request, "admin.html", {"page": admin}, status_code=status)
 

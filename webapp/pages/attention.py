@@ -49,19 +49,32 @@ def redraws(batch: list[Frame]) -> bool:
 
 
 def attention_scores(hub: Hub, calls: list[CallSummary]) -> dict[str, int]:
-    """The attention score of each ongoing call whose stream is open, by call SID."""
-    scores = {}
-    for key in call_keys(calls):
+    """The attention score of each ongoing call whose stream is open, by call SID (every
+    listed call: the monitor keeps them open, so the first render shows them all)."""
+    return {sid: int(a.get("score", 0)) for sid, a in _attention(hub, calls).items()}
+
+
+def attention_reasons(hub: Hub, calls: list[CallSummary]) -> dict[str, str]:
+    """Why each ongoing call whose stream is open scores what it does, in words, by SID."""
+    return {
+        sid: ", ".join(str(r.get("text", "")) for r in a.get("reasons", []))
+        for sid, a in _attention(hub, calls).items()
+    }
+
+
+def _attention(hub: Hub, calls: list[CallSummary]) -> dict[str, dict[str, Any]]:
+    found = {}
+    for key in call_keys(calls, len(calls)):
         stream = hub.streams.get(key)
         if stream is not None and stream.health is not None:
-            scores[key.id] = int(stream.health.current().get("attention", {}).get("score", 0))
-    return scores
+            found[key.id] = stream.health.current().get("attention") or {}
+    return found
 
 
 def needs_attention(hub: Hub, calls: list[CallSummary], threshold: int) -> list[dict[str, Any]]:
     """Ongoing calls scoring ``threshold`` or more: unclaimed first, then by score."""
     found = []
-    for key in call_keys(calls):
+    for key in call_keys(calls, len(calls)):
         stream = hub.streams.get(key)
         if stream is None or stream.health is None or stream.ended:
             continue

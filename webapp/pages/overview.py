@@ -24,6 +24,7 @@ from webapp.calls.campaignstate import CampaignState
 from webapp.delivery import htmlsse
 from webapp.delivery.serve import SSE, batches, sse_response
 from webapp.pages.attention import (
+    attention_reasons,
     attention_scores,
     call_keys,
     follow,
@@ -154,6 +155,7 @@ def context(
     return {
         "calls": shown,
         "scores": scores,
+        "reasons": attention_reasons(hub, calls) if hub is not None else {},
         "campaigns": live_campaigns([c for c in campaigns if filters.keep_campaign(c)], hub),
         "total_calls": len(calls),
         "total_campaigns": len(campaigns),

@@ -25,6 +25,7 @@ from webapp.relay.hub import Hub
 from webapp.relay.metrics import Metrics
 from webapp.relay.ports import SharedStore
 from webapp.watch.directory import Directory
+from webapp.watch.monitor import Monitor
 from webapp.wire.rest import BurkiRest
 
 NAME = "running"
@@ -48,6 +49,7 @@ class AppState:
     attention_threshold: int  # the overview lists calls from this score (ATTENTION_THRESHOLD)
     store: SharedStore | None = None  # the cluster's Redis (None: one process alone)
     actions: ActionPolicy = field(default_factory=ActionPolicy)  # who may end calls, etc.
+    monitor: Monitor | None = None  # every listed call held open with no page (None: off)
 
 
 @dataclass(frozen=True, slots=True)

@@ -96,6 +96,16 @@ class Hub:
             stream.start()
         return stream
 
+    def hold(self, key: StreamKey, held: bool = True, *, grace: bool = True) -> Stream | None:
+        """Keep the stream of ``key`` open with no viewer (created on first use), or let it
+        go (``held=False``: it retires as a viewerless stream does, or at once without
+        ``grace``). None: no such stream to let go. Raises :class:`HubClosed` when holding
+        on a closing hub."""
+        stream = self.stream(key) if held else self.streams.get(key)
+        if stream is not None:
+            stream.hold(held, grace=grace)
+        return stream
+
     async def ready(self, keys: Iterable[StreamKey]) -> None:
         """The streams of ``keys``, started, each holding what the cluster published so far.
 

@@ -83,6 +83,7 @@ class Stream(Intake):
         self.link = i.sharing.link(self) if i.sharing is not None else None
         super().__init__(key, sources, config, metrics, i, self.link is not None)
         self.features = features_of(key, config, i, self.link is not None)
+        self.held = False  # kept open without viewers (the monitor, ``webapp.watch``)
         self._retire = retire
         self._pump: asyncio.Task[None] | None = None
         self._timer: asyncio.Task[None] | None = None
@@ -159,15 +160,30 @@ class Stream(Intake):
 
     def attach(self, sub: Subscriber, last_id: str | None) -> list[Frame]:
         """Register a viewer; return what it must be sent first (see ``Emitter.join``)."""
-        if self._timer is not None and not self.ended:
-            self._timer.cancel()
-            self._timer = None
+        self._cancel_timer_unless_ended()
         return self.join(sub, last_id)
 
     def detach(self, sub: Subscriber) -> None:
         self.subscribers.discard(sub)
-        if not self.subscribers and not self.ended and self._timer is None:
-            self._timer = asyncio.create_task(self._retire_after(self._config.grace_period))
+        self._retire_unless_watched()
+
+    def hold(self, held: bool = True, *, grace: bool = True) -> None:
+        """Keep this stream open with no viewer (True) or let it go as viewers do (False;
+        ``grace=False``: with no viewer it retires now). A held stream has no grace period;
+        an ended one lingers and retires all the same."""
+        self.held = held
+        self._cancel_timer_unless_ended()
+        self._retire_unless_watched(self._config.grace_period if grace else 0.0)
+
+    def _cancel_timer_unless_ended(self) -> None:
+        if self._timer is not None and not self.ended:
+            self._timer.cancel()
+            self._timer = None
+
+    def _retire_unless_watched(self, grace: float | None = None) -> None:
+        if not (self.subscribers or self.held or self.ended) and self._timer is None:
+            wait = self._config.grace_period if grace is None else grace
+            self._timer = asyncio.create_task(self._retire_after(wait))
 
     def name_campaign(self, name: str | None) -> None:
         """The campaign's name as Burki's REST gives it; a new name is an event for every viewer.

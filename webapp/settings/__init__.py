@@ -4,7 +4,7 @@ Every field is read from the environment variable of the same name in upper
 case (``burki_base_url`` <- ``BURKI_BASE_URL``). Every field has a default and a
 help line (its ``description``); docs/configuration.md lists them all and a test
 keeps the two in step. The fields are written by area, one module each (Burki upstream,
-relay, calls, alerts, access, serving, cluster); ``Settings`` is all of them,
+relay, calls, alerts, access, serving, cluster, watch); ``Settings`` is all of them,
 and checks here what spans areas.
 """
 
@@ -24,6 +24,7 @@ from .cluster import ClusterSettings
 from .relay import RelaySettings
 from .server import ServerSettings
 from .upstream import BurkiSettings
+from .watch import WatchSettings
 
 __all__ = [
     "PROJECT_ROOT",
@@ -45,6 +46,7 @@ class Settings(
     AccessSettings,
     ServerSettings,
     ClusterSettings,
+    WatchSettings,
 ):
     @model_validator(mode="after")
     def _cluster(self) -> Settings:

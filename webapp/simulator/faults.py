@@ -59,6 +59,10 @@ class Faults:
     """Burki's database is down: every key is refused (WebSocket ``authentication_failed``
     and 1008, REST 401), the valid one included."""
 
+    denied: frozenset[str] = frozenset()
+    """Stream keys (``call:<sid>``) refused as another organisation's: an ``access_denied``
+    error and 1008 on each connection, though the REST lists them."""
+
     _watchers: list[Callable[[], None]] = field(
         default_factory=list, init=False, repr=False, compare=False
     )

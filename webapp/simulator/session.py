@@ -84,7 +84,7 @@ class Session:
         valid = found is not None and hmac.compare_digest(found[1].encode(), sim.api_key.encode())
         if not valid or sim.faults.database_down:  # no database: no key can be checked
             return Refusal(wire.authentication_failed(subject, now), 1008, "Authentication failed")
-        if sim.oss_quirks and not self._exists(route):
+        if (sim.oss_quirks and not self._exists(route)) or route.key in sim.faults.denied:
             what = route.kind
             frame = wire.access_denied(subject, now, what)
             return Refusal(frame, 1008, f"Access denied to this {what}")

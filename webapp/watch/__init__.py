@@ -2,6 +2,8 @@
 
 The directory polls Burki's REST for the calls that are ongoing and the campaigns
 that run (the overview and the wallboard read it), with the assistants' names its
-lists need. It may import the relay, calls, the wire and alerts; the cluster (which
-shares one poller between nodes), the pages and the root modules import it.
+lists need. The monitor keeps the stream of every call and campaign the directory
+lists open with no page (alerts, webhooks and attention at night). It may import the
+relay, calls, the wire and alerts; the cluster (which shares one poller between nodes
+and places the monitored streams on its nodes), the pages and the root modules import it.
 """
