@@ -28,6 +28,9 @@ from webapp.logs import configure_logging
 from webapp.server import DashboardServer, uvicorn_config
 from webapp.settings import Settings, SettingsError, load_settings
 from webapp.simulator import Simulator, serve_forever
+from webapp.store import migrate
+from webapp.store.database import StoreError
+from webapp.store.store import open_store
 from webapp.wire.rest import NotFound, RestError
 
 
@@ -42,6 +45,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return run_admin_command(args, settings, burki=burki_lookup(settings))
     if args.command == "signin-link":
         return _signin_link(settings)
+    if args.command == "db":
+        return asyncio.run(_db_upgrade(settings))
     try:
         if args.command == "simulator":
             configure_logging(settings.dashboard_log_level)
@@ -74,8 +79,26 @@ def _parser() -> argparse.ArgumentParser:
     commands.add_parser(
         "signin-link", help="print another one-time sign-in link for the running demo"
     )
+    db = commands.add_parser("db", help="the store's database")
+    db.add_subparsers(dest="db_command", required=True).add_parser(
+        "upgrade", help="apply the migrations (the server also applies them at start-up)"
+    )
     add_admin_commands(commands)
     return parser
+
+
+async def _db_upgrade(settings: Settings) -> int:
+    """Bring the store's database to the newest schema; one line either way."""
+    try:
+        store = await open_store(settings.store_url, settings.database_timeout)
+    except StoreError as exc:
+        print(f"burki-dashboard: {exc}", file=sys.stderr)
+        return 2
+    try:
+        print(f"{store.where}: at the newest schema ({migrate.head()})")
+    finally:
+        await store.close()
+    return 0
 
 
 def _signin_link(settings: Settings) -> int:

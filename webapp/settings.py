@@ -23,6 +23,7 @@ from pydantic import (
     model_validator,
 )
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.engine import URL
 
 from webapp.access.netaddr import Network, is_loopback, parse_networks
 from webapp.access.secheaders import parse_origins
@@ -30,6 +31,7 @@ from webapp.access.users import Role, StoreError, parse_role
 from webapp.alerts.attention import DEFAULT_WEIGHTS, Weights, parse_weights
 from webapp.alerts.endpoints import SEVERITIES, Endpoint, parse_endpoints
 from webapp.alerts.keywords import KeywordRule, parse_rules
+from webapp.store.database import database_url, sqlite_url
 from webapp.wire.caller import CallerShown
 from webapp.wire.upstream import AuthMode
 
@@ -514,6 +516,40 @@ class Settings(BaseSettings):
         description="The demo simulator behaves like the open-source Burki server (no "
         "campaigns, Telnyx ids, status before history, dead handlers, ...).",
     )
+
+    # -- the store (issue 24): one database for users, tokens, embed links, the audit log --
+    database_url: SecretStr | None = Field(
+        None,
+        description="PostgreSQL of the dashboard's store (postgresql://user:password@host/db), "
+        "what a cluster's nodes share. Unset: a SQLite file (DASHBOARD_DATABASE_FILE).",
+    )
+    dashboard_database_file: Path = Field(
+        Path("var/burki-live.sqlite3"),
+        description="The SQLite file of the store when DATABASE_URL is unset (created 0600).",
+    )
+    database_timeout: float = Field(
+        5.0,
+        gt=0,
+        le=60,
+        description="Seconds to wait for the database (connect, statement) before it counts "
+        "as unreachable.",
+    )
+
+    @field_validator("database_url")
+    @classmethod
+    def _database_url(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None:
+            database_url(value.get_secret_value())  # ValueError, one line, no password
+        return value
+
+    @property
+    def store_url(self) -> URL:
+        """The store's database: DATABASE_URL, or the SQLite file."""
+        if self.database_url is not None:
+            return database_url(self.database_url.get_secret_value())
+        return sqlite_url(self.dashboard_database_file)
+
+    # -- end of the store's settings -----------------------------------------------------
 
     @field_validator("burki_base_url")
     @classmethod
