@@ -79,10 +79,10 @@ class LiveApp:
         await page.goto(f"{self.url}{link}&next={start}")
         return page
 
-    def token(self, role: Role) -> str:
+    async def token(self, role: Role) -> str:
         """A new API token of ``role``, in plain text."""
-        name = f"test-{role.value}-{len(self.state.access.tokens.list())}"
-        return str(self.state.access.tokens.create(name, role))
+        name = f"test-{role.value}-{len(await self.state.access.tokens.list())}"
+        return str(await self.state.access.tokens.create(name, role))
 
 
 @asynccontextmanager
@@ -96,7 +96,8 @@ async def running_app(
 ) -> AsyncIterator[LiveApp]:
     """Serve the dashboard against ``sim`` until the block exits, then shut it down.
 
-    Its users, tokens and audit files live in a temporary folder of its own;
+    Its store is a SQLite file in a temporary folder of its own (unless the
+    overrides name a ``database_url``);
     ``clock`` is the one its sessions and embed links read (a test may set it by hand).
     ``demo=True`` makes it a demo instance (against ``sim`` all the same);
     ``port`` 0 is any free one (a restart test serves again on the port it had).
@@ -121,6 +122,7 @@ async def _serving(
         "dashboard_users_file": folder / "users.toml",
         "dashboard_tokens_file": folder / "tokens.toml",
         "dashboard_audit_file": folder / "audit.jsonl",
+        "dashboard_database_file": folder / "store.sqlite3",
         "dashboard_session_secret": SESSION_SECRET,
     }
     settings = Settings(**(base | FAST | overrides))

@@ -7,7 +7,6 @@ from contextlib import asynccontextmanager
 from functools import partial
 
 from starlette.applications import Starlette
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import FileResponse, Response
 from starlette.routing import BaseRoute, Mount
@@ -88,6 +87,7 @@ async def _lifespan(
 
     Shutdown closes the hub first, so open SSE responses end promptly.
     """
+    await access.open()  # StoreUnavailable stops the start: nothing is served without a schema
     async with parts.burki_rest(settings) as rest:
         state = parts.app_state(settings, access, rest, demo)
         setattr(app.state, NAME, state)
@@ -95,7 +95,7 @@ async def _lifespan(
             state.webhooks.start()
         if state.monitor is not None:
             state.monitor.start()
-        await run_in_threadpool(access.audit.prune)
+        await access.audit.prune()
         try:
             yield
         finally:
@@ -116,6 +116,7 @@ async def _lifespan(
             if access.shared_once is not None:
                 await access.shared_once.close()
             access.close()
+            await access.aclose()
 
 
 async def favicon(request: Request) -> Response:

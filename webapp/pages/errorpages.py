@@ -49,6 +49,7 @@ from webapp.calls.claims import ClaimRefused
 from webapp.pages.known import UnknownId
 from webapp.pages.templating import templates
 from webapp.relay.hub import HubClosed
+from webapp.store.database import StoreUnavailable
 from webapp.wire.rest import NotFound, RestError, Unauthorized
 from webapp.wire.streamkey import BadStreamId
 
@@ -141,6 +142,8 @@ MEANINGS: dict[type[Exception], Meaning] = {
     CsrfRefused: Meaning(403, "form_expired"),
     CapReached: Meaning(429, "too_many_streams"),
     BadStreams: Meaning(400, "bad_streams"),
+    # The store is away: what needs it waits; live views go on without it.
+    StoreUnavailable: Meaning(503, "database_unavailable", page="Not now: {0}. Live views go on."),
 }
 
 

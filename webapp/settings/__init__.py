@@ -23,6 +23,7 @@ from .calls import CallSettings
 from .cluster import ClusterSettings
 from .relay import RelaySettings
 from .server import ServerSettings
+from .store import StoreSettings
 from .upstream import BurkiSettings
 from .watch import WatchSettings
 
@@ -47,6 +48,7 @@ class Settings(
     ServerSettings,
     ClusterSettings,
     WatchSettings,
+    StoreSettings,
 ):
     @model_validator(mode="after")
     def _cluster(self) -> Settings:

@@ -1,0 +1,45 @@
+"""The store (issue 24): the one database of users, tokens, embed links and the audit log."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, SecretStr, field_validator
+from sqlalchemy.engine import URL
+
+from webapp.store.database import database_url, sqlite_url
+
+from .base import Area
+
+
+class StoreSettings(Area):
+    database_url: SecretStr | None = Field(
+        None,
+        description="PostgreSQL of the dashboard's store (postgresql://user:password@host/db), "
+        "what a cluster's nodes share. Unset: a SQLite file (DASHBOARD_DATABASE_FILE).",
+    )
+    dashboard_database_file: Path = Field(
+        Path("var/burki-live.sqlite3"),
+        description="The SQLite file of the store when DATABASE_URL is unset (created 0600).",
+    )
+    database_timeout: float = Field(
+        5.0,
+        gt=0,
+        le=60,
+        description="Seconds to wait for the database (connect, statement) before it counts "
+        "as unreachable.",
+    )
+
+    @field_validator("database_url")
+    @classmethod
+    def _database_url(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None:
+            database_url(value.get_secret_value())  # ValueError, one line, no password
+        return value
+
+    @property
+    def store_url(self) -> URL:
+        """The store's database: DATABASE_URL, or the SQLite file."""
+        if self.database_url is not None:
+            return database_url(self.database_url.get_secret_value())
+        return sqlite_url(self.dashboard_database_file)
