@@ -9,7 +9,7 @@ trap 'kill $(jobs -p) 2>/dev/null; wait; rm -rf "$state"' EXIT
 
 # Redis holds the cluster's sealed inputs, leases and limits: never without a password (kept
 # in a file only we can read, not on a command line `ps` shows). Across machines, use TLS
-# (rediss://) as well; see the README's "Past one machine".
+# (rediss://) as well; see docs/cluster.md.
 password=${REDIS_PASSWORD:-$(python3 -c 'import secrets; print(secrets.token_urlsafe(32))')}
 umask 077
 printf 'port 6390\nbind 127.0.0.1\nprotected-mode yes\nrequirepass %s\ndir %s\nappendonly yes\nsave ""\n' \

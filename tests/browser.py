@@ -13,9 +13,9 @@ from tests.conftest import chromium_or_skip
 
 ROOT = Path(__file__).resolve().parent.parent
 SCREENSHOTS = ROOT / "docs" / "screenshots"
-# A test run leaves the tracked README pictures alone (it dirtied the work tree, and a
+# A test run leaves the tracked pictures of the docs alone (it dirtied the work tree, and a
 # later `git add -A` committed whatever a loaded run happened to show); UPDATE_SCREENSHOTS=1
-# writes them where the README reads them.
+# writes them where the README and docs/ read them.
 TEST_SHOTS = ROOT / "test-artifacts" / "screenshots"
 
 # Without the background-networking flags Chromium keeps dialling out, and this
@@ -44,7 +44,7 @@ async def chromium() -> AsyncIterator[Browser]:
 
 async def screenshot(page: Page, name: str) -> Path:
     """Save a full-page screenshot: under test-artifacts/, or docs/screenshots/ for the
-    README when UPDATE_SCREENSHOTS=1."""
+    docs when UPDATE_SCREENSHOTS=1."""
     folder = SCREENSHOTS if os.environ.get("UPDATE_SCREENSHOTS") == "1" else TEST_SHOTS
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{name}.png"

@@ -1,4 +1,5 @@
-"""The README's demo screenshots (desktop, phone, TV), taken from a running demo.
+"""The demo screenshots (desktop, phone, TV) of the README and docs/pages.md, taken from a
+running demo.
 
     make run   # in one terminal, then in another:
     .venv/bin/python -m tests.demoshots "$(.venv/bin/burki-dashboard signin-link)"

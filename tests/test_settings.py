@@ -6,7 +6,7 @@ from pydantic import SecretStr
 
 from webapp.settings import AuthMode, Settings, SettingsError, load_settings
 
-README = Path(__file__).resolve().parent.parent / "README.md"
+CONFIGURATION = Path(__file__).resolve().parent.parent / "docs" / "configuration.md"
 KEY = "sk-test-9f8e7d6c5b4a"
 
 
@@ -16,17 +16,17 @@ def clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.delenv(name.upper(), raising=False)
 
 
-def test_every_setting_is_in_the_readme_table_with_its_default() -> None:
-    readme = README.read_text()
+def test_every_setting_is_in_the_configuration_table_with_its_default() -> None:
+    table = CONFIGURATION.read_text()
     for name, field in Settings.model_fields.items():
-        row = re.search(rf"^\| `{name.upper()}` \| (.*?) \| (.+) \|$", readme, re.MULTILINE)
-        assert row, f"{name.upper()} is missing from the README's settings table"
+        row = re.search(rf"^\| `{name.upper()}` \| (.*?) \| (.+) \|$", table, re.MULTILINE)
+        assert row, f"{name.upper()} is missing from the settings table in docs/configuration.md"
         default = field.default
         if isinstance(default, SecretStr):
             default = default.get_secret_value() or None
         unset = default is None or default == ""
         shown = "(unset)" if unset else f"`{getattr(default, 'value', default)}`"
-        assert row.group(1) == shown, f"{name.upper()}: README says {row.group(1)}"
+        assert row.group(1) == shown, f"{name.upper()}: docs/configuration.md says {row.group(1)}"
         assert field.description, f"{name.upper()} has no help line"
 
 

@@ -2,7 +2,7 @@
 
 Every field is read from the environment variable of the same name in upper
 case (``burki_base_url`` <- ``BURKI_BASE_URL``). Every field has a default and a
-help line (its ``description``); the README lists them all and a test keeps the
+help line (its ``description``); docs/configuration.md lists them all and a test keeps the
 two in step.
 """
 

@@ -3,7 +3,7 @@
 Every frame: ``id:``, ``event:`` (the type) and ``data:`` (one JSON object),
 ``\\n`` line endings. The resume position comes from ``Last-Event-ID`` or the
 ``last_event_id`` query parameter (htmx's SSE extension reconnects without
-the header). See the README's "JSON SSE API" for the contract.
+the header). See docs/api.md for the contract.
 """
 
 from __future__ import annotations

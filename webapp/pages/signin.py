@@ -52,7 +52,8 @@ def _form(request: Request, error: str | None, status: int = 200) -> Response:
 
 async def signin(request: Request) -> Response:
     """Password sign-in: the attempt is counted before the hash is checked, and the check
-    waits for one of a few workers or is refused at once (see the README's "Who may watch")."""
+    waits for one of a few workers or is refused at once (docs/security.md, "Sign-in under
+    attack")."""
     if app_state(request).sso:
         return _form(request, "Sign in through your organisation's single sign-on.", 403)
     form = await request.form(max_files=0, max_fields=8)
