@@ -44,6 +44,7 @@ def shared_files(folder: Path) -> dict[str, Any]:
         "dashboard_users_file": folder / "users.toml",
         "dashboard_tokens_file": folder / "tokens.toml",
         "dashboard_audit_file": folder / "audit.jsonl",
+        "dashboard_database_file": folder / "store.sqlite3",
     }
 
 

@@ -120,6 +120,7 @@ async def _serving(
         "dashboard_users_file": folder / "users.toml",
         "dashboard_tokens_file": folder / "tokens.toml",
         "dashboard_audit_file": folder / "audit.jsonl",
+        "dashboard_database_file": folder / "store.sqlite3",
         "dashboard_session_secret": SESSION_SECRET,
     }
     settings = Settings(**(base | FAST | overrides))

@@ -32,6 +32,7 @@ from webapp.pages import (
     claims,
     errorpages,
     exports,
+    history,
     livepages,
     overview,
     signin,
@@ -40,6 +41,7 @@ from webapp.pages import (
 from webapp.pages.state import NAME
 from webapp.relay.sseresponse import RAW_SEND
 from webapp.settings import PROJECT_ROOT, Settings
+from webapp.store.store import open_store
 
 Stop = Callable[[], Awaitable[None]]
 
@@ -88,17 +90,23 @@ async def _lifespan(
 
     Shutdown closes the hub first, so open SSE responses end promptly.
     """
+    database = await open_store(settings.store_url, settings.database_timeout)
     async with parts.burki_rest(settings) as rest:
-        state = parts.app_state(settings, access, rest, demo)
+        state = parts.app_state(settings, access, rest, demo, database)
         setattr(app.state, NAME, state)
         if state.webhooks is not None:
             state.webhooks.start()
+        if state.history is not None:
+            state.history.start()
         await run_in_threadpool(access.audit.prune)
         try:
             yield
         finally:
             await state.directory.close()
             await state.hub.close()
+            if state.history is not None:  # after the hub: the streams' last records are in
+                await state.history.close()
+            await database.close()
             if state.store is not None:
                 await state.store.close()
             if state.webhooks is not None:
@@ -179,6 +187,17 @@ def routes() -> list[BaseRoute]:
         ),
         route("/", overview.page, name="index", guard=SIGNED_IN, audit="once"),
         route("/alerts", overview.alert_history, name="alerts", guard=call, audit="once"),
+        route(
+            "/history/alerts", history.alerts_page, name="history_alerts", guard=call, audit="once"
+        ),
+        route(
+            "/history/alerts.csv",
+            history.alerts_csv,
+            name="history_alerts_csv",
+            guard=call,
+            audit="each",
+        ),
+        route("/history/shift", history.shift_page, name="shift_report", guard=call, audit="once"),
         route(
             "/overview/updates",
             overview.updates,

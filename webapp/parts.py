@@ -43,6 +43,7 @@ from webapp.cluster.marks import RedisMarks
 from webapp.cluster.replica import Cluster
 from webapp.cluster.streamcaps import RedisStreamCaps
 from webapp.cluster.throttle import RedisAttempts
+from webapp.history.keeper import Keeper, Retention
 from webapp.pages.capabilities import ActionPolicy, Capabilities
 from webapp.pages.directory import Directory
 from webapp.pages.missing import MissingIds
@@ -55,6 +56,7 @@ from webapp.relay.ports import DeliveryMarks
 from webapp.relay.redactor import RedactionConfig
 from webapp.relay.stream import Integrations, RelayConfig
 from webapp.settings import Settings
+from webapp.store.store import Store
 from webapp.wire.rest import BurkiRest
 from webapp.wire.sources import Sources
 from webapp.wire.upstream import UpstreamConfig
@@ -71,9 +73,12 @@ def burki_rest(settings: Settings) -> BurkiRest:
     )
 
 
-def app_state(settings: Settings, access: Access, rest: BurkiRest, demo: bool) -> AppState:
+def app_state(
+    settings: Settings, access: Access, rest: BurkiRest, demo: bool, database: Store | None = None
+) -> AppState:
     """The running parts, wired; the lifespan starts and stops them."""
     metrics = Metrics()
+    keeper = history(settings, database) if database is not None else None
     sources = Sources(upstream_config(settings), rest)
     store = cluster(settings)
     interval = settings.directory_poll_interval
@@ -94,6 +99,7 @@ def app_state(settings: Settings, access: Access, rest: BurkiRest, demo: bool) -
         redaction=redaction,
         assistant_of=directory.assistant_for,
         assistant_name=directory.assistants.name_of,
+        history=keeper.recording if keeper is not None else None,
     )
     return AppState(
         access=access,
@@ -116,7 +122,16 @@ def app_state(settings: Settings, access: Access, rest: BurkiRest, demo: bool) -
             Capabilities(settings.actions_capability_ttl),
         ),
         store=store.bus if store is not None else None,
+        history=keeper,
     )
+
+
+def history(settings: Settings, database: Store) -> Keeper:
+    """The history's writer and pruner on the store's database."""
+    retention = Retention(
+        settings.history_alert_days, settings.history_action_days, settings.history_summary_days
+    )
+    return Keeper(database.history, retention, settings.history_queue)
 
 
 def cluster(settings: Settings) -> Cluster | None:

@@ -551,6 +551,24 @@ class Settings(BaseSettings):
 
     # -- end of the store's settings -----------------------------------------------------
 
+    # -- history (issue 24): alerts, actions and summaries kept in the store ----------------
+    history_alert_days: int = Field(
+        90, ge=1, description="Days the history keeps alerts (who handled them too)."
+    )
+    history_action_days: int = Field(
+        90, ge=1, description="Days the history keeps people's actions (ended, claimed, ...)."
+    )
+    history_summary_days: int = Field(
+        365, ge=1, description="Days the history keeps the summary of each ended call and campaign."
+    )
+    history_queue: int = Field(
+        10_000,
+        ge=100,
+        le=1_000_000,
+        description="Records (alerts, actions, summaries) held in memory while the database "
+        "is unreachable; past that, new ones are dropped and logged.",
+    )
+
     @field_validator("burki_base_url")
     @classmethod
     def _http_url(cls, value: str) -> str:

@@ -18,6 +18,7 @@ from webapp.access.audit import Via
 from webapp.access.users import Role
 from webapp.access.wiring import Access, principal_of
 from webapp.alerts.webhooks import WebhookDispatcher
+from webapp.history.keeper import Keeper
 from webapp.pages.capabilities import ActionPolicy
 from webapp.pages.directory import Directory
 from webapp.pages.missing import MissingIds
@@ -48,6 +49,7 @@ class AppState:
     store: SharedStore | None = None  # the cluster's Redis (None: one process alone)
     attention_threshold: int = 20  # the overview lists calls from this score
     actions: ActionPolicy = field(default_factory=ActionPolicy)  # who may end calls, etc.
+    history: Keeper | None = None  # alerts, actions and summaries in the store
 
 
 @dataclass(frozen=True, slots=True)

@@ -128,6 +128,13 @@ class Sharing(Protocol):
     def link(self, stream: Stream) -> StreamLink: ...
 
 
+class History(Protocol):
+    """Remembers what streams showed people (``webapp.history.recording.Recording``): sees
+    every frame a stream emits and never blocks it (the writing is a task of its own)."""
+
+    def observe(self, stream: Stream, frame: Frame) -> None: ...
+
+
 class SharedStore(Protocol):
     """The store a cluster's nodes share (``webapp.cluster.bus.Bus``): reachable or not."""
 

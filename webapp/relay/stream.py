@@ -51,7 +51,7 @@ from webapp.relay.inputs import (
 from webapp.relay.metrics import Metrics
 from webapp.relay.outbox import WEBHOOK_TYPES, Outbox, event_id
 from webapp.relay.poller import Poller
-from webapp.relay.ports import Alerts, Attention, FrameView, Sharing, Webhooks
+from webapp.relay.ports import Alerts, Attention, FrameView, History, Sharing, Webhooks
 from webapp.relay.pump import pump
 from webapp.relay.quiet import QuietTimer
 from webapp.relay.redactor import CallRedactor, Redacted, RedactionConfig, Remasked
@@ -86,6 +86,7 @@ class Integrations:
     assistant_of: Callable[[str], str | None] | None = None
     # A call's assistant by name, when Burki's status names only its id (the open-source).
     assistant_name: Callable[[int], Awaitable[str]] | None = None
+    history: History | None = None  # what a shift leaves behind (alerts, actions, summaries)
 
 
 @dataclass(frozen=True, slots=True)
@@ -606,6 +607,8 @@ class Stream:
                 self.outbox.emit(frame)
             elif self.runs_upstream:
                 webhooks.offer(str(self.key), event_id(self.key, frame), frame.type, frame.data)
+        if self._integrations.history is not None:
+            self._integrations.history.observe(self, frame)
         self._deliver(frame)
 
     def _deliver(self, frame: Frame) -> None:
