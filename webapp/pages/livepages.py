@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import AsyncGenerator, Awaitable, Callable
 from contextlib import aclosing
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any, TypeVar
 from urllib.parse import urlencode
 
@@ -21,6 +22,7 @@ from webapp.access.wiring import principal_of
 from webapp.pages import actions, exports, htmlsse, views
 from webapp.pages.capabilities import CANNOT
 from webapp.pages.errorpages import unknown
+from webapp.pages.history import FORM_TIME
 from webapp.pages.known import first_unknown
 from webapp.pages.state import app_state, record
 from webapp.pages.templating import templates
@@ -28,6 +30,8 @@ from webapp.relay.frames import Frame
 from webapp.relay.hub import Hub
 from webapp.relay.serve import SSE, batches, last_event_id, sse_response
 from webapp.relay.stream import Stream
+from webapp.store.database import StoreUnavailable
+from webapp.store.records import CallSummary
 from webapp.wire.rest import NotFound, RestError, Unauthorized
 from webapp.wire.streamkey import StreamKey, quoted
 
@@ -48,6 +52,16 @@ class LivePage:
     cannot_end: str = ""  # this Burki cannot end calls: says so
     may_control: bool = False  # the viewer's role may pause, resume, stop campaigns
     cannot_control: str = ""
+    stored: CallSummary | None = None  # an ended call's summary, as the history keeps it
+
+    @property
+    def stored_alerts(self) -> str:
+        """The query of the Alerts page for the stored call's day up to its end."""
+        if self.stored is None:
+            return ""
+        end = self.stored.ended_at + timedelta(minutes=1)
+        since = end - timedelta(hours=24)
+        return urlencode({"since": since.strftime(FORM_TIME), "until": end.strftime(FORM_TIME)})
 
 
 async def call_page(request: Request) -> Response:
@@ -76,7 +90,19 @@ async def _call(request: Request, view: views.View, template: str, embedded: boo
     await app_state(request).hub.ready([key])
     stream = app_state(request).hub.stream(key)
     await record(request, str(key))
-    return _render(request, stream, view, template, embedded)
+    stored = await _stored(request, key.id) if not embedded else None
+    return _render(request, stream, view, template, embedded, stored)
+
+
+async def _stored(request: Request, call_id: str) -> CallSummary | None:
+    """The call's summary in the history (None: not ended, or no history, or unreachable)."""
+    history = app_state(request).history
+    if history is None:
+        return None
+    try:
+        return await history.rows.call(call_id)
+    except StoreUnavailable:
+        return None  # the live page goes on without it
 
 
 async def _campaign(request: Request, embedded: bool) -> Response:
@@ -91,7 +117,12 @@ async def _campaign(request: Request, embedded: bool) -> Response:
 
 
 def _render(
-    request: Request, stream: Stream, view: views.View, template: str, embedded: bool
+    request: Request,
+    stream: Stream,
+    view: views.View,
+    template: str,
+    embedded: bool,
+    stored: CallSummary | None = None,
 ) -> Response:
     stream.watch_view(view)
     route = "embed_live_updates" if embedded else "live_updates"
@@ -106,6 +137,7 @@ def _render(
         demo=app_state(request).demo,
         embedded=embedded,
         may_unredact=not embedded and exports.may_unredact(request),
+        stored=stored,
         **_may_act(request, embedded),
     )
     context = view.context(stream) | {"page": page}

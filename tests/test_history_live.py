@@ -1,0 +1,121 @@
+"""Done when: an alert raised on a watched call is on the Alerts page after the call has
+ended and after a restart of the node, on SQLite and PostgreSQL; the shift report and the
+ended call's page show it. A real server against the simulator, over real sockets."""
+
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+
+import httpx
+
+from tests.live import LiveApp, Viewer, csrf_of, data, is_event, running_app
+from webapp.access.users import Role
+from webapp.simulator import Simulator
+
+RULES = {"alert_keywords": "lawyer:high"}
+SAID = "Fine, my lawyer will call you."
+
+
+def keeping(database_url: str, tmp_path: Path) -> dict[str, object]:
+    """The node's settings: its database outlives a restart (the var folder does not)."""
+    return {**RULES, "database_url": database_url, "dashboard_database_file": tmp_path / "x.db"}
+
+
+async def watch_an_alert_until_the_call_ends(live: LiveApp, sim: Simulator, sid: str) -> str:
+    async with live.client(timeout=10) as client:
+        viewer = Viewer(live.url, f"/api/calls/{sid}/events").start(client)
+        await viewer.wait_for(is_event("status", state="live"))
+        sim.add_segment(sid, "user", SAID)
+        alert = data(await viewer.wait_for(is_event("alert")))
+        sim.add_segment(sid, "assistant", "I understand; let me help you now.")
+        sim.set_call_status(sid, "completed")
+        await viewer.wait_for(is_event("end"))
+        await viewer.stop()
+    keeper = live.state.history
+    assert keeper is not None
+    await keeper.recorder.drained()
+    return str(alert["id"])
+
+
+async def test_an_alert_outlives_its_call_and_a_restart(
+    sim: Simulator, database_url: str, tmp_path: Path
+) -> None:
+    sid = sim.add_call(assistant_name="Billing bot")
+    settings = keeping(database_url, tmp_path)
+    async with running_app(sim, **settings) as live:
+        alert_id = await watch_an_alert_until_the_call_ends(live, sim, sid)
+        async with live.client(timeout=10) as client:
+            page = await client.get(f"{live.url}/history/alerts")
+        assert page.status_code == 200 and f'data-call="{sid}"' in page.text
+    async with running_app(sim, **settings) as again, again.client(timeout=10) as client:
+        assert not again.hub.streams  # the new node holds nothing of the call: only the store
+        alerts = await client.get(f"{again.url}/history/alerts?severity=high&handled=no")
+        assert alerts.status_code == 200
+        assert f'href="/calls/{sid}"' in alerts.text and "lawyer will call you" in alerts.text
+        exported = await client.get(f"{again.url}/history/alerts.csv")
+        rows = list(csv.DictReader(io.StringIO(exported.text)))
+        assert [(r["call_id"], r["severity"], r["assistant"]) for r in rows] == [
+            (sid, "high", "Billing bot")
+        ]
+        shift = await client.get(f"{again.url}/history/shift")
+        assert 'data-figure="calls">1<' in shift.text
+        assert 'data-figure="alerts">1<' in shift.text
+        assert 'data-figure="attention" class="bad">1<' in shift.text
+        assert "Billing bot" in shift.text
+        call = await client.get(f"{again.url}/calls/{sid}")
+        assert "As it ended" in call.text and 'data-figure="alerts"><a' in call.text
+    assert alert_id
+
+
+async def test_an_acknowledged_alert_says_who_acknowledged_it(
+    sim: Simulator, database_url: str, tmp_path: Path
+) -> None:
+    sid = sim.add_call()
+    async with running_app(sim, **keeping(database_url, tmp_path)) as live:
+        async with live.client(timeout=10) as client:
+            viewer = Viewer(live.url, f"/api/calls/{sid}/events").start(client)
+            await viewer.wait_for(is_event("status", state="live"))
+            sim.add_segment(sid, "user", SAID)
+            await viewer.wait_for(is_event("alert"))
+            csrf = await csrf_of(client, f"{live.url}/calls/{sid}")
+            claim = await client.post(
+                f"{live.url}/calls/{sid}/claim",
+                data={"action": "ack", "csrf": csrf},
+                headers={"hx-request": "true"},
+            )
+            assert claim.status_code == 204, claim.text
+            await viewer.wait_for(is_event("claim"))
+            await viewer.stop()
+        keeper = live.state.history
+        assert keeper is not None
+        await keeper.recorder.drained()
+        async with live.client(timeout=10) as client:
+            handled = await client.get(f"{live.url}/history/alerts?handled=yes")
+            shift = await client.get(f"{live.url}/history/shift")
+        assert "acknowledged by test-admin" in handled.text
+        assert "1 acknowledged" in shift.text
+
+
+async def test_bad_ranges_and_filters_get_a_clear_400(sim: Simulator, tmp_path: Path) -> None:
+    async with running_app(sim) as live, live.client(timeout=10) as client:
+        for query, says in [
+            ("since=yesterday", "since: not a time"),
+            ("since=2026-12-07T10:00&until=2026-12-07T09:00", "since must come before until"),
+            ("hours=0", "hours: a whole number"),
+            ("severity=%3Cscript%3E", "severity: one of"),
+            ("handled=maybe", "handled: yes or no"),
+        ]:
+            answer = await client.get(f"{live.url}/history/alerts?{query}")
+            assert answer.status_code == 400 and says in answer.text, query
+        assert "<script>" not in answer.text
+
+
+async def test_a_supervisor_reads_the_history_and_a_stranger_does_not(sim: Simulator) -> None:
+    async with running_app(sim) as live:
+        async with live.client(Role.SUPERVISOR, timeout=10) as client:
+            assert (await client.get(f"{live.url}/history/shift")).status_code == 200
+        async with httpx.AsyncClient(timeout=10) as stranger:
+            answer = await stranger.get(f"{live.url}/history/alerts", follow_redirects=False)
+            assert answer.status_code in (302, 303, 401)
