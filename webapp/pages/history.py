@@ -43,7 +43,12 @@ class Range:
 
     @property
     def fields(self) -> dict[str, str]:
-        return {"since": self.since.strftime(FORM_TIME), "until": self.until.strftime(FORM_TIME)}
+        """The range as a form shows it: to the minute, ``until`` rounded up (so what the
+        page listed is still listed when the form is sent back)."""
+        until = self.until
+        if until.second or until.microsecond:
+            until = until.replace(second=0, microsecond=0) + timedelta(minutes=1)
+        return {"since": self.since.strftime(FORM_TIME), "until": until.strftime(FORM_TIME)}
 
 
 def time_range(request: Request, default_hours: int) -> Range:
