@@ -4,7 +4,6 @@ written in order once the database is back."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 from tests.postgres import PostgresServer
@@ -23,13 +22,6 @@ def alert(n: int) -> AlertRecord:
     return AlertRecord("CA1", f"a-{n}", at, "keyword", "high", "said x", "x")
 
 
-async def until(check: Callable[[], bool], timeout: float = 30.0) -> None:
-    """Return once ``check()`` holds (the recorder's state has no event to await)."""
-    async with asyncio.timeout(timeout):
-        while not check():
-            await asyncio.sleep(0.01)
-
-
 async def test_records_wait_out_a_database_outage_and_are_written_when_it_is_back(
     postgres: PostgresServer,
 ) -> None:
@@ -43,7 +35,7 @@ async def test_records_wait_out_a_database_outage_and_are_written_when_it_is_bac
         try:
             for n in range(1, 301):  # more than one batch
                 assert recorder.offer(alert(n))  # never waits for the database
-            await until(lambda: recorder.unreachable)
+            await asyncio.wait_for(recorder.outage.wait(), 30)
             assert recorder.backlog == 300
         finally:
             await asyncio.to_thread(postgres.start)

@@ -39,13 +39,18 @@ class Recorder:
         self.limit = limit
         self.dropped = 0
         self.written = 0
-        self.unreachable = False  # the last write found the database out of reach
+        self.outage = asyncio.Event()  # set while the database is out of reach
         self._queue: deque[Record] = deque()
         self._wake = asyncio.Event()
         self._idle = asyncio.Event()
         self._idle.set()
         self._retry = (retry, retry_max)
         self._task: asyncio.Task[None] | None = None
+
+    @property
+    def unreachable(self) -> bool:
+        """The last write found the database out of reach."""
+        return self.outage.is_set()
 
     @property
     def backlog(self) -> int:
@@ -101,13 +106,14 @@ class Recorder:
             except StoreUnavailable as exc:
                 if not self.unreachable:
                     log.warning("history: %s; %d records wait in memory", exc, len(self._queue))
-                self.unreachable = True
+                self.outage.set()
                 await asyncio.sleep(pause)
                 pause = min(pause * 2, self._retry[1])
                 continue
             if self.unreachable:
                 log.info("history: the database is back; writing %d records", len(self._queue))
-            self.unreachable, pause = False, self._retry[0]
+            self.outage.clear()
+            pause = self._retry[0]
             for _ in batch:
                 self._queue.popleft()
             self.written += len(batch)
