@@ -1,4 +1,9 @@
-"""Several dashboard nodes on one real Redis, for the cluster tests (in this process)."""
+"""Several dashboard nodes on one real Redis and one real PostgreSQL, for the cluster tests.
+
+Nodes share no disk: each has a var folder of its own, and users, tokens, embed
+links and the audit log come from one PostgreSQL database (a fresh one per
+cluster, on the test session's server: :func:`redis_module` starts it too).
+"""
 
 from __future__ import annotations
 
@@ -6,7 +11,6 @@ import asyncio
 import os
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import AsyncExitStack, asynccontextmanager
@@ -20,17 +24,43 @@ import redis
 
 from tests.conftest import SIM_KEY
 from tests.live import SESSION_SECRET, LiveApp, running_app
+from tests.postgres import PostgresServer
 from tests.redisserver import RedisServer, binary_or_skip, free_port, redis_server
+from webapp.access.tokens import TokenStore
+from webapp.access.users import Role
 from webapp.simulator import Simulator
+from webapp.store.database import database_url
+from webapp.store.store import open_store
 
 LEASE = 1.5  # seconds: a quick takeover keeps the suite fast
 
 
+_POSTGRES: list[PostgresServer] = []  # the session's server, once a cluster test asked for it
+
+
 @pytest.fixture(scope="module")
-def redis_module() -> Iterator[RedisServer]:
-    """One redis-server for a test module (tests flush it: see :func:`fresh_redis`)."""
+def redis_module(postgres: PostgresServer) -> Iterator[RedisServer]:
+    """One redis-server for a test module (tests flush it: see :func:`fresh_redis`), and the
+    session's PostgreSQL for :func:`cluster_database`."""
+    _POSTGRES[:] = [postgres]
     with redis_server() as server:
         yield server
+
+
+def cluster_database() -> str:
+    """A fresh database for one cluster's nodes to share."""
+    if not _POSTGRES:
+        raise AssertionError("cluster tests use the redis_module fixture (it starts PostgreSQL)")
+    return _POSTGRES[0].new_database()
+
+
+async def token_in(database: str, name: str, role: Role) -> str:
+    """A new API token in ``database`` (as ``burki-dashboard token create`` makes one)."""
+    store = await open_store(database_url(database))
+    try:
+        return await TokenStore(store).create(name, role)
+    finally:
+        await store.close()
 
 
 def flush(server: RedisServer) -> None:
@@ -38,34 +68,25 @@ def flush(server: RedisServer) -> None:
         client.flushall()
 
 
-def shared_files(folder: Path) -> dict[str, Any]:
-    """The files every node of one cluster reads: users, tokens, the audit log."""
-    return {
-        "dashboard_users_file": folder / "users.toml",
-        "dashboard_tokens_file": folder / "tokens.toml",
-        "dashboard_audit_file": folder / "audit.jsonl",
-        "dashboard_database_file": folder / "store.sqlite3",
-    }
-
-
 @asynccontextmanager
 async def nodes(
     sim: Simulator, server: RedisServer, count: int = 3, **overrides: Any
 ) -> AsyncIterator[list[LiveApp]]:
-    """``count`` nodes on ``server``'s Redis, sharing their files, named ``node-1``..."""
-    with tempfile.TemporaryDirectory() as folder:
-        async with AsyncExitStack() as stack:
-            live = []
-            for n in range(1, count + 1):
-                settings = {
-                    "redis_url": server.url,
-                    "dashboard_node_id": f"node-{n}",
-                    "dashboard_lease_seconds": LEASE,
-                    **shared_files(Path(folder)),
-                    **overrides,
-                }
-                live.append(await stack.enter_async_context(running_app(sim, **settings)))
-            yield live
+    """``count`` nodes on ``server``'s Redis and one fresh PostgreSQL database, each with a
+    var folder of its own (``running_app`` makes one), named ``node-1``..."""
+    database = overrides.pop("database_url", None) or cluster_database()
+    async with AsyncExitStack() as stack:
+        live = []
+        for n in range(1, count + 1):
+            settings = {
+                "redis_url": server.url,
+                "database_url": database,
+                "dashboard_node_id": f"node-{n}",
+                "dashboard_lease_seconds": LEASE,
+                **overrides,
+            }
+            live.append(await stack.enter_async_context(running_app(sim, **settings)))
+        yield live
 
 
 # -- real node processes behind a real balancer ----------------------------------------------
@@ -107,9 +128,10 @@ class NodeProcess:
 
 
 def node_env(
-    name: str, port: int, sim: Simulator, server: RedisServer, folder: Path
+    name: str, port: int, sim: Simulator, server: RedisServer, folder: Path, database: str
 ) -> dict[str, str]:
-    files = shared_files(folder)
+    """A node's environment: its own var folder (``folder/<name>``), the cluster's database."""
+    var = folder / name
     return {
         **{k: v for k, v in os.environ.items() if not k.startswith(("BURKI_", "DASHBOARD_"))},
         "BURKI_API_KEY": SIM_KEY,
@@ -125,9 +147,11 @@ def node_env(
         "DASHBOARD_HOST": "127.0.0.1",
         "DASHBOARD_STREAMS_PER_USER": "200",
         "DASHBOARD_STREAMS_PER_SESSION": "200",
-        "DASHBOARD_USERS_FILE": str(files["dashboard_users_file"]),
-        "DASHBOARD_TOKENS_FILE": str(files["dashboard_tokens_file"]),
-        "DASHBOARD_AUDIT_FILE": str(files["dashboard_audit_file"]),
+        "DATABASE_URL": database,
+        "DASHBOARD_USERS_FILE": str(var / "users.toml"),
+        "DASHBOARD_TOKENS_FILE": str(var / "tokens.toml"),
+        "DASHBOARD_AUDIT_FILE": str(var / "audit.jsonl"),
+        "DASHBOARD_DATABASE_FILE": str(var / "unused.sqlite3"),
         "DASHBOARD_LOG_LEVEL": "warning",
     }
 
@@ -152,9 +176,10 @@ async def wait_ready(url: str, timeout: float = 30.0) -> None:
 
 @asynccontextmanager
 async def balanced_nodes(
-    sim: Simulator, server: RedisServer, folder: Path, count: int = 3
+    sim: Simulator, server: RedisServer, folder: Path, database: str, count: int = 3
 ) -> AsyncIterator[tuple[str, dict[str, NodeProcess]]]:
-    """``count`` ``burki-dashboard run`` processes on Redis behind HAProxy: (its URL, the nodes)."""
+    """``count`` ``burki-dashboard run`` processes on Redis and ``database`` behind HAProxy,
+    each with a var folder of its own under ``folder``: (the balancer's URL, the nodes)."""
     haproxy = haproxy_or_skip()
     binary = str(Path(sys.executable).parent / "burki-dashboard")
     started: dict[str, NodeProcess] = {}
@@ -162,7 +187,7 @@ async def balanced_nodes(
     try:
         for n in range(1, count + 1):
             name, port = f"node-{n}", free_port()
-            env = node_env(name, port, sim, server, folder)
+            env = node_env(name, port, sim, server, folder, database)
             process = spawn([binary, "run"], env)
             started[name] = NodeProcess(name, port, process)
         for node in started.values():

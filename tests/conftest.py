@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from tests.postgres import database_url, postgres  # noqa: F401 (fixtures for every test)
+from tests.postgres import database_url, postgres, store_db  # noqa: F401 (fixtures for all)
 from webapp.simulator import Simulator
 
 SIM_KEY = "sim-key-5f2b9c0e7a1d"

@@ -78,10 +78,10 @@ class LiveApp:
         await page.goto(f"{self.url}{link}&next={start}")
         return page
 
-    def token(self, role: Role) -> str:
+    async def token(self, role: Role) -> str:
         """A new API token of ``role``, in plain text."""
-        name = f"test-{role.value}-{len(self.state.access.tokens.list())}"
-        return str(self.state.access.tokens.create(name, role))
+        name = f"test-{role.value}-{len(await self.state.access.tokens.list())}"
+        return str(await self.state.access.tokens.create(name, role))
 
 
 @asynccontextmanager
@@ -95,7 +95,8 @@ async def running_app(
 ) -> AsyncIterator[LiveApp]:
     """Serve the dashboard against ``sim`` until the block exits, then shut it down.
 
-    Its users, tokens and audit files live in a temporary folder of its own;
+    Its store is a SQLite file in a temporary folder of its own (unless the
+    overrides name a ``database_url``);
     ``clock`` is the one its sessions and embed links read (a test may set it by hand).
     ``demo=True`` makes it a demo instance (against ``sim`` all the same);
     ``port`` 0 is any free one (a restart test serves again on the port it had).

@@ -18,13 +18,16 @@ import socket
 import subprocess
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 
 from tests.redisserver import free_port
+from webapp.store.database import database_url as parse_url
+from webapp.store.store import Store, open_store
 
 START_WAIT = 30.0  # seconds postgres has to accept connections
 ROOT = Path("/usr/lib/postgresql")
@@ -123,7 +126,9 @@ class PostgresServer:
         return self.url(name)
 
 
+@contextmanager
 def postgres_server() -> Iterator[PostgresServer]:
+    """A PostgreSQL of its own (a test that stops it under a running node takes one)."""
     bindir, user = bindir_or_skip(), _user()
     folder = Path(tempfile.mkdtemp(prefix="burki-postgres-"))
     try:
@@ -143,7 +148,8 @@ def postgres_server() -> Iterator[PostgresServer]:
 @pytest.fixture(scope="session")
 def postgres() -> Iterator[PostgresServer]:
     """One PostgreSQL for the whole test session (each test makes its own database)."""
-    yield from postgres_server()
+    with postgres_server() as server:
+        yield server
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -153,3 +159,13 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
         return f"sqlite:///{tmp_path / 'store.sqlite3'}"
     server: PostgresServer = request.getfixturevalue("postgres")
     return server.new_database()
+
+
+@pytest.fixture
+async def store_db(database_url: str) -> AsyncIterator[Store]:
+    """An open store on an empty database (SQLite, then PostgreSQL), its schema current."""
+    store = await open_store(parse_url(database_url))
+    try:
+        yield store
+    finally:
+        await store.close()

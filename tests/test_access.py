@@ -125,12 +125,14 @@ async def test_api_tokens_open_the_api_but_not_pages_and_a_revoked_one_stops_at_
 ) -> None:
     sid = sim.add_call()
     async with running_app(sim) as live, httpx.AsyncClient() as client:
-        token = live.token(Role.SUPERVISOR)
+        token = await live.token(Role.SUPERVISOR)
         client.headers["Authorization"] = f"Bearer {token}"
         assert await status_of(client, f"{live.url}/calls/{sid}") == 303  # tokens are for the API
         viewer = Viewer(live.url, f"/api/calls/{sid}/events").start(client)
         await viewer.wait_for(is_event("status", state="live"))
-        live.state.access.tokens.revoke(next(t.name for t in live.state.access.tokens.list()))
+        await live.state.access.tokens.revoke(
+            next(t.name for t in await live.state.access.tokens.list())
+        )
         sim.add_segment(sid, "user", "still flowing on the open stream")
         await viewer.wait_for(lambda e: e.event == "transcript")
         await viewer.stop()
@@ -167,7 +169,7 @@ async def sign_in(live: LiveApp, client: httpx.AsyncClient, password: str) -> ht
 
 async def test_password_sign_in_csrf_throttling_and_sign_out(sim: Simulator) -> None:
     async with running_app(sim) as live, live.client(role=None) as client:
-        live.state.access.users.add("ada", PASSWORD, Role.SUPERVISOR)
+        await live.state.access.users.add("ada", PASSWORD, Role.SUPERVISOR)
         bare = await client.post(f"{live.url}/signin", data={"name": "ada", "password": PASSWORD})
         assert bare.status_code == 403  # no CSRF token: refused before the password is looked at
         wrong = await sign_in(live, client, "not the password at all")
@@ -197,7 +199,7 @@ async def test_embed_links_open_one_stream_until_they_expire(sim: Simulator) -> 
     clock = ManualClock(time.time())
     async with running_app(sim, clock, **origins) as live, live.client(role=None) as client:
         embeds = live.state.access.embeds
-        link = embeds.mint("call", sid, 3600, "test").url(live.url)
+        link = (await embeds.mint("call", sid, 3600, "test")).url(live.url)
         page = await client.get(link)
         assert page.status_code == 200
         assert f"frame-ancestors {INTRANET}" in page.headers["content-security-policy"]
@@ -211,7 +213,7 @@ async def test_embed_links_open_one_stream_until_they_expire(sim: Simulator) -> 
         assert await status_of(client, f"{live.url}/api/calls/{sid}/events?token={token}") == 401
         tampered = token[:-2] + ("AA" if not token.endswith("AA") else "BB")
         assert await status_of(client, f"{live.url}/embed/calls/{sid}?token={tampered}") == 303
-        expired = embeds.mint("call", sid, 1, "test").token
+        expired = (await embeds.mint("call", sid, 1, "test")).token
         clock.now += 2.1  # past the link's one second
         assert await status_of(client, f"{live.url}/embed/calls/{sid}?token={expired}") == 303
 
@@ -255,9 +257,9 @@ async def test_opening_calls_and_campaigns_is_audited(sim: Simulator) -> None:
     async with running_app(sim) as live, live.client() as client:
         await client.get(f"{live.url}/calls/{sid}")
         await client.get(f"{live.url}/campaigns/{cid}")
-        client.headers["Authorization"] = f"Bearer {live.token(Role.MANAGER)}"
+        client.headers["Authorization"] = f"Bearer {await live.token(Role.MANAGER)}"
         await status_of(client, f"{live.url}/api/campaigns/{cid}/events")
-        entries = live.state.access.audit.entries(10)
+        entries = await live.state.access.audit.entries(10)
         assert [(e.what, e.via) for e in entries][:3] == [
             (f"campaign:{cid}", "token"),  # on /api/ a bearer token is who is asking
             (f"campaign:{cid}", "page"),

@@ -17,8 +17,8 @@ from webapp.access.users import Role
 from webapp.simulator import Simulator
 
 
-def audited(live: LiveApp) -> list[str]:
-    return [e.what for e in live.state.access.audit.entries()]
+async def audited(live: LiveApp) -> list[str]:
+    return [e.what for e in await live.state.access.audit.entries()]
 
 
 async def test_ending_a_call_is_confirmed_ends_its_stream_and_every_viewer_sees_who(
@@ -47,7 +47,7 @@ async def test_ending_a_call_is_confirmed_ends_its_stream_and_every_viewer_sees_
         assert asked["message"] == "asked Burki to end the call"
         await second.wait_for(is_event("call_status"))  # Burki hung up: the stream completes
         assert sim.store.calls[sid].status == "completed"
-        assert f"end call:{sid}: done" in audited(live)
+        assert f"end call:{sid}: done" in await audited(live)
         again = (await other.get(f"{live.url}/calls/{sid}")).text
         assert "test-supervisor</strong> ended the call" in again  # late viewers see it too
         await second.stop()
@@ -69,11 +69,11 @@ async def test_ending_a_call_needs_the_csrf_token_and_an_allowed_role(sim: Simul
             refused = await ada.post(url, data={"csrf": ada_token})
             assert refused.status_code == 403 and "may not end calls" in refused.text
         async with httpx.AsyncClient(timeout=10) as machine:
-            bearer = {"Authorization": f"Bearer {live.token(Role.ADMIN)}"}
+            bearer = {"Authorization": f"Bearer {await live.token(Role.ADMIN)}"}
             denied = await machine.post(url, data={"csrf": token}, headers=bearer)
             assert denied.status_code == 303  # no session: sent to sign in, nothing done
         assert not sim.store.calls[sid].ended
-        assert not any(what.startswith("end call") for what in audited(live))
+        assert not any(what.startswith("end call") for what in await audited(live))
 
 
 async def test_a_burki_without_the_endpoint_is_told_apart_and_remembered(
@@ -88,7 +88,7 @@ async def test_a_burki_without_the_endpoint_is_told_apart_and_remembered(
         assert "This Burki cannot end calls." in answer.text
         assert 'class="confirm"' not in answer.text  # no button
         assert not oss_sim.store.calls[sid].ended
-        assert f"end call:{sid}: this Burki lacks it" in audited(live)
+        assert f"end call:{sid}: this Burki lacks it" in await audited(live)
         page = (await ada.get(f"{live.url}/calls/{sid}")).text
         assert "This Burki cannot end calls." in page and f'href="/calls/{sid}/end"' not in page
         board = (await ada.get(f"{live.url}/wallboard")).text
@@ -111,7 +111,7 @@ async def test_a_network_error_is_said_and_nothing_is_claimed_done(sim: Simulato
         assert 'class="confirm"' in answer.text  # offered again
         failed = data(await watcher.wait_for(is_event("action", outcome="failed")))
         assert failed["message"].startswith("could not reach Burki")
-        assert any(w.startswith(f"end call:{sid}: failed") for w in audited(live))
+        assert any(w.startswith(f"end call:{sid}: failed") for w in await audited(live))
         await watcher.stop()
 
 
@@ -140,7 +140,7 @@ async def test_a_manager_pauses_resumes_and_stops_a_campaign_stop_confirmed(
         await watcher.wait_for(is_event("campaign_completed"))
         ended = (await meg.get(f"{live.url}/campaigns/{cid}")).text
         assert 'value="pause"' not in ended  # nothing left to control
-        assert f"stop campaign:{cid}: done" in audited(live)
+        assert f"stop campaign:{cid}: done" in await audited(live)
         async with live.client(Role.SUPERVISOR, timeout=10) as ada:
             denied = await ada.post(url, data={"csrf": token, "verb": "pause"})
             assert denied.status_code == 403
@@ -175,7 +175,7 @@ async def test_two_supervisors_ending_one_call_at_once_end_it_once(sim: Simulato
         assert sorted(a.status_code for a in answers) == [303, 409]  # Burki refused the second
         refused = next(a for a in answers if a.status_code == 409)
         assert "Burki refused" in refused.text
-        done = [w for w in audited(live) if w.startswith(f"end call:{sid}")]
+        done = [w for w in await audited(live) if w.startswith(f"end call:{sid}")]
         assert sorted(done) == [f"end call:{sid}: done", f"end call:{sid}: failed (400)"]
 
 

@@ -1,16 +1,21 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import csv
 import io
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import TypeVar
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from pydantic import SecretStr
+from sqlalchemy.engine import URL
 
+from tests.redisserver import free_port
 from webapp.access.admincli import (
     ADMIN_COMMANDS,
     Console,
@@ -20,9 +25,13 @@ from webapp.access.admincli import (
 )
 from webapp.access.audit import AuditLog
 from webapp.access.embedlinks import EmbedLinks, EmbedScope, EmbedSigner, embed_scope
-from webapp.access.embedstore import TomlEmbedLinks
+from webapp.access.embedstore import StoredEmbedLinks
 from webapp.access.tokens import TokenStore
 from webapp.access.users import Role, UserStore
+from webapp.store.database import database_url, sqlite_url
+from webapp.store.store import Store, open_store
+
+T = TypeVar("T")
 
 SECRET = "session-secret-0123456789abcdef-0123456789"
 PASSWORD = "a long enough password"
@@ -32,24 +41,32 @@ PASSWORD = "a long enough password"
 class FakeSettings:
     """Stands in for webapp.settings.Settings (checked against AdminSettings by mypy)."""
 
-    dashboard_users_file: Path
-    dashboard_tokens_file: Path
-    dashboard_audit_file: Path
+    store_url: URL
+    database_timeout: float = 5.0
     dashboard_audit_retention_days: int = 30
     dashboard_session_secret: SecretStr | None = field(default_factory=lambda: SecretStr(SECRET))
     demo: bool = False
-
-    @property
-    def embed_links_file(self) -> Path:
-        return self.dashboard_tokens_file.with_name("embed-links.toml")
 
 
 KNOWN = {embed_scope("call", "CA42"), embed_scope("campaign", 12), embed_scope("call", "CA1")}
 
 
-def burki(scope: EmbedScope) -> bool:
+async def burki(scope: EmbedScope) -> bool:
     """What Burki knows, as the CLI's REST lookup answers (tests/test_cli.py asks a real one)."""
     return scope in KNOWN
+
+
+def inside(settings: FakeSettings, work: Callable[[Store], Awaitable[T]]) -> T:
+    """``work`` done on the store the commands use (as another process would)."""
+
+    async def go() -> T:
+        store = await open_store(settings.store_url)
+        try:
+            return await work(store)
+        finally:
+            await store.close()
+
+    return asyncio.run(go())
 
 
 class TTY(io.StringIO):
@@ -67,7 +84,7 @@ class Run:
 
 @pytest.fixture
 def settings(tmp_path: Path) -> FakeSettings:
-    return FakeSettings(tmp_path / "users.toml", tmp_path / "tokens.toml", tmp_path / "audit.jsonl")
+    return FakeSettings(sqlite_url(tmp_path / "store.sqlite3"))
 
 
 def parse(argv: list[str]) -> argparse.Namespace:
@@ -109,7 +126,7 @@ def test_user_add_from_stdin_then_sign_in_and_list(settings: FakeSettings) -> No
         stdin=PASSWORD + "\n",
     )
     assert result.status == 0 and result.out == "added user alice (admin)\n"
-    assert UserStore(settings.dashboard_users_file).verify("alice", PASSWORD) is not None
+    assert inside(settings, lambda db: UserStore(db).verify("alice", PASSWORD)) is not None
     listing = run(settings, "user", "list")
     assert listing.out.splitlines()[0].split() == ["NAME", "ROLE", "CREATED"]
     assert listing.out.splitlines()[1].split()[:2] == ["alice", "admin"]
@@ -119,7 +136,7 @@ def test_user_add_from_stdin_then_sign_in_and_list(settings: FakeSettings) -> No
 def test_user_add_on_a_terminal_asks_twice(settings: FakeSettings) -> None:
     result = run(settings, "user", "add", "bob", "--role", "manager", answers=[PASSWORD, PASSWORD])
     assert result.status == 0 and len(result.asked) == 2
-    assert UserStore(settings.dashboard_users_file).verify("bob", PASSWORD) is not None
+    assert inside(settings, lambda db: UserStore(db).verify("bob", PASSWORD)) is not None
 
 
 def test_two_different_passwords_add_nobody(settings: FakeSettings) -> None:
@@ -128,7 +145,7 @@ def test_two_different_passwords_add_nobody(settings: FakeSettings) -> None:
     )
     assert result.status == 2
     assert result.err == "burki-dashboard: error: the two passwords differ\n"
-    assert UserStore(settings.dashboard_users_file).list() == []
+    assert inside(settings, lambda db: UserStore(db).list()) == []
 
 
 def test_without_a_terminal_the_password_must_come_with_password_stdin(
@@ -155,9 +172,9 @@ def test_passwd_and_remove(settings: FakeSettings) -> None:
         settings, "user", "passwd", "bob", "--password-stdin", stdin="the new password!\n"
     )
     assert changed.status == 0
-    assert UserStore(settings.dashboard_users_file).verify("bob", "the new password!") is not None
+    assert inside(settings, lambda db: UserStore(db).verify("bob", "the new password!")) is not None
     assert run(settings, "user", "remove", "bob").status == 0
-    assert UserStore(settings.dashboard_users_file).list() == []
+    assert inside(settings, lambda db: UserStore(db).list()) == []
     assert run(settings, "user", "list").err == "burki-dashboard: no users\n"
 
 
@@ -172,7 +189,7 @@ def test_token_create_prints_the_token_once_with_a_warning(settings: FakeSetting
     assert created.status == 0
     token = created.out.strip()
     assert "shown once" in created.err and token not in created.err
-    info = TokenStore(settings.dashboard_tokens_file).verify(token)
+    info = inside(settings, lambda db: TokenStore(db).verify(token))
     assert info is not None and info.role is Role.SUPERVISOR
     listing = run(settings, "token", "list")
     assert token not in listing.out
@@ -183,7 +200,7 @@ def test_token_create_prints_the_token_once_with_a_warning(settings: FakeSetting
     ]
     assert listing.out.rstrip().endswith("active")
     assert run(settings, "token", "revoke", "ci").out == "revoked token ci\n"
-    assert TokenStore(settings.dashboard_tokens_file).verify(token) is None
+    assert inside(settings, lambda db: TokenStore(db).verify(token)) is None
     assert run(settings, "token", "list").out.rstrip().endswith("revoked")
 
 
@@ -193,8 +210,8 @@ def test_a_duplicate_token_name_fails_with_exit_2(settings: FakeSettings) -> Non
     assert again.status == 2 and again.out == "" and "taken" in again.err
 
 
-def links(settings: FakeSettings) -> EmbedLinks:
-    return EmbedLinks(EmbedSigner(SECRET), TomlEmbedLinks(settings.embed_links_file))
+def links(db: Store) -> EmbedLinks:
+    return EmbedLinks(EmbedSigner(SECRET), StoredEmbedLinks(db))
 
 
 def test_embed_link_prints_a_scoped_link_signed_with_the_session_secret(
@@ -207,10 +224,10 @@ def test_embed_link_prints_a_scoped_link_signed_with_the_session_secret(
     link = result.out.strip()
     assert link.startswith("https://live.corp/embed/calls/CA42?token=")
     token = parse_qs(urlsplit(link).query)["token"][0]
-    grant = links(settings).verify(token, embed_scope("call", "CA42"))
+    grant = inside(settings, lambda db: links(db).verify(token, embed_scope("call", "CA42")))
     remaining = grant.expires_at - datetime.now(UTC)
     assert timedelta(hours=7, minutes=59) < remaining <= timedelta(hours=8)
-    assert not links(settings).is_valid(token, embed_scope("call", "CA43"))
+    assert not inside(settings, lambda db: links(db).is_valid(token, embed_scope("call", "CA43")))
     assert "expires" in result.err and grant.link_id in result.err
     assert SECRET not in result.out + result.err
 
@@ -226,15 +243,15 @@ def test_embed_links_are_listed_and_revoked_and_each_step_is_audited(
     made = run(settings, "embed-link", "wallboard", "--ttl", "1h")
     assert made.status == 0 and made.out.startswith("/embed/wallboard?token=")
     token = parse_qs(urlsplit(made.out.strip()).query)["token"][0]
-    [record] = links(settings).list()
+    [record] = inside(settings, lambda db: links(db).list())
     listing = run(settings, "embed-link", "list").out.splitlines()
     assert listing[0].split() == ["ID", "OPENS", "MADE", "BY", "EXPIRES", "STATE"]
     assert listing[1].split()[:2] == [record.id, "wallboard"] and listing[1].endswith("active")
     revoked = run(settings, "embed-link", "revoke", record.id)
     assert revoked.status == 0 and revoked.out == f"revoked embed link {record.id} (wallboard)\n"
-    assert not links(settings).is_valid(token, embed_scope("wallboard"))
+    assert not inside(settings, lambda db: links(db).is_valid(token, embed_scope("wallboard")))
     assert run(settings, "embed-link", "list").out.splitlines()[1].endswith("revoked")
-    audit = AuditLog(settings.dashboard_audit_file, 30).entries()
+    audit = inside(settings, lambda db: AuditLog(db, 30).entries())
     assert [(e.via, e.what) for e in audit] == [
         ("cli", f"embed link {record.id} revoked (wallboard)"),
         ("cli", f"embed link {record.id} made for wallboard"),
@@ -248,7 +265,7 @@ def test_embed_link_refuses_ids_burki_does_not_know_and_keeps_nothing(
     result = run(settings, "embed-link", "campaign", "13")
     assert result.status == 2 and result.out == ""
     assert "Burki has no campaign 13: no link was made" in result.err
-    assert links(settings).list() == []
+    assert inside(settings, lambda db: links(db).list()) == []
 
 
 def test_embed_link_in_demo_mode_points_to_the_admin_page(settings: FakeSettings) -> None:
@@ -282,9 +299,12 @@ def test_embed_link_needs_the_session_secret(settings: FakeSettings) -> None:
 
 
 def test_audit_export_writes_csv_newest_first_and_since(settings: FakeSettings) -> None:
-    log = AuditLog(settings.dashboard_audit_file, 30)
-    log.record("alice", "page", "call:CA1", "/calls/CA1", "10.0.0.1")
-    log.record("=cmd", "token", "campaign:2", "/api/campaigns/2/events", "10.0.0.2")
+    async def record(db: Store) -> None:
+        log = AuditLog(db, 30)
+        await log.record("alice", "page", "call:CA1", "/calls/CA1", "10.0.0.1")
+        await log.record("=cmd", "token", "campaign:2", "/api/campaigns/2/events", "10.0.0.2")
+
+    inside(settings, record)
     result = run(settings, "audit", "export")
     rows = list(csv.reader(io.StringIO(result.out)))
     assert result.status == 0 and rows[0][0] == "at" and len(rows) == 3
@@ -302,18 +322,20 @@ def test_audit_export_writes_csv_newest_first_and_since(settings: FakeSettings) 
 
 
 def test_audit_prune_reports_what_went(settings: FakeSettings) -> None:
-    AuditLog(settings.dashboard_audit_file, 30).record(
-        "alice", "page", "call:CA1", "/calls/CA1", "::1"
+    inside(
+        settings,
+        lambda db: AuditLog(db, 30).record("alice", "page", "call:CA1", "/calls/CA1", "::1"),
     )
     assert run(settings, "audit", "prune").out == "removed 0 entries older than 30 days\n"
 
 
-def test_a_file_that_cannot_be_written_is_one_line(settings: FakeSettings, tmp_path: Path) -> None:
-    (tmp_path / "not-a-dir").write_text("")
-    settings.dashboard_tokens_file = tmp_path / "not-a-dir" / "tokens.toml"
+def test_an_unreachable_database_is_one_line(settings: FakeSettings) -> None:
+    settings.store_url = database_url(f"postgresql://u:pw-7q@127.0.0.1:{free_port()}/db")
+    settings.database_timeout = 2.0
     result = run(settings, "token", "create", "--name", "ci", "--role", "admin")
     assert result.status == 2 and result.err.count("\n") == 1
-    assert result.err.startswith("burki-dashboard: error: ")
+    assert result.err.startswith("burki-dashboard: error: the database ")
+    assert "unreachable" in result.err and "pw-7q" not in result.err
 
 
 def test_parse_since_reads_dates_times_and_ages() -> None:

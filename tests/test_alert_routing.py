@@ -229,5 +229,6 @@ async def test_send_a_test_from_admin_reaches_slack_and_the_hook_url_is_never_sh
             assert "SECRET" not in admin and "SECRET" not in metrics
             assert ">slack<" in admin
             assert any(
-                e.what == "test alert to 1 route(s)" for e in live.state.access.audit.entries()
+                e.what == "test alert to 1 route(s)"
+                for e in await live.state.access.audit.entries()
             )

@@ -138,8 +138,8 @@ async def go(live: LiveApp, client: httpx.AsyncClient, door: Door, ids: dict[str
         return response.status_code
 
 
-def entries(live: LiveApp) -> int:
-    return len(live.state.access.audit.entries(None))
+async def entries(live: LiveApp) -> int:
+    return len(await live.state.access.audit.entries(None))
 
 
 @pytest.mark.parametrize("name", sorted(DOORS))
@@ -147,29 +147,29 @@ async def test_each_door_writes_what_its_route_declares(sim: Simulator, name: st
     door = DOORS[name]
     sid, ending, cid = sim.add_call(), sim.add_call(), sim.add_campaign(contacts=5)
     async with running_app(sim) as live, client_for(live, door.who) as client:
-        live.state.access.users.add("ada", PASSWORD, Role.SUPERVISOR)
+        await live.state.access.users.add("ada", PASSWORD, Role.SUPERVISOR)
         embeds = live.state.access.embeds
         ids = {
             "sid": sid,
             "ending": ending,
             "cid": str(cid),
-            "call_token": embeds.mint("call", sid, 600, "test").token,
-            "campaign_token": embeds.mint("campaign", cid, 600, "test").token,
-            "board_token": embeds.mint("wallboard", "all", 600, "test").token,
-            "link": embeds.mint("call", sid, 600, "test").record.id,
+            "call_token": (await embeds.mint("call", sid, 600, "test")).token,
+            "campaign_token": (await embeds.mint("campaign", cid, 600, "test")).token,
+            "board_token": (await embeds.mint("wallboard", "all", 600, "test")).token,
+            "link": (await embeds.mint("call", sid, 600, "test")).record.id,
         }
         if door.before:
             await client.get(live.url + door.before.format(**ids))
-        counted = entries(live)
+        counted = await entries(live)
         status = await go(live, client, door, ids)
         assert status in (200, 303), f"{name}: {status}"
-        assert entries(live) - counted == door.first, live.state.access.audit.entries(3)
+        assert await entries(live) - counted == door.first, await live.state.access.audit.entries(3)
         if door.again is None:
             return
-        counted = entries(live)
+        counted = await entries(live)
         resumed = door if not door.stream else resume(door)
         assert await go(live, client, resumed, ids) in (200, 303)
-        assert entries(live) - counted == door.again, live.state.access.audit.entries(3)
+        assert await entries(live) - counted == door.again, await live.state.access.audit.entries(3)
 
 
 def resume(door: Door) -> Door:
@@ -196,9 +196,9 @@ async def test_the_overview_is_one_entry_per_session_however_many_messages_flow(
             await viewer.stop()
             assert (await client.get(live.url + "/")).status_code == 200
         assert len(viewer.events) >= 4
-        seen = [e for e in live.state.access.audit.entries(None) if e.what == "overview"]
+        seen = [e for e in await live.state.access.audit.entries(None) if e.what == "overview"]
         assert [(e.who, e.via) for e in seen] == [("test-supervisor", "page")]
         async with live.client(Role.SUPERVISOR, timeout=30) as another:
             assert (await another.get(live.url + "/")).status_code == 200
-        seen = [e for e in live.state.access.audit.entries(None) if e.what == "overview"]
+        seen = [e for e in await live.state.access.audit.entries(None) if e.what == "overview"]
         assert len(seen) == 2

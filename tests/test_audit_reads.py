@@ -30,9 +30,9 @@ async def opened_by(live: LiveApp, name: str, role: Role, path: str, **headers: 
         return await status_of(client, live.url + path, **headers)
 
 
-def entries_of(live: LiveApp, name: str) -> list[AuditEntry]:
+async def entries_of(live: LiveApp, name: str) -> list[AuditEntry]:
     """What ``name`` opened (their sign-ins, audited too, aside)."""
-    entries = live.state.access.audit.entries(None)
+    entries = await live.state.access.audit.entries(None)
     return [e for e in entries if e.who == name and not e.what.startswith("signed in")]
 
 
@@ -55,7 +55,7 @@ async def test_every_content_route_is_audited_on_each_opening_resumes_included(
         for n, (label, (path, headers, what)) in enumerate(routes.items()):
             name = f"reader{n}"
             assert await opened_by(live, name, Role.ADMIN, path, **headers) == 200, label
-            found = entries_of(live, name)
+            found = await entries_of(live, name)
             assert [(e.what, e.route) for e in found] == [(what, path.partition("?")[0])], label
 
 
@@ -67,14 +67,14 @@ async def test_a_resume_of_the_same_viewing_folds_into_its_opening(sim: Simulato
         await viewer.stop()
         resumed = {"Last-Event-ID": str(viewer.last_id)}
         assert await status_of(client, f"{live.url}/api/calls/{sid}/events", **resumed) == 200
-        assert len(entries_of(live, "test-supervisor")) == 1
+        assert len(await entries_of(live, "test-supervisor")) == 1
 
 
 async def test_refusals_are_audited(sim: Simulator) -> None:
     async with running_app(sim) as live, httpx.AsyncClient() as stranger:
         assert await status_of(stranger, f"{live.url}/api/calls/CA1/events") == 401
         assert await opened_by(live, "sup", Role.SUPERVISOR, "/campaigns/1") == 403
-        refused = {(e.who, e.via, e.what) for e in live.state.access.audit.entries(None)}
+        refused = {(e.who, e.via, e.what) for e in await live.state.access.audit.entries(None)}
         assert ("anonymous", "none", "refused: sign-in needed") in refused
         assert ("sup", "page", "refused: forbidden") in refused
 

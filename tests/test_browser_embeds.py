@@ -16,8 +16,8 @@ async def test_the_wallboard_embed_updates_live_without_actions_and_marks_demo_d
     first = sim.add_call()
     sim.add_segment(first, "user", "hello from the first call")
     async with running_app(sim, demo=True, directory_poll_interval=0.2) as live:
-        board = live.state.access.embeds.mint("wallboard", "all", 600, "test").path
-        call = live.state.access.embeds.mint("call", first, 600, "test").path
+        board = (await live.state.access.embeds.mint("wallboard", "all", 600, "test")).path
+        call = (await live.state.access.embeds.mint("call", first, 600, "test")).path
         async with chromium() as browser:
             page = await browser.new_page(viewport={"width": 800, "height": 600})
             await page.goto(live.url + board)

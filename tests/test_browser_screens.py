@@ -87,7 +87,7 @@ async def test_tv_mode_survives_a_server_restart_without_a_reload(sim: Simulator
         async with chromium() as browser:
             async with running_app(sim, **kept) as live:
                 port = int(live.url.rsplit(":", 1)[1])
-                live.state.access.users.add("tv-wall", PASSWORD, Role.SUPERVISOR)
+                await live.state.access.users.add("tv-wall", PASSWORD, Role.SUPERVISOR)
                 page = await browser.new_page()
                 await page.goto(f"{live.url}/signin?next=/wallboard%3Ftv%3D1")
                 await page.fill("input[name=name]", "tv-wall")

@@ -43,7 +43,7 @@ async def test_streams_per_session_are_capped_under_concurrency(sim: Simulator) 
             counts, _, stack = await open_streams(live, other_session, paths[:1])
             async with stack:
                 assert counts == Counter({200: 1})
-        entries = live.state.access.audit.entries(None)
+        entries = await live.state.access.audit.entries(None)
         assert any(e.what == "refused: too many streams" for e in entries)
 
 
@@ -52,7 +52,7 @@ async def test_streams_per_user_and_in_total_are_capped(sim: Simulator) -> None:
     caps = {"dashboard_streams_per_user": 2, "dashboard_streams_total": 3}
     path = [f"/api/calls/{sid}/events"]
     async with running_app(sim, **caps) as live:
-        token = live.token(Role.SUPERVISOR)
+        token = await live.token(Role.SUPERVISOR)
         async with httpx.AsyncClient(headers={"Authorization": f"Bearer {token}"}) as bot:
             held = [await open_streams(live, bot, path) for _ in range(2)]
             counts, _, stack = await open_streams(live, bot, path)
@@ -99,7 +99,7 @@ async def test_a_multiplexed_request_takes_a_place_for_every_stream_it_names(
     sids = [sim.add_call() for _ in range(6)]
     caps = {"dashboard_streams_per_session": 4, "dashboard_streams_per_user": 8}
     async with running_app(sim, **caps) as live:
-        token = live.token(Role.SUPERVISOR)
+        token = await live.token(Role.SUPERVISOR)
         async with httpx.AsyncClient(headers={"Authorization": f"Bearer {token}"}) as bot:
             paths = [multiplexed([sids[(n + k) % 6] for k in range(3)]) for n in range(40)]
             counts, answers, stack = await open_streams(live, bot, paths)
@@ -121,7 +121,7 @@ async def test_made_up_ids_in_multiplexed_requests_open_no_upstream(sim: Simulat
     once, and no WebSocket handshake is made for any of them."""
     made_up = [[f"CA{n:02d}{k:02d}" + "f" * 28 for k in range(16)] for n in range(40)]
     async with running_app(sim, dashboard_streams_per_session=16) as live:
-        token = live.token(Role.SUPERVISOR)
+        token = await live.token(Role.SUPERVISOR)
         async with httpx.AsyncClient(headers={"Authorization": f"Bearer {token}"}) as bot:
             answers = await asyncio.gather(
                 *(bot.get(live.url + multiplexed(ids)) for ids in made_up)

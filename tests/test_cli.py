@@ -22,6 +22,7 @@ def free_port() -> int:
 
 def environment(**extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("BURKI_", "DASHBOARD_"))}
+    env.pop("DATABASE_URL", None)
     return env | extra
 
 
@@ -81,10 +82,8 @@ def test_a_bad_setting_stops_start_up_with_one_line(name: str, value: str) -> No
 
 
 def test_admin_commands_manage_users_and_print_a_token_once(tmp_path: Path) -> None:
-    env = environment(
-        DASHBOARD_USERS_FILE=str(tmp_path / "users.toml"),
-        DASHBOARD_TOKENS_FILE=str(tmp_path / "tokens.toml"),
-    )
+    database = tmp_path / "store.sqlite3"
+    env = environment(DASHBOARD_DATABASE_FILE=str(database))
     run = [sys.executable, "-m", "webapp"]
     added = subprocess.run(
         [*run, "user", "add", "ada", "--role", "admin", "--password-stdin"],
@@ -106,7 +105,7 @@ def test_admin_commands_manage_users_and_print_a_token_once(tmp_path: Path) -> N
         timeout=30,
     )
     assert token.returncode == 0 and token.stdout.strip().startswith("bl_")
-    assert token.stdout.strip() not in (tmp_path / "tokens.toml").read_text()
+    assert token.stdout.strip().encode() not in database.read_bytes()
 
 
 def test_the_simulator_runs_alone() -> None:

@@ -72,7 +72,7 @@ async def test_sixty_viewers_on_three_nodes_share_one_upstream_and_the_same_ids(
     sid = sim.add_call()
     caps = {"dashboard_streams_per_session": 60, "dashboard_streams_per_user": 60}
     async with nodes(sim, server, **caps) as cluster:
-        token = cluster[0].token(Role.ADMIN)
+        token = await cluster[0].token(Role.ADMIN)
         async with bearer(token) as client:
             viewers = [
                 Viewer(cluster[n % 3].url, f"/api/calls/{sid}/events").start(client)
@@ -99,7 +99,7 @@ async def test_a_viewer_resumes_on_another_node_with_exactly_the_missed_events(
     sim: Simulator, server: RedisServer
 ) -> None:
     sid = sim.add_call()
-    async with nodes(sim, server, 2) as (a, b), bearer(a.token(Role.ADMIN)) as client:
+    async with nodes(sim, server, 2) as (a, b), bearer(await a.token(Role.ADMIN)) as client:
         first = Viewer(a.url, f"/api/calls/{sid}/events").start(client)
         await first.wait_for(is_event("snapshot"))
         sim.add_segment(sid, "assistant", "before")
@@ -125,7 +125,7 @@ async def test_a_multiplexed_viewer_resumes_on_another_node(
 ) -> None:
     one, two = sim.add_call(), sim.add_call()
     path = f"/api/events?call={one}&call={two}"
-    async with nodes(sim, server, 2) as (a, b), bearer(a.token(Role.ADMIN)) as client:
+    async with nodes(sim, server, 2) as (a, b), bearer(await a.token(Role.ADMIN)) as client:
         first = Viewer(a.url, path).start(client)
         await first.wait_for(is_event("snapshot", stream=f"call:{two}"))
         sim.add_segment(one, "user", "one before")
@@ -149,12 +149,12 @@ async def test_a_token_revoked_on_one_node_is_refused_on_the_other_at_once(
     sim: Simulator, server: RedisServer
 ) -> None:
     async with nodes(sim, server, 2) as (a, b):
-        token = a.token(Role.ADMIN)
+        token = await a.token(Role.ADMIN)
         async with bearer(token) as client:
             path = "/metrics"  # a token's route that answers at once
             assert (await client.get(b.url + path)).status_code == 200
-            name = next(t.name for t in a.state.access.tokens.list())
-            a.state.access.tokens.revoke(name)
+            name = next(t.name for t in await a.state.access.tokens.list())
+            await a.state.access.tokens.revoke(name)
             assert (await client.get(b.url + path)).status_code == 401
 
 
@@ -162,7 +162,7 @@ async def test_a_stopped_holder_hands_its_stream_to_another_node_losing_nothing(
     sim: Simulator, server: RedisServer
 ) -> None:
     sid = sim.add_call()
-    async with nodes(sim, server, 2) as (a, b), bearer(a.token(Role.ADMIN)) as client:
+    async with nodes(sim, server, 2) as (a, b), bearer(await a.token(Role.ADMIN)) as client:
         on_a = Viewer(a.url, f"/api/calls/{sid}/events").start(client)
         await on_a.wait_for(is_event("snapshot"))
         await sim.wait_for_connections(f"call:{sid}", 1)
@@ -192,7 +192,10 @@ async def test_a_line_spoken_during_a_takeovers_replay_comes_first_and_the_rest_
     and the last one only, and a moment later every line, in order, once each."""
     sid = sim.add_call()
     key, lines = f"call:{sid}", [f"line {n}" for n in range(11)]
-    async with nodes(sim, server, 3) as cluster, bearer(cluster[0].token(Role.ADMIN)) as client:
+    async with (
+        nodes(sim, server, 3) as cluster,
+        bearer(await cluster[0].token(Role.ADMIN)) as client,
+    ):
         viewers = [Viewer(n.url, f"/api/calls/{sid}/events").start(client) for n in cluster]
         for viewer in viewers:  # each gets every line as an event, none in its snapshot
             await viewer.wait_for(is_event("snapshot"), timeout=10)
@@ -392,7 +395,7 @@ async def test_redis_restarted_mid_call_viewers_see_reconnecting_and_recover(
     sim: Simulator, server: RedisServer, keeps_data: bool
 ) -> None:
     sid = sim.add_call()
-    async with nodes(sim, server, 2) as (a, b), bearer(a.token(Role.ADMIN)) as client:
+    async with nodes(sim, server, 2) as (a, b), bearer(await a.token(Role.ADMIN)) as client:
         viewers = [Viewer(n.url, f"/api/calls/{sid}/events").start(client) for n in (a, b)]
         sim.add_segment(sid, "user", "before")
         for viewer in viewers:
@@ -446,7 +449,7 @@ async def test_a_wallboard_resumes_on_another_node_and_sign_out_ends_it_on_both(
     sid = sim.add_call()
     sim.add_segment(sid, "user", "first words")
     async with nodes(sim, server, 2) as (a, b), httpx.AsyncClient(timeout=10) as client:
-        a.state.access.users.add("ada", PASSWORD, Role.SUPERVISOR)
+        await a.state.access.users.add("ada", PASSWORD, Role.SUPERVISOR)
         assert (await sign_in(a, client, PASSWORD)).status_code == 303  # on node a
         assert (await client.get(a.url + "/wallboard")).status_code == 200
         board = Viewer(a.url, "/wallboard/updates").start(client)
@@ -475,7 +478,7 @@ async def test_webhooks_are_posted_once_by_the_holder_whatever_the_nodes_showing
         hooks = {"webhook_endpoints": endpoints(receiver.url, "alert", "call_status")}
         async with (
             nodes(sim, server, 3, **hooks) as cluster,
-            bearer(cluster[0].token(Role.ADMIN)) as client,
+            bearer(await cluster[0].token(Role.ADMIN)) as client,
         ):
             viewers = [Viewer(n.url, f"/api/calls/{sid}/events").start(client) for n in cluster]
             for viewer in viewers:
@@ -500,7 +503,7 @@ async def test_sign_in_failures_on_every_node_count_against_one_limit(
     sim: Simulator, server: RedisServer
 ) -> None:
     async with nodes(sim, server, 2) as (a, b), httpx.AsyncClient(timeout=10) as client:
-        a.state.access.users.add("ada", PASSWORD, Role.SUPERVISOR)
+        await a.state.access.users.add("ada", PASSWORD, Role.SUPERVISOR)
         answers = [
             (await sign_in(node, client, "wrong password")).status_code
             for node in (a, b, a, b, a)  # five failures: the per-user limit, spread
@@ -529,10 +532,10 @@ async def test_the_audit_log_holds_every_nodes_entries_and_any_node_exports_them
 ) -> None:
     sid = sim.add_call()
     async with nodes(sim, server, 2) as (a, b), httpx.AsyncClient(timeout=10) as admin:
-        a.state.access.users.add("ada", PASSWORD, Role.ADMIN)
+        await a.state.access.users.add("ada", PASSWORD, Role.ADMIN)
         assert (await sign_in(a, admin, PASSWORD)).status_code == 303
         for node, name in ((a, "opened-on-a"), (b, "opened-on-b")):
-            token = node.state.access.tokens.create(name, Role.ADMIN)
+            token = await node.state.access.tokens.create(name, Role.ADMIN)
             async with (
                 bearer(token) as client,
                 client.stream("GET", f"{node.url}/api/calls/{sid}/events") as opened,
@@ -554,7 +557,7 @@ async def test_a_users_stream_cap_holds_across_nodes_under_concurrent_opens(
     caps = {"dashboard_streams_per_user": 3}
     async with (
         nodes(sim, server, 2, **caps) as (a, b),
-        bearer(a.token(Role.ADMIN)) as client,
+        bearer(await a.token(Role.ADMIN)) as client,
         contextlib.AsyncExitStack() as stack,
     ):
         opening = [client.stream("GET", n.url + path) for n in [a, b] * 4]
@@ -574,7 +577,7 @@ async def test_multiplexed_streams_count_one_by_one_against_a_cap_shared_by_node
     path = f"/api/events?call={sids[0]}&call={sids[1]}"
     async with (
         nodes(sim, server, 2, dashboard_streams_per_user=3) as (a, b),
-        bearer(a.token(Role.ADMIN)) as client,
+        bearer(await a.token(Role.ADMIN)) as client,
         contextlib.AsyncExitStack() as stack,
     ):
         opening = [client.stream("GET", n.url + path) for n in [a, b] * 4]
@@ -618,7 +621,10 @@ async def test_a_quiet_call_is_marked_once_by_the_holder_under_one_id_on_every_n
 ) -> None:
     sid = sim.add_call()
     quick = {"relay_no_activity_minutes": 0.005}  # 0.3 s
-    async with nodes(sim, server, 2, **quick) as (a, b), bearer(a.token(Role.ADMIN)) as client:
+    async with (
+        nodes(sim, server, 2, **quick) as (a, b),
+        bearer(await a.token(Role.ADMIN)) as client,
+    ):
         viewers = [Viewer(n.url, f"/api/calls/{sid}/events").start(client) for n in (a, b)]
         marks = [await v.wait_for(is_event("call_status", no_activity=True)) for v in viewers]
         assert marks[0].id == marks[1].id and marks[0].data == marks[1].data
@@ -632,7 +638,7 @@ async def test_a_held_card_number_is_released_alike_on_every_node(
     sid = sim.add_call()
     async with (
         nodes(sim, server, 2, redaction_hold=0.2) as (a, b),
-        bearer(a.token(Role.ADMIN)) as client,
+        bearer(await a.token(Role.ADMIN)) as client,
     ):
         viewers = [Viewer(n.url, f"/api/calls/{sid}/events").start(client) for n in (a, b)]
         for viewer in viewers:
@@ -658,7 +664,7 @@ async def test_an_ended_call_is_told_under_one_id_on_every_node(
     request reached: one that does not hold the call asks the holder to publish it."""
     sid = sim.add_call()
     key = StreamKey.call(sid)
-    async with nodes(sim, server, 2) as (a, b), bearer(a.token(Role.ADMIN)) as client:
+    async with nodes(sim, server, 2) as (a, b), bearer(await a.token(Role.ADMIN)) as client:
         viewers = [Viewer(n.url, f"/api/calls/{sid}/events").start(client) for n in (a, b)]
         for viewer in viewers:
             await viewer.wait_for(is_live)

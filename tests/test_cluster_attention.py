@@ -40,7 +40,7 @@ async def test_dead_air_is_announced_once_under_one_id_on_every_node(
     sid = sim.add_call()
     quick = {"health_silence_warn": 0.3, "health_silence_alarm": 0.6}
     async with nodes(sim, server, 2, **quick) as (a, b):
-        headers = {"Authorization": f"Bearer {a.token(Role.ADMIN)}"}
+        headers = {"Authorization": f"Bearer {await a.token(Role.ADMIN)}"}
         async with httpx.AsyncClient(timeout=10, headers=headers) as client:
             first = Viewer(a.url, f"/api/calls/{sid}/events").start(client)
             early = await first.wait_for(ALARM)  # nothing said since the call's start
@@ -87,7 +87,7 @@ async def test_a_claim_on_either_node_shows_once_on_every_node_under_one_id(
     publishes it: every viewer on every node sees it once, under one id."""
     sid = sim.add_call()
     async with nodes(sim, server, 2) as (a, b):
-        headers = {"Authorization": f"Bearer {a.token(Role.ADMIN)}"}
+        headers = {"Authorization": f"Bearer {await a.token(Role.ADMIN)}"}
         async with httpx.AsyncClient(timeout=10, headers=headers) as client:
             viewers = [Viewer(n.url, f"/api/calls/{sid}/events").start(client) for n in (a, b)]
             for viewer in viewers:
@@ -132,7 +132,7 @@ async def test_a_claim_on_a_holder_whose_lease_just_moved_is_asked_of_the_next_n
     sid = sim.add_call()
     slow = {"dashboard_lease_seconds": 30.0}  # the holder notices the theft 10 s later
     async with nodes(sim, server, 2, **slow) as (a, b):
-        headers = {"Authorization": f"Bearer {a.token(Role.ADMIN)}"}
+        headers = {"Authorization": f"Bearer {await a.token(Role.ADMIN)}"}
         async with httpx.AsyncClient(timeout=10, headers=headers) as client:
             viewer = Viewer(a.url, f"/api/calls/{sid}/events").start(client)
             await viewer.wait_for(is_live)

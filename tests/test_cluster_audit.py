@@ -24,8 +24,8 @@ def server(redis_module: RedisServer) -> Iterator[RedisServer]:
     yield redis_module
 
 
-def seen(live: LiveApp, what: str) -> list[tuple[str, str]]:
-    return [(e.who, e.via) for e in live.state.access.audit.entries(None) if e.what == what]
+async def seen(live: LiveApp, what: str) -> list[tuple[str, str]]:
+    return [(e.who, e.via) for e in await live.state.access.audit.entries(None) if e.what == what]
 
 
 async def test_a_session_seen_on_every_node_is_one_entry_per_page(
@@ -34,17 +34,17 @@ async def test_a_session_seen_on_every_node_is_one_entry_per_page(
     sim.add_call()
     async with nodes(sim, server, 3) as cluster, httpx.AsyncClient(timeout=30) as browser:
         first = cluster[0]
-        first.state.access.users.add("ada", PASSWORD, Role.ADMIN)
+        await first.state.access.users.add("ada", PASSWORD, Role.ADMIN)
         assert (await sign_in(first, browser, PASSWORD)).status_code == 303
         for _ in range(2):
             for node in cluster:  # a balancer sends each request anywhere
                 assert (await browser.get(node.url + "/")).status_code == 200
                 assert await status_of(browser, node.url + "/overview/updates") == 200
                 assert (await browser.get(node.url + "/admin")).status_code == 200
-        assert seen(first, "overview") == [("ada", "page")]  # the audit file is shared
-        assert seen(first, "admin page") == [("ada", "page")]
-        token = first.token(Role.ADMIN)
+        assert await seen(first, "overview") == [("ada", "page")]  # the audit file is shared
+        assert await seen(first, "admin page") == [("ada", "page")]
+        token = await first.token(Role.ADMIN)
         async with httpx.AsyncClient(headers={"Authorization": f"Bearer {token}"}) as scraper:
             for node in cluster * 3:
                 assert (await scraper.get(node.url + "/metrics")).status_code == 200
-        assert len(seen(first, "metrics")) == 1
+        assert len(await seen(first, "metrics")) == 1

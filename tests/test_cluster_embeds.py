@@ -41,7 +41,7 @@ async def test_a_link_revoked_on_one_node_ends_its_streams_on_every_node(
             sim.add_segment(sid, "user", "one line for every node")
             for viewer in viewers:
                 await viewer.wait_for(lambda e: "one line for every node" in e.data, timeout=10)
-            [record] = first.state.access.embeds.list()
+            [record] = await first.state.access.embeds.list()
             async with cluster[1].client(Role.ADMIN) as other_admin:
                 assert (await revoke(cluster[1], other_admin, record.id)).status_code == 200
             for viewer in viewers:

@@ -15,10 +15,9 @@ import pytest
 import redis
 from httpx_sse import ServerSentEvent, aconnect_sse
 
-from tests.cluster import balanced_nodes, flush, redis_module
+from tests.cluster import balanced_nodes, cluster_database, flush, redis_module, token_in
 from tests.live import SESSION_SECRET, placed
 from tests.redisserver import RedisServer, free_port
-from webapp.access.tokens import TokenStore
 from webapp.access.users import Role
 from webapp.simulator import Simulator
 
@@ -88,9 +87,10 @@ async def test_kill_9_of_the_lease_holder_twice_loses_and_repeats_no_line(
             sim.add_segment(sid, "user" if len(lines) % 2 else "assistant", lines[-1])
             await asyncio.sleep(0.05)
 
+    database = cluster_database()
+    token = await token_in(database, "viewers", Role.ADMIN)
     with tempfile.TemporaryDirectory() as folder:
-        token = TokenStore(Path(folder) / "tokens.toml").create("viewers", Role.ADMIN)
-        async with balanced_nodes(sim, redis_module, Path(folder)) as (url, processes):
+        async with balanced_nodes(sim, redis_module, Path(folder), database) as (url, processes):
             auth = {"Authorization": f"Bearer {token}"}
             limits = httpx.Limits(max_connections=VIEWERS * 2)
             async with httpx.AsyncClient(headers=auth, timeout=10, limits=limits) as client:

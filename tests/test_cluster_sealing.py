@@ -78,7 +78,7 @@ async def test_redis_holds_no_transcript_text_and_no_callers_number_in_clear(
     sid = sim.add_call()
     nobody = {"redaction_unredact_roles": "", "directory_poll_interval": 0.2}
     async with nodes(sim, server, 2, **nobody) as (a, b), httpx.AsyncClient(timeout=10) as client:
-        token = {"Authorization": f"Bearer {a.token(Role.ADMIN)}"}
+        token = {"Authorization": f"Bearer {await a.token(Role.ADMIN)}"}
         client.headers.update(token)
         viewers = [Viewer(n.url, f"/api/calls/{sid}/events").start(client) for n in (a, b)]
         for viewer in viewers:
@@ -109,7 +109,7 @@ async def test_forged_copied_and_unnumbered_inputs_are_refused_by_every_node(
         hooks = {"webhook_endpoints": endpoints(receiver.url, "alert")}
         async with nodes(sim, server, 2, **hooks) as (a, b), raw(server) as redis:
             client = httpx.AsyncClient(
-                timeout=10, headers={"Authorization": f"Bearer {a.token(Role.ADMIN)}"}
+                timeout=10, headers={"Authorization": f"Bearer {await a.token(Role.ADMIN)}"}
             )
             viewers = [Viewer(n.url, f"/api/calls/{sid}/events").start(client) for n in (a, b)]
             elsewhere = Viewer(a.url, f"/api/calls/{other}/events").start(client)

@@ -16,14 +16,22 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from redis.asyncio import Redis
 
-from tests.cluster import LEASE, NodeProcess, balanced_nodes, flush, nodes, redis_module
+from tests.cluster import (
+    LEASE,
+    NodeProcess,
+    balanced_nodes,
+    cluster_database,
+    flush,
+    nodes,
+    redis_module,
+    token_in,
+)
 from tests.live import SESSION_SECRET, LiveApp, Viewer, data, is_event, is_live
 from tests.receiver import HANG, Receiver, receiving
 from tests.redisserver import RedisServer
 from tests.test_alerts_live import ANGRY, SECRET, endpoints
 from tests.test_cluster import bearer
 from tests.test_cluster_nodes import Resuming, holder_of
-from webapp.access.tokens import TokenStore
 from webapp.access.users import Role
 from webapp.alerts.endpoints import Endpoint
 from webapp.alerts.marks import resume
@@ -53,7 +61,7 @@ async def two_nodes(
     hooks = {"webhook_endpoints": endpoints(receiver.url, *events)}
     async with (
         nodes(sim, server, 2, **hooks) as cluster,
-        bearer(cluster[0].token(Role.ADMIN)) as client,
+        bearer(await cluster[0].token(Role.ADMIN)) as client,
     ):
         viewers = [Viewer(n.url, f"/api/calls/{sid}/events").start(client) for n in cluster]
         try:
@@ -295,10 +303,11 @@ async def test_kill_9_of_the_holder_loses_no_alert_and_repeats_only_the_one_in_f
     async with receiving() as receiver:
         receiver.plan.append(HANG)
         monkeypatch.setenv("WEBHOOK_ENDPOINTS", endpoints(receiver.url, "alert"))
+        database = cluster_database()
+        token = await token_in(database, "viewers", Role.ADMIN)
         with tempfile.TemporaryDirectory() as folder:
-            token = TokenStore(Path(folder) / "tokens.toml").create("viewers", Role.ADMIN)
             async with (
-                balanced_nodes(sim, server, Path(folder)) as (url, processes),
+                balanced_nodes(sim, server, Path(folder), database) as (url, processes),
                 bearer(token) as client,
             ):
                 viewers = [Resuming(f"{url}/api/calls/{sid}/events") for _ in range(6)]

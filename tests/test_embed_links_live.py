@@ -74,7 +74,7 @@ async def test_a_revoked_link_stops_at_its_next_request_and_ends_its_open_stream
         for viewer in viewers:
             await viewer.wait_for(lambda e: "card number" in e.data or "on the way" in e.data)
         listed = (await admin.get(live.url + "/admin")).text
-        records = {r.kind: r for r in live.state.access.embeds.list()}
+        records = {r.kind: r for r in await live.state.access.embeds.list()}
         assert all(f'id="embed-{r.id}" data-state="active"' in listed for r in records.values())
         answer = await revoke(live, admin, records["call"].id)
         assert answer.status_code == 200 and "is revoked" in answer.text
@@ -85,7 +85,7 @@ async def test_a_revoked_link_stops_at_its_next_request_and_ends_its_open_stream
         await revoke(live, admin, records["wallboard"].id)
         await viewers[1].ended()
         assert await status_of(intranet, board_link) == 303
-        whats = [e.what for e in live.state.access.audit.entries(None) if e.via == "page"]
+        whats = [e.what for e in await live.state.access.audit.entries(None) if e.via == "page"]
         assert f"embed link {records['call'].id} revoked (call:{sid})" in whats
         assert f"embed link {records['wallboard'].id} revoked (wallboard)" in whats
 
@@ -93,14 +93,10 @@ async def test_a_revoked_link_stops_at_its_next_request_and_ends_its_open_stream
 async def test_a_link_made_by_a_demo_instance_fails_on_a_live_one_with_the_same_secret(
     sim: Simulator,
 ) -> None:
-    """The worst case: the demo and the live instance share the secret AND their files."""
+    """The worst case: the demo and the live instance share the secret AND their store."""
     sid, cid = sim.add_call(), sim.add_campaign(contacts=3)
     with tempfile.TemporaryDirectory() as folder:
-        files = {
-            "dashboard_users_file": Path(folder) / "users.toml",
-            "dashboard_tokens_file": Path(folder) / "tokens.toml",
-            "dashboard_audit_file": Path(folder) / "audit.jsonl",
-        }
+        files = {"dashboard_database_file": Path(folder) / "store.sqlite3"}
         async with (
             running_app(sim, demo=True, **files) as demo,
             running_app(sim, demo=False, **files) as production,
@@ -137,10 +133,10 @@ async def test_minting_for_an_id_burki_does_not_know_is_refused_with_a_form_erro
             assert 'class="embed-link"' not in answer.text
         bad = await make_link(live, admin, "call", "not a sid")
         assert bad.status_code == 400 and "a call id is" in bad.text
-        assert live.state.access.embeds.list() == []
+        assert await live.state.access.embeds.list() == []
         assert await made_link(live, admin, "call", sid)
-        assert [r.scope for r in live.state.access.embeds.list()] == [f"call:{sid}"]
-        whats = [e.what for e in live.state.access.audit.entries(None)]
+        assert [r.scope for r in await live.state.access.embeds.list()] == [f"call:{sid}"]
+        whats = [e.what for e in await live.state.access.audit.entries(None)]
         assert "embed link refused: Burki has no call:CA0000deadbeef" in whats
         assert "embed link refused: Burki has no campaign:4242" in whats
 
@@ -181,9 +177,9 @@ async def test_embeds_and_error_pages_say_demo_data_in_demo_mode(sim: Simulator)
         async with running_app(sim, demo=demo) as live, live.client(Role.ADMIN) as admin:
             embeds = live.state.access.embeds
             paths = [
-                embeds.mint("call", sid, 600, "test").path,
-                embeds.mint("campaign", cid, 600, "test").path,
-                embeds.mint("wallboard", "all", 600, "test").path,
+                (await embeds.mint("call", sid, 600, "test")).path,
+                (await embeds.mint("campaign", cid, 600, "test")).path,
+                (await embeds.mint("wallboard", "all", 600, "test")).path,
             ]
             async with live.client(None) as intranet:
                 pages = [await intranet.get(live.url + path) for path in paths]
@@ -197,15 +193,11 @@ async def test_embeds_and_error_pages_say_demo_data_in_demo_mode(sim: Simulator)
 async def test_the_cli_asks_burki_lists_and_revokes_the_links_a_node_checks(
     sim: Simulator, tmp_path: Path
 ) -> None:
-    """``burki-dashboard embed-link`` against a real Burki (the simulator) and the files of a
+    """``burki-dashboard embed-link`` against a real Burki (the simulator) and the store of a
     running node: an unknown id gets no link, a known one does, and a revocation by the CLI
     stops the link at the node's next request."""
     sid = sim.add_call()
-    files = {
-        "dashboard_users_file": tmp_path / "users.toml",
-        "dashboard_tokens_file": tmp_path / "tokens.toml",
-        "dashboard_audit_file": tmp_path / "audit.jsonl",
-    }
+    files = {"dashboard_database_file": tmp_path / "store.sqlite3"}
     settings = Settings(
         burki_api_key=SIM_KEY,
         burki_base_url=sim.base_url,
@@ -226,7 +218,7 @@ async def test_the_cli_asks_burki_lists_and_revokes_the_links_a_node_checks(
         assert status == 2 and "Burki has no call CA0000deadbeef" in err and out == ""
         status, out, err = await cli("embed-link", "call", sid, "--base-url", live.url)
         assert status == 0 and await status_of(intranet, out.strip()) == 200
-        [record] = live.state.access.embeds.list()
+        [record] = await live.state.access.embeds.list()
         assert record.created_by.startswith("cli")
         status, listing, _ = await cli("embed-link", "list")
         assert record.id in listing and f"call:{sid}" in listing

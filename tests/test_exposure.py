@@ -28,7 +28,7 @@ async def test_embed_tokens_are_masked_in_the_access_log(
 ) -> None:
     sid = sim.add_call()
     async with running_app(sim) as live, httpx.AsyncClient() as client:
-        token = live.state.access.embeds.mint("call", sid, 3600, "test").token
+        token = (await live.state.access.embeds.mint("call", sid, 3600, "test")).token
         with caplog.at_level(logging.INFO, logger="uvicorn.access"):
             page = await client.get(f"{live.url}/embed/calls/{sid}?token={token}")
             assert page.status_code == 200
@@ -124,7 +124,7 @@ async def test_a_callers_number_is_shown_and_sent_as_its_last_four_digits_only(
                             raw = (await body_start(client, live.url + url)).decode()
                             assert not caller_leaks(raw), (role, url)
                             shown += raw
-                link = live.state.access.embeds.mint("call", sid, 600, "test").url(live.url)
+                link = (await live.state.access.embeds.mint("call", sid, 600, "test")).url(live.url)
                 async with live.client(role=None) as client:
                     shown += (await body_start(client, link)).decode()
                 sim.add_segment(sid, "user", "I will call my lawyer")  # an alert

@@ -103,7 +103,7 @@ async def test_a_claim_reaches_every_viewer_is_audited_and_ends_with_the_call(
         assert answer.status_code == 204
         claim = data(await watcher.wait_for(is_event("claim")))
         assert claim["claim"]["by"] == "test-supervisor" and claim["claim"]["kind"] == "claim"
-        what = [e.what for e in live.state.access.audit.entries()]
+        what = [e.what for e in await live.state.access.audit.entries()]
         assert f"claim call:{sid}" in what
         # The claim shows in the metrics' snapshot for a late viewer.
         late = Viewer(live.url, f"/api/calls/{sid}/events").start(ada)
@@ -138,7 +138,7 @@ async def test_claims_need_a_person_with_a_call_role_and_the_csrf_token(sim: Sim
                 await manager.post(url, data={"action": "claim", "csrf": token})
             ).status_code == 403
         async with httpx.AsyncClient(timeout=10) as machine:
-            bearer = {"Authorization": f"Bearer {live.token(Role.ADMIN)}"}
+            bearer = {"Authorization": f"Bearer {await live.token(Role.ADMIN)}"}
             denied = await machine.post(url, data={"action": "claim"}, headers=bearer)
             assert denied.status_code == 303  # no session: sent to sign in, nothing done
         assert live.hub.streams[StreamKey.call(sid)].claims.snapshot() is None

@@ -10,6 +10,7 @@ import json
 import logging
 import weakref
 from dataclasses import dataclass
+from pathlib import Path
 
 import httpx
 import pytest
@@ -97,7 +98,7 @@ async def test_planted_values_never_reach_a_viewer_an_export_a_webhook_an_alert_
             hooks = {"webhook_endpoints": endpoints(receiver.url, "alert", "call_status")}
             async with running_app(sim, **hooks) as live:
                 await _run_batch(sim, live, receiver, batch)
-                audit = live.state.access.audit.path.read_text()
+                audit = await stored_text(live)
     assert len(caplog.records) > 20, "the session logged almost nothing: it would prove nothing"
     for case in batch:
         assert not _leaks(case.secret, [caplog.text, audit])
@@ -147,9 +148,9 @@ async def test_an_admin_may_ask_for_the_unredacted_text_and_is_audited(sim: Simu
         assert api.json()["redacted"] is False
         page = await admin.get(f"{live.url}/calls/{sid}")
         assert "unredacted=1" in page.text
-        entries = live.state.access.audit.entries()
+        entries = await live.state.access.audit.entries()
         assert [e.what for e in entries if "unredacted" in e.what] == [f"call:{sid} unredacted"] * 2
-        assert "4111" not in live.state.access.audit.path.read_text()
+        assert "4111" not in await stored_text(live)
 
 
 async def test_a_supervisor_may_not_unredact_by_default(sim: Simulator) -> None:
@@ -160,13 +161,13 @@ async def test_a_supervisor_may_not_unredact_by_default(sim: Simulator) -> None:
         assert "unredacted=1" not in page.text
         denied = await client.get(f"{live.url}/calls/{sid}/transcript.txt?unredacted=1")
         assert denied.status_code == 403 and "4111" not in denied.text
-        token = live.token(Role.SUPERVISOR)
+        token = await live.token(Role.SUPERVISOR)
         api = await client.get(
             f"{live.url}/api/calls/{sid}/transcript?unredacted=1",
             headers={"Authorization": f"Bearer {token}"},
         )
         assert api.status_code == 403 and "4111" not in api.text
-        assert not [e for e in live.state.access.audit.entries() if "unredacted" in e.what]
+        assert not [e for e in await live.state.access.audit.entries() if "unredacted" in e.what]
 
 
 async def test_roles_named_in_the_setting_may_unredact(sim: Simulator) -> None:
@@ -306,3 +307,11 @@ async def test_a_held_segment_is_shown_before_the_call_ends(sim: Simulator) -> N
         kinds = [e.event for e in viewer.events]
         assert segments(viewer.events) == ["Send it to room 1234"]
         assert kinds.index("transcript") < kinds.index("end")
+
+
+async def stored_text(live: LiveApp) -> str:
+    """Everything the node's store holds, as its SQLite file and write-ahead log have it."""
+    await live.state.access.audit.close()  # what waits is written
+    database = Path(str(live.state.access.store.db.url.database))
+    found = [path.read_bytes() for path in (database, Path(f"{database}-wal")) if path.exists()]
+    return b"".join(found).decode("utf-8", "replace")

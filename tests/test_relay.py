@@ -347,7 +347,7 @@ async def test_shutdown_ends_open_streams_promptly(sim: Simulator) -> None:
     sid = sim.add_call()
     async with httpx.AsyncClient() as client:
         async with running_app(sim) as live:
-            token = live.token(Role.SUPERVISOR)
+            token = await live.token(Role.SUPERVISOR)
             client.headers["Authorization"] = f"Bearer {token}"
             viewer = Viewer(live.url, f"/api/calls/{sid}/events").start(client)
             await viewer.wait_for(is_event("status", state="live"))

@@ -67,7 +67,7 @@ async def test_a_crawl_of_every_route_finds_the_key_in_no_byte_and_no_log_line(
                     for url in urls:
                         raw = await body_start(client, live.url + url)
                         assert not leaks(raw), f"{role} {url}"
-            link = live.state.access.embeds.mint("call", sid, 600, "test").url(live.url)
+            link = (await live.state.access.embeds.mint("call", sid, 600, "test")).url(live.url)
             async with live.client(role=None) as client:
                 assert not leaks(await body_start(client, link))
     assert len(caplog.records) > 20, "the crawl logged almost nothing: it would prove nothing"

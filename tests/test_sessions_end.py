@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
 import httpx
@@ -56,36 +56,36 @@ async def sign_out(live: LiveApp, client: httpx.AsyncClient) -> None:
     assert (await client.post(f"{live.url}/signout", data={"csrf": csrf[1]})).status_code == 303
 
 
-def change_password(users: UserStore) -> None:
-    users.set_password("ada", "another long password")
+async def change_password(users: UserStore) -> None:
+    await users.set_password("ada", "another long password")
 
 
-def change_role(users: UserStore) -> None:
-    users.set_role("ada", Role.MANAGER)
+async def change_role(users: UserStore) -> None:
+    await users.set_role("ada", Role.MANAGER)
 
 
-def remove_and_add_again(users: UserStore) -> None:
-    users.remove("ada")
-    users.add("ada", PASSWORD, Role.ADMIN)
+async def remove_and_add_again(users: UserStore) -> None:
+    await users.remove("ada")
+    await users.add("ada", PASSWORD, Role.ADMIN)
 
 
 @pytest.mark.parametrize("change", [change_password, change_role, remove_and_add_again])
 async def test_a_change_to_the_user_ends_every_session(
-    sim: Simulator, change: Callable[[UserStore], None]
+    sim: Simulator, change: Callable[[UserStore], Awaitable[None]]
 ) -> None:
     sid = sim.add_call()
     async with running_app(sim) as live:
-        live.state.access.users.add("ada", PASSWORD, Role.SUPERVISOR)
+        await live.state.access.users.add("ada", PASSWORD, Role.SUPERVISOR)
         async with signed_in(live) as client:
             assert await statuses(live, client, sid) == [200, 200, 200]
-            change(live.state.access.users)
+            await change(live.state.access.users)
             assert await statuses(live, client, sid) == [303, 303, 401]
 
 
 async def test_sign_out_ends_every_copy_of_the_session(sim: Simulator) -> None:
     sid = sim.add_call()
     async with running_app(sim) as live:
-        live.state.access.users.add("ada", PASSWORD, Role.SUPERVISOR)
+        await live.state.access.users.add("ada", PASSWORD, Role.SUPERVISOR)
         async with signed_in(live) as client, copy_of(client) as copy:
             async with signed_in(live) as other_browser:
                 await sign_out(live, client)
@@ -98,7 +98,7 @@ async def test_sign_out_ends_every_copy_of_the_session(sim: Simulator) -> None:
 async def test_an_open_stream_ends_within_the_recheck_after_sign_out(sim: Simulator) -> None:
     sid = sim.add_call()
     async with running_app(sim, **RECHECK) as live:
-        live.state.access.users.add("ada", PASSWORD, Role.SUPERVISOR)
+        await live.state.access.users.add("ada", PASSWORD, Role.SUPERVISOR)
         async with signed_in(live) as client, copy_of(client) as copy:
             viewer = Viewer(live.url, f"/api/calls/{sid}/events").start(copy)
             await viewer.wait_for(is_event("status", state="live"))

@@ -43,7 +43,7 @@ async def test_forty_racing_guesses_for_one_name_get_five_password_checks(
 ) -> None:
     roomy = {"dashboard_signin_queue": 100}  # the throttle, not the queue, must hold them
     async with running_app(sim, **roomy) as live, live.client(role=None, timeout=60) as client:
-        live.state.access.users.add("ada", PASSWORD, Role.SUPERVISOR)
+        await live.state.access.users.add("ada", PASSWORD, Role.SUPERVISOR)
         guesses = [("ada", f"wrong guess number {n}") for n in range(39)] + [("ada", PASSWORD)]
         answers = await burst(live, client, guesses)
         checked = answers[401] + answers[303]  # the only answers of a checked password
@@ -59,7 +59,7 @@ async def test_two_hundred_racing_sign_ins_from_one_address_get_twenty_checks(
     async with running_app(sim, **roomy) as live, live.client(role=None, timeout=120) as client:
         answers = await burst(live, client, [(f"user{n}", "not a password") for n in range(200)])
         assert answers == Counter({401: 20, 429: 180})
-        entries = live.state.access.audit.entries(None)
+        entries = await live.state.access.audit.entries(None)
         assert sum(e.what == "sign-in failed" for e in entries) == 20
         assert any(e.what == "sign-in throttled" and e.via == "none" for e in entries)
 

@@ -266,7 +266,7 @@ async def test_a_node_that_reads_a_backlog_in_one_batch_still_delivers_every_seg
     key = StreamKey.call(sid)
     room = {**ROOM, "redaction_enabled": False, "dashboard_streams_per_user": 100}
     async with nodes(sim, server, count=2, **room) as cluster:
-        auth = bearer(cluster[0].token(Role.ADMIN))
+        auth = bearer(await cluster[0].token(Role.ADMIN))
         path = f"/api/calls/{sid}/events"
         healthy = [await RawViewer(node.url, path, auth).open() for node in cluster * 2]
         stalled = [

@@ -61,7 +61,7 @@ async def test_a_recheck_that_holds_rearms_and_one_that_fails_revokes_once() -> 
     asked: list[bool] = []
     revoked = asyncio.Event()
 
-    def holds() -> bool:
+    async def holds() -> bool:
         asked.append(next(answers))
         return asked[-1]
 
@@ -73,8 +73,8 @@ async def test_a_recheck_that_holds_rearms_and_one_that_fails_revokes_once() -> 
 async def test_a_recheck_that_raises_revokes() -> None:
     revoked = asyncio.Event()
 
-    def broken() -> bool:
-        raise OSError("the users file is unreadable")
+    async def broken() -> bool:
+        raise OSError("the database answered nonsense")
 
     Recheck(0.01, broken, revoked.set)
     await asyncio.wait_for(revoked.wait(), 5)
@@ -83,10 +83,9 @@ async def test_a_recheck_that_raises_revokes() -> None:
 async def test_a_stopped_recheck_never_revokes() -> None:
     checked = asyncio.Event()
     revoked: list[bool] = []
-    loop = asyncio.get_running_loop()
 
-    def holds() -> bool:
-        loop.call_soon_threadsafe(checked.set)
+    async def holds() -> bool:
+        checked.set()
         return False
 
     recheck = Recheck(0.01, holds, lambda: revoked.append(True))
@@ -103,11 +102,13 @@ async def test_a_revoked_api_token_ends_its_open_stream_within_the_recheck(
 ) -> None:
     sid = sim.add_call()
     async with running_app(sim, **RECHECK) as live, httpx.AsyncClient(timeout=30) as client:
-        token = live.token(Role.SUPERVISOR)
+        token = await live.token(Role.SUPERVISOR)
         client.headers["Authorization"] = f"Bearer {token}"
         viewer = Viewer(live.url, f"/api/calls/{sid}/events").start(client)
         await viewer.wait_for(is_event("status", state="live"))
-        live.state.access.tokens.revoke(next(t.name for t in live.state.access.tokens.list()))
+        await live.state.access.tokens.revoke(
+            next(t.name for t in await live.state.access.tokens.list())
+        )
         assert viewer._task is not None
         await asyncio.wait_for(viewer._task, 10)  # ended by the server
         assert live.state.access.caps.open == {}

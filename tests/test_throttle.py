@@ -191,8 +191,8 @@ async def test_under_a_guessing_flood_only_a_browser_that_signed_in_before_gets_
 ) -> None:
     roomy = {"dashboard_signin_queue": 300}  # the throttle, not the queue, must answer
     async with running_app(sim, **roomy) as live:
-        live.state.access.users.add("ada", PASSWORD, Role.SUPERVISOR)
-        live.state.access.users.add("bob", PASSWORD, Role.SUPERVISOR)
+        await live.state.access.users.add("ada", PASSWORD, Role.SUPERVISOR)
+        await live.state.access.users.add("bob", PASSWORD, Role.SUPERVISOR)
         async with browser() as before:
             assert (await sign_in_as(live, before, "ada", PASSWORD)).status_code == 303
             device = before.cookies.get(DEVICE_COOKIE)
@@ -217,7 +217,7 @@ async def test_a_device_cookie_passes_a_lock_counted_on_other_nodes(
 ) -> None:
     flush(redis_module)
     async with nodes(sim, redis_module, 2, dashboard_signin_queue=100) as (a, b):
-        a.state.access.users.add("ada", PASSWORD, Role.SUPERVISOR)
+        await a.state.access.users.add("ada", PASSWORD, Role.SUPERVISOR)
         async with browser() as before:
             assert (await sign_in_as(a, before, "ada", PASSWORD)).status_code == 303
             device = before.cookies.get(DEVICE_COOKIE)

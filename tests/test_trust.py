@@ -63,7 +63,7 @@ async def test_the_role_header_counts_only_when_enabled(sim: Simulator) -> None:
 
 async def test_password_sign_in_is_off_in_sso_mode(sim: Simulator) -> None:
     async with running_app(sim, **SSO) as live, httpx.AsyncClient() as client:
-        live.state.access.users.add("ada", PASSWORD, Role.ADMIN)
+        await live.state.access.users.add("ada", PASSWORD, Role.ADMIN)
         form = await client.get(f"{live.url}/signin")
         csrf = re.search(r'name="csrf" value="([^"]+)"', form.text)
         data = {"name": "ada", "password": PASSWORD, "csrf": csrf[1] if csrf else "", "next": "/"}
@@ -93,7 +93,7 @@ async def test_forwarded_addresses_are_ignored_unless_a_proxy_is_configured(
     async with running_app(sim) as live:
         answers = await failed_sign_ins(live, 22)
         assert answers == [401] * 20 + [429] * 2  # one address, whatever the header claims
-        addresses = {e.address for e in live.state.access.audit.entries(None)}
+        addresses = {e.address for e in await live.state.access.audit.entries(None)}
         assert addresses == {"127.0.0.1"}
 
 
@@ -101,7 +101,7 @@ async def test_a_configured_proxy_sets_the_client_address(sim: Simulator) -> Non
     proxy = {"dashboard_trusted_proxies": "127.0.0.1"}
     async with running_app(sim, **proxy) as live:
         assert await failed_sign_ins(live, 22) == [401] * 22  # 22 real clients behind it
-        addresses = {e.address for e in live.state.access.audit.entries(None)}
+        addresses = {e.address for e in await live.state.access.audit.entries(None)}
         assert "198.51.100.22" in addresses and "127.0.0.1" not in addresses
 
 

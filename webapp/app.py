@@ -7,7 +7,6 @@ from contextlib import asynccontextmanager
 from functools import partial
 
 from starlette.applications import Starlette
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import FileResponse, Response
 from starlette.routing import BaseRoute, Mount
@@ -41,7 +40,6 @@ from webapp.pages import (
 from webapp.pages.state import NAME
 from webapp.relay.sseresponse import RAW_SEND
 from webapp.settings import PROJECT_ROOT, Settings
-from webapp.store.store import open_store
 
 Stop = Callable[[], Awaitable[None]]
 
@@ -90,15 +88,15 @@ async def _lifespan(
 
     Shutdown closes the hub first, so open SSE responses end promptly.
     """
-    database = await open_store(settings.store_url, settings.database_timeout)
+    await access.open()  # StoreUnavailable stops the start: nothing is served without a schema
     async with parts.burki_rest(settings) as rest:
-        state = parts.app_state(settings, access, rest, demo, database)
+        state = parts.app_state(settings, access, rest, demo)
         setattr(app.state, NAME, state)
         if state.webhooks is not None:
             state.webhooks.start()
         if state.history is not None:
             state.history.start()
-        await run_in_threadpool(access.audit.prune)
+        await access.audit.prune()
         try:
             yield
         finally:
@@ -106,7 +104,6 @@ async def _lifespan(
             await state.hub.close()
             if state.history is not None:  # after the hub: the streams' last records are in
                 await state.history.close()
-            await database.close()
             if state.store is not None:
                 await state.store.close()
             if state.webhooks is not None:
@@ -120,6 +117,7 @@ async def _lifespan(
             if access.shared_once is not None:
                 await access.shared_once.close()
             access.close()
+            await access.aclose()
 
 
 async def favicon(request: Request) -> Response:

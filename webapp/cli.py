@@ -20,6 +20,7 @@ from webapp.access.admincli import (
     run_admin_command,
 )
 from webapp.access.embedlinks import EmbedScope
+from webapp.access.filemove import OldFiles, files_waiting, migrate_files
 from webapp.access.signinlinks import new_link
 from webapp.access.wiring import Access
 from webapp.app import create_app
@@ -29,7 +30,7 @@ from webapp.server import DashboardServer, uvicorn_config
 from webapp.settings import Settings, SettingsError, load_settings
 from webapp.simulator import Simulator, serve_forever
 from webapp.store import migrate
-from webapp.store.database import StoreError
+from webapp.store.database import StoreError, one_line
 from webapp.store.store import open_store
 from webapp.wire.rest import NotFound, RestError
 
@@ -47,6 +48,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _signin_link(settings)
     if args.command == "db":
         return asyncio.run(_db_upgrade(settings))
+    if args.command == "migrate-files":
+        return asyncio.run(_migrate_files(settings))
     try:
         if args.command == "simulator":
             configure_logging(settings.dashboard_log_level)
@@ -55,10 +58,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         else:
             if settings.redis_url is not None:
                 asyncio.run(startup.check(settings.redis_url.get_secret_value()))
+            asyncio.run(store_ready(settings))
             asyncio.run(serve(settings))
     except KeyboardInterrupt:
         pass
-    except startup.ClusterUnusable as exc:
+    except (startup.ClusterUnusable, StartRefused) as exc:
         print(f"burki-dashboard: {exc}", file=sys.stderr)
         return 2
     return 0
@@ -83,8 +87,57 @@ def _parser() -> argparse.ArgumentParser:
     db.add_subparsers(dest="db_command", required=True).add_parser(
         "upgrade", help="apply the migrations (the server also applies them at start-up)"
     )
+    commands.add_parser(
+        "migrate-files",
+        help="copy users, tokens, embed links and audit entries from the old files into the "
+        "database (again: nothing is copied twice)",
+    )
     add_admin_commands(commands)
     return parser
+
+
+class StartRefused(Exception):
+    """The dashboard cannot start; the message is one line saying why and what to do."""
+
+
+def old_files(settings: Settings) -> OldFiles:
+    return OldFiles(
+        users=settings.dashboard_users_file,
+        tokens=settings.dashboard_tokens_file,
+        embed_links=settings.embed_links_file,
+        audit=settings.dashboard_audit_file,
+    )
+
+
+async def store_ready(settings: Settings) -> None:
+    """The store reachable and its schema current, and no old files waiting to be moved;
+    StartRefused (one line) otherwise."""
+    try:
+        store = await open_store(settings.store_url, settings.database_timeout)
+    except StoreError as exc:
+        raise StartRefused(one_line(exc)) from None
+    try:
+        waiting = await files_waiting(store, old_files(settings))
+    except StoreError as exc:
+        raise StartRefused(one_line(exc)) from None
+    finally:
+        await store.close()
+    if waiting is not None:
+        raise StartRefused(waiting)
+
+
+async def _migrate_files(settings: Settings) -> int:
+    try:
+        store = await open_store(settings.store_url, settings.database_timeout)
+        try:
+            moved = await migrate_files(store, old_files(settings))
+        finally:
+            await store.close()
+    except StoreError as exc:
+        print(f"burki-dashboard: {one_line(exc)}", file=sys.stderr)
+        return 2
+    print(f"{store.where}: {moved}; the old files were only read")
+    return 0
 
 
 async def _db_upgrade(settings: Settings) -> int:
@@ -92,7 +145,7 @@ async def _db_upgrade(settings: Settings) -> int:
     try:
         store = await open_store(settings.store_url, settings.database_timeout)
     except StoreError as exc:
-        print(f"burki-dashboard: {exc}", file=sys.stderr)
+        print(f"burki-dashboard: {one_line(exc)}", file=sys.stderr)
         return 2
     try:
         print(f"{store.where}: at the newest schema ({migrate.head()})")
@@ -143,10 +196,10 @@ def burki_lookup(settings: Settings) -> BurkiLookup | None:
                 raise AdminError(f"could not ask Burki whether {scope} exists: {exc}") from None
         return True
 
-    return lambda scope: asyncio.run(known(scope))
+    return known
 
 
-def banner(settings: Settings, access: Access, demo: bool) -> str:
+async def banner(settings: Settings, access: Access, demo: bool) -> str:
     """The line that tells the user what to open. Demo mode: a one-time sign-in link."""
     base = f"http://{settings.dashboard_host}:{settings.dashboard_port}"
     if demo:
@@ -157,7 +210,7 @@ def banner(settings: Settings, access: Access, demo: bool) -> str:
             "  Another device (a TV, a laptop): run `burki-dashboard signin-link` for a new link."
         )
     line = f"Burki Live ({settings.burki_base_url}): open {base}/"
-    if settings.dashboard_auth_mode == "password" and not access.users.list():
+    if settings.dashboard_auth_mode == "password" and not await access.users.list():
         line += "\n  No users yet: add one with `burki-dashboard user add NAME --role admin`."
     return line
 
@@ -197,7 +250,8 @@ async def serve(settings: Settings) -> None:
     stops = [simulator.stop] if simulator is not None else []
     app = create_app(settings, demo=simulator is not None, access=access, on_shutdown=stops)
     config = uvicorn_config(app, settings)
-    print(banner(settings, access, simulator is not None), flush=True)
+    await access.open()
+    print(await banner(settings, access, simulator is not None), flush=True)
     try:
         await DashboardServer(config, app).serve()
     finally:

@@ -19,7 +19,7 @@ from webapp.access.bodylimit import BodyLimit
 from webapp.access.caps import Limits, StreamCaps
 from webapp.access.devices import DeviceCookies
 from webapp.access.embedlinks import EmbedLinks, EmbedSigner
-from webapp.access.embedstore import TomlEmbedLinks
+from webapp.access.embedstore import StoredEmbedLinks
 from webapp.access.hashwork import HashWork
 from webapp.access.proxies import TrustedProxies
 from webapp.access.secheaders import SecurityHeaders
@@ -56,6 +56,7 @@ from webapp.relay.ports import DeliveryMarks
 from webapp.relay.redactor import RedactionConfig
 from webapp.relay.stream import Integrations, RelayConfig
 from webapp.settings import Settings
+from webapp.store.database import Database, make_engine
 from webapp.store.store import Store
 from webapp.wire.rest import BurkiRest
 from webapp.wire.sources import Sources
@@ -73,12 +74,10 @@ def burki_rest(settings: Settings) -> BurkiRest:
     )
 
 
-def app_state(
-    settings: Settings, access: Access, rest: BurkiRest, demo: bool, database: Store | None = None
-) -> AppState:
+def app_state(settings: Settings, access: Access, rest: BurkiRest, demo: bool) -> AppState:
     """The running parts, wired; the lifespan starts and stops them."""
     metrics = Metrics()
-    keeper = history(settings, database) if database is not None else None
+    keeper = history(settings, access.store)
     sources = Sources(upstream_config(settings), rest)
     store = cluster(settings)
     interval = settings.directory_poll_interval
@@ -99,7 +98,7 @@ def app_state(
         redaction=redaction,
         assistant_of=directory.assistant_for,
         assistant_name=directory.assistants.name_of,
-        history=keeper.recording if keeper is not None else None,
+        history=keeper.recording,
     )
     return AppState(
         access=access,
@@ -255,7 +254,10 @@ def access(
     """Who-may-watch's parts. ``demo``: the instance kind its sessions carry (default: no key)."""
     configured = settings.dashboard_session_secret
     secret = configured.get_secret_value() if configured else secrets.token_urlsafe(48)
-    users = UserStore(settings.dashboard_users_file)
+    store = Store(
+        Database(make_engine(settings.store_url, settings.database_timeout), settings.store_url)
+    )
+    users = UserStore(store)
     limits = Limits(
         per_session=settings.dashboard_streams_per_session,
         per_user=settings.dashboard_streams_per_user,
@@ -265,12 +267,11 @@ def access(
     instance: Instance = "demo" if (settings.demo if demo is None else demo) else "live"
     device_age = settings.dashboard_device_days * 86_400
     return Access(
+        store=store,
         users=users,
-        tokens=TokenStore(settings.dashboard_tokens_file),
-        audit=AuditLog(settings.dashboard_audit_file, settings.dashboard_audit_retention_days),
-        embeds=EmbedLinks(
-            EmbedSigner(secret, instance, clock), TomlEmbedLinks(settings.embed_links_file)
-        ),
+        tokens=TokenStore(store),
+        audit=AuditLog(store, settings.dashboard_audit_retention_days),
+        embeds=EmbedLinks(EmbedSigner(secret, instance, clock), StoredEmbedLinks(store)),
         throttle=SignInThrottle(),
         links=SignInLinks(),
         session_secret=secret,

@@ -323,16 +323,18 @@ class Settings(BaseSettings):
     )
     dashboard_users_file: Path = Field(
         Path("var/users.toml"),
-        description="TOML file of dashboard users (argon2 hashes), managed by "
-        "burki-dashboard user.",
+        description="The old TOML file of users, read only by burki-dashboard migrate-files "
+        "(users live in the database).",
     )
     dashboard_tokens_file: Path = Field(
         Path("var/tokens.toml"),
-        description="TOML file of API tokens (SHA-256 only), managed by burki-dashboard token.",
+        description="The old TOML file of API tokens (and embed-links.toml beside it), read "
+        "only by burki-dashboard migrate-files.",
     )
     dashboard_audit_file: Path = Field(
         Path("var/audit.jsonl"),
-        description="Append-only JSON-lines log of who opened which call or campaign.",
+        description="The old JSON-lines audit log, read only by burki-dashboard migrate-files "
+        "(the audit log lives in the database).",
     )
     dashboard_audit_retention_days: int = Field(
         90, ge=1, description="Days audit entries are kept; older ones are pruned at start-up."

@@ -2,7 +2,8 @@
 
 ``add_admin_commands(subparsers)`` adds ``user``, ``token``, ``embed-link`` and
 ``audit`` to the main parser; ``run_admin_command(args, settings, burki=...)``
-runs the one chosen and returns the exit status: 0, or 2 after one line on
+runs the one chosen on the store (:mod:`webapp.store`, its schema brought up
+to date first) and returns the exit status: 0, or 2 after one line on
 stderr. Passwords are asked twice on the terminal, or read from one line of
 standard input with ``--password-stdin`` (for scripts); they never appear in
 arguments or output. Embed links are made only for what ``burki`` (a lookup
@@ -13,14 +14,16 @@ of one is written to the audit log (``via`` cli).
 from __future__ import annotations
 
 import argparse
+import asyncio
 import getpass
 import re
 import sys
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Protocol, TextIO
+
+from sqlalchemy.engine import URL
 
 from webapp.access.audit import AuditLog, to_csv
 from webapp.access.embedlinks import (
@@ -32,10 +35,12 @@ from webapp.access.embedlinks import (
     embed_scope,
     parse_ttl,
 )
-from webapp.access.embedstore import TomlEmbedLinks
+from webapp.access.embedstore import StoredEmbedLinks
 from webapp.access.sessions import Instance
 from webapp.access.tokens import TokenStore
 from webapp.access.users import Role, StoreError, UserStore, check_password
+from webapp.store.database import one_line
+from webapp.store.store import Store, open_store
 
 ADMIN_COMMANDS = frozenset({"user", "token", "embed-link", "audit"})
 ROLES = [role.value for role in Role]
@@ -51,24 +56,20 @@ class AdminSettings(Protocol):
     """The settings the admin commands read (``webapp.settings.Settings`` has them)."""
 
     @property
-    def dashboard_users_file(self) -> Path: ...
+    def store_url(self) -> URL: ...
     @property
-    def dashboard_tokens_file(self) -> Path: ...
-    @property
-    def dashboard_audit_file(self) -> Path: ...
+    def database_timeout(self) -> float: ...
     @property
     def dashboard_audit_retention_days(self) -> int: ...
     @property
     def dashboard_session_secret(self) -> SecretLike | None: ...
-    @property
-    def embed_links_file(self) -> Path: ...
     @property
     def demo(self) -> bool: ...
 
 
 # Whether Burki knows the call or campaign a scope names (a REST lookup); raises to say
 # it could not be asked. None: there is no Burki to ask (demo mode, no key).
-BurkiLookup = Callable[[EmbedScope], bool]
+BurkiLookup = Callable[[EmbedScope], Awaitable[bool]]
 
 
 class AdminError(Exception):
@@ -91,17 +92,25 @@ class Console:
         print(f"burki-dashboard: {text}", file=self.stderr)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass
 class Context:
-    """What a command works with: the settings, the console, the Burki lookup."""
+    """What a command works with: the settings, the console, the store, the Burki lookup."""
 
     settings: AdminSettings
     console: Console
+    store: Store
     burki: BurkiLookup | None = None
+    users: UserStore = field(init=False)
+    tokens: TokenStore = field(init=False)
+    audit: AuditLog = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.users = UserStore(self.store)
+        self.tokens = TokenStore(self.store)
+        self.audit = AuditLog(self.store, self.settings.dashboard_audit_retention_days)
 
 
-Handler = Callable[[argparse.Namespace, AdminSettings, Console], None]
-ContextHandler = Callable[[argparse.Namespace, Context], None]
+Handler = Callable[[argparse.Namespace, Context], Awaitable[None]]
 
 
 def run_admin_command(
@@ -113,21 +122,33 @@ def run_admin_command(
     """Run the admin command parsed into ``args``; 0 on success, 2 after a one-line error."""
     console = console or Console(sys.stdin, sys.stdout, sys.stderr)
     handler: Handler | None = getattr(args, "admin_handler", None)
-    with_context: ContextHandler | None = getattr(args, "context_handler", None)
     try:
-        if with_context is not None:
-            with_context(args, Context(settings, console, burki))
-        elif handler is None:
+        if handler is None:
             raise AdminError(f"{args.command}: not an admin command")
-        else:
-            handler(args, settings, console)
+        asyncio.run(_run(handler, args, settings, console, burki))
     except (AdminError, StoreError, EmbedLinkError, ValueError) as exc:
-        console.note(f"error: {exc}")
+        console.note(f"error: {one_line(exc) if isinstance(exc, StoreError) else exc}")
         return 2
     except OSError as exc:
         console.note(f"error: {exc.filename or 'file'}: {exc.strerror}")
         return 2
     return 0
+
+
+async def _run(
+    handler: Handler,
+    args: argparse.Namespace,
+    settings: AdminSettings,
+    console: Console,
+    burki: BurkiLookup | None,
+) -> None:
+    store = await open_store(settings.store_url, settings.database_timeout)
+    context = Context(settings, console, store, burki)
+    try:
+        await handler(args, context)
+    finally:
+        await context.audit.close()
+        await store.close()
 
 
 def add_admin_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -183,14 +204,14 @@ def _add_embed_commands(parser: argparse.ArgumentParser) -> None:
         _embed_options(make, kind)
     _embed_options(group.add_parser("wallboard", help="print a link to the wallboard"), "")
     listing = group.add_parser("list", help="list embed links (never their tokens)")
-    listing.set_defaults(context_handler=_embed_list)
+    listing.set_defaults(admin_handler=_embed_list)
     revoke = group.add_parser("revoke", help="revoke an embed link on every node")
     revoke.add_argument("id", help="the link's id, as listed")
-    revoke.set_defaults(context_handler=_embed_revoke)
+    revoke.set_defaults(admin_handler=_embed_revoke)
 
 
 def _embed_options(parser: argparse.ArgumentParser, kind: str) -> None:
-    parser.set_defaults(context_handler=_embed_link, kind=kind or "wallboard")
+    parser.set_defaults(admin_handler=_embed_link, kind=kind or "wallboard")
     parser.add_argument("--ttl", default="8h", help="lifetime: 90s, 30m, 8h, 2d (at most 30d)")
     parser.add_argument("--base-url", default="", help="e.g. https://live.example.com")
 
@@ -202,45 +223,43 @@ def _add_audit_commands(parser: argparse.ArgumentParser) -> None:
     _leaf(group, "prune", "drop entries older than the retention", _audit_prune)
 
 
-def _user_add(args: argparse.Namespace, settings: AdminSettings, console: Console) -> None:
-    password = _read_password(args, console)
-    user = UserStore(settings.dashboard_users_file).add(args.name, password, Role(args.role))
-    console.out(f"added user {user.name} ({user.role})")
+async def _user_add(args: argparse.Namespace, context: Context) -> None:
+    password = _read_password(args, context.console)
+    user = await context.users.add(args.name, password, Role(args.role))
+    context.console.out(f"added user {user.name} ({user.role})")
 
 
-def _user_remove(args: argparse.Namespace, settings: AdminSettings, console: Console) -> None:
-    UserStore(settings.dashboard_users_file).remove(args.name)
-    console.out(f"removed user {args.name.casefold()}")
+async def _user_remove(args: argparse.Namespace, context: Context) -> None:
+    await context.users.remove(args.name)
+    context.console.out(f"removed user {args.name.casefold()}")
 
 
-def _user_passwd(args: argparse.Namespace, settings: AdminSettings, console: Console) -> None:
-    store = UserStore(settings.dashboard_users_file)
-    if store.get(args.name) is None:  # before asking for a password in vain
+async def _user_passwd(args: argparse.Namespace, context: Context) -> None:
+    if await context.users.get(args.name) is None:  # before asking for a password in vain
         raise AdminError(f"no user {args.name.casefold()!r}")
-    store.set_password(args.name, _read_password(args, console))
-    console.out(f"changed the password of {args.name.casefold()}")
+    await context.users.set_password(args.name, _read_password(args, context.console))
+    context.console.out(f"changed the password of {args.name.casefold()}")
 
 
-def _user_role(args: argparse.Namespace, settings: AdminSettings, console: Console) -> None:
-    user = UserStore(settings.dashboard_users_file).set_role(args.name, Role(args.role))
-    console.out(f"{user.name} is now {user.role}; their sessions have ended")
+async def _user_role(args: argparse.Namespace, context: Context) -> None:
+    user = await context.users.set_role(args.name, Role(args.role))
+    context.console.out(f"{user.name} is now {user.role}; their sessions have ended")
 
 
-def _user_list(args: argparse.Namespace, settings: AdminSettings, console: Console) -> None:
-    rows = [
-        (u.name, u.role.value, _when(u.created_at))
-        for u in UserStore(settings.dashboard_users_file).list()
-    ]
-    _table(console, ("NAME", "ROLE", "CREATED"), rows, empty="no users")
+async def _user_list(args: argparse.Namespace, context: Context) -> None:
+    rows = [(u.name, u.role.value, _when(u.created_at)) for u in await context.users.list()]
+    _table(context.console, ("NAME", "ROLE", "CREATED"), rows, empty="no users")
 
 
-def _token_create(args: argparse.Namespace, settings: AdminSettings, console: Console) -> None:
-    token = TokenStore(settings.dashboard_tokens_file).create(args.name, Role(args.role))
-    console.note("this token is shown once: store it now (the dashboard keeps only its hash)")
-    console.out(token)
+async def _token_create(args: argparse.Namespace, context: Context) -> None:
+    token = await context.tokens.create(args.name, Role(args.role))
+    context.console.note(
+        "this token is shown once: store it now (the dashboard keeps only its hash)"
+    )
+    context.console.out(token)
 
 
-def _token_list(args: argparse.Namespace, settings: AdminSettings, console: Console) -> None:
+async def _token_list(args: argparse.Namespace, context: Context) -> None:
     rows = [
         (
             info.name,
@@ -249,27 +268,29 @@ def _token_list(args: argparse.Namespace, settings: AdminSettings, console: Cons
             _when(info.last_used) if info.last_used else "never",
             "revoked" if info.revoked else "active",
         )
-        for info in TokenStore(settings.dashboard_tokens_file).list()
+        for info in await context.tokens.list()
     ]
-    _table(console, ("NAME", "ROLE", "CREATED", "LAST USED", "STATUS"), rows, empty="no tokens")
+    header = ("NAME", "ROLE", "CREATED", "LAST USED", "STATUS")
+    _table(context.console, header, rows, empty="no tokens")
 
 
-def _token_revoke(args: argparse.Namespace, settings: AdminSettings, console: Console) -> None:
-    TokenStore(settings.dashboard_tokens_file).revoke(args.name)
-    console.out(f"revoked token {args.name.casefold()}")
+async def _token_revoke(args: argparse.Namespace, context: Context) -> None:
+    await context.tokens.revoke(args.name)
+    context.console.out(f"revoked token {args.name.casefold()}")
 
 
-def _embed_links(settings: AdminSettings) -> EmbedLinks:
+def _embed_links(context: Context) -> EmbedLinks:
+    settings = context.settings
     if settings.dashboard_session_secret is None:
         raise AdminError("DASHBOARD_SESSION_SECRET is not set: embed links are signed with it")
     instance: Instance = "demo" if settings.demo else "live"
     signer = EmbedSigner(settings.dashboard_session_secret.get_secret_value(), instance)
-    return EmbedLinks(signer, TomlEmbedLinks(settings.embed_links_file))
+    return EmbedLinks(signer, StoredEmbedLinks(context.store))
 
 
-def _embed_link(args: argparse.Namespace, context: Context) -> None:
-    settings, console = context.settings, context.console
-    links = _embed_links(settings)
+async def _embed_link(args: argparse.Namespace, context: Context) -> None:
+    console = context.console
+    links = _embed_links(context)
     scope = embed_scope(args.kind, getattr(args, "ident", WALLBOARD))
     ttl = parse_ttl(args.ttl)
     if scope.kind != "wallboard":
@@ -278,17 +299,17 @@ def _embed_link(args: argparse.Namespace, context: Context) -> None:
                 "there is no Burki to ask whether it exists (demo mode): "
                 "make demo links on the admin page"
             )
-        if not context.burki(scope):
+        if not await context.burki(scope):
             raise AdminError(f"Burki has no {scope.kind} {scope.ident}: no link was made")
-    made = links.mint(scope.kind, scope.ident, ttl, _operator())
+    made = await links.mint(scope.kind, scope.ident, ttl, _operator())
     console.out(made.url(args.base_url))
     console.note(
         f"link {made.record.id} opens only {scope} and expires {_when(made.record.expires_at)}"
     )
-    _audit(settings, f"embed link {made.record.id} made for {scope}")
+    await _audit(context, f"embed link {made.record.id} made for {scope}")
 
 
-def _embed_list(args: argparse.Namespace, context: Context) -> None:
+async def _embed_list(args: argparse.Namespace, context: Context) -> None:
     now = datetime.now(UTC)
     rows = [
         (
@@ -298,16 +319,16 @@ def _embed_list(args: argparse.Namespace, context: Context) -> None:
             _when(link.expires_at),
             link.state(now),
         )
-        for link in _embed_links(context.settings).list()
+        for link in await _embed_links(context).list()
     ]
     header = ("ID", "OPENS", "MADE BY", "EXPIRES", "STATE")
     _table(context.console, header, rows, empty="no embed links")
 
 
-def _embed_revoke(args: argparse.Namespace, context: Context) -> None:
-    done = _embed_links(context.settings).revoke(args.id, _operator())
+async def _embed_revoke(args: argparse.Namespace, context: Context) -> None:
+    done = await _embed_links(context).revoke(args.id, _operator())
     context.console.out(f"revoked embed link {done.id} ({done.scope})")
-    _audit(context.settings, f"embed link {done.id} revoked ({done.scope})")
+    await _audit(context, f"embed link {done.id} revoked ({done.scope})")
 
 
 def _operator() -> str:
@@ -317,24 +338,19 @@ def _operator() -> str:
         return "cli"
 
 
-def _audit(settings: AdminSettings, what: str) -> None:
-    log = AuditLog(settings.dashboard_audit_file, settings.dashboard_audit_retention_days)
-    log.record(_operator(), "cli", what, "burki-dashboard embed-link", "local")
+async def _audit(context: Context, what: str) -> None:
+    await context.audit.record(_operator(), "cli", what, "burki-dashboard embed-link", "local")
 
 
-def _audit_export(args: argparse.Namespace, settings: AdminSettings, console: Console) -> None:
+async def _audit_export(args: argparse.Namespace, context: Context) -> None:
     since = parse_since(args.since) if args.since else None
-    log = AuditLog(settings.dashboard_audit_file, settings.dashboard_audit_retention_days)
-    console.stdout.write(to_csv(log.entries(limit=None, since=since)))
+    context.console.stdout.write(to_csv(await context.audit.entries(limit=None, since=since)))
 
 
-def _audit_prune(args: argparse.Namespace, settings: AdminSettings, console: Console) -> None:
-    removed = AuditLog(
-        settings.dashboard_audit_file, settings.dashboard_audit_retention_days
-    ).prune()
-    console.out(
-        f"removed {removed} entries older than {settings.dashboard_audit_retention_days} days"
-    )
+async def _audit_prune(args: argparse.Namespace, context: Context) -> None:
+    removed = await context.audit.prune()
+    days = context.settings.dashboard_audit_retention_days
+    context.console.out(f"removed {removed} entries older than {days} days")
 
 
 def _read_password(args: argparse.Namespace, console: Console) -> str:

@@ -1,35 +1,36 @@
 """The audit log: who opened which call or campaign, when, from where, and how.
 
-One JSON object per line, appended and flushed one line per ``record()``; a line
-once written is never changed. ``prune()`` is the only rewrite: it drops the
-entries older than the retention by writing a new file and swapping it in with
-``os.replace``. Records and prunes of one file take the same lock, so a prune
-never loses a line written meanwhile (and since every record opens the file
-anew, no writer keeps appending to a file that a prune replaced).
+One row per entry in the store's ``audit_log`` table, appended by ``record()``;
+an entry once written is never changed (the application has no way to, and
+the database refuses it). ``prune()`` is the only delete: the entries older
+than the retention. ``record()`` returns once its entry is written, except
+while the database is unreachable: then entries wait in memory (at most
+``PENDING``, the oldest dropped first and counted in a warning), a request
+does not wait on the database again for ``RETRY`` seconds after a failure,
+and a later ``record()`` or read that finds it back writes them, in order.
 
-Calls block on file I/O for a fraction of a millisecond; callers on the event
-loop may run them in a thread pool. Values are cut to one short line: callers
-pass names and routes, never tokens or passwords (a route's query string, which
-could hold an embed token, is dropped here as a last guard).
+Values are cut to one short line: callers pass names and routes, never tokens
+or passwords (a route's query string, which could hold an embed token, is
+dropped here as a last guard).
 """
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
-import json
 import logging
-import os
 import re
-import threading
+import time
 from collections import OrderedDict, deque
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, fields
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Literal, Protocol, get_args
 
-from webapp.access.users import atomic_write, ensure_private_dir, file_lock
+from webapp.store.audit import AuditRow
+from webapp.store.database import StoreUnavailable
+from webapp.store.store import Store
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +39,8 @@ Via = Literal["page", "token", "embed", "sso", "none", "cli"]
 VIAS: frozenset[str] = frozenset(get_args(Via))
 MAX_VALUE_LENGTH = 256
 FOLDED_KEYS = 4096  # the most recent entries remembered for folding repeats
+PENDING = 10_000  # entries kept in memory while the database is unreachable
+RETRY = 2.0  # seconds after a failed write before a request waits on the database again
 # Spreadsheets run a cell that starts with one of these as a formula (OWASP: CSV injection).
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
@@ -66,20 +69,23 @@ def utc_now() -> datetime:
 
 
 class AuditLog:
-    """An append-only JSON-lines file of AuditEntry, kept ``retention_days`` days."""
+    """The audit log in the store, kept ``retention_days`` days."""
 
     def __init__(
-        self, path: Path, retention_days: int, clock: Callable[[], datetime] = utc_now
+        self, store: Store, retention_days: int, clock: Callable[[], datetime] = utc_now
     ) -> None:
         if retention_days < 1:
             raise ValueError("the audit retention is at least one day")
-        self.path = Path(path)
+        self.store = store
         self.retention = timedelta(days=retention_days)
         self._clock = clock
         self._recent: OrderedDict[tuple[str, ...], datetime] = OrderedDict()
-        self._recent_lock = threading.Lock()
+        self._pending: deque[AuditEntry] = deque(maxlen=PENDING)
+        self._dropped = 0
+        self._flushing = asyncio.Lock()
+        self._retry_at = 0.0  # monotonic: no write is tried before it after a failure
 
-    def record(
+    async def record(
         self,
         who: str,
         via: Via,
@@ -96,7 +102,8 @@ class AuditLog:
         and ``session`` recorded less than ``fold`` seconds ago stands for this
         one: nothing is written and None is returned (a resumed stream is the
         same viewing; a page seen again in one session is the same page view;
-        a flood of refusals is one line a minute, not one per request).
+        a flood of refusals is one line a minute, not one per request). Never
+        raises for the database: an unreachable one queues the entry.
         """
         if via not in VIAS:
             raise ValueError(f"via is one of {', '.join(sorted(VIAS))}")
@@ -112,69 +119,63 @@ class AuditLog:
             route=clean(route.partition("?")[0]),
             address=clean(address),
         )
-        self._append(_to_line(entry))
+        if len(self._pending) == PENDING:
+            self._dropped += 1
+        self._pending.append(entry)
+        if time.monotonic() >= self._retry_at:  # the database just failed: do not wait on it
+            await self.flush()
         return entry
+
+    async def close(self) -> None:
+        """Write what waits (the owner calls it last: the lifespan, a CLI command)."""
+        await self.flush()
+
+    @property
+    def pending(self) -> int:
+        """Entries waiting for the database."""
+        return len(self._pending)
+
+    async def flush(self) -> None:
+        """Write the waiting entries, oldest first; they keep waiting if the database is away."""
+        async with self._flushing:  # one write at a time: no entry is written twice
+            batch = list(self._pending)
+            if not batch:
+                return
+            try:
+                await self.store.audit.append([AuditRow(**asdict(entry)) for entry in batch])
+            except StoreUnavailable as exc:
+                self._retry_at = time.monotonic() + RETRY
+                log.warning("audit: %d entries wait for the database: %s", len(batch), exc)
+                return
+            for _ in batch:  # entries recorded while these were written stay queued
+                if self._pending:
+                    self._pending.popleft()
+        if self._dropped:
+            log.warning("audit: %d entries were dropped while the database was away", self._dropped)
+            self._dropped = 0
 
     def _folds(self, key: tuple[str, ...], now: datetime, fold: float) -> bool:
         """Whether ``key`` was seen within ``fold`` seconds; remembers it as seen now if not."""
-        with self._recent_lock:
-            seen = self._recent.get(key)
-            if fold > 0 and seen is not None and (now - seen).total_seconds() < fold:
-                return True
-            self._recent[key] = now
-            self._recent.move_to_end(key)
-            while len(self._recent) > FOLDED_KEYS:
-                self._recent.popitem(last=False)
-            return False
+        seen = self._recent.get(key)
+        if fold > 0 and seen is not None and (now - seen).total_seconds() < fold:
+            return True
+        self._recent[key] = now
+        self._recent.move_to_end(key)
+        while len(self._recent) > FOLDED_KEYS:
+            self._recent.popitem(last=False)
+        return False
 
-    def _append(self, line: str) -> None:
-        ensure_private_dir(self.path.parent)
-        with file_lock(self.path):
-            fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
-            with os.fdopen(fd, "a", encoding="utf-8") as file:
-                file.write(line)
-                file.flush()
-
-    def entries(self, limit: int | None = 100, since: datetime | None = None) -> list[AuditEntry]:
+    async def entries(
+        self, limit: int | None = 100, since: datetime | None = None
+    ) -> list[AuditEntry]:
         """Up to ``limit`` entries (all with None) at or after ``since``, newest first."""
-        kept: deque[AuditEntry] = deque(maxlen=limit)
-        for entry in self._read():
-            if since is None or entry.at >= since:
-                kept.append(entry)
-        # Reversed first: entries of the same second then stay newest first (sorts are stable).
-        return sorted(reversed(kept), key=lambda entry: entry.at, reverse=True)
+        await self.flush()
+        rows = await self.store.audit.newest(limit, since)
+        return [AuditEntry(**asdict(row)) for row in rows]
 
-    def prune(self) -> int:
-        """Drop entries older than the retention; the only rewrite. Returns how many went.
-
-        Lines that cannot be read are kept: without a date, nothing says they are old.
-        """
-        cutoff = self._clock() - self.retention
-        with file_lock(self.path):
-            try:
-                lines = self.path.read_text(encoding="utf-8").splitlines(keepends=True)
-            except FileNotFoundError:
-                return 0
-            kept = [line for line in lines if not _older(line, cutoff)]
-            if len(kept) < len(lines):
-                atomic_write(self.path, "".join(kept).encode())
-        return len(lines) - len(kept)
-
-    def _read(self) -> Iterable[AuditEntry]:
-        try:
-            file = self.path.open(encoding="utf-8")
-        except FileNotFoundError:
-            return
-        bad = 0
-        with file:
-            for line in file:
-                entry = _from_line(line)
-                if entry is None:
-                    bad += 1
-                else:
-                    yield entry
-        if bad:
-            log.warning("%s: skipped %d unreadable lines", self.path, bad)
+    async def prune(self) -> int:
+        """Drop entries older than the retention; the only delete. Returns how many went."""
+        return await self.store.audit.prune(self._clock() - self.retention)
 
 
 class SharedOnce(Protocol):
@@ -186,29 +187,6 @@ class SharedOnce(Protocol):
 
     async def first(self, key: tuple[str, ...], seconds: float) -> bool: ...
     async def close(self) -> None: ...
-
-
-def _to_line(entry: AuditEntry) -> str:
-    data = asdict(entry)
-    data["at"] = entry.at.isoformat().replace("+00:00", "Z")
-    return json.dumps(data, ensure_ascii=False, separators=(",", ":")) + "\n"
-
-
-def _from_line(line: str) -> AuditEntry | None:
-    try:
-        data = json.loads(line)
-        at = datetime.fromisoformat(data["at"])
-        values = {name: str(data[name]) for name in _TEXT_FIELDS}
-    except (ValueError, KeyError, TypeError):
-        return None
-    if at.tzinfo is None:
-        return None
-    return AuditEntry(at=at, **values)
-
-
-def _older(line: str, cutoff: datetime) -> bool:
-    entry = _from_line(line)
-    return entry is not None and entry.at < cutoff
 
 
 def to_csv(entries: Iterable[AuditEntry]) -> str:

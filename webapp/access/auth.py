@@ -24,7 +24,6 @@ from dataclasses import dataclass
 from typing import Literal
 from urllib.parse import quote
 
-from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import Headers
 from starlette.requests import HTTPConnection
 from starlette.responses import JSONResponse, RedirectResponse, Response
@@ -40,6 +39,7 @@ from webapp.access.sessions import SessionPolicy
 from webapp.access.streamguard import Recheck, RevocableReceive
 from webapp.access.tokens import TokenStore
 from webapp.access.users import Role, parse_role
+from webapp.store.database import StoreError
 from webapp.wire.streamkey import BadStreamId
 
 Via = Literal["page", "token", "embed", "sso"]
@@ -124,13 +124,13 @@ class Resolver:
     def __init__(self, config: AuthConfig) -> None:
         self.config = config
 
-    def resolve(self, conn: HTTPConnection, *, check_idle: bool = True) -> Principal | None:
+    async def resolve(self, conn: HTTPConnection, *, check_idle: bool = True) -> Principal | None:
         path = conn.url.path
         return (
             self._sso(conn)
-            or (self._token(conn.headers) if path.startswith(("/api/", "/metrics")) else None)
-            or (self._embed(conn) if path.startswith("/embed/") else None)
-            or self._session(conn, check_idle)
+            or (await self._token(conn.headers) if path.startswith(("/api/", "/metrics")) else None)
+            or (await self._embed(conn) if path.startswith("/embed/") else None)
+            or await self._session(conn, check_idle)
         )
 
     def _sso(self, conn: HTTPConnection) -> Principal | None:
@@ -143,32 +143,32 @@ class Resolver:
         role = sso_role(config, name, conn.headers.get(config.sso_role_header, "").strip())
         return Principal(name, role, "sso") if role is not None else None
 
-    def _token(self, headers: Headers) -> Principal | None:
+    async def _token(self, headers: Headers) -> Principal | None:
         scheme, _, token = headers.get("authorization", "").partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             return None
-        info = self.config.tokens.verify(token.strip())
+        info = await self.config.tokens.verify(token.strip())
         if info is None:
             return None
         return Principal(f"token:{info.name}", info.role, "token", session=f"token:{info.name}")
 
-    def _embed(self, conn: HTTPConnection) -> Principal | None:
+    async def _embed(self, conn: HTTPConnection) -> Principal | None:
         token = conn.query_params.get("token", "")
         scope = embed_scope(conn.url.path)
         if not token or scope is None:
             return None
         try:
-            grant = self.config.embeds.verify(token, scope)
-        except EmbedLinkError:
+            grant = await self.config.embeds.verify(token, scope)
+        except (EmbedLinkError, StoreError):
             return None
         role = Role.MANAGER if scope.kind == "campaign" else Role.SUPERVISOR
         link = f"embed:{grant.link_id}"
         return Principal(link, role, "embed", scope, link)
 
-    def _session(self, conn: HTTPConnection, check_idle: bool) -> Principal | None:
+    async def _session(self, conn: HTTPConnection, check_idle: bool) -> Principal | None:
         if self.config.mode == "sso" or "session" not in conn.scope:
             return None  # in SSO mode only the proxy signs people in (its MFA, its policy)
-        found = self.config.sessions.resolve(conn.session, check_idle=check_idle)
+        found = await self.config.sessions.resolve(conn.session, check_idle=check_idle)
         if found is None:
             return None
         return Principal(found.name, found.role, "page", session=f"session:{found.session_id}")
@@ -222,7 +222,7 @@ class AuthGate:
         conn = HTTPConnection(scope)
         guard, params = guard_of(scope)
         need = guard.need_for(params, conn.url.query)
-        principal = None if need == "public" else self.resolver.resolve(conn)
+        principal = None if need == "public" else await self.resolver.resolve(conn)
         scope.setdefault("state", {})["principal"] = principal
         if need == "public":
             await self.app(scope, receive, send)
@@ -275,8 +275,8 @@ class AuthGate:
             started = started or message["type"] == "http.response.start"
             await send(message)
 
-        def holds() -> bool:  # idle time is not checked: an open stream is activity
-            now = self.resolver.resolve(conn, check_idle=False)
+        async def holds() -> bool:  # idle time is not checked: an open stream is activity
+            now = await self.resolver.resolve(conn, check_idle=False)
             return now is not None and self._refusal(conn, need, now, True) is None
 
         recheck = Recheck(self.recheck, holds, guarded.revoke)
@@ -324,6 +324,6 @@ class AuthGate:
         )
         address = conn.client.host if conn.client else "unknown"
         name, via = (who.name, who.via) if who is not None else ("anonymous", None)
-        await run_in_threadpool(
-            self.audit.record, name, via or "none", what, conn.url.path, address, fold=REFUSAL_FOLD
+        await self.audit.record(
+            name, via or "none", what, conn.url.path, address, fold=REFUSAL_FOLD
         )

@@ -233,11 +233,7 @@ class Minted:
 
 
 class EmbedLinks:
-    """Embed links of this instance: made, checked, listed and revoked.
-
-    Calls block on the store's file for a fraction of a millisecond (it is
-    re-parsed only when it changed), as the tokens file does.
-    """
+    """Embed links of this instance: made, checked, listed and revoked (in the store)."""
 
     def __init__(self, signer: EmbedSigner, store: EmbedLinkStore) -> None:
         self.signer = signer
@@ -249,7 +245,7 @@ class EmbedLinks:
     def _now(self) -> datetime:
         return datetime.fromtimestamp(int(self.signer.clock()), UTC)
 
-    def mint(self, kind: str, ident: str | int, ttl_seconds: int, made_by: str) -> Minted:
+    async def mint(self, kind: str, ident: str | int, ttl_seconds: int, made_by: str) -> Minted:
         """A new link to ``kind`` ``ident``, kept in the store; ValueError for bad input,
         EmbedStoreError when the store refuses. Whether Burki knows the id is the caller's
         to check first (it needs Burki's REST)."""
@@ -266,14 +262,14 @@ class EmbedLinks:
             expires_at=datetime.fromtimestamp(expires, UTC),
             created_by=made_by,
         )
-        self.store.add(record, now)
+        await self.store.add(record, now)
         return Minted(record, self.signer.sign(record.id, scope, expires))
 
-    def verify(self, token: str, scope: EmbedScope) -> EmbedGrant:
+    async def verify(self, token: str, scope: EmbedScope) -> EmbedGrant:
         """The grant if ``token`` opens ``scope`` now; EmbedLinkRevoked past the signature
         when its record is missing, revoked, or for something else."""
         grant = self.signer.verify(token, scope)
-        record = self.store.get(grant.link_id)
+        record = await self.store.get(grant.link_id)
         if record is None or record.revoked_at is not None:
             raise EmbedLinkRevoked("this link was revoked")
         if (record.kind, record.ident, record.instance) != (
@@ -284,18 +280,18 @@ class EmbedLinks:
             raise EmbedLinkRevoked("this link was revoked")
         return grant
 
-    def is_valid(self, token: str, scope: EmbedScope) -> bool:
+    async def is_valid(self, token: str, scope: EmbedScope) -> bool:
         try:
-            self.verify(token, scope)
+            await self.verify(token, scope)
         except EmbedLinkError:
             return False
         return True
 
-    def list(self) -> list[EmbedLinkRecord]:
-        return self.store.list()
+    async def list(self) -> list[EmbedLinkRecord]:
+        return await self.store.list()
 
-    def revoke(self, link_id: str, by: str) -> EmbedLinkRecord:
-        return self.store.revoke(link_id.strip(), by, self._now())
+    async def revoke(self, link_id: str, by: str) -> EmbedLinkRecord:
+        return await self.store.revoke(link_id.strip(), by, self._now())
 
 
 def link_base(public_url: str, request_base: str, bind_host: str) -> str:

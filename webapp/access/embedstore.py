@@ -1,13 +1,11 @@
 """Where embed links are kept: one record per link, so a link can be listed and revoked.
 
 :class:`EmbedLinkStore` is the whole interface the dashboard uses (add, get,
-list, revoke); :class:`TomlEmbedLinks` keeps the records in a private TOML
-file beside the tokens file, written with the same lock and atomic replace as
-the tokens (:class:`~webapp.access.users.PrivateTomlFile`). Every node of a
-cluster already reads the users and tokens files from the same place, so this
-file is seen by every node the same way: a link revoked on one node is refused
-by every node at its next request, as a revoked API token is. A durable
-database can take its place by implementing the same four methods.
+list, revoke); :class:`StoredEmbedLinks` keeps the records in the store
+(:mod:`webapp.store`), which every node of a cluster reads: a link revoked on
+one node is refused by every node at its next request, as a revoked API token
+is. While the database is unreachable, the record last read of a link stands
+in, so embedded pages keep showing.
 
 A record never holds the link's token: the token is signed, and the record is
 what lets the signature count (its id is in the token).
@@ -17,17 +15,20 @@ from __future__ import annotations
 
 import builtins
 import secrets
-from dataclasses import dataclass, replace
+from collections import OrderedDict
+from dataclasses import dataclass
 from datetime import datetime, timedelta
-from pathlib import Path
-from typing import Any, Literal, Protocol, get_args
+from typing import Literal, Protocol, get_args
 
 from webapp.access.sessions import Instance
-from webapp.access.users import PrivateTomlFile, StoreError
+from webapp.access.users import KNOWN
+from webapp.store.database import StoreConflict, StoreError, StoreUnavailable
+from webapp.store.embeds import EmbedRow, TooManyLinks
+from webapp.store.store import Store
 
 EmbedKind = Literal["call", "campaign", "wallboard"]
 EMBED_KINDS: frozenset[str] = frozenset(get_args(EmbedKind))
-MAX_ACTIVE = 1_000  # links neither expired nor revoked; the file stays small
+MAX_ACTIVE = 1_000  # links neither expired nor revoked: a bound on what one admin can fill
 KEEP_EXPIRED = timedelta(days=7)  # an expired or revoked link stays listed this long
 
 
@@ -61,17 +62,17 @@ class EmbedLinkRecord:
 
 
 class EmbedLinkStore(Protocol):
-    """The records of embed links; every method may raise EmbedStoreError."""
+    """The records of embed links; every method may raise EmbedStoreError or StoreUnavailable."""
 
-    def add(self, record: EmbedLinkRecord, now: datetime) -> None:
+    async def add(self, record: EmbedLinkRecord, now: datetime) -> None:
         """Keep ``record`` (its id is new); refuse past MAX_ACTIVE links active at ``now``."""
 
-    def get(self, link_id: str) -> EmbedLinkRecord | None: ...
+    async def get(self, link_id: str) -> EmbedLinkRecord | None: ...
 
-    def list(self) -> builtins.list[EmbedLinkRecord]:
+    async def list(self) -> builtins.list[EmbedLinkRecord]:
         """Every kept record, newest first."""
 
-    def revoke(self, link_id: str, by: str, now: datetime) -> EmbedLinkRecord:
+    async def revoke(self, link_id: str, by: str, now: datetime) -> EmbedLinkRecord:
         """Mark the link revoked (once: a second revocation changes nothing)."""
 
 
@@ -79,104 +80,74 @@ def new_link_id() -> str:
     return secrets.token_hex(6)
 
 
-class TomlEmbedLinks:
-    """``[links.<id>]`` tables in a private TOML file (mode 0600, locked, atomic)."""
+class StoredEmbedLinks:
+    """Embed links in the store's ``embed_links`` table."""
 
-    def __init__(self, path: Path) -> None:
-        self.file = PrivateTomlFile(path)
-        self._parsed: tuple[dict[str, Any], dict[str, EmbedLinkRecord]] | None = None
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self._known: OrderedDict[str, EmbedLinkRecord | None] = OrderedDict()
 
     def __repr__(self) -> str:
-        return f"TomlEmbedLinks({str(self.file.path)!r})"
+        return f"StoredEmbedLinks({self.store.where!r})"
 
-    def add(self, record: EmbedLinkRecord, now: datetime) -> None:
-        with self.file.edit() as data:
-            table = data.setdefault("links", {})
-            for key in [k for k, v in table.items() if _gone_before(v, now - KEEP_EXPIRED)]:
-                del table[key]
-            if record.id in table:
-                raise EmbedStoreError("that embed link id is taken; make the link again")
-            active = sum(1 for v in table.values() if _active(v, now))
-            if active >= MAX_ACTIVE:
-                raise EmbedStoreError(
-                    f"{MAX_ACTIVE} embed links are active: revoke some before making more"
-                )
-            table[record.id] = _to_toml(record)
+    async def add(self, record: EmbedLinkRecord, now: datetime) -> None:
+        try:
+            await self.store.embeds.add(_to_row(record), now, MAX_ACTIVE, KEEP_EXPIRED)
+        except TooManyLinks:
+            raise EmbedStoreError(
+                f"{MAX_ACTIVE} embed links are active: revoke some before making more"
+            ) from None
+        except StoreConflict:
+            raise EmbedStoreError("that embed link id is taken; make the link again") from None
 
-    def get(self, link_id: str) -> EmbedLinkRecord | None:
-        return self._records().get(link_id)
+    async def get(self, link_id: str) -> EmbedLinkRecord | None:
+        try:
+            row = await self.store.embeds.get(link_id[:32])
+        except StoreUnavailable:
+            return self._known.get(link_id)
+        record = _from_row(row) if row is not None else None
+        self._known[link_id] = record
+        self._known.move_to_end(link_id)
+        while len(self._known) > KNOWN:
+            self._known.popitem(last=False)
+        return record
 
-    def list(self) -> builtins.list[EmbedLinkRecord]:
-        return sorted(self._records().values(), key=lambda r: r.created_at, reverse=True)
+    async def list(self) -> builtins.list[EmbedLinkRecord]:
+        return [_from_row(row) for row in await self.store.embeds.all()]
 
-    def revoke(self, link_id: str, by: str, now: datetime) -> EmbedLinkRecord:
-        with self.file.edit() as data:
-            entry = data.get("links", {}).get(link_id)
-            if not isinstance(entry, dict):
-                raise EmbedStoreError(f"no embed link {link_id[:32]!r}")
-            if "revoked_at" not in entry:
-                entry["revoked_at"] = now
-                entry["revoked_by"] = by[:128]
-            return _from_toml(self.file.path, link_id, entry)
-
-    def _records(self) -> dict[str, EmbedLinkRecord]:
-        raw = self.file.read()  # the same object for as long as the file is unchanged
-        if self._parsed is not None and self._parsed[0] is raw:
-            return self._parsed[1]
-        table = raw.get("links", {})
-        if not isinstance(table, dict):
-            raise EmbedStoreError(f"{self.file.path}: [links] must be a table")
-        records = {key: _from_toml(self.file.path, key, value) for key, value in table.items()}
-        self._parsed = (raw, records)
-        return records
+    async def revoke(self, link_id: str, by: str, now: datetime) -> EmbedLinkRecord:
+        row = await self.store.embeds.revoke(link_id[:32], by, now)
+        if row is None:
+            raise EmbedStoreError(f"no embed link {link_id[:32]!r}")
+        return _from_row(row)
 
 
-def _active(entry: Any, now: datetime) -> bool:
-    expires = entry.get("expires_at") if isinstance(entry, dict) else None
-    return isinstance(expires, datetime) and expires > now and "revoked_at" not in entry
-
-
-def _gone_before(entry: Any, cutoff: datetime) -> bool:
-    """Expired, or revoked, before ``cutoff``: no longer worth listing."""
-    if not isinstance(entry, dict):
-        return False
-    ended = [entry.get("expires_at"), entry.get("revoked_at")]
-    return any(isinstance(moment, datetime) and moment < cutoff for moment in ended)
-
-
-def _to_toml(record: EmbedLinkRecord) -> dict[str, Any]:
-    entry: dict[str, Any] = {
-        "kind": record.kind,
-        "ident": record.ident,
-        "instance": record.instance,
-        "created_at": record.created_at,
-        "expires_at": record.expires_at,
-        "created_by": record.created_by[:128],
-    }
-    if record.revoked_at is not None:
-        entry |= {"revoked_at": record.revoked_at, "revoked_by": record.revoked_by[:128]}
-    return entry
-
-
-def _from_toml(path: Path, link_id: str, entry: Any) -> EmbedLinkRecord:
-    where = f"{path}: embed link {link_id[:32]!r}"
-    if not isinstance(entry, dict):
-        raise EmbedStoreError(f"{where} must be a table")
-    kind, instance = entry.get("kind"), entry.get("instance")
-    created, expires, revoked = (entry.get(k) for k in ("created_at", "expires_at", "revoked_at"))
-    if kind not in EMBED_KINDS or instance not in ("demo", "live"):
-        raise EmbedStoreError(f"{where} has no kind or instance")
-    if not isinstance(created, datetime) or not isinstance(expires, datetime):
-        raise EmbedStoreError(f"{where} has no dates")
-    record = EmbedLinkRecord(
-        id=link_id,
-        kind=kind,
-        ident=str(entry.get("ident", "")),
-        instance=instance,
-        created_at=created,
-        expires_at=expires,
-        created_by=str(entry.get("created_by", "")),
+def _to_row(record: EmbedLinkRecord) -> EmbedRow:
+    return EmbedRow(
+        id=record.id,
+        kind=record.kind,
+        ident=record.ident,
+        instance=record.instance,
+        created_at=record.created_at,
+        expires_at=record.expires_at,
+        created_by=record.created_by[:128],
+        revoked_at=record.revoked_at,
+        revoked_by=record.revoked_by[:128],
     )
-    if isinstance(revoked, datetime):
-        record = replace(record, revoked_at=revoked, revoked_by=str(entry.get("revoked_by", "")))
-    return record
+
+
+def _from_row(row: EmbedRow) -> EmbedLinkRecord:
+    kind, instance = row.kind, row.instance
+    if kind not in EMBED_KINDS or instance not in ("demo", "live"):
+        raise EmbedStoreError(f"embed link {row.id!r} has no kind or instance")
+    return EmbedLinkRecord(
+        id=row.id,
+        kind=kind,  # type: ignore[arg-type]  # checked just above
+        ident=row.ident,
+        instance=instance,  # type: ignore[arg-type]
+        created_at=row.created_at,
+        expires_at=row.expires_at,
+        created_by=row.created_by,
+        revoked_at=row.revoked_at,
+        revoked_by=row.revoked_by,
+    )

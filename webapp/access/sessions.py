@@ -12,10 +12,12 @@ honoured only while:
   every session of that user at its next request, in every browser;
 - it is within the idle and absolute timeouts.
 
-Password users keep their epoch in the users file (so it survives restarts and
-the CLI's changes reach the server). Sessions begun from a one-time sign-in
-link (demo mode, tests) have no row there: their epochs are kept in memory by
-:class:`LinkEpochs`, as the links themselves are.
+Password users keep their epoch in the store (so it survives restarts, and the
+CLI's changes and a sign-out on one node reach every node at the next request).
+While the database is unreachable, the user as last read stands in: people
+signed in keep watching, and nothing they could not do before opens. Sessions
+begun from a one-time sign-in link (demo mode, tests) have no row there: their
+epochs are kept in memory by :class:`LinkEpochs`, as the links themselves are.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from starlette.requests import HTTPConnection
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from webapp.access.users import Role, UserStore, new_epoch, parse_role
+from webapp.store.database import StoreUnavailable
 
 Instance = Literal["demo", "live"]
 SESSION_REFRESH = 60.0  # seconds between rewrites of the session's last-seen time
@@ -65,15 +68,19 @@ class SessionPolicy:
     max_age: float
     clock: Callable[[], float] = time.time  # seconds since the epoch; tests set it by hand
 
-    def start(self, conn: HTTPConnection, name: str, role: Role, *, link: bool = False) -> None:
-        """A fresh session (a new CSRF token and id too: no fixation across sign-in)."""
-        conn.session.clear()
-        now = int(self.clock())
+    async def start(
+        self, conn: HTTPConnection, name: str, role: Role, *, link: bool = False
+    ) -> None:
+        """A fresh session (a new CSRF token and id too: no fixation across sign-in).
+
+        Raises StoreUnavailable for a password user when the database is away."""
         if link:
             epoch = self.links.current(name)
         else:
-            user = self.users.get(name)
+            user = await self.users.get(name)
             epoch = user.session_epoch if user is not None else new_epoch()
+        conn.session.clear()
+        now = int(self.clock())
         conn.session.update(
             {
                 "user": name,
@@ -88,21 +95,25 @@ class SessionPolicy:
         if link:
             conn.session.update({"via": "link", "role": role.value})
 
-    def end(self, conn: HTTPConnection) -> None:
+    async def end(self, conn: HTTPConnection) -> None:
         """Sign-out: end every session of this user, then clear this one.
 
-        Writes the users file (the new epoch): call it from a worker thread.
+        This browser's session is cleared even when the database is away (the
+        StoreUnavailable is raised after, for the caller to say so).
         """
         session: dict[str, Any] = conn.session
         name = session.get("user")
+        via = session.get("via")
+        session.clear()
         if isinstance(name, str):
-            if session.get("via") == "link":
+            if via == "link":
                 self.links.end(name)
             else:
-                self.users.end_sessions(name)
-        session.clear()
+                await self.users.end_sessions(name)
 
-    def resolve(self, session: dict[str, Any], *, check_idle: bool = True) -> SessionUser | None:
+    async def resolve(
+        self, session: dict[str, Any], *, check_idle: bool = True
+    ) -> SessionUser | None:
         """Who this session is, if it is still honoured (see the module docstring)."""
         name, now = session.get("user"), self.clock()
         started, seen = session.get("iat", 0), session.get("seen", 0)
@@ -114,14 +125,14 @@ class SessionPolicy:
         if now - started > self.max_age or idle:
             session.pop("user", None)
             return None
-        role = self._role(name, session)
+        role = await self._role(name, session)
         if role is None:
             return None
         if check_idle and now - float(seen) > SESSION_REFRESH:
             session["seen"] = int(now)
         return SessionUser(name, role, str(session.get("id", "")))
 
-    def _role(self, name: str, session: dict[str, Any]) -> Role | None:
+    async def _role(self, name: str, session: dict[str, Any]) -> Role | None:
         epoch = session.get("epoch")
         if session.get("via") == "link":
             if epoch != self.links.current(name):
@@ -130,7 +141,10 @@ class SessionPolicy:
                 return parse_role(str(session.get("role")))
             except ValueError:
                 return None
-        user = self.users.get(name)
+        try:
+            user = await self.users.get(name)
+        except StoreUnavailable:
+            user = self.users.last_known(name)
         if user is None or not isinstance(epoch, str) or user.session_epoch != epoch:
             return None
         return user.role

@@ -6,8 +6,8 @@ thousands of idle viewers per process, what each one holds is the cost of the
 product, so an open stream holds no task of its own for this:
 
 - :class:`Recheck` is one loop timer per stream; when it fires, the check runs
-  in the default executor (it may read the users' and tokens' files) and its
-  done callback either re-arms the timer or revokes the stream;
+  in a short task (it reads the store) and its done callback either re-arms
+  the timer or revokes the stream;
 - :class:`RevocableReceive` wraps the server's ``receive``: once revoked it
   answers ``http.disconnect``. A caller already waiting in ``receive`` (the SSE
   response's disconnect watcher) is interrupted in its own task, so no helper
@@ -20,7 +20,8 @@ Ownership: the gate that opens the stream owns both and calls
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
+from typing import Any
 
 from starlette.types import Message, Receive
 
@@ -69,17 +70,25 @@ class RevocableReceive:
 
 
 class Recheck:
-    """Runs ``holds()`` in the executor every ``every`` seconds; ``revoke()`` once it is False
-    (or raises: a check that cannot decide does not keep a stream open)."""
+    """Awaits ``holds()`` (in a task of its own) every ``every`` seconds; ``revoke()`` once it
+    is False (or raises: a check that cannot decide does not keep a stream open).
 
-    __slots__ = ("_every", "_holds", "_loop", "_revoke", "_stopped", "_timer")
+    Ownership: the check task is this object's; :meth:`stop` cancels it."""
 
-    def __init__(self, every: float, holds: Callable[[], bool], revoke: Callable[[], None]) -> None:
+    __slots__ = ("_every", "_holds", "_loop", "_revoke", "_stopped", "_task", "_timer")
+
+    def __init__(
+        self,
+        every: float,
+        holds: Callable[[], Coroutine[Any, Any, bool]],
+        revoke: Callable[[], None],
+    ) -> None:
         self._every = every
         self._holds = holds
         self._revoke = revoke
         self._loop = asyncio.get_running_loop()
         self._timer: asyncio.TimerHandle | None = None
+        self._task: asyncio.Task[bool] | None = None
         self._stopped = False
         self._arm()
 
@@ -89,9 +98,11 @@ class Recheck:
     def _check(self) -> None:
         self._timer = None
         if not self._stopped:
-            self._loop.run_in_executor(None, self._holds).add_done_callback(self._checked)
+            self._task = self._loop.create_task(self._holds())
+            self._task.add_done_callback(self._checked)
 
     def _checked(self, done: asyncio.Future[bool]) -> None:
+        self._task = None
         if self._stopped:
             return
         if not done.cancelled() and done.exception() is None and done.result():
@@ -106,3 +117,6 @@ class Recheck:
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
+        if self._task is not None:
+            self._task.cancel()
+            self._task = None

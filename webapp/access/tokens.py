@@ -1,8 +1,8 @@
 """API tokens for machine clients of the JSON SSE API (``Authorization: Bearer bl_...``).
 
-A token is shown once, when it is created; the tokens file keeps only its
-SHA-256, its name, role, dates and whether it was revoked. Revoked tokens stay
-in the file so their names (which the audit log shows) are never reused.
+A token is shown once, when it is created; the store keeps only its SHA-256,
+its name, role, dates and whether it was revoked. Revoked tokens stay in the
+store so their names (which the audit log shows) are never reused.
 These tokens are the dashboard's own; the Burki key is never one of them.
 """
 
@@ -10,23 +10,17 @@ from __future__ import annotations
 
 import builtins
 import hashlib
-import hmac
 import logging
 import secrets
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from pathlib import Path
-from typing import Any
 
-from webapp.access.users import (
-    PrivateTomlFile,
-    Role,
-    StoreError,
-    normalise_name,
-    parse_role,
-    utc_now,
-)
+from webapp.access.users import KNOWN, Role, normalise_name, parse_role, utc_now
+from webapp.store.database import StoreConflict, StoreError, StoreUnavailable
+from webapp.store.store import Store
+from webapp.store.tokens import TokenRow
 
 log = logging.getLogger(__name__)
 
@@ -51,12 +45,6 @@ class TokenInfo:
     last_used: datetime | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class _Stored:
-    info: TokenInfo
-    sha256: str
-
-
 def token_digest(token: str) -> str:
     # A plain SHA-256 is the right hash here, unlike for passwords: a token carries
     # 256 random bits, so there is no dictionary to try and brute force is hopeless
@@ -66,79 +54,76 @@ def token_digest(token: str) -> str:
 
 
 class TokenStore:
-    """The tokens file: ``[tokens.<name>]`` tables of sha256, role, dates and revoked."""
+    """API tokens in the store: their SHA-256, name, role, dates and revocation.
 
-    def __init__(self, path: Path, clock: Callable[[], datetime] = utc_now) -> None:
-        self.file = PrivateTomlFile(path)
+    Every method may raise StoreUnavailable; :meth:`verify` answers from the
+    tokens it last saw instead, so machine clients keep their streams while the
+    database is away (a token revoked meanwhile stops when it is back).
+    """
+
+    def __init__(self, store: Store, clock: Callable[[], datetime] = utc_now) -> None:
+        self.store = store
         self._clock = clock
+        self._known: OrderedDict[str, TokenInfo | None] = OrderedDict()
 
     def __repr__(self) -> str:
-        return f"TokenStore({str(self.file.path)!r})"
+        return f"TokenStore({self.store.where!r})"
 
-    def create(self, name: str, role: Role) -> str:
+    async def create(self, name: str, role: Role) -> str:
         """Store a new token and return it: the only time its plaintext exists."""
         key = _token_name(name)
         token = TOKEN_PREFIX + secrets.token_urlsafe(32)
-        entry: dict[str, Any] = {
-            "sha256": token_digest(token),
-            "role": Role(role).value,
-            "created_at": self._clock(),
-        }
-        with self.file.edit() as data:
-            table = data.setdefault("tokens", {})
-            if key in table:
-                taken = " by a revoked token" if table[key].get("revoked") else ""
-                raise TokenError(f"the token name {key!r} is taken{taken}")
-            table[key] = entry
+        row = TokenRow(key, token_digest(token), Role(role).value, self._clock())
+        try:
+            await self.store.tokens.add(row)
+        except StoreConflict:
+            found = await self.store.tokens.get(key)
+            taken = " by a revoked token" if found is not None and found.revoked_at else ""
+            raise TokenError(f"the token name {key!r} is taken{taken}") from None
         return token
 
-    def verify(self, token: str) -> TokenInfo | None:
+    async def verify(self, token: str) -> TokenInfo | None:
         """The token's info if it is known and not revoked, else None.
 
-        Every stored digest is compared in constant time, without stopping at a
-        match. A successful check records ``last_used`` (at most hourly).
+        Looked up by its SHA-256 (an index lookup: a digest of 256 random bits
+        tells an attacker nothing by its timing). A successful check records
+        ``last_used`` (at most hourly). When the database is unreachable, the
+        answer it gave last for this token stands.
         """
         if not token.startswith(TOKEN_PREFIX) or len(token) > MAX_TOKEN_LENGTH:
             return None
         digest = token_digest(token)
-        found: _Stored | None = None
-        for stored in self._entries():
-            if hmac.compare_digest(stored.sha256, digest):
-                found = stored
-        if found is None or found.info.revoked:
-            return None
-        return self._touch(found.info)
+        try:
+            row = await self.store.tokens.by_digest(digest)
+        except StoreUnavailable:
+            return self._known.get(digest)
+        info = _info(row) if row is not None and row.revoked_at is None else None
+        self._remember(digest, info)
+        return await self._touch(info) if info is not None else None
 
-    def list(self) -> builtins.list[TokenInfo]:
-        return sorted((stored.info for stored in self._entries()), key=lambda info: info.name)
+    def _remember(self, digest: str, info: TokenInfo | None) -> None:
+        self._known[digest] = info
+        self._known.move_to_end(digest)
+        while len(self._known) > KNOWN:
+            self._known.popitem(last=False)
 
-    def revoke(self, name: str) -> None:
+    async def list(self) -> builtins.list[TokenInfo]:
+        return [_info(row) for row in await self.store.tokens.all()]
+
+    async def revoke(self, name: str) -> None:
         key = _token_name(name)
-        with self.file.edit() as data:
-            entry = data.get("tokens", {}).get(key)
-            if entry is None:
-                raise TokenError(f"no token named {key!r}")
-            entry["revoked"] = True
-            entry.setdefault("revoked_at", self._clock())
+        if not await self.store.tokens.revoke(key, self._clock()):
+            raise TokenError(f"no token named {key!r}")
 
-    def _touch(self, info: TokenInfo) -> TokenInfo:
+    async def _touch(self, info: TokenInfo) -> TokenInfo:
         now = self._clock()
         if info.last_used is not None and now - info.last_used < LAST_USED_RESOLUTION:
             return info
         try:
-            with self.file.edit() as data:
-                entry = data.get("tokens", {}).get(info.name)
-                if entry is not None:
-                    entry["last_used"] = now
-        except (OSError, StoreError) as exc:
+            await self.store.tokens.touch(info.name, now)
+        except StoreError as exc:
             log.warning("could not record the use of token %r: %s", info.name, exc)
         return replace(info, last_used=now)
-
-    def _entries(self) -> builtins.list[_Stored]:
-        table = self.file.read().get("tokens", {})
-        if not isinstance(table, dict):
-            raise StoreError(f"{self.file.path}: [tokens] must be a table")
-        return [_from_toml(self.file.path, name, entry) for name, entry in table.items()]
 
 
 def _token_name(name: str) -> str:
@@ -148,25 +133,11 @@ def _token_name(name: str) -> str:
         raise TokenError("a token name is 1 to 64 of a-z, 0-9, '_', '.', '@' or '-'") from None
 
 
-def _from_toml(path: Path, name: str, entry: Any) -> _Stored:
-    where = f"{path}: token {name!r}"
-    if not isinstance(entry, dict):
-        raise StoreError(f"{where} must be a table")
-    digest, created_at = entry.get("sha256"), entry.get("created_at")
-    if not isinstance(digest, str) or len(digest) != 64:
-        raise StoreError(f"{where} has no sha256")
-    if not isinstance(created_at, datetime):
-        raise StoreError(f"{where} has no created_at date")
-    last_used = entry.get("last_used")
-    try:
-        role = parse_role(str(entry.get("role", "")))
-    except StoreError as exc:
-        raise StoreError(f"{where}: {exc}") from None
-    info = TokenInfo(
-        name=name,
-        role=role,
-        created_at=created_at,
-        revoked=entry.get("revoked") is True,
-        last_used=last_used if isinstance(last_used, datetime) else None,
+def _info(row: TokenRow) -> TokenInfo:
+    return TokenInfo(
+        name=row.name,
+        role=parse_role(row.role),
+        created_at=row.created_at,
+        revoked=row.revoked_at is not None,
+        last_used=row.last_used,
     )
-    return _Stored(info, digest)

@@ -1,34 +1,35 @@
-"""Dashboard users: roles, argon2 password hashes, and the private TOML file they live in.
+"""Dashboard users: roles, argon2 password hashes, and their rows in the store.
 
-The file is the single source of truth, managed by ``burki-dashboard user ...``
-and re-read whenever it changes on disk, so a removed user or a new password
-takes effect without a restart. It holds hashes only, is written atomically
-(temp file + ``os.replace``) under an exclusive lock, and is only readable by
-its owner (mode 0600).
+The store (:mod:`webapp.store`) is the single source of truth, managed by
+``burki-dashboard user ...`` and the admin page and read at every request, so a
+removed user or a new password takes effect on every node at once. It holds
+hashes only. While the database is unreachable, the last row read of each user
+stands in (:meth:`UserStore.last_known`), so signed-in people keep watching;
+nothing is changed and nobody new signs in until it is back.
 """
 
 from __future__ import annotations
 
 import builtins
-import fcntl
 import logging
-import os
 import re
 import secrets
-import tempfile
-import tomllib
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
 from functools import cached_property
-from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
-import tomli_w
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+
+from webapp.store.database import StoreConflict, StoreError
+
+__all__ = ["Role", "StoreError", "User", "UserError", "UserStore"]
+from webapp.store.store import Store
+from webapp.store.users import UserRow
 
 log = logging.getLogger(__name__)
 
@@ -38,10 +39,7 @@ MIN_PASSWORD_LENGTH = 12
 MAX_PASSWORD_LENGTH = 1024
 
 StreamKind = Literal["call", "campaign"]
-
-
-class StoreError(Exception):
-    """A store (users, tokens) refused an operation; the message is one line, without secrets."""
+KNOWN = 4096  # users remembered for when the database is unreachable
 
 
 class UserError(StoreError):
@@ -107,235 +105,148 @@ def new_epoch() -> str:
     return secrets.token_urlsafe(12)
 
 
-class PrivateTomlFile:
-    """A TOML file only its owner may read, cached by identity and rewritten atomically.
-
-    ``read()`` re-parses only when the file's inode, size or mtime changed (an
-    ``os.replace`` always changes the inode). ``edit()`` holds an exclusive
-    ``flock`` on a sibling ``.lock`` file across read-modify-write, so two
-    writers (the CLI and the server rehashing a password) never lose an update.
-    A missing file reads as empty. Raises StoreError for unreadable or invalid files.
-    """
-
-    def __init__(self, path: Path) -> None:
-        self.path = Path(path)
-        self._cache: tuple[tuple[int, int, int], dict[str, Any]] | None = None
-
-    def read(self) -> dict[str, Any]:
-        try:
-            stat = self.path.stat()
-        except FileNotFoundError:
-            return {}
-        except OSError as exc:
-            raise StoreError(f"{self.path}: cannot read ({exc.strerror})") from None
-        identity = (stat.st_ino, stat.st_size, stat.st_mtime_ns)
-        if self._cache is None or self._cache[0] != identity:
-            if stat.st_mode & 0o077:
-                log.warning("%s is readable by others: chmod 600 it", self.path)
-            self._cache = (identity, self._parse())
-        return self._cache[1]
-
-    def _parse(self) -> dict[str, Any]:
-        try:
-            with self.path.open("rb") as file:
-                return tomllib.load(file)
-        except tomllib.TOMLDecodeError as exc:  # the message names a line, never the content
-            raise StoreError(f"{self.path}: not valid TOML ({exc})") from None
-        except OSError as exc:
-            raise StoreError(f"{self.path}: cannot read ({exc.strerror})") from None
-
-    @contextmanager
-    def edit(self) -> Iterator[dict[str, Any]]:
-        """Lock, yield a fresh copy of the data to change, then write it back atomically."""
-        with file_lock(self.path):
-            self._cache = None
-            data = self.read()
-            self._cache = None  # the caller changes ``data``: the cache must not share it
-            yield data
-            atomic_write(self.path, tomli_w.dumps(data).encode())
-
-
-@contextmanager
-def file_lock(path: Path) -> Iterator[None]:
-    """Hold an exclusive advisory lock on ``<path>.lock`` (POSIX ``flock``)."""
-    lock_path = path.with_name(path.name + ".lock")
-    ensure_private_dir(lock_path.parent)
-    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        yield
-    finally:
-        os.close(fd)  # closing releases the lock
-
-
-def ensure_private_dir(directory: Path) -> None:
-    if not directory.exists():
-        directory.mkdir(parents=True, mode=0o700, exist_ok=True)
-
-
-def atomic_write(path: Path, data: bytes) -> None:
-    """Replace ``path`` with ``data`` all at once, mode 0600, surviving a crash midway.
-
-    Readers see either the old file or the new one, never a half-written one.
-    """
-    ensure_private_dir(path.parent)
-    fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        os.fchmod(fd, 0o600)
-        with os.fdopen(fd, "wb") as file:
-            file.write(data)
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(temp, path)
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise
-    _fsync_dir(path.parent)
-
-
-def _fsync_dir(directory: Path) -> None:
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 class UserStore:
-    """The users file: ``[users.<name>]`` tables of role, password_hash and created_at.
+    """Users in the store. ``hasher`` defaults to argon2id with argon2-cffi's RFC 9106
+    parameters; tests pass a cheap one. Every method may raise StoreUnavailable
+    (:mod:`webapp.store.database`) when the database cannot be reached."""
 
-    ``hasher`` defaults to argon2id with argon2-cffi's RFC 9106 parameters;
-    tests pass a cheap one. Every method re-reads the file when it changed.
-    """
-
-    def __init__(self, path: Path, hasher: PasswordHasher | None = None) -> None:
-        self.file = PrivateTomlFile(path)
+    def __init__(self, store: Store, hasher: PasswordHasher | None = None) -> None:
+        self.store = store
         self._hasher = hasher or PasswordHasher()
+        self._known: OrderedDict[str, User | None] = OrderedDict()
 
     def __repr__(self) -> str:
-        return f"UserStore({str(self.file.path)!r})"
+        return f"UserStore({self.store.where!r})"
 
-    def get(self, name: str) -> User | None:
+    async def get(self, name: str) -> User | None:
         try:
             key = normalise_name(name)
         except UserError:
             return None
-        return self._users().get(key)
+        row = await self.store.users.get(key)
+        user = _from_row(row) if row is not None else None
+        self._remember(key, user)
+        return user
 
-    def list(self) -> builtins.list[User]:
-        return sorted(self._users().values(), key=lambda user: user.name)
+    def last_known(self, name: str) -> User | None:
+        """The user as last read from the store (None if never read, or gone)."""
+        return self._known.get(name.casefold())
 
-    def add(self, name: str, password: str, role: Role) -> User:
+    def _remember(self, key: str, user: User | None) -> None:
+        self._known[key] = user
+        self._known.move_to_end(key)
+        while len(self._known) > KNOWN:
+            self._known.popitem(last=False)
+
+    async def list(self) -> builtins.list[User]:
+        return [_from_row(row) for row in await self.store.users.all()]
+
+    async def add(self, name: str, password: str, role: Role) -> User:
         key = normalise_name(name)
         check_password(password)
         user = User(key, Role(role), self._hasher.hash(password), utc_now(), new_epoch())
-        with self.file.edit() as data:
-            table = data.setdefault("users", {})
-            if key in table:
-                raise UserError(f"user {key!r} already exists")
-            table[key] = _to_toml(user)
+        try:
+            await self.store.users.add(_to_row(user))
+        except StoreConflict:
+            raise UserError(f"user {key!r} already exists") from None
         return user
 
-    def remove(self, name: str) -> None:
+    async def remove(self, name: str) -> None:
         key = normalise_name(name)
-        with self.file.edit() as data:
-            if key not in data.get("users", {}):
-                raise UserError(f"no user {key!r}")
-            del data["users"][key]
+        if not await self.store.users.remove(key):
+            raise UserError(f"no user {key!r}")
+        self._known.pop(key, None)
 
-    def set_password(self, name: str, password: str) -> None:
+    async def set_password(self, name: str, password: str) -> None:
         key = normalise_name(name)
         check_password(password)
         new_hash = self._hasher.hash(password)
-        with self.file.edit() as data:
-            if key not in data.get("users", {}):
-                raise UserError(f"no user {key!r}")
-            data["users"][key]["password_hash"] = new_hash
-            data["users"][key]["session_epoch"] = new_epoch()  # a new password ends sessions
+        # A new password ends every session.
+        if not await self.store.users.change(
+            key, password_hash=new_hash, session_epoch=new_epoch()
+        ):
+            raise UserError(f"no user {key!r}")
 
-    def set_role(self, name: str, role: Role) -> User:
+    async def set_role(self, name: str, role: Role) -> User:
         """Give a user another role; every session of theirs ends."""
         key = normalise_name(name)
-        with self.file.edit() as data:
-            if key not in data.get("users", {}):
-                raise UserError(f"no user {key!r}")
-            data["users"][key]["role"] = Role(role).value
-            data["users"][key]["session_epoch"] = new_epoch()
-        user = self.get(key)
-        assert user is not None
+        if not await self.store.users.change(key, role=Role(role).value, session_epoch=new_epoch()):
+            raise UserError(f"no user {key!r}")
+        user = await self.get(key)
+        if user is None:
+            raise UserError(f"no user {key!r}")
         return user
 
-    def end_sessions(self, name: str) -> None:
+    async def end_sessions(self, name: str) -> None:
         """End every session of ``name`` (sign-out ends them all, not only this browser's)."""
-        key = normalise_name(name)
-        with self.file.edit() as data:
-            if key in data.get("users", {}):
-                data["users"][key]["session_epoch"] = new_epoch()
+        await self.store.users.change(normalise_name(name), session_epoch=new_epoch())
 
-    def verify(self, name: str, password: str) -> User | None:
+    async def verify(self, name: str, password: str, run: Runner | None = None) -> User | None:
         """The user if ``password`` is theirs, else None; the cost is the same either way.
 
         An unknown name, a malformed name or an over-long password is checked
         against a dummy hash made with the same parameters, so response time does
-        not tell which names exist. A hash made with older parameters is
-        replaced after a successful check (failure to write is logged, not raised).
-        Raises StoreError only when the users file itself cannot be read.
+        not tell which names exist. ``run(work, *args)`` runs the hashing (the
+        sign-in's bounded workers); without it, it runs here. A hash made with
+        older parameters is replaced after a successful check (failure to write
+        is logged, not raised). Raises StoreUnavailable when the user cannot be read.
         """
-        dummy = self._dummy_hash
-        user = self.get(name) if len(password) <= MAX_PASSWORD_LENGTH else None
+        if len(password) > MAX_PASSWORD_LENGTH:
+            name = ""  # checked against the dummy hash, never looked up
+        user = await self.get(name)
+        return await self.accept(user, await (run or _inline)(self.check, user, password))
+
+    async def accept(self, user: User | None, checked: str | None) -> User | None:
+        """The user whose :meth:`check` gave ``checked``, a stronger hash stored; or None."""
+        if user is None or checked is None:
+            return None
+        if checked != user.password_hash:
+            await self._rehash(user, checked)
+        return user
+
+    def check(self, user: User | None, password: str) -> str | None:
+        """The (CPU-bound) check: None when ``password`` is wrong, else the hash to keep
+        (a new one when the stored one was made with older parameters)."""
+        if len(password) > MAX_PASSWORD_LENGTH:
+            user = None
         try:
-            self._hasher.verify(user.password_hash if user else dummy, password)
+            self._hasher.verify(user.password_hash if user else self._dummy_hash, password)
         except (VerificationError, InvalidHashError):
             return None
         if user is None:
             return None
         if self._hasher.check_needs_rehash(user.password_hash):
-            self._rehash(user, password)
-        return user
+            return self._hasher.hash(password)
+        return user.password_hash
 
     @cached_property
     def _dummy_hash(self) -> str:
         return self._hasher.hash(secrets.token_urlsafe(24))
 
-    def _rehash(self, user: User, password: str) -> None:
+    async def _rehash(self, user: User, new_hash: str) -> None:
         try:
-            with self.file.edit() as data:
-                entry = data.get("users", {}).get(user.name)
-                # Only if nobody changed the password since we read it.
-                if entry is not None and entry.get("password_hash") == user.password_hash:
-                    entry["password_hash"] = self._hasher.hash(password)
-        except (OSError, StoreError) as exc:
+            # Only if nobody changed the password since we read it.
+            await self.store.users.change(
+                user.name, when_hash=user.password_hash, password_hash=new_hash
+            )
+        except StoreError as exc:
             log.warning("could not store a stronger hash for user %r: %s", user.name, exc)
 
-    def _users(self) -> dict[str, User]:
-        table = self.file.read().get("users", {})
-        if not isinstance(table, dict):
-            raise StoreError(f"{self.file.path}: [users] must be a table")
-        return {name: _from_toml(self.file.path, name, entry) for name, entry in table.items()}
+
+Runner = Callable[..., Awaitable[str | None]]
 
 
-def _to_toml(user: User) -> dict[str, Any]:
-    return {
-        "role": user.role.value,
-        "password_hash": user.password_hash,
-        "created_at": user.created_at,
-        "session_epoch": user.session_epoch,
-    }
+async def _inline(work: Callable[..., str | None], *args: object) -> str | None:
+    return work(*args)
 
 
-def _from_toml(path: Path, name: str, entry: Any) -> User:
-    where = f"{path}: user {name!r}"
-    if not isinstance(entry, dict):
-        raise StoreError(f"{where} must be a table")
-    password_hash = entry.get("password_hash")
-    if not isinstance(password_hash, str) or not password_hash.startswith("$argon2"):
-        raise StoreError(f"{where} has no argon2 password_hash")
-    created_at = entry.get("created_at")
-    if not isinstance(created_at, datetime):
-        raise StoreError(f"{where} has no created_at date")
-    try:
-        role = parse_role(str(entry.get("role", "")))
-    except StoreError as exc:
-        raise StoreError(f"{where}: {exc}") from None
-    epoch = entry.get("session_epoch", "")
-    return User(name, role, password_hash, created_at, epoch if isinstance(epoch, str) else "")
+def _to_row(user: User) -> UserRow:
+    return UserRow(
+        user.name, user.role.value, user.password_hash, user.created_at, user.session_epoch
+    )
+
+
+def _from_row(row: UserRow) -> User:
+    return User(
+        row.name, parse_role(row.role), row.password_hash, row.created_at, row.session_epoch
+    )

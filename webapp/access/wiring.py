@@ -25,12 +25,14 @@ from webapp.access.signinlinks import SignInLinks
 from webapp.access.throttle import SharedAttempts, SignInThrottle
 from webapp.access.tokens import TokenStore
 from webapp.access.users import Role, UserStore, parse_role
+from webapp.store.store import Store
 
 SESSION_COOKIE = "burki_live_session"
 
 
 @dataclass
 class Access:
+    store: Store  # the database of the four below; the app's lifespan opens and closes it
     users: UserStore
     tokens: TokenStore
     audit: AuditLog
@@ -55,6 +57,15 @@ class Access:
     def close(self) -> None:
         """Stop the password-check workers (the app's lifespan calls it on shutdown)."""
         self.hashing.close()
+
+    async def open(self) -> None:
+        """Bring the database's schema up to date; StoreUnavailable when it cannot be reached."""
+        await self.store.upgrade()
+
+    async def aclose(self) -> None:
+        """Write the audit entries that wait, then let the database go (shutdown, last)."""
+        await self.audit.close()
+        await self.store.close()
 
 
 def sso_roles(path: Path | None) -> Callable[[str], Role | None] | None:

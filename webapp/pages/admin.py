@@ -6,7 +6,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -97,7 +96,7 @@ async def _page(
     state = app_state(request)
     asked = request.query_params.get("audit_page", "1")
     number = min(max(int(asked), 1), MAX_PAGES) if asked.isdigit() and len(asked) < 6 else 1
-    entries = await run_in_threadpool(state.access.audit.entries, number * PER_PAGE + 1)
+    entries = await state.access.audit.entries(number * PER_PAGE + 1)
     shown = entries[(number - 1) * PER_PAGE : number * PER_PAGE]
     admin = AdminPage(
         demo=state.demo,
@@ -107,12 +106,12 @@ async def _page(
         audit_labels=audit_labels(shown, request),
         audit_page=number,
         audit_more=len(entries) > number * PER_PAGE,
-        users=state.access.users.list(),
-        tokens=state.access.tokens.list(),
+        users=await state.access.users.list(),
+        tokens=await state.access.tokens.list(),
         webhooks=state.webhooks.status() if state.webhooks is not None else [],
         retention_days=state.audit_retention_days,
         tested=tested,
-        embeds=await run_in_threadpool(state.access.embeds.list),
+        embeds=await state.access.embeds.list(),
         embed_note=note,
         forwarded_from=state.access.forwarding.peer,
     )
@@ -148,7 +147,7 @@ async def audit_csv(request: Request) -> Response:
         since = datetime.now(UTC) - timedelta(days=int(days))
     await record(request, f"audit log export ({days} days)" if since else "audit log export")
     audit: AuditLog = app_state(request).access.audit
-    entries = await run_in_threadpool(audit.entries, None, since)
+    entries = await audit.entries(None, since)
     return Response(
         to_csv(entries),
         media_type="text/csv; charset=utf-8",

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from datetime import UTC
 
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 
 from webapp.access.embedlinks import (
@@ -48,7 +47,7 @@ async def mint(request: Request, kind: str, ident: str, ttl: str) -> str:
     embeds: EmbedLinks = app_state(request).access.embeds
     by = who.name if who is not None else "unknown"
     try:
-        made = await run_in_threadpool(embeds.mint, scope.kind, scope.ident, seconds, by)
+        made = await embeds.mint(scope.kind, scope.ident, seconds, by)
     except EmbedStoreError as exc:
         raise EmbedFormError(str(exc), 409) from None
     until = made.record.expires_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
@@ -62,7 +61,7 @@ async def revoke(request: Request, link_id: str) -> EmbedLinkRecord:
     embeds: EmbedLinks = app_state(request).access.embeds
     by = who.name if who is not None else "unknown"
     try:
-        done = await run_in_threadpool(embeds.revoke, link_id, by)
+        done = await embeds.revoke(link_id, by)
     except EmbedStoreError as exc:
         raise EmbedFormError(str(exc), 404) from None
     await record(request, f"embed link {done.id} revoked ({done.scope})")

@@ -23,6 +23,7 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 from webapp.pages.templating import templates
 from webapp.relay.claims import ClaimRefused
 from webapp.relay.hub import HubClosed
+from webapp.store.database import StoreUnavailable
 from webapp.wire.streamkey import BadStreamId
 
 log = logging.getLogger(__name__)
@@ -72,6 +73,8 @@ MEANINGS: dict[type[Exception], Meaning] = {
     BadStreamId: Meaning(404, "bad_stream_id", api_status=400, page="No such page: {}."),
     HubClosed: Meaning(503, "shutting_down"),
     ClaimRefused: Meaning(409, "claim_refused"),
+    # The store is away: what needs it waits; live views go on without it.
+    StoreUnavailable: Meaning(503, "database_unavailable", page="Not now: {}. Live views go on."),
 }
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
@@ -14,9 +13,10 @@ from webapp.access.hashwork import HashWork
 from webapp.access.sessions import SessionPolicy
 from webapp.access.signinlinks import SignInLinks
 from webapp.access.throttle import SignInThrottle
-from webapp.access.users import UserStore
+from webapp.access.users import MAX_PASSWORD_LENGTH, UserStore
 from webapp.pages.state import app_state, record, record_event
 from webapp.pages.templating import templates
+from webapp.store.database import StoreUnavailable
 
 MAX_FIELD = 1024
 
@@ -62,6 +62,11 @@ async def signin(request: Request) -> Response:
     name, password = _field(form.get("name")).strip(), _field(form.get("password"))
     address = request.client.host if request.client else "unknown"
     access = app_state(request).access
+    users: UserStore = access.users
+    try:  # read before the throttle: from its check to the hashing, nothing may wait
+        known = await users.get(name) if len(password) <= MAX_PASSWORD_LENGTH else None
+    except StoreUnavailable:
+        return _unavailable(request)
     devices = access.devices
     # A browser that signed in as this name before is not held by its address's limit.
     device = devices.device_of(request.cookies.get(DEVICE_COOKIE), name) if devices else None
@@ -79,19 +84,34 @@ async def signin(request: Request) -> Response:
     if wait is not None:
         await record_event(request, name, "sign-in throttled", fold=60.0)
         return _form(request, f"Too many failed attempts; try again in {wait} s.", 429)
-    users: UserStore = access.users
-    user = await hashing.submit(users.verify, name, password)
+    try:
+        user = await users.accept(known, await hashing.submit(users.check, known, password))
+    except StoreUnavailable:
+        return _unavailable(request)
     if user is None:
         await record_event(request, name, "sign-in failed")
         return _form(request, "Wrong name or password.", 401)
     throttle.succeeded(name, address, ticket, device)
     if shared is not None:
         await shared.succeeded(name, address, device)
-    access.sessions.start(request, user.name, user.role)
+    try:
+        await access.sessions.start(request, user.name, user.role)
+    except StoreUnavailable:
+        return _unavailable(request)
     await record_event(request, user.name, "signed in", via="page")
     response = RedirectResponse(safe_next(_field(form.get("next"))), 303)
     if devices is not None:
         devices.remember(response, user.name, request.url.scheme)
+    return response
+
+
+def _unavailable(request: Request) -> Response:
+    message = (
+        "Sign-in is unavailable: the dashboard cannot reach its database. "
+        "Live views already open go on; try again in a minute."
+    )
+    response = _form(request, message, 503)
+    response.headers["Retry-After"] = "30"
     return response
 
 
@@ -108,7 +128,10 @@ async def signout(request: Request) -> Response:
         return Response("The form expired; go back and try again.", 403, media_type="text/plain")
     sessions: SessionPolicy = app_state(request).access.sessions
     await record(request, "signed out")
-    await run_in_threadpool(sessions.end, request)
+    try:
+        await sessions.end(request)
+    except StoreUnavailable:  # this browser is signed out; the others end when it is back
+        return _unavailable(request)
     return RedirectResponse("/signin", 303)
 
 
@@ -117,7 +140,7 @@ async def signin_link(request: Request) -> Response:
     found = links.consume(request.query_params.get("token", ""))
     if found is None:
         return _form(request, "That sign-in link was used already or has expired.", 403)
-    app_state(request).access.sessions.start(request, found[0], found[1], link=True)
+    await app_state(request).access.sessions.start(request, found[0], found[1], link=True)
     await record_event(request, found[0], "signed in (one-time link)", via="page")
     return RedirectResponse(safe_next(request.query_params.get("next")), 303)
 

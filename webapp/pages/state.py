@@ -11,7 +11,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from starlette.applications import Starlette
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import HTTPConnection
 
 from webapp.access.audit import Via
@@ -99,9 +98,7 @@ async def record(
     key = (who.name, who.via, what, address, session)
     if once and access.shared_once is not None and not await access.shared_once.first(key, fold):
         return  # another node of the cluster recorded this session's view of the page
-    await run_in_threadpool(
-        audit.record, who.name, who.via, what, path, address, fold=fold, session=session
-    )
+    await audit.record(who.name, who.via, what, path, address, fold=fold, session=session)
 
 
 async def record_event(
@@ -111,7 +108,7 @@ async def record_event(
     throttled or refused sign-in (``via`` none), or a successful one (``via`` page)."""
     audit = app_state(conn).access.audit
     path, address = conn.url.path, _address(conn)
-    await run_in_threadpool(audit.record, who, via, what, path, address, fold=fold)
+    await audit.record(who, via, what, path, address, fold=fold)
 
 
 def _address(conn: HTTPConnection) -> str:

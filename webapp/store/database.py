@@ -35,7 +35,15 @@ class StoreError(Exception):
 
 
 class StoreUnavailable(StoreError):
-    """The database cannot be reached (or stopped answering) right now."""
+    """The database cannot be reached (or stopped answering) right now.
+
+    ``str()`` is a sentence fit for anyone (a page, an API answer); ``detail``
+    names the database (password hidden) and the cause, for logs and the CLI.
+    """
+
+    def __init__(self, detail: str) -> None:
+        super().__init__("the dashboard's database is unreachable; try again in a minute")
+        self.detail = detail
 
 
 class StoreConflict(StoreError):
@@ -118,6 +126,11 @@ async def guarded(url: URL) -> AsyncIterator[None]:
         if not is_unavailable(exc):
             raise
         raise StoreUnavailable(unreachable(url, exc)) from None
+
+
+def one_line(exc: StoreError) -> str:
+    """The line for a log or the CLI: what went wrong, and where."""
+    return exc.detail if isinstance(exc, StoreUnavailable) else str(exc)
 
 
 def unreachable(url: URL, exc: BaseException) -> str:
