@@ -64,6 +64,9 @@ async def test_an_alert_outlives_its_call_and_a_restart(
         assert 'data-figure="alerts">1<' in shift.text
         assert 'data-figure="attention" class="bad">1<' in shift.text
         assert "Billing bot" in shift.text
+        scraped = (await client.get(f"{again.url}/metrics")).text
+        assert "burki_live_history_waiting 0.0" in scraped
+        assert "burki_live_history_dropped_total 0.0" in scraped
         call = await client.get(f"{again.url}/calls/{sid}")
         assert "As it ended" in call.text and 'data-figure="alerts"><a' in call.text
     assert alert_id

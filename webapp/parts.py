@@ -78,6 +78,7 @@ def app_state(settings: Settings, access: Access, rest: BurkiRest, demo: bool) -
     """The running parts, wired; the lifespan starts and stops them."""
     metrics = Metrics()
     keeper = history(settings, access.store)
+    metrics.watch_history(keeper.recorder)
     sources = Sources(upstream_config(settings), rest)
     store = cluster(settings)
     interval = settings.directory_poll_interval
