@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -122,3 +123,27 @@ async def test_a_supervisor_reads_the_history_and_a_stranger_does_not(sim: Simul
         async with httpx.AsyncClient(timeout=10) as stranger:
             answer = await stranger.get(f"{live.url}/history/alerts", follow_redirects=False)
             assert answer.status_code in (302, 303, 401)
+
+
+async def test_a_call_ended_from_the_dashboard_is_in_the_shift_report(sim: Simulator) -> None:
+    sid = sim.add_call()
+    async with running_app(sim) as live, live.client(Role.SUPERVISOR, timeout=10) as ada:
+        viewer = Viewer(live.url, f"/api/calls/{sid}/events").start(ada)
+        await viewer.wait_for(is_event("status", state="live"))
+        token = await csrf_of(ada, f"{live.url}/calls/{sid}/end")
+        done = await ada.post(f"{live.url}/calls/{sid}/end", data={"csrf": token})
+        assert done.status_code == 303
+        await viewer.wait_for(is_event("end"))
+        await viewer.stop()
+        keeper = live.state.history
+        assert keeper is not None
+        await keeper.recorder.drained()
+        now = datetime.now(UTC)
+        actions = await keeper.rows.actions(now - timedelta(hours=1), now + timedelta(hours=1))
+        assert {(a.what, a.outcome, a.who) for a in actions} >= {
+            ("end", "asked", "test-supervisor"),
+            ("end", "done", "test-supervisor"),
+        }
+        shift = (await ada.get(f"{live.url}/history/shift")).text
+        assert 'data-figure="calls">1<' in shift
+        assert "test-supervisor" in shift and "1 ended" in shift
