@@ -16,11 +16,12 @@ printf 'port 6390\nbind 127.0.0.1\nprotected-mode yes\nrequirepass %s\ndir %s\na
   "$password" "$state" > "$state/redis.conf"
 redis-server "$state/redis.conf" &
 export REDIS_URL="redis://:$password@127.0.0.1:6390/0"
-# Every node signs sessions with the same secret and reads the same users, tokens and audit files.
+# Every node signs sessions with the same secret and reads users, tokens, embed links and the
+# audit log from one database: DATABASE_URL (PostgreSQL) if set, what nodes on several machines
+# need; otherwise, on this one machine, one SQLite file they all open (docs/storage.md).
 export DASHBOARD_SESSION_SECRET=${DASHBOARD_SESSION_SECRET:-$(python3 -c 'import secrets; print(secrets.token_urlsafe(48))')}
-export DASHBOARD_USERS_FILE=${DASHBOARD_USERS_FILE:-$state/users.toml}
-export DASHBOARD_TOKENS_FILE=${DASHBOARD_TOKENS_FILE:-$state/tokens.toml}
-export DASHBOARD_AUDIT_FILE=${DASHBOARD_AUDIT_FILE:-$state/audit.jsonl}
+export DASHBOARD_DATABASE_FILE=${DASHBOARD_DATABASE_FILE:-$state/burki-live.sqlite3}
+.venv/bin/burki-dashboard db upgrade  # once, before the nodes start together
 export DASHBOARD_TRUSTED_PROXIES=127.0.0.1
 if [ -z "${BURKI_API_KEY:-}" ]; then
   # No Burki: one simulator for all three nodes (each node's own demo simulator would differ).

@@ -140,3 +140,12 @@ def test_redis_password_is_among_the_secrets_no_log_line_shows() -> None:
         dashboard_session_secret="s" * 40,
     )
     assert "hunter2-redis-pass" in secrets_of(settings)
+
+
+def test_the_database_password_is_among_the_secrets_no_log_line_shows() -> None:
+    from webapp.cli import secrets_of
+    from webapp.settings import Settings
+
+    settings = Settings(database_url="postgresql://burki:hunter3-db-pass@db.internal:5432/burki")
+    assert "hunter3-db-pass" in secrets_of(settings)
+    assert "hunter3-db-pass" not in repr(settings) + str(settings.store_url)

@@ -109,6 +109,11 @@ async def test_with_the_database_stopped_viewing_goes_on_and_sign_in_answers_503
                 assert await ready(live) == (200, {"status": "degraded", "down": ["database"]})
                 page = await browser.get(f"{live.url}/calls/{sid}")
                 assert page.status_code == 200  # pages that need no database still open
+                async with live.client(Role.ADMIN) as admin:
+                    listing = await admin.get(f"{live.url}/admin")
+                    assert listing.status_code == 503
+                    assert "database is unreachable" in listing.text
+                    assert "postgresql" not in listing.text  # where it is stays in the log
 
                 database.start()
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import secrets
 import sys
 from collections.abc import Sequence
@@ -33,6 +34,8 @@ from webapp.store import migrate
 from webapp.store.database import StoreError, one_line
 from webapp.store.store import open_store
 from webapp.wire.rest import NotFound, RestError
+
+log = logging.getLogger(__name__)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -216,8 +219,8 @@ async def banner(settings: Settings, access: Access, demo: bool) -> str:
 
 
 def secrets_of(settings: Settings) -> tuple[str, ...]:
-    """Everything no log line may show: the Burki key, the webhook secrets, the SMTP and
-    Redis passwords."""
+    """Everything no log line may show: the Burki key, the webhook secrets, the SMTP, Redis
+    and database passwords."""
     key = settings.burki_api_key
     found = [key.get_secret_value()] if key is not None else []
     if settings.smtp_password.get_secret_value():
@@ -227,6 +230,9 @@ def secrets_of(settings: Settings) -> tuple[str, ...]:
     if settings.redis_url is not None:
         password = urlsplit(settings.redis_url.get_secret_value()).password
         found += [password] if password else []
+    if settings.database_url is not None:
+        password = settings.store_url.password
+        found += [str(password)] if password else []
     return tuple(found)
 
 
@@ -246,6 +252,12 @@ async def serve(settings: Settings) -> None:
             update={"burki_base_url": simulator.base_url, "burki_api_key": SecretStr(demo_key)}
         )
     configure_logging(settings.dashboard_log_level, secrets_of(settings))
+    if settings.redis_url is not None and settings.database_url is None:
+        log.warning(
+            "REDIS_URL without DATABASE_URL: the nodes share users and tokens only through "
+            "the SQLite file %s, which works for nodes on this one machine only",
+            settings.dashboard_database_file,
+        )
     access = parts.access(settings, demo=simulator is not None)
     stops = [simulator.stop] if simulator is not None else []
     app = create_app(settings, demo=simulator is not None, access=access, on_shutdown=stops)
