@@ -147,3 +147,20 @@ async def test_a_call_ended_from_the_dashboard_is_in_the_shift_report(sim: Simul
         shift = (await ada.get(f"{live.url}/history/shift")).text
         assert 'data-figure="calls">1<' in shift
         assert "test-supervisor" in shift and "1 ended" in shift
+
+
+async def test_an_ended_campaign_is_in_the_shift_report(sim: Simulator) -> None:
+    cid = sim.add_campaign(name="Renewals", contacts=2)
+    async with running_app(sim) as live, live.client(Role.ADMIN, timeout=10) as client:
+        viewer = Viewer(live.url, f"/api/campaigns/{cid}/events").start(client)
+        await viewer.wait_for(is_event("snapshot"))
+        sim.advance_campaign(cid, "success")
+        sim.advance_campaign(cid, "failed")  # the last contact: the campaign completes
+        await viewer.wait_for(is_event("end"), timeout=30)
+        await viewer.stop()
+        keeper = live.state.history
+        assert keeper is not None
+        await keeper.recorder.drained()
+        shift = (await client.get(f"{live.url}/history/shift")).text
+        assert "Campaigns that ended" in shift and "Renewals" in shift
+        assert "1 of 2 successful · 1 failed" in shift

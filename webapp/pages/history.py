@@ -171,6 +171,7 @@ async def shift_page(request: Request) -> Response:
         calls = await rows.calls(when.since, when.until)
         alerts = await rows.alerts(AlertFilter(when.since, when.until))
         actions = await rows.actions(when.since, when.until)
+        campaigns = await rows.campaigns(when.since, when.until)
     except StoreUnavailable as exc:
         raise unavailable(exc) from None
     await record(request, "shift report", once=True)
@@ -180,6 +181,7 @@ async def shift_page(request: Request) -> Response:
     dead_top = max((a.dead_air for a in report.assistants), default=0)
     context = {
         "report": report,
+        "campaigns": campaigns,
         "range": when.fields,
         "hours": stacked_columns([h.counts for h in report.hours], SEVERITIES),
         "latency_top": latency_top,
