@@ -61,8 +61,8 @@ class History:
         if not records:
             return
         async with self.db.begin() as conn:
-            for record in records:
-                await _write(conn, record)
+            for run in _runs(records):
+                await _write(conn, run)
 
     async def alerts(self, which: AlertFilter, limit: int = MAX_ROWS) -> list[AlertRecord]:
         """The alerts ``which`` names, newest first."""
@@ -159,18 +159,34 @@ class History:
         return done.rowcount
 
 
-async def _write(conn: AsyncConnection, record: Record) -> None:
-    if isinstance(record, Handled):
+def _runs(records: Sequence[Record]) -> list[list[Record]]:
+    """``records`` in runs of one type, in order: each run is one statement."""
+    runs: list[list[Record]] = []
+    for record in records:
+        if runs and type(runs[-1][0]) is type(record):
+            runs[-1].append(record)
+        else:
+            runs.append([record])
+    return runs
+
+
+async def _write(conn: AsyncConnection, run: list[Record]) -> None:
+    """One run of records of one type: an insert of them all (a row that exists is left as
+    it is), or for acknowledgements an update each, in order."""
+    if isinstance(run[0], Handled):
         c = alerts.c
-        await conn.execute(
-            update(alerts)
-            .where(and_(c.call_id == record.call_id, c.handled_by.is_(None)))
-            .values(handled_by=record.by[:128], handled_how=record.how, handled_at=record.at)
-        )
+        for mark in run:
+            assert isinstance(mark, Handled)
+            await conn.execute(
+                update(alerts)
+                .where(and_(c.call_id == mark.call_id, c.handled_by.is_(None)))
+                .values(handled_by=mark.by[:128], handled_how=mark.how, handled_at=mark.at)
+            )
         return
-    table, values = _row(record)
+    rows = [_row(record) for record in run]
+    table = rows[0][0]
     insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
-    await conn.execute(insert(table).values(**_fit(table, values)).on_conflict_do_nothing())
+    await conn.execute(insert(table).on_conflict_do_nothing(), [_fit(table, v) for _, v in rows])
 
 
 def _fit(table: Table, values: dict[str, Any]) -> dict[str, Any]:
