@@ -83,12 +83,24 @@ def test_the_summary_at_the_end_has_the_last_figures_and_the_peak_attention() ->
             length=95.0,
         ),
     )
-    t.observe("metrics", metrics(10, "calm", length=96.0))
+    t.observe("metrics", metrics(10, "calm", length=96.0, ended_at="2026-12-07T01:58:00Z"))
     made = t.observe("end", {"reason": "call ended"})
     assert isinstance(made[0], AlertRecord)  # offered again: a dead holder may not have
     summary = made[-1]
     assert summary == CallSummary(
-        "CA1", NOW, "Support bot", 96.0, None, None, None, 0, 0, None, 70, "caller upset", 1
+        "CA1",
+        NOW.replace(minute=58, hour=1),
+        "Support bot",
+        96.0,
+        None,
+        None,
+        None,
+        0,
+        0,
+        None,
+        70,
+        "caller upset",
+        1,
     )
     assert t.observe("end", {"reason": "call ended"}) == []  # one summary per call
 

@@ -94,7 +94,7 @@ class CallTracker:
         latency, silence = _part(m, "latency"), _part(m, "silence")
         return CallSummary(
             call_id=self.call_id,
-            ended_at=self._clock(),
+            ended_at=moment(m.get("ended_at"), self._clock),  # Burki's end, else now
             assistant=self.assistant,
             length=_number(m.get("length")),
             latency_median=_number(latency.get("median")),
