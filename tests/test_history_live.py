@@ -4,6 +4,7 @@ ended call's page show it. A real server against the simulator, over real socket
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 from datetime import UTC, datetime, timedelta
@@ -12,6 +13,7 @@ from pathlib import Path
 import httpx
 
 from tests.live import LiveApp, Viewer, csrf_of, data, is_event, running_app
+from tests.postgres import PostgresServer
 from webapp.access.users import Role
 from webapp.simulator import Simulator
 
@@ -164,3 +166,31 @@ async def test_an_ended_campaign_is_in_the_shift_report(sim: Simulator) -> None:
         shift = (await client.get(f"{live.url}/history/shift")).text
         assert "Campaigns that ended" in shift and "Renewals" in shift
         assert "1 of 2 successful · 1 failed" in shift
+
+
+async def test_an_alert_raised_while_the_database_is_away_is_written_when_it_is_back(
+    sim: Simulator, postgres: PostgresServer, tmp_path: Path
+) -> None:
+    sid = sim.add_call()
+    settings = keeping(postgres.new_database(), tmp_path) | {"database_timeout": 2.0}
+    async with running_app(sim, **settings) as live, live.client(timeout=10) as client:
+        keeper = live.state.history
+        assert keeper is not None
+        viewer = Viewer(live.url, f"/api/calls/{sid}/events").start(client)
+        await viewer.wait_for(is_event("status", state="live"))
+        await asyncio.to_thread(postgres.stop)
+        try:
+            sim.add_segment(sid, "user", SAID)
+            await viewer.wait_for(is_event("alert"))  # live viewing goes on
+            await asyncio.wait_for(keeper.recorder.outage.wait(), 30)
+            assert keeper.recorder.backlog >= 1
+            page = await client.get(f"{live.url}/calls/{sid}")
+            assert page.status_code == 200 and "As it ended" not in page.text
+            history = await client.get(f"{live.url}/history/alerts")
+            assert history.status_code == 503 and "cannot be reached" in history.text
+        finally:
+            await asyncio.to_thread(postgres.start)
+        await asyncio.wait_for(keeper.recorder.drained(), 30)
+        await viewer.stop()
+        alerts = await client.get(f"{live.url}/history/alerts")
+        assert alerts.status_code == 200 and f'data-call="{sid}"' in alerts.text

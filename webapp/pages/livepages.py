@@ -7,6 +7,7 @@ exactly the next event: nothing missed, nothing twice.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncGenerator, Awaitable, Callable
 from contextlib import aclosing
 from dataclasses import dataclass
@@ -39,6 +40,9 @@ T = TypeVar("T")
 
 PAGE_VIEWS = {"call": views.CALL, "captions": views.CAPTIONS, "campaign": views.CAMPAIGN}
 VIEW_KINDS = {"call": "call", "captions": "call", "campaign": "campaign"}  # what each view shows
+
+
+STORED_WAIT = 1.0  # seconds a call page waits for its stored summary
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,13 +99,16 @@ async def _call(request: Request, view: views.View, template: str, embedded: boo
 
 
 async def _stored(request: Request, call_id: str) -> CallSummary | None:
-    """The call's summary in the history (None: not ended, or no history, or unreachable)."""
+    """The call's summary in the history (None: not ended, or no history, or unreachable).
+
+    The live page never waits long for it: not at all while the history's writer finds
+    the database away, and at most ``STORED_WAIT`` seconds otherwise."""
     history = app_state(request).history
-    if history is None:
+    if history is None or history.recorder.unreachable:
         return None
     try:
-        return await history.rows.call(call_id)
-    except StoreUnavailable:
+        return await asyncio.wait_for(history.rows.call(call_id), STORED_WAIT)
+    except (StoreUnavailable, TimeoutError):
         return None  # the live page goes on without it
 
 
