@@ -55,9 +55,11 @@ async def test_the_history_pages_show_a_shift_at_a_glance(sim: Simulator) -> Non
         await screenshot(page, "history-alerts")
         assert (found := await violations(page)) == [], found[0]["nodes"] if found else ""
 
+        await page.evaluate("window.stillHere = true")  # gone if the page were loaded again
         await page.select_option("select[name=severity]", "medium")
         await page.get_by_role("button", name="Show").click()
         await expect(alerts).to_have_count(2)  # the first call's keyword and mood
+        assert await page.evaluate("window.stillHere === true"), "htmx did not swap the results"
         csv_link = page.get_by_role("link", name="Download these as CSV")
         await expect(csv_link).to_have_attribute("href", re.compile(r"severity=medium"))
         await page.select_option("select[name=severity]", "")
