@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from webapp.history.report import MAX_BARS, per_hour, percentile
 from webapp.history.tracker import CallTracker, CampaignTracker
 from webapp.store.records import ActionRecord, AlertRecord, CallSummary, CampaignSummary, Handled
 
@@ -120,3 +121,23 @@ def test_a_campaign_summary_takes_its_name_counters_and_duration() -> None:
     t.observe("campaign_completed", {"summary": done})
     (summary,) = t.observe("end", {"reason": "campaign ended"})
     assert summary == CampaignSummary("7", NOW, "Renewals", "completed", 10, 10, 8, 2, 640.0)
+
+
+def test_a_long_range_is_charted_in_bars_of_several_hours_losing_no_alert() -> None:
+    since = datetime(2026, 11, 6, 0, 0, tzinfo=UTC)
+    until = since + timedelta(days=31)
+    alerts = [
+        AlertRecord("CA1", f"a{n}", since + timedelta(hours=n * 7), "keyword", "high", "m", "x")
+        for n in range(31 * 24 // 7)
+    ]
+    bars = per_hour(since, until, alerts)
+    assert len(bars) <= MAX_BARS
+    assert sum(bar.total for bar in bars) == len(alerts)
+    assert (bars[1].start - bars[0].start) == timedelta(hours=8)  # 744 hours in 93 bars
+    assert len(per_hour(since, since + timedelta(hours=12), alerts)) == 12
+
+
+def test_percentiles_are_nearest_rank() -> None:
+    assert percentile([], 50) is None
+    assert percentile([3.0, 1.0, 2.0], 50) == 2.0
+    assert percentile([float(n) for n in range(1, 101)], 95) == 95.0

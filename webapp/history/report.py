@@ -19,6 +19,7 @@ from webapp.store.records import ActionRecord, AlertRecord, CallSummary
 
 SEVERITIES = ("high", "medium", "low")
 WORST = 5  # calls listed by peak attention
+MAX_BARS = 96  # bars of the alerts chart: an hour each, or more hours for a long range
 NO_ASSISTANT = "(unknown)"
 
 
@@ -98,18 +99,25 @@ def shift(
 
 
 def per_hour(since: datetime, until: datetime, alerts: Sequence[AlertRecord]) -> list[Hour]:
-    """One entry per hour from ``since``'s hour to ``until``'s (at most 7 days' worth)."""
+    """Alerts by severity from ``since``'s hour to ``until``: one entry per hour, or per
+    several hours (:func:`hours_per_bar`) so that a long range has at most ``MAX_BARS``."""
     first = since.replace(minute=0, second=0, microsecond=0)
-    count = min(168, max(1, math.ceil((until - first) / timedelta(hours=1))))
+    width = timedelta(hours=hours_per_bar(since, until))
+    count = max(1, math.ceil((until - first) / width))
     buckets: list[Counter[str]] = [Counter() for _ in range(count)]
     for alert in alerts:
-        n = int((alert.at - first) / timedelta(hours=1))
+        n = int((alert.at - first) / width)
         if 0 <= n < count:
             buckets[n][alert.severity if alert.severity in SEVERITIES else "low"] += 1
     return [
-        Hour(first + timedelta(hours=n), {s: bucket[s] for s in SEVERITIES})
+        Hour(first + n * width, {s: bucket[s] for s in SEVERITIES})
         for n, bucket in enumerate(buckets)
     ]
+
+
+def hours_per_bar(since: datetime, until: datetime) -> int:
+    first = since.replace(minute=0, second=0, microsecond=0)
+    return max(1, math.ceil((until - first) / timedelta(hours=1) / MAX_BARS))
 
 
 def per_assistant(calls: Sequence[CallSummary]) -> list[AssistantFigures]:

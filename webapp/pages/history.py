@@ -21,7 +21,7 @@ from starlette.responses import Response
 
 from webapp.access.audit import FORMULA_STARTS
 from webapp.history.keeper import Keeper
-from webapp.history.report import SEVERITIES, shift
+from webapp.history.report import SEVERITIES, hours_per_bar, shift
 from webapp.pages.charts import bar_length, stacked_columns
 from webapp.pages.state import app_state, record
 from webapp.pages.templating import templates
@@ -184,6 +184,7 @@ async def shift_page(request: Request) -> Response:
         "campaigns": campaigns,
         "range": when.fields,
         "hours": stacked_columns([h.counts for h in report.hours], SEVERITIES),
+        "per_bar": hours_per_bar(when.since, when.until),
         "latency_top": latency_top,
         "dead_top": dead_top,
         "bar": bar_length,
