@@ -16,8 +16,10 @@ import statistics
 import time
 from dataclasses import dataclass
 
+from webapp.configs import redaction_config
 from webapp.relay.pii import redact
-from webapp.relay.redactor import CallRedactor, RedactionConfig
+from webapp.relay.redactor import CallRedactor
+from webapp.settings import Settings
 from webapp.simulator.dialogue import SCENARIOS
 from webapp.wire.events import Speaker, Transcript
 
@@ -101,19 +103,19 @@ def run(rounds: int) -> RedactionResult:
     huge: list[float] = []
     read = [Transcript("CAbench", speaker, text) for speaker, text in PIECES]
     for _ in range(rounds):
-        redactor = CallRedactor(RedactionConfig())
+        redactor = CallRedactor(redaction_config(Settings()))
         for segment in read:
             began = time.perf_counter_ns()
             redactor.feed(segment)
             pieces.append((time.perf_counter_ns() - began) / 1000)
             redactor.release()  # a pause past the hold after each piece: the worst case
-        redactor = CallRedactor(RedactionConfig())
+        redactor = CallRedactor(redaction_config(Settings()))
         for segment in segments:
             began = time.perf_counter_ns()
             redactor.feed(segment)
             streamed.append((time.perf_counter_ns() - began) / 1000)
         redactor.release()
-        huge += _huge(CallRedactor(RedactionConfig()), 20)
+        huge += _huge(CallRedactor(redaction_config(Settings())), 20)
         for _, text in lines:
             began = time.perf_counter_ns()
             redact(text)

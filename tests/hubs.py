@@ -7,11 +7,11 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
+from tests import configs
 from tests.conftest import SIM_KEY
 from webapp.relay.frames import Frame
 from webapp.relay.hub import Hub
 from webapp.relay.metrics import Metrics
-from webapp.relay.stream import RelayConfig
 from webapp.relay.subscriber import Subscriber
 from webapp.simulator import Simulator
 from webapp.wire.rest import BurkiRest
@@ -33,14 +33,14 @@ def upstream_config(sim: Simulator | str, **overrides: Any) -> UpstreamConfig:
         "backoff_cap": 0.05,
         "healthy_after": 0.3,
     }
-    return UpstreamConfig(**(values | overrides))
+    return configs.upstream(**(values | overrides))
 
 
 @asynccontextmanager
 async def hub_on(sim: Simulator, **relay: Any) -> AsyncIterator[Hub]:
     """A hub whose streams read ``sim``; closed (every task awaited) on exit."""
     async with BurkiRest(sim.base_url, SIM_KEY) as rest:
-        hub = Hub(Sources(upstream_config(sim), rest), RelayConfig(**relay), Metrics())
+        hub = Hub(Sources(upstream_config(sim), rest), configs.relay(**relay), Metrics())
         try:
             yield hub
         finally:

@@ -8,7 +8,8 @@ from typing import Any
 
 import pytest
 
-from webapp.alerts.callalerts import AlertConfig, CallAlerts, excerpt
+from tests import configs
+from webapp.alerts.callalerts import CallAlerts, excerpt
 from webapp.alerts.keywords import KeywordMatcher, parse_rules
 from webapp.alerts.sentiment import SentimentScorer
 from webapp.relay.callstate import CallState
@@ -64,7 +65,9 @@ def alerts_in(changes: list[Change], scope: str | None = None) -> list[dict[str,
 
 
 def scripted(scores: dict[str, float], **config: Any) -> CallAlerts:
-    return CallAlerts(AlertConfig(**config), Scripted(scores), KeywordMatcher(RULES))
+    return CallAlerts(
+        configs.alerts(**({"rules": ()} | config)), Scripted(scores), KeywordMatcher(RULES)
+    )
 
 
 def said(content: str, speaker: Speaker, second: int) -> Transcript:
@@ -96,7 +99,10 @@ def test_an_angry_caller_raises_exactly_one_alert_per_offending_segment(
     scorer: SentimentScorer,
 ) -> None:
     # The real pipeline: the call's state (with Burki's replay dedupe) feeds the alerts.
-    state, alerts = CallState(SID), CallAlerts(AlertConfig(average_threshold=-0.99), scorer)
+    state, alerts = (
+        CallState(SID),
+        CallAlerts(configs.alerts(average_threshold=-0.99, rules=()), scorer),
+    )
     events = [said(text, speaker, 5 * i) for i, (speaker, text) in enumerate(ANGRY_CALL)]
     raised = feed(alerts, (c for e in events for c in state.apply(e)))
     # Burki replays the whole transcript on a reconnect: no segment, so no alert, again.
@@ -112,7 +118,7 @@ def test_an_angry_caller_raises_exactly_one_alert_per_offending_segment(
 
 
 def test_each_final_caller_segment_gives_a_sentiment_change(scorer: SentimentScorer) -> None:
-    alerts = CallAlerts(AlertConfig(), scorer)
+    alerts = CallAlerts(configs.alerts(rules=()), scorer)
     out = alerts.on_change(final("Thank you so much, that was really helpful.", index=4))
     assert [c.type for c in out] == ["sentiment"]
     assert out[0].data == {"score": 0.6801, "average": 0.6801, "trend": [0.6801], "index": 4}
@@ -236,7 +242,7 @@ def test_the_snapshot_shows_the_rolling_sentiment_and_the_last_alerts() -> None:
 def test_a_segment_without_a_time_is_stamped_with_the_clock() -> None:
     moment = datetime(2025, 8, 1, 12, 30, tzinfo=UTC)
     alerts = CallAlerts(
-        AlertConfig(), Scripted({"lawyer": 0.0}), KeywordMatcher(RULES), lambda: moment
+        configs.alerts(rules=()), Scripted({"lawyer": 0.0}), KeywordMatcher(RULES), lambda: moment
     )
     change = final("lawyer")
     change.data["segment"]["at"] = None
@@ -245,7 +251,7 @@ def test_a_segment_without_a_time_is_stamped_with_the_clock() -> None:
 
 
 def test_every_change_renders_as_an_sse_frame(scorer: SentimentScorer) -> None:
-    alerts = CallAlerts(AlertConfig(rules=tuple(RULES)), scorer)
+    alerts = CallAlerts(configs.alerts(rules=tuple(RULES)), scorer)
     out = alerts.on_change(final("I hate this, cancel my account, I want my lawyer\u2028now."))
     assert [c.type for c in out] == ["sentiment", "alert", "alert", "alert"]
     for i, change in enumerate(out):

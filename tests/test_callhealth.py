@@ -7,6 +7,7 @@ import asyncio
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from tests import configs
 from tests.clocks import ManualClock
 from webapp.relay.callhealth import CallHealth
 from webapp.relay.callstate import CallState
@@ -15,7 +16,7 @@ from webapp.relay.health import HealthConfig
 from webapp.wire.events import CallStatus, Transcript
 
 T0 = datetime(2027, 1, 15, 8, 0, tzinfo=UTC)
-CONFIG = HealthConfig(silence_warn=5, silence_alarm=10)
+CONFIG = configs.health(silence_warn=5, silence_alarm=10)
 
 
 class Fed:
@@ -90,7 +91,7 @@ async def test_the_end_of_the_call_stops_the_silence_and_disarms_the_timer() -> 
 
 
 async def test_dead_air_is_noticed_with_no_frame_arriving() -> None:
-    config = HealthConfig(silence_warn=0.3, silence_alarm=0.6)
+    config = configs.health(silence_warn=0.3, silence_alarm=0.6)
     emitted: list[Change] = []
     both = asyncio.Event()
 
@@ -117,7 +118,7 @@ async def test_a_cluster_node_behind_the_inputs_still_announces_a_threshold_they
     clock. A node that folds a status 1 s after it was stamped (a loaded machine) measured
     "warn" while, by its clock, the alarm was due already: it must still be announced at
     once (the timer once ignored moments before its clock, so the alarm never came)."""
-    quick = HealthConfig(silence_warn=0.3, silence_alarm=0.6)
+    quick = configs.health(silence_warn=0.3, silence_alarm=0.6)
     dues: list[float] = []
     fired = asyncio.Event()
 

@@ -12,9 +12,10 @@ from typing import Any, Literal
 from hypothesis import given, note, settings
 from hypothesis import strategies as st
 
+from tests import configs
 from webapp.relay.callstate import CallState
 from webapp.relay.frames import Change, render
-from webapp.relay.redactor import CallRedactor, RedactionConfig, Remasked
+from webapp.relay.redactor import CallRedactor, Remasked
 from webapp.wire.events import CallStatus, Connected, Pong, Speaker, Transcript, UpstreamError
 
 SID = "CA" + "0123456789abcdef" * 2
@@ -409,7 +410,7 @@ def test_one_segment_and_the_count_are_read_without_building_the_list() -> None:
 
 def test_a_remasked_final_is_replaced_in_place_and_its_replay_still_recognised() -> None:
     state = CallState("CA1")
-    redactor = CallRedactor(RedactionConfig())
+    redactor = CallRedactor(configs.redaction())
     said = ["4111", "1111", "1111", "1111 thanks"]
     changes = []
     for n, group in enumerate(said):
@@ -422,7 +423,7 @@ def test_a_remasked_final_is_replaced_in_place_and_its_replay_still_recognised()
         "[card ••••1111] thanks"
     ]
     assert state.apply(Remasked(Transcript("CA1", "user", "unknown"), segment)) == []
-    replayed = CallRedactor(RedactionConfig())  # Burki replays the call on a reconnect
+    replayed = CallRedactor(configs.redaction())  # Burki replays the call on a reconnect
     for n, group in enumerate(said):
         segment = Transcript("CA1", "user", group, segment_start=float(n), segment_end=n + 0.5)
         for item in replayed.feed(segment) + replayed.release():

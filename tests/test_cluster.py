@@ -13,6 +13,7 @@ import httpx
 import pytest
 from redis.asyncio import Redis
 
+from tests import configs
 from tests.cluster import LEASE, flush, nodes, redis_module
 from tests.conftest import SIM_KEY
 from tests.hubs import upstream_config
@@ -35,14 +36,14 @@ from tests.test_alerts_live import ANGRY, endpoints
 from webapp.access.caps import CapReached, Limits
 from webapp.access.users import Role
 from webapp.cluster import codec
-from webapp.cluster.bus import Bus, BusConfig, Entry, Tick
+from webapp.cluster.bus import Bus, Entry, Tick
 from webapp.cluster.replica import Cluster
 from webapp.cluster.streamcaps import RedisStreamCaps
 from webapp.relay import cursor
 from webapp.relay.hub import Hub
 from webapp.relay.inputs import ClaimMade, Feed, HealthDue, Input, PollBatch, WentQuiet
 from webapp.relay.metrics import Metrics
-from webapp.relay.stream import Integrations, RelayConfig
+from webapp.relay.stream import Integrations
 from webapp.relay.timedinputs import TimedInputs
 from webapp.simulator import Simulator
 from webapp.wire.rest import BurkiRest
@@ -234,7 +235,7 @@ class HeldBack(Bus):
     def __init__(self, url: str, node: str) -> None:
         super().__init__(
             Redis.from_url(url, decode_responses=True),
-            BusConfig(node, LEASE, secret=SESSION_SECRET),
+            configs.bus(node, LEASE, secret=SESSION_SECRET),
         )
         self.let_go = asyncio.Event()
         self.took = asyncio.Event()  # a tick gave this node the lease
@@ -255,7 +256,7 @@ async def earlier_holder_published(server: RedisServer, key: StreamKey) -> None:
     to read before it may run the upstream."""
     before = Bus(
         Redis.from_url(server.url, decode_responses=True),
-        BusConfig("node-0", LEASE, secret=SESSION_SECRET),
+        configs.bus("node-0", LEASE, secret=SESSION_SECRET),
     )
     lease = await before.tick(str(key), None)
     assert await before.publish(str(key), lease.value, codec.encode(PollBatch()))
@@ -268,7 +269,7 @@ async def hub_of(sim: Simulator, bus: Bus) -> AsyncIterator[Hub]:
     """One node's hub on ``bus`` alone (no web app), reading ``sim``; closed on exit."""
     async with BurkiRest(sim.base_url, SIM_KEY) as rest:
         sharing = Integrations(sharing=Cluster(bus))
-        hub = Hub(Sources(upstream_config(sim), rest), RelayConfig(), Metrics(), sharing)
+        hub = Hub(Sources(upstream_config(sim), rest), configs.relay(), Metrics(), sharing)
         try:
             yield hub
         finally:
@@ -311,7 +312,7 @@ async def test_a_request_is_published_once_by_whichever_node_holds_the_stream_ne
     key = StreamKey.call(sid)
     asker = Bus(
         Redis.from_url(server.url, decode_responses=True),
-        BusConfig("node-9", LEASE, secret=SESSION_SECRET),
+        configs.bus("node-9", LEASE, secret=SESSION_SECRET),
     )
     await earlier_holder_published(server, key)
     held = HeldBack(server.url, "node-1")
@@ -325,7 +326,7 @@ async def test_a_request_is_published_once_by_whichever_node_holds_the_stream_ne
         await _answered(asker, str(key), ada)
     nxt = Bus(
         Redis.from_url(server.url, decode_responses=True),
-        BusConfig("node-2", LEASE, secret=SESSION_SECRET),
+        configs.bus("node-2", LEASE, secret=SESSION_SECRET),
     )
     async with hub_of(sim, nxt) as hub:
         stream = hub.stream(key)
@@ -381,7 +382,7 @@ async def test_a_holders_stream_closes_at_once_even_when_cancelled_mid_publish(
     key = str(StreamKey.call(sid))
     bus = Bus(
         Redis.from_url(server.url, decode_responses=True),
-        BusConfig("node-1", 30.0, secret=SESSION_SECRET),
+        configs.bus("node-1", 30.0, secret=SESSION_SECRET),
     )
     async with hub_of(sim, bus) as hub:
         hub.stream(StreamKey.call(sid))
@@ -424,8 +425,8 @@ async def test_redis_restarted_mid_call_viewers_see_reconnecting_and_recover(
 
 
 async def test_a_node_that_lost_its_lease_can_never_publish(server: RedisServer) -> None:
-    a = Bus.connect(server.url, BusConfig(node_id="a", lease_seconds=1.0, secret=SESSION_SECRET))
-    b = Bus.connect(server.url, BusConfig(node_id="b", lease_seconds=1.0, secret=SESSION_SECRET))
+    a = Bus.connect(server.url, configs.bus("a", 1.0, secret=SESSION_SECRET))
+    b = Bus.connect(server.url, configs.bus("b", 1.0, secret=SESSION_SECRET))
     try:
         held = await a.tick("call:CAx", None)
         assert held.mine

@@ -12,6 +12,7 @@ import httpx
 import pytest
 from redis.asyncio import Redis
 
+from tests import configs
 from tests.cluster import flush, nodes, redis_module
 from tests.live import SESSION_SECRET, Viewer, has_segment, is_live
 from tests.receiver import receiving
@@ -19,7 +20,7 @@ from tests.redisserver import RedisServer
 from tests.test_alerts_live import endpoints
 from webapp.access.users import Role
 from webapp.cluster import codec
-from webapp.cluster.bus import Bus, BusConfig
+from webapp.cluster.bus import Bus
 from webapp.cluster.marks import RedisMarks
 from webapp.cluster.sealing import Forged, Sealer
 from webapp.cluster.startup import exposure
@@ -169,7 +170,7 @@ async def test_a_forged_delivery_mark_or_answered_request_counts_as_none(
 ) -> None:
     """A mark moved ahead would make the holder skip alerts; a request marked answered would
     make the next holder skip claims. Forged, both read as absent (and are counted)."""
-    config = BusConfig("node-1", 3.0, secret=SESSION_SECRET)
+    config = configs.bus("node-1", 3.0, secret=SESSION_SECRET)
     bus = Bus(Redis.from_url(server.url, decode_responses=True), config)
     marks, stream = RedisMarks(bus), "call:CA9"
     try:

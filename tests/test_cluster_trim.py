@@ -13,12 +13,13 @@ import pytest
 import redis
 from redis.asyncio import Redis
 
+from tests import configs
 from tests.cluster import LEASE, flush, redis_module
 from tests.live import SESSION_SECRET
 from tests.redisserver import RedisServer
 from tests.test_cluster import HeldBack, _answered, _answers, hub_of
 from webapp.cluster import codec
-from webapp.cluster.bus import Bus, BusConfig
+from webapp.cluster.bus import Bus
 from webapp.relay.frames import Frame
 from webapp.relay.inputs import ClaimMade
 from webapp.relay.stream import Stream
@@ -46,7 +47,7 @@ def trimming(redis_module: RedisServer) -> Iterator[RedisServer]:
 
 
 def capped(server: RedisServer, node: str) -> Bus:
-    config = BusConfig(node, LEASE, log_entries=KEPT, secret=SESSION_SECRET)
+    config = configs.bus(node, LEASE, log_entries=KEPT, secret=SESSION_SECRET)
     return Bus(Redis.from_url(server.url, decode_responses=True), config)
 
 

@@ -16,6 +16,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from redis.asyncio import Redis
 
+from tests import configs
 from tests.cluster import (
     LEASE,
     NodeProcess,
@@ -36,7 +37,7 @@ from webapp.access.users import Role
 from webapp.alerts.endpoints import Endpoint
 from webapp.alerts.marks import resume
 from webapp.alerts.webhooks import WebhookDispatcher
-from webapp.cluster.bus import Bus, BusConfig
+from webapp.cluster.bus import Bus
 from webapp.cluster.marks import RedisMarks
 from webapp.relay.ports import Mark, Outgoing
 from webapp.simulator import Simulator
@@ -178,7 +179,7 @@ async def test_what_a_takeover_finds_neither_delivered_nor_kept_is_counted_and_l
     those, and counts and logs 3 and 4 as lost (no event's content in the line)."""
     bus = Bus(
         Redis.from_url(server.url, decode_responses=True),
-        BusConfig("node-1", LEASE, secret=SESSION_SECRET),
+        configs.bus("node-1", LEASE, secret=SESSION_SECRET),
     )
     marks = RedisMarks(bus)
     async with receiving() as receiver:
@@ -206,7 +207,7 @@ async def test_a_delivery_mark_only_moves_forward_and_expires_with_the_streams_i
 ) -> None:
     bus = Bus(
         Redis.from_url(server.url, decode_responses=True),
-        BusConfig("node-1", LEASE, secret=SESSION_SECRET),
+        configs.bus("node-1", LEASE, secret=SESSION_SECRET),
     )
     marks, stream = RedisMarks(bus), "call:CA2"
     lease = await bus.tick(stream, None)
@@ -245,7 +246,7 @@ async def test_a_frame_at_or_before_the_shared_mark_is_never_posted(server: Redi
     holder delivered: it checks the mark before each POST and skips them."""
     bus = Bus(
         Redis.from_url(server.url, decode_responses=True),
-        BusConfig("node-1", LEASE, secret=SESSION_SECRET),
+        configs.bus("node-1", LEASE, secret=SESSION_SECRET),
     )
     marks = RedisMarks(bus)
     async with receiving() as receiver:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from tests import configs
 from tests.healthoracle import interruptions, latencies, silences, talk, turns
 from webapp.relay import health
 from webapp.relay.health import HealthConfig, Mark, Timeline, next_due, wall
@@ -19,7 +20,7 @@ def measure(line: Timeline, now: float, config: HealthConfig) -> dict[str, Any]:
 
 
 T0 = 1_800_000_000.0  # the call's start, wall time
-CONFIG = HealthConfig(silence_warn=5, silence_alarm=10, slow_response=2, long_call=900)
+CONFIG = configs.health(silence_warn=5, silence_alarm=10, slow_response=2, long_call=900)
 
 
 def seg(speaker: str, start: float | None, end: float | None, arrived: float | None = None) -> Mark:

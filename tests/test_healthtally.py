@@ -10,18 +10,19 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from tests import configs
 from tests.healthoracle import measure as full_pass_measure
 from tests.healthoracle import summarize
 from tests.test_callhealth import T0, Fed, said, started
 from tests.traces import call_frames
 from webapp.relay.callhealth import CallHealth
 from webapp.relay.callstate import CallState
-from webapp.relay.health import HealthConfig, Mark, Timeline, measure
+from webapp.relay.health import Mark, Timeline, measure
 from webapp.relay.healthtally import Tally
 from webapp.wire.events import CallStatus, Transcript
 from webapp.wire.normalise import normalise
 
-CONFIG = HealthConfig(silence_warn=5, silence_alarm=10, slow_response=2)
+CONFIG = configs.health(silence_warn=5, silence_alarm=10, slow_response=2)
 START = T0.timestamp()
 
 tenths = st.integers(0, 400).map(lambda n: n / 10)

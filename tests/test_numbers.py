@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from webapp.relay.numbers import Chain, ends_in_digits, found, joined, starts_with_digits, unchecked
-from webapp.relay.pii import Policy, mask
+from webapp.relay.pii import STANDARD, mask
 
 
 def masked(chain: Chain, open_end: bool = True, force: bool = False) -> str:
     text = joined(chain)
-    spans = found(chain, Policy())
+    spans = found(chain, STANDARD)
     spans = sorted(spans + unchecked(chain, text, spans, open_end, force), key=lambda s: s.start)
     return mask(text, spans)
 

@@ -11,17 +11,17 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from tests import configs
 from tests.planted import ORDINARY
 from tests.spoken import Reading, check, readings
-from webapp.alerts.callalerts import AlertConfig, CallAlerts
+from webapp.alerts.callalerts import CallAlerts
 from webapp.alerts.keywords import KeywordMatcher, KeywordRule
 from webapp.alerts.sentiment import SentimentScorer
 from webapp.relay.frames import Frame
 from webapp.relay.inputs import Finished, HoldReleased, PollBatch
 from webapp.relay.metrics import Metrics
 from webapp.relay.ports import Outgoing
-from webapp.relay.redactor import RedactionConfig
-from webapp.relay.stream import Integrations, RelayConfig, Stream
+from webapp.relay.stream import Integrations, Stream
 from webapp.wire.events import CallStatus, Speaker, Transcript
 from webapp.wire.streamkey import StreamKey
 
@@ -70,12 +70,12 @@ async def _retire(stream: Stream) -> None:
 
 def relay(hooks: Hooks) -> tuple[Stream, Recording]:
     integrations = Integrations(
-        alerts=lambda: CallAlerts(AlertConfig(rules=RULES), SCORER, MATCHER),
+        alerts=lambda: CallAlerts(configs.alerts(rules=RULES), SCORER, MATCHER),
         webhooks=hooks,
-        redaction=RedactionConfig(hold=3600.0),  # pauses are fed as the hold timer's input
+        redaction=configs.redaction(hold=3600.0),  # pauses are fed as the hold timer's input
     )
     sources: Any = None  # never started: the test feeds its inputs
-    stream = Stream(StreamKey.call(SID), sources, RelayConfig(), Metrics(), _retire, integrations)
+    stream = Stream(StreamKey.call(SID), sources, configs.relay(), Metrics(), _retire, integrations)
     view = Recording()
     stream.watch_view(view)
     return stream, view

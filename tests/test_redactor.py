@@ -6,11 +6,11 @@ from collections import defaultdict
 
 from hypothesis import given, settings
 
+from tests import configs
 from tests.spoken import Reading, check, readings
 from webapp.relay.redactor import (
     CallRedactor,
     RedactedTranscript,
-    RedactionConfig,
     Remasked,
     unredacted,
 )
@@ -30,7 +30,7 @@ def contents(events: list[object]) -> list[str]:
 
 
 def test_a_card_split_over_two_segments_is_held_then_masked_in_both() -> None:
-    redactor = CallRedactor(RedactionConfig())
+    redactor = CallRedactor(configs.redaction())
     assert redactor.feed(final("my card is 4111 1111")) == []
     assert redactor.holding
     out = redactor.feed(final("1111 1111. Thanks"))
@@ -39,7 +39,7 @@ def test_a_card_split_over_two_segments_is_held_then_masked_in_both() -> None:
 
 
 def test_the_other_speaker_releases_a_held_segment_first() -> None:
-    redactor = CallRedactor(RedactionConfig())
+    redactor = CallRedactor(configs.redaction())
     assert redactor.feed(final("order 421")) == []
     out = redactor.feed(final("Thanks.", "assistant"))
     assert [(e.speaker, e.content) for e in out] == [
@@ -49,7 +49,7 @@ def test_the_other_speaker_releases_a_held_segment_first() -> None:
 
 
 def test_the_end_of_the_call_releases_held_segments_before_the_status() -> None:
-    redactor = CallRedactor(RedactionConfig())
+    redactor = CallRedactor(configs.redaction())
     redactor.feed(final("room 1234"))
     out = redactor.feed(CallStatus("CA1", "completed"))
     assert contents(out) == ["room 1234"] and isinstance(out[-1], CallStatus)
@@ -57,7 +57,7 @@ def test_the_end_of_the_call_releases_held_segments_before_the_status() -> None:
 
 def test_a_number_left_unfinished_by_a_pause_is_masked_and_so_is_its_continuation() -> None:
     """The hold timer (or a reconnect) shows a held segment before its next one came."""
-    redactor = CallRedactor(RedactionConfig())
+    redactor = CallRedactor(configs.redaction())
     redactor.feed(final("my card is 4111 1111"))
     assert contents(redactor.release()) == ["my card is [digits]"]
     assert contents(redactor.feed(final("1111 1111, sorry"))) == ["[card ••••1111], sorry"]
@@ -65,7 +65,7 @@ def test_a_number_left_unfinished_by_a_pause_is_masked_and_so_is_its_continuatio
 
 
 def test_segments_wholly_before_an_open_number_are_not_held() -> None:
-    redactor = CallRedactor(RedactionConfig())
+    redactor = CallRedactor(configs.redaction())
     redactor.feed(final("order 123"))
     out = redactor.feed(final("and then 456"))  # "order 123" ended before the new number
     assert contents(out) == ["order 123"]
@@ -73,7 +73,7 @@ def test_segments_wholly_before_an_open_number_are_not_held() -> None:
 
 
 def test_a_number_held_too_long_is_masked_and_so_is_its_continuation() -> None:
-    redactor = CallRedactor(RedactionConfig(max_held=2))
+    redactor = CallRedactor(configs.redaction(max_held=2))
     redactor.feed(final("four one one"))
     out = redactor.feed(final("one one one"))
     assert contents(out) == ["[digits]", "[digits]"]
@@ -81,7 +81,7 @@ def test_a_number_held_too_long_is_masked_and_so_is_its_continuation() -> None:
 
 
 def test_interims_mask_an_open_number_and_what_a_held_final_started() -> None:
-    redactor = CallRedactor(RedactionConfig())
+    redactor = CallRedactor(configs.redaction())
     assert contents(redactor.feed(interim("my card is 4111 11"))) == ["my card is [digits]"]
     redactor.feed(final("my card is 4111 1111"))
     shown = contents(redactor.feed(interim("1111 1111 and")))
@@ -89,19 +89,19 @@ def test_interims_mask_an_open_number_and_what_a_held_final_started() -> None:
 
 
 def test_raw_text_is_kept_only_when_changed_and_allowed_and_never_in_repr() -> None:
-    kept = CallRedactor(RedactionConfig()).feed(final("mail ada@example.com now"))[0]
+    kept = CallRedactor(configs.redaction()).feed(final("mail ada@example.com now"))[0]
     assert isinstance(kept, RedactedTranscript) and kept.raw == "mail ada@example.com now"
     assert "ada@example.com" not in repr(kept)
     assert unredacted(kept) == "mail ada@example.com now"
-    plain = CallRedactor(RedactionConfig()).feed(final("hello there"))[0]
+    plain = CallRedactor(configs.redaction()).feed(final("hello there"))[0]
     assert getattr(plain, "raw", None) is None
-    dropped = CallRedactor(RedactionConfig(keep_raw=False)).feed(final("ada@example.com"))[0]
+    dropped = CallRedactor(configs.redaction(keep_raw=False)).feed(final("ada@example.com"))[0]
     assert getattr(dropped, "raw", None) is None and unredacted(dropped) == "[email]"
 
 
 def test_a_whole_transcript_at_once_is_redacted_like_a_stream() -> None:
     segments = [final("my card is 4111 1111"), final("1111 1111"), final("ok", "assistant")]
-    out = CallRedactor(RedactionConfig()).redact_all(segments)
+    out = CallRedactor(configs.redaction()).redact_all(segments)
     assert contents(out) == ["my card is [card ••••1111]", "[card ••••1111]", "ok"]
 
 
@@ -127,7 +127,7 @@ def test_a_card_whose_second_part_ends_in_more_digits_is_masked_in_both_parts() 
         ("1111 1111, expiry 0927", ", expiry [code]"),
     ):
         shown, kept = settled(
-            CallRedactor(RedactionConfig()), [final("My card number is 4111 1111"), final(rest)]
+            CallRedactor(configs.redaction()), [final("My card number is 4111 1111"), final(rest)]
         )
         assert kept == ["My card number is [card ••••1111]", f"[card ••••1111]{after}"]
         assert not [text for text in shown if "1111 1111" in text or "737" in text]
@@ -137,7 +137,7 @@ def test_a_card_read_in_groups_with_pauses_and_the_other_speaker_between_is_mask
     """ "4111" / "1111" / "1111" / "1111 and I want a lawyer", 3 s apart, "Mm-hm" between:
     no part past the sixth digit is ever shown, and once the card is complete every part
     already shown is masked again."""
-    redactor = CallRedactor(RedactionConfig())
+    redactor = CallRedactor(configs.redaction())
     groups = ["4111", "1111", "1111", "1111 and I want a lawyer"]
     feeds = []
     for group in groups:
@@ -153,7 +153,7 @@ def test_a_card_read_in_groups_with_pauses_and_the_other_speaker_between_is_mask
 
 
 def test_a_card_read_in_groups_with_hold_timeouts_between_is_masked() -> None:
-    redactor = CallRedactor(RedactionConfig())
+    redactor = CallRedactor(configs.redaction())
     out: list[object] = []
     for group in ["4111", "1111", "1111", "1111 and I want a lawyer"]:
         out += redactor.feed(final(group)) + redactor.release()
@@ -163,7 +163,7 @@ def test_a_card_read_in_groups_with_hold_timeouts_between_is_masked() -> None:
 
 
 def test_an_ssn_read_in_three_parts_is_masked_in_each_once_complete() -> None:
-    redactor = CallRedactor(RedactionConfig())
+    redactor = CallRedactor(configs.redaction())
     feeds = [final("My social is 123"), final("Okay.", "assistant"), final("45")]
     feeds += [final("Yes.", "assistant"), final("6789.")]
     _, kept = settled(redactor, feeds)
@@ -171,7 +171,7 @@ def test_an_ssn_read_in_three_parts_is_masked_in_each_once_complete() -> None:
 
 
 def test_interims_show_a_lone_small_number_its_final_would_show() -> None:
-    redactor = CallRedactor(RedactionConfig())
+    redactor = CallRedactor(configs.redaction())
     assert contents(redactor.feed(interim("Go down three"))) == ["Go down three"]
     assert contents(redactor.feed(interim("It's 42"))) == ["It's 42"]
     assert contents(redactor.feed(interim("my card is 411"))) == ["my card is [digits]"]
@@ -179,7 +179,7 @@ def test_interims_show_a_lone_small_number_its_final_would_show() -> None:
 
 
 def test_interims_mask_the_next_digits_of_a_number_already_begun() -> None:
-    redactor = CallRedactor(RedactionConfig())
+    redactor = CallRedactor(configs.redaction())
     redactor.feed(final("my card is 4111"))
     assert contents(redactor.release()) == ["my card is 4111"]
     assert contents(redactor.feed(interim("1"))) == ["[digits]"]
@@ -188,7 +188,7 @@ def test_interims_mask_the_next_digits_of_a_number_already_begun() -> None:
 def test_a_number_said_over_segments_by_the_other_speaker_is_its_own() -> None:
     """The assistant's digits between the caller's groups neither join nor split them."""
     feeds = [final("4111 1111"), final("Got it, 2 more.", "assistant"), final("1111 1111")]
-    _, kept = settled(CallRedactor(RedactionConfig()), feeds)
+    _, kept = settled(CallRedactor(configs.redaction()), feeds)
     assert kept == ["[card ••••1111]", "Got it, 2 more.", "[card ••••1111]"]
 
 
@@ -197,7 +197,7 @@ def test_a_number_said_over_segments_by_the_other_speaker_is_its_own() -> None:
 def test_planted_values_read_in_any_pieces_never_leave_the_redactor(reading: Reading) -> None:
     """Whatever leaves the redactor (interims, finals, replacements) is clean; and what
     stays once replacements are applied keeps no more than the settled rules allow."""
-    redactor = CallRedactor(RedactionConfig())
+    redactor = CallRedactor(configs.redaction())
     live: dict[int, list[str]] = defaultdict(list)
     kept: dict[int, Transcript] = {}
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 import secrets
 import time
 from collections.abc import Callable
-from typing import Any
 
 from starlette.middleware import Middleware
 
@@ -30,37 +29,40 @@ from webapp.access.tokens import TokenStore
 from webapp.access.users import UserStore
 from webapp.access.wiring import SESSION_COOKIE, Access, sso_roles
 from webapp.alerts.attention import Attention
-from webapp.alerts.callalerts import AlertConfig, CallAlerts
+from webapp.alerts.callalerts import CallAlerts
 from webapp.alerts.keywords import KeywordMatcher
 from webapp.alerts.mail import Mailer
 from webapp.alerts.sentiment import SentimentScorer
 from webapp.alerts.webhooks import WebhookDispatcher
 from webapp.cluster import startup
 from webapp.cluster.auditonce import RedisOnce
-from webapp.cluster.bus import BusConfig
 from webapp.cluster.listing import RedisListing
 from webapp.cluster.marks import RedisMarks
 from webapp.cluster.replica import Cluster
 from webapp.cluster.streamcaps import RedisStreamCaps
 from webapp.cluster.throttle import RedisAttempts
-from webapp.history.keeper import Keeper, Retention
+from webapp.configs import (
+    alert_config,
+    bus_config,
+    history_retention,
+    redaction_config,
+    relay_config,
+    upstream_config,
+)
+from webapp.history.keeper import Keeper
 from webapp.pages.capabilities import ActionPolicy, Capabilities
-from webapp.pages.directory import Directory
 from webapp.pages.missing import MissingIds
 from webapp.pages.state import AppState, LinksBase
-from webapp.relay.health import HealthConfig
 from webapp.relay.hub import Hub
 from webapp.relay.metrics import Metrics
-from webapp.relay.pii import Policy
 from webapp.relay.ports import DeliveryMarks
-from webapp.relay.redactor import RedactionConfig
-from webapp.relay.stream import Integrations, RelayConfig
+from webapp.relay.stream import Integrations
 from webapp.settings import Settings
 from webapp.store.database import Database, make_engine
 from webapp.store.store import Store
+from webapp.watch.directory import Directory
 from webapp.wire.rest import BurkiRest
 from webapp.wire.sources import Sources
-from webapp.wire.upstream import UpstreamConfig
 
 
 def burki_rest(settings: Settings) -> BurkiRest:
@@ -128,91 +130,22 @@ def app_state(settings: Settings, access: Access, rest: BurkiRest, demo: bool) -
 
 def history(settings: Settings, database: Store) -> Keeper:
     """The history's writer and pruner on the store's database."""
-    retention = Retention(
-        settings.history_alert_days, settings.history_action_days, settings.history_summary_days
-    )
-    return Keeper(database.history, retention, settings.history_queue)
+    return Keeper(database.history, history_retention(settings), settings.history_queue)
 
 
 def cluster(settings: Settings) -> Cluster | None:
     """The node's link to the cluster's Redis; None alone (no ``REDIS_URL``)."""
     if settings.redis_url is None:
         return None
-    secret = settings.dashboard_session_secret  # required with REDIS_URL (settings check)
-    config = BusConfig(
-        node_id=startup.node_id(settings.dashboard_node_id),
-        lease_seconds=settings.dashboard_lease_seconds,
-        log_entries=settings.redis_stream_entries,
-        secret=secret.get_secret_value() if secret is not None else "",
-    )
+    config = bus_config(settings, startup.node_id(settings.dashboard_node_id))
     return startup.cluster(settings.redis_url.get_secret_value(), config)
-
-
-def upstream_config(settings: Settings, **overrides: Any) -> UpstreamConfig:
-    key = settings.burki_api_key
-    values: dict[str, Any] = {
-        "ws_base_url": settings.ws_base_url,
-        "api_key": key.get_secret_value() if key is not None else "",
-        "auth_mode": settings.burki_auth_mode,
-        "keepalive_interval": settings.burki_keepalive_interval,
-        "pong_timeout": settings.burki_pong_timeout,
-        "ping_timeout": settings.burki_ping_timeout,
-        "connect_timeout": settings.burki_connect_timeout,
-        "backoff_cap": settings.burki_backoff_cap,
-        "auth_retry": settings.burki_auth_retry,
-        "max_frame_bytes": settings.burki_max_frame_bytes,
-        "ca_bundle": str(settings.burki_ca_bundle) if settings.burki_ca_bundle else None,
-        "callers": settings.redaction_caller_numbers,
-    }
-    return UpstreamConfig(**(values | overrides))
-
-
-def relay_config(settings: Settings) -> RelayConfig:
-    return RelayConfig(
-        grace_period=settings.relay_grace_period,
-        linger=settings.relay_linger,
-        log_size=settings.relay_log_size,
-        viewer_queue=settings.relay_viewer_queue,
-        poll_interval=settings.relay_poll_interval,
-        poll_after_failures=settings.relay_poll_after_failures,
-        heartbeat=settings.relay_heartbeat,
-        stall_timeout=settings.relay_stall_timeout,
-        replay_quiet=settings.relay_replay_quiet,
-        no_activity=settings.relay_no_activity_minutes * 60.0,
-        health=health_config(settings),
-    )
-
-
-def health_config(settings: Settings) -> HealthConfig:
-    return HealthConfig(
-        silence_warn=settings.health_silence_warn,
-        silence_alarm=settings.health_silence_alarm,
-        slow_response=settings.health_slow_response,
-        long_call=settings.health_long_call_minutes * 60,
-    )
 
 
 def alert_factory(settings: Settings) -> Callable[[], CallAlerts]:
     """One scorer and one matcher for the process; alert state per call."""
-    config = AlertConfig(
-        segment_threshold=settings.alert_segment_threshold,
-        average_threshold=settings.alert_average_threshold,
-        window=settings.alert_window,
-        rules=settings.keyword_rules,
-    )
+    config = alert_config(settings)
     scorer, matcher = SentimentScorer(), KeywordMatcher(config.rules)
     return lambda: CallAlerts(config, scorer, matcher)
-
-
-def redaction_config(settings: Settings) -> RedactionConfig:
-    strict = settings.redaction_strict_digits
-    policy = Policy(strict=strict > 0, min_digits=strict, region=settings.redaction_phone_region)
-    return RedactionConfig(
-        enabled=settings.redaction_enabled,
-        policy=policy,
-        keep_raw=bool(settings.unredact_roles),  # raw text is kept only if someone may see it
-        hold=settings.redaction_hold,
-    )
 
 
 def webhook_dispatcher(

@@ -63,10 +63,12 @@ class Scorer(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class AlertConfig:
-    segment_threshold: float = -0.5
-    average_threshold: float = -0.3
-    window: int = 10
-    rules: tuple[KeywordRule, ...] = ()
+    """``ALERT_*`` (built by ``webapp.configs``: no defaults here but fixed tuning)."""
+
+    segment_threshold: float
+    average_threshold: float
+    window: int
+    rules: tuple[KeywordRule, ...]
     average_min_segments: int = 3
     trend_size: int = 20
     keep: int = 50  # alerts a snapshot shows, the most recent
@@ -108,12 +110,12 @@ class CallAlerts:
 
     def __init__(
         self,
-        config: AlertConfig | None = None,
+        config: AlertConfig,
         scorer: Scorer | None = None,
         matcher: KeywordMatcher | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
-        self.config = config or AlertConfig()
+        self.config = config
         self.scorer: Scorer = scorer or SentimentScorer()
         self.matcher = matcher or KeywordMatcher(self.config.rules)
         self.rolling = RollingSentiment(self.config.window, self.config.trend_size)

@@ -119,12 +119,14 @@ async def checked(call: Awaitable[T]) -> T:
 
 @dataclass(frozen=True, slots=True)
 class BusConfig:
+    """The cluster's settings (built by ``webapp.configs``: no defaults here but fixed tuning)."""
+
     node_id: str
-    lease_seconds: float = 6.0  # a dead holder's streams are taken over within this (+ a tick)
-    log_entries: int = 20_000  # inputs kept per stream (approximately: MAXLEN ~)
+    lease_seconds: float  # a dead holder's streams are taken over within this (+ a tick)
+    log_entries: int  # inputs kept per stream (approximately: MAXLEN ~)
+    secret: str = field(repr=False)  # the cluster's shared secret: seals entries
     retention_seconds: float = 86_400.0  # a stream's keys live this long after its last input
     block_seconds: float = 1.0  # how long one read waits for new inputs
-    secret: str = field(default="", repr=False)  # the cluster's shared secret: seals entries
 
 
 @dataclass(frozen=True, slots=True)

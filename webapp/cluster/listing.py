@@ -20,10 +20,7 @@ from collections.abc import Awaitable, Callable
 from webapp.cluster import codec
 from webapp.cluster.bus import PREFIX, Bus, Trouble
 from webapp.cluster.sealing import Forged
-from webapp.wire.rest import CallSummary, CampaignSummary
-
-# as the directory's: calls, their error, campaigns, theirs, whether Burki has campaigns
-Listed = tuple[list[CallSummary], str | None, list[CampaignSummary], str | None, bool]
+from webapp.watch.directory import Listed
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +29,7 @@ POLLS_PER_LEASE = 3  # the lease outlives this many polls, so one late poll does
 
 
 class RedisListing:
-    """The directory's ``SharedListing`` (``webapp.pages.directory``) on the cluster's Redis."""
+    """The directory's ``SharedListing`` (``webapp.watch.directory``) on the cluster's Redis."""
 
     def __init__(self, bus: Bus, interval: float) -> None:
         self.bus = bus

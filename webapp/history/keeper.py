@@ -29,9 +29,9 @@ PRUNE_EVERY = 3600.0  # seconds
 class Retention:
     """Days each kind of record is kept."""
 
-    alerts: int = 90
-    actions: int = 90
-    summaries: int = 365
+    alerts: int
+    actions: int
+    summaries: int
 
     def cutoffs(self, now: datetime) -> dict[Kind, datetime]:
         days: dict[Kind, int] = {

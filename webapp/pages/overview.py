@@ -28,7 +28,6 @@ from webapp.pages.attention import (
     redraws,
 )
 from webapp.pages.callers import assistant_of, call_name, caller_of
-from webapp.pages.directory import Directory
 from webapp.pages.state import app_state, record
 from webapp.pages.templating import render_block, templates
 from webapp.relay.callstate import CallState
@@ -36,6 +35,7 @@ from webapp.relay.campaignstate import CampaignState
 from webapp.relay.frames import Frame
 from webapp.relay.hub import Hub, Viewing
 from webapp.relay.serve import SSE, batches, sse_response
+from webapp.watch.directory import Directory
 from webapp.wire.rest import CallSummary, CampaignSummary
 from webapp.wire.streamkey import BadStreamId, StreamKey
 
@@ -139,8 +139,8 @@ def context(
     directory: Directory,
     filters: Filters,
     who: Principal | None,
-    hub: Hub | None = None,
-    threshold: int = 20,
+    hub: Hub | None,
+    threshold: int,
     quiet: frozenset[str] = frozenset(),
 ) -> dict[str, Any]:
     """Each role sees only what it may: calls for call roles, campaigns for campaign roles."""
@@ -232,8 +232,8 @@ async def updates(request: Request) -> Response | SSE:
     who = principal_of(request)
     running = app_state(request)
     await record(request, OVERVIEW, once=True)  # the page's view: not again per reconnect
-    frames = _Tables(running.hub, running.directory, Filters.of(request), who)
-    frames.threshold = running.attention_threshold  # the list's cut-off, from the settings
+    filters = Filters.of(request)
+    frames = _Tables(running.hub, running.directory, filters, who, running.attention_threshold)
     return sse_response(running.hub, frames.run())
 
 
@@ -242,10 +242,15 @@ class _Tables:
     each change of an ongoing call's figures or claim (calls followed for call roles only)."""
 
     def __init__(
-        self, hub: Hub, directory: Directory, filters: Filters, who: Principal | None
+        self,
+        hub: Hub,
+        directory: Directory,
+        filters: Filters,
+        who: Principal | None,
+        threshold: int,  # the attention list's cut-off (ATTENTION_THRESHOLD)
     ) -> None:
         self.hub, self.directory, self.filters, self.who = hub, directory, filters, who
-        self.threshold = 20
+        self.threshold = threshold
         self.calls = who is not None and who.role.can_watch("call")
 
     async def run(self) -> AsyncGenerator[bytes, None]:

@@ -19,12 +19,12 @@ from webapp.access.wiring import Access, principal_of
 from webapp.alerts.webhooks import WebhookDispatcher
 from webapp.history.keeper import Keeper
 from webapp.pages.capabilities import ActionPolicy
-from webapp.pages.directory import Directory
 from webapp.pages.missing import MissingIds
 from webapp.relay.hub import Hub
 from webapp.relay.metrics import Metrics
 from webapp.relay.ports import SharedStore
 from webapp.relay.redactor import RedactionConfig
+from webapp.watch.directory import Directory
 from webapp.wire.rest import BurkiRest
 
 NAME = "running"
@@ -45,8 +45,8 @@ class AppState:
     unredact_roles: frozenset[Role]  # may see the unredacted transcript (audited)
     missing: MissingIds  # ids Burki just said do not exist
     links_base: LinksBase  # where links the dashboard makes point
+    attention_threshold: int  # the overview lists calls from this score (ATTENTION_THRESHOLD)
     store: SharedStore | None = None  # the cluster's Redis (None: one process alone)
-    attention_threshold: int = 20  # the overview lists calls from this score
     actions: ActionPolicy = field(default_factory=ActionPolicy)  # who may end calls, etc.
     history: Keeper | None = None  # alerts, actions and summaries in the store
 

@@ -24,9 +24,10 @@ from webapp.relay.frames import Frame, iso
 from webapp.relay.health import HealthConfig, Summary, Timeline, measure
 from webapp.wire.normalise import parse_timestamp
 
-NO_FIGURES = measure(
-    Timeline([]), 0.0, HealthConfig(), Summary()
-)  # a call no health was measured for
+# A call no health was measured for (a call's stream always measures: a stand-in only).
+# Its thresholds are not the settings' (the pages do not hold them): shown as 0.
+UNMEASURED = HealthConfig(silence_warn=0.0, silence_alarm=0.0, slow_response=0.0, long_call=0.0)
+NO_FIGURES = measure(Timeline([]), 0.0, UNMEASURED, Summary())
 RANKS = 20  # the wallboard sorts cards by attention in steps of 100 / RANKS points
 
 MAX_SHOWN_ALERTS = 5

@@ -22,13 +22,13 @@ from starlette.responses import Response
 
 from webapp.pages import htmlsse, views
 from webapp.pages.attention import call_keys
-from webapp.pages.directory import Directory
 from webapp.pages.state import app_state, record
 from webapp.pages.templating import dom_id, render_block, templates
 from webapp.relay import cursor
 from webapp.relay.frames import Frame
 from webapp.relay.hub import Hub, Viewing
 from webapp.relay.serve import SSE, batches, last_event_id, sse_response
+from webapp.watch.directory import Directory
 from webapp.wire.rest import CallSummary
 from webapp.wire.streamkey import BadStreamId, StreamKey
 
@@ -83,8 +83,8 @@ class WallboardPage:
     error: str | None
     view: BoardView
     tv_url: str
+    threshold: int  # the attention score that counts as "needs attention" (TV summary)
     cannot_end: str = ""  # this Burki cannot end calls: the cards' End call links are hidden
-    threshold: int = 20  # the attention score that counts as "needs attention" (TV summary)
     embedded: bool = False  # an embed link's board: no navigation, no actions
     layout: str = "base.html"
 
@@ -127,8 +127,8 @@ async def _board(request: Request, embedded: bool) -> Response:
         directory.error,
         view,
         tv_url,
-        app_state(request).actions.capabilities.notes().get("end_call", ""),
         app_state(request).attention_threshold,
+        app_state(request).actions.capabilities.notes().get("end_call", ""),
         embedded=embedded,
         layout="embed.html" if embedded else "base.html",
     )

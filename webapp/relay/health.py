@@ -60,10 +60,12 @@ class Mark:
 
 @dataclass(frozen=True, slots=True)
 class HealthConfig:
-    silence_warn: float = 5.0
-    silence_alarm: float = 10.0
-    slow_response: float = 2.0  # an AI answer slower than this is "slow"
-    long_call: float = 900.0  # seconds after which a call counts as long
+    """``HEALTH_*`` (built by ``webapp.configs``: no defaults here)."""
+
+    silence_warn: float
+    silence_alarm: float
+    slow_response: float  # an AI answer slower than this is "slow"
+    long_call: float  # seconds after which a call counts as long
 
 
 @dataclass(frozen=True, slots=True)

@@ -81,11 +81,19 @@ MAX_RUN_GROUPS = 40  # the Luhn windows of longer runs are looked for in slices 
 
 @dataclass(frozen=True, slots=True)
 class Policy:
-    """What to mask: ``strict`` also masks every run of ``min_digits`` or more digits."""
+    """What to mask: ``strict`` also masks every run of ``min_digits`` or more digits.
 
-    strict: bool = False
-    min_digits: int = 4
-    region: str = "US"
+    Built from ``REDACTION_*`` by ``webapp.configs``; no defaults here (``STANDARD``
+    is what a caller that names no policy gets).
+    """
+
+    strict: bool
+    min_digits: int
+    region: str  # whose numbers are recognised without a +country code
+
+
+# No strict mode, US numbers: REDACTION_STRICT_DIGITS and REDACTION_PHONE_REGION default to it.
+STANDARD = Policy(strict=False, min_digits=4, region="US")
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,7 +184,7 @@ def _ssn_parts_valid(area: str, group: str, serial: str) -> bool:
     return area not in ("000", "666") and area[0] != "9" and group != "00" and serial != "0000"
 
 
-def find(text: str, policy: Policy = Policy()) -> list[Span]:
+def find(text: str, policy: Policy = STANDARD) -> list[Span]:
     """Every span of personal data in ``text``, in order, none overlapping.
 
     A text with more than ``MAX_DIGITS`` digits (no utterance has) gets every
@@ -211,7 +219,7 @@ def mask(text: str, spans: Iterable[Span]) -> str:
     return "".join(out)
 
 
-def redact(text: str, policy: Policy = Policy()) -> str:
+def redact(text: str, policy: Policy = STANDARD) -> str:
     """``text`` with every piece of personal data replaced by its typed marker."""
     return mask(text, find(text, policy))
 

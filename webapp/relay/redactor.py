@@ -76,11 +76,13 @@ Redacted = Event | Remasked
 
 @dataclass(frozen=True, slots=True)
 class RedactionConfig:
-    enabled: bool = True
-    policy: Policy = field(default_factory=Policy)
-    keep_raw: bool = True  # some role may switch a view to the unredacted text
-    hold: float = 2.0  # seconds a held segment waits for the speaker's next one
-    max_held: int = 4
+    """``REDACTION_*`` (built by ``webapp.configs``: no defaults here but fixed tuning)."""
+
+    enabled: bool
+    policy: Policy
+    keep_raw: bool  # some role may switch a view to the unredacted text
+    hold: float  # seconds a held segment waits for the speaker's next one
+    max_held: int = 4  # no setting
 
 
 def unredacted(segment: Transcript) -> str:

@@ -23,7 +23,7 @@ import asyncio
 import dataclasses
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -91,18 +91,20 @@ class Integrations:
 
 @dataclass(frozen=True, slots=True)
 class RelayConfig:
-    grace_period: float = 30.0
-    linger: float = 300.0
-    log_size: int = 500
-    viewer_queue: int = 256
-    poll_interval: float = 5.0
-    poll_after_failures: int = 3
-    progress_interval: float = 0.25  # at most about four progress renders a second
-    heartbeat: float = 15.0  # seconds of silence before an SSE response sends a heartbeat
-    stall_timeout: float = 5.0  # seconds a viewer's socket may accept nothing before it is cut
-    replay_quiet: float = 1.0  # an ended call's replay is over after this long without a frame
-    no_activity: float = 600.0  # seconds without a segment before a call shows "no activity"
-    health: HealthConfig = field(default_factory=HealthConfig)
+    """The relay's settings (``RELAY_*``, built by ``webapp.configs``: no defaults here)."""
+
+    grace_period: float
+    linger: float
+    log_size: int
+    viewer_queue: int
+    poll_interval: float
+    poll_after_failures: int
+    heartbeat: float  # seconds of silence before an SSE response sends a heartbeat
+    stall_timeout: float  # seconds a viewer's socket may accept nothing before it is cut
+    replay_quiet: float  # an ended call's replay is over after this long without a frame
+    no_activity: float  # seconds without a segment before a call shows "no activity"
+    health: HealthConfig
+    progress_interval: float = 0.25  # at most about four progress renders a second (no setting)
 
 
 class Stream:

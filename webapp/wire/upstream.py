@@ -78,21 +78,23 @@ class AuthMode(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class UpstreamConfig:
+    """``BURKI_*`` (built by ``webapp.configs``: no defaults here but fixed tuning)."""
+
     ws_base_url: str
     api_key: str = field(repr=False)
-    auth_mode: AuthMode = AuthMode.AUTO
-    keepalive_interval: float = 30.0
-    pong_timeout: float = 10.0
-    ping_timeout: float = 20.0
-    connect_timeout: float = 10.0
-    close_timeout: float = 2.0
-    backoff_base: float = 1.0
-    backoff_cap: float = 60.0
-    auth_retry: float = 60.0  # after Burki refused the key: the least wait before trying again
-    healthy_after: float = 10.0
-    max_frame_bytes: int = 1_048_576
-    ca_bundle: str | None = None  # verify a private Burki's certificate against this PEM
-    callers: CallerShown = "last4"  # how callers' numbers in call metadata are labelled
+    auth_mode: AuthMode
+    keepalive_interval: float
+    pong_timeout: float
+    ping_timeout: float
+    connect_timeout: float
+    backoff_cap: float
+    auth_retry: float  # after Burki refused the key: the least wait before trying again
+    max_frame_bytes: int
+    ca_bundle: str | None  # verify a private Burki's certificate against this PEM
+    callers: CallerShown  # how callers' numbers in call metadata are labelled
+    close_timeout: float = 2.0  # no setting
+    backoff_base: float = 1.0  # no setting
+    healthy_after: float = 10.0  # no setting
 
 
 class AuthMemory:

@@ -18,9 +18,9 @@ from collections import OrderedDict, deque
 from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
-from webapp.pages.assistants import AssistantNames
 from webapp.relay.frames import render
 from webapp.relay.subscriber import Subscriber
+from webapp.watch.assistants import AssistantNames
 from webapp.wire.rest import BurkiRest, CallSummary, CampaignSummary, NotFound, RestError
 
 log = logging.getLogger(__name__)
