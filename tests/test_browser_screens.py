@@ -80,10 +80,8 @@ async def test_tv_mode_has_no_navigation_and_pages_through_the_cards(sim: Simula
 async def test_tv_mode_survives_a_server_restart_without_a_reload(sim: Simulator) -> None:
     sid = sim.add_call(assistant_name="Night shift")
     with tempfile.TemporaryDirectory() as folder:
-        # A real user in a users file both servers read (sign-in links end with their process).
-        kept = {
-            f"dashboard_{name}_file": Path(folder) / f"{name}.toml" for name in ("users", "tokens")
-        }
+        # A real user in a database both servers read (sign-in links end with their process).
+        kept = {"dashboard_database_file": Path(folder) / "store.sqlite3"}
         async with chromium() as browser:
             async with running_app(sim, **kept) as live:
                 port = int(live.url.rsplit(":", 1)[1])

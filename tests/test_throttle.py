@@ -91,7 +91,7 @@ def test_memory_stays_bounded_under_a_flood_of_names_and_addresses(clock: Clock)
     assert "user9999" in throttle.users.failures  # the newest are kept
     for _ in range(50):
         throttle.record_failure("alice", "10.0.0.1")
-    assert len(throttle.users.failures["alice"]) == 5  # times per key are bounded too
+    assert len(throttle.users.failures["alice"]) == 10  # bounded too: twice the limit of 5
 
 
 def test_old_failures_are_forgotten(clock: Clock) -> None:
@@ -230,3 +230,15 @@ async def test_a_device_cookie_passes_a_lock_counted_on_other_nodes(
             assert (await sign_in_as(b, ada, "ada", PASSWORD)).status_code == 303
         stolen = await spray(b, 10, device=device)
         assert stolen[401] <= 5 and stolen[429] >= 5 and set(stolen) <= {401, 429}, stolen
+
+
+def test_a_device_sign_in_past_a_locked_address_leaves_the_address_locked(clock: Clock) -> None:
+    throttle = SignInThrottle(per_address=3, clock=clock)
+    for n in range(3):
+        throttle.record_failure(f"user{n}", "192.0.2.7")
+        clock.now += 1
+    assert throttle.check("someone", "192.0.2.7") is not None
+    wait, ticket = throttle.attempt("ada", "192.0.2.7", device="ada-laptop")
+    assert wait is None  # the device cookie passes the address's lock
+    throttle.succeeded("ada", "192.0.2.7", ticket, device="ada-laptop")
+    assert throttle.check("someone", "192.0.2.7") == 900 - 3  # still locked, as long as before

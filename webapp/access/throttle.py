@@ -67,13 +67,16 @@ class _Window:
         times = self._current(key, now)
         if times is None or len(times) < self.limit:
             return None
-        return times[0] + self.window - now  # when the oldest failure leaves the window
+        # When the oldest of the newest ``limit`` leaves the window.
+        return times[-self.limit] + self.window - now
 
     def add(self, key: str, now: float) -> None:
         times = self._current(key, now)
         if times is None:
-            # Only the newest ``limit`` times matter, so the deque is bounded too.
-            times = self.failures[key] = deque(maxlen=self.limit)
+            # Only the newest ``limit`` times matter, so the deque is bounded too; with room
+            # for as many more, so that dropping a success (a device cookie's sign-in past a
+            # lock) never drops a failure it pushed out and unlocks the key.
+            times = self.failures[key] = deque(maxlen=2 * self.limit)
             while len(self.failures) > self.max_keys:
                 self.failures.popitem(last=False)
         times.append(now)

@@ -1,4 +1,5 @@
-"""The store: the one database (issue 24), and how long it keeps the history."""
+"""The store (issue 24): the one database of users, tokens, embed links, the audit log and
+the history, and how long the history is kept."""
 
 from __future__ import annotations
 
@@ -13,7 +14,6 @@ from .base import Area
 
 
 class StoreSettings(Area):
-    # -- the database: users, tokens, embed links, the audit log, the history ---------------
     database_url: SecretStr | None = Field(
         None,
         description="PostgreSQL of the dashboard's store (postgresql://user:password@host/db), "
@@ -31,7 +31,7 @@ class StoreSettings(Area):
         "as unreachable.",
     )
 
-    # -- history: alerts, actions and summaries kept in the database ------------------------
+    # -- the history: alerts, actions and summaries kept in the database -------------------
     history_alert_days: int = Field(
         90, ge=1, description="Days the history keeps alerts (who handled them too)."
     )
