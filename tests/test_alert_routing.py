@@ -23,6 +23,7 @@ from webapp.alerts.endpoints import Endpoint, parse_endpoints
 from webapp.alerts.mail import Mailer
 from webapp.alerts.webhooks import WebhookDispatcher
 from webapp.simulator import Simulator
+from webapp.wire.streamkey import StreamKey
 
 PUBLIC = "https://live.example.com"
 SID = "CA0123456789abcdef0123456789abcdef"
@@ -59,10 +60,10 @@ async def test_slack_gets_block_kit_with_a_link_only_for_the_alerts_routed_to_it
     async with receiving() as receiver:
         hook = chat(receiver.url, "slack", severities=["high"], kinds=["keyword"])
         async with dispatching([hook]) as dispatcher:
-            dispatcher.offer(f"call:{SID}", "a", "alert", alert("a", "medium", "keyword"))
-            dispatcher.offer(f"call:{SID}", "b", "alert", alert("b", "high", "sentiment"))
-            dispatcher.offer(f"call:{SID}", "c", "alert", alert("c", "high", "keyword"))
-            dispatcher.offer(f"call:{SID}", "d", "call_status", {"status": "completed"})
+            dispatcher.offer(StreamKey.call(SID), "a", "alert", alert("a", "medium", "keyword"))
+            dispatcher.offer(StreamKey.call(SID), "b", "alert", alert("b", "high", "sentiment"))
+            dispatcher.offer(StreamKey.call(SID), "c", "alert", alert("c", "high", "keyword"))
+            dispatcher.offer(StreamKey.call(SID), "d", "call_status", {"status": "completed"})
             await dispatcher.wait_idle()
         assert len(receiver.requests) == 1  # only the high keyword alert
         message = receiver.requests[0].json
@@ -80,7 +81,7 @@ async def test_teams_gets_a_message_card_and_a_failed_post_is_retried() -> None:
     async with receiving() as receiver:
         receiver.plan.extend([503])
         async with dispatching([chat(receiver.url, "teams")]) as dispatcher:
-            dispatcher.offer(f"call:{SID}", "a", "alert", alert("a", "low", "sentiment"))
+            dispatcher.offer(StreamKey.call(SID), "a", "alert", alert("a", "low", "sentiment"))
             await dispatcher.wait_idle()
             assert dispatcher.status()[0]["retries"] == 1
             assert dispatcher.status()[0]["delivered"] == 1
@@ -104,7 +105,7 @@ async def test_a_callers_words_reach_teams_as_text_never_as_markup_or_a_link() -
     }
     async with receiving() as receiver:
         async with dispatching([chat(receiver.url, "teams")]) as dispatcher:
-            dispatcher.offer(f"call:{SID}", "h", "alert", hostile)
+            dispatcher.offer(StreamKey.call(SID), "h", "alert", hostile)
             await dispatcher.wait_idle()
         card = receiver.requests[0].json
     text = card["text"]
@@ -179,8 +180,8 @@ async def test_alerts_reach_a_mailbox_by_severity_and_a_busy_server_is_retried()
         inbox.replies.append("451 Try again later")
         route, mailer = email_route(port, severities=frozenset({"high"}))
         async with dispatching([route], mailer=mailer) as dispatcher:
-            dispatcher.offer(f"call:{SID}", "a", "alert", alert("a", "low", "keyword"))
-            dispatcher.offer(f"call:{SID}", "b", "alert", alert("b", "high", "keyword"))
+            dispatcher.offer(StreamKey.call(SID), "a", "alert", alert("a", "low", "keyword"))
+            dispatcher.offer(StreamKey.call(SID), "b", "alert", alert("b", "high", "keyword"))
             await inbox.wait_for(1)
             await dispatcher.wait_idle()
             assert dispatcher.status()[0]["retries"] == 1
@@ -197,7 +198,7 @@ async def test_a_refused_mail_is_given_up_at_once() -> None:
         inbox.replies.append("554 No thanks")
         route, mailer = email_route(port)
         async with dispatching([route], mailer=mailer) as dispatcher:
-            dispatcher.offer(f"call:{SID}", "a", "alert", alert("a", "high", "keyword"))
+            dispatcher.offer(StreamKey.call(SID), "a", "alert", alert("a", "high", "keyword"))
             await dispatcher.wait_idle()
             status = dispatcher.status()[0]
         assert status["failed"] == 1 and status["retries"] == 0

@@ -6,7 +6,7 @@ import json
 
 from tests.live import Viewer, data, has_segment, is_event, running_app
 from tests.receiver import receiving
-from webapp.alerts.webhooks import SIGNATURE_HEADER, verify
+from webapp.alerts.signed import SIGNATURE_HEADER, verify
 from webapp.simulator import Simulator
 
 SECRET = "whsec-live-test-6a1f0c9e"

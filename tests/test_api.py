@@ -8,8 +8,8 @@ from httpx_sse import ServerSentEvent
 
 from tests.hubs import frames_until, of_type
 from tests.live import Viewer, data, is_event, running_app
-from webapp.pages.api import _wire
-from webapp.relay import cursor
+from webapp.delivery import cursor
+from webapp.delivery.jsonstream import _wire
 from webapp.relay.frames import render
 from webapp.simulator import Simulator
 from webapp.wire.streamkey import StreamKey

@@ -39,7 +39,7 @@ from webapp.cluster import codec
 from webapp.cluster.bus import Bus, Entry, Tick
 from webapp.cluster.replica import Cluster
 from webapp.cluster.streamcaps import RedisStreamCaps
-from webapp.relay import cursor
+from webapp.delivery import cursor
 from webapp.relay.hub import Hub
 from webapp.relay.inputs import ClaimMade, Feed, HealthDue, Input, PollBatch, WentQuiet
 from webapp.relay.metrics import Metrics

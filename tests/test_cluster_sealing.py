@@ -28,6 +28,7 @@ from webapp.relay.inputs import ActionTaken
 from webapp.relay.ports import Mark
 from webapp.simulator import Simulator
 from webapp.wire.events import Transcript
+from webapp.wire.streamkey import StreamKey
 
 __all__ = ["redis_module"]
 
@@ -172,14 +173,15 @@ async def test_a_forged_delivery_mark_or_answered_request_counts_as_none(
     make the next holder skip claims. Forged, both read as absent (and are counted)."""
     config = configs.bus("node-1", 3.0, secret=SESSION_SECRET)
     bus = Bus(Redis.from_url(server.url, decode_responses=True), config)
-    marks, stream = RedisMarks(bus), "call:CA9"
+    marks, ca9 = RedisMarks(bus), StreamKey.call("CA9")
+    stream = str(ca9)  # its name in the store
     try:
         lease = await bus.tick(stream, None)
-        await marks.advance(stream, "r", Mark("e1", 4))
-        assert await marks.marks(stream) == {"r": Mark("e1", 4)}
+        await marks.advance(ca9, "r", Mark("e1", 4))
+        assert await marks.marks(ca9) == {"r": Mark("e1", 4)}
         await bus.redis.hset(f"burki:sent:{stream}", "r", "e1 999")
         await bus.redis.hset(f"burki:sent:{stream}", "q", "e1 999 " + "0" * 32)
-        assert await marks.marks(stream) == {}
+        assert await marks.marks(ca9) == {}
         assert bus.refused["sent"] == 2
         req = await bus.request(stream, codec.encode(ActionTaken("ada", "call", "asked", "m", "")))
         assert await bus.publish(stream, lease.value, "{}", req, 1)

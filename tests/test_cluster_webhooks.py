@@ -43,6 +43,8 @@ from webapp.relay.ports import Mark, Outgoing
 from webapp.simulator import Simulator
 from webapp.wire.streamkey import StreamKey
 
+CA1 = StreamKey.call("CA1")
+
 __all__ = ["redis_module"]
 
 EVENT_ID = "x-burki-live-event-id"
@@ -187,10 +189,10 @@ async def test_what_a_takeover_finds_neither_delivered_nor_kept_is_counted_and_l
         dispatcher = WebhookDispatcher([route], marks=marks)
         dispatcher.start()
         (lane,) = dispatcher.routes("alert", outgoing("", 1).data)
-        await marks.advance("call:CA1", lane, Mark("e1", 2))
+        await marks.advance(CA1, lane, Mark("e1", 2))
         kept = [outgoing(lane, 5), outgoing(lane, 6)]
         with caplog.at_level(logging.WARNING):
-            await dispatcher.take_over("call:CA1", kept, {lane: 6})
+            await dispatcher.take_over(CA1, kept, {lane: 6})
         await dispatcher.wait_idle()
         await dispatcher.close()
     assert posted_ids(receiver) == ["call:CA1/a5", "call:CA1/a6"]
@@ -198,7 +200,7 @@ async def test_what_a_takeover_finds_neither_delivered_nor_kept_is_counted_and_l
     lines = [r.getMessage() for r in caplog.records if r.name.startswith("webapp")]
     assert any("2 event(s) of call:CA1" in line for line in lines), lines
     assert not any("(text)" in line for line in lines)
-    assert await marks.marks("call:CA1") == {lane: Mark("e1", 6)}
+    assert await marks.marks(CA1) == {lane: Mark("e1", 6)}
     await bus.close()
 
 
@@ -209,19 +211,20 @@ async def test_a_delivery_mark_only_moves_forward_and_expires_with_the_streams_i
         Redis.from_url(server.url, decode_responses=True),
         configs.bus("node-1", LEASE, secret=SESSION_SECRET),
     )
-    marks, stream = RedisMarks(bus), "call:CA2"
+    marks, ca2 = RedisMarks(bus), StreamKey.call("CA2")
+    stream = str(ca2)  # its name in the store
     lease = await bus.tick(stream, None)
     assert await bus.publish(stream, lease.value, "{}")
-    await marks.advance(stream, "r", Mark("e1", 4))
-    await marks.advance(stream, "r", Mark("e1", 3))  # a lagging holder: ignored
-    assert await marks.marks(stream) == {"r": Mark("e1", 4)}
-    await marks.advance(stream, "r", Mark("e2", 1))  # another epoch: its own count
-    assert await marks.marks(stream) == {"r": Mark("e2", 1)}
+    await marks.advance(ca2, "r", Mark("e1", 4))
+    await marks.advance(ca2, "r", Mark("e1", 3))  # a lagging holder: ignored
+    assert await marks.marks(ca2) == {"r": Mark("e1", 4)}
+    await marks.advance(ca2, "r", Mark("e2", 1))  # another epoch: its own count
+    assert await marks.marks(ca2) == {"r": Mark("e2", 1)}
     key = "burki:sent:" + stream
     assert 0 < await bus.redis.pttl(key) <= bus.retention_ms
     await bus.expire(stream, 2)  # the stream ended: its keys go, the marks with them
     assert 0 < await bus.redis.pttl(key) <= 2000
-    await marks.advance(stream, "r", Mark("e2", 2))  # a delivery after the end
+    await marks.advance(ca2, "r", Mark("e2", 2))  # a delivery after the end
     assert 0 < await bus.redis.pttl(key) <= 2000  # follows the inputs: not renewed
     await bus.close()
 
@@ -253,9 +256,9 @@ async def test_a_frame_at_or_before_the_shared_mark_is_never_posted(server: Redi
         dispatcher = WebhookDispatcher([Endpoint(receiver.url, SECRET)], marks=marks)
         dispatcher.start()
         (lane,) = dispatcher.routes("alert", outgoing("", 1).data)
-        await marks.advance("call:CA1", lane, Mark("e1", 2))
+        await marks.advance(CA1, lane, Mark("e1", 2))
         for n in (1, 2, 3):
-            dispatcher.send("call:CA1", outgoing(lane, n))
+            dispatcher.send(CA1, outgoing(lane, n))
         await dispatcher.wait_idle()
         await dispatcher.close()
     assert posted_ids(receiver) == ["call:CA1/a3"]

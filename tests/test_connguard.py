@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from tests.live import LiveApp, running_app
-from webapp.connguard import AddressShare, BodyClock, BodyPace, head_too_large
+from webapp.delivery.connguard import AddressShare, BodyClock, BodyPace, head_too_large
 from webapp.simulator import Simulator
 
 Conn = tuple[asyncio.StreamReader, asyncio.StreamWriter]

@@ -1,5 +1,7 @@
-from webapp.relay import cursor
+from webapp.delivery import cursor
 from webapp.wire.streamkey import StreamKey
+
+CA1 = StreamKey.call("CA1")
 
 A = StreamKey.call("CA1")
 B = StreamKey.campaign(4)
@@ -31,7 +33,7 @@ def test_hostile_positions_are_never_kept() -> None:
 
 def test_entries_keeps_only_well_formed_positions_of_any_stream() -> None:
     text = "call:CA1=3f9a0c1e-17,call:CA2=x\ny-1,campaign:4=0b7d2a55-9,junk"
-    assert cursor.entries(text) == {"call:CA1": "3f9a0c1e-17", "campaign:4": "0b7d2a55-9"}
+    assert cursor.entries(text) == {CA1: "3f9a0c1e-17", StreamKey.campaign(4): "0b7d2a55-9"}
     assert cursor.entries("call:CA1=3f9a0c1e-17," + "x" * cursor.MAX_CURSOR) == {}
     assert cursor.entries(None) == {}
 
@@ -63,3 +65,12 @@ def test_a_moving_compact_cursor_says_the_same_as_encoding_it_afresh() -> None:
     assert moved.move(B, "0b7d2a55-10").decode() == cursor.encode_compact(
         [A, B], {A: "3f9a0c1e-17", B: "0b7d2a55-10"}
     )
+
+
+def test_a_named_cursor_resumes_the_streams_of_another_organisation_it_carries() -> None:
+    acme, globex = StreamKey.call("CA1", org="acme"), StreamKey.call("CA1", org="globex")
+    text = cursor.encode({acme: "3f9a0c1e-17", CA1: "0b7d2a55-9"})
+    assert text == "acme/call:CA1=3f9a0c1e-17,call:CA1=0b7d2a55-9"
+    assert cursor.decode(text, [acme, CA1]) == {acme: "3f9a0c1e-17", CA1: "0b7d2a55-9"}
+    assert cursor.decode(text, [globex]) == {globex: cursor.UNRESUMABLE}  # not a guess away
+    assert cursor.entries(text) == {CA1: "0b7d2a55-9"}  # an organisation no one named

@@ -15,6 +15,7 @@ import time
 
 from tests.garbage import Garbage, cyclic_garbage
 from tests.live import LiveApp, Viewer, has_segment, is_event, running_app
+from webapp.access.users import Role
 from webapp.simulator import Simulator
 
 QUICK = {
@@ -208,3 +209,42 @@ async def test_the_probe_counts_a_cycle_left_by_the_dashboard(sim: Simulator) ->
         knot.direct = knot.offer_all  # a bound method kept on its own object: a cycle
         del knot
     assert found.ours["webapp.relay.subscriber.Subscriber"] == 1
+
+
+async def test_refusals_by_the_gate_leave_no_cyclic_garbage(sim: Simulator) -> None:
+    """The gate raises its refusals: a flood of them (strangers, wrong roles, full caps)
+    must not leave a traceback's cycle per request for the detector."""
+    sid = sim.add_call()
+    caps = QUICK | {"dashboard_streams_per_session": 1}
+    async with (
+        running_app(sim, **caps) as live,
+        live.client(None, timeout=10) as stranger,
+        live.client(Role.MANAGER, timeout=10) as manager,
+        live.client(Role.SUPERVISOR, timeout=10) as ada,
+    ):
+        holding = Viewer(live.url, f"/api/calls/{sid}/events").start(ada)
+        await holding.wait_for(is_event("status", state="live"))
+        api, page = f"{live.url}/api/calls/{sid}/events", f"{live.url}/calls/{sid}"
+        for client in (stranger, manager, ada):  # warm: first-use caches are not garbage
+            await client.get(api)
+        await settled_requests(live)
+        async with cyclic_garbage(int(live.url.rsplit(":", 1)[1]), sim.port) as found:
+            for _ in range(3):
+                assert (await stranger.get(api)).status_code == 401
+                assert (await stranger.get(page)).status_code == 303
+                assert (await manager.get(api)).status_code == 403
+                assert (await manager.get(page)).status_code == 403
+                assert (await ada.get(api)).status_code == 429
+            await settled_requests(live)
+        await holding.stop()
+    none_of_ours(found)
+
+
+async def settled_requests(live: LiveApp) -> None:
+    """Only the one held stream's request task is left."""
+    deadline = time.monotonic() + 10
+    while len(live.server.server_state.tasks) > 1:
+        assert time.monotonic() < deadline
+        await asyncio.sleep(0.02)
+    for _ in range(3):
+        await asyncio.sleep(0)

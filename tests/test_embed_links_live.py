@@ -224,3 +224,15 @@ async def test_the_cli_asks_burki_lists_and_revokes_the_links_a_node_checks(
         assert record.id in listing and f"call:{sid}" in listing
         assert (await cli("embed-link", "revoke", record.id))[0] == 0
         assert await status_of(intranet, out.strip()) == 303
+
+
+async def test_burki_down_while_making_a_link_is_a_502_on_the_admin_page(sim: Simulator) -> None:
+    sid = sim.add_call()
+    async with running_app(sim) as live, live.client(Role.ADMIN, timeout=30) as admin:
+        csrf = await csrf_of(admin, live.url + "/admin")
+        await sim.stop()  # Burki is gone: whether the call exists cannot be asked
+        form = {"kind": "call", "ident": sid, "ttl": "1h", "csrf": csrf}
+        answer = await admin.post(f"{live.url}/admin/embed-link", data=form)
+    assert answer.status_code == 502  # Burki failed (docs/errors.md), not the dashboard: 503
+    assert f"Could not ask Burki whether call {sid} exists" in answer.text
+    assert 'class="embed-link"' not in answer.text

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from webapp.pages import htmlsse
+from webapp.delivery import htmlsse
 
 
 def test_html_becomes_one_unnamed_message_with_a_data_line_per_line() -> None:

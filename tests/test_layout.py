@@ -242,6 +242,7 @@ def test_an_import_against_the_stages_is_caught(module: str, source: str) -> Non
     ("module", "source"),
     [
         ("webapp.pages.api", "from webapp.relay import cursor"),
+        ("webapp.pages.api", "from webapp.delivery import cursor"),
         ("webapp.alerts.callalerts", "from webapp.relay.frames import Change"),
         ("webapp.relay.ports", "from .frames import Frame"),
         ("webapp.app", "from webapp.pages import api"),

@@ -39,16 +39,16 @@ class Hooks:
     def __init__(self) -> None:
         self.offered: list[tuple[str, dict[str, Any]]] = []
 
-    def offer(self, stream_key: str, event_id: str, type: str, data: dict[str, Any]) -> None:
+    def offer(self, stream_key: StreamKey, event_id: str, type: str, data: dict[str, Any]) -> None:
         self.offered.append((type, data))
 
     def routes(self, type: str, data: dict[str, Any]) -> list[str]:
         return []
 
-    def send(self, stream_key: str, item: Outgoing) -> None:
+    def send(self, stream_key: StreamKey, item: Outgoing) -> None:
         raise AssertionError("a stream alone offers, never sends")
 
-    async def take_over(self, stream_key: str, kept: Any, counts: Any) -> None:
+    async def take_over(self, stream_key: StreamKey, kept: Any, counts: Any) -> None:
         return None
 
 

@@ -7,9 +7,9 @@ from contextlib import aclosing
 
 from starlette.requests import Request
 
+from webapp.delivery.serve import batches, last_event_id
+from webapp.delivery.sseresponse import _SINK
 from webapp.relay.frames import Frame, render
-from webapp.relay.serve import batches, last_event_id
-from webapp.relay.sseresponse import _SINK
 from webapp.relay.subscriber import Subscriber
 from webapp.wire.streamkey import StreamKey
 

@@ -11,7 +11,7 @@ import uvicorn
 from starlette.types import Message, Receive, Scope, Send
 
 from tests.live import wait_started
-from webapp.relay.sseresponse import StreamResponse
+from webapp.delivery.sseresponse import StreamResponse
 
 
 class Source:

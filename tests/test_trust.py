@@ -14,7 +14,7 @@ import pytest
 
 from tests.live import LiveApp, running_app
 from webapp.access.users import Role
-from webapp.server import HeadDeadlines
+from webapp.delivery.protocol import HeadDeadlines
 from webapp.simulator import Simulator
 
 PASSWORD = "correct horse battery staple"

@@ -21,7 +21,7 @@ class Watched:
     """What a view reads of a stream, without a stream: a state and a connection."""
 
     state: CallState | CampaignState
-    key_id: str = SID
+    key: StreamKey = KEY
     connection: dict[str, Any] = field(
         default_factory=lambda: {"state": "live", "message": "Connected to Burki."}
     )
@@ -96,5 +96,5 @@ def test_a_card_stops_redrawing_at_the_end_and_a_campaign_name_redraws_the_head(
     )
     state = CampaignState(7)
     [renamed] = state.rename("Spring renewals")
-    html = views.CAMPAIGN.update(Watched(state, key_id="7"), as_frame(renamed))
+    html = views.CAMPAIGN.update(Watched(state, key=StreamKey.campaign(7)), as_frame(renamed))
     assert targets(html) == ["#campaign-head"] and b"Spring renewals" in html

@@ -19,20 +19,19 @@ import httpx
 import pytest
 
 from tests.receiver import HANG, dead_url, receiving
+from webapp.alerts.channel import retryable
+from webapp.alerts.signed import EVENT_ID_HEADER, SIGNATURE_HEADER, sign, verify
 from webapp.alerts.webhooks import (
-    EVENT_ID_HEADER,
-    SIGNATURE_HEADER,
     Endpoint,
     WebhookDispatcher,
     parse_endpoints,
-    retryable,
     safe_url,
-    sign,
-    verify,
 )
 from webapp.wire.redact import RedactingFilter
+from webapp.wire.streamkey import StreamKey
 
 SECRET = "whsec-7c1e5a9b3d2f4e6a"
+CA1, CAMPAIGN_4 = StreamKey.call("CA1"), StreamKey.campaign(4)
 
 
 @asynccontextmanager
@@ -60,7 +59,7 @@ ALERT = {"id": "sentiment-3f9a0c", "kind": "sentiment", "message": "Caller sound
 
 async def test_a_delivered_post_carries_the_event_and_a_signature_that_verifies() -> None:
     async with receiving() as receiver, dispatching([endpoint(receiver.url)]) as dispatcher:
-        dispatcher.offer("call:CA1", "0b7d2a55-9", "alert", ALERT)
+        dispatcher.offer(CA1, "0b7d2a55-9", "alert", ALERT)
         (request,) = await receiver.wait_for(1)
         await dispatcher.wait_idle()
 
@@ -122,8 +121,8 @@ async def test_each_endpoint_gets_only_the_event_groups_it_chose() -> None:
         targets = [endpoint(alerts.url, "alert"), endpoint(campaigns.url, "campaign")]
         async with dispatching(targets) as dispatcher:
             for n, kind in enumerate(["alert", "progress", "transcript", "contact", "call_status"]):
-                dispatcher.offer("campaign:4", f"e-{n}", kind, {"n": n})
-            dispatcher.offer("campaign:4", "e-9", "campaign_completed", {})
+                dispatcher.offer(CAMPAIGN_4, f"e-{n}", kind, {"n": n})
+            dispatcher.offer(CAMPAIGN_4, "e-9", "campaign_completed", {})
             await dispatcher.wait_idle()
     assert [r.json["type"] for r in alerts.requests] == ["alert"]
     assert [r.json["type"] for r in campaigns.requests] == [
@@ -135,11 +134,11 @@ async def test_each_endpoint_gets_only_the_event_groups_it_chose() -> None:
 
 async def test_the_same_event_id_is_posted_once() -> None:
     async with receiving() as receiver, dispatching([endpoint(receiver.url)]) as dispatcher:
-        dispatcher.offer("call:CA1", "e-1", "alert", ALERT)
-        dispatcher.offer("call:CA1", "e-1", "alert", ALERT)  # e.g. an upstream reconnect
+        dispatcher.offer(CA1, "e-1", "alert", ALERT)
+        dispatcher.offer(CA1, "e-1", "alert", ALERT)  # e.g. an upstream reconnect
         await dispatcher.wait_idle()
-        dispatcher.offer("call:CA1", "e-1", "alert", ALERT)  # after it was delivered, too
-        dispatcher.offer("call:CA1", "e-2", "alert", ALERT)
+        dispatcher.offer(CA1, "e-1", "alert", ALERT)  # after it was delivered, too
+        dispatcher.offer(CA1, "e-2", "alert", ALERT)
         await dispatcher.wait_idle()
     assert [r.json["id"] for r in receiver.requests] == ["e-1", "e-2"]
     assert dispatcher.status()[0]["duplicates"] == 2
@@ -149,7 +148,7 @@ async def test_a_full_queue_drops_its_oldest_events() -> None:
     async with receiving() as receiver:
         dispatcher = WebhookDispatcher([endpoint(receiver.url)], queue_size=3)
         for n in range(5):  # no worker yet: the queue fills
-            dispatcher.offer("call:CA1", f"e-{n}", "alert", {"n": n})
+            dispatcher.offer(CA1, f"e-{n}", "alert", {"n": n})
         assert dispatcher.status()[0]["queued"] == 3
         assert dispatcher.status()[0]["dropped"] == 2
         dispatcher.start()
@@ -166,7 +165,7 @@ async def test_server_errors_and_rate_limits_are_retried_with_growing_delays() -
         receiver.plan.extend([500, 503, 429])
         options = {"backoff_base": 0.05, "backoff_cap": 1.0}
         async with dispatching([endpoint(receiver.url)], **options) as dispatcher:
-            dispatcher.offer("call:CA1", "e-1", "alert", ALERT)
+            dispatcher.offer(CA1, "e-1", "alert", ALERT)
             requests = await receiver.wait_for(4)
             await dispatcher.wait_idle()
     assert {r.json["id"] for r in requests} == {"e-1"}
@@ -185,11 +184,11 @@ async def test_retries_stop_after_max_attempts_and_the_next_event_still_goes() -
         receiving_errors as receiver,
         dispatching([endpoint(receiver.url)], max_attempts=4) as dispatcher,
     ):
-        dispatcher.offer("call:CA1", "e-1", "alert", ALERT)
+        dispatcher.offer(CA1, "e-1", "alert", ALERT)
         await dispatcher.wait_idle()
         assert len(receiver.requests) == 4
         receiver.default = 200
-        dispatcher.offer("call:CA1", "e-2", "alert", ALERT)
+        dispatcher.offer(CA1, "e-2", "alert", ALERT)
         await dispatcher.wait_idle()
     assert [r.json["id"] for r in receiver.requests] == ["e-1"] * 4 + ["e-2"]
     status = dispatcher.status()[0]
@@ -206,7 +205,7 @@ async def test_a_client_error_or_redirect_fails_at_once_without_retry(
     async with receiving() as receiver:
         receiver.plan.append(answer)
         async with dispatching([endpoint(receiver.url)]) as dispatcher:
-            dispatcher.offer("call:CA1", "e-1", "alert", ALERT)
+            dispatcher.offer(CA1, "e-1", "alert", ALERT)
             await dispatcher.wait_idle()
     assert len(receiver.requests) == 1
     status = dispatcher.status()[0]
@@ -229,7 +228,7 @@ async def test_retry_after_sets_a_floor_under_the_delay_within_the_cap() -> None
         receiver.plan.append((503, {"Retry-After": "120"}))
         options = {"backoff_base": 0.001, "backoff_cap": 0.3}
         async with dispatching([endpoint(receiver.url)], **options) as dispatcher:
-            dispatcher.offer("call:CA1", "e-1", "alert", ALERT)
+            dispatcher.offer(CA1, "e-1", "alert", ALERT)
             first, second = await receiver.wait_for(2)
     assert 0.27 <= second.at - first.at < 5
 
@@ -238,7 +237,7 @@ async def test_a_hanging_endpoint_times_out_and_is_retried() -> None:
     async with receiving() as receiver:
         receiver.plan.append(HANG)
         async with dispatching([endpoint(receiver.url)], timeout=0.3) as dispatcher:
-            dispatcher.offer("call:CA1", "e-1", "alert", ALERT)
+            dispatcher.offer(CA1, "e-1", "alert", ALERT)
             await dispatcher.wait_idle()
     assert len(receiver.requests) == 2
     status = dispatcher.status()[0]
@@ -248,7 +247,7 @@ async def test_a_hanging_endpoint_times_out_and_is_retried() -> None:
 
 async def test_a_dead_endpoint_is_retried_then_given_up(caplog: pytest.LogCaptureFixture) -> None:
     async with dispatching([endpoint(dead_url())], max_attempts=3) as dispatcher:
-        dispatcher.offer("call:CA1", "e-1", "alert", ALERT)
+        dispatcher.offer(CA1, "e-1", "alert", ALERT)
         await dispatcher.wait_idle()
     status = dispatcher.status()[0]
     assert (status["failed"], status["retries"], status["queued"]) == (1, 2, 0)
@@ -266,9 +265,9 @@ async def test_a_dead_or_hanging_endpoint_never_slows_the_caller_or_other_endpoi
             assert not inspect.iscoroutinefunction(dispatcher.offer)
             started = time.perf_counter()
             for n in range(1000):
-                dispatcher.offer("campaign:4", f"p-{n}", "progress", {"n": n})
+                dispatcher.offer(CAMPAIGN_4, f"p-{n}", "progress", {"n": n})
             for n in range(20):
-                dispatcher.offer("call:CA1", f"a-{n}", "alert", ALERT)
+                dispatcher.offer(CA1, f"a-{n}", "alert", ALERT)
             elapsed = time.perf_counter() - started
             await hanging.wait_for(1)
             await healthy.wait_for(20)  # delivered while the others hang and fail
@@ -283,11 +282,11 @@ async def test_close_cancels_a_request_in_flight_promptly() -> None:
     async with receiving(default=HANG) as receiver:
         dispatcher = WebhookDispatcher([endpoint(receiver.url)], timeout=60.0)
         dispatcher.start()
-        dispatcher.offer("call:CA1", "e-1", "alert", ALERT)
+        dispatcher.offer(CA1, "e-1", "alert", ALERT)
         await receiver.wait_for(1)
         await asyncio.wait_for(dispatcher.close(), 1.0)
         assert dispatcher.status()[0]["delivered"] == 0
-        dispatcher.offer("call:CA1", "e-2", "alert", ALERT)  # after close: ignored
+        dispatcher.offer(CA1, "e-2", "alert", ALERT)  # after close: ignored
         assert dispatcher.status()[0]["queued"] == 0
 
 
@@ -296,7 +295,7 @@ async def test_close_can_drain_the_queues_first() -> None:
         dispatcher = WebhookDispatcher([endpoint(receiver.url)])
         dispatcher.start()
         for n in range(5):
-            dispatcher.offer("call:CA1", f"e-{n}", "alert", ALERT)
+            dispatcher.offer(CA1, f"e-{n}", "alert", ALERT)
         await dispatcher.close(drain=5.0)
     assert len(receiver.requests) == 5
 
@@ -304,7 +303,7 @@ async def test_close_can_drain_the_queues_first() -> None:
 async def test_a_client_passed_in_is_used_and_left_open() -> None:
     async with receiving() as receiver, httpx.AsyncClient() as client:
         async with dispatching([endpoint(receiver.url)], client=client) as dispatcher:
-            dispatcher.offer("call:CA1", "e-1", "alert", ALERT)
+            dispatcher.offer(CA1, "e-1", "alert", ALERT)
             await dispatcher.wait_idle()
         assert not client.is_closed
     assert dispatcher.status()[0]["delivered"] == 1
@@ -314,7 +313,7 @@ async def test_an_event_that_is_not_json_is_logged_and_not_queued(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     dispatcher = WebhookDispatcher([endpoint(dead_url())])
-    dispatcher.offer("call:CA1", "e-1", "alert", {"score": float("nan")})
+    dispatcher.offer(CA1, "e-1", "alert", {"score": float("nan")})
     assert dispatcher.status()[0]["queued"] == 0
     assert "event e-1 (alert) is not JSON" in caplog.text
     await dispatcher.close()
@@ -333,7 +332,7 @@ async def test_no_secret_reaches_a_repr_the_status_or_our_log_lines(
         live = endpoint(receiver.url.replace("//", hidden) + "?token=q-5a4b3c2d#frag-1e2d3c")
         dead = endpoint(dead_url().replace("//", hidden) + "?token=q-5a4b3c2d")
         async with dispatching([live, dead], max_attempts=2) as dispatcher:
-            dispatcher.offer("call:CA1", "e-1", "alert", ALERT)
+            dispatcher.offer(CA1, "e-1", "alert", ALERT)
             await dispatcher.wait_idle()
     assert receiver.requests[0].headers["authorization"].startswith("Basic ")
     ours = [r.getMessage() for r in caplog.records if r.name.startswith("webapp")]
@@ -362,7 +361,7 @@ async def test_the_redacting_filter_masks_what_httpx_logs_given_the_endpoint_sec
         target = endpoint(receiver.url.replace("//", "//alice:pw-9f8e7d6c@") + "?token=q-5a4b3c2d")
         caplog.handler.addFilter(RedactingFilter(target.secrets))
         async with dispatching([target]) as dispatcher:
-            dispatcher.offer("call:CA1", "e-1", "alert", ALERT)
+            dispatcher.offer(CA1, "e-1", "alert", ALERT)
             await dispatcher.wait_idle()
     (line,) = [r.getMessage() for r in caplog.records if r.name == "httpx"]
     assert "HTTP Request: POST" in line
@@ -435,7 +434,7 @@ async def test_events_offered_before_start_are_delivered_once_it_runs() -> None:
     # offer() may run before the lifespan starts the workers; nothing is lost.
     async with receiving() as receiver:
         dispatcher = WebhookDispatcher([endpoint(receiver.url)])
-        dispatcher.offer("call:CA1", "e-1", "call_status", {"status": "completed"})
+        dispatcher.offer(CA1, "e-1", "call_status", {"status": "completed"})
         dispatcher.start()
         dispatcher.start()  # a second start does nothing
         await dispatcher.wait_idle()

@@ -24,6 +24,7 @@ from webapp.access.routes import (
     streams_named,
 )
 from webapp.access.wiring import Access
+from webapp.delivery.sseresponse import RAW_SEND
 from webapp.pages import (
     actions,
     admin,
@@ -38,7 +39,6 @@ from webapp.pages import (
     wallboard,
 )
 from webapp.pages.state import NAME
-from webapp.relay.sseresponse import RAW_SEND
 from webapp.settings import PROJECT_ROOT, Settings
 
 Stop = Callable[[], Awaitable[None]]
@@ -74,7 +74,7 @@ def create_app(
     access = access or parts.access(settings, demo=simulated)
     return DashboardApp(
         routes=routes(),
-        exception_handlers=errorpages.EXCEPTION_HANDLERS,
+        exception_handlers=errorpages.APP_HANDLERS,
         middleware=parts.middleware(access, settings),
         lifespan=partial(_lifespan, settings, access, simulated, tuple(on_shutdown)),
     )

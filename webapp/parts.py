@@ -11,6 +11,7 @@ import time
 from collections.abc import Callable
 
 from starlette.middleware import Middleware
+from starlette.middleware.exceptions import ExceptionMiddleware
 
 from webapp.access.audit import AuditLog
 from webapp.access.auth import AuthConfig, AuthGate, Resolver
@@ -50,6 +51,7 @@ from webapp.configs import (
     upstream_config,
 )
 from webapp.history.keeper import Keeper
+from webapp.pages import errorpages
 from webapp.pages.capabilities import ActionPolicy, Capabilities
 from webapp.pages.missing import MissingIds
 from webapp.pages.state import AppState, LinksBase
@@ -233,7 +235,7 @@ def access(
 
 def middleware(access: Access, settings: Settings) -> list[Middleware]:
     """Outermost first: forwarded headers, security headers, body limits, the session, the
-    auth gate."""
+    error map, the auth gate."""
     config = AuthConfig(
         mode=settings.dashboard_auth_mode,
         tokens=access.tokens,
@@ -263,6 +265,8 @@ def middleware(access: Access, settings: Settings) -> list[Middleware]:
             max_age=int(settings.dashboard_session_max_hours * 3600),
             same_site="lax",
         ),
+        # The gate raises its refusals; the error map answers them as it answers the routes'.
+        Middleware(ExceptionMiddleware, handlers=errorpages.EXCEPTION_HANDLERS),
         Middleware(
             AuthGate,
             resolver=Resolver(config),

@@ -10,30 +10,29 @@ checked, so a resumed SSE stream is checked again; an open stream is checked
 again every ``recheck`` seconds and ended when its principal no longer holds.
 
 What a route needs is declared on the route (:mod:`webapp.access.routes`);
-the gate answers a missing principal with 401 JSON (API, streams) or a
-redirect to sign-in (pages), a wrong role with 403, and a stream over its caps
-with 429. Each refusal is audited (repeats folded).
+the gate refuses by raising (:mod:`webapp.access.refusals`): nobody signed in,
+a wrong role, a stream over its caps; each refusal is audited (repeats folded).
+It builds no response: the error map (``webapp.pages.errorpages``), installed
+around it, answers each refusal as a page, a redirect to sign-in or JSON.
 """
 
 from __future__ import annotations
 
 import contextlib
-import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
-from urllib.parse import quote
 
 from starlette.datastructures import Headers
 from starlette.requests import HTTPConnection
-from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from webapp.access.audit import AuditLog
-from webapp.access.caps import CapReached, Lease, SharedCaps, StreamCaps
+from webapp.access.caps import CapReached, Lease, SharedCaps, SharedPlace, StreamCaps
 from webapp.access.embedlinks import EmbedLinkError, EmbedLinks, EmbedScope
 from webapp.access.embedlinks import embed_scope as scope_of
 from webapp.access.netaddr import Network, contains
+from webapp.access.refusals import BadStreams, Forbidden, SignInNeeded
 from webapp.access.routes import Need, guard_of
 from webapp.access.sessions import SessionPolicy
 from webapp.access.streamguard import Recheck, RevocableReceive
@@ -174,22 +173,6 @@ class Resolver:
         return Principal(found.name, found.role, "page", session=f"session:{found.session_id}")
 
 
-def csrf_token(conn: HTTPConnection) -> str:
-    """The session's CSRF token, created on first use (also for signed-out visitors)."""
-    token = conn.session.get("csrf")
-    if not isinstance(token, str):
-        token = conn.session["csrf"] = secrets.token_urlsafe(24)
-    return token
-
-
-def csrf_ok(conn: HTTPConnection, submitted: str | None) -> bool:
-    expected = conn.session.get("csrf")
-    if not isinstance(expected, str) or not submitted:
-        return False
-    # As bytes: compare_digest refuses non-ASCII str, and a hostile form may send anything.
-    return secrets.compare_digest(expected.encode(), str(submitted).encode())
-
-
 class AuthGate:
     """ASGI middleware: resolve the principal, enforce the route's guard, store it in scope.
 
@@ -227,15 +210,13 @@ class AuthGate:
         if need == "public":
             await self.app(scope, receive, send)
             return
-        api = guard.stream or conn.url.path.startswith(("/api/", "/metrics"))
-        refusal = self._refusal(conn, need, principal, api)
-        if refusal is None and guard.stream and principal is not None:
+        refusal = self._refusal(conn, need, principal)
+        if refusal is not None:
+            await self._audit_refusal(conn, principal, refusal)
+            raise refusal
+        if guard.stream and principal is not None:
             count = guard.streams_for(params, conn.url.query)
             await self._stream(conn, need, principal, count, receive, send)
-            return
-        if refusal is not None:
-            await self._audit_refusal(conn, principal, refusal.status_code)
-            await refusal(scope, receive, send)
             return
         await self.app(scope, receive, send)
 
@@ -249,24 +230,13 @@ class AuthGate:
         send: Send,
     ) -> None:
         """Serve a response of ``count`` streams under the caps (each stream takes a place:
-        each may be an upstream to Burki), ending it once its principal no longer holds."""
+        each may be an upstream to Burki), ending it once its principal no longer holds.
+
+        Raises :class:`BadStreams` for more than ``per_request`` streams and
+        :class:`CapReached` (audited) when a cap is full; nothing is sent then."""
         if count > self.per_request:
-            message = f"name 1 to {self.per_request} streams"
-            answer = JSONResponse({"error": "bad_streams", "message": message}, 400)
-            await answer(conn.scope, receive, send)
-            return
-        try:
-            lease: Lease = self.caps.take(who.name, who.session, count)
-        except CapReached as exc:
-            await self._over_cap(conn, who, exc, receive, send)
-            return
-        try:
-            shared = self.shared_caps
-            place = await shared.take(who.name, who.session, count) if shared else None
-        except CapReached as exc:
-            lease.release()
-            await self._over_cap(conn, who, exc, receive, send)
-            return
+            raise BadStreams(self.per_request)
+        lease, place = await self._places(conn, who, count)
         guarded = RevocableReceive(receive)
         started = False
 
@@ -277,7 +247,7 @@ class AuthGate:
 
         async def holds() -> bool:  # idle time is not checked: an open stream is activity
             now = await self.resolver.resolve(conn, check_idle=False)
-            return now is not None and self._refusal(conn, need, now, True) is None
+            return now is not None and self._refusal(conn, need, now) is None
 
         recheck = Recheck(self.recheck, holds, guarded.revoke)
         try:
@@ -291,36 +261,41 @@ class AuthGate:
             if place is not None:
                 await place.release()
 
-    async def _over_cap(
-        self, conn: HTTPConnection, who: Principal, exc: CapReached, receive: Receive, send: Send
-    ) -> None:
-        await self._audit_refusal(conn, who, 429)
-        answer = JSONResponse({"error": "too_many_streams", "message": str(exc)}, 429)
-        await answer(conn.scope, receive, send)
+    async def _places(
+        self, conn: HTTPConnection, who: Principal, count: int
+    ) -> tuple[Lease, SharedPlace | None]:
+        """``count`` places under this node's caps and the cluster's; CapReached, audited."""
+        try:
+            lease = self.caps.take(who.name, who.session, count)
+        except CapReached as exc:
+            await self._audit_refusal(conn, who, exc)
+            raise
+        try:
+            shared = self.shared_caps
+            return lease, (await shared.take(who.name, who.session, count) if shared else None)
+        except CapReached as exc:
+            lease.release()
+            await self._audit_refusal(conn, who, exc)
+            raise
 
     @staticmethod
-    def _refusal(
-        conn: HTTPConnection, need: Need, who: Principal | None, api: bool
-    ) -> Response | None:
+    def _refusal(conn: HTTPConnection, need: Need, who: Principal | None) -> Exception | None:
+        """Why ``who`` may not have what ``need`` says (None: they may)."""
         if who is None:
-            if api:
-                return JSONResponse(
-                    {"error": "unauthorized", "message": "Sign in, or send an API token."}, 401
-                )
-            target = conn.url.path + (f"?{conn.url.query}" if conn.url.query else "")
-            return RedirectResponse(f"/signin?next={quote(target, safe='')}", 303)
+            return SignInNeeded(conn.url.path + (f"?{conn.url.query}" if conn.url.query else ""))
         if not who.may(need) or (who.scope is not None and embed_scope(conn.url.path) != who.scope):
-            message = f"Your role ({who.role.value}) may not open this."
-            if api:
-                return JSONResponse({"error": "forbidden", "message": message}, 403)
-            return Response(message, 403, media_type="text/plain")
+            return Forbidden(f"Your role ({who.role.value}) may not open this.")
         return None
 
     async def _audit_refusal(
-        self, conn: HTTPConnection, who: Principal | None, status: int
+        self, conn: HTTPConnection, who: Principal | None, refusal: Exception
     ) -> None:
-        what = {303: "refused: sign-in needed", 401: "refused: sign-in needed"}.get(
-            status, "refused: too many streams" if status == 429 else "refused: forbidden"
+        what = (
+            "refused: sign-in needed"
+            if isinstance(refusal, SignInNeeded)
+            else "refused: too many streams"
+            if isinstance(refusal, CapReached)
+            else "refused: forbidden"
         )
         address = conn.client.host if conn.client else "unknown"
         name, via = (who.name, who.via) if who is not None else ("anonymous", None)

@@ -104,7 +104,7 @@ class EmbedScope:
     @property
     def stream(self) -> StreamKey | None:
         """The one stream a call or campaign link opens; None for the wallboard."""
-        return None if self.kind == "wallboard" else StreamKey.parse(str(self))
+        return None if self.kind == "wallboard" else StreamKey.of(self.kind, self.ident)
 
 
 def embed_scope(kind: str, ident: str | int = WALLBOARD) -> EmbedScope:

@@ -18,6 +18,8 @@ from urllib.parse import parse_qs
 from starlette.routing import Match, Mount, Route
 from starlette.types import Scope
 
+from webapp.access.csrf import csrf_checked
+
 Need = Literal["public", "signed_in", "call", "campaign", "both", "admin"]
 NeedOf = Callable[[Mapping[str, Any], str], Need]
 CountOf = Callable[[Mapping[str, Any], str], int]
@@ -54,7 +56,8 @@ class GuardedRoute(Route):
 
     ``form``: the route reads a form body (up to ``DASHBOARD_MAX_FORM_BYTES``); by default
     a route that accepts POST does. Every other route takes no body
-    (:mod:`webapp.access.bodylimit`).
+    (:mod:`webapp.access.bodylimit`). A route that reads a form changes state: its
+    endpoint runs only after the CSRF guard (:mod:`webapp.access.csrf`).
     """
 
     def __init__(
@@ -69,10 +72,12 @@ class GuardedRoute(Route):
     ) -> None:
         if audit not in AUDITS:
             raise ValueError(f"audit is one of {', '.join(sorted(AUDITS))}")
-        super().__init__(path, endpoint, **kw)
+        methods = {method.upper() for method in kw.get("methods") or ()}
+        reads_form = "POST" in methods if form is None else form
+        super().__init__(path, csrf_checked(endpoint) if reads_form else endpoint, **kw)
         self.guard = guard
         self.audit = audit
-        self.form = "POST" in (self.methods or ()) if form is None else form
+        self.form = reads_form
 
 
 def kind_param(params: Mapping[str, Any], query: str) -> Need:

@@ -10,8 +10,8 @@ The setting is a JSON list of objects::
 - ``events`` names groups of stream event types (:data:`EVENT_GROUPS`); left out,
   all of them (``alert`` only for the chat formats).
 - ``format``: ``signed`` (default: the signed JSON body of
-  :mod:`webapp.alerts.webhooks`), ``slack`` or ``teams`` (their incoming-webhook
-  message formats, :mod:`webapp.alerts.messages`). A chat hook's URL is its
+  :mod:`webapp.alerts.signed`), ``slack`` or ``teams`` (their incoming-webhook
+  message formats, :mod:`webapp.alerts.slack`, :mod:`webapp.alerts.teams`). A chat hook's URL is its
   secret, so it takes no ``secret``; a signed one needs it.
 - ``severities`` and ``kinds`` route alerts: only alerts of those severities
   (low, medium, high) and kinds (e.g. keyword, sentiment) go there; left out, all.

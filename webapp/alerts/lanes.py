@@ -14,12 +14,13 @@ from typing import Any
 from webapp.alerts.endpoints import Endpoint
 from webapp.relay.frames import iso
 from webapp.relay.ports import Mark
+from webapp.wire.streamkey import StreamKey
 
 
 @dataclass(frozen=True, slots=True)
 class Item:
     event_id: str
-    stream: str
+    stream: StreamKey
     type: str
     data: bytes  # the payload's JSON, serialised once when offered
     epoch: str = ""  # in a cluster: what the numbers count under
@@ -32,17 +33,9 @@ class Item:
 
     def body(self, sent_at: str) -> bytes:
         """The request body: the payload as serialised when offered, stamped ``sent_at``."""
-        head = json.dumps({"id": self.event_id, "stream": self.stream, "type": self.type})
+        head = json.dumps({"id": self.event_id, "stream": str(self.stream), "type": self.type})
         tail = json.dumps(sent_at)
         return f'{head[:-1]},"data":'.encode() + self.data + f',"sent_at":{tail}}}'.encode()
-
-
-@dataclass(frozen=True, slots=True)
-class Outcome:
-    delivered: bool
-    retry: bool = False
-    error: str = ""
-    retry_after: float = 0.0
 
 
 @dataclass(eq=False)

@@ -1,9 +1,11 @@
-"""Alert e-mail over SMTP (stdlib ``smtplib`` in a worker thread), one message per alert.
+"""The e-mail channel: alert e-mail over SMTP (stdlib ``smtplib`` in a worker thread),
+one message per alert.
 
 The webhook dispatcher owns the queue, the retries and the counters: an e-mail
 route is one more lane of it (:class:`~webapp.alerts.webhooks.WebhookDispatcher`),
-whose attempt is :meth:`Mailer.send` instead of an HTTP POST. A connection
-failure, a timeout or a 4xx SMTP answer is worth another attempt; a 5xx is not.
+whose channel (:class:`EmailChannel`) sends with :meth:`Mailer.send` instead of an
+HTTP POST. A connection failure, a timeout or a 4xx SMTP answer is worth another
+attempt; a 5xx is not.
 The password never appears in a repr, a status or an error.
 """
 
@@ -15,6 +17,11 @@ import ssl
 from dataclasses import dataclass
 from email.message import EmailMessage
 from typing import Literal
+
+from webapp.alerts import messages
+from webapp.alerts.channel import Outcome
+from webapp.alerts.lanes import Item
+from webapp.alerts.messages import Summary
 
 Security = Literal["starttls", "tls", "none"]
 
@@ -72,3 +79,28 @@ class Mailer:
             if self.username:
                 smtp.login(self.username, self.password)
             smtp.send_message(message, self.sender, list(self.recipients))
+
+
+def email(summary: Summary, sender: str, recipients: tuple[str, ...]) -> EmailMessage:
+    message = EmailMessage()
+    message["Subject"] = f"[Burki Live] {summary.title}"
+    message["From"] = sender
+    message["To"] = ", ".join(recipients)
+    lines = [summary.title, "", summary.text] if summary.text else [summary.title]
+    if summary.link:
+        lines += ["", f"Open it: {summary.link}"]
+    message.set_content("\n".join(lines) + "\n")
+    return message
+
+
+@dataclass(frozen=True, slots=True)
+class EmailChannel:
+    """Mails each item to the mailer's recipients; SMTP's answer decides a retry."""
+
+    mailer: Mailer
+    public_url: str  # the message's link points here
+
+    async def attempt(self, item: Item) -> Outcome:
+        summary = messages.of(item, self.public_url)
+        sent = await self.mailer.send(email(summary, self.mailer.sender, self.mailer.recipients))
+        return Outcome(sent.ok, sent.retry, sent.error)

@@ -20,6 +20,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from webapp.relay.ports import DeliveryMarks, Mark, MarksUnavailable, Outgoing
+from webapp.wire.streamkey import StreamKey
 
 log = logging.getLogger(__name__)
 
@@ -61,7 +62,7 @@ class Marks:
         self._store = store
         self._timeout = timeout
 
-    async def fetch(self, stream: str) -> dict[str, Mark] | None:
+    async def fetch(self, stream: StreamKey) -> dict[str, Mark] | None:
         """Every route's mark of ``stream``; None when the store cannot say."""
         try:
             async with asyncio.timeout(self._timeout):
@@ -70,13 +71,13 @@ class Marks:
             log.warning("webhook: delivery marks of %s unavailable", stream)
             return None
 
-    async def covers(self, stream: str, route: str, place: Mark) -> bool:
+    async def covers(self, stream: StreamKey, route: str, place: Mark) -> bool:
         """Whether ``route``'s mark says the frame at ``place`` was delivered (unknown: no)."""
         marks = await self.fetch(stream)
         mark = marks.get(route) if marks is not None else None
         return mark is not None and mark.covers(place.epoch, place.n)
 
-    async def advance(self, stream: str, route: str, place: Mark) -> bool:
+    async def advance(self, stream: StreamKey, route: str, place: Mark) -> bool:
         """Move ``route``'s mark to ``place``; False when the store did not take it."""
         try:
             async with asyncio.timeout(self._timeout):

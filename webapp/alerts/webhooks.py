@@ -1,22 +1,14 @@
 """Webhooks: alerts, campaign events and call status POSTed to configured endpoints.
 
 Endpoints and their routing come from one setting (:mod:`webapp.alerts.endpoints`).
-A ``signed`` endpoint gets the body below; a ``slack`` or ``teams`` one the
-chat message of :mod:`webapp.alerts.messages`; the ``email`` route a message
-sent by :class:`~webapp.alerts.mail.Mailer`. All share one queue, retry and
-counter machinery: the lanes below.
+A ``signed`` endpoint gets a signed JSON body (:mod:`webapp.alerts.signed`); a
+``slack`` or ``teams`` one a chat message (:mod:`webapp.alerts.slack`,
+:mod:`webapp.alerts.teams`); the ``email`` route an e-mail (:mod:`webapp.alerts.mail`).
+All share one queue, retry and counter machinery: the lanes below.
 
-**The request.** A ``POST`` with ``Content-Type: application/json`` and the body
-``{"id", "stream", "type", "data", "sent_at"}``: the event id (the idempotency
-key), the stream key (``call:<sid>``, ``campaign:<id>``), the event type, its
-payload as on the SSE stream, and when this attempt was sent. Headers:
-
-- ``X-Burki-Live-Event-Id``: the event id again;
-- ``X-Burki-Live-Signature``: ``t=<unix seconds>,v1=<hex HMAC-SHA256>``, the HMAC
-  keyed with the endpoint's secret over ``f"{t}."`` followed by the raw body
-  bytes (the scheme Stripe uses). A receiver recomputes it, compares in
-  constant time and rejects a ``t`` too far from its clock (:func:`verify`).
-  Each attempt is signed afresh, so a late retry is not rejected as stale.
+Each route's :class:`~webapp.alerts.channel.Channel` (built once by
+:func:`~webapp.alerts.channels.channel_for`) renders, signs and sends one item;
+the signed request is described in :mod:`webapp.alerts.signed`.
 
 **Delivery.** :meth:`WebhookDispatcher.offer` never awaits: it puts the event on
 each matching endpoint's bounded queue (a full queue drops its oldest event and
@@ -46,12 +38,9 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import hashlib
-import hmac
 import itertools
 import json
 import logging
-import re
 import time
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
@@ -60,7 +49,8 @@ from typing import Any
 
 import httpx
 
-from webapp.alerts import messages
+from webapp.alerts.channel import Channel, HttpPost
+from webapp.alerts.channels import Means, channel_for
 from webapp.alerts.endpoints import (
     EVENT_GROUPS,
     MIN_SECRET_LENGTH,
@@ -68,18 +58,16 @@ from webapp.alerts.endpoints import (
     parse_endpoints,
     safe_url,
 )
-from webapp.alerts.lanes import Item, Lane, Outcome, route_id
+from webapp.alerts.lanes import Item, Lane, route_id
 from webapp.alerts.mail import Mailer
 from webapp.alerts.marks import Marks, resume
-from webapp.relay.frames import iso
 from webapp.relay.ports import DeliveryMarks, Outgoing
 from webapp.wire.backoff import Backoff
+from webapp.wire.streamkey import StreamKey
 
 log = logging.getLogger(__name__)
 
-SIGNATURE_HEADER = "X-Burki-Live-Signature"
-EVENT_ID_HEADER = "X-Burki-Live-Event-Id"
-_TIMESTAMP = re.compile(r"[0-9]{1,12}")
+TEST_STREAM = StreamKey.call("TEST")  # what the "send a test" alert is about
 
 __all__ = [
     "EVENT_GROUPS",
@@ -88,40 +76,7 @@ __all__ = [
     "WebhookDispatcher",
     "parse_endpoints",
     "safe_url",
-    "sign",
-    "verify",
 ]
-
-
-def sign(secret: str, timestamp: int, body: bytes) -> str:
-    """The ``X-Burki-Live-Signature`` value for ``body`` sent at ``timestamp``."""
-    mac = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256)
-    return f"t={timestamp},v1={mac.hexdigest()}"
-
-
-def verify(
-    secret: str, header: str, body: bytes, tolerance: float = 300, now: float | None = None
-) -> bool:
-    """Whether ``header`` signs ``body`` with ``secret`` within ``tolerance`` seconds of now.
-
-    Several ``v1=`` values may be given (one per secret while rotating); any may
-    match. A malformed header is simply not valid. Compares in constant time.
-    """
-    pairs = [part.strip().partition("=") for part in header.split(",")]
-    stamps = [value for key, _, value in pairs if key == "t"]
-    given = [value.encode("utf-8", "replace") for key, _, value in pairs if key == "v1"]
-    if len(stamps) != 1 or not given or not _TIMESTAMP.fullmatch(stamps[0]):
-        return False
-    timestamp = int(stamps[0])
-    if abs((time.time() if now is None else now) - timestamp) > tolerance:
-        return False
-    expected = sign(secret, timestamp, body).partition(",v1=")[2].encode()
-    return any([hmac.compare_digest(expected, value) for value in given])
-
-
-def retryable(status: int) -> bool:
-    """Whether an HTTP status is worth another attempt (overload, rate limit, server error)."""
-    return status in (408, 425, 429) or status >= 500
 
 
 class WebhookDispatcher:
@@ -154,18 +109,20 @@ class WebhookDispatcher:
             lane.idle.set()
         self._owns_client = client is None
         self._client = client or httpx.AsyncClient(follow_redirects=False)
+        means = Means(HttpPost(self._client, timeout), clock, public_url, mailer)
+        self._channels: dict[Lane, Channel] = {
+            lane: channel_for(lane.endpoint, means) for lane in self._lanes
+        }
         self.timeout, self.max_attempts = timeout, max(max_attempts, 1)
         self._backoff = (backoff_base, backoff_cap)
         self._seen_size = max(seen_size, queue_size)
         self._clock = clock
         self._closed = False
-        self.public_url = public_url  # links in chat messages and e-mail point here
-        self._mailer = mailer
         self._tests = itertools.count(1)
 
     # -- the caller's side: never awaits ----------------------------------------------------
 
-    def offer(self, stream_key: str, event_id: str, type: str, data: dict[str, Any]) -> None:
+    def offer(self, stream_key: StreamKey, event_id: str, type: str, data: dict[str, Any]) -> None:
         """Queue an event for every endpoint that wants its type; returns at once."""
         wanted = [lane for lane in self._lanes if lane.endpoint.wants(type, data)]
         self._offer_to(wanted, stream_key, event_id, type, data)
@@ -174,13 +131,13 @@ class WebhookDispatcher:
         """The routes (endpoints) that take an event of this type and data."""
         return [lane.id for lane in self._lanes if lane.endpoint.wants(type, data)]
 
-    def send(self, stream_key: str, item: Outgoing) -> None:
+    def send(self, stream_key: StreamKey, item: Outgoing) -> None:
         """Queue a cluster stream's numbered frame on the routes it names; returns at once."""
         lanes = [lane for lane in self._lanes if lane.id in dict(item.numbers)]
         self._offer_to(lanes, stream_key, item.event_id, item.type, item.data, item)
 
     async def take_over(
-        self, stream_key: str, kept: Sequence[Outgoing], counts: Mapping[str, int]
+        self, stream_key: StreamKey, kept: Sequence[Outgoing], counts: Mapping[str, int]
     ) -> None:
         """This node now posts ``stream_key``: queue every kept frame after each route's
         shared mark; count and log what is after it but no longer kept.
@@ -219,13 +176,13 @@ class WebhookDispatcher:
             "severity": "high",
             "message": "This is a test alert from Burki Live; routing works.",
         }
-        self._offer_to(lanes, "call:TEST", data["id"], "alert", data)
+        self._offer_to(lanes, TEST_STREAM, data["id"], "alert", data)
         return len(lanes)
 
     def _offer_to(
         self,
         lanes: list[Lane],
-        stream_key: str,
+        stream_key: StreamKey,
         event_id: str,
         type: str,
         data: dict[str, Any],
@@ -347,7 +304,7 @@ class WebhookDispatcher:
         base, cap = self._backoff
         backoff = Backoff(base=base, cap=cap)
         for attempt in range(1, self.max_attempts + 1):
-            outcome = await self._attempt(lane.endpoint, item)
+            outcome = await self._channels[lane].attempt(item)
             now = datetime.fromtimestamp(self._clock(), UTC)
             if outcome.delivered:
                 lane.delivered, lane.last_success = lane.delivered + 1, now
@@ -365,46 +322,3 @@ class WebhookDispatcher:
             attempt,
             outcome.error,
         )
-
-    async def _attempt(self, endpoint: Endpoint, item: Item) -> Outcome:
-        if endpoint.format == "signed":
-            sent = self._clock()
-            body = item.body(iso(datetime.fromtimestamp(sent, UTC)) or "")
-            headers = {
-                "Content-Type": "application/json",
-                SIGNATURE_HEADER: sign(endpoint.secret, int(sent), body),
-                EVENT_ID_HEADER: item.event_id,
-            }
-            return await self._post(endpoint, body, headers)
-        summary = messages.summarise(item.type, item.stream, json.loads(item.data), self.public_url)
-        if endpoint.format == "email":
-            assert self._mailer is not None, "an email route needs a mailer"
-            message = messages.email(summary, self._mailer.sender, self._mailer.recipients)
-            sent_mail = await self._mailer.send(message)
-            return Outcome(sent_mail.ok, sent_mail.retry, sent_mail.error)
-        chat = messages.slack(summary) if endpoint.format == "slack" else messages.teams(summary)
-        body = json.dumps(chat, ensure_ascii=False).encode()
-        return await self._post(endpoint, body, {"Content-Type": "application/json"})
-
-    async def _post(self, endpoint: Endpoint, body: bytes, headers: dict[str, str]) -> Outcome:
-        try:
-            # The outer timeout bounds the whole attempt; httpx's bounds each read.
-            async with asyncio.timeout(self.timeout):
-                request = self._client.stream(
-                    "POST", endpoint.url, content=body, headers=headers, timeout=self.timeout
-                )
-                async with request as response:  # the body is never read
-                    status, retry_after = response.status_code, response.headers.get("retry-after")
-        except (TimeoutError, httpx.TimeoutException):
-            return Outcome(False, retry=True, error=f"timed out after {self.timeout:g} s")
-        except httpx.TransportError as exc:  # refused, reset, DNS, protocol errors
-            return Outcome(False, retry=True, error=type(exc).__name__)
-        if 200 <= status < 300:
-            return Outcome(True)
-        return Outcome(False, retryable(status), f"HTTP {status}", _seconds(retry_after))
-
-
-def _seconds(retry_after: str | None) -> float:
-    """``Retry-After`` in seconds when it is a number of seconds (dates are ignored)."""
-    value = (retry_after or "").strip()
-    return float(value) if value.isascii() and value.isdigit() else 0.0

@@ -16,6 +16,7 @@ from __future__ import annotations
 from webapp.cluster.bus import PREFIX, Bus, Trouble, checked
 from webapp.cluster.sealing import Seal
 from webapp.relay.ports import Mark, MarksUnavailable
+from webapp.wire.streamkey import StreamKey
 
 _ADVANCE = """
 local cur = redis.call('HGET', KEYS[1], ARGV[1])
@@ -38,7 +39,8 @@ class RedisMarks:
         self._bus = bus
         self._advance = bus.redis.register_script(_ADVANCE)
 
-    async def marks(self, stream: str) -> dict[str, Mark]:
+    async def marks(self, key: StreamKey) -> dict[str, Mark]:
+        stream = str(key)  # its name in the store
         try:
             fields = await checked(self._bus.redis.hgetall(PREFIX + "sent:" + stream))
         except Trouble as exc:
@@ -53,7 +55,8 @@ class RedisMarks:
             found[str(route)] = mark
         return found
 
-    async def advance(self, stream: str, route: str, mark: Mark) -> None:
+    async def advance(self, key: StreamKey, route: str, mark: Mark) -> None:
+        stream = str(key)  # its name in the store
         keys = [PREFIX + "sent:" + stream, PREFIX + "in:" + stream]
         mac = self._seal(stream).mac(stream, route, mark.epoch, mark.n)
         args: list[str | int] = [route, mark.epoch, mark.n, self._bus.retention_ms, mac]

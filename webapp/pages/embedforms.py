@@ -88,6 +88,6 @@ async def _known(request: Request, scope: EmbedScope) -> None:
     except RestError:
         raise EmbedFormError(
             f"Could not ask Burki whether {kind} {key.id} exists; no link was made. Try again.",
-            503,
+            502,  # Burki failed (the error map's rule for its REST)
             audit=f"Burki did not answer for {key}",
         ) from None

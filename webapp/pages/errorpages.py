@@ -1,12 +1,32 @@
-"""Errors mapped once: a page for people, JSON for the API and update streams, no traceback.
+"""Errors mapped once: a page for people, JSON for programs and update streams, no traceback.
 
-Handlers raise and this module answers. An ``HTTPException``
-carries its status and sentence; the relay's and the wire's own errors
-(:class:`~webapp.wire.streamkey.BadStreamId`, :class:`~webapp.relay.hub.HubClosed`)
-carry their sentence, and :data:`MEANINGS` says, here and only here, what
-they mean over HTTP. The route decides the form: ``/api/`` paths get the JSON
-API's documented answer, the HTML update streams (``/live/``,
-``/embed/live/``, read by htmx, not people) JSON too, every other path a page.
+Routes and the gate raise; this module answers, here and only here.
+:data:`MEANINGS` says what each exception means over HTTP (its status, its
+JSON code, the sentence on its page); an ``HTTPException`` carries its status
+and sentence itself. The same handlers run around the gate (installed by
+``webapp.parts.middleware``) and around the routes (``create_app``), so a
+refusal by the gate and one by a route look the same.
+
+Who gets what (:func:`wants_json`): a person gets an HTML page (an htmx request
+the sentence alone, where its form shows it), nobody signed in a redirect to
+sign-in; a program or an update stream gets the JSON API's body
+``{"error": code, "message": sentence}`` with the same status.
+
+**Burki's REST failing.** Burki answering 404 for the call or campaign a URL
+names is our 404 (:class:`~webapp.pages.known.UnknownId`), remembered a while.
+Any other REST failure is **502 Bad Gateway**, code ``burki_error``, wherever
+the answer is made of what Burki's REST says (an export from Burki's record, an
+action, an embed link's check, the admin's forms): the request was right and
+the dashboard stands in front of Burki, which failed; 502 says exactly that
+(503 would say the dashboard itself is down), and the person or program may
+try again. Where Burki's REST is only *consulted* for a live view (does the id
+exist before a stream opens, whom to name in a heading), a failure other than
+404 does not refuse the view: the stream reports Burki's condition in-band
+(``status`` events: reconnecting, polled, key refused) and recovers by itself,
+which no error status could. One exception, on pages only: a key Burki refuses
+(401) is said at once as a 502 (``burki_refused_key``), since the page would
+otherwise sit empty with nothing to tell its reader why; a stream says the same
+in-band and retries (Burki refuses a valid key while its database is down).
 """
 
 from __future__ import annotations
@@ -15,21 +35,29 @@ import logging
 from dataclasses import dataclass
 from html import escape
 from typing import Any
+from urllib.parse import quote
 
 from starlette.exceptions import HTTPException
-from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.requests import HTTPConnection, Request
+from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
+from webapp.access.caps import CapReached
+from webapp.access.csrf import CsrfRefused
+from webapp.access.refusals import BadStreams, Forbidden, SignInNeeded
+from webapp.access.routes import guard_of
+from webapp.pages.known import UnknownId
 from webapp.pages.templating import templates
 from webapp.relay.claims import ClaimRefused
 from webapp.relay.hub import HubClosed
 from webapp.store.database import StoreUnavailable
+from webapp.wire.rest import NotFound, RestError, Unauthorized
 from webapp.wire.streamkey import BadStreamId
 
 log = logging.getLogger(__name__)
 
-API_PREFIX = "/api/"
-STREAM_PREFIXES = ("/live/", "/embed/live/")
+API_PREFIXES = ("/api/", "/metrics")  # the JSON API's own paths: its documented statuses
+KNOWN_TYPES = ("text/html", "application/json", "text/event-stream")
+KEY_REFUSED = "Burki refused the dashboard's API key."
 
 
 def render(request: Request, template: str, page: Any, status_code: int = 200) -> Response:
@@ -41,9 +69,41 @@ def json_error(status: int, error: str, message: str) -> JSONResponse:
     return JSONResponse({"error": error, "message": message}, status_code=status)
 
 
-def unknown(what: str) -> HTTPException:
-    """Burki answered 404 for the call or campaign a URL names."""
-    return HTTPException(404, f"Burki has no {what} with this id.")
+def wants_json(conn: HTTPConnection) -> bool:
+    """Whether an answer goes to a program (JSON) rather than a person (HTML).
+
+    The ``Accept`` header decides when it names one of ``text/html``,
+    ``application/json`` or ``text/event-stream`` (an EventSource; our SSE
+    clients read the JSON body): the one it prefers. Otherwise (``*/*``, as
+    curl, httpx and htmx send) the route decides: the JSON API (``/api/``,
+    ``/metrics``) and every update stream get JSON, every other route a page.
+    """
+    preferred = preferred_type(conn.headers.get("accept", ""))
+    if preferred is not None:
+        return preferred != "text/html"
+    guard, _ = guard_of(conn.scope)
+    return guard.stream or conn.url.path.startswith(API_PREFIXES)
+
+
+def preferred_type(accept: str) -> str | None:
+    """The known media type ``accept`` ranks highest (the first of equals); None: none named."""
+    best: tuple[float, str] | None = None
+    for part in accept.split(",")[:32]:
+        kind, *params = (piece.strip() for piece in part.split(";"))
+        if kind.lower() not in KNOWN_TYPES:
+            continue
+        weights = [_q(p.replace(" ", "")[2:]) for p in params if p.replace(" ", "")[:2] == "q="]
+        weight = weights[0] if weights else 1.0
+        if weight > 0 and (best is None or weight > best[0]):
+            best = (weight, kind.lower())
+    return best[1] if best is not None else None
+
+
+def _q(value: str) -> float:
+    try:
+        return min(max(float(value), 0.0), 1.0)
+    except ValueError:
+        return 0.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,40 +117,56 @@ class ErrorPage:
 class Meaning:
     """What an exception means over HTTP.
 
-    ``status`` on a page and an update stream, ``api_status`` on the JSON API
-    when its contract says otherwise; ``error`` the JSON code; ``page`` the
-    page's sentence around the exception's own (``{}``).
+    ``status`` everywhere, but ``api_status`` on the JSON API's paths when its
+    contract says otherwise; ``error`` the JSON code; ``message`` and ``page``
+    the JSON's and the page's sentences, formatted with the exception (``{0}``).
     """
 
     status: int
     error: str
     api_status: int | None = None
-    page: str = "{}"
+    message: str = "{0}"
+    page: str = "{0}"
 
 
 MEANINGS: dict[type[Exception], Meaning] = {
     # A URL that names no call or campaign: no such page, but a bad API request.
-    BadStreamId: Meaning(404, "bad_stream_id", api_status=400, page="No such page: {}."),
+    BadStreamId: Meaning(404, "bad_stream_id", api_status=400, page="No such page: {0}."),
+    UnknownId: Meaning(404, "not_found", page="{0.in_page}"),
+    NotFound: Meaning(404, "not_found", message="Burki has no such call or campaign."),
+    Unauthorized: Meaning(502, "burki_refused_key", message=KEY_REFUSED, page=KEY_REFUSED),
+    RestError: Meaning(502, "burki_error", page="Burki did not answer as it should: {0}."),
     HubClosed: Meaning(503, "shutting_down"),
     ClaimRefused: Meaning(409, "claim_refused"),
+    Forbidden: Meaning(403, "forbidden"),
+    CsrfRefused: Meaning(403, "form_expired"),
+    CapReached: Meaning(429, "too_many_streams"),
+    BadStreams: Meaning(400, "bad_streams"),
     # The store is away: what needs it waits; live views go on without it.
-    StoreUnavailable: Meaning(503, "database_unavailable", page="Not now: {}. Live views go on."),
+    StoreUnavailable: Meaning(503, "database_unavailable", page="Not now: {0}. Live views go on."),
 }
 
 
 async def mapped_error(request: Request, exc: Exception) -> Response:
     meaning = next(MEANINGS[kind] for kind in type(exc).__mro__ if kind in MEANINGS)
-    path = request.url.path
-    if path.startswith(API_PREFIX):
-        return json_error(meaning.api_status or meaning.status, meaning.error, str(exc))
-    if path.startswith(STREAM_PREFIXES):
-        return json_error(meaning.status, meaning.error, str(exc))
+    if wants_json(request):
+        api = request.url.path.startswith(API_PREFIXES)
+        status = (meaning.api_status if api else None) or meaning.status
+        return json_error(status, meaning.error, meaning.message.format(exc))
     return _page(request, meaning.status, meaning.page.format(exc))
+
+
+async def sign_in_needed(request: Request, exc: Exception) -> Response:
+    """A program gets 401; a person is sent to sign in, and brought back afterwards."""
+    assert isinstance(exc, SignInNeeded)
+    if wants_json(request):
+        return json_error(401, "unauthorized", str(exc))
+    return RedirectResponse(f"/signin?next={quote(exc.target, safe='')}", 303)
 
 
 async def http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
-    if request.url.path.startswith((API_PREFIX, *STREAM_PREFIXES)):
+    if wants_json(request):
         error = _TITLES.get(exc.status_code, "error").lower().replace(" ", "_")
         return json_error(exc.status_code, error, str(exc.detail))
     return _page(request, exc.status_code, str(exc.detail))
@@ -98,6 +174,8 @@ async def http_error(request: Request, exc: Exception) -> Response:
 
 async def server_error(request: Request, exc: Exception) -> Response:
     log.exception("unhandled error on %s", request.url.path, exc_info=exc)
+    if wants_json(request):
+        return json_error(500, "internal_error", "The error was logged.")
     page = ErrorPage(500, "Something went wrong", "The error was logged.")
     return render(request, "error.html", page, status_code=500)
 
@@ -115,11 +193,14 @@ _TITLES = {
     403: "Forbidden",
     404: "Not found",
     409: "Not done",
+    429: "Too many streams",
     502: "Burki is not answering as it should",
     503: "Unavailable",
 }
 EXCEPTION_HANDLERS: dict[Any, Any] = {
     HTTPException: http_error,
+    SignInNeeded: sign_in_needed,
     **dict.fromkeys(MEANINGS, mapped_error),
-    500: server_error,
 }
+"""Every exception this module answers, for the gate's handler and the app's alike."""
+APP_HANDLERS: dict[Any, Any] = {**EXCEPTION_HANDLERS, 500: server_error}

@@ -19,7 +19,7 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 
 from webapp.access.wiring import principal_of
 from webapp.pages.callers import assistant_of, caller_of, caller_text
-from webapp.pages.errorpages import unknown
+from webapp.pages.known import UnknownId
 from webapp.pages.state import app_state, record
 from webapp.pages.templating import clock
 from webapp.relay.callstate import CallState, segment_payload
@@ -116,14 +116,15 @@ def unredacted_asked(request: Request) -> bool:
 async def _opened(request: Request, key: StreamKey, raw: bool) -> list[dict[str, Any]]:
     """The segments, and the audit entry for this read (``call:<sid> unredacted`` when raw)."""
     if key in app_state(request).missing:
-        raise unknown("call")
+        raise UnknownId(key, app_state(request).missing.why(key))
     segments = await _segments(request, key, raw)
     await record(request, f"{key} unredacted" if raw else str(key))
     return segments
 
 
 async def _segments(request: Request, key: StreamKey, raw: bool) -> list[dict[str, Any]]:
-    """From the live stream when one is held (it is the freshest), else from Burki's REST."""
+    """From the live stream when one is held (it is the freshest), else from Burki's REST
+    (whose failure, a RestError, is the error map's 502)."""
     state = app_state(request)
     stream = state.hub.streams.get(key)
     if stream is not None and isinstance(stream.state, CallState):
@@ -136,9 +137,7 @@ async def _segments(request: Request, key: StreamKey, raw: bool) -> list[dict[st
         transcripts = await state.rest.transcripts(key.id)
     except NotFound:
         app_state(request).missing.note(key)
-        raise unknown("call") from None
-    except RestError as exc:
-        raise HTTPException(502, f"Burki's transcript could not be fetched: {exc}") from None
+        raise UnknownId(key) from None
     finals = [t for t in transcripts if t.is_final]
     if state.redaction.enabled and not raw:
         finals = CallRedactor(state.redaction).redact_all(finals)

@@ -24,6 +24,26 @@ from webapp.wire.rest import NoRoute, NotFound, RestError
 from webapp.wire.streamkey import StreamKey
 
 
+class UnknownId(LookupError):
+    """Burki has no call or campaign with this id (404); no upstream is opened for it.
+
+    ``why``: a sentence saying more than "no such id" (this Burki has no campaigns at all).
+    Its message is the JSON API's sentence; ``in_page`` the page's, whose URL holds the id.
+    """
+
+    def __init__(self, key: StreamKey, why: str | None = None) -> None:
+        super().__init__(why or f"Burki has no {key.kind} with the id {key.id}.")
+        self.key = key
+        self.in_page = why or f"Burki has no {key.kind} with this id."
+
+
+async def refuse_unknown(conn: HTTPConnection, keys: list[StreamKey]) -> None:
+    """Raise :class:`UnknownId` for the first of ``keys`` Burki says it does not have."""
+    key = await first_unknown(conn, keys)
+    if key is not None:
+        raise UnknownId(key, app_state(conn).missing.why(key))
+
+
 async def first_unknown(conn: HTTPConnection, keys: list[StreamKey]) -> StreamKey | None:
     """The first of ``keys`` Burki says it does not have; None when it has them all (or
     cannot tell)."""

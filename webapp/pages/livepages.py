@@ -8,8 +8,7 @@ exactly the next event: nothing missed, nothing twice.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncGenerator, Awaitable, Callable
-from contextlib import aclosing
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, TypeVar
@@ -20,16 +19,15 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from webapp.access.wiring import principal_of
-from webapp.pages import actions, exports, htmlsse, views
+from webapp.delivery.pagestream import html_frames
+from webapp.delivery.serve import SSE, last_event_id, sse_response
+from webapp.pages import actions, exports, views
 from webapp.pages.capabilities import CANNOT
-from webapp.pages.errorpages import unknown
 from webapp.pages.history import FORM_TIME
-from webapp.pages.known import first_unknown
+from webapp.pages.known import UnknownId, refuse_unknown
 from webapp.pages.state import app_state, record
 from webapp.pages.templating import templates
-from webapp.relay.frames import Frame
 from webapp.relay.hub import Hub
-from webapp.relay.serve import SSE, batches, last_event_id, sse_response
 from webapp.relay.stream import Stream
 from webapp.store.database import StoreUnavailable
 from webapp.store.records import CallSummary
@@ -167,7 +165,8 @@ def _may_act(request: Request, embedded: bool) -> dict[str, Any]:
 
 
 async def _check(request: Request, key: StreamKey, ask: Callable[[], Awaitable[T]]) -> T | None:
-    """The REST record, or the right error page: unknown id (404), key refused (502).
+    """The REST record; raises UnknownId (404) or Unauthorized (502): see the error map's
+    rule for Burki's REST (``webapp.pages.errorpages``).
 
     A 404 is remembered for a while and concurrent lookups share one REST call
     (:mod:`webapp.pages.missing`): no upstream is opened for the id meanwhile.
@@ -175,10 +174,9 @@ async def _check(request: Request, key: StreamKey, ask: Callable[[], Awaitable[T
     try:
         return await app_state(request).missing.lookup(key, ask)
     except NotFound as failed:
-        why = app_state(request).missing.why(key, failed)
-        raise (HTTPException(404, why) if why else unknown(key.kind)) from None
+        raise UnknownId(key, app_state(request).missing.why(key, failed)) from None
     except Unauthorized:
-        raise HTTPException(502, "Burki refused the dashboard's API key.") from None
+        raise  # the page would sit empty: said at once
     except RestError:
         return None  # Burki's REST is down: the page still shows what the stream knows
 
@@ -190,44 +188,9 @@ async def live_updates(request: Request) -> Response | SSE:
     key = StreamKey.call(ident) if kind == "call" else StreamKey.campaign(ident)
     if view is None or VIEW_KINDS[view.name] != kind:
         raise HTTPException(404, "no such view")  # nor a view of another kind
-    if await first_unknown(request, [key]) is not None:
-        why = app_state(request).missing.why(key)
-        raise HTTPException(404, why) if why else unknown(key.kind)
+    await refuse_unknown(request, [key])
     hub: Hub = app_state(request).hub
     last_id = last_event_id(request)
     await record(request, str(key), resume=last_id is not None)
     await hub.ready([key])
-    return sse_response(hub, _html_frames(hub, key, view, last_id))
-
-
-async def _html_frames(
-    hub: Hub, key: StreamKey, view: views.View, last_id: str | None
-) -> AsyncGenerator[bytes, None]:
-    with hub.watch([key], {key: last_id}, view) as viewing:
-        stream = viewing.streams[key]
-
-        def html(frames: list[Frame]) -> bytes:
-            return b"".join(htmlsse.with_id(f.id, _html(stream, view, f)) for f in frames)
-
-        def encode(batch: list[Frame]) -> bytes:
-            return html(batch) + (htmlsse.END if batch[-1].type == "end" else b"")
-
-        opening = html([f for f in viewing.take_first() if f.type != "reset"])
-        if stream.ended:
-            yield opening + htmlsse.END
-            return
-        if opening:
-            yield opening
-        del opening  # not held while the viewer idles
-        async with aclosing(
-            batches(viewing.sub, encode, htmlsse.HEARTBEAT, until_end=True)
-        ) as chunks:
-            async for chunk in chunks:
-                yield chunk
-
-
-def _html(stream: Stream, view: views.View, frame: Frame) -> bytes:
-    html = frame.html.get(view.name)
-    if html is None:  # a snapshot, or a frame whose render failed: every region afresh
-        return view.full(stream)
-    return html
+    return sse_response(hub, html_frames(hub, key, view, last_id))

@@ -19,7 +19,8 @@ from starlette.responses import Response
 
 from webapp.access.auth import Principal
 from webapp.access.wiring import principal_of
-from webapp.pages import htmlsse
+from webapp.delivery import htmlsse
+from webapp.delivery.serve import SSE, batches, sse_response
 from webapp.pages.attention import (
     attention_scores,
     call_keys,
@@ -34,7 +35,6 @@ from webapp.relay.callstate import CallState
 from webapp.relay.campaignstate import CampaignState
 from webapp.relay.frames import Frame
 from webapp.relay.hub import Hub, Viewing
-from webapp.relay.serve import SSE, batches, sse_response
 from webapp.watch.directory import Directory
 from webapp.wire.rest import CallSummary, CampaignSummary
 from webapp.wire.streamkey import BadStreamId, StreamKey

@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from webapp.access.auth import csrf_ok
 from webapp.access.devices import DEVICE_COOKIE
 from webapp.access.hashwork import HashWork
 from webapp.access.sessions import SessionPolicy
@@ -57,8 +56,6 @@ async def signin(request: Request) -> Response:
     if app_state(request).sso:
         return _form(request, "Sign in through your organisation's single sign-on.", 403)
     form = await request.form(max_files=0, max_fields=8)
-    if not csrf_ok(request, _field(form.get("csrf"))):
-        return _form(request, "The form expired; please try again.", 403)
     name, password = _field(form.get("name")).strip(), _field(form.get("password"))
     address = request.client.host if request.client else "unknown"
     access = app_state(request).access
@@ -123,9 +120,6 @@ def _busy(request: Request) -> Response:
 
 async def signout(request: Request) -> Response:
     """Sign-out ends every session of this user, in every browser."""
-    form = await request.form(max_files=0, max_fields=4)
-    if not csrf_ok(request, _field(form.get("csrf"))):
-        return Response("The form expired; go back and try again.", 403, media_type="text/plain")
     sessions: SessionPolicy = app_state(request).access.sessions
     await record(request, "signed out")
     try:

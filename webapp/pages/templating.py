@@ -14,7 +14,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.templating import Jinja2Templates
 
-from webapp.access.auth import csrf_token
+from webapp.access.csrf import csrf_token
 from webapp.pages.callers import call_name, caller_text
 from webapp.pages.state import state_of
 from webapp.wire.streamkey import quoted

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, Protocol
 
-from webapp.pages import htmlsse
+from webapp.delivery import htmlsse
 from webapp.pages.callers import assistant_of, caller_of
 from webapp.pages.charts import chart, sparkline
 from webapp.pages.templating import dom_id, render_block
@@ -23,6 +23,7 @@ from webapp.relay.campaignstate import CampaignState
 from webapp.relay.frames import Frame, iso
 from webapp.relay.health import HealthConfig, Summary, Timeline, measure
 from webapp.wire.normalise import parse_timestamp
+from webapp.wire.streamkey import StreamKey
 
 # A call no health was measured for (a call's stream always measures: a stand-in only).
 # Its thresholds are not the settings' (the pages do not hold them): shown as 0.
@@ -44,7 +45,7 @@ class Watched(Protocol):
     @property
     def connection(self) -> dict[str, Any]: ...
     @property
-    def key_id(self) -> str: ...
+    def key(self) -> StreamKey: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,7 +96,7 @@ def call_context(stream: Watched) -> dict[str, Any]:
     figures = snapshot.get("metrics") or NO_FIGURES
     score = (figures.get("attention") or {}).get("score", 0)
     return {
-        "sid": stream.key_id,
+        "sid": stream.key.id,
         "conn": stream.connection,
         "call": {
             "status": snapshot["status"],
@@ -218,7 +219,7 @@ def _caption_regions(stream: Watched, frame: Frame | None) -> list[Region]:
 def _card_regions(stream: Watched, frame: Frame | None) -> list[Region]:
     if frame is not None and frame.type in ("end", "error"):
         return []
-    return [Region("card", f"#card-{dom_id(stream.key_id)}")]
+    return [Region("card", f"#card-{dom_id(stream.key.id)}")]
 
 
 # -- campaigns -----------------------------------------------------------------------------
@@ -233,7 +234,7 @@ def campaign_context(stream: Watched) -> dict[str, Any]:
     assert isinstance(state, CampaignState)
     snapshot = state.snapshot()
     return {
-        "campaign_id": stream.key_id,
+        "campaign_id": stream.key.id,
         "conn": ENDED_CAMPAIGN if snapshot["ended"] else stream.connection,
         "campaign": snapshot,
         "counters": snapshot["counters"],

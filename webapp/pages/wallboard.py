@@ -4,7 +4,7 @@ Browsers allow six HTTP/1.1 connections per origin, so a page that shows many
 calls must not open a stream per call. One session attaches a single
 subscriber to every ongoing call's stream and to the directory; when the
 directory changes, cards are added and removed without a reload. The event id
-is a cursor over every call shown (see :mod:`webapp.relay.cursor`), so a reconnect
+is a cursor over every call shown (see :mod:`webapp.delivery.cursor`), so a reconnect
 resumes each card exactly, and the cursor also tells which cards the browser
 already has.
 """
@@ -20,17 +20,17 @@ from urllib.parse import urlencode
 from starlette.requests import Request
 from starlette.responses import Response
 
-from webapp.pages import htmlsse, views
+from webapp.delivery import cursor, htmlsse
+from webapp.delivery.serve import SSE, batches, last_event_id, sse_response
+from webapp.pages import views
 from webapp.pages.attention import call_keys
 from webapp.pages.state import app_state, record
 from webapp.pages.templating import dom_id, render_block, templates
-from webapp.relay import cursor
 from webapp.relay.frames import Frame
 from webapp.relay.hub import Hub, Viewing
-from webapp.relay.serve import SSE, batches, last_event_id, sse_response
 from webapp.watch.directory import Directory
 from webapp.wire.rest import CallSummary
-from webapp.wire.streamkey import BadStreamId, StreamKey
+from webapp.wire.streamkey import StreamKey
 
 MAX_CARDS = 48
 SORTS = ("attention", "started")
@@ -162,15 +162,7 @@ def _wanted(directory: Directory, view: BoardView) -> list[StreamKey]:
 
 def _positions(text: str | None) -> dict[StreamKey, str]:
     """The cards the browser has, and where each stands: only well-formed call entries."""
-    found = {}
-    for name, position in cursor.entries(text).items():
-        try:
-            key = StreamKey.parse(name)
-        except BadStreamId:
-            continue
-        if key.kind == "call":
-            found[key] = position
-    return found
+    return {key: at for key, at in cursor.entries(text).items() if key.kind == "call"}
 
 
 class _Session:

@@ -53,7 +53,7 @@ class Outbox:
         item = Outgoing(event_id(self.key, frame), frame.type, frame.data, self._epoch, numbers)
         self._kept.append(item)
         if self.posting:
-            self._webhooks.send(str(self.key), item)
+            self._webhooks.send(self.key, item)
 
     async def take_over(self) -> None:
         """This node runs the upstream now: queue what no holder delivered, then post on.
@@ -61,7 +61,7 @@ class Outbox:
         The kept frames are read after the dispatcher's await, and posting starts with no
         await after it: a frame emitted meanwhile is queued once, in order.
         """
-        await self._webhooks.take_over(str(self.key), self._kept, self._counts)
+        await self._webhooks.take_over(self.key, self._kept, self._counts)
         self.posting = True
 
     def stop(self) -> None:

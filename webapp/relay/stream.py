@@ -76,7 +76,7 @@ class Integrations:
 
     alerts: Callable[[], Alerts] | None = None
     webhooks: Webhooks | None = None
-    on_alert: Callable[[str, dict[str, Any]], None] | None = None
+    on_alert: Callable[[StreamKey, dict[str, Any]], None] | None = None
     on_quiet: Callable[[], None] | None = None  # a call went quiet or woke up (the overview)
     sharing: Sharing | None = None  # several nodes on Redis: the stream's inputs are shared
     redaction: RedactionConfig | None = None
@@ -212,10 +212,6 @@ class Stream:
     @property
     def kind(self) -> str:
         return self.key.kind
-
-    @property
-    def key_id(self) -> str:
-        return self.key.id
 
     @property
     def assistant_hint(self) -> str | None:
@@ -495,7 +491,7 @@ class Stream:
                 self._progress.offer(derived)
                 self.extras.observe(derived)
                 if derived.type == "alert" and self._integrations.on_alert is not None:
-                    self._integrations.on_alert(str(self.key), derived.data)
+                    self._integrations.on_alert(self.key, derived.data)
         if self.state.ended:  # a call's state ends before its replay is read: claims go now
             self.extras.clear_claim()
         self.extras.publish_health()
@@ -608,7 +604,7 @@ class Stream:
             if self.outbox is not None:  # a cluster: kept on every node, sent by the holder
                 self.outbox.emit(frame)
             elif self.runs_upstream:
-                webhooks.offer(str(self.key), event_id(self.key, frame), frame.type, frame.data)
+                webhooks.offer(self.key, event_id(self.key, frame), frame.type, frame.data)
         if self._integrations.history is not None:
             self._integrations.history.observe(self, frame)
         self._deliver(frame)

@@ -22,6 +22,7 @@ from webapp.relay.frames import render
 from webapp.relay.subscriber import Subscriber
 from webapp.watch.assistants import AssistantNames
 from webapp.wire.rest import BurkiRest, CallSummary, CampaignSummary, NotFound, RestError
+from webapp.wire.streamkey import StreamKey
 
 log = logging.getLogger(__name__)
 
@@ -136,7 +137,7 @@ class Directory:
         """The assistant Burki's call list named for this call (kept after it left the list)."""
         return self._assistants.get(call_sid)
 
-    def add_alert(self, stream: str, alert: dict[str, Any]) -> None:
+    def add_alert(self, stream: StreamKey, alert: dict[str, Any]) -> None:
         """An alert raised on a stream: listed on the overview, newest first, once.
 
         A stream retired and opened again derives its alerts afresh from Burki's replay,
@@ -146,7 +147,7 @@ class Directory:
             a["stream"] == stream and a.get("id") == ident for a in self.alerts
         ):
             return
-        self.alerts.appendleft({"stream": stream, "ident": stream.partition(":")[2], **alert})
+        self.alerts.appendleft({"stream": stream, "ident": stream.id, **alert})
         self._tell()
 
     def poke(self) -> None:

@@ -16,8 +16,9 @@ by their logs.
 from __future__ import annotations
 
 import re
+from collections.abc import Container
 
-from webapp.wire.streamkey import StreamKey
+from webapp.wire.streamkey import ONLY_DEFAULT, StreamKey
 
 _POSITION = re.compile(r"[0-9a-f]{1,32}-[0-9]{1,19}")
 
@@ -60,12 +61,21 @@ def decode(text: str | None, keys: list[StreamKey]) -> dict[StreamKey, str | Non
         return dict.fromkeys(keys)
     if text.startswith(COMPACT):
         return _decode_compact(text, keys)
-    found = entries(text)
+    found = _named(text)  # the keys asked for are rendered to find them: nothing is parsed
     return {key: found.get(str(key), UNRESUMABLE) for key in keys}
 
 
-def entries(text: str | None) -> dict[str, str]:
-    """Every well-formed ``name=position`` of a cursor; nothing of one too long to be ours."""
+def entries(text: str | None, orgs: Container[str] = ONLY_DEFAULT) -> dict[StreamKey, str]:
+    """Every well-formed ``key=position`` of a cursor; nothing of one too long to be ours.
+
+    A name counts only as :class:`StreamKey` renders it (``campaign:07`` is not ours), of
+    an organisation in ``orgs``."""
+    named = ((StreamKey.read(name, orgs), position) for name, position in _named(text).items())
+    return {key: position for key, position in named if key is not None}
+
+
+def _named(text: str | None) -> dict[str, str]:
+    """Every ``name=position`` of a cursor with a well-formed position, by name as written."""
     found: dict[str, str] = {}
     if text and len(text) <= MAX_CURSOR:
         for part in text.split(","):

@@ -5,7 +5,7 @@ uvicorn's h11 protocol limits connections in total only, bounds a request head o
 it is incomplete (a whole head in one read is taken at any size), and never times out a
 body: a client sending one byte every few seconds holds its connection for as long as it
 likes, and a thousand of them from one host leave nobody else a connection.
-:class:`webapp.server.HeadTimeoutProtocol` asks this module three things:
+:class:`webapp.delivery.protocol.HeadTimeoutProtocol` asks this module three things:
 
 - :meth:`AddressShare.admit`: may this peer open one more connection? Each client address
   (an IPv6 address counts as its /64) holds at most its share; trusted proxies (whose

@@ -31,12 +31,14 @@ cancels them and closes the generator on every way out; only when the response
 ended with bytes still unsent does the watchdog outlive it, until they leave or the
 stall timeout aborts the connection.
 
-The direct path: the server's protocol (``webapp.server``) offers the ASGI app
+The direct path: the server's protocol (``webapp.delivery.protocol``) offers the ASGI app
 its connection's transport through :data:`CONNECTION`, a context variable set
 while it parses a request, so the request's task inherits it: a small,
 explicit extension of our own server, no reach into uvicorn's internals. Only an
 HTTP/1.1 GET response (chunked, as h11 frames it) is written to directly, with
-the same chunk framing; the final chunk still goes through the server.
+the same chunk framing; the final chunk still goes through the server. What this
+relies on in uvicorn and h11 (the task inherits the context of the parse, a body
+send is one chunk written before it returns) is pinned by ``tests/test_uvicorn_pin.py``.
 """
 
 from __future__ import annotations

@@ -14,9 +14,9 @@ from functools import partial
 
 from starlette.requests import Request
 
+from webapp.delivery.sseresponse import StreamResponse, direct_sink
 from webapp.relay.frames import Frame
 from webapp.relay.hub import Hub
-from webapp.relay.sseresponse import StreamResponse, direct_sink
 from webapp.relay.subscriber import Subscriber
 
 PING = b": ping\n\n"  # the JSON API's heartbeat: a comment
