@@ -202,6 +202,6 @@ async def test_ending_a_call_burki_does_not_know_is_a_404_on_the_confirm_page(
     async with running_app(sim) as live, live.client(Role.SUPERVISOR, timeout=10) as ada:
         url = f"{live.url}/calls/{made_up}/end"
         answer = await ada.post(url, data={"csrf": await csrf_of(ada, f"{live.url}/")})
-        assert any(w.startswith(f"end call:{made_up}: failed (404)") for w in audited(live))
+        assert any(w.startswith(f"end call:{made_up}: failed (404)") for w in await audited(live))
     assert answer.status_code == 404  # Burki's 404 is ours (docs/errors.md), not a 409
     assert "Burki does not know this call or campaign." in answer.text

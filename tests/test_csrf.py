@@ -43,20 +43,20 @@ async def test_every_state_changing_route_refuses_a_form_without_the_session_tok
     door = DOORS[name]
     sid, cid = sim.add_call(), sim.add_campaign(contacts=5)
     async with running_app(sim) as live, client_for(live, door.who) as client:
-        live.state.access.users.add("ada", PASSWORD, Role.SUPERVISOR)
+        await live.state.access.users.add("ada", PASSWORD, Role.SUPERVISOR)
         embeds = live.state.access.embeds
         ids = {"sid": sid, "ending": sid, "cid": str(cid)}
-        ids["link"] = embeds.mint("call", sid, 600, "test").record.id
+        ids["link"] = (await embeds.mint("call", sid, 600, "test")).record.id
         if door.before:
             await client.get(live.url + door.before.format(**ids))
         await client.get(live.url + "/signin")  # the session has a token: it is not sent
         url = live.url + door.path.format(**ids)
         form = {key: value.format(**ids) for key, value in door.form.items()}
-        counted = entries(live)
+        counted = await entries(live)
         missing = await ask(client, url, BROWSER, form)
         forged = await ask(client, url, PROGRAM, form | {"csrf": "forged"})
         header = await ask(client, url, BROWSER | {"X-CSRF-Token": "forged"}, form)
-        assert entries(live) == counted  # refused before the route did anything
+        assert await entries(live) == counted  # refused before the route did anything
         assert not sim.store.calls[sid].ended
         still = 200 if door.who == "admin" else 303  # a signed-in admin is still signed in
         assert (await client.get(live.url + "/")).status_code == still
