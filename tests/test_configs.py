@@ -35,6 +35,7 @@ BUILDERS: dict[str, Callable[[Settings], Any]] = {
     "redaction": configs.redaction_config,
     "bus": lambda settings: configs.bus_config(settings, "node-1"),
     "monitor": configs.monitor_config,
+    "history": configs.history_retention,
 }
 
 # Settings that are neither numbers nor switches, each moved to another valid value.

@@ -39,6 +39,7 @@ MAY_IMPORT: dict[str, set[str]] = {
     "access": {"wire", "store"},  # NOT the relay: who may watch knows no stream internals
     "delivery": {"relay", "calls", "wire", "access"},  # how frames reach a viewer
     "watch": {"relay", "calls", "wire", "alerts"},  # what the dashboard watches on its own
+    "history": {"store", "relay", "calls", "wire"},  # what a shift leaves behind, from the frames
     "cluster": {"relay", "calls", "wire", "access", "watch", "alerts"},  # nodes on Redis
     "pages": {
         "wire",
@@ -50,6 +51,7 @@ MAY_IMPORT: dict[str, set[str]] = {
         "delivery",
         "watch",
         "cluster",
+        "history",
     },
     "simulator": set(),  # Burki's stand-in shares no code with the dashboard it tests
 }

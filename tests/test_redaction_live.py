@@ -17,6 +17,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from tests.conftest import SIM_KEY
 from tests.live import LiveApp, Viewer, has_segment, is_event, running_app, segments, watching
 from tests.planted import Secret, noise, secrets
 from tests.receiver import Receiver, receiving
@@ -100,6 +101,8 @@ async def test_planted_values_never_reach_a_viewer_an_export_a_webhook_an_alert_
                 await _run_batch(sim, live, receiver, batch)
                 audit = await stored_text(live)
     assert len(caplog.records) > 20, "the session logged almost nothing: it would prove nothing"
+    assert 'said "lawyer"' in audit, "the history holds no alert: the scan would prove nothing"
+    assert SIM_KEY not in audit
     for case in batch:
         assert not _leaks(case.secret, [caplog.text, audit])
 
@@ -312,6 +315,8 @@ async def test_a_held_segment_is_shown_before_the_call_ends(sim: Simulator) -> N
 async def stored_text(live: LiveApp) -> str:
     """Everything the node's store holds, as its SQLite file and write-ahead log have it."""
     await live.state.access.audit.close()  # what waits is written
+    if live.state.history is not None:
+        await live.state.history.recorder.drained()  # the alerts and summaries too
     database = Path(str(live.state.access.store.db.url.database))
     found = [path.read_bytes() for path in (database, Path(f"{database}-wal")) if path.exists()]
     return b"".join(found).decode("utf-8", "replace")

@@ -32,6 +32,7 @@ from webapp.pages import (
     claims,
     errorpages,
     exports,
+    history,
     livepages,
     overview,
     signin,
@@ -95,6 +96,8 @@ async def _lifespan(
             state.webhooks.start()
         if state.monitor is not None:
             state.monitor.start()
+        if state.history is not None:
+            state.history.start()
         await access.audit.prune()
         try:
             yield
@@ -103,6 +106,8 @@ async def _lifespan(
                 await state.monitor.close()
             await state.directory.close()
             await state.hub.close()
+            if state.history is not None:  # after the hub: the streams' last records are in
+                await state.history.close()
             if state.store is not None:
                 await state.store.close()
             if state.webhooks is not None:
@@ -184,6 +189,17 @@ def routes() -> list[BaseRoute]:
         ),
         route("/", overview.page, name="index", guard=SIGNED_IN, audit="once"),
         route("/alerts", overview.alert_history, name="alerts", guard=call, audit="once"),
+        route(
+            "/history/alerts", history.alerts_page, name="history_alerts", guard=call, audit="once"
+        ),
+        route(
+            "/history/alerts.csv",
+            history.alerts_csv,
+            name="history_alerts_csv",
+            guard=call,
+            audit="each",
+        ),
+        route("/history/shift", history.shift_page, name="shift_report", guard=call, audit="once"),
         route(
             "/overview/updates",
             overview.updates,

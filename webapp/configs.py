@@ -14,6 +14,7 @@ from webapp.calls.health import HealthConfig
 from webapp.calls.pii import Policy
 from webapp.calls.redactor import RedactionConfig
 from webapp.cluster.bus import BusConfig
+from webapp.history.keeper import Retention
 from webapp.relay.config import RelayConfig
 from webapp.settings import Settings
 from webapp.watch.monitor import MonitorConfig
@@ -99,4 +100,12 @@ def monitor_config(settings: Settings) -> MonitorConfig:
         enabled=settings.monitor_enabled,
         max_streams=settings.monitor_max_streams,
         open_rate=settings.monitor_open_rate,
+    )
+
+
+def history_retention(settings: Settings) -> Retention:
+    return Retention(
+        alerts=settings.history_alert_days,
+        actions=settings.history_action_days,
+        summaries=settings.history_summary_days,
     )

@@ -46,11 +46,13 @@ from webapp.cluster.throttle import RedisAttempts
 from webapp.configs import (
     alert_config,
     bus_config,
+    history_retention,
     monitor_config,
     redaction_config,
     relay_config,
     upstream_config,
 )
+from webapp.history.keeper import Keeper
 from webapp.pages import errorpages
 from webapp.pages.capabilities import ActionPolicy, Capabilities
 from webapp.pages.missing import MissingIds
@@ -85,6 +87,8 @@ def burki_rest(settings: Settings) -> BurkiRest:
 def app_state(settings: Settings, access: Access, rest: BurkiRest, demo: bool) -> AppState:
     """The running parts, wired; the lifespan starts and stops them."""
     metrics = Metrics()
+    keeper = history(settings, access.store)
+    metrics.watch_history(keeper.recorder)
     sources = Sources(upstream_config(settings), rest)
     store = cluster(settings)
     interval = settings.directory_poll_interval
@@ -106,6 +110,7 @@ def app_state(settings: Settings, access: Access, rest: BurkiRest, demo: bool) -
         attention=Attention(settings.weights),
         redaction=redaction,
         assistant_name=directory.assistants.name_of,
+        history=keeper.recording,
     )
     hub = Hub(sources, relay_config(settings), metrics, integrations)
     monitor = Monitor(
@@ -140,7 +145,13 @@ def app_state(settings: Settings, access: Access, rest: BurkiRest, demo: bool) -
         ),
         store=store.bus if store is not None else None,
         monitor=monitor if monitor.enabled else None,
+        history=keeper,
     )
+
+
+def history(settings: Settings, database: Store) -> Keeper:
+    """The history's writer and pruner on the store's database."""
+    return Keeper(database.history, history_retention(settings), settings.history_queue)
 
 
 def cluster(settings: Settings) -> Cluster | None:

@@ -51,3 +51,37 @@ def sparkline(scores: list[float]) -> str:
         f"{i * step:.1f},{(1 - max(min(v, 1.0), -1.0)) / 2 * SPARK_HEIGHT:.1f}"
         for i, v in enumerate(values)
     )
+
+
+BAR_WIDTH = 600
+BAR_HEIGHT = 120
+
+
+def stacked_columns(columns: list[dict[str, int]], order: tuple[str, ...]) -> dict[str, Any]:
+    """Columns of stacked bars (one per period, a segment per key of ``order``, bottom up)
+    in a 600x120 box, scaled to the tallest column; SVG rectangles, drawn by the template."""
+    top = max((sum(c.values()) for c in columns), default=0) or 1
+    step = BAR_WIDTH / max(len(columns), 1)
+    drawn = []
+    for n, counts in enumerate(columns):
+        y, segments = float(BAR_HEIGHT), []
+        for key in order:
+            height = counts.get(key, 0) / top * BAR_HEIGHT
+            if height:
+                y -= height
+                segments.append({"key": key, "y": round(y, 1), "h": round(height, 1)})
+        drawn.append({"x": round(n * step + step * 0.1, 1), "segments": segments})
+    return {
+        "width": BAR_WIDTH,
+        "height": BAR_HEIGHT,
+        "bar": round(step * 0.8, 1),
+        "columns": drawn,
+        "top": top,
+    }
+
+
+def bar_length(value: float | None, top: float, width: float = 100.0) -> float:
+    """A horizontal bar's length (percent of ``width``) for ``value`` against ``top``."""
+    if value is None or top <= 0:
+        return 0.0
+    return round(min(max(value, 0.0), top) / top * width, 1)

@@ -7,8 +7,10 @@ exactly the next event: nothing missed, nothing twice.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any, TypeVar
 from urllib.parse import urlencode
 
@@ -21,11 +23,14 @@ from webapp.delivery.pagestream import html_frames
 from webapp.delivery.serve import SSE, last_event_id, sse_response
 from webapp.pages import actions, exports, views
 from webapp.pages.capabilities import CANNOT
+from webapp.pages.history import FORM_TIME
 from webapp.pages.known import UnknownId, refuse_unknown
 from webapp.pages.state import app_state, record
 from webapp.pages.templating import templates
 from webapp.relay.hub import Hub
 from webapp.relay.stream import Stream
+from webapp.store.database import StoreUnavailable
+from webapp.store.records import CallSummary
 from webapp.wire.rest import NotFound, RestError, Unauthorized
 from webapp.wire.streamkey import StreamKey, quoted
 
@@ -33,6 +38,9 @@ T = TypeVar("T")
 
 PAGE_VIEWS = {"call": views.CALL, "captions": views.CAPTIONS, "campaign": views.CAMPAIGN}
 VIEW_KINDS = {"call": "call", "captions": "call", "campaign": "campaign"}  # what each view shows
+
+
+STORED_WAIT = 1.0  # seconds a call page waits for its stored summary
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +54,16 @@ class LivePage:
     cannot_end: str = ""  # this Burki cannot end calls: says so
     may_control: bool = False  # the viewer's role may pause, resume, stop campaigns
     cannot_control: str = ""
+    stored: CallSummary | None = None  # an ended call's summary, as the history keeps it
+
+    @property
+    def stored_alerts(self) -> str:
+        """The query of the Alerts page for the stored call's day up to its end."""
+        if self.stored is None:
+            return ""
+        end = self.stored.ended_at + timedelta(minutes=1)
+        since = end - timedelta(hours=24)
+        return urlencode({"since": since.strftime(FORM_TIME), "until": end.strftime(FORM_TIME)})
 
 
 async def call_page(request: Request) -> Response:
@@ -74,7 +92,22 @@ async def _call(request: Request, view: views.View, template: str, embedded: boo
     await app_state(request).hub.ready([key])
     stream = app_state(request).hub.stream(key)
     await record(request, str(key))
-    return _render(request, stream, view, template, embedded)
+    stored = await _stored(request, key.id) if not embedded else None
+    return _render(request, stream, view, template, embedded, stored)
+
+
+async def _stored(request: Request, call_id: str) -> CallSummary | None:
+    """The call's summary in the history (None: not ended, or no history, or unreachable).
+
+    The live page never waits long for it: not at all while the history's writer finds
+    the database away, and at most ``STORED_WAIT`` seconds otherwise."""
+    history = app_state(request).history
+    if history is None or history.recorder.unreachable:
+        return None
+    try:
+        return await asyncio.wait_for(history.rows.call(call_id), STORED_WAIT)
+    except (StoreUnavailable, TimeoutError):
+        return None  # the live page goes on without it
 
 
 async def _campaign(request: Request, embedded: bool) -> Response:
@@ -89,7 +122,12 @@ async def _campaign(request: Request, embedded: bool) -> Response:
 
 
 def _render(
-    request: Request, stream: Stream, view: views.View, template: str, embedded: bool
+    request: Request,
+    stream: Stream,
+    view: views.View,
+    template: str,
+    embedded: bool,
+    stored: CallSummary | None = None,
 ) -> Response:
     stream.watch_view(view)
     route = "embed_live_updates" if embedded else "live_updates"
@@ -104,6 +142,7 @@ def _render(
         demo=app_state(request).demo,
         embedded=embedded,
         may_unredact=not embedded and exports.may_unredact(request),
+        stored=stored,
         **_may_act(request, embedded),
     )
     context = view.context(stream) | {"page": page}

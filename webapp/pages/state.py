@@ -18,6 +18,7 @@ from webapp.access.users import Role
 from webapp.access.wiring import Access, principal_of
 from webapp.alerts.webhooks import WebhookDispatcher
 from webapp.calls.redactor import RedactionConfig
+from webapp.history.keeper import Keeper
 from webapp.pages.capabilities import ActionPolicy
 from webapp.pages.missing import MissingIds
 from webapp.relay.hub import Hub
@@ -49,6 +50,7 @@ class AppState:
     store: SharedStore | None = None  # the cluster's Redis (None: one process alone)
     actions: ActionPolicy = field(default_factory=ActionPolicy)  # who may end calls, etc.
     monitor: Monitor | None = None  # every listed call held open with no page (None: off)
+    history: Keeper | None = None  # alerts, actions and summaries in the store
 
 
 @dataclass(frozen=True, slots=True)

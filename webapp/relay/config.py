@@ -9,7 +9,7 @@ from webapp.calls.health import HealthConfig
 from webapp.calls.pipeline import Alerts, Attention
 from webapp.calls.redactor import RedactionConfig
 from webapp.relay.bulletin import Bulletin
-from webapp.relay.ports import Sharing, Webhooks
+from webapp.relay.ports import History, Sharing, Webhooks
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,6 +25,7 @@ class Integrations:
     attention: Attention | None = None
     # A call's assistant by name, when Burki's status names only its id (the open-source).
     assistant_name: Callable[[int], Awaitable[str]] | None = None
+    history: History | None = None  # what a shift leaves behind (alerts, actions, summaries)
 
 
 @dataclass(frozen=True, slots=True)

@@ -25,7 +25,7 @@ from webapp.relay.bulletin import Bulletin
 from webapp.relay.frames import Frame, render
 from webapp.relay.metrics import Metrics
 from webapp.relay.outbox import WEBHOOK_TYPES, Outbox, event_id
-from webapp.relay.ports import FrameView, StreamLink, Webhooks
+from webapp.relay.ports import FrameView, History, StreamLink, Webhooks
 from webapp.relay.replaylog import ReplayLog
 from webapp.relay.subscriber import Subscriber
 from webapp.wire.streamkey import StreamKey
@@ -46,6 +46,7 @@ class Emitter:
         webhooks: Webhooks | None,
         shared: bool,
         bulletin: Bulletin | None = None,
+        history: History | None = None,
     ) -> None:
         self.key = key
         self.log = ReplayLog(max(log_size, 300))
@@ -54,6 +55,7 @@ class Emitter:
         self._metrics = metrics
         self._webhooks = webhooks
         self._bulletin = bulletin
+        self._history = history
         self.outbox = Outbox(key, webhooks) if shared and webhooks is not None else None
         self._held: list[Frame] | None = None  # the frames of the input being applied
 
@@ -177,6 +179,8 @@ class Emitter:
                 self.outbox.emit(frame)
             elif self.runs_upstream:
                 webhooks.offer(self.key, event_id(self.key, frame), frame.type, frame.data)
+        if self._history is not None:
+            self._history.observe(self, frame)
         self._deliver(frame)
 
     def _deliver(self, frame: Frame) -> None:

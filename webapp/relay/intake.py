@@ -39,7 +39,7 @@ class Intake(Emitter):
         shared: bool,
     ) -> None:
         i = integrations
-        super().__init__(key, config.log_size, metrics, i.webhooks, shared, i.bulletin)
+        super().__init__(key, config.log_size, metrics, i.webhooks, shared, i.bulletin, i.history)
         self._sources = sources
         self._config = config
         self._assistant_name = integrations.assistant_name

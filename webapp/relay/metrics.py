@@ -76,8 +76,23 @@ class Metrics:
         unreadable), by kind of key, at each scrape."""
         self.registry.register(_RefusedCounts(refused))
 
+    def watch_history(self, recorder: HistoryStatus) -> None:
+        """Expose the history's writer: records waiting, written, refused (its queue full)."""
+        self.registry.register(_HistoryCounts(recorder))
+
     def render(self) -> bytes:
         return generate_latest(self.registry)
+
+
+class HistoryStatus(Protocol):
+    """The history's writer (``webapp.store.recorder.Recorder``)."""
+
+    @property
+    def backlog(self) -> int: ...
+    @property
+    def written(self) -> int: ...
+    @property
+    def dropped(self) -> int: ...
 
 
 class WebhookStatus(Protocol):
@@ -137,3 +152,24 @@ class _RefusedCounts(Collector):
         for what, count in sorted(self.refused.items()):
             family.add_metric([what], count)
         yield family
+
+
+class _HistoryCounts(Collector):
+    def __init__(self, recorder: HistoryStatus) -> None:
+        self.recorder = recorder
+
+    def collect(self) -> Iterator[Metric]:
+        r = self.recorder
+        yield GaugeMetricFamily(
+            "burki_live_history_waiting",
+            "History records (alerts, actions, summaries) waiting in memory to be written",
+            value=r.backlog,
+        )
+        yield CounterMetricFamily(
+            "burki_live_history_written", "History records written to the database", r.written
+        )
+        yield CounterMetricFamily(
+            "burki_live_history_dropped",
+            "History records refused because the queue was full (the database away too long)",
+            r.dropped,
+        )

@@ -20,6 +20,7 @@ from webapp.relay.frames import Frame
 from webapp.wire.streamkey import StreamKey
 
 if TYPE_CHECKING:
+    from webapp.relay.emitter import Emitter
     from webapp.relay.stream import Stream
 
 
@@ -118,6 +119,13 @@ class Sharing(Protocol):
     """Several nodes on one shared store: makes each stream's link (``webapp.cluster``)."""
 
     def link(self, stream: Stream) -> StreamLink: ...
+
+
+class History(Protocol):
+    """Remembers what streams showed people (``webapp.history.recording.Recording``): sees
+    every frame a stream emits and never blocks it (the writing is a task of its own)."""
+
+    def observe(self, stream: Emitter, frame: Frame) -> None: ...
 
 
 class SharedStore(Protocol):

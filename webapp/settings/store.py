@@ -1,4 +1,5 @@
-"""The store (issue 24): the one database of users, tokens, embed links and the audit log."""
+"""The store (issue 24): the one database of users, tokens, embed links, the audit log and
+the history, and how long the history is kept."""
 
 from __future__ import annotations
 
@@ -28,6 +29,24 @@ class StoreSettings(Area):
         le=60,
         description="Seconds to wait for the database (connect, statement) before it counts "
         "as unreachable.",
+    )
+
+    # -- the history: alerts, actions and summaries kept in the database -------------------
+    history_alert_days: int = Field(
+        90, ge=1, description="Days the history keeps alerts (who handled them too)."
+    )
+    history_action_days: int = Field(
+        90, ge=1, description="Days the history keeps people's actions (ended, claimed, ...)."
+    )
+    history_summary_days: int = Field(
+        365, ge=1, description="Days the history keeps the summary of each ended call and campaign."
+    )
+    history_queue: int = Field(
+        10_000,
+        ge=100,
+        le=1_000_000,
+        description="Records (alerts, actions, summaries) held in memory while the database "
+        "is unreachable; past that, new ones are dropped and logged.",
     )
 
     @field_validator("database_url")

@@ -15,6 +15,7 @@ never show the URL's password.
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
@@ -75,8 +76,31 @@ def shown(url: URL) -> str:
     return url.render_as_string(hide_password=True)
 
 
+# The drivers log every statement with its parameters (aiosqlite at DEBUG, SQLAlchemy's
+# engine at INFO once its logger lets it): an alert's excerpt is a caller's words and a row
+# may hold a password hash. A filter on the loggers that write those lines drops everything
+# below a warning, whatever level an operator (or a debugging session) sets them to.
+QUIET_LOGGERS = ("aiosqlite", "sqlalchemy.engine.Engine", "asyncpg")
+
+
+class _WarningsOnly(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.levelno >= logging.WARNING
+
+
+_WARNINGS_ONLY = _WarningsOnly()
+
+
+def quiet_drivers() -> None:
+    for name in QUIET_LOGGERS:
+        logger = logging.getLogger(name)
+        if _WARNINGS_ONLY not in logger.filters:
+            logger.addFilter(_WARNINGS_ONLY)
+
+
 def make_engine(url: URL, timeout: float) -> AsyncEngine:
-    """An engine whose every wait is bounded by ``timeout`` seconds."""
+    """An engine whose every wait is bounded by ``timeout`` seconds (its drivers quiet)."""
+    quiet_drivers()
     if url.get_backend_name() == "sqlite":
         if url.database and url.database != ":memory:":
             _private_file(Path(url.database))

@@ -15,12 +15,14 @@ from sqlalchemy import (
     Column,
     DateTime,
     Dialect,
+    Float,
     Index,
     Integer,
     MetaData,
     String,
     Table,
     TypeDecorator,
+    UniqueConstraint,
 )
 
 # Stable constraint names, so a migration can name what it drops on both dialects.
@@ -104,4 +106,72 @@ audit_log = Table(
     Column("route", String(256), nullable=False),
     Column("address", String(256), nullable=False),
     Index("ix_audit_log_at", "at"),
+)
+
+# -- history (issue 24, second half): what a shift leaves behind -----------------------------
+# Only what the dashboard showed people already: redacted excerpts, never a transcript's
+# text, never the Burki key. Each row has a natural key, so a record written twice (a
+# cluster's holder that died after writing, its successor writing again) is one row.
+
+alerts = Table(
+    "alerts",
+    metadata,
+    Column("id", RowId, primary_key=True, autoincrement=True),
+    Column("call_id", String(128), nullable=False),
+    Column("alert_id", String(64), nullable=False),  # the alert's id, unique within its call
+    Column("at", UtcDateTime(), nullable=False, index=True),
+    Column("kind", String(16), nullable=False),
+    Column("severity", String(16), nullable=False),
+    Column("message", String(256), nullable=False),
+    Column("excerpt", String(256), nullable=False),  # redacted before it was ever shown
+    Column("assistant", String(128), nullable=False, server_default=""),
+    Column("handled_by", String(128), nullable=True),  # who acknowledged or claimed the call
+    Column("handled_how", String(16), nullable=True),  # ack or claim
+    Column("handled_at", UtcDateTime(), nullable=True),
+    UniqueConstraint("call_id", "alert_id", name="uq_alerts_call_id_alert_id"),
+)
+
+actions = Table(
+    "actions",
+    metadata,
+    Column("id", RowId, primary_key=True, autoincrement=True),
+    Column("key", String(32), nullable=False, unique=True),  # a digest of the record
+    Column("at", UtcDateTime(), nullable=False, index=True),
+    Column("stream", String(160), nullable=False),  # call:<id> or campaign:<id>
+    Column("what", String(16), nullable=False),  # end, campaign, claim, ack, release
+    Column("outcome", String(16), nullable=False),  # asked, done, failed ("" for claims)
+    Column("who", String(128), nullable=False),
+    Column("message", String(256), nullable=False),
+)
+
+call_summaries = Table(
+    "call_summaries",
+    metadata,
+    Column("call_id", String(128), primary_key=True),
+    Column("ended_at", UtcDateTime(), nullable=False, index=True),
+    Column("assistant", String(128), nullable=False),
+    Column("length", Float(), nullable=True),  # seconds
+    Column("latency_median", Float(), nullable=True),
+    Column("latency_worst", Float(), nullable=True),
+    Column("longest_silence", Float(), nullable=True),
+    Column("dead_air", Integer(), nullable=False),  # silences past the warning
+    Column("interruptions", Integer(), nullable=False),
+    Column("user_share", Float(), nullable=True),  # the caller's share of the talk, 0..1
+    Column("peak_attention", Integer(), nullable=False),
+    Column("reasons", String(512), nullable=False),  # the peak's reasons, "; "-joined
+    Column("alerts", Integer(), nullable=False),
+)
+
+campaign_summaries = Table(
+    "campaign_summaries",
+    metadata,
+    Column("campaign_id", String(128), primary_key=True),
+    Column("ended_at", UtcDateTime(), nullable=False, index=True),
+    Column("name", String(256), nullable=False),
+    Column("status", String(32), nullable=False),
+    Column("total", Integer(), nullable=False),
+    Column("completed", Integer(), nullable=False),
+    Column("successful", Integer(), nullable=False),
+    Column("failed", Integer(), nullable=False),
+    Column("duration", Float(), nullable=True),  # seconds, as Burki summed them
 )

@@ -16,6 +16,7 @@ from webapp.store import migrate
 from webapp.store.audit import AuditRows
 from webapp.store.database import Database, StoreUnavailable, make_engine, shown
 from webapp.store.embeds import EmbedLinkRows
+from webapp.store.history import History
 from webapp.store.tokens import Tokens
 from webapp.store.users import Users
 
@@ -31,12 +32,14 @@ class Store:
     tokens: Tokens = field(init=False)
     embeds: EmbedLinkRows = field(init=False)
     audit: AuditRows = field(init=False)
+    history: History = field(init=False)
 
     def __post_init__(self) -> None:
         self.users = Users(self.db)
         self.tokens = Tokens(self.db)
         self.embeds = EmbedLinkRows(self.db)
         self.audit = AuditRows(self.db)
+        self.history = History(self.db)
 
     def __repr__(self) -> str:
         return f"Store({shown(self.db.url)!r})"
