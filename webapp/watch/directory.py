@@ -15,7 +15,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 from webapp.relay.bulletin import Bulletin
 from webapp.relay.subscriber import Subscriber
@@ -24,7 +24,10 @@ from webapp.wire.rest import BurkiRest, CallSummary, CampaignSummary, NotFound, 
 
 log = logging.getLogger(__name__)
 
-MAX_LISTED = 200
+T = TypeVar("T")
+
+PAGE = 100  # Burki's documented page of calls (``limit=100``)
+MAX_LISTED = 5000  # at most this many calls (and campaigns) read per poll: 50 pages
 CAMPAIGNS_RECHECK = 600.0
 """Seconds before a Burki that answered 404 for its campaign list is asked again."""
 
@@ -104,7 +107,7 @@ class Directory:
 
     async def _read_calls(self) -> tuple[list[CallSummary], str | None]:
         try:
-            calls = await self.rest.list_calls(status="ongoing", limit=MAX_LISTED)
+            calls = await every_page(self.rest.list_calls, "ongoing", lambda c: c.call_sid)
         except RestError as exc:
             return self.calls, str(exc)
         return await self.assistants.fill(calls), None
@@ -114,7 +117,7 @@ class Directory:
         if missing is not None and self.clock() - missing < CAMPAIGNS_RECHECK:
             return [], None
         try:
-            campaigns = await self.rest.list_campaigns(status="running", limit=MAX_LISTED)
+            campaigns = await every_page(self.rest.list_campaigns, "running", lambda c: c.id)
         except NotFound:
             self.campaigns_missing_at = self.clock()
             return [], None
@@ -178,3 +181,22 @@ async def _cancel(task: asyncio.Task[None] | None) -> None:
     if task is not None and task is not asyncio.current_task():
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
+
+
+async def every_page(
+    read: Callable[..., Awaitable[list[T]]], status: str, ident: Callable[[T], object]
+) -> list[T]:
+    """Every row of a Burki list, page by page, up to ``MAX_LISTED``.
+
+    A page shorter than asked is the last. The list moves while it is read (newest
+    first: a call that starts between two pages pushes one row onto the next page), so a
+    row seen twice is kept once; a row missed so is read on the next poll.
+    """
+    seen: dict[object, T] = {}
+    for skip in range(0, MAX_LISTED, PAGE):
+        page = await read(status=status, skip=skip, limit=PAGE)
+        for row in page:
+            seen.setdefault(ident(row), row)
+        if len(page) < PAGE:
+            break
+    return list(seen.values())
