@@ -14,13 +14,19 @@ import pytest
 import redis
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.cluster import NodeProcess, balanced_nodes, flush, redis_module
+from tests.cluster import (
+    NodeProcess,
+    balanced_nodes,
+    cluster_database,
+    flush,
+    redis_module,
+    token_in,
+)
 from tests.receiver import receiving
 from tests.redisserver import RedisServer
 from tests.test_alerts_live import ANGRY, endpoints
 from tests.test_cluster import bearer
 from tests.test_cluster_webhooks import EVENT_ID, drained
-from webapp.access.tokens import TokenStore
 from webapp.access.users import Role
 from webapp.simulator import Simulator
 
@@ -86,10 +92,11 @@ async def test_three_nodes_share_thirty_calls_and_a_kill_9_moves_one_nodes_calls
         monkeypatch.setenv("WEBHOOK_ENDPOINTS", endpoints(receiver.url, "alert"))
         monkeypatch.setenv("MONITOR_ENABLED", "true")
         monkeypatch.setenv("DIRECTORY_POLL_INTERVAL", "0.5")
+        database = cluster_database()
+        token = await token_in(database, "admin", Role.ADMIN)
         with tempfile.TemporaryDirectory() as folder:
-            token = TokenStore(Path(folder) / "tokens.toml").create("admin", Role.ADMIN)
             async with (
-                balanced_nodes(sim, server, Path(folder)) as (_, processes),
+                balanced_nodes(sim, server, Path(folder), database) as (_, processes),
                 bearer(token) as client,
             ):
                 before = await held_by(server, keys, set(processes), SHARE + 1)
