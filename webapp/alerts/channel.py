@@ -14,12 +14,16 @@ bounded by ``timeout``, redirects not followed, the answer's body never read.
 from __future__ import annotations
 
 import asyncio
+import json
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 import httpx
 
+from webapp.alerts import messages
 from webapp.alerts.lanes import Item
+from webapp.alerts.messages import Summary
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,3 +80,23 @@ def _seconds(retry_after: str | None) -> float:
     """``Retry-After`` in seconds when it is a number of seconds (dates are ignored)."""
     value = (retry_after or "").strip()
     return float(value) if value.isascii() and value.isdigit() else 0.0
+
+
+@dataclass(frozen=True, slots=True, repr=False)
+class ChatHookChannel:
+    """A chat's incoming webhook (Slack, Teams): the hook URL is its secret, so nothing is
+    signed; ``message`` makes the chat's JSON of what the event says, with its page's link."""
+
+    name: str  # shown instead of the URL
+    url: str  # the secret: never shown
+    post: HttpPost
+    public_url: str  # the message's link points here
+    message: Callable[[Summary], dict[str, Any]]
+
+    def __repr__(self) -> str:
+        return f"{self.name}()"
+
+    async def attempt(self, item: Item) -> Outcome:
+        summary = messages.of(item, self.public_url)
+        body = json.dumps(self.message(summary), ensure_ascii=False).encode()
+        return await self.post(self.url, body, {"Content-Type": "application/json"})

@@ -10,12 +10,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from webapp.alerts.channel import Channel, HttpPost
+from webapp.alerts.channel import Channel, ChatHookChannel, HttpPost
 from webapp.alerts.endpoints import Endpoint, Format
 from webapp.alerts.mail import EmailChannel, Mailer
 from webapp.alerts.signed import SignedChannel
-from webapp.alerts.slack import SlackChannel
-from webapp.alerts.teams import TeamsChannel
+from webapp.alerts.slack import slack
+from webapp.alerts.teams import teams
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,11 +33,11 @@ def _signed(endpoint: Endpoint, means: Means) -> Channel:
 
 
 def _slack(endpoint: Endpoint, means: Means) -> Channel:
-    return SlackChannel(endpoint.url, means.post, means.public_url)
+    return ChatHookChannel("SlackChannel", endpoint.url, means.post, means.public_url, slack)
 
 
 def _teams(endpoint: Endpoint, means: Means) -> Channel:
-    return TeamsChannel(endpoint.url, means.post, means.public_url)
+    return ChatHookChannel("TeamsChannel", endpoint.url, means.post, means.public_url, teams)
 
 
 def _email(endpoint: Endpoint, means: Means) -> Channel:

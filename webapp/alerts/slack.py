@@ -1,4 +1,5 @@
-"""The Slack channel: an incoming-webhook message (Block Kit with a plain-text fallback).
+"""The Slack message: Block Kit with a plain-text fallback, sent to an incoming webhook by
+:class:`~webapp.alerts.channel.ChatHookChannel`.
 
 Slack's hook URL is its secret, so nothing is signed; the message says what
 :func:`~webapp.alerts.messages.summarise` makes of the event, with a button to its page.
@@ -6,13 +7,8 @@ Slack's hook URL is its secret, so nothing is signed; the message says what
 
 from __future__ import annotations
 
-import json
-from dataclasses import dataclass
 from typing import Any
 
-from webapp.alerts import messages
-from webapp.alerts.channel import HttpPost, Outcome
-from webapp.alerts.lanes import Item
 from webapp.alerts.messages import Summary
 
 
@@ -41,17 +37,3 @@ def slack(summary: Summary) -> dict[str, Any]:
 def _slack_escape(text: str) -> str:
     """Slack's three control characters; anything else is shown as sent."""
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
-@dataclass(frozen=True, slots=True, repr=False)
-class SlackChannel:
-    url: str  # the secret: never shown
-    post: HttpPost
-    public_url: str  # the message's link points here
-
-    def __repr__(self) -> str:
-        return "SlackChannel()"
-
-    async def attempt(self, item: Item) -> Outcome:
-        body = json.dumps(slack(messages.of(item, self.public_url)), ensure_ascii=False).encode()
-        return await self.post(self.url, body, {"Content-Type": "application/json"})

@@ -1,4 +1,5 @@
-"""The Microsoft Teams channel: an incoming-webhook ``MessageCard`` (Workflows accept it too).
+"""The Microsoft Teams message: a ``MessageCard`` (Workflows accept it too), sent to an
+incoming webhook by :class:`~webapp.alerts.channel.ChatHookChannel`.
 
 Teams' hook URL is its secret, so nothing is signed; the card says what
 :func:`~webapp.alerts.messages.summarise` makes of the event, with an "open" action.
@@ -6,14 +7,9 @@ Teams' hook URL is its secret, so nothing is signed; the card says what
 
 from __future__ import annotations
 
-import json
 import re
-from dataclasses import dataclass
 from typing import Any
 
-from webapp.alerts import messages
-from webapp.alerts.channel import HttpPost, Outcome
-from webapp.alerts.lanes import Item
 from webapp.alerts.messages import Summary
 
 SEVERITY_COLOURS = {"high": "C62828", "medium": "B26A00", "low": "6B7280"}
@@ -51,17 +47,3 @@ def teams_escape(text: str) -> str:
     line = " ".join(text.split())
     html = line.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     return _TEAMS_MARKDOWN.sub(r"\\\1", html)
-
-
-@dataclass(frozen=True, slots=True, repr=False)
-class TeamsChannel:
-    url: str  # the secret: never shown
-    post: HttpPost
-    public_url: str  # the card's link points here
-
-    def __repr__(self) -> str:
-        return "TeamsChannel()"
-
-    async def attempt(self, item: Item) -> Outcome:
-        body = json.dumps(teams(messages.of(item, self.public_url)), ensure_ascii=False).encode()
-        return await self.post(self.url, body, {"Content-Type": "application/json"})
