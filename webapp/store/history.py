@@ -13,9 +13,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, fields
 from datetime import datetime
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
-from sqlalchemy import Table, and_, delete, func, select, update
+from sqlalchemy import ColumnElement, Table, and_, delete, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -30,7 +30,11 @@ from webapp.store.records import (
 )
 from webapp.store.schema import actions, alerts, call_summaries, campaign_summaries
 
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
+
 Kind = Literal["alerts", "actions", "calls", "campaigns"]
+R = TypeVar("R", bound="DataclassInstance")
 TABLES: dict[Kind, tuple[Table, str]] = {
     "alerts": (alerts, "at"),
     "actions": (actions, "at"),
@@ -100,31 +104,15 @@ class History:
     async def actions(
         self, since: datetime, until: datetime, limit: int = MAX_ROWS
     ) -> list[ActionRecord]:
-        c = actions.c
-        query = (
-            select(*[c[f.name] for f in fields(ActionRecord)])
-            .where(c.at >= since, c.at < until)
-            .order_by(c.at.desc(), c.id.desc())
-            .limit(limit)
-        )
-        async with self.db.begin() as conn:
-            rows = await conn.execute(query)
-        return [ActionRecord(**row._asdict()) for row in rows]
+        """The actions taken in the range, newest first."""
+        return await self._newest("actions", ActionRecord, actions.c.id.desc(), since, until, limit)
 
     async def calls(
         self, since: datetime, until: datetime, limit: int = MAX_ROWS
     ) -> list[CallSummary]:
         """The calls that ended in the range, newest first."""
-        c = call_summaries.c
-        query = (
-            select(call_summaries)
-            .where(c.ended_at >= since, c.ended_at < until)
-            .order_by(c.ended_at.desc(), c.call_id)
-            .limit(limit)
-        )
-        async with self.db.begin() as conn:
-            rows = await conn.execute(query)
-        return [CallSummary(**row._asdict()) for row in rows]
+        tiebreak = call_summaries.c.call_id
+        return await self._newest("calls", CallSummary, tiebreak, since, until, limit)
 
     async def call(self, call_id: str) -> CallSummary | None:
         query = select(call_summaries).where(call_summaries.c.call_id == call_id)
@@ -135,16 +123,31 @@ class History:
     async def campaigns(
         self, since: datetime, until: datetime, limit: int = MAX_ROWS
     ) -> list[CampaignSummary]:
-        c = campaign_summaries.c
+        """The campaigns that ended in the range, newest first."""
+        tiebreak = campaign_summaries.c.campaign_id
+        return await self._newest("campaigns", CampaignSummary, tiebreak, since, until, limit)
+
+    async def _newest(
+        self,
+        kind: Kind,
+        record: type[R],
+        tiebreak: ColumnElement[Any],
+        since: datetime,
+        until: datetime,
+        limit: int,
+    ) -> list[R]:
+        """``kind``'s rows whose time (``TABLES``) is in the range, newest first, as ``record``s."""
+        table, column = TABLES[kind]
+        when = table.c[column]
         query = (
-            select(campaign_summaries)
-            .where(c.ended_at >= since, c.ended_at < until)
-            .order_by(c.ended_at.desc(), c.campaign_id)
+            select(*[table.c[f.name] for f in fields(record)])
+            .where(when >= since, when < until)
+            .order_by(when.desc(), tiebreak)
             .limit(limit)
         )
         async with self.db.begin() as conn:
             rows = await conn.execute(query)
-        return [CampaignSummary(**row._asdict()) for row in rows]
+        return [record(**row._asdict()) for row in rows]
 
     async def count(self, kind: Kind) -> int:
         table, _ = TABLES[kind]
