@@ -14,6 +14,7 @@ async def test_the_running_parts_are_one_typed_state_and_nothing_else_is_on_app_
         state = state_of(live.app)
         assert isinstance(state, AppState)
         assert live.app.state._state == {"running": state}
-        assert state.hub.sources.rest is state.rest  # one REST client, shared
+        assert state.hub.sources is state.tenants  # the hub reads each org's sources
+    assert state.tenants.first.sources.rest is state.tenants.first.rest  # one REST client
         assert state.directory.rest is state.rest
     assert state.hub.closed  # the lifespan closed what it started

@@ -41,6 +41,8 @@ MAY_IMPORT: dict[str, set[str]] = {
     "watch": {"relay", "calls", "wire", "alerts"},  # what the dashboard watches on its own
     "history": {"store", "relay", "calls", "wire"},  # what a shift leaves behind, from the frames
     "cluster": {"relay", "calls", "wire", "access", "watch", "alerts"},  # nodes on Redis
+    # Burki organisations: their keys at rest, and each one's running parts
+    "orgs": {"wire", "store", "relay", "calls", "alerts", "watch"},
     "pages": {
         "wire",
         "calls",
@@ -52,6 +54,7 @@ MAY_IMPORT: dict[str, set[str]] = {
         "watch",
         "cluster",
         "history",
+        "orgs",
     },
     "simulator": set(),  # Burki's stand-in shares no code with the dashboard it tests
 }

@@ -9,6 +9,7 @@ from __future__ import annotations
 import secrets
 import time
 from collections.abc import Callable
+from functools import partial
 
 from starlette.middleware import Middleware
 from starlette.middleware.exceptions import ExceptionMiddleware
@@ -53,9 +54,10 @@ from webapp.configs import (
     upstream_config,
 )
 from webapp.history.keeper import Keeper
+from webapp.orgs.model import Org
+from webapp.orgs.tenants import Tenant, Tenants
 from webapp.pages import errorpages
 from webapp.pages.capabilities import ActionPolicy, Capabilities
-from webapp.pages.missing import MissingIds
 from webapp.pages.state import AppState, LinksBase
 from webapp.relay.bulletin import Bulletin
 from webapp.relay.config import Integrations
@@ -65,12 +67,15 @@ from webapp.relay.ports import DeliveryMarks
 from webapp.settings import Settings
 from webapp.store.database import Database, make_engine
 from webapp.store.store import Store
+from webapp.watch.assistants import fallback_name
 from webapp.watch.directory import Directory
 from webapp.watch.gauges import MonitorGauges
+from webapp.watch.missing import MissingIds
 from webapp.watch.monitor import Monitor
 from webapp.watch.placement import Alone
 from webapp.wire.rest import BurkiRest
 from webapp.wire.sources import Sources
+from webapp.wire.streamkey import DEFAULT_ORG, StreamKey
 
 
 def burki_rest(settings: Settings) -> BurkiRest:
@@ -89,14 +94,9 @@ def app_state(settings: Settings, access: Access, rest: BurkiRest, demo: bool) -
     metrics = Metrics()
     keeper = history(settings, access.store)
     metrics.watch_history(keeper.recorder)
-    sources = Sources(upstream_config(settings), rest)
     store = cluster(settings)
-    interval = settings.directory_poll_interval
-    listing = RedisListing(store.bus, interval) if store is not None else None
-    bulletin = Bulletin()  # what the streams tell the lists: the directory reads it
-    directory = Directory(
-        rest, interval, settings.relay_grace_period, shared=listing, bulletin=bulletin
-    )
+    bulletin = Bulletin()  # what the streams tell the lists: the directories read it
+    tenants = Tenants([tenant(settings, default_org(settings), rest, store, bulletin)])
     webhooks = webhook_dispatcher(settings, RedisMarks(store.bus) if store is not None else None)
     metrics.watch_webhooks(webhooks)
     if store is not None:
@@ -109,26 +109,19 @@ def app_state(settings: Settings, access: Access, rest: BurkiRest, demo: bool) -
         sharing=store,
         attention=Attention(settings.weights),
         redaction=redaction,
-        assistant_name=directory.assistants.name_of,
+        assistant_name=partial(assistant_name, tenants),
         history=keeper.recording,
     )
-    hub = Hub(sources, relay_config(settings), metrics, integrations)
-    monitor = Monitor(
-        hub,
-        directory,
-        monitor_config(settings),
-        RedisPlacement(store.bus)
-        if store is not None
-        else Alone(startup.node_id(settings.dashboard_node_id)),
-    )
-    if monitor.enabled:
-        metrics.registry.register(MonitorGauges(monitor))
+    hub = Hub(tenants, relay_config(settings), metrics, integrations)
+    for each in tenants:
+        each.monitor = monitor(settings, hub, each, store)
+        if each.monitor is not None:
+            metrics.registry.register(MonitorGauges(each.monitor))
     return AppState(
         access=access,
         metrics=metrics,
-        rest=rest,
+        tenants=tenants,
         hub=hub,
-        directory=directory,
         webhooks=webhooks,
         demo=demo,
         sso=settings.dashboard_auth_mode == "sso",
@@ -136,7 +129,6 @@ def app_state(settings: Settings, access: Access, rest: BurkiRest, demo: bool) -
         redaction=redaction,
         unredact_roles=settings.unredact_roles,
         attention_threshold=settings.attention_threshold,
-        missing=MissingIds(settings.dashboard_missing_cache_seconds),
         links_base=LinksBase(settings.dashboard_public_url, settings.dashboard_host),
         actions=ActionPolicy(
             settings.end_call_roles,
@@ -144,9 +136,52 @@ def app_state(settings: Settings, access: Access, rest: BurkiRest, demo: bool) -
             Capabilities(settings.actions_capability_ttl),
         ),
         store=store.bus if store is not None else None,
-        monitor=monitor if monitor.enabled else None,
         history=keeper,
     )
+
+
+def default_org(settings: Settings) -> Org:
+    """The organisation of ``BURKI_API_KEY`` (or the demo's simulator)."""
+    return Org(DEFAULT_ORG, settings.burki_org_name, settings.burki_base_url)
+
+
+def tenant(
+    settings: Settings, org: Org, rest: BurkiRest, store: Cluster | None, bulletin: Bulletin
+) -> Tenant:
+    """One organisation's parts: its sources and its directory (the monitor comes with the hub)."""
+    interval = settings.directory_poll_interval
+    listing = RedisListing(store.bus, interval) if store is not None else None
+    directory = Directory(
+        rest, interval, settings.relay_grace_period, shared=listing, bulletin=bulletin
+    )
+    return Tenant(
+        org=org,
+        rest=rest,
+        sources=Sources(upstream_config(settings), rest, org.slug),
+        directory=directory,
+        missing=MissingIds(settings.dashboard_missing_cache_seconds),
+    )
+
+
+def monitor(settings: Settings, hub: Hub, each: Tenant, store: Cluster | None) -> Monitor | None:
+    """The organisation's monitor, when monitoring is on (``MONITOR_ENABLED``)."""
+    found = Monitor(
+        hub,
+        each.directory,
+        monitor_config(settings),
+        RedisPlacement(store.bus)
+        if store is not None
+        else Alone(startup.node_id(settings.dashboard_node_id)),
+    )
+    return found if found.enabled else None
+
+
+async def assistant_name(tenants: Tenants, key: StreamKey, assistant: int) -> str:
+    """The assistant's name as the stream's own organisation's Burki lists it."""
+    found = tenants.find(key.org)
+    if found is None:
+        return fallback_name(assistant)
+    return await found.directory.assistants.name_of(assistant)
 
 
 def history(settings: Settings, database: Store) -> Keeper:

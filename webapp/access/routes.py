@@ -19,6 +19,7 @@ from starlette.routing import Match, Mount, Route
 from starlette.types import Scope
 
 from webapp.access.csrf import csrf_checked
+from webapp.wire.streamkey import DEFAULT_ORG
 
 Need = Literal["public", "signed_in", "call", "campaign", "both", "admin"]
 NeedOf = Callable[[Mapping[str, Any], str], Need]
@@ -78,6 +79,13 @@ class GuardedRoute(Route):
         self.guard = guard
         self.audit = audit
         self.form = reads_form
+
+
+def route_org(params: Mapping[str, Any]) -> str:
+    """The organisation a route's path names: ``/o/{org}/...``; unprefixed, the default one.
+    Unchecked: whether it exists, and whether the principal may see it, is the gate's."""
+    org = params.get("org", DEFAULT_ORG)
+    return org if isinstance(org, str) else DEFAULT_ORG
 
 
 def kind_param(params: Mapping[str, Any], query: str) -> Need:

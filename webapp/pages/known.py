@@ -5,7 +5,7 @@ to Burki with the API key, retried while anyone watches. So before a stream rout
 opens a stream that is not running yet, each of its ids is checked: one Burki lists
 (the directory's ongoing calls and running campaigns) is known at once; any other is
 looked up in Burki's REST (concurrent lookups of one id share one call, and a 404 is
-remembered for ``DASHBOARD_MISSING_CACHE_SECONDS``, :mod:`webapp.pages.missing`). An
+remembered for ``DASHBOARD_MISSING_CACHE_SECONDS``, :mod:`webapp.watch.missing`). An
 ended call is not listed but is found. A REST that cannot answer (down, the key refused,
 no call endpoint on this Burki) does not stop the stream: its upstream finds out, as
 before. A Burki without the campaign endpoint has no campaigns (the open-source server,

@@ -169,7 +169,7 @@ async def _check(request: Request, key: StreamKey, ask: Callable[[], Awaitable[T
     rule for Burki's REST (``webapp.pages.errorpages``).
 
     A 404 is remembered for a while and concurrent lookups share one REST call
-    (:mod:`webapp.pages.missing`): no upstream is opened for the id meanwhile.
+    (:mod:`webapp.watch.missing`): no upstream is opened for the id meanwhile.
     """
     try:
         return await app_state(request).missing.lookup(key, ask)

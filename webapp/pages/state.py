@@ -19,12 +19,13 @@ from webapp.access.wiring import Access, principal_of
 from webapp.alerts.webhooks import WebhookDispatcher
 from webapp.calls.redactor import RedactionConfig
 from webapp.history.keeper import Keeper
+from webapp.orgs.tenants import Tenants
 from webapp.pages.capabilities import ActionPolicy
-from webapp.pages.missing import MissingIds
 from webapp.relay.hub import Hub
 from webapp.relay.metrics import Metrics
 from webapp.relay.ports import SharedStore
 from webapp.watch.directory import Directory
+from webapp.watch.missing import MissingIds
 from webapp.watch.monitor import Monitor
 from webapp.wire.rest import BurkiRest
 
@@ -35,22 +36,38 @@ NAME = "running"
 class AppState:
     access: Access
     metrics: Metrics
-    rest: BurkiRest
+    tenants: Tenants  # each organisation's REST, directory, missing ids and monitor
     hub: Hub
-    directory: Directory
     webhooks: WebhookDispatcher | None
     demo: bool  # the data is simulated: pages say so
     sso: bool  # people sign in through the SSO proxy, not a password form
     audit_retention_days: int
     redaction: RedactionConfig
     unredact_roles: frozenset[Role]  # may see the unredacted transcript (audited)
-    missing: MissingIds  # ids Burki just said do not exist
     links_base: LinksBase  # where links the dashboard makes point
     attention_threshold: int  # the overview lists calls from this score (ATTENTION_THRESHOLD)
     store: SharedStore | None = None  # the cluster's Redis (None: one process alone)
     actions: ActionPolicy = field(default_factory=ActionPolicy)  # who may end calls, etc.
-    monitor: Monitor | None = None  # every listed call held open with no page (None: off)
     history: Keeper | None = None  # alerts, actions and summaries in the store
+
+    # The first organisation's parts (the default one's, where BURKI_API_KEY is set): what
+    # the one-organisation dashboard read. A route of one organisation reads its own
+    # (``tenants.get(key.org)``); these go as the routes learn organisations.
+    @property
+    def rest(self) -> BurkiRest:
+        return self.tenants.first.rest
+
+    @property
+    def directory(self) -> Directory:
+        return self.tenants.first.directory
+
+    @property
+    def missing(self) -> MissingIds:
+        return self.tenants.first.missing
+
+    @property
+    def monitor(self) -> Monitor | None:
+        return self.tenants.first.monitor
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,6 +10,7 @@ from webapp.calls.pipeline import Alerts, Attention
 from webapp.calls.redactor import RedactionConfig
 from webapp.relay.bulletin import Bulletin
 from webapp.relay.ports import History, Sharing, Webhooks
+from webapp.wire.streamkey import StreamKey
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,7 +25,7 @@ class Integrations:
     redaction: RedactionConfig | None = None
     attention: Attention | None = None
     # A call's assistant by name, when Burki's status names only its id (the open-source).
-    assistant_name: Callable[[int], Awaitable[str]] | None = None
+    assistant_name: Callable[[StreamKey, int], Awaitable[str]] | None = None  # of its org
     history: History | None = None  # what a shift leaves behind (alerts, actions, summaries)
 
 

@@ -17,10 +17,9 @@ from contextlib import contextmanager
 from webapp.relay.config import Integrations, RelayConfig
 from webapp.relay.frames import Frame
 from webapp.relay.metrics import Metrics
-from webapp.relay.ports import FrameView
+from webapp.relay.ports import FrameView, SourceBook
 from webapp.relay.stream import Stream
 from webapp.relay.subscriber import Subscriber
-from webapp.wire.sources import Sources
 from webapp.wire.streamkey import StreamKey
 
 log = logging.getLogger(__name__)
@@ -70,7 +69,7 @@ class Viewing:
 class Hub:
     def __init__(
         self,
-        sources: Sources,
+        sources: SourceBook,
         config: RelayConfig,
         metrics: Metrics,
         integrations: Integrations | None = None,
@@ -90,7 +89,12 @@ class Hub:
         stream = self.streams.get(key)
         if stream is None:
             stream = Stream(
-                key, self.sources, self.config, self.metrics, self._retire, self.integrations
+                key,
+                self.sources.of(key),
+                self.config,
+                self.metrics,
+                self._retire,
+                self.integrations,
             )
             self.streams[key] = stream
             stream.start()

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol
 from webapp.calls.inputs import Input
 from webapp.calls.pipeline import Seen
 from webapp.relay.frames import Frame
+from webapp.wire.sources import Sources
 from webapp.wire.streamkey import StreamKey
 
 if TYPE_CHECKING:
@@ -25,6 +26,13 @@ if TYPE_CHECKING:
 
 
 Forwarded = Literal["applied", "asked", "failed"]  # what became of an input asked of the holder
+
+
+class SourceBook(Protocol):
+    """Where each stream's events come from: its organisation's sources (a single
+    organisation's :class:`~webapp.wire.sources.Sources` is a book of one)."""
+
+    def of(self, key: StreamKey) -> Sources: ...
 
 
 class FrameView(Protocol):

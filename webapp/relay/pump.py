@@ -49,7 +49,7 @@ async def pump(
     *,
     replay_quiet: float,
     shared: bool,
-    name: Callable[[int], Awaitable[str]] | None = None,
+    name: Callable[[StreamKey, int], Awaitable[str]] | None = None,
 ) -> None:
     """Run Burki's upstream for one stream, publishing each input, until the stream ends."""
     key, state = stream.key, stream.state
@@ -88,7 +88,7 @@ async def pump(
 async def _name_assistant(
     key: StreamKey,
     state: CallState,
-    name: Callable[[int], Awaitable[str]],
+    name: Callable[[StreamKey, int], Awaitable[str]],
     publish: Callable[[], Feed],
 ) -> bool:
     """Name the call's assistant when its status gives only ``assistant_id`` (the
@@ -100,7 +100,7 @@ async def _name_assistant(
         return False  # a later status may carry it
     try:
         async with asyncio.timeout(NAME_WAIT):
-            named = await name(ident)
+            named = await name(key, ident)
     except TimeoutError:
         return True  # the page shows no name rather than wait on Burki's REST
     await publish()(CallStatus(key.id, state.status, metadata={"assistant_name": named}))

@@ -25,6 +25,12 @@ class BurkiSettings(Area):
         "https://api.burki.dev",
         description="Burki base URL; WebSocket URLs are derived from it (https->wss, http->ws).",
     )
+    burki_org_name: str = Field(
+        "Burki",
+        min_length=1,
+        max_length=64,
+        description="Display name of the organisation of BURKI_API_KEY (the default one).",
+    )
     burki_auth_mode: AuthMode = Field(
         AuthMode.AUTO,
         description="How the key travels upstream: auto (header, then ?token= if the server "

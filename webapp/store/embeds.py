@@ -9,6 +9,7 @@ from sqlalchemy import and_, delete, func, insert, literal, or_, select, update
 
 from webapp.store.database import Database, StoreError
 from webapp.store.schema import UtcDateTime, embed_links
+from webapp.wire.streamkey import DEFAULT_ORG
 
 
 class TooManyLinks(StoreError):
@@ -26,6 +27,7 @@ class EmbedRow:
     created_by: str
     revoked_at: datetime | None = None
     revoked_by: str = ""
+    org: str = DEFAULT_ORG  # the organisation of the stream it opens
 
 
 COLUMNS = tuple(f.name for f in fields(EmbedRow))

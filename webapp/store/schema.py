@@ -79,6 +79,7 @@ api_tokens = Table(
     Column("created_at", UtcDateTime(), nullable=False),
     Column("revoked_at", UtcDateTime(), nullable=True),
     Column("last_used", UtcDateTime(), nullable=True),
+    Column("org", String(32), nullable=False, server_default="default"),  # whose streams
 )
 
 embed_links = Table(
@@ -93,6 +94,7 @@ embed_links = Table(
     Column("created_by", String(128), nullable=False),
     Column("revoked_at", UtcDateTime(), nullable=True),
     Column("revoked_by", String(128), nullable=False, server_default=""),
+    Column("org", String(32), nullable=False, server_default="default"),
 )
 
 audit_log = Table(
@@ -106,6 +108,29 @@ audit_log = Table(
     Column("route", String(256), nullable=False),
     Column("address", String(256), nullable=False),
     Index("ix_audit_log_at", "at"),
+    Column("org", String(32), nullable=False, server_default=""),  # of what was opened
+)
+
+# -- organisations (issue 25) ----------------------------------------------------------------
+
+orgs = Table(
+    "orgs",
+    metadata,
+    Column("slug", String(32), primary_key=True),
+    Column("name", String(64), nullable=False),
+    Column("base_url", String(512), nullable=False),
+    Column("sealed_key", String(2048), nullable=False),  # the Burki key, sealed (never clear)
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("key_set_at", UtcDateTime(), nullable=False),
+)
+
+# A person's role in one organisation ("*": in every one), besides ``users.role``.
+user_orgs = Table(
+    "user_orgs",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("org", String(32), primary_key=True),
+    Column("role", String(16), nullable=False),
 )
 
 # -- history (issue 24, second half): what a shift leaves behind -----------------------------

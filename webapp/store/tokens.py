@@ -9,6 +9,7 @@ from sqlalchemy import func, insert, literal, select, update
 
 from webapp.store.database import Database
 from webapp.store.schema import UtcDateTime, api_tokens
+from webapp.wire.streamkey import DEFAULT_ORG
 
 
 @dataclass(frozen=True, slots=True)
@@ -19,6 +20,7 @@ class TokenRow:
     created_at: datetime
     revoked_at: datetime | None = None
     last_used: datetime | None = None
+    org: str = DEFAULT_ORG  # the organisation whose streams it opens
 
 
 class Tokens:
@@ -54,6 +56,7 @@ class Tokens:
                     created_at=token.created_at,
                     revoked_at=token.revoked_at,
                     last_used=token.last_used,
+                    org=token.org,
                 )
             )
 

@@ -11,18 +11,37 @@ from typing import Any
 
 from webapp.wire.events import CallStatus, Event, Progress, Transcript
 from webapp.wire.rest import BurkiRest, CallSummary, RestError
-from webapp.wire.streamkey import StreamKey
+from webapp.wire.streamkey import DEFAULT_ORG, StreamKey
 from webapp.wire.upstream import AuthMemory, Upstream, UpstreamConfig
 
 NAME_TIMEOUT = 3.0
 HISTORY_HOURS = 24  # how far back a campaign's chart is filled from Burki's metrics history
 
 
+class WrongOrg(LookupError):
+    """A stream of another organisation asked of this one's sources: its key is never used
+    for it."""
+
+
 class Sources:
-    def __init__(self, config: UpstreamConfig, rest: BurkiRest) -> None:
+    """One Burki organisation's sources: its key and base URL (``config``), its REST client.
+
+    ``org``: the organisation they serve; :meth:`of` hands them out for that
+    organisation's streams only, so a stream is never opened with another's key.
+    """
+
+    def __init__(self, config: UpstreamConfig, rest: BurkiRest, org: str = DEFAULT_ORG) -> None:
         self.config = config
         self.rest = rest
+        self.org = org
         self.memory = AuthMemory()
+
+    def of(self, key: StreamKey) -> Sources:
+        """These sources, for a stream of their organisation (a one-organisation source book);
+        :class:`WrongOrg` for any other."""
+        if key.org != self.org:
+            raise WrongOrg(key.org)
+        return self
 
     def upstream(self, key: StreamKey) -> Upstream:
         async def check() -> bool | None:
