@@ -15,6 +15,6 @@ async def test_the_running_parts_are_one_typed_state_and_nothing_else_is_on_app_
         assert isinstance(state, AppState)
         assert live.app.state._state == {"running": state}
         assert state.hub.sources is state.tenants  # the hub reads each org's sources
-    assert state.tenants.first.sources.rest is state.tenants.first.rest  # one REST client
-        assert state.directory.rest is state.rest
+        first = state.tenants.first
+        assert first.sources.rest is first.rest and first.directory.rest is first.rest
     assert state.hub.closed  # the lifespan closed what it started
