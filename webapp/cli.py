@@ -27,6 +27,7 @@ from webapp.access.wiring import Access
 from webapp.app import create_app
 from webapp.cluster import startup
 from webapp.logs import configure_logging
+from webapp.orgcli import add_org_commands, run_org_command
 from webapp.server import DashboardServer, uvicorn_config
 from webapp.settings import Settings, SettingsError, load_settings
 from webapp.simulator import Simulator, serve_forever
@@ -47,6 +48,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     if args.command in ADMIN_COMMANDS:
         return run_admin_command(args, settings, burki=burki_lookup(settings))
+    if args.command == "org":
+        return run_org_command(args, settings)
     if args.command == "signin-link":
         return _signin_link(settings)
     if args.command == "db":
@@ -96,6 +99,7 @@ def _parser() -> argparse.ArgumentParser:
         "database (again: nothing is copied twice)",
     )
     add_admin_commands(commands)
+    add_org_commands(commands)
     return parser
 
 
