@@ -12,7 +12,9 @@ from starlette.responses import Response
 from webapp.access.audit import AuditEntry, AuditLog, to_csv
 from webapp.access.embedstore import EmbedLinkRecord
 from webapp.calls.campaignstate import CampaignState
+from webapp.pages import orgforms
 from webapp.pages.embedforms import EmbedFormError, mint, revoke
+from webapp.pages.orgforms import OrgsPanel
 from webapp.pages.overview import call_names
 from webapp.pages.state import app_state, record
 from webapp.pages.templating import campaign_title, templates
@@ -41,6 +43,7 @@ class AdminPage:
     embed_note: str | None = None  # a link was just revoked
     forwarded_from: str | None = None  # X-Forwarded-For came from this untrusted peer
     monitoring: Monitoring | None = None  # None: monitoring is off (MONITOR_ENABLED)
+    orgs: OrgsPanel | None = None  # the organisations, their keys never shown
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +58,8 @@ class Monitoring:
 
 def monitoring(request: Request) -> Monitoring | None:
     state = app_state(request)
+    if not state.tenants:  # no organisation yet (one is added on this page)
+        return None
     monitor = state.monitor
     if monitor is None:
         return None
@@ -105,6 +110,21 @@ async def alert_test(request: Request) -> Response:
     return await _page(request, tested=tested)
 
 
+async def org_add(request: Request) -> Response:
+    """Add an organisation with its Burki key (a password field; sealed, never shown)."""
+    return await _page(request, orgs=await orgforms.add(request))
+
+
+async def org_remove(request: Request) -> Response:
+    """Remove an organisation: its streams end, saying so, and its key is forgotten."""
+    return await _page(request, orgs=await orgforms.remove(request))
+
+
+async def org_rotate_key(request: Request) -> Response:
+    """A new Burki key for an organisation: its streams reconnect with it."""
+    return await _page(request, orgs=await orgforms.rotate_key(request))
+
+
 async def _page(
     request: Request,
     link: str | None = None,
@@ -112,6 +132,7 @@ async def _page(
     status: int = 200,
     tested: int | None = None,
     note: str | None = None,
+    orgs: OrgsPanel | None = None,
 ) -> Response:
     state = app_state(request)
     asked = request.query_params.get("audit_page", "1")
@@ -135,7 +156,10 @@ async def _page(
         embed_note=note,
         forwarded_from=state.access.forwarding.peer,
         monitoring=monitoring(request),
+        orgs=orgs or await orgforms.panel(request),
     )
+    if orgs is not None and orgs.error is not None:
+        status = 400
     return templates.TemplateResponse(request, "admin.html", {"page": admin}, status_code=status)
 
 
@@ -143,6 +167,8 @@ def audit_labels(entries: list[AuditEntry], request: Request) -> list[str]:
     """What each entry opened, with the call named by caller and assistant and the campaign
     by its name where this node knows them (the raw key stays in the row's tooltip)."""
     state = app_state(request)
+    if not state.tenants:
+        return [entry.what for entry in entries]
     named = [
         (word, key) for e in entries for word in e.what.split() if (key := StreamKey.read(word))
     ]
