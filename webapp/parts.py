@@ -55,6 +55,7 @@ from webapp.configs import (
     upstream_config,
 )
 from webapp.history.keeper import Keeper
+from webapp.logs import mask_too
 from webapp.orgs.book import OrgBook
 from webapp.orgs.model import Org
 from webapp.orgs.runner import OrgRunner
@@ -177,6 +178,7 @@ class TenantBuilder:
 
     def __call__(self, org: Org, key: str) -> Tenant:
         settings = self.settings
+        mask_too(key)  # the last line of defence knows this key too
         rest = BurkiRest(
             org.base_url,
             key,
