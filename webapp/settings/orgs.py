@@ -33,6 +33,9 @@ class OrgSettings(Area):
 
     @model_validator(mode="after")
     def _read_master_key(self) -> Self:
+        given = self.burki_master_key
+        if given is not None and not given.get_secret_value().strip():
+            object.__setattr__(self, "burki_master_key", None)  # set but blank: unset
         source = self.burki_master_key_file
         if self.burki_master_key is None and source is not None:
             try:
@@ -44,7 +47,7 @@ class OrgSettings(Area):
             try:
                 MasterKey.from_text(self.burki_master_key.get_secret_value())
             except MasterKeyError as exc:
-                raise ValueError(str(exc).removeprefix("BURKI_MASTER_KEY: ")) from None
+                raise ValueError(str(exc)) from None
         return self
 
     @property
