@@ -7,7 +7,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
+import os
+import subprocess
+import sys
+from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 
@@ -190,3 +193,35 @@ async def test_a_database_gone_away_keeps_the_organisations_served_and_says_so_o
             await runner.refresh()
             assert "reads again" in caplog.text
             assert live.state.tenants.slugs == {"default", "acme"}
+
+
+async def until(done: Callable[[], bool], timeout: float = 20.0) -> None:
+    """Await a change no event announces to the test: the refresh task reading the book."""
+    async with asyncio.timeout(timeout):
+        while not done():  # noqa: ASYNC110 (the refresh task sets nothing the test can await)
+            await asyncio.sleep(0.05)
+
+
+def cli(folder: Path, *args: str, key: str = "") -> subprocess.CompletedProcess[str]:
+    """``burki-dashboard org ARGS`` as an operator runs it, beside the running server."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("BURKI_", "DASHBOARD_"))}
+    env |= {"DATABASE_URL": store_url(folder), "BURKI_MASTER_KEY": MASTER}
+    command = [sys.executable, "-m", "webapp", "org", *args]
+    return subprocess.run(command, input=key, env=env, capture_output=True, text=True, timeout=60)
+
+
+async def test_the_cli_adding_and_removing_an_organisation_beside_a_running_server_takes_effect(
+    sim: Simulator, globex_sim: Simulator, tmp_path: Path
+) -> None:
+    call = globex_sim.add_call()
+    async with serving(sim, tmp_path, org_refresh_seconds=0.2) as live:
+        add = ("add", "globex", "--name", "Globex Sales", "--url", globex_sim.base_url)
+        done = await asyncio.to_thread(cli, tmp_path, *add, "--key-stdin", key=GLOBEX_KEY)
+        assert done.returncode == 0, done.stderr
+        await until(lambda: "globex" in live.state.tenants)
+        with live.hub.watch([StreamKey("call", call, "globex")], {}) as viewing:
+            await globex_sim.wait_for_connections(f"call:{call}", 1, timeout=10)
+            done = await asyncio.to_thread(cli, tmp_path, "remove", "globex")
+            assert done.returncode == 0, done.stderr
+            await until_frame(viewing.sub, REMOVED, timeout=20)
+        assert "globex" not in live.state.tenants

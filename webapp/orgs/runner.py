@@ -2,7 +2,7 @@
 
 :class:`OrgRunner` owns the tenants: the fixed one of ``BURKI_API_KEY`` (never touched
 by the book) and one per organisation of the store. It reads the book at start, every
-``interval`` seconds and at once when poked (a change made on this node's /admin), so an
+``interval`` seconds, and when asked (:meth:`refresh`: a change on this node's /admin), so an
 organisation added, removed or re-keyed by the CLI or on another node of a cluster takes
 effect within ``interval``:
 
@@ -26,7 +26,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from webapp.orgs.book import Opened, OrgBook
@@ -67,7 +67,6 @@ class OrgRunner:
         *,
         interval: float,
         forget: Forget = lambda tenant: None,
-        on_change: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
         self.tenants = tenants
         self.hub = hub
@@ -75,15 +74,12 @@ class OrgRunner:
         self.build = build
         self.forget = forget
         self.interval = interval
-        self.on_change = on_change
         self.fixed: set[str] = set()  # BURKI_API_KEY's: not the book's to change
         self._held: dict[str, _Held] = {}
         self._refused: dict[str, str] = {}  # slug -> why its key does not open (logged once)
         self._unreadable = False
-        self._poke = asyncio.Event()
-        self._lock = asyncio.Lock()
+        self._lock = asyncio.Lock()  # one pass at a time: the loop's and /admin's
         self._task: asyncio.Task[None] | None = None
-        self.refreshed = asyncio.Event()  # set after each pass (tests await it)
 
     def add_fixed(self, tenant: Tenant) -> None:
         """The organisation of ``BURKI_API_KEY``: served from start to end, whatever the book."""
@@ -99,18 +95,9 @@ class OrgRunner:
         if self.book is not None and self._task is None:
             self._task = asyncio.create_task(self._run(), name="org book refresh")
 
-    def poke(self) -> None:
-        """Read the book now (a change was just made on this node)."""
-        self._poke.set()
-
     async def _run(self) -> None:
         while True:
-            try:
-                async with asyncio.timeout(self.interval):
-                    await self._poke.wait()
-            except TimeoutError:
-                pass
-            self._poke.clear()
+            await asyncio.sleep(self.interval)
             try:
                 await self.refresh()
             except Exception:  # a bug must not end the refreshes for good
@@ -136,11 +123,7 @@ class OrgRunner:
                 log.info("the organisation book reads again")
                 self._unreadable = False
             self._note_refused(refused)
-            changed = await self._apply({o.org.slug: o for o in opened}, set(refused))
-        self.refreshed.set()
-        self.refreshed = asyncio.Event()
-        if changed and self.on_change is not None:
-            await self.on_change()
+            await self._apply({o.org.slug: o for o in opened}, set(refused))
 
     def _note_refused(self, refused: dict[str, str]) -> None:
         for slug, why in refused.items():
@@ -148,12 +131,10 @@ class OrgRunner:
                 log.error("organisation %s: %s", slug, why)
         self._refused = refused
 
-    async def _apply(self, wanted: dict[str, Opened], kept: set[str]) -> bool:
-        changed = False
+    async def _apply(self, wanted: dict[str, Opened], kept: set[str]) -> None:
         for slug in list(self._held):
             if slug not in wanted and slug not in kept:
                 await self._stop(slug, REMOVED, "organisation removed")
-                changed = True
         for slug, found in wanted.items():
             if slug in self.fixed:
                 continue
@@ -170,9 +151,6 @@ class OrgRunner:
                 log.info("organisation %s: its new key or URL is in use", slug)
             else:
                 self.tenants.get(slug).org = found.org  # a new name shows at once
-                continue
-            changed = True
-        return changed
 
     def _add(self, found: Opened) -> None:
         tenant = self.build(found.org, found.key)
