@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -13,6 +14,8 @@ import pytest
 from cryptography.fernet import Fernet
 
 from tests.postgres import bindir_or_skip
+from tests.redisserver import free_port
+from tests.test_cli import _get_when_up
 from webapp.orgs.book import OrgBook
 from webapp.orgs.sealing import MasterKey
 from webapp.store.database import database_url as parse_url
@@ -203,3 +206,32 @@ def test_a_bad_slug_url_or_a_second_acme_is_refused_in_one_line(tmp_path: Path) 
             url, "add", slug, "--name", "X", "--url", where, "--key-stdin", key=KEY + "\n"
         )
         assert code == 2 and err.count("\n") == 1 and "Traceback" not in err, (slug, where)
+
+
+def test_a_master_key_without_a_burki_key_serves_the_org_book_not_the_demo(
+    tmp_path: Path,
+) -> None:
+    url = f"sqlite:///{tmp_path / 'store.sqlite3'}"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("BURKI_", "DASHBOARD_"))}
+    port = free_port()
+    env |= {"DATABASE_URL": url, "BURKI_MASTER_KEY": MASTER, "DASHBOARD_PORT": str(port)}
+    env |= {"DASHBOARD_USERS_FILE": str(tmp_path / "users.toml")}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "webapp", "run"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        banner = process.stdout.readline() + process.stdout.readline()
+        assert "0 organisation(s) of the org book" in banner and "demo" not in banner
+        assert "No organisations yet: add one with `burki-dashboard org add" in banner
+        assert _get_when_up(f"http://127.0.0.1:{port}/").status_code == 303  # sign in first
+        process.send_signal(signal.SIGINT)
+        assert process.wait(timeout=15) == 0
+    finally:
+        process.kill()
+        _, errors = process.communicate()
+    assert "Traceback" not in errors and MASTER not in errors

@@ -232,7 +232,16 @@ async def banner(settings: Settings, access: Access, demo: bool) -> str:
             f"Burki Live (demo mode, simulated Burki): open {base}{link}\n"
             "  Another device (a TV, a laptop): run `burki-dashboard signin-link` for a new link."
         )
-    line = f"Burki Live ({settings.burki_base_url}): open {base}/"
+    if settings.burki_api_key is not None:
+        line = f"Burki Live ({settings.burki_base_url}): open {base}/"
+    else:
+        count = len(await access.store.orgs.all())
+        line = f"Burki Live ({count} organisation(s) of the org book): open {base}/"
+        if not count:
+            line += (
+                "\n  No organisations yet: add one with `burki-dashboard org add SLUG --name "
+                "NAME --url URL` or on /admin (docs/organisations.md)."
+            )
     if settings.dashboard_auth_mode == "password" and not await access.users.list():
         line += "\n  No users yet: add one with `burki-dashboard user add NAME --role admin`."
     return line
