@@ -5,6 +5,9 @@ alert, or a peak attention score at the overview's threshold), alerts per hour b
 severity, AI latency per assistant (p50 and p95 of the calls' median latencies),
 dead air per assistant (episodes, and the longest silence), the worst calls by
 peak attention, and who claimed, acknowledged and ended what.
+
+The rows may be of one organisation or of several (a combined report): a call is
+known by its organisation and id together, so one id in two organisations is two calls.
 """
 
 from __future__ import annotations
@@ -79,13 +82,15 @@ def shift(
     actions: Sequence[ActionRecord],
     threshold: int,
 ) -> Shift:
-    alerted = {a.call_id for a in alerts}
+    alerted = {(a.org, a.call_id) for a in alerts}  # a call is its organisation's
     return Shift(
         since=since,
         until=until,
         calls=len(calls),
         needed_attention=sum(
-            1 for c in calls if c.alerts or c.peak_attention >= threshold or c.call_id in alerted
+            1
+            for c in calls
+            if c.alerts or c.peak_attention >= threshold or (c.org, c.call_id) in alerted
         ),
         alerts=len(alerts),
         unhandled=sum(1 for a in alerts if a.handled_by is None),
