@@ -188,7 +188,7 @@ async def test_what_a_takeover_finds_neither_delivered_nor_kept_is_counted_and_l
         route = Endpoint(receiver.url, SECRET)
         dispatcher = WebhookDispatcher([route], marks=marks)
         dispatcher.start()
-        (lane,) = dispatcher.routes("alert", outgoing("", 1).data)
+        (lane,) = dispatcher.routes(CA1, "alert", outgoing("", 1).data)
         await marks.advance(CA1, lane, Mark("e1", 2))
         kept = [outgoing(lane, 5), outgoing(lane, 6)]
         with caplog.at_level(logging.WARNING):
@@ -255,7 +255,7 @@ async def test_a_frame_at_or_before_the_shared_mark_is_never_posted(server: Redi
     async with receiving() as receiver:
         dispatcher = WebhookDispatcher([Endpoint(receiver.url, SECRET)], marks=marks)
         dispatcher.start()
-        (lane,) = dispatcher.routes("alert", outgoing("", 1).data)
+        (lane,) = dispatcher.routes(CA1, "alert", outgoing("", 1).data)
         await marks.advance(CA1, lane, Mark("e1", 2))
         for n in (1, 2, 3):
             dispatcher.send(CA1, outgoing(lane, n))
