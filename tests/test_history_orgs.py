@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 from alembic import command
 from sqlalchemy import text
 
-from webapp.history.report import shift
+from webapp.history.report import OrgFigures, shift
 from webapp.history.tracker import CallTracker, CampaignTracker
 from webapp.store import migrate
 from webapp.store.database import database_url as parse_url
@@ -105,6 +105,15 @@ def test_a_combined_shift_report_knows_a_call_by_its_org_and_id() -> None:
     ]
     report = shift(SINCE, UNTIL, quiet, [alert("acme")], [], threshold=50)
     assert report.calls == 2 and report.needed_attention == 1  # acme's CA1, not ours
+    assert report.orgs == [
+        OrgFigures("acme", calls=1, needed_attention=1, alerts=1, unhandled=1),
+        OrgFigures("default", calls=1, needed_attention=0, alerts=0, unhandled=0),
+    ]
+    # Each organisation's "Bot" is an assistant of its own.
+    assert [(a.org, a.name, a.calls) for a in report.assistants] == [
+        ("acme", "Bot", 1),
+        ("default", "Bot", 1),
+    ]
 
 
 async def test_a_0003_database_keeps_its_rows_as_the_default_orgs(database_url: str) -> None:
