@@ -13,6 +13,8 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import pytest
+from prometheus_client import generate_latest
+from prometheus_client.parser import text_string_to_metric_families
 
 from tests.live import csrf_of, running_app
 from tests.receiver import Received, receiving
@@ -21,6 +23,7 @@ from webapp.alerts.endpoints import Endpoint, parse_endpoints
 from webapp.alerts.lanes import route_id
 from webapp.alerts.signed import verify
 from webapp.alerts.webhooks import WebhookDispatcher
+from webapp.relay.metrics import Metrics
 from webapp.settings import Settings
 from webapp.simulator import Simulator
 from webapp.wire.streamkey import StreamKey, stream_path
@@ -191,3 +194,13 @@ def test_a_streams_page_path_names_its_org_unless_it_is_the_default() -> None:
     assert stream_path(StreamKey.campaign(7)) == "/campaigns/7"
     assert stream_path(StreamKey.call("CA1", "acme")) == "/o/acme/calls/CA1"
     assert stream_path(StreamKey.campaign(7, "acme")) == "/o/acme/campaigns/7"
+
+
+def test_metrics_keep_one_urls_routes_of_two_orgs_apart() -> None:
+    url = "http://127.0.0.1:9/a"
+    metrics = Metrics()
+    metrics.watch_webhooks(WebhookDispatcher([route(url, "acme"), route(url)]))
+    families = text_string_to_metric_families(generate_latest(metrics.registry).decode())
+    [family] = [f for f in families if f.name == "burki_live_webhook"]
+    delivered = [s.labels for s in family.samples if s.labels["count"] == "delivered"]
+    assert sorted(labels["org"] for labels in delivered) == ["acme", "all"]
