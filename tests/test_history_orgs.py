@@ -165,3 +165,31 @@ OLD_ROWS = [
     "INSERT INTO campaign_summaries (campaign_id, ended_at, name, status, total, completed,"
     " successful, failed) VALUES ('7', :at, 'Renewals', 'completed', 10, 10, 8, 2)",
 ]
+
+
+async def test_a_downgrade_to_0003_keeps_only_the_default_orgs_rows(database_url: str) -> None:
+    url = parse_url(database_url)
+    store = await open_store(url)
+    try:
+        rows = store.history
+        await rows.write([alert("default"), alert("acme"), summary("default", 1)])
+        await rows.write([summary("acme", 2), campaign("acme", "Win-back")])
+        acme_end = ActionRecord(T0, "acme/call:CA1", "end", "done", "bob", "ended", "acme")
+        await rows.write([ActionRecord(T0, "call:CA1", "end", "done", "bob", "ended"), acme_end])
+        async with transaction(store.db.engine, url) as conn:
+            await conn.run_sync(
+                lambda sync: command.downgrade(migrate.alembic_config(sync), "0003_orgs")
+            )
+            counts = [
+                (await conn.execute(text(f"SELECT count(*) FROM {table}"))).scalar()
+                for table in ("alerts", "actions", "call_summaries", "campaign_summaries")
+            ]
+        assert counts == [1, 1, 1, 0]
+        assert await migrate.revision(store.db.engine, url) == "0003_orgs"
+    finally:
+        await store.close()
+    again = await open_store(url)  # and up again
+    try:
+        assert [a.org for a in await again.history.alerts(AlertFilter(SINCE, UNTIL))] == ["default"]
+    finally:
+        await again.close()
