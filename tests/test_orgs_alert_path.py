@@ -1,21 +1,27 @@
 """One call id in two organisations, end to end over real sockets: each organisation's
-Burki (a simulator each, its own key) raises an alert on its own call; the hub's streams
-carry their organisation to the routes (an organisation's route gets only its alert, a
-global one both, each naming its organisation) and to the history (two alert rows, two
-summaries), on SQLite and PostgreSQL."""
+Burki raises an alert on its own call; the hub's streams carry their organisation to the
+routes (an organisation's route gets only its alert, a global one both, each naming its
+organisation) and to the history (two alert rows, two summaries), on SQLite and PostgreSQL.
+
+One Burki never gives two organisations the same call id (the simulator, serving several,
+refuses a stream both hold, as Burki would), but two organisations on two Burki servers
+(each organisation has its own base URL: a region, a self-hosted one) may: so two
+simulators, one per organisation, each with its own key.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 from datetime import UTC, datetime, timedelta
 
 from tests import configs
 from tests.hubs import of_type, upstream_config
-from tests.receiver import receiving
+from tests.receiver import Receiver, receiving
 from webapp.alerts.callalerts import CallAlerts
-from webapp.alerts.endpoints import parse_endpoints
+from webapp.alerts.endpoints import Endpoint, parse_endpoints
 from webapp.alerts.keywords import KeywordMatcher, KeywordRule
 from webapp.alerts.sentiment import SentimentScorer
 from webapp.alerts.webhooks import WebhookDispatcher
@@ -37,6 +43,7 @@ SID = "CA0123456789abcdef0123456789abcdef"
 KEYS = {"default": "sim-key-default-0001", "acme": "sim-key-acme-000002"}
 NAMES = {"default": "Burki", "acme": "Acme Support"}
 RULES = (KeywordRule("lawyer", "high", "any"),)
+SECRET = "s" * 20
 
 
 class Book:
@@ -69,53 +76,74 @@ async def two_burkis() -> AsyncIterator[dict[str, Simulator]]:
         yield sims
 
 
+@asynccontextmanager
+async def relaying(
+    sims: dict[str, Simulator], routes: list[Endpoint], store: Store
+) -> AsyncIterator[Hub]:
+    """A hub whose streams read each organisation's own Burki with its own key, raise
+    alerts, post them on ``routes`` and record them in ``store``; on exit every alert is
+    delivered and every record written."""
+    dispatcher = WebhookDispatcher(routes, org_names=NAMES.__getitem__)
+    recorder = Recorder(store.history)
+    dispatcher.start()
+    recorder.start()
+    async with AsyncExitStack() as stack:
+        stack.push_async_callback(recorder.close)
+        stack.push_async_callback(dispatcher.close)
+        rests = {
+            org: await stack.enter_async_context(BurkiRest(sim.base_url, KEYS[org]))
+            for org, sim in sims.items()
+        }
+        book = Book(
+            {
+                org: Sources(upstream_config(sim, api_key=KEYS[org]), rests[org], org)
+                for org, sim in sims.items()
+            }
+        )
+        scorer, matcher = SentimentScorer(), KeywordMatcher(RULES)
+        integrations = Integrations(
+            alerts=lambda: CallAlerts(configs.alerts(rules=RULES), scorer, matcher),
+            webhooks=dispatcher,
+            history=Recording(recorder),
+        )
+        hub = Hub(book, configs.relay(), Metrics(), integrations)
+        stack.push_async_callback(hub.close)
+        yield hub
+        await dispatcher.wait_idle()
+        await recorder.drained()
+
+
+async def alert_and_end(hub: Hub, calls: dict[StreamKey, Simulator]) -> None:
+    """Each call's caller names a lawyer, then the call ends; returns once every stream ended."""
+    keys = list(calls)
+    with hub.watch(keys, {}) as viewing:
+        await each(viewing.sub, keys, of_type("status", state="live"))
+        for key, sim in calls.items():
+            sim.add_segment(key.id, "user", f"My lawyer at {NAMES[key.org]} will call.")
+        await each(viewing.sub, keys, of_type("alert"))
+        for key, sim in calls.items():
+            sim.set_call_status(key.id, "completed")
+        await each(viewing.sub, keys, of_type("end"))
+
+
+def routes_for(acme_hook: Receiver, global_hook: Receiver) -> list[Endpoint]:
+    return parse_endpoints(
+        json.dumps(
+            [
+                {"url": acme_hook.url, "secret": SECRET, "org": "acme", "events": ["alert"]},
+                {"url": global_hook.url, "secret": SECRET, "events": ["alert"]},
+            ]
+        )
+    )
+
+
 async def test_one_call_id_in_two_orgs_alerts_each_orgs_routes_and_rows(store_db: Store) -> None:
     async with two_burkis() as sims, receiving() as acme_hook, receiving() as global_hook:
         for sim in sims.values():
             sim.add_call(SID)
-        routes = parse_endpoints(
-            f'[{{"url": "{acme_hook.url}", "secret": "{"s" * 20}", "org": "acme",'
-            f' "events": ["alert"]}}, {{"url": "{global_hook.url}", "secret": "{"s" * 20}",'
-            ' "events": ["alert"]}]'
-        )
-        dispatcher = WebhookDispatcher(routes, org_names=NAMES.__getitem__)
-        recorder = Recorder(store_db.history)
-        dispatcher.start()
-        recorder.start()
-        async with AsyncExitStack() as stack:
-            rests = {
-                org: await stack.enter_async_context(BurkiRest(sim.base_url, KEYS[org]))
-                for org, sim in sims.items()
-            }
-            book = Book(
-                {
-                    org: Sources(upstream_config(sim, api_key=KEYS[org]), rests[org], org)
-                    for org, sim in sims.items()
-                }
-            )
-            scorer, matcher = SentimentScorer(), KeywordMatcher(RULES)
-            integrations = Integrations(
-                alerts=lambda: CallAlerts(configs.alerts(rules=RULES), scorer, matcher),
-                webhooks=dispatcher,
-                history=Recording(recorder),
-            )
-            hub = Hub(book, configs.relay(), Metrics(), integrations)
-            try:
-                keys = [StreamKey.call(SID), StreamKey.call(SID, "acme")]
-                with hub.watch(keys, {}) as viewing:
-                    await each(viewing.sub, keys, of_type("status", state="live"))
-                    for org, sim in sims.items():
-                        sim.add_segment(SID, "user", f"My lawyer at {NAMES[org]} will call.")
-                    await each(viewing.sub, keys, of_type("alert"))
-                    for sim in sims.values():
-                        sim.set_call_status(SID, "completed")
-                    await each(viewing.sub, keys, of_type("end"))
-                await dispatcher.wait_idle()
-                await recorder.drained()
-            finally:
-                await hub.close()
-                await dispatcher.close()
-                await recorder.close()
+        calls = {StreamKey.call(SID): sims["default"], StreamKey.call(SID, "acme"): sims["acme"]}
+        async with relaying(sims, routes_for(acme_hook, global_hook), store_db) as hub:
+            await alert_and_end(hub, calls)
     acme_alerts = [r.json for r in acme_hook.requests]
     assert [(a["stream"], a["org"], a["org_name"]) for a in acme_alerts] == [
         (f"acme/call:{SID}", "acme", "Acme Support")
@@ -130,3 +158,30 @@ async def test_one_call_id_in_two_orgs_alerts_each_orgs_routes_and_rows(store_db
     ours, theirs = await store_db.history.call(SID), await store_db.history.call(SID, "acme")
     assert ours is not None and theirs is not None
     assert (ours.org, theirs.org) == ("default", "acme")
+
+
+async def test_one_burki_serving_two_orgs_routes_each_orgs_alert_by_its_own_key(
+    store_db: Store,
+) -> None:
+    async with Simulator(orgs=KEYS, autoplay=False) as burki:
+        sims = {org: burki.org(org) for org in KEYS}
+        ours, theirs = sims["default"].add_call(), sims["acme"].add_call()
+        calls = {
+            StreamKey.call(ours): sims["default"],
+            StreamKey.call(theirs, "acme"): sims["acme"],
+        }
+        async with (
+            receiving() as acme_hook,
+            receiving() as global_hook,
+            relaying(sims, routes_for(acme_hook, global_hook), store_db) as hub,
+        ):
+            await alert_and_end(hub, calls)
+        assert {entry.org for entry in burki.requests.naming(theirs)} == {"acme"}
+        assert {entry.org for entry in burki.requests.naming(ours)} == {"default"}
+    assert [r.json["stream"] for r in acme_hook.requests] == [f"acme/call:{theirs}"]
+    assert sorted(r.json["stream"] for r in global_hook.requests) == sorted(
+        [f"call:{ours}", f"acme/call:{theirs}"]
+    )
+    now = datetime.now(UTC)
+    acme = AlertFilter(now - timedelta(days=1), now + timedelta(days=1), orgs={"acme"})
+    assert [a.call_id for a in await store_db.history.alerts(acme)] == [theirs]
