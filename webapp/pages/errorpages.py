@@ -43,9 +43,10 @@ from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Re
 
 from webapp.access.caps import CapReached
 from webapp.access.csrf import CsrfRefused
-from webapp.access.refusals import BadStreams, Forbidden, SignInNeeded
+from webapp.access.refusals import BadStreams, Forbidden, NoSuchOrg, SignInNeeded
 from webapp.access.routes import guard_of
 from webapp.calls.claims import ClaimRefused
+from webapp.orgs.tenants import UnknownOrg
 from webapp.pages.known import UnknownId
 from webapp.pages.templating import templates
 from webapp.relay.hub import HubClosed
@@ -129,7 +130,14 @@ class Meaning:
     page: str = "{0}"
 
 
+# One answer for an organisation that does not exist and one the principal has no role in.
+NO_SUCH_ORG = Meaning(
+    404, "no_such_org", message="No such organisation.", page="No such organisation."
+)
+
 MEANINGS: dict[type[Exception], Meaning] = {
+    NoSuchOrg: NO_SUCH_ORG,
+    UnknownOrg: NO_SUCH_ORG,
     # A URL that names no call or campaign: no such page, but a bad API request.
     BadStreamId: Meaning(404, "bad_stream_id", api_status=400, page="No such page: {0}."),
     UnknownId: Meaning(404, "not_found", page="{0.in_page}"),
