@@ -197,6 +197,17 @@ def guard_of(scope: Scope) -> tuple[Guard, Mapping[str, Any]]:
     return partial or (SIGNED_IN, {})
 
 
+def opened_org(scope: Scope) -> str:
+    """The organisation of what a request opens, for its audit entry: the one its path names,
+    the default one for an unprefixed route that opens calls or campaigns, '' for none (the
+    admin page, signing in and out)."""
+    guard, params = guard_of(scope)
+    if "org" in params:
+        return route_org(params)
+    opens = guard.need if isinstance(guard.need, str) else "both"
+    return DEFAULT_ORG if opens in ("call", "campaign", "both") else ""
+
+
 def takes_form(scope: Scope) -> bool:
     """Whether the route this request reaches (method and path) reads a form body."""
     app = scope.get("app")
