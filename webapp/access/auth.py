@@ -40,7 +40,7 @@ from webapp.access.embedlinks import EmbedLinkError, EmbedLinks, EmbedScope
 from webapp.access.embedlinks import embed_scope as scope_of
 from webapp.access.netaddr import Network, contains
 from webapp.access.refusals import BadStreams, Forbidden, NoSuchOrg, SignInNeeded
-from webapp.access.routes import Need, OrgNeed, guard_of, route_org, split_org
+from webapp.access.routes import Need, OrgNeed, guard_of, opened_org, route_org, split_org
 from webapp.access.sessions import SessionPolicy
 from webapp.access.streamguard import Recheck, RevocableReceive
 from webapp.access.tokens import TokenStore
@@ -328,7 +328,7 @@ class AuthGate:
         for each in needs:
             role = who.role_in(each.org)
             if role is None and (each.named or each.need in ("call", "campaign", "both")):
-                return NoSuchOrg()
+                return NoSuchOrg(each.org)
         for each in needs:
             if not who.may(each.need, each.org):
                 role = who.role_in(each.org)
@@ -351,6 +351,7 @@ class AuthGate:
         )
         address = conn.client.host if conn.client else "unknown"
         name, via = (who.name, who.via) if who is not None else ("anonymous", None)
+        org = refusal.org if isinstance(refusal, NoSuchOrg) else opened_org(conn.scope)
         await self.audit.record(
-            name, via or "none", what, conn.url.path, address, fold=REFUSAL_FOLD
+            name, via or "none", what, conn.url.path, address, fold=REFUSAL_FOLD, org=org
         )

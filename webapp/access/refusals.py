@@ -25,8 +25,9 @@ class NoSuchOrg(Exception):
     """The request names an organisation the principal has no role in (404): the very answer
     an organisation that does not exist gets, so nobody learns that another one exists."""
 
-    def __init__(self) -> None:
+    def __init__(self, org: str = "") -> None:
         super().__init__("No such organisation.")
+        self.org = org  # the slug asked for: the audit log's, never the answer's
 
 
 class BadStreams(Exception):
