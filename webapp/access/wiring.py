@@ -26,6 +26,7 @@ from webapp.access.signinlinks import SignInLinks
 from webapp.access.throttle import SharedAttempts, SignInThrottle
 from webapp.access.tokens import TokenStore
 from webapp.access.users import Role, Roles, UserStore, checked_org, parse_role
+from webapp.store.database import StoreError
 from webapp.store.store import Store
 
 SESSION_COOKIE = "burki_live_session"
@@ -86,8 +87,15 @@ def sso_roles(path: Path | None) -> Callable[[str], Roles | None] | None:
     def lookup(name: str) -> Roles | None:
         try:
             return roles_in_file(tomllib.loads(path.read_text()), name)
-        except (OSError, tomllib.TOMLDecodeError, ValueError, AttributeError, TypeError):
-            return None
+        except (
+            OSError,
+            tomllib.TOMLDecodeError,
+            ValueError,
+            StoreError,
+            AttributeError,
+            TypeError,
+        ):
+            return None  # a bad entry (a role or an organisation's slug) grants nothing
 
     return lookup
 
