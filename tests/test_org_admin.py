@@ -7,13 +7,31 @@ import csv
 import io
 import json
 import re
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 import httpx
+import pytest
 
-from tests.live import csrf_of, running_app
+from tests.conftest import SIM_KEY
+from tests.live import FAST, LiveApp, csrf_of, running_app
 from tests.test_org_access import NO_SUCH_ORG, answer, person
+from webapp import parts
 from webapp.access.users import Role
+from webapp.orgs.model import Org
+from webapp.relay.bulletin import Bulletin
+from webapp.settings import Settings
 from webapp.simulator import Simulator
+
+GLOBEX_KEY = "globex-key-51f0a"
+
+
+@pytest.fixture
+async def two() -> AsyncIterator[Simulator]:
+    """One Burki serving two organisations: the default one (the dashboard's key) and globex."""
+    orgs = {"default": SIM_KEY, "globex": GLOBEX_KEY}
+    async with Simulator(orgs=orgs, autoplay=False) as simulator:
+        yield simulator
 
 
 async def test_a_role_given_and_taken_on_the_admin_page_counts_from_the_next_request(
@@ -97,3 +115,47 @@ async def test_audit_entries_carry_their_organisation_and_the_admin_filters_by_i
         assert none and {row["org"] for row in none} == {""}
         shown = (await admin.get(f"{live.url}/admin?org=initech")).text
         assert "refused: no such organisation" in shown and "signed in" not in shown
+
+
+@asynccontextmanager
+async def globex_served(live: LiveApp, sim: Simulator) -> AsyncIterator[None]:
+    """A second organisation, ``globex``, in the running dashboard: the simulator's world of
+    that name, with its own key (what h-orgbook's org book will do from the store)."""
+    settings = Settings(burki_api_key=GLOBEX_KEY, burki_base_url=sim.base_url, **FAST)
+    async with parts.burki_rest(settings) as rest:
+        org = Org("globex", "Globex Sales", sim.base_url)
+        live.state.tenants.add(parts.tenant(settings, org, rest, None, Bulletin()))
+        try:
+            yield
+        finally:
+            live.state.tenants.remove("globex")
+
+
+async def test_an_embed_link_made_on_the_admin_page_asks_its_own_organisations_burki(
+    two: Simulator,
+) -> None:
+    globex = two.org("globex")
+    theirs, mine = globex.add_call(), two.add_call()
+    async with (
+        running_app(two) as live,
+        globex_served(live, two),
+        live.client(Role.ADMIN, timeout=10) as admin,
+    ):
+        csrf = await csrf_of(admin, f"{live.url}/admin")
+        form = {"csrf": csrf, "kind": "call", "ident": theirs, "ttl": "1h", "org": "globex"}
+        made = await admin.post(f"{live.url}/admin/embed-link", data=form)
+        found = re.search(r'class="embed-link">([^<]+)<', made.text)
+        assert made.status_code == 200 and found
+        assert f"{live.url}/o/globex/embed/calls/{theirs}?token=" in found[1]
+        asked = two.requests.naming(theirs)
+        assert asked and {entry.org for entry in asked} == {"globex"}
+        two.requests.clear()
+        form |= {"ident": mine}  # default's call, asked of globex: Burki says it has none
+        refused = await admin.post(f"{live.url}/admin/embed-link", data=form)
+        assert refused.status_code == 400 and "Burki has no call" in refused.text
+        assert {entry.org for entry in two.requests.naming(mine)} == {"globex"}
+        form |= {"org": "initech"}
+        unknown = await admin.post(f"{live.url}/admin/embed-link", data=form)
+        assert unknown.status_code == 404 and "No such organisation." in unknown.text
+        links = {link.org: link.ident for link in await live.state.access.embeds.list()}
+        assert links == {"globex": theirs}

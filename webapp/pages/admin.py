@@ -20,7 +20,7 @@ from webapp.pages.overview import call_names
 from webapp.pages.state import app_state, record
 from webapp.pages.templating import campaign_title, templates
 from webapp.store.database import StoreError
-from webapp.wire.streamkey import StreamKey
+from webapp.wire.streamkey import DEFAULT_ORG, StreamKey
 
 PER_PAGE = 25  # audit rows per page
 MAX_PAGES = 400
@@ -87,8 +87,9 @@ async def embed_link(request: Request) -> Response:
     knows (the CLI's embed-link); each attempt past the CSRF check is audited."""
     form = await request.form(max_files=0, max_fields=6)
     kind, ident, ttl = (str(form.get(name) or "")[:100] for name in ("kind", "ident", "ttl"))
+    org = str(form.get("org") or DEFAULT_ORG)[:32]
     try:
-        made = await mint(request, kind, ident.strip(), ttl or "8h")
+        made = await mint(request, kind, ident.strip(), ttl or "8h", org)
     except EmbedFormError as exc:
         await record(request, f"embed link refused: {exc.audit}")
         return await _page(request, error=str(exc), status=exc.status)
