@@ -159,3 +159,5 @@ async def test_an_embed_link_made_on_the_admin_page_asks_its_own_organisations_b
         assert unknown.status_code == 404 and "No such organisation." in unknown.text
         links = {link.org: link.ident for link in await live.state.access.embeds.list()}
         assert links == {"globex": theirs}
+        made_entries = [e for e in await live.state.access.audit.entries(None) if "made" in e.what]
+        assert [e.org for e in made_entries] == ["globex"]  # the entry of what it opens

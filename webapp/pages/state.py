@@ -139,8 +139,8 @@ class _AnyOrg:
 
 def org_of(conn: HTTPConnection, what: str) -> str:
     """The organisation of the first stream ``what`` names, else the route's."""
-    for word in what.split():
-        key = StreamKey.read(word, _AnyOrg())
+    for word in what.split():  # "made for acme/call:CA1, until ...", "end call:CA1: not sent"
+        key = StreamKey.read(word.strip(",;()").rstrip(":"), _AnyOrg())
         if key is not None:
             return key.org
     return opened_org(conn.scope)
