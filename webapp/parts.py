@@ -302,8 +302,8 @@ def access(
 
 
 def middleware(access: Access, settings: Settings) -> list[Middleware]:
-    """Outermost first: forwarded headers, security headers, body limits, the session, the
-    error map, the auth gate."""
+    """Outermost first: forwarded headers, security headers, the session, the error map, body
+    limits, the auth gate."""
     config = AuthConfig(
         mode=settings.dashboard_auth_mode,
         tokens=access.tokens,
@@ -324,7 +324,6 @@ def middleware(access: Access, settings: Settings) -> list[Middleware]:
             frame_ancestors=settings.embed_origins,
             https=settings.dashboard_https,
         ),
-        Middleware(BodyLimit, form_bytes=settings.dashboard_max_form_bytes),
         Middleware(
             SchemeSessions,
             https=settings.dashboard_https,
@@ -335,6 +334,9 @@ def middleware(access: Access, settings: Settings) -> list[Middleware]:
         ),
         # The gate raises its refusals; the error map answers them as it answers the routes'.
         Middleware(ExceptionMiddleware, handlers=errorpages.EXCEPTION_HANDLERS),
+        # Inside the error map, which answers its 411 and 413; before the gate, so a body
+        # is refused before anyone is looked up.
+        Middleware(BodyLimit, form_bytes=settings.dashboard_max_form_bytes),
         Middleware(
             AuthGate,
             resolver=Resolver(config),
