@@ -69,6 +69,18 @@ DOORS: dict[str, Door] = {
     "admin_org_rotate_key": Door(
         "/admin/orgs/rotate-key", "POST", {"slug": "nope", "key": "k-1234"}, again=1, ok=(400,)
     ),
+    "admin_user_grant": Door(
+        "/admin/users/grant", "POST", {"name": "ada", "org": "acme", "role": "manager"}, again=1
+    ),
+    "admin_user_revoke": Door(
+        "/admin/users/revoke", "POST", {"name": "ada", "org": "acme"}, again=1
+    ),
+    "admin_token_create": Door(
+        "/admin/tokens",
+        "POST",
+        {"name": "door", "org": "acme", "role": "supervisor"},
+        again=None,  # the name is taken the second time
+    ),
     "index": Door("/"),
     "alerts": Door("/alerts"),
     "history_alerts": Door("/history/alerts"),

@@ -24,6 +24,7 @@ from webapp.settings import Settings
 from webapp.store.database import StoreError, one_line
 from webapp.store.store import Store, open_store
 
+# What a command did, for the audit log (None: nothing to note), and of which organisation.
 Handler = Callable[[argparse.Namespace, OrgBook, Console], Awaitable[str | None]]
 
 
@@ -81,7 +82,8 @@ async def _run(args: argparse.Namespace, settings: Settings, console: Console) -
         done = await args.org_handler(args, book_of(settings, store), console)
         if done is not None:
             route = f"burki-dashboard org {args.org_command}"
-            await audit.record(_operator(), "cli", done, route, "local")
+            org = getattr(args, "slug", "") or ""
+            await audit.record(_operator(), "cli", done, route, "local", org=org)
     finally:
         await audit.close()
         await store.close()

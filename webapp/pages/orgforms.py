@@ -100,9 +100,9 @@ async def add(request: Request) -> OrgsPanel:
             fields["slug"], fields["name"], fields["url"], fields["key"]
         )
     except (OrgError, MasterKeyError, StoreConflict, OrgFormError) as exc:
-        await record(request, f"organisation add refused: {_said(exc)}")
+        await record(request, f"organisation add refused: {_said(exc)}", org="")
         return await panel(request, error=str(exc), entered=entered)
-    await record(request, f"organisation {org.slug} added")
+    await record(request, f"organisation {org.slug} added", org=org.slug)
     await _in_force(request)
     return await panel(request, note=f"Organisation {org.slug} ({org.name}) added; key {shown}.")
 
@@ -112,9 +112,9 @@ async def remove(request: Request) -> OrgsPanel:
     try:
         await book_of(request).remove(slug)
     except (OrgError, OrgFormError) as exc:
-        await record(request, f"organisation {slug} remove refused: {_said(exc)}")
+        await record(request, f"organisation {slug} remove refused: {_said(exc)}", org="")
         return await panel(request, error=str(exc))
-    await record(request, f"organisation {slug} removed")
+    await record(request, f"organisation {slug} removed", org=slug)
     await _in_force(request)
     return await panel(request, note=f"Organisation {slug} removed; its streams have ended.")
 
@@ -125,9 +125,9 @@ async def rotate_key(request: Request) -> OrgsPanel:
     try:
         shown = await book_of(request).rotate_key(slug, fields["key"])
     except (OrgError, MasterKeyError, OrgFormError) as exc:
-        await record(request, f"organisation {slug} key rotation refused: {_said(exc)}")
+        await record(request, f"organisation {slug} key rotation refused: {_said(exc)}", org="")
         return await panel(request, error=str(exc))
-    await record(request, f"organisation {slug} key rotated")
+    await record(request, f"organisation {slug} key rotated", org=slug)
     await _in_force(request)
     return await panel(request, note=f"Organisation {slug} has a new key {shown}.")
 
