@@ -30,6 +30,7 @@ from webapp.calls.callstate import CallState
 from webapp.calls.campaignstate import CampaignState
 from webapp.pages.callers import caller_text
 from webapp.pages.capabilities import CANNOT, Capability
+from webapp.pages.known import refuse_foreign
 from webapp.pages.state import app_state, record
 from webapp.pages.templating import campaign_status, templates
 from webapp.wire.rest import NetworkError, NoRoute, NotFound, RestError
@@ -88,6 +89,7 @@ def _has_ended(request: Request, key: StreamKey) -> bool:
 
 
 async def _end_step(request: Request, key: StreamKey) -> Step:
+    refuse_foreign(request, key)  # another organisation's call: nothing asked of Burki
     number = caller_text(await _caller_number(request, key)) or "an unknown number"
     if _has_ended(request, key):
         return Step(
@@ -128,6 +130,7 @@ async def _caller_number(request: Request, key: StreamKey) -> str:
 async def campaign_stop_form(request: Request) -> Response:
     key = StreamKey.campaign(request.path_params["campaign_id"])
     _allowed(request, app_state(request).actions.campaign_roles, "run campaigns")
+    refuse_foreign(request, key)
     await record(request, f"stop page {key}", once=True)
     step = _campaign_step(request, key, "stop")
     refused = _invalid_now(request, key, "stop")
@@ -141,6 +144,7 @@ async def campaign_control(request: Request) -> Response:
     verb = str(form.get("verb") or "")
     if verb not in VERBS:
         raise HTTPException(400, "verb is one of pause, start, stop")
+    refuse_foreign(request, key)  # another organisation's campaign: nothing sent to Burki
     step = _campaign_step(request, key, verb)
     refused = _invalid_now(request, key, verb)
     if refused:
