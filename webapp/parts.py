@@ -172,6 +172,7 @@ def monitor(settings: Settings, hub: Hub, each: Tenant, store: Cluster | None) -
         RedisPlacement(store.bus)
         if store is not None
         else Alone(startup.node_id(settings.dashboard_node_id)),
+        org=each.slug,
     )
     return found if found.enabled else None
 
