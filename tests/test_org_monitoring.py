@@ -12,6 +12,7 @@ import pytest
 
 from tests.live import LiveApp
 from tests.orgs import GLOBEX, asked_with, two_org_app, two_org_sim
+from tests.test_monitor_live import metric
 from webapp.relay.subscriber import Subscriber
 from webapp.simulator import Faults
 from webapp.wire.streamkey import DEFAULT_ORG, StreamKey
@@ -84,6 +85,16 @@ async def test_the_monitoring_cap_is_each_organisations_own() -> None:
             assert held(live, GLOBEX) == {StreamKey.call(sid, GLOBEX) for sid in b_calls}
             globex_monitor = live.state.tenants.get(GLOBEX).monitor
             assert globex_monitor is not None and globex_monitor.unmonitored == []
+            async with live.client(timeout=10) as admin:
+                scraped = (await admin.get(f"{live.url}/metrics")).text
+    assert metric(scraped, "burki_live_monitor_unmonitored") == {
+        (("org", DEFAULT_ORG),): 1.0,
+        (("org", GLOBEX),): 0.0,
+    }
+    assert metric(scraped, "burki_live_monitor_cap") == {
+        (("org", DEFAULT_ORG),): 2.0,
+        (("org", GLOBEX),): 2.0,
+    }
 
 
 @pytest.mark.parametrize("trouble", ["hangs", "refuses the key", "is down"])
