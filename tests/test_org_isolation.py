@@ -207,7 +207,8 @@ async def test_globex_ids_under_globex_routes_are_asked_with_globex_key_only(
         found = await admin.get(f"{world.live.url}/o/globex/calls/{unlisted_b}")
         a_under_b = await admin.get(f"{world.live.url}/o/globex/calls/{world.a_call}")
     assert (listed.status_code, found.status_code, a_under_b.status_code) == (200, 200, 404)
-    assert asked_with(world.sim, GLOBEX, unlisted_b) == [f"rest GET /api/v1/calls/sid/{unlisted_b}"]
+    lookup = f"rest GET /api/v1/calls/sid/{unlisted_b}"
+    assert asked_with(world.sim, GLOBEX, unlisted_b)[0] == lookup
     assert asked_with(world.sim, "default", world.b_call, unlisted_b) == []
     assert asked_with(world.sim, GLOBEX, world.a_call) == []
 
@@ -269,6 +270,43 @@ async def test_concurrent_users_guessing_the_other_organisations_ids_never_cross
     assert asked_with(sim, GLOBEX, world.a_call) == []
     nobody = [f"CA{n:032x}" for n in range(8)]
     assert len(asked_with(sim, "default", *nobody)) <= len(nobody)  # shared, remembered
+
+
+@NEEDS_ROUTES
+async def test_users_of_both_organisations_at_once_each_stream_with_their_own_key_only(
+    world: World,
+) -> None:
+    """Default and globex viewers stream their own calls while each guesses the other's."""
+    live, sim = world.live, world.sim
+    async with (
+        live.client(Role.ADMIN, timeout=10) as one,
+        live.client(Role.ADMIN, timeout=10) as other,
+    ):
+        ours = [Viewer(live.url, f"/api/calls/{world.a_call}/events").start(one) for _ in range(3)]
+        theirs = [
+            Viewer(live.url, f"/o/globex/api/calls/{world.b_call}/events").start(other)
+            for _ in range(3)
+        ]
+        try:
+            for viewer in ours + theirs:
+                await viewer.wait_for(is_live)
+            crossed = await asyncio.gather(
+                *(one.get(f"{live.url}/calls/{world.b_call}") for _ in range(10)),
+                *(other.get(f"{live.url}/o/globex/calls/{world.a_call}") for _ in range(10)),
+            )
+            sim.add_segment(world.a_call, "user", "the default organisation speaks")
+            sim.org(GLOBEX).add_segment(world.b_call, "user", "globex speaks")
+            for viewer in ours:
+                await viewer.wait_for(has_segment("the default organisation speaks"))
+            for viewer in theirs:
+                await viewer.wait_for(has_segment("globex speaks"))
+        finally:
+            for viewer in ours + theirs:
+                await viewer.stop()
+    assert {answer.status_code for answer in crossed} == {404}
+    assert asked_with(sim, "default", *b_ids(world)) == []
+    assert asked_with(sim, GLOBEX, world.a_call, str(world.a_campaign)) == []
+    assert asked_with(sim, GLOBEX, world.b_call)  # globex's own key streamed globex's call
 
 
 async def test_a_key_is_never_in_the_simulators_log_nor_a_page(world: World) -> None:
