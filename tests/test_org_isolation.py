@@ -15,6 +15,8 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 import pytest
+from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import strategies as st
 
 from tests.live import LiveApp, Viewer, csrf_of, has_segment, is_live
 from tests.orgs import GLOBEX, asked_with, two_org_app, two_org_sim
@@ -64,32 +66,42 @@ def b_ids(world: World) -> tuple[str, str]:
     return world.b_call, str(world.b_campaign)
 
 
-async def test_globex_ids_asked_under_the_default_organisation_are_refused_without_a_request(
+ROUTES = (
+    "/calls/{call}",
+    "/calls/{call}/captions",
+    "/calls/{call}/transcript.txt",
+    "/calls/{call}/transcript.json",
+    "/api/calls/{call}/transcript",
+    "/api/calls/{call}/events",
+    "/api/events?call={call}",
+    "/api/events?campaign={campaign}",
+    "/api/events?call={a_call}&call={call}",
+    "/live/call/call/{call}",
+    "/calls/{call}/end",
+    "/campaigns/{campaign}",
+    "/campaigns/{campaign}/stop",
+    "/api/campaigns/{campaign}/events",
+    "/live/campaign/campaign/{campaign}",
+)
+NOBODY_CALL, NOBODY_CAMPAIGN = "CA" + "0" * 32, "424242"
+
+
+async def test_globex_ids_under_the_default_organisation_get_what_nobodys_get_without_a_request(
     world: World,
 ) -> None:
     live, b_call, b_campaign = world.live, world.b_call, world.b_campaign
-    gets = [
-        f"/calls/{b_call}",
-        f"/calls/{b_call}/captions",
-        f"/calls/{b_call}/transcript.txt",
-        f"/calls/{b_call}/transcript.json",
-        f"/api/calls/{b_call}/transcript",
-        f"/api/calls/{b_call}/events",
-        f"/api/events?call={b_call}",
-        f"/api/events?campaign={b_campaign}",
-        f"/api/events?call={world.a_call}&call={b_call}",
-        f"/live/call/call/{b_call}",
-        f"/calls/{b_call}/end",
-        f"/campaigns/{b_campaign}",
-        f"/campaigns/{b_campaign}/stop",
-        f"/api/campaigns/{b_campaign}/events",
-        f"/live/campaign/campaign/{b_campaign}",
-    ]
     async with live.client(Role.ADMIN, timeout=10) as admin:
-        for path in gets:
-            answer = await admin.get(live.url + path)
-            assert answer.status_code == 404, (path, answer.status_code)
-            assert str(world.b_campaign) not in answer.text or "campaign" in path
+        for route in ROUTES:
+            theirs = route.format(call=b_call, campaign=b_campaign, a_call=world.a_call)
+            nobodys = route.format(call=NOBODY_CALL, campaign=NOBODY_CAMPAIGN, a_call=world.a_call)
+            foreign = await admin.get(live.url + theirs)
+            unknown = await admin.get(live.url + nobodys)
+            assert foreign.status_code == unknown.status_code, (route, foreign.status_code)
+            assert (
+                foreign.text.replace(b_call, "ID").replace(str(b_campaign), "ID")
+                == (unknown.text.replace(NOBODY_CALL, "ID").replace(NOBODY_CAMPAIGN, "ID"))
+                or foreign.status_code == 200
+            ), route  # a form carries its own CSRF token
         csrf = await csrf_of(admin, f"{live.url}/admin")
         end = await admin.post(f"{live.url}/calls/{b_call}/end", data={"csrf": csrf})
         pause = await admin.post(
@@ -100,7 +112,8 @@ async def test_globex_ids_asked_under_the_default_organisation_are_refused_witho
             data={"kind": "call", "ident": b_call, "ttl": "1h", "csrf": csrf},
         )
     assert (end.status_code, pause.status_code) == (404, 404)
-    assert link.status_code == 400 and f"Burki has no call {b_call}" in link.text
+    assert "Burki does not know this call or campaign." in end.text
+    assert link.status_code == 400 and f"Burki has no call {b_call}: no link was made." in link.text
     assert asked_with(world.sim, "default", *b_ids(world)) == []
     assert not world.sim.org(GLOBEX).store.calls[b_call].ended  # nothing reached Burki
     assert world.sim.org(GLOBEX).store.campaigns[b_campaign].status == "running"
@@ -324,3 +337,68 @@ async def test_a_key_is_never_in_the_simulators_log_nor_a_page(world: World) -> 
 def test_stream_keys_of_two_organisations_name_the_same_id_apart() -> None:
     a, b = StreamKey.call("CA1"), StreamKey.call("CA1", GLOBEX)
     assert a != b and str(b) == "globex/call:CA1"
+
+
+PAGES = {
+    "call": ("/calls/{}", "/calls/{}/transcript.json", "/api/calls/{}/transcript", "/calls/{}/end"),
+    "campaign": ("/campaigns/{}", "/campaigns/{}/stop"),
+}
+WHOSE = ("default", "globex", "nobody")
+
+
+@pytest.mark.timeout(300)
+@settings(
+    max_examples=5,
+    deadline=None,
+    phases=(Phase.explicit, Phase.reuse, Phase.generate),  # shrinking over sockets: too slow
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(
+    st.lists(
+        st.tuples(st.sampled_from(("call", "campaign")), st.sampled_from(WHOSE), st.integers(0, 5)),
+        min_size=10,
+        max_size=40,
+    ),
+    st.integers(1, 8),
+)
+async def test_any_interleaving_of_requests_for_any_organisations_ids_keeps_keys_apart(
+    asks: list[tuple[str, str, int]], at_once: int
+) -> None:
+    """Requests for the default organisation's, globex's and nobody's ids, in any order,
+    ``at_once`` at a time: the default's are served, globex's get on each page exactly what
+    nobody's get, and no request with the default key ever names a globex id."""
+    async with two_org_sim() as sim, two_org_app(sim) as live:
+        globex = sim.org(GLOBEX)
+        ids = {
+            ("call", "default"): sim.add_call(),
+            ("call", GLOBEX): globex.add_call(),
+            ("call", "nobody"): "CA" + "e" * 32,
+            ("campaign", "default"): str(sim.add_campaign()),
+            ("campaign", GLOBEX): str(globex.add_campaign()),
+            ("campaign", "nobody"): "424242",
+        }
+        for tenant in live.state.tenants:
+            await tenant.directory.refresh()
+        async with live.client(Role.ADMIN, timeout=10) as admin:
+
+            async def ask(kind: str, whose: str, route: int) -> tuple[str, int]:
+                page = PAGES[kind][route % len(PAGES[kind])]
+                status = (await admin.get(live.url + page.format(ids[kind, whose]))).status_code
+                return f"{whose} {page}", status
+
+            answers = []
+            for start in range(0, len(asks), at_once):
+                batch = asks[start : start + at_once]
+                answers += await asyncio.gather(*(ask(*each) for each in batch))
+    seen: dict[str, set[int]] = {}
+    for asked, status in answers:
+        whose, page = asked.split(" ")
+        seen.setdefault(page if whose != "default" else asked, set()).add(status)
+    for asked, statuses in seen.items():  # the default's served; globex's answered as nobody's
+        assert len(statuses) == 1, (asked, statuses)
+        if asked.startswith("default "):
+            assert statuses == {200}, asked
+    assert asked_with(sim, "default", ids["call", GLOBEX], ids["campaign", GLOBEX]) == []
+    assert (
+        asked_with(sim, GLOBEX, *(ids[kind, whose] for kind, whose in ids if whose != GLOBEX)) == []
+    )

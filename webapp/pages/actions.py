@@ -30,7 +30,7 @@ from webapp.calls.callstate import CallState
 from webapp.calls.campaignstate import CampaignState
 from webapp.pages.callers import caller_text
 from webapp.pages.capabilities import CANNOT, Capability
-from webapp.pages.known import refuse_foreign
+from webapp.pages.known import unless_foreign
 from webapp.pages.state import app_state, record
 from webapp.pages.templating import campaign_status, templates
 from webapp.wire.rest import NetworkError, NoRoute, NotFound, RestError
@@ -80,7 +80,9 @@ async def end_call(request: Request) -> Response:
         await record(request, f"end {key}: not sent (the call has ended)")
         return _confirm(request, step, 409)
     rest = app_state(request).rest
-    return await _act(request, who, key, "end_call", step, lambda: rest.terminate_call(key.id))
+    # Another organisation's call fails as an unknown one, and Burki is not asked.
+    work = unless_foreign(request, key, lambda: rest.terminate_call(key.id))
+    return await _act(request, who, key, "end_call", step, work)
 
 
 def _has_ended(request: Request, key: StreamKey) -> bool:
@@ -89,7 +91,6 @@ def _has_ended(request: Request, key: StreamKey) -> bool:
 
 
 async def _end_step(request: Request, key: StreamKey) -> Step:
-    refuse_foreign(request, key)  # another organisation's call: nothing asked of Burki
     number = caller_text(await _caller_number(request, key)) or "an unknown number"
     if _has_ended(request, key):
         return Step(
@@ -118,7 +119,8 @@ async def _caller_number(request: Request, key: StreamKey) -> str:
     if isinstance(state, CallState) and (number := state.info.caller):
         return number
     try:
-        summary = await app_state(request).rest.call(key.id)
+        rest = app_state(request).rest
+        summary = await unless_foreign(request, key, lambda: rest.call(key.id))()
     except RestError:
         return ""
     return summary.customer_phone or ""
@@ -130,7 +132,6 @@ async def _caller_number(request: Request, key: StreamKey) -> str:
 async def campaign_stop_form(request: Request) -> Response:
     key = StreamKey.campaign(request.path_params["campaign_id"])
     _allowed(request, app_state(request).actions.campaign_roles, "run campaigns")
-    refuse_foreign(request, key)
     await record(request, f"stop page {key}", once=True)
     step = _campaign_step(request, key, "stop")
     refused = _invalid_now(request, key, "stop")
@@ -144,7 +145,6 @@ async def campaign_control(request: Request) -> Response:
     verb = str(form.get("verb") or "")
     if verb not in VERBS:
         raise HTTPException(400, "verb is one of pause, start, stop")
-    refuse_foreign(request, key)  # another organisation's campaign: nothing sent to Burki
     step = _campaign_step(request, key, verb)
     refused = _invalid_now(request, key, verb)
     if refused:
@@ -154,7 +154,7 @@ async def campaign_control(request: Request) -> Response:
         await record(request, f"stop page {key}", once=True)
         return _confirm(request, step)
     rest = app_state(request).rest
-    work = lambda: rest.control_campaign(int(key.id), verb)  # noqa: E731
+    work = unless_foreign(request, key, lambda: rest.control_campaign(int(key.id), verb))
     return await _act(request, who, key, "campaign_control", step, work)
 
 

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
+from typing import TypeVar
 
 from starlette.requests import HTTPConnection
 
@@ -31,6 +32,8 @@ from webapp.orgs.tenants import Tenant
 from webapp.pages.state import AppState, app_state
 from webapp.wire.rest import NoRoute, NotFound, RestError
 from webapp.wire.streamkey import StreamKey
+
+T = TypeVar("T")
 
 
 class UnknownId(LookupError):
@@ -59,6 +62,21 @@ def refuse_foreign(conn: HTTPConnection, key: StreamKey) -> None:
     another organisation's and not its own: before any REST request made for ``key``."""
     if held_elsewhere(app_state(conn), key):
         raise UnknownId(key)
+
+
+def unless_foreign(
+    conn: HTTPConnection, key: StreamKey, ask: Callable[[], Awaitable[T]]
+) -> Callable[[], Awaitable[T]]:
+    """``ask`` (a REST request about ``key``), or, for another organisation's id, a stand-in
+    that fails as Burki fails for an id nobody has (NotFound) without asking: a route that
+    answers an unknown id in its own way (a form, a confirm page) answers a foreign one so."""
+    if not held_elsewhere(app_state(conn), key):
+        return ask
+
+    async def refused() -> T:
+        raise NotFound(f"{key.kind} {key.id} does not exist", 404)
+
+    return refused
 
 
 async def first_unknown(conn: HTTPConnection, keys: list[StreamKey]) -> StreamKey | None:
