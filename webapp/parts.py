@@ -123,18 +123,19 @@ def app_state(settings: Settings, access: Access, demo: bool) -> AppState:
         history=keeper.recording,
     )
     hub = Hub(tenants, relay_config(settings), metrics, integrations)
-    builder = TenantBuilder(settings, hub, store, bulletin, metrics)
+    builder = TenantBuilder(settings, hub, store, bulletin)
     runner = OrgRunner(
         tenants,
         hub,
         org_book(settings, access.store),
         builder,
         interval=settings.org_refresh_seconds,
-        forget=builder.forget,
     )
     key = settings.burki_api_key
     if key is not None:
         runner.add_fixed(builder(default_org(settings), key.get_secret_value()))
+    if settings.monitor_enabled:  # one collector: a series per organisation's monitor
+        metrics.registry.register(MonitorGauges(partial(monitors_of, tenants)))
     return AppState(
         access=access,
         metrics=metrics,
@@ -166,19 +167,12 @@ def org_book(settings: Settings, database: Store) -> OrgBook:
 
 class TenantBuilder:
     """Builds an organisation's parts from it and its key: its own REST client (base URL
-    and key), sources, directory, missing ids and monitor (its gauges on ``/metrics``)."""
+    and key), sources, directory, missing ids and monitor."""
 
     def __init__(
-        self,
-        settings: Settings,
-        hub: Hub,
-        store: Cluster | None,
-        bulletin: Bulletin,
-        metrics: Metrics,
+        self, settings: Settings, hub: Hub, store: Cluster | None, bulletin: Bulletin
     ) -> None:
-        self.settings, self.hub, self.store = settings, hub, store
-        self.bulletin, self.metrics = bulletin, metrics
-        self._gauges: dict[str, MonitorGauges] = {}
+        self.settings, self.hub, self.store, self.bulletin = settings, hub, store, bulletin
 
     def __call__(self, org: Org, key: str) -> Tenant:
         settings = self.settings
@@ -193,20 +187,17 @@ class TenantBuilder:
         config = replace(upstream_config(settings), ws_base_url=ws_url(org.base_url), api_key=key)
         each = tenant(settings, org, rest, self.store, self.bulletin, config)
         each.monitor = monitor(settings, self.hub, each, self.store)
-        if each.monitor is not None:
-            self._gauges[org.slug] = gauges = MonitorGauges(each.monitor)
-            self.metrics.registry.register(gauges)
         return each
-
-    def forget(self, each: Tenant) -> None:
-        gauges = self._gauges.get(each.slug)
-        if gauges is not None and gauges.monitor is each.monitor:
-            self.metrics.registry.unregister(self._gauges.pop(each.slug))
 
 
 def ws_url(base_url: str) -> str:
     """The WebSocket base of a Burki base URL (https->wss, http->ws)."""
     return "ws" + base_url.removeprefix("http")
+
+
+def monitors_of(tenants: Tenants) -> list[Monitor]:
+    """Every organisation's monitor now (an organisation added later included)."""
+    return [each.monitor for each in tenants if each.monitor is not None]
 
 
 def default_org(settings: Settings) -> Org:
@@ -246,6 +237,7 @@ def monitor(settings: Settings, hub: Hub, each: Tenant, store: Cluster | None) -
         RedisPlacement(store.bus)
         if store is not None
         else Alone(startup.node_id(settings.dashboard_node_id)),
+        org=each.slug,
     )
     return found if found.enabled else None
 

@@ -41,7 +41,6 @@ REMOVED = "This organisation was removed from the dashboard."
 REKEYED = "This organisation's Burki key or URL changed: reconnecting."
 
 Build = Callable[[Org, str], Tenant]  # an organisation's parts, from it and its key
-Forget = Callable[[Tenant], None]  # what ``build`` registered elsewhere, undone
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,13 +65,11 @@ class OrgRunner:
         build: Build,
         *,
         interval: float,
-        forget: Forget = lambda tenant: None,
     ) -> None:
         self.tenants = tenants
         self.hub = hub
         self.book = book
         self.build = build
-        self.forget = forget
         self.interval = interval
         self.fixed: set[str] = set()  # BURKI_API_KEY's: not the book's to change
         self._held: dict[str, _Held] = {}
@@ -172,7 +169,6 @@ class OrgRunner:
         await self.hub.end_org(tenant.slug, message, reason, sources=tenant.sources)
         await tenant.directory.close()
         await tenant.rest.aclose()
-        self.forget(tenant)
 
     async def close(self) -> None:
         """Stop refreshing, and stop every organisation's monitor and directory (the hub's
