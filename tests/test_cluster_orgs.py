@@ -1,0 +1,112 @@
+"""Several organisations on a cluster of nodes (real redis-server, real simulators): each
+organisation's directory, monitoring and sealed lists are its own on every node."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+
+import pytest
+from redis.asyncio import Redis
+
+from tests.cluster import flush, nodes, redis_module
+from tests.orgcluster import serving_org
+from tests.redisserver import RedisServer
+from webapp.cluster.bus import Bus, BusConfig
+from webapp.cluster.monitoring import RedisPlacement
+from webapp.orgs.model import Org
+from webapp.simulator import Simulator
+from webapp.wire.streamkey import StreamKey
+
+__all__ = ["redis_module"]
+
+ACME_KEY = "sim-key-acme-7c41d2"
+
+
+@pytest.fixture
+def server(redis_module: RedisServer) -> Iterator[RedisServer]:
+    flush(redis_module)
+    yield redis_module
+
+
+@pytest.fixture
+async def acme_sim() -> AsyncIterator[Simulator]:
+    """Organisation ``acme``'s Burki: another account, another key."""
+    async with Simulator(api_key=ACME_KEY, autoplay=False) as simulator:
+        yield simulator
+
+
+def acme(sim: Simulator) -> Org:
+    return Org("acme", "Acme Support", sim.base_url)
+
+
+async def test_each_organisations_directory_shows_its_own_calls_on_every_node(
+    sim: Simulator, acme_sim: Simulator, server: RedisServer
+) -> None:
+    ours, theirs = sim.add_call(), acme_sim.add_call("CAacme0000000000000000000000000001")
+    async with nodes(sim, server, 2) as (a, b), serving_org([a, b], acme(acme_sim), ACME_KEY):
+        before, acme_before = (
+            sim.rest.served["/api/v1/calls"],
+            acme_sim.rest.served["/api/v1/calls"],
+        )
+        for _ in range(3):  # node a polls the default organisation, node b acme's
+            await a.state.tenants.get("default").directory.refresh()
+            await b.state.tenants.get("acme").directory.refresh()
+            await b.state.tenants.get("default").directory.refresh()
+            await a.state.tenants.get("acme").directory.refresh()
+        for node in (a, b):
+            default, other = node.state.tenants.get("default"), node.state.tenants.get("acme")
+            assert [c.call_sid for c in default.directory.calls] == [ours]
+            assert [c.call_sid for c in other.directory.calls] == [theirs]
+        # One poller per organisation, each with its own key: three polls each, not six.
+        assert sim.rest.served["/api/v1/calls"] - before == 3
+        assert acme_sim.rest.served["/api/v1/calls"] - acme_before == 3
+
+
+async def test_a_listing_sealed_for_one_organisation_is_refused_under_anothers_key(
+    sim: Simulator, acme_sim: Simulator, server: RedisServer
+) -> None:
+    ours, theirs = sim.add_call(), acme_sim.add_call("CAacme0000000000000000000000000001")
+    async with nodes(sim, server, 2) as (a, b), serving_org([a, b], acme(acme_sim), ACME_KEY):
+        await a.state.tenants.get("acme").directory.refresh()  # a polls acme and stores its lists
+        redis = Redis.from_url(server.url, decode_responses=True)
+        try:
+            sealed = await redis.get("burki:acme/directory")
+            assert sealed is not None
+            # An attacker copies acme's lists to the default organisation's key, and holds the
+            # default organisation's poller lease so that nodes read the copy.
+            await redis.set("burki:directory", sealed, px=60_000)
+            await redis.set("burki:lease:directory", "node-9:1", px=60_000)
+        finally:
+            await redis.aclose()
+        store = b.state.store
+        assert store is not None
+        refused = store.refused["directory"]
+        polls = sim.rest.served["/api/v1/calls"]
+        await b.state.tenants.get("default").directory.refresh()
+        assert [c.call_sid for c in b.state.tenants.get("default").directory.calls] == [ours]
+        assert theirs not in [c.call_sid for c in b.state.tenants.get("default").directory.calls]
+        assert store.refused["directory"] == refused + 1  # logged and counted
+        assert sim.rest.served["/api/v1/calls"] == polls + 1  # b polled its own Burki instead
+
+
+async def test_a_node_counts_its_share_of_each_organisations_monitoring_apart(
+    server: RedisServer,
+) -> None:
+    def bus(node: str) -> Bus:
+        config = BusConfig(node, lease_seconds=6.0, log_entries=100, secret="s" * 32)
+        return Bus.connect(server.url, config)
+
+    one, two = bus("node-1"), bus("node-2")
+    try:
+        calls = [StreamKey.call(f"CA{n}") for n in range(4)]
+        acme_calls = [StreamKey.call(f"CA{n}", "acme") for n in range(2)]
+        # node-2 monitors acme only (it serves no other organisation yet); node-1 both.
+        await RedisPlacement(two, "acme").survey(acme_calls, 2)
+        acme_one = await RedisPlacement(one, "acme").survey(acme_calls, 0)
+        default_one = await RedisPlacement(one).survey(calls, 4)
+        assert acme_one.nodes == 2 and acme_one.counts == {"node-1": 0, "node-2": 2}
+        # The default organisation's streams are node-1's alone: node-2 takes no share of them.
+        assert default_one.nodes == 1 and default_one.counts == {"node-1": 4}
+    finally:
+        await one.close()
+        await two.close()
