@@ -3,17 +3,22 @@ organisation's directory, monitoring and sealed lists are its own on every node.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Iterator
+from contextlib import ExitStack
 
 import pytest
 from redis.asyncio import Redis
 
 from tests.cluster import flush, nodes, redis_module
+from tests.hubs import frames_until
 from tests.orgcluster import serving_org
 from tests.redisserver import RedisServer
 from webapp.cluster.bus import Bus, BusConfig
 from webapp.cluster.monitoring import RedisPlacement
 from webapp.orgs.model import Org
+from webapp.orgs.tenants import UnknownOrg
+from webapp.relay.frames import Frame
 from webapp.simulator import Simulator
 from webapp.wire.streamkey import StreamKey
 
@@ -110,3 +115,61 @@ async def test_a_node_counts_its_share_of_each_organisations_monitoring_apart(
     finally:
         await one.close()
         await two.close()
+
+
+def said(frames: list[Frame]) -> list[str]:
+    """The transcript lines among ``frames``, in order."""
+    return [str(f.data["segment"]["content"]) for f in frames if f.type == "transcript"]
+
+
+async def test_the_same_call_id_in_two_organisations_is_two_streams_with_one_upstream_each(
+    sim: Simulator, acme_sim: Simulator, server: RedisServer
+) -> None:
+    sid = "CA" + "5" * 32  # Burki accounts name their calls apart; a clash must not mix them
+    sim.add_call(sid)
+    acme_sim.add_call(sid)
+    ours, theirs = StreamKey.call(sid), StreamKey.call(sid, "acme")
+    async with nodes(sim, server, 3) as cluster, serving_org(cluster, acme(acme_sim), ACME_KEY):
+        with ExitStack() as stack:
+            viewings = [stack.enter_context(n.hub.watch([ours, theirs], {})) for n in cluster]
+            await asyncio.gather(*(n.hub.ready([ours, theirs]) for n in cluster))
+            await sim.wait_for_connections(f"call:{sid}", 1)
+            await acme_sim.wait_for_connections(f"call:{sid}", 1)
+            sim.add_segment(sid, "user", "default said this")
+            acme_sim.add_segment(sid, "user", "acme said that")
+            seen = [
+                await frames_until(v.sub, lambda f: "acme said that" in said([f]), timeout=10)
+                for v in viewings
+            ]
+            # Each organisation's stream: its own upstream, with its own key, once in the cluster.
+            assert sim.connections_total(f"call:{sid}") == 1
+            assert acme_sim.connections_total(f"call:{sid}") == 1
+            for frames in seen:
+                mine = [f for f in frames if f.stream == ours]
+                other = [f for f in frames if f.stream == theirs]
+                assert "acme said that" not in said(mine)
+                assert "default said this" not in said(other)
+                assert said(other) == ["acme said that"]
+            ids = [
+                [f.id for f in frames if f.stream == theirs and f.type == "transcript"]
+                for frames in seen
+            ]
+            assert ids[0] == ids[1] == ids[2]  # one id names one frame on every node
+
+
+async def test_a_node_that_has_not_read_an_organisation_yet_opens_nothing_of_it(
+    sim: Simulator, acme_sim: Simulator, server: RedisServer
+) -> None:
+    sid = acme_sim.add_call("CAacme0000000000000000000000000002")
+    theirs = StreamKey.call(sid, "acme")
+    async with nodes(sim, server, 2) as (a, b), serving_org([a], acme(acme_sim), ACME_KEY):
+        with a.hub.watch([theirs], {}):
+            await a.hub.ready([theirs])
+            await acme_sim.wait_for_connections(f"call:{sid}", 1)
+            with pytest.raises(UnknownOrg), b.hub.watch([theirs], {}):
+                pass
+            assert theirs not in b.hub.streams  # no stream, no replica, no upstream on b
+            assert acme_sim.connections_total(f"call:{sid}") == 1
+            store = b.state.store
+            assert store is not None
+            assert store.refused.total() == 0
