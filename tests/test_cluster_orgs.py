@@ -19,6 +19,7 @@ from webapp.cluster.monitoring import RedisPlacement
 from webapp.orgs.model import Org
 from webapp.orgs.tenants import UnknownOrg
 from webapp.relay.frames import Frame
+from webapp.relay.hub import Viewing
 from webapp.simulator import Simulator
 from webapp.wire.streamkey import StreamKey
 
@@ -173,3 +174,55 @@ async def test_a_node_that_has_not_read_an_organisation_yet_opens_nothing_of_it(
             store = b.state.store
             assert store is not None
             assert store.refused.total() == 0
+
+
+async def test_an_input_of_one_organisations_stream_copied_to_anothers_opens_on_no_node(
+    sim: Simulator, acme_sim: Simulator, server: RedisServer
+) -> None:
+    """The same call id in both organisations, and an attacker copying acme's sealed inputs
+    (numbered as the default organisation's next ones) into the default stream's log."""
+    sid = "CA" + "6" * 32
+    sim.add_call(sid)
+    acme_sim.add_call(sid)
+    ours, theirs = StreamKey.call(sid), StreamKey.call(sid, "acme")
+    async with nodes(sim, server, 2) as cluster, serving_org(cluster, acme(acme_sim), ACME_KEY):
+        with ExitStack() as stack:
+            viewings = [stack.enter_context(n.hub.watch([ours, theirs], {})) for n in cluster]
+            seen: list[list[Frame]] = [[] for _ in viewings]
+            await asyncio.gather(*(n.hub.ready([ours, theirs]) for n in cluster))
+            for n in range(3):
+                acme_sim.add_segment(sid, "user", f"acme secret {n}")
+            sim.add_segment(sid, "user", "default words")
+            for viewing, frames in zip(viewings, seen, strict=True):
+                await gathered(viewing, frames, ["acme secret 2", "default words"])
+            redis = Redis.from_url(server.url, decode_responses=True)
+            try:
+                after = int((await redis.xrange(f"burki:in:{ours}"))[-1][1]["n"]) + 1
+                copies = [
+                    fields
+                    for _, fields in await redis.xrange(f"burki:in:{theirs}")
+                    if int(fields["n"]) >= after
+                ]
+                assert copies, "acme's log holds inputs numbered past the default stream's"
+                for fields in copies:  # numbered as the default stream's next inputs
+                    await redis.xadd(f"burki:in:{ours}", dict(fields))
+            finally:
+                await redis.aclose()
+            sim.add_segment(sid, "user", "default after")
+            for viewing, frames in zip(viewings, seen, strict=True):
+                await gathered(viewing, frames, ["default after"])
+        for frames in seen:
+            shown = said([f for f in frames if f.stream == ours])
+            assert shown == ["default words", "default after"]
+        for node in cluster:
+            assert node.state.store is not None
+            assert node.state.store.refused["in"] >= 1  # refused, logged and counted
+
+
+async def gathered(viewing: Viewing, frames: list[Frame], lines: list[str]) -> None:
+    """Read ``viewing``'s frames into ``frames`` until every one of ``lines`` is among them."""
+    async with asyncio.timeout(10):
+        while not set(lines) <= set(said(frames)):
+            batch = await viewing.sub.get_batch()
+            assert batch is not None, "the viewer was closed"
+            frames.extend(batch)
