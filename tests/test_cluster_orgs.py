@@ -226,3 +226,32 @@ async def gathered(viewing: Viewing, frames: list[Frame], lines: list[str]) -> N
             batch = await viewing.sub.get_batch()
             assert batch is not None, "the viewer was closed"
             frames.extend(batch)
+
+
+async def test_a_viewer_of_another_organisation_resumes_on_another_node_exactly(
+    sim: Simulator, acme_sim: Simulator, server: RedisServer
+) -> None:
+    sid = acme_sim.add_call("CAacme0000000000000000000000000003")
+    theirs = StreamKey.call(sid, "acme")
+    async with nodes(sim, server, 2) as (a, b), serving_org([a, b], acme(acme_sim), ACME_KEY):
+        first: list[Frame] = []
+        with a.hub.watch([theirs], {}) as viewing:
+            await a.hub.ready([theirs])
+            acme_sim.add_segment(sid, "assistant", "before")
+            await gathered(viewing, first, ["before"])
+        last = first[-1].id
+        kept: list[Frame] = []
+        with a.hub.watch([theirs], {}) as keeper:  # the stream goes on while the viewer is away
+            for text in ("missed 1", "missed 2"):
+                acme_sim.add_segment(sid, "user", text)
+            await gathered(keeper, kept, ["missed 2"])
+            resumed: list[Frame] = []
+            await b.hub.ready([theirs])  # as a page or a resume does: b reads the log first
+            with b.hub.watch([theirs], {theirs: last}) as again:
+                resumed.extend(again.take_first())
+                await gathered(again, resumed, ["missed 2"])
+        assert not [f for f in resumed if f.type in ("snapshot", "reset")]
+        assert said(resumed) == ["missed 1", "missed 2"]  # exactly the missed events
+        ids = {f.id for f in kept if f.type == "transcript"}
+        assert {f.id for f in resumed if f.type == "transcript"} <= ids  # b numbers as a does
+        assert acme_sim.connections_total(f"call:{sid}") == 1
