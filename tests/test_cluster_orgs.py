@@ -1,5 +1,6 @@
-"""Several organisations on a cluster of nodes (real redis-server, real simulators): each
-organisation's directory, monitoring and sealed lists are its own on every node."""
+"""Several organisations on a cluster of nodes (real redis-server, one simulator serving two
+organisations with their own keys): each organisation's directory, monitoring, streams and
+sealed values are its own on every node, and no request uses one's key for the other's ids."""
 
 from __future__ import annotations
 
@@ -11,9 +12,11 @@ import pytest
 from redis.asyncio import Redis
 
 from tests.cluster import flush, nodes, redis_module
+from tests.conftest import SIM_KEY
 from tests.hubs import frames_until
 from tests.orgcluster import serving_org
 from tests.redisserver import RedisServer
+from webapp.cluster import codec
 from webapp.cluster.bus import Bus, BusConfig
 from webapp.cluster.monitoring import RedisPlacement
 from webapp.orgs.model import Org
@@ -21,7 +24,9 @@ from webapp.orgs.tenants import UnknownOrg
 from webapp.relay.frames import Frame
 from webapp.relay.hub import Viewing
 from webapp.simulator import Simulator
+from webapp.wire.failures import Failure, FailureKind
 from webapp.wire.streamkey import StreamKey
+from webapp.wire.upstream import GaveUp, Reconnecting
 
 __all__ = ["redis_module"]
 
@@ -35,14 +40,40 @@ def server(redis_module: RedisServer) -> Iterator[RedisServer]:
 
 
 @pytest.fixture
-async def acme_sim() -> AsyncIterator[Simulator]:
-    """Organisation ``acme``'s Burki: another account, another key."""
-    async with Simulator(api_key=ACME_KEY, autoplay=False) as simulator:
+async def sim() -> AsyncIterator[Simulator]:
+    """One Burki serving two organisations: the default one (``SIM_KEY``) and ``acme``."""
+    orgs = {"default": SIM_KEY, "acme": ACME_KEY}
+    async with Simulator(orgs=orgs, autoplay=False) as simulator:
+        yield simulator
+
+
+@pytest.fixture
+def acme_sim(sim: Simulator) -> Simulator:
+    """Organisation ``acme``'s world on the same simulator."""
+    return sim.org("acme")
+
+
+@pytest.fixture
+async def acme_elsewhere() -> AsyncIterator[Simulator]:
+    """acme on a Burki of its own (an organisation names its own base URL): there a call
+    id may be one the default organisation's Burki has too."""
+    async with Simulator(orgs={"acme": ACME_KEY}, autoplay=False) as simulator:
         yield simulator
 
 
 def acme(sim: Simulator) -> Org:
     return Org("acme", "Acme Support", sim.base_url)
+
+
+def asked_with_the_wrong_key(sim: Simulator, ids: dict[str, str]) -> list[str]:
+    """Requests the simulator logged naming an id (``ids``: id -> its organisation) with
+    another organisation's key."""
+    return [
+        f"{entry.org} {entry.path}"
+        for ident, org in ids.items()
+        for entry in sim.requests.naming(ident)
+        if entry.org != org
+    ]
 
 
 async def test_each_organisations_directory_shows_its_own_calls_on_every_node(
@@ -66,6 +97,9 @@ async def test_each_organisations_directory_shows_its_own_calls_on_every_node(
         # One poller per organisation, each with its own key: three polls each, not six.
         assert sim.rest.served["/api/v1/calls"] - before == 3
         assert acme_sim.rest.served["/api/v1/calls"] - acme_before == 3
+        polls = [e.org for e in sim.requests if e.path.startswith("/api/v1/calls")]
+        assert sorted(set(polls)) == ["acme", "default"]
+        assert asked_with_the_wrong_key(sim, {ours: "default", theirs: "acme"}) == []
 
 
 async def test_a_listing_sealed_for_one_organisation_is_refused_under_anothers_key(
@@ -124,33 +158,38 @@ def said(frames: list[Frame]) -> list[str]:
 
 
 async def test_the_same_call_id_in_two_organisations_is_two_streams_with_one_upstream_each(
-    sim: Simulator, acme_sim: Simulator, server: RedisServer
+    sim: Simulator, acme_elsewhere: Simulator, server: RedisServer
 ) -> None:
     sid = "CA" + "5" * 32  # Burki accounts name their calls apart; a clash must not mix them
     sim.add_call(sid)
-    acme_sim.add_call(sid)
+    acme_elsewhere.add_call(sid)
     ours, theirs = StreamKey.call(sid), StreamKey.call(sid, "acme")
-    async with nodes(sim, server, 3) as cluster, serving_org(cluster, acme(acme_sim), ACME_KEY):
+    async with (
+        nodes(sim, server, 3) as cluster,
+        serving_org(cluster, acme(acme_elsewhere), ACME_KEY),
+    ):
         with ExitStack() as stack:
             viewings = [stack.enter_context(n.hub.watch([ours, theirs], {})) for n in cluster]
             await asyncio.gather(*(n.hub.ready([ours, theirs]) for n in cluster))
             await sim.wait_for_connections(f"call:{sid}", 1)
-            await acme_sim.wait_for_connections(f"call:{sid}", 1)
+            await acme_elsewhere.wait_for_connections(f"call:{sid}", 1)
             sim.add_segment(sid, "user", "default said this")
-            acme_sim.add_segment(sid, "user", "acme said that")
+            acme_elsewhere.add_segment(sid, "user", "acme said that")
             seen = [
                 await frames_until(v.sub, lambda f: "acme said that" in said([f]), timeout=10)
                 for v in viewings
             ]
             # Each organisation's stream: its own upstream, with its own key, once in the cluster.
             assert sim.connections_total(f"call:{sid}") == 1
-            assert acme_sim.connections_total(f"call:{sid}") == 1
+            assert acme_elsewhere.connections_total(f"call:{sid}") == 1
             for frames in seen:
                 mine = [f for f in frames if f.stream == ours]
                 other = [f for f in frames if f.stream == theirs]
                 assert "acme said that" not in said(mine)
                 assert "default said this" not in said(other)
                 assert said(other) == ["acme said that"]
+            for burki, org in ((sim, "default"), (acme_elsewhere, "acme")):  # each its own key
+                assert [e.org for e in burki.requests.naming(sid) if e.channel == "ws"] == [org]
             ids = [
                 [f.id for f in frames if f.stream == theirs and f.type == "transcript"]
                 for frames in seen
@@ -177,21 +216,24 @@ async def test_a_node_that_has_not_read_an_organisation_yet_opens_nothing_of_it(
 
 
 async def test_an_input_of_one_organisations_stream_copied_to_anothers_opens_on_no_node(
-    sim: Simulator, acme_sim: Simulator, server: RedisServer
+    sim: Simulator, acme_elsewhere: Simulator, server: RedisServer
 ) -> None:
     """The same call id in both organisations, and an attacker copying acme's sealed inputs
     (numbered as the default organisation's next ones) into the default stream's log."""
     sid = "CA" + "6" * 32
     sim.add_call(sid)
-    acme_sim.add_call(sid)
+    acme_elsewhere.add_call(sid)
     ours, theirs = StreamKey.call(sid), StreamKey.call(sid, "acme")
-    async with nodes(sim, server, 2) as cluster, serving_org(cluster, acme(acme_sim), ACME_KEY):
+    async with (
+        nodes(sim, server, 2) as cluster,
+        serving_org(cluster, acme(acme_elsewhere), ACME_KEY),
+    ):
         with ExitStack() as stack:
             viewings = [stack.enter_context(n.hub.watch([ours, theirs], {})) for n in cluster]
             seen: list[list[Frame]] = [[] for _ in viewings]
             await asyncio.gather(*(n.hub.ready([ours, theirs]) for n in cluster))
             for n in range(3):
-                acme_sim.add_segment(sid, "user", f"acme secret {n}")
+                acme_elsewhere.add_segment(sid, "user", f"acme secret {n}")
             sim.add_segment(sid, "user", "default words")
             for viewing, frames in zip(viewings, seen, strict=True):
                 await gathered(viewing, frames, ["acme secret 2", "default words"])
@@ -255,3 +297,35 @@ async def test_a_viewer_of_another_organisation_resumes_on_another_node_exactly(
         ids = {f.id for f in kept if f.type == "transcript"}
         assert {f.id for f in resumed if f.type == "transcript"} <= ids  # b numbers as a does
         assert acme_sim.connections_total(f"call:{sid}") == 1
+
+
+def test_connection_items_come_back_from_the_log_with_their_kinds() -> None:
+    """Every node reads the holder's connection items from Redis: a failure's kind (a
+    ``StrEnum``) must come back as itself, or a node compares a string with the kind."""
+    failure = Failure(FailureKind.ACCESS_DENIED, "Burki denied access.", fatal=True)
+    for item in (GaveUp(failure), Reconnecting(2, 1.5, Failure(FailureKind.RATE_LIMITED, "slow"))):
+        back = codec.decode(codec.encode(item))
+        assert back == item
+        kind = back.failure.kind
+        assert isinstance(kind, FailureKind) and kind is item.failure.kind
+
+
+async def test_an_organisations_refused_key_is_told_alike_on_every_node(
+    sim: Simulator, acme_sim: Simulator, server: RedisServer
+) -> None:
+    """acme's key was revoked at Burki: the holder's upstream is refused, and every node
+    (each reading the holder's connection items from Redis) tells its viewers the same."""
+    sid = acme_sim.add_call("CAacme0000000000000000000000000004")
+    theirs = StreamKey.call(sid, "acme")
+    async with nodes(sim, server, 2) as cluster, serving_org(cluster, acme(sim), "revoked-key"):
+        with ExitStack() as stack:
+            viewings = [stack.enter_context(n.hub.watch([theirs], {})) for n in cluster]
+            seen: list[list[Frame]] = [[] for _ in viewings]
+            for viewing, frames in zip(viewings, seen, strict=True):
+                async with asyncio.timeout(10):
+                    while not [f for f in frames if f.data.get("reason") == "auth"]:
+                        batch = await viewing.sub.get_batch()
+                        assert batch is not None, "the viewer was closed"
+                        frames.extend(batch)
+        told = [[(f.id, f.data) for f in frames if f.type == "status"] for frames in seen]
+        assert told[0] == told[1]  # the same status under the same id on both nodes
