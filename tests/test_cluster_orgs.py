@@ -17,6 +17,7 @@ from tests.hubs import frames_until
 from tests.orgcluster import serving_org
 from tests.redisserver import RedisServer
 from webapp.cluster import codec
+from webapp.cluster.booknews import CHANNEL, SPACING, BookNews
 from webapp.cluster.bus import Bus, BusConfig
 from webapp.cluster.monitoring import RedisPlacement
 from webapp.orgs.model import Org
@@ -329,3 +330,38 @@ async def test_an_organisations_refused_key_is_told_alike_on_every_node(
                         frames.extend(batch)
         told = [[(f.id, f.data) for f in frames if f.type == "status"] for frames in seen]
         assert told[0] == told[1]  # the same status under the same id on both nodes
+
+
+async def test_a_word_that_the_book_changed_makes_other_nodes_read_it_once(
+    server: RedisServer,
+) -> None:
+    one = BookNews(Redis.from_url(server.url, decode_responses=True), "node-1")
+    two = BookNews(Redis.from_url(server.url, decode_responses=True), "node-2")
+    reads: list[float] = []
+    read = asyncio.Event()
+
+    async def read_book() -> None:
+        reads.append(asyncio.get_running_loop().time())
+        read.set()
+
+    listening = asyncio.create_task(two.listen(read_book))
+    try:
+        async with asyncio.timeout(10):
+            while not (await one.redis.pubsub_numsub(CHANNEL))[0][1]:  # noqa: ASYNC110
+                await asyncio.sleep(0.02)  # Redis announces no subscription: look again
+            await two.tell()  # its own word: node-2 read the book when it changed it
+            await one.tell()
+            await read.wait()
+        assert len(reads) == 1
+        read.clear()
+        for _ in range(50):  # a flood (or a forged burst): reads spaced, not one per word
+            await one.tell()
+        async with asyncio.timeout(10):
+            await read.wait()
+        await asyncio.sleep(SPACING * 1.5)  # no event marks reads that must not happen
+        assert len(reads) <= 3
+    finally:
+        listening.cancel()
+        await asyncio.gather(listening, return_exceptions=True)
+        await one.redis.aclose()
+        await two.redis.aclose()
