@@ -31,6 +31,7 @@ from webapp.access.users import Role
 from webapp.simulator import Simulator
 from webapp.store.database import database_url
 from webapp.store.store import open_store
+from webapp.wire.streamkey import DEFAULT_ORG
 
 LEASE = 1.5  # seconds: a quick takeover keeps the suite fast
 
@@ -54,11 +55,14 @@ def cluster_database() -> str:
     return _POSTGRES[0].new_database()
 
 
-async def token_in(database: str, name: str, role: Role) -> str:
-    """A new API token in ``database`` (as ``burki-dashboard token create`` makes one)."""
+async def token_in(database: str, name: str, role: Role, org: str = DEFAULT_ORG) -> str:
+    """A new API token of ``org`` in ``database`` (as ``burki-dashboard token create`` makes
+    one)."""
     store = await open_store(database_url(database))
     try:
-        return await TokenStore(store).create(name, role)
+        if org == DEFAULT_ORG:
+            return await TokenStore(store).create(name, role)
+        return await TokenStore(store).create(name, role, org)  # tokens of one org (h-orgaccess)
     finally:
         await store.close()
 
