@@ -10,18 +10,23 @@ from contextlib import ExitStack
 
 import pytest
 from redis.asyncio import Redis
+from starlette.requests import HTTPConnection
 
 from tests.cluster import flush, nodes, redis_module
 from tests.conftest import SIM_KEY
 from tests.hubs import frames_until
+from tests.live import LiveApp
 from tests.orgcluster import serving_org
 from tests.redisserver import RedisServer
+from webapp.access.auth import Principal
+from webapp.access.users import Role, Roles
 from webapp.cluster import codec
 from webapp.cluster.booknews import CHANNEL, SPACING, BookNews
 from webapp.cluster.bus import Bus, BusConfig
 from webapp.cluster.monitoring import RedisPlacement
 from webapp.orgs.model import Org
 from webapp.orgs.tenants import UnknownOrg
+from webapp.pages.state import record
 from webapp.relay.frames import Frame
 from webapp.relay.hub import Viewing
 from webapp.simulator import Simulator
@@ -365,3 +370,32 @@ async def test_a_word_that_the_book_changed_makes_other_nodes_read_it_once(
         await asyncio.gather(listening, return_exceptions=True)
         await one.redis.aclose()
         await two.redis.aclose()
+
+
+def opened_by(live: LiveApp, who: Principal, path: str) -> HTTPConnection:
+    """A request of ``who`` for ``path`` on ``live``, as the gate leaves it for a handler."""
+    scope = {
+        "type": "http",
+        "app": live.app,
+        "path": path,
+        "query_string": b"",
+        "headers": [],
+        "client": ("192.0.2.7", 40000),
+        "state": {"principal": who},
+    }
+    return HTTPConnection(scope)
+
+
+async def test_a_sessions_once_views_of_two_organisations_are_both_audited_across_nodes(
+    sim: Simulator, server: RedisServer
+) -> None:
+    """One session looks at the overview of the default organisation on one node, then at
+    acme's on another: two page views, of two organisations; neither folds the other."""
+    ada = Principal("ada", Roles(Role.ADMIN), "page", session="s-ada-1")
+    async with nodes(sim, server, 2) as (a, b):
+        await record(opened_by(a, ada, "/"), "overview", once=True, org="default")
+        await record(opened_by(b, ada, "/o/acme/"), "overview", once=True, org="acme")
+        await record(opened_by(a, ada, "/o/acme/"), "overview", once=True, org="acme")  # again
+        entries = await a.state.access.audit.entries(None)
+    views = sorted(e.org for e in entries if e.who == "ada" and e.what == "overview")
+    assert views == ["acme", "default"]  # each once, whichever node saw it
