@@ -1,10 +1,10 @@
 """Several organisations on the cluster's nodes, for the cluster tests of organisations.
 
 :func:`serve_org` gives a running node (``tests.live.LiveApp``) one more organisation, built
-by the node's own ``parts.tenant`` (its REST client with the organisation's key, its sources,
-its directory on the cluster's shared listing), as a node does once it has read the
-organisation from the book; :func:`serving_org` does it on every node of a cluster and
-closes what it opened.
+by the node's own ``parts`` (its REST client with the organisation's key, its sources, its
+directory on the cluster's shared listing, its monitor when ``monitor_enabled``), as a node
+does once it has read the organisation from the book; :func:`serving_org` does it on every
+node of a cluster and closes what it opened.
 """
 
 from __future__ import annotations
@@ -33,7 +33,10 @@ def serve_org(live: LiveApp, org: Org, key: str, **overrides: Any) -> Tenant:
     bulletin = integrations.bulletin
     assert bulletin is not None, "the app's hub tells its directories through a bulletin"
     tenant = parts.tenant(settings, org, rest, cluster, bulletin)
+    tenant.monitor = parts.monitor(settings, live.hub, tenant, cluster)  # MONITOR_ENABLED
     live.state.tenants.add(tenant)
+    if tenant.monitor is not None:
+        tenant.monitor.start()
     return tenant
 
 

@@ -399,3 +399,42 @@ async def test_a_sessions_once_views_of_two_organisations_are_both_audited_acros
         entries = await a.state.access.audit.entries(None)
     views = sorted(e.org for e in entries if e.who == "ada" and e.what == "overview")
     assert views == ["acme", "default"]  # each once, whichever node saw it
+
+
+async def counted(redis: Redis, org: str) -> int:
+    """The streams every node says it monitors for an organisation (``acme/``; '': default)."""
+    return sum(int(n) for n in (await redis.hgetall(f"burki:{org}monitored")).values())
+
+
+async def test_each_organisations_monitor_places_its_own_calls_once_across_the_nodes(
+    sim: Simulator, acme_sim: Simulator, server: RedisServer
+) -> None:
+    ours = [sim.add_call() for _ in range(3)]
+    theirs = [acme_sim.add_call() for _ in range(3)]
+    keys = [f"call:{sid}" for sid in ours] + [f"acme/call:{sid}" for sid in theirs]
+    fast = {"monitor_enabled": True, "directory_poll_interval": 0.3}
+    async with (
+        nodes(sim, server, 2, **fast) as cluster,
+        serving_org(cluster, acme(sim), ACME_KEY, **fast),
+    ):
+        redis = Redis.from_url(server.url, decode_responses=True)
+        try:
+            async with asyncio.timeout(30):  # Redis is another process: it announces nothing
+                while None in await redis.mget([f"burki:lease:{k}" for k in keys]):  # noqa: ASYNC110
+                    await asyncio.sleep(0.05)
+            for sid in ours:
+                await sim.wait_for_connections(f"call:{sid}", 1, timeout=15)
+            for sid in theirs:
+                await acme_sim.wait_for_connections(f"call:{sid}", 1, timeout=15)
+            # Each organisation's monitors count their own streams: three each, not six.
+            async with asyncio.timeout(15):  # each node tells its count at its next look
+                while [await counted(redis, n) for n in ("", "acme/")] != [3, 3]:  # noqa: ASYNC110
+                    await asyncio.sleep(0.05)
+        finally:
+            await redis.aclose()
+        for sid in ours:
+            assert sim.connections_total(f"call:{sid}") == 1  # one upstream in the cluster
+        for sid in theirs:
+            assert acme_sim.connections_total(f"call:{sid}") == 1
+    ids = {sid: "default" for sid in ours} | {sid: "acme" for sid in theirs}
+    assert asked_with_the_wrong_key(sim, ids) == []
