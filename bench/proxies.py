@@ -79,7 +79,7 @@ def settings_for(base_url: str, viewer_queue: int, state_dir: Path, **extra: Any
     )
 
 
-async def api_token(server: uvicorn.Server) -> str | None:
+async def api_token(server: uvicorn.Server, name: str = "bench") -> str | None:
     """An admin API token for the viewers and /metrics, made in the running dashboard's
     store (None for the naive design, which has none)."""
     if not isinstance(server, DashboardServer):
@@ -87,7 +87,7 @@ async def api_token(server: uvicorn.Server) -> str | None:
     from webapp.access.users import Role
     from webapp.pages.state import state_of
 
-    return str(await state_of(server.dashboard).access.tokens.create("bench", Role.ADMIN))
+    return str(await state_of(server.dashboard).access.tokens.create(name, Role.ADMIN))
 
 
 LISTEN = {"host": "127.0.0.1", "port": 0, "access_log": False, "backlog": 4096}
@@ -125,11 +125,11 @@ def main(
         asyncio.run(_run(conn, server))
 
 
-async def _run(conn: Connection, server: uvicorn.Server) -> None:
+async def _run(conn: Connection, server: uvicorn.Server, token_name: str = "bench") -> None:
     server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
     task = asyncio.create_task(server.serve())
     port = await serving_port(server, task)
-    token = await api_token(server)
+    token = await api_token(server, token_name)
     pauses = GcPauses()
     handlers = {"port": lambda: port, "token": lambda: token, "gc": pauses.take}
     if isinstance(server, DashboardServer):

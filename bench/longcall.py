@@ -1,0 +1,153 @@
+"""``python -m bench --part longcall``: one long call watched by 200 viewers (issue 27).
+
+A call of 60 minutes' speech: 2,400 final segments (40 a minute), said faster than
+people speak (10 a second by default: the call's clock runs 4 minutes, but all that grows
+with a call grows as in 60: its segments, the health tally and timeline, the alerts, the
+replay log). 200 viewers watch it over one proxy. The proxy's CPU is sampled twice a
+second and charged to the segments sent between samples; the table gives the CPU per
+segment by the call's minute, from the first to the last: a per-segment cost that grew
+with the call (a pass over the whole call per segment) would show as a rising column.
+
+The simulator, the proxy and the viewers each run in their own process (``bench.control``).
+"""
+
+from __future__ import annotations
+
+import bisect
+import time
+from dataclasses import dataclass
+
+from bench import proxies, viewers
+from bench.control import Child
+from bench.procstat import cpu_times, load_average, machine, rss_kib
+
+FLAT_GOAL = 1.25  # the last minutes' CPU per segment at most this times the first's (noisy)
+
+
+@dataclass(frozen=True)
+class LongPlan:
+    segments: int = 2_400
+    minutes: int = 60
+    viewers: int = 200
+    rate: float = 10.0
+    rows: int = 10  # the table's rows of call minutes (the first and last minute besides)
+
+    @classmethod
+    def quick(cls) -> LongPlan:
+        return cls(segments=300, viewers=50, rate=20.0, rows=5)
+
+
+@dataclass
+class LongResult:
+    plan: LongPlan
+    samples: list[tuple[float, float]]  # (time, proxy CPU seconds so far)
+    sent: list[float]  # when each paced segment went, in order
+    rss_kib: tuple[int, int]  # the proxy's at the first segment and after the last
+    stats: dict[str, float]
+    viewers: int
+
+    def cpu_between(self, first: int, last: int) -> float:
+        """Proxy CPU seconds from segment ``first`` to segment ``last`` (0-based) going out."""
+        return self._cpu_at(self.sent[last]) - self._cpu_at(self.sent[first])
+
+    def _cpu_at(self, moment: float) -> float:
+        times = [t for t, _ in self.samples]
+        i = min(max(bisect.bisect_left(times, moment), 1), len(times) - 1)
+        (t0, c0), (t1, c1) = self.samples[i - 1], self.samples[i]
+        return c0 + (c1 - c0) * ((moment - t0) / (t1 - t0) if t1 > t0 else 0.0)
+
+
+def run(plan: LongPlan, sim: Child, clients: Child, base_url: str, queue: int) -> LongResult:
+    with Child("ours-proxy", proxies.main, "ours", base_url, queue) as px:
+        sid = sim.call("add_call")
+        path = proxies.stream_path("ours", [sid])
+        port, token = px.call("port"), px.call("token")
+        opened = clients.call("open", port=port, path=path, sids=[sid], n=plan.viewers, token=token)
+        time.sleep(2.0)  # settle: every viewer's snapshot out, the upstream live
+        rss_before = rss_kib(px.pid)
+        samples = [(time.time(), sum(cpu_times(px.pid)))]
+        started = samples[0][0]
+        sim.call("rate", per_second=plan.rate)
+        while len(sim.call("markers", sid=sid)) < plan.segments:
+            time.sleep(0.5)
+            samples.append((time.time(), sum(cpu_times(px.pid))))
+        sim.call("rate", per_second=None)
+        time.sleep(2.0)  # drain: the last segments reach every viewer
+        samples.append((time.time(), sum(cpu_times(px.pid))))
+        rss_after = rss_kib(px.pid)
+        marks = sorted(sim.call("markers", sid=sid))[: plan.segments]
+        stats = clients.call("stats", start=started, end=time.time(), sent={sid: marks})
+        clients.call("close_all")
+        sim.call("end_call", sid=sid)
+    return LongResult(
+        plan, samples, [t for _, t in marks], (rss_before, rss_after), stats, opened["ready"]
+    )
+
+
+def _blocks(plan: LongPlan) -> list[tuple[int, int]]:
+    """The table's rows as ranges of call minutes (1-based, inclusive)."""
+    per_row = max(plan.minutes // plan.rows, 1)
+    rows = [(1, 1)]
+    rows += [(m, min(m + per_row - 1, plan.minutes)) for m in range(1, plan.minutes + 1, per_row)]
+    return [*rows, (plan.minutes, plan.minutes)]
+
+
+def markdown(result: LongResult) -> str:
+    plan = result.plan
+    per_minute = plan.segments / plan.minutes
+    lines = [
+        "## A long call",
+        "",
+        f"One call of {plan.minutes} minutes' speech ({plan.segments:,} final segments, "
+        f"{per_minute:g} a minute, said at {plan.rate:g} a second), {result.viewers} viewers; "
+        f"{machine().describe()}, load {load_average()}.",
+        "",
+        "| call minutes | segments | proxy CPU ms per segment | per viewer delivery, us |",
+        "| --- | ---: | ---: | ---: |",
+    ]
+    costs = {}
+    for first, last in _blocks(plan):
+        a = round((first - 1) * per_minute)
+        b = min(round(last * per_minute), len(result.sent)) - 1
+        if b <= a:
+            continue
+        ms = result.cpu_between(a, b) * 1000 / (b - a)
+        costs[(first, last)] = ms
+        span = f"{first}" if first == last else f"{first}-{last}"
+        per_viewer = ms * 1000 / max(result.viewers, 1)
+        lines.append(f"| {span} | {b - a:,} | {ms:.2f} | {per_viewer:.1f} |")
+    blocks = [ms for (first, last), ms in costs.items() if first != last]
+    ratio = blocks[-1] / blocks[0] if len(blocks) > 1 and blocks[0] else float("nan")
+    verdict = "met" if ratio <= FLAT_GOAL else "**missed**"
+    s = result.stats
+    lines += [
+        "",
+        f"- The last rows' minutes / the first's, CPU per segment: {ratio:.2f}x "
+        f"(flat: <= {FLAT_GOAL:g}x; the single minutes are too few segments to judge): {verdict}.",
+        f"- Proxy RSS {result.rss_kib[0] / 1024:.1f} MiB before the first segment, "
+        f"{result.rss_kib[1] / 1024:.1f} MiB after the last.",
+        f"- Delivered {int(s['delivered']):,} segments to the viewers; lost {int(s['lost'])}, "
+        f"duplicated {int(s['duplicates'])}; p50 {s['p50_ms']:.1f} ms, p99 {s['p99_ms']:.1f} ms.",
+    ]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Alone: ``python -m bench.longcall [--quick]``."""
+    import argparse
+
+    from bench import simproc
+    from bench.procstat import raise_nofile
+
+    parser = argparse.ArgumentParser(prog="python -m bench.longcall", description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="300 segments, 50 viewers")
+    args = parser.parse_args(argv)
+    raise_nofile()
+    plan = LongPlan.quick() if args.quick else LongPlan()
+    with Child("simulator", simproc.main) as sim, Child("viewers", viewers.main) as clients:
+        print(markdown(run(plan, sim, clients, sim.call("base_url"), 256)))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
