@@ -67,6 +67,8 @@ def settings_for(base_url: str, viewer_queue: int, state_dir: Path, **extra: Any
         )
         if name in Settings.model_fields
     }
+    if "dashboard_streams_per_request" in Settings.model_fields:  # the wallboard's 48 calls
+        uncapped["dashboard_streams_per_request"] = 64
     return Settings(
         burki_api_key=API_KEY,
         burki_base_url=base_url,
