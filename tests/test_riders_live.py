@@ -121,3 +121,20 @@ async def test_a_viewer_cut_at_any_byte_resumes_exactly_across_the_merged_events
             got += read
             position = read[-1][0] if read else position
     assert got == numbered(viewer.events)  # every frame once, in order: none lost, none twice
+
+
+async def test_the_call_page_redraws_sentiment_and_health_from_the_segments_own_update(
+    sim: Simulator,
+) -> None:
+    """The page's update stream (htmx) gets one message per segment: the line, the caller's
+    mood and the health panel, swapped together."""
+    sid = sim.add_call()
+    async with running_app(sim) as live, live.client(timeout=10) as client:
+        assert (await client.get(f"{live.url}/calls/{sid}")).status_code == 200
+        page = Viewer(live.url, f"/live/call/call/{sid}").start(client)
+        await page.wait_for(lambda e: "Connected to Burki" in e.data)
+        sim.add_segment(sid, "user", "I am not happy with this at all.")
+        said = await page.wait_for(lambda e: "I am not happy with this at all." in e.data)
+        await page.stop()
+    assert 'hx-target="#sentiment"' in said.data and 'hx-target="#health"' in said.data
+    assert said.id  # a message a page resumes from
