@@ -3,10 +3,11 @@
 A call of 60 minutes' speech: 2,400 final segments (40 a minute), said faster than
 people speak (10 a second by default: the call's clock runs 4 minutes, but all that grows
 with a call grows as in 60: its segments, the health tally and timeline, the alerts, the
-replay log). 200 viewers watch it over one proxy. The proxy's CPU is sampled twice a
-second and charged to the segments sent between samples; the table gives the CPU per
-segment by the call's minute, from the first to the last: a per-segment cost that grew
-with the call (a pass over the whole call per segment) would show as a rising column.
+replay log). 200 viewers watch it over one proxy. The proxy's CPU and how many segments
+went out so far are sampled twice a second; the table gives the CPU per segment by the
+call's minute, from the first to the last: a per-segment cost that grew with the call (a
+pass over the whole call per segment) would show as a rising column. The simulator keeps a
+call's last 2,000 segments: lost and duplicated are counted over those.
 
 The simulator, the proxy and the viewers each run in their own process (``bench.control``).
 """
@@ -40,21 +41,20 @@ class LongPlan:
 @dataclass
 class LongResult:
     plan: LongPlan
-    samples: list[tuple[float, float]]  # (time, proxy CPU seconds so far)
-    sent: list[float]  # when each paced segment went, in order
+    samples: list[tuple[int, float]]  # (segments sent so far, proxy CPU seconds so far)
     rss_kib: tuple[int, int]  # the proxy's at the first segment and after the last
     stats: dict[str, float]
     viewers: int
 
     def cpu_between(self, first: int, last: int) -> float:
-        """Proxy CPU seconds from segment ``first`` to segment ``last`` (0-based) going out."""
-        return self._cpu_at(self.sent[last]) - self._cpu_at(self.sent[first])
+        """Proxy CPU seconds from segment ``first`` going out to segment ``last`` going out."""
+        return self._cpu_at(last) - self._cpu_at(first)
 
-    def _cpu_at(self, moment: float) -> float:
-        times = [t for t, _ in self.samples]
-        i = min(max(bisect.bisect_left(times, moment), 1), len(times) - 1)
-        (t0, c0), (t1, c1) = self.samples[i - 1], self.samples[i]
-        return c0 + (c1 - c0) * ((moment - t0) / (t1 - t0) if t1 > t0 else 0.0)
+    def _cpu_at(self, sent: int) -> float:
+        counts = [n for n, _ in self.samples]
+        i = min(max(bisect.bisect_left(counts, sent), 1), len(counts) - 1)
+        (n0, c0), (n1, c1) = self.samples[i - 1], self.samples[i]
+        return c0 + (c1 - c0) * ((sent - n0) / (n1 - n0) if n1 > n0 else 0.0)
 
 
 def run(plan: LongPlan, sim: Child, clients: Child, base_url: str, queue: int) -> LongResult:
@@ -65,23 +65,22 @@ def run(plan: LongPlan, sim: Child, clients: Child, base_url: str, queue: int) -
         opened = clients.call("open", port=port, path=path, sids=[sid], n=plan.viewers, token=token)
         time.sleep(2.0)  # settle: every viewer's snapshot out, the upstream live
         rss_before = rss_kib(px.pid)
-        samples = [(time.time(), sum(cpu_times(px.pid)))]
-        started = samples[0][0]
+        samples = [(0, sum(cpu_times(px.pid)))]
+        started = time.time()
         sim.call("rate", per_second=plan.rate)
-        while len(sim.call("markers", sid=sid)) < plan.segments:
+        while samples[-1][0] < plan.segments:
             time.sleep(0.5)
-            samples.append((time.time(), sum(cpu_times(px.pid))))
+            said = max((n for n, _ in sim.call("markers", sid=sid)), default=0)
+            samples.append((said, sum(cpu_times(px.pid))))
         sim.call("rate", per_second=None)
         time.sleep(2.0)  # drain: the last segments reach every viewer
-        samples.append((time.time(), sum(cpu_times(px.pid))))
+        samples.append((samples[-1][0], sum(cpu_times(px.pid))))
         rss_after = rss_kib(px.pid)
-        marks = sorted(sim.call("markers", sid=sid))[: plan.segments]
+        marks = sorted(sim.call("markers", sid=sid))
         stats = clients.call("stats", start=started, end=time.time(), sent={sid: marks})
         clients.call("close_all")
         sim.call("end_call", sid=sid)
-    return LongResult(
-        plan, samples, [t for _, t in marks], (rss_before, rss_after), stats, opened["ready"]
-    )
+    return LongResult(plan, samples, (rss_before, rss_after), stats, opened["ready"])
 
 
 def _blocks(plan: LongPlan) -> list[tuple[int, int]]:
@@ -108,7 +107,7 @@ def markdown(result: LongResult) -> str:
     costs = {}
     for first, last in _blocks(plan):
         a = round((first - 1) * per_minute)
-        b = min(round(last * per_minute), len(result.sent)) - 1
+        b = min(round(last * per_minute), result.samples[-1][0])
         if b <= a:
             continue
         ms = result.cpu_between(a, b) * 1000 / (b - a)
