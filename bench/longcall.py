@@ -78,6 +78,7 @@ def run(plan: LongPlan, sim: Child, clients: Child, base_url: str, queue: int) -
         rss_after = rss_kib(px.pid)
         marks = sorted(sim.call("markers", sid=sid))
         stats = clients.call("stats", start=started, end=time.time(), sent={sid: marks})
+        stats["alive"] = clients.call("alive")  # viewers the relay did not cut as too slow
         clients.call("close_all")
         sim.call("end_call", sid=sid)
     return LongResult(plan, samples, (rss_before, rss_after), stats, opened["ready"])
@@ -126,7 +127,9 @@ def markdown(result: LongResult) -> str:
         f"- Proxy RSS {result.rss_kib[0] / 1024:.1f} MiB before the first segment, "
         f"{result.rss_kib[1] / 1024:.1f} MiB after the last.",
         f"- Delivered {int(s['delivered']):,} segments to the viewers; lost {int(s['lost'])}, "
-        f"duplicated {int(s['duplicates'])}; p50 {s['p50_ms']:.1f} ms, p99 {s['p99_ms']:.1f} ms.",
+        f"duplicated {int(s['duplicates'])}; p50 {s['p50_ms']:.1f} ms, p99 {s['p99_ms']:.1f} ms; "
+        f"{int(s['alive'])} of {result.viewers} viewers still connected at the end (a viewer"
+        " that reads too slowly is cut and would resume; these do not, so its rest is lost).",
     ]
     return "\n".join(lines)
 
