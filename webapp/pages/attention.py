@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from webapp.calls.change import parts
 from webapp.relay.frames import Frame
 from webapp.relay.hub import Hub, Viewing
 from webapp.wire.rest import CallSummary
@@ -45,7 +46,7 @@ def follow(viewing: Viewing, wanted: list[StreamKey]) -> None:
 
 
 def redraws(batch: list[Frame]) -> bool:
-    return any(frame.type in REDRAWN_BY for frame in batch)
+    return any(type in REDRAWN_BY for frame in batch for type, _ in parts(frame.type, frame.data))
 
 
 def attention_scores(hub: Hub, calls: list[CallSummary]) -> dict[str, int]:

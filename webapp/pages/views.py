@@ -165,6 +165,10 @@ def _call_regions(stream: Watched, frame: Frame | None) -> list[Region]:
         return _one_segment(stream, frame.data["segment"]["index"])
     if frame.type != "transcript":
         return []
+    return [*_segment_regions(stream, frame), *_riders(frame)]
+
+
+def _segment_regions(stream: Watched, frame: Frame) -> list[Region]:
     segment = frame.data["segment"]
     if not segment["is_final"]:
         return [Region("interims", "#interims", "innerHTML")]
@@ -177,6 +181,16 @@ def _call_regions(stream: Watched, frame: Frame | None) -> list[Region]:
         else Region("segments", "#transcript", "innerHTML"),
         Region("interims", "#interims", "innerHTML"),
     ]
+
+
+def _riders(frame: Frame) -> list[Region]:
+    """The sentiment and the figures that ride in a segment's event, redrawn with it."""
+    found = []
+    if "sentiment" in frame.data:
+        found.append(Region("sentiment", "#sentiment"))
+    if "metrics" in frame.data:
+        found.append(Region("health", "#health"))
+    return found
 
 
 def _alarmed_segment(stream: Watched, frame: Frame) -> list[Region]:
