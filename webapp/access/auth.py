@@ -33,7 +33,7 @@ from webapp.access.embedlinks import EmbedLinkError, EmbedLinks, EmbedScope
 from webapp.access.embedlinks import embed_scope as scope_of
 from webapp.access.netaddr import Network, contains
 from webapp.access.refusals import BadStreams, Forbidden, SignInNeeded
-from webapp.access.routes import Need, guard_of
+from webapp.access.routes import Need, guard_of, local_path
 from webapp.access.sessions import SessionPolicy
 from webapp.access.streamguard import Recheck, RevocableReceive
 from webapp.access.tokens import TokenStore
@@ -124,7 +124,7 @@ class Resolver:
         self.config = config
 
     async def resolve(self, conn: HTTPConnection, *, check_idle: bool = True) -> Principal | None:
-        path = conn.url.path
+        path = local_path(conn.url.path)
         return (
             self._sso(conn)
             or (await self._token(conn.headers) if path.startswith(("/api/", "/metrics")) else None)
@@ -153,6 +153,8 @@ class Resolver:
 
     async def _embed(self, conn: HTTPConnection) -> Principal | None:
         token = conn.query_params.get("token", "")
+        # The full path: a link names a stream of the default organisation, so it opens
+        # nothing under ``/o/<org>/embed/`` (no scope) until links carry their organisation.
         scope = embed_scope(conn.url.path)
         if not token or scope is None:
             return None

@@ -19,7 +19,7 @@ from starlette.routing import Match, Mount, Route
 from starlette.types import Scope
 
 from webapp.access.csrf import csrf_checked
-from webapp.wire.streamkey import DEFAULT_ORG
+from webapp.wire.streamkey import DEFAULT_ORG, ORG_PREFIX, named_org
 
 Need = Literal["public", "signed_in", "call", "campaign", "both", "admin"]
 NeedOf = Callable[[Mapping[str, Any], str], Need]
@@ -88,6 +88,16 @@ def route_org(params: Mapping[str, Any]) -> str:
     return org if isinstance(org, str) else DEFAULT_ORG
 
 
+def local_path(path: str) -> str:
+    """``path`` without its organisation's prefix (``/o/acme/api/events`` -> ``/api/events``):
+    what a check of the path's kind of route (the JSON API, an embed) reads, whichever
+    organisation serves it."""
+    if not path.startswith(ORG_PREFIX):
+        return path
+    slug, _, rest = path[len(ORG_PREFIX) :].partition("/")
+    return "/" + rest if slug else path  # any slug, as the router's ``{org}`` matches
+
+
 def kind_param(params: Mapping[str, Any], query: str) -> Need:
     """The need of a route whose ``{kind}`` path parameter names the stream."""
     kind = params.get("kind")
@@ -106,6 +116,15 @@ def streams_named(params: Mapping[str, Any], query: str) -> int:
     """The multiplexed API: how many different streams its ``call=`` and ``campaign=`` name."""
     named = parse_qs(query)
     return len(set(named.get("call", []))) + len(set(named.get("campaign", [])))
+
+
+def orgs_named(params: Mapping[str, Any], query: str) -> frozenset[str]:
+    """The multiplexed API: every organisation its ``call=`` and ``campaign=`` values name
+    (``acme/CA1``; a bare id is of the route's organisation), each of which the principal
+    must see."""
+    named = parse_qs(query)
+    values = named.get("call", []) + named.get("campaign", [])
+    return frozenset(named_org(value, route_org(params))[0] for value in values)
 
 
 def guard_of(scope: Scope) -> tuple[Guard, Mapping[str, Any]]:

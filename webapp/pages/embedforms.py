@@ -73,14 +73,14 @@ async def _known(request: Request, scope: EmbedScope) -> None:
     key = scope.stream
     if key is None:
         return
-    rest = app_state(request).rest
-    kind = "call" if key.kind == "call" else "campaign"
+    tenant = app_state(request).tenants.get(key.org)  # a link names a stream of its own
+    rest, kind = tenant.rest, "call" if key.kind == "call" else "campaign"
 
     async def ask() -> object:
         return await (rest.call(key.id) if key.kind == "call" else rest.campaign(int(key.id)))
 
     try:
-        await app_state(request).missing.lookup(key, ask)
+        await tenant.missing.lookup(key, ask)
     except NotFound:
         raise EmbedFormError(
             f"Burki has no {kind} {key.id}: no link was made.", audit=f"Burki has no {key}"

@@ -44,8 +44,9 @@ from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Re
 from webapp.access.caps import CapReached
 from webapp.access.csrf import CsrfRefused
 from webapp.access.refusals import BadStreams, Forbidden, SignInNeeded
-from webapp.access.routes import guard_of
+from webapp.access.routes import guard_of, local_path
 from webapp.calls.claims import ClaimRefused
+from webapp.orgs.tenants import UnknownOrg
 from webapp.pages.known import UnknownId
 from webapp.pages.templating import templates
 from webapp.relay.hub import HubClosed
@@ -82,7 +83,7 @@ def wants_json(conn: HTTPConnection) -> bool:
     if preferred is not None:
         return preferred != "text/html"
     guard, _ = guard_of(conn.scope)
-    return guard.stream or conn.url.path.startswith(API_PREFIXES)
+    return guard.stream or local_path(conn.url.path).startswith(API_PREFIXES)
 
 
 def preferred_type(accept: str) -> str | None:
@@ -142,6 +143,9 @@ MEANINGS: dict[type[Exception], Meaning] = {
     CsrfRefused: Meaning(403, "form_expired"),
     CapReached: Meaning(429, "too_many_streams"),
     BadStreams: Meaning(400, "bad_streams"),
+    # ``/o/<org>`` of no organisation served here, or of one the principal may not see: the
+    # same answer (another organisation's existence is never told).
+    UnknownOrg: Meaning(404, "not_found"),
     # The store is away: what needs it waits; live views go on without it.
     StoreUnavailable: Meaning(503, "database_unavailable", page="Not now: {0}. Live views go on."),
 }
@@ -150,7 +154,7 @@ MEANINGS: dict[type[Exception], Meaning] = {
 async def mapped_error(request: Request, exc: Exception) -> Response:
     meaning = next(MEANINGS[kind] for kind in type(exc).__mro__ if kind in MEANINGS)
     if wants_json(request):
-        api = request.url.path.startswith(API_PREFIXES)
+        api = local_path(request.url.path).startswith(API_PREFIXES)
         status = (meaning.api_status if api else None) or meaning.status
         return json_error(status, meaning.error, meaning.message.format(exc))
     return _page(request, meaning.status, meaning.page.format(exc))

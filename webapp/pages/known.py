@@ -19,7 +19,8 @@ from collections.abc import Awaitable, Callable
 
 from starlette.requests import HTTPConnection
 
-from webapp.pages.state import AppState, app_state
+from webapp.orgs.tenants import Tenant
+from webapp.pages.state import app_state
 from webapp.wire.rest import NoRoute, NotFound, RestError
 from webapp.wire.streamkey import StreamKey
 
@@ -41,40 +42,43 @@ async def refuse_unknown(conn: HTTPConnection, keys: list[StreamKey]) -> None:
     """Raise :class:`UnknownId` for the first of ``keys`` Burki says it does not have."""
     key = await first_unknown(conn, keys)
     if key is not None:
-        raise UnknownId(key, app_state(conn).missing.why(key))
+        raise UnknownId(key, app_state(conn).tenants.get(key.org).missing.why(key))
 
 
 async def first_unknown(conn: HTTPConnection, keys: list[StreamKey]) -> StreamKey | None:
     """The first of ``keys`` Burki says it does not have; None when it has them all (or
     cannot tell)."""
     state = app_state(conn)
-    if any(key in state.missing for key in keys):
-        return next(key for key in keys if key in state.missing)
-    asking = [key for key in keys if key not in state.hub.streams and not _listed(state, key)]
+    tenants = {key: state.tenants.get(key.org) for key in keys}  # UnknownOrg: not served
+    missing = [key for key, tenant in tenants.items() if key in tenant.missing]
+    if missing:
+        return missing[0]
+    asking = [k for k, t in tenants.items() if k not in state.hub.streams and not _listed(t, k)]
     if not asking:
         return None
-    found = await asyncio.gather(*(_exists(state, key) for key in asking))
+    found = await asyncio.gather(*(_exists(tenants[key], key) for key in asking))
     return next((key for key, exists in zip(asking, found, strict=True) if not exists), None)
 
 
-def _listed(state: AppState, key: StreamKey) -> bool:
-    directory = state.directory
+def _listed(tenant: Tenant, key: StreamKey) -> bool:
+    directory = tenant.directory
     if key.kind == "call":
         return any(call.call_sid == key.id for call in directory.calls)
     return any(str(campaign.id) == key.id for campaign in directory.campaigns)
 
 
-async def _exists(state: AppState, key: StreamKey) -> bool:
-    rest = state.rest
+async def _exists(tenant: Tenant, key: StreamKey) -> bool:
+    """Whether the stream's own organisation's Burki has it (asked with that one's key)."""
+    rest, missing = tenant.rest, tenant.missing
     ask: Callable[[], Awaitable[object]] = (
         (lambda: rest.call(key.id)) if key.kind == "call" else (lambda: rest.campaign(int(key.id)))
     )
     try:
-        await state.missing.lookup(key, ask)
+        await missing.lookup(key, ask)
     except NoRoute:
         if key.kind == "campaign":  # no campaign API at all (the open-source Burki): none
             return False  # exists, and its socket would be refused with a 403 (remembered)
-        state.missing.forget(key)  # no such call endpoint: it says nothing about the id
+        missing.forget(key)  # no such call endpoint: it says nothing about the id
         return True
     except NotFound:
         return False

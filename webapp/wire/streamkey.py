@@ -126,7 +126,31 @@ class StreamKey:
         return key if key.render() == text else None
 
 
+def named_org(value: str, org: str) -> tuple[str, str]:
+    """A stream named in a query (the multiplexed API's ``call=``, ``campaign=``): its
+    organisation and id. ``acme/CA1`` names organisation ``acme`` (a call id holds no ``/``);
+    a bare ``CA1`` is of ``org``, the route's. Unchecked: whether ``acme`` exists."""
+    head, slash, ident = value.partition("/")
+    return (head, ident) if slash else (org, value)
+
+
 def _org(org: str) -> str:
     if org != DEFAULT_ORG and not ORG_PATTERN.fullmatch(org):
         raise BadStreamId(ORG_RULE)
     return org
+
+
+ORG_PREFIX = "/o/"  # a page or API path of an organisation other than the default one
+PAGE_PATHS = {"call": "/calls/", "campaign": "/campaigns/"}
+
+
+def org_path(org: str, path: str) -> str:
+    """``path`` (the default organisation's, from ``/``) as organisation ``org`` serves it:
+    unchanged for the default one, ``/o/<org>`` + ``path`` for any other."""
+    return path if org == DEFAULT_ORG else f"{ORG_PREFIX}{org}{path}"
+
+
+def page_path(key: StreamKey) -> str:
+    """The path of the stream's page on the dashboard (``/calls/<sid>``,
+    ``/o/acme/campaigns/7``): where every link to a stream points, a page's or an alert's."""
+    return org_path(key.org, PAGE_PATHS[key.kind] + quoted(key.id))
