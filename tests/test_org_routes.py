@@ -1,0 +1,203 @@
+"""Every route of an organisation's streams under ``/o/{org}``, over real sockets: two
+organisations (two simulators, each its own key) holding the same call id, their pages,
+exports, actions and JSON streams apart, resume across both on one connection exact."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator
+
+import pytest
+
+from tests.hubs import frames_until, of_type
+from tests.live import Viewer, csrf_of, data, has_segment, is_live, running_app
+from tests.orgs import ACME_KEY, serving_org
+from webapp.delivery import cursor
+from webapp.relay.frames import Frame
+from webapp.simulator import Simulator
+from webapp.wire.streamkey import StreamKey
+
+SID = "CA0123456789abcdef0123456789abcdef"
+
+
+@pytest.fixture
+async def acme_sim() -> AsyncIterator[Simulator]:
+    async with Simulator(api_key=ACME_KEY, autoplay=False) as simulator:
+        yield simulator
+
+
+def both_hold(sim: Simulator, acme_sim: Simulator) -> None:
+    """The same call id in both organisations, each saying its own words."""
+    for each, words in ((sim, "default says hello"), (acme_sim, "acme says hello")):
+        each.add_call(SID, customer_phone="+15550111")
+        each.add_segment(SID, "user", words)
+        each.add_campaign("Renewals", contacts=5, campaign_id=7)
+
+
+async def test_the_same_call_id_in_two_organisations_shows_each_its_own_transcript(
+    sim: Simulator, acme_sim: Simulator
+) -> None:
+    both_hold(sim, acme_sim)
+    async with running_app(sim) as live, serving_org(live, acme_sim), live.client() as client:
+        for prefix, own, other in (("", "default", "acme"), ("/o/acme", "acme", "default")):
+            viewer = Viewer(live.url, f"{prefix}/api/calls/{SID}/events").start(client)
+            said = await viewer.wait_for(has_segment(f"{own} says hello"), timeout=10)
+            assert data(said)["stream"] == str(StreamKey.call(SID, own))
+            await viewer.stop()
+            assert not any(has_segment(f"{other} says hello")(e) for e in viewer.events)
+            exported = await client.get(f"{live.url}{prefix}/calls/{SID}/transcript.txt")
+            assert exported.status_code == 200
+            assert f"{own} says hello" in exported.text and other not in exported.text
+            api = (await client.get(f"{live.url}{prefix}/api/calls/{SID}/transcript")).json()
+            assert [s["content"] for s in api["segments"]] == [f"{own} says hello"]
+        assert {StreamKey.call(SID), StreamKey.call(SID, "acme")} <= set(live.hub.streams)
+
+
+STREAM_LINK = re.compile(
+    r'(?:href|action|hx-post|hx-sse:connect)="([^"]*/(?:calls|campaigns|live)/[^"]*)"'
+)
+
+
+async def test_a_page_of_one_organisation_links_only_to_its_own_streams(
+    sim: Simulator, acme_sim: Simulator
+) -> None:
+    both_hold(sim, acme_sim)
+    async with running_app(sim) as live, serving_org(live, acme_sim), live.client() as client:
+        for path in (
+            f"/calls/{SID}",
+            f"/calls/{SID}/captions",
+            "/campaigns/7",
+            f"/calls/{SID}/end",
+        ):
+            page = await client.get(f"{live.url}/o/acme{path}")
+            assert page.status_code == 200, path
+            links = STREAM_LINK.findall(page.text)
+            assert links, path
+            for link in links:
+                assert link.removeprefix(live.url).startswith("/o/acme/"), (path, link)
+            default = await client.get(f"{live.url}{path}")
+            assert default.status_code == 200 and "/o/acme" not in default.text, path
+        csrf = await csrf_of(client, f"{live.url}/o/acme/calls/{SID}")
+        claimed = await client.post(
+            f"{live.url}/o/acme/calls/{SID}/claim", data={"action": "claim", "csrf": csrf}
+        )
+        assert claimed.status_code == 303
+        assert claimed.headers["location"] == f"/o/acme/calls/{SID}"
+        claims = [k for k, s in live.hub.streams.items() if s.claims.current is not None]
+        assert claims == [StreamKey.call(SID, "acme")]  # the default organisation's untouched
+
+
+async def test_an_organisation_the_dashboard_does_not_serve_is_a_404_for_pages_and_programs(
+    sim: Simulator, acme_sim: Simulator
+) -> None:
+    both_hold(sim, acme_sim)
+    async with running_app(sim) as live, serving_org(live, acme_sim), live.client() as client:
+        for org in ("globex", "default", "ACME"):
+            page = await client.get(f"{live.url}/o/{org}/calls/{SID}")
+            assert page.status_code == 404 and "No such organisation." in page.text, org
+            api = await client.get(f"{live.url}/o/{org}/api/calls/{SID}/events")
+            assert api.status_code == 404, org
+            assert api.json() == {"error": "not_found", "message": "No such organisation."}
+        named = await client.get(f"{live.url}/o/acme/api/events?call={SID}&call=globex/{SID}")
+        assert named.status_code == 404
+        assert named.json()["message"] == "No such organisation."
+        assert live.hub.streams == {}  # nothing was opened for any of them
+
+
+async def test_the_json_api_under_an_organisation_resumes_exactly(
+    sim: Simulator, acme_sim: Simulator
+) -> None:
+    both_hold(sim, acme_sim)
+    key = StreamKey.call(SID, "acme")
+    async with running_app(sim) as live, serving_org(live, acme_sim), live.client() as client:
+        viewer = Viewer(live.url, f"/o/acme/api/calls/{SID}/events").start(client)
+        await viewer.wait_for(is_live, timeout=10)
+        await viewer.wait_for(has_segment("acme says hello"), timeout=10)
+        await viewer.stop()
+        before = len(viewer.events)
+        with live.hub.watch([key], {}) as watcher:
+            acme_sim.add_segment(SID, "user", "while away")
+            await frames_until(watcher.sub, of_type("transcript"))
+        viewer.start(client, query_resume=True)
+        await viewer.wait_for(has_segment("while away"), timeout=10)
+        missed = viewer.events[before:]
+        assert not {"snapshot", "reset"} & {e.event for e in missed}
+        said = [data(e)["segment"]["content"] for e in missed if e.event == "transcript"]
+        assert said == ["while away"]
+        await viewer.stop()
+
+
+async def test_one_connection_carries_both_organisations_streams_and_resumes_each_exactly(
+    sim: Simulator, acme_sim: Simulator
+) -> None:
+    both_hold(sim, acme_sim)
+    keys = [StreamKey.call(SID, "acme"), StreamKey.call(SID)]
+    async with running_app(sim) as live, serving_org(live, acme_sim), live.client() as client:
+        path = f"/o/acme/api/events?call={SID}&call=default/{SID}"
+        viewer = Viewer(live.url, path).start(client)
+        for own, key in (("acme", keys[0]), ("default", keys[1])):
+            said = await viewer.wait_for(has_segment(f"{own} says hello"), timeout=10)
+            assert data(said)["stream"] == str(key)
+        await viewer.stop()
+        before = len(viewer.events)
+        assert viewer.last_id is not None and SID not in viewer.last_id  # positions only
+        with live.hub.watch(keys, {}) as watcher:
+            acme_sim.add_segment(SID, "user", "acme, meanwhile")
+            sim.add_segment(SID, "user", "default, meanwhile")
+            told: set[str] = set()
+            await frames_until(watcher.sub, lambda f: heard(f, told) >= {"acme", "default"})
+        viewer.start(client)
+        for own in ("acme", "default"):
+            await viewer.wait_for(has_segment(f"{own}, meanwhile"), timeout=10)
+        missed = viewer.events[before:]
+        assert not {"snapshot", "reset"} & {e.event for e in missed}
+        said = sorted(
+            (data(e)["stream"], data(e)["segment"]["content"])
+            for e in missed
+            if e.event == "transcript"
+        )
+        assert said == [
+            ("acme/call:" + SID, "acme, meanwhile"),
+            ("call:" + SID, "default, meanwhile"),
+        ]
+        await viewer.stop()
+
+
+def heard(frame: Frame, told: set[str]) -> set[str]:
+    """The organisations whose "meanwhile" segment has been seen, ``frame`` included."""
+    if frame.type == "transcript" and "meanwhile" in frame.data["segment"]["content"]:
+        told.add(frame.data["segment"]["content"].split(",")[0])
+    return told
+
+
+async def test_a_cursor_naming_another_organisations_stream_opens_and_resumes_nothing_of_it(
+    sim: Simulator, acme_sim: Simulator
+) -> None:
+    both_hold(sim, acme_sim)
+    acme = StreamKey.call(SID, "acme")
+    async with running_app(sim) as live, serving_org(live, acme_sim), live.client() as client:
+        viewer = Viewer(live.url, f"/o/acme/api/events?call={SID}").start(client)
+        await viewer.wait_for(has_segment("acme says hello"), timeout=10)
+        await viewer.stop()
+        assert viewer.last_id is not None
+        position = cursor.decode(viewer.last_id, [acme])[acme]
+        # The default organisation's connection, resumed with a cursor naming acme's stream.
+        other = Viewer(live.url, f"/api/events?call={SID}", last_id=f"{acme}={position}")
+        other.start(client)
+        await other.wait_for(has_segment("default says hello"), timeout=10)
+        await other.stop()
+        assert {data(e)["stream"] for e in other.events if e.data.startswith("{")} <= {
+            f"call:{SID}"
+        }
+        assert other.events[0].event == "reset"  # its own stream: not resumed from acme's id
+
+
+async def test_an_organisations_stream_routes_are_audited_with_its_key(
+    sim: Simulator, acme_sim: Simulator
+) -> None:
+    both_hold(sim, acme_sim)
+    async with running_app(sim) as live, serving_org(live, acme_sim), live.client() as client:
+        assert (await client.get(f"{live.url}/o/acme/calls/{SID}")).status_code == 200
+        entries = await live.state.access.audit.entries(None)
+        assert f"acme/call:{SID}" in [e.what for e in entries]
+        assert f"call:{SID}" not in [e.what for e in entries]
