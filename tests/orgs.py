@@ -1,4 +1,4 @@
-"""A second Burki organisation on a running dashboard: its own simulator and key."""
+"""A second Burki organisation on a running dashboard: its own key, on a simulator."""
 
 from __future__ import annotations
 
@@ -17,11 +17,13 @@ ACME_KEY = "acme-key-9d41c7e2b05a"
 
 @asynccontextmanager
 async def serving_org(
-    live: LiveApp, sim: Simulator, slug: str = "acme", name: str = "Acme Support"
+    live: LiveApp, sim: Simulator, key: str, slug: str = "acme", name: str = "Acme Support"
 ) -> AsyncIterator[Tenant]:
-    """Organisation ``slug`` on ``live`` until the block exits: the REST, sources, directory
-    and missing ids of ``sim`` (whose key is its own), as the dashboard's parts build them."""
-    settings = Settings(**(FAST | {"burki_api_key": sim.api_key, "burki_base_url": sim.base_url}))
+    """Organisation ``slug`` on ``live`` until the block exits: a REST client, sources,
+    directory and missing ids of its own with ``key``, on ``sim`` (one of several
+    organisations of one simulator, or a simulator of its own), as the dashboard's parts
+    build them."""
+    settings = Settings(**(FAST | {"burki_api_key": key, "burki_base_url": sim.base_url}))
     bulletin = live.hub.integrations.bulletin if live.hub.integrations is not None else None
     assert bulletin is not None
     async with parts.burki_rest(settings) as rest:

@@ -1,6 +1,9 @@
 """Every route of an organisation's streams under ``/o/{org}``, over real sockets: two
-organisations (two simulators, each its own key) holding the same call id, their pages,
-exports, actions and JSON streams apart, resume across both on one connection exact."""
+organisations holding the same call id (two simulators, each its own key: one Burki never
+gives two organisations one id, and the simulator serving several refuses one id in two),
+their pages, exports, actions and JSON streams apart, resume across both on one
+connection exact; and on one simulator serving both, every request for an organisation's
+URL made with that organisation's key."""
 
 from __future__ import annotations
 
@@ -9,6 +12,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
+from tests.conftest import SIM_KEY
 from tests.hubs import frames_until, of_type
 from tests.live import Viewer, csrf_of, data, has_segment, is_live, running_app
 from tests.orgs import ACME_KEY, serving_org
@@ -26,6 +30,15 @@ async def acme_sim() -> AsyncIterator[Simulator]:
         yield simulator
 
 
+@pytest.fixture
+async def two() -> AsyncIterator[Simulator]:
+    """One Burki serving two organisations: the default one (the dashboard's own key) and
+    ``acme``; ``two`` scripts the default one's world, ``two.org("acme")`` acme's."""
+    orgs = {"default": SIM_KEY, "acme": ACME_KEY}
+    async with Simulator(orgs=orgs, autoplay=False) as simulator:
+        yield simulator
+
+
 def both_hold(sim: Simulator, acme_sim: Simulator) -> None:
     """The same call id in both organisations, each saying its own words."""
     for each, words in ((sim, "default says hello"), (acme_sim, "acme says hello")):
@@ -38,7 +51,11 @@ async def test_the_same_call_id_in_two_organisations_shows_each_its_own_transcri
     sim: Simulator, acme_sim: Simulator
 ) -> None:
     both_hold(sim, acme_sim)
-    async with running_app(sim) as live, serving_org(live, acme_sim), live.client() as client:
+    async with (
+        running_app(sim) as live,
+        serving_org(live, acme_sim, ACME_KEY),
+        live.client() as client,
+    ):
         for prefix, own, other in (("", "default", "acme"), ("/o/acme", "acme", "default")):
             viewer = Viewer(live.url, f"{prefix}/api/calls/{SID}/events").start(client)
             said = await viewer.wait_for(has_segment(f"{own} says hello"), timeout=10)
@@ -62,7 +79,11 @@ async def test_a_page_of_one_organisation_links_only_to_its_own_streams(
     sim: Simulator, acme_sim: Simulator
 ) -> None:
     both_hold(sim, acme_sim)
-    async with running_app(sim) as live, serving_org(live, acme_sim), live.client() as client:
+    async with (
+        running_app(sim) as live,
+        serving_org(live, acme_sim, ACME_KEY),
+        live.client() as client,
+    ):
         for path in (
             f"/calls/{SID}",
             f"/calls/{SID}/captions",
@@ -91,7 +112,11 @@ async def test_an_organisation_the_dashboard_does_not_serve_is_a_404_for_pages_a
     sim: Simulator, acme_sim: Simulator
 ) -> None:
     both_hold(sim, acme_sim)
-    async with running_app(sim) as live, serving_org(live, acme_sim), live.client() as client:
+    async with (
+        running_app(sim) as live,
+        serving_org(live, acme_sim, ACME_KEY),
+        live.client() as client,
+    ):
         for org in ("globex", "default", "ACME"):
             page = await client.get(f"{live.url}/o/{org}/calls/{SID}")
             assert page.status_code == 404 and "No such organisation." in page.text, org
@@ -109,7 +134,11 @@ async def test_the_json_api_under_an_organisation_resumes_exactly(
 ) -> None:
     both_hold(sim, acme_sim)
     key = StreamKey.call(SID, "acme")
-    async with running_app(sim) as live, serving_org(live, acme_sim), live.client() as client:
+    async with (
+        running_app(sim) as live,
+        serving_org(live, acme_sim, ACME_KEY),
+        live.client() as client,
+    ):
         viewer = Viewer(live.url, f"/o/acme/api/calls/{SID}/events").start(client)
         await viewer.wait_for(is_live, timeout=10)
         await viewer.wait_for(has_segment("acme says hello"), timeout=10)
@@ -132,7 +161,11 @@ async def test_one_connection_carries_both_organisations_streams_and_resumes_eac
 ) -> None:
     both_hold(sim, acme_sim)
     keys = [StreamKey.call(SID, "acme"), StreamKey.call(SID)]
-    async with running_app(sim) as live, serving_org(live, acme_sim), live.client() as client:
+    async with (
+        running_app(sim) as live,
+        serving_org(live, acme_sim, ACME_KEY),
+        live.client() as client,
+    ):
         path = f"/o/acme/api/events?call={SID}&call=default/{SID}"
         viewer = Viewer(live.url, path).start(client)
         for own, key in (("acme", keys[0]), ("default", keys[1])):
@@ -175,7 +208,11 @@ async def test_a_cursor_naming_another_organisations_stream_opens_and_resumes_no
 ) -> None:
     both_hold(sim, acme_sim)
     acme = StreamKey.call(SID, "acme")
-    async with running_app(sim) as live, serving_org(live, acme_sim), live.client() as client:
+    async with (
+        running_app(sim) as live,
+        serving_org(live, acme_sim, ACME_KEY),
+        live.client() as client,
+    ):
         viewer = Viewer(live.url, f"/o/acme/api/events?call={SID}").start(client)
         await viewer.wait_for(has_segment("acme says hello"), timeout=10)
         await viewer.stop()
@@ -196,8 +233,36 @@ async def test_an_organisations_stream_routes_are_audited_with_its_key(
     sim: Simulator, acme_sim: Simulator
 ) -> None:
     both_hold(sim, acme_sim)
-    async with running_app(sim) as live, serving_org(live, acme_sim), live.client() as client:
+    async with (
+        running_app(sim) as live,
+        serving_org(live, acme_sim, ACME_KEY),
+        live.client() as client,
+    ):
         assert (await client.get(f"{live.url}/o/acme/calls/{SID}")).status_code == 200
         entries = await live.state.access.audit.entries(None)
         assert f"acme/call:{SID}" in [e.what for e in entries]
         assert f"call:{SID}" not in [e.what for e in entries]
+
+
+async def test_each_organisations_urls_ask_burki_with_its_own_key_only(two: Simulator) -> None:
+    """One Burki, two organisations: acme's call opened under ``/o/acme`` (page, export,
+    JSON stream) is asked for with acme's key only; the default organisation's id under
+    ``/o/acme`` is not acme's (404) and never asked for with the default key."""
+    acme = two.org("acme")
+    mine, theirs = acme.add_call(), two.add_call()
+    acme.add_segment(mine, "user", "acme's own words")
+    async with running_app(two) as live, serving_org(live, two, ACME_KEY), live.client() as client:
+        two.requests.clear()
+        assert (await client.get(f"{live.url}/o/acme/calls/{mine}")).status_code == 200
+        exported = await client.get(f"{live.url}/o/acme/calls/{mine}/transcript.txt")
+        assert exported.status_code == 200
+        viewer = Viewer(live.url, f"/o/acme/api/calls/{mine}/events").start(client)
+        await viewer.wait_for(has_segment("acme's own words"), timeout=10)
+        await viewer.stop()
+        for path in (f"/o/acme/calls/{theirs}", f"/o/acme/api/calls/{theirs}/transcript"):
+            assert (await client.get(live.url + path)).status_code == 404, path
+        asked = two.requests.naming(mine) + two.requests.naming(theirs)
+        assert {entry.org for entry in two.requests.naming(mine)} == {"acme"}
+        assert {entry.org for entry in two.requests.naming(theirs)} <= {"acme"}
+        assert {"ws", "rest"} <= {entry.channel for entry in asked}
+        assert StreamKey.call(theirs, "acme") not in live.hub.streams
