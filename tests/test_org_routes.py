@@ -16,10 +16,12 @@ from tests.conftest import SIM_KEY
 from tests.hubs import frames_until, of_type
 from tests.live import Viewer, csrf_of, data, has_segment, is_live, running_app
 from tests.orgs import ACME_KEY, serving_org
+from webapp.access.routes import local_path, orgs_named
+from webapp.alerts.messages import page_link
 from webapp.delivery import cursor
 from webapp.relay.frames import Frame
 from webapp.simulator import Simulator
-from webapp.wire.streamkey import StreamKey
+from webapp.wire.streamkey import StreamKey, org_path, page_path
 
 SID = "CA0123456789abcdef0123456789abcdef"
 
@@ -266,3 +268,28 @@ async def test_each_organisations_urls_ask_burki_with_its_own_key_only(two: Simu
         assert {entry.org for entry in two.requests.naming(theirs)} <= {"acme"}
         assert {"ws", "rest"} <= {entry.channel for entry in asked}
         assert StreamKey.call(theirs, "acme") not in live.hub.streams
+
+
+def test_a_link_to_a_stream_carries_its_organisations_prefix_and_the_default_none() -> None:
+    acme, default = StreamKey.call("v3:a.b~c", "acme"), StreamKey.campaign(7)
+    assert page_path(acme) == "/o/acme/calls/v3%3Aa.b~c"
+    assert page_path(default) == "/campaigns/7"
+    assert (
+        page_link("https://dash.example/", acme) == "https://dash.example/o/acme/calls/v3%3Aa.b~c"
+    )
+    assert page_link("https://dash.example", default) == "https://dash.example/campaigns/7"
+    assert org_path("acme", "/api/events") == "/o/acme/api/events"
+
+
+def test_a_path_past_its_organisation_is_what_the_json_api_and_embed_checks_read() -> None:
+    assert local_path("/o/acme/api/events") == "/api/events"
+    assert local_path("/o/acme/embed/calls/CA1") == "/embed/calls/CA1"
+    assert local_path("/o/acme") == "/"
+    assert local_path("/api/events") == "/api/events"
+    assert local_path("/o//api/events") == "/o//api/events"
+    assert orgs_named({"org": "acme"}, "call=CA1&call=globex/CA2&campaign=default/3") == {
+        "acme",
+        "globex",
+        "default",
+    }
+    assert orgs_named({}, "call=CA1") == {"default"}

@@ -17,10 +17,9 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import quote
 
 from webapp.alerts.lanes import Item
-from webapp.wire.streamkey import StreamKey
+from webapp.wire.streamkey import StreamKey, page_path
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,8 +36,7 @@ def page_link(public_url: str, stream: StreamKey) -> str:
     """The dashboard page of ``stream`` (a call's, a campaign's); "" without a base."""
     if not public_url:
         return ""
-    path = "calls" if stream.kind == "call" else "campaigns"
-    return f"{public_url.rstrip('/')}/{path}/{quote(stream.id, safe='')}"
+    return public_url.rstrip("/") + page_path(stream)  # /o/<org>/... for another organisation
 
 
 def summarise(type: str, stream: StreamKey, data: dict[str, Any], public_url: str) -> Summary:
