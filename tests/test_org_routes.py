@@ -293,3 +293,34 @@ def test_a_path_past_its_organisation_is_what_the_json_api_and_embed_checks_read
         "default",
     }
     assert orgs_named({}, "call=CA1") == {"default"}
+
+
+async def test_ending_and_pausing_under_an_organisation_act_on_its_own_with_its_key(
+    two: Simulator,
+) -> None:
+    """The end-call and campaign forms under ``/o/acme`` post to acme's URLs, Burki is asked
+    with acme's key, and the default organisation's call and campaign are left alone."""
+    acme = two.org("acme")
+    mine, theirs = acme.add_call(), two.add_call()
+    campaign, other_campaign = acme.add_campaign(contacts=5), two.add_campaign(contacts=5)
+    async with running_app(two) as live, serving_org(live, two, ACME_KEY), live.client() as client:
+        confirm = await client.get(f"{live.url}/o/acme/calls/{mine}/end")
+        assert f'action="/o/acme/calls/{mine}/end"' in confirm.text
+        token = await csrf_of(client, f"{live.url}/o/acme/calls/{mine}/end")
+        two.requests.clear()
+        done = await client.post(f"{live.url}/o/acme/calls/{mine}/end", data={"csrf": token})
+        assert done.status_code == 303 and done.headers["location"] == f"/o/acme/calls/{mine}"
+        paused = await client.post(
+            f"{live.url}/o/acme/campaigns/{campaign}/control",
+            data={"csrf": token, "verb": "pause"},
+        )
+        assert paused.headers["location"] == f"/o/acme/campaigns/{campaign}"
+        assert acme.store.calls[mine].status == "completed"
+        assert acme.store.campaigns[campaign].status == "paused"
+        assert not two.store.calls[theirs].ended
+        assert two.store.campaigns[other_campaign].status == "running"
+        posts = [e for e in two.requests if e.method == "POST"]
+        assert len(posts) == 2 and {e.org for e in posts} == {"acme"}
+        refused = await client.post(f"{live.url}/o/acme/calls/{theirs}/end", data={"csrf": token})
+        assert refused.status_code == 404  # the default organisation's call is not acme's
+        assert not two.store.calls[theirs].ended
