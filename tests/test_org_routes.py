@@ -110,6 +110,34 @@ async def test_a_page_of_one_organisation_links_only_to_its_own_streams(
         assert claims == [StreamKey.call(SID, "acme")]  # the default organisation's untouched
 
 
+async def test_a_page_of_an_organisations_call_updates_from_its_own_stream(
+    sim: Simulator, acme_sim: Simulator
+) -> None:
+    """The page's own update stream (its ``hx-sse:connect``) is acme's call: the first
+    update after the page is acme's next line, with links under ``/o/acme``."""
+    both_hold(sim, acme_sim)
+    async with (
+        running_app(sim) as live,
+        serving_org(live, acme_sim, ACME_KEY),
+        live.client() as client,
+    ):
+        page = (await client.get(f"{live.url}/o/acme/calls/{SID}")).text
+        found = re.search(r'hx-sse:connect="([^"]+)"', page)
+        assert found is not None and found.group(1).startswith(f"/o/acme/live/call/call/{SID}?")
+        url = live.url + found.group(1).replace("&amp;", "&")
+        async with client.stream("GET", url, timeout=10) as response:
+            assert response.status_code == 200
+            acme_sim.add_segment(SID, "user", "acme, later")  # after the page's position
+            sim.add_segment(SID, "user", "default, later")
+            raw = b""
+            async for chunk in response.aiter_bytes():
+                raw += chunk
+                if b"acme, later" in raw and raw.endswith(b"\n\n"):
+                    break
+        text = raw.decode()
+        assert "default" not in text and "/calls/" not in text.replace("/o/acme/calls/", "")
+
+
 async def test_an_organisation_the_dashboard_does_not_serve_is_a_404_for_pages_and_programs(
     sim: Simulator, acme_sim: Simulator
 ) -> None:
