@@ -196,7 +196,7 @@ async def test_one_connection_carries_both_organisations_streams_and_resumes_eac
         serving_org(live, acme_sim, ACME_KEY),
         live.client() as client,
     ):
-        path = f"/o/acme/api/events?call={SID}&call=default/{SID}"
+        path = f"/api/events?call=acme/{SID}&call={SID}"
         viewer = Viewer(live.url, path).start(client)
         for own, key in (("acme", keys[0]), ("default", keys[1])):
             said = await viewer.wait_for(has_segment(f"{own} says hello"), timeout=10)

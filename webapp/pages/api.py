@@ -20,7 +20,14 @@ from webapp.pages.known import refuse_unknown
 from webapp.pages.orgpaths import org_of, route_key
 from webapp.pages.state import app_state, record
 from webapp.relay.hub import Hub
-from webapp.wire.streamkey import StreamKey, named_org
+from webapp.wire.streamkey import (
+    CAMPAIGN_RULE,
+    DEFAULT_ORG,
+    SID_RULE,
+    BadStreamId,
+    StreamKey,
+    named_org,
+)
 
 MAX_MULTIPLEXED = 64
 
@@ -52,8 +59,12 @@ async def multiplexed_events(request: Request) -> Response | SSE:
 
 def named_key(request: Request, kind: str, value: str) -> StreamKey:
     """The stream a ``call=``/``campaign=`` value names: ``acme/CA1`` of organisation
-    ``acme`` (one the dashboard serves: UnknownOrg otherwise), a bare id of the route's."""
+    ``acme`` (one the dashboard serves: UnknownOrg otherwise), a bare id of the route's.
+    The default organisation is never written as a prefix (``default/CA1`` is no id), as
+    in every stream name (:meth:`StreamKey.parse`): its streams are named on its routes."""
     org, ident = named_org(value, org_of(request))
+    if ident != value and org == DEFAULT_ORG:
+        raise BadStreamId(SID_RULE if kind == "call" else CAMPAIGN_RULE)
     app_state(request).tenants.get(org)  # UnknownOrg: the 404 of an organisation not served
     return StreamKey.of(kind, ident, org)
 
