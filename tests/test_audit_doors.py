@@ -116,20 +116,17 @@ def test_every_route_has_an_audit_decision_and_a_door_here() -> None:
 
 
 def test_every_route_under_an_organisation_is_its_default_twin_with_the_same_guard() -> None:
-    """``/o/{org}/...`` is the same route as the default organisation's, name, guard, audit,
-    methods and all: one door each, and what it needs never differs by organisation."""
+    """``/o/{org}/...`` is the same route as the unprefixed one of the same path and methods:
+    guard, audit and form alike, so what it needs never differs by organisation."""
     table = [r for r in routes() if isinstance(r, GuardedRoute)]
-    default = {(r.name, r.path): r for r in table if not r.path.startswith(ORG_ROUTE)}
+    default = {(r.path, frozenset(r.methods or ())): r for r in table}
     prefixed = [r for r in table if r.path.startswith(ORG_ROUTE)]
     assert {r.name for r in prefixed} >= {"call", "events", "call_export", "claim", "end_call"}
     for route in prefixed:
-        twin = default[(route.name, route.path.removeprefix(ORG_ROUTE))]
-        assert (route.guard, route.audit, route.methods, route.form) == (
-            twin.guard,
-            twin.audit,
-            twin.methods,
-            twin.form,
-        ), route.name
+        twin = default[(route.path.removeprefix(ORG_ROUTE), frozenset(route.methods or ()))]
+        assert (route.guard, route.audit, route.form) == (twin.guard, twin.audit, twin.form), (
+            route.path
+        )
 
 
 @asynccontextmanager

@@ -152,7 +152,7 @@ async def test_an_organisation_the_dashboard_does_not_serve_is_a_404_for_pages_a
             assert page.status_code == 404 and "No such organisation." in page.text, org
             api = await client.get(f"{live.url}/o/{org}/api/calls/{SID}/events")
             assert api.status_code == 404, org
-            assert api.json() == {"error": "not_found", "message": "No such organisation."}
+            assert api.json() == {"error": "no_such_org", "message": "No such organisation."}
         named = await client.get(f"{live.url}/o/acme/api/events?call={SID}&call=globex/{SID}")
         assert named.status_code == 404
         assert named.json()["message"] == "No such organisation."

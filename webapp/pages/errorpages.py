@@ -145,7 +145,7 @@ MEANINGS: dict[type[Exception], Meaning] = {
     BadStreams: Meaning(400, "bad_streams"),
     # ``/o/<org>`` of no organisation served here, or of one the principal may not see: the
     # same answer (another organisation's existence is never told).
-    UnknownOrg: Meaning(404, "not_found"),
+    UnknownOrg: Meaning(404, "no_such_org"),
     # The store is away: what needs it waits; live views go on without it.
     StoreUnavailable: Meaning(503, "database_unavailable", page="Not now: {0}. Live views go on."),
 }
