@@ -100,19 +100,19 @@ async def _lifespan(
         setattr(app.state, NAME, state)
         if state.webhooks is not None:
             state.webhooks.start()
-        for tenant in state.tenants:
-            if tenant.monitor is not None:
-                tenant.monitor.start()
+        for each in state.tenants:  # every organisation monitors its own listed streams
+            if each.monitor is not None:
+                each.monitor.start()
         if state.history is not None:
             state.history.start()
         await access.audit.prune()
         try:
             yield
         finally:
-            for tenant in state.tenants:
-                if tenant.monitor is not None:
-                    await tenant.monitor.close()
-                await tenant.directory.close()
+            for each in state.tenants:
+                if each.monitor is not None:
+                    await each.monitor.close()
+                await each.directory.close()
             await state.hub.close()
             if state.history is not None:  # after the hub: the streams' last records are in
                 await state.history.close()
@@ -189,6 +189,30 @@ def routes() -> list[BaseRoute]:
             admin.embed_revoke,
             methods=["POST"],
             name="admin_embed_revoke",
+            guard=admin_only,
+            audit="each",
+        ),
+        route(
+            "/admin/users/grant",
+            admin.grant,
+            methods=["POST"],
+            name="admin_user_grant",
+            guard=admin_only,
+            audit="each",
+        ),
+        route(
+            "/admin/users/revoke",
+            admin.revoke_role,
+            methods=["POST"],
+            name="admin_user_revoke",
+            guard=admin_only,
+            audit="each",
+        ),
+        route(
+            "/admin/tokens",
+            admin.token_create,
+            methods=["POST"],
+            name="admin_token_create",
             guard=admin_only,
             audit="each",
         ),

@@ -97,7 +97,11 @@ def app_state(settings: Settings, access: Access, rest: BurkiRest, demo: bool) -
     store = cluster(settings)
     bulletin = Bulletin()  # what the streams tell the lists: the directories read it
     tenants = Tenants([tenant(settings, default_org(settings), rest, store, bulletin)])
-    webhooks = webhook_dispatcher(settings, RedisMarks(store.bus) if store is not None else None)
+    webhooks = webhook_dispatcher(
+        settings,
+        RedisMarks(store.bus) if store is not None else None,
+        partial(org_name, tenants),
+    )
     metrics.watch_webhooks(webhooks)
     if store is not None:
         metrics.watch_refused(store.bus.refused)
@@ -115,8 +119,8 @@ def app_state(settings: Settings, access: Access, rest: BurkiRest, demo: bool) -
     hub = Hub(tenants, relay_config(settings), metrics, integrations)
     for each in tenants:
         each.monitor = monitor(settings, hub, each, store)
-        if each.monitor is not None:
-            metrics.registry.register(MonitorGauges(each.monitor))
+    if settings.monitor_enabled:  # one collector: a series per organisation's monitor
+        metrics.registry.register(MonitorGauges(partial(monitors_of, tenants)))
     return AppState(
         access=access,
         metrics=metrics,
@@ -138,6 +142,11 @@ def app_state(settings: Settings, access: Access, rest: BurkiRest, demo: bool) -
         store=store.bus if store is not None else None,
         history=keeper,
     )
+
+
+def monitors_of(tenants: Tenants) -> list[Monitor]:
+    """Every organisation's monitor now (an organisation added later included)."""
+    return [each.monitor for each in tenants if each.monitor is not None]
 
 
 def default_org(settings: Settings) -> Org:
@@ -172,6 +181,7 @@ def monitor(settings: Settings, hub: Hub, each: Tenant, store: Cluster | None) -
         RedisPlacement(store.bus)
         if store is not None
         else Alone(startup.node_id(settings.dashboard_node_id)),
+        org=each.slug,
     )
     return found if found.enabled else None
 
@@ -205,10 +215,13 @@ def alert_factory(settings: Settings) -> Callable[[], CallAlerts]:
 
 
 def webhook_dispatcher(
-    settings: Settings, marks: DeliveryMarks | None = None
+    settings: Settings,
+    marks: DeliveryMarks | None = None,
+    org_names: Callable[[str], str] = str,
 ) -> WebhookDispatcher | None:
     """Every route of events out (signed webhooks, Slack, Teams, e-mail); None: no route.
-    ``marks``: a cluster's shared delivery marks."""
+    ``marks``: a cluster's shared delivery marks; ``org_names``: an organisation's display
+    name by its slug, for the payloads."""
     email = settings.email_route
     routes = [*settings.webhooks, *([email] if email is not None else [])]
     if not routes:
@@ -221,7 +234,14 @@ def webhook_dispatcher(
         public_url=settings.dashboard_public_url,
         mailer=mailer(settings) if email is not None else None,
         marks=marks,
+        org_names=org_names,
     )
+
+
+def org_name(tenants: Tenants, slug: str) -> str:
+    """The organisation's display name as the dashboard knows it now (its slug if unknown)."""
+    found = tenants.find(slug)
+    return found.org.name if found is not None else slug
 
 
 def mailer(settings: Settings) -> Mailer:
@@ -288,8 +308,8 @@ def access(
 
 
 def middleware(access: Access, settings: Settings) -> list[Middleware]:
-    """Outermost first: forwarded headers, security headers, body limits, the session, the
-    error map, the auth gate."""
+    """Outermost first: forwarded headers, security headers, the session, the error map, body
+    limits, the auth gate."""
     config = AuthConfig(
         mode=settings.dashboard_auth_mode,
         tokens=access.tokens,
@@ -310,7 +330,6 @@ def middleware(access: Access, settings: Settings) -> list[Middleware]:
             frame_ancestors=settings.embed_origins,
             https=settings.dashboard_https,
         ),
-        Middleware(BodyLimit, form_bytes=settings.dashboard_max_form_bytes),
         Middleware(
             SchemeSessions,
             https=settings.dashboard_https,
@@ -321,6 +340,9 @@ def middleware(access: Access, settings: Settings) -> list[Middleware]:
         ),
         # The gate raises its refusals; the error map answers them as it answers the routes'.
         Middleware(ExceptionMiddleware, handlers=errorpages.EXCEPTION_HANDLERS),
+        # Inside the error map, which answers its 411 and 413; before the gate, so a body
+        # is refused before anyone is looked up.
+        Middleware(BodyLimit, form_bytes=settings.dashboard_max_form_bytes),
         Middleware(
             AuthGate,
             resolver=Resolver(config),

@@ -30,6 +30,7 @@ from webapp.calls.callstate import CallState
 from webapp.calls.campaignstate import CampaignState
 from webapp.pages.callers import caller_text
 from webapp.pages.capabilities import CANNOT, Capability
+from webapp.pages.known import unless_foreign
 from webapp.pages.orgpaths import path_for, route_key, tenant_of
 from webapp.pages.state import app_state, record
 from webapp.pages.templating import campaign_status, templates
@@ -80,7 +81,9 @@ async def end_call(request: Request) -> Response:
         await record(request, f"end {key}: not sent (the call has ended)")
         return _confirm(request, step, 409)
     rest = tenant_of(request, key).rest
-    return await _act(request, who, key, "end_call", step, lambda: rest.terminate_call(key.id))
+    # Another organisation's call fails as an unknown one, and Burki is not asked.
+    work = unless_foreign(request, key, lambda: rest.terminate_call(key.id))
+    return await _act(request, who, key, "end_call", step, work)
 
 
 def _has_ended(request: Request, key: StreamKey) -> bool:
@@ -117,7 +120,8 @@ async def _caller_number(request: Request, key: StreamKey) -> str:
     if isinstance(state, CallState) and (number := state.info.caller):
         return number
     try:
-        summary = await tenant_of(request, key).rest.call(key.id)
+        rest = tenant_of(request, key).rest
+        summary = await unless_foreign(request, key, lambda: rest.call(key.id))()
     except RestError:
         return ""
     return summary.customer_phone or ""
@@ -151,7 +155,7 @@ async def campaign_control(request: Request) -> Response:
         await record(request, f"stop page {key}", once=True)
         return _confirm(request, step)
     rest = tenant_of(request, key).rest
-    work = lambda: rest.control_campaign(int(key.id), verb)  # noqa: E731
+    work = unless_foreign(request, key, lambda: rest.control_campaign(int(key.id), verb))
     return await _act(request, who, key, "campaign_control", step, work)
 
 
@@ -209,7 +213,9 @@ def _allowed(request: Request, roles: frozenset[Role], what: str) -> Principal:
     if who is None or who.via not in PEOPLE:
         raise HTTPException(403, f"Only a signed-in person can {what}.")
     if who.role not in roles:
-        raise HTTPException(403, f"Your role ({who.role.value}) may not {what}.")
+        raise HTTPException(
+            403, f"Your role ({who.role.value if who.role else 'none'}) may not {what}."
+        )
     return who
 
 

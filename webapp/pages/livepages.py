@@ -24,7 +24,7 @@ from webapp.delivery.serve import SSE, last_event_id, sse_response
 from webapp.pages import actions, exports, views
 from webapp.pages.capabilities import CANNOT
 from webapp.pages.history import FORM_TIME
-from webapp.pages.known import UnknownId, refuse_unknown
+from webapp.pages.known import UnknownId, refuse_foreign, refuse_unknown
 from webapp.pages.orgpaths import path_for, route_key, tenant_of
 from webapp.pages.state import app_state, record
 from webapp.pages.templating import templates
@@ -33,7 +33,7 @@ from webapp.relay.stream import Stream
 from webapp.store.database import StoreUnavailable
 from webapp.store.records import CallSummary
 from webapp.wire.rest import NotFound, RestError, Unauthorized
-from webapp.wire.streamkey import DEFAULT_ORG, StreamKey, quoted
+from webapp.wire.streamkey import StreamKey, quoted
 
 T = TypeVar("T")
 
@@ -99,15 +99,16 @@ async def _call(request: Request, view: views.View, template: str, embedded: boo
 
 
 async def _stored(request: Request, key: StreamKey) -> CallSummary | None:
-    """The call's summary in the history (None: not ended, or no history, or unreachable).
+    """The call's summary in the history, its own organisation's (None: not ended, or no
+    history, or unreachable).
 
     The live page never waits long for it: not at all while the history's writer finds
     the database away, and at most ``STORED_WAIT`` seconds otherwise."""
     history = app_state(request).history
-    if history is None or history.recorder.unreachable or key.org != DEFAULT_ORG:
-        return None  # the history keeps no organisation yet: another's call is not its
+    if history is None or history.recorder.unreachable:
+        return None
     try:
-        return await asyncio.wait_for(history.rows.call(key.id), STORED_WAIT)
+        return await asyncio.wait_for(history.rows.call(key.id, key.org), STORED_WAIT)
     except (StoreUnavailable, TimeoutError):
         return None  # the live page goes on without it
 
@@ -173,8 +174,10 @@ async def _check(request: Request, key: StreamKey, ask: Callable[[], Awaitable[T
     rule for Burki's REST (``webapp.pages.errorpages``).
 
     A 404 is remembered for a while and concurrent lookups share one REST call
-    (:mod:`webapp.watch.missing`): no upstream is opened for the id meanwhile.
+    (:mod:`webapp.watch.missing`): no upstream is opened for the id meanwhile. Another
+    organisation's id is refused first, without any request (``webapp.pages.known``).
     """
+    refuse_foreign(request, key)
     missing = tenant_of(request, key).missing
     try:
         return await missing.lookup(key, ask)

@@ -144,8 +144,8 @@ def context(
     quiet: frozenset[str] = frozenset(),
 ) -> dict[str, Any]:
     """Each role sees only what it may: calls for call roles, campaigns for campaign roles."""
-    sees_calls = who is not None and who.role.can_watch("call")
-    sees_campaigns = who is not None and who.role.can_watch("campaign")
+    sees_calls = who is not None and who.may("call")
+    sees_campaigns = who is not None and who.may("campaign")
     calls = directory.calls if sees_calls else []
     campaigns = directory.campaigns if sees_campaigns else []
     scores = attention_scores(hub, calls) if hub is not None else {}
@@ -196,7 +196,7 @@ async def page(request: Request) -> Response:
     who = principal_of(request)
     await record(request, OVERVIEW, once=True)  # caller numbers, which keywords were said
     running = app_state(request)
-    if who is not None and who.role.can_watch("call"):
+    if who is not None and who.may("call"):
         await running.hub.ready(call_keys(directory.calls))  # scores come as the page connects
     ctx = context(
         directory, filters, who, running.hub, running.attention_threshold, quiet_calls(running.hub)
@@ -252,7 +252,7 @@ class _Tables:
     ) -> None:
         self.hub, self.directory, self.filters, self.who = hub, directory, filters, who
         self.threshold = threshold
-        self.calls = who is not None and who.role.can_watch("call")
+        self.calls = who is not None and who.may("call")
 
     async def run(self) -> AsyncGenerator[bytes, None]:
         with self.hub.watch([], {}) as viewing:

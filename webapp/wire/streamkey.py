@@ -150,7 +150,10 @@ def org_path(org: str, path: str) -> str:
     return path if org == DEFAULT_ORG else f"{ORG_PREFIX}{org}{path}"
 
 
-def page_path(key: StreamKey) -> str:
-    """The path of the stream's page on the dashboard (``/calls/<sid>``,
-    ``/o/acme/campaigns/7``): where every link to a stream points, a page's or an alert's."""
+def stream_path(key: StreamKey) -> str:
+    """The dashboard page of ``key``, as a path: ``/calls/<sid>``, ``/campaigns/<id>``, and
+    another organisation's the same under ``/o/<org>`` (``/o/acme/calls/CA1``).
+
+    The one place a stream's page path is built outside the routes (alert messages' links;
+    templates may use it too), so it follows the URL scheme wherever it changes."""
     return org_path(key.org, PAGE_PATHS[key.kind] + quoted(key.id))
