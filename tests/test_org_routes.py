@@ -49,6 +49,8 @@ async def serving_org(live: LiveApp, sim: Simulator, key: str) -> AsyncIterator[
     settings = Settings(**(FAST | overrides | {"dashboard_session_secret": SESSION_SECRET}))
     async with parts.burki_rest(settings) as rest:
         add_org(live, settings, Org("acme", "Acme Support", sim.base_url), rest)
+        for tenant in live.state.tenants:  # each lists its own calls: an id another lists
+            await tenant.directory.refresh()  # and its own does not is refused (known.py)
         yield
 
 
