@@ -20,6 +20,7 @@ from webapp.access.wiring import Access, principal_of
 from webapp.alerts.webhooks import WebhookDispatcher
 from webapp.calls.redactor import RedactionConfig
 from webapp.history.keeper import Keeper
+from webapp.orgs.runner import OrgRunner
 from webapp.orgs.tenants import Tenants
 from webapp.pages.capabilities import ActionPolicy
 from webapp.relay.hub import Hub
@@ -49,6 +50,7 @@ class AppState:
     store: SharedStore | None = None  # the cluster's Redis (None: one process alone)
     actions: ActionPolicy = field(default_factory=ActionPolicy)  # who may end calls, etc.
     history: Keeper | None = None  # alerts, actions and summaries in the store
+    orgs: OrgRunner | None = None  # keeps the tenants in step with the org book
 
     # The first organisation's parts (the default one's, where BURKI_API_KEY is set): what
     # the overview and the wallboard still read (and tests); every route of one stream
@@ -113,10 +115,10 @@ async def record(
     fold = ONCE_FOLD if once else RESUME_FOLD if resume else 0.0
     session = (who.session or who.name) if once else ""
     path, address = conn.url.path, _address(conn)
-    key = (who.name, who.via, what, address, session)
+    org = org if org is not None else org_of(conn, what)
+    key = (who.name, who.via, what, address, session, org)  # the audit log's fold, org included
     if once and access.shared_once is not None and not await access.shared_once.first(key, fold):
         return  # another node of the cluster recorded this session's view of the page
-    org = org if org is not None else org_of(conn, what)
     await audit.record(who.name, who.via, what, path, address, fold=fold, session=session, org=org)
 
 
