@@ -11,6 +11,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from jinja2 import pass_context
+from starlette.datastructures import URL
 from starlette.requests import Request
 from starlette.templating import Jinja2Templates
 
@@ -33,6 +35,14 @@ def _who(request: Request) -> dict[str, Any]:
 
 templates = Jinja2Templates(directory=TEMPLATES, context_processors=[_who])
 env = templates.env
+
+
+@pass_context
+def url_in(context: Any, home: str, name: str, /, **params: Any) -> URL:
+    """``url_for`` of route ``name`` as the organisation whose URLs start at ``home`` serves
+    it (``""``: the default one's, unchanged; ``/o/acme``: the same path under it)."""
+    url: URL = context["request"].url_for(name, **params)
+    return url.replace(path=home + url.path) if home else url
 
 
 def render_block(template: str, block: str, context: dict[str, Any]) -> str:
@@ -125,4 +135,4 @@ env.filters.update(
     caller=caller_text,
     campaign_status=campaign_status,
 )
-env.globals.update(call_name=call_name, campaign_title=campaign_title)
+env.globals.update(call_name=call_name, campaign_title=campaign_title, url_in=url_in)

@@ -22,7 +22,7 @@ from webapp.pages.charts import chart, sparkline
 from webapp.pages.templating import dom_id, render_block
 from webapp.relay.frames import Frame
 from webapp.wire.callinfo import CallInfo
-from webapp.wire.streamkey import StreamKey
+from webapp.wire.streamkey import StreamKey, org_path
 
 # A call no health was measured for (a call's stream always measures: a stand-in only).
 # Its thresholds are not the settings' (the pages do not hold them): shown as 0.
@@ -98,6 +98,7 @@ def call_context(stream: Watched) -> dict[str, Any]:
     score = (figures.get("attention") or {}).get("score", 0)
     return {
         "sid": stream.key.id,
+        "home": org_path(stream.key.org, ""),  # the stream's organisation's URLs start here
         "conn": stream.connection,
         "call": {
             "status": snapshot["status"],
@@ -242,6 +243,7 @@ def campaign_context(stream: Watched) -> dict[str, Any]:
     snapshot = state.snapshot()
     return {
         "campaign_id": stream.key.id,
+        "home": org_path(stream.key.org, ""),
         "conn": ENDED_CAMPAIGN if snapshot["ended"] else stream.connection,
         "campaign": snapshot,
         "counters": snapshot["counters"],
