@@ -13,7 +13,7 @@ from webapp.access.audit import AuditEntry, AuditLog, to_csv
 from webapp.access.embedstore import EmbedLinkRecord
 from webapp.calls.campaignstate import CampaignState
 from webapp.pages.embedforms import EmbedFormError, mint, revoke
-from webapp.pages.overview import call_names
+from webapp.pages.overviewcontext import call_names
 from webapp.pages.state import app_state, record
 from webapp.pages.templating import campaign_title, templates
 from webapp.wire.streamkey import StreamKey
@@ -59,7 +59,10 @@ def monitoring(request: Request) -> Monitoring | None:
     if monitor is None:
         return None
     left = list(monitor.unmonitored)
-    names = call_names(state.directory.calls, state.hub, (k.id for k in left if k.kind == "call"))
+    org = state.tenants.first.slug
+    names = call_names(
+        state.directory.calls, state.hub, org, (k.id for k in left if k.kind == "call")
+    )
     counts = monitor.counts or {monitor.placement.node: monitor.holding}
     return Monitoring(
         cap=monitor.config.max_streams,
@@ -147,7 +150,10 @@ def audit_labels(entries: list[AuditEntry], request: Request) -> list[str]:
         (word, key) for e in entries for word in e.what.split() if (key := StreamKey.read(word))
     ]
     calls = call_names(
-        state.directory.calls, state.hub, [k.id for _, k in named if k.kind == "call"]
+        state.directory.calls,
+        state.hub,
+        state.tenants.first.slug,
+        [k.id for _, k in named if k.kind == "call"],
     )
     campaigns = {str(c.id): campaign_title(c.name, c.id) for c in state.directory.campaigns}
     for key, stream in list(state.hub.streams.items()):
