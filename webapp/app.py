@@ -130,6 +130,53 @@ async def favicon(request: Request) -> Response:
     return FileResponse(PROJECT_ROOT / "static" / "favicon.ico", headers=headers)
 
 
+def org_views() -> list[BaseRoute]:
+    """The pages that show one organisation or every one the person may see: unprefixed,
+    every one (above); here, the one ``/o/{org}`` names (``webapp.pages.orgscope``)."""
+    call, route = Guard("call"), GuardedRoute
+    at = "/o/{org}"
+    return [
+        route(f"{at}/", overview.page, name="org_index", guard=SIGNED_IN, audit="once"),
+        route(
+            f"{at}/overview/updates",
+            overview.updates,
+            name="org_overview_updates",
+            guard=Guard("signed_in", stream=True),
+            audit="once",
+        ),
+        route(f"{at}/alerts", overview.alert_history, name="org_alerts", guard=call, audit="once"),
+        route(f"{at}/wallboard", wallboard.page, name="org_wallboard", guard=call, audit="viewing"),
+        route(
+            f"{at}/wallboard/updates",
+            wallboard.updates,
+            name="org_wallboard_updates",
+            guard=Guard("call", stream=True),
+            audit="viewing",
+        ),
+        route(
+            f"{at}/history/alerts",
+            history.alerts_page,
+            name="org_history_alerts",
+            guard=call,
+            audit="once",
+        ),
+        route(
+            f"{at}/history/alerts.csv",
+            history.alerts_csv,
+            name="org_history_alerts_csv",
+            guard=call,
+            audit="each",
+        ),
+        route(
+            f"{at}/history/shift",
+            history.shift_page,
+            name="org_shift_report",
+            guard=call,
+            audit="once",
+        ),
+    ]
+
+
 def routes() -> list[BaseRoute]:
     """Every route, with what it needs and what the audit log gets declared on it (never read
     from words in its path); ``tests/test_audit_doors.py`` walks this table."""
@@ -345,6 +392,7 @@ def routes() -> list[BaseRoute]:
             guard=call,
             audit="each",
         ),
+        *org_views(),
         route("/favicon.ico", favicon, name="favicon", guard=PUBLIC, audit="none"),
         route("/healthz", probes.healthz, name="healthz", guard=PUBLIC, audit="none"),
         route("/readyz", probes.readyz, name="readyz", guard=PUBLIC, audit="none"),
