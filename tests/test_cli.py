@@ -131,6 +131,42 @@ def test_the_simulator_runs_alone() -> None:
         process.communicate()
 
 
+def test_the_simulator_serves_two_organisations_each_seeing_only_its_own_calls() -> None:
+    port = free_port()
+    orgs = ["--org", "acme:k-acme", "--org", "globex:k-globex"]
+    process = subprocess.Popen(
+        [sys.executable, "-m", "webapp", "simulator", "--port", str(port), "--speed", "20", *orgs],
+        env=environment(),
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        banner = process.stdout.readline()
+        assert "acme, globex" in banner and "k-acme" not in banner
+        url = f"http://127.0.0.1:{port}/api/v1/calls"
+        sids = {}
+        for name in ("acme", "globex"):
+            auth = {"Authorization": f"Bearer k-{name}"}
+            deadline = time.monotonic() + 10
+            while not (calls := _get_when_up(url, headers=auth).json()):
+                assert time.monotonic() < deadline, f"{name} never had a call"
+                time.sleep(0.1)
+            sids[name] = {call["call_sid"] for call in calls}
+        assert not sids["acme"] & sids["globex"]
+        some_globex_call = next(iter(sids["globex"]))
+        foreign = _get_when_up(
+            f"{url}/sid/{some_globex_call}",
+            headers={"Authorization": "Bearer k-acme"},
+        )
+        assert foreign.status_code == 404
+        process.send_signal(signal.SIGINT)
+        assert process.wait(timeout=10) == 0
+    finally:
+        process.kill()
+        process.communicate()
+
+
 def test_redis_password_is_among_the_secrets_no_log_line_shows() -> None:
     from webapp.cli import secrets_of
     from webapp.settings import Settings

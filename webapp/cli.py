@@ -56,7 +56,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "simulator":
             configure_logging(settings.dashboard_log_level)
-            print(f"Burki simulator on http://{args.host}:{args.port}/ (API key: {args.key})")
+            names = ", ".join(name for name, _ in args.org or ())
+            served = f"organisations: {names}" if names else f"API key: {args.key}"
+            print(f"Burki simulator on http://{args.host}:{args.port}/ ({served})")
             asyncio.run(_simulator(args))
         else:
             if settings.redis_url is not None:
@@ -79,6 +81,14 @@ def _parser() -> argparse.ArgumentParser:
     sim.add_argument("--host", default="127.0.0.1")
     sim.add_argument("--port", type=int, default=8765)
     sim.add_argument("--key", default="sim-key", help="the API key the simulator accepts")
+    sim.add_argument(
+        "--org",
+        action="append",
+        type=_sim_org,
+        metavar="NAME:KEY",
+        help="serve this organisation with its own key and world (repeat for several; "
+        "replaces --key)",
+    )
     sim.add_argument("--seed", type=int, default=7)
     sim.add_argument("--speed", type=float, default=1.0)
     sim.add_argument("--dialect", choices=["A", "B", "C"], help="one campaign dialect for all")
@@ -169,11 +179,19 @@ def _signin_link(settings: Settings) -> int:
     return 0
 
 
+def _sim_org(value: str) -> tuple[str, str]:
+    name, _, key = value.partition(":")
+    if not name or not key:
+        raise argparse.ArgumentTypeError("an organisation is NAME:KEY")
+    return name, key
+
+
 async def _simulator(args: argparse.Namespace) -> None:
     await serve_forever(
         args.port,
         args.host,
         api_key=args.key,
+        orgs=dict(args.org) if args.org else None,
         seed=args.seed,
         speed=args.speed,
         campaign_dialect=args.dialect,

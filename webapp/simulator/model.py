@@ -172,6 +172,7 @@ class Store:
         max_finished: int = 50,
         null_timing_every: int | None = None,
         caller_clock_ahead: float = 0.0,
+        first_id: int = 1,
     ):
         self.rng = rng
         self.null_timing_every = null_timing_every  # every Nth segment: no start, no end
@@ -184,9 +185,11 @@ class Store:
         self._assistants: dict[str, int] = {}
         self._ended_calls: deque[str] = deque()
         self._finished_campaigns: deque[int] = deque()
-        self._next_call_id = 1
-        self._next_segment_id = 1
-        self._next_campaign_id = 1
+        # Burki's ids are its database's, unique across organisations: each
+        # organisation's world numbers its rows from its own ``first_id``.
+        self._next_call_id = first_id
+        self._next_segment_id = first_id
+        self._next_campaign_id = first_id
 
     def assistant_id(self, name: str) -> int:
         return self._assistants.setdefault(name, len(self._assistants) + 1)

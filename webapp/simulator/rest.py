@@ -70,12 +70,14 @@ class Rest:
         list_shape: ListShape,
         campaign_api: bool = True,
         database_down: Callable[[], bool] = lambda: False,
+        organization_id: int = 1,
     ) -> None:
         self.store = store
         self.oss = oss
         self.list_shape = list_shape
         self.campaign_api = campaign_api
         self._database_down = database_down
+        self.organization_id = organization_id
         self._key = api_key.encode()
         self.on_action: Callable[[str], dict[str, Any]] | None = None  # the simulator's
         self.served: Counter[str] = Counter()  # requests per path, for tests to count calls
@@ -225,7 +227,7 @@ class Rest:
             }
         return {
             "id": call.id,
-            "organization_id": 1,
+            "organization_id": self.organization_id,
             "call_sid": call.call_sid,
             "status": rest_status(call.status),
             "direction": call.direction,
@@ -245,7 +247,7 @@ class Rest:
         counts = campaign.counts()
         return {
             "id": campaign.id,
-            "organization_id": 1,
+            "organization_id": self.organization_id,
             "assistant_id": campaign.assistant_id,
             "name": campaign.name,
             "description": campaign.description,

@@ -18,7 +18,7 @@ import asyncio
 import json
 import logging
 import random
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from functools import partial
 from http import HTTPStatus
 from types import TracebackType
@@ -30,17 +30,20 @@ from websockets.http11 import Request, Response
 from websockets.typing import Subprotocol
 
 from webapp.simulator import actions, wire
+from webapp.simulator.control import StreamControl
 from webapp.simulator.drivers import burst, run_autoplay, run_pacer
 from webapp.simulator.faults import Faults
 from webapp.simulator.handshake import (
     FrameDataFilter,
     RedactingFilter,
+    credentials,
     is_upgrade,
     parse_key,
     parse_route,
     token_subprotocol,
 )
 from webapp.simulator.model import Dialect, Outcome, Store, utc_now
+from webapp.simulator.orgs import ORG_ID_STRIDE, RequestLog, checked_orgs, key_matches
 from webapp.simulator.oss import CALLER_CLOCK_AHEAD, NULL_TIMING_EVERY, live_status
 from webapp.simulator.rest import ListShape, Reply, Rest
 from webapp.simulator.session import Session
@@ -54,7 +57,7 @@ CLOSE_TIMEOUT = 2.0
 DIALECTS = ("A", "B", "C")
 
 
-class Simulator:
+class Simulator(StreamControl):
     """A stand-in for Burki on one port: hosted Burki by default, the open-source
     server with ``oss_quirks`` (only ``?token=`` works, unknown calls are "access
     denied", REST lists redirect to a trailing slash, naive timestamps).
@@ -65,6 +68,14 @@ class Simulator:
     and their successors keep their dialect; scripted ones speak B);
     ``max_connections_per_call`` (None: no limit) and ``list_shape`` (``"list"``
     or ``"page"``) follow Burki's limits and REST shapes.
+
+    ``orgs`` (name -> key; None: one organisation, ``org``, whose key is ``api_key``)
+    makes one server serve several organisations, each with its own key and world:
+    the first is this simulator itself (its scripting methods, store and faults), each
+    other is :meth:`org` ``(name)``, seeded ``seed + n``. A key sees only its own
+    organisation's calls and campaigns: another's id is a 404 on REST and
+    ``access_denied`` (close 1008) on a stream, as Burki answers a foreign id.
+    ``requests`` logs every request with the asking key's organisation (never the key).
 
     The scripting methods are synchronous and must be called on the simulator's
     event loop: they change the store, then queue frames for every live socket of
@@ -83,6 +94,9 @@ class Simulator:
         max_connections_per_call: int | None = 10,
         list_shape: ListShape = "list",
         campaign_api: bool | None = None,
+        orgs: Mapping[str, str] | None = None,
+        org: str = "default",
+        org_number: int = 1,
     ) -> None:
         if speed <= 0:
             raise ValueError("speed must be positive")
@@ -90,6 +104,9 @@ class Simulator:
             raise ValueError("campaign_dialect must be None, 'A', 'B' or 'C'")
         if list_shape not in ("list", "page"):
             raise ValueError("list_shape must be 'list' or 'page'")
+        pairs = checked_orgs(orgs) if orgs is not None else [(org, api_key)]
+        (org, api_key), others = pairs[0], pairs[1:]
+        self.org_name = org
         self.api_key = api_key
         self.seed = seed
         self.speed = speed
@@ -102,7 +119,11 @@ class Simulator:
         timing = NULL_TIMING_EVERY if oss_quirks else None
         ahead = CALLER_CLOCK_AHEAD if oss_quirks else 0.0
         self.store = Store(
-            random.Random(seed), utc_now, null_timing_every=timing, caller_clock_ahead=ahead
+            random.Random(seed),
+            utc_now,
+            null_timing_every=timing,
+            caller_clock_ahead=ahead,
+            first_id=(org_number - 1) * ORG_ID_STRIDE + 1,
         )
         self.rest = Rest(
             self.store,
@@ -111,6 +132,7 @@ class Simulator:
             list_shape,
             campaign_api=self.campaign_api,
             database_down=lambda: self.faults.database_down,
+            organization_id=org_number,
         )
         self.rest.on_action = partial(actions.act, self)  # None: a Burki without them (404)
         self.session = Session(self)
@@ -121,6 +143,46 @@ class Simulator:
         self._faults.watch(self._faults_changed.set)
         self._server: Server | None = None
         self._tasks: list[asyncio.Task[None]] = []
+        self.requests = RequestLog()
+        self._worlds: dict[str, Simulator] = {org: self}
+        for number, (name, key) in enumerate(others, start=2):
+            self._worlds[name] = Simulator(
+                key,
+                seed + number - 1,
+                speed,
+                oss_quirks,
+                campaign_dialect,
+                autoplay,
+                max_connections_per_call,
+                list_shape,
+                campaign_api,
+                org=name,
+                org_number=number,
+            )
+        self._home = self  # the simulator whose server serves this world
+
+    def org(self, name: str) -> Simulator:
+        """The world of organisation ``name`` (this simulator for the first); KeyError."""
+        return self._worlds[name]
+
+    @property
+    def org_names(self) -> tuple[str, ...]:
+        return tuple(self._worlds)
+
+    def holds_elsewhere(self, stream_key: str) -> bool:
+        """Whether another organisation of the same server has the stream ``stream_key``."""
+        route = parse_key(stream_key)
+        return any(
+            world.session.holds(route) for world in self._home._worlds.values() if world is not self
+        )
+
+    def _world_of(self, offered: str | None) -> Simulator | None:
+        """The world whose key is ``offered``; None for no key or an unknown one."""
+        found = None
+        for world in self._worlds.values():  # compare with every key: no early exit
+            if key_matches(offered, world.api_key):
+                found = world
+        return found
 
     def __repr__(self) -> str:
         return f"<Simulator {self.host}:{self.port} oss={self.oss_quirks}>"
@@ -165,25 +227,36 @@ class Simulator:
             close_timeout=CLOSE_TIMEOUT,
             logger=ws_logger,
         )
-        self.host, self.port = host, self._server.sockets[0].getsockname()[1]
-        self._tasks.append(asyncio.create_task(run_pacer(self), name="simulator pacer"))
+        port = self._server.sockets[0].getsockname()[1]
+        for world in self._worlds.values():
+            world.host, world.port, world._home = host, port, self
+            world._start_tasks()
+        logger.info("Burki simulator listening on %s (oss=%s)", self.base_url, self.oss_quirks)
+
+    def _start_tasks(self) -> None:
+        name = "" if self._home is self else f" ({self.org_name})"
+        pacer = asyncio.create_task(run_pacer(self), name=f"simulator pacer{name}")
+        self._tasks.append(pacer)
         if self.autoplay:
-            self._tasks.append(asyncio.create_task(run_autoplay(self), name="simulator autoplay"))
+            autoplay = asyncio.create_task(run_autoplay(self), name=f"simulator autoplay{name}")
+            self._tasks.append(autoplay)
         for task in self._tasks:
             task.add_done_callback(_report_failure)
-        logger.info("Burki simulator listening on %s (oss=%s)", self.base_url, self.oss_quirks)
 
     async def stop(self) -> None:
         """Stop traffic, abort hung sockets, close every connection; idempotent."""
-        tasks, self._tasks = self._tasks, []
+        tasks = [task for world in self._worlds.values() for task in world._tasks]
+        for world in self._worlds.values():
+            world._tasks = []
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
         server, self._server = self._server, None
         if server is None:
             return
-        for peer in self.session.streams.hung_peers():
-            peer.abort()
+        for world in self._worlds.values():
+            for peer in world.session.streams.hung_peers():
+                peer.abort()
         server.close()
         await server.wait_closed()
 
@@ -202,7 +275,18 @@ class Simulator:
     # -- the HTTP side ------------------------------------------------------------
 
     def _process_request(self, connection: ServerConnection, request: Request) -> Response | None:
-        if not is_upgrade(request.headers):
+        """Log the request, then answer it from the world of the key it carries (the
+        first world refuses a request with no valid key)."""
+        upgrade = is_upgrade(request.headers)
+        asker = self._world_of(_offered_key(request, upgrade))
+        org = None if asker is None else asker.org_name
+        self.requests.add(org, "ws" if upgrade else "rest", request.method, request.path)
+        return (asker or self)._answer_request(connection, request, upgrade)
+
+    def _answer_request(
+        self, connection: ServerConnection, request: Request, upgrade: bool
+    ) -> Response | None:
+        if not upgrade:
             host = request.headers.get("Host", f"{self.host}:{self.port}")
             authorization = request.headers.get("Authorization")
             return _http(self.rest.handle(request.method, request.path, authorization, host))
@@ -225,30 +309,9 @@ class Simulator:
         return None if chosen is None else Subprotocol(chosen)
 
     async def _handle(self, ws: ServerConnection) -> None:
-        await self.session.handle(ws)
-
-    # -- connection counting ----------------------------------------------------------
-
-    def connections(self, key: str) -> int:
-        """Live streaming sockets of ``key`` (``call:<sid>`` or ``campaign:<id>``) now."""
-        return self.session.streams.count(parse_key(key).key)
-
-    def connections_total(self, key: str) -> int:
-        """Sockets of ``key`` ever accepted past authentication (hung ones included)."""
-        return self.session.streams.total(parse_key(key).key)
-
-    def attempts(self, key: str) -> int:
-        """WebSocket upgrade requests ever made for ``key``, whatever became of them."""
-        return self.session.streams.attempts(parse_key(key).key)
-
-    async def wait_for_connections(
-        self,
-        key: str,
-        n: int,
-        timeout: float = 5.0,
-    ) -> None:
-        """Return once ``connections(key) == n``; TimeoutError after ``timeout`` s."""
-        await self.session.streams.wait_for(parse_key(key).key, n, timeout)
+        assert ws.request is not None
+        asker = self._world_of(_offered_key(ws.request, upgrade=True))
+        await (asker or self).session.handle(ws)
 
     # -- scripting ----------------------------------------------------------------------
 
@@ -318,49 +381,25 @@ class Simulator:
         last one, the end). KeyError: unknown campaign; ValueError: none left."""
         self.session.advance(campaign_id, outcome)
 
-    def send_raw(self, key: str, frame: str | bytes) -> None:
-        """Send any frame (malformed, oversized, binary) to every live socket of ``key``."""
-        for peer in self.session.streams.peers(parse_key(key).key):
-            peer.send(frame)
-
-    async def drop(self, key: str) -> None:
-        """Abort the TCP connections of ``key`` (no close frame); returns once they are gone."""
-        peers = self.session.streams.all_peers(parse_key(key).key)
-        for peer in peers:
-            peer.abort()
-        await asyncio.gather(*(peer.finished.wait() for peer in peers))
-
-    async def close(self, key: str, code: int = 1011, reason: str = "Internal error") -> None:
-        """Close the live sockets of ``key`` with ``code``; returns once they are gone."""
-        peers = self.session.streams.peers(parse_key(key).key)
-        await asyncio.gather(*(peer.ws.close(code, reason) for peer in peers))
-        await asyncio.gather(*(peer.finished.wait() for peer in peers))
-
     async def restart(self) -> None:
         """What a Burki restart does to open sockets: close each with 1012; keep serving."""
-        peers = self.session.streams.every_peer()
+        peers = [p for world in self._worlds.values() for p in world.session.streams.every_peer()]
         await asyncio.gather(*(peer.ws.close(1012, "") for peer in peers))
         await asyncio.gather(*(peer.finished.wait() for peer in peers))
-
-    def kill_handlers(self, key: str) -> None:
-        """Make the handlers of ``key``'s live sockets die as a bad client frame makes them
-        die in the open-source server: the socket stays open and answers protocol pings,
-        but JSON pings get no ``pong`` and no broadcast arrives any more."""
-        for peer in self.session.streams.peers(parse_key(key).key):
-            self.session.kill(peer)
-
-    def hang(self, key: str) -> None:
-        """Make the live sockets of ``key`` silent: they stop reading (no pong of any
-        kind) and sending. They no longer count as live; ``drop`` or ``stop`` ends them."""
-        streams = self.session.streams
-        for peer in streams.peers(parse_key(key).key):
-            peer.hang()
-            streams.mark_hung(peer)
 
 
 def _report_failure(task: asyncio.Task[None]) -> None:
     if not task.cancelled() and (failure := task.exception()) is not None:
         logger.error("%s failed; its traffic has stopped", task.get_name(), exc_info=failure)
+
+
+def _offered_key(request: Request, upgrade: bool) -> str | None:
+    """The key a request carries: Bearer on REST; on a stream, as Burki looks for it."""
+    if upgrade:
+        found = credentials(request.path, request.headers)
+        return None if found is None else found[1]
+    scheme, _, key = request.headers.get("Authorization", "").partition(" ")
+    return key.strip() if scheme.lower() == "bearer" else None
 
 
 def _http(reply: Reply) -> Response:

@@ -84,7 +84,10 @@ class Session:
         valid = found is not None and hmac.compare_digest(found[1].encode(), sim.api_key.encode())
         if not valid or sim.faults.database_down:  # no database: no key can be checked
             return Refusal(wire.authentication_failed(subject, now), 1008, "Authentication failed")
-        if (sim.oss_quirks and not self._exists(route)) or route.key in sim.faults.denied:
+        # Another organisation's id is "access denied", as Burki answers a foreign call;
+        # the open-source server answers an unknown one so too.
+        foreign = sim.holds_elsewhere(route.key)
+        if (sim.oss_quirks and not self.holds(route)) or route.key in sim.faults.denied or foreign:
             what = route.kind
             frame = wire.access_denied(subject, now, what)
             return Refusal(frame, 1008, f"Access denied to this {what}")
@@ -95,7 +98,8 @@ class Session:
         logger.info("%s: connection accepted (key via %s)", route.key, found[0])
         return None
 
-    def _exists(self, route: Route) -> bool:
+    def holds(self, route: Route) -> bool:
+        """Whether this world has the call or campaign ``route`` names."""
         if route.kind == "call":
             return route.ident in self.sim.store.calls
         return route.campaign_id in self.sim.store.campaigns
