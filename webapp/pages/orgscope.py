@@ -154,3 +154,10 @@ def _page(conn: HTTPConnection) -> str:
     if path.startswith("/o/"):
         path = "/" + path[3:].partition("/")[2]
     return path if path in SWITCHED else "/"
+
+
+def nav_base(conn: HTTPConnection) -> str:
+    """Where the nav's links point: the organisation the page's path names (its overview,
+    wallboard and history), else the pages of every organisation (unprefixed)."""
+    named = conn.path_params.get("org") if "path_params" in conn.scope else None
+    return f"/o/{quoted(named)}" if isinstance(named, str) else ""
