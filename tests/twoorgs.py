@@ -38,7 +38,11 @@ async def another_org(
     config = dataclasses.replace(first.sources.config, api_key=key)
     async with BurkiRest(sim.base_url, key, timeout=5.0) as rest:
         directory = Directory(
-            rest, first.directory.interval, first.directory.grace, bulletin=first.directory.bulletin
+            rest,
+            first.directory.interval,
+            first.directory.grace,
+            bulletin=first.directory.bulletin,
+            org=slug,
         )
         tenant = Tenant(
             Org(slug, name, sim.base_url),

@@ -120,6 +120,7 @@ async def updates(request: Request) -> Response | SSE:
     await record(request, OVERVIEW, once=True)  # the page's view: not again per reconnect
     filters = Filters.of(request)
     parts = shown_parts(scope, principal_of(request))
+    await _loaded(parts)  # a stream opened without its page (or on another node) starts whole
     frames = _Tables(running.hub, scope, parts, filters, running.attention_threshold)
     return sse_response(running.hub, frames.run())
 
