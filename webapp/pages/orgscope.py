@@ -63,6 +63,12 @@ def org_base(slug: str) -> str:
     return "" if slug == DEFAULT_ORG else f"/o/{quoted(slug)}"
 
 
+def page_base(scope: Scope) -> str:
+    """The path prefix of a page of one organisation or all: ``/o/<org>`` where its path
+    names one (the default one too: unprefixed is every organisation's), else none."""
+    return f"/o/{quoted(scope.named)}" if scope.named is not None else ""
+
+
 @dataclass(frozen=True, slots=True)
 class Scope:
     """The organisations a page shows: ``shown``; ``named``: the one its path names

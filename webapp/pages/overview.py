@@ -23,7 +23,7 @@ from webapp.access.wiring import principal_of
 from webapp.delivery import htmlsse
 from webapp.delivery.serve import SSE, batches, sse_response
 from webapp.pages.attention import call_keys, follow, redraws
-from webapp.pages.orgscope import Scope, scope_of
+from webapp.pages.orgscope import Scope, page_base, scope_of
 from webapp.pages.overviewcontext import (
     Filters,
     Shown,
@@ -36,7 +36,7 @@ from webapp.pages.state import app_state, record
 from webapp.pages.templating import render_block, templates
 from webapp.relay.frames import Frame
 from webapp.relay.hub import Hub, Viewing
-from webapp.wire.streamkey import StreamKey, quoted
+from webapp.wire.streamkey import StreamKey
 
 OVERVIEW = "overview"  # what the audit log says the page and its stream showed
 
@@ -77,13 +77,13 @@ async def page(request: Request) -> Response:
     await _loaded(parts)
     filters = Filters.of(request)
     query = urlencode(filters.query())
-    base = f"/o/{quoted(scope.named)}" if scope.named else ""
+    base = page_base(scope)
     url = f"{base}/overview/updates" + (f"?{query}" if query else "")
     page = OverviewPage(app_state(request).demo, url, filters, f"{base}/" if base else "")
     await record(request, OVERVIEW, once=True)  # caller numbers, which keywords were said
     running = app_state(request)
     await running.hub.ready(_followed(parts))  # scores come as the page connects
-    ctx = context(parts, filters, running.hub, running.attention_threshold, scope.tagged)
+    ctx = context(parts, filters, running.hub, running.attention_threshold, scope.tagged, base)
     return templates.TemplateResponse(request, "index.html", ctx.template() | {"page": page})
 
 
@@ -167,7 +167,8 @@ class _Tables:
         follow(viewing, _followed(self.parts))
 
     def _render(self, blocks: tuple[str, ...]) -> bytes:
-        ctx = context(self.parts, self.filters, self.hub, self.threshold, self.scope.tagged)
+        base = page_base(self.scope)
+        ctx = context(self.parts, self.filters, self.hub, self.threshold, self.scope.tagged, base)
         fields = ctx.template()
         return htmlsse.message(
             "".join(

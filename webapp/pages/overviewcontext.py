@@ -153,6 +153,7 @@ class OverviewContext:
     threshold: int
     listing: Listing
     tagged: bool  # several organisations shown: rows carry their organisation's name
+    base: str = ""  # the path prefix of the organisation the page names ("": of all shown)
 
     def template(self) -> dict[str, Any]:
         """The context as the template reads it (its fields by name)."""
@@ -205,6 +206,7 @@ def context(
     hub: Hub | None,
     threshold: int,
     tagged: bool = False,
+    base: str = "",
 ) -> OverviewContext:
     """Each role sees only what it may: calls for call roles, campaigns for campaign roles,
     organisation by organisation."""
@@ -239,6 +241,7 @@ def context(
         threshold=threshold,
         listing=listing_state(parts),
         tagged=tagged,
+        base=base,
     )
 
 

@@ -25,13 +25,13 @@ from webapp.delivery.serve import SSE, batches, last_event_id, sse_response
 from webapp.orgs.tenants import Tenant, Tenants
 from webapp.pages import views
 from webapp.pages.attention import call_keys
-from webapp.pages.orgscope import Scope, scope_of
+from webapp.pages.orgscope import Scope, page_base, scope_of
 from webapp.pages.state import app_state, record
 from webapp.pages.templating import render_block, templates
 from webapp.relay.frames import Frame
 from webapp.relay.hub import Hub, Viewing
 from webapp.wire.rest import CallSummary
-from webapp.wire.streamkey import StreamKey, quoted
+from webapp.wire.streamkey import StreamKey
 
 MAX_CARDS = 48
 SORTS = ("attention", "started")
@@ -115,7 +115,7 @@ async def _board(request: Request, embedded: bool) -> Response:
     for stream in streams:
         stream.watch_view(card)
         positions[stream.key] = stream.log.last_id
-    base = f"/o/{quoted(scope.named)}" if scope.named else ""
+    base = page_base(scope)
     url = (
         base + request.url_for("wallboard_embed_updates" if embedded else "wallboard_updates").path
     )
