@@ -90,6 +90,10 @@ async def test_the_overview_of_every_organisation_lists_both_tagged_and_linked_u
         assert '<td class="org-tag">Acme Support</td>' in html
         assert f'href="/o/globex/calls/{theirs}"' in html and f'href="/calls/{mine}"' in html
         assert 'aria-current="page">All organisations</a>' in html  # the switcher, marked
+        filtered = (await client.get(f"{live.url}/?assistant=Sales+bot")).text
+        assert rows(filtered) == [f"globex/{theirs}"]  # the filters hold across them
+        board = (await client.get(f"{live.url}/wallboard?assistant=billing")).text
+        assert f'id="card-{mine}"' in board and theirs not in board
         one = (await client.get(f"{live.url}/o/globex/")).text
         assert rows(one) == [f"globex/{theirs}"]
         assert "org-tag" not in one.split('id="calls"', 1)[1]  # one organisation: no tags
