@@ -17,7 +17,9 @@ from tests.live import LiveApp, Viewer, running_app
 from tests.twoorgs import ORGS, OTHER_KEY, another_org
 from webapp.access.auth import Principal
 from webapp.access.users import Role
+from webapp.delivery import cursor
 from webapp.simulator import Simulator
+from webapp.wire.streamkey import StreamKey
 
 SAME_SID = "CAsharedid000000000000000000000001"  # the same call id in both organisations
 SECRET = "globex-only words about a lawyer"  # what globex's caller says
@@ -154,6 +156,10 @@ async def test_a_person_of_one_organisation_never_sees_the_others_calls_on_pages
     async with both(two) as live, signed_in(live, ONLY_DEFAULT, Role.SUPERVISOR) as client:
         overview = Viewer(live.url, "/overview/updates").start(client)
         board = Viewer(live.url, "/wallboard/updates").start(client)
+        # a cursor naming globex's call, as if the board had its card: it is never opened
+        hostile = cursor.encode({StreamKey.call(theirs, "globex"): "e-1"})
+        guess = Viewer(live.url, "/wallboard/updates", last_id=hostile)
+        guess.start(client, query_resume=True)
         try:
             # globex's calls speak, alert and are followed by someone who sees both
             async with live.client(Role.ADMIN, timeout=20) as admin:
@@ -165,13 +171,14 @@ async def test_a_person_of_one_organisation_never_sees_the_others_calls_on_pages
                 two.add_segment(mine, "user", "the default organisation's line")
                 await overview.wait_for(lambda e: f"default/{mine}" in rows(e.data), timeout=10)
                 await board.wait_for(lambda e: "organisation&#39;s line" in e.data, timeout=10)
+                await guess.wait_for(lambda e: "organisation&#39;s line" in e.data, timeout=10)
                 await watcher.stop()
             pages = {
                 path: (await client.get(live.url + path)).text
                 for path in ("/", "/wallboard", "/wallboard?tv=1", "/alerts")
             }
             seen = "".join(pages.values()) + "".join(e.data + (e.id or "") for e in overview.events)
-            seen += "".join(e.data + (e.id or "") for e in board.events)
+            seen += "".join(e.data + (e.id or "") for e in [*board.events, *guess.events])
             for secret in (theirs, SECRET, "lawyer", "Globex", "globex", "Sales"):
                 assert secret not in seen, secret
             assert 'class="org-switch"' not in pages["/"]  # one organisation: no switcher
@@ -179,6 +186,7 @@ async def test_a_person_of_one_organisation_never_sees_the_others_calls_on_pages
         finally:
             await overview.stop()
             await board.stop()
+            await guess.stop()
         for path in (
             "/o/globex/",
             "/o/globex/wallboard",
