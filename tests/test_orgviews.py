@@ -102,6 +102,11 @@ async def test_the_overview_of_every_organisation_lists_both_tagged_and_linked_u
         assert 'aria-current="page">Globex Sales</a>' in one
         assert 'action="/o/globex/"' in one  # its filters stay on it
         assert 'hx-sse:connect="/o/globex/overview/updates?sort=attention"' in one
+        board = (await client.get(f"{live.url}/o/globex/wallboard")).text
+        assert re.search(r'class="tv-link" href="/o/globex/wallboard\?[^"]*tv=1"', board)
+        assert 'action="/o/globex/wallboard"' in board
+        assert f'id="card-globex_2fcall_3a{theirs}"' in board and "org-tag" not in board
+        assert 'hx-sse:connect="/o/globex/wallboard/updates?last_event_id=' in board
 
 
 async def test_calls_sort_by_attention_across_organisations_in_the_overview_updates(
