@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 import pytest
+from playwright.async_api import TimeoutError as PlaywrightTimeout
 from playwright.async_api import expect
 
 from tests.axe import violations
@@ -15,6 +16,8 @@ from tests.twoorgs import ORGS, another_org
 from webapp.access.users import Role
 from webapp.simulator import Simulator
 
+QUIET = {"health_silence_warn": 60, "health_silence_alarm": 120}  # no dead-air points here
+OPENING_TAGS = "cards => cards.map(c => c.outerHTML.split('>')[0])"
 FIRST_DRAWN = """() => {
   const upset = document.querySelector(".card[data-org='globex']");
   const calm = document.querySelector(".card:not([data-org])");
@@ -82,7 +85,7 @@ async def test_every_organisations_overview_and_wallboard_sort_by_attention_acro
     calm = two.add_call(assistant_name="Billing bot", customer_phone="+15550111")
     upset = two.org("globex").add_call(assistant_name="Sales bot", customer_phone="+15550222")
     async with (
-        running_app(two, burki_org_name="Acme Support") as live,
+        running_app(two, burki_org_name="Acme Support", **QUIET) as live,
         another_org(live, two),
         chromium() as browser,
     ):
@@ -105,7 +108,11 @@ async def test_every_organisations_overview_and_wallboard_sort_by_attention_acro
         card = board.locator(".card[data-org='globex']")
         await expect(card.locator(".attention .score")).not_to_have_text("0")
         # CSS orders the cards by attention: the upset one is drawn first (top left).
-        await board.wait_for_function(FIRST_DRAWN, timeout=5000)
+        try:
+            await board.wait_for_function(FIRST_DRAWN, timeout=15000)
+        except PlaywrightTimeout:
+            drawn = await board.locator(".card").evaluate_all(OPENING_TAGS)
+            raise AssertionError(f"the upset call is not drawn first: {drawn}") from None
         await screenshot(board, "wallboard-all-organisations")
         assert await violations(board) == []
         tv = await live.page(browser, Role.SUPERVISOR, start="/wallboard?tv=1")
