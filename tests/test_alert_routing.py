@@ -69,8 +69,10 @@ async def test_slack_gets_block_kit_with_a_link_only_for_the_alerts_routed_to_it
         message = receiver.requests[0].json
         assert receiver.requests[0].headers["content-type"] == "application/json"
         assert message["text"].startswith(f"HIGH alert on call {SID}")
-        section, actions = message["blocks"]
+        section, context, actions = message["blocks"]
         assert section["type"] == "section" and section["text"]["type"] == "mrkdwn"
+        where = {"type": "plain_text", "text": "Organisation: default"}  # no names given
+        assert context == {"type": "context", "elements": [where]}
         assert "&lt;money&gt;" in section["text"]["text"]  # Slack's control characters escaped
         button = actions["elements"][0]
         assert actions["type"] == "actions" and button["type"] == "button"
@@ -188,7 +190,8 @@ async def test_alerts_reach_a_mailbox_by_severity_and_a_busy_server_is_retried()
         assert len(inbox.messages) == 1  # the low one was not routed here
         recipients, message = inbox.messages[0]
         assert recipients == ["ops@example.com"]
-        assert message["Subject"] == f"[Burki Live] HIGH alert on call {SID}"
+        subject = " ".join(message["Subject"].split())  # a long subject is folded
+        assert subject == f"[Burki Live] [default] HIGH alert on call {SID}"
         assert message["From"] == "live@example.com"
         assert f"Open it: {PUBLIC}/calls/{SID}" in message.get_payload()
 

@@ -101,7 +101,7 @@ def test_csv_export_has_a_header_and_defuses_formulas() -> None:
         AuditEntry(at, "alice", "token", "call:CA1", "/calls/CA1", "::1"),
     ]
     parsed = list(csv.reader(io.StringIO(to_csv(rows))))
-    assert parsed[0] == ["at", "who", "via", "what", "route", "address"]
+    assert parsed[0] == ["at", "who", "via", "what", "route", "address", "org"]
     assert parsed[1] == [
         "2025-03-01T09:00:00Z",
         '\'=HYPERLINK("http://evil")',
@@ -109,8 +109,10 @@ def test_csv_export_has_a_header_and_defuses_formulas() -> None:
         "'+1",
         "'-cmd",
         "'@SUM(A1)",
+        "",
     ]
-    assert parsed[2] == ["2025-03-01T09:00:00Z", "alice", "token", "call:CA1", "/calls/CA1", "::1"]
+    row = ["2025-03-01T09:00:00Z", "alice", "token", "call:CA1", "/calls/CA1", "::1", ""]
+    assert parsed[2] == row
 
 
 def test_retention_is_at_least_a_day(store_db: Store) -> None:

@@ -56,6 +56,18 @@ DOORS: dict[str, Door] = {
     ),
     "admin_embed_revoke": Door("/admin/embed-link/revoke", "POST", {"link": "{link}"}, again=1),
     "admin_alert_test": Door("/admin/alert-test", "POST", again=1),
+    "admin_user_grant": Door(
+        "/admin/users/grant", "POST", {"name": "ada", "org": "acme", "role": "manager"}, again=1
+    ),
+    "admin_user_revoke": Door(
+        "/admin/users/revoke", "POST", {"name": "ada", "org": "acme"}, again=1
+    ),
+    "admin_token_create": Door(
+        "/admin/tokens",
+        "POST",
+        {"name": "door", "org": "acme", "role": "supervisor"},
+        again=None,  # the name is taken the second time
+    ),
     "index": Door("/"),
     "alerts": Door("/alerts"),
     "history_alerts": Door("/history/alerts"),

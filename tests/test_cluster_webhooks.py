@@ -188,7 +188,7 @@ async def test_what_a_takeover_finds_neither_delivered_nor_kept_is_counted_and_l
         route = Endpoint(receiver.url, SECRET)
         dispatcher = WebhookDispatcher([route], marks=marks)
         dispatcher.start()
-        (lane,) = dispatcher.routes("alert", outgoing("", 1).data)
+        (lane,) = dispatcher.routes(CA1, "alert", outgoing("", 1).data)
         await marks.advance(CA1, lane, Mark("e1", 2))
         kept = [outgoing(lane, 5), outgoing(lane, 6)]
         with caplog.at_level(logging.WARNING):
@@ -229,6 +229,22 @@ async def test_a_delivery_mark_only_moves_forward_and_expires_with_the_streams_i
     await bus.close()
 
 
+async def test_one_call_ids_delivery_marks_in_two_orgs_are_apart(server: RedisServer) -> None:
+    bus = Bus(
+        Redis.from_url(server.url, decode_responses=True),
+        configs.bus("node-1", LEASE, secret=SESSION_SECRET),
+    )
+    marks, ours, theirs = RedisMarks(bus), StreamKey.call("CA3"), StreamKey.call("CA3", "acme")
+    for key in (ours, theirs):
+        lease = await bus.tick(str(key), None)
+        assert await bus.publish(str(key), lease.value, "{}")
+    await marks.advance(theirs, "r", Mark("e1", 5))
+    await marks.advance(ours, "r", Mark("e1", 2))
+    assert await marks.marks(theirs) == {"r": Mark("e1", 5)}  # not moved back by ours
+    assert await marks.marks(ours) == {"r": Mark("e1", 2)}
+    await bus.close()
+
+
 def test_a_takeover_queues_a_routes_kept_frames_after_its_mark_and_counts_the_gap() -> None:
     kept = [outgoing("r", 3), outgoing("other", 9), outgoing("r", 4)]
     after = resume("r", kept, {"r": 4}, Mark("e1", 3))
@@ -255,7 +271,7 @@ async def test_a_frame_at_or_before_the_shared_mark_is_never_posted(server: Redi
     async with receiving() as receiver:
         dispatcher = WebhookDispatcher([Endpoint(receiver.url, SECRET)], marks=marks)
         dispatcher.start()
-        (lane,) = dispatcher.routes("alert", outgoing("", 1).data)
+        (lane,) = dispatcher.routes(CA1, "alert", outgoing("", 1).data)
         await marks.advance(CA1, lane, Mark("e1", 2))
         for n in (1, 2, 3):
             dispatcher.send(CA1, outgoing(lane, n))

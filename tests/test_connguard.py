@@ -61,6 +61,23 @@ async def test_a_body_larger_than_its_route_takes_is_refused_before_it_is_sent(
             assert form.status_code not in (411, 413)
 
 
+async def test_body_refusals_are_answered_by_the_error_map_json_for_programs_a_page_for_people(
+    sim: Simulator,
+) -> None:
+    async with running_app(sim) as live, httpx.AsyncClient() as client:
+        api = await client.request("GET", f"{live.url}/api/events", content=b"x" * 10)
+        assert api.status_code == 413 and api.headers["connection"] == "close"
+        assert api.json()["error"] == "body_too_large"
+        html = {"Accept": "text/html"}
+        page = await client.post(f"{live.url}/signin", content=chunks(), headers=html)
+        assert page.status_code == 411 and page.headers["connection"] == "close"
+        assert page.headers["content-type"].startswith("text/html")
+        assert "Send a Content-Length." in page.text and "<html" in page.text.lower()
+        big = {"Content-Type": "application/x-www-form-urlencoded", "Accept": "application/json"}
+        form = await client.post(f"{live.url}/signin", content=b"a=" + b"1" * 100_000, headers=big)
+        assert form.status_code == 413 and form.json()["error"] == "body_too_large"
+
+
 async def chunks() -> AsyncIterator[bytes]:
     yield b"a=1"
 

@@ -7,15 +7,14 @@ a person of one organisation never sees a byte of the other's, on a page or in a
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-import httpx
 import pytest
 
 from tests.live import LiveApp, Viewer, running_app
+from tests.test_org_access import person
 from tests.twoorgs import ORGS, OTHER_KEY, another_org
-from webapp.access.auth import Principal
 from webapp.access.users import Role
 from webapp.delivery import cursor
 from webapp.simulator import Simulator
@@ -23,25 +22,13 @@ from webapp.wire.streamkey import StreamKey
 
 SAME_SID = "CAsharedid000000000000000000000001"  # the same call id in both organisations
 SECRET = "globex-only words about a lawyer"  # what globex's caller says
-ONLY_DEFAULT = "only-default"  # the person with a role in the default organisation alone
+ONLY_DEFAULT = "only-default"  # a person with a role in the default organisation alone
 
 
 @pytest.fixture
 async def two() -> AsyncIterator[Simulator]:
     async with Simulator(orgs=ORGS, autoplay=False) as simulator:
         yield simulator
-
-
-@pytest.fixture
-def roles_per_org(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """``Principal.role_in`` as PLAN.md decides it (h-orgaccess brings the real one): the
-    person ``only-default`` has their role in the default organisation only."""
-
-    def role_in(self: Principal, org: str) -> Role | None:
-        return None if self.name == ONLY_DEFAULT and org != "default" else self.role
-
-    monkeypatch.setattr(Principal, "role_in", role_in, raising=False)
-    yield
 
 
 @pytest.fixture
@@ -62,13 +49,6 @@ async def both(sim: Simulator, other: Simulator | None = None) -> AsyncIterator[
         another_org(live, other or sim),
     ):
         yield live
-
-
-@asynccontextmanager
-async def signed_in(live: LiveApp, name: str, role: Role) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(timeout=20) as client:
-        await client.get(live.url + live.state.access.links.issue(name, role))
-        yield client
 
 
 def rows(html: str, block: str = "calls") -> list[str]:
@@ -151,14 +131,17 @@ async def test_the_wallboard_of_every_organisation_shows_the_same_call_id_of_eac
 
 
 async def test_a_person_of_one_organisation_never_sees_the_others_calls_on_pages_or_updates(
-    two: Simulator, roles_per_org: None
+    two: Simulator,
 ) -> None:
     mine = two.add_call(assistant_name="Billing bot")
     two.add_call(SAME_SID, assistant_name="Billing bot")
     globex = two.org("globex")
     theirs = globex.add_call(assistant_name="Globex secret bot")
     globex.add_call(SAME_SID, assistant_name="Globex secret bot")
-    async with both(two) as live, signed_in(live, ONLY_DEFAULT, Role.SUPERVISOR) as client:
+    async with (
+        both(two) as live,
+        person(live, ONLY_DEFAULT, None, {"default": Role.SUPERVISOR}) as client,
+    ):
         overview = Viewer(live.url, "/overview/updates").start(client)
         board = Viewer(live.url, "/wallboard/updates").start(client)
         # a cursor naming globex's call, as if the board had its card: it is never opened

@@ -7,14 +7,14 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 
 import pytest
 
 from tests.live import LiveApp, Viewer, running_app
-from tests.test_orgviews import ONLY_DEFAULT, signed_in
+from tests.test_org_access import person
+from tests.test_orgviews import ONLY_DEFAULT
 from tests.twoorgs import ORGS, another_org
-from webapp.access.auth import Principal
 from webapp.access.users import Role
 from webapp.simulator import Simulator
 
@@ -25,15 +25,6 @@ RULES = {"alert_keywords": "lawyer:high"}
 async def two() -> AsyncIterator[Simulator]:
     async with Simulator(orgs=ORGS, autoplay=False) as simulator:
         yield simulator
-
-
-@pytest.fixture
-def roles_per_org(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    def role_in(self: Principal, org: str) -> Role | None:
-        return None if self.name == ONLY_DEFAULT and org != "default" else self.role
-
-    monkeypatch.setattr(Principal, "role_in", role_in, raising=False)
-    yield
 
 
 async def alerts_in_both(live: LiveApp, sim: Simulator) -> tuple[str, str]:
@@ -56,11 +47,8 @@ async def alerts_in_both(live: LiveApp, sim: Simulator) -> tuple[str, str]:
     return mine, theirs
 
 
-@pytest.mark.xfail(
-    strict=True, reason="needs migration 0004_history_orgs and its reads by org (h-orghistory)"
-)
 async def test_each_organisations_history_is_its_own_and_the_combined_one_tags_them(
-    two: Simulator, roles_per_org: None
+    two: Simulator,
 ) -> None:
     async with (
         running_app(two, burki_org_name="Acme Support", **RULES) as live,
@@ -83,7 +71,7 @@ async def test_each_organisations_history_is_its_own_and_the_combined_one_tags_t
             assert "org-tag" not in one.split('id="alert-results"')[1]
             shift = (await client.get(f"{live.url}/o/default/history/shift")).text
             assert "Globex secret bot" not in shift
-        async with signed_in(live, ONLY_DEFAULT, Role.SUPERVISOR) as client:
+        async with person(live, ONLY_DEFAULT, None, {"default": Role.SUPERVISOR}) as client:
             seen = ""
             for path in ("/history/alerts", "/history/alerts.csv", "/history/shift"):
                 answer = await client.get(live.url + path)
@@ -97,11 +85,9 @@ async def test_each_organisations_history_is_its_own_and_the_combined_one_tags_t
                 assert refused.status_code == 404 and "No such organisation." in refused.text
 
 
-async def test_an_organisations_history_page_never_shows_rows_a_store_keeps_without_org(
+async def test_one_organisations_history_page_shows_none_of_anothers_rows(
     two: Simulator,
 ) -> None:
-    """Until the store keeps each row's organisation, a page of another organisation than
-    the default reads none of its rows (which are the default's)."""
     async with (
         running_app(two, burki_org_name="Acme Support", **RULES) as live,
         another_org(live, two),

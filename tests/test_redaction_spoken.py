@@ -43,7 +43,7 @@ class Hooks:
     def offer(self, stream_key: StreamKey, event_id: str, type: str, data: dict[str, Any]) -> None:
         self.offered.append((type, data))
 
-    def routes(self, type: str, data: dict[str, Any]) -> list[str]:
+    def routes(self, stream_key: StreamKey, type: str, data: dict[str, Any]) -> list[str]:
         return []
 
     def send(self, stream_key: StreamKey, item: Outgoing) -> None:

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
 from contextlib import asynccontextmanager
 from functools import partial
+from typing import Any
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -19,6 +20,7 @@ from webapp.access.routes import (
     SIGNED_IN,
     Guard,
     GuardedRoute,
+    OrgNeed,
     kind_param,
     streams_in_query,
     streams_named,
@@ -130,6 +132,14 @@ async def favicon(request: Request) -> Response:
     return FileResponse(PROJECT_ROOT / "static" / "favicon.ico", headers=headers)
 
 
+def every_org(params: Mapping[str, Any], query: str) -> list[OrgNeed]:
+    """What an unprefixed overview, wallboard or history page needs of each organisation:
+    nothing the gate can tell, since it shows every one the person may see, and the page
+    picks them (``webapp.pages.orgscope``: none that a call role sees is a 403). Not the
+    default organisation's role: a person of another one alone reads these pages too."""
+    return []
+
+
 def org_views() -> list[BaseRoute]:
     """The pages that show one organisation or every one the person may see: unprefixed,
     every one (above); here, the one ``/o/{org}`` names (``webapp.pages.orgscope``)."""
@@ -181,6 +191,7 @@ def routes() -> list[BaseRoute]:
     """Every route, with what it needs and what the audit log gets declared on it (never read
     from words in its path); ``tests/test_audit_doors.py`` walks this table."""
     call, campaign, admin_only = Guard("call"), Guard("campaign"), Guard("admin")
+    every = Guard("call", orgs=every_org)  # a page of every organisation the person may see
     by_kind, call_stream = Guard(kind_param, stream=True), Guard("call", stream=True)
     route = GuardedRoute
     return [
@@ -227,6 +238,30 @@ def routes() -> list[BaseRoute]:
             audit="each",
         ),
         route(
+            "/admin/users/grant",
+            admin.grant,
+            methods=["POST"],
+            name="admin_user_grant",
+            guard=admin_only,
+            audit="each",
+        ),
+        route(
+            "/admin/users/revoke",
+            admin.revoke_role,
+            methods=["POST"],
+            name="admin_user_revoke",
+            guard=admin_only,
+            audit="each",
+        ),
+        route(
+            "/admin/tokens",
+            admin.token_create,
+            methods=["POST"],
+            name="admin_token_create",
+            guard=admin_only,
+            audit="each",
+        ),
+        route(
             "/admin/alert-test",
             admin.alert_test,
             methods=["POST"],
@@ -235,18 +270,18 @@ def routes() -> list[BaseRoute]:
             audit="each",
         ),
         route("/", overview.page, name="index", guard=SIGNED_IN, audit="once"),
-        route("/alerts", overview.alert_history, name="alerts", guard=call, audit="once"),
+        route("/alerts", overview.alert_history, name="alerts", guard=every, audit="once"),
         route(
-            "/history/alerts", history.alerts_page, name="history_alerts", guard=call, audit="once"
+            "/history/alerts", history.alerts_page, name="history_alerts", guard=every, audit="once"
         ),
         route(
             "/history/alerts.csv",
             history.alerts_csv,
             name="history_alerts_csv",
-            guard=call,
+            guard=every,
             audit="each",
         ),
-        route("/history/shift", history.shift_page, name="shift_report", guard=call, audit="once"),
+        route("/history/shift", history.shift_page, name="shift_report", guard=every, audit="once"),
         route(
             "/overview/updates",
             overview.updates,
@@ -356,12 +391,12 @@ def routes() -> list[BaseRoute]:
             guard=by_kind,
             audit="viewing",
         ),
-        route("/wallboard", wallboard.page, name="wallboard", guard=call, audit="viewing"),
+        route("/wallboard", wallboard.page, name="wallboard", guard=every, audit="viewing"),
         route(
             "/wallboard/updates",
             wallboard.updates,
             name="wallboard_updates",
-            guard=call_stream,
+            guard=Guard("call", stream=True, orgs=every_org),
             audit="viewing",
         ),
         route(

@@ -97,7 +97,11 @@ def app_state(settings: Settings, access: Access, rest: BurkiRest, demo: bool) -
     store = cluster(settings)
     bulletin = Bulletin()  # what the streams tell the lists: the directories read it
     tenants = Tenants([tenant(settings, default_org(settings), rest, store, bulletin)])
-    webhooks = webhook_dispatcher(settings, RedisMarks(store.bus) if store is not None else None)
+    webhooks = webhook_dispatcher(
+        settings,
+        RedisMarks(store.bus) if store is not None else None,
+        partial(org_name, tenants),
+    )
     metrics.watch_webhooks(webhooks)
     if store is not None:
         metrics.watch_refused(store.bus.refused)
@@ -205,10 +209,13 @@ def alert_factory(settings: Settings) -> Callable[[], CallAlerts]:
 
 
 def webhook_dispatcher(
-    settings: Settings, marks: DeliveryMarks | None = None
+    settings: Settings,
+    marks: DeliveryMarks | None = None,
+    org_names: Callable[[str], str] = str,
 ) -> WebhookDispatcher | None:
     """Every route of events out (signed webhooks, Slack, Teams, e-mail); None: no route.
-    ``marks``: a cluster's shared delivery marks."""
+    ``marks``: a cluster's shared delivery marks; ``org_names``: an organisation's display
+    name by its slug, for the payloads."""
     email = settings.email_route
     routes = [*settings.webhooks, *([email] if email is not None else [])]
     if not routes:
@@ -221,7 +228,14 @@ def webhook_dispatcher(
         public_url=settings.dashboard_public_url,
         mailer=mailer(settings) if email is not None else None,
         marks=marks,
+        org_names=org_names,
     )
+
+
+def org_name(tenants: Tenants, slug: str) -> str:
+    """The organisation's display name as the dashboard knows it now (its slug if unknown)."""
+    found = tenants.find(slug)
+    return found.org.name if found is not None else slug
 
 
 def mailer(settings: Settings) -> Mailer:
@@ -288,8 +302,8 @@ def access(
 
 
 def middleware(access: Access, settings: Settings) -> list[Middleware]:
-    """Outermost first: forwarded headers, security headers, body limits, the session, the
-    error map, the auth gate."""
+    """Outermost first: forwarded headers, security headers, the session, the error map, body
+    limits, the auth gate."""
     config = AuthConfig(
         mode=settings.dashboard_auth_mode,
         tokens=access.tokens,
@@ -310,7 +324,6 @@ def middleware(access: Access, settings: Settings) -> list[Middleware]:
             frame_ancestors=settings.embed_origins,
             https=settings.dashboard_https,
         ),
-        Middleware(BodyLimit, form_bytes=settings.dashboard_max_form_bytes),
         Middleware(
             SchemeSessions,
             https=settings.dashboard_https,
@@ -321,6 +334,9 @@ def middleware(access: Access, settings: Settings) -> list[Middleware]:
         ),
         # The gate raises its refusals; the error map answers them as it answers the routes'.
         Middleware(ExceptionMiddleware, handlers=errorpages.EXCEPTION_HANDLERS),
+        # Inside the error map, which answers its 411 and 413; before the gate, so a body
+        # is refused before anyone is looked up.
+        Middleware(BodyLimit, form_bytes=settings.dashboard_max_form_bytes),
         Middleware(
             AuthGate,
             resolver=Resolver(config),

@@ -38,9 +38,10 @@ from webapp.access.embedlinks import (
 from webapp.access.embedstore import StoredEmbedLinks
 from webapp.access.sessions import Instance
 from webapp.access.tokens import TokenStore
-from webapp.access.users import Role, StoreError, UserStore, check_password
+from webapp.access.users import EVERY_ORG, Role, StoreError, UserStore, check_password
 from webapp.store.database import one_line
 from webapp.store.store import Store, open_store
+from webapp.wire.streamkey import DEFAULT_ORG
 
 ADMIN_COMMANDS = frozenset({"user", "token", "embed-link", "audit"})
 ROLES = [role.value for role in Role]
@@ -176,12 +177,20 @@ def _add_user_commands(parser: argparse.ArgumentParser) -> None:
     add = _leaf(group, "add", "add a user (asks for the password)", _user_add)
     add.add_argument("name")
     add.add_argument("--role", required=True, choices=ROLES)
+    add.add_argument("--org", default=EVERY_ORG, help="the role's organisation (default: every)")
     add.add_argument("--password-stdin", action="store_true", help="read it from stdin")
+    grant = _leaf(group, "grant", "give a user a role in one organisation ('*': every)", _grant)
+    grant.add_argument("name")
+    grant.add_argument("org")
+    grant.add_argument("role", choices=ROLES)
+    revoke = _leaf(group, "revoke", "take a user's role in one organisation away", _revoke)
+    revoke.add_argument("name")
+    revoke.add_argument("org")
     _leaf(group, "remove", "remove a user", _user_remove).add_argument("name")
     passwd = _leaf(group, "passwd", "set a user's password", _user_passwd)
     passwd.add_argument("name")
     passwd.add_argument("--password-stdin", action="store_true", help="read it from stdin")
-    role = _leaf(group, "role", "change a user's role (ends their sessions)", _user_role)
+    role = _leaf(group, "role", "change a user's role everywhere (ends their sessions)", _user_role)
     role.add_argument("name")
     role.add_argument("--role", required=True, choices=ROLES)
     _leaf(group, "list", "list users and roles", _user_list)
@@ -192,6 +201,7 @@ def _add_token_commands(parser: argparse.ArgumentParser) -> None:
     create = _leaf(group, "create", "create a token; it is printed once", _token_create)
     create.add_argument("--name", required=True)
     create.add_argument("--role", required=True, choices=ROLES)
+    create.add_argument("--org", default=DEFAULT_ORG, help="the one organisation it opens")
     _leaf(group, "list", "list tokens (never the tokens themselves)", _token_list)
     _leaf(group, "revoke", "revoke a token for good", _token_revoke).add_argument("name")
 
@@ -225,8 +235,8 @@ def _add_audit_commands(parser: argparse.ArgumentParser) -> None:
 
 async def _user_add(args: argparse.Namespace, context: Context) -> None:
     password = _read_password(args, context.console)
-    user = await context.users.add(args.name, password, Role(args.role))
-    context.console.out(f"added user {user.name} ({user.role})")
+    user = await context.users.add(args.name, password, Role(args.role), args.org)
+    context.console.out(f"added user {user.name} ({user.roles})")
 
 
 async def _user_remove(args: argparse.Namespace, context: Context) -> None:
@@ -243,16 +253,26 @@ async def _user_passwd(args: argparse.Namespace, context: Context) -> None:
 
 async def _user_role(args: argparse.Namespace, context: Context) -> None:
     user = await context.users.set_role(args.name, Role(args.role))
-    context.console.out(f"{user.name} is now {user.role}; their sessions have ended")
+    context.console.out(f"{user.name} is now {user.roles}; their sessions have ended")
+
+
+async def _grant(args: argparse.Namespace, context: Context) -> None:
+    user = await context.users.grant(args.name, args.org, Role(args.role))
+    context.console.out(f"{user.name} is now {user.roles} (from their next request)")
+
+
+async def _revoke(args: argparse.Namespace, context: Context) -> None:
+    user = await context.users.revoke(args.name, args.org)
+    context.console.out(f"{user.name} is now {user.roles} (their open streams end soon)")
 
 
 async def _user_list(args: argparse.Namespace, context: Context) -> None:
-    rows = [(u.name, u.role.value, _when(u.created_at)) for u in await context.users.list()]
+    rows = [(u.name, str(u.roles), _when(u.created_at)) for u in await context.users.list()]
     _table(context.console, ("NAME", "ROLE", "CREATED"), rows, empty="no users")
 
 
 async def _token_create(args: argparse.Namespace, context: Context) -> None:
-    token = await context.tokens.create(args.name, Role(args.role))
+    token = await context.tokens.create(args.name, Role(args.role), args.org)
     context.console.note(
         "this token is shown once: store it now (the dashboard keeps only its hash)"
     )
@@ -264,13 +284,14 @@ async def _token_list(args: argparse.Namespace, context: Context) -> None:
         (
             info.name,
             info.role.value,
+            info.org,
             _when(info.created_at),
             _when(info.last_used) if info.last_used else "never",
             "revoked" if info.revoked else "active",
         )
         for info in await context.tokens.list()
     ]
-    header = ("NAME", "ROLE", "CREATED", "LAST USED", "STATUS")
+    header = ("NAME", "ROLE", "ORG", "CREATED", "LAST USED", "STATUS")
     _table(context.console, header, rows, empty="no tokens")
 
 

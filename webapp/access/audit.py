@@ -54,6 +54,7 @@ class AuditEntry:
     what: str
     route: str
     address: str
+    org: str = ""  # the organisation of what was opened ('' for nothing of one)
 
 
 _TEXT_FIELDS = tuple(f.name for f in fields(AuditEntry) if f.name != "at")
@@ -95,8 +96,12 @@ class AuditLog:
         *,
         fold: float = 0.0,
         session: str = "",
+        org: str = "",
     ) -> AuditEntry | None:
         """Append one entry stamped now (UTC); ValueError for an unknown ``via``.
+
+        ``org``: the organisation of what was opened ('' for nothing of one: a sign-in,
+        the admin page).
 
         With ``fold`` (seconds), an entry of the same who, via, what, address
         and ``session`` recorded less than ``fold`` seconds ago stands for this
@@ -108,7 +113,7 @@ class AuditLog:
         if via not in VIAS:
             raise ValueError(f"via is one of {', '.join(sorted(VIAS))}")
         now = self._clock()
-        key = (clean(who), via, clean(what), clean(address), session)
+        key = (clean(who), via, clean(what), clean(address), session, clean(org)[:32])
         if self._folds(key, now, fold):
             return None
         entry = AuditEntry(
@@ -118,6 +123,7 @@ class AuditLog:
             what=clean(what),
             route=clean(route.partition("?")[0]),
             address=clean(address),
+            org=clean(org)[:32],
         )
         if len(self._pending) == PENDING:
             self._dropped += 1
@@ -166,11 +172,12 @@ class AuditLog:
         return False
 
     async def entries(
-        self, limit: int | None = 100, since: datetime | None = None
+        self, limit: int | None = 100, since: datetime | None = None, org: str | None = None
     ) -> list[AuditEntry]:
-        """Up to ``limit`` entries (all with None) at or after ``since``, newest first."""
+        """Up to ``limit`` entries (all with None) at or after ``since``, newest first; with
+        ``org``, only those of that organisation ('': of none)."""
         await self.flush()
-        rows = await self.store.audit.newest(limit, since)
+        rows = await self.store.audit.newest(limit, since, org)
         return [AuditEntry(**asdict(row)) for row in rows]
 
     async def prune(self) -> int:

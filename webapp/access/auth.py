@@ -9,6 +9,13 @@ signed session cookie (see :mod:`webapp.access.sessions`). Every request is
 checked, so a resumed SSE stream is checked again; an open stream is checked
 again every ``recheck`` seconds and ended when its principal no longer holds.
 
+**Organisations.** A principal has a role per organisation (:class:`Roles`). The gate
+checks the one the route's path names (``/o/{org}/...``; unprefixed, the default one)
+and, for the multiplexed API, every one its ``call=``/``campaign=`` values name. An
+organisation in which the principal has no role is refused with :class:`NoSuchOrg`, the
+very answer an organisation that does not exist gets: nobody learns that another one
+exists. An API token and an embed link have a role in their own organisation only.
+
 What a route needs is declared on the route (:mod:`webapp.access.routes`);
 the gate refuses by raising (:mod:`webapp.access.refusals`): nobody signed in,
 a wrong role, a stream over its caps; each refusal is audited (repeats folded).
@@ -20,7 +27,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
 from starlette.datastructures import Headers
@@ -32,14 +39,14 @@ from webapp.access.caps import CapReached, Lease, SharedCaps, SharedPlace, Strea
 from webapp.access.embedlinks import EmbedLinkError, EmbedLinks, EmbedScope
 from webapp.access.embedlinks import embed_scope as scope_of
 from webapp.access.netaddr import Network, contains
-from webapp.access.refusals import BadStreams, Forbidden, SignInNeeded
-from webapp.access.routes import Need, guard_of
+from webapp.access.refusals import BadStreams, Forbidden, NoSuchOrg, SignInNeeded
+from webapp.access.routes import Need, OrgNeed, guard_of, opened_org, route_org, split_org
 from webapp.access.sessions import SessionPolicy
 from webapp.access.streamguard import Recheck, RevocableReceive
 from webapp.access.tokens import TokenStore
-from webapp.access.users import Role, parse_role
+from webapp.access.users import Role, Roles, parse_role
 from webapp.store.database import StoreError
-from webapp.wire.streamkey import BadStreamId
+from webapp.wire.streamkey import DEFAULT_ORG, BadStreamId
 
 Via = Literal["page", "token", "embed", "sso"]
 PEER = "burki.peer"  # the scope key of the TCP peer's address, before forwarded headers
@@ -49,18 +56,39 @@ REFUSAL_FOLD = 60.0  # seconds: repeated refusals of one kind from one address a
 @dataclass(frozen=True, slots=True)
 class Principal:
     name: str
-    role: Role
+    roles: Roles
     via: Via
     scope: EmbedScope | None = None  # an embed link opens one call, campaign or the wallboard
     session: str | None = None  # what streams are capped per: a session, token or link
+    org: str = DEFAULT_ORG  # the organisation of this request's route (the gate sets it)
 
-    def may(self, need: Need) -> bool:
+    @property
+    def role(self) -> Role | None:
+        """The role in the organisation of this request's route (None: none there)."""
+        return self.roles.role_in(self.org)
+
+    def role_in(self, org: str) -> Role | None:
+        return self.roles.role_in(org)
+
+    def may(self, need: Need, org: str | None = None) -> bool:
+        """Whether what ``need`` says may be opened in ``org`` (None: the organisation of
+        this request's route). The admin pages span every
+        organisation: a person needs to be an admin in every one (``users.role``), an API
+        token (``/metrics``) to be an admin token of ``org``."""
         if need in ("public", "signed_in"):
             return True
+        org = self.org if org is None else org
+        role = self.roles.role_in(org)
+        if role is None:
+            return False
         if need == "admin":
-            return self.role.is_admin
+            everywhere = self.roles.everywhere is Role.ADMIN and self.roles.only is None
+            return role.is_admin and (everywhere or self.via == "token")
         kinds = ("call", "campaign") if need == "both" else (need,)
-        return all(self.role.can_watch(kind) for kind in kinds)  # type: ignore[arg-type]
+        return all(role.can_watch(kind) for kind in kinds)  # type: ignore[arg-type]
+
+    def within(self, org: str) -> Principal:
+        return replace(self, org=org)
 
 
 @dataclass
@@ -73,38 +101,41 @@ class AuthConfig:
     sso_user_header: str
     sso_role_header: str
     sso_role_header_enabled: bool
-    sso_roles: Callable[[str], Role | None] | None  # None: no roles file configured
+    sso_roles: Callable[[str], Roles | None] | None  # None: no roles file configured
 
 
 def embed_scope(path: str) -> EmbedScope | None:
     """What an ``/embed/`` path shows: /embed/calls/<sid>, /embed/campaigns/<id>,
-    /embed/live/<view>/<kind>/<id>, /embed/wallboard and /embed/wallboard/updates."""
+    /embed/live/<view>/<kind>/<id>, /embed/wallboard and /embed/wallboard/updates; of the
+    organisation an ``/o/{org}`` prefix names (unprefixed, the default one)."""
+    org, path = split_org(path)
+    org = DEFAULT_ORG if org is None else org
     parts = path.strip("/").split("/")
     try:
         if len(parts) == 3 and parts[1] in ("calls", "campaigns"):
-            return scope_of(parts[1].removesuffix("s"), parts[2])
+            return scope_of(parts[1].removesuffix("s"), parts[2], org)
         if len(parts) == 5 and parts[1] == "live" and parts[3] in ("call", "campaign"):
-            return scope_of(parts[3], parts[4])
+            return scope_of(parts[3], parts[4], org)
         if parts[1:] in (["wallboard"], ["wallboard", "updates"]):
-            return scope_of("wallboard")
+            return scope_of("wallboard", org=org)
     except (BadStreamId, IndexError):
         return None
     return None
 
 
-def sso_role(config: AuthConfig, name: str, header: str) -> Role | None:
-    """The SSO user's role: the roles file decides where there is one.
+def sso_role(config: AuthConfig, name: str, header: str) -> Roles | None:
+    """The SSO user's roles: the roles file decides where there is one.
 
-    The role header counts only when enabled, and then only where no roles
-    file is configured: it never raises (nor grants) a role the file gives,
-    and a name the file does not list gets nothing.
+    The role header (a role in every organisation) counts only when enabled, and then
+    only where no roles file is configured: it never raises (nor grants) a role the file
+    gives, and a name the file does not list gets nothing.
     """
     if config.sso_roles is not None:
         return config.sso_roles(name)
     if not config.sso_role_header_enabled or not header:
         return None
     try:
-        return parse_role(header)
+        return Roles(parse_role(header))
     except ValueError:
         return None
 
@@ -124,7 +155,7 @@ class Resolver:
         self.config = config
 
     async def resolve(self, conn: HTTPConnection, *, check_idle: bool = True) -> Principal | None:
-        path = conn.url.path
+        _, path = split_org(conn.url.path)  # /o/acme/api/... is the API as /api/... is
         return (
             self._sso(conn)
             or (await self._token(conn.headers) if path.startswith(("/api/", "/metrics")) else None)
@@ -139,8 +170,8 @@ class Resolver:
         name = conn.headers.get(config.sso_user_header, "").strip()[:128]
         if not name:
             return None
-        role = sso_role(config, name, conn.headers.get(config.sso_role_header, "").strip())
-        return Principal(name, role, "sso") if role is not None else None
+        roles = sso_role(config, name, conn.headers.get(config.sso_role_header, "").strip())
+        return Principal(name, roles, "sso") if roles is not None else None
 
     async def _token(self, headers: Headers) -> Principal | None:
         scheme, _, token = headers.get("authorization", "").partition(" ")
@@ -149,7 +180,8 @@ class Resolver:
         info = await self.config.tokens.verify(token.strip())
         if info is None:
             return None
-        return Principal(f"token:{info.name}", info.role, "token", session=f"token:{info.name}")
+        name = f"token:{info.name}"
+        return Principal(name, info.roles, "token", session=name)
 
     async def _embed(self, conn: HTTPConnection) -> Principal | None:
         token = conn.query_params.get("token", "")
@@ -162,7 +194,7 @@ class Resolver:
             return None
         role = Role.MANAGER if scope.kind == "campaign" else Role.SUPERVISOR
         link = f"embed:{grant.link_id}"
-        return Principal(link, role, "embed", scope, link)
+        return Principal(link, Roles.one_org(scope.org, role), "embed", scope, link)
 
     async def _session(self, conn: HTTPConnection, check_idle: bool) -> Principal | None:
         if self.config.mode == "sso" or "session" not in conn.scope:
@@ -170,7 +202,7 @@ class Resolver:
         found = await self.config.sessions.resolve(conn.session, check_idle=check_idle)
         if found is None:
             return None
-        return Principal(found.name, found.role, "page", session=f"session:{found.session_id}")
+        return Principal(found.name, found.roles, "page", session=f"session:{found.session_id}")
 
 
 class AuthGate:
@@ -206,24 +238,27 @@ class AuthGate:
         guard, params = guard_of(scope)
         need = guard.need_for(params, conn.url.query)
         principal = None if need == "public" else await self.resolver.resolve(conn)
+        if principal is not None:
+            principal = principal.within(route_org(params))
         scope.setdefault("state", {})["principal"] = principal
         if need == "public":
             await self.app(scope, receive, send)
             return
-        refusal = self._refusal(conn, need, principal)
+        needs = guard.orgs_for(params, conn.url.query)
+        refusal = self._refusal(conn, needs, principal)
         if refusal is not None:
             await self._audit_refusal(conn, principal, refusal)
             raise refusal
         if guard.stream and principal is not None:
             count = guard.streams_for(params, conn.url.query)
-            await self._stream(conn, need, principal, count, receive, send)
+            await self._stream(conn, needs, principal, count, receive, send)
             return
         await self.app(scope, receive, send)
 
     async def _stream(
         self,
         conn: HTTPConnection,
-        need: Need,
+        needs: list[OrgNeed],
         who: Principal,
         count: int,
         receive: Receive,
@@ -233,7 +268,9 @@ class AuthGate:
         each may be an upstream to Burki), ending it once its principal no longer holds.
 
         Raises :class:`BadStreams` for more than ``per_request`` streams and
-        :class:`CapReached` (audited) when a cap is full; nothing is sent then."""
+        :class:`CapReached` (audited) when a cap is full; nothing is sent then. The re-check
+        asks again in every organisation the request names: a role taken away in one of
+        them ends the stream."""
         if count > self.per_request:
             raise BadStreams(self.per_request)
         lease, place = await self._places(conn, who, count)
@@ -247,7 +284,7 @@ class AuthGate:
 
         async def holds() -> bool:  # idle time is not checked: an open stream is activity
             now = await self.resolver.resolve(conn, check_idle=False)
-            return now is not None and self._refusal(conn, need, now) is None
+            return now is not None and self._refusal(conn, needs, now) is None
 
         recheck = Recheck(self.recheck, holds, guarded.revoke)
         try:
@@ -279,12 +316,25 @@ class AuthGate:
             raise
 
     @staticmethod
-    def _refusal(conn: HTTPConnection, need: Need, who: Principal | None) -> Exception | None:
-        """Why ``who`` may not have what ``need`` says (None: they may)."""
+    def _refusal(
+        conn: HTTPConnection, needs: list[OrgNeed], who: Principal | None
+    ) -> Exception | None:
+        """Why ``who`` may not have what ``needs`` says in each organisation (None: they may).
+
+        An organisation they have no role in is :class:`NoSuchOrg` where the request names it
+        or needs to watch something of it: the answer an unknown one gets."""
         if who is None:
             return SignInNeeded(conn.url.path + (f"?{conn.url.query}" if conn.url.query else ""))
-        if not who.may(need) or (who.scope is not None and embed_scope(conn.url.path) != who.scope):
-            return Forbidden(f"Your role ({who.role.value}) may not open this.")
+        for each in needs:
+            role = who.role_in(each.org)
+            if role is None and (each.named or each.need in ("call", "campaign", "both")):
+                return NoSuchOrg(each.org)
+        for each in needs:
+            if not who.may(each.need, each.org):
+                role = who.role_in(each.org)
+                return Forbidden(f"Your role ({role.value if role else 'none'}) may not open this.")
+        if who.scope is not None and embed_scope(conn.url.path) != who.scope:
+            return Forbidden("This link opens another page.")
         return None
 
     async def _audit_refusal(
@@ -293,12 +343,15 @@ class AuthGate:
         what = (
             "refused: sign-in needed"
             if isinstance(refusal, SignInNeeded)
+            else "refused: no such organisation"
+            if isinstance(refusal, NoSuchOrg)
             else "refused: too many streams"
             if isinstance(refusal, CapReached)
             else "refused: forbidden"
         )
         address = conn.client.host if conn.client else "unknown"
         name, via = (who.name, who.via) if who is not None else ("anonymous", None)
+        org = refusal.org if isinstance(refusal, NoSuchOrg) else opened_org(conn.scope)
         await self.audit.record(
-            name, via or "none", what, conn.url.path, address, fold=REFUSAL_FOLD
+            name, via or "none", what, conn.url.path, address, fold=REFUSAL_FOLD, org=org
         )

@@ -6,15 +6,32 @@ before any handler runs: ``413`` for a body over the route's limit (by its
 ``Content-Length``), ``411`` for a form body without a length (browsers always send one;
 a chunked body could run on past any limit). Both close the connection, so the rest of
 the body is never waited for.
+
+It raises (:class:`BodyTooLarge`, :class:`LengthRequired`) and builds no response: the
+error map (``webapp.pages.errorpages``), installed around it, answers a page for people
+and JSON for programs, as for every other refusal.
 """
 
 from __future__ import annotations
 
 from starlette.datastructures import Headers
-from starlette.responses import PlainTextResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from webapp.access.routes import takes_form
+
+CLOSE = {"connection": "close"}  # the rest of the body is never read: the connection ends
+
+
+class BodyTooLarge(Exception):
+    """A body over the route's limit, or a body where the route takes none (413)."""
+
+    headers = CLOSE
+
+
+class LengthRequired(Exception):
+    """A form body without a ``Content-Length`` (411)."""
+
+    headers = CLOSE
 
 
 class BodyLimit:
@@ -34,12 +51,10 @@ class BodyLimit:
             await self.app(scope, receive, send)  # no body: the common case, no route lookup
             return
         limit = self.form_bytes if takes_form(scope) else 0
+        if chunked and limit:
+            raise LengthRequired("Send a Content-Length.")
         if chunked:
-            status, message = (411, "Send a Content-Length.") if limit else (413, "No body here.")
-        elif int(length or 0) > limit:
-            status, message = 413, f"A body here may hold at most {limit} bytes."
-        else:
-            await self.app(scope, receive, send)
-            return
-        answer = PlainTextResponse(message, status, headers={"connection": "close"})
-        await answer(scope, receive, send)
+            raise BodyTooLarge("No body here.")
+        if int(length or 0) > limit:
+            raise BodyTooLarge(f"A body here may hold at most {limit} bytes.")
+        await self.app(scope, receive, send)

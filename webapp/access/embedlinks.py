@@ -39,7 +39,7 @@ from webapp.access.embedstore import (
     new_link_id,
 )
 from webapp.access.sessions import Instance
-from webapp.wire.streamkey import BadStreamId, StreamKey, quoted
+from webapp.wire.streamkey import DEFAULT_ORG, BadStreamId, StreamKey, quoted
 
 SALT = "burki-live.embed-link.v2"  # v1 tokens (no id, no instance) are refused as not ours
 MIN_SECRET_LENGTH = 32
@@ -87,34 +87,42 @@ class EmbedLinkRevoked(EmbedLinkError):
 
 @dataclass(frozen=True, slots=True)
 class EmbedScope:
-    """What a link opens: ``call`` <sid>, ``campaign`` <id>, or ``wallboard`` (``all``)."""
+    """What a link opens: ``call`` <sid>, ``campaign`` <id>, or ``wallboard`` (``all``), of
+    one organisation (the same id in another organisation is another scope)."""
 
     kind: EmbedKind
     ident: str
+    org: str = DEFAULT_ORG
 
     def __str__(self) -> str:
-        return f"{self.kind}:{self.ident}" if self.kind != "wallboard" else "wallboard"
+        if self.kind == "wallboard":
+            return "wallboard" if self.org == DEFAULT_ORG else f"{self.org}/wallboard"
+        return str(StreamKey(self.kind, self.ident, self.org))
 
     @property
     def path(self) -> str:
+        prefix = "" if self.org == DEFAULT_ORG else f"/o/{self.org}"
         if self.kind == "wallboard":
-            return "/embed/wallboard"
-        return f"/embed/{self.kind}s/{quoted(self.ident)}"
+            return f"{prefix}/embed/wallboard"
+        return f"{prefix}/embed/{self.kind}s/{quoted(self.ident)}"
 
     @property
     def stream(self) -> StreamKey | None:
         """The one stream a call or campaign link opens; None for the wallboard."""
-        return None if self.kind == "wallboard" else StreamKey.of(self.kind, self.ident)
+        if self.kind == "wallboard":
+            return None
+        return StreamKey.of(self.kind, self.ident, self.org)
 
 
-def embed_scope(kind: str, ident: str | int = WALLBOARD) -> EmbedScope:
-    """The canonical scope; BadStreamId (a ValueError) for a bad kind or id."""
+def embed_scope(kind: str, ident: str | int = WALLBOARD, org: str = DEFAULT_ORG) -> EmbedScope:
+    """The canonical scope; BadStreamId (a ValueError) for a bad kind, id or organisation."""
     if kind == "call":
-        return EmbedScope("call", StreamKey.call(str(ident)).id)
+        return EmbedScope("call", StreamKey.call(str(ident), org).id, org)
     if kind == "campaign":
-        return EmbedScope("campaign", StreamKey.campaign(ident).id)
+        return EmbedScope("campaign", StreamKey.campaign(ident, org).id, org)
     if kind == "wallboard" and str(ident) == WALLBOARD:
-        return EmbedScope("wallboard", WALLBOARD)
+        StreamKey.call("x", org)  # the organisation's slug checked as a stream's would be
+        return EmbedScope("wallboard", WALLBOARD, org)
     raise BadStreamId("an embed link is for a call, a campaign or the wallboard")
 
 
@@ -170,8 +178,11 @@ class EmbedSigner:
         return f"EmbedSigner(instance={self.instance!r}, secret=[redacted])"
 
     def sign(self, link_id: str, scope: EmbedScope, expires: int) -> str:
-        payload = {"l": link_id, "k": scope.kind, "i": scope.ident, "x": expires}
-        return str(self._serializer.dumps(payload | {"n": self.instance}))
+        payload: dict[str, object] = {"l": link_id, "k": scope.kind, "i": scope.ident}
+        if scope.org != DEFAULT_ORG:  # a link of the default organisation reads as before
+            payload["o"] = scope.org
+        payload |= {"x": expires, "n": self.instance}
+        return str(self._serializer.dumps(payload))
 
     def verify(self, token: str, scope: EmbedScope) -> EmbedGrant:
         """The grant if ``token`` opens ``scope`` now, by its signature alone.
@@ -182,7 +193,8 @@ class EmbedSigner:
         payload = self._load(token)
         if payload["n"] != self.instance:
             raise EmbedLinkWrongInstance("this link was made by another dashboard")
-        if (payload["k"], payload["i"]) != (scope.kind, scope.ident):
+        named = (payload["k"], payload["i"], payload.get("o", DEFAULT_ORG))
+        if named != (scope.kind, scope.ident, scope.org):
             raise EmbedLinkWrongScope("this link is for another page")
         if self.clock() >= payload["x"]:
             raise EmbedLinkExpired("this link has expired")
@@ -210,6 +222,7 @@ def _well_formed(payload: Any) -> bool:
         and isinstance(payload.get("i"), str)
         and type(payload.get("x")) is int
         and payload.get("n") in ("demo", "live")
+        and isinstance(payload.get("o", DEFAULT_ORG), str)
     )
 
 
@@ -222,7 +235,7 @@ class Minted:
 
     @property
     def path(self) -> str:
-        scope = EmbedScope(self.record.kind, self.record.ident)
+        scope = EmbedScope(self.record.kind, self.record.ident, self.record.org)
         return f"{scope.path}?token={self.token}"  # the token is URL-safe
 
     def url(self, base_url: str) -> str:
@@ -245,11 +258,18 @@ class EmbedLinks:
     def _now(self) -> datetime:
         return datetime.fromtimestamp(int(self.signer.clock()), UTC)
 
-    async def mint(self, kind: str, ident: str | int, ttl_seconds: int, made_by: str) -> Minted:
-        """A new link to ``kind`` ``ident``, kept in the store; ValueError for bad input,
-        EmbedStoreError when the store refuses. Whether Burki knows the id is the caller's
-        to check first (it needs Burki's REST)."""
-        scope = embed_scope(kind, ident)
+    async def mint(
+        self,
+        kind: str,
+        ident: str | int,
+        ttl_seconds: int,
+        made_by: str,
+        org: str = DEFAULT_ORG,
+    ) -> Minted:
+        """A new link to ``kind`` ``ident`` of ``org``, kept in the store; ValueError for bad
+        input, EmbedStoreError when the store refuses. Whether Burki knows the id is the
+        caller's to check first (it needs Burki's REST, with ``org``'s key)."""
+        scope = embed_scope(kind, ident, org)
         _check_ttl(ttl_seconds)
         now = self._now()
         expires = int(now.timestamp()) + ttl_seconds
@@ -261,6 +281,7 @@ class EmbedLinks:
             created_at=now,
             expires_at=datetime.fromtimestamp(expires, UTC),
             created_by=made_by,
+            org=scope.org,
         )
         await self.store.add(record, now)
         return Minted(record, self.signer.sign(record.id, scope, expires))
@@ -272,9 +293,10 @@ class EmbedLinks:
         record = await self.store.get(grant.link_id)
         if record is None or record.revoked_at is not None:
             raise EmbedLinkRevoked("this link was revoked")
-        if (record.kind, record.ident, record.instance) != (
+        if (record.kind, record.ident, record.org, record.instance) != (
             scope.kind,
             scope.ident,
+            scope.org,
             self.signer.instance,
         ):
             raise EmbedLinkRevoked("this link was revoked")

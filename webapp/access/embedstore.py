@@ -25,6 +25,7 @@ from webapp.access.users import KNOWN
 from webapp.store.database import StoreConflict, StoreError, StoreUnavailable
 from webapp.store.embeds import EmbedRow, TooManyLinks
 from webapp.store.store import Store
+from webapp.wire.streamkey import DEFAULT_ORG
 
 EmbedKind = Literal["call", "campaign", "wallboard"]
 EMBED_KINDS: frozenset[str] = frozenset(get_args(EmbedKind))
@@ -49,10 +50,13 @@ class EmbedLinkRecord:
     created_by: str
     revoked_at: datetime | None = None
     revoked_by: str = ""
+    org: str = DEFAULT_ORG  # the organisation of what it opens
 
     @property
     def scope(self) -> str:
-        return f"{self.kind}:{self.ident}" if self.kind != "wallboard" else "wallboard"
+        """``call:CA1``, ``acme/call:CA1``, ``wallboard`` or ``acme/wallboard``."""
+        local = f"{self.kind}:{self.ident}" if self.kind != "wallboard" else "wallboard"
+        return local if self.org == DEFAULT_ORG else f"{self.org}/{local}"
 
     def state(self, now: datetime) -> str:
         """``active``, ``expired`` or ``revoked``."""
@@ -133,6 +137,7 @@ def _to_row(record: EmbedLinkRecord) -> EmbedRow:
         created_by=record.created_by[:128],
         revoked_at=record.revoked_at,
         revoked_by=record.revoked_by[:128],
+        org=record.org,
     )
 
 
@@ -150,4 +155,5 @@ def _from_row(row: EmbedRow) -> EmbedLinkRecord:
         created_by=row.created_by,
         revoked_at=row.revoked_at,
         revoked_by=row.revoked_by,
+        org=row.org,
     )

@@ -21,6 +21,15 @@ class Forbidden(Exception):
     """The principal's role may not open this (403)."""
 
 
+class NoSuchOrg(Exception):
+    """The request names an organisation the principal has no role in (404): the very answer
+    an organisation that does not exist gets, so nobody learns that another one exists."""
+
+    def __init__(self, org: str = "") -> None:
+        super().__init__("No such organisation.")
+        self.org = org  # the slug asked for: the audit log's, never the answer's
+
+
 class BadStreams(Exception):
     """A request names too few or too many streams (400)."""
 

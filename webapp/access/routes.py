@@ -21,6 +21,8 @@ from starlette.types import Scope
 from webapp.access.csrf import csrf_checked
 from webapp.wire.streamkey import DEFAULT_ORG
 
+ORG_PREFIX = "/o/"  # every organisation but the default one: the same paths under /o/{org}
+
 Need = Literal["public", "signed_in", "call", "campaign", "both", "admin"]
 NeedOf = Callable[[Mapping[str, Any], str], Need]
 CountOf = Callable[[Mapping[str, Any], str], int]
@@ -34,14 +36,39 @@ AUDITS: frozenset[str] = frozenset(get_args(Audit))
 
 
 @dataclass(frozen=True, slots=True)
+class OrgNeed:
+    """What a request needs in one organisation. ``named``: the request names it (its path's
+    ``/o/{org}``, a multiplexed value's prefix), so a principal with no role there is told
+    it does not exist, whatever the need."""
+
+    org: str
+    need: Need
+    named: bool = False
+
+
+OrgsOf = Callable[[Mapping[str, Any], str], list[OrgNeed]]
+
+
+@dataclass(frozen=True, slots=True)
 class Guard:
     need: Need | NeedOf
     stream: bool = False  # an SSE response: counted against the caps, re-checked while open
     # How many streams a request opens (each may be an upstream to Burki); None: one.
     streams: CountOf | None = None
+    # What a request needs in each organisation it names; None: ``need`` in the route's
+    # (the multiplexed API's streams, counted by ``streams_named``, name theirs in the query).
+    orgs: OrgsOf | None = None
 
     def need_for(self, params: Mapping[str, Any], query: str) -> Need:
         return self.need if isinstance(self.need, str) else self.need(params, query)
+
+    def orgs_for(self, params: Mapping[str, Any], query: str) -> list[OrgNeed]:
+        if self.orgs is not None:
+            return self.orgs(params, query)
+        if self.streams is streams_named:  # the multiplexed API, however its route is written
+            return orgs_in_query(params, query)
+        named = "org" in params
+        return [OrgNeed(route_org(params), self.need_for(params, query), named)]
 
     def streams_for(self, params: Mapping[str, Any], query: str) -> int:
         return 1 if self.streams is None else max(1, self.streams(params, query))
@@ -88,6 +115,45 @@ def route_org(params: Mapping[str, Any]) -> str:
     return org if isinstance(org, str) else DEFAULT_ORG
 
 
+def split_org(path: str) -> tuple[str | None, str]:
+    """``/o/acme/api/events`` -> ``("acme", "/api/events")``; an unprefixed path ->
+    ``(None, path)``. Unchecked, as :func:`route_org`."""
+    if not path.startswith(ORG_PREFIX):
+        return None, path
+    org, slash, rest = path[len(ORG_PREFIX) :].partition("/")
+    return org, "/" + rest if slash else "/"
+
+
+def value_org(value: str, default: str) -> str:
+    """The organisation a multiplexed ``call=``/``campaign=`` value names: its prefix
+    (``acme/CA1``; ids hold no ``/``), else ``default`` (the route's)."""
+    head, slash, _ = value.partition("/")
+    return head if slash else default
+
+
+def orgs_in_query(params: Mapping[str, Any], query: str) -> list[OrgNeed]:
+    """The multiplexed API: the route's organisation (named if its path names it), and every
+    one its values name, each needing what its own streams need."""
+    home = route_org(params)
+    kinds: dict[str, set[str]] = {home: set()}
+    named = {home} if "org" in params else set()
+    for kind, values in parse_qs(query).items():
+        if kind not in ("call", "campaign"):
+            continue
+        for value in values:
+            org = value_org(value, home)
+            kinds.setdefault(org, set()).add(kind)
+            if org != home or "/" in value:
+                named.add(org)
+    return [OrgNeed(org, _need_of(found), org in named) for org, found in kinds.items()]
+
+
+def _need_of(kinds: set[str]) -> Need:
+    if kinds == {"call", "campaign"}:
+        return "both"
+    return "call" if kinds == {"call"} else "campaign" if kinds else "signed_in"
+
+
 def kind_param(params: Mapping[str, Any], query: str) -> Need:
     """The need of a route whose ``{kind}`` path parameter names the stream."""
     kind = params.get("kind")
@@ -129,6 +195,17 @@ def guard_of(scope: Scope) -> tuple[Guard, Mapping[str, Any]]:
             return guard, params
         partial = partial or (guard, params)  # the path matches, the method does not
     return partial or (SIGNED_IN, {})
+
+
+def opened_org(scope: Scope) -> str:
+    """The organisation of what a request opens, for its audit entry: the one its path names,
+    the default one for an unprefixed route that opens calls or campaigns, '' for none (the
+    admin page, signing in and out)."""
+    guard, params = guard_of(scope)
+    if "org" in params:
+        return route_org(params)
+    opens = guard.need if isinstance(guard.need, str) else "both"
+    return DEFAULT_ORG if opens in ("call", "campaign", "both") else ""
 
 
 def takes_form(scope: Scope) -> bool:

@@ -32,7 +32,7 @@ from starlette.middleware.sessions import SessionMiddleware
 from starlette.requests import HTTPConnection
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from webapp.access.users import Role, UserStore, new_epoch, parse_role
+from webapp.access.users import Role, Roles, UserStore, new_epoch, parse_role
 from webapp.store.database import StoreUnavailable
 
 Instance = Literal["demo", "live"]
@@ -55,7 +55,7 @@ class LinkEpochs:
 @dataclass(frozen=True, slots=True)
 class SessionUser:
     name: str
-    role: Role
+    roles: Roles  # read at every request: a grant or a revocation counts from the next one
     session_id: str
 
 
@@ -69,7 +69,7 @@ class SessionPolicy:
     clock: Callable[[], float] = time.time  # seconds since the epoch; tests set it by hand
 
     async def start(
-        self, conn: HTTPConnection, name: str, role: Role, *, link: bool = False
+        self, conn: HTTPConnection, name: str, role: Role | None = None, *, link: bool = False
     ) -> None:
         """A fresh session (a new CSRF token and id too: no fixation across sign-in).
 
@@ -92,7 +92,7 @@ class SessionPolicy:
                 "epoch": epoch,
             }
         )
-        if link:
+        if link and role is not None:
             conn.session.update({"via": "link", "role": role.value})
 
     async def end(self, conn: HTTPConnection) -> None:
@@ -125,20 +125,20 @@ class SessionPolicy:
         if now - started > self.max_age or idle:
             session.pop("user", None)
             return None
-        role = await self._role(name, session)
-        if role is None:
+        roles = await self._roles(name, session)
+        if roles is None:
             return None
         if check_idle and now - float(seen) > SESSION_REFRESH:
             session["seen"] = int(now)
-        return SessionUser(name, role, str(session.get("id", "")))
+        return SessionUser(name, roles, str(session.get("id", "")))
 
-    async def _role(self, name: str, session: dict[str, Any]) -> Role | None:
+    async def _roles(self, name: str, session: dict[str, Any]) -> Roles | None:
         epoch = session.get("epoch")
-        if session.get("via") == "link":
+        if session.get("via") == "link":  # a link's role is in every organisation
             if epoch != self.links.current(name):
                 return None
             try:
-                return parse_role(str(session.get("role")))
+                return Roles(parse_role(str(session.get("role"))))
             except ValueError:
                 return None
         try:
@@ -147,7 +147,7 @@ class SessionPolicy:
             user = self.users.last_known(name)
         if user is None or not isinstance(epoch, str) or user.session_epoch != epoch:
             return None
-        return user.role
+        return user.roles
 
 
 class SchemeSessions:

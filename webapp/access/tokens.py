@@ -1,7 +1,8 @@
 """API tokens for machine clients of the JSON SSE API (``Authorization: Bearer bl_...``).
 
 A token is shown once, when it is created; the store keeps only its SHA-256,
-its name, role, dates and whether it was revoked. Revoked tokens stay in the
+its name, role, organisation, dates and whether it was revoked. A token belongs to one
+organisation: it opens that organisation's streams and no other's. Revoked tokens stay in the
 store so their names (which the audit log shows) are never reused.
 These tokens are the dashboard's own; the Burki key is never one of them.
 """
@@ -17,10 +18,21 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-from webapp.access.users import KNOWN, Role, normalise_name, parse_role, utc_now
+from webapp.access.users import (
+    EVERY_ORG,
+    KNOWN,
+    Role,
+    Roles,
+    UserError,
+    checked_org,
+    normalise_name,
+    parse_role,
+    utc_now,
+)
 from webapp.store.database import StoreConflict, StoreError, StoreUnavailable
 from webapp.store.store import Store
 from webapp.store.tokens import TokenRow
+from webapp.wire.streamkey import DEFAULT_ORG
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +55,11 @@ class TokenInfo:
     created_at: datetime
     revoked: bool = False
     last_used: datetime | None = None
+    org: str = DEFAULT_ORG  # the one organisation whose streams it opens
+
+    @property
+    def roles(self) -> Roles:
+        return Roles.one_org(self.org, self.role)
 
 
 def token_digest(token: str) -> str:
@@ -69,11 +86,12 @@ class TokenStore:
     def __repr__(self) -> str:
         return f"TokenStore({self.store.where!r})"
 
-    async def create(self, name: str, role: Role) -> str:
-        """Store a new token and return it: the only time its plaintext exists."""
+    async def create(self, name: str, role: Role, org: str = DEFAULT_ORG) -> str:
+        """Store a new token of ``org`` and return it: the only time its plaintext exists."""
         key = _token_name(name)
+        org = _token_org(org)
         token = TOKEN_PREFIX + secrets.token_urlsafe(32)
-        row = TokenRow(key, token_digest(token), Role(role).value, self._clock())
+        row = TokenRow(key, token_digest(token), Role(role).value, self._clock(), org=org)
         try:
             await self.store.tokens.add(row)
         except StoreConflict:
@@ -133,6 +151,16 @@ def _token_name(name: str) -> str:
         raise TokenError("a token name is 1 to 64 of a-z, 0-9, '_', '.', '@' or '-'") from None
 
 
+def _token_org(org: str) -> str:
+    try:
+        slug = checked_org(org)
+    except UserError as exc:
+        raise TokenError(str(exc)) from None
+    if slug == EVERY_ORG:
+        raise TokenError("a token belongs to one organisation, not to every one")
+    return slug
+
+
 def _info(row: TokenRow) -> TokenInfo:
     return TokenInfo(
         name=row.name,
@@ -140,4 +168,5 @@ def _info(row: TokenRow) -> TokenInfo:
         created_at=row.created_at,
         revoked=row.revoked_at is not None,
         last_used=row.last_used,
+        org=row.org,
     )

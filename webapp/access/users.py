@@ -1,4 +1,10 @@
-"""Dashboard users: roles, argon2 password hashes, and their rows in the store.
+"""Dashboard users: roles (in every organisation, or in one), argon2 password hashes, and
+their rows in the store.
+
+A person's role in an organisation (:class:`Roles`) is the one their row for that
+organisation gives (``burki-dashboard user grant``), else their role in every
+organisation (``users.role``; none when empty). An API token or an embed link belongs to
+one organisation and has no role in any other.
 
 The store (:mod:`webapp.store`) is the single source of truth, managed by
 ``burki-dashboard user ...`` and the admin page and read at every request, so a
@@ -15,7 +21,7 @@ import logging
 import re
 import secrets
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -26,10 +32,11 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from webapp.store.database import StoreConflict, StoreError
-
-__all__ = ["Role", "StoreError", "User", "UserError", "UserStore"]
 from webapp.store.store import Store
 from webapp.store.users import UserRow
+from webapp.wire.streamkey import DEFAULT_ORG, ORG_PATTERN, ORG_RULE
+
+__all__ = ["Role", "Roles", "StoreError", "User", "UserError", "UserStore"]
 
 log = logging.getLogger(__name__)
 
@@ -72,6 +79,62 @@ def parse_role(text: str) -> Role:
         raise StoreError(f"unknown role {text[:32]!r} (choose {choices})") from None
 
 
+EVERY_ORG = "*"  # a grant in every organisation: the user's own role (``users.role``)
+
+
+def checked_org(slug: str) -> str:
+    """``slug`` as an organisation's (or ``*``, every one), or a UserError saying what one is."""
+    slug = slug.strip()
+    if slug in (EVERY_ORG, DEFAULT_ORG) or ORG_PATTERN.fullmatch(slug):
+        return slug
+    raise UserError(ORG_RULE)
+
+
+@dataclass(frozen=True, slots=True)
+class Roles:
+    """Who may what in each organisation.
+
+    ``everywhere``: the role in every organisation (None: in none); ``orgs``: a role in
+    one organisation each, which wins there (an admin everywhere may be a supervisor of one);
+    ``only``: the one organisation of an API token or an embed link, outside which there
+    is no role at all.
+    """
+
+    everywhere: Role | None = None
+    orgs: tuple[tuple[str, Role], ...] = ()
+    only: str | None = None
+
+    @classmethod
+    def of(cls, everywhere: Role | None, orgs: Mapping[str, Role] | None = None) -> Roles:
+        pairs = sorted((orgs or {}).items())
+        return cls(everywhere, tuple(pairs))
+
+    @classmethod
+    def one_org(cls, org: str, role: Role) -> Roles:
+        """The roles of a token or an embed link: ``role`` in ``org``, nothing elsewhere."""
+        return cls(role, (), org)
+
+    def role_in(self, org: str) -> Role | None:
+        if self.only is not None and org != self.only:
+            return None
+        for slug, role in self.orgs:
+            if slug == org:
+                return role
+        return self.everywhere
+
+    @property
+    def granted(self) -> dict[str, Role]:
+        return dict(self.orgs)
+
+    def __str__(self) -> str:
+        """``admin``, ``supervisor in acme``, ``admin; manager in acme`` or ``none``."""
+        words = [self.everywhere.value] if self.everywhere is not None else []
+        if self.only is not None and words:
+            words = [f"{words[0]} in {self.only}"]
+        words += [f"{role.value} in {org}" for org, role in self.orgs]
+        return "; ".join(words) or "none"
+
+
 def normalise_name(name: str) -> str:
     """The case-folded name, or a UserError when it is not 1-64 of ``a-z 0-9 _ . @ -``."""
     folded = name.casefold()
@@ -94,11 +157,16 @@ def utc_now() -> datetime:
 @dataclass(frozen=True, slots=True)
 class User:
     name: str
-    role: Role
+    role: Role | None  # in every organisation (None: in none but those ``orgs`` name)
     password_hash: str = field(repr=False)
     created_at: datetime
     # Sessions carry the epoch they began in; a new epoch ends every older session.
     session_epoch: str = field(default="", repr=False)
+    orgs: tuple[tuple[str, Role], ...] = ()  # a role in one organisation each
+
+    @property
+    def roles(self) -> Roles:
+        return Roles(self.role, self.orgs)
 
 
 def new_epoch() -> str:
@@ -141,10 +209,14 @@ class UserStore:
     async def list(self) -> builtins.list[User]:
         return [_from_row(row) for row in await self.store.users.all()]
 
-    async def add(self, name: str, password: str, role: Role) -> User:
+    async def add(self, name: str, password: str, role: Role | None, org: str = EVERY_ORG) -> User:
+        """A new user with ``role`` in every organisation, or only in ``org``."""
         key = normalise_name(name)
+        org = checked_org(org)
         check_password(password)
-        user = User(key, Role(role), self._hasher.hash(password), utc_now(), new_epoch())
+        everywhere = Role(role) if role is not None and org == EVERY_ORG else None
+        orgs = ((org, Role(role)),) if role is not None and org != EVERY_ORG else ()
+        user = User(key, everywhere, self._hasher.hash(password), utc_now(), new_epoch(), orgs)
         try:
             await self.store.users.add(_to_row(user))
         except StoreConflict:
@@ -167,11 +239,36 @@ class UserStore:
         ):
             raise UserError(f"no user {key!r}")
 
-    async def set_role(self, name: str, role: Role) -> User:
-        """Give a user another role; every session of theirs ends."""
+    async def set_role(self, name: str, role: Role | None) -> User:
+        """Give a user another role in every organisation (None: none); every session of
+        theirs ends."""
         key = normalise_name(name)
-        if not await self.store.users.change(key, role=Role(role).value, session_epoch=new_epoch()):
+        value = Role(role).value if role is not None else ""
+        if not await self.store.users.change(key, role=value, session_epoch=new_epoch()):
             raise UserError(f"no user {key!r}")
+        return await self._reread(key)
+
+    async def grant(self, name: str, org: str, role: Role) -> User:
+        """Give a user ``role`` in ``org`` (``*``: in every one, as :meth:`set_role`). Their
+        sessions go on: every request reads the roles again, so it counts from the next."""
+        key, org = normalise_name(name), checked_org(org)
+        if org == EVERY_ORG:
+            return await self.set_role(key, role)
+        if not await self.store.users.grant(key, org, Role(role).value):
+            raise UserError(f"no user {key!r}")
+        return await self._reread(key)
+
+    async def revoke(self, name: str, org: str) -> User:
+        """Take a user's role in ``org`` away (``*``: their role in every organisation);
+        their open streams of it end at the next re-check, their pages at the next request."""
+        key, org = normalise_name(name), checked_org(org)
+        if org == EVERY_ORG:
+            return await self.set_role(key, None)
+        if not await self.store.users.revoke(key, org) and await self.get(key) is None:
+            raise UserError(f"no user {key!r}")
+        return await self._reread(key)
+
+    async def _reread(self, key: str) -> User:
         user = await self.get(key)
         if user is None:
             raise UserError(f"no user {key!r}")
@@ -241,12 +338,14 @@ async def _inline(work: Callable[..., str | None], *args: object) -> str | None:
 
 
 def _to_row(user: User) -> UserRow:
-    return UserRow(
-        user.name, user.role.value, user.password_hash, user.created_at, user.session_epoch
-    )
+    role = user.role.value if user.role is not None else ""
+    orgs = tuple((org, role.value) for org, role in user.orgs)
+    return UserRow(user.name, role, user.password_hash, user.created_at, user.session_epoch, orgs)
 
 
 def _from_row(row: UserRow) -> User:
-    return User(
-        row.name, parse_role(row.role), row.password_hash, row.created_at, row.session_epoch
-    )
+    orgs = tuple((org, parse_role(role)) for org, role in row.orgs if org != EVERY_ORG)
+    # A "*" row is a role in every organisation, as users.role is (the latter wins).
+    star = next((parse_role(role) for org, role in row.orgs if org == EVERY_ORG), None)
+    role = parse_role(row.role) if row.role else star
+    return User(row.name, role, row.password_hash, row.created_at, row.session_epoch, orgs)

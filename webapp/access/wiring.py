@@ -10,6 +10,7 @@ import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from starlette.requests import HTTPConnection
 
@@ -24,7 +25,8 @@ from webapp.access.sessions import SessionPolicy
 from webapp.access.signinlinks import SignInLinks
 from webapp.access.throttle import SharedAttempts, SignInThrottle
 from webapp.access.tokens import TokenStore
-from webapp.access.users import Role, UserStore, parse_role
+from webapp.access.users import Role, Roles, UserStore, checked_org, parse_role
+from webapp.store.database import StoreError
 from webapp.store.store import Store
 
 SESSION_COOKIE = "burki_live_session"
@@ -68,22 +70,48 @@ class Access:
         await self.store.close()
 
 
-def sso_roles(path: Path | None) -> Callable[[str], Role | None] | None:
-    """User name -> role from a TOML mapping file (``[roles] alice = "admin"``), read per call.
+def sso_roles(path: Path | None) -> Callable[[str], Roles | None] | None:
+    """User name -> roles from a TOML mapping file, read per call::
 
-    None when no file is configured. A file that cannot be read grants nothing.
+        [roles]            # a role in every organisation
+        alice = "admin"
+        [orgs.acme]        # a role in one organisation (wins there over [roles])
+        bob = "supervisor"
+
+    None when no file is configured. A file that cannot be read, or a bad entry of the
+    name asked for, grants nothing; a name the file does not list gets nothing.
     """
     if path is None:
         return None
 
-    def lookup(name: str) -> Role | None:
+    def lookup(name: str) -> Roles | None:
         try:
-            roles = tomllib.loads(path.read_text()).get("roles", {})
-            return parse_role(str(roles[name])) if name in roles else None
-        except (OSError, tomllib.TOMLDecodeError, ValueError):
-            return None
+            return roles_in_file(tomllib.loads(path.read_text()), name)
+        except (
+            OSError,
+            tomllib.TOMLDecodeError,
+            ValueError,
+            StoreError,
+            AttributeError,
+            TypeError,
+        ):
+            return None  # a bad entry (a role or an organisation's slug) grants nothing
 
     return lookup
+
+
+def roles_in_file(data: dict[str, Any], name: str) -> Roles | None:
+    """``name``'s roles in a parsed roles file (None: it names them nowhere)."""
+    everywhere = data.get("roles", {})
+    role = parse_role(str(everywhere[name])) if name in everywhere else None
+    orgs = {
+        checked_org(str(slug)): parse_role(str(people[name]))
+        for slug, people in data.get("orgs", {}).items()
+        if name in people
+    }
+    if role is None and not orgs:
+        return None
+    return Roles.of(role, orgs)
 
 
 def principal_of(conn: HTTPConnection) -> Principal | None:

@@ -15,6 +15,8 @@ The setting is a JSON list of objects::
   secret, so it takes no ``secret``; a signed one needs it.
 - ``severities`` and ``kinds`` route alerts: only alerts of those severities
   (low, medium, high) and kinds (e.g. keyword, sentiment) go there; left out, all.
+- ``org``: the slug of the one Burki organisation whose events go there; left out, the
+  route is global and gets every organisation's (each payload names its organisation).
 
 The e-mail route is built from the ``ALERT_EMAIL_*`` settings as one more
 endpoint of format ``email`` (its URL the SMTP server's ``smtp://host:port``).
@@ -30,6 +32,8 @@ from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
 import httpx
 
+from webapp.wire.streamkey import ORG_PATTERN, ORG_RULE
+
 Format = Literal["signed", "slack", "teams", "email"]
 FORMATS: tuple[Format, ...] = ("signed", "slack", "teams")  # what the setting may name
 SEVERITIES = ("low", "medium", "high")
@@ -39,7 +43,7 @@ EVENT_GROUPS: dict[str, frozenset[str]] = {
     "call_status": frozenset({"call_status"}),
 }
 MIN_SECRET_LENGTH = 16
-_KEYS = frozenset({"url", "secret", "events", "format", "severities", "kinds"})
+_KEYS = frozenset({"url", "secret", "events", "format", "severities", "kinds", "org"})
 
 
 @dataclass(frozen=True, slots=True, repr=False)
@@ -50,9 +54,14 @@ class Endpoint:
     format: Format = "signed"
     severities: frozenset[str] = frozenset()  # empty: every severity
     kinds: frozenset[str] = frozenset()  # empty: every kind of alert
+    org: str = ""  # the one organisation whose events come here; "": every one's (global)
 
     def __repr__(self) -> str:
         return f"Endpoint(url={self.safe_url!r}, events={sorted(self.events)!r})"
+
+    def sees(self, org: str) -> bool:
+        """Whether organisation ``org``'s events may come here (a global route sees all)."""
+        return not self.org or self.org == org
 
     def wants(self, type: str, data: dict[str, Any] | None = None) -> bool:
         """Whether an event of this SSE ``type`` (an alert: of this severity and kind) goes here."""
@@ -142,7 +151,17 @@ def _endpoint(item: object, number: int) -> Endpoint:
     kinds = item.get("kinds", [])
     if not isinstance(kinds, list) or not all(isinstance(k, str) and k for k in kinds):
         raise ValueError(f"{where}: kinds must be a list of alert kinds (e.g. keyword)")
-    return Endpoint(url, secret, events, format, severities, frozenset(kinds))
+    return Endpoint(url, secret, events, format, severities, frozenset(kinds), org(item, where))
+
+
+def org(item: dict[str, Any], where: str) -> str:
+    """The route's organisation (its slug), "" when it has none (a global route)."""
+    found = item.get("org", "")
+    if found == "":
+        return ""
+    if not isinstance(found, str) or not ORG_PATTERN.fullmatch(found):
+        raise ValueError(f"{where}: org must be an organisation's slug ({ORG_RULE})")
+    return found
 
 
 def _names(value: object, allowed: Any, what: str, noun: str) -> frozenset[str]:

@@ -23,6 +23,7 @@ class Item:
     stream: StreamKey
     type: str
     data: bytes  # the payload's JSON, serialised once when offered
+    org_name: str = ""  # the display name of the stream's organisation
     epoch: str = ""  # in a cluster: what the numbers count under
     numbers: tuple[tuple[str, int], ...] = ()  # per route: its number (see ports.Outgoing)
 
@@ -33,7 +34,16 @@ class Item:
 
     def body(self, sent_at: str) -> bytes:
         """The request body: the payload as serialised when offered, stamped ``sent_at``."""
-        head = json.dumps({"id": self.event_id, "stream": str(self.stream), "type": self.type})
+        head = json.dumps(
+            {
+                "id": self.event_id,
+                "stream": str(self.stream),
+                "org": self.stream.org,
+                "org_name": self.org_name,
+                "type": self.type,
+            },
+            ensure_ascii=False,
+        )
         tail = json.dumps(sent_at)
         return f'{head[:-1]},"data":'.encode() + self.data + f',"sent_at":{tail}}}'.encode()
 
@@ -67,6 +77,7 @@ class Lane:
             "events": sorted(self.endpoint.events),
             "severities": sorted(self.endpoint.severities),
             "kinds": sorted(self.endpoint.kinds),
+            "org": self.endpoint.org,  # "": every organisation's
             "queued": len(self.queue) + (self.in_flight is not None),
             "delivered": self.delivered,
             "failed": self.failed,
@@ -81,5 +92,9 @@ class Lane:
 
 
 def route_id(endpoint: Endpoint) -> str:
-    """A route's name, the same on every node of one configuration, with no secret in it."""
-    return hashlib.sha256(f"{endpoint.format} {endpoint.url}".encode()).hexdigest()[:16]
+    """A route's name, the same on every node of one configuration, with no secret in it.
+
+    A route of one organisation is another route than the same URL's global one (a global
+    route's name is what it was before there were organisations: its marks carry over)."""
+    named = f"{endpoint.format} {endpoint.url}" + (f" {endpoint.org}" if endpoint.org else "")
+    return hashlib.sha256(named.encode()).hexdigest()[:16]

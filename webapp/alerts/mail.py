@@ -83,10 +83,13 @@ class Mailer:
 
 def email(summary: Summary, sender: str, recipients: tuple[str, ...]) -> EmailMessage:
     message = EmailMessage()
-    message["Subject"] = f"[Burki Live] {summary.title}"
+    where = f"[{summary.org_name or summary.org}] " if summary.org else ""
+    message["Subject"] = f"[Burki Live] {where}{summary.title}"
     message["From"] = sender
     message["To"] = ", ".join(recipients)
     lines = [summary.title, "", summary.text] if summary.text else [summary.title]
+    if summary.org:
+        lines += ["", f"Organisation: {summary.where}"]
     if summary.link:
         lines += ["", f"Open it: {summary.link}"]
     message.set_content("\n".join(lines) + "\n")

@@ -1,9 +1,11 @@
 """The signed webhook: the event as JSON, signed with the endpoint's secret.
 
 **The request.** A ``POST`` with ``Content-Type: application/json`` and the body
-``{"id", "stream", "type", "data", "sent_at"}``: the event id (the idempotency
-key), the stream key (``call:<sid>``, ``campaign:<id>``), the event type, its
-payload as on the SSE stream, and when this attempt was sent. Headers:
+``{"id", "stream", "org", "org_name", "type", "data", "sent_at"}``: the event id (the
+idempotency key), the stream key (``call:<sid>``, ``campaign:<id>``, another
+organisation's ``<org>/call:<sid>``), the slug and display name of the stream's Burki
+organisation, the event type, its payload as on the SSE stream, and when this attempt was
+sent. Headers:
 
 - ``X-Burki-Live-Event-Id``: the event id again;
 - ``X-Burki-Live-Signature``: ``t=<unix seconds>,v1=<hex HMAC-SHA256>``, the HMAC

@@ -17,6 +17,9 @@ def slack(summary: Summary) -> dict[str, Any]:
     headline = f"*{_slack_escape(summary.title)}*"
     body = headline + (f"\n{_slack_escape(summary.text)}" if summary.text else "")
     blocks: list[dict[str, Any]] = [{"type": "section", "text": {"type": "mrkdwn", "text": body}}]
+    if summary.org:  # plain text: an organisation's name is shown as written, never as markup
+        where = {"type": "plain_text", "text": f"Organisation: {summary.where}"}
+        blocks.append({"type": "context", "elements": [where]})
     if summary.link:
         blocks.append(
             {
@@ -30,7 +33,8 @@ def slack(summary: Summary) -> dict[str, Any]:
                 ],
             }
         )
-    fallback = summary.title + (f" {summary.link}" if summary.link else "")
+    fallback = summary.title + (f" ({summary.where})" if summary.org else "")
+    fallback += f" {summary.link}" if summary.link else ""
     return {"text": fallback, "blocks": blocks}
 
 

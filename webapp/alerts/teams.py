@@ -25,6 +25,9 @@ def teams(summary: Summary) -> dict[str, Any]:
         "title": teams_escape(summary.title),
         "text": teams_escape(summary.text or summary.title),
     }
+    if summary.org:
+        where = {"name": "Organisation", "value": teams_escape(summary.where)}
+        card["sections"] = [{"facts": [where]}]
     if summary.link:
         card["potentialAction"] = [
             {

@@ -10,6 +10,11 @@ Each route's :class:`~webapp.alerts.channel.Channel` (built once by
 :func:`~webapp.alerts.channels.channel_for`) renders, signs and sends one item;
 the signed request is described in :mod:`webapp.alerts.signed`.
 
+**Organisations.** A route of one organisation (:attr:`Endpoint.org`) takes only that
+organisation's events; a global route takes every organisation's. Every payload names
+the stream's organisation: its slug and its display name (``org_names``, read when the
+event is offered, so an organisation renamed or added at run time is named rightly).
+
 **Delivery.** :meth:`WebhookDispatcher.offer` never awaits: it puts the event on
 each matching endpoint's bounded queue (a full queue drops its oldest event and
 counts it) and returns. One worker task per endpoint posts its queue in order,
@@ -63,11 +68,11 @@ from webapp.alerts.mail import Mailer
 from webapp.alerts.marks import Marks, resume
 from webapp.relay.ports import DeliveryMarks, Outgoing
 from webapp.wire.backoff import Backoff
-from webapp.wire.streamkey import StreamKey
+from webapp.wire.streamkey import DEFAULT_ORG, StreamKey
 
 log = logging.getLogger(__name__)
 
-TEST_STREAM = StreamKey.call("TEST")  # what the "send a test" alert is about
+TEST_CALL = "TEST"  # what the "send a test" alert is about: a call of the route's organisation
 
 __all__ = [
     "EVENT_GROUPS",
@@ -101,6 +106,7 @@ class WebhookDispatcher:
         public_url: str = "",
         mailer: Mailer | None = None,
         marks: DeliveryMarks | None = None,
+        org_names: Callable[[str], str] = str,
     ) -> None:
         self._lanes = [Lane(e, deque(maxlen=max(queue_size, 1)), route_id(e)) for e in endpoints]
         self.kept = max(queue_size, 1)  # what a cluster's stream keeps for a takeover
@@ -119,17 +125,25 @@ class WebhookDispatcher:
         self._clock = clock
         self._closed = False
         self._tests = itertools.count(1)
+        self._org_names = org_names  # an organisation's slug -> its display name
 
     # -- the caller's side: never awaits ----------------------------------------------------
 
     def offer(self, stream_key: StreamKey, event_id: str, type: str, data: dict[str, Any]) -> None:
-        """Queue an event for every endpoint that wants its type; returns at once."""
-        wanted = [lane for lane in self._lanes if lane.endpoint.wants(type, data)]
-        self._offer_to(wanted, stream_key, event_id, type, data)
+        """Queue an event for every endpoint that wants it (its organisation, its type);
+        returns at once."""
+        self._offer_to(self._wanting(stream_key, type, data), stream_key, event_id, type, data)
 
-    def routes(self, type: str, data: dict[str, Any]) -> list[str]:
-        """The routes (endpoints) that take an event of this type and data."""
-        return [lane.id for lane in self._lanes if lane.endpoint.wants(type, data)]
+    def routes(self, stream_key: StreamKey, type: str, data: dict[str, Any]) -> list[str]:
+        """The routes (endpoints) that take an event of this stream, type and data."""
+        return [lane.id for lane in self._wanting(stream_key, type, data)]
+
+    def _wanting(self, stream_key: StreamKey, type: str, data: dict[str, Any]) -> list[Lane]:
+        return [
+            lane
+            for lane in self._lanes
+            if lane.endpoint.sees(stream_key.org) and lane.endpoint.wants(type, data)
+        ]
 
     def send(self, stream_key: StreamKey, item: Outgoing) -> None:
         """Queue a cluster stream's numbered frame on the routes it names; returns at once."""
@@ -167,16 +181,20 @@ class WebhookDispatcher:
                 self._offer_to([lane], stream_key, item.event_id, item.type, item.data, item)
 
     def send_test(self) -> int:
-        """A test alert to every endpoint that takes alerts, whatever its routing (the "send
-        a test" button of /admin); how many endpoints it was queued for."""
+        """A test alert to every endpoint that takes alerts, whatever its severity and kind
+        routing (the "send a test" button of /admin): each about a call of the route's own
+        organisation (a global route's: the default's), so the message names the
+        organisation the route is for. How many endpoints it was queued for."""
         lanes = [lane for lane in self._lanes if lane.endpoint.wants("alert")]
-        data = {
-            "id": f"test-{int(self._clock())}-{next(self._tests)}",
-            "kind": "test",
-            "severity": "high",
-            "message": "This is a test alert from Burki Live; routing works.",
-        }
-        self._offer_to(lanes, TEST_STREAM, data["id"], "alert", data)
+        for lane in lanes:
+            data = {
+                "id": f"test-{int(self._clock())}-{next(self._tests)}",
+                "kind": "test",
+                "severity": "high",
+                "message": "This is a test alert from Burki Live; routing works.",
+            }
+            stream = StreamKey("call", TEST_CALL, lane.endpoint.org or DEFAULT_ORG)
+            self._offer_to([lane], stream, data["id"], "alert", data)
         return len(lanes)
 
     def _offer_to(
@@ -196,11 +214,18 @@ class WebhookDispatcher:
         except (TypeError, ValueError):  # UnicodeEncodeError (a lone surrogate) is a ValueError
             log.error("webhook: event %s (%s) is not JSON; not sent", event_id, type)
             return
-        item = Item(event_id, stream_key, type, encoded)
+        item = Item(event_id, stream_key, type, encoded, self._org_name(stream_key.org))
         if place is not None:
             item = dataclasses.replace(item, epoch=place.epoch, numbers=place.numbers)
         for lane in lanes:
             self._enqueue(lane, item)
+
+    def _org_name(self, org: str) -> str:
+        try:
+            return self._org_names(org)
+        except Exception:  # a name is a courtesy: never the reason an alert is not sent
+            log.exception("webhook: the name of organisation %s could not be read", org)
+            return org
 
     def _enqueue(self, lane: Lane, item: Item) -> None:
         if item.event_id in lane.seen:
@@ -249,8 +274,12 @@ class WebhookDispatcher:
     # -- what the admin page and /metrics read ----------------------------------------------
 
     def status(self) -> list[dict[str, Any]]:
-        """Per endpoint: url (secrets stripped), events, queued, counters, last success/error."""
-        return [lane.status() for lane in self._lanes]
+        """Per endpoint: url (secrets stripped), its organisation (slug and name; "" for a
+        global route), events, queued, counters, last success/error."""
+        rows = [lane.status() for lane in self._lanes]
+        for row in rows:
+            row["org_name"] = self._org_name(row["org"]) if row["org"] else ""
+        return rows
 
     def totals(self) -> dict[str, int]:
         """The counters summed over endpoints (plain ints, for Prometheus)."""

@@ -60,8 +60,8 @@ class Recording:
     def _tracker(self, stream: Emitter) -> CallTracker | CampaignTracker:
         if stream.key.kind == "call":
             weak = ref(stream)  # the tracker must not keep its stream (the map's key) alive
-            return CallTracker(stream.key.id, lambda: _hint(weak()), self._clock)
-        return CampaignTracker(stream.key.id, self._clock)
+            return CallTracker(stream.key.id, lambda: _hint(weak()), self._clock, stream.key.org)
+        return CampaignTracker(stream.key.id, self._clock, stream.key.org)
 
 
 def _hint(stream: Emitter | None) -> str | None:

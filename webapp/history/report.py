@@ -5,6 +5,11 @@ alert, or a peak attention score at the overview's threshold), alerts per hour b
 severity, AI latency per assistant (p50 and p95 of the calls' median latencies),
 dead air per assistant (episodes, and the longest silence), the worst calls by
 peak attention, and who claimed, acknowledged and ended what.
+
+The rows may be of one organisation or of several (a combined report): a call is
+known by its organisation and id together, so one id in two organisations is two calls;
+an assistant by its organisation and name (two organisations' "Support bot"s are two
+rows); and :attr:`Shift.orgs` gives each organisation's own headline figures.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from webapp.store.records import ActionRecord, AlertRecord, CallSummary
+from webapp.wire.streamkey import DEFAULT_ORG
 
 SEVERITIES = ("high", "medium", "low")
 WORST = 5  # calls listed by peak attention
@@ -41,6 +47,18 @@ class AssistantFigures:
     p95: float | None
     dead_air: int  # silences past the warning, over its calls
     longest_silence: float | None
+    org: str = DEFAULT_ORG  # whose assistant
+
+
+@dataclass(frozen=True, slots=True)
+class OrgFigures:
+    """One organisation's headline figures in a report (a combined one has several)."""
+
+    org: str
+    calls: int
+    needed_attention: int
+    alerts: int
+    unhandled: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +79,7 @@ class Shift:
     assistants: list[AssistantFigures] = field(default_factory=list)
     worst: list[CallSummary] = field(default_factory=list)
     people: list[Person] = field(default_factory=list)
+    orgs: list[OrgFigures] = field(default_factory=list)  # by slug: each one's figures
 
 
 def percentile(values: Sequence[float], p: float) -> float | None:
@@ -79,14 +98,11 @@ def shift(
     actions: Sequence[ActionRecord],
     threshold: int,
 ) -> Shift:
-    alerted = {a.call_id for a in alerts}
     return Shift(
         since=since,
         until=until,
         calls=len(calls),
-        needed_attention=sum(
-            1 for c in calls if c.alerts or c.peak_attention >= threshold or c.call_id in alerted
-        ),
+        needed_attention=needing_attention(calls, alerts, threshold),
         alerts=len(alerts),
         unhandled=sum(1 for a in alerts if a.handled_by is None),
         hours=per_hour(since, until, alerts),
@@ -95,7 +111,41 @@ def shift(
             :WORST
         ],
         people=per_person(actions),
+        orgs=per_org(calls, alerts, threshold),
     )
+
+
+def needing_attention(
+    calls: Sequence[CallSummary], alerts: Sequence[AlertRecord], threshold: int
+) -> int:
+    """The calls that needed attention: an alert, or a peak score at ``threshold`` or more."""
+    alerted = {(a.org, a.call_id) for a in alerts}  # a call is its organisation's
+    return sum(
+        1
+        for c in calls
+        if c.alerts or c.peak_attention >= threshold or (c.org, c.call_id) in alerted
+    )
+
+
+def per_org(
+    calls: Sequence[CallSummary], alerts: Sequence[AlertRecord], threshold: int
+) -> list[OrgFigures]:
+    """Each organisation's calls, calls that needed attention, alerts and unhandled alerts."""
+    slugs = sorted({c.org for c in calls} | {a.org for a in alerts})
+    figures = []
+    for org in slugs:
+        its_calls = [c for c in calls if c.org == org]
+        its_alerts = [a for a in alerts if a.org == org]
+        figures.append(
+            OrgFigures(
+                org=org,
+                calls=len(its_calls),
+                needed_attention=needing_attention(its_calls, its_alerts, threshold),
+                alerts=len(its_alerts),
+                unhandled=sum(1 for a in its_alerts if a.handled_by is None),
+            )
+        )
+    return figures
 
 
 def per_hour(since: datetime, until: datetime, alerts: Sequence[AlertRecord]) -> list[Hour]:
@@ -121,11 +171,11 @@ def hours_per_bar(since: datetime, until: datetime) -> int:
 
 
 def per_assistant(calls: Sequence[CallSummary]) -> list[AssistantFigures]:
-    groups: dict[str, list[CallSummary]] = defaultdict(list)
+    groups: dict[tuple[str, str], list[CallSummary]] = defaultdict(list)
     for call in calls:
-        groups[call.assistant or NO_ASSISTANT].append(call)
+        groups[(call.assistant or NO_ASSISTANT, call.org)].append(call)
     figures = []
-    for name, group in sorted(groups.items()):
+    for (name, org), group in sorted(groups.items()):
         medians = [c.latency_median for c in group if c.latency_median is not None]
         silences = [c.longest_silence for c in group if c.longest_silence is not None]
         figures.append(
@@ -136,6 +186,7 @@ def per_assistant(calls: Sequence[CallSummary]) -> list[AssistantFigures]:
                 p95=percentile(medians, 95),
                 dead_air=sum(c.dead_air for c in group),
                 longest_silence=max(silences) if silences else None,
+                org=org,
             )
         )
     return figures

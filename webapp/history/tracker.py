@@ -7,7 +7,8 @@ mark, an ``action`` frame into an action, and the ``end`` frame into the call's
 :class:`~webapp.store.records.CallSummary` (from its last ``metrics`` frame and its
 peak attention), together with every alert it saw again (written once however
 often they are offered: a cluster's holder that died with them queued).
-:class:`CampaignTracker` does the same for a campaign's actions and summary.
+:class:`CampaignTracker` does the same for a campaign's actions and summary. Every record
+carries the stream's organisation (``org``), and an action its stream's key as rendered.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from webapp.store.records import (
     Handled,
     Record,
 )
+from webapp.wire.streamkey import DEFAULT_ORG, StreamKey
 
 Clock = Callable[[], datetime]
 KEEP_ALERTS = 500  # a call's alerts kept to offer again at its end
@@ -56,8 +58,16 @@ def _part(data: Mapping[str, Any], name: str) -> Mapping[str, Any]:
 
 
 class CallTracker:
-    def __init__(self, call_id: str, assistant_hint: Callable[[], str | None], clock: Clock):
+    def __init__(
+        self,
+        call_id: str,
+        assistant_hint: Callable[[], str | None],
+        clock: Clock,
+        org: str = DEFAULT_ORG,
+    ):
         self.call_id = call_id
+        self.org = org
+        self.stream = StreamKey("call", call_id, org).render()
         self._hint = assistant_hint
         self._clock = clock
         self._assistant = ""
@@ -83,7 +93,7 @@ class CallTracker:
         elif type == "claim":
             return self._claimed(data)
         elif type == "action":
-            return [action(f"call:{self.call_id}", "end", data, self._clock)]
+            return [action(self.stream, "end", data, self._clock, self.org)]
         elif type == "end" and not self.ended:
             self.ended = True
             return [*self._alerts.values(), self.summary()]
@@ -106,6 +116,7 @@ class CallTracker:
             peak_attention=self._peak,
             reasons=self._reasons,
             alerts=len(self._alerts),
+            org=self.org,
         )
 
     def _figures(self, data: Mapping[str, Any]) -> None:
@@ -131,6 +142,7 @@ class CallTracker:
             handled_by=str(claim.get("by")) if claim else None,
             handled_how=str(claim.get("kind")) if claim else None,
             handled_at=moment(claim.get("at"), self._clock) if claim else None,
+            org=self.org,
         )
         if len(self._alerts) < KEEP_ALERTS:
             self._alerts[record.alert_id] = record
@@ -139,25 +151,28 @@ class CallTracker:
     def _claimed(self, data: Mapping[str, Any]) -> list[Record]:
         claim = data.get("claim")
         at = moment(data.get("at"), self._clock)
-        stream = f"call:{self.call_id}"
+        stream, org = self.stream, self.org
         if isinstance(claim, Mapping):
             self._claim = claim
             by, how = str(claim.get("by", "")), str(claim.get("kind", "claim"))
             message = CLAIMED.get(how, how)
             return [
-                ActionRecord(at, stream, how, "", by, message),
-                Handled(self.call_id, by, how, at),
+                ActionRecord(at, stream, how, "", by, message, org),
+                Handled(self.call_id, by, how, at, org),
             ]
         self._claim = None
         released_by = data.get("released_by")
         if isinstance(released_by, str) and released_by:
-            return [ActionRecord(at, stream, "release", "", released_by, "released the call")]
+            released = "released the call"
+            return [ActionRecord(at, stream, "release", "", released_by, released, org)]
         return []
 
 
 class CampaignTracker:
-    def __init__(self, campaign_id: str, clock: Clock) -> None:
+    def __init__(self, campaign_id: str, clock: Clock, org: str = DEFAULT_ORG) -> None:
         self.campaign_id = campaign_id
+        self.org = org
+        self.stream = StreamKey("campaign", campaign_id, org).render()
         self._clock = clock
         self._name = ""
         self._status = ""
@@ -177,7 +192,7 @@ class CampaignTracker:
             self._status = str(summary.get("status") or self._status)
             self._duration = _number(summary.get("total_duration"))
         elif type == "action":
-            return [action(f"campaign:{self.campaign_id}", "campaign", data, self._clock)]
+            return [action(self.stream, "campaign", data, self._clock, self.org)]
         elif type == "end" and not self.ended:
             self.ended = True
             return [self.summary()]
@@ -195,10 +210,13 @@ class CampaignTracker:
             successful=_count(c.get("successful")),
             failed=_count(c.get("failed")),
             duration=self._duration,
+            org=self.org,
         )
 
 
-def action(stream: str, what: str, data: Mapping[str, Any], clock: Clock) -> ActionRecord:
+def action(
+    stream: str, what: str, data: Mapping[str, Any], clock: Clock, org: str = DEFAULT_ORG
+) -> ActionRecord:
     return ActionRecord(
         at=moment(data.get("at"), clock),
         stream=stream,
@@ -206,4 +224,5 @@ def action(stream: str, what: str, data: Mapping[str, Any], clock: Clock) -> Act
         outcome=str(data.get("outcome", "")),
         who=str(data.get("by", "")),
         message=str(data.get("message", "")),
+        org=org,
     )

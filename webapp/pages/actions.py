@@ -208,7 +208,9 @@ def _allowed(request: Request, roles: frozenset[Role], what: str) -> Principal:
     if who is None or who.via not in PEOPLE:
         raise HTTPException(403, f"Only a signed-in person can {what}.")
     if who.role not in roles:
-        raise HTTPException(403, f"Your role ({who.role.value}) may not {what}.")
+        raise HTTPException(
+            403, f"Your role ({who.role.value if who.role else 'none'}) may not {what}."
+        )
     return who
 
 

@@ -1,4 +1,5 @@
-"""The admin page: audit log (and its CSV), embed links, users, API tokens, webhook deliveries."""
+"""The admin page: audit log (and its CSV, by organisation), embed links, users and their roles
+per organisation, API tokens (each of one organisation), webhook deliveries."""
 
 from __future__ import annotations
 
@@ -11,12 +12,15 @@ from starlette.responses import Response
 
 from webapp.access.audit import AuditEntry, AuditLog, to_csv
 from webapp.access.embedstore import EmbedLinkRecord
+from webapp.access.tokens import TokenError
+from webapp.access.users import EVERY_ORG, UserError, parse_role
 from webapp.calls.campaignstate import CampaignState
 from webapp.pages.embedforms import EmbedFormError, mint, revoke
 from webapp.pages.overviewcontext import call_names
 from webapp.pages.state import app_state, record
 from webapp.pages.templating import campaign_title, templates
-from webapp.wire.streamkey import StreamKey
+from webapp.store.database import StoreError
+from webapp.wire.streamkey import DEFAULT_ORG, StreamKey
 
 PER_PAGE = 25  # audit rows per page
 MAX_PAGES = 400
@@ -41,6 +45,10 @@ class AdminPage:
     embed_note: str | None = None  # a link was just revoked
     forwarded_from: str | None = None  # X-Forwarded-For came from this untrusted peer
     monitoring: Monitoring | None = None  # None: monitoring is off (MONITOR_ENABLED)
+    orgs: list[str] = field(default_factory=list)  # the organisations of this dashboard
+    audit_org: str | None = None  # the audit log shown is this organisation's ('': none's)
+    made_token: str | None = None  # a token just created: shown this once
+    user_error: str | None = None  # a grant, revocation or token refused
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,8 +90,9 @@ async def embed_link(request: Request) -> Response:
     knows (the CLI's embed-link); each attempt past the CSRF check is audited."""
     form = await request.form(max_files=0, max_fields=6)
     kind, ident, ttl = (str(form.get(name) or "")[:100] for name in ("kind", "ident", "ttl"))
+    org = str(form.get("org") or DEFAULT_ORG)[:32]
     try:
-        made = await mint(request, kind, ident.strip(), ttl or "8h")
+        made = await mint(request, kind, ident.strip(), ttl or "8h", org)
     except EmbedFormError as exc:
         await record(request, f"embed link refused: {exc.audit}")
         return await _page(request, error=str(exc), status=exc.status)
@@ -108,6 +117,49 @@ async def alert_test(request: Request) -> Response:
     return await _page(request, tested=tested)
 
 
+async def grant(request: Request) -> Response:
+    """Give a user a role in one organisation (``*``: every one); audited."""
+    form = await request.form(max_files=0, max_fields=6)
+    name, org, role = (str(form.get(key) or "")[:64] for key in ("name", "org", "role"))
+    try:
+        user = await app_state(request).access.users.grant(name, org, parse_role(role))
+    except StoreError as exc:
+        await record(request, f"role refused: {exc}")
+        return await _page(request, user_error=str(exc), status=400)
+    await record(request, f"role {role} in {org} given to {user.name}", org=_org_word(org))
+    return await _page(request, note=f"{user.name} is now {user.roles}.")
+
+
+async def revoke_role(request: Request) -> Response:
+    """Take a user's role in one organisation away; their open streams of it end soon."""
+    form = await request.form(max_files=0, max_fields=6)
+    name, org = (str(form.get(key) or "")[:64] for key in ("name", "org"))
+    try:
+        user = await app_state(request).access.users.revoke(name, org)
+    except UserError as exc:
+        await record(request, f"role revocation refused: {exc}")
+        return await _page(request, user_error=str(exc), status=400)
+    await record(request, f"role in {org} taken from {user.name}", org=_org_word(org))
+    return await _page(request, note=f"{user.name} is now {user.roles}.")
+
+
+async def token_create(request: Request) -> Response:
+    """Create an API token of one organisation; shown once, on the page that answers."""
+    form = await request.form(max_files=0, max_fields=6)
+    name, org, role = (str(form.get(key) or "")[:64] for key in ("name", "org", "role"))
+    try:
+        token = await app_state(request).access.tokens.create(name, parse_role(role), org)
+    except (TokenError, StoreError) as exc:
+        await record(request, f"token refused: {exc}")
+        return await _page(request, user_error=str(exc), status=400)
+    await record(request, f"token {name.casefold()} ({role}) created", org=org)
+    return await _page(request, made_token=token)
+
+
+def _org_word(org: str) -> str:
+    return "" if org.strip() == EVERY_ORG else org.strip()
+
+
 async def _page(
     request: Request,
     link: str | None = None,
@@ -115,11 +167,14 @@ async def _page(
     status: int = 200,
     tested: int | None = None,
     note: str | None = None,
+    made_token: str | None = None,
+    user_error: str | None = None,
 ) -> Response:
     state = app_state(request)
     asked = request.query_params.get("audit_page", "1")
     number = min(max(int(asked), 1), MAX_PAGES) if asked.isdigit() and len(asked) < 6 else 1
-    entries = await state.access.audit.entries(number * PER_PAGE + 1)
+    audit_org = audit_filter(request)
+    entries = await state.access.audit.entries(number * PER_PAGE + 1, org=audit_org)
     shown = entries[(number - 1) * PER_PAGE : number * PER_PAGE]
     admin = AdminPage(
         demo=state.demo,
@@ -138,8 +193,19 @@ async def _page(
         embed_note=note,
         forwarded_from=state.access.forwarding.peer,
         monitoring=monitoring(request),
+        orgs=sorted(state.tenants.slugs),
+        audit_org=audit_org,
+        made_token=made_token,
+        user_error=user_error,
     )
     return templates.TemplateResponse(request, "admin.html", {"page": admin}, status_code=status)
+
+
+def audit_filter(request: Request) -> str | None:
+    """The organisation whose audit entries are asked for (``?org=``; ``-``: those of none);
+    None: every entry."""
+    asked = request.query_params.get("org", "")[:32]
+    return None if not asked else "" if asked == "-" else asked
 
 
 def audit_labels(entries: list[AuditEntry], request: Request) -> list[str]:
@@ -181,7 +247,7 @@ async def audit_csv(request: Request) -> Response:
         since = datetime.now(UTC) - timedelta(days=int(days))
     await record(request, f"audit log export ({days} days)" if since else "audit log export")
     audit: AuditLog = app_state(request).access.audit
-    entries = await audit.entries(None, since)
+    entries = await audit.entries(None, since, audit_filter(request))
     return Response(
         to_csv(entries),
         media_type="text/csv; charset=utf-8",

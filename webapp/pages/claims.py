@@ -35,7 +35,7 @@ async def claim(request: Request) -> Response:
     stream = hub.streams.get(key)
     if stream is None or stream.health is None:
         raise HTTPException(409, "Nobody is watching this call right now; open it first.")
-    await stream.claim(action, who.name, admin=who.role.is_admin)
+    await stream.claim(action, who.name, admin=who.role is not None and who.role.is_admin)
     await record(request, f"{action} {key}")
     if request.headers.get("hx-request"):
         return Response(status_code=204)

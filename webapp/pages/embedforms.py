@@ -24,6 +24,7 @@ from webapp.access.embedstore import EmbedLinkRecord, EmbedStoreError
 from webapp.access.wiring import principal_of
 from webapp.pages.state import app_state, record
 from webapp.wire.rest import NotFound, RestError
+from webapp.wire.streamkey import DEFAULT_ORG
 
 
 class EmbedFormError(Exception):
@@ -35,19 +36,22 @@ class EmbedFormError(Exception):
         self.audit = audit or message
 
 
-async def mint(request: Request, kind: str, ident: str, ttl: str) -> str:
-    """A new link's URL (shown once); EmbedFormError when no link was made."""
+async def mint(request: Request, kind: str, ident: str, ttl: str, org: str = DEFAULT_ORG) -> str:
+    """A new link's URL (shown once) to ``kind`` ``ident`` of ``org``; EmbedFormError when no
+    link was made."""
     try:
-        scope = embed_scope(kind, ident if kind != "wallboard" else WALLBOARD)
+        scope = embed_scope(kind, ident if kind != "wallboard" else WALLBOARD, org)
         seconds = parse_ttl(ttl)
     except ValueError as exc:
         raise EmbedFormError(str(exc), audit="bad input") from None
+    if scope.org not in app_state(request).tenants:
+        raise EmbedFormError("No such organisation.", 404, audit="no such organisation")
     await _known(request, scope)
     who = principal_of(request)
     embeds: EmbedLinks = app_state(request).access.embeds
     by = who.name if who is not None else "unknown"
     try:
-        made = await embeds.mint(scope.kind, scope.ident, seconds, by)
+        made = await embeds.mint(scope.kind, scope.ident, seconds, by, scope.org)
     except EmbedStoreError as exc:
         raise EmbedFormError(str(exc), 409) from None
     until = made.record.expires_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
@@ -73,14 +77,15 @@ async def _known(request: Request, scope: EmbedScope) -> None:
     key = scope.stream
     if key is None:
         return
-    rest = app_state(request).rest
+    tenant = app_state(request).tenants.get(key.org)  # its own organisation's key, only
+    rest = tenant.rest
     kind = "call" if key.kind == "call" else "campaign"
 
     async def ask() -> object:
         return await (rest.call(key.id) if key.kind == "call" else rest.campaign(int(key.id)))
 
     try:
-        await app_state(request).missing.lookup(key, ask)
+        await tenant.missing.lookup(key, ask)
     except NotFound:
         raise EmbedFormError(
             f"Burki has no {kind} {key.id}: no link was made.", audit=f"Burki has no {key}"

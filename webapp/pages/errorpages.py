@@ -41,11 +41,13 @@ from starlette.exceptions import HTTPException
 from starlette.requests import HTTPConnection, Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
+from webapp.access.bodylimit import BodyTooLarge, LengthRequired
 from webapp.access.caps import CapReached
 from webapp.access.csrf import CsrfRefused
-from webapp.access.refusals import BadStreams, Forbidden, SignInNeeded
+from webapp.access.refusals import BadStreams, Forbidden, NoSuchOrg, SignInNeeded
 from webapp.access.routes import guard_of
 from webapp.calls.claims import ClaimRefused
+from webapp.orgs.tenants import UnknownOrg
 from webapp.pages.known import UnknownId
 from webapp.pages.templating import templates
 from webapp.relay.hub import HubClosed
@@ -129,7 +131,14 @@ class Meaning:
     page: str = "{0}"
 
 
+# One answer for an organisation that does not exist and one the principal has no role in.
+NO_SUCH_ORG = Meaning(
+    404, "no_such_org", message="No such organisation.", page="No such organisation."
+)
+
 MEANINGS: dict[type[Exception], Meaning] = {
+    NoSuchOrg: NO_SUCH_ORG,
+    UnknownOrg: NO_SUCH_ORG,
     # A URL that names no call or campaign: no such page, but a bad API request.
     BadStreamId: Meaning(404, "bad_stream_id", api_status=400, page="No such page: {0}."),
     UnknownId: Meaning(404, "not_found", page="{0.in_page}"),
@@ -142,6 +151,8 @@ MEANINGS: dict[type[Exception], Meaning] = {
     CsrfRefused: Meaning(403, "form_expired"),
     CapReached: Meaning(429, "too_many_streams"),
     BadStreams: Meaning(400, "bad_streams"),
+    BodyTooLarge: Meaning(413, "body_too_large"),
+    LengthRequired: Meaning(411, "length_required"),
     # The store is away: what needs it waits; live views go on without it.
     StoreUnavailable: Meaning(503, "database_unavailable", page="Not now: {0}. Live views go on."),
 }
@@ -152,8 +163,11 @@ async def mapped_error(request: Request, exc: Exception) -> Response:
     if wants_json(request):
         api = request.url.path.startswith(API_PREFIXES)
         status = (meaning.api_status if api else None) or meaning.status
-        return json_error(status, meaning.error, meaning.message.format(exc))
-    return _page(request, meaning.status, meaning.page.format(exc))
+        answer: Response = json_error(status, meaning.error, meaning.message.format(exc))
+    else:
+        answer = _page(request, meaning.status, meaning.page.format(exc))
+    answer.headers.update(getattr(exc, "headers", None) or {})  # e.g. the body limit's close
+    return answer
 
 
 async def sign_in_needed(request: Request, exc: Exception) -> Response:
@@ -193,6 +207,8 @@ _TITLES = {
     403: "Forbidden",
     404: "Not found",
     409: "Not done",
+    411: "Length required",
+    413: "Too large",
     429: "Too many streams",
     502: "Burki is not answering as it should",
     503: "Unavailable",

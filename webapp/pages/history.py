@@ -13,12 +13,10 @@ cell a spreadsheet would run as a formula, as the audit export does.
 from __future__ import annotations
 
 import csv
-import inspect
 import io
-from collections.abc import Callable, Collection
-from dataclasses import dataclass, fields, replace
+from collections.abc import Collection
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -34,7 +32,6 @@ from webapp.pages.templating import templates
 from webapp.store.database import StoreUnavailable
 from webapp.store.history import AlertFilter
 from webapp.store.records import AlertRecord
-from webapp.wire.streamkey import DEFAULT_ORG
 
 KINDS = ("sentiment", "keyword")
 MAX_HOURS = 24 * 31
@@ -103,35 +100,7 @@ def alert_filter(request: Request, when: Range, orgs: Collection[str]) -> AlertF
         assistant=params.get("assistant", "")[:128],
         handled=None if not handled else handled == "yes",
     )
-    return of_orgs(which, orgs)
-
-
-# The history's reads by organisation (``orgs=``: those whose rows a read returns). A store
-# that keeps no organisation on its rows holds the default organisation's alone: a page of
-# others reads nothing from it, never the default's rows as theirs.
-def of_orgs(which: AlertFilter, orgs: Collection[str]) -> AlertFilter:
-    """``which``, of ``orgs``' alerts only."""
-    if any(f.name == "orgs" for f in fields(AlertFilter)):
-        named: dict[str, Any] = {"orgs": frozenset(orgs)}
-        return replace(which, **named)
-    return which if DEFAULT_ORG in orgs else replace(which, severity=_NOTHING)
-
-
-_NOTHING = "(none: no organisation of this page)"  # a severity no alert has
-
-
-def _by_orgs(read: Callable[..., Any], orgs: Collection[str]) -> dict[str, Any]:
-    if "orgs" in inspect.signature(read).parameters:
-        return {"orgs": frozenset(orgs)}
-    return {}
-
-
-async def _read(read: Callable[..., Any], orgs: Collection[str], *args: Any) -> list[Any]:
-    """``read(*args)`` of ``orgs``' rows (see :func:`of_orgs`)."""
-    kwargs = _by_orgs(read, orgs)
-    if not kwargs and DEFAULT_ORG not in orgs:
-        return []
-    return list(await read(*args, **kwargs))
+    return replace(which, orgs=frozenset(orgs))
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,7 +137,7 @@ async def alerts_page(request: Request) -> Response:
     rows = keeper(request).rows
     try:
         found = await rows.alerts(which)
-        assistants = await _read(rows.assistants, scope.slugs, when.since, when.until)
+        assistants = await rows.assistants(when.since, when.until, scope.slugs)
     except StoreUnavailable as exc:
         raise unavailable(exc) from None
     await record(request, "alert history (stored)", once=True)  # excerpts: what callers said
@@ -209,7 +178,7 @@ def to_csv(alerts: list[AlertRecord], orgs: bool = False) -> str:
     for a in alerts:
         cells = [_iso(a.at), a.call_id, a.assistant, a.severity, a.kind, a.message, a.excerpt]
         handled = [a.handled_by or "", a.handled_how or "", _iso(a.handled_at)]
-        org = [str(getattr(a, "org", DEFAULT_ORG))] if orgs else []
+        org = [a.org] if orgs else []
         writer.writerow([_defuse(cell) for cell in (*org, *cells, *handled)])
     return out.getvalue()
 
@@ -227,10 +196,10 @@ async def shift_page(request: Request) -> Response:
     when = time_range(request, 12)
     rows, orgs = keeper(request).rows, scope.slugs
     try:
-        calls = await _read(rows.calls, orgs, when.since, when.until)
-        alerts = await rows.alerts(of_orgs(AlertFilter(when.since, when.until), orgs))
-        actions = await _read(rows.actions, orgs, when.since, when.until)
-        campaigns = await _read(rows.campaigns, orgs, when.since, when.until)
+        calls = await rows.calls(when.since, when.until, orgs=orgs)
+        alerts = await rows.alerts(AlertFilter(when.since, when.until, orgs=orgs))
+        actions = await rows.actions(when.since, when.until, orgs=orgs)
+        campaigns = await rows.campaigns(when.since, when.until, orgs=orgs)
     except StoreUnavailable as exc:
         raise unavailable(exc) from None
     await record(request, "shift report", once=True)

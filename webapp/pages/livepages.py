@@ -92,12 +92,13 @@ async def _call(request: Request, view: views.View, template: str, embedded: boo
     await app_state(request).hub.ready([key])
     stream = app_state(request).hub.stream(key)
     await record(request, str(key))
-    stored = await _stored(request, key.id) if not embedded else None
+    stored = await _stored(request, key) if not embedded else None
     return _render(request, stream, view, template, embedded, stored)
 
 
-async def _stored(request: Request, call_id: str) -> CallSummary | None:
-    """The call's summary in the history (None: not ended, or no history, or unreachable).
+async def _stored(request: Request, key: StreamKey) -> CallSummary | None:
+    """The call's summary in the history, its own organisation's (None: not ended, or no
+    history, or unreachable).
 
     The live page never waits long for it: not at all while the history's writer finds
     the database away, and at most ``STORED_WAIT`` seconds otherwise."""
@@ -105,7 +106,7 @@ async def _stored(request: Request, call_id: str) -> CallSummary | None:
     if history is None or history.recorder.unreachable:
         return None
     try:
-        return await asyncio.wait_for(history.rows.call(call_id), STORED_WAIT)
+        return await asyncio.wait_for(history.rows.call(key.id, key.org), STORED_WAIT)
     except (StoreUnavailable, TimeoutError):
         return None  # the live page goes on without it
 

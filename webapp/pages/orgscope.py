@@ -17,30 +17,19 @@ from starlette.exceptions import HTTPException
 from starlette.requests import HTTPConnection
 
 from webapp.access.auth import Principal
-from webapp.access.users import Role
+from webapp.access.refusals import NoSuchOrg
 from webapp.access.wiring import principal_of
 from webapp.orgs.tenants import Tenant, Tenants
 from webapp.pages.state import state_of
 from webapp.wire.streamkey import DEFAULT_ORG, quoted
 
 Sees = Literal["call", "campaign", "any"]
-NO_SUCH_ORG = "No such organisation."
 # The pages that show one organisation or all: the switcher keeps to the page it is on.
 SWITCHED = ("/", "/wallboard", "/history/shift", "/history/alerts")
 
 
-def role_in(who: Principal, org: str) -> Role | None:
-    """The principal's role in ``org`` (``Principal.role_in`` where roles per organisation
-    are known; until then the one role, which holds in every organisation)."""
-    per_org = getattr(who, "role_in", None)
-    if per_org is None:
-        return who.role
-    found = per_org(org)
-    return found if isinstance(found, Role) else None
-
-
 def may_see(who: Principal | None, org: str, sees: Sees) -> bool:
-    role = role_in(who, org) if who is not None else None
+    role = who.role_in(org) if who is not None else None
     if role is None:
         return False
     if sees == "any":
@@ -94,23 +83,26 @@ class Scope:
 
 
 def scope_of(conn: HTTPConnection, sees: Sees) -> Scope:
-    """The organisations this request's page shows; 404 for one it may not see.
+    """The organisations this request's page shows.
 
-    Raises HTTPException 403 when the person may see no organisation's ``sees`` at all
-    (what the gate answered before there were several)."""
+    Raises :class:`NoSuchOrg` (404, "No such organisation.") for an organisation the path
+    names that the person may not see or that does not exist, and unprefixed when the
+    person sees no organisation at all (the answer the default organisation's page gave;
+    the overview, ``sees`` any, is then empty, as a signed-in person's with no role was);
+    HTTPException 403 when they see some but may see ``sees`` in none."""
     tenants, who = _tenants(conn), principal_of(conn)
     named = conn.path_params.get("org")
     if isinstance(named, str):
         found = tenants.find(named)
         if found is None or not may_see(who, named, "any"):
-            raise HTTPException(404, NO_SUCH_ORG)
-        if not may_see(who, named, sees) and sees != "any":
-            raise HTTPException(403, "Your role may not see this.")
+            raise NoSuchOrg(named)
         scope = Scope((found,), named)
     else:
+        if sees != "any" and not visible(tenants, who):
+            raise NoSuchOrg(DEFAULT_ORG)
         scope = Scope(tuple(visible(tenants, who, sees)), None)
-        if not scope.shown and sees != "any":
-            raise HTTPException(403, "Your role may not see this.")
+    if (not scope.shown and sees != "any") or (named and not may_see(who, named, sees)):
+        raise HTTPException(403, "Your role may not see this.")
     conn.state.org_scope = scope  # the switcher marks what the page shows
     return scope
 

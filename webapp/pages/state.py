@@ -14,6 +14,7 @@ from starlette.applications import Starlette
 from starlette.requests import HTTPConnection
 
 from webapp.access.audit import Via
+from webapp.access.routes import opened_org
 from webapp.access.users import Role
 from webapp.access.wiring import Access, principal_of
 from webapp.alerts.webhooks import WebhookDispatcher
@@ -28,6 +29,7 @@ from webapp.watch.directory import Directory
 from webapp.watch.missing import MissingIds
 from webapp.watch.monitor import Monitor
 from webapp.wire.rest import BurkiRest
+from webapp.wire.streamkey import StreamKey
 
 NAME = "running"
 
@@ -97,7 +99,12 @@ ONCE_FOLD = 86_400.0  # seconds: a page recorded once per session is recorded ag
 
 
 async def record(
-    conn: HTTPConnection, what: str, *, resume: bool = False, once: bool = False
+    conn: HTTPConnection,
+    what: str,
+    *,
+    resume: bool = False,
+    once: bool = False,
+    org: str | None = None,
 ) -> None:
     """Note in the audit log that this request's principal opened ``what``.
 
@@ -105,6 +112,8 @@ async def record(
     same viewing when one was written in the last ten minutes. ``once``: a page
     view recorded once per session (or token, or embed link) and page, however
     often it is reloaded and its update stream reconnects (a day at most).
+    ``org``: the organisation of what was opened; by default the one of the stream
+    ``what`` names (``acme/call:CA1``), else the route's (:func:`opened_org`).
     """
     who = principal_of(conn)
     if who is None:
@@ -117,7 +126,24 @@ async def record(
     key = (who.name, who.via, what, address, session)
     if once and access.shared_once is not None and not await access.shared_once.first(key, fold):
         return  # another node of the cluster recorded this session's view of the page
-    await audit.record(who.name, who.via, what, path, address, fold=fold, session=session)
+    org = org if org is not None else org_of(conn, what)
+    await audit.record(who.name, who.via, what, path, address, fold=fold, session=session, org=org)
+
+
+class _AnyOrg:
+    """Every organisation, for reading a stream key back from an entry's words."""
+
+    def __contains__(self, slug: object) -> bool:
+        return True
+
+
+def org_of(conn: HTTPConnection, what: str) -> str:
+    """The organisation of the first stream ``what`` names, else the route's."""
+    for word in what.split():  # "made for acme/call:CA1, until ...", "end call:CA1: not sent"
+        key = StreamKey.read(word.strip(",;()").rstrip(":"), _AnyOrg())
+        if key is not None:
+            return key.org
+    return opened_org(conn.scope)
 
 
 async def record_event(

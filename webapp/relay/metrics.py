@@ -107,11 +107,15 @@ class _WebhookGauges(Collector):
 
     def collect(self) -> Iterator[Metric]:
         family = GaugeMetricFamily(
-            "burki_live_webhook", "Webhook deliveries per endpoint", labels=["endpoint", "count"]
+            "burki_live_webhook",
+            "Webhook deliveries per endpoint (and its organisation: all for a global route)",
+            labels=["endpoint", "org", "count"],
         )
         for endpoint in self._dispatcher.status():
+            # One URL may be two routes (two organisations'): the org keeps them apart.
+            route = [str(endpoint["url"]), str(endpoint.get("org") or "all")]
             for name in self.FIELDS:
-                family.add_metric([str(endpoint["url"]), name], float(endpoint.get(name, 0)))
+                family.add_metric([*route, name], float(endpoint.get(name, 0)))
         yield family
 
 

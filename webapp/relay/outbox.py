@@ -41,7 +41,7 @@ class Outbox:
 
     def emit(self, frame: Frame) -> None:
         """Number a frame of a webhook type for the routes that take it; send it if posting."""
-        routes = self._webhooks.routes(frame.type, frame.data)
+        routes = self._webhooks.routes(self.key, frame.type, frame.data)
         parsed = parse_id(frame.id)
         if not routes or parsed is None:
             return

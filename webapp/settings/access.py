@@ -99,8 +99,9 @@ class AccessSettings(Area):
     )
     dashboard_sso_roles_file: Path | None = Field(
         None,
-        description="SSO mode: TOML file mapping user names to roles; when set it decides "
-        "every role, and names it does not list get none.",
+        description="SSO mode: TOML file mapping user names to roles ([roles]: in every "
+        "organisation; [orgs.<slug>]: in one); when set it decides every role, and names it "
+        "does not list get none.",
     )
     dashboard_trusted_proxies: str = Field(
         "",

@@ -10,6 +10,7 @@ from pydantic import Field, PrivateAttr, SecretStr, model_validator
 from webapp.access.netaddr import is_loopback
 from webapp.alerts.attention import DEFAULT_WEIGHTS, Weights, parse_weights
 from webapp.alerts.endpoints import SEVERITIES, Endpoint, parse_endpoints
+from webapp.alerts.endpoints import org as endpoint_org
 from webapp.alerts.keywords import KeywordRule, parse_rules
 
 from .base import Area, comma_list, parsed
@@ -73,6 +74,11 @@ class AlertSettings(Area):
         description="Comma-separated alert kinds (e.g. keyword, sentiment) sent by e-mail; "
         "empty: all.",
     )
+    alert_email_org: str = Field(
+        "",
+        description="The one organisation (its slug) whose alerts go by e-mail; empty: every "
+        "organisation's.",
+    )
     smtp_host: str = Field("localhost", description="SMTP server for alert e-mail.")
     smtp_port: int = Field(587, ge=1, le=65535, description="SMTP server port.")
     smtp_security: Literal["starttls", "tls", "none"] = Field(
@@ -112,6 +118,8 @@ class AlertSettings(Area):
         self._attention_weights = weights[0] if weights else Weights()
         self._webhook_endpoints = tuple(parsed("webhook_endpoints", parse_endpoints, webhooks))
         parsed("alert_email_severities", _severities, self.alert_email_severities)
+        email_org = self.alert_email_org.strip()
+        parsed("alert_email_org", lambda t: [endpoint_org({"org": t}, "e-mail")], email_org)
         return self
 
     @model_validator(mode="after")
@@ -162,6 +170,7 @@ class AlertSettings(Area):
             "email",
             comma_list(self.alert_email_severities),
             comma_list(self.alert_email_kinds),
+            self.alert_email_org.strip(),
         )
 
 

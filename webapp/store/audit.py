@@ -24,6 +24,7 @@ class AuditRow:
     what: str
     route: str
     address: str
+    org: str = ""  # the organisation of what was opened ('' for nothing of one)
 
 
 class AuditRows:
@@ -42,18 +43,24 @@ class AuditRows:
                 "what": r.what,
                 "route": r.route,
                 "address": r.address,
+                "org": r.org,
             }
             for r in rows
         ]
         async with self.db.begin() as conn:
             await conn.execute(insert(audit_log), values)
 
-    async def newest(self, limit: int | None, since: datetime | None = None) -> list[AuditRow]:
-        """Up to ``limit`` rows (all with None) at or after ``since``, newest first."""
+    async def newest(
+        self, limit: int | None, since: datetime | None = None, org: str | None = None
+    ) -> list[AuditRow]:
+        """Up to ``limit`` rows (all with None) at or after ``since`` (and of ``org``, when
+        given), newest first."""
         c = audit_log.c
-        query = select(c.at, c.who, c.via, c.what, c.route, c.address)
+        query = select(c.at, c.who, c.via, c.what, c.route, c.address, c.org)
         if since is not None:
             query = query.where(c.at >= since)
+        if org is not None:
+            query = query.where(c.org == org)
         query = query.order_by(c.at.desc(), c.id.desc()).limit(limit)
         async with self.db.begin() as conn:
             rows = await conn.execute(query)

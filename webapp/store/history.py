@@ -6,11 +6,17 @@ digest, a summary's call or campaign), and a row that exists is left as it is:
 the first write wins. So a cluster's new stream holder may write again what the
 last one wrote before it died. Retention: :meth:`History.prune` deletes one
 kind's rows older than a moment; nothing else deletes.
+
+**Organisations.** Every row belongs to one (``org``) and every natural key includes it.
+Every read names the organisations whose rows it returns, ``orgs``: one slug for one
+organisation's page, several for a combined one (those the person may see). Left out it
+is the default organisation alone; there is no "every organisation" wildcard, so a page
+shows only what it names.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import asdict, dataclass, fields
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
@@ -29,6 +35,7 @@ from webapp.store.records import (
     Record,
 )
 from webapp.store.schema import actions, alerts, call_summaries, campaign_summaries
+from webapp.wire.streamkey import DEFAULT_ORG, ONLY_DEFAULT
 
 if TYPE_CHECKING:
     from _typeshed import DataclassInstance
@@ -54,6 +61,7 @@ class AlertFilter:
     kind: str = ""
     assistant: str = ""
     handled: bool | None = None  # True: acknowledged or claimed; False: not yet
+    orgs: Collection[str] = ONLY_DEFAULT  # whose alerts (slugs): one, or several combined
 
 
 class History:
@@ -72,7 +80,7 @@ class History:
         """The alerts ``which`` names, newest first."""
         c = alerts.c
         query = select(*[c[f.name] for f in fields(AlertRecord)]).where(
-            c.at >= which.since, c.at < which.until
+            c.at >= which.since, c.at < which.until, c.org.in_(sorted(which.orgs))
         )
         for column, value in (
             (c.severity, which.severity),
@@ -89,12 +97,14 @@ class History:
             rows = await conn.execute(query)
         return [AlertRecord(**row._asdict()) for row in rows]
 
-    async def assistants(self, since: datetime, until: datetime) -> list[str]:
-        """The assistants named by alerts in the range, for a filter's choices."""
+    async def assistants(
+        self, since: datetime, until: datetime, orgs: Collection[str] = ONLY_DEFAULT
+    ) -> list[str]:
+        """The assistants named by ``orgs``' alerts in the range, for a filter's choices."""
         c = alerts.c
         query = (
             select(c.assistant)
-            .where(c.at >= since, c.at < until, c.assistant != "")
+            .where(c.at >= since, c.at < until, c.assistant != "", c.org.in_(sorted(orgs)))
             .group_by(c.assistant)
             .order_by(c.assistant)
         )
@@ -102,30 +112,45 @@ class History:
             return list((await conn.scalars(query)).all())
 
     async def actions(
-        self, since: datetime, until: datetime, limit: int = MAX_ROWS
+        self,
+        since: datetime,
+        until: datetime,
+        limit: int = MAX_ROWS,
+        orgs: Collection[str] = ONLY_DEFAULT,
     ) -> list[ActionRecord]:
-        """The actions taken in the range, newest first."""
-        return await self._newest("actions", ActionRecord, actions.c.id.desc(), since, until, limit)
+        """The actions taken in ``orgs`` in the range, newest first."""
+        tiebreak = actions.c.id.desc()
+        return await self._newest("actions", ActionRecord, tiebreak, since, until, limit, orgs)
 
     async def calls(
-        self, since: datetime, until: datetime, limit: int = MAX_ROWS
+        self,
+        since: datetime,
+        until: datetime,
+        limit: int = MAX_ROWS,
+        orgs: Collection[str] = ONLY_DEFAULT,
     ) -> list[CallSummary]:
-        """The calls that ended in the range, newest first."""
+        """The calls of ``orgs`` that ended in the range, newest first."""
         tiebreak = call_summaries.c.call_id
-        return await self._newest("calls", CallSummary, tiebreak, since, until, limit)
+        return await self._newest("calls", CallSummary, tiebreak, since, until, limit, orgs)
 
-    async def call(self, call_id: str) -> CallSummary | None:
-        query = select(call_summaries).where(call_summaries.c.call_id == call_id)
+    async def call(self, call_id: str, org: str = DEFAULT_ORG) -> CallSummary | None:
+        """The summary of ``org``'s call ``call_id``; None before it ended (or after the prune)."""
+        c = call_summaries.c
+        query = select(call_summaries).where(c.org == org, c.call_id == call_id)
         async with self.db.begin() as conn:
             row = (await conn.execute(query)).first()
         return CallSummary(**row._asdict()) if row is not None else None
 
     async def campaigns(
-        self, since: datetime, until: datetime, limit: int = MAX_ROWS
+        self,
+        since: datetime,
+        until: datetime,
+        limit: int = MAX_ROWS,
+        orgs: Collection[str] = ONLY_DEFAULT,
     ) -> list[CampaignSummary]:
-        """The campaigns that ended in the range, newest first."""
+        """The campaigns of ``orgs`` that ended in the range, newest first."""
         tiebreak = campaign_summaries.c.campaign_id
-        return await self._newest("campaigns", CampaignSummary, tiebreak, since, until, limit)
+        return await self._newest("campaigns", CampaignSummary, tiebreak, since, until, limit, orgs)
 
     async def _newest(
         self,
@@ -135,14 +160,16 @@ class History:
         since: datetime,
         until: datetime,
         limit: int,
+        orgs: Collection[str],
     ) -> list[R]:
-        """``kind``'s rows whose time (``TABLES``) is in the range, newest first, as ``record``s."""
+        """``kind``'s rows of ``orgs`` whose time (``TABLES``) is in the range, newest first,
+        as ``record``s."""
         table, column = TABLES[kind]
         when = table.c[column]
         query = (
             select(*[table.c[f.name] for f in fields(record)])
-            .where(when >= since, when < until)
-            .order_by(when.desc(), tiebreak)
+            .where(when >= since, when < until, table.c.org.in_(sorted(orgs)))
+            .order_by(when.desc(), tiebreak, table.c.org)
             .limit(limit)
         )
         async with self.db.begin() as conn:
@@ -182,7 +209,7 @@ async def _write(conn: AsyncConnection, run: list[Record]) -> None:
             assert isinstance(mark, Handled)
             await conn.execute(
                 update(alerts)
-                .where(and_(c.call_id == mark.call_id, c.handled_by.is_(None)))
+                .where(and_(c.org == mark.org, c.call_id == mark.call_id, c.handled_by.is_(None)))
                 .values(handled_by=mark.by[:128], handled_how=mark.how, handled_at=mark.at)
             )
         return

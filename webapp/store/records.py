@@ -2,7 +2,9 @@
 
 Every record is made of what a person was already shown: an alert's excerpt was
 redacted before its alert was raised, and no record has a field for a
-transcript's text or for anything of Burki's credentials.
+transcript's text or for anything of Burki's credentials. Every record belongs to one
+Burki organisation (``org``, its slug; the default one's unless given), part of its
+natural key: the same call id in two organisations is two calls.
 """
 
 from __future__ import annotations
@@ -10,6 +12,8 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from datetime import datetime
+
+from webapp.wire.streamkey import DEFAULT_ORG
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,6 +31,7 @@ class AlertRecord:
     handled_by: str | None = None
     handled_how: str | None = None
     handled_at: datetime | None = None
+    org: str = DEFAULT_ORG
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +43,7 @@ class Handled:
     by: str
     how: str  # ack or claim
     at: datetime
+    org: str = DEFAULT_ORG
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,15 +51,17 @@ class ActionRecord:
     """A person's action: ending a call, controlling a campaign, claiming or releasing."""
 
     at: datetime
-    stream: str  # call:<id> or campaign:<id>
+    stream: str  # its key as rendered: call:<id>, campaign:<id>, <org>/call:<id>
     what: str  # end, campaign, claim, ack, release
     outcome: str  # asked, done, failed; "" for a claim
     who: str
     message: str
+    org: str = DEFAULT_ORG
 
     @property
     def key(self) -> str:
         """The same for the same action however often it is written (a cluster's takeover)."""
+        # The stream's key names its organisation (all but the default's, as before).
         parts = (self.at.isoformat(), self.stream, self.what, self.outcome, self.who)
         return hashlib.blake2b("\x1f".join(parts).encode(), digest_size=16).hexdigest()
 
@@ -75,6 +83,7 @@ class CallSummary:
     peak_attention: int
     reasons: str
     alerts: int
+    org: str = DEFAULT_ORG
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,6 +97,7 @@ class CampaignSummary:
     successful: int
     failed: int
     duration: float | None
+    org: str = DEFAULT_ORG
 
 
 Record = AlertRecord | Handled | ActionRecord | CallSummary | CampaignSummary

@@ -137,11 +137,15 @@ user_orgs = Table(
 # Only what the dashboard showed people already: redacted excerpts, never a transcript's
 # text, never the Burki key. Each row has a natural key, so a record written twice (a
 # cluster's holder that died after writing, its successor writing again) is one row.
+# Every row belongs to one organisation (``org``, a slug; rows from before there were
+# organisations are the default one's) and each natural key includes it: the same call id
+# in two organisations is two calls.
 
 alerts = Table(
     "alerts",
     metadata,
     Column("id", RowId, primary_key=True, autoincrement=True),
+    Column("org", String(32), nullable=False, server_default="default"),
     Column("call_id", String(128), nullable=False),
     Column("alert_id", String(64), nullable=False),  # the alert's id, unique within its call
     Column("at", UtcDateTime(), nullable=False, index=True),
@@ -153,25 +157,28 @@ alerts = Table(
     Column("handled_by", String(128), nullable=True),  # who acknowledged or claimed the call
     Column("handled_how", String(16), nullable=True),  # ack or claim
     Column("handled_at", UtcDateTime(), nullable=True),
-    UniqueConstraint("call_id", "alert_id", name="uq_alerts_call_id_alert_id"),
+    UniqueConstraint("org", "call_id", "alert_id", name="uq_alerts_org_call_id_alert_id"),
 )
 
 actions = Table(
     "actions",
     metadata,
     Column("id", RowId, primary_key=True, autoincrement=True),
-    Column("key", String(32), nullable=False, unique=True),  # a digest of the record
+    Column("org", String(32), nullable=False, server_default="default"),
+    Column("key", String(32), nullable=False),  # a digest of the record
     Column("at", UtcDateTime(), nullable=False, index=True),
-    Column("stream", String(160), nullable=False),  # call:<id> or campaign:<id>
+    Column("stream", String(192), nullable=False),  # its key: [<org>/]call:<id>, campaign:<id>
     Column("what", String(16), nullable=False),  # end, campaign, claim, ack, release
     Column("outcome", String(16), nullable=False),  # asked, done, failed ("" for claims)
     Column("who", String(128), nullable=False),
     Column("message", String(256), nullable=False),
+    UniqueConstraint("org", "key", name="uq_actions_org_key"),
 )
 
 call_summaries = Table(
     "call_summaries",
     metadata,
+    Column("org", String(32), primary_key=True, server_default="default"),
     Column("call_id", String(128), primary_key=True),
     Column("ended_at", UtcDateTime(), nullable=False, index=True),
     Column("assistant", String(128), nullable=False),
@@ -190,6 +197,7 @@ call_summaries = Table(
 campaign_summaries = Table(
     "campaign_summaries",
     metadata,
+    Column("org", String(32), primary_key=True, server_default="default"),
     Column("campaign_id", String(128), primary_key=True),
     Column("ended_at", UtcDateTime(), nullable=False, index=True),
     Column("name", String(256), nullable=False),

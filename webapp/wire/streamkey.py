@@ -130,3 +130,13 @@ def _org(org: str) -> str:
     if org != DEFAULT_ORG and not ORG_PATTERN.fullmatch(org):
         raise BadStreamId(ORG_RULE)
     return org
+
+
+def stream_path(key: StreamKey) -> str:
+    """The dashboard page of ``key``, as a path: ``/calls/<sid>``, ``/campaigns/<id>``, and
+    another organisation's the same under ``/o/<org>`` (``/o/acme/calls/CA1``).
+
+    The one place a stream's page path is built outside the routes (alert messages' links;
+    templates may use it too), so it follows the URL scheme wherever it changes."""
+    page = f"/{'calls' if key.kind == 'call' else 'campaigns'}/{quoted(key.id)}"
+    return page if key.org == DEFAULT_ORG else f"/o/{key.org}{page}"
