@@ -111,6 +111,12 @@ DOORS: dict[str, Door] = {
     "org_alerts": Door("/o/default/alerts"),
     "org_wallboard": Door("/o/default/wallboard", again=1),
     "org_wallboard_updates": Door("/o/default/wallboard/updates", stream=True),
+    "org_wallboard_embed": Door(
+        "/o/default/embed/wallboard?token={board_token}", who="embed", again=1
+    ),
+    "org_wallboard_embed_updates": Door(
+        "/o/default/embed/wallboard/updates?token={board_token}", who="embed", stream=True
+    ),
     "org_history_alerts": Door("/o/default/history/alerts"),
     "org_history_alerts_csv": Door("/o/default/history/alerts.csv", again=1),
     "org_shift_report": Door("/o/default/history/shift"),

@@ -10,6 +10,7 @@ import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import httpx
 import pytest
 
 from tests.live import LiveApp, Viewer, running_app
@@ -200,3 +201,28 @@ async def test_one_organisation_shows_no_switcher_and_no_tag(sim: Simulator) -> 
             assert "org-switch" not in html and "org-tag" not in html, path
             assert "Acme Support" not in html, path
         assert f'href="/calls/{sid}"' in (await client.get(f"{live.url}/")).text
+
+
+async def test_an_embed_link_of_one_organisations_wallboard_shows_its_calls_alone(
+    two: Simulator,
+) -> None:
+    mine = two.add_call(assistant_name="Billing bot")
+    theirs = two.org("globex").add_call(assistant_name="Sales bot")
+    async with both(two) as live, httpx.AsyncClient(timeout=20) as client:
+        link = await live.state.access.embeds.mint("wallboard", "all", 600, "test", org="globex")
+        assert link.path.startswith("/o/globex/embed/wallboard?token=")
+        board = await client.get(live.url + link.path)
+        assert board.status_code == 200
+        assert f'id="card-globex_2fcall_3a{theirs}"' in board.text and mine not in board.text
+        assert "org-tag" not in board.text and "org-switch" not in board.text
+        assert "/o/globex/embed/wallboard/updates?" in board.text
+        viewer = Viewer(live.url, f"/o/globex/embed/wallboard/updates?token={link.token}")
+        viewer.start(client)
+        try:
+            two.org("globex").add_segment(theirs, "user", "globex's own words")
+            await viewer.wait_for(lambda e: "globex&#39;s own words" in e.data, timeout=10)
+            assert all(mine not in e.data for e in viewer.events)
+        finally:
+            await viewer.stop()
+        elsewhere = await client.get(f"{live.url}/embed/wallboard?token={link.token}")
+        assert elsewhere.status_code in (303, 401, 403, 404)  # its link opens its board only

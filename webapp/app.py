@@ -164,6 +164,20 @@ def org_views() -> list[BaseRoute]:
             audit="viewing",
         ),
         route(
+            f"{at}/embed/wallboard",
+            wallboard.embed_page,
+            name="org_wallboard_embed",
+            guard=call,
+            audit="viewing",
+        ),
+        route(
+            f"{at}/embed/wallboard/updates",
+            wallboard.embed_updates,
+            name="org_wallboard_embed_updates",
+            guard=Guard("call", stream=True),
+            audit="viewing",
+        ),
+        route(
             f"{at}/history/alerts",
             history.alerts_page,
             name="org_history_alerts",
