@@ -151,7 +151,7 @@ async def test_past_the_cap_the_unmonitored_calls_are_named_logged_and_counted(
         metrics = (await client.get(live.url + "/metrics")).text
     assert "The cap is reached: 1 listed stream(s) are not monitored" in admin
     assert f'title="{left}"' in admin
-    assert metric(metrics, "burki_live_monitor_unmonitored") == {(): 1.0}
+    assert metric(metrics, "burki_live_monitor_unmonitored") == {(("org", "default"),): 1.0}
     assert any("cap of 2 monitored streams is reached" in r.message for r in caplog.records)
 
 
@@ -171,7 +171,7 @@ async def test_a_call_burki_refuses_is_left_alone_and_counted_not_retried(
         assert sim.attempts(f"call:{refused}") == tried
         assert StreamKey.call(refused) not in monitor.held
         metrics = (await client.get(live.url + "/metrics")).text
-    assert metric(metrics, "burki_live_monitor_refused_total") == {(): 1.0}
+    assert metric(metrics, "burki_live_monitor_refused_total") == {(("org", "default"),): 1.0}
 
 
 async def test_streams_open_at_the_bounded_rate_not_all_at_once(sim: Simulator) -> None:

@@ -96,17 +96,19 @@ async def _lifespan(
         setattr(app.state, NAME, state)
         if state.webhooks is not None:
             state.webhooks.start()
-        if state.monitor is not None:
-            state.monitor.start()
+        for each in state.tenants:  # every organisation monitors its own listed streams
+            if each.monitor is not None:
+                each.monitor.start()
         if state.history is not None:
             state.history.start()
         await access.audit.prune()
         try:
             yield
         finally:
-            if state.monitor is not None:
-                await state.monitor.close()
-            await state.directory.close()
+            for each in state.tenants:
+                if each.monitor is not None:
+                    await each.monitor.close()
+                await each.directory.close()
             await state.hub.close()
             if state.history is not None:  # after the hub: the streams' last records are in
                 await state.history.close()

@@ -119,8 +119,8 @@ def app_state(settings: Settings, access: Access, rest: BurkiRest, demo: bool) -
     hub = Hub(tenants, relay_config(settings), metrics, integrations)
     for each in tenants:
         each.monitor = monitor(settings, hub, each, store)
-        if each.monitor is not None:
-            metrics.registry.register(MonitorGauges(each.monitor))
+    if settings.monitor_enabled:  # one collector: a series per organisation's monitor
+        metrics.registry.register(MonitorGauges(partial(monitors_of, tenants)))
     return AppState(
         access=access,
         metrics=metrics,
@@ -142,6 +142,11 @@ def app_state(settings: Settings, access: Access, rest: BurkiRest, demo: bool) -
         store=store.bus if store is not None else None,
         history=keeper,
     )
+
+
+def monitors_of(tenants: Tenants) -> list[Monitor]:
+    """Every organisation's monitor now (an organisation added later included)."""
+    return [each.monitor for each in tenants if each.monitor is not None]
 
 
 def default_org(settings: Settings) -> Org:
@@ -176,6 +181,7 @@ def monitor(settings: Settings, hub: Hub, each: Tenant, store: Cluster | None) -
         RedisPlacement(store.bus)
         if store is not None
         else Alone(startup.node_id(settings.dashboard_node_id)),
+        org=each.slug,
     )
     return found if found.enabled else None
 

@@ -63,7 +63,8 @@ class DashboardServer(uvicorn.Server):
         state = state_of(self.dashboard)
         if state is not None:
             state.hub.release_viewers()
-            state.directory.release_watchers()
+            for each in state.tenants:
+                each.directory.release_watchers()
         await super().shutdown(sockets)
 
 

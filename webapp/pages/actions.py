@@ -30,6 +30,7 @@ from webapp.calls.callstate import CallState
 from webapp.calls.campaignstate import CampaignState
 from webapp.pages.callers import caller_text
 from webapp.pages.capabilities import CANNOT, Capability
+from webapp.pages.known import unless_foreign
 from webapp.pages.state import app_state, record
 from webapp.pages.templating import campaign_status, templates
 from webapp.wire.rest import NetworkError, NoRoute, NotFound, RestError
@@ -79,7 +80,9 @@ async def end_call(request: Request) -> Response:
         await record(request, f"end {key}: not sent (the call has ended)")
         return _confirm(request, step, 409)
     rest = app_state(request).rest
-    return await _act(request, who, key, "end_call", step, lambda: rest.terminate_call(key.id))
+    # Another organisation's call fails as an unknown one, and Burki is not asked.
+    work = unless_foreign(request, key, lambda: rest.terminate_call(key.id))
+    return await _act(request, who, key, "end_call", step, work)
 
 
 def _has_ended(request: Request, key: StreamKey) -> bool:
@@ -116,7 +119,8 @@ async def _caller_number(request: Request, key: StreamKey) -> str:
     if isinstance(state, CallState) and (number := state.info.caller):
         return number
     try:
-        summary = await app_state(request).rest.call(key.id)
+        rest = app_state(request).rest
+        summary = await unless_foreign(request, key, lambda: rest.call(key.id))()
     except RestError:
         return ""
     return summary.customer_phone or ""
@@ -150,7 +154,7 @@ async def campaign_control(request: Request) -> Response:
         await record(request, f"stop page {key}", once=True)
         return _confirm(request, step)
     rest = app_state(request).rest
-    work = lambda: rest.control_campaign(int(key.id), verb)  # noqa: E731
+    work = unless_foreign(request, key, lambda: rest.control_campaign(int(key.id), verb))
     return await _act(request, who, key, "campaign_control", step, work)
 
 

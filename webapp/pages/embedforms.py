@@ -22,6 +22,7 @@ from webapp.access.embedlinks import (
 )
 from webapp.access.embedstore import EmbedLinkRecord, EmbedStoreError
 from webapp.access.wiring import principal_of
+from webapp.pages.known import held_elsewhere
 from webapp.pages.state import app_state, record
 from webapp.wire.rest import NotFound, RestError
 from webapp.wire.streamkey import DEFAULT_ORG
@@ -80,6 +81,10 @@ async def _known(request: Request, scope: EmbedScope) -> None:
     tenant = app_state(request).tenants.get(key.org)  # its own organisation's key, only
     rest = tenant.rest
     kind = "call" if key.kind == "call" else "campaign"
+    if held_elsewhere(app_state(request), key):  # another organisation's: nothing asked
+        raise EmbedFormError(
+            f"Burki has no {kind} {key.id}: no link was made.", audit=f"Burki has no {key}"
+        )
 
     async def ask() -> object:
         return await (rest.call(key.id) if key.kind == "call" else rest.campaign(int(key.id)))

@@ -22,7 +22,7 @@ from webapp.calls.callstate import CallState, segment_payload
 from webapp.calls.change import iso
 from webapp.calls.redactor import CallRedactor
 from webapp.pages.callers import caller_text
-from webapp.pages.known import UnknownId
+from webapp.pages.known import UnknownId, refuse_foreign
 from webapp.pages.state import app_state, record
 from webapp.pages.templating import clock
 from webapp.wire.fields import parse_timestamp
@@ -115,6 +115,7 @@ def unredacted_asked(request: Request) -> bool:
 
 async def _opened(request: Request, key: StreamKey, raw: bool) -> list[dict[str, Any]]:
     """The segments, and the audit entry for this read (``call:<sid> unredacted`` when raw)."""
+    refuse_foreign(request, key)  # another organisation's id: nothing asked of Burki
     if key in app_state(request).missing:
         raise UnknownId(key, app_state(request).missing.why(key))
     segments = await _segments(request, key, raw)

@@ -24,7 +24,7 @@ from webapp.delivery.serve import SSE, last_event_id, sse_response
 from webapp.pages import actions, exports, views
 from webapp.pages.capabilities import CANNOT
 from webapp.pages.history import FORM_TIME
-from webapp.pages.known import UnknownId, refuse_unknown
+from webapp.pages.known import UnknownId, refuse_foreign, refuse_unknown
 from webapp.pages.state import app_state, record
 from webapp.pages.templating import templates
 from webapp.relay.hub import Hub
@@ -170,8 +170,10 @@ async def _check(request: Request, key: StreamKey, ask: Callable[[], Awaitable[T
     rule for Burki's REST (``webapp.pages.errorpages``).
 
     A 404 is remembered for a while and concurrent lookups share one REST call
-    (:mod:`webapp.watch.missing`): no upstream is opened for the id meanwhile.
+    (:mod:`webapp.watch.missing`): no upstream is opened for the id meanwhile. Another
+    organisation's id is refused first, without any request (``webapp.pages.known``).
     """
+    refuse_foreign(request, key)
     try:
         return await app_state(request).missing.lookup(key, ask)
     except NotFound as failed:

@@ -73,7 +73,9 @@ class Directory:
         # What the streams post (alerts, a call gone quiet) and the watchers: the relay's.
         self.bulletin = bulletin or Bulletin()
         self.alerts = self.bulletin.alerts
-        self._watchers = self.bulletin.watchers
+        # This directory's watchers decide when it polls; the bulletin's (every
+        # organisation's, shared) are told of every change.
+        self._watchers: set[Subscriber] = set()
         self._task: asyncio.Task[None] | None = None
         self._idle: asyncio.Task[None] | None = None
 
@@ -143,6 +145,7 @@ class Directory:
 
     def watch(self, sub: Subscriber) -> None:
         self._watchers.add(sub)
+        self.bulletin.watchers.add(sub)
         if self._idle is not None:
             self._idle.cancel()
             self._idle = None
@@ -151,6 +154,7 @@ class Directory:
 
     def unwatch(self, sub: Subscriber) -> None:
         self._watchers.discard(sub)
+        self.bulletin.watchers.discard(sub)
         if not self._watchers and self._idle is None:
             self._idle = asyncio.create_task(self._stop_after(self.grace))
 
@@ -158,6 +162,7 @@ class Directory:
         """End every watcher's response now (the server is shutting down)."""
         for sub in list(self._watchers):
             sub.close("shutdown")
+            self.bulletin.watchers.discard(sub)
         self._watchers.clear()
 
     async def _poll(self) -> None:

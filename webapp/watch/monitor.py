@@ -19,6 +19,11 @@ says which node holds each stream's lease: a node takes free streams up to its s
 holds past its share that no viewer watches here; a dead node's leases run out and the
 others take its streams.
 
+Each organisation has its own monitor (``org``): it reads its own organisation's directory,
+holds streams keyed by that organisation, and has its own cap (``MONITOR_MAX_STREAMS`` per
+organisation), opener and refusals, so one organisation's Burki refusing or down never
+slows another's monitoring.
+
 Ownership: the app's lifespan owns the monitor (:meth:`start`, :meth:`close`); the monitor
 owns two tasks, the look loop and the opener. The hub owns the streams; the monitor holds
 and lets go of them through :meth:`Hub.hold`.
@@ -41,7 +46,7 @@ from webapp.relay.stream import Stream
 from webapp.relay.subscriber import Subscriber
 from webapp.watch.placement import Alone, Placement, Survey
 from webapp.wire.rest import CallSummary, CampaignSummary
-from webapp.wire.streamkey import BadStreamId, StreamKey
+from webapp.wire.streamkey import DEFAULT_ORG, BadStreamId, StreamKey
 
 log = logging.getLogger(__name__)
 
@@ -77,8 +82,10 @@ class Monitor:
         listing: Listing,
         config: MonitorConfig,
         placement: Placement | None = None,
+        org: str = DEFAULT_ORG,
     ) -> None:
         self.hub = hub
+        self.org = org  # the organisation whose listed streams it holds
         self.listing = listing
         self.config = config
         self.placement: Placement = placement or Alone()
@@ -109,8 +116,8 @@ class Monitor:
     def start(self) -> None:
         if self.config.enabled and not self._tasks:
             self._tasks = [
-                asyncio.create_task(self._run(), name="monitor"),
-                asyncio.create_task(self._open(), name="monitor opener"),
+                asyncio.create_task(self._run(), name=f"monitor {self.org}"),
+                asyncio.create_task(self._open(), name=f"monitor opener {self.org}"),
             ]
 
     async def close(self) -> None:
@@ -144,7 +151,7 @@ class Monitor:
                 except HubClosed:
                     return
                 except Exception:  # a look that failed must not end monitoring: next one
-                    log.exception("monitor: a look at the listed streams failed")
+                    log.exception("monitor %s: a look at the listed streams failed", self.org)
                 await _next_change(sub, self.placement.recheck)
         finally:
             if sub is not None:
@@ -153,13 +160,14 @@ class Monitor:
     async def look(self) -> None:
         """Bring the held streams in line with the directory's lists (one look)."""
         self._let_go_done()
-        every = _keys(self.listing)
+        every = _keys(self.listing, self.org)
         self._forget_unlisted(set(every))
         listed = [k for k in every if k not in self.refused and k not in self._ended]
         try:
             survey = await self.placement.survey(listed, self.holding)
         except Exception as exc:  # Redis away: hold what is held, take nothing, look again
-            log.warning("monitor: the cluster's placement is unavailable (%s)", type(exc).__name__)
+            name = type(exc).__name__
+            log.warning("monitor %s: the cluster's placement is unavailable (%s)", self.org, name)
             return
         self.counts = survey.counts
         for key in survey.refused:
@@ -215,13 +223,14 @@ class Monitor:
     def _note_unmonitored(self, left: list[StreamKey]) -> None:
         if left and len(left) != len(self.unmonitored):
             log.warning(
-                "monitor: the cap of %d monitored streams is reached; %d listed streams are not"
-                " monitored (MONITOR_MAX_STREAMS; /admin names them)",
+                "monitor %s: the cap of %d monitored streams is reached; %d listed streams are"
+                " not monitored (MONITOR_MAX_STREAMS; /admin names them)",
+                self.org,
                 self.config.max_streams,
                 len(left),
             )
         elif self.unmonitored and not left:
-            log.info("monitor: every listed stream is monitored again")
+            log.info("monitor %s: every listed stream is monitored again", self.org)
         self.unmonitored = left
 
     def _give_back(self, limit: int) -> None:
@@ -252,7 +261,7 @@ class Monitor:
         self.refusals += 1
         self._remember(self.refused, key)
         self._let_go(key)
-        log.warning("monitor: Burki refused %s; it is left alone while listed", key)
+        log.warning("monitor %s: Burki refused %s; it is left alone while listed", self.org, key)
         task = asyncio.create_task(self.placement.refuse(key), name=f"refused {key}")
         task.add_done_callback(_logged)
 
@@ -297,8 +306,9 @@ class Monitor:
             await asyncio.sleep(pause)
 
 
-def _keys(listing: Listing) -> list[StreamKey]:
-    """The listed calls, then the listed campaigns, as stream keys (unnamable ids skipped)."""
+def _keys(listing: Listing, org: str) -> list[StreamKey]:
+    """The listed calls, then the listed campaigns, as stream keys of ``org`` (unnamable
+    ids skipped)."""
     keys: list[StreamKey] = []
     ids: Iterable[tuple[str, str]] = [
         *(("call", c.call_sid) for c in listing.calls),
@@ -306,7 +316,7 @@ def _keys(listing: Listing) -> list[StreamKey]:
     ]
     for kind, ident in ids:
         try:
-            keys.append(StreamKey.call(ident) if kind == "call" else StreamKey.campaign(ident))
+            keys.append(StreamKey.of(kind, ident, org))
         except BadStreamId:
             continue
     return keys
