@@ -69,6 +69,9 @@ async def test_each_organisations_history_is_its_own_and_the_combined_one_tags_t
             one = (await client.get(f"{live.url}/o/globex/history/alerts")).text
             assert f'data-call="{theirs}"' in one and f'data-call="{mine}"' not in one
             assert "org-tag" not in one.split('id="alert-results"')[1]
+            both = (await client.get(f"{live.url}/history/shift")).text
+            assert 'tr data-org="globex"' in both and 'tr data-org="default"' in both
+            assert '<span class="org-tag">Globex Sales</span> Globex secret bot' in both
             shift = (await client.get(f"{live.url}/o/default/history/shift")).text
             assert "Globex secret bot" not in shift
         async with person(live, ONLY_DEFAULT, None, {"default": Role.SUPERVISOR}) as client:
