@@ -12,7 +12,7 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Mapping
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,6 +31,7 @@ from webapp.access.users import Role
 from webapp.simulator import Simulator
 from webapp.store.database import database_url
 from webapp.store.store import open_store
+from webapp.wire.streamkey import DEFAULT_ORG
 
 LEASE = 1.5  # seconds: a quick takeover keeps the suite fast
 
@@ -54,11 +55,14 @@ def cluster_database() -> str:
     return _POSTGRES[0].new_database()
 
 
-async def token_in(database: str, name: str, role: Role) -> str:
-    """A new API token in ``database`` (as ``burki-dashboard token create`` makes one)."""
+async def token_in(database: str, name: str, role: Role, org: str = DEFAULT_ORG) -> str:
+    """A new API token of ``org`` in ``database`` (as ``burki-dashboard token create`` makes
+    one)."""
     store = await open_store(database_url(database))
     try:
-        return await TokenStore(store).create(name, role)
+        if org == DEFAULT_ORG:
+            return await TokenStore(store).create(name, role)
+        return await TokenStore(store).create(name, role, org)  # tokens of one org (h-orgaccess)
     finally:
         await store.close()
 
@@ -128,9 +132,16 @@ class NodeProcess:
 
 
 def node_env(
-    name: str, port: int, sim: Simulator, server: RedisServer, folder: Path, database: str
+    name: str,
+    port: int,
+    sim: Simulator,
+    server: RedisServer,
+    folder: Path,
+    database: str,
+    extra: Mapping[str, str] | None = None,
 ) -> dict[str, str]:
-    """A node's environment: its own var folder (``folder/<name>``), the cluster's database."""
+    """A node's environment: its own var folder (``folder/<name>``), the cluster's database,
+    and ``extra`` (settings every node shares, ``BURKI_MASTER_KEY`` for one)."""
     var = folder / name
     return {
         **{k: v for k, v in os.environ.items() if not k.startswith(("BURKI_", "DASHBOARD_"))},
@@ -155,6 +166,7 @@ def node_env(
         "DASHBOARD_LOG_LEVEL": "warning",
         # Other cluster tests follow their viewers; a test of monitoring sets it to true.
         "MONITOR_ENABLED": os.environ.get("MONITOR_ENABLED", "false"),
+        **(extra or {}),
     }
 
 
@@ -178,10 +190,16 @@ async def wait_ready(url: str, timeout: float = 30.0) -> None:
 
 @asynccontextmanager
 async def balanced_nodes(
-    sim: Simulator, server: RedisServer, folder: Path, database: str, count: int = 3
+    sim: Simulator,
+    server: RedisServer,
+    folder: Path,
+    database: str,
+    count: int = 3,
+    env: Mapping[str, str] | None = None,
 ) -> AsyncIterator[tuple[str, dict[str, NodeProcess]]]:
     """``count`` ``burki-dashboard run`` processes on Redis and ``database`` behind HAProxy,
-    each with a var folder of its own under ``folder``: (the balancer's URL, the nodes)."""
+    each with a var folder of its own under ``folder`` and ``env`` added to its environment:
+    (the balancer's URL, the nodes)."""
     haproxy = haproxy_or_skip()
     binary = str(Path(sys.executable).parent / "burki-dashboard")
     started: dict[str, NodeProcess] = {}
@@ -189,8 +207,9 @@ async def balanced_nodes(
     try:
         for n in range(1, count + 1):
             name, port = f"node-{n}", free_port()
-            env = node_env(name, port, sim, server, folder, database)
-            process = spawn([binary, "run"], env)
+            process = spawn(
+                [binary, "run"], node_env(name, port, sim, server, folder, database, env)
+            )
             started[name] = NodeProcess(name, port, process)
         for node in started.values():
             await wait_ready(node.url)

@@ -159,7 +159,7 @@ def tenant(
 ) -> Tenant:
     """One organisation's parts: its sources and its directory (the monitor comes with the hub)."""
     interval = settings.directory_poll_interval
-    listing = RedisListing(store.bus, interval) if store is not None else None
+    listing = RedisListing(store.bus, interval, org.slug) if store is not None else None
     directory = Directory(
         rest, interval, settings.relay_grace_period, shared=listing, bulletin=bulletin, org=org.slug
     )
@@ -178,7 +178,7 @@ def monitor(settings: Settings, hub: Hub, each: Tenant, store: Cluster | None) -
         hub,
         each.directory,
         monitor_config(settings),
-        RedisPlacement(store.bus)
+        RedisPlacement(store.bus, each.slug)
         if store is not None
         else Alone(startup.node_id(settings.dashboard_node_id)),
         org=each.slug,

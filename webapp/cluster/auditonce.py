@@ -2,7 +2,7 @@
 
 A balancer sends one session's reloads and stream reconnects to any node; each
 node folds repeats in memory, so without this each node would write the page
-view once. The first node to see a (who, via, what, address, session) key sets
+view once. The first node to see a (who, via, what, address, session, organisation) key sets
 ``burki:audit:once:<sha256>`` with ``SET NX`` and a time to live; the others find
 it and write nothing. The key is a hash: no name or session id is stored in Redis.
 """

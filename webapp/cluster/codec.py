@@ -80,10 +80,10 @@ def decode(text: str | bytes) -> Any:
 
 
 def _plain(value: object) -> Any:
+    if isinstance(value, Enum):  # first: a StrEnum is a str too, and would come back as one
+        return {"$e": type(value).__name__, "v": value.value}
     if value is None or isinstance(value, bool | int | float | str):
         return value
-    if isinstance(value, Enum):
-        return {"$e": type(value).__name__, "v": value.value}
     if isinstance(value, datetime):
         return {"$dt": value.isoformat()}
     if dataclasses.is_dataclass(value) and not isinstance(value, type):

@@ -123,10 +123,10 @@ async def record(
     fold = ONCE_FOLD if once else RESUME_FOLD if resume else 0.0
     session = (who.session or who.name) if once else ""
     path, address = conn.url.path, _address(conn)
-    key = (who.name, who.via, what, address, session)
+    org = org if org is not None else org_of(conn, what)
+    key = (who.name, who.via, what, address, session, org)  # the audit log's fold, org included
     if once and access.shared_once is not None and not await access.shared_once.first(key, fold):
         return  # another node of the cluster recorded this session's view of the page
-    org = org if org is not None else org_of(conn, what)
     await audit.record(who.name, who.via, what, path, address, fold=fold, session=session, org=org)
 
 
