@@ -73,6 +73,9 @@ async def test_the_overview_of_every_organisation_lists_both_tagged_and_linked_u
         assert '<td class="org-tag">Acme Support</td>' in html
         assert f'href="/o/globex/calls/{theirs}"' in html and f'href="/calls/{mine}"' in html
         assert 'aria-current="page">All organisations</a>' in html  # the switcher, marked
+        entries = await live.state.access.audit.entries(None)
+        opened = {e.org for e in entries if e.what == "overview" and e.who == "test-supervisor"}
+        assert opened == {"default", "globex"}  # each organisation's audit log shows the view
         filtered = (await client.get(f"{live.url}/?assistant=Sales+bot")).text
         assert rows(filtered) == [f"globex/{theirs}"]  # the filters hold across them
         board = (await client.get(f"{live.url}/wallboard?assistant=billing")).text

@@ -26,8 +26,8 @@ from webapp.access.audit import FORMULA_STARTS
 from webapp.history.keeper import Keeper
 from webapp.history.report import SEVERITIES, hours_per_bar, shift
 from webapp.pages.charts import bar_length, stacked_columns
-from webapp.pages.orgscope import Scope, org_base, page_base, scope_of
-from webapp.pages.state import app_state, record
+from webapp.pages.orgscope import Scope, org_base, page_base, record_shown, scope_of
+from webapp.pages.state import app_state
 from webapp.pages.templating import templates
 from webapp.store.database import StoreUnavailable
 from webapp.store.history import AlertFilter
@@ -140,7 +140,7 @@ async def alerts_page(request: Request) -> Response:
         assistants = await rows.assistants(when.since, when.until, scope.slugs)
     except StoreUnavailable as exc:
         raise unavailable(exc) from None
-    await record(request, "alert history (stored)", once=True)  # excerpts: what callers said
+    await record_shown(request, scope, "alert history (stored)", once=True)  # excerpts
     context = {
         "alerts": found,
         "range": when.fields,
@@ -161,7 +161,7 @@ async def alerts_csv(request: Request) -> Response:
         found = await keeper(request).rows.alerts(which)
     except StoreUnavailable as exc:
         raise unavailable(exc) from None
-    await record(request, f"alert history export ({len(found)} alerts)")
+    await record_shown(request, scope, f"alert history export ({len(found)} alerts)")
     return Response(
         to_csv(found, scope.tagged),
         media_type="text/csv; charset=utf-8",
@@ -202,7 +202,7 @@ async def shift_page(request: Request) -> Response:
         campaigns = await rows.campaigns(when.since, when.until, orgs=orgs)
     except StoreUnavailable as exc:
         raise unavailable(exc) from None
-    await record(request, "shift report", once=True)
+    await record_shown(request, scope, "shift report", once=True)
     state = app_state(request)
     report = shift(when.since, when.until, calls, alerts, actions, state.attention_threshold)
     latency_top = max((a.p95 or 0.0 for a in report.assistants), default=0.0)

@@ -20,7 +20,7 @@ from webapp.access.auth import Principal
 from webapp.access.refusals import NoSuchOrg
 from webapp.access.wiring import principal_of
 from webapp.orgs.tenants import Tenant, Tenants
-from webapp.pages.state import state_of
+from webapp.pages.state import record, state_of
 from webapp.wire.streamkey import DEFAULT_ORG, quoted
 
 Sees = Literal["call", "campaign", "any"]
@@ -159,3 +159,15 @@ def nav_base(conn: HTTPConnection) -> str:
     wallboard and history), else the pages of every organisation (unprefixed)."""
     named = conn.path_params.get("org") if "path_params" in conn.scope else None
     return f"/o/{quoted(named)}" if isinstance(named, str) else ""
+
+
+async def record_shown(
+    conn: HTTPConnection, scope: Scope, what: str, *, resume: bool = False, once: bool = False
+) -> None:
+    """Note in the audit log that this request's principal opened ``what`` of each
+    organisation the page shows: an entry each, so the audit log of one organisation (its
+    filter, its CSV) holds every page that showed its calls."""
+    if not scope.shown:
+        await record(conn, what, resume=resume, once=once)
+    for slug in sorted(scope.slugs):
+        await record(conn, what, resume=resume, once=once, org=slug)

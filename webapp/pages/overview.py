@@ -23,7 +23,7 @@ from webapp.access.wiring import principal_of
 from webapp.delivery import htmlsse
 from webapp.delivery.serve import SSE, batches, sse_response
 from webapp.pages.attention import call_keys, follow, redraws
-from webapp.pages.orgscope import Scope, page_base, scope_of
+from webapp.pages.orgscope import Scope, page_base, record_shown, scope_of
 from webapp.pages.overviewcontext import (
     Filters,
     Shown,
@@ -32,7 +32,7 @@ from webapp.pages.overviewcontext import (
     org_alerts,
     shown_parts,
 )
-from webapp.pages.state import app_state, record
+from webapp.pages.state import app_state
 from webapp.pages.templating import render_block, templates
 from webapp.relay.frames import Frame
 from webapp.relay.hub import Hub, Viewing
@@ -80,7 +80,7 @@ async def page(request: Request) -> Response:
     base = page_base(scope)
     url = f"{base}/overview/updates" + (f"?{query}" if query else "")
     page = OverviewPage(app_state(request).demo, url, filters, f"{base}/" if base else "")
-    await record(request, OVERVIEW, once=True)  # caller numbers, which keywords were said
+    await record_shown(request, scope, OVERVIEW, once=True)  # numbers, keywords said
     running = app_state(request)
     await running.hub.ready(_followed(parts))  # scores come as the page connects
     ctx = context(parts, filters, running.hub, running.attention_threshold, scope.tagged, base)
@@ -92,7 +92,7 @@ async def alert_history(request: Request) -> Response:
     scope = scope_of(request, "call")
     parts = [p for p in shown_parts(scope, principal_of(request)) if p.sees_calls]
     await _loaded(parts)
-    await record(request, "alert history", once=True)  # callers' numbers, what they said
+    await record_shown(request, scope, "alert history", once=True)  # numbers, words said
     hub = app_state(request).hub
     alerts = [a for p in parts for a in org_alerts(p.directory, p.slug)]
     if len(parts) > 1:  # newest first across organisations
@@ -117,7 +117,7 @@ async def alert_history(request: Request) -> Response:
 async def updates(request: Request) -> Response | SSE:
     scope = scope_of(request, "any")
     running = app_state(request)
-    await record(request, OVERVIEW, once=True)  # the page's view: not again per reconnect
+    await record_shown(request, scope, OVERVIEW, once=True)  # not again per reconnect
     filters = Filters.of(request)
     parts = shown_parts(scope, principal_of(request))
     await _loaded(parts)  # a stream opened without its page (or on another node) starts whole

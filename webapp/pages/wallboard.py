@@ -25,8 +25,8 @@ from webapp.delivery.serve import SSE, batches, last_event_id, sse_response
 from webapp.orgs.tenants import Tenant, Tenants
 from webapp.pages import views
 from webapp.pages.attention import call_keys
-from webapp.pages.orgscope import Scope, page_base, scope_of
-from webapp.pages.state import app_state, record
+from webapp.pages.orgscope import Scope, page_base, record_shown, scope_of
+from webapp.pages.state import app_state
 from webapp.pages.templating import render_block, templates
 from webapp.relay.frames import Frame
 from webapp.relay.hub import Hub, Viewing
@@ -104,7 +104,7 @@ async def _board(request: Request, embedded: bool) -> Response:
     hub: Hub = app_state(request).hub
     scope = scope_of(request, "call")
     await _loaded(scope)
-    await record(request, "wallboard")
+    await record_shown(request, scope, "wallboard")
     view = BoardView.of(request)
     if embedded:
         view = BoardView(view.sort, view.assistant)  # no TV mode: the intranet page lays it out
@@ -150,7 +150,7 @@ async def embed_updates(request: Request) -> Response | SSE:
 
 async def updates(request: Request) -> Response | SSE:
     scope = scope_of(request, "call")
-    await record(request, "wallboard", resume=last_event_id(request) is not None)
+    await record_shown(request, scope, "wallboard", resume=last_event_id(request) is not None)
     await _loaded(scope)  # a resume on a node that shows no board yet: no card is gone
     hub: Hub = app_state(request).hub
     view = BoardView.of(request)
