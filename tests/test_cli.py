@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -46,6 +47,13 @@ def test_demo_mode_serves_simulated_data_and_stops_cleanly_on_ctrl_c() -> None:
             page = browser.get(link)
             assert "Demo data" in page.text
             assert browser.get(link).status_code == 403  # the link works once
+            # Two simulated organisations, each served with its own key, and the demo's
+            # user (an admin) sees both.
+            admin = browser.get(f"http://127.0.0.1:{port}/admin").text
+            for slug, name in [("acme", "Acme Support"), ("globex", "Globex Sales")]:
+                row = re.search(rf'<tr id="org-{slug}">(.*?)</tr>', admin)
+                assert row and name in row[1] and "<td>yes</td>" in row[1] and "fp:" in row[1]
+        assert Path("var/master.key").stat().st_mode & 0o077 == 0
         process.send_signal(signal.SIGINT)
         assert process.wait(timeout=15) == 0
     finally:

@@ -86,46 +86,46 @@ def create_app(
 async def _lifespan(
     settings: Settings, access: Access, demo: bool, on_shutdown: tuple[Stop, ...], app: Starlette
 ) -> AsyncIterator[None]:
-    """Owns every long-lived part: the REST client, the hub and its streams, the companions.
+    """Owns every long-lived part: the organisations' parts (REST clients, directories,
+    monitors), the hub and its streams, the companions.
 
     Shutdown closes the hub first, so open SSE responses end promptly.
     """
     await access.open()  # StoreUnavailable stops the start: nothing is served without a schema
-    async with parts.burki_rest(settings) as rest:
-        state = parts.app_state(settings, access, rest, demo)
-        setattr(app.state, NAME, state)
-        if state.webhooks is not None:
-            state.webhooks.start()
-        for each in state.tenants:  # every organisation monitors its own listed streams
-            if each.monitor is not None:
-                each.monitor.start()
-        if state.history is not None:
-            state.history.start()
+    state = parts.app_state(settings, access, demo)
+    setattr(app.state, NAME, state)
+    if state.webhooks is not None:
+        state.webhooks.start()
+    if state.history is not None:
+        state.history.start()
+    orgs = state.orgs
+    try:
+        if orgs is not None:  # each organisation's parts, the org book read once
+            await orgs.start()
         await access.audit.prune()
-        try:
-            yield
-        finally:
-            for each in state.tenants:
-                if each.monitor is not None:
-                    await each.monitor.close()
-                await each.directory.close()
-            await state.hub.close()
-            if state.history is not None:  # after the hub: the streams' last records are in
-                await state.history.close()
-            if state.store is not None:
-                await state.store.close()
-            if state.webhooks is not None:
-                await state.webhooks.close()
-            for stop in reversed(on_shutdown):
-                await stop()
-            if access.shared_throttle is not None:
-                await access.shared_throttle.close()
-            if access.shared_caps is not None:
-                await access.shared_caps.close()
-            if access.shared_once is not None:
-                await access.shared_once.close()
-            access.close()
-            await access.aclose()
+        yield
+    finally:
+        if orgs is not None:  # monitors and directories first: they hold streams open
+            await orgs.close()
+        await state.hub.close()
+        if orgs is not None:  # after the hub: its streams' polls use the REST clients
+            await orgs.aclose_clients()
+        if state.history is not None:  # after the hub: the streams' last records are in
+            await state.history.close()
+        if state.store is not None:
+            await state.store.close()
+        if state.webhooks is not None:
+            await state.webhooks.close()
+        for stop in reversed(on_shutdown):
+            await stop()
+        if access.shared_throttle is not None:
+            await access.shared_throttle.close()
+        if access.shared_caps is not None:
+            await access.shared_caps.close()
+        if access.shared_once is not None:
+            await access.shared_once.close()
+        access.close()
+        await access.aclose()
 
 
 async def favicon(request: Request) -> Response:
@@ -254,6 +254,14 @@ def routes() -> list[BaseRoute]:
             audit="each",
         ),
         route(
+            "/admin/orgs",
+            admin.org_add,
+            methods=["POST"],
+            name="admin_org_add",
+            guard=admin_only,
+            audit="each",
+        ),
+        route(
             "/admin/users/grant",
             admin.grant,
             methods=["POST"],
@@ -262,10 +270,26 @@ def routes() -> list[BaseRoute]:
             audit="each",
         ),
         route(
+            "/admin/orgs/remove",
+            admin.org_remove,
+            methods=["POST"],
+            name="admin_org_remove",
+            guard=admin_only,
+            audit="each",
+        ),
+        route(
             "/admin/users/revoke",
             admin.revoke_role,
             methods=["POST"],
             name="admin_user_revoke",
+            guard=admin_only,
+            audit="each",
+        ),
+        route(
+            "/admin/orgs/rotate-key",
+            admin.org_rotate_key,
+            methods=["POST"],
+            name="admin_org_rotate_key",
             guard=admin_only,
             audit="each",
         ),

@@ -5,12 +5,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
-import secrets
 import sys
 from collections.abc import Sequence
 from urllib.parse import urlsplit
-
-from pydantic import SecretStr
 
 from webapp import parts
 from webapp.access.admincli import (
@@ -26,10 +23,12 @@ from webapp.access.signinlinks import new_link
 from webapp.access.wiring import Access
 from webapp.app import create_app
 from webapp.cluster import startup
+from webapp.demo import Demo
 from webapp.logs import configure_logging
+from webapp.orgcli import add_org_commands, run_org_command
 from webapp.server import DashboardServer, uvicorn_config
 from webapp.settings import Settings, SettingsError, load_settings
-from webapp.simulator import Simulator, serve_forever
+from webapp.simulator import serve_forever
 from webapp.store import migrate
 from webapp.store.database import StoreError, one_line
 from webapp.store.store import open_store
@@ -47,6 +46,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     if args.command in ADMIN_COMMANDS:
         return run_admin_command(args, settings, burki=burki_lookup(settings))
+    if args.command == "org":
+        return run_org_command(args, settings)
     if args.command == "signin-link":
         return _signin_link(settings)
     if args.command == "db":
@@ -106,6 +107,7 @@ def _parser() -> argparse.ArgumentParser:
         "database (again: nothing is copied twice)",
     )
     add_admin_commands(commands)
+    add_org_commands(commands)
     return parser
 
 
@@ -230,17 +232,28 @@ async def banner(settings: Settings, access: Access, demo: bool) -> str:
             f"Burki Live (demo mode, simulated Burki): open {base}{link}\n"
             "  Another device (a TV, a laptop): run `burki-dashboard signin-link` for a new link."
         )
-    line = f"Burki Live ({settings.burki_base_url}): open {base}/"
+    if settings.burki_api_key is not None:
+        line = f"Burki Live ({settings.burki_base_url}): open {base}/"
+    else:
+        count = len(await access.store.orgs.all())
+        line = f"Burki Live ({count} organisation(s) of the org book): open {base}/"
+        if not count:
+            line += (
+                "\n  No organisations yet: add one with `burki-dashboard org add SLUG --name "
+                "NAME --url URL` or on /admin (docs/organisations.md)."
+            )
     if settings.dashboard_auth_mode == "password" and not await access.users.list():
         line += "\n  No users yet: add one with `burki-dashboard user add NAME --role admin`."
     return line
 
 
 def secrets_of(settings: Settings) -> tuple[str, ...]:
-    """Everything no log line may show: the Burki key, the webhook secrets, the SMTP, Redis
-    and database passwords."""
-    key = settings.burki_api_key
+    """Everything no log line may show: the Burki key, the master key(s), the webhook
+    secrets, the SMTP, Redis and database passwords."""
+    key, master = settings.burki_api_key, settings.burki_master_key
     found = [key.get_secret_value()] if key is not None else []
+    if master is not None:
+        found += [part.strip() for part in master.get_secret_value().split(",") if part.strip()]
     if settings.smtp_password.get_secret_value():
         found.append(settings.smtp_password.get_secret_value())
     for endpoint in settings.webhooks:
@@ -255,35 +268,29 @@ def secrets_of(settings: Settings) -> tuple[str, ...]:
 
 
 async def serve(settings: Settings) -> None:
-    """Serve the dashboard; in demo mode, with the simulator standing in for Burki."""
-    simulator: Simulator | None = None
+    """Serve the dashboard; in demo mode, with the simulator standing in for Burki (two
+    organisations, each with its own key)."""
+    demo: Demo | None = None
+    extra: tuple[str, ...] = ()
     if settings.demo:
-        demo_key = secrets.token_urlsafe(24)
-        simulator = Simulator(
-            api_key=demo_key,
-            seed=settings.demo_seed,
-            speed=settings.demo_speed,
-            oss_quirks=settings.demo_oss_quirks,
-        )
-        await simulator.start(port=settings.demo_simulator_port)
-        settings = settings.model_copy(
-            update={"burki_base_url": simulator.base_url, "burki_api_key": SecretStr(demo_key)}
-        )
-    configure_logging(settings.dashboard_log_level, secrets_of(settings))
+        demo = Demo(settings)
+        settings = await demo.start()
+        extra = demo.secrets
+    configure_logging(settings.dashboard_log_level, secrets_of(settings) + extra)
     if settings.redis_url is not None and settings.database_url is None:
         log.warning(
             "REDIS_URL without DATABASE_URL: the nodes share users and tokens only through "
             "the SQLite file %s, which works for nodes on this one machine only",
             settings.dashboard_database_file,
         )
-    access = parts.access(settings, demo=simulator is not None)
-    stops = [simulator.stop] if simulator is not None else []
-    app = create_app(settings, demo=simulator is not None, access=access, on_shutdown=stops)
+    access = parts.access(settings, demo=demo is not None)
+    stops = [demo.stop] if demo is not None else []
+    app = create_app(settings, demo=demo is not None, access=access, on_shutdown=stops)
     config = uvicorn_config(app, settings)
     await access.open()
-    print(await banner(settings, access, simulator is not None), flush=True)
+    print(await banner(settings, access, demo is not None), flush=True)
     try:
         await DashboardServer(config, app).serve()
     finally:
-        if simulator is not None:
-            await simulator.stop()  # already stopped by the lifespan unless start-up failed
+        if demo is not None:
+            await demo.stop()  # already stopped by the lifespan unless start-up failed

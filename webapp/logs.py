@@ -41,3 +41,12 @@ def configure_logging(level: str, secrets: tuple[str, ...] = ()) -> None:
     for handler in logging.getLogger().handlers:
         handler.addFilter(RedactingFilter(secrets))
         handler.addFilter(QUERY_TOKENS)
+
+
+def mask_too(secret: str) -> None:
+    """Mask ``secret`` on every handler from now on as well (a key opened at runtime: an
+    organisation of the org book)."""
+    for handler in logging.getLogger().handlers:
+        for found in handler.filters:
+            if isinstance(found, RedactingFilter) and secret and secret not in found.secrets:
+                found.secrets = (*found.secrets, secret)

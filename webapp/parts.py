@@ -9,6 +9,7 @@ from __future__ import annotations
 import secrets
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from functools import partial
 
 from starlette.middleware import Middleware
@@ -54,7 +55,10 @@ from webapp.configs import (
     upstream_config,
 )
 from webapp.history.keeper import Keeper
+from webapp.logs import mask_too
+from webapp.orgs.book import OrgBook
 from webapp.orgs.model import Org
+from webapp.orgs.runner import OrgRunner
 from webapp.orgs.tenants import Tenant, Tenants
 from webapp.pages import errorpages
 from webapp.pages.capabilities import ActionPolicy, Capabilities
@@ -76,6 +80,7 @@ from webapp.watch.placement import Alone
 from webapp.wire.rest import BurkiRest
 from webapp.wire.sources import Sources
 from webapp.wire.streamkey import DEFAULT_ORG, StreamKey
+from webapp.wire.upstream import UpstreamConfig
 
 
 def burki_rest(settings: Settings) -> BurkiRest:
@@ -89,14 +94,15 @@ def burki_rest(settings: Settings) -> BurkiRest:
     )
 
 
-def app_state(settings: Settings, access: Access, rest: BurkiRest, demo: bool) -> AppState:
-    """The running parts, wired; the lifespan starts and stops them."""
+def app_state(settings: Settings, access: Access, demo: bool) -> AppState:
+    """The running parts, wired; the lifespan starts and stops them (``state.orgs`` each
+    organisation's: ``BURKI_API_KEY``'s and those of the org book)."""
     metrics = Metrics()
     keeper = history(settings, access.store)
     metrics.watch_history(keeper.recorder)
     store = cluster(settings)
     bulletin = Bulletin()  # what the streams tell the lists: the directories read it
-    tenants = Tenants([tenant(settings, default_org(settings), rest, store, bulletin)])
+    tenants = Tenants()
     webhooks = webhook_dispatcher(
         settings,
         RedisMarks(store.bus) if store is not None else None,
@@ -117,8 +123,17 @@ def app_state(settings: Settings, access: Access, rest: BurkiRest, demo: bool) -
         history=keeper.recording,
     )
     hub = Hub(tenants, relay_config(settings), metrics, integrations)
-    for each in tenants:
-        each.monitor = monitor(settings, hub, each, store)
+    builder = TenantBuilder(settings, hub, store, bulletin)
+    runner = OrgRunner(
+        tenants,
+        hub,
+        org_book(settings, access.store),
+        builder,
+        interval=settings.org_refresh_seconds,
+    )
+    key = settings.burki_api_key
+    if key is not None:
+        runner.add_fixed(builder(default_org(settings), key.get_secret_value()))
     if settings.monitor_enabled:  # one collector: a series per organisation's monitor
         metrics.registry.register(MonitorGauges(partial(monitors_of, tenants)))
     return AppState(
@@ -141,7 +156,43 @@ def app_state(settings: Settings, access: Access, rest: BurkiRest, demo: bool) -
         ),
         store=store.bus if store is not None else None,
         history=keeper,
+        orgs=runner,
     )
+
+
+def org_book(settings: Settings, database: Store) -> OrgBook:
+    """The store's organisations, their keys sealed under ``BURKI_MASTER_KEY``."""
+    return OrgBook(database.orgs, settings.master_key, allow_insecure=settings.burki_allow_insecure)
+
+
+class TenantBuilder:
+    """Builds an organisation's parts from it and its key: its own REST client (base URL
+    and key), sources, directory, missing ids and monitor."""
+
+    def __init__(
+        self, settings: Settings, hub: Hub, store: Cluster | None, bulletin: Bulletin
+    ) -> None:
+        self.settings, self.hub, self.store, self.bulletin = settings, hub, store, bulletin
+
+    def __call__(self, org: Org, key: str) -> Tenant:
+        settings = self.settings
+        mask_too(key)  # the last line of defence knows this key too
+        rest = BurkiRest(
+            org.base_url,
+            key,
+            timeout=settings.burki_rest_timeout,
+            ca_bundle=str(settings.burki_ca_bundle) if settings.burki_ca_bundle else None,
+            callers=settings.redaction_caller_numbers,
+        )
+        config = replace(upstream_config(settings), ws_base_url=ws_url(org.base_url), api_key=key)
+        each = tenant(settings, org, rest, self.store, self.bulletin, config)
+        each.monitor = monitor(settings, self.hub, each, self.store)
+        return each
+
+
+def ws_url(base_url: str) -> str:
+    """The WebSocket base of a Burki base URL (https->wss, http->ws)."""
+    return "ws" + base_url.removeprefix("http")
 
 
 def monitors_of(tenants: Tenants) -> list[Monitor]:
@@ -155,7 +206,12 @@ def default_org(settings: Settings) -> Org:
 
 
 def tenant(
-    settings: Settings, org: Org, rest: BurkiRest, store: Cluster | None, bulletin: Bulletin
+    settings: Settings,
+    org: Org,
+    rest: BurkiRest,
+    store: Cluster | None,
+    bulletin: Bulletin,
+    config: UpstreamConfig | None = None,
 ) -> Tenant:
     """One organisation's parts: its sources and its directory (the monitor comes with the hub)."""
     interval = settings.directory_poll_interval
@@ -166,7 +222,7 @@ def tenant(
     return Tenant(
         org=org,
         rest=rest,
-        sources=Sources(upstream_config(settings), rest, org.slug),
+        sources=Sources(config or upstream_config(settings), rest, org.slug),
         directory=directory,
         missing=MissingIds(settings.dashboard_missing_cache_seconds),
     )

@@ -15,7 +15,9 @@ from webapp.access.embedstore import EmbedLinkRecord
 from webapp.access.tokens import TokenError
 from webapp.access.users import EVERY_ORG, UserError, parse_role
 from webapp.calls.campaignstate import CampaignState
+from webapp.pages import orgforms
 from webapp.pages.embedforms import EmbedFormError, mint, revoke
+from webapp.pages.orgforms import OrgsPanel
 from webapp.pages.overviewcontext import call_names
 from webapp.pages.state import app_state, record
 from webapp.pages.templating import campaign_title, templates
@@ -49,6 +51,7 @@ class AdminPage:
     audit_org: str | None = None  # the audit log shown is this organisation's ('': none's)
     made_token: str | None = None  # a token just created: shown this once
     user_error: str | None = None  # a grant, revocation or token refused
+    org_book: OrgsPanel | None = None  # the org book's organisations, keys never shown
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +66,8 @@ class Monitoring:
 
 def monitoring(request: Request) -> Monitoring | None:
     state = app_state(request)
+    if not state.tenants:  # no organisation yet (one is added on this page)
+        return None
     monitor = state.monitor
     if monitor is None:
         return None
@@ -117,6 +122,21 @@ async def alert_test(request: Request) -> Response:
     return await _page(request, tested=tested)
 
 
+async def org_add(request: Request) -> Response:
+    """Add an organisation with its Burki key (a password field; sealed, never shown)."""
+    return await _page(request, org_book=await orgforms.add(request))
+
+
+async def org_remove(request: Request) -> Response:
+    """Remove an organisation: its streams end, saying so, and its key is forgotten."""
+    return await _page(request, org_book=await orgforms.remove(request))
+
+
+async def org_rotate_key(request: Request) -> Response:
+    """A new Burki key for an organisation: its streams reconnect with it."""
+    return await _page(request, org_book=await orgforms.rotate_key(request))
+
+
 async def grant(request: Request) -> Response:
     """Give a user a role in one organisation (``*``: every one); audited."""
     form = await request.form(max_files=0, max_fields=6)
@@ -169,6 +189,7 @@ async def _page(
     note: str | None = None,
     made_token: str | None = None,
     user_error: str | None = None,
+    org_book: OrgsPanel | None = None,
 ) -> Response:
     state = app_state(request)
     asked = request.query_params.get("audit_page", "1")
@@ -197,7 +218,10 @@ async def _page(
         audit_org=audit_org,
         made_token=made_token,
         user_error=user_error,
+        org_book=org_book or await orgforms.panel(request),
     )
+    if org_book is not None and org_book.error is not None:
+        status = 400
     return templates.TemplateResponse(request, "admin.html", {"page": admin}, status_code=status)
 
 
@@ -212,6 +236,8 @@ def audit_labels(entries: list[AuditEntry], request: Request) -> list[str]:
     """What each entry opened, with the call named by caller and assistant and the campaign
     by its name where this node knows them (the raw key stays in the row's tooltip)."""
     state = app_state(request)
+    if not state.tenants:
+        return [entry.what for entry in entries]
     named = [
         (word, key) for e in entries for word in e.what.split() if (key := StreamKey.read(word))
     ]

@@ -20,6 +20,7 @@ from webapp.access.wiring import Access, principal_of
 from webapp.alerts.webhooks import WebhookDispatcher
 from webapp.calls.redactor import RedactionConfig
 from webapp.history.keeper import Keeper
+from webapp.orgs.runner import OrgRunner
 from webapp.orgs.tenants import Tenants
 from webapp.pages.capabilities import ActionPolicy
 from webapp.relay.hub import Hub
@@ -51,6 +52,7 @@ class AppState:
     store: SharedStore | None = None  # the cluster's Redis (None: one process alone)
     actions: ActionPolicy = field(default_factory=ActionPolicy)  # who may end calls, etc.
     history: Keeper | None = None  # alerts, actions and summaries in the store
+    orgs: OrgRunner | None = None  # keeps the tenants in step with the org book
 
     # The first organisation's parts (the default one's, where BURKI_API_KEY is set): what
     # the one-organisation dashboard read. A route of one organisation reads its own

@@ -153,6 +153,29 @@ class Hub:
         log.info("stream %s retired", stream.key)
         await stream.close("retired")
 
+    async def end_org(
+        self, org: str, message: str, reason: str, *, sources: object | None = None
+    ) -> int:
+        """End every stream of organisation ``org`` (only those reading ``sources``, when
+        given): each viewer is shown ``message`` in band (a ``status`` of state ``error``),
+        then its response ends with ``reason``. How many streams ended.
+
+        For an organisation removed, or whose key changed: the caller has taken its
+        sources out of the source book first, so no new stream opens with them meanwhile.
+        """
+        ending = [
+            stream
+            for key, stream in self.streams.items()
+            if key.org == org and (sources is None or stream.sources is sources)
+        ]
+        for stream in ending:
+            del self.streams[stream.key]
+            stream.show_local_status("error", message)
+        for stream in ending:
+            log.info("stream %s ended: %s", stream.key, reason)
+            await stream.close(reason)
+        return len(ending)
+
     def release_viewers(self) -> None:
         """End every viewer's response now (shutdown begins); new viewers are refused."""
         self.closed = True

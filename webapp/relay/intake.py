@@ -50,6 +50,11 @@ class Intake(Emitter):
         self._poller = Poller(sources, config.poll_interval, metrics)
 
     @property
+    def sources(self) -> Sources:
+        """Where this stream reads Burki (its organisation's key and URL)."""
+        return self._sources
+
+    @property
     def ended(self) -> bool:
         raise NotImplementedError
 

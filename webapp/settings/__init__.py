@@ -21,6 +21,7 @@ from .alerts import AlertSettings
 from .base import PROJECT_ROOT, SettingsError, comma_list, parse_roles
 from .calls import CallSettings
 from .cluster import ClusterSettings
+from .orgs import OrgSettings
 from .relay import RelaySettings
 from .server import ServerSettings
 from .store import StoreSettings
@@ -49,6 +50,7 @@ class Settings(
     ClusterSettings,
     WatchSettings,
     StoreSettings,
+    OrgSettings,
 ):
     @model_validator(mode="after")
     def _cluster(self) -> Settings:
@@ -58,6 +60,12 @@ class Settings(
                 "every node, or a session signed by one node is refused by the others"
             )
         return self
+
+    @property
+    def demo(self) -> bool:
+        """Demo mode: no Burki key and no master key (no organisation of the store can be
+        opened), so the built-in simulator stands in for Burki."""
+        return self.burki_api_key is None and self.burki_master_key is None
 
 
 def load_settings(**overrides: Any) -> Settings:

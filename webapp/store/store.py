@@ -17,6 +17,7 @@ from webapp.store.audit import AuditRows
 from webapp.store.database import Database, StoreUnavailable, make_engine, shown
 from webapp.store.embeds import EmbedLinkRows
 from webapp.store.history import History
+from webapp.store.orgs import OrgRows
 from webapp.store.tokens import Tokens
 from webapp.store.users import Users
 
@@ -33,6 +34,7 @@ class Store:
     embeds: EmbedLinkRows = field(init=False)
     audit: AuditRows = field(init=False)
     history: History = field(init=False)
+    orgs: OrgRows = field(init=False)
 
     def __post_init__(self) -> None:
         self.users = Users(self.db)
@@ -40,6 +42,7 @@ class Store:
         self.embeds = EmbedLinkRows(self.db)
         self.audit = AuditRows(self.db)
         self.history = History(self.db)
+        self.orgs = OrgRows(self.db)
 
     def __repr__(self) -> str:
         return f"Store({shown(self.db.url)!r})"

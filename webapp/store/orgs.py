@@ -1,0 +1,93 @@
+"""The organisations' rows: slug, name, Burki URL and the key *sealed* (never in clear).
+
+Sealing and opening are the org book's (``webapp.orgs``); this module only keeps what
+it is given.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import delete, insert, select, update
+
+from webapp.store.database import Database, StoreConflict
+from webapp.store.schema import orgs
+
+
+@dataclass(frozen=True, slots=True)
+class OrgRow:
+    slug: str
+    name: str
+    base_url: str
+    sealed_key: str = ""  # a Fernet token; never shown, never logged
+    created_at: datetime | None = None
+    key_set_at: datetime | None = None
+
+    def __repr__(self) -> str:
+        return f"OrgRow({self.slug!r}, {self.name!r}, {self.base_url!r})"
+
+
+class OrgRows:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def all(self) -> list[OrgRow]:
+        """Every organisation, by slug."""
+        async with self.db.begin() as conn:
+            rows = await conn.execute(select(orgs).order_by(orgs.c.slug))
+        return [OrgRow(**row._asdict()) for row in rows]
+
+    async def get(self, slug: str) -> OrgRow | None:
+        async with self.db.begin() as conn:
+            row = (await conn.execute(select(orgs).where(orgs.c.slug == slug))).first()
+        return OrgRow(**row._asdict()) if row is not None else None
+
+    async def add(self, row: OrgRow) -> None:
+        """Keep a new organisation; StoreConflict when its slug is taken."""
+        try:
+            async with self.db.begin() as conn:
+                await conn.execute(
+                    insert(orgs).values(
+                        slug=row.slug,
+                        name=row.name,
+                        base_url=row.base_url,
+                        sealed_key=row.sealed_key,
+                        created_at=row.created_at,
+                        key_set_at=row.key_set_at,
+                    )
+                )
+        except StoreConflict:
+            raise StoreConflict(f"there is already an organisation {row.slug!r}") from None
+
+    async def put(self, row: OrgRow) -> None:
+        """Keep ``row`` whether or not its slug exists (the demo's organisations each start)."""
+        async with self.db.begin() as conn:
+            done = await conn.execute(
+                update(orgs)
+                .where(orgs.c.slug == row.slug)
+                .values(
+                    name=row.name,
+                    base_url=row.base_url,
+                    sealed_key=row.sealed_key,
+                    key_set_at=row.key_set_at,
+                )
+            )
+        if done.rowcount == 0:
+            await self.add(row)
+
+    async def set_key(self, slug: str, sealed_key: str, at: datetime | None) -> bool:
+        """A new sealed key for ``slug`` (``at``: when it was set; None keeps that time, as a
+        re-seal under a new master key does); whether the organisation exists."""
+        values: dict[str, object] = {"sealed_key": sealed_key}
+        if at is not None:
+            values["key_set_at"] = at
+        async with self.db.begin() as conn:
+            done = await conn.execute(update(orgs).where(orgs.c.slug == slug).values(**values))
+        return done.rowcount > 0
+
+    async def remove(self, slug: str) -> bool:
+        """Forget ``slug`` (and its sealed key); whether it existed."""
+        async with self.db.begin() as conn:
+            done = await conn.execute(delete(orgs).where(orgs.c.slug == slug))
+        return done.rowcount > 0
