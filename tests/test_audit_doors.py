@@ -118,6 +118,21 @@ DOORS: dict[str, Door] = {
     "healthz": Door("/healthz", who="stranger", first=0),
     "readyz": Door("/readyz", who="stranger", first=0),
     "metrics": Door("/metrics"),
+    # One organisation's overview, wallboard and history (the default one's, named).
+    "org_index": Door("/o/default/"),
+    "org_overview_updates": Door("/o/default/overview/updates", stream=True),
+    "org_alerts": Door("/o/default/alerts"),
+    "org_wallboard": Door("/o/default/wallboard", again=1),
+    "org_wallboard_updates": Door("/o/default/wallboard/updates", stream=True),
+    "org_wallboard_embed": Door(
+        "/o/default/embed/wallboard?token={board_token}", who="embed", again=1
+    ),
+    "org_wallboard_embed_updates": Door(
+        "/o/default/embed/wallboard/updates?token={board_token}", who="embed", stream=True
+    ),
+    "org_history_alerts": Door("/o/default/history/alerts"),
+    "org_history_alerts_csv": Door("/o/default/history/alerts.csv", again=1),
+    "org_shift_report": Door("/o/default/history/shift"),
 }
 
 

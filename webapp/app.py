@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
 from contextlib import asynccontextmanager
 from functools import partial, wraps
 from typing import Any
@@ -20,6 +20,7 @@ from webapp.access.routes import (
     SIGNED_IN,
     Guard,
     GuardedRoute,
+    OrgNeed,
     kind_param,
     streams_in_query,
     streams_named,
@@ -136,6 +137,14 @@ async def favicon(request: Request) -> Response:
     """Browsers ask every page's origin for it: the icon, not a 404 in every log."""
     headers = {"Cache-Control": "public, max-age=86400"}
     return FileResponse(PROJECT_ROOT / "static" / "favicon.ico", headers=headers)
+
+
+def every_org(params: Mapping[str, Any], query: str) -> list[OrgNeed]:
+    """What an unprefixed overview, wallboard or history page needs of each organisation:
+    nothing the gate can tell, since it shows every one the person may see, and the page
+    picks them (``webapp.pages.orgscope``: none that a call role sees is a 403). Not the
+    default organisation's role: a person of another one alone reads these pages too."""
+    return []
 
 
 def routes() -> list[BaseRoute]:
@@ -392,57 +401,71 @@ def org_routes(*, in_org: bool) -> list[BaseRoute]:
 
 
 def view_routes() -> list[BaseRoute]:
-    """The overview, the wallboard and the history: the default organisation's for now.
-    Under ``/o/{org}`` (move them into :func:`org_routes`) once each reads its route's
-    organisation (h-orgviews: its lists, keys and links); until then no prefixed URL shows
-    the default organisation's calls as another's."""
-    call = Guard("call")
-    call_stream = Guard("call", stream=True)
-    route = GuardedRoute
-    return [
-        route("/", overview.page, name="index", guard=SIGNED_IN, audit="once"),
-        route("/alerts", overview.alert_history, name="alerts", guard=call, audit="once"),
-        route(
-            "/history/alerts", history.alerts_page, name="history_alerts", guard=call, audit="once"
-        ),
-        route(
-            "/history/alerts.csv",
-            history.alerts_csv,
-            name="history_alerts_csv",
-            guard=call,
-            audit="each",
-        ),
-        route("/history/shift", history.shift_page, name="shift_report", guard=call, audit="once"),
-        route(
-            "/overview/updates",
-            overview.updates,
-            name="overview_updates",
-            guard=Guard("signed_in", stream=True),
-            audit="once",
-        ),
-        route(
-            "/embed/wallboard",
-            wallboard.embed_page,
-            name="wallboard_embed",
-            guard=call,
-            audit="viewing",
-        ),
-        route(
-            "/embed/wallboard/updates",
-            wallboard.embed_updates,
-            name="wallboard_embed_updates",
-            guard=call_stream,
-            audit="viewing",
-        ),
-        route("/wallboard", wallboard.page, name="wallboard", guard=call, audit="viewing"),
-        route(
-            "/wallboard/updates",
-            wallboard.updates,
-            name="wallboard_updates",
-            guard=call_stream,
-            audit="viewing",
-        ),
-    ]
+    """The overview, the wallboard, the alerts and the history: unprefixed, of every
+    organisation the person may see (the page picks them: ``webapp.pages.orgscope``); under
+    ``/o/{org}``, of that one alone, with the same names (``url_for(name, org=...)`` picks
+    the prefixed one). Not wrapped in :func:`org_checked`: ``/o/default/`` is the default
+    organisation's own board, where the switcher links."""
+    every = Guard("call", orgs=every_org)  # a page of every organisation the person may see
+    every_stream = Guard("call", stream=True, orgs=every_org)
+    call, call_stream, route = Guard("call"), Guard("call", stream=True), GuardedRoute
+    out: list[BaseRoute] = []
+    for at, page, stream in (("", every, every_stream), ("/o/{org}", call, call_stream)):
+        out += [
+            route(f"{at}/", overview.page, name="index", guard=SIGNED_IN, audit="once"),
+            route(f"{at}/alerts", overview.alert_history, name="alerts", guard=page, audit="once"),
+            route(
+                f"{at}/history/alerts",
+                history.alerts_page,
+                name="history_alerts",
+                guard=page,
+                audit="once",
+            ),
+            route(
+                f"{at}/history/alerts.csv",
+                history.alerts_csv,
+                name="history_alerts_csv",
+                guard=page,
+                audit="each",
+            ),
+            route(
+                f"{at}/history/shift",
+                history.shift_page,
+                name="shift_report",
+                guard=page,
+                audit="once",
+            ),
+            route(
+                f"{at}/overview/updates",
+                overview.updates,
+                name="overview_updates",
+                guard=Guard("signed_in", stream=True),
+                audit="once",
+            ),
+            route(
+                f"{at}/embed/wallboard",
+                wallboard.embed_page,
+                name="wallboard_embed",
+                guard=call,
+                audit="viewing",
+            ),
+            route(
+                f"{at}/embed/wallboard/updates",
+                wallboard.embed_updates,
+                name="wallboard_embed_updates",
+                guard=call_stream,
+                audit="viewing",
+            ),
+            route(f"{at}/wallboard", wallboard.page, name="wallboard", guard=page, audit="viewing"),
+            route(
+                f"{at}/wallboard/updates",
+                wallboard.updates,
+                name="wallboard_updates",
+                guard=stream,
+                audit="viewing",
+            ),
+        ]
+    return out
 
 
 def org_checked(endpoint: Endpoint) -> Endpoint:

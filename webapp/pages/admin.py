@@ -18,7 +18,7 @@ from webapp.calls.campaignstate import CampaignState
 from webapp.pages import orgforms
 from webapp.pages.embedforms import EmbedFormError, mint, revoke
 from webapp.pages.orgforms import OrgsPanel
-from webapp.pages.overview import call_names
+from webapp.pages.overviewcontext import call_names
 from webapp.pages.state import app_state, record
 from webapp.pages.templating import campaign_title, templates
 from webapp.store.database import StoreError
@@ -73,7 +73,8 @@ def monitoring(request: Request) -> Monitoring | None:
     if monitor is None:
         return None
     left = list(monitor.unmonitored)
-    names = call_names(first.directory.calls, state.hub, (k.id for k in left if k.kind == "call"))
+    sids = (k.id for k in left if k.kind == "call")
+    names = call_names(first.directory.calls, state.hub, first.slug, sids)
     counts = monitor.counts or {monitor.placement.node: monitor.holding}
     return Monitoring(
         cap=monitor.config.max_streams,
@@ -242,6 +243,7 @@ def audit_labels(entries: list[AuditEntry], request: Request) -> list[str]:
     calls = call_names(
         state.tenants.first.directory.calls,
         state.hub,
+        state.tenants.first.slug,
         [k.id for _, k in named if k.kind == "call"],
     )
     listed = state.tenants.first.directory.campaigns

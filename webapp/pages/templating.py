@@ -18,6 +18,7 @@ from starlette.templating import Jinja2Templates
 
 from webapp.access.csrf import csrf_token
 from webapp.pages.callers import call_name, caller_text
+from webapp.pages.orgscope import nav_base, switcher
 from webapp.pages.state import state_of
 from webapp.wire.streamkey import quoted
 
@@ -25,12 +26,19 @@ TEMPLATES = Path(__file__).resolve().parents[2] / "templates"  # beside webapp/,
 
 
 def _who(request: Request) -> dict[str, Any]:
-    """Who is signed in, the CSRF token for their forms, and whether the data is simulated
-    (every page, embeds and error pages too; not SSE fragments)."""
+    """Who is signed in, the CSRF token for their forms, whether the data is simulated, and
+    the organisation switcher's entries (every page, embeds and error pages too; not SSE
+    fragments)."""
     principal = request.scope.get("state", {}).get("principal")
     token = csrf_token(request) if "session" in request.scope else ""
     running = state_of(request.app)
-    return {"principal": principal, "csrf": token, "demo_data": bool(running and running.demo)}
+    return {
+        "principal": principal,
+        "csrf": token,
+        "demo_data": bool(running and running.demo),
+        "org_choices": switcher(request),
+        "nav_base": nav_base(request),
+    }
 
 
 templates = Jinja2Templates(directory=TEMPLATES, context_processors=[_who])

@@ -81,7 +81,7 @@ class Emitter:
     def assistant_hint(self) -> str | None:
         """The call's assistant as Burki's call list names it (None when not known)."""
         bulletin = self._bulletin
-        return bulletin.assistant_for(self.key.id) if bulletin is not None else None
+        return bulletin.assistant_for(self.key.id, self.key.org) if bulletin is not None else None
 
     @property
     def connection_state(self) -> str:
