@@ -20,7 +20,7 @@ from starlette.routing import Mount
 from tests.live import LiveApp, Viewer, csrf_of, running_app
 from webapp.access.routes import AUDITS, GuardedRoute
 from webapp.access.users import Role
-from webapp.app import ORG_ROUTE, every_org, routes
+from webapp.routes import ORG_ROUTE, every_org, routes
 from webapp.simulator import Simulator
 
 PASSWORD = "correct horse battery staple"
