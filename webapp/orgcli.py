@@ -16,7 +16,7 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 
 from webapp.access.audit import AuditLog
-from webapp.access.clibase import Console, operator
+from webapp.access.clibase import Console, leaf, operator
 from webapp.orgs.book import OrgBook, checked_key
 from webapp.orgs.model import OrgError
 from webapp.orgs.sealing import MasterKeyError
@@ -54,9 +54,7 @@ def _leaf(
     help: str,
     handler: Handler,
 ) -> argparse.ArgumentParser:
-    parser = group.add_parser(name, help=help, description=help)
-    parser.set_defaults(org_handler=handler)
-    return parser
+    return leaf(group, name, help, handler, slot="org_handler")
 
 
 def run_org_command(

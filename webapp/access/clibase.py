@@ -8,7 +8,7 @@ import getpass
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Protocol, TextIO
+from typing import Any, Protocol, TextIO
 
 from sqlalchemy.engine import URL
 
@@ -88,10 +88,12 @@ def leaf(
     group: argparse._SubParsersAction[argparse.ArgumentParser],
     name: str,
     help: str,
-    handler: Handler,
+    handler: Callable[..., Awaitable[Any]],
+    slot: str = "admin_handler",
 ) -> argparse.ArgumentParser:
+    """A command of ``group`` whose parsed arguments carry ``handler`` in ``slot``."""
     parser = group.add_parser(name, help=help, description=help)
-    parser.set_defaults(admin_handler=handler)
+    parser.set_defaults(**{slot: handler})
     return parser
 
 
