@@ -17,6 +17,7 @@ from typing import Literal
 
 Clock = Callable[[], datetime]
 Dialect = Literal["A", "B", "C"]
+DIALECTS: tuple[Dialect, ...] = ("A", "B", "C")
 Outcome = Literal["success", "failed"]
 
 MAX_SEGMENTS = 2000

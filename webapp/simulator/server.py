@@ -18,7 +18,7 @@ import asyncio
 import json
 import logging
 import random
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from functools import partial
 from http import HTTPStatus
 from types import TracebackType
@@ -29,9 +29,9 @@ from websockets.datastructures import Headers
 from websockets.http11 import Request, Response
 from websockets.typing import Subprotocol
 
-from webapp.simulator import actions, wire
+from webapp.simulator import actions
 from webapp.simulator.control import StreamControl
-from webapp.simulator.drivers import burst, run_autoplay, run_pacer
+from webapp.simulator.drivers import run_autoplay, run_pacer
 from webapp.simulator.faults import Faults
 from webapp.simulator.handshake import (
     FrameDataFilter,
@@ -42,11 +42,12 @@ from webapp.simulator.handshake import (
     parse_route,
     token_subprotocol,
 )
-from webapp.simulator.model import Dialect, Outcome, Store, utc_now
+from webapp.simulator.model import DIALECTS, Dialect, Store, utc_now
 from webapp.simulator.orgs import ORG_ID_STRIDE, RequestLog, checked_orgs, key_matches
-from webapp.simulator.oss import CALLER_CLOCK_AHEAD, NULL_TIMING_EVERY, live_status
+from webapp.simulator.oss import CALLER_CLOCK_AHEAD, NULL_TIMING_EVERY
 from webapp.simulator.rest import ListShape, Reply, Rest
 from webapp.simulator.session import Session
+from webapp.simulator.worldcontrol import WorldControl
 
 logger = logging.getLogger("webapp.simulator")
 ws_logger = logging.getLogger("webapp.simulator.websockets")
@@ -54,10 +55,9 @@ ws_logger.addFilter(RedactingFilter())
 ws_logger.addFilter(FrameDataFilter())  # its frames are transcripts too (demo mode's logs)
 
 CLOSE_TIMEOUT = 2.0
-DIALECTS = ("A", "B", "C")
 
 
-class Simulator(StreamControl):
+class Simulator(StreamControl, WorldControl):
     """A stand-in for Burki on one port: hosted Burki by default, the open-source
     server with ``oss_quirks`` (only ``?token=`` works, unknown calls are "access
     denied", REST lists redirect to a trailing slash, naive timestamps).
@@ -314,72 +314,6 @@ class Simulator(StreamControl):
         await (asker or self).session.handle(ws)
 
     # -- scripting ----------------------------------------------------------------------
-
-    def add_call(
-        self,
-        sid: str | None = None,
-        status: str = "in-progress",
-        assistant_name: str = "Support bot",
-        customer_phone: str = "+15550100",
-    ) -> str:
-        """Create a call (``CA`` + 32 hex from the seed if ``sid`` is None); returns its sid.
-
-        Raises ValueError for a sid Burki would not route or one already taken.
-        """
-        if sid is not None and parse_route(f"/live-transcript/{sid}") is None:
-            raise ValueError(f"not a valid call sid: {sid!r}")
-        return self.store.add_call(sid, status, assistant_name, customer_phone).call_sid
-
-    def add_segment(
-        self,
-        sid: str,
-        speaker: str,
-        content: str,
-        is_final: bool = True,
-        confidence: float | None = 0.95,
-    ) -> None:
-        """Broadcast a segment live; a final one also joins the replayed history.
-
-        Raises KeyError for an unknown call, ValueError for a bad speaker.
-        """
-        segment = self.store.add_segment(sid, speaker, content, is_final, confidence)
-        frame = wire.transcript(sid, segment, self.store.clock(), self.oss_quirks)
-        self.session.broadcast(f"call:{sid}", [frame])
-
-    async def burst(
-        self, sid: str, contents: Iterable[str], per_second: float | None = None
-    ) -> None:
-        """Say ``contents`` (the caller's final segments) at ``per_second`` (None: at once),
-        on a schedule that waits for nobody; returns once the last one is broadcast. Each
-        is drawn when it is due (a generator may stamp its send time)."""
-        await burst(self, sid, contents, per_second)
-
-    def set_call_status(self, sid: str, status: str) -> None:
-        """Broadcast ``call_status``; ``completed`` and ``failed`` end the call (it stays
-        listed until ``max_finished`` later calls ended; its sockets stay open)."""
-        call = self.store.set_call_status(sid, status)
-        now = self.store.clock()
-        frame = live_status(call, now) if self.oss_quirks else wire.call_status(call, now, False)
-        self.session.broadcast(f"call:{sid}", [frame])
-
-    def add_campaign(
-        self,
-        name: str = "Renewals",
-        dialect: Dialect | None = None,
-        contacts: int = 20,
-        campaign_id: int | None = None,
-    ) -> int:
-        """Create a running campaign; returns its id. ``dialect`` None: the simulator's
-        ``campaign_dialect``, else B (the SDK's)."""
-        chosen = dialect or self.campaign_dialect or "B"
-        if chosen not in DIALECTS:
-            raise ValueError("dialect must be 'A', 'B' or 'C'")
-        return self.store.add_campaign(name, chosen, contacts, campaign_id).id
-
-    def advance_campaign(self, campaign_id: int, outcome: Outcome = "success") -> None:
-        """Complete the next contact and broadcast it in the campaign's dialect (after the
-        last one, the end). KeyError: unknown campaign; ValueError: none left."""
-        self.session.advance(campaign_id, outcome)
 
     async def restart(self) -> None:
         """What a Burki restart does to open sockets: close each with 1012; keep serving."""
