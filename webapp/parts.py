@@ -39,6 +39,7 @@ from webapp.alerts.sentiment import SentimentScorer
 from webapp.alerts.webhooks import WebhookDispatcher
 from webapp.cluster import startup
 from webapp.cluster.auditonce import RedisOnce
+from webapp.cluster.booknews import BookNews
 from webapp.cluster.listing import RedisListing
 from webapp.cluster.marks import RedisMarks
 from webapp.cluster.monitoring import RedisPlacement
@@ -130,6 +131,7 @@ def app_state(settings: Settings, access: Access, demo: bool) -> AppState:
         org_book(settings, access.store),
         builder,
         interval=settings.org_refresh_seconds,
+        news=book_news(settings, store),
     )
     key = settings.burki_api_key
     if key is not None:
@@ -163,6 +165,13 @@ def app_state(settings: Settings, access: Access, demo: bool) -> AppState:
 def org_book(settings: Settings, database: Store) -> OrgBook:
     """The store's organisations, their keys sealed under ``BURKI_MASTER_KEY``."""
     return OrgBook(database.orgs, settings.master_key, allow_insecure=settings.burki_allow_insecure)
+
+
+def book_news(settings: Settings, store: Cluster | None) -> BookNews | None:
+    """The cluster's word that the org book changed; None alone (no other node)."""
+    if store is None or settings.redis_url is None:
+        return None
+    return BookNews.connect(settings.redis_url.get_secret_value(), store.bus.config.node_id)
 
 
 class TenantBuilder:
