@@ -24,7 +24,19 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import webapp
-from bench import cluster, phases, proxies, redaction, report, scale, simproc, stall, viewers
+from bench import (
+    cluster,
+    longcall,
+    monitoring,
+    phases,
+    proxies,
+    redaction,
+    report,
+    scale,
+    simproc,
+    stall,
+    viewers,
+)
 from bench.control import Child
 from bench.procstat import load_average, machine, raise_nofile, source_version
 
@@ -62,9 +74,10 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument(
         "--part",
-        choices=("all", "naive", "scale", "stall"),
+        choices=("all", "naive", "scale", "stall", "longcall", "monitoring"),
         default="all",
-        help="run only one part (stall: a stalled viewer through a burst)",
+        help="run only one part (stall: a stalled viewer through a burst; longcall: one call"
+        " of 60 minutes, 200 viewers; monitoring: 500 monitored calls, no viewer)",
     )
     parser.add_argument("--servers", choices=("ours", "both"), default="both", help="scale part")
     parser.add_argument(
@@ -124,6 +137,15 @@ def main(argv: list[str] | None = None) -> int:
             _say("a stalled viewer through a burst")
             stall_plan = stall.StallPlan()
             parts.append(stall.markdown(stall_plan, stall.run(stall_plan, sim, clients, base_url)))
+        if args.part in ("all", "longcall"):
+            long_plan = longcall.LongPlan.quick() if args.quick else longcall.LongPlan()
+            _say(f"a long call: {long_plan.segments:,} segments, {long_plan.viewers} viewers")
+            found_long = longcall.run(long_plan, sim, clients, base_url, plan.viewer_queue)
+            parts.append(longcall.markdown(found_long))
+    if args.part in ("all", "monitoring"):  # a simulator of its own: 500 calls, all paced
+        calls = 50 if args.quick else monitoring.CALLS
+        _say(f"monitoring: {calls} calls, no viewer")
+        parts.append(monitoring.markdown(calls, 10.0 if args.quick else monitoring.WINDOW))
     took = time.monotonic() - began
     text = "\n\n".join([heading(load_before, took, args.quick), *parts])
     print(text)

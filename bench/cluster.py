@@ -67,7 +67,7 @@ def node_main(
 
     app = create_app(settings, demo=False)
     config = uvicorn_config(app, settings, timeout_graceful_shutdown=2, **proxies.LISTEN)
-    asyncio.run(proxies._run(conn, DashboardServer(config, app), None))
+    asyncio.run(proxies._run(conn, DashboardServer(config, app), f"bench-{node_id}"))
 
 
 @contextmanager
@@ -125,9 +125,8 @@ def holder(url: str, sid: str) -> str | None:
 def run(plan: Any, sim: Child, clients: Child, base_url: str, kills: int) -> ClusterResult:
     with tempfile.TemporaryDirectory(prefix="burki-cluster-") as folder, ExitStack() as stack:
         url, redis_pid = stack.enter_context(redis_server(Path(folder)))
-        settings = proxies.settings_for(base_url, plan.viewer_queue, Path(folder))
-        token = proxies.api_token(settings)
         nodes = Nodes(stack, base_url, plan.viewer_queue, url, Path(folder))
+        token = next(iter(nodes.children.values())).call("token")  # in the store they share
         result = _live(plan, sim, clients, nodes, token, redis_pid)
         _takeovers(result, sim, clients, nodes, token, url, kills)
         result.load = load_average()

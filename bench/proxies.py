@@ -48,7 +48,12 @@ def settings_for(base_url: str, viewer_queue: int, state_dir: Path, **extra: Any
     users, tokens and audit files live in ``state_dir``, never in the repository."""
     files = {
         name: state_dir / f"{name}.data"
-        for name in ("dashboard_users_file", "dashboard_tokens_file", "dashboard_audit_file")
+        for name in (
+            "dashboard_users_file",
+            "dashboard_tokens_file",
+            "dashboard_audit_file",
+            "dashboard_database_file",
+        )
         if name in Settings.model_fields
     }
     # One token stands for every simulated viewer: lift the stream caps meant for people.
@@ -62,6 +67,8 @@ def settings_for(base_url: str, viewer_queue: int, state_dir: Path, **extra: Any
         )
         if name in Settings.model_fields
     }
+    if "dashboard_streams_per_request" in Settings.model_fields:  # the wallboard's 48 calls
+        uncapped["dashboard_streams_per_request"] = 64
     return Settings(
         burki_api_key=API_KEY,
         burki_base_url=base_url,
@@ -74,14 +81,15 @@ def settings_for(base_url: str, viewer_queue: int, state_dir: Path, **extra: Any
     )
 
 
-def api_token(settings: Settings) -> str | None:
-    """An admin API token for the viewers and /metrics (None if the dashboard has none)."""
-    try:
-        from webapp.access.tokens import TokenStore
-        from webapp.access.users import Role
-    except ImportError:
+async def api_token(server: uvicorn.Server, name: str = "bench") -> str | None:
+    """An admin API token for the viewers and /metrics, made in the running dashboard's
+    store (None for the naive design, which has none)."""
+    if not isinstance(server, DashboardServer):
         return None
-    return TokenStore(settings.dashboard_tokens_file).create("bench", Role.ADMIN)
+    from webapp.access.users import Role
+    from webapp.pages.state import state_of
+
+    return str(await state_of(server.dashboard).access.tokens.create(name, Role.ADMIN))
 
 
 LISTEN = {"host": "127.0.0.1", "port": 0, "access_log": False, "backlog": 4096}
@@ -93,16 +101,16 @@ def build_server(
     viewer_queue: int,
     state_dir: Path,
     overrides: dict[str, Any] | None = None,
-) -> tuple[uvicorn.Server, str | None]:
+) -> uvicorn.Server:
     if design.startswith("ours"):
         extra = {"redaction_enabled": False} if design == "ours-redaction-off" else {}
         settings = settings_for(base_url, viewer_queue, state_dir, **extra, **(overrides or {}))
         app = create_app(settings, demo=False)
         config = uvicorn_config(app, settings, timeout_graceful_shutdown=2, **LISTEN)
-        return DashboardServer(config, app), api_token(settings)
+        return DashboardServer(config, app)
     naive = create_naive_app("ws" + base_url.removeprefix("http"), API_KEY)
     plain = uvicorn.Config(naive, log_config=None, timeout_graceful_shutdown=2, **LISTEN)
-    return uvicorn.Server(plain), None
+    return uvicorn.Server(plain)
 
 
 def main(
@@ -115,14 +123,15 @@ def main(
     """Serve ``design``; ``overrides`` are more of our dashboard's settings (the soak's)."""
     child_setup(f"{design} proxy")
     with tempfile.TemporaryDirectory(prefix="burki-bench-") as state_dir:
-        server, token = build_server(design, base_url, viewer_queue, Path(state_dir), overrides)
-        asyncio.run(_run(conn, server, token))
+        server = build_server(design, base_url, viewer_queue, Path(state_dir), overrides)
+        asyncio.run(_run(conn, server))
 
 
-async def _run(conn: Connection, server: uvicorn.Server, token: str | None) -> None:
+async def _run(conn: Connection, server: uvicorn.Server, token_name: str = "bench") -> None:
     server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
     task = asyncio.create_task(server.serve())
     port = await serving_port(server, task)
+    token = await api_token(server, token_name)
     pauses = GcPauses()
     handlers = {"port": lambda: port, "token": lambda: token, "gc": pauses.take}
     if isinstance(server, DashboardServer):
@@ -131,7 +140,7 @@ async def _run(conn: Connection, server: uvicorn.Server, token: str | None) -> N
         await serve(conn, handlers | {"follow": lambda sids: None})
     finally:
         server.should_exit = True
-        await asyncio.wait_for(task, 10)
+        await asyncio.wait_for(task, 60)  # 500 monitored streams close slowly on a busy machine
 
 
 class GcPauses:

@@ -39,6 +39,8 @@ class SseViewer(asyncio.Protocol):
         self.marks: list[tuple[int, float, float]] = []
         self.received: list[float] = []
         """When each event (not comment) arrived: every frame the proxy wrote, counted."""
+        self.sizes: list[int] = []
+        """Each event's bytes (its lines and the blank line ending it), as ``received``."""
         self.comments = 0
         self.closed_at: float | None = None
         self.transport: asyncio.Transport | None = None
@@ -129,6 +131,7 @@ class SseViewer(asyncio.Protocol):
             self.comments += 1
             return
         self.received.append(now)
+        self.sizes.append(len(event) + 2)
         header = event[: event.find(b"data:")]
         if any(kind in header for kind in _STATE_TYPES):
             return

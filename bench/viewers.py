@@ -32,6 +32,8 @@ class WindowStats:
     """Markers (segments) received during the window (by receive time), all viewers."""
     frames: int
     """SSE events of any type received during the window, all viewers."""
+    sse_bytes: int
+    """Their bytes (the SSE text, without HTTP chunk framing)."""
     latencies: int
     p50_ms: float
     p90_ms: float
@@ -169,10 +171,15 @@ class Pool:
         by_event: dict[int, list[float]] = {}
         lost: list[int] = []
         dups: list[int] = []
-        delivered = frames = 0
+        delivered = frames = sse_bytes = 0
         for viewer in self.viewers:
             delivered += sum(1 for _, _, got in viewer.marks if start <= got < end)
             frames += sum(1 for got in viewer.received if start <= got < end)
+            sse_bytes += sum(
+                size
+                for got, size in zip(viewer.received, viewer.sizes, strict=True)
+                if start <= got < end
+            )
             seen: Counter[int] = Counter()
             for n, t, got in viewer.marks:
                 if start <= t < end:
@@ -191,6 +198,7 @@ class Pool:
             expected_per_viewer=sum(len(e) for e in expected.values()),
             delivered=delivered,
             frames=frames,
+            sse_bytes=sse_bytes,
             latencies=len(latencies),
             p50_ms=_quantile(latencies, 0.50),
             p90_ms=_quantile(latencies, 0.90),

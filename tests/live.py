@@ -270,6 +270,22 @@ def holds_all(viewer: Viewer, lines: list[str]) -> Any:
     return lambda _event: wanted <= set(placed(viewer.events))
 
 
+def part(event: ServerSentEvent, kind: str) -> dict[str, Any] | None:
+    """``kind``'s data in ``event``: the event itself, or, for a ``sentiment`` or
+    ``metrics``, what rides in a segment's ``transcript`` event (event shapes version 2)."""
+    if event.event == kind:
+        return data(event)
+    if event.event == "transcript" and kind in ("sentiment", "metrics"):
+        found = data(event).get(kind)
+        return found if isinstance(found, dict) else None
+    return None
+
+
+def parts_of(events: list[ServerSentEvent], kind: str) -> list[dict[str, Any]]:
+    """Every ``kind`` a viewer was sent, in order, wherever it rode (see :func:`part`)."""
+    return [found for event in events if (found := part(event, kind)) is not None]
+
+
 def is_event(kind: str, **fields: Any) -> Any:
     def check(event: ServerSentEvent) -> bool:
         if event.event != kind:

@@ -12,7 +12,7 @@ from tests import configs
 from webapp.alerts.callalerts import CallAlerts, excerpt
 from webapp.alerts.keywords import KeywordMatcher, parse_rules
 from webapp.alerts.sentiment import SentimentScorer
-from webapp.calls.callstate import CallState
+from webapp.calls.callstate import CallState, SegmentShown
 from webapp.calls.change import Change
 from webapp.relay.frames import render
 from webapp.wire.events import Speaker, Transcript
@@ -39,21 +39,20 @@ class Scripted:
         return self.scores[text]
 
 
+AT = datetime(2025, 8, 1, 10, 0, tzinfo=UTC)
+
+
 def final(
-    content: str, speaker: str = "user", index: int = 0, start: float | None = None
+    content: str,
+    speaker: Speaker = "user",
+    index: int = 0,
+    start: float | None = None,
+    at: datetime | None = AT,
 ) -> Change:
-    segment = {
-        "index": index,
-        "speaker": speaker,
-        "content": content,
-        "is_final": True,
-        "confidence": 0.9,
-        "start": start,
-        "end": None if start is None else start + 1.0,
-        "created_at": None,
-        "at": "2025-08-01T10:00:00Z",
-    }
-    return Change("transcript", {"segment": segment})
+    """A final segment's ``transcript`` change, typed, as the call's state makes it."""
+    end = None if start is None else start + 1.0
+    said = Transcript("CA1", speaker, content, True, 0.9, start, end, None, at)
+    return Change("transcript", SegmentShown(said, index))
 
 
 def feed(alerts: CallAlerts, changes: Iterable[Change]) -> list[Change]:
@@ -133,8 +132,8 @@ def test_assistant_segments_are_never_scored() -> None:
 
 def test_interim_segments_and_other_changes_are_ignored() -> None:
     alerts = scripted({})
-    interim = final("I want to speak to a manager, I hate this", index=0)
-    interim.data["segment"].update(is_final=False, index=None)
+    said = Transcript("CA1", "user", "I want to speak to a manager, I hate this", False)
+    interim = Change("transcript", SegmentShown(said, None))
     others = [Change("call_status", {"status": "in-progress"}), Change("end", {"reason": "x"})]
     assert feed(alerts, [interim, *others]) == []
 
@@ -245,9 +244,7 @@ def test_a_segment_without_a_time_is_stamped_with_the_clock() -> None:
     alerts = CallAlerts(
         configs.alerts(rules=()), Scripted({"lawyer": 0.0}), KeywordMatcher(RULES), lambda: moment
     )
-    change = final("lawyer")
-    change.data["segment"]["at"] = None
-    (alert,) = alerts_in(alerts.on_change(change))
+    (alert,) = alerts_in(alerts.on_change(final("lawyer", at=None)))
     assert alert["at"] == "2025-08-01T12:30:00Z"
 
 

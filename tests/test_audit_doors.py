@@ -19,7 +19,7 @@ from starlette.routing import Mount
 from tests.live import LiveApp, Viewer, csrf_of, running_app
 from webapp.access.routes import AUDITS, GuardedRoute
 from webapp.access.users import Role
-from webapp.app import routes
+from webapp.app import ORG_ROUTE, routes
 from webapp.simulator import Simulator
 
 PASSWORD = "correct horse battery staple"
@@ -118,6 +118,21 @@ DOORS: dict[str, Door] = {
     "healthz": Door("/healthz", who="stranger", first=0),
     "readyz": Door("/readyz", who="stranger", first=0),
     "metrics": Door("/metrics"),
+    # One organisation's overview, wallboard and history (the default one's, named).
+    "org_index": Door("/o/default/"),
+    "org_overview_updates": Door("/o/default/overview/updates", stream=True),
+    "org_alerts": Door("/o/default/alerts"),
+    "org_wallboard": Door("/o/default/wallboard", again=1),
+    "org_wallboard_updates": Door("/o/default/wallboard/updates", stream=True),
+    "org_wallboard_embed": Door(
+        "/o/default/embed/wallboard?token={board_token}", who="embed", again=1
+    ),
+    "org_wallboard_embed_updates": Door(
+        "/o/default/embed/wallboard/updates?token={board_token}", who="embed", stream=True
+    ),
+    "org_history_alerts": Door("/o/default/history/alerts"),
+    "org_history_alerts_csv": Door("/o/default/history/alerts.csv", again=1),
+    "org_shift_report": Door("/o/default/history/shift"),
 }
 
 
@@ -126,7 +141,8 @@ def test_every_route_has_an_audit_decision_and_a_door_here() -> None:
     guarded = [r for r in table if isinstance(r, GuardedRoute)]
     others = [r for r in table if not isinstance(r, GuardedRoute)]
     assert [(type(r), r.name) for r in others] == [(Mount, "static")]  # static files only
-    names = [r.name for r in guarded]
+    own = [r for r in guarded if not r.path.startswith(ORG_ROUTE)]
+    names = [r.name for r in own]
     assert len(names) == len(set(names)), "every route has a name of its own"
     assert set(names) == set(DOORS), "a route without a door here has no audit decision shown"
     for route in guarded:
@@ -137,6 +153,20 @@ def test_every_route_has_an_audit_decision_and_a_door_here() -> None:
             assert door.again == 0, f"{route.name}: a second visit in one session is folded"
         if decision == "each":
             assert door.again in (1, None), f"{route.name}: each request is an entry"
+
+
+def test_every_route_under_an_organisation_is_its_default_twin_with_the_same_guard() -> None:
+    """``/o/{org}/...`` is the same route as the unprefixed one of the same path and methods:
+    guard, audit and form alike, so what it needs never differs by organisation."""
+    table = [r for r in routes() if isinstance(r, GuardedRoute)]
+    default = {(r.path, frozenset(r.methods or ())): r for r in table}
+    prefixed = [r for r in table if r.path.startswith(ORG_ROUTE)]
+    assert {r.name for r in prefixed} >= {"call", "events", "call_export", "claim", "end_call"}
+    for route in prefixed:
+        twin = default[(route.path.removeprefix(ORG_ROUTE), frozenset(route.methods or ()))]
+        assert (route.guard, route.audit, route.form) == (twin.guard, twin.audit, twin.form), (
+            route.path
+        )
 
 
 @asynccontextmanager

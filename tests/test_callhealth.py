@@ -11,7 +11,7 @@ from tests import configs
 from tests.clocks import ManualClock
 from webapp.calls.callhealth import CallHealth
 from webapp.calls.callstate import CallState
-from webapp.calls.change import Change
+from webapp.calls.change import Change, parts
 from webapp.calls.health import HealthConfig
 from webapp.calls.pipeline import CallFeatures
 from webapp.relay.alarms import Alarms
@@ -94,21 +94,22 @@ async def test_the_end_of_the_call_stops_the_silence_and_disarms_the_timer() -> 
 
 async def test_dead_air_is_noticed_with_no_frame_arriving() -> None:
     config = configs.health(silence_warn=0.3, silence_alarm=0.6)
-    emitted: list[Change] = []
+    emitted: list[dict[str, Any]] = []
     both = asyncio.Event()
     features = CallFeatures("CA1", config)  # the real clock: the timer waits for real
 
     def feed(item: Any) -> None:
         for change in features.apply(item):
-            if change.type == "metrics":
-                emitted.append(change)
-                both.set() if change.data["silence"]["level"] == "alarm" else None
+            for type, figures in parts(change.type, change.data):
+                if type == "metrics":
+                    emitted.append(figures)
+                    both.set() if figures["silence"]["level"] == "alarm" else None
         alarms.follow(features)
 
     alarms = Alarms(TimedInputs(StreamKey.call("CA1"), False, feed, lambda: None), 600.0, 2.0)
     feed(Transcript("CA1", "user", "x"))  # a final with no timing, then nothing
     await asyncio.wait_for(both.wait(), 5)
-    levels = [c.data["silence"]["level"] for c in emitted]
+    levels = [figures["silence"]["level"] for figures in emitted]
     assert levels == ["ok", "warn", "alarm"]
     assert not alarms.health_armed  # nothing more is due: no timer left behind
     alarms.close()

@@ -4,21 +4,33 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import httpx
+from httpx_sse import ServerSentEvent
 
 from tests.clocks import ManualClock
-from tests.live import LiveApp, Viewer, data, has_segment, is_event, running_app
+from tests.live import LiveApp, Viewer, data, has_segment, is_event, part, parts_of, running_app
 from webapp.access.users import Role
 from webapp.simulator import Simulator
 from webapp.wire.streamkey import StreamKey
 
 
 def metrics_with(check: object) -> object:
-    def test(event: object) -> bool:
-        return getattr(event, "event", None) == "metrics" and bool(check(data(event)))  # type: ignore[operator, arg-type]
+    """A ``wait_for`` predicate: the call's figures (a ``metrics`` event, or riding in a
+    segment's ``transcript`` event) pass ``check``."""
+
+    def test(event: ServerSentEvent) -> bool:
+        figures = part(event, "metrics")
+        return figures is not None and bool(check(figures))  # type: ignore[operator]
 
     return test
+
+
+def figures_in(event: ServerSentEvent) -> dict[str, Any]:
+    found = part(event, "metrics")
+    assert found is not None, f"a {event.event} event without the call's figures"
+    return found
 
 
 async def csrf_of(live: LiveApp, client: httpx.AsyncClient, sid: str) -> str:
@@ -41,13 +53,14 @@ async def test_metrics_events_arrive_and_survive_resume(sim: Simulator) -> None:
         mark = viewer.last_id
         clock.now += timedelta(seconds=1.5)
         sim.add_segment(sid, "assistant", "Sure.")  # 4.2 s to 4.5 s
-        answered = data(await viewer.wait_for(metrics_with(lambda d: d["latency"]["count"] == 1)))
+        event = await viewer.wait_for(metrics_with(lambda d: d["latency"]["count"] == 1))
+        answered = figures_in(event)
         assert answered["latency"]["latest"] == 1.2 and answered["latency"]["source"] == "timing"
-        assert answered["stream"] == f"call:{sid}" and "attention" in answered
-        assert data(first)["talk"]["untimed"] == 0  # the simulator times its segments
+        assert data(event)["stream"] == f"call:{sid}" and "attention" in answered
+        assert figures_in(first)["talk"]["untimed"] == 0  # the simulator times its segments
         # A resume gets exactly the frames after its id, metrics included.
         resumed = Viewer(live.url, f"/api/calls/{sid}/events", last_id=mark).start(client)
-        again = data(await resumed.wait_for(is_event("metrics")))
+        again = figures_in(await resumed.wait_for(metrics_with(lambda d: True)))
         assert again["latency"] == answered["latency"]
         assert [e.event for e in resumed.events if e.event == "snapshot"] == []
         # A new viewer finds them in its snapshot.
@@ -69,7 +82,7 @@ async def test_dead_air_is_announced_without_any_frame_from_burki(sim: Simulator
         await viewer.wait_for(is_event("status", state="live"))
         sim.add_segment(sid, "assistant", "Hello, how can I help?")
         await viewer.wait_for(has_segment("Hello, how can I help?"))
-        alarm = data(
+        alarm = figures_in(
             await viewer.wait_for(
                 metrics_with(lambda d: d["silence"]["level"] == "alarm"), timeout=10
             )
@@ -77,7 +90,7 @@ async def test_dead_air_is_announced_without_any_frame_from_burki(sim: Simulator
         assert next(r["code"] for r in alarm["attention"]["reasons"]) == "silence"
         assert alarm["attention"]["score"] >= 40
         assert any(
-            e.event == "metrics" and data(e)["silence"]["level"] == "warn" for e in viewer.events
+            figures["silence"]["level"] == "warn" for figures in parts_of(viewer.events, "metrics")
         )
         sim.add_segment(sid, "user", "Sorry, I was away.")
         await viewer.wait_for(metrics_with(lambda d: d["silence"]["level"] == "ok"))
@@ -195,7 +208,7 @@ async def test_null_timings_from_the_open_source_server_are_measured_by_arrival(
         said = [data(e)["segment"] for e in viewer.events if e.event == "transcript"]
         untimed = [s for s in said if s["start"] is None and s["end"] is None]
         assert len(untimed) == 1, "the simulator's open-source mode sent no null timing"
-        figures = data([e for e in viewer.events if e.event == "metrics"][-1])
+        figures = parts_of(viewer.events, "metrics")[-1]
         assert figures["talk"]["untimed"] == 1
         assert figures["latency"]["count"] == 2
         assert figures["latency"]["source"] in ("mixed", "arrival")

@@ -3,9 +3,8 @@ one simulator with two keys, over real sockets.
 
 A user of one organisation who guesses another's call or campaign ids is refused with the
 404 of an id nobody has, and the simulator's request log proves that no REST or upstream
-request ever used one organisation's key for an id only the other lists. Cases that need
-the ``/o/{org}`` routes (h-orgroutes) are written against PLAN.md's shape and marked
-``xfail(strict=True)`` until those routes land.
+request ever used one organisation's key for an id only the other lists. Cases of the
+other organisation's own URLs go through its ``/o/{org}`` routes.
 """
 
 from __future__ import annotations
@@ -24,7 +23,6 @@ from webapp.access.users import Role
 from webapp.simulator import Simulator
 from webapp.wire.streamkey import StreamKey
 
-NEEDS_ROUTES = pytest.mark.xfail(strict=True, reason="needs /o/{org} routes (h-orgroutes)")
 UNKNOWN = "Burki has no call with this id."
 WORDS = (
     "alpha",
@@ -203,14 +201,12 @@ async def test_an_unknown_organisation_is_the_same_404_as_one_you_may_not_see_an
     assert list(world.sim.requests) == []
 
 
-@NEEDS_ROUTES
 async def test_an_unknown_organisation_says_no_such_organisation(world: World) -> None:
     async with world.live.client(Role.ADMIN, timeout=10) as admin:
         answer = await admin.get(f"{world.live.url}/o/initech/calls/{world.b_call}")
     assert answer.status_code == 404 and "No such organisation." in answer.text
 
 
-@NEEDS_ROUTES
 async def test_globex_ids_under_globex_routes_are_asked_with_globex_key_only(
     world: World,
 ) -> None:
@@ -226,7 +222,6 @@ async def test_globex_ids_under_globex_routes_are_asked_with_globex_key_only(
     assert asked_with(world.sim, GLOBEX, world.a_call) == []
 
 
-@NEEDS_ROUTES
 async def test_the_multiplexed_api_reads_an_org_prefix_and_refuses_the_wrong_orgs_id(
     world: World,
 ) -> None:
@@ -285,7 +280,6 @@ async def test_concurrent_users_guessing_the_other_organisations_ids_never_cross
     assert len(asked_with(sim, "default", *nobody)) <= len(nobody)  # shared, remembered
 
 
-@NEEDS_ROUTES
 async def test_users_of_both_organisations_at_once_each_stream_with_their_own_key_only(
     world: World,
 ) -> None:

@@ -15,8 +15,8 @@ import httpx
 
 from tests.clocks import ManualClock
 from tests.hubs import frames_until
-from tests.live import LiveApp, Viewer, data, has_segment, is_event, running_app
-from tests.test_health_live import metrics_with
+from tests.live import LiveApp, Viewer, data, has_segment, is_event, parts_of, running_app
+from tests.test_health_live import figures_in, metrics_with
 from webapp.simulator import Simulator
 from webapp.simulator.oss import CALLER_CLOCK_AHEAD
 from webapp.wire.streamkey import StreamKey
@@ -91,7 +91,7 @@ async def test_an_ended_call_opened_later_shows_burki_s_length_not_the_time_sinc
         statuses = [data(e) for e in viewer.events if e.event == "call_status"]
         assert "duration" not in statuses[0]["metadata"]  # as the real server sends it
         assert statuses[-1]["metadata"]["duration"] == 3
-        figures = data([e for e in viewer.events if e.event == "metrics"][-1])
+        figures = parts_of(viewer.events, "metrics")[-1]
         assert figures["length"] == 3.0 and figures["ended"] and figures["ended_at"]
         page = (await client.get(f"{live.url}/calls/{sid}")).text
         assert 'data-until="' in page.split('id="call-status"')[1].split("</p>")[0]
@@ -108,7 +108,7 @@ async def test_a_call_that_ends_while_watched_keeps_burki_s_length(oss_sim: Simu
         clock.now += timedelta(seconds=4)
         oss_sim.set_call_status(sid, "completed")  # the live end: {"duration": 4} only
         ended = await viewer.wait_for(metrics_with(lambda d: d["ended"]))
-        assert data(ended)["length"] == 4.0
+        assert figures_in(ended)["length"] == 4.0
         await viewer.stop()
 
 
@@ -133,7 +133,7 @@ async def test_the_two_clocks_of_segment_timing_fall_back_to_arrival_and_say_so(
         ]
         assert pairs and all(a["start"] < q["end"] for q, a in pairs)  # answers seem early
         skewed = await viewer.wait_for(metrics_with(lambda d: d["latency"]["clock_skew"]))
-        latency = data(skewed)["latency"]
+        latency = figures_in(skewed)["latency"]
         assert latency["source"] == "arrival" and latency["count"] >= 2
         assert abs(latency["clock_skew"] - CALLER_CLOCK_AHEAD) <= 0.2
         assert all(abs(w - 2.0) < 0.2 for w in (latency["latest"], latency["worst"]))

@@ -15,7 +15,7 @@ import httpx
 import pytest
 from httpx_sse import ServerSentEvent
 
-from tests.live import LiveApp, Viewer, csrf_of, data, is_event, running_app
+from tests.live import LiveApp, Viewer, csrf_of, data, is_event, part, running_app
 from webapp import cli
 from webapp.access.users import Role
 from webapp.calls.callstate import CallState
@@ -203,7 +203,7 @@ async def test_the_wallboard_explains_its_numbers_in_place(sim: Simulator) -> No
     sim.add_segment(sid, "user", "I am not happy with this at all.")
     async with running_app(sim) as live, live.client(Role.SUPERVISOR) as client:
         viewer = Viewer(live.url, f"/api/calls/{sid}/events").start(client)
-        await viewer.wait_for(is_event("sentiment"))
+        await viewer.wait_for(lambda e: part(e, "sentiment") is not None)
         await viewer.stop()
         page = (await client.get(f"{live.url}/wallboard")).text
     card = page.split(f'id="card-{sid}"')[1].split("</article>")[0]

@@ -117,9 +117,9 @@ class Recording(Subscriber):
 async def test_the_frames_of_one_input_are_offered_together_each_under_its_own_id(
     sim: Simulator,
 ) -> None:
-    """A final segment makes a transcript and a metrics frame (and a caller's, with alerts on,
-    a sentiment frame): each viewer gets them in one offer (one write), and a resume from
-    between them is exact."""
+    """A final segment makes a transcript frame carrying the call's figures (and a caller's,
+    with alerts on, its sentiment), and a status line a frame of its own: each viewer gets
+    an input's frames in one offer (one write), and a resume from between them is exact."""
     sid = sim.add_call()
     async with hub_on(sim) as hub:
         stream = hub.stream(StreamKey.call(sid))
@@ -128,12 +128,17 @@ async def test_the_frames_of_one_input_are_offered_together_each_under_its_own_i
         await frames_until(sub, of_type("status", state="live"))
         sim.add_segment(sid, "user", "one final segment")
         await frames_until(sub, of_type("transcript"))  # its input's offer is in, whole
-        group = next(o for o in sub.offers if any(f.type == "transcript" for f in o))
-        assert [f.type for f in group] == ["transcript", "metrics"]
+        said = next(o for o in sub.offers if any(f.type == "transcript" for f in o))
+        assert [f.type for f in said] == ["transcript"] and "metrics" in said[0].data
+        sim.set_call_status(sid, "completed")  # a status: the figures in a frame of their own
+        await frames_until(sub, of_type("call_status"))
+        group = next(o for o in sub.offers if any(f.type == "call_status" for f in o))
+        assert [f.type for f in group][:2] == ["call_status", "metrics"]
         ids = [f.id for f in group]
-        assert len(set(ids)) == len(ids) and ids == [f.id for f in stream.log.since(mark(ids))]
-        after_transcript = stream.attach(Subscriber(), ids[0])
-        assert [f.id for f in after_transcript] == ids[1:]
+        logged = [f.id for f in stream.log.since(mark(ids)) or []]
+        assert len(set(ids)) == len(ids) and ids == logged[: len(ids)]
+        after_status = stream.attach(Subscriber(), ids[0])
+        assert [f.id for f in after_status] == logged[1:]
 
 
 def mark(ids: list[str]) -> str:

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
 from webapp.calls.callstate import CallState
 from webapp.calls.campaignstate import CampaignState
 from webapp.calls.change import Change
-from webapp.pages import views
+from webapp.pages import overviewcontext, views
 from webapp.relay.frames import Frame, render
 from webapp.wire.events import Transcript
 from webapp.wire.streamkey import StreamKey
@@ -99,3 +100,31 @@ def test_a_card_stops_redrawing_at_the_end_and_a_campaign_name_redraws_the_head(
     [renamed] = state.rename("Spring renewals")
     html = views.CAMPAIGN.update(Watched(state, key=StreamKey.campaign(7)), as_frame(renamed))
     assert targets(html) == ["#campaign-head"] and b"Spring renewals" in html
+
+
+def test_page_contexts_are_dataclasses_the_templates_read_by_attribute() -> None:
+    """Issue 22: a page's context is typed, not a loose dict (the template reads the same
+    names, by attribute)."""
+    call = views.call_context(Watched(CallState(SID)))
+    assert dataclasses.is_dataclass(call) and isinstance(call, views.CallContext)
+    assert (call.sid, call.call.ended, call.sentiment.count, call.card_id) == (
+        SID,
+        False,
+        0,
+        "card-CA1",
+    )
+    assert views.CALL.context(Watched(CallState(SID)))["call"] == call.call
+    campaign = views.campaign_context(Watched(CampaignState(7), key=StreamKey.campaign(7)))
+    assert isinstance(campaign, views.CampaignContext) and campaign.campaign_id == "7"
+    overview = overviewcontext.context([], overviewcontext.Filters(), None, 20)
+    assert isinstance(overview, overviewcontext.OverviewContext) and overview.calls == []
+
+
+def test_a_call_id_of_two_organisations_is_two_cards_and_the_default_ones_id_is_as_before() -> None:
+    default, other = StreamKey.call("CA.1"), StreamKey.call("CA.1", "globex")
+    assert views.card_id(default) == "card-CA_2e1"  # as the one-organisation board had it
+    assert views.card_id(other) == "card-globex_2fcall_3aCA_2e1"
+    # dom_id is one-to-one and a call id holds no "/": no default id can give another's
+    assert views.card_id(StreamKey.call("globex.call:CA.1")) != views.card_id(other)
+    context = views.call_context(Watched(CallState("CA.1"), key=other))
+    assert (context.base, context.org) == ("/o/globex", "")

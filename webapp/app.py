@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
 from contextlib import asynccontextmanager
-from functools import partial
+from functools import partial, wraps
+from typing import Any
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -19,12 +20,14 @@ from webapp.access.routes import (
     SIGNED_IN,
     Guard,
     GuardedRoute,
+    OrgNeed,
     kind_param,
     streams_in_query,
     streams_named,
 )
 from webapp.access.wiring import Access
 from webapp.delivery.sseresponse import RAW_SEND
+from webapp.orgs.tenants import UnknownOrg
 from webapp.pages import (
     actions,
     admin,
@@ -38,10 +41,14 @@ from webapp.pages import (
     signin,
     wallboard,
 )
-from webapp.pages.state import NAME
+from webapp.pages.orgpaths import org_of
+from webapp.pages.state import NAME, app_state
 from webapp.settings import PROJECT_ROOT, Settings
+from webapp.wire.streamkey import DEFAULT_ORG, ORG_PREFIX
 
 Stop = Callable[[], Awaitable[None]]
+Endpoint = Callable[[Request], Awaitable[Any]]
+ORG_ROUTE = ORG_PREFIX + "{org}"  # the path parameter webapp.access.routes.route_org reads
 
 
 class DashboardApp(Starlette):
@@ -132,12 +139,25 @@ async def favicon(request: Request) -> Response:
     return FileResponse(PROJECT_ROOT / "static" / "favicon.ico", headers=headers)
 
 
+def every_org(params: Mapping[str, Any], query: str) -> list[OrgNeed]:
+    """What an unprefixed overview, wallboard or history page needs of each organisation:
+    nothing the gate can tell, since it shows every one the person may see, and the page
+    picks them (``webapp.pages.orgscope``: none that a call role sees is a 403). Not the
+    default organisation's role: a person of another one alone reads these pages too."""
+    return []
+
+
 def routes() -> list[BaseRoute]:
     """Every route, with what it needs and what the audit log gets declared on it (never read
-    from words in its path); ``tests/test_audit_doors.py`` walks this table."""
-    call, campaign, admin_only = Guard("call"), Guard("campaign"), Guard("admin")
-    by_kind, call_stream = Guard(kind_param, stream=True), Guard("call", stream=True)
-    route = GuardedRoute
+    from words in its path); ``tests/test_audit_doors.py`` walks this table.
+
+    The routes of an organisation's streams come twice, with the same names and guards:
+    unprefixed for the default organisation and under ``/o/{org}`` for any other
+    (:func:`org_routes`). Each is a route of the table itself, not a ``Mount``: the gate
+    finds the route a request reaches, and its guard, by the router's own matching
+    (:func:`webapp.access.routes.guard_of`), which does not look inside a mount.
+    """
+    admin_only, route = Guard("admin"), GuardedRoute
     return [
         route("/signin", signin.signin_form, name="signin", guard=PUBLIC, audit="none"),
         route(
@@ -237,26 +257,30 @@ def routes() -> list[BaseRoute]:
             guard=admin_only,
             audit="each",
         ),
-        route("/", overview.page, name="index", guard=SIGNED_IN, audit="once"),
-        route("/alerts", overview.alert_history, name="alerts", guard=call, audit="once"),
-        route(
-            "/history/alerts", history.alerts_page, name="history_alerts", guard=call, audit="once"
-        ),
-        route(
-            "/history/alerts.csv",
-            history.alerts_csv,
-            name="history_alerts_csv",
-            guard=call,
-            audit="each",
-        ),
-        route("/history/shift", history.shift_page, name="shift_report", guard=call, audit="once"),
-        route(
-            "/overview/updates",
-            overview.updates,
-            name="overview_updates",
-            guard=Guard("signed_in", stream=True),
-            audit="once",
-        ),
+        *view_routes(),
+        *org_routes(in_org=False),
+        *org_routes(in_org=True),
+        route("/favicon.ico", favicon, name="favicon", guard=PUBLIC, audit="none"),
+        route("/healthz", probes.healthz, name="healthz", guard=PUBLIC, audit="none"),
+        route("/readyz", probes.readyz, name="readyz", guard=PUBLIC, audit="none"),
+        route("/metrics", probes.metrics, name="metrics", guard=admin_only, audit="once"),
+        Mount("/static", StaticFiles(directory=PROJECT_ROOT / "static"), name="static"),
+    ]
+
+
+def org_routes(*, in_org: bool) -> list[BaseRoute]:
+    """The routes that show or act on one organisation's streams: as the default one serves
+    them, or (``in_org``) under ``/o/{org}``, each refused with UnknownOrg (404) before its
+    handler runs when the dashboard serves no such organisation."""
+    call, campaign = Guard("call"), Guard("campaign")
+    by_kind, call_stream = Guard(kind_param, stream=True), Guard("call", stream=True)
+
+    def route(path: str, endpoint: Endpoint, **kw: Any) -> GuardedRoute:
+        if not in_org:
+            return GuardedRoute(path, endpoint, **kw)
+        return GuardedRoute(ORG_ROUTE + path, org_checked(endpoint), **kw)
+
+    return [
         route("/calls/{sid}", livepages.call_page, name="call", guard=call, audit="viewing"),
         route(
             "/calls/{sid}/claim",
@@ -332,20 +356,6 @@ def routes() -> list[BaseRoute]:
             audit="viewing",
         ),
         route(
-            "/embed/wallboard",
-            wallboard.embed_page,
-            name="wallboard_embed",
-            guard=call,
-            audit="viewing",
-        ),
-        route(
-            "/embed/wallboard/updates",
-            wallboard.embed_updates,
-            name="wallboard_embed_updates",
-            guard=call_stream,
-            audit="viewing",
-        ),
-        route(
             "/live/{view}/{kind}/{ident}",
             livepages.live_updates,
             name="live_updates",
@@ -357,14 +367,6 @@ def routes() -> list[BaseRoute]:
             livepages.live_updates,
             name="embed_live_updates",
             guard=by_kind,
-            audit="viewing",
-        ),
-        route("/wallboard", wallboard.page, name="wallboard", guard=call, audit="viewing"),
-        route(
-            "/wallboard/updates",
-            wallboard.updates,
-            name="wallboard_updates",
-            guard=call_stream,
             audit="viewing",
         ),
         route(
@@ -395,9 +397,86 @@ def routes() -> list[BaseRoute]:
             guard=call,
             audit="each",
         ),
-        route("/favicon.ico", favicon, name="favicon", guard=PUBLIC, audit="none"),
-        route("/healthz", probes.healthz, name="healthz", guard=PUBLIC, audit="none"),
-        route("/readyz", probes.readyz, name="readyz", guard=PUBLIC, audit="none"),
-        route("/metrics", probes.metrics, name="metrics", guard=admin_only, audit="once"),
-        Mount("/static", StaticFiles(directory=PROJECT_ROOT / "static"), name="static"),
     ]
+
+
+def view_routes() -> list[BaseRoute]:
+    """The overview, the wallboard, the alerts and the history: unprefixed, of every
+    organisation the person may see (the page picks them: ``webapp.pages.orgscope``); under
+    ``/o/{org}``, of that one alone, with the same names (``url_for(name, org=...)`` picks
+    the prefixed one). Not wrapped in :func:`org_checked`: ``/o/default/`` is the default
+    organisation's own board, where the switcher links."""
+    every = Guard("call", orgs=every_org)  # a page of every organisation the person may see
+    every_stream = Guard("call", stream=True, orgs=every_org)
+    call, call_stream, route = Guard("call"), Guard("call", stream=True), GuardedRoute
+    out: list[BaseRoute] = []
+    for at, page, stream in (("", every, every_stream), ("/o/{org}", call, call_stream)):
+        out += [
+            route(f"{at}/", overview.page, name="index", guard=SIGNED_IN, audit="once"),
+            route(f"{at}/alerts", overview.alert_history, name="alerts", guard=page, audit="once"),
+            route(
+                f"{at}/history/alerts",
+                history.alerts_page,
+                name="history_alerts",
+                guard=page,
+                audit="once",
+            ),
+            route(
+                f"{at}/history/alerts.csv",
+                history.alerts_csv,
+                name="history_alerts_csv",
+                guard=page,
+                audit="each",
+            ),
+            route(
+                f"{at}/history/shift",
+                history.shift_page,
+                name="shift_report",
+                guard=page,
+                audit="once",
+            ),
+            route(
+                f"{at}/overview/updates",
+                overview.updates,
+                name="overview_updates",
+                guard=Guard("signed_in", stream=True),
+                audit="once",
+            ),
+            route(
+                f"{at}/embed/wallboard",
+                wallboard.embed_page,
+                name="wallboard_embed",
+                guard=call,
+                audit="viewing",
+            ),
+            route(
+                f"{at}/embed/wallboard/updates",
+                wallboard.embed_updates,
+                name="wallboard_embed_updates",
+                guard=call_stream,
+                audit="viewing",
+            ),
+            route(f"{at}/wallboard", wallboard.page, name="wallboard", guard=page, audit="viewing"),
+            route(
+                f"{at}/wallboard/updates",
+                wallboard.updates,
+                name="wallboard_updates",
+                guard=stream,
+                audit="viewing",
+            ),
+        ]
+    return out
+
+
+def org_checked(endpoint: Endpoint) -> Endpoint:
+    """``endpoint`` under ``/o/{org}``: 404 ("No such organisation.") for a slug the dashboard
+    does not serve, and for the default one, whose URLs have no prefix (one URL a stream)."""
+
+    @wraps(endpoint)
+    async def checked(request: Request) -> Any:
+        org = org_of(request)
+        if org == DEFAULT_ORG or org not in app_state(request).tenants:
+            raise UnknownOrg(org)
+        return await endpoint(request)
+
+    return checked

@@ -16,8 +16,8 @@ import sys
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 
-from webapp.access.admincli import Console, _operator
 from webapp.access.audit import AuditLog
+from webapp.access.clibase import Console, operator
 from webapp.cluster.booknews import BookNews
 from webapp.cluster.startup import node_id
 from webapp.orgs.book import OrgBook, checked_key
@@ -86,7 +86,7 @@ async def _run(args: argparse.Namespace, settings: Settings, console: Console) -
         if done is not None:
             route = f"burki-dashboard org {args.org_command}"
             org = getattr(args, "slug", "") or ""
-            await audit.record(_operator(), "cli", done, route, "local", org=org)
+            await audit.record(operator(), "cli", done, route, "local", org=org)
             await tell_nodes(settings)
     finally:
         await audit.close()

@@ -226,7 +226,7 @@ def tenant(
     interval = settings.directory_poll_interval
     listing = RedisListing(store.bus, interval, org.slug) if store is not None else None
     directory = Directory(
-        rest, interval, settings.relay_grace_period, shared=listing, bulletin=bulletin
+        rest, interval, settings.relay_grace_period, shared=listing, bulletin=bulletin, org=org.slug
     )
     return Tenant(
         org=org,

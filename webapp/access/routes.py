@@ -154,6 +154,13 @@ def _need_of(kinds: set[str]) -> Need:
     return "call" if kinds == {"call"} else "campaign" if kinds else "signed_in"
 
 
+def local_path(path: str) -> str:
+    """``path`` without its organisation's prefix (``/o/acme/api/events`` -> ``/api/events``):
+    what a check of the path's kind of route (the JSON API, an embed) reads, whichever
+    organisation serves it."""
+    return split_org(path)[1]
+
+
 def kind_param(params: Mapping[str, Any], query: str) -> Need:
     """The need of a route whose ``{kind}`` path parameter names the stream."""
     kind = params.get("kind")

@@ -2,7 +2,7 @@
 
 Every page gets a strict Content-Security-Policy (no inline script or style, no
 eval: htmx's ``hx-on`` and ``js:`` expressions would need it, so the templates
-use neither) and may not be framed. Pages under ``/embed/`` may be framed by
+use neither) and may not be framed. Pages under ``/embed/`` (``/o/<org>/embed/``) may be framed by
 the configured intranet origins only; with none configured, by nobody.
 
 The middleware overwrites these headers if a route set them itself: one place
@@ -16,6 +16,8 @@ from collections.abc import Iterable
 
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from webapp.access.routes import local_path
 
 EMBED_PREFIX = "/embed/"
 CSP_BASE = (
@@ -110,7 +112,7 @@ class SecurityHeaders:
         await self.app(scope, receive, send_with_headers)
 
     def headers_for(self, scope: Scope) -> dict[str, str]:
-        embed = str(scope.get("path", "")).startswith(EMBED_PREFIX)
+        embed = local_path(str(scope.get("path", ""))).startswith(EMBED_PREFIX)
         chosen = dict(self.embed_headers if embed else self.page_headers)
         if self.https or (self.https is None and scope.get("scheme") == "https"):
             chosen["strict-transport-security"] = HSTS

@@ -48,7 +48,9 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from webapp.alerts.keywords import KeywordMatcher, KeywordRule
+from webapp.alerts.payloads import AlertRaised, SentimentScored
 from webapp.alerts.sentiment import RollingSentiment, SentimentScorer
+from webapp.calls.callstate import SegmentShown
 from webapp.calls.change import Change, iso
 from webapp.calls.pii import Span, open_tail
 
@@ -81,7 +83,7 @@ class _Segment:
     content: str
     key: str
     at: str | None
-    raised: list[dict[str, Any]] = field(default_factory=list)
+    raised: list[AlertRaised] = field(default_factory=list)
 
 
 def excerpt(text: str, limit: int = EXCERPT_CHARS) -> str:
@@ -121,7 +123,7 @@ class CallAlerts:
         self.rolling = RollingSentiment(self.config.window, self.config.trend_size)
         self.raised: Counter[str] = Counter()
         self._clock = clock
-        self._alerts: deque[dict[str, Any]] = deque(maxlen=self.config.keep)
+        self._alerts: deque[AlertRaised] = deque(maxlen=self.config.keep)
         self._identities: Counter[str] = Counter()
         self._average_low = False
 
@@ -135,9 +137,9 @@ class CallAlerts:
             changes.append(self._score(segment))
         for rule in self.matcher.matches(segment.speaker, segment.content):
             tag = "keyword-" + _digest(rule.phrase, rule.speaker, size=4)
-            extra = {"phrase": rule.phrase}
-            self._raise(segment, tag, "keyword", rule.severity, f'said "{rule.phrase}"', extra)
-        changes.extend(Change("alert", dict(alert)) for alert in segment.raised)
+            said = f'said "{rule.phrase}"'
+            self._raise(segment, tag, "keyword", rule.severity, said, phrase=rule.phrase)
+        changes.extend(Change("alert", alert) for alert in segment.raised)
         return changes
 
     def snapshot(self) -> dict[str, Any]:
@@ -148,24 +150,26 @@ class CallAlerts:
                 "trend": self.rolling.trend,
                 "count": self.rolling.count,
             },
-            "alerts": [dict(alert) for alert in self._alerts],
+            "alerts": [alert.json() for alert in self._alerts],
         }
 
     def _final_segment(self, change: Change) -> _Segment | None:
-        data = change.data.get("segment") if change.type == "transcript" else None
-        if not isinstance(data, dict) or data.get("is_final") is not True:
+        """The final segment a ``transcript`` change shows, read as the call's state holds
+        it (typed), never parsed back from its JSON."""
+        shown = change.payload if change.type == "transcript" else None
+        if not isinstance(shown, SegmentShown) or not shown.segment.is_final:
             return None
-        speaker, content = str(data.get("speaker")), str(data.get("content") or "")
-        identity = (speaker, content, data.get("start"), data.get("end"), data.get("created_at"))
+        said = shown.segment
+        created = iso(said.created_at)
+        identity = (said.speaker, said.content, said.segment_start, said.segment_end, created)
         key = _digest(*identity)
         self._identities[key] += 1
-        index = data.get("index")
         return _Segment(
-            index=index if isinstance(index, int) else None,
-            speaker=speaker,
-            content=content,
+            index=shown.index,
+            speaker=said.speaker,
+            content=said.content,
             key=_digest(key, self._identities[key]),
-            at=data.get("at") or data.get("created_at") or iso(self._clock()),
+            at=iso(said.at) or created or iso(self._clock()),
         )
 
     def _score(self, segment: _Segment) -> Change:
@@ -173,24 +177,16 @@ class CallAlerts:
         score = self.scorer.score(segment.content)
         average = self.rolling.add(score)
         if score < config.segment_threshold:
-            extra = {"scope": "segment", "score": score}
-            self._raise(
-                segment, "sentiment", "sentiment", "medium", f"sounds upset ({score:.2f})", extra
-            )
+            upset = f"sounds upset ({score:.2f})"
+            self._raise(segment, "sentiment", "sentiment", "medium", upset, "segment", score)
         if average >= config.average_threshold:
             self._average_low = False
         elif not self._average_low and self.rolling.count >= config.average_min_segments:
             self._average_low = True
             message = f"has sounded upset for a while (average {average:.2f})"
-            extra = {"scope": "average", "score": average}
-            self._raise(segment, "average", "sentiment", "high", message, extra)
-        data = {
-            "score": score,
-            "average": average,
-            "trend": self.rolling.trend,
-            "index": segment.index,
-        }
-        return Change("sentiment", data)
+            self._raise(segment, "average", "sentiment", "high", message, "average", average)
+        scored = SentimentScored(score, average, tuple(self.rolling.trend), segment.index)
+        return Change("sentiment", scored)
 
     def _raise(
         self,
@@ -199,19 +195,24 @@ class CallAlerts:
         kind: str,
         severity: str,
         what: str,
-        extra: dict[str, Any],
+        scope: str | None = None,
+        score: float | None = None,
+        *,
+        phrase: str | None = None,
     ) -> None:
-        alert: dict[str, Any] = {
-            "id": f"{tag}-{segment.key}",
-            "kind": kind,
-            "severity": severity,
-            "message": f"{WHO.get(segment.speaker, segment.speaker.capitalize())} {what}",
-            "segment_index": segment.index,
-            "speaker": segment.speaker,
-            "excerpt": excerpt(segment.content),
-            "at": segment.at,
-            **extra,
-        }
+        alert = AlertRaised(
+            id=f"{tag}-{segment.key}",
+            kind=kind,
+            severity=severity,
+            message=f"{WHO.get(segment.speaker, segment.speaker.capitalize())} {what}",
+            segment_index=segment.index,
+            speaker=segment.speaker,
+            excerpt=excerpt(segment.content),
+            at=segment.at,
+            scope=scope,
+            score=score,
+            phrase=phrase,
+        )
         segment.raised.append(alert)
         self._alerts.append(alert)
         self.raised[kind] += 1

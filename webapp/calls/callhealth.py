@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -29,6 +30,28 @@ from webapp.calls.healthtally import Tally
 
 Assess = Callable[[dict[str, Any]], dict[str, Any]]
 WATCHED = frozenset({"transcript", "call_status", "sentiment", "alert", "claim"})
+
+
+@dataclass(frozen=True, slots=True)
+class FiguresShown:
+    """A ``metrics`` change: the call's health figures as measured once
+    (:func:`~webapp.calls.health.measure`, with the attention score), what viewers get and
+    what snapshots and renders read until the next (:meth:`CallHealth.current`)."""
+
+    figures: dict[str, Any]
+
+    @property
+    def level(self) -> str:
+        """The running silence's level (``ok``, ``warn``, ``alarm``)."""
+        return str(self.figures["silence"]["level"])
+
+    @property
+    def score(self) -> int:
+        """The attention score (0-100; 0 when no score is kept)."""
+        return int(self.figures.get("attention", {}).get("score", 0))
+
+    def json(self) -> dict[str, Any]:
+        return self.figures
 
 
 class CallHealth:
@@ -89,7 +112,7 @@ class CallHealth:
         if key == self._last_key:
             return []
         self._last_key = key
-        return [Change("metrics", figures)]
+        return [Change("metrics", FiguresShown(figures))]
 
     def current(self) -> dict[str, Any]:
         """The figures as last published (what viewers were last sent), for snapshots and

@@ -43,6 +43,51 @@ class Change:
         object.__setattr__(self, "data", data)  # frozen: set once, here
 
 
+EVENTS_VERSION = 2
+"""The shape of the JSON SSE events, in every snapshot as ``version`` (``docs/api.md``):
+2 since a segment's sentiment and the call's figures ride in its ``transcript`` event."""
+
+RIDERS = ("sentiment", "metrics")
+"""What rides in a ``transcript`` event beside its segment, under its own key: the
+sentiment that scored it and the call's figures after it (``docs/api.md``, version 2)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Carrying:
+    """A ``transcript`` change's payload with what was derived from its segment riding
+    along (its ``sentiment``, the call's ``metrics`` after it): one SSE event, one id,
+    where each was an event of its own. Each rider's JSON is the one its own event held,
+    byte for byte, under its type's key."""
+
+    base: Change
+    riders: tuple[Change, ...]
+
+    def json(self) -> dict[str, Any]:
+        data = dict(self.base.data)
+        for rider in self.riders:
+            data[rider.type] = rider.data
+        return data
+
+
+def carried(change: Change, riders: list[Change]) -> Change:
+    """``change`` with ``riders`` in the same event (``change`` itself when none)."""
+    if not riders:
+        return change
+    if isinstance(change.payload, Carrying):  # riding already: one more rider
+        base, before = change.payload.base, change.payload.riders
+        return Change(change.type, Carrying(base, (*before, *riders)))
+    return Change(change.type, Carrying(change, tuple(riders)))
+
+
+def parts(type: str, data: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    """An event's type and data, then each rider's as if it were an event of its own
+    (for readers that follow ``metrics`` or ``sentiment`` wherever they ride)."""
+    found = [(type, data)]
+    if type == "transcript":
+        found += [(rider, data[rider]) for rider in RIDERS if rider in data]
+    return found
+
+
 def iso(moment: datetime | None) -> str | None:
     """An aware (or naive = UTC) datetime as ISO 8601 UTC ending in ``Z``; None stays None."""
     if moment is None:

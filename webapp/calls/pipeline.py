@@ -28,7 +28,7 @@ from typing import Any, Protocol
 from webapp.calls.callhealth import CallHealth
 from webapp.calls.callstate import CallState
 from webapp.calls.campaignstate import CampaignState
-from webapp.calls.change import Change, iso
+from webapp.calls.change import RIDERS, Change, carried, iso
 from webapp.calls.claims import ACTIONS, ClaimRefused, Claims
 from webapp.calls.health import HealthConfig
 from webapp.calls.inputs import (
@@ -81,6 +81,16 @@ class ActionShown:
 
     def json(self) -> dict[str, Any]:
         return dataclasses.asdict(self.action)
+
+
+def _with_figures(shown: list[Change], figures: list[Change]) -> list[Change]:
+    """The call's figures after ``shown`` ride in its last segment's event; alone when
+    ``shown`` has no segment (a status, a claim cleared, dead air noticed)."""
+    last = next((i for i in reversed(range(len(shown))) if shown[i].type == "transcript"), None)
+    if last is None:
+        return [*shown, *figures]
+    shown[last] = carried(shown[last], figures)
+    return shown
 
 
 class CallFeatures:
@@ -173,17 +183,22 @@ class CallFeatures:
             self.stirred = True
 
     def _offer(self, changes: Iterable[Change]) -> Iterator[Change]:
+        """``changes``, each followed by what the alerts derive from it, the sentiment and
+        the call's figures riding in the segment's own event (one id: ``docs/api.md``)."""
+        shown: list[Change] = []
         for change in changes:
-            yield change
             self.health.observe(change)
-            for derived in self.alerts.on_change(change) if self.alerts is not None else ():
-                yield derived
-                self.health.observe(derived)
+            derived = self.alerts.on_change(change) if self.alerts is not None else []
+            for each in derived:
+                self.health.observe(each)
+            riding = change.type == "transcript"
+            shown.append(carried(change, [d for d in derived if riding and d.type in RIDERS]))
+            shown += [d for d in derived if not (riding and d.type in RIDERS)]
         if self.state.ended and not self.claims.closed:  # a call's claim ends with it
             cleared = self.claims.end(iso(datetime.now(UTC)) or "")
             if cleared is not None:
-                yield cleared
-        yield from self.health.publish()
+                shown.append(cleared)
+        yield from _with_figures(shown, self.health.publish())
 
     def _claim(self, action: str, who: str, admin: bool, at: str) -> Iterator[Change]:
         chosen = next((a for a in ACTIONS if a == action), None)

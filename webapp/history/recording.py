@@ -20,6 +20,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 from weakref import WeakKeyDictionary, ref
 
+from webapp.calls.change import parts
 from webapp.history.tracker import CallTracker, CampaignTracker
 from webapp.relay.frames import Frame
 from webapp.store.recorder import Recorder
@@ -52,10 +53,11 @@ class Recording:
         tracker = self._trackers.get(stream)
         if tracker is None:
             tracker = self._trackers[stream] = self._tracker(stream)
-        records = tracker.observe(frame.type, frame.data)
-        if records and stream.runs_upstream:
-            for record in records:
-                self.recorder.offer(record)
+        for type, data in parts(frame.type, frame.data):  # the figures riding a segment too
+            records = tracker.observe(type, data)
+            if records and stream.runs_upstream:
+                for record in records:
+                    self.recorder.offer(record)
 
     def _tracker(self, stream: Emitter) -> CallTracker | CampaignTracker:
         if stream.key.kind == "call":

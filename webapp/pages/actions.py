@@ -31,6 +31,7 @@ from webapp.calls.campaignstate import CampaignState
 from webapp.pages.callers import caller_text
 from webapp.pages.capabilities import CANNOT, Capability
 from webapp.pages.known import unless_foreign
+from webapp.pages.orgpaths import path_for, route_key, tenant_of
 from webapp.pages.state import app_state, record
 from webapp.pages.templating import campaign_status, templates
 from webapp.wire.rest import NetworkError, NoRoute, NotFound, RestError
@@ -65,7 +66,7 @@ class Step:
 
 
 async def end_call_form(request: Request) -> Response:
-    key = StreamKey.call(request.path_params["sid"])
+    key = route_key(request, "call", request.path_params["sid"])
     _allowed(request, app_state(request).actions.end_call_roles, "end calls")
     step = await _end_step(request, key)
     await record(request, f"end-call page {key}", once=True)  # it shows the caller's number
@@ -73,13 +74,13 @@ async def end_call_form(request: Request) -> Response:
 
 
 async def end_call(request: Request) -> Response:
-    key = StreamKey.call(request.path_params["sid"])
+    key = route_key(request, "call", request.path_params["sid"])
     who = await _checked(request, app_state(request).actions.end_call_roles, "end calls")
     step = await _end_step(request, key)
     if _has_ended(request, key):  # nothing to end: Burki is not asked
         await record(request, f"end {key}: not sent (the call has ended)")
         return _confirm(request, step, 409)
-    rest = app_state(request).rest
+    rest = tenant_of(request, key).rest
     # Another organisation's call fails as an unknown one, and Burki is not asked.
     work = unless_foreign(request, key, lambda: rest.terminate_call(key.id))
     return await _act(request, who, key, "end_call", step, work)
@@ -97,15 +98,15 @@ async def _end_step(request: Request, key: StreamKey) -> Step:
             title="This call has ended",
             question="",
             action_url="",
-            back_url=request.url_for("call", sid=key.id).path,
+            back_url=path_for(request, "call", key.org, sid=key.id),
             button="",
             cannot=f"The call with {number} has already ended: there is nothing to end.",
         )
     return Step(
         title="End this call?",
         question=f"End the call with {number}? The caller is hung up at once.",
-        action_url=request.url_for("end_call", sid=key.id).path,
-        back_url=request.url_for("call", sid=key.id).path,
+        action_url=path_for(request, "end_call", key.org, sid=key.id),
+        back_url=path_for(request, "call", key.org, sid=key.id),
         button="End call",
         cannot=_cannot(request, "end_call"),
     )
@@ -119,7 +120,7 @@ async def _caller_number(request: Request, key: StreamKey) -> str:
     if isinstance(state, CallState) and (number := state.info.caller):
         return number
     try:
-        rest = app_state(request).rest
+        rest = tenant_of(request, key).rest
         summary = await unless_foreign(request, key, lambda: rest.call(key.id))()
     except RestError:
         return ""
@@ -130,7 +131,7 @@ async def _caller_number(request: Request, key: StreamKey) -> str:
 
 
 async def campaign_stop_form(request: Request) -> Response:
-    key = StreamKey.campaign(request.path_params["campaign_id"])
+    key = route_key(request, "campaign", request.path_params["campaign_id"])
     _allowed(request, app_state(request).actions.campaign_roles, "run campaigns")
     await record(request, f"stop page {key}", once=True)
     step = _campaign_step(request, key, "stop")
@@ -139,7 +140,7 @@ async def campaign_stop_form(request: Request) -> Response:
 
 
 async def campaign_control(request: Request) -> Response:
-    key = StreamKey.campaign(request.path_params["campaign_id"])
+    key = route_key(request, "campaign", request.path_params["campaign_id"])
     who = await _checked(request, app_state(request).actions.campaign_roles, "run campaigns")
     form = await request.form(max_files=0, max_fields=4)
     verb = str(form.get("verb") or "")
@@ -153,7 +154,7 @@ async def campaign_control(request: Request) -> Response:
     if verb == "stop" and form.get("confirmed") != "yes":  # stop is confirmed first
         await record(request, f"stop page {key}", once=True)
         return _confirm(request, step)
-    rest = app_state(request).rest
+    rest = tenant_of(request, key).rest
     work = unless_foreign(request, key, lambda: rest.control_campaign(int(key.id), verb))
     return await _act(request, who, key, "campaign_control", step, work)
 
@@ -195,8 +196,8 @@ def _campaign_step(request: Request, key: StreamKey, verb: str) -> Step:
     return Step(
         title=title,
         question=question.format(id=key.id),
-        action_url=request.url_for("campaign_control", campaign_id=key.id).path,
-        back_url=request.url_for("campaign", campaign_id=key.id).path,
+        action_url=path_for(request, "campaign_control", key.org, campaign_id=key.id),
+        back_url=path_for(request, "campaign", key.org, campaign_id=key.id),
         button=button,
         verb=verb,
         cannot=_cannot(request, "campaign_control"),

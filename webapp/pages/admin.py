@@ -18,7 +18,7 @@ from webapp.calls.campaignstate import CampaignState
 from webapp.pages import orgforms
 from webapp.pages.embedforms import EmbedFormError, mint, revoke
 from webapp.pages.orgforms import OrgsPanel
-from webapp.pages.overview import call_names
+from webapp.pages.overviewcontext import call_names
 from webapp.pages.state import app_state, record
 from webapp.pages.templating import campaign_title, templates
 from webapp.store.database import StoreError
@@ -68,11 +68,13 @@ def monitoring(request: Request) -> Monitoring | None:
     state = app_state(request)
     if not state.tenants:  # no organisation yet (one is added on this page)
         return None
-    monitor = state.monitor
+    first = state.tenants.first  # the default organisation's (each one's: h-orgbook's page)
+    monitor = first.monitor
     if monitor is None:
         return None
     left = list(monitor.unmonitored)
-    names = call_names(state.directory.calls, state.hub, (k.id for k in left if k.kind == "call"))
+    sids = (k.id for k in left if k.kind == "call")
+    names = call_names(first.directory.calls, state.hub, first.slug, sids)
     counts = monitor.counts or {monitor.placement.node: monitor.holding}
     return Monitoring(
         cap=monitor.config.max_streams,
@@ -239,9 +241,13 @@ def audit_labels(entries: list[AuditEntry], request: Request) -> list[str]:
         (word, key) for e in entries for word in e.what.split() if (key := StreamKey.read(word))
     ]
     calls = call_names(
-        state.directory.calls, state.hub, [k.id for _, k in named if k.kind == "call"]
+        state.tenants.first.directory.calls,
+        state.hub,
+        state.tenants.first.slug,
+        [k.id for _, k in named if k.kind == "call"],
     )
-    campaigns = {str(c.id): campaign_title(c.name, c.id) for c in state.directory.campaigns}
+    listed = state.tenants.first.directory.campaigns
+    campaigns = {str(c.id): campaign_title(c.name, c.id) for c in listed}
     for key, stream in list(state.hub.streams.items()):
         if isinstance(stream.state, CampaignState) and stream.state.name:
             campaigns[key.id] = campaign_title(stream.state.name, key.id)

@@ -17,26 +17,35 @@ from webapp.delivery import cursor
 from webapp.delivery.jsonstream import multiplexed_frames, single_frames
 from webapp.delivery.serve import SSE, last_event_id, sse_response
 from webapp.pages.known import refuse_unknown
+from webapp.pages.orgpaths import org_of, route_key
 from webapp.pages.state import app_state, record
 from webapp.relay.hub import Hub
-from webapp.wire.streamkey import StreamKey
+from webapp.wire.streamkey import (
+    CAMPAIGN_RULE,
+    DEFAULT_ORG,
+    SID_RULE,
+    BadStreamId,
+    StreamKey,
+    named_org,
+)
 
 MAX_MULTIPLEXED = 64
 
 
 async def call_events(request: Request) -> Response | SSE:
-    return await _single(request, StreamKey.call(request.path_params["sid"]))
+    return await _single(request, route_key(request, "call", request.path_params["sid"]))
 
 
 async def campaign_events(request: Request) -> Response | SSE:
-    return await _single(request, StreamKey.campaign(request.path_params["campaign_id"]))
+    key = route_key(request, "campaign", request.path_params["campaign_id"])
+    return await _single(request, key)
 
 
 async def multiplexed_events(request: Request) -> Response | SSE:
     params = request.query_params
-    keys = [StreamKey.call(s) for s in params.getlist("call")]
-    keys += [StreamKey.campaign(c) for c in params.getlist("campaign")]
-    keys = list(dict.fromkeys(keys))
+    named = [("call", s) for s in params.getlist("call")]
+    named += [("campaign", c) for c in params.getlist("campaign")]
+    keys = list(dict.fromkeys(named_key(request, kind, value) for kind, value in named))
     if not keys or len(keys) > MAX_MULTIPLEXED:
         raise BadStreams(MAX_MULTIPLEXED)
     await refuse_unknown(request, keys)
@@ -46,6 +55,18 @@ async def multiplexed_events(request: Request) -> Response | SSE:
     hub: Hub = app_state(request).hub
     await hub.ready(keys)
     return sse_response(hub, multiplexed_frames(hub, keys, positions))
+
+
+def named_key(request: Request, kind: str, value: str) -> StreamKey:
+    """The stream a ``call=``/``campaign=`` value names: ``acme/CA1`` of organisation
+    ``acme`` (one the dashboard serves: UnknownOrg otherwise), a bare id of the route's.
+    The default organisation is never written as a prefix (``default/CA1`` is no id), as
+    in every stream name (:meth:`StreamKey.parse`): its streams are named on its routes."""
+    org, ident = named_org(value, org_of(request))
+    if ident != value and org == DEFAULT_ORG:
+        raise BadStreamId(SID_RULE if kind == "call" else CAMPAIGN_RULE)
+    app_state(request).tenants.get(org)  # UnknownOrg: the 404 of an organisation not served
+    return StreamKey.of(kind, ident, org)
 
 
 async def _single(request: Request, key: StreamKey) -> Response | SSE:

@@ -12,22 +12,26 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from webapp.calls.change import parts
 from webapp.relay.frames import Frame
 from webapp.relay.hub import Hub, Viewing
 from webapp.wire.rest import CallSummary
-from webapp.wire.streamkey import BadStreamId, StreamKey
+from webapp.wire.streamkey import DEFAULT_ORG, BadStreamId, StreamKey
 
 MAX_FOLLOWED = 48  # as many as the wallboard shows
 MAX_LISTED = 12
 REDRAWN_BY = frozenset({"metrics", "claim", "call_status", "snapshot", "end"})
 
 
-def call_keys(calls: Iterable[CallSummary], limit: int = MAX_FOLLOWED) -> list[StreamKey]:
-    """The stream keys of ``calls`` (at most ``limit``), skipping ids we cannot name."""
+def call_keys(
+    calls: Iterable[CallSummary], limit: int = MAX_FOLLOWED, org: str = DEFAULT_ORG
+) -> list[StreamKey]:
+    """The stream keys of ``calls`` of ``org`` (at most ``limit``), skipping ids we cannot
+    name."""
     keys = []
     for call in calls:
         try:
-            keys.append(StreamKey.call(call.call_sid))
+            keys.append(StreamKey.call(call.call_sid, org))
         except BadStreamId:
             continue
         if len(keys) == limit:
@@ -45,36 +49,40 @@ def follow(viewing: Viewing, wanted: list[StreamKey]) -> None:
 
 
 def redraws(batch: list[Frame]) -> bool:
-    return any(frame.type in REDRAWN_BY for frame in batch)
+    return any(type in REDRAWN_BY for frame in batch for type, _ in parts(frame.type, frame.data))
 
 
-def attention_scores(hub: Hub, calls: list[CallSummary]) -> dict[str, int]:
-    """The attention score of each ongoing call whose stream is open, by call SID (every
-    listed call: the monitor keeps them open, so the first render shows them all)."""
-    return {sid: int(a.get("score", 0)) for sid, a in _attention(hub, calls).items()}
+def attention_scores(hub: Hub, calls: list[CallSummary], org: str = DEFAULT_ORG) -> dict[str, int]:
+    """The attention score of each ongoing call of ``org`` whose stream is open, by call
+    SID (every listed call: the monitor keeps them open, so the first render shows them
+    all)."""
+    return {sid: int(a.get("score", 0)) for sid, a in _attention(hub, calls, org).items()}
 
 
-def attention_reasons(hub: Hub, calls: list[CallSummary]) -> dict[str, str]:
+def attention_reasons(hub: Hub, calls: list[CallSummary], org: str = DEFAULT_ORG) -> dict[str, str]:
     """Why each ongoing call whose stream is open scores what it does, in words, by SID."""
     return {
         sid: ", ".join(str(r.get("text", "")) for r in a.get("reasons", []))
-        for sid, a in _attention(hub, calls).items()
+        for sid, a in _attention(hub, calls, org).items()
     }
 
 
-def _attention(hub: Hub, calls: list[CallSummary]) -> dict[str, dict[str, Any]]:
+def _attention(hub: Hub, calls: list[CallSummary], org: str) -> dict[str, dict[str, Any]]:
     found = {}
-    for key in call_keys(calls, len(calls)):
+    for key in call_keys(calls, len(calls), org):
         stream = hub.streams.get(key)
         if stream is not None and stream.health is not None:
             found[key.id] = stream.health.current().get("attention") or {}
     return found
 
 
-def needs_attention(hub: Hub, calls: list[CallSummary], threshold: int) -> list[dict[str, Any]]:
-    """Ongoing calls scoring ``threshold`` or more: unclaimed first, then by score."""
+def needs_attention(
+    hub: Hub, calls: list[CallSummary], threshold: int, org: str = DEFAULT_ORG
+) -> list[dict[str, Any]]:
+    """Ongoing calls of ``org`` scoring ``threshold`` or more: unclaimed first, then by
+    score (each item names its stream: ``key``)."""
     found = []
-    for key in call_keys(calls, len(calls)):
+    for key in call_keys(calls, len(calls), org):
         stream = hub.streams.get(key)
         if stream is None or stream.health is None or stream.ended:
             continue
@@ -86,6 +94,7 @@ def needs_attention(hub: Hub, calls: list[CallSummary], threshold: int) -> list[
         found.append(
             {
                 "sid": key.id,
+                "key": key,
                 "score": attention["score"],
                 "reasons": attention.get("reasons", []),
                 "claim": stream.claims.snapshot(),
@@ -93,5 +102,11 @@ def needs_attention(hub: Hub, calls: list[CallSummary], threshold: int) -> list[
                 "customer": summary.customer_phone if summary else None,
             }
         )
-    found.sort(key=lambda item: (item["claim"] is not None, -item["score"]))
+    return ranked(found)
+
+
+def ranked(found: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The attention list's order (unclaimed first, then by score), cut to its length:
+    one organisation's, or several merged."""
+    found = sorted(found, key=lambda item: (item["claim"] is not None, -item["score"]))
     return found[:MAX_LISTED]

@@ -18,14 +18,14 @@ from starlette.responses import RedirectResponse, Response
 
 from webapp.access.wiring import principal_of
 from webapp.calls.claims import ACTIONS, Action
+from webapp.pages.orgpaths import path_for, route_key
 from webapp.pages.state import app_state, record
-from webapp.wire.streamkey import StreamKey
 
 PEOPLE = ("page", "sso")
 
 
 async def claim(request: Request) -> Response:
-    key = StreamKey.call(request.path_params["sid"])
+    key = route_key(request, "call", request.path_params["sid"])
     who = principal_of(request)
     if who is None or who.via not in PEOPLE:
         raise HTTPException(403, "Only a signed-in person can claim a call.")
@@ -39,7 +39,7 @@ async def claim(request: Request) -> Response:
     await record(request, f"{action} {key}")
     if request.headers.get("hx-request"):
         return Response(status_code=204)
-    return RedirectResponse(request.url_for("call", sid=key.id).path, status_code=303)
+    return RedirectResponse(path_for(request, "call", key.org, sid=key.id), status_code=303)
 
 
 def _action(text: str) -> Action:

@@ -45,7 +45,7 @@ from webapp.access.bodylimit import BodyTooLarge, LengthRequired
 from webapp.access.caps import CapReached
 from webapp.access.csrf import CsrfRefused
 from webapp.access.refusals import BadStreams, Forbidden, NoSuchOrg, SignInNeeded
-from webapp.access.routes import guard_of
+from webapp.access.routes import guard_of, local_path
 from webapp.calls.claims import ClaimRefused
 from webapp.orgs.tenants import UnknownOrg
 from webapp.pages.known import UnknownId
@@ -84,7 +84,7 @@ def wants_json(conn: HTTPConnection) -> bool:
     if preferred is not None:
         return preferred != "text/html"
     guard, _ = guard_of(conn.scope)
-    return guard.stream or conn.url.path.startswith(API_PREFIXES)
+    return guard.stream or local_path(conn.url.path).startswith(API_PREFIXES)
 
 
 def preferred_type(accept: str) -> str | None:
@@ -161,7 +161,7 @@ MEANINGS: dict[type[Exception], Meaning] = {
 async def mapped_error(request: Request, exc: Exception) -> Response:
     meaning = next(MEANINGS[kind] for kind in type(exc).__mro__ if kind in MEANINGS)
     if wants_json(request):
-        api = request.url.path.startswith(API_PREFIXES)
+        api = local_path(request.url.path).startswith(API_PREFIXES)
         status = (meaning.api_status if api else None) or meaning.status
         answer: Response = json_error(status, meaning.error, meaning.message.format(exc))
     else:

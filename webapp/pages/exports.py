@@ -23,6 +23,7 @@ from webapp.calls.change import iso
 from webapp.calls.redactor import CallRedactor
 from webapp.pages.callers import caller_text
 from webapp.pages.known import UnknownId, refuse_foreign
+from webapp.pages.orgpaths import route_key, tenant_of
 from webapp.pages.state import app_state, record
 from webapp.pages.templating import clock
 from webapp.wire.fields import parse_timestamp
@@ -35,7 +36,7 @@ REPLAY_WAIT = 15.0  # bounds the wait for an ended call's replay (the stream bou
 
 async def call_export(request: Request) -> Response:
     fmt = request.path_params["fmt"]
-    key = StreamKey.call(request.path_params["sid"])
+    key = route_key(request, "call", request.path_params["sid"])
     if fmt not in ("txt", "json"):
         raise HTTPException(404, "Exports are .txt or .json.")
     raw = unredacted_asked(request)
@@ -61,7 +62,7 @@ async def _about(request: Request, key: StreamKey) -> dict[str, str]:
             "started": str(metadata.get("started_at") or ""),
         }
     try:
-        summary = await app_state(request).rest.call(key.id)
+        summary = await tenant_of(request, key).rest.call(key.id)
     except RestError:
         return {}
     started = iso(summary.started_at) or ""
@@ -88,7 +89,7 @@ def header(sid: str, about: dict[str, str], raw: bool) -> str:
 
 async def api_transcript(request: Request) -> Response:
     """``GET /api/calls/{sid}/transcript``: the final segments as JSON."""
-    key = StreamKey.call(request.path_params["sid"])
+    key = route_key(request, "call", request.path_params["sid"])
     raw = unredacted_asked(request)
     segments = await _opened(request, key, raw)
     return JSONResponse({"call_sid": key.id, "redacted": not raw, "segments": segments})
@@ -116,8 +117,9 @@ def unredacted_asked(request: Request) -> bool:
 async def _opened(request: Request, key: StreamKey, raw: bool) -> list[dict[str, Any]]:
     """The segments, and the audit entry for this read (``call:<sid> unredacted`` when raw)."""
     refuse_foreign(request, key)  # another organisation's id: nothing asked of Burki
-    if key in app_state(request).missing:
-        raise UnknownId(key, app_state(request).missing.why(key))
+    missing = tenant_of(request, key).missing
+    if key in missing:
+        raise UnknownId(key, missing.why(key))
     segments = await _segments(request, key, raw)
     await record(request, f"{key} unredacted" if raw else str(key))
     return segments
@@ -135,9 +137,9 @@ async def _segments(request: Request, key: StreamKey, raw: bool) -> list[dict[st
                     await stream.finished.wait()
         return stream.state.unredacted_segments() if raw else list(stream.state.segments)
     try:
-        transcripts = await state.rest.transcripts(key.id)
+        transcripts = await tenant_of(request, key).rest.transcripts(key.id)
     except NotFound:
-        app_state(request).missing.note(key)
+        tenant_of(request, key).missing.note(key)
         raise UnknownId(key) from None
     finals = [t for t in transcripts if t.is_final]
     if state.redaction.enabled and not raw:

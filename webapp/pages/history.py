@@ -1,7 +1,9 @@
 """The history pages: every alert of a time range (and its CSV), and the shift report.
 
 Both read the store (:mod:`webapp.store.history`) through the app's
-:class:`~webapp.history.keeper.Keeper`; a range is ``since``/``until`` (UTC,
+:class:`~webapp.history.keeper.Keeper`, for one organisation (``/o/{org}/history/...``)
+or every one the person may see (unprefixed; :mod:`webapp.pages.orgscope`), each row
+tagged with its organisation where several are shown; a range is ``since``/``until`` (UTC,
 ``YYYY-MM-DDTHH:MM`` as a ``datetime-local`` field sends it) or the last
 ``hours``. A filter form re-renders the results block with htmx (the same page,
 ``hx-select``), and works as a plain GET without script. The CSV defuses every
@@ -12,7 +14,8 @@ from __future__ import annotations
 
 import csv
 import io
-from dataclasses import dataclass
+from collections.abc import Collection
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
 from starlette.exceptions import HTTPException
@@ -23,7 +26,8 @@ from webapp.access.audit import FORMULA_STARTS
 from webapp.history.keeper import Keeper
 from webapp.history.report import SEVERITIES, hours_per_bar, shift
 from webapp.pages.charts import bar_length, stacked_columns
-from webapp.pages.state import app_state, record
+from webapp.pages.orgscope import Scope, org_base, page_base, record_shown, scope_of
+from webapp.pages.state import app_state
 from webapp.pages.templating import templates
 from webapp.store.database import StoreUnavailable
 from webapp.store.history import AlertFilter
@@ -78,7 +82,7 @@ def _moment(text: str, name: str) -> datetime | None:
     return found.replace(tzinfo=UTC) if found.tzinfo is None else found.astimezone(UTC)
 
 
-def alert_filter(request: Request, when: Range) -> AlertFilter:
+def alert_filter(request: Request, when: Range, orgs: Collection[str]) -> AlertFilter:
     params = request.query_params
     severity, kind = params.get("severity", ""), params.get("kind", "")
     handled = params.get("handled", "")
@@ -88,7 +92,7 @@ def alert_filter(request: Request, when: Range) -> AlertFilter:
         raise HTTPException(400, f"kind: one of {', '.join(KINDS)}.")
     if handled not in ("", "yes", "no"):
         raise HTTPException(400, "handled: yes or no.")
-    return AlertFilter(
+    which = AlertFilter(
         since=when.since,
         until=when.until,
         severity=severity,
@@ -96,6 +100,23 @@ def alert_filter(request: Request, when: Range) -> AlertFilter:
         assistant=params.get("assistant", "")[:128],
         handled=None if not handled else handled == "yes",
     )
+    return replace(which, orgs=frozenset(orgs))
+
+
+@dataclass(frozen=True, slots=True)
+class Shown:
+    """The organisations a history page shows: the path prefix of its own links, and each
+    row's organisation's path prefix and tag (where several are shown)."""
+
+    base: str
+    bases: dict[str, str]
+    tags: dict[str, str]
+
+    @classmethod
+    def of(cls, scope: Scope) -> Shown:
+        bases = {t.slug: org_base(t.slug) for t in scope.shown}
+        tags = {t.slug: scope.name_of(t.slug) for t in scope.shown} if scope.tagged else {}
+        return cls(page_base(scope), bases, tags)
 
 
 def keeper(request: Request) -> Keeper:
@@ -110,15 +131,16 @@ def unavailable(exc: StoreUnavailable) -> HTTPException:
 
 
 async def alerts_page(request: Request) -> Response:
+    scope = scope_of(request, "call")
     when = time_range(request, 24)
-    which = alert_filter(request, when)
+    which = alert_filter(request, when, scope.slugs)
     rows = keeper(request).rows
     try:
         found = await rows.alerts(which)
-        assistants = await rows.assistants(when.since, when.until)
+        assistants = await rows.assistants(when.since, when.until, scope.slugs)
     except StoreUnavailable as exc:
         raise unavailable(exc) from None
-    await record(request, "alert history (stored)", once=True)  # excerpts: what callers said
+    await record_shown(request, scope, "alert history (stored)", once=True)  # excerpts
     context = {
         "alerts": found,
         "range": when.fields,
@@ -127,32 +149,37 @@ async def alerts_page(request: Request) -> Response:
         "severities": SEVERITIES,
         "kinds": KINDS,
         "query": request.url.query,
+        "shown": Shown.of(scope),
     }
     return templates.TemplateResponse(request, "history_alerts.html", context)
 
 
 async def alerts_csv(request: Request) -> Response:
-    which = alert_filter(request, time_range(request, 24))
+    scope = scope_of(request, "call")
+    which = alert_filter(request, time_range(request, 24), scope.slugs)
     try:
         found = await keeper(request).rows.alerts(which)
     except StoreUnavailable as exc:
         raise unavailable(exc) from None
-    await record(request, f"alert history export ({len(found)} alerts)")
+    await record_shown(request, scope, f"alert history export ({len(found)} alerts)")
     return Response(
-        to_csv(found),
+        to_csv(found, scope.tagged),
         media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": 'attachment; filename="burki-live-alerts.csv"'},
     )
 
 
-def to_csv(alerts: list[AlertRecord]) -> str:
+def to_csv(alerts: list[AlertRecord], orgs: bool = False) -> str:
+    """The alerts as CSV; ``orgs``: several organisations' alerts, each row naming its
+    organisation (a first column ``org``, its slug)."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow([*CSV_FIELDS, *CSV_HANDLED])
+    writer.writerow([*(["org"] if orgs else []), *CSV_FIELDS, *CSV_HANDLED])
     for a in alerts:
         cells = [_iso(a.at), a.call_id, a.assistant, a.severity, a.kind, a.message, a.excerpt]
         handled = [a.handled_by or "", a.handled_how or "", _iso(a.handled_at)]
-        writer.writerow([_defuse(cell) for cell in (*cells, *handled)])
+        org = [a.org] if orgs else []
+        writer.writerow([_defuse(cell) for cell in (*org, *cells, *handled)])
     return out.getvalue()
 
 
@@ -165,16 +192,17 @@ def _defuse(value: str) -> str:
 
 
 async def shift_page(request: Request) -> Response:
+    scope = scope_of(request, "call")
     when = time_range(request, 12)
-    rows = keeper(request).rows
+    rows, orgs = keeper(request).rows, scope.slugs
     try:
-        calls = await rows.calls(when.since, when.until)
-        alerts = await rows.alerts(AlertFilter(when.since, when.until))
-        actions = await rows.actions(when.since, when.until)
-        campaigns = await rows.campaigns(when.since, when.until)
+        calls = await rows.calls(when.since, when.until, orgs=orgs)
+        alerts = await rows.alerts(AlertFilter(when.since, when.until, orgs=orgs))
+        actions = await rows.actions(when.since, when.until, orgs=orgs)
+        campaigns = await rows.campaigns(when.since, when.until, orgs=orgs)
     except StoreUnavailable as exc:
         raise unavailable(exc) from None
-    await record(request, "shift report", once=True)
+    await record_shown(request, scope, "shift report", once=True)
     state = app_state(request)
     report = shift(when.since, when.until, calls, alerts, actions, state.attention_threshold)
     latency_top = max((a.p95 or 0.0 for a in report.assistants), default=0.0)
@@ -189,5 +217,6 @@ async def shift_page(request: Request) -> Response:
         "dead_top": dead_top,
         "bar": bar_length,
         "severities": SEVERITIES,
+        "shown": Shown.of(scope),
     }
     return templates.TemplateResponse(request, "shift.html", context)

@@ -25,6 +25,7 @@ from webapp.pages import actions, exports, views
 from webapp.pages.capabilities import CANNOT
 from webapp.pages.history import FORM_TIME
 from webapp.pages.known import UnknownId, refuse_foreign, refuse_unknown
+from webapp.pages.orgpaths import path_for, route_key, tenant_of
 from webapp.pages.state import app_state, record
 from webapp.pages.templating import templates
 from webapp.relay.hub import Hub
@@ -87,8 +88,9 @@ async def campaign_embed(request: Request) -> Response:
 
 
 async def _call(request: Request, view: views.View, template: str, embedded: bool) -> Response:
-    key = StreamKey.call(request.path_params["sid"])
-    await _check(request, key, lambda: app_state(request).rest.call(key.id))
+    key = route_key(request, "call", request.path_params["sid"])
+    rest = tenant_of(request, key).rest
+    await _check(request, key, lambda: rest.call(key.id))
     await app_state(request).hub.ready([key])
     stream = app_state(request).hub.stream(key)
     await record(request, str(key))
@@ -112,8 +114,9 @@ async def _stored(request: Request, key: StreamKey) -> CallSummary | None:
 
 
 async def _campaign(request: Request, embedded: bool) -> Response:
-    key = StreamKey.campaign(request.path_params["campaign_id"])
-    summary = await _check(request, key, lambda: app_state(request).rest.campaign(int(key.id)))
+    key = route_key(request, "campaign", request.path_params["campaign_id"])
+    rest = tenant_of(request, key).rest
+    summary = await _check(request, key, lambda: rest.campaign(int(key.id)))
     await app_state(request).hub.ready([key])
     stream = app_state(request).hub.stream(key)
     if summary is not None:
@@ -132,14 +135,15 @@ def _render(
 ) -> Response:
     stream.watch_view(view)
     route = "embed_live_updates" if embedded else "live_updates"
-    url = request.url_for(route, view=view.name, kind=stream.key.kind, ident=quoted(stream.key.id))
+    key = stream.key
+    path = path_for(request, route, key.org, view=view.name, kind=key.kind, ident=quoted(key.id))
     query = {"last_event_id": stream.log.last_id}
     who = principal_of(request)
     if embedded and who is not None and who.via == "embed":
         query["token"] = request.query_params["token"]  # the embed link authorises its stream
     page = LivePage(
         layout="embed.html" if embedded else "base.html",
-        stream_url=f"{url.path}?{urlencode(query)}",
+        stream_url=f"{path}?{urlencode(query)}",
         demo=app_state(request).demo,
         embedded=embedded,
         may_unredact=not embedded and exports.may_unredact(request),
@@ -174,10 +178,11 @@ async def _check(request: Request, key: StreamKey, ask: Callable[[], Awaitable[T
     organisation's id is refused first, without any request (``webapp.pages.known``).
     """
     refuse_foreign(request, key)
+    missing = tenant_of(request, key).missing
     try:
-        return await app_state(request).missing.lookup(key, ask)
+        return await missing.lookup(key, ask)
     except NotFound as failed:
-        raise UnknownId(key, app_state(request).missing.why(key, failed)) from None
+        raise UnknownId(key, missing.why(key, failed)) from None
     except Unauthorized:
         raise  # the page would sit empty: said at once
     except RestError:
@@ -188,7 +193,7 @@ async def live_updates(request: Request) -> Response | SSE:
     """The HTML update stream of one page view of one stream."""
     view = PAGE_VIEWS.get(request.path_params["view"])
     kind, ident = request.path_params["kind"], request.path_params["ident"]
-    key = StreamKey.call(ident) if kind == "call" else StreamKey.campaign(ident)
+    key = route_key(request, "call" if kind == "call" else "campaign", ident)
     if view is None or VIEW_KINDS[view.name] != kind:
         raise HTTPException(404, "no such view")  # nor a view of another kind
     await refuse_unknown(request, [key])

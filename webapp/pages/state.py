@@ -27,9 +27,7 @@ from webapp.relay.hub import Hub
 from webapp.relay.metrics import Metrics
 from webapp.relay.ports import SharedStore
 from webapp.watch.directory import Directory
-from webapp.watch.missing import MissingIds
 from webapp.watch.monitor import Monitor
-from webapp.wire.rest import BurkiRest
 from webapp.wire.streamkey import StreamKey
 
 NAME = "running"
@@ -55,19 +53,11 @@ class AppState:
     orgs: OrgRunner | None = None  # keeps the tenants in step with the org book
 
     # The first organisation's parts (the default one's, where BURKI_API_KEY is set): what
-    # the one-organisation dashboard read. A route of one organisation reads its own
-    # (``tenants.get(key.org)``); these go as the routes learn organisations.
-    @property
-    def rest(self) -> BurkiRest:
-        return self.tenants.first.rest
-
+    # the overview and the wallboard still read (and tests); every route of one stream
+    # reads its own organisation's (``tenants.get(key.org)``). They go once those do too.
     @property
     def directory(self) -> Directory:
         return self.tenants.first.directory
-
-    @property
-    def missing(self) -> MissingIds:
-        return self.tenants.first.missing
 
     @property
     def monitor(self) -> Monitor | None:

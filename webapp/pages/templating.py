@@ -11,11 +11,14 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from jinja2 import pass_context
+from starlette.datastructures import URL
 from starlette.requests import Request
 from starlette.templating import Jinja2Templates
 
 from webapp.access.csrf import csrf_token
 from webapp.pages.callers import call_name, caller_text
+from webapp.pages.orgscope import nav_base, switcher
 from webapp.pages.state import state_of
 from webapp.wire.streamkey import quoted
 
@@ -23,16 +26,31 @@ TEMPLATES = Path(__file__).resolve().parents[2] / "templates"  # beside webapp/,
 
 
 def _who(request: Request) -> dict[str, Any]:
-    """Who is signed in, the CSRF token for their forms, and whether the data is simulated
-    (every page, embeds and error pages too; not SSE fragments)."""
+    """Who is signed in, the CSRF token for their forms, whether the data is simulated, and
+    the organisation switcher's entries (every page, embeds and error pages too; not SSE
+    fragments)."""
     principal = request.scope.get("state", {}).get("principal")
     token = csrf_token(request) if "session" in request.scope else ""
     running = state_of(request.app)
-    return {"principal": principal, "csrf": token, "demo_data": bool(running and running.demo)}
+    return {
+        "principal": principal,
+        "csrf": token,
+        "demo_data": bool(running and running.demo),
+        "org_choices": switcher(request),
+        "nav_base": nav_base(request),
+    }
 
 
 templates = Jinja2Templates(directory=TEMPLATES, context_processors=[_who])
 env = templates.env
+
+
+@pass_context
+def url_in(context: Any, home: str, name: str, /, **params: Any) -> URL:
+    """``url_for`` of route ``name`` as the organisation whose URLs start at ``home`` serves
+    it (``""``: the default one's, unchanged; ``/o/acme``: the same path under it)."""
+    url: URL = context["request"].url_for(name, **params)
+    return url.replace(path=home + url.path) if home else url
 
 
 def render_block(template: str, block: str, context: dict[str, Any]) -> str:
@@ -125,4 +143,4 @@ env.filters.update(
     caller=caller_text,
     campaign_status=campaign_status,
 )
-env.globals.update(call_name=call_name, campaign_title=campaign_title)
+env.globals.update(call_name=call_name, campaign_title=campaign_title, url_in=url_in)

@@ -22,13 +22,14 @@ from starlette.responses import Response
 
 from webapp.delivery import cursor, htmlsse
 from webapp.delivery.serve import SSE, batches, last_event_id, sse_response
+from webapp.orgs.tenants import Tenant, Tenants
 from webapp.pages import views
 from webapp.pages.attention import call_keys
-from webapp.pages.state import app_state, record
-from webapp.pages.templating import dom_id, render_block, templates
+from webapp.pages.orgscope import Scope, page_base, record_shown, scope_of
+from webapp.pages.state import app_state
+from webapp.pages.templating import render_block, templates
 from webapp.relay.frames import Frame
 from webapp.relay.hub import Hub, Viewing
-from webapp.watch.directory import Directory
 from webapp.wire.rest import CallSummary
 from webapp.wire.streamkey import StreamKey
 
@@ -87,6 +88,7 @@ class WallboardPage:
     cannot_end: str = ""  # this Burki cannot end calls: the cards' End call links are hidden
     embedded: bool = False  # an embed link's board: no navigation, no actions
     layout: str = "base.html"
+    home: str = ""  # the filter form's target: this board (empty: the board of all)
 
 
 async def page(request: Request) -> Response:
@@ -100,42 +102,43 @@ async def embed_page(request: Request) -> Response:
 
 async def _board(request: Request, embedded: bool) -> Response:
     hub: Hub = app_state(request).hub
-    directory: Directory = app_state(request).directory
-    if not directory.loaded:
-        await directory.refresh()
-    await record(request, "wallboard")
+    scope = scope_of(request, "call")
+    await _loaded(scope)
+    await record_shown(request, scope, "wallboard")
     view = BoardView.of(request)
     if embedded:
         view = BoardView(view.sort, view.assistant)  # no TV mode: the intranet page lays it out
-    await hub.ready(_wanted(directory, view))
-    streams = [hub.stream(key) for key in _wanted(directory, view)]
+    card = card_view(scope, app_state(request).tenants)
+    await hub.ready(_wanted(scope, view, hub))
+    streams = [hub.stream(key) for key in _wanted(scope, view, hub)]
     positions = {}
     for stream in streams:
-        stream.watch_view(views.CARD)
+        stream.watch_view(card)
         positions[stream.key] = stream.log.last_id
-    url = request.url_for("wallboard_embed_updates" if embedded else "wallboard_updates").path
+    base = page_base(scope)
+    url = (
+        base + request.url_for("wallboard_embed_updates" if embedded else "wallboard_updates").path
+    )
     resume = {"last_event_id": cursor.encode(positions)} if positions else {}
     query = urlencode(
         ({"assistant": view.assistant} if view.assistant else {})
         | resume
         | ({"token": request.query_params.get("token", "")} if embedded else {})
     )
-    tv_url = request.url_for("wallboard").path + "?" + view.query(tv="1")
+    tv_url = base + request.url_for("wallboard").path + "?" + view.query(tv="1")
     board = WallboardPage(
         url + (f"?{query}" if query else ""),
         app_state(request).demo,
-        directory.error,
+        _error(scope),
         view,
         tv_url,
         app_state(request).attention_threshold,
         app_state(request).actions.capabilities.notes().get("end_call", ""),
         embedded=embedded,
         layout="embed.html" if embedded else "base.html",
+        home=f"{base}/wallboard" if base else "",
     )
-    context = {
-        "page": board,
-        "cards": [views.CARD.context(s) for s in streams],
-    }
+    context = {"page": board, "cards": [card.build(s) for s in streams]}
     return templates.TemplateResponse(request, "wallboard.html", context)
 
 
@@ -146,40 +149,87 @@ async def embed_updates(request: Request) -> Response | SSE:
 
 
 async def updates(request: Request) -> Response | SSE:
-    await record(request, "wallboard", resume=last_event_id(request) is not None)
-    directory: Directory = app_state(request).directory
-    if not directory.loaded:  # a resume on a node that shows no board yet: no card is gone
-        await directory.refresh()
+    scope = scope_of(request, "call")
+    await record_shown(request, scope, "wallboard", resume=last_event_id(request) is not None)
+    await _loaded(scope)  # a resume on a node that shows no board yet: no card is gone
     hub: Hub = app_state(request).hub
     view = BoardView.of(request)
-    session = _Session(hub, app_state(request).directory, last_event_id(request), view)
+    card = card_view(scope, app_state(request).tenants)
+    session = _Session(hub, scope, last_event_id(request), view, card)
     return sse_response(hub, session.run())
 
 
-def _wanted(directory: Directory, view: BoardView) -> list[StreamKey]:
-    return call_keys([c for c in directory.calls if view.keeps(c)], MAX_CARDS)
+async def _loaded(scope: Scope) -> None:
+    for tenant in scope.shown:
+        if not tenant.directory.loaded:
+            await tenant.directory.refresh()
 
 
-def _positions(text: str | None) -> dict[StreamKey, str]:
-    """The cards the browser has, and where each stands: only well-formed call entries."""
-    return {key: at for key, at in cursor.entries(text).items() if key.kind == "call"}
+def _error(scope: Scope) -> str | None:
+    """The lists that could not be read (each named where the board shows several)."""
+    errors = [
+        f"{scope.name_of(t.slug)}: {t.directory.error}" if scope.tagged else t.directory.error
+        for t in scope.shown
+        if t.directory.error
+    ]
+    return " ".join(errors) or None
+
+
+def card_view(scope: Scope, tenants: Tenants) -> views.View:
+    """The cards' view: tagged with their organisation where the board shows several."""
+    return views.tagged_card(partial(_org_name, tenants)) if scope.tagged else views.CARD
+
+
+def _org_name(tenants: Tenants, slug: str) -> str:
+    found = tenants.find(slug)
+    return found.org.name if found is not None else slug
+
+
+def _wanted(scope: Scope, view: BoardView, hub: Hub) -> list[StreamKey]:
+    """The calls the board shows: one organisation's first ``MAX_CARDS`` in Burki's
+    order; of several, the ``MAX_CARDS`` that need attention most (then Burki's order)."""
+    keys = [key for t in scope.shown for key in _listed(t, view)]
+    if scope.tagged:
+        keys.sort(key=lambda key: -_score(hub, key))
+    return keys[:MAX_CARDS]
+
+
+def _listed(tenant: Tenant, view: BoardView) -> list[StreamKey]:
+    calls = [c for c in tenant.directory.calls if view.keeps(c)]
+    return call_keys(calls, MAX_CARDS, tenant.slug)
+
+
+def _score(hub: Hub, key: StreamKey) -> int:
+    stream = hub.streams.get(key)
+    if stream is None or stream.health is None:
+        return 0
+    return int((stream.health.current().get("attention") or {}).get("score", 0))
+
+
+def _positions(text: str | None, orgs: frozenset[str]) -> dict[StreamKey, str]:
+    """The cards the browser has, and where each stands: only well-formed call entries of
+    the organisations the board shows."""
+    found = cursor.entries(text, orgs)
+    return {key: at for key, at in found.items() if key.kind == "call" and key.org in orgs}
 
 
 class _Session:
     """One browser's wallboard connection: one viewer of many streams and of the directory."""
 
     def __init__(
-        self, hub: Hub, directory: Directory, last_id: str | None, view: BoardView
+        self, hub: Hub, scope: Scope, last_id: str | None, view: BoardView, card: views.View
     ) -> None:
         self.hub = hub
-        self.directory = directory
+        self.scope = scope
         self.view = view
-        self.at = _positions(last_id)  # the cards the browser shows
+        self.card = card
+        self.at = _positions(last_id, scope.slugs)  # the cards the browser shows
 
     async def run(self) -> AsyncGenerator[bytes, None]:
-        await self.hub.ready(_wanted(self.directory, self.view))
-        with self.hub.watch([], {}, views.CARD) as viewing:
-            self.directory.watch(viewing.sub)
+        await self.hub.ready(self._wanted())
+        with self.hub.watch([], {}, self.card) as viewing:
+            for tenant in self.scope.shown:
+                tenant.directory.watch(viewing.sub)
             try:
                 yield b"".join(self._sync(viewing))
                 encode = partial(self._chunks, viewing)
@@ -187,7 +237,11 @@ class _Session:
                     async for chunk in chunks:
                         yield chunk
             finally:
-                self.directory.unwatch(viewing.sub)
+                for tenant in self.scope.shown:
+                    tenant.directory.unwatch(viewing.sub)
+
+    def _wanted(self) -> list[StreamKey]:
+        return _wanted(self.scope, self.view, self.hub)
 
     def _chunks(self, viewing: Viewing, batch: list[Frame]) -> bytes:
         chunks: list[bytes] = []
@@ -200,12 +254,12 @@ class _Session:
 
     def _sync(self, viewing: Viewing) -> list[bytes]:
         """Attach to new calls, detach from gone ones; the HTML that brings the page along."""
-        wanted = _wanted(self.directory, self.view)
+        wanted = self._wanted()
         chunks = []
         for key in [k for k in {*viewing.streams, *self.at} if k not in wanted]:
             viewing.detach(key)
             self.at.pop(key, None)
-            chunks.append(htmlsse.message(htmlsse.partial(f"#card-{dom_id(key.id)}", "delete", "")))
+            chunks.append(htmlsse.message(htmlsse.partial(f"#{views.card_id(key)}", "delete", "")))
         for key in wanted:
             if key not in viewing.streams:
                 chunks += self._attach(viewing, key)
@@ -215,12 +269,12 @@ class _Session:
         first = viewing.attach(key, self.at.get(key))
         chunks = []
         if key not in self.at:  # a card the browser does not have yet
-            card = render_block("wallboard.html", "card", views.CARD.context(viewing.streams[key]))
+            card = render_block("wallboard.html", "card", self.card.context(viewing.streams[key]))
             chunks.append(htmlsse.message(htmlsse.partial("#cards", "beforeend", card)))
         chunks += [self._card_frame(viewing, key, f) for f in first if f.type != "reset"]
         return chunks
 
     def _card_frame(self, viewing: Viewing, key: StreamKey, frame: Frame) -> bytes:
         self.at[key] = frame.id
-        html = frame.html.get("card") or views.CARD.full(viewing.streams[key])
+        html = frame.html.get(self.card.name) or self.card.full(viewing.streams[key])
         return b"id: " + cursor.encode(self.at).encode() + b"\n" + html

@@ -15,7 +15,7 @@ from typing import Any
 
 from webapp.relay.frames import render
 from webapp.relay.subscriber import Subscriber
-from webapp.wire.streamkey import StreamKey
+from webapp.wire.streamkey import DEFAULT_ORG, StreamKey
 
 MAX_ALERTS = 50
 MAX_ASSISTANTS = 4096  # assistant names kept by call SID (cards name the assistant by them)
@@ -25,7 +25,8 @@ class Bulletin:
     def __init__(self) -> None:
         self.alerts: deque[dict[str, Any]] = deque(maxlen=MAX_ALERTS)  # newest first
         self.watchers: set[Subscriber] = set()
-        self._assistants: OrderedDict[str, str] = OrderedDict()  # call SID -> assistant name
+        # (organisation, call SID) -> assistant name: one call id may be two organisations' calls
+        self._assistants: OrderedDict[tuple[str, str], str] = OrderedDict()
 
     def alert(self, stream: StreamKey, alert: dict[str, Any]) -> None:
         """An alert raised on a stream: listed on the overview, newest first, once.
@@ -47,12 +48,12 @@ class Bulletin:
             if not sub.offer(frame):
                 self.watchers.discard(sub)
 
-    def name_assistant(self, call_sid: str, name: str) -> None:
-        """The assistant Burki's call list names for a call (kept after it left the list)."""
-        self._assistants[call_sid] = name
-        self._assistants.move_to_end(call_sid)
+    def name_assistant(self, call_sid: str, name: str, org: str = DEFAULT_ORG) -> None:
+        """The assistant ``org``'s call list names for a call (kept after it left the list)."""
+        self._assistants[org, call_sid] = name
+        self._assistants.move_to_end((org, call_sid))
         while len(self._assistants) > MAX_ASSISTANTS:
             self._assistants.popitem(last=False)
 
-    def assistant_for(self, call_sid: str) -> str | None:
-        return self._assistants.get(call_sid)
+    def assistant_for(self, call_sid: str, org: str = DEFAULT_ORG) -> str | None:
+        return self._assistants.get((org, call_sid))

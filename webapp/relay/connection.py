@@ -28,6 +28,47 @@ log = logging.getLogger("webapp.relay.stream")
 ConnectionItem = Connecting | Live | Reconnecting | GaveUp | UpstreamError
 
 
+@dataclass(frozen=True, slots=True)
+class ConnectionLine:
+    """A ``status`` change: the upstream's state and a sentence for people, and when set,
+    the attempt and seconds to its retry (reconnecting) and why (an error, a refused key)."""
+
+    state: str
+    message: str
+    attempt: int | None = None
+    retry_in: float | None = None
+    reason: str | None = None
+
+    def json(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"state": self.state, "message": self.message}
+        for name in ("attempt", "retry_in", "reason"):  # in this order, only when set
+            value = getattr(self, name)
+            if value is not None:
+                data[name] = value
+        return data
+
+
+@dataclass(frozen=True, slots=True)
+class Ended:
+    """An ``end`` change: the call or campaign ended (the single-stream response closes)."""
+
+    reason: str
+
+    def json(self) -> dict[str, Any]:
+        return {"reason": self.reason}
+
+
+@dataclass(frozen=True, slots=True)
+class Refused:
+    """An ``error`` change: Burki refused the stream for good, and why."""
+
+    reason: str
+    message: str
+
+    def json(self) -> dict[str, Any]:
+        return {"reason": self.reason, "message": self.message}
+
+
 @dataclass(slots=True)
 class Turn:
     """What a connection item asks of the stream: changes to emit, the poller to start
@@ -46,10 +87,8 @@ class UpstreamStatus:
         self._metrics = metrics
         self._poll_interval = poll_interval
         self._poll_after_failures = poll_after_failures
-        self._connection: dict[str, Any] = {
-            "state": "connecting",
-            "message": "Connecting to Burki.",
-        }
+        self._line = ConnectionLine("connecting", "Connecting to Burki.")
+        self._connection: dict[str, Any] = self._line.json()
         self._local_status: dict[str, Any] | None = None  # what this node alone sees (cluster)
 
     @property
@@ -68,7 +107,7 @@ class UpstreamStatus:
                 return self._reconnecting(item)
             case GaveUp(failure=failure):
                 changes = self.set("error", failure.message, reason=failure.kind.value)
-                error = {"reason": failure.kind.value, "message": failure.message}
+                error = Refused(failure.kind.value, failure.message)
                 return Turn([*changes, Change("error", error)], poll=False)
             case UpstreamError():
                 log.info("stream %s: Burki reported an error (%s)", self._key, item.code)
@@ -93,14 +132,23 @@ class UpstreamStatus:
         retry = round(delay, 1)
         return Turn(self.set("reconnecting", failure.message, attempt=attempt, retry_in=retry))
 
-    def set(self, state: str, message: str, **extra: Any) -> list[Change]:
+    def set(
+        self,
+        state: str,
+        message: str,
+        *,
+        attempt: int | None = None,
+        retry_in: float | None = None,
+        reason: str | None = None,
+    ) -> list[Change]:
         """The shared state: a ``status`` change when it is news."""
-        connection = {"state": state, "message": message, **extra}
-        if connection == self._connection:
+        line = ConnectionLine(state, message, attempt, retry_in, reason)
+        if line == self._line:
             return []
-        self._connection = connection
+        change = Change("status", line)
+        self._line, self._connection = line, change.data
         self._local_status = None
-        return [Change("status", connection)]
+        return [change]
 
     def show_local(self, state: str | None, message: str = "") -> bool:
         """What this node alone knows of the upstream (None: back to the shared state);

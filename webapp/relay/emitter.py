@@ -19,7 +19,7 @@ from typing import Any
 
 from webapp.calls.callstate import CallState
 from webapp.calls.campaignstate import CampaignState
-from webapp.calls.change import Change
+from webapp.calls.change import EVENTS_VERSION, Change
 from webapp.calls.pipeline import Features, Seen
 from webapp.relay.bulletin import Bulletin
 from webapp.relay.frames import Frame, render
@@ -81,7 +81,7 @@ class Emitter:
     def assistant_hint(self) -> str | None:
         """The call's assistant as Burki's call list names it (None when not known)."""
         bulletin = self._bulletin
-        return bulletin.assistant_for(self.key.id) if bulletin is not None else None
+        return bulletin.assistant_for(self.key.id, self.key.org) if bulletin is not None else None
 
     @property
     def connection_state(self) -> str:
@@ -93,7 +93,8 @@ class Emitter:
         return self.link is None or self.link.holds
 
     def snapshot(self) -> Frame:
-        data = {"connection": self.connection, **self.features.view_state()}
+        data = {"version": EVENTS_VERSION, "connection": self.connection}
+        data |= self.features.view_state()
         return render(self.log.last_id, "snapshot", data, self.key)
 
     def status_frame(self) -> Frame:

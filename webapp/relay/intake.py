@@ -133,8 +133,8 @@ class Intake(Emitter):
         if turn.live and isinstance(self.state, CallState):
             self.state.connection_started()
 
-    def _set_connection(self, state: str, message: str, **extra: Any) -> None:
-        for change in self._status.set(state, message, **extra):
+    def _set_connection(self, state: str, message: str, *, reason: str | None = None) -> None:
+        for change in self._status.set(state, message, reason=reason):
             self._emit(change)
 
     def show_local_status(self, state: str | None, message: str = "") -> None:

@@ -46,6 +46,7 @@ from webapp.relay import asking
 from webapp.relay.alarms import Alarms
 from webapp.relay.coalesce import Coalescer
 from webapp.relay.config import Integrations, RelayConfig
+from webapp.relay.connection import Ended
 from webapp.relay.frames import Frame
 from webapp.relay.intake import Intake
 from webapp.relay.metrics import Metrics
@@ -261,7 +262,7 @@ class Stream(Intake):
         self._poller.stop()
         what = "call" if self.key.kind == "call" else "campaign"
         self._set_connection("ended", f"The {what} has ended.")
-        self._emit(Change("end", {"reason": f"{what} ended"}))
+        self._emit(Change("end", Ended(f"{what} ended")))
         if self._timer is not None:
             self._timer.cancel()
         self._timer = asyncio.create_task(self._retire_after(self._config.linger))

@@ -21,6 +21,7 @@ from webapp.relay.bulletin import Bulletin
 from webapp.relay.subscriber import Subscriber
 from webapp.watch.assistants import AssistantNames
 from webapp.wire.rest import BurkiRest, CallSummary, CampaignSummary, NotFound, RestError
+from webapp.wire.streamkey import DEFAULT_ORG
 
 log = logging.getLogger(__name__)
 
@@ -54,8 +55,10 @@ class Directory:
         clock: Callable[[], float] = time.monotonic,
         shared: SharedListing | None = None,
         bulletin: Bulletin | None = None,
+        org: str = DEFAULT_ORG,  # whose lists: the assistant names it posts are that org's
     ) -> None:
         self.rest = rest
+        self.org = org
         self.shared = shared
         self.interval = interval
         self.grace = grace
@@ -131,11 +134,11 @@ class Directory:
     def _remember_assistants(self, calls: list[CallSummary]) -> None:
         for call in calls:
             if call.assistant_name:
-                self.bulletin.name_assistant(call.call_sid, call.assistant_name)
+                self.bulletin.name_assistant(call.call_sid, call.assistant_name, self.org)
 
     def assistant_for(self, call_sid: str) -> str | None:
         """The assistant Burki's call list named for this call (kept after it left the list)."""
-        return self.bulletin.assistant_for(call_sid)
+        return self.bulletin.assistant_for(call_sid, self.org)
 
     def _tell(self) -> None:
         self.bulletin.tell()

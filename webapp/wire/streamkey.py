@@ -126,10 +126,28 @@ class StreamKey:
         return key if key.render() == text else None
 
 
+def named_org(value: str, org: str) -> tuple[str, str]:
+    """A stream named in a query (the multiplexed API's ``call=``, ``campaign=``): its
+    organisation and id. ``acme/CA1`` names organisation ``acme`` (a call id holds no ``/``);
+    a bare ``CA1`` is of ``org``, the route's. Unchecked: whether ``acme`` exists."""
+    head, slash, ident = value.partition("/")
+    return (head, ident) if slash else (org, value)
+
+
 def _org(org: str) -> str:
     if org != DEFAULT_ORG and not ORG_PATTERN.fullmatch(org):
         raise BadStreamId(ORG_RULE)
     return org
+
+
+ORG_PREFIX = "/o/"  # a page or API path of an organisation other than the default one
+PAGE_PATHS = {"call": "/calls/", "campaign": "/campaigns/"}
+
+
+def org_path(org: str, path: str) -> str:
+    """``path`` (the default organisation's, from ``/``) as organisation ``org`` serves it:
+    unchanged for the default one, ``/o/<org>`` + ``path`` for any other."""
+    return path if org == DEFAULT_ORG else f"{ORG_PREFIX}{org}{path}"
 
 
 def stream_path(key: StreamKey) -> str:
@@ -138,5 +156,4 @@ def stream_path(key: StreamKey) -> str:
 
     The one place a stream's page path is built outside the routes (alert messages' links;
     templates may use it too), so it follows the URL scheme wherever it changes."""
-    page = f"/{'calls' if key.kind == 'call' else 'campaigns'}/{quoted(key.id)}"
-    return page if key.org == DEFAULT_ORG else f"/o/{key.org}{page}"
+    return org_path(key.org, PAGE_PATHS[key.kind] + quoted(key.id))
