@@ -14,7 +14,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from tests.live import FAST, LiveApp
-from webapp import parts
+from webapp import orgparts, parts
 from webapp.cluster.replica import Cluster
 from webapp.orgs.model import Org
 from webapp.orgs.tenants import Tenant
@@ -32,8 +32,8 @@ def serve_org(live: LiveApp, org: Org, key: str, **overrides: Any) -> Tenant:
     rest = parts.burki_rest(settings)
     bulletin = integrations.bulletin
     assert bulletin is not None, "the app's hub tells its directories through a bulletin"
-    tenant = parts.tenant(settings, org, rest, cluster, bulletin)
-    tenant.monitor = parts.monitor(settings, live.hub, tenant, cluster)  # MONITOR_ENABLED
+    tenant = orgparts.tenant(settings, org, rest, cluster, bulletin)
+    tenant.monitor = orgparts.monitor(settings, live.hub, tenant, cluster)  # MONITOR_ENABLED
     live.state.tenants.add(tenant)
     if tenant.monitor is not None:
         tenant.monitor.start()

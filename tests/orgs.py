@@ -15,7 +15,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from tests.live import FAST, SESSION_SECRET, LiveApp, running_app
-from webapp import parts
+from webapp import orgparts, parts
 from webapp.orgs.model import Org
 from webapp.orgs.tenants import Tenant
 from webapp.settings import Settings
@@ -69,9 +69,9 @@ def add_org(live: LiveApp, settings: Settings, org: Org, rest: BurkiRest) -> Ten
     """Add ``org`` to the running dashboard, its monitor started when monitoring is on."""
     state = live.state
     bulletin = state.tenants.first.directory.bulletin  # the lists' one bulletin
-    tenant = parts.tenant(settings, org, rest, None, bulletin)
+    tenant = orgparts.tenant(settings, org, rest, None, bulletin)
     state.tenants.add(tenant)
-    tenant.monitor = parts.monitor(settings, state.hub, tenant, None)
+    tenant.monitor = orgparts.monitor(settings, state.hub, tenant, None)
     if tenant.monitor is not None:
         tenant.monitor.start()
     return tenant

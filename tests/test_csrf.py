@@ -15,7 +15,7 @@ from tests.live import running_app
 from tests.test_audit_doors import DOORS, PASSWORD, client_for, entries
 from tests.test_errorpages import BROWSER, PROGRAM, ask, is_json, is_page
 from webapp.access.users import Role
-from webapp.app import routes
+from webapp.routes import routes
 from webapp.simulator import Simulator
 
 SAFE = {"GET", "HEAD", "OPTIONS"}

@@ -22,9 +22,9 @@ from starlette.responses import Response
 from tests.live import running_app, wait_started
 from webapp.access.routes import PUBLIC, GuardedRoute
 from webapp.access.users import Role
-from webapp.app import routes
 from webapp.pages import errorpages
 from webapp.pages.errorpages import KNOWN_TYPES, preferred_type
+from webapp.routes import routes
 from webapp.simulator import Simulator
 
 

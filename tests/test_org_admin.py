@@ -16,7 +16,7 @@ import pytest
 from tests.conftest import SIM_KEY
 from tests.live import FAST, LiveApp, csrf_of, running_app
 from tests.test_org_access import NO_SUCH_ORG, answer, person
-from webapp import parts
+from webapp import orgparts, parts
 from webapp.access.users import Role
 from webapp.orgs.model import Org
 from webapp.relay.bulletin import Bulletin
@@ -124,7 +124,7 @@ async def globex_served(live: LiveApp, sim: Simulator) -> AsyncIterator[None]:
     settings = Settings(burki_api_key=GLOBEX_KEY, burki_base_url=sim.base_url, **FAST)
     async with parts.burki_rest(settings) as rest:
         org = Org("globex", "Globex Sales", sim.base_url)
-        live.state.tenants.add(parts.tenant(settings, org, rest, None, Bulletin()))
+        live.state.tenants.add(orgparts.tenant(settings, org, rest, None, Bulletin()))
         try:
             yield
         finally:

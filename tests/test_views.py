@@ -127,4 +127,4 @@ def test_a_call_id_of_two_organisations_is_two_cards_and_the_default_ones_id_is_
     # dom_id is one-to-one and a call id holds no "/": no default id can give another's
     assert views.card_id(StreamKey.call("globex.call:CA.1")) != views.card_id(other)
     context = views.call_context(Watched(CallState("CA.1"), key=other))
-    assert (context.base, context.org) == ("/o/globex", "")
+    assert (context.home, context.org) == ("/o/globex", "")

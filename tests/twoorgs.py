@@ -2,7 +2,7 @@
 
 The dashboard starts with the default organisation (``BURKI_API_KEY``); :func:`another_org`
 adds a second one at run time, with its own key, REST client, sources and directory,
-exactly as a tenant is built (``webapp.parts.tenant``), and removes it after the block.
+exactly as a tenant is built (``webapp.orgparts.tenant``), and removes it after the block.
 One simulator serves both, each with its own key and world (``Simulator(orgs=...)``).
 """
 
