@@ -26,10 +26,6 @@ from webapp.simulator import Simulator
 
 __all__ = ["redis_module"]
 
-# The organisation book (``burki-dashboard org add``), the /o/{org} routes and tokens of one
-# organisation land from other branches of this round; until all three are here this waits.
-pytest.importorskip("webapp.orgs.book", reason="needs the organisation book")
-
 ACME_KEY = "sim-key-acme-3e9d41"
 MASTER = Fernet.generate_key().decode()
 VIEWERS = 12  # per organisation: four a node

@@ -4,7 +4,8 @@ A Burki key is asked on the terminal (not echoed) or read from one line of stand
 input with ``--key-stdin``; never from the arguments, which sit in the shell's history
 and in ``ps``. It is confirmed masked (its last 4 characters) and never printed again.
 Every change is written to the audit log (``via`` cli). A server running on the same
-store picks the change up within ``ORG_REFRESH_SECONDS`` (docs/organisations.md).
+store picks the change up within ``ORG_REFRESH_SECONDS`` (docs/organisations.md); with
+``REDIS_URL`` set, the cluster's nodes are told to read the book at once.
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ from datetime import UTC, datetime
 
 from webapp.access.audit import AuditLog
 from webapp.access.clibase import Console, leaf, operator
+from webapp.cluster.booknews import BookNews
+from webapp.cluster.startup import node_id
 from webapp.orgs.book import OrgBook, checked_key
 from webapp.orgs.model import OrgError
 from webapp.orgs.sealing import MasterKeyError
@@ -82,9 +85,22 @@ async def _run(args: argparse.Namespace, settings: Settings, console: Console) -
             route = f"burki-dashboard org {args.org_command}"
             org = getattr(args, "slug", "") or ""
             await audit.record(operator(), "cli", done, route, "local", org=org)
+            await tell_nodes(settings)
     finally:
         await audit.close()
         await store.close()
+
+
+async def tell_nodes(settings: Settings) -> None:
+    """Tell a cluster's running nodes the book changed (none: they read it at their next
+    refresh; Redis away: the same, logged)."""
+    if settings.redis_url is None:
+        return
+    news = BookNews.connect(settings.redis_url.get_secret_value(), f"cli-{node_id('')}")
+    try:
+        await news.tell()
+    finally:
+        await news.close()
 
 
 def book_of(settings: Settings, store: Store) -> OrgBook:

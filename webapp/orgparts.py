@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from webapp.cluster import startup
+from webapp.cluster.booknews import BookNews
 from webapp.cluster.listing import RedisListing
 from webapp.cluster.monitoring import RedisPlacement
 from webapp.cluster.replica import Cluster
@@ -36,6 +37,13 @@ from webapp.wire.upstream import UpstreamConfig
 def org_book(settings: Settings, database: Store) -> OrgBook:
     """The store's organisations, their keys sealed under ``BURKI_MASTER_KEY``."""
     return OrgBook(database.orgs, settings.master_key, allow_insecure=settings.burki_allow_insecure)
+
+
+def book_news(settings: Settings, store: Cluster | None) -> BookNews | None:
+    """The cluster's word that the org book changed; None alone (no other node)."""
+    if store is None or settings.redis_url is None:
+        return None
+    return BookNews.connect(settings.redis_url.get_secret_value(), store.bus.config.node_id)
 
 
 class TenantBuilder:

@@ -53,6 +53,7 @@ from webapp.history.keeper import Keeper
 from webapp.orgparts import (
     TenantBuilder,
     assistant_name,
+    book_news,
     default_org,
     monitors_of,
     org_book,
@@ -122,6 +123,7 @@ def app_state(settings: Settings, access: Access, demo: bool) -> AppState:
         org_book(settings, access.store),
         builder,
         interval=settings.org_refresh_seconds,
+        news=book_news(settings, store),
     )
     key = settings.burki_api_key
     if key is not None:

@@ -7,8 +7,8 @@ agree within a round trip instead of a refresh interval. The word carries nothin
 sending node's id: it is a reason to read the database, never what to serve (Redis is input,
 not truth). A flood of words costs at most one read of the book per :data:`SPACING` seconds.
 
-Ownership: :meth:`BookNews.listen` is the lifespan's task; cancelling it ends it (its
-subscription closes with it).
+Ownership: :meth:`BookNews.listen` is the org runner's task; cancelling it ends it (its
+subscription closes with it); :meth:`BookNews.close` closes the client it was made with.
 """
 
 from __future__ import annotations
@@ -34,6 +34,18 @@ class BookNews:
     def __init__(self, redis: Redis, node: str) -> None:
         self.redis = redis
         self.node = node
+
+    @classmethod
+    def connect(cls, url: str, node: str) -> BookNews:
+        """A client of its own: a subscription waits for words as long as none come, so
+        no read timeout (the bus's would end it every few idle seconds)."""
+        redis = Redis.from_url(
+            url, decode_responses=True, socket_connect_timeout=2.0, socket_keepalive=True
+        )
+        return cls(redis, node)
+
+    async def close(self) -> None:
+        await self.redis.aclose()
 
     async def tell(self) -> None:
         """Say the book changed (Redis away: the others read it at their next refresh)."""

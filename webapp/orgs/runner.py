@@ -17,8 +17,13 @@ A book that cannot be read (the database went away) leaves the tenants as they a
 that is logged once, and once more when it reads again. An organisation whose key no
 longer opens (a wrong master key) keeps running on the key it opened with, logged once.
 
-Ownership: the app's lifespan calls :meth:`start` and :meth:`close`; the refresh task
-is the runner's, and only it (or :meth:`refresh`, awaited) changes the tenants.
+In a cluster the runner also has :class:`News` (the cluster's word that the book changed):
+a change made on this node (:meth:`changed`) is told to the other nodes, and a word from
+another node makes this one read the book at once instead of at its next refresh.
+
+Ownership: the app's lifespan calls :meth:`start` and :meth:`close`; the refresh and
+listening tasks are the runner's, and only they (or :meth:`refresh`, awaited) change the
+tenants.
 """
 
 from __future__ import annotations
@@ -26,8 +31,9 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import Protocol
 
 from webapp.orgs.book import Opened, OrgBook
 from webapp.orgs.model import Org
@@ -41,6 +47,16 @@ REMOVED = "This organisation was removed from the dashboard."
 REKEYED = "This organisation's Burki key or URL changed: reconnecting."
 
 Build = Callable[[Org, str], Tenant]  # an organisation's parts, from it and its key
+
+
+class News(Protocol):
+    """Word between the nodes of a cluster that the book changed (``cluster.booknews``)."""
+
+    async def tell(self) -> None: ...
+
+    async def listen(self, read_book: Callable[[], Awaitable[None]]) -> None: ...
+
+    async def close(self) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,18 +81,21 @@ class OrgRunner:
         build: Build,
         *,
         interval: float,
+        news: News | None = None,
     ) -> None:
         self.tenants = tenants
         self.hub = hub
         self.book = book
         self.build = build
         self.interval = interval
+        self.news = news  # None alone: no other node to tell or to hear from
         self.fixed: set[str] = set()  # BURKI_API_KEY's: not the book's to change
         self._held: dict[str, _Held] = {}
         self._refused: dict[str, str] = {}  # slug -> why its key does not open (logged once)
         self._unreadable = False
         self._lock = asyncio.Lock()  # one pass at a time: the loop's and /admin's
         self._task: asyncio.Task[None] | None = None
+        self._listening: asyncio.Task[None] | None = None
 
     def add_fixed(self, tenant: Tenant) -> None:
         """The organisation of ``BURKI_API_KEY``: served from start to end, whatever the book."""
@@ -91,6 +110,17 @@ class OrgRunner:
         await self.refresh()
         if self.book is not None and self._task is None:
             self._task = asyncio.create_task(self._run(), name="org book refresh")
+        if self.book is not None and self.news is not None and self._listening is None:
+            self._listening = asyncio.create_task(
+                self.news.listen(self.refresh), name="org book news"
+            )
+
+    async def changed(self) -> None:
+        """The book was changed on this node: serve the change here before returning, then
+        tell the other nodes of a cluster to read it now."""
+        await self.refresh()
+        if self.news is not None:
+            await self.news.tell()
 
     async def _run(self) -> None:
         while True:
@@ -173,10 +203,13 @@ class OrgRunner:
     async def close(self) -> None:
         """Stop refreshing, and stop every organisation's monitor and directory (the hub's
         own close ends the streams); then close the REST clients."""
-        if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
-            self._task = None
+        for task in (self._task, self._listening):
+            if task is not None:
+                task.cancel()
+                await asyncio.gather(task, return_exceptions=True)
+        self._task = self._listening = None
+        if self.news is not None:
+            await self.news.close()
         for tenant in self.tenants:
             if tenant.monitor is not None:
                 await tenant.monitor.close()

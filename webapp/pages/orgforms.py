@@ -137,7 +137,8 @@ def _said(exc: Exception) -> str:
 
 
 async def _in_force(request: Request) -> None:
-    """Read the book now, so this node serves the change before the page answers."""
+    """Read the book now, so this node serves the change before the page answers; then
+    tell the cluster's other nodes to read it too."""
     runner = app_state(request).orgs
     if runner is not None:
-        await runner.refresh()
+        await runner.changed()
