@@ -46,6 +46,18 @@ def book_news(settings: Settings, store: Cluster | None) -> BookNews | None:
     return BookNews.connect(settings.redis_url.get_secret_value(), store.bus.config.node_id)
 
 
+def rest_client(settings: Settings, base_url: str, key: str) -> BurkiRest:
+    """A REST client of the Burki at ``base_url`` with ``key``, as the settings configure
+    every one (timeout, CA bundle, the caller numbers it redacts)."""
+    return BurkiRest(
+        base_url,
+        key,
+        timeout=settings.burki_rest_timeout,
+        ca_bundle=str(settings.burki_ca_bundle) if settings.burki_ca_bundle else None,
+        callers=settings.redaction_caller_numbers,
+    )
+
+
 class TenantBuilder:
     """Builds an organisation's parts from it and its key: its own REST client (base URL
     and key), sources, directory, missing ids and monitor."""
@@ -58,13 +70,7 @@ class TenantBuilder:
     def __call__(self, org: Org, key: str) -> Tenant:
         settings = self.settings
         mask_too(key)  # the last line of defence knows this key too
-        rest = BurkiRest(
-            org.base_url,
-            key,
-            timeout=settings.burki_rest_timeout,
-            ca_bundle=str(settings.burki_ca_bundle) if settings.burki_ca_bundle else None,
-            callers=settings.redaction_caller_numbers,
-        )
+        rest = rest_client(settings, org.base_url, key)
         config = replace(upstream_config(settings), ws_base_url=ws_url(org.base_url), api_key=key)
         each = tenant(settings, org, rest, self.store, self.bulletin, config)
         each.monitor = monitor(settings, self.hub, each, self.store)

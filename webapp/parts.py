@@ -58,6 +58,7 @@ from webapp.orgparts import (
     monitors_of,
     org_book,
     org_name,
+    rest_client,
 )
 from webapp.orgs.runner import OrgRunner
 from webapp.orgs.tenants import Tenants
@@ -77,13 +78,10 @@ from webapp.wire.rest import BurkiRest
 
 
 def burki_rest(settings: Settings) -> BurkiRest:
+    """The REST client of ``BURKI_API_KEY``'s Burki (the default organisation's)."""
     key = settings.burki_api_key
-    return BurkiRest(
-        settings.burki_base_url,
-        key.get_secret_value() if key is not None else "",
-        timeout=settings.burki_rest_timeout,
-        ca_bundle=str(settings.burki_ca_bundle) if settings.burki_ca_bundle else None,
-        callers=settings.redaction_caller_numbers,
+    return rest_client(
+        settings, settings.burki_base_url, key.get_secret_value() if key is not None else ""
     )
 
 
