@@ -53,10 +53,10 @@ async def test_the_wallboard_shows_eight_calls_over_exactly_one_sse_connection(
         for n, sid in enumerate(calls):
             await expect(page.locator(f"#card-{sid} .lines")).to_contain_text(f"caller {n}")
         new = sim.add_call(assistant_name="Agent 9")
-        await live.state.directory.refresh()
+        await live.state.tenants.first.directory.refresh()
         await expect(page.locator(f"#card-{new}")).to_be_visible()
         sim.set_call_status(calls[0], "completed")
-        await live.state.directory.refresh()
+        await live.state.tenants.first.directory.refresh()
         await expect(page.locator(f"#card-{calls[0]}")).to_have_count(0)
         await screenshot(page, "wallboard")
         assert len(streams) == 1, streams

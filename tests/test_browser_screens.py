@@ -96,7 +96,7 @@ async def test_tv_mode_survives_a_server_restart_without_a_reload(sim: Simulator
             # The server is gone; the page stays up and reconnects to the new one.
             async with running_app(sim, port=port, **kept) as again:
                 newcomer = sim.add_call(assistant_name="Morning shift")
-                await again.state.directory.refresh()
+                await again.state.tenants.first.directory.refresh()
                 sim.add_segment(sid, "user", "Is anyone there after the restart?")
                 await expect(page.locator(f"#card-{newcomer}")).to_be_visible(timeout=20000)
                 await expect(page.locator(f"#card-{sid} .lines")).to_contain_text(

@@ -519,13 +519,13 @@ async def test_one_node_polls_the_directory_and_the_others_read_its_lists(
     async with nodes(sim, server, 2) as (a, b):
         before = sim.rest.served["/api/v1/calls"]
         for _ in range(5):
-            await a.state.directory.refresh()
-            await b.state.directory.refresh()
+            await a.state.tenants.first.directory.refresh()
+            await b.state.tenants.first.directory.refresh()
         assert sim.rest.served["/api/v1/calls"] - before == 5  # node a's polls only
         sid = sim.add_call()
-        await a.state.directory.refresh()
-        await b.state.directory.refresh()
-        assert sid in [call.call_sid for call in b.state.directory.calls]
+        await a.state.tenants.first.directory.refresh()
+        await b.state.tenants.first.directory.refresh()
+        assert sid in [call.call_sid for call in b.state.tenants.first.directory.calls]
 
 
 async def test_the_audit_log_holds_every_nodes_entries_and_any_node_exports_them(

@@ -141,7 +141,7 @@ async def test_past_the_cap_the_unmonitored_calls_are_named_logged_and_counted(
         running_app(sim, **MONITORED, monitor_max_streams=2) as live,
         live.client(timeout=10) as client,
     ):
-        monitor = live.state.monitor
+        monitor = live.state.tenants.first.monitor
         assert monitor is not None
         await until(lambda: len(monitor.held) == 2 and len(monitor.unmonitored) == 1)
         left = monitor.unmonitored[0]
@@ -161,7 +161,7 @@ async def test_a_call_burki_refuses_is_left_alone_and_counted_not_retried(
     refused, fine = sim.add_call(), sim.add_call()
     sim.faults.denied = frozenset({f"call:{refused}"})
     async with running_app(sim, **MONITORED) as live, live.client(timeout=10) as client:
-        monitor = live.state.monitor
+        monitor = live.state.tenants.first.monitor
         assert monitor is not None
         await monitored(sim, f"call:{fine}")
         await until(lambda: monitor.refusals == 1)
@@ -177,7 +177,7 @@ async def test_a_call_burki_refuses_is_left_alone_and_counted_not_retried(
 async def test_streams_open_at_the_bounded_rate_not_all_at_once(sim: Simulator) -> None:
     calls = [sim.add_call() for _ in range(6)]
     async with running_app(sim, **MONITORED, monitor_open_rate=0.1) as live:
-        monitor = live.state.monitor
+        monitor = live.state.tenants.first.monitor
         assert monitor is not None
         await until(lambda: len(monitor.held) == 1)
         await monitor.looked()
@@ -199,7 +199,7 @@ async def test_an_ended_call_lingers_then_closes_and_a_viewer_shares_the_one_ups
         assert sim.connections_total(f"call:{sid}") == 1
         await viewer.stop()
         sim.set_call_status(sid, "completed")
-        monitor = live.state.monitor
+        monitor = live.state.tenants.first.monitor
         assert monitor is not None
         await until(lambda: key not in monitor.held)
         stream = live.hub.streams[key]

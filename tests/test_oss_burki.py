@@ -115,7 +115,7 @@ async def test_a_burki_without_campaigns_lists_its_calls_and_says_so_quietly(
         assert f'id="card-{sid}"' in board
         asked = oss_sim.rest.served["/api/v1/campaigns"]
         for _ in range(3):
-            await live.state.directory.refresh()
+            await live.state.tenants.first.directory.refresh()
         assert oss_sim.rest.served["/api/v1/campaigns"] == asked  # said 404: not asked again
         assert oss_sim.rest.served["/api/v1/calls"] > 3
 

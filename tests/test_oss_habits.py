@@ -170,10 +170,12 @@ async def test_an_alert_is_listed_once_after_its_stream_is_retired_and_opened_ag
             await viewer.stop()
             await sim.wait_for_connections(f"call:{sid}", 0)  # retired: upstream closed
             assert StreamKey.call(sid) not in live.hub.streams
-        assert [a["id"] for a in live.state.directory.alerts].count(keyword_id(live)) == 1
+        assert [a["id"] for a in live.state.tenants.first.directory.alerts].count(
+            keyword_id(live)
+        ) == 1
         overview = (await client.get(f"{live.url}/")).text
         assert overview.count('data-alert-id="') == 1
 
 
 def keyword_id(live: LiveApp) -> str:
-    return str(live.state.directory.alerts[0]["id"])
+    return str(live.state.tenants.first.directory.alerts[0]["id"])

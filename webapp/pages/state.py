@@ -26,8 +26,6 @@ from webapp.pages.capabilities import ActionPolicy
 from webapp.relay.hub import Hub
 from webapp.relay.metrics import Metrics
 from webapp.relay.ports import SharedStore
-from webapp.watch.directory import Directory
-from webapp.watch.monitor import Monitor
 from webapp.wire.streamkey import StreamKey
 
 NAME = "running"
@@ -51,17 +49,6 @@ class AppState:
     actions: ActionPolicy = field(default_factory=ActionPolicy)  # who may end calls, etc.
     history: Keeper | None = None  # alerts, actions and summaries in the store
     orgs: OrgRunner | None = None  # keeps the tenants in step with the org book
-
-    # The first organisation's parts (the default one's, where BURKI_API_KEY is set): what
-    # the overview and the wallboard still read (and tests); every route of one stream
-    # reads its own organisation's (``tenants.get(key.org)``). They go once those do too.
-    @property
-    def directory(self) -> Directory:
-        return self.tenants.first.directory
-
-    @property
-    def monitor(self) -> Monitor | None:
-        return self.tenants.first.monitor
 
 
 @dataclass(frozen=True, slots=True)
