@@ -58,30 +58,45 @@ def encode_compact(keys: list[StreamKey], positions: dict[StreamKey, str]) -> st
 
 def encode_hashed(keys: list[StreamKey], positions: dict[StreamKey, str]) -> str:
     """The hashed cursor of ``keys`` at ``positions`` (a stream with none: empty)."""
-    split = [_split(positions[key]) if key in positions else ("", "") for key in keys]
-    return _head([epoch for epoch, _ in split]) + ",".join(seq for _, seq in split)
+    return Hashed(keys, positions).text.decode()
 
 
 class Hashed:
-    """One connection's hashed cursor, moved frame by frame: one lookup per frame, not one
-    per stream carried (a stream key hashes in Python), and the tag hashed again only
-    when a stream's epoch changes (a ``reset``), not per frame."""
+    """One connection's hashed cursor, moved frame by frame, for each of its viewer's frames:
+    one lookup per frame, not one per stream carried (a stream key hashes in Python); the
+    stream's digits replaced in place in the id's bytes (no join of every stream's); the
+    whole id written afresh only when a stream's epoch (a ``reset``) or the number of its
+    digits changes."""
 
     def __init__(self, keys: list[StreamKey], positions: dict[StreamKey, str]) -> None:
         self._index = {key: i for i, key in enumerate(keys)}
-        split = [_split(positions[key]) if key in positions else ("", "") for key in keys]
+        split = [_split(positions[key]) if key in positions else ("", b"") for key in keys]
         self._epochs = [epoch for epoch, _ in split]
         self._seqs = [seq for _, seq in split]
-        self._head = _head(self._epochs)
+        self._starts: list[int] = []
+        self.text = b""
+        self._write()
 
     def move(self, key: StreamKey, position: str) -> bytes:
         """The cursor once ``key`` stands at ``position``, as the bytes of an ``id:`` value."""
         i = self._index[key]
-        epoch, self._seqs[i] = _split(position)
-        if epoch != self._epochs[i]:
+        epoch, seq = _split(position)
+        before, self._seqs[i] = self._seqs[i], seq
+        if epoch != self._epochs[i] or len(seq) != len(before):
             self._epochs[i] = epoch
-            self._head = _head(self._epochs)
-        return (self._head + ",".join(self._seqs)).encode()
+            self._write()
+        else:
+            start, text = self._starts[i], self.text
+            self.text = text[:start] + seq + text[start + len(seq) :]
+        return self.text
+
+    def _write(self) -> None:
+        head = _head(self._epochs).encode()
+        self._starts, at = [], len(head)
+        for seq in self._seqs:
+            self._starts.append(at)
+            at += len(seq) + 1
+        self.text = head + b",".join(self._seqs)
 
 
 def decode(
@@ -167,11 +182,11 @@ def _tag(epochs: list[str]) -> str:
 
 
 @lru_cache(maxsize=4096)
-def _split(position: str) -> tuple[str, str]:
+def _split(position: str) -> tuple[str, bytes]:
     """A stream's ``<epoch>-<seq>`` as its epoch and its seq in base 62 (each frame's id is
     split once for all the viewers that write it, not once per viewer)."""
     epoch, _, seq = position.rpartition("-")
-    return epoch, _base62(int(seq))
+    return epoch, _base62(int(seq)).encode()
 
 
 def _base62(n: int) -> str:
