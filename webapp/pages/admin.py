@@ -15,11 +15,12 @@ from webapp.access.embedstore import EmbedLinkRecord
 from webapp.access.tokens import TokenError
 from webapp.access.users import EVERY_ORG, UserError, parse_role
 from webapp.calls.campaignstate import CampaignState
+from webapp.orgs.tenants import Tenant
 from webapp.pages import orgforms
 from webapp.pages.embedforms import EmbedFormError, mint, revoke
 from webapp.pages.orgforms import OrgsPanel
 from webapp.pages.overviewcontext import call_names
-from webapp.pages.state import app_state, record
+from webapp.pages.state import AppState, app_state, record
 from webapp.pages.templating import campaign_title, templates
 from webapp.store.database import StoreError
 from webapp.wire.streamkey import DEFAULT_ORG, StreamKey
@@ -46,7 +47,7 @@ class AdminPage:
     now: datetime = field(default_factory=lambda: datetime.now(UTC))
     embed_note: str | None = None  # a link was just revoked
     forwarded_from: str | None = None  # X-Forwarded-For came from this untrusted peer
-    monitoring: Monitoring | None = None  # None: monitoring is off (MONITOR_ENABLED)
+    monitoring: list[Monitoring] = field(default_factory=list)  # each organisation's (none: off)
     orgs: list[str] = field(default_factory=list)  # the organisations of this dashboard
     audit_org: str | None = None  # the audit log shown is this organisation's ('': none's)
     made_token: str | None = None  # a token just created: shown this once
@@ -56,27 +57,34 @@ class AdminPage:
 
 @dataclass(frozen=True, slots=True)
 class Monitoring:
-    """What the monitor holds: per node, and what the cap left out (named, never silent)."""
+    """What one organisation's monitor holds: per node (a cluster's counts of this
+    organisation alone), and what its cap left out (named, never silent)."""
 
+    org: str  # its slug
+    name: str  # its name on screen
     cap: int
     counts: list[tuple[str, int]]
     unmonitored: list[tuple[str, str]]  # (key, name on screen)
     refused: int
 
 
-def monitoring(request: Request) -> Monitoring | None:
+def monitoring(request: Request) -> list[Monitoring]:
+    """Every organisation's monitor, in the book's order; empty when monitoring is off."""
     state = app_state(request)
-    if not state.tenants:  # no organisation yet (one is added on this page)
-        return None
-    first = state.tenants.first  # the default organisation's (each one's: h-orgbook's page)
-    monitor = first.monitor
+    return [found for tenant in state.tenants if (found := _monitoring(state, tenant))]
+
+
+def _monitoring(state: AppState, tenant: Tenant) -> Monitoring | None:
+    monitor = tenant.monitor
     if monitor is None:
         return None
     left = list(monitor.unmonitored)
     sids = (k.id for k in left if k.kind == "call")
-    names = call_names(first.directory.calls, state.hub, first.slug, sids)
+    names = call_names(tenant.directory.calls, state.hub, tenant.slug, sids)
     counts = monitor.counts or {monitor.placement.node: monitor.holding}
     return Monitoring(
+        org=tenant.slug,
+        name=tenant.org.name,
         cap=monitor.config.max_streams,
         counts=sorted(counts.items()),
         unmonitored=[(str(k), names.get(k.id, str(k))) for k in left],
