@@ -16,6 +16,7 @@ from tests.test_org_access import RECHECK, person
 from tests.test_orgviews import rows
 from tests.twoorgs import ORGS, another_org
 from webapp.access.users import Role
+from webapp.delivery import cursor
 from webapp.pages.views import card_id
 from webapp.simulator import Simulator
 from webapp.wire.streamkey import StreamKey
@@ -128,3 +129,40 @@ async def test_a_role_that_no_longer_watches_calls_takes_them_off_the_open_overv
         finally:
             await overview.stop()
             await board.stop()
+
+
+async def test_a_board_resuming_with_cards_of_an_organisation_it_no_longer_shows_is_drawn_anew(
+    two: Simulator,
+) -> None:
+    mine = two.add_call(assistant_name="Billing bot")
+    theirs = two.org("globex").add_call(assistant_name="Globex secret bot")
+    async with (
+        running_app(two, burki_org_name="Acme Support") as live,
+        another_org(live, two),
+        person(live, "gus", None, {"default": Role.SUPERVISOR}) as gus,
+        live.client(Role.ADMIN, timeout=20) as admin,
+    ):
+        # The cursor of a board that showed both (gus's grant in globex was revoked, or globex
+        # removed, while it was away): its globex card is still on his screen.
+        both = Viewer(live.url, "/wallboard/updates").start(admin)
+        await both.wait_for(lambda e: "Globex secret bot" in e.data, timeout=10)
+        await both.wait_for(lambda e: f"card-{mine}" in e.data and e.id is not None, timeout=10)
+        await both.stop()
+        assert both.last_id is not None and "globex/call:" in both.last_id
+        resumed = Viewer(live.url, "/wallboard/updates", last_id=both.last_id).start(gus)
+        kept = [key for key in cursor.entries(both.last_id, {"globex"}) if key.org == "default"]
+        own = Viewer(live.url, "/wallboard/updates", last_id=cursor.encode({kept[0]: "x"}))
+        try:
+            drawn = await resumed.wait_for(lambda e: "Billing bot" in e.data, timeout=10)
+            assert 'hx-target="#cards" hx-swap="beforeend"' in drawn.data  # drawn anew
+            first = resumed.events[0]
+            assert first.data == '<hx-partial hx-target="#cards" hx-swap="innerHTML"></hx-partial>'
+            seen = "".join(e.data + (e.id or "") for e in resumed.events)
+            for secret in (theirs, "Globex", "globex"):
+                assert secret not in seen, secret
+            own.start(gus)  # a cursor of his own organisation's cards alone: no redraw
+            other = await own.wait_for(lambda e: True, timeout=10)
+            assert 'hx-target="#cards" hx-swap="innerHTML"' not in other.data
+        finally:
+            await resumed.stop()
+            await own.stop()

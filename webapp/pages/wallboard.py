@@ -211,6 +211,22 @@ def _score(hub: Hub, key: StreamKey) -> int:
     return int((stream.health.current().get("attention") or {}).get("score", 0))
 
 
+class _EveryOrg:
+    """Every organisation's slug, to read a cursor's entries whatever they name."""
+
+    def __contains__(self, slug: object) -> bool:
+        return True
+
+
+def _strays(text: str | None, orgs: frozenset[str]) -> bool:
+    """Whether the browser's cursor names cards of organisations the board does not show
+    (any more: a grant revoked, an organisation removed, while it was away)."""
+    return any(key.org not in orgs for key in cursor.entries(text, _EveryOrg()))
+
+
+CLEAR = htmlsse.message(htmlsse.partial("#cards", "innerHTML", ""))
+
+
 def _positions(text: str | None, orgs: frozenset[str]) -> dict[StreamKey, str]:
     """The cards the browser has, and where each stands: only well-formed call entries of
     the organisations the board shows."""
@@ -236,6 +252,11 @@ class _Session:
         self.card = card
         self.tenants = tenants
         self.at = _positions(last_id, scope.slugs)  # the cards the browser shows
+        # Cards of an organisation no longer shown are on the page: it is drawn anew, from
+        # no card (whose ids the cursor holds are not echoed back), exact resume given up.
+        self.clear = _strays(last_id, scope.slugs)
+        if self.clear:
+            self.at = {}
         self.viewing: Viewing | None = None  # while the stream runs
 
     async def run(self) -> AsyncGenerator[bytes, None]:
@@ -245,7 +266,7 @@ class _Session:
             for tenant in self.scope.shown:
                 tenant.directory.watch(viewing.sub)
             try:
-                yield b"".join(self._sync(viewing))
+                yield (CLEAR if self.clear else b"") + b"".join(self._sync(viewing))
                 encode = partial(self._chunks, viewing)
                 async with aclosing(batches(viewing.sub, encode, htmlsse.HEARTBEAT)) as chunks:
                     async for chunk in chunks:
