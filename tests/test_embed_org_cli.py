@@ -72,7 +72,6 @@ async def test_an_embed_link_made_by_the_cli_for_one_organisation_opens_its_page
         (Org("globex", "Globex Sales", burki.base_url), GLOBEX_KEY),
     )
     theirs = burki.org("globex").add_call(assistant_name="Globex bot")
-    burki.org("globex").add_segment(theirs, "user", SAID)
     acmes = burki.org("acme").add_call(assistant_name="Acme bot")
     default = burki.add_call(assistant_name="Default bot")
     async with serving(burki, tmp_path) as live, httpx.AsyncClient(timeout=20) as browser:
@@ -87,7 +86,8 @@ async def test_an_embed_link_made_by_the_cli_for_one_organisation_opens_its_page
         assert stream.startswith("/o/globex/embed/live/") and theirs in stream, stream
         viewer = Viewer(live.url, stream).start(browser)
         try:  # the page's own stream: globex's call, as globex's Burki says it
-            await viewer.wait_for(lambda e: "renewal" in e.data, timeout=10)
+            burki.org("globex").add_segment(theirs, "user", SAID)
+            await viewer.wait_for(lambda e: "renewal" in e.data, timeout=15)
         finally:
             await viewer.stop()
         token = path.split("?token=", 1)[1]
