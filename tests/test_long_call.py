@@ -1,0 +1,129 @@
+"""A long call costs the same per segment at its end as at its start (issue 27).
+
+An hour's call is 2,000+ final segments. What each segment costs must not grow with the
+segments before it: every frame of a page view, every figure, is read in O(1) of the
+call's length, and equals what a pass over the whole call gives.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from tests import configs
+from webapp.alerts.attention import Attention
+from webapp.alerts.callalerts import CallAlerts
+from webapp.calls import callstate
+from webapp.calls.pipeline import CallFeatures, Seen
+from webapp.pages import views
+from webapp.relay.frames import Frame
+from webapp.relay.replaylog import ReplayLog
+from webapp.wire.events import Transcript
+from webapp.wire.streamkey import StreamKey
+
+SID = "CA-long"
+KEY = StreamKey.call(SID)
+START = datetime(2026, 12, 7, 9, 0, tzinfo=UTC)
+LINES = (
+    "Hi, I was charged twice for my subscription this month.",
+    "I'm sorry about that, let me look into it for you.",
+    "This is ridiculous, I want to cancel and speak to your manager.",
+    "I understand. I can refund the second charge right away.",
+)
+
+
+def said(n: int) -> Transcript:
+    """The ``n``-th final of the call, 3 s apart, timed (the caller on odd ``n``)."""
+    at = START + timedelta(seconds=3 * n)
+    return Transcript(
+        SID,
+        "user" if n % 2 else "assistant",
+        f"{LINES[n % len(LINES)]} ({n})",
+        True,
+        0.97,
+        3.0 * n,
+        3.0 * n + 2.5,
+        at,
+        at,
+    )
+
+
+def features(segments: int) -> tuple[CallFeatures, ReplayLog, list[Frame]]:
+    """A call with alerts and the attention score, fed ``segments`` finals; its frames."""
+    clock = (START + timedelta(seconds=3 * segments)).timestamp
+    call = CallFeatures(
+        SID,
+        configs.health(),
+        None,
+        CallAlerts(configs.alerts()),
+        Attention(),
+        clock=lambda: clock(),
+    )
+    log, frames = ReplayLog(10_000), []
+    for n in range(segments):
+        frames += [log.append(change, KEY) for change in call.apply(said(n))]
+    return call, log, frames
+
+
+def seen(call: CallFeatures) -> Seen:
+    return Seen(KEY, call, {"state": "live", "message": "Connected to Burki."}, None)
+
+
+@pytest.fixture
+def payloads_built(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """How many segment payloads were built (a pass over the transcript builds them all)."""
+    built = [0]
+    real = callstate.segment_payload
+
+    def counted(segment: Transcript, index: int | None) -> dict[str, Any]:
+        built[0] += 1
+        return real(segment, index)
+
+    monkeypatch.setattr(callstate, "segment_payload", counted)
+    return built
+
+
+def test_a_page_views_frame_of_a_long_call_reads_its_last_lines_not_the_whole_transcript(
+    payloads_built: list[int],
+) -> None:
+    """Before, each view's frame built the whole transcript's payloads: 2,000 a frame per
+    view of an hour's call (23 ms a segment with a call page, captions and a card open)."""
+    call, _, frames = features(2_000)
+    last = frames[-1]
+    assert last.type == "transcript" and last.data["segment"]["index"] == 1_999
+    for view in (views.CALL, views.CAPTIONS, views.CARD):
+        payloads_built[0] = 0
+        view.update(seen(call), last)
+        # the last line, the captions' and the card's lines: a handful, however long the call
+        assert payloads_built[0] <= 1 + views.CAPTION_LINES + views.CARD_LINES, view.name
+
+
+def test_a_page_views_frames_after_2000_segments_equal_those_rendered_from_the_whole_transcript() -> (
+    None
+):
+    call, _, frames = features(2_000)
+    everything = call.state.segments  # the whole transcript, built at once
+    context = views.call_context(seen(call))
+    assert list(context.segments) == everything
+    assert context.last_segment == everything[-1]
+    assert context.caption_lines == everything[-views.CAPTION_LINES :]
+    assert context.card_lines == everything[-views.CARD_LINES :]
+    assert context.segments[-2:] == everything[-2:] and context.segments[5] == everything[5]
+    eager = dataclasses.replace(context, segments=everything)
+    for view in (views.CALL, views.CAPTIONS, views.CARD):
+        regions = view.regions(seen(call), None)  # a snapshot's: every region, the transcript too
+        rendered = view._message(seen(call), regions)
+        from_list = views.View(view.name, view.template, lambda _: eager, view.regions)
+        assert rendered == from_list.full(seen(call)), view.name
+        assert view.update(seen(call), frames[-1]) == from_list.update(seen(call), frames[-1])
+
+
+def test_a_snapshot_of_a_long_call_still_holds_every_segment() -> None:
+    call, _, _ = features(2_000)
+    state = call.view_state()
+    assert [s["index"] for s in state["segments"]] == list(range(2_000))
+    assert "segments" not in call.view_state(transcript=False)
+    assert call.view_state(transcript=False) == {k: v for k, v in state.items() if k != "segments"}
