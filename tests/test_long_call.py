@@ -101,9 +101,7 @@ def test_a_page_views_frame_of_a_long_call_reads_its_last_lines_not_the_whole_tr
         assert payloads_built[0] <= 1 + views.CAPTION_LINES + views.CARD_LINES, view.name
 
 
-def test_a_page_views_frames_after_2000_segments_equal_those_rendered_from_the_whole_transcript() -> (
-    None
-):
+def test_a_page_views_frames_after_2000_segments_equal_those_from_the_whole_transcript() -> None:
     call, _, frames = features(2_000)
     everything = call.state.segments  # the whole transcript, built at once
     context = views.call_context(seen(call))
