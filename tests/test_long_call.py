@@ -8,6 +8,7 @@ call's length, and equals what a pass over the whole call gives.
 from __future__ import annotations
 
 import dataclasses
+import itertools
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -16,6 +17,7 @@ import pytest
 from tests import configs
 from webapp.alerts.attention import Attention
 from webapp.alerts.callalerts import CallAlerts
+from webapp.alerts.payloads import AlertRaised
 from webapp.calls import callstate
 from webapp.calls.pipeline import CallFeatures, Seen
 from webapp.pages import views
@@ -27,11 +29,11 @@ from webapp.wire.streamkey import StreamKey
 SID = "CA-long"
 KEY = StreamKey.call(SID)
 START = datetime(2026, 12, 7, 9, 0, tzinfo=UTC)
-LINES = (
-    "Hi, I was charged twice for my subscription this month.",
+LINES = (  # the assistant's on even n, the caller's on odd: one caller's line in two is angry
     "I'm sorry about that, let me look into it for you.",
-    "This is ridiculous, I want to cancel and speak to your manager.",
+    "Hi, I was charged twice for my subscription this month.",
     "I understand. I can refund the second charge right away.",
+    "This is awful and ridiculous, cancel my account, I want to speak to a manager.",
 )
 
 
@@ -92,13 +94,15 @@ def test_a_page_views_frame_of_a_long_call_reads_its_last_lines_not_the_whole_tr
     """Before, each view's frame built the whole transcript's payloads: 2,000 a frame per
     view of an hour's call (23 ms a segment with a call page, captions and a card open)."""
     call, _, frames = features(2_000)
-    last = frames[-1]
-    assert last.type == "transcript" and last.data["segment"]["index"] == 1_999
-    for view in (views.CALL, views.CAPTIONS, views.CARD):
+    at = max(i for i, f in enumerate(frames) if f.type == "transcript")
+    last = frames[at:]  # the last segment's: its transcript, the alerts it raised
+    assert last[0].data["segment"]["index"] == 1_999 and last[-1].type == "alert"
+    for view, frame in itertools.product((views.CALL, views.CAPTIONS, views.CARD), last):
         payloads_built[0] = 0
-        view.update(seen(call), last)
-        # the last line, the captions' and the card's lines: a handful, however long the call
-        assert payloads_built[0] <= 1 + views.CAPTION_LINES + views.CARD_LINES, view.name
+        view.update(seen(call), frame)
+        # the last line, the captions' and the card's lines, the line an alert marks: a
+        # handful, however long the call
+        assert payloads_built[0] <= 2 + views.CAPTION_LINES + views.CARD_LINES, view.name
 
 
 def test_a_page_views_frames_after_2000_segments_equal_those_from_the_whole_transcript() -> None:
@@ -125,3 +129,27 @@ def test_a_snapshot_of_a_long_call_still_holds_every_segment() -> None:
     assert [s["index"] for s in state["segments"]] == list(range(2_000))
     assert "segments" not in call.view_state(transcript=False)
     assert call.view_state(transcript=False) == {k: v for k, v in state.items() if k != "segments"}
+
+
+def test_a_segment_of_a_call_that_raised_many_alerts_builds_no_alerts_json_again(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Every segment's attention score reads the alerts' snapshot: it built each kept
+    alert's JSON again (50 a segment once 50 were raised), now each is built when raised."""
+    call, _, _ = features(2_000)
+    assert call.alerts is not None
+    kept = call.alerts.snapshot()["alerts"]
+    assert len(kept) == configs.alerts().keep  # the call raised more than it keeps
+    built = [0]
+    real = AlertRaised.json
+
+    def counted(alert: AlertRaised) -> dict[str, Any]:
+        built[0] += 1
+        return real(alert)
+
+    monkeypatch.setattr(AlertRaised, "json", counted)
+    calm = dataclasses.replace(said(2_001), content="Thanks, that is all.")
+    frames = list(call.apply(calm))
+    assert [f.type for f in frames] == ["transcript"] and "metrics" in frames[0].data
+    assert built[0] == 0
+    assert call.alerts.snapshot()["alerts"] == kept  # the same alerts, the same JSON
