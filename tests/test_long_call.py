@@ -15,10 +15,12 @@ from typing import Any
 import pytest
 
 from tests import configs
+from tests.healthoracle import measure as full_pass_measure
 from webapp.alerts.attention import Attention
 from webapp.alerts.callalerts import CallAlerts
 from webapp.alerts.payloads import AlertRaised
 from webapp.calls import callstate
+from webapp.calls.health import Mark
 from webapp.calls.pipeline import CallFeatures, Seen
 from webapp.pages import views
 from webapp.relay.frames import Frame
@@ -153,3 +155,24 @@ def test_a_segment_of_a_call_that_raised_many_alerts_builds_no_alerts_json_again
     assert [f.type for f in frames] == ["transcript"] and "metrics" in frames[0].data
     assert built[0] == 0
     assert call.alerts.snapshot()["alerts"] == kept  # the same alerts, the same JSON
+
+
+def test_the_figures_after_2000_segments_equal_a_full_pass_over_the_whole_call() -> None:
+    call, _, frames = features(2_000)
+    assert call.alerts is not None
+    published = [f.data["metrics"] for f in frames if "metrics" in f.data]
+    assert published[-1]["segments"] == 2_000
+    marks = [  # from the segments said, not from the call's tally
+        Mark(
+            s.speaker,
+            s.segment_start,
+            s.segment_end,
+            (START + timedelta(seconds=3 * n)).timestamp(),
+        )
+        for n, s in enumerate(map(said, range(2_000)))
+    ]
+    line = dataclasses.replace(call.health.timeline(), marks=marks)
+    now = (START + timedelta(seconds=3 * 2_000)).timestamp()
+    expected = full_pass_measure(line, now, configs.health())
+    expected["attention"] = Attention().assess(expected, call.alerts.snapshot())
+    assert published[-1] == expected
