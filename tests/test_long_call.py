@@ -21,10 +21,15 @@ from webapp.alerts.callalerts import CallAlerts
 from webapp.alerts.payloads import AlertRaised
 from webapp.calls import callstate
 from webapp.calls.health import Mark
+from webapp.calls.inputs import HealthDue
 from webapp.calls.pipeline import CallFeatures, Seen
 from webapp.pages import views
+from webapp.relay.config import Integrations
 from webapp.relay.frames import Frame
+from webapp.relay.metrics import Metrics
 from webapp.relay.replaylog import ReplayLog
+from webapp.relay.stream import Stream
+from webapp.relay.subscriber import Subscriber
 from webapp.wire.events import Transcript
 from webapp.wire.streamkey import StreamKey
 
@@ -176,3 +181,48 @@ def test_the_figures_after_2000_segments_equal_a_full_pass_over_the_whole_call()
     expected = full_pass_measure(line, now, configs.health())
     expected["attention"] = Attention().assess(expected, call.alerts.snapshot())
     assert published[-1] == expected
+
+
+async def _retire(stream: Stream) -> None:
+    return None
+
+
+async def test_late_joiners_of_a_long_call_at_one_moment_share_one_snapshot_render() -> None:
+    """A viewer that joins without a position (or too late to resume) gets the whole call:
+    at 2,000 segments about 13 ms to render. A wave of joiners at one moment renders it
+    once; what any of them gets equals a snapshot rendered afresh, after a frame, a
+    connection line that numbers nothing, and figures measured again with no frame."""
+    integrations = Integrations(alerts=lambda: CallAlerts(configs.alerts()), attention=Attention())
+    stream = Stream(KEY, None, configs.relay(), Metrics(), _retire, integrations)  # type: ignore[arg-type]
+    try:
+        for n in range(2_000):
+            stream.feed(said(n))
+        renders = [0]
+        view_state = stream.features.view_state
+
+        def counted(**kw: bool) -> dict[str, Any]:
+            renders[0] += 1
+            return view_state(**kw)
+
+        stream.features.view_state = counted  # type: ignore[method-assign]
+        firsts = [stream.attach(Subscriber(), None) for _ in range(200)]
+        assert renders[0] == 1 and all(first == firsts[0] for first in firsts)
+        assert len(firsts[0][0].data["segments"]) == 2_000
+
+        def fresh() -> bytes:
+            stream._snapshot = None
+            return stream.snapshot().wire
+
+        stream.feed(said(2_000))  # a frame
+        assert stream.attach(Subscriber(), None)[0].wire == fresh()
+        stream.show_local_status("error", "Burki Live lost this stream.")  # no id
+        assert b"Burki Live lost this stream." in stream.snapshot().wire
+        assert stream.snapshot().wire == fresh()
+        measured = stream.features.health.measured
+        later = (START + timedelta(hours=2)).timestamp()
+        stream.feed(HealthDue(later))  # figures measured again: the call's length has grown
+        assert stream.features.health.measured > measured
+        assert stream.snapshot().wire == fresh()
+        assert stream.snapshot() is stream.snapshot()
+    finally:
+        await stream.close()
