@@ -110,17 +110,24 @@ def _blocks(plan: LongPlan) -> list[tuple[int, int]]:
     return [*rows, (plan.minutes, plan.minutes)]
 
 
-def _trend(points: list[tuple[float, float]], minutes: int) -> float:
+def _trend(points: list[tuple[float, float]], minutes: int) -> tuple[float, float, float]:
     """The least-squares line through ``(minute, ms)``: its value at the call's last minute
-    over its value at the first (1.0: flat)."""
-    if len(points) < 2:
-        return float("nan")
+    over its value at the first (1.0: flat), and the same ratio with the slope two standard
+    errors lower and higher (how far the rows' noise lets the line move)."""
     n = len(points)
+    if n < 3:
+        return float("nan"), float("nan"), float("nan")
     mx, my = sum(x for x, _ in points) / n, sum(y for _, y in points) / n
     spread = sum((x - mx) ** 2 for x, _ in points)
     slope = sum((x - mx) * (y - my) for x, y in points) / spread if spread else 0.0
-    start, end = my + slope * (1 - mx), my + slope * (minutes - mx)
-    return end / start if start > 0 else float("nan")
+    residual = sum((y - my - slope * (x - mx)) ** 2 for x, y in points)
+    error = (residual / (n - 2) / spread) ** 0.5 if spread else 0.0
+
+    def ratio(b: float) -> float:
+        start, end = my + b * (1 - mx), my + b * (minutes - mx)
+        return end / start if start > 0 else float("nan")
+
+    return ratio(slope), ratio(slope - 2 * error), ratio(slope + 2 * error)
 
 
 def markdown(result: LongResult) -> str:
@@ -149,14 +156,16 @@ def markdown(result: LongResult) -> str:
         per_viewer = ms * 1000 / max(result.viewers, 1)
         lines.append(f"| {span} | {b - a:,} | {ms:.2f} | {per_viewer:.1f} |")
     rows = [((lo + hi) / 2, ms) for (lo, hi), ms in costs.items() if lo != hi]
-    ratio = _trend(rows, plan.minutes)
+    ratio, low, high = _trend(rows, plan.minutes)
     verdict = "met" if ratio <= FLAT_GOAL else "**missed**"
     s = result.stats
     lines += [
         "",
         f"- CPU per segment at the call's end / at its start, by the least-squares line through"
         f" the rows of minutes (one row moves with the machine's load; the single minutes are"
-        f" too few segments to judge): {ratio:.2f}x (flat: <= {FLAT_GOAL:g}x): {verdict}.",
+        f" too few segments to judge): {ratio:.2f}x (flat: <= {FLAT_GOAL:g}x): {verdict}; the"
+        f" rows' noise lets the line say {low:.2f}x to {high:.2f}x (the slope two standard"
+        " errors either way).",
         f"- Proxy RSS {result.rss_kib[0] / 1024:.1f} MiB before the first segment, "
         f"{result.rss_kib[1] / 1024:.1f} MiB after the last.",
         f"- Delivered {int(s['delivered']):,} segments to the viewers; lost {int(s['lost'])}, "
