@@ -30,7 +30,7 @@ from webapp.relay.metrics import Metrics
 from webapp.relay.replaylog import ReplayLog
 from webapp.relay.stream import Stream
 from webapp.relay.subscriber import Subscriber
-from webapp.wire.events import Transcript
+from webapp.wire.events import CallStatus, Transcript
 from webapp.wire.streamkey import StreamKey
 
 SID = "CA-long"
@@ -213,7 +213,8 @@ async def test_late_joiners_of_a_long_call_at_one_moment_share_one_snapshot_rend
             stream._snapshot = None
             return stream.snapshot().wire
 
-        stream.feed(said(2_000))  # a frame
+        stream.feed(said(2_000))  # a frame: the snapshot before it is let go (megabytes)
+        assert stream._snapshot is None
         assert stream.attach(Subscriber(), None)[0].wire == fresh()
         stream.show_local_status("error", "Burki Live lost this stream.")  # no id
         assert b"Burki Live lost this stream." in stream.snapshot().wire
@@ -224,5 +225,7 @@ async def test_late_joiners_of_a_long_call_at_one_moment_share_one_snapshot_rend
         assert stream.features.health.measured > measured
         assert stream.snapshot().wire == fresh()
         assert stream.snapshot() is stream.snapshot()
+        stream.feed(CallStatus(SID, "completed", START + timedelta(hours=2)))
+        assert stream.snapshot().data["ended"] and stream._snapshot is None  # none lingers
     finally:
         await stream.close()

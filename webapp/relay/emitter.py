@@ -96,8 +96,9 @@ class Emitter:
     def snapshot(self) -> Frame:
         """The whole state as one frame, rendered once for every viewer that joins (or
         must start over) at the same moment: a long call's is its whole transcript
-        (about 13 ms and 590 KB at 2,400 segments), and a wave of late joiners would
-        render it once each."""
+        (about 13 ms and 590 KB at 2,400 segments), and a wave of late joiners (a node
+        restarted: every viewer's epoch unknown) would render it once each. It is kept
+        only until the next frame (its payload holds every segment's: megabytes)."""
         moment = self._moment()
         cached = self._snapshot
         if moment is not None and cached is not None and cached[0] == moment:
@@ -111,9 +112,10 @@ class Emitter:
     def _moment(self) -> tuple[object, ...] | None:
         """What a call's snapshot shows changes only with a frame (a new id), a connection
         line (no id) or figures measured again (the ticking seconds, no frame); None: not
-        kept (a campaign's progress waits in the coalescer after its state changed)."""
+        kept (a campaign's progress waits in the coalescer after its state changed; an
+        ended call's would be held for its whole linger)."""
         health = self.features.health
-        if health is None:
+        if health is None or self.state.ended:
             return None
         return (self.log.last_id, health.measured, tuple(self.connection.items()))
 
@@ -205,6 +207,7 @@ class Emitter:
         self._deliver(frame)
 
     def _deliver(self, frame: Frame) -> None:
+        self._snapshot = None  # what it showed is older than this frame
         if self.views:
             self._render(frame)
         if self._held is not None:
