@@ -5,18 +5,83 @@ tuned for short, informal English. Its lexicons are data files inside the
 installed package, read once when a :class:`SentimentScorer` is built: nothing
 is downloaded, at install or at run time.
 
+VADER copies the whole text's words, lowercased, for each check of each sentiment word
+(its negation and idiom checks), so a long text cost time by its words squared (4,000
+characters of speech: 11 ms), and it first rebuilds the text a character at a time to
+describe its emoji in words. :class:`_Windowed` hands those checks only the words they
+read (three before the word, two after), and skips the rebuild for an ASCII text (which
+holds no emoji): the same scores, in time by the words.
+
 Pure: no I/O after construction, no tasks, no clock.
 """
 
 from __future__ import annotations
 
+import string
 from collections import deque
+from types import SimpleNamespace
+from typing import Any
 
-from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer  # type: ignore[import-untyped]
+from vaderSentiment.vaderSentiment import (  # type: ignore[import-untyped]
+    BOOSTER_DICT,
+    SentimentIntensityAnalyzer,
+    allcap_differential,
+)
 
 MAX_CHARS = 4000
 """Text scored per segment; beyond it is ignored (a transcript segment is a sentence or
 two, and scoring runs on the event loop)."""
+
+
+_PUNCTUATION = string.punctuation  # what VADER strips from a word's ends
+# The words around word ``i`` that VADER's negation and idiom checks read: i-3 to i+2.
+_BEFORE, _AFTER = 3, 3
+
+
+class _Windowed(SentimentIntensityAnalyzer):  # type: ignore[misc]
+    """VADER whose negation and idiom checks get the words they read, not a copy of all.
+
+    Both are called only where every index they read is in ``i-3 .. i+2`` and not
+    negative (``i > start_i``; the idioms' only with ``i > 2``), and they ask the list's
+    length only to know whether ``i+1`` and ``i+2`` exist, which the window keeps: so
+    each gives what it gives on the whole list (``tests/test_sentiment.py`` compares the
+    two on random texts)."""
+
+    def polarity_scores(self, text: str) -> dict[str, float]:
+        if not text.isascii():  # it may hold emoji: VADER's own way
+            return dict(super().polarity_scores(text))
+        # VADER's steps after the emoji (which an ASCII text has none of, so the text it
+        # rebuilds is the text itself), as in vaderSentiment 3.3.2, with its per-word
+        # calls written out: a word it neither knows nor boosts with scores 0.
+        text = text.strip()
+        words = [w if len(bare := w.strip(_PUNCTUATION)) <= 2 else bare for w in text.split()]
+        said = SimpleNamespace(words_and_emoticons=words, is_cap_diff=allcap_differential(words))
+        lexicon, last = self.lexicon, len(words) - 1
+        sentiments: list[Any] = []
+        for i, item in enumerate(words):
+            lower = item.lower()
+            if (
+                lower not in lexicon
+                or lower in BOOSTER_DICT
+                or (lower == "kind" and i < last and words[i + 1].lower() == "of")
+            ):
+                sentiments.append(0)
+            else:
+                sentiments = self.sentiment_valence(0, said, item, i, sentiments)
+        sentiments = self._but_check(words, sentiments)
+        return dict(self.score_valence(sentiments, text))
+
+    @staticmethod
+    def _negation_check(valence: float, words: list[str], start_i: int, i: int) -> float:
+        low = max(0, i - _BEFORE)
+        check = SentimentIntensityAnalyzer._negation_check
+        return float(check(valence, words[low : i + _AFTER], start_i, i - low))
+
+    @staticmethod
+    def _special_idioms_check(valence: float, words: list[str], i: int) -> float:
+        low = max(0, i - _BEFORE)
+        check = SentimentIntensityAnalyzer._special_idioms_check
+        return float(check(valence, words[low : i + _AFTER], i - low))
 
 
 class SentimentScorer:
@@ -27,7 +92,7 @@ class SentimentScorer:
     """
 
     def __init__(self, max_chars: int = MAX_CHARS) -> None:
-        self._analyser = SentimentIntensityAnalyzer()
+        self._analyser = _Windowed()
         self._max_chars = max_chars
 
     def score(self, text: str) -> float:
