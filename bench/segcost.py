@@ -110,7 +110,8 @@ def _drain(subs: list[Subscriber]) -> None:
 
 
 def measure(redaction: bool, text_of: Callable[[int], str], rounds: int) -> dict[str, float]:
-    """Median microseconds of CPU (this thread's) of each part over ``rounds`` segments (after a warm-up)."""
+    """Median microseconds of this thread's CPU for each part, over ``rounds`` segments
+    (after a warm-up)."""
     stream, subs = stream_for(redaction)
     parse_us, feed_us = [], []
     for n in range(rounds + 20):

@@ -126,7 +126,7 @@ def normalise(text: str) -> Normalised:
     at = length = 0  # in the original, in the normalised text
     for match in sieve.words(_SPOKEN, text, _SPOKEN_STARTS):
         digit = _DIGIT_WORDS.get(match.group(2).lower())
-        if digit is None:  # matched only by case-folding ("fıve" with a dotless i): a word
+        if digit is None:  # matched only by case-folding ("five" with a dotless i): a word
             continue
         out.append(text[at : match.start()])
         length += match.start() - at
