@@ -117,3 +117,16 @@ def test_a_long_segment_is_searched_only_where_a_detector_can_match(
     assert pii.redact(text) == text  # nothing in it is personal data
     assert seen, "the detectors ran"
     assert max(seen) < 100, f"a pattern was searched over {max(seen)} characters"
+
+
+@settings(max_examples=300, deadline=None)
+@given(texts() | texts(ascii_only=True), st.sampled_from(["at", "dot", "one"]))
+def test_a_word_said_with_spaces_is_found_where_a_pattern_would_find_it(
+    text: str, word: str
+) -> None:
+    spaced = re.compile(rf"(?<=\s){word}(?=\s)", re.IGNORECASE)
+    for start in range(0, len(text) + 1, 5):
+        end = min(len(text), start + 40)
+        said = any(m.end() <= end for m in spaced.finditer(text, start))
+        # The sieve may only say "maybe" for a text it does not read (not ASCII).
+        assert sieve.says(text, word, start, end) == said or not text.isascii()

@@ -90,6 +90,8 @@ def _spoken_emails(text: str) -> Iterable[Found]:
     while (tail := sieve.search_at_word(_SPOKEN_TLD, text, "dot", 1, at)) is not None:
         at = tail.end()
         begin = max(after, tail.start() - _SPOKEN_LONGEST)
+        if not sieve.says(text, "at", begin, tail.start()):  # an address says "at"
+            continue
         if _SPOKEN_EMAIL.search(text, begin, tail.end()) is None:
             continue
         match = _SPOKEN_EMAIL.search(text, begin)  # found: one is in the stretch

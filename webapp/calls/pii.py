@@ -273,6 +273,8 @@ def _fresh(taken: list[Found], new: Iterable[Found]) -> list[Found]:
 
 def _in_run(text: str, start: int, end: int) -> list[Found]:
     """Cards and SSNs within one run of digit groups (windows of whole groups)."""
+    if end - start < 9:  # fewer than nine digits: no card (13 or more), no SSN (nine)
+        return []
     groups = [(m.start(), m.end()) for m in _GROUP.finditer(text, start, end)]
     found: list[Found] = []
     for base in range(0, len(groups), MAX_RUN_GROUPS):

@@ -138,3 +138,18 @@ def search_at_word(
             return match
         at = seen.low.find(word, at + 1)
     return None
+
+
+def says(text: str, word: str, start: int, end: int) -> bool:
+    """Whether ``word`` (lower case) is said between ``start`` and ``end`` with white space
+    on both sides, case aside; True for a text that is not ASCII (search it)."""
+    seen = view(text)
+    if seen is None:
+        return True
+    at = seen.low.find(word, start, end)
+    while at != -1:
+        after = at + len(word)
+        if at and text[at - 1].isspace() and after < len(text) and text[after].isspace():
+            return True
+        at = seen.low.find(word, at + 1, end)
+    return False
