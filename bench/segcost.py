@@ -3,10 +3,11 @@
 The stall bench's burst (issue 20) sends 300 segments of ~16 KB at 1,000 a second; for the
 healthy viewers' p99 to stay under 250 ms the proxy must finish each in well under 2 ms of
 CPU, everything included. This times each stage of one segment's path with the default
-settings (redaction on and off): Burki's frame parsed (``wire.normalise``), then the
-stream's :meth:`~webapp.relay.stream.Stream.feed` with six viewers attached, split by a
-profile into redaction, state, alerts (sentiment, keywords), health and figures, the
-frame's render and replay log, and the offer to the viewers. Two texts: what the bench
+settings: Burki's frame parsed (``wire.normalise``), then the stream's
+:meth:`~webapp.relay.stream.Stream.feed` with six viewers attached (redaction on and
+off: everything the stream does for it, the offer to the viewers included), and the stages
+that read the whole text, each alone (the redactor, the caller's sentiment, the keyword
+rules, the frame's JSON). Figures are this thread's CPU time, medians. Two texts: what the bench
 sends (a marker and a filler sentence repeated), and 16 KB of the simulator's speech with
 its numbers (a card in two parts, an e-mail, spoken digits).
 
@@ -26,11 +27,13 @@ import time
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime
-from typing import Any
 
 from bench.redaction import HUGE
 from bench.simproc import FILLER
 from webapp.alerts.attention import Attention
+from webapp.alerts.keywords import KeywordMatcher
+from webapp.alerts.sentiment import SentimentScorer
+from webapp.calls.redactor import CallRedactor
 from webapp.configs import redaction_config, relay_config
 from webapp.parts import alert_factory
 from webapp.relay.config import Integrations
@@ -38,23 +41,13 @@ from webapp.relay.metrics import Metrics
 from webapp.relay.stream import Stream
 from webapp.relay.subscriber import Subscriber
 from webapp.settings import Settings
-from webapp.wire.events import CallStatus
+from webapp.wire.events import CallStatus, Transcript
 from webapp.wire.normalise import parse
 from webapp.wire.streamkey import StreamKey
 
 SIZE = 16_000
 VIEWERS = 6
-# Where a function's time goes, by the module it lives in (the profile's own split).
-STAGES: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("redaction", ("webapp/calls/redactor", "webapp/calls/numbers", "webapp/calls/pii")),
-    ("redaction", ("webapp/calls/addresses", "phonenumbers")),
-    ("sentiment (VADER)", ("webapp/alerts/sentiment", "vaderSentiment")),
-    ("keywords, alerts", ("webapp/alerts/",)),
-    ("state", ("webapp/calls/callstate",)),
-    ("health, figures", ("webapp/calls/health", "webapp/calls/callhealth", "webapp/calls/heal")),
-    ("render, replay log", ("webapp/relay/frames", "webapp/relay/replaylog", "json/")),
-    ("offer to viewers", ("webapp/relay/subscriber",)),
-)
+STAGES = ("redaction", "sentiment", "keywords", "JSON")
 
 
 def bench_text(n: int) -> str:
@@ -129,31 +122,31 @@ def measure(redaction: bool, text_of: Callable[[int], str], rounds: int) -> dict
     return {"parse": statistics.median(parse_us), "feed": statistics.median(feed_us)}
 
 
-def breakdown(redaction: bool, text_of: Callable[[int], str], rounds: int) -> dict[str, float]:
-    """Microseconds per segment by stage (a profile of ``rounds`` feeds: its overhead
-    inflates the small calls, so read the shares, not the sum)."""
-    stream, subs = stream_for(redaction)
-    events = [parse(frame_of("CAbench", text_of(n), n)) for n in range(rounds + 20)]
-    for event in events[:20]:
-        stream.feed(event)  # type: ignore[arg-type]
-    _drain(subs)
-    profile = cProfile.Profile()
-    for event in events[20:]:
-        profile.enable()
-        stream.feed(event)  # type: ignore[arg-type]
-        profile.disable()
-        _drain(subs)
-    stream.alarms.close()
-    stats = pstats.Stats(profile)
+def parts(text_of: Callable[[int], str], rounds: int) -> dict[str, float]:
+    """Median microseconds of this thread's CPU for the stages that read the whole text,
+    each alone: the redactor's feed, the caller's sentiment, the keyword rules, the
+    frame's JSON."""
+    settings = Settings()
+    redactor = CallRedactor(redaction_config(settings))
+    scorer, matcher = SentimentScorer(), KeywordMatcher(settings.keyword_rules)
+    said = [
+        Transcript("CAbench", "user", text_of(n), at=datetime.now(UTC), segment_start=float(n))
+        for n in range(rounds)
+    ]
+    timed: dict[str, Callable[[Transcript], object]] = {
+        "redaction": redactor.feed,
+        "sentiment": lambda t: scorer.score(t.content),
+        "keywords": lambda t: matcher.matches("user", t.content),
+        "JSON": lambda t: json.dumps({"content": t.content}, ensure_ascii=False),
+    }
     out: dict[str, float] = {}
-    total = 0.0
-    for (path, _, _), row in stats.stats.items():  # type: ignore[attr-defined]
-        own = row[2]  # tottime: the function's own time
-        total += own
-        stage = next((name for name, parts in STAGES if any(p in path for p in parts)), "other")
-        out[stage] = out.get(stage, 0.0) + own
-    out = {k: v / rounds * 1e6 for k, v in out.items()}
-    out["total (profiled)"] = total / rounds * 1e6
+    for name, step in timed.items():
+        took = []
+        for segment in said:
+            began = time.thread_time()
+            step(segment)
+            took.append((time.thread_time() - began) * 1e6)
+        out[name] = statistics.median(took)
     return out
 
 
@@ -177,21 +170,17 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     texts: dict[str, Callable[[int], str]] = {"bench": bench_text, "speech": speech_text}
     print(f"load average {os.getloadavg()[0]:.1f}; {args.rounds} segments of ~16 KB each")
-    rows: list[tuple[str, dict[str, Any]]] = []
+    print("| text | parse us | feed us, redaction on | feed us, off | " + " | ".join(STAGES) + " |")
+    print("|---|---:|---:|---:|" + "---:|" * len(STAGES))
     for name, text_of in texts.items():
-        for redaction in (True, False):
-            label = f"{name}, redaction {'on' if redaction else 'off'}"
-            timed = measure(redaction, text_of, args.rounds)
-            parts = breakdown(redaction, text_of, args.rounds)
-            rows.append((label, timed | parts))
-            if args.profile:
-                print(f"--- {label}")
+        on, off = measure(True, text_of, args.rounds), measure(False, text_of, args.rounds)
+        alone = parts(text_of, args.rounds)
+        cells = " | ".join(f"{alone[stage]:.0f}" for stage in STAGES)
+        print(f"| {name} | {on['parse']:.0f} | {on['feed']:.0f} | {off['feed']:.0f} | {cells} |")
+        if args.profile:
+            for redaction in (True, False):
+                print(f"--- {name}, redaction {'on' if redaction else 'off'}")
                 top(redaction, text_of, args.rounds)
-    stages = sorted({k for _, row in rows for k in row} - {"parse", "feed"})
-    print("| text | parse us | feed us | " + " | ".join(stages) + " |")
-    for label, row in rows:
-        cells = " | ".join(f"{row.get(s, 0.0):.0f}" for s in stages)
-        print(f"| {label} | {row['parse']:.0f} | {row['feed']:.0f} | {cells} |")
 
 
 async def _in_loop(argv: list[str] | None) -> None:
