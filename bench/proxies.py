@@ -21,7 +21,7 @@ from typing import Any
 
 import uvicorn
 
-from bench import gcstat
+from bench import gcstat, lingerstat
 from bench.control import child_setup, serve, serving_port
 from bench.naive import create_naive_app
 from bench.simproc import API_KEY
@@ -135,7 +135,7 @@ async def _run(conn: Connection, server: uvicorn.Server, token_name: str = "benc
     pauses = GcPauses()
     handlers = {"port": lambda: port, "token": lambda: token, "gc": pauses.take}
     if isinstance(server, DashboardServer):
-        handlers |= gcstat.handlers(server)
+        handlers |= gcstat.handlers(server) | lingerstat.handlers(server)
     try:
         await serve(conn, handlers | {"follow": lambda sids: None})
     finally:
