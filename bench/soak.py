@@ -111,8 +111,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--trace", action="store_true", help="tracemalloc in the dashboard (slow): top at the end"
     )
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="one more dashboard setting for every run (e.g. dashboard_gc_sweep_minutes=3)",
+    )
     args = parser.parse_args(argv)
     raise_nofile()
+    extra = dict(pair.split("=", 1) for pair in args.set)
     plan = SoakPlan(
         args.minutes,
         args.every,
@@ -129,15 +137,23 @@ def main(argv: list[str] | None = None) -> int:
     ):
         base_url = sim.call("base_url")
         for setting in settings:
-            runs.append(soak(plan, setting, sim, viewers, base_url))
+            runs.append(soak(plan, setting, sim, viewers, base_url, extra))
     print(markdown(plan, runs))
     return 0
 
 
-def soak(plan: SoakPlan, setting: str, sim: Child, viewers: Child, base_url: str) -> Run:
-    """One run of the churn against a fresh dashboard with ``setting``'s collector."""
+def soak(
+    plan: SoakPlan,
+    setting: str,
+    sim: Child,
+    viewers: Child,
+    base_url: str,
+    extra: dict[str, str] | None = None,
+) -> Run:
+    """One run of the churn against a fresh dashboard with ``setting``'s collector (and
+    ``extra`` settings, as the environment would give them)."""
     run = Run(setting)
-    overrides = SETTINGS[setting]
+    overrides = {**(extra or {}), **SETTINGS[setting]}
     with Child(f"soak-{setting}", proxies.main, "ours", base_url, VIEWER_QUEUE, overrides) as px:
         port, token = px.call("port"), px.call("token")
         if plan.trace:
