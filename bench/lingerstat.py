@@ -93,6 +93,7 @@ def parts_of(stream: Any) -> dict[str, list[object]]:
         + [getattr(f, "wire", None) for f in frames],
         "log: frame data": [getattr(f, "data", None) for f in frames],
         "log: frames": [stream.log._frames, *frames],
+        "log: packed": [getattr(stream.log, "_packed", None)],  # an ended stream's (packing)
         "state": [features.state],
         "redactor": [getattr(features, "redactor", None)],
         "health": [getattr(features, "health", None)],
