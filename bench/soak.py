@@ -34,6 +34,9 @@ SETTINGS = {
     "off": {"dashboard_gc_freeze_interval": 0.0},
 }
 VIEWER_QUEUE = 256
+# The page viewers share one sign-in and never take the refreshed cookie: without this, their
+# session ends after DASHBOARD_SESSION_IDLE_MINUTES (30) and every page viewer after is a 401.
+SESSION = {"dashboard_session_idle_minutes": 24 * 60.0}
 
 
 @dataclass(frozen=True)
@@ -153,7 +156,7 @@ def soak(
     """One run of the churn against a fresh dashboard with ``setting``'s collector (and
     ``extra`` settings, as the environment would give them)."""
     run = Run(setting)
-    overrides = {**(extra or {}), **SETTINGS[setting]}
+    overrides = {**SESSION, **(extra or {}), **SETTINGS[setting]}
     with Child(f"soak-{setting}", proxies.main, "ours", base_url, VIEWER_QUEUE, overrides) as px:
         port, token = px.call("port"), px.call("token")
         if plan.trace:
