@@ -24,7 +24,7 @@ from typing import Any
 
 import uvicorn
 
-from bench import gcstat
+from bench import gcstat, lingerstat
 from bench.control import child_setup, serve, serving_port
 from bench.naive import create_naive_app
 from bench.simproc import API_KEY
@@ -153,7 +153,7 @@ async def _run(conn: Connection, server: uvicorn.Server, token_name: str = "benc
         "embed": partial(embed_token, server),
     }
     if isinstance(server, DashboardServer):
-        handlers |= gcstat.handlers(server)
+        handlers |= gcstat.handlers(server) | lingerstat.handlers(server)
     try:
         await serve(conn, handlers | {"follow": lambda sids: None})
     finally:

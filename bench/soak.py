@@ -34,6 +34,9 @@ SETTINGS = {
     "off": {"dashboard_gc_freeze_interval": 0.0},
 }
 VIEWER_QUEUE = 256
+# The page viewers share one sign-in and never take the refreshed cookie: without this, their
+# session ends after DASHBOARD_SESSION_IDLE_MINUTES (30) and every page viewer after is a 401.
+SESSION = {"dashboard_session_idle_minutes": 24 * 60.0}
 
 
 @dataclass(frozen=True)
@@ -45,6 +48,8 @@ class SoakPlan:
     drop_every: float = 15.0
     viewers: tuple[int, int] = (30, 60)
     census: bool = False
+    look: bool = False
+    trace: bool = False
 
 
 @dataclass
@@ -65,6 +70,8 @@ class Run:
     errors: dict[str, int] = field(default_factory=dict)
     counts: dict[str, int] = field(default_factory=dict)
     census: dict[str, Any] | None = None
+    lingering: dict[str, Any] | None = None
+    traced: list[Any] | None = None
     load: str = ""
 
     def rss_at(self, seconds: float) -> float:
@@ -82,6 +89,17 @@ class Run:
         later = [s.rss_mib for s in self.samples if s.t > seconds + 2]
         return (max(later) / base - 1) * 100 if later and base else float("nan")
 
+    def level_off(self, within: float = 10.0) -> float | None:
+        """The first sample's time after which RSS never grew more than ``within`` %
+        (None: it never did, or too late to tell: in the run's last fifth)."""
+        end = self.samples[-1].t
+        for s in self.samples:
+            if s.t > end * 0.8:
+                return None
+            if self.growth_after(s.t) < within:
+                return s.t
+        return None
+
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.soak", description=__doc__)
@@ -90,9 +108,30 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--freeze", choices=("on", "off", "both"), default="both")
     parser.add_argument("--segment-rate", type=float, default=0.5, help="per call per second")
     parser.add_argument("--census", action="store_true", help="count cyclic garbage at the end")
+    parser.add_argument(
+        "--look", action="store_true", help="at the end, what each ended stream keeps, by part"
+    )
+    parser.add_argument(
+        "--trace", action="store_true", help="tracemalloc in the dashboard (slow): top at the end"
+    )
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="one more dashboard setting for every run (e.g. dashboard_gc_sweep_minutes=3)",
+    )
     args = parser.parse_args(argv)
     raise_nofile()
-    plan = SoakPlan(args.minutes, args.every, args.segment_rate, census=args.census)
+    extra = dict(pair.split("=", 1) for pair in args.set)
+    plan = SoakPlan(
+        args.minutes,
+        args.every,
+        args.segment_rate,
+        census=args.census,
+        look=args.look,
+        trace=args.trace,
+    )
     settings = ("on", "off") if args.freeze == "both" else (args.freeze,)
     runs = []
     with (
@@ -101,17 +140,27 @@ def main(argv: list[str] | None = None) -> int:
     ):
         base_url = sim.call("base_url")
         for setting in settings:
-            runs.append(soak(plan, setting, sim, viewers, base_url))
+            runs.append(soak(plan, setting, sim, viewers, base_url, extra))
     print(markdown(plan, runs))
     return 0
 
 
-def soak(plan: SoakPlan, setting: str, sim: Child, viewers: Child, base_url: str) -> Run:
-    """One run of the churn against a fresh dashboard with ``setting``'s collector."""
+def soak(
+    plan: SoakPlan,
+    setting: str,
+    sim: Child,
+    viewers: Child,
+    base_url: str,
+    extra: dict[str, str] | None = None,
+) -> Run:
+    """One run of the churn against a fresh dashboard with ``setting``'s collector (and
+    ``extra`` settings, as the environment would give them)."""
     run = Run(setting)
-    overrides = SETTINGS[setting]
+    overrides = {**SESSION, **(extra or {}), **SETTINGS[setting]}
     with Child(f"soak-{setting}", proxies.main, "ours", base_url, VIEWER_QUEUE, overrides) as px:
         port, token = px.call("port"), px.call("token")
+        if plan.trace:
+            px.call("trace_start")
         cookie = _session_cookie(port, px.call("signin"))
         low, high = plan.viewers
         viewers.call("start", port=port, token=token, cookie=cookie, low=low, high=high)
@@ -135,6 +184,10 @@ def soak(plan: SoakPlan, setting: str, sim: Child, viewers: Child, base_url: str
         run.counts["calls"] = calls.started
         run.counts["drops"] = calls.drops
         run.load = load_average()
+        if plan.look:
+            run.lingering = px.call("lingering", timeout=300)
+        if plan.trace:
+            run.traced = px.call("trace_top", timeout=600)
         if plan.census:
             run.census = px.call("census", timeout=300)
         viewers.call("close_all")
@@ -230,10 +283,15 @@ def markdown(plan: SoakPlan, runs: list[Run]) -> str:
     lines += ["", "| | " + " | ".join(f"freeze {r.setting}" for r in runs) + " |"]
     lines.append("| --- | " + " | ".join("---:" for _ in runs) + " |")
     settle = min(300.0, plan.minutes * 30)  # five minutes, or half a short run
+    marks = [m for m in (1, 5, 10, 30, 60) if m * 60 <= plan.minutes * 60 + 1]
     rows: list[tuple[str, Any]] = [
+        (f"RSS at {m} min, MiB", lambda r, m=m: f"{r.rss_at(m * 60):.1f}") for m in marks
+    ]
+    rows += [
         ("peak RSS, MiB", lambda r: f"{r.peak:.1f}"),
         (f"RSS at {_clock(settle)}, MiB", lambda r: f"{r.rss_at(settle):.1f}"),
         (f"growth after {_clock(settle)}, %", lambda r: f"{r.growth_after(settle):.1f}"),
+        ("levels off at (growth < 10 % after)", _level_off),
         ("calls started", lambda r: f"{r.counts.get('calls', 0):,}"),
         ("SSE sessions (resumes / resets)", _sessions),
         ("upstream drops", lambda r: f"{r.counts.get('drops', 0)}"),
@@ -253,7 +311,36 @@ def markdown(plan: SoakPlan, runs: list[Run]) -> str:
                 f"- freeze {r.setting}: cyclic garbage at the end: {r.census['total']:,} "
                 f"objects ({kinds or 'none'})"
             )
+        lines += _looked(r)
     return "\n".join(lines)
+
+
+def _level_off(r: Run) -> str:
+    t = r.level_off()
+    return "never" if t is None else f"{_clock(t)} (then +{r.growth_after(t):.1f} %)"
+
+
+def _looked(r: Run) -> list[str]:
+    """What the ended streams kept, by part, and tracemalloc's top, when asked for."""
+    lines: list[str] = []
+    if r.lingering is not None:
+        found = r.lingering
+        lines += [
+            "",
+            f"freeze {r.setting}: what the {found['ended']} ended streams (of "
+            f"{found['streams']}) keep, median {found['frames_median']} frames each:",
+            "",
+            "| part | median KiB per ended stream | all ended streams, MiB |",
+            "| --- | ---: | ---: |",
+        ]
+        for name, (mid, total) in found["parts"].items():
+            lines.append(f"| {name} | {mid / 1024:.1f} | {total / 2**20:.2f} |")
+    if r.traced:
+        lines += ["", f"freeze {r.setting}: tracemalloc, live at the end, by traceback:", ""]
+        lines += ["| where (newest first) | MiB | blocks |", "| --- | ---: | ---: |"]
+        for name, size, count in r.traced:
+            lines.append(f"| {name} | {size / 2**20:.2f} | {count:,} |")
+    return lines
 
 
 def _sessions(r: Run) -> str:

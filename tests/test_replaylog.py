@@ -13,6 +13,7 @@ from sse_starlette.event import ServerSentEvent
 from webapp.calls.change import Change, json_safe
 from webapp.relay.frames import render
 from webapp.relay.replaylog import ReplayLog, parse_id
+from webapp.wire.streamkey import StreamKey
 
 json_values = st.recursive(
     st.none()
@@ -174,3 +175,36 @@ def test_parse_id_reads_our_own_ids() -> None:
     assert parse_id("ab12cd34-0") == ("ab12cd34", 0)
     assert parse_id("ab12cd34-123") == ("ab12cd34", 123)
     assert parse_id(None) is None
+
+
+# -- an ended stream's log, packed -----------------------------------------------------
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(st.dictionaries(st.text(max_size=8), json_values, max_size=3), max_size=12),
+    st.lists(st.integers(min_value=0, max_value=12), max_size=3),
+    st.integers(min_value=1, max_value=14),
+)
+def test_a_packed_log_resumes_every_id_with_the_frames_it_would_have_kept(
+    payloads: list[dict[str, Any]], packs: list[int], capacity: int
+) -> None:
+    """Packed at any points (an ended stream; frames may still follow), a log answers every
+    resume exactly as the same log never packed: the same bytes, JSON and HTML."""
+    stream = StreamKey.call("CA1")
+    packed, plain = ReplayLog(capacity, "e1"), ReplayLog(capacity, "e1")
+    for n, payload in enumerate(payloads):
+        if n in packs:
+            packed.pack()
+        for log in (packed, plain):
+            frame = log.append(Change("transcript", payload), stream)
+            frame.html["call"] = f"<p>{n}</p>".encode()
+    if len(payloads) in packs:
+        packed.pack()
+    assert len(packed) == len(plain) and packed.last_id == plain.last_id
+    for seq in range(-1, len(payloads) + 2):
+        again, kept = packed.since(f"e1-{seq}"), plain.since(f"e1-{seq}")
+        assert again == kept
+        if kept is not None and again is not None:
+            assert [f.html for f in again] == [f.html for f in kept]
+            assert all(f.stream == stream for f in again)

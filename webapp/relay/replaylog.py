@@ -5,6 +5,10 @@ instance): an id from an earlier instance of the same stream, or from another
 process, never resumes by accident. ``seq`` counts from 1; ``<epoch>-0`` means
 "before the first event".
 
+Once its stream has ended, :meth:`ReplayLog.pack` keeps the frames so far compressed
+(``webapp.relay.packing``): an ended call lingers for late viewers, and what it keeps
+for them must be small, or the number of calls lingering sets the server's memory.
+
 Pure: no I/O, no tasks, no clock.
 """
 
@@ -16,6 +20,7 @@ from collections import deque
 from itertools import islice
 
 from webapp.calls.change import Change
+from webapp.relay import packing
 from webapp.relay.frames import Frame, render
 from webapp.wire.streamkey import StreamKey
 
@@ -57,10 +62,11 @@ class ReplayLog:
         self.epoch = epoch
         self.capacity = capacity
         self._seq = 0
-        self._frames: deque[Frame] = deque(maxlen=capacity)
+        self._frames: deque[Frame] = deque(maxlen=capacity)  # after the packed ones
+        self._packed: tuple[bytes, int, StreamKey | None] | None = None  # bytes, how many
 
     def __len__(self) -> int:
-        return len(self._frames)
+        return len(self._frames) + self._packed_count
 
     @property
     def last_id(self) -> str:
@@ -71,8 +77,27 @@ class ReplayLog:
         """Number ``change`` of ``stream``, render it once, keep it (the oldest goes when full)."""
         self._seq += 1
         frame = render(f"{self.epoch}-{self._seq}", change.type, change.data, stream)
+        if self._packed is not None and len(self) >= self.capacity:
+            self._unpack()  # the oldest must go: rare (a full log's worth after the end)
         self._frames.append(frame)
         return frame
+
+    def pack(self) -> None:
+        """Keep the frames so far compressed, for late viewers (see ``packing``): their
+        bytes and HTML once, their JSON dicts let go. :meth:`since` gives back equal frames;
+        frames appended later are kept as they come."""
+        if self._packed is not None:
+            self._unpack()
+        frames = list(self._frames)
+        if frames:
+            self._packed = (packing.pack(frames), len(frames), frames[0].stream)
+            self._frames.clear()
+
+    def _unpack(self) -> None:
+        if self._packed is not None:
+            packed, _, stream = self._packed
+            self._packed = None
+            self._frames.extendleft(reversed(packing.unpack(packed, stream)))
 
     def since(self, last_id: str) -> list[Frame] | None:
         """Exactly the frames after ``last_id``, oldest first, or None when that is not possible.
@@ -85,7 +110,15 @@ class ReplayLog:
         if parsed is None:
             return None
         epoch, seq = parsed
-        oldest_kept = self._seq - len(self._frames) + 1
+        oldest_kept = self._seq - len(self) + 1
         if epoch != self.epoch or seq > self._seq or seq < oldest_kept - 1:
             return None
-        return list(islice(self._frames, seq - oldest_kept + 1, None))
+        if self._packed is not None and seq < self._seq - len(self._frames):
+            packed, _, stream = self._packed  # a late viewer from before the end: unpacked
+            kept = [*packing.unpack(packed, stream), *self._frames]
+            return kept[seq - oldest_kept + 1 :]
+        return list(islice(self._frames, seq - oldest_kept + 1 - self._packed_count, None))
+
+    @property
+    def _packed_count(self) -> int:
+        return self._packed[1] if self._packed is not None else 0

@@ -264,6 +264,7 @@ class Stream(Intake):
         what = "call" if self.key.kind == "call" else "campaign"
         self._set_connection("ended", f"The {what} has ended.")
         self._emit(Change("end", Ended(f"{what} ended")))
+        self.log.pack()  # it lingers: late viewers need its frames' bytes, not their JSON
         if self._timer is not None:
             self._timer.cancel()
         self._timer = asyncio.create_task(self._retire_after(self._config.linger))
