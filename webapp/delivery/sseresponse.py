@@ -6,9 +6,11 @@ an async generator (pre-rendered frames, batched when several are queued) and
 does only what must be done per viewer:
 
 - the response start goes through the middleware stack (security headers, the
-  session cookie); the body chunks go straight to the server's own ``send``
-  (``scope["burki.raw_send"]``, set by the app), skipping send wrappers that
-  only ever act on the start;
+  session cookie); then the response hands its body to the request's
+  :class:`webapp.access.held.Held` and returns, so the stack unwinds and no layer's
+  frame stays alive while the viewer watches: the app serves the body with the
+  server's own ``send`` (without a ``Held``, as under a plain Starlette app, the body
+  is written in place, through the stack's send wrappers, which pass it as it is);
 - once the start and the opening are out, a frame can skip the viewer's task
   altogether: :func:`direct_sink` hands the stream's serving loop a function that
   writes a chunk straight to the connection's transport when the socket can take
@@ -49,10 +51,12 @@ import socket
 import struct
 from collections.abc import AsyncGenerator, Callable
 from contextvars import ContextVar
+from functools import partial
 
 from starlette.types import Message, Receive, Scope, Send
 
-RAW_SEND = "burki.raw_send"
+from webapp.access.held import held_of
+
 CONNECTION: ContextVar[asyncio.WriteTransport | None] = ContextVar("burki_connection", default=None)
 """The transport of the connection whose request is being handled (set by our server)."""
 _SINK: ContextVar[Callable[[bytes], bool] | None] = ContextVar("burki_sink", default=None)
@@ -101,9 +105,21 @@ class StreamResponse:
         self._done = False
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        raw_send: Send = scope.get(RAW_SEND, send)
         if scope.get("http_version") == "1.1" and scope.get("method") == "GET":
             self._transport = CONNECTION.get()
+        # The start goes through the whole stack (its headers, the session cookie); the body
+        # needs none of it. Where the app serves held bodies, this returns at once and the
+        # stack unwinds: no layer's frame stays alive for as long as the viewer watches.
+        await send({"type": "http.response.start", "status": 200, "headers": HEADERS})
+        held = held_of(scope)
+        if held is None:
+            await self.serve(receive, send)
+        else:
+            held.hold(partial(self.serve, receive, held.send))
+
+    async def serve(self, receive: Receive, send: Send) -> None:
+        """Write the body (the start is out), until the chunks end, the client leaves, or
+        the watchdog cuts a viewer that stopped reading."""
         # The writing happens in this task; only the watcher is a task of its own (an idle
         # viewer costs memory per task). The watcher and the watchdog end the writing by
         # cancelling this task, which then carries on as if the write had returned.
@@ -111,10 +127,11 @@ class StreamResponse:
         assert task is not None
         watcher = asyncio.ensure_future(_disconnected(receive))
         watcher.add_done_callback(lambda _: self._stop(task))
+        del receive
         self._task = task
         sink = _SINK.set(self._write_now if self._transport is not None else None)
         try:
-            await self._write(send, raw_send)
+            await self._write(send)
         except asyncio.CancelledError:
             if not self._stopping or task.uncancel() > 0:
                 raise  # cancelled from outside (shutdown): not ours to swallow
@@ -203,12 +220,11 @@ class StreamResponse:
         transport.abort()
         return True
 
-    async def _write(self, send: Send, raw_send: Send) -> None:
-        await send({"type": "http.response.start", "status": 200, "headers": HEADERS})
+    async def _write(self, send: Send) -> None:
         loop = asyncio.get_running_loop()
         async for chunk in self.chunks:
             self._writing(loop)
-            await raw_send({"type": "http.response.body", "body": chunk, "more_body": True})
+            await send({"type": "http.response.body", "body": chunk, "more_body": True})
             self._handed += len(chunk)
             self._since = None
             del chunk  # an idle viewer holds no written bytes (the opening snapshot is big)
@@ -216,7 +232,7 @@ class StreamResponse:
         # (counted there, so a stalled final write is not counted again).
         self._exhausted = True
         self._writing(loop)
-        await raw_send({"type": "http.response.body", "body": b"", "more_body": False})
+        await send({"type": "http.response.body", "body": b"", "more_body": False})
 
     def _write_now(self, chunk: bytes) -> bool:
         """Write ``chunk`` as one HTTP/1.1 chunk now, if the socket takes it without buffering."""
