@@ -60,9 +60,9 @@ def main(argv: list[str] | None = None) -> int:
     print("\nby allocating line (bytes per viewer, blocks per viewer):")
     for size, count, lines in found["lines"]:
         print(f"{size / added:8.0f} B {count / added:6.2f}  " + lines[0])
-    print("\nby traceback (bytes per viewer, blocks per viewer):")
+    print("\nby traceback, caller > callee (bytes per viewer, blocks per viewer):")
     for size, count, lines in found["stats"]:
-        print(f"{size / added:8.0f} B {count / added:6.2f}  " + " <- ".join(lines))
+        print(f"{size / added:8.0f} B {count / added:6.2f}  " + " > ".join(lines))
     print("\nlive gc-tracked objects per viewer, by type:")
     for name, count in found["objects"]:
         print(f"{count / added:8.2f}  {name}")

@@ -327,3 +327,27 @@ async def test_a_held_viewer_keeps_no_frame_of_the_middleware_stack(sim: Simulat
                 await viewer.stop()
             await session.aclose()
             await bearer.aclose()
+
+
+async def test_a_held_viewer_that_leaves_gives_back_its_place_and_its_subscriber(
+    sim: Simulator,
+) -> None:
+    """No task waits for the client to leave: the connection's loss ends the held body, its
+    subscriber and its place under the caps go at once, and the next stream is let in."""
+    sid = sim.add_call()
+    async with running_app(sim, dashboard_streams_per_session=1) as live:
+        client = await linked(live, Role.ADMIN)
+        try:
+            for _ in range(3):
+                viewer = Viewer(live.url, f"/api/calls/{sid}/events").start(client)
+                await viewer.wait_for(lambda e: e.event == "snapshot")
+                assert live.state.access.caps.open["total"] == 1
+                await viewer.stop()
+                for _ in range(500):  # the server hears of the close on its own time
+                    if live.state.access.caps.open["total"] == 0:
+                        break
+                    await asyncio.sleep(0.01)
+                assert live.state.access.caps.open["total"] == 0
+                assert all(stream.viewer_count == 0 for stream in live.hub.streams.values())
+        finally:
+            await client.aclose()
