@@ -86,7 +86,7 @@ async def reference(live: LiveApp) -> AsyncIterator[str]:
 class Answer:
     status: int
     headers: list[tuple[str, str]]
-    body: str  # a refusal's whole body; a stream's event names up to its first blank line
+    body: str  # a refusal's whole body; a stream's first event's name
 
 
 def _header(name: bytes, value: bytes) -> tuple[str, str]:
@@ -109,8 +109,10 @@ async def ask(client: httpx.AsyncClient, base: str, path: str, headers: dict[str
             first += chunk
             if b"\n\n" in first:
                 break
+        # The first event only: what else the first read holds is timing (a status frame
+        # may come in the same write or the next).
         events = re.findall(r"^event: ?(.*)$", first.split(b"\n\n")[0].decode(), re.M)
-        return Answer(response.status_code, kept, " ".join(events) or "(comment)")
+        return Answer(response.status_code, kept, events[0] if events else "(comment)")
 
 
 def _diff(ours: Answer, theirs: Answer) -> list[str]:
