@@ -3,10 +3,12 @@
 The simulator, the proxy under test and the viewers each run in their own
 process, so the proxy's CPU time and memory are its own. The proxy process is
 started afresh for each design; the simulator and the viewers are shared.
-Prints four parts (and writes them to ``bench/results.md``): ours against the
+Prints its parts (and writes them to ``bench/results.md``): ours against the
 naive design (``bench.report``), the redaction costs (``bench.redaction``),
-ours beside nginx + nchan on three loads and 10,000 idle viewers (``bench.scale``),
-and healthy viewers' latency beside a stalled one through a burst (``bench.stall``).
+ours beside nginx + nchan on three loads and 10,000 idle viewers (``bench.scale``;
+``--runs N``: the medians of N runs, ``bench.runs``), healthy viewers' latency beside a
+stalled one through a burst (``bench.stall``), a long call (``bench.longcall``) and the
+cost of monitoring (``bench.monitoring``).
 """
 
 from __future__ import annotations
@@ -85,6 +87,13 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--no-idle", action="store_true", help="scale part: skip the idle steps")
     parser.add_argument(
+        "--runs",
+        type=int,
+        default=1,
+        help="scale part: run it N times (ours then nchan in each) and print the medians,"
+        " each ratio the median of the runs' own, and whether each goal was met in every run",
+    )
+    parser.add_argument(
         "--cluster-only",
         action="store_true",
         help="only the single-node live phase and the cluster scenario (writes nothing)",
@@ -123,15 +132,24 @@ def main(argv: list[str] | None = None) -> int:
             clustered = cluster.run(plan, sim, clients, base_url, kills)
             parts.append(cluster.markdown(results["ours"].live, clustered))
         if args.part in ("all", "scale"):
-            found, scale_notes = scale.run(
-                scale_plan,
-                sim,
-                clients,
-                base_url,
-                plan.viewer_queue,
-                _say,
-                "ours" if args.servers == "ours" else None,
-            )
+            found: list[scale.Run] = []
+            scale_notes: list[str] = []
+            for n in range(max(args.runs, 1)):
+                if args.runs > 1:
+                    _say(f"scale: run {n + 1} of {args.runs}")
+                one, notes = scale.run(
+                    scale_plan,
+                    sim,
+                    clients,
+                    base_url,
+                    plan.viewer_queue,
+                    _say,
+                    "ours" if args.servers == "ours" else None,
+                )
+                found.append(one)
+                scale_notes += (
+                    [f"run {n + 1}: {note}" for note in notes] if args.runs > 1 else notes
+                )
             parts.append(scale_document(scale_plan, found, scale_notes))
         if args.part in ("all", "stall"):
             _say("a stalled viewer through a burst")
@@ -275,14 +293,22 @@ def heading(load_before: str, took: float, quick: bool) -> str:
     )
 
 
-def scale_document(
-    plan: scale.ScalePlan, found: dict[str, scale.ServerResult], notes: list[str]
-) -> str:
-    table = scale.markdown(scale.rows(plan, found["ours"], found.get("nchan")))
+def scale_document(plan: scale.ScalePlan, found: list[scale.Run], notes: list[str]) -> str:
+    table = scale.markdown(scale.rows(plan, found))
+    runs = len(found)
     return "\n".join(
         [
             "## At scale, beside nginx + nchan",
             "",
+            f"- {runs} run{'s' if runs > 1 else ''}, each ours then nchan; "
+            + (
+                "each figure is the median of the runs, each ratio the median of the runs' own "
+                "ratios (ours / nchan within one run), with its spread (lowest-highest) where a "
+                "goal is a ratio; a goal is *met in every run*, *met at the median only* (the "
+                "medians meet it, some run did not) or *missed* (the medians do not)"
+                if runs > 1
+                else "one run: each figure and verdict is that run's (`--runs 3` for medians)"
+            ),
             f"- idle: viewers of one silent call, steps {plan.idle_steps}; loads: "
             f"{plan.window:g} s window after {plan.warmup:g} s warm-up, the same viewers' "
             "process for both; a wallboard viewer watches every call over one connection "

@@ -6,7 +6,9 @@ uvicorn. The process's CPU time and memory are the design's and the server's,
 nothing else. Commands: ``port``, ``token`` (an admin API token of our dashboard,
 None for the naive one), ``follow`` (nothing to do: both open their upstreams on
 demand) and ``gc`` (the garbage collector's pauses since the last call, by
-generation: how many, the longest, the total, in ms).
+generation: how many, the longest, the total, in ms) and ``embed`` (an embed link's
+token for one call, which opens its pages' HTML updates under ``/embed/live/``; None for
+the naive design).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import asyncio
 import gc
 import tempfile
 import time
+from functools import partial
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
@@ -92,6 +95,16 @@ async def api_token(server: uvicorn.Server, name: str = "bench") -> str | None:
     return str(await state_of(server.dashboard).access.tokens.create(name, Role.ADMIN))
 
 
+async def embed_token(server: uvicorn.Server, sid: str) -> str | None:
+    """An embed link's token for call ``sid`` (its pages' HTML updates need no session)."""
+    if not isinstance(server, DashboardServer):
+        return None
+    from webapp.pages.state import state_of
+
+    minted = await state_of(server.dashboard).access.embeds.mint("call", sid, 86_400, "bench")
+    return minted.token
+
+
 LISTEN = {"host": "127.0.0.1", "port": 0, "access_log": False, "backlog": 4096}
 
 
@@ -140,7 +153,12 @@ async def _run(
     port = await serving_port(server, task)
     token = await api_token(server, token_name)
     pauses = GcPauses()
-    handlers = {"port": lambda: port, "token": lambda: token, "gc": pauses.take}
+    handlers = {
+        "port": lambda: port,
+        "token": lambda: token,
+        "gc": pauses.take,
+        "embed": partial(embed_token, server),
+    }
     if isinstance(server, DashboardServer):
         handlers |= gcstat.handlers(server)
     try:

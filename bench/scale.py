@@ -12,8 +12,9 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
-from bench import nchan, phases, proxies
+from bench import nchan, phases, proxies, runs
 from bench.control import Child
 from bench.report import Row, _fmt
 
@@ -139,101 +140,144 @@ def _load_notes(name: str, load: Load, live: phases.LiveResult) -> list[str]:
     return notes
 
 
-def rows(plan: ScalePlan, ours: ServerResult, ref: ServerResult | None) -> list[Row]:
-    """The table: per load, ours and nchan and ours / nchan, against the issue's goals."""
-    table = [_idle_row(ours, ref)]
-    for i, load in enumerate(plan.loads):
-        mine = ours.loads[i]
-        theirs = ref.loads[i] if ref is not None else None
-        table += _load_rows(load, mine, theirs)
-    return table
+Run = dict[str, ServerResult]  # one run: ours, and nchan when it ran
 
 
-def _idle_row(ours: ServerResult, ref: ServerResult | None) -> Row:
-    mine = ours.idle.kib_per_viewer
-    theirs = ref.idle.kib_per_viewer if ref else math.nan
-    steps = [p[0] for p in ours.idle.points if p[0] > 0] or [0]
+@dataclass(frozen=True)
+class Metric:
+    """One row of the table: how to read it from a server's result, and its goal."""
+
+    name: str
+    get: Callable[[ServerResult], float]
+    fmt: str
+    goal: str = ""
+    judge: Callable[[float, float], bool] | None = None  # (ours, ours / nchan): met?
+    versus: bool = False  # the goal is a ratio to nchan: not judged without nchan
+    ok: Callable[[ServerResult], bool] = lambda result: True  # else the run missed it
+
+
+def rows(plan: ScalePlan, found: list[Run]) -> list[Row]:
+    """The table over one run or several: per load, ours and nchan and ours / nchan, each
+    the median of the runs (a ratio: of the runs' own ratios), judged against the issue's
+    goals in every run and at the median (``bench.runs``)."""
+    return [_row(metric, found) for metric in metrics(plan)]
+
+
+def _row(metric: Metric, found: list[Run]) -> Row:
+    ours = [metric.get(run["ours"]) for run in found]
+    ref = [metric.get(run["nchan"]) if "nchan" in run else math.nan for run in found]
+    each = runs.ratios(ours, ref)
+    a, b, ratio = runs.median(ours), runs.median(ref), runs.median(each)
+    shown = "" if math.isnan(ratio) else f"{ratio:.2f}x"
+    band = runs.spread(each)
+    if shown and metric.versus and len(found) > 1 and band is not None:
+        shown += f" ({band[0]:.2f}-{band[1]:.2f}x)"
     return Row(
-        f"RSS per idle viewer, KiB (slope {steps[0]}->{steps[-1]})",
-        _fmt("{:.1f}", mine),
-        _fmt("{:.1f}", theirs),
-        _ratio(mine, theirs),
-        f"<= {KIB_GOAL:g} KiB at {ours.idle.wanted:,}",
-        _verdict(mine <= KIB_GOAL and ours.idle.reached >= ours.idle.wanted),
+        metric.name,
+        _fmt(metric.fmt, a),
+        _fmt(metric.fmt, b),
+        shown,
+        metric.goal,
+        _judged(metric, found, ours, each, a, ratio),
     )
 
 
-def _load_rows(load: Load, mine: phases.LiveResult, theirs: phases.LiveResult | None) -> list[Row]:
-    def both(get: Callable[[phases.LiveResult], float], fmt: str) -> tuple[str, str, float, float]:
-        a, b = get(mine), get(theirs) if theirs else math.nan
-        return _fmt(fmt, a), _fmt(fmt, b), a, b
+def _judged(
+    metric: Metric,
+    found: list[Run],
+    ours: list[float],
+    each: list[float],
+    a: float,
+    ratio: float,
+) -> str:
+    judge = metric.judge
+    if not metric.goal or judge is None or math.isnan(ratio if metric.versus else a):
+        return ""
+    ok = [metric.ok(run["ours"]) for run in found]
+    per_run = [
+        fine and not math.isnan(r if metric.versus else x) and judge(x, r)
+        for fine, x, r in zip(ok, ours, each, strict=True)
+    ]
+    return runs.verdict(per_run, judge(a, ratio) and 2 * sum(ok) >= len(ok))
 
-    def row(
-        metric: str,
-        get: Callable[[phases.LiveResult], float],
-        fmt: str,
-        goal: str = "",
-        met: Callable[[float, float], bool] | None = None,
-    ) -> Row:
-        a_s, b_s, a, b = both(get, fmt)
-        judged = goal and met is not None and not math.isnan(b if "nchan" in goal else a)
-        verdict = _verdict(met(a, b)) if judged and met is not None else ""
-        return Row(f"{load.name}: {metric}", a_s, b_s, _ratio(a, b), goal, verdict)
 
-    within = lambda a, b: a <= RATIO_GOAL * b  # noqa: E731
-    stat = lambda key: lambda r: float(r.stats[key])  # noqa: E731
+def metrics(plan: ScalePlan) -> list[Metric]:
+    """Every row: idle memory, then each load's."""
+    idle = Metric(
+        f"RSS per idle viewer, KiB (slope {plan.idle_steps[0] if plan.idle_steps else 0}"
+        f"->{plan.idle_steps[-1] if plan.idle_steps else 0})",
+        lambda r: r.idle.kib_per_viewer,
+        "{:.1f}",
+        f"<= {KIB_GOAL:g} KiB at {plan.idle_steps[-1] if plan.idle_steps else 0:,}",
+        lambda a, ratio: a <= KIB_GOAL,
+        ok=lambda r: r.idle.reached >= r.idle.wanted,
+    )
+    found = [idle]
+    for i, load in enumerate(plan.loads):
+        found += _load_metrics(load, i)
+    return found
+
+
+def _load_metrics(load: Load, i: int) -> list[Metric]:
+    def at(get: Callable[[phases.LiveResult], float]) -> Callable[[ServerResult], float]:
+        return lambda result: get(result.loads[i]) if i < len(result.loads) else math.nan
+
+    def stat(key: str) -> Callable[[ServerResult], float]:
+        return at(lambda r: float(r.stats[key]))
+
+    def m(name: str, get: Callable[[ServerResult], float], fmt: str, **goal: Any) -> Metric:
+        return Metric(f"{load.name}: {name}", get, fmt, **goal)
+
+    within = {"goal": f"<= {RATIO_GOAL:g}x nchan", "judge": _within, "versus": True}
+    big = load.viewers >= 2000
     return [
-        row(
+        m(
             "proxy CPU s per 1,000 delivered events",
-            lambda r: r.cpu_per_1000("proxy"),
+            at(lambda r: r.cpu_per_1000("proxy")),
             "{:.4f}",
-            f"<= {RATIO_GOAL:g}x nchan",
-            within,
+            **within,
         ),
-        row("first viewer of each event, p50 latency, ms", stat("first_p50_ms"), "{:.1f}"),
-        row("p50 added latency, ms", stat("p50_ms"), "{:.1f}"),
-        row(
-            "p99 added latency, ms",
-            stat("p99_ms"),
-            "{:.1f}",
-            f"<= {RATIO_GOAL:g}x nchan" if load.viewers >= 2000 else "",
-            within,
-        ),
-        row("max added latency, ms", stat("max_ms"), "{:.1f}"),
-        row(
+        m("first viewer of each event, p50 latency, ms", stat("first_p50_ms"), "{:.1f}"),
+        m("p50 added latency, ms", stat("p50_ms"), "{:.1f}"),
+        m("p99 added latency, ms", stat("p99_ms"), "{:.1f}", **(within if big else {})),
+        m("max added latency, ms", stat("max_ms"), "{:.1f}"),
+        m(
             "events whose last viewer waited > 150 ms",
             stat("late_events"),
             "{:.0f}",
-            "0" if load.viewers >= 2000 else "",
-            lambda a, b: a <= LATE_GOAL,
+            **({"goal": "0", "judge": lambda a, r: a <= LATE_GOAL} if big else {}),
         ),
-        row(
+        m(
             "lost / duplicated events (all viewers)",
-            lambda r: float(r.stats["lost"] + r.stats["duplicates"]),
+            at(lambda r: float(r.stats["lost"] + r.stats["duplicates"])),
             "{:.0f}",
-            "0",
-            lambda a, b: a == 0,
+            goal="0",
+            judge=lambda a, r: a == 0,
         ),
-        row("events delivered in the window", stat("delivered"), "{:,.0f}"),
-        row(
+        m("events delivered in the window", stat("delivered"), "{:,.0f}"),
+        m(
             "SSE events received per delivered event (ours: a segment's figures ride in it)",
-            _events_per_delivery,
+            at(_events_per_delivery),
             "{:.2f}",
         ),
-        row("SSE bytes received per delivered event", _bytes_per_delivery, "{:,.0f}"),
-        row("proxy CPU, % of one core", lambda r: r.utilisation("proxy"), "{:.0f}"),
-        row(
+        m("SSE bytes received per delivered event", at(_bytes_per_delivery), "{:,.0f}"),
+        m("proxy CPU, % of one core", at(lambda r: r.utilisation("proxy")), "{:.0f}"),
+        m(
             "load generator (viewers) CPU, % of one core",
-            lambda r: r.utilisation("viewers"),
+            at(lambda r: r.utilisation("viewers")),
             "{:.0f}",
         ),
-        row(
+        m(
             "nchan publisher bridge CPU, % of one core",
-            lambda r: r.utilisation("publisher"),
+            at(lambda r: r.utilisation("publisher")),
             "{:.0f}",
         ),
-        row("other processes, % of one core", lambda r: r.utilisation("others"), "{:.0f}"),
+        m("other processes, % of one core", at(lambda r: r.utilisation("others")), "{:.0f}"),
     ]
+
+
+def _within(ours: float, ratio: float) -> bool:
+    return ratio <= RATIO_GOAL
 
 
 def _events_per_delivery(r: phases.LiveResult) -> float:
@@ -246,16 +290,6 @@ def _events_per_delivery(r: phases.LiveResult) -> float:
 def _bytes_per_delivery(r: phases.LiveResult) -> float:
     delivered = r.stats["delivered"]
     return float(r.stats.get("sse_bytes", math.nan) / delivered) if delivered else math.nan
-
-
-def _ratio(ours: float, ref: float) -> str:
-    if math.isnan(ours) or math.isnan(ref) or ref == 0:
-        return ""
-    return f"{ours / ref:.2f}x"
-
-
-def _verdict(met: bool) -> str:
-    return "met" if met else "**missed**"
 
 
 def markdown(table: list[Row]) -> str:

@@ -13,6 +13,7 @@ and once with it off, since what a 16 KB segment costs is mostly its redaction.
 
 from __future__ import annotations
 
+import os
 import re
 import time
 import urllib.request
@@ -21,6 +22,7 @@ from dataclasses import dataclass
 
 from bench import phases, proxies
 from bench.control import Child
+from bench.procstat import cpu_times
 
 P99_GOAL_MS = 250.0
 STALL_TIMEOUT = 5.0  # RELAY_STALL_TIMEOUT's default, which the proxy runs with
@@ -49,6 +51,10 @@ class StallResult:
     cut_after: float | None
     """Seconds from the burst's start until no stalled viewer was connected (None: never)."""
     cuts: str
+    cpu: float
+    """The proxy's CPU seconds (user and system) from the burst's start to the drain's end."""
+    load: float
+    """The machine's one-minute load average when the burst started."""
 
 
 def run(plan: StallPlan, sim: Child, clients: Child, base_url: str) -> list[StallResult]:
@@ -65,6 +71,7 @@ def _one(plan: StallPlan, design: str, sim: Child, clients: Child, base_url: str
             "open_stalled", port=port, path=path, n=plan.stalled, token=token, rcvbuf=plan.rcvbuf
         )
         phases._settled_connections(sim, [sid])
+        load, cpu_before = os.getloadavg()[0], sum(cpu_times(px.pid))
         start = time.time()
         sent = sim.call(
             "burst",
@@ -78,12 +85,13 @@ def _one(plan: StallPlan, design: str, sim: Child, clients: Child, base_url: str
         end = time.time()
         cut_after = _until(lambda: clients.call("stalled_open") == 0, start, plan.cut_wait)
         time.sleep(max(0.0, plan.drain - (time.time() - end)))
+        cpu = sum(cpu_times(px.pid)) - cpu_before
         marks = {sid: sim.call("markers", sid=sid)}
         stats = clients.call("stats", start=start, end=end + 1, sent=marks)
         cuts = _cuts(port, token)
         clients.call("close_all")
         sim.call("end_call", sid=sid)
-    return StallResult(design, stats, sent, end - start, cut_after, cuts)
+    return StallResult(design, stats, sent, end - start, cut_after, cuts, cpu, load)
 
 
 def _until(done: Callable[[], bool], start: float, limit: float) -> float | None:
@@ -113,11 +121,13 @@ def markdown(plan: StallPlan, results: list[StallResult]) -> str:
         f"(SO_RCVBUF {plan.rcvbuf}) of one call; {plan.big} segments of ~{plan.size // 1000} KB "
         f"at {plan.big_rate:g}/s, then {plan.short} short ones at {plan.short_rate:g}/s. "
         f"Latency: the healthy viewers, send to read, over the burst (goal: p99 under "
-        f"{P99_GOAL_MS:g} ms). The stalled viewer must be cut after {STALL_TIMEOUT:g} s.",
+        f"{P99_GOAL_MS:g} ms). The stalled viewer must be cut after {STALL_TIMEOUT:g} s. "
+        "Proxy CPU: its CPU seconds from the burst's start to the drain's end, per big "
+        "segment; load: the machine's one-minute load average at the start.",
         "",
         "| proxy | p50 ms | p99 ms | max ms | delivered / expected | lost | repeated "
-        "| healthy cut | stalled cut after | cuts (/metrics) |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "| healthy cut | stalled cut after | cuts (/metrics) | proxy CPU ms / big segment | load |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in results:
         s = r.stats
@@ -126,6 +136,7 @@ def markdown(plan: StallPlan, results: list[StallResult]) -> str:
         lines.append(
             f"| {r.design} | {s['p50_ms']:.0f} | {s['p99_ms']:.0f} | {s['max_ms']:.0f} "
             f"| {int(s['latencies'])} / {expected} | {int(s['lost'])} | {int(s['duplicates'])} "
-            f"| {int(s['disconnected'])} | {cut} | {r.cuts} |"
+            f"| {int(s['disconnected'])} | {cut} | {r.cuts} "
+            f"| {1000 * r.cpu / plan.big:.2f} | {r.load:.1f} |"
         )
     return "\n".join(lines)

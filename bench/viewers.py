@@ -165,14 +165,16 @@ class Pool:
     def stats(
         self, start: float, end: float, sent: dict[str, list[tuple[int, float]]]
     ) -> WindowStats:
-        """What the viewers saw of the segments the simulator sent in ``[start, end)``."""
+        """What the viewers saw of the segments the simulator sent in ``[start, end)`` (the
+        viewers of some call: one opened with no ``sids``, a page's, is not counted)."""
         expected = {sid: {n for n, t in marks if start <= t < end} for sid, marks in sent.items()}
+        counted = [viewer for viewer in self.viewers if viewer.sids]
         latencies: list[float] = []
         by_event: dict[int, list[float]] = {}
         lost: list[int] = []
         dups: list[int] = []
         delivered = frames = sse_bytes = 0
-        for viewer in self.viewers:
+        for viewer in counted:
             delivered += sum(1 for _, _, got in viewer.marks if start <= got < end)
             frames += sum(1 for got in viewer.received if start <= got < end)
             sse_bytes += sum(
@@ -194,7 +196,7 @@ class Pool:
         firsts = sorted(min(x) for x in by_event.values())
         spreads = sorted(max(x) - min(x) for x in by_event.values())
         return WindowStats(
-            viewers=len(self.viewers),
+            viewers=len(counted),
             expected_per_viewer=sum(len(e) for e in expected.values()),
             delivered=delivered,
             frames=frames,
@@ -210,7 +212,7 @@ class Pool:
             viewers_with_loss=sum(1 for x in lost if x),
             duplicates=sum(dups),
             duplicates_max=max(dups, default=0),
-            disconnected=sum(1 for v in self.viewers if v.closed_at is not None),
+            disconnected=sum(1 for v in counted if v.closed_at is not None),
             first_p50_ms=_quantile(firsts, 0.5),
             first_max_ms=firsts[-1] if firsts else math.nan,
             spread_p50_ms=_quantile(spreads, 0.5),

@@ -162,6 +162,7 @@ class Viewer:
     events: list[ServerSentEvent] = field(default_factory=list)
     _task: asyncio.Task[None] | None = None
     _changed: asyncio.Event = field(default_factory=asyncio.Event)
+    _figures: dict[str, dict[str, Any]] = field(default_factory=dict)  # by stream, merged
 
     def start(self, client: httpx.AsyncClient, *, query_resume: bool = False) -> Viewer:
         self._task = asyncio.create_task(self._read(client, query_resume))
@@ -177,6 +178,7 @@ class Viewer:
         async with aconnect_sse(client, "GET", url, headers=headers) as source:
             source.response.raise_for_status()
             async for event in source.aiter_sse():
+                follow_figures(self._figures, event)
                 self.events.append(event)
                 if event.id:
                     self.last_id = event.id
@@ -270,9 +272,36 @@ def holds_all(viewer: Viewer, lines: list[str]) -> Any:
     return lambda _event: wanted <= set(placed(viewer.events))
 
 
+def follow_figures(held: dict[str, dict[str, Any]], event: ServerSentEvent) -> None:
+    """Merge ``event``'s call figures into ``held`` (by stream), as docs/api.md tells a client
+    to (event shapes version 3: a ``metrics`` carries the members that changed, a snapshot all
+    of them), and pin the call's whole figures after it on the event (see :func:`part`)."""
+    try:
+        payload = json.loads(event.data)
+    except ValueError:
+        return
+    if not isinstance(payload, dict) or not isinstance(payload.get("stream"), str):
+        return
+    stream = payload["stream"]
+    if event.event == "snapshot" and isinstance(payload.get("metrics"), dict):
+        held[stream] = payload["metrics"]
+    elif event.event == "metrics":
+        held[stream] = {**held.get(stream, {}), **payload}
+    elif event.event == "transcript" and isinstance(payload.get("metrics"), dict):
+        held[stream] = {**held.get(stream, {}), **payload["metrics"]}
+    else:
+        return
+    event.figures = {k: v for k, v in held[stream].items() if k != "stream"}  # type: ignore[attr-defined]
+
+
 def part(event: ServerSentEvent, kind: str) -> dict[str, Any] | None:
     """``kind``'s data in ``event``: the event itself, or, for a ``sentiment`` or
-    ``metrics``, what rides in a segment's ``transcript`` event (event shapes version 2)."""
+    ``metrics``, what rides in a segment's ``transcript`` event (event shapes version 2).
+
+    For ``metrics``, a :class:`Viewer`'s events give the call's whole figures after the
+    event, as its client merged them (version 3), not only the members that changed."""
+    if kind == "metrics" and event.event != "snapshot" and hasattr(event, "figures"):
+        return dict(event.figures)
     if event.event == kind:
         return data(event)
     if event.event == "transcript" and kind in ("sentiment", "metrics"):

@@ -8,6 +8,7 @@ from httpx_sse import ServerSentEvent
 
 from tests.hubs import frames_until, of_type
 from tests.live import Viewer, data, is_event, running_app
+from tests.rawviewers import until
 from webapp.delivery import cursor
 from webapp.delivery.jsonstream import _wire
 from webapp.relay.frames import render
@@ -25,7 +26,7 @@ async def test_the_multiplexed_stream_names_one_to_64_streams(sim: Simulator) ->
         assert live.hub.streams == {}
 
 
-async def test_each_multiplexed_id_is_a_compact_cursor_that_moves_only_the_frames_own_stream(
+async def test_each_multiplexed_id_is_a_hashed_cursor_that_moves_only_the_frames_own_stream(
     sim: Simulator,
 ) -> None:
     one, two = sim.add_call(), sim.add_call()
@@ -36,16 +37,45 @@ async def test_each_multiplexed_id_is_a_compact_cursor_that_moves_only_the_frame
         for sid in (one, two):
             await viewer.wait_for(is_event("status", stream=f"call:{sid}", state="live"))
             await viewer.wait_for(named(sid))  # the assistant's name follows Burki's status
-        assert viewer.last_id is not None and viewer.last_id.startswith(cursor.COMPACT)
+        assert viewer.last_id is not None and viewer.last_id.startswith(cursor.HASHED)
         assert one not in viewer.last_id  # positions only, no stream names
-        before = cursor.decode(viewer.last_id, keys)
+        assert len(viewer.last_id) <= len(".Tag12345,") + 2 * len("seq,")  # 3 bytes a stream
+        epochs = {key: live.hub.streams[key].log.epoch for key in keys}
+        assert not any(epoch in viewer.last_id for epoch in epochs.values())  # a tag of them
+        before = cursor.decode(viewer.last_id, keys, epochs.get)
         assert cursor.UNRESUMABLE not in before.values()
         sim.add_segment(two, "user", "only the second")
         said = await viewer.wait_for(is_event("transcript", stream=f"call:{two}"))
-        after = cursor.decode(said.id, keys)
+        after = cursor.decode(said.id, keys, epochs.get)
         assert after[keys[0]] == before[keys[0]]
         assert after[keys[1]] != before[keys[1]]
         await viewer.stop()
+
+
+async def test_a_multiplexed_viewer_whose_stream_started_over_is_reset_never_resumed_under_it(
+    sim: Simulator,
+) -> None:
+    """The hashed cursor tells that an epoch changed, not which: every stream of the
+    connection starts again with reset and snapshot, and none is read under a new epoch."""
+    one, two = sim.add_call(), sim.add_call()
+    keys, path = [StreamKey.call(one), StreamKey.call(two)], f"/api/events?call={one}&call={two}"
+    async with running_app(sim) as live, live.client() as client:
+        viewer = Viewer(live.url, path).start(client)
+        for sid in (one, two):
+            await viewer.wait_for(is_event("status", stream=f"call:{sid}", state="live"))
+        await viewer.stop()
+        gone = live.hub.streams[keys[1]]
+        await until(lambda: not gone.subscribers, 10, "the viewer left")
+        live.hub.hold(keys[1], False, grace=False)  # no viewer: it retires now
+        await until(lambda: keys[1] not in live.hub.streams, 10, "the second stream retired")
+        resumed = Viewer(live.url, path, last_id=viewer.last_id).start(client)
+        for sid in (one, two):
+            await resumed.wait_for(is_event("snapshot", stream=f"call:{sid}"))
+        assert live.hub.streams[keys[1]].log.epoch != gone.log.epoch  # it started over
+        for sid in (one, two):
+            mine = [e.event for e in resumed.events if data(e).get("stream") == f"call:{sid}"]
+            assert mine[:2] == ["reset", "snapshot"]
+        await resumed.stop()
 
 
 def named(sid: str) -> Any:

@@ -68,7 +68,9 @@ def test_an_alert_raised_on_a_claimed_call_is_handled_by_its_claimer() -> None:
     assert isinstance(later, AlertRecord) and later.handled_by is None
 
 
-def test_the_summary_at_the_end_has_the_last_figures_and_the_peak_attention() -> None:
+def test_the_summary_at_the_end_merges_each_figures_change_and_keeps_the_peak_attention() -> None:
+    """A ``metrics`` frame carries the members that changed since the previous (event shapes
+    version 3): the summary holds the last value of each, however long ago it changed."""
     t = tracker(hint="Support bot")
     t.observe("metrics", metrics(30, "slow AI"))
     t.observe("alert", ALERT)
@@ -93,12 +95,12 @@ def test_the_summary_at_the_end_has_the_last_figures_and_the_peak_attention() ->
         NOW.replace(minute=58, hour=1),
         "Support bot",
         96.0,
-        None,
-        None,
-        None,
-        0,
-        0,
-        None,
+        0.9,
+        3.2,
+        8.5,
+        2,
+        4,
+        0.55,
         70,
         "caller upset",
         1,

@@ -277,7 +277,9 @@ async def test_a_cursor_naming_another_organisations_stream_opens_and_resumes_no
         await viewer.wait_for(has_segment("acme says hello"), timeout=10)
         await viewer.stop()
         assert viewer.last_id is not None
-        position = cursor.decode(viewer.last_id, [acme])[acme]
+        epochs = {acme: live.hub.streams[acme].log.epoch}
+        position = cursor.decode(viewer.last_id, [acme], epochs.get)[acme]
+        assert position != cursor.UNRESUMABLE  # a well-formed id of acme's stream
         # The default organisation's connection, resumed with a cursor naming acme's stream.
         other = Viewer(live.url, f"/api/events?call={SID}", last_id=f"{acme}={position}")
         other.start(client)

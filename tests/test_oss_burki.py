@@ -13,6 +13,7 @@ from urllib.parse import quote
 from httpx_sse import ServerSentEvent
 
 from tests.live import Viewer, data, is_event, running_app, segments
+from webapp.delivery import cursor
 from webapp.simulator import Simulator
 from webapp.simulator.drivers import CallIds
 from webapp.simulator.oss import telnyx_call_id
@@ -138,8 +139,11 @@ async def test_a_telnyx_call_can_be_watched_on_every_route_and_on_the_wallboard(
         await single.wait_for(lambda e: "Hello from Telnyx" in segments(single.events))
         many = Viewer(live.url, f"/api/events?call={encoded}").start(client)
         await many.wait_for(lambda e: "Hello from Telnyx" in segments(many.events))
-        assert many.last_id is not None and many.last_id.startswith("~")  # the compact form
-        named = f"call:{sid}={many.last_id[1:]}"  # the named form, with the ':' of the id
+        assert many.last_id is not None and many.last_id.startswith(cursor.HASHED)
+        key = StreamKey.call(sid)
+        epochs = {key: live.hub.streams[key].log.epoch}
+        position = cursor.decode(many.last_id, [key], epochs.get)[key]
+        named = f"call:{sid}={position}"  # the named form, with the ':' of the id
         await many.stop()
         oss_sim.add_segment(sid, "assistant", "Still here")
         resumed = Viewer(live.url, f"/api/events?call={encoded}", last_id=named)

@@ -110,3 +110,13 @@ def test_phone_numbers_are_those_of_the_configured_region() -> None:
 def test_a_long_number_that_is_no_phone_is_not_one() -> None:
     stamp = "t=1795986260.856190 n=5"
     assert redact(stamp) == stamp
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["f\u0131ve six", "\u017fix", "my card is f\u0131ve f\u0131ve f\u0131ve", "double \u017fix"],
+)
+def test_a_digit_word_matched_only_by_case_folding_is_read_as_a_word(text: str) -> None:
+    # Case-insensitive matching takes "five" with a dotless i and "six" with a long s for digit
+    # words, which are not in the digit map: redaction raised KeyError on the segment.
+    assert redact(text) == text

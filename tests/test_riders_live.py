@@ -50,7 +50,7 @@ async def test_a_segment_is_one_event_carrying_its_sentiment_and_the_calls_figur
     async with running_app(sim) as live, live.client(timeout=10) as client:
         viewer = Viewer(live.url, f"/api/calls/{sid}/events").start(client)
         snapshot = data(await viewer.wait_for(is_event("snapshot")))
-        assert snapshot["version"] == 2  # clients can read which shape they get
+        assert snapshot["version"] == 3  # clients can read which shape they get
         await viewer.wait_for(is_event("status", state="live"))
         await said_all(live, sim, sid, viewer)
         await viewer.stop()
@@ -120,7 +120,16 @@ async def test_a_viewer_cut_at_any_byte_resumes_exactly_across_the_merged_events
             read = await resume_cut(client, url, position, cut)
             got += read
             position = read[-1][0] if read else position
+        fresh = Viewer(live.url, f"/api/calls/{sid}/events").start(client)
+        now = data(await fresh.wait_for(is_event("snapshot")))["metrics"]
+        await fresh.stop()
     assert got == numbered(viewer.events)  # every frame once, in order: none lost, none twice
+    # Each metrics carries what changed (version 3): merged, they are a fresh snapshot's.
+    figures = data(snapshot)["metrics"]
+    for _, event, payload in got:
+        changed = payload if event == "metrics" else payload.get("metrics", {})
+        figures = {**figures, **{k: v for k, v in changed.items() if k != "stream"}}
+    assert figures == now
 
 
 async def test_the_call_page_redraws_sentiment_and_health_from_the_segments_own_update(

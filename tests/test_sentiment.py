@@ -2,8 +2,16 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from vaderSentiment.vaderSentiment import (  # type: ignore[import-untyped]
+    BOOSTER_DICT,
+    NEGATE,
+    SentimentIntensityAnalyzer,
+)
 
 from webapp.alerts.sentiment import RollingSentiment, SentimentScorer
 
@@ -82,3 +90,55 @@ def test_trend_is_never_shorter_than_the_window() -> None:
 def test_a_window_of_zero_is_refused() -> None:
     with pytest.raises(ValueError, match="at least one"):
         RollingSentiment(window=0)
+
+
+# Words that steer VADER's rules: its lexicon's, its boosters, its negations, the words of
+# its idioms and special cases, "but", "kind of", "least", "never so", "without doubt".
+_ANALYSER = SentimentIntensityAnalyzer()
+_STEERING = [
+    *["no", "not", "never", "so", "this", "without", "doubt", "least", "at", "very", "but"],
+    *["kind", "of", "sort", "nor", "or", "isn't", "don't", "!", "?", "!!", "???", ":)", ":("],
+    *["the", "bomb", "shit", "kiss", "death", "yeah", "right", "to", "die", "for", "bus"],
+    *["stop", "beating", "heart", "bad", "ass", "😀", "💔", "é", "-", "'", ""],
+]
+_VOCABULARY = sorted(_ANALYSER.lexicon)[::7] + sorted(BOOSTER_DICT) + sorted(NEGATE)
+
+
+def spoken_texts() -> st.SearchStrategy[str]:
+    word = st.sampled_from(_STEERING) | st.sampled_from(_VOCABULARY)
+    cased = st.tuples(word, st.sampled_from([str, str, str.upper, str.title])).map(
+        lambda pair: pair[1](pair[0])
+    )
+    space = st.sampled_from([" ", " ", " ", "  ", "\n", "\t"])
+    return st.lists(st.tuples(cased, space), max_size=80).map(
+        lambda parts: "".join(a + b for a, b in parts)
+    )
+
+
+@settings(max_examples=500, deadline=None)
+@given(spoken_texts())
+def test_the_scorer_gives_exactly_what_vader_gives(text: str) -> None:
+    # The windowed checks and the ASCII steps written out must not move a score at all.
+    assert SentimentScorer(max_chars=10**6)._analyser.polarity_scores(text) == (
+        _ANALYSER.polarity_scores(text)
+    )
+
+
+def test_each_check_of_a_long_text_reads_a_few_words_not_all(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # VADER's negation and idiom checks copied all the text's words for each sentiment
+    # word: 4,000 characters of speech cost 11 ms, by the words squared.
+    lengths: list[int] = []
+    for name in ("_negation_check", "_special_idioms_check"):
+        check = getattr(SentimentIntensityAnalyzer, name)
+
+        def counted(*args: Any, check: Any = check) -> Any:
+            lengths.append(len(args[1]))
+            return check(*args)
+
+        monkeypatch.setattr(SentimentIntensityAnalyzer, name, staticmethod(counted))
+    text = "I am not happy, this is terrible and so very bad, but thanks anyway. " * 60
+    assert SentimentScorer().score(text) != 0.0
+    assert lengths, "the checks ran"
+    assert max(lengths) <= 6

@@ -28,7 +28,9 @@ class Watched:
         default_factory=lambda: {"state": "live", "message": "Connected to Burki."}
     )
 
-    def view_state(self) -> dict[str, Any]:
+    def view_state(self, *, transcript: bool = True) -> dict[str, Any]:
+        if isinstance(self.state, CallState):
+            return self.state.snapshot(transcript=transcript)
         return self.state.snapshot()
 
 

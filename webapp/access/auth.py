@@ -44,7 +44,7 @@ from webapp.access.netaddr import Network, contains
 from webapp.access.refusals import BadStreams, Forbidden, NoSuchOrg, SignInNeeded
 from webapp.access.routes import Need, OrgNeed, guard_of, opened_org, route_org, split_org
 from webapp.access.sessions import SessionPolicy
-from webapp.access.streamguard import Recheck, RevocableReceive
+from webapp.access.streamguard import Recheck, RevocableReceive, renewed
 from webapp.access.tokens import TokenStore
 from webapp.access.users import Role, Roles, parse_role
 from webapp.store.database import StoreError
@@ -286,7 +286,9 @@ class AuthGate:
 
         async def holds() -> bool:  # idle time is not checked: an open stream is activity
             now = await self.resolver.resolve(conn, check_idle=False)
-            return now is not None and self._refusal(conn, needs, now) is None
+            if now is None or self._refusal(conn, needs, now) is not None:
+                return False
+            return renewed(conn.scope, now.within(who.org))  # a board narrows what it shows
 
         recheck = Recheck(self.recheck, holds, guarded.revoke)
         held = held_of(conn.scope)

@@ -15,15 +15,39 @@ product, so an open stream holds no task of its own for this:
 
 Ownership: the gate that opens the stream owns both and calls
 :meth:`Recheck.stop` on every way out; a check still running then is ignored.
+
+A stream whose content depends on more than the route's own access (a board of every
+organisation the person may see) registers a listener with :func:`on_renewal`: each
+re-check that holds hands it the principal as it stands now, so the stream can narrow
+what it shows while it stays open; the listener's False ends the stream as a failed
+check would.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, MutableMapping
 from typing import Any
 
 from starlette.types import Message, Receive
+
+RENEWAL = "burki.renewal"  # where a request's state keeps its stream's renewal listener
+# Told the principal a re-check found (the gate's Principal); False: the stream ends.
+RenewalListener = Callable[[Any], bool]
+
+
+def on_renewal(scope: MutableMapping[str, Any], listener: RenewalListener) -> None:
+    """Hand ``listener`` the principal of each re-check of this request's stream that holds.
+
+    Kept in the request's ``state``, which every copy of the scope shares with the gate."""
+    scope.setdefault("state", {})[RENEWAL] = listener
+
+
+def renewed(scope: MutableMapping[str, Any], principal: object) -> bool:
+    """Tell this stream's listener (if any) the re-checked principal; whether it holds."""
+    listener = scope.get("state", {}).get(RENEWAL)
+    return bool(listener(principal)) if listener is not None else True
+
 
 DISCONNECT: Message = {"type": "http.disconnect"}
 

@@ -123,7 +123,9 @@ class CallAlerts:
         self.rolling = RollingSentiment(self.config.window, self.config.trend_size)
         self.raised: Counter[str] = Counter()
         self._clock = clock
-        self._alerts: deque[AlertRaised] = deque(maxlen=self.config.keep)
+        # Each alert's JSON, built once when it is raised: a snapshot (every segment's
+        # attention score reads one) copies it, never builds it again.
+        self._alerts: deque[dict[str, Any]] = deque(maxlen=self.config.keep)
         self._identities: Counter[str] = Counter()
         self._average_low = False
 
@@ -150,7 +152,7 @@ class CallAlerts:
                 "trend": self.rolling.trend,
                 "count": self.rolling.count,
             },
-            "alerts": [alert.json() for alert in self._alerts],
+            "alerts": [dict(alert) for alert in self._alerts],  # flat: a copy is fresh
         }
 
     def _final_segment(self, change: Change) -> _Segment | None:
@@ -214,5 +216,5 @@ class CallAlerts:
             phrase=phrase,
         )
         segment.raised.append(alert)
-        self._alerts.append(alert)
+        self._alerts.append(alert.json())
         self.raised[kind] += 1

@@ -14,6 +14,8 @@ from typing import Literal
 
 import phonenumbers
 
+from webapp.calls import sieve
+
 Kind = Literal["card", "ssn", "iban", "email", "phone", "code", "digits"]
 Found = tuple[int, int, Kind, str]  # a span of the normalised text, its kind and marker
 
@@ -50,7 +52,7 @@ def iban_valid(candidate: str) -> bool:
 
 
 def ibans(text: str) -> Iterable[Found]:
-    for match in _IBAN.finditer(text):
+    for match in sieve.before_digits(_IBAN, text, 2):  # its country's two letters
         # The pattern may run into a following word: try shorter ends, longest first.
         candidate = match.group()
         for cut in range(len(candidate), 14, -1):
@@ -85,9 +87,11 @@ def _spoken_emails(text: str) -> Iterable[Found]:
     (no match there: none ends with it), then, where there is one, without an end (the
     match found first may run on to a later one), so no search runs over the whole text."""
     after = at = 0
-    while (tail := _SPOKEN_TLD.search(text, at)) is not None:
+    while (tail := sieve.search_at_word(_SPOKEN_TLD, text, "dot", 1, at)) is not None:
         at = tail.end()
         begin = max(after, tail.start() - _SPOKEN_LONGEST)
+        if not sieve.says(text, "at", begin, tail.start()):  # an address says "at"
+            continue
         if _SPOKEN_EMAIL.search(text, begin, tail.end()) is None:
             continue
         match = _SPOKEN_EMAIL.search(text, begin)  # found: one is in the stretch
@@ -100,7 +104,7 @@ def _spoken_emails(text: str) -> Iterable[Found]:
 def phones(text: str, region: str, taken: list[Found]) -> Iterable[Found]:
     # libphonenumber is the costly part (0.1 to 0.3 ms a call): ask it only about the
     # stretches that could be one phone number, not about the whole text.
-    for candidate in _PHONE_LIKE.finditer(text):
+    for candidate in sieve.near_digits(_PHONE_LIKE, text, 2):  # "+(" before its digits
         if _covered(candidate, taken):
             continue
         for a, b in _phone_windows(text, candidate, region):

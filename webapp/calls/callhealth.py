@@ -11,7 +11,10 @@ the stream calls it when it closes.
 
 A ``metrics`` change is emitted only when something a viewer sees changed:
 the running seconds and the call's length tick in the page from ``since`` and
-``started``, so they alone never cause one.
+``started``, so they alone never cause one. Its JSON carries only the top-level
+members that differ from the figures of the call's previous one (event shapes version
+3, ``docs/api.md``): a viewer holds every earlier event (a snapshot's whole figures, then
+each change merged in, and exact resume keeps it so), so it merges them as it reads.
 """
 
 from __future__ import annotations
@@ -35,10 +38,12 @@ WATCHED = frozenset({"transcript", "call_status", "sentiment", "alert", "claim"}
 @dataclass(frozen=True, slots=True)
 class FiguresShown:
     """A ``metrics`` change: the call's health figures as measured once
-    (:func:`~webapp.calls.health.measure`, with the attention score), what viewers get and
-    what snapshots and renders read until the next (:meth:`CallHealth.current`)."""
+    (:func:`~webapp.calls.health.measure`, with the attention score), what snapshots and
+    renders read until the next (:meth:`CallHealth.current`). Viewers get ``changed``: the
+    top-level members that differ from the previous change's figures (all of them first)."""
 
     figures: dict[str, Any]
+    changed: dict[str, Any]
 
     @property
     def level(self) -> str:
@@ -51,7 +56,20 @@ class FiguresShown:
         return int(self.figures.get("attention", {}).get("score", 0))
 
     def json(self) -> dict[str, Any]:
-        return self.figures
+        return self.changed
+
+
+def changed(before: dict[str, Any] | None, after: dict[str, Any]) -> dict[str, Any]:
+    """The top-level members of ``after`` that differ from ``before`` (all, without one).
+
+    :func:`~webapp.calls.health.measure` gives every call the same members, so a member
+    never goes: merging the result into ``before`` gives ``after``."""
+    if before is None:
+        return after
+    return {name: value for name, value in after.items() if before.get(name, _NONE) != value}
+
+
+_NONE = object()
 
 
 class CallHealth:
@@ -73,7 +91,7 @@ class CallHealth:
         self._dormant = False
         self._dirty = False
         self._last_key: str | None = None
-        self._current: dict[str, Any] | None = None
+        self._shown: dict[str, Any] | None = None  # the figures of the last change emitted
         # The wall time of the next threshold after the figures last published, and the
         # delay from then on this node's clock (None: nothing is due).
         self.due: float | None = None
@@ -106,18 +124,23 @@ class CallHealth:
             return []
         self._dirty = False
         now = self._moment if self.shared and self._moment is not None else self._clock()
-        figures = self._current = self.figures(now)
+        figures = self.figures(now)
         key = _key(figures)
         self._arm(now)
         if key == self._last_key:
             return []
         self._last_key = key
-        return [Change("metrics", FiguresShown(figures))]
+        shown, self._shown = self._shown, figures
+        return [Change("metrics", FiguresShown(figures, changed(shown, figures)))]
 
     def current(self) -> dict[str, Any]:
         """The figures as last published (what viewers were last sent), for snapshots and
-        renders: measuring again for every frame would cost a pass over the whole call."""
-        return self._current if self._current is not None else self.figures()
+        renders: measuring again for every frame would cost a pass over the whole call.
+
+        Exactly what a viewer holds that merged every ``metrics`` change so far, so a
+        snapshot and the changes after it add up (figures measured but not sent, their
+        seconds alone moved, are not in it)."""
+        return self._shown if self._shown is not None else self.figures()
 
     def figures(self, now: float | None = None) -> dict[str, Any]:
         """The health figures at ``now`` (default: the clock), with the attention score."""

@@ -26,9 +26,10 @@ Pure: no I/O, no tasks, no clock.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Any
+from typing import Any, overload
 
 from webapp.calls.change import Change, iso, json_safe
 from webapp.calls.redactor import Redacted, Remasked, unredacted
@@ -52,6 +53,37 @@ def segment_payload(segment: Transcript, index: int | None) -> dict[str, Any]:
         "created_at": iso(segment.created_at),
         "at": iso(segment.at),
     }
+
+
+class Finals(Sequence[dict[str, Any]]):
+    """A call's final segments as payloads, each built when it is read: a page view that
+    redraws the last lines of a long call reads those, not the whole transcript (which
+    made every frame of an hour's call cost a pass over it).
+
+    It reads the state's own list as it is then: read it at once (a view renders within
+    the step that built its context), never keep it.
+    """
+
+    __slots__ = ("_finals",)
+
+    def __init__(self, finals: list[Transcript]) -> None:
+        self._finals = finals
+
+    def __len__(self) -> int:
+        return len(self._finals)
+
+    @overload
+    def __getitem__(self, index: int) -> dict[str, Any]: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[dict[str, Any]]: ...
+    def __getitem__(self, index: int | slice) -> dict[str, Any] | list[dict[str, Any]]:
+        positions = range(len(self._finals))[index]  # IndexError past either end
+        if isinstance(positions, int):
+            return segment_payload(self._finals[positions], positions)
+        return [segment_payload(self._finals[i], i) for i in positions]
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        return (segment_payload(segment, i) for i, segment in enumerate(self._finals))
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,6 +159,11 @@ class CallState:
         return [segment_payload(segment, i) for i, segment in enumerate(self._finals)]
 
     @property
+    def finals(self) -> Finals:
+        """The final segments, in order, as payloads built when read (see :class:`Finals`)."""
+        return Finals(self._finals)
+
+    @property
     def final_count(self) -> int:
         return len(self._finals)
 
@@ -157,12 +194,14 @@ class CallState:
             return self._final(event) if event.is_final else self._interim(event)
         return []
 
-    def snapshot(self) -> dict[str, Any]:
-        """The whole state, for a viewer that cannot resume: a fresh, JSON-able dict."""
-        return {
-            "status": self.status,
-            "metadata": dict(self.metadata),
-            "segments": self.segments,
+    def snapshot(self, *, transcript: bool = True) -> dict[str, Any]:
+        """The whole state, for a viewer that cannot resume: a fresh, JSON-able dict.
+
+        ``transcript=False``: all but ``segments`` (a page view reads :attr:`finals`)."""
+        shown: dict[str, Any] = {"status": self.status, "metadata": dict(self.metadata)}
+        if transcript:
+            shown["segments"] = self.segments
+        return shown | {
             "interims": {s: segment_payload(seg, None) for s, seg in self._interims.items()},
             "ended": self.ended,
             "no_activity": self.no_activity,

@@ -43,9 +43,10 @@ class Change:
         object.__setattr__(self, "data", data)  # frozen: set once, here
 
 
-EVENTS_VERSION = 2
+EVENTS_VERSION = 3
 """The shape of the JSON SSE events, in every snapshot as ``version`` (``docs/api.md``):
-2 since a segment's sentiment and the call's figures ride in its ``transcript`` event."""
+2 since a segment's sentiment and the call's figures ride in its ``transcript`` event, 3
+since ``metrics`` carries only the figures' top-level members that changed."""
 
 RIDERS = ("sentiment", "metrics")
 """What rides in a ``transcript`` event beside its segment, under its own key: the

@@ -25,6 +25,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from webapp.calls import sieve
 from webapp.calls.addresses import Found, Kind, emails, ibans, phones
 
 _DIGIT_WORDS = {
@@ -45,6 +46,7 @@ _DIGIT_WORDS = {
 _SPOKEN = re.compile(
     r"\b(?=[dtzofsen])(?:(double|triple)\s+)?(" + "|".join(_DIGIT_WORDS) + r")\b", re.IGNORECASE
 )
+_SPOKEN_STARTS = ("double", "triple", *_DIGIT_WORDS)  # a spoken digit's match starts so
 # A run of digit groups: groups joined by spaces, dashes or commas (not by a dot
 # or colon, so "19.99" and "10:30" are two short runs, not one long one).
 _RUN = re.compile(r"(?<![\w])\d+(?:(?:[ \t]*[-\u2013,][ \t]*|[ \t]+|\.[ \t]+)\d+)*(?![\w])")
@@ -122,10 +124,12 @@ def normalise(text: str) -> Normalised:
     out: list[str] = []
     words: list[tuple[int, int, int, int]] = []
     at = length = 0  # in the original, in the normalised text
-    for match in _SPOKEN.finditer(text):
+    for match in sieve.words(_SPOKEN, text, _SPOKEN_STARTS):
+        digit = _DIGIT_WORDS.get(match.group(2).lower())
+        if digit is None:  # matched only by case-folding ("five" with a dotless i): a word
+            continue
         out.append(text[at : match.start()])
         length += match.start() - at
-        digit = _DIGIT_WORDS[match.group(2).lower()]
         times = {"double": 2, "triple": 3}.get((match.group(1) or "").lower(), 1)
         out.append(digit * times)
         words.append((length, length + times, match.start(), match.end()))
@@ -161,7 +165,9 @@ def find(text: str, policy: Policy = STANDARD) -> list[Span]:
     norm = normalise(text)
     found: list[Found] = []  # in normalised coordinates
     runs = list(_runs(norm.text))
-    detailed = sum(map(norm.text.count, "0123456789")) <= MAX_DIGITS
+    seen = sieve.view(norm.text)  # its digits were counted when its runs were found
+    digits = seen.digits if seen is not None else sum(map(norm.text.count, "0123456789"))
+    detailed = digits <= MAX_DIGITS
     if detailed:
         for start, end in runs:
             found += _in_run(norm.text, start, end)
@@ -242,7 +248,7 @@ def digit_runs(text: str) -> tuple[tuple[int, int, tuple[tuple[int, int], ...]],
 @functools.lru_cache(maxsize=8)
 def _runs(text: str) -> tuple[tuple[int, int], ...]:
     """Where each run of digit groups in ``text`` (already normalised) starts and ends."""
-    return tuple((match.start(), match.end()) for match in _RUN.finditer(text))
+    return tuple((match.start(), match.end()) for match in sieve.digit_runs(_RUN, text))
 
 
 def lead_run(text: str) -> int | None:
@@ -267,6 +273,8 @@ def _fresh(taken: list[Found], new: Iterable[Found]) -> list[Found]:
 
 def _in_run(text: str, start: int, end: int) -> list[Found]:
     """Cards and SSNs within one run of digit groups (windows of whole groups)."""
+    if end - start < 9:  # fewer than nine digits: no card (13 or more), no SSN (nine)
+        return []
     groups = [(m.start(), m.end()) for m in _GROUP.finditer(text, start, end)]
     found: list[Found] = []
     for base in range(0, len(groups), MAX_RUN_GROUPS):

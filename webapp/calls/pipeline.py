@@ -151,13 +151,15 @@ class CallFeatures:
         self.last_action = change.data
         return change
 
-    def view_state(self) -> dict[str, Any]:
-        """The call as a viewer sees it: its state, sentiment and alerts, health, claim."""
+    def view_state(self, *, transcript: bool = True) -> dict[str, Any]:
+        """The call as a viewer sees it: its state, sentiment and alerts, health, claim
+        (``transcript=False``: without the final segments, which a page view reads from
+        the state's :attr:`~CallState.finals` as it needs them)."""
         extra = self.alerts.snapshot() if self.alerts is not None else {}
         extra |= {"metrics": self.health.current(), "claim": self.claims.snapshot()}
         if self.last_action is not None:
             extra["action"] = self.last_action
-        return {**self.state.snapshot(), **extra}
+        return {**self.state.snapshot(transcript=transcript), **extra}
 
     def _event(self, event: Event) -> Iterator[Change]:
         """Fold ``event`` into the state, redacted first when redaction is on: nothing
@@ -248,7 +250,7 @@ class CampaignFeatures:
     def rename(self, name: str | None) -> list[Change]:
         return self.state.rename(name)
 
-    def view_state(self) -> dict[str, Any]:
+    def view_state(self, *, transcript: bool = True) -> dict[str, Any]:
         extra = {"action": self.last_action} if self.last_action is not None else {}
         return {**self.state.snapshot(), **extra}
 
@@ -271,5 +273,5 @@ class Seen:
     def state(self) -> CallState | CampaignState:
         return self.features.state
 
-    def view_state(self) -> dict[str, Any]:
-        return self.features.view_state()
+    def view_state(self, *, transcript: bool = True) -> dict[str, Any]:
+        return self.features.view_state(transcript=transcript)

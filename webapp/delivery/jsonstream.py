@@ -2,7 +2,7 @@
 
 Every frame: ``id:``, ``event:`` (the type) and ``data:`` (one JSON object), the
 bytes the stream rendered once for every viewer. A multiplexed connection writes its
-own cursor (:mod:`webapp.delivery.cursor`, compact) as each frame's id, so a
+own cursor (:mod:`webapp.delivery.cursor`, hashed) as each frame's id, so a
 reconnect resumes every stream it carries. A resume also says where each upstream
 stands (its status frame, without an id: it does not move the cursor).
 """
@@ -60,7 +60,7 @@ async def multiplexed_frames(
         resumed = b""
         if at:  # a resume: say where each upstream stands, without moving the cursor
             resumed = b"".join(stream.status_frame().body for stream in viewing.streams.values())
-        moved = cursor.Compact(keys, at)
+        moved = cursor.Hashed(keys, at)
         opening = _with_cursor(moved, viewing.take_first()) + resumed
         if opening:
             yield opening
@@ -71,8 +71,8 @@ async def multiplexed_frames(
                 yield chunk
 
 
-def _with_cursor(moved: cursor.Compact, frames: list[Frame]) -> bytes:
-    """Each frame's shared body behind this connection's (compact) cursor, moved past it."""
+def _with_cursor(moved: cursor.Hashed, frames: list[Frame]) -> bytes:
+    """Each frame's shared body behind this connection's (hashed) cursor, moved past it."""
     chunks = []
     for frame in frames:
         assert frame.stream is not None  # every frame of a stream names it

@@ -120,7 +120,9 @@ class CallTracker:
         )
 
     def _figures(self, data: Mapping[str, Any]) -> None:
-        self._metrics = data
+        # Each carries the members that changed since the previous (event shapes version 3):
+        # the tracker follows every frame of its stream, so it holds the whole figures.
+        self._metrics = {**self._metrics, **data}
         attention = _part(data, "attention")
         score = _count(attention.get("score"))
         if score > self._peak:

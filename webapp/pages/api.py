@@ -9,6 +9,8 @@ the header). See docs/api.md for the contract; the frames are written by
 
 from __future__ import annotations
 
+from functools import partial
+
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -49,12 +51,17 @@ async def multiplexed_events(request: Request) -> Response | SSE:
     if not keys or len(keys) > MAX_MULTIPLEXED:
         raise BadStreams(MAX_MULTIPLEXED)
     await refuse_unknown(request, keys)
-    positions = cursor.decode(last_event_id(request), keys)
     for key in keys:  # every opening is audited; a resume folds into its viewing's entry
         await record(request, str(key), resume=last_event_id(request) is not None)
     hub: Hub = app_state(request).hub
-    await hub.ready(keys)
+    await hub.ready(keys)  # the streams exist: a hashed cursor is read against their epochs
+    positions = cursor.decode(last_event_id(request), keys, partial(_epoch, hub))
     return sse_response(hub, multiplexed_frames(hub, keys, positions))
+
+
+def _epoch(hub: Hub, key: StreamKey) -> str | None:
+    stream = hub.streams.get(key)
+    return stream.log.epoch if stream is not None else None
 
 
 def named_key(request: Request, kind: str, value: str) -> StreamKey:

@@ -10,7 +10,7 @@ for every view that watches it; every viewer of that view gets the same bytes.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -41,7 +41,7 @@ class Watched(Protocol):
 
     @property
     def state(self) -> CallState | CampaignState: ...
-    def view_state(self) -> dict[str, Any]: ...
+    def view_state(self, *, transcript: bool = True) -> dict[str, Any]: ...
     @property
     def connection(self) -> dict[str, Any]: ...
     @property
@@ -133,7 +133,7 @@ class CallContext:
     sid: str
     conn: dict[str, Any]
     call: CallHead
-    segments: list[dict[str, Any]]
+    segments: Sequence[dict[str, Any]]  # built as read: an update reads the last lines only
     last_segment: dict[str, Any] | None
     interim_pairs: list[tuple[str, dict[str, Any] | None]]
     caption_lines: list[dict[str, Any]]
@@ -160,12 +160,14 @@ def card_id(key: StreamKey) -> str:
 
 
 def call_context(stream: Watched) -> CallContext:
-    snapshot = stream.view_state()
-    segments = snapshot["segments"]
+    """The call's context, O(1) in its length: every frame of a page view builds one, and
+    only a region that shows the whole transcript (a snapshot's) reads every segment."""
+    snapshot = stream.view_state(transcript=False)
+    state = stream.state
+    segments: Sequence[dict[str, Any]] = state.finals if isinstance(state, CallState) else ()
     alerts = snapshot.get("alerts", [])
     sentiment = snapshot.get("sentiment") or {}
     interims = snapshot["interims"]
-    state = stream.state
     info = state.info if isinstance(state, CallState) else CallInfo()
     figures = snapshot.get("metrics") or NO_FIGURES
     score = (figures.get("attention") or {}).get("score", 0)
@@ -178,8 +180,8 @@ def call_context(stream: Watched) -> CallContext:
         segments=segments,
         last_segment=segments[-1] if segments else None,
         interim_pairs=[(s, interims.get(s)) for s in ("user", "assistant")],
-        caption_lines=segments[-CAPTION_LINES:],
-        card_lines=segments[-CARD_LINES:],
+        caption_lines=list(segments[-CAPTION_LINES:]),
+        card_lines=list(segments[-CARD_LINES:]),
         alerts=alerts[::-1][:MAX_SHOWN_ALERTS],
         alarmed={a.get("segment_index") for a in alerts},
         m=figures,

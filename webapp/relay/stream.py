@@ -125,9 +125,10 @@ class Stream(Intake):
         replay is still being read)."""
         return self._finished
 
-    def view_state(self) -> dict[str, Any]:
-        """The whole state: the call or campaign, plus the call's sentiment and alerts."""
-        return self.features.view_state()
+    def view_state(self, *, transcript: bool = True) -> dict[str, Any]:
+        """The whole state: the call or campaign, plus the call's sentiment and alerts
+        (``transcript=False``: a call's without its final segments)."""
+        return self.features.view_state(transcript=transcript)
 
     # -- lifecycle -----------------------------------------------------------------------
 
