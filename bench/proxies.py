@@ -132,15 +132,22 @@ def main(
     base_url: str,
     viewer_queue: int,
     overrides: dict[str, Any] | None = None,
+    handlers: dict[str, Any] | None = None,
 ) -> None:
-    """Serve ``design``; ``overrides`` are more of our dashboard's settings (the soak's)."""
+    """Serve ``design``; ``overrides`` are more of our dashboard's settings (the soak's),
+    ``handlers`` more commands (``bench.heldmem``'s)."""
     child_setup(f"{design} proxy")
     with tempfile.TemporaryDirectory(prefix="burki-bench-") as state_dir:
         server = build_server(design, base_url, viewer_queue, Path(state_dir), overrides)
-        asyncio.run(_run(conn, server))
+        asyncio.run(_run(conn, server, extra=handlers or {}))
 
 
-async def _run(conn: Connection, server: uvicorn.Server, token_name: str = "bench") -> None:
+async def _run(
+    conn: Connection,
+    server: uvicorn.Server,
+    token_name: str = "bench",
+    extra: dict[str, Any] | None = None,
+) -> None:
     server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
     task = asyncio.create_task(server.serve())
     port = await serving_port(server, task)
@@ -155,7 +162,7 @@ async def _run(conn: Connection, server: uvicorn.Server, token_name: str = "benc
     if isinstance(server, DashboardServer):
         handlers |= gcstat.handlers(server) | lingerstat.handlers(server)
     try:
-        await serve(conn, handlers | {"follow": lambda sids: None})
+        await serve(conn, handlers | {"follow": lambda sids: None} | (extra or {}))
     finally:
         server.should_exit = True
         await asyncio.wait_for(task, 60)  # 500 monitored streams close slowly on a busy machine

@@ -10,8 +10,8 @@ from starlette.applications import Starlette
 from starlette.types import Receive, Scope, Send
 
 from webapp import parts
+from webapp.access.held import HELD, Held
 from webapp.access.wiring import Access
-from webapp.delivery.sseresponse import RAW_SEND
 from webapp.pages import (
     errorpages,
 )
@@ -23,17 +23,26 @@ Stop = Callable[[], Awaitable[None]]
 
 
 class DashboardApp(Starlette):
-    """Starlette, plus the server's own ``send`` in the scope for SSE bodies (the hot path)."""
+    """Starlette, serving an SSE response's body after its stack returned
+    (:mod:`webapp.access.held`): an idle viewer holds no middleware frame."""
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        scope[RAW_SEND] = send
+        if scope["type"] != "http":
+            await super().__call__(scope, receive, send)
+            return
+        held = scope[HELD] = Held(send)
         try:
             await super().__call__(scope, receive, send)
+        except BaseException:
+            held.body = None  # the stack failed after a start: no body, but every ``after``
+            await held.serve()
+            raise
         finally:
-            # ``send`` is bound to uvicorn's request cycle, which holds the scope: left in,
-            # every request would end as a reference cycle (its connection, headers, session
-            # and all) for the cycle detector, not freed by reference counting.
-            del scope[RAW_SEND]
+            # The Held keeps ``send``, bound to uvicorn's request cycle, which holds the
+            # scope: left in, every request would end as a reference cycle (its connection,
+            # headers, session and all) for the cycle detector, not freed by reference counting.
+            del scope[HELD]
+        await held.serve()
 
 
 def create_app(

@@ -28,6 +28,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from functools import partial
 from typing import Literal
 
 from starlette.datastructures import Headers
@@ -38,6 +39,7 @@ from webapp.access.audit import AuditLog
 from webapp.access.caps import CapReached, Lease, SharedCaps, SharedPlace, StreamCaps
 from webapp.access.embedlinks import EmbedLinkError, EmbedLinks, EmbedScope
 from webapp.access.embedlinks import embed_scope as scope_of
+from webapp.access.held import held_of
 from webapp.access.netaddr import Network, contains
 from webapp.access.refusals import BadStreams, Forbidden, NoSuchOrg, SignInNeeded
 from webapp.access.routes import Need, OrgNeed, guard_of, opened_org, route_org, split_org
@@ -289,16 +291,18 @@ class AuthGate:
             return renewed(conn.scope, now.within(who.org))  # a board narrows what it shows
 
         recheck = Recheck(self.recheck, holds, guarded.revoke)
+        held = held_of(conn.scope)
         try:
             await self.app(conn.scope, guarded, send_start)
-            if guarded.revoked and started:  # the response stopped short: end it cleanly
-                with contextlib.suppress(RuntimeError, OSError):
-                    await send({"type": "http.response.body", "body": b"", "more_body": False})
-        finally:
-            lease.release()
-            recheck.stop()
-            if place is not None:
-                await place.release()
+        except BaseException:
+            await _ended(lease, recheck, place)
+            raise
+        if held is not None and held.body is not None:
+            # The body is served after the stack returns (webapp.access.held): the stream's
+            # place and re-check last until it is over, the end as below.
+            held.after(partial(_ended, lease, recheck, place, guarded, held.send))
+        else:
+            await _ended(lease, recheck, place, guarded, send if started else None)
 
     async def _places(
         self, conn: HTTPConnection, who: Principal, count: int
@@ -357,3 +361,23 @@ class AuthGate:
         await self.audit.record(
             name, via or "none", what, conn.url.path, address, fold=REFUSAL_FOLD, org=org
         )
+
+
+async def _ended(
+    lease: Lease,
+    recheck: Recheck,
+    place: SharedPlace | None,
+    guarded: RevocableReceive | None = None,
+    send: Send | None = None,
+) -> None:
+    """A stream response is over: a revoked one that stopped short is ended cleanly (on
+    ``send``, when its start went out), then its places and its re-check are let go."""
+    try:
+        if guarded is not None and guarded.revoked and send is not None:
+            with contextlib.suppress(RuntimeError, OSError):
+                await send({"type": "http.response.body", "body": b"", "more_body": False})
+    finally:
+        lease.release()
+        recheck.stop()
+        if place is not None:
+            await place.release()

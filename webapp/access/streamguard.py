@@ -55,13 +55,21 @@ DISCONNECT: Message = {"type": "http.disconnect"}
 class RevocableReceive:
     """``receive``, answering a disconnect once :meth:`revoke` was called."""
 
-    __slots__ = ("_interrupting", "_receive", "_waiter", "revoked")
+    __slots__ = ("_interrupting", "_notify", "_receive", "_waiter", "revoked")
 
     def __init__(self, receive: Receive) -> None:
         self._receive = receive
         self.revoked = False
         self._waiter: asyncio.Task[object] | None = None
         self._interrupting = False
+        self._notify: Callable[[], None] | None = None
+
+    def notify(self, revoked: Callable[[], None] | None) -> bool:
+        """Call ``revoked()`` on revocation (None: no longer), for a caller that does not
+        wait in ``receive`` (it learns of the client leaving from the server); False if
+        revoked already."""
+        self._notify = revoked
+        return not self.revoked
 
     async def __call__(self) -> Message:
         if self.revoked:
@@ -87,10 +95,13 @@ class RevocableReceive:
         if self.revoked:
             return
         self.revoked = True
-        waiter = self._waiter
+        waiter, notify = self._waiter, self._notify
+        self._notify = None
         if waiter is not None and not waiter.done():
             self._interrupting = True
             waiter.cancel()
+        elif notify is not None:
+            notify()
 
 
 class Recheck:

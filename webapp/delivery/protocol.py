@@ -26,7 +26,7 @@ import uvicorn
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from webapp.delivery.connguard import AddressShare, BodyClock, BodyPace, head_too_large, refusal
-from webapp.delivery.sseresponse import CONNECTION
+from webapp.delivery.sseresponse import CONNECTION, connection_lost
 
 
 class DashboardConfig(uvicorn.Config):
@@ -88,6 +88,7 @@ class HeadTimeoutProtocol(H11Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._disarm()
+        connection_lost(self.transport)  # an SSE response on it stops (no task waits for this)
         share = getattr(self.config, "address_share", None)
         if share is not None:
             share.leave(self)

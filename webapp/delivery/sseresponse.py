@@ -6,16 +6,21 @@ an async generator (pre-rendered frames, batched when several are queued) and
 does only what must be done per viewer:
 
 - the response start goes through the middleware stack (security headers, the
-  session cookie); the body chunks go straight to the server's own ``send``
-  (``scope["burki.raw_send"]``, set by the app), skipping send wrappers that
-  only ever act on the start;
+  session cookie); then the response hands its body to the request's
+  :class:`webapp.access.held.Held` and returns, so the stack unwinds and no layer's
+  frame stays alive while the viewer watches: the app serves the body with the
+  server's own ``send`` (without a ``Held``, as under a plain Starlette app, the body
+  is written in place, through the stack's send wrappers, which pass it as it is);
 - once the start and the opening are out, a frame can skip the viewer's task
   altogether: :func:`direct_sink` hands the stream's serving loop a function that
   writes a chunk straight to the connection's transport when the socket can take
   it now (nothing buffered), and says False otherwise (the frame is then queued
   and the task writes it, with the server's flow control and the stall watchdog);
   see "The direct path" below;
-- the response's own task writes; one watcher task notices the client's disconnect;
+- the response's own task writes; nothing else waits: where our protocol serves the
+  connection, its loss (:func:`connection_lost`) and a revoked principal
+  (:meth:`RevocableReceive.notify`) stop the writing by callback; elsewhere one watcher
+  task notices the client's disconnect in ``receive``;
 - a watchdog timer, not a per-write timeout, cuts a viewer whose socket has
   accepted nothing for ``stall_timeout`` seconds (counted by ``on_stall``): a write
   that has not returned (the server's flow control waits for the socket), or bytes
@@ -49,10 +54,13 @@ import socket
 import struct
 from collections.abc import AsyncGenerator, Callable
 from contextvars import ContextVar
+from functools import partial
 
 from starlette.types import Message, Receive, Scope, Send
 
-RAW_SEND = "burki.raw_send"
+from webapp.access.held import held_of
+from webapp.access.streamguard import RevocableReceive
+
 CONNECTION: ContextVar[asyncio.WriteTransport | None] = ContextVar("burki_connection", default=None)
 """The transport of the connection whose request is being handled (set by our server)."""
 _SINK: ContextVar[Callable[[bytes], bool] | None] = ContextVar("burki_sink", default=None)
@@ -101,20 +109,37 @@ class StreamResponse:
         self._done = False
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        raw_send: Send = scope.get(RAW_SEND, send)
         if scope.get("http_version") == "1.1" and scope.get("method") == "GET":
             self._transport = CONNECTION.get()
-        # The writing happens in this task; only the watcher is a task of its own (an idle
-        # viewer costs memory per task). The watcher and the watchdog end the writing by
-        # cancelling this task, which then carries on as if the write had returned.
+        # The start goes through the whole stack (its headers, the session cookie); the body
+        # needs none of it. Where the app serves held bodies, this returns at once and the
+        # stack unwinds: no layer's frame stays alive for as long as the viewer watches.
+        await send({"type": "http.response.start", "status": 200, "headers": HEADERS})
+        held = held_of(scope)
+        if held is None:
+            await self.serve(receive, send)
+        else:
+            held.hold(partial(self.serve, receive, held.send))
+
+    async def serve(self, receive: Receive, send: Send) -> None:
+        """Write the body (the start is out), until the chunks end, the client leaves, or
+        the watchdog cuts a viewer that stopped reading."""
+        # The writing happens in this task (an idle viewer costs memory per task). The
+        # client leaving, a revocation and the watchdog end the writing by cancelling this
+        # task, which then carries on as if the write had returned. Where our protocol serves
+        # the connection they call ``stop``; elsewhere a watcher task waits in ``receive``.
         task = asyncio.current_task()
         assert task is not None
-        watcher = asyncio.ensure_future(_disconnected(receive))
-        watcher.add_done_callback(lambda _: self._stop(task))
+        stop = partial(self._stop, task)
+        told = self._told(receive, stop)
+        watcher = None if told is not None else asyncio.ensure_future(_disconnected(receive))
+        if watcher is not None:
+            watcher.add_done_callback(lambda _: stop())
+        del receive
         self._task = task
         sink = _SINK.set(self._write_now if self._transport is not None else None)
         try:
-            await self._write(send, raw_send)
+            await self._write(send)
         except asyncio.CancelledError:
             if not self._stopping or task.uncancel() > 0:
                 raise  # cancelled from outside (shutdown): not ours to swallow
@@ -130,8 +155,13 @@ class StreamResponse:
                 self._watchdog.cancel()
                 self._watchdog = None
             self._task = None
-            watcher.cancel()
-            await asyncio.gather(watcher, return_exceptions=True)
+            if told is not None:  # no callback outlives the response (nor keeps its task)
+                told.notify(None)
+                if self._transport is not None:
+                    _LOST.pop(self._transport, None)
+            if watcher is not None:
+                watcher.cancel()
+                await asyncio.gather(watcher, return_exceptions=True)
             await self.chunks.aclose()
         if self.stalled:
             if not self._exhausted:
@@ -140,6 +170,21 @@ class StreamResponse:
                 # One loop turn: the server hears of the reset before this returns, and does
                 # not log an unfinished response as an error.
                 await asyncio.sleep(0)
+
+    def _told(self, receive: Receive, stop: Callable[[], None]) -> RevocableReceive | None:
+        """Have ``stop`` called when the client leaves or the stream is revoked, with no task
+        waiting for it (the ``receive`` that will call it, or None: not here). Only where
+        our protocol serves the connection (it calls :func:`connection_lost`) and
+        ``receive`` is the gate's, which says nothing but that the client left or lost
+        the right to watch: a GET's body is in before its response starts."""
+        transport = self._transport
+        if transport is None or not isinstance(receive, RevocableReceive):
+            return None
+        if transport.is_closing() or not receive.notify(stop):
+            stop()  # gone (or revoked) already: the first write ends
+        else:
+            _LOST[transport] = stop
+        return receive
 
     def _stop(self, task: asyncio.Task[object]) -> None:
         if not self._done and not self._stopping:
@@ -203,12 +248,11 @@ class StreamResponse:
         transport.abort()
         return True
 
-    async def _write(self, send: Send, raw_send: Send) -> None:
-        await send({"type": "http.response.start", "status": 200, "headers": HEADERS})
+    async def _write(self, send: Send) -> None:
         loop = asyncio.get_running_loop()
         async for chunk in self.chunks:
             self._writing(loop)
-            await raw_send({"type": "http.response.body", "body": chunk, "more_body": True})
+            await send({"type": "http.response.body", "body": chunk, "more_body": True})
             self._handed += len(chunk)
             self._since = None
             del chunk  # an idle viewer holds no written bytes (the opening snapshot is big)
@@ -216,7 +260,7 @@ class StreamResponse:
         # (counted there, so a stalled final write is not counted again).
         self._exhausted = True
         self._writing(loop)
-        await raw_send({"type": "http.response.body", "body": b"", "more_body": False})
+        await send({"type": "http.response.body", "body": b"", "more_body": False})
 
     def _write_now(self, chunk: bytes) -> bool:
         """Write ``chunk`` as one HTTP/1.1 chunk now, if the socket takes it without buffering."""
@@ -247,6 +291,16 @@ def _framed(chunk: bytes) -> bytes:
 
 _last_framed: tuple[bytes, bytes] = (b"", b"0\r\n\r\n")
 _RESET = struct.pack("ii", 1, 0)  # SO_LINGER on, 0 s: close() resets, discarding what is unsent
+
+
+_LOST: dict[asyncio.BaseTransport, Callable[[], None]] = {}
+
+
+def connection_lost(transport: asyncio.BaseTransport) -> None:
+    """The connection of ``transport`` is gone (our protocol says so): stop its response."""
+    stop = _LOST.pop(transport, None)
+    if stop is not None:
+        stop()
 
 
 async def _disconnected(receive: Receive) -> None:
