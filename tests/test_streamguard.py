@@ -4,6 +4,8 @@ of its own per viewer (what an idle viewer holds is the product's cost at scale)
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable, Coroutine
+from typing import Any
 
 import httpx
 import pytest
@@ -130,3 +132,39 @@ async def test_an_open_stream_holds_no_task_of_the_access_guard(sim: Simulator) 
         assert len(asyncio.all_tasks()) - before - readers == 5 * 2
         for viewer in [first, *viewers]:
             await viewer.stop()
+
+
+async def test_the_streams_opened_together_share_one_recheck_timer() -> None:
+    """A thousand streams opened at once wait for their checks in one bucket of the loop's
+    wheel (two, if a bucket's edge falls among them), not in a loop timer each."""
+    loop = asyncio.get_running_loop()
+    timers = len(getattr(loop, "_scheduled"))  # noqa: B009
+
+    async def holds() -> bool:
+        return True
+
+    checks = [Recheck(60.0, holds, lambda: None) for _ in range(1000)]
+    assert len(getattr(loop, "_scheduled")) - timers <= 2  # noqa: B009
+    for check in checks:
+        check.stop()
+
+
+async def test_checks_in_one_bucket_each_run_and_a_stopped_one_does_not() -> None:
+    asked: list[int] = []
+    all_in = asyncio.Event()
+
+    def holds_of(n: int) -> Callable[[], Coroutine[Any, Any, bool]]:
+        async def holds() -> bool:
+            asked.append(n)
+            if len(asked) == 99:
+                all_in.set()
+            return False
+
+        return holds
+
+    revoked: list[int] = []
+    checks = [Recheck(0.2, holds_of(n), lambda n=n: revoked.append(n)) for n in range(100)]
+    checks[0].stop()
+    await asyncio.wait_for(all_in.wait(), 5)
+    await asyncio.sleep(0)  # the checks' done callbacks
+    assert sorted(asked) == sorted(revoked) == list(range(1, 100))

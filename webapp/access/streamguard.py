@@ -5,9 +5,14 @@ A stream stays open for hours, so who may watch it is checked again every
 thousands of idle viewers per process, what each one holds is the cost of the
 product, so an open stream holds no task of its own for this:
 
-- :class:`Recheck` is one loop timer per stream; when it fires, the check runs
-  in a short task (it reads the store) and its done callback either re-arms
-  the timer or revokes the stream;
+- :class:`Recheck` holds no timer of its own: every open stream's next check is in
+  the loop's :class:`Rechecks`, a wheel of buckets (a ``GRAIN`` of the period
+  wide) with one loop timer per bucket, so the streams opened together are checked
+  together, from one timer, for as long as they stay open (a timer per stream was a
+  handle per viewer in memory and a wake-up of the loop per viewer and period);
+  when a bucket is due, each of its checks runs in a short task (it reads the
+  store) whose done callback either re-arms it for a period after it was due, or
+  revokes the stream;
 - :class:`RevocableReceive` wraps the server's ``receive``: once revoked it
   answers ``http.disconnect``. A caller already waiting in ``receive`` (the SSE
   response's disconnect watcher) is interrupted in its own task, so no helper
@@ -20,6 +25,8 @@ Ownership: the gate that opens the stream owns both and calls
 from __future__ import annotations
 
 import asyncio
+import math
+import weakref
 from collections.abc import Callable, Coroutine
 from typing import Any
 
@@ -71,11 +78,12 @@ class RevocableReceive:
 
 class Recheck:
     """Awaits ``holds()`` (in a task of its own) every ``every`` seconds; ``revoke()`` once it
-    is False (or raises: a check that cannot decide does not keep a stream open).
+    is False (or raises: a check that cannot decide does not keep a stream open). A check
+    runs up to a ``Rechecks.GRAIN`` of ``every`` late.
 
     Ownership: the check task is this object's; :meth:`stop` cancels it."""
 
-    __slots__ = ("_every", "_holds", "_loop", "_revoke", "_stopped", "_task", "_timer")
+    __slots__ = ("_due", "_every", "_holds", "_revoke", "_stopped", "_task", "_wheel")
 
     def __init__(
         self,
@@ -86,19 +94,21 @@ class Recheck:
         self._every = every
         self._holds = holds
         self._revoke = revoke
-        self._loop = asyncio.get_running_loop()
-        self._timer: asyncio.TimerHandle | None = None
+        self._wheel = rechecks_of(asyncio.get_running_loop(), every)
+        self._due = self._wheel.loop.time()
         self._task: asyncio.Task[bool] | None = None
         self._stopped = False
         self._arm()
 
     def _arm(self) -> None:
-        self._timer = self._loop.call_later(self._every, self._check)
+        # A period after the last was due, not after the check ended (a check that waited
+        # for the store must not drift its stream out of the bucket it shares).
+        self._due = self._wheel.add(self, self._due + self._every)
 
-    def _check(self) -> None:
-        self._timer = None
+    def check(self) -> None:
+        """Its bucket is due (called by :class:`Rechecks`): run the check."""
         if not self._stopped:
-            self._task = self._loop.create_task(self._holds())
+            self._task = self._wheel.loop.create_task(self._holds())
             self._task.add_done_callback(self._checked)
 
     def _checked(self, done: asyncio.Future[bool]) -> None:
@@ -114,9 +124,57 @@ class Recheck:
     def stop(self) -> None:
         """No more checks (the stream ended); a check under way is ignored."""
         self._stopped = True
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
+        self._wheel.discard(self)
         if self._task is not None:
             self._task.cancel()
             self._task = None
+
+
+class Rechecks:
+    """The open streams' next checks, by due time, in buckets ``GRAIN`` of the period wide
+    with one loop timer per bucket (the loop's, for one period)."""
+
+    GRAIN = 0.02  # of the period: the default minute's checks run at most 1.2 s late
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, every: float) -> None:
+        self.loop = loop
+        self.width = every * self.GRAIN
+        self.buckets: dict[int, dict[Recheck, None]] = {}
+        self.waiting: dict[Recheck, int] = {}  # each waiting check's bucket
+
+    def add(self, check: Recheck, at: float) -> float:
+        """Run ``check.check()`` at ``at`` (rounded up to the bucket's end, which it returns)."""
+        self.discard(check)
+        slot = math.ceil(at / self.width)
+        bucket = self.buckets.get(slot)
+        if bucket is None:
+            bucket = self.buckets[slot] = {}
+            self.loop.call_at(slot * self.width, self._expire, slot)
+        bucket[check] = None
+        self.waiting[check] = slot
+        return float(slot * self.width)
+
+    def discard(self, check: Recheck) -> None:
+        slot = self.waiting.pop(check, None)
+        if slot is not None and (bucket := self.buckets.get(slot)) is not None:
+            bucket.pop(check, None)
+
+    def _expire(self, slot: int) -> None:
+        for check in self.buckets.pop(slot, ()):
+            del self.waiting[check]
+            check.check()
+
+
+_wheels: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[float, Rechecks]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def rechecks_of(loop: asyncio.AbstractEventLoop, every: float) -> Rechecks:
+    wheels = _wheels.get(loop)
+    if wheels is None:
+        wheels = _wheels[loop] = {}
+    found = wheels.get(every)
+    if found is None:
+        found = wheels[every] = Rechecks(loop, every)
+    return found
