@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
+
 from tests.live import LiveApp, running_app
 from tests.rawviewers import RawViewer, bearer, until
 from webapp.access.users import Role
@@ -85,3 +87,31 @@ async def test_a_viewer_sent_frames_hears_no_heartbeat(sim: Simulator) -> None:
         assert talked_to.pings == 0
         await talked_to.close()
         await idle.close()
+
+
+async def test_the_viewers_of_one_token_are_rechecked_with_one_read_and_all_end_at_revoke(
+    sim: Simulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Forty streams of one wallboard token: each re-check round reads the token a few
+    times (once per bucket of streams opened together), not forty; revoked, all end."""
+    sid = sim.add_call()
+    recheck = {"dashboard_stream_recheck_minutes": 0.05}  # 3 s
+    async with running_app(sim, **ROOM, **recheck) as live:
+        tokens = live.state.access.tokens
+        viewers = await viewers_of(live, sid, VIEWERS)
+        reads: list[str] = []
+        verify = tokens.verify
+
+        async def counted(token: str) -> object:
+            reads.append(token)
+            return await verify(token)
+
+        monkeypatch.setattr(tokens, "verify", counted)
+        await until(lambda: len(reads) > 0, 10, "the first re-check round")
+        await asyncio.sleep(0.5)  # the rest of the round (its buckets span the opening)
+        assert 0 < len(reads) <= 4, len(reads)
+        await tokens.revoke(next(t.name for t in await tokens.list()))
+        await until(lambda: all(viewer.ended for viewer in viewers), 15, "every stream ends")
+        assert live.state.access.caps.open == {}
+        for viewer in viewers:
+            await viewer.close()

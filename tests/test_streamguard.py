@@ -168,3 +168,43 @@ async def test_checks_in_one_bucket_each_run_and_a_stopped_one_does_not() -> Non
     await asyncio.wait_for(all_in.wait(), 5)
     await asyncio.sleep(0)  # the checks' done callbacks
     assert sorted(asked) == sorted(revoked) == list(range(1, 100))
+
+
+async def test_checks_due_together_that_ask_the_same_share_one_answer() -> None:
+    """One store read for the streams of one request alike, one for each other request; a
+    stream that stopped meanwhile neither cancels the shared read nor is revoked."""
+    reads: list[str] = []
+
+    def holds_of(who: str) -> Callable[[], Coroutine[Any, Any, bool]]:
+        async def holds() -> bool:
+            reads.append(who)
+            await asyncio.sleep(0.01)  # a store read takes a while
+            return who != "revoked"
+
+        return holds
+
+    ended: list[str] = []
+    checks = [
+        Recheck(0.2, holds_of(who), lambda who=who: ended.append(who), share=lambda who=who: who)
+        for who in ["wallboard"] * 50 + ["revoked"] * 20 + ["alone"]
+    ]
+    quitter = Recheck(
+        0.2, holds_of("revoked"), lambda: ended.append("quitter"), share=lambda: "revoked"
+    )
+    await until_true(lambda: "revoked" in reads, 5)
+    quitter.stop()  # it awaits the shared read, and stops before the answer comes
+    await until_true(lambda: len(ended) >= 20, 5)
+    await asyncio.sleep(0.05)  # any other answer would be in by now
+    assert sorted(set(reads)) == ["alone", "revoked", "wallboard"]
+    assert len(reads) <= 2 * 3  # a bucket's edge may fall among them: at most two each
+    assert ended == ["revoked"] * 20
+    for check in checks:
+        check.stop()
+
+
+async def until_true(condition: Callable[[], bool], timeout: float) -> None:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not condition():
+        assert loop.time() < deadline, "timed out"
+        await asyncio.sleep(0.01)

@@ -28,6 +28,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from functools import partial
 from typing import Literal
 
 from starlette.datastructures import Headers
@@ -146,6 +147,20 @@ def peer(conn: HTTPConnection) -> str | None:
     if isinstance(found, str):
         return found
     return conn.client.host if conn.client else None
+
+
+def same_request(conn: HTTPConnection) -> tuple[object, ...]:
+    """All a stream's re-check reads of its request (path, query, headers: the credentials
+    among them; the address): two streams alike in it get the same answer at one moment."""
+    scope = conn.scope
+    return (
+        scope.get("root_path"),
+        scope.get("path"),
+        scope.get("query_string"),
+        tuple((bytes(name), bytes(value)) for name, value in scope.get("headers", ())),
+        peer(conn),
+        conn.client.host if conn.client else None,
+    )
 
 
 class Resolver:
@@ -286,7 +301,7 @@ class AuthGate:
             now = await self.resolver.resolve(conn, check_idle=False)
             return now is not None and self._refusal(conn, needs, now) is None
 
-        recheck = Recheck(self.recheck, holds, guarded.revoke)
+        recheck = Recheck(self.recheck, holds, guarded.revoke, share=partial(same_request, conn))
         try:
             await self.app(conn.scope, guarded, send_start)
             if guarded.revoked and started:  # the response stopped short: end it cleanly

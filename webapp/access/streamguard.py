@@ -12,7 +12,10 @@ product, so an open stream holds no task of its own for this:
   handle per viewer in memory and a wake-up of the loop per viewer and period);
   when a bucket is due, each of its checks runs in a short task (it reads the
   store) whose done callback either re-arms it for a period after it was due, or
-  revokes the stream;
+  revokes the stream. Checks of one bucket that say they ask the same (``share``:
+  the same request, to the byte, from the same address: one token's or one
+  session's streams of one call) share one task: 500 viewers of one wallboard
+  token were 500 reads of the store a minute, for one answer;
 - :class:`RevocableReceive` wraps the server's ``receive``: once revoked it
   answers ``http.disconnect``. A caller already waiting in ``receive`` (the SSE
   response's disconnect watcher) is interrupted in its own task, so no helper
@@ -27,7 +30,7 @@ from __future__ import annotations
 import asyncio
 import math
 import weakref
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Hashable
 from typing import Any
 
 from starlette.types import Message, Receive
@@ -79,21 +82,26 @@ class RevocableReceive:
 class Recheck:
     """Awaits ``holds()`` (in a task of its own) every ``every`` seconds; ``revoke()`` once it
     is False (or raises: a check that cannot decide does not keep a stream open). A check
-    runs up to a ``Rechecks.GRAIN`` of ``every`` late.
+    runs up to a ``Rechecks.GRAIN`` of ``every`` late. Checks due together whose
+    ``share()`` is equal (and not None) await one ``holds()`` between them: whoever passes
+    one must know that their ``holds()`` answer alike at the same moment.
 
-    Ownership: the check task is this object's; :meth:`stop` cancels it."""
+    Ownership: the check task is this object's (or its bucket's, shared); :meth:`stop`
+    cancels one of its own and leaves a shared one to the others."""
 
-    __slots__ = ("_due", "_every", "_holds", "_revoke", "_stopped", "_task", "_wheel")
+    __slots__ = ("_due", "_every", "_holds", "_revoke", "_share", "_stopped", "_task", "_wheel")
 
     def __init__(
         self,
         every: float,
         holds: Callable[[], Coroutine[Any, Any, bool]],
         revoke: Callable[[], None],
+        share: Callable[[], Hashable] | None = None,
     ) -> None:
         self._every = every
         self._holds = holds
         self._revoke = revoke
+        self._share = share
         self._wheel = rechecks_of(asyncio.get_running_loop(), every)
         self._due = self._wheel.loop.time()
         self._task: asyncio.Task[bool] | None = None
@@ -105,11 +113,22 @@ class Recheck:
         # for the store must not drift its stream out of the bucket it shares).
         self._due = self._wheel.add(self, self._due + self._every)
 
-    def check(self) -> None:
-        """Its bucket is due (called by :class:`Rechecks`): run the check."""
-        if not self._stopped:
-            self._task = self._wheel.loop.create_task(self._holds())
-            self._task.add_done_callback(self._checked)
+    def check(self, shared: dict[Hashable, asyncio.Task[bool]]) -> None:
+        """Its bucket is due (called by :class:`Rechecks`): run the check, or await the one
+        its bucket runs for its ``share`` (``shared``: the bucket's, by share)."""
+        if self._stopped:
+            return
+        try:
+            key = self._share() if self._share is not None else None
+        except Exception:  # cannot say what it asks: it asks alone
+            key = None
+        task = shared.get(key) if key is not None else None
+        if task is None:
+            task = self._wheel.loop.create_task(self._holds())
+            if key is not None:
+                shared[key] = task
+        self._task = task
+        task.add_done_callback(self._checked)
 
     def _checked(self, done: asyncio.Future[bool]) -> None:
         self._task = None
@@ -126,7 +145,10 @@ class Recheck:
         self._stopped = True
         self._wheel.discard(self)
         if self._task is not None:
-            self._task.cancel()
+            if self._share is None:
+                self._task.cancel()
+            else:  # others may await it: only this one stops listening
+                self._task.remove_done_callback(self._checked)
             self._task = None
 
 
@@ -134,7 +156,7 @@ class Rechecks:
     """The open streams' next checks, by due time, in buckets ``GRAIN`` of the period wide
     with one loop timer per bucket (the loop's, for one period)."""
 
-    GRAIN = 0.02  # of the period: the default minute's checks run at most 1.2 s late
+    GRAIN = 0.05  # of the period: the default minute's checks run at most 3 s late
 
     def __init__(self, loop: asyncio.AbstractEventLoop, every: float) -> None:
         self.loop = loop
@@ -160,9 +182,10 @@ class Rechecks:
             bucket.pop(check, None)
 
     def _expire(self, slot: int) -> None:
+        shared: dict[Hashable, asyncio.Task[bool]] = {}  # this bucket's only: answers are fresh
         for check in self.buckets.pop(slot, ()):
             del self.waiting[check]
-            check.check()
+            check.check(shared)
 
 
 _wheels: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[float, Rechecks]] = (
