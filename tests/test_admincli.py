@@ -245,10 +245,12 @@ def test_embed_links_are_listed_and_revoked_and_each_step_is_audited(
     token = parse_qs(urlsplit(made.out.strip()).query)["token"][0]
     [record] = inside(settings, lambda db: links(db).list())
     listing = run(settings, "embed-link", "list").out.splitlines()
-    assert listing[0].split() == ["ID", "OPENS", "MADE", "BY", "EXPIRES", "STATE"]
-    assert listing[1].split()[:2] == [record.id, "wallboard"] and listing[1].endswith("active")
+    assert listing[0].split() == ["ID", "ORG", "OPENS", "MADE", "BY", "EXPIRES", "STATE"]
+    assert listing[1].split()[:3] == [record.id, "default", "wallboard"]
+    assert listing[1].endswith("active")
     revoked = run(settings, "embed-link", "revoke", record.id)
-    assert revoked.status == 0 and revoked.out == f"revoked embed link {record.id} (wallboard)\n"
+    assert revoked.status == 0
+    assert revoked.out == f"revoked embed link {record.id} of default (wallboard)\n"
     assert not inside(settings, lambda db: links(db).is_valid(token, embed_scope("wallboard")))
     assert run(settings, "embed-link", "list").out.splitlines()[1].endswith("revoked")
     audit = inside(settings, lambda db: AuditLog(db, 30).entries())

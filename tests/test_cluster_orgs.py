@@ -8,6 +8,7 @@ import asyncio
 from collections.abc import AsyncIterator, Iterator
 from contextlib import ExitStack
 
+import httpx
 import pytest
 from redis.asyncio import Redis
 from starlette.requests import HTTPConnection
@@ -18,6 +19,7 @@ from tests.hubs import frames_until
 from tests.live import LiveApp
 from tests.orgcluster import serving_org
 from tests.redisserver import RedisServer
+from tests.test_org_monitoring import monitoring_of, node_counts
 from webapp.access.auth import Principal
 from webapp.access.users import Role, Roles
 from webapp.cluster import codec
@@ -430,6 +432,11 @@ async def test_each_organisations_monitor_places_its_own_calls_once_across_the_n
             async with asyncio.timeout(15):  # each node tells its count at its next look
                 while [await counted(redis, n) for n in ("", "acme/")] != [3, 3]:  # noqa: ASYNC110
                     await asyncio.sleep(0.05)
+            # /admin on either node shows each organisation's share of every node, apart.
+            for live in cluster:
+                async with live.client(timeout=10) as admin:
+                    panels = await admin_counts(live, admin)
+                assert panels == {"default": 3, "acme": 3}, panels
         finally:
             await redis.aclose()
         for sid in ours:
@@ -438,3 +445,18 @@ async def test_each_organisations_monitor_places_its_own_calls_once_across_the_n
             assert acme_sim.connections_total(f"call:{sid}") == 1
     ids = {sid: "default" for sid in ours} | {sid: "acme" for sid in theirs}
     assert asked_with_the_wrong_key(sim, ids) == []
+
+
+async def admin_counts(live: LiveApp, admin: httpx.AsyncClient) -> dict[str, int]:
+    """Each organisation's streams monitored on every node, as /admin's Monitoring panel
+    shows them, once it names both nodes for both organisations (each node's look brings
+    the others' counts: nothing announces it)."""
+    async with asyncio.timeout(15):
+        while True:
+            page = (await admin.get(f"{live.url}/admin")).text
+            counts = {org: node_counts(monitoring_of(page, org)) for org in ("default", "acme")}
+            if all(set(found) == {"node-1", "node-2"} for found in counts.values()):
+                sums = {org: sum(found.values()) for org, found in counts.items()}
+                if sums == {"default": 3, "acme": 3}:
+                    return sums
+            await asyncio.sleep(0.1)

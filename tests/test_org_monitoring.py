@@ -6,6 +6,7 @@ one organisation's Burki hanging, refusing the key or down never holds up anothe
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import Callable
 
 import pytest
@@ -163,3 +164,46 @@ def test_a_stream_key_is_built_with_its_monitors_organisation() -> None:
         StreamKey.call("CA1", GLOBEX),
         StreamKey.campaign(7, GLOBEX),
     ]
+
+
+def monitoring_of(admin_page: str, org: str) -> str:
+    """The /admin Monitoring panel's section of one organisation ('' if it has none)."""
+    found = re.search(
+        rf'<section class="monitoring" data-org="{org}".*?</section>', admin_page, re.S
+    )
+    return found[0] if found else ""
+
+
+def node_counts(section: str) -> dict[str, int]:
+    rows = re.findall(r"<tr><td><code>([^<]+)</code></td><td>(\d+)</td></tr>", section)
+    return {node: int(count) for node, count in rows}
+
+
+async def test_the_admin_page_shows_each_organisations_monitor_its_cap_left_out_and_refused() -> (
+    None
+):
+    async with two_org_sim() as sim:
+        globex = sim.org(GLOBEX)
+        a_calls = [sim.add_call() for _ in range(4)]
+        b_calls = [globex.add_call() for _ in range(2)]
+        denied = globex.add_call()
+        globex.faults = Faults(denied=frozenset({f"call:{denied}"}))
+        async with two_org_app(sim, **MONITORED, monitor_max_streams=3) as live:
+            default_monitor = live.state.tenants.get(DEFAULT_ORG).monitor
+            globex_monitor = live.state.tenants.get(GLOBEX).monitor
+            assert default_monitor is not None and globex_monitor is not None
+            await until(lambda: len(default_monitor.unmonitored) == 1)
+            await until(lambda: len(held(live, GLOBEX)) == 2 and globex_monitor.refusals == 1)
+            async with live.client(timeout=10) as admin:
+                page = (await admin.get(f"{live.url}/admin")).text
+    ours, theirs = monitoring_of(page, DEFAULT_ORG), monitoring_of(page, GLOBEX)
+    assert "Globex Sales" in theirs and "At most 3 per node." in theirs
+    assert list(node_counts(ours).values()) == [3] and list(node_counts(theirs).values()) == [2]
+    [left] = default_monitor.unmonitored
+    assert "The cap is reached: 1 listed stream(s)" in ours and f'title="{left}"' in ours
+    assert "cap is reached" not in theirs and "Burki refused" not in ours
+    assert "Burki refused 1 of them" in theirs
+    for sid in a_calls:
+        assert sid not in theirs  # one organisation's calls are never named in another's
+    for sid in [*b_calls, denied]:
+        assert sid not in ours

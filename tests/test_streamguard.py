@@ -9,10 +9,12 @@ from typing import Any
 
 import httpx
 import pytest
+from starlette.requests import HTTPConnection
 
 from tests.live import Viewer, is_event, running_app
 from tests.test_api import named
-from webapp.access.streamguard import DISCONNECT, Recheck, RevocableReceive
+from webapp.access.auth import same_request
+from webapp.access.streamguard import DISCONNECT, Recheck, RevocableReceive, on_renewal
 from webapp.access.users import Role
 from webapp.simulator import Simulator
 
@@ -208,3 +210,25 @@ async def until_true(condition: Callable[[], bool], timeout: float) -> None:
     while not condition():
         assert loop.time() < deadline, "timed out"
         await asyncio.sleep(0.01)
+
+
+def test_a_stream_that_listens_to_its_rechecks_shares_no_check() -> None:
+    """Two requests alike share their re-check, unless the stream listens to its re-checks
+    (a board of every organisation narrows itself on each): each listener must be told."""
+
+    def request() -> HTTPConnection:
+        headers = [(b"authorization", b"Bearer t"), (b"host", b"x")]
+        scope = {
+            "type": "http",
+            "path": "/overview/events",
+            "query_string": b"",
+            "headers": headers,
+            "client": ("10.0.0.1", 50000),
+            "state": {},
+        }
+        return HTTPConnection(scope)
+
+    one, other = request(), request()
+    assert same_request(one) == same_request(other) is not None
+    on_renewal(one.scope, lambda principal: True)
+    assert same_request(one) is None

@@ -14,6 +14,7 @@ from contextlib import asynccontextmanager
 
 from tests.conftest import SIM_KEY
 from tests.live import LiveApp
+from webapp.orgparts import ws_url
 from webapp.orgs.model import Org
 from webapp.orgs.tenants import Tenant
 from webapp.simulator import Simulator
@@ -35,7 +36,10 @@ async def another_org(
     state = live.state
     first = state.tenants.first
     key = sim.org(slug).api_key
-    config = dataclasses.replace(first.sources.config, api_key=key)
+    # Its own Burki for streams too (``sim`` may be another simulator than the first's).
+    config = dataclasses.replace(
+        first.sources.config, api_key=key, ws_base_url=ws_url(sim.base_url)
+    )
     async with BurkiRest(sim.base_url, key, timeout=5.0) as rest:
         directory = Directory(
             rest,

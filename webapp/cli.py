@@ -25,7 +25,7 @@ from webapp.app import create_app
 from webapp.cluster import startup
 from webapp.demo import Demo
 from webapp.logs import configure_logging
-from webapp.orgcli import add_org_commands, run_org_command
+from webapp.orgcli import add_org_commands, org_rest, run_org_command
 from webapp.server import DashboardServer, uvicorn_config
 from webapp.settings import Settings, SettingsError, load_settings
 from webapp.simulator import serve_forever
@@ -33,6 +33,7 @@ from webapp.store import migrate
 from webapp.store.database import StoreError, one_line
 from webapp.store.store import open_store
 from webapp.wire.rest import NotFound, RestError
+from webapp.wire.streamkey import DEFAULT_ORG
 
 log = logging.getLogger(__name__)
 
@@ -202,12 +203,19 @@ async def _simulator(args: argparse.Namespace) -> None:
 
 
 def burki_lookup(settings: Settings) -> BurkiLookup | None:
-    """Whether Burki knows a call or campaign, asked over its REST; None in demo mode."""
+    """Whether Burki knows a call or campaign, asked over the REST of the scope's own
+    organisation with its own key (``BURKI_API_KEY``'s for the default one, the org book's
+    sealed one for another); None in demo mode."""
     if settings.demo:
         return None
 
     async def known(scope: EmbedScope) -> bool:
-        async with parts.burki_rest(settings) as rest:
+        client = (
+            parts.burki_rest(settings)
+            if scope.org == DEFAULT_ORG
+            else org_rest(settings, scope.org)
+        )
+        async with client as rest:
             try:
                 if scope.kind == "call":
                     await rest.call(scope.ident)

@@ -13,19 +13,22 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 
 from webapp.access.audit import AuditLog
-from webapp.access.clibase import Console, leaf, operator
+from webapp.access.clibase import AdminError, Console, leaf, operator
 from webapp.cluster.booknews import BookNews
 from webapp.cluster.startup import node_id
+from webapp.orgparts import rest_client
 from webapp.orgs.book import OrgBook, checked_key
 from webapp.orgs.model import OrgError
 from webapp.orgs.sealing import MasterKeyError
 from webapp.settings import Settings
 from webapp.store.database import StoreError, one_line
 from webapp.store.store import Store, open_store
+from webapp.wire.rest import BurkiRest
 
 # What a command did, for the audit log (None: nothing to note), and of which organisation.
 Handler = Callable[[argparse.Namespace, OrgBook, Console], Awaitable[str | None]]
@@ -105,6 +108,26 @@ async def tell_nodes(settings: Settings) -> None:
 
 def book_of(settings: Settings, store: Store) -> OrgBook:
     return OrgBook(store.orgs, settings.master_key, allow_insecure=settings.burki_allow_insecure)
+
+
+@asynccontextmanager
+async def org_rest(settings: Settings, slug: str) -> AsyncIterator[BurkiRest]:
+    """A REST client of organisation ``slug`` of the org book: its own Burki URL and key,
+    opened with the master key for this one client (an embed link's lookup). AdminError (one
+    line, never a key) when there is no such organisation or its key cannot be opened."""
+    store = await open_store(settings.store_url, settings.database_timeout)
+    try:
+        row = await store.orgs.get(slug)
+    finally:
+        await store.close()
+    if row is None:
+        raise AdminError(f"there is no organisation {slug!r} (burki-dashboard org list)")
+    try:
+        key = book_of(settings, store).require_master().open(slug, row.sealed_key)
+    except MasterKeyError as exc:
+        raise AdminError(f"organisation {slug}: {exc}") from None
+    async with rest_client(settings, row.base_url, key) as rest:
+        yield rest
 
 
 def read_key(args: argparse.Namespace, console: Console) -> str:

@@ -43,7 +43,7 @@ from webapp.access.netaddr import Network, contains
 from webapp.access.refusals import BadStreams, Forbidden, NoSuchOrg, SignInNeeded
 from webapp.access.routes import Need, OrgNeed, guard_of, opened_org, route_org, split_org
 from webapp.access.sessions import SessionPolicy
-from webapp.access.streamguard import Recheck, RevocableReceive
+from webapp.access.streamguard import Recheck, RevocableReceive, renewed, renews
 from webapp.access.tokens import TokenStore
 from webapp.access.users import Role, Roles, parse_role
 from webapp.store.database import StoreError
@@ -149,10 +149,14 @@ def peer(conn: HTTPConnection) -> str | None:
     return conn.client.host if conn.client else None
 
 
-def same_request(conn: HTTPConnection) -> tuple[object, ...]:
+def same_request(conn: HTTPConnection) -> tuple[object, ...] | None:
     """All a stream's re-check reads of its request (path, query, headers: the credentials
-    among them; the address): two streams alike in it get the same answer at one moment."""
+    among them; the address): two streams alike in it get the same answer at one moment.
+    None for a stream that listens to its re-checks (a board of every organisation): its
+    check tells its own listener, so it runs its own."""
     scope = conn.scope
+    if renews(scope):
+        return None
     return (
         scope.get("root_path"),
         scope.get("path"),
@@ -299,7 +303,9 @@ class AuthGate:
 
         async def holds() -> bool:  # idle time is not checked: an open stream is activity
             now = await self.resolver.resolve(conn, check_idle=False)
-            return now is not None and self._refusal(conn, needs, now) is None
+            if now is None or self._refusal(conn, needs, now) is not None:
+                return False
+            return renewed(conn.scope, now.within(who.org))  # a board narrows what it shows
 
         recheck = Recheck(self.recheck, holds, guarded.revoke, share=partial(same_request, conn))
         try:

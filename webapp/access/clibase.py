@@ -38,8 +38,9 @@ class AdminSettings(Protocol):
     def demo(self) -> bool: ...
 
 
-# Whether Burki knows the call or campaign a scope names (a REST lookup); raises to say
-# it could not be asked. None: there is no Burki to ask (demo mode, no key).
+# Whether Burki knows the call or campaign a scope names (a REST lookup of the scope's own
+# organisation's Burki, with its own key); raises AdminError to say it could not be asked.
+# None: there is no Burki to ask (demo mode, no key).
 BurkiLookup = Callable[[EmbedScope], Awaitable[bool]]
 
 
@@ -104,8 +105,10 @@ def operator() -> str:
         return "cli"
 
 
-async def audit(context: Context, what: str) -> None:
-    await context.audit.record(operator(), "cli", what, "burki-dashboard embed-link", "local")
+async def audit(context: Context, what: str, org: str = "") -> None:
+    """An audit entry of an embed-link command, of ``org`` ('' for none)."""
+    route = "burki-dashboard embed-link"
+    await context.audit.record(operator(), "cli", what, route, "local", org=org)
 
 
 def when(moment: datetime) -> str:

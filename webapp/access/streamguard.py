@@ -14,8 +14,9 @@ product, so an open stream holds no task of its own for this:
   store) whose done callback either re-arms it for a period after it was due, or
   revokes the stream. Checks of one bucket that say they ask the same (``share``:
   the same request, to the byte, from the same address: one token's or one
-  session's streams of one call) share one task: 500 viewers of one wallboard
-  token were 500 reads of the store a minute, for one answer;
+  session's streams of one call; not a stream that listens to its re-checks, below)
+  share one task: 500 viewers of one token were 500 reads of the store a minute, for
+  one answer;
 - :class:`RevocableReceive` wraps the server's ``receive``: once revoked it
   answers ``http.disconnect``. A caller already waiting in ``receive`` (the SSE
   response's disconnect watcher) is interrupted in its own task, so no helper
@@ -23,6 +24,12 @@ product, so an open stream holds no task of its own for this:
 
 Ownership: the gate that opens the stream owns both and calls
 :meth:`Recheck.stop` on every way out; a check still running then is ignored.
+
+A stream whose content depends on more than the route's own access (a board of every
+organisation the person may see) registers a listener with :func:`on_renewal`: each
+re-check that holds hands it the principal as it stands now, so the stream can narrow
+what it shows while it stays open; the listener's False ends the stream as a failed
+check would.
 """
 
 from __future__ import annotations
@@ -30,10 +37,33 @@ from __future__ import annotations
 import asyncio
 import math
 import weakref
-from collections.abc import Callable, Coroutine, Hashable
+from collections.abc import Callable, Coroutine, Hashable, MutableMapping
 from typing import Any
 
 from starlette.types import Message, Receive
+
+RENEWAL = "burki.renewal"  # where a request's state keeps its stream's renewal listener
+# Told the principal a re-check found (the gate's Principal); False: the stream ends.
+RenewalListener = Callable[[Any], bool]
+
+
+def on_renewal(scope: MutableMapping[str, Any], listener: RenewalListener) -> None:
+    """Hand ``listener`` the principal of each re-check of this request's stream that holds.
+
+    Kept in the request's ``state``, which every copy of the scope shares with the gate."""
+    scope.setdefault("state", {})[RENEWAL] = listener
+
+
+def renews(scope: MutableMapping[str, Any]) -> bool:
+    """Whether this request's stream listens to its re-checks (its check is its own)."""
+    return scope.get("state", {}).get(RENEWAL) is not None
+
+
+def renewed(scope: MutableMapping[str, Any], principal: object) -> bool:
+    """Tell this stream's listener (if any) the re-checked principal; whether it holds."""
+    listener = scope.get("state", {}).get(RENEWAL)
+    return bool(listener(principal)) if listener is not None else True
+
 
 DISCONNECT: Message = {"type": "http.disconnect"}
 

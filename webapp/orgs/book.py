@@ -106,6 +106,11 @@ class OrgBook:
             checked_transport(checked_url(url), self.allow_insecure),
         )
         key = checked_key(key)
+        if await self.rows.history_left(org.slug):
+            raise OrgError(
+                f"the history of a removed organisation {org.slug!r} is still kept (until it "
+                "is pruned): choose another slug, so that nobody of the new one sees it"
+            )
         now = self.clock()
         sealed = self.require_master().seal(org.slug, key)
         await self.rows.add(OrgRow(org.slug, org.name, org.base_url, sealed, now, now))
@@ -133,7 +138,8 @@ class OrgBook:
             return "(does not open)"
 
     async def remove(self, slug: str) -> None:
-        if not await self.rows.remove(slug):
+        """Forget ``slug``, its key, and every grant, token and embed link of it (revoked)."""
+        if not await self.rows.remove(slug, self.clock()):
             raise NoSuchOrg(slug)
 
     async def rotate_key(self, slug: str, key: str) -> str:

@@ -3,6 +3,7 @@ per organisation, API tokens (each of one organisation), webhook deliveries."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -15,11 +16,12 @@ from webapp.access.embedstore import EmbedLinkRecord
 from webapp.access.tokens import TokenError
 from webapp.access.users import EVERY_ORG, UserError, parse_role
 from webapp.calls.campaignstate import CampaignState
+from webapp.orgs.tenants import Tenant, Tenants
 from webapp.pages import orgforms
 from webapp.pages.embedforms import EmbedFormError, mint, revoke
 from webapp.pages.orgforms import OrgsPanel
 from webapp.pages.overviewcontext import call_names
-from webapp.pages.state import app_state, record
+from webapp.pages.state import AppState, app_state, record
 from webapp.pages.templating import campaign_title, templates
 from webapp.store.database import StoreError
 from webapp.wire.streamkey import DEFAULT_ORG, StreamKey
@@ -46,7 +48,7 @@ class AdminPage:
     now: datetime = field(default_factory=lambda: datetime.now(UTC))
     embed_note: str | None = None  # a link was just revoked
     forwarded_from: str | None = None  # X-Forwarded-For came from this untrusted peer
-    monitoring: Monitoring | None = None  # None: monitoring is off (MONITOR_ENABLED)
+    monitoring: list[Monitoring] = field(default_factory=list)  # each organisation's (none: off)
     orgs: list[str] = field(default_factory=list)  # the organisations of this dashboard
     audit_org: str | None = None  # the audit log shown is this organisation's ('': none's)
     made_token: str | None = None  # a token just created: shown this once
@@ -56,27 +58,34 @@ class AdminPage:
 
 @dataclass(frozen=True, slots=True)
 class Monitoring:
-    """What the monitor holds: per node, and what the cap left out (named, never silent)."""
+    """What one organisation's monitor holds: per node (a cluster's counts of this
+    organisation alone), and what its cap left out (named, never silent)."""
 
+    org: str  # its slug
+    name: str  # its name on screen
     cap: int
     counts: list[tuple[str, int]]
     unmonitored: list[tuple[str, str]]  # (key, name on screen)
     refused: int
 
 
-def monitoring(request: Request) -> Monitoring | None:
+def monitoring(request: Request) -> list[Monitoring]:
+    """Every organisation's monitor, in the book's order; empty when monitoring is off."""
     state = app_state(request)
-    if not state.tenants:  # no organisation yet (one is added on this page)
-        return None
-    first = state.tenants.first  # the default organisation's (each one's: h-orgbook's page)
-    monitor = first.monitor
+    return [found for tenant in state.tenants if (found := _monitoring(state, tenant))]
+
+
+def _monitoring(state: AppState, tenant: Tenant) -> Monitoring | None:
+    monitor = tenant.monitor
     if monitor is None:
         return None
     left = list(monitor.unmonitored)
     sids = (k.id for k in left if k.kind == "call")
-    names = call_names(first.directory.calls, state.hub, first.slug, sids)
+    names = call_names(tenant.directory.calls, state.hub, tenant.slug, sids)
     counts = monitor.counts or {monitor.placement.node: monitor.holding}
     return Monitoring(
+        org=tenant.slug,
+        name=tenant.org.name,
         cap=monitor.config.max_streams,
         counts=sorted(counts.items()),
         unmonitored=[(str(k), names.get(k.id, str(k))) for k in left],
@@ -233,37 +242,56 @@ def audit_filter(request: Request) -> str | None:
 
 def audit_labels(entries: list[AuditEntry], request: Request) -> list[str]:
     """What each entry opened, with the call named by caller and assistant and the campaign
-    by its name where this node knows them (the raw key stays in the row's tooltip)."""
+    by its name where this node knows them (the raw key stays in the row's tooltip). A key
+    is named from its own organisation's lists and streams only: the same call or campaign
+    id of another organisation is another stream, with another name."""
     state = app_state(request)
     if not state.tenants:
         return [entry.what for entry in entries]
-    named = [
-        (word, key) for e in entries for word in e.what.split() if (key := StreamKey.read(word))
-    ]
-    calls = call_names(
-        state.tenants.first.directory.calls,
-        state.hub,
-        state.tenants.first.slug,
-        [k.id for _, k in named if k.kind == "call"],
-    )
-    listed = state.tenants.first.directory.campaigns
-    campaigns = {str(c.id): campaign_title(c.name, c.id) for c in listed}
-    for key, stream in list(state.hub.streams.items()):
-        if isinstance(stream.state, CampaignState) and stream.state.name:
-            campaigns[key.id] = campaign_title(stream.state.name, key.id)
-    names = {
-        word: (key.kind, (calls if key.kind == "call" else campaigns).get(key.id))
-        for word, key in named
-    }
-    labels = []
-    for entry in entries:
-        label = entry.what
-        for word in entry.what.split():
-            kind, name = names.get(word, ("", None))
-            if name:
-                label = label.replace(word, f"{kind} {name}")
-        labels.append(label)
-    return labels
+    keys = {key for entry in entries for key in _named(entry.what, state.tenants).values()}
+    names = _stream_names(state, keys)
+
+    def label(token: re.Match[str]) -> str:
+        word = _core(token[0])
+        key = StreamKey.read(word, state.tenants)
+        name = names.get(key) if key is not None else None
+        return token[0].replace(word, f"{key.kind} {name}") if key and name else token[0]
+
+    return [_WORD.sub(label, entry.what) for entry in entries]
+
+
+_WORD = re.compile(r"\S+")
+
+
+def _core(token: str) -> str:
+    """A word of an entry without the punctuation around it (``acme/call:CA1,`` -> the key)."""
+    return token.strip(",;()").rstrip(":")
+
+
+def _named(what: str, orgs: Tenants) -> dict[str, StreamKey]:
+    """The stream keys an entry's words name (``call:CA1``, ``acme/campaign:7,``), by the
+    word as written, of the organisations this node serves."""
+    words = (_core(token) for token in what.split())
+    return {word: key for word in words if (key := StreamKey.read(word, orgs))}
+
+
+def _stream_names(state: AppState, keys: set[StreamKey]) -> dict[StreamKey, str]:
+    """Each key's name on screen, from its own organisation's lists and open streams."""
+    names: dict[StreamKey, str] = {}
+    for tenant in state.tenants:
+        mine = [k for k in keys if k.org == tenant.slug]
+        if not mine:
+            continue
+        sids = [k.id for k in mine if k.kind == "call"]
+        for sid, name in call_names(tenant.directory.calls, state.hub, tenant.slug, sids).items():
+            names[StreamKey("call", sid, tenant.slug)] = name
+        for c in tenant.directory.campaigns:
+            names[StreamKey("campaign", str(c.id), tenant.slug)] = campaign_title(c.name, c.id)
+    for key in keys:
+        stream = state.hub.streams.get(key) if key.kind == "campaign" else None
+        if stream is not None and isinstance(stream.state, CampaignState) and stream.state.name:
+            names[key] = campaign_title(stream.state.name, key.id)
+    return {key: name for key, name in names.items() if key in keys}
 
 
 async def audit_csv(request: Request) -> Response:

@@ -21,6 +21,7 @@ from webapp.access.refusals import NoSuchOrg
 from webapp.access.wiring import principal_of
 from webapp.orgs.tenants import Tenant, Tenants
 from webapp.pages.state import record, state_of
+from webapp.relay.subscriber import Subscriber
 from webapp.wire.streamkey import DEFAULT_ORG, quoted
 
 Sees = Literal["call", "campaign", "any"]
@@ -105,6 +106,27 @@ def scope_of(conn: HTTPConnection, sees: Sees) -> Scope:
         raise HTTPException(403, "Your role may not see this.")
     conn.state.org_scope = scope  # the switcher marks what the page shows
     return scope
+
+
+def rescoped(scope: Scope, tenants: Tenants, who: Principal | None, sees: Sees) -> Scope:
+    """What an open board of every organisation (``scope``, named none) shows now that its
+    stream's re-check found ``who``: the organisations of ``scope`` they may still see
+    ``sees`` in and the dashboard still serves (each by the tenant serving it now: a
+    re-keyed one's new parts), never one more than it showed."""
+    allowed = {t.slug for t in visible(tenants, who, sees)}
+    kept = (tenants.find(t.slug) for t in scope.shown if t.slug in allowed)
+    return Scope(tuple(t for t in kept if t is not None), scope.named)
+
+
+def rewatch(before: Scope, now: Scope, sub: Subscriber) -> None:
+    """Move a board's subscriber from the directories of ``before`` to those of ``now``: it
+    leaves those it no longer shows (their polls stop when nobody else watches), and stays
+    on the shared bulletin through those it keeps."""
+    for tenant in before.shown:
+        if tenant not in now.shown:
+            tenant.directory.unwatch(sub)
+    for tenant in now.shown:
+        tenant.directory.watch(sub)
 
 
 def _tenants(conn: HTTPConnection) -> Tenants:

@@ -19,11 +19,22 @@ from urllib.parse import urlencode
 from starlette.requests import Request
 from starlette.responses import Response
 
+from webapp.access.auth import Principal
+from webapp.access.streamguard import on_renewal
 from webapp.access.wiring import principal_of
 from webapp.delivery import htmlsse
 from webapp.delivery.serve import SSE, batches, sse_response
+from webapp.orgs.tenants import Tenants
 from webapp.pages.attention import call_keys, follow, redraws
-from webapp.pages.orgscope import Scope, page_base, record_shown, scope_of
+from webapp.pages.orgscope import (
+    Scope,
+    may_see,
+    page_base,
+    record_shown,
+    rescoped,
+    rewatch,
+    scope_of,
+)
 from webapp.pages.overviewcontext import (
     Filters,
     Shown,
@@ -34,7 +45,7 @@ from webapp.pages.overviewcontext import (
 )
 from webapp.pages.state import app_state
 from webapp.pages.templating import render_block, templates
-from webapp.relay.frames import Frame
+from webapp.relay.frames import Frame, render
 from webapp.relay.hub import Hub, Viewing
 from webapp.wire.streamkey import StreamKey
 
@@ -122,6 +133,9 @@ async def updates(request: Request) -> Response | SSE:
     parts = shown_parts(scope, principal_of(request))
     await _loaded(parts)  # a stream opened without its page (or on another node) starts whole
     frames = _Tables(running.hub, scope, parts, filters, running.attention_threshold)
+    if scope.named is None:  # every organisation the person may see: narrowed while open
+        frames.tenants = running.tenants
+        on_renewal(request.scope, frames.renewed)
     return sse_response(running.hub, frames.run())
 
 
@@ -140,9 +154,12 @@ class _Tables:
     ) -> None:
         self.hub, self.scope, self.parts, self.filters = hub, scope, parts, filters
         self.threshold = threshold
+        self.tenants: Tenants | None = None  # what narrows the page while open (renewed)
+        self.viewing: Viewing | None = None  # while the stream runs
 
     async def run(self) -> AsyncGenerator[bytes, None]:
         with self.hub.watch([], {}) as viewing:
+            self.viewing = viewing
             for part in self.parts:
                 part.directory.watch(viewing.sub)
             try:
@@ -160,8 +177,38 @@ class _Tables:
                         if chunk:
                             yield chunk
             finally:
+                self.viewing = None
                 for part in self.parts:
                     part.directory.unwatch(viewing.sub)
+
+    def renewed(self, who: object) -> bool:
+        """The stream's re-check found ``who``: what they may no longer see (an organisation
+        whose grant was revoked or that was removed; calls or campaigns a changed role does
+        not watch) leaves the tables at once: the calls followed for it are let go, and the
+        next message draws the tables without it. Never more than the page showed."""
+        principal = who if isinstance(who, Principal) else None
+        if self.tenants is None:
+            return True
+        now = rescoped(self.scope, self.tenants, principal, "any")
+        was = {p.slug: p for p in self.parts}
+        parts = [
+            Shown(
+                t,
+                now.name_of(t.slug),
+                was[t.slug].sees_calls and may_see(principal, t.slug, "call"),
+                was[t.slug].sees_campaigns and may_see(principal, t.slug, "campaign"),
+            )
+            for t in now.shown
+        ]
+        if parts == self.parts:
+            return True
+        before, self.scope, self.parts = self.scope, now, parts
+        viewing = self.viewing
+        if viewing is not None:
+            rewatch(before, now, viewing.sub)
+            self._follow(viewing)
+            viewing.sub.offer(render("", "directory", {}))  # in its turn: the tables, redrawn
+        return True
 
     def _follow(self, viewing: Viewing) -> None:
         follow(viewing, _followed(self.parts))

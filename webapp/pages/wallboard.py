@@ -20,15 +20,17 @@ from urllib.parse import urlencode
 from starlette.requests import Request
 from starlette.responses import Response
 
+from webapp.access.auth import Principal
+from webapp.access.streamguard import on_renewal
 from webapp.delivery import cursor, htmlsse
 from webapp.delivery.serve import SSE, batches, last_event_id, sse_response
 from webapp.orgs.tenants import Tenant, Tenants
 from webapp.pages import views
 from webapp.pages.attention import call_keys
-from webapp.pages.orgscope import Scope, page_base, record_shown, scope_of
+from webapp.pages.orgscope import Scope, page_base, record_shown, rescoped, rewatch, scope_of
 from webapp.pages.state import app_state
 from webapp.pages.templating import render_block, templates
-from webapp.relay.frames import Frame
+from webapp.relay.frames import Frame, render
 from webapp.relay.hub import Hub, Viewing
 from webapp.wire.rest import CallSummary
 from webapp.wire.streamkey import StreamKey
@@ -154,8 +156,11 @@ async def updates(request: Request) -> Response | SSE:
     await _loaded(scope)  # a resume on a node that shows no board yet: no card is gone
     hub: Hub = app_state(request).hub
     view = BoardView.of(request)
-    card = card_view(scope, app_state(request).tenants)
-    session = _Session(hub, scope, last_event_id(request), view, card)
+    tenants = app_state(request).tenants
+    card = card_view(scope, tenants)
+    session = _Session(hub, scope, last_event_id(request), view, card, tenants)
+    if scope.named is None:  # every organisation the person may see: narrowed while open
+        on_renewal(request.scope, session.renewed)
     return sse_response(hub, session.run())
 
 
@@ -206,6 +211,22 @@ def _score(hub: Hub, key: StreamKey) -> int:
     return int((stream.health.current().get("attention") or {}).get("score", 0))
 
 
+class _EveryOrg:
+    """Every organisation's slug, to read a cursor's entries whatever they name."""
+
+    def __contains__(self, slug: object) -> bool:
+        return True
+
+
+def _strays(text: str | None, orgs: frozenset[str]) -> bool:
+    """Whether the browser's cursor names cards of organisations the board does not show
+    (any more: a grant revoked, an organisation removed, while it was away)."""
+    return any(key.org not in orgs for key in cursor.entries(text, _EveryOrg()))
+
+
+CLEAR = htmlsse.message(htmlsse.partial("#cards", "innerHTML", ""))
+
+
 def _positions(text: str | None, orgs: frozenset[str]) -> dict[StreamKey, str]:
     """The cards the browser has, and where each stands: only well-formed call entries of
     the organisations the board shows."""
@@ -217,28 +238,60 @@ class _Session:
     """One browser's wallboard connection: one viewer of many streams and of the directory."""
 
     def __init__(
-        self, hub: Hub, scope: Scope, last_id: str | None, view: BoardView, card: views.View
+        self,
+        hub: Hub,
+        scope: Scope,
+        last_id: str | None,
+        view: BoardView,
+        card: views.View,
+        tenants: Tenants,
     ) -> None:
         self.hub = hub
         self.scope = scope
         self.view = view
         self.card = card
+        self.tenants = tenants
         self.at = _positions(last_id, scope.slugs)  # the cards the browser shows
+        # Cards of an organisation no longer shown are on the page: it is drawn anew, from
+        # no card (whose ids the cursor holds are not echoed back), exact resume given up.
+        self.clear = _strays(last_id, scope.slugs)
+        if self.clear:
+            self.at = {}
+        self.viewing: Viewing | None = None  # while the stream runs
 
     async def run(self) -> AsyncGenerator[bytes, None]:
         await self.hub.ready(self._wanted())
         with self.hub.watch([], {}, self.card) as viewing:
+            self.viewing = viewing
             for tenant in self.scope.shown:
                 tenant.directory.watch(viewing.sub)
             try:
-                yield b"".join(self._sync(viewing))
+                yield (CLEAR if self.clear else b"") + b"".join(self._sync(viewing))
                 encode = partial(self._chunks, viewing)
                 async with aclosing(batches(viewing.sub, encode, htmlsse.HEARTBEAT)) as chunks:
                     async for chunk in chunks:
                         yield chunk
             finally:
+                self.viewing = None
                 for tenant in self.scope.shown:
                     tenant.directory.unwatch(viewing.sub)
+
+    def renewed(self, who: object) -> bool:
+        """The stream's re-check found ``who``: an organisation they may no longer see (a
+        grant revoked, a role that no longer watches calls, an organisation removed) leaves
+        the board at once: its streams are let go before another frame of theirs is
+        written, and the next message deletes its cards. False (the stream ends): nothing
+        is left to show, as a new request would be refused."""
+        principal = who if isinstance(who, Principal) else None
+        now = rescoped(self.scope, self.tenants, principal, "call")
+        before, self.scope = self.scope, now
+        viewing = self.viewing
+        if viewing is not None and now.shown != before.shown:
+            rewatch(before, now, viewing.sub)
+            for key in [k for k in viewing.streams if k.org not in now.slugs]:
+                viewing.detach(key)
+            viewing.sub.offer(render("", "directory", {}))  # in its turn: the cards go
+        return bool(now.shown)
 
     def _wanted(self) -> list[StreamKey]:
         return _wanted(self.scope, self.view, self.hub)

@@ -9,10 +9,21 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import delete, exists, insert, select, update
 
 from webapp.store.database import Database, StoreConflict
-from webapp.store.schema import orgs
+from webapp.store.schema import (
+    actions,
+    alerts,
+    api_tokens,
+    call_summaries,
+    campaign_summaries,
+    embed_links,
+    orgs,
+    user_orgs,
+)
+
+HISTORY = (alerts, actions, call_summaries, campaign_summaries)  # rows a shift leaves behind
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,8 +97,32 @@ class OrgRows:
             done = await conn.execute(update(orgs).where(orgs.c.slug == slug).values(**values))
         return done.rowcount > 0
 
-    async def remove(self, slug: str) -> bool:
-        """Forget ``slug`` (and its sealed key); whether it existed."""
+    async def remove(self, slug: str, at: datetime, by: str = "organisation removed") -> bool:
+        """Forget ``slug`` (and its sealed key) and, in the same transaction, everything that
+        opened it: its grants go, its API tokens and embed links are revoked (at ``at``), so
+        none of them opens an organisation that takes the slug later. Whether it existed."""
         async with self.db.begin() as conn:
             done = await conn.execute(delete(orgs).where(orgs.c.slug == slug))
-        return done.rowcount > 0
+            if done.rowcount == 0:
+                return False
+            await conn.execute(delete(user_orgs).where(user_orgs.c.org == slug))
+            await conn.execute(
+                update(api_tokens)
+                .where(api_tokens.c.org == slug, api_tokens.c.revoked_at.is_(None))
+                .values(revoked_at=at)
+            )
+            await conn.execute(
+                update(embed_links)
+                .where(embed_links.c.org == slug, embed_links.c.revoked_at.is_(None))
+                .values(revoked_at=at, revoked_by=by[:128])
+            )
+        return True
+
+    async def history_left(self, slug: str) -> bool:
+        """Whether the history (alerts, actions, call and campaign summaries) still holds
+        rows of ``slug``: those of an organisation removed, kept until they are pruned."""
+        async with self.db.begin() as conn:
+            for table in HISTORY:
+                if (await conn.execute(select(exists().where(table.c.org == slug)))).scalar():
+                    return True
+        return False
