@@ -6,15 +6,26 @@
 - :func:`live`: viewers of one call while the simulator paces final segments;
   over a window: latency from the simulator's send-time marker to the viewer's
   read, lost and duplicated segments, and the CPU time of each process.
+
+``BENCH_PROFILE=<folder>`` records a py-spy profile of our proxy over each live window
+(``<folder>/<viewers>x<rate>.txt``, py-spy's raw format: one stack and its samples a line;
+py-spy is not a dependency: ``.venv/bin/pip install py-spy``). py-spy reads the proxy
+without pausing it, but shares the machine: a profiled run's figures are for finding
+where the time goes, not for the table.
 """
 
 from __future__ import annotations
 
+import math
 import os
+import shutil
+import subprocess
+import sys
 import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from bench.control import Child
@@ -147,10 +158,13 @@ def live(
     time.sleep(warmup)
     meter = procs.meter()
     connecting = procs.proxy.call("gc")
+    profiler = _profiler(procs, window, f"{viewers}x{rate:g}")
     start = time.time()
     time.sleep(window)
     end = time.time()
     cpu, others = meter.read()
+    if profiler is not None:
+        profiler.wait(30)
     gc_pauses = procs.proxy.call("gc")
     procs.sim.call("rate", per_second=None)
     time.sleep(drain)
@@ -171,6 +185,19 @@ def live(
         opened["errors"],
         connecting,
     )
+
+
+def _profiler(procs: Procs, seconds: float, name: str) -> subprocess.Popen[bytes] | None:
+    """py-spy recording our proxy for ``seconds``, when ``BENCH_PROFILE`` names a folder."""
+    folder = os.environ.get("BENCH_PROFILE")
+    spy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
+    if not folder or procs.server_pid is not None or not Path(spy).exists():
+        return None  # not asked, or nginx (not Python), or no py-spy
+    Path(folder).mkdir(parents=True, exist_ok=True)
+    out = Path(folder) / f"{name}.txt"
+    command = [spy, "record", "-r", "250", "-f", "raw", "--nonblocking"]
+    command += ["-p", str(procs.pid), "-d", str(math.ceil(seconds)), "-o", str(out)]
+    return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
 class CpuMeter:

@@ -20,7 +20,8 @@ import httpx
 from tests.live import LiveApp
 
 MARK = re.compile(rb"seg(\d{4})\.")
-_TAIL = 7  # a mark is 8 bytes: a tail this long never holds a whole one
+PING = re.compile(rb"\n: ping\n")  # the JSON API's heartbeat comment, after an event's end
+_TAIL = 7  # a mark is 8 bytes, a ping 8: a tail this long never holds a whole one
 TCP_ESTABLISHED = 1  # the first byte of Linux's tcp_info
 
 
@@ -69,6 +70,7 @@ class RawViewer:
         self.rcvbuf = rcvbuf
         self.stall_after = stall_after
         self.seen: list[int] = []
+        self.pings = 0  # heartbeat comments read
         self.ended = False  # the server closed or reset the connection
         self.sock = socket.socket()
         self._changed = asyncio.Event()
@@ -105,6 +107,7 @@ class RawViewer:
                     break
                 window = tail + data
                 self.seen += [int(m[1]) for m in MARK.finditer(window)]
+                self.pings += len(PING.findall(window))
                 tail = window[-_TAIL:]
                 self._changed.set()
         except ConnectionError:
@@ -130,6 +133,21 @@ class RawViewer:
         except TimeoutError:
             last = self.seen[-5:]
             raise AssertionError(f"timed out; {len(self.seen)} marks, last {last}") from None
+
+    async def wait_for_pings(self, n: int, timeout: float = 30.0) -> None:
+        """Until ``n`` heartbeat comments are in; AssertionError after ``timeout`` s."""
+
+        async def scan() -> None:
+            while self.pings < n:
+                if self.ended:
+                    raise AssertionError(f"the stream ended after {self.pings} pings")
+                self._changed.clear()
+                await self._changed.wait()
+
+        try:
+            await asyncio.wait_for(scan(), timeout)
+        except TimeoutError:
+            raise AssertionError(f"timed out; {self.pings} pings") from None
 
     def in_order(self) -> list[int]:
         """The marks in the order they first came; AssertionError if one came back late."""

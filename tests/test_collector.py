@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import weakref
 from collections.abc import Iterator
@@ -87,3 +88,35 @@ def test_a_tick_never_lists_the_collectors_objects(monkeypatch: pytest.MonkeyPat
         gc.collect(1)
         collector.tick()
     assert collector.freezes >= 1
+
+
+async def test_a_steady_state_wakes_the_loop_for_nothing() -> None:
+    """No timer runs for the collector while nothing ages (the sweep's aside)."""
+    loop = asyncio.get_running_loop()
+    timers = len(getattr(loop, "_scheduled"))  # noqa: B009
+    collector = Collector(interval=0.01, sweep=0, batch=1)
+    collector.start()
+    try:
+        assert len(getattr(loop, "_scheduled")) == timers  # noqa: B009
+    finally:
+        collector.stop()
+
+
+async def test_objects_that_age_are_frozen_without_a_tick_asked_for() -> None:
+    """A middle collection (the interpreter's own, here forced) calls for a look: what
+    survived it is frozen soon after, with no timer polling for it."""
+    collector = Collector(interval=0.01, sweep=0, batch=1)
+    collector.start()
+    try:
+        kept = [Node() for _ in range(100)]
+        freezes = collector.freezes
+        gc.collect(1)  # in this thread; a worker thread's collection asks the same way
+        for _ in range(200):
+            if collector.freezes > freezes:
+                break
+            await asyncio.sleep(0.01)
+        assert collector.freezes > freezes
+        assert all(frozen(node) for node in kept)
+    finally:
+        collector.stop()
+    assert collector._collected not in gc.callbacks

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 
 from webapp.relay.frames import Frame, render
+from webapp.relay.heartbeats import heartbeats_of
 from webapp.relay.subscriber import Subscriber
 from webapp.wire.streamkey import StreamKey
 
@@ -204,15 +205,45 @@ async def test_offering_several_frames_past_the_bound_cuts_the_viewer_and_keeps_
 
 
 async def test_a_heartbeat_is_due_only_after_a_period_without_frames() -> None:
-    """A viewer that is being sent frames needs no heartbeat; the timer looks again sooner."""
+    """A viewer that is being sent frames needs no heartbeat: the sweep looks twice a
+    period, and only one that finds nothing sent since its last look beats."""
     sub = Subscriber(capacity=8, heartbeat=60.0)
-    reader = await parked(sub)  # arms the heartbeat timer
+    beats = heartbeats_of(asyncio.get_running_loop(), 60.0)
+    reader = await parked(sub)  # joins the loop's sweep
     sent = frame("transcript", "call:CA1")
     sub.offer(sent)
     assert await reader == [sent]
-    sub._on_beat()  # the timer fires: frames went out in this period
+    beats.sweep()  # frames went out in this half period
     assert not sub._beat
-    sub._on_beat()  # the next look: a silent period
+    beats.sweep()  # the next look: a silent half period
     assert sub._beat
     assert await asyncio.wait_for(sub.get_batch(), 1) == []
     sub.close("done")
+    assert sub not in beats.subscribers
+
+
+async def test_a_due_heartbeat_goes_to_the_direct_path_without_waking_the_reader() -> None:
+    sub, calls = Subscriber(capacity=8, heartbeat=60.0), []
+    sub.direct = lambda frames: calls.append(frames) or True
+    beats = heartbeats_of(asyncio.get_running_loop(), 60.0)
+    reader = await parked(sub)
+    beats.sweep()  # what went out before it waited counts: no heartbeat yet
+    beats.sweep()
+    assert calls == [[]] and not reader.done()
+    beats.sweep()  # the heartbeat counts as sent: the next is a period later
+    assert calls == [[]]
+    beats.sweep()
+    assert calls == [[], []] and not reader.done()
+    sub.close("done")
+    assert await reader is None
+
+
+async def test_many_waiting_viewers_share_one_heartbeat_timer() -> None:
+    loop = asyncio.get_running_loop()
+    timers = len(getattr(loop, "_scheduled"))  # noqa: B009
+    subs = [Subscriber(capacity=8, heartbeat=30.0) for _ in range(100)]
+    readers = [await parked(sub) for sub in subs]
+    assert len(getattr(loop, "_scheduled")) - timers <= 1  # noqa: B009
+    for sub in subs:
+        sub.close("done")
+    assert [await reader for reader in readers] == [None] * 100

@@ -18,10 +18,17 @@ browsers resume elsewhere with their last id), then drains as usual, bounded by
 
 Once started, the server keeps the garbage collector's full collections off the
 live path (:mod:`webapp.collector`).
+
+uvicorn's main loop wakes ten times a second to see whether it should exit (and once a
+second refreshes its ``date`` header): ten wake-ups of the loop a second, each a timer,
+a future and a step of its task, with nothing to do. Ours wakes once a second (the
+``date`` header's pace), and at once when told to exit: setting ``should_exit`` (a
+signal handler, a test, the bench) wakes it.
 """
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import logging
 import socket
@@ -39,12 +46,55 @@ from webapp.pages.state import state_of
 from webapp.settings import Settings
 from webapp.transports import release_closed_transports
 
+TICK = 1.0
+"""Seconds between the main loop's looks (uvicorn's: 0.1); its ``date`` header's pace."""
+
 
 class DashboardServer(uvicorn.Server):
     def __init__(self, config: uvicorn.Config, app: Starlette) -> None:
+        self._exit = False
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._nap: asyncio.Future[None] | None = None
         super().__init__(config)
         self.dashboard = app
         self.collector: Collector | None = None
+
+    @property
+    def should_exit(self) -> bool:
+        return self._exit
+
+    @should_exit.setter
+    def should_exit(self, value: bool) -> None:
+        self._exit = value
+        loop = self._loop
+        if value and loop is not None and not loop.is_closed():
+            # Thread-safe: uvicorn's signal handlers run between two bytecodes of the
+            # loop's thread, even while the loop waits in select().
+            loop.call_soon_threadsafe(self._wake)
+
+    def _wake(self) -> None:
+        nap = self._nap
+        if nap is not None and not nap.done():
+            nap.set_result(None)
+
+    async def main_loop(self) -> None:
+        """uvicorn's main loop, once a second: ``on_tick`` sees a counter of tenths of a
+        second (its ``date`` header is refreshed on every whole second), and the loop ends
+        as soon as ``should_exit`` is set."""
+        loop = self._loop = asyncio.get_running_loop()
+        counter = 0
+        should_exit = await self.on_tick(counter)
+        while not should_exit:
+            counter = (counter + 10) % 864000
+            self._nap = loop.create_future()
+            timer = loop.call_later(TICK, self._wake)
+            try:
+                if not self._exit:
+                    await self._nap
+            finally:
+                timer.cancel()
+                self._nap = None
+            should_exit = await self.on_tick(counter)
 
     async def startup(self, sockets: list[socket.socket] | None = None) -> None:
         release_closed_transports()  # closed connections freed at once (Python 3.11)

@@ -44,7 +44,7 @@ from webapp.access.netaddr import Network, contains
 from webapp.access.refusals import BadStreams, Forbidden, NoSuchOrg, SignInNeeded
 from webapp.access.routes import Need, OrgNeed, guard_of, opened_org, route_org, split_org
 from webapp.access.sessions import SessionPolicy
-from webapp.access.streamguard import Recheck, RevocableReceive, renewed
+from webapp.access.streamguard import Recheck, RevocableReceive, renewed, renews
 from webapp.access.tokens import TokenStore
 from webapp.access.users import Role, Roles, parse_role
 from webapp.store.database import StoreError
@@ -148,6 +148,24 @@ def peer(conn: HTTPConnection) -> str | None:
     if isinstance(found, str):
         return found
     return conn.client.host if conn.client else None
+
+
+def same_request(conn: HTTPConnection) -> tuple[object, ...] | None:
+    """All a stream's re-check reads of its request (path, query, headers: the credentials
+    among them; the address): two streams alike in it get the same answer at one moment.
+    None for a stream that listens to its re-checks (a board of every organisation): its
+    check tells its own listener, so it runs its own."""
+    scope = conn.scope
+    if renews(scope):
+        return None
+    return (
+        scope.get("root_path"),
+        scope.get("path"),
+        scope.get("query_string"),
+        tuple((bytes(name), bytes(value)) for name, value in scope.get("headers", ())),
+        peer(conn),
+        conn.client.host if conn.client else None,
+    )
 
 
 class Resolver:
@@ -290,7 +308,7 @@ class AuthGate:
                 return False
             return renewed(conn.scope, now.within(who.org))  # a board narrows what it shows
 
-        recheck = Recheck(self.recheck, holds, guarded.revoke)
+        recheck = Recheck(self.recheck, holds, guarded.revoke, share=partial(same_request, conn))
         held = held_of(conn.scope)
         try:
             await self.app(conn.scope, guarded, send_start)

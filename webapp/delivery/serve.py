@@ -46,11 +46,12 @@ async def batches(
 
     When the response offers a direct sink, frames that find the reader parked
     are encoded and written by the subscriber's flush (no wake-up of this task),
-    except an ``end`` that ends the response: that one comes through here.
+    except an ``end`` that ends the response: that one comes through here; and so
+    is a due heartbeat, by the heartbeats' sweep.
     """
     sink = direct_sink()
     if sink is not None:
-        sub.direct = partial(_write_now, sink, encode, until_end)
+        sub.direct = partial(_write_now, sink, encode, heartbeat, until_end)
     try:
         while (batch := await sub.get_batch()) is not None:
             if not batch:
@@ -67,9 +68,12 @@ async def batches(
 def _write_now(
     sink: Callable[[bytes], bool],
     encode: Callable[[list[Frame]], bytes],
+    heartbeat: bytes,
     until_end: bool,
     frames: list[Frame],
 ) -> bool:
+    if not frames:
+        return sink(heartbeat)
     if until_end and frames[-1].type == "end":
         return False  # the loop above writes it, and ends the response (as it would: it ends
         # on a batch whose last frame is the end, and writes any other batch whole)

@@ -27,7 +27,8 @@ does only what must be done per viewer:
   left in the connection's own buffer (the direct path hands a frame over and
   returns; uvicorn's send returns below its high-water mark) that the socket has not
   taken a byte of since the last look. It runs only while one of those holds, so an
-  idle viewer holds no timer for it; heartbeats come from the subscriber's own timer.
+  idle viewer holds no timer for it; heartbeats come from the loop's one sweep of
+  every viewer (``webapp.relay.heartbeats``).
 - a stalled viewer's connection is reset, not closed: a close waits for the unsent
   bytes to leave, which for a socket that never reads is never.
 

@@ -10,9 +10,11 @@ Campaign progress is "latest wins": a newer ``progress`` frame of a stream
 replaces one still queued, so a slow viewer skips intermediate counters
 instead of piling them up. Nothing else is ever dropped or reordered.
 
-No tasks of its own, and little to hold while idle (a list, a heartbeat timer, a
-future only while the reader waits): all methods run on the event loop's thread,
-so a check and the change that follows it cannot interleave with another call.
+No tasks or timers of its own, and little to hold while idle (a list, a future only
+while the reader waits): all methods run on the event loop's thread, so a check and
+the change that follows it cannot interleave with another call. Its heartbeat comes
+from the loop's one sweep of every viewer (:mod:`webapp.relay.heartbeats`), which it
+joins when its reader first waits and leaves when it closes.
 
 The direct path: when a frame finds the reader parked with nothing queued
 (everything before was handed over and written) and :attr:`Subscriber.direct`
@@ -21,7 +23,8 @@ subscriber joins the loop's one flush, run once the burst that made the frame
 is over: it hands every frame queued by then to ``direct`` in one call, which
 writes them to the viewer's socket at once and says True. When it says False
 (the socket is not writable now) the reader is woken and takes the queue as
-usual, so order, coalescing, the bound and the cut are those of the queue.
+usual, so order, coalescing, the bound and the cut are those of the queue. A due
+heartbeat takes the same path: ``direct([])`` writes the heartbeat's bytes.
 
 So whoever offers must let the loop turn between inputs (the stream's feeds do):
 until it does, neither the flush nor a woken reader runs, and every queue only fills.
@@ -34,6 +37,7 @@ import weakref
 from collections.abc import Callable, Sequence
 
 from webapp.relay.frames import Frame
+from webapp.relay.heartbeats import Heartbeats, heartbeats_of
 
 COALESCED_TYPES = frozenset({"progress"})
 QUEUE_FULL = "queue_full"
@@ -52,11 +56,11 @@ class Subscriber:
         self._queue: list[Frame] = []  # a deque holds a 64-slot block even when empty
         self._waiter: asyncio.Future[None] | None = None  # the parked reader's (no Event: lighter)
         self._beat = False  # a heartbeat is due
-        self._heard = False  # a frame was offered since the heartbeat timer last looked
-        self._timer: asyncio.TimerHandle | None = None
+        self._heard = False  # something went out since the heartbeats' last look
+        self._beats: Heartbeats | None = None  # the sweep this subscriber is in, once it waits
         self._parked = False  # the reader waits, having written everything it got
         self._flush_due = False  # in the loop's flush (frames queued, reader not woken)
-        self.direct: Callable[[list[Frame]], bool] | None = None
+        self.direct: Callable[[list[Frame]], bool] | None = None  # [] : the heartbeat
         self.direct_writes = 0  # frames the direct path took
         self._flusher: _Flush | None = None  # the loop's flush, found on first use
 
@@ -123,13 +127,15 @@ class Subscriber:
     async def get_batch(self) -> list[Frame] | None:
         """Every queued frame at once (a burst becomes one write), waiting for one.
 
-        ``[]`` when a heartbeat is due (after ``heartbeat`` seconds in which no
-        frame was offered, at most 1.5 times that: a timer of its own, no
-        per-frame timeout on the hot path); None once closed and drained (end of
-        stream).
+        ``[]`` when a heartbeat is due (after more than ``heartbeat / 2`` and at most
+        ``heartbeat`` seconds in which nothing went out: the loop's one sweep of every
+        viewer, no timer of its own, no per-frame timeout on the hot path) and the
+        direct path did not write it; None once closed and drained (end of stream).
         """
-        if self.heartbeat is not None and self._timer is None and self.closed_reason is None:
-            self._schedule_beat()
+        if self.heartbeat is not None and self._beats is None and self.closed_reason is None:
+            self._heard = True  # what is written before the first wait counts as heard
+            self._beats = heartbeats_of(asyncio.get_running_loop(), self.heartbeat)
+            self._beats.add(self)
         while not self._queue and not self._beat:
             if self.closed_reason is not None:
                 return None
@@ -144,22 +150,22 @@ class Subscriber:
         batch, self._queue = self._queue, []
         return batch
 
-    def _schedule_beat(self) -> None:
-        assert self.heartbeat is not None
-        self._timer = asyncio.get_running_loop().call_later(self.heartbeat, self._on_beat)
-
-    def _on_beat(self) -> None:
-        if self.closed_reason is not None:
+    def look(self) -> None:
+        """The heartbeats' sweep (every ``heartbeat / 2`` s): a heartbeat is due when
+        nothing went out since the last look. A parked reader's goes straight to its
+        socket when the direct path can take it now; otherwise the reader is woken."""
+        if self._heard or self.closed_reason is not None:
+            self._heard = False  # frames went out since the last look: no heartbeat yet
             return
-        assert self.heartbeat is not None
-        if self._heard:  # frames went out since the last look: no heartbeat needed yet
-            self._heard = False
-            delay = self.heartbeat / 2
-        else:
-            self._beat = True
-            self._wake()
-            delay = self.heartbeat
-        self._timer = asyncio.get_running_loop().call_later(delay, self._on_beat)
+        self._heard = True  # the heartbeat counts: the next is due a whole period later
+        if self._parked and not self._queue and self.direct is not None:
+            try:
+                if self.direct([]):
+                    return
+            except Exception:  # the reader's own path will meet and report it
+                pass
+        self._beat = True
+        self._wake()
 
     def close(self, reason: str, *, discard: bool = False) -> None:
         """Close for good and wake the reader; the first reason sticks.
@@ -171,8 +177,8 @@ class Subscriber:
             self.closed_reason = reason
         if discard:
             self._queue.clear()
-        if self._timer is not None:
-            self._timer.cancel()
+        if self._beats is not None:
+            self._beats.discard(self)
         self._wake()
 
     def _wake(self) -> None:

@@ -148,7 +148,8 @@ class AccessSettings(Area):
         1.0,
         gt=0,
         description="Minutes between re-checks of an open stream's viewer; a signed-out, "
-        "removed or demoted viewer's stream ends at the next one.",
+        "removed or demoted viewer's stream ends at the next one (up to a twentieth of the "
+        "period late).",
     )
 
     @field_validator("dashboard_public_url")

@@ -31,7 +31,7 @@ class RelaySettings(Area):
         15.0,
         gt=0,
         description="Seconds of silence before an SSE heartbeat comment (a viewer sent "
-        "nothing for that long hears one within 1.5 times it).",
+        "nothing for that long has heard one; one sweep of every viewer twice a period).",
     )
     relay_poll_interval: float = Field(
         5.0, gt=0, description="Seconds between REST polls while a stream is in fallback."
