@@ -5,7 +5,10 @@
 Each round runs the given tests (default: ``tests/test_cluster_attention.py``) in a
 fresh pytest process while ``K`` busy loops (``nice -n 19``) and ``P`` extra pytest
 processes of the same tests compete for the CPU: the load under which the dead-air
-test once saw its two nodes name one frame ``-3`` and ``-7``. Prints each failure's
+test once saw its two nodes name one frame ``-3`` and ``-7``. Any cluster test loops the
+same way: ``python -m bench.stress_cluster_ids --pytests 1 tests/test_cluster_orgs_nodes.py``
+is the loop that showed a holder's 0.4 s test keepalive reconnecting under load (two
+upstream sockets in total, never two at once). Prints each failure's
 output and, at the end, failures over rounds and the rounds' wall times. Exit status:
 1 when any round failed. Run it under ``nice -n 10`` on a shared machine.
 """

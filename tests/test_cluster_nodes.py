@@ -100,7 +100,8 @@ async def test_kill_9_of_the_lease_holder_twice_loses_and_repeats_no_line(
                     await talk(5)
                     for viewer in viewers:
                         await viewer.wait_for_lines(lines, timeout=20)
-                    assert sim.connections_total(key) == 1  # 60 viewers, 3 nodes, 1 upstream
+                    # 60 viewers, 3 nodes, 1 upstream at a time (a reconnect is not a second)
+                    assert sim.connections_peak(key) == 1
                     killed = []
                     for _ in range(2):
                         name = await holder_of(redis_module, key)

@@ -120,9 +120,11 @@ async def test_two_organisations_on_three_nodes_keep_their_guarantees_through_ki
                     for org, each in viewers.items():
                         for viewer in each:
                             await viewer.wait_for_lines(lines[org], timeout=30)
-                    # One upstream per stream per organisation, each with its own key.
-                    assert sim.connections_total(keys["default"]) == 1
-                    assert acme.connections_total(f"call:{theirs}") == 1
+                    # One upstream per stream per organisation, each with its own key: never
+                    # two sockets of a stream at once. (Not "one socket ever": under load the
+                    # holder's 0.4 s keepalive can give up on a slow simulator and reconnect.)
+                    assert sim.connections_peak(keys["default"]) == 1
+                    assert acme.connections_peak(f"call:{theirs}") == 1
 
                     # Isolation on every node: each token is refused the other's streams as
                     # if they did not exist, under either organisation's URL.

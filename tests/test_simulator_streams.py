@@ -297,6 +297,19 @@ async def test_connections_are_counted_live_and_in_total_per_stream(sim: Simulat
     assert sim.attempts(key) == 2
 
 
+async def test_the_peak_counts_sockets_at_once_not_one_after_another(sim: Simulator) -> None:
+    sid = sim.add_call()
+    key = f"call:{sid}"
+    for _ in range(3):  # a client reconnecting: three connections, never two at once
+        async with open_call(sim, sid):
+            await sim.wait_for_connections(key, 1)
+        await sim.wait_for_connections(key, 0)
+    assert (sim.connections_total(key), sim.connections_peak(key)) == (3, 1)
+    async with open_call(sim, sid), open_call(sim, sid):
+        await sim.wait_for_connections(key, 2)
+    assert (sim.connections_total(key), sim.connections_peak(key)) == (5, 2)
+
+
 async def test_waiting_for_a_count_that_never_comes_times_out(sim: Simulator) -> None:
     with pytest.raises(TimeoutError, match="0 live connections, not 1"):
         await sim.wait_for_connections("call:CA1", 1, timeout=0.05)

@@ -27,6 +27,11 @@ class StreamControl:
         """Sockets of ``key`` ever accepted past authentication (hung ones included)."""
         return self.session.streams.total(parse_key(key).key)
 
+    def connections_peak(self, key: str) -> int:
+        """The most live sockets of ``key`` there ever were at once: 1 when each connection
+        came after the previous one ended (a client's reconnect), whatever the total."""
+        return self.session.streams.peak(parse_key(key).key)
+
     def attempts(self, key: str) -> int:
         """WebSocket upgrade requests ever made for ``key``, whatever became of them."""
         return self.session.streams.attempts(parse_key(key).key)

@@ -19,6 +19,7 @@ class Streams:
         self._live: defaultdict[str, set[Peer]] = defaultdict(set)
         self._hung: defaultdict[str, set[Peer]] = defaultdict(set)
         self._total: Counter[str] = Counter()
+        self._peak: Counter[str] = Counter()  # the most live at once
         self._attempts: Counter[str] = Counter()
         self._changed = asyncio.Event()
 
@@ -28,6 +29,7 @@ class Streams:
     def add(self, peer: Peer) -> None:
         self._live[peer.key].add(peer)
         self._total[peer.key] += 1
+        self._peak[peer.key] = max(self._peak[peer.key], len(self._live[peer.key]))
         self._notify()
 
     def add_hung(self, peer: Peer) -> None:
@@ -68,6 +70,9 @@ class Streams:
 
     def total(self, key: str) -> int:
         return self._total[key]
+
+    def peak(self, key: str) -> int:
+        return self._peak[key]
 
     def attempts(self, key: str) -> int:
         return self._attempts[key]
