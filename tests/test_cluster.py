@@ -226,7 +226,10 @@ async def test_a_line_spoken_during_a_takeovers_replay_comes_first_and_the_rest_
             await viewer.wait_for(holds_all(viewer, lines), timeout=10)
             assert placed(viewer.events) == lines  # every line, in order, once
         assert transcript(stays[0]) == transcript(stays[1])  # the same ids on both nodes
-        assert sim.connections_total(key) == 2  # one upstream at a time
+        # One upstream at a time: the holder's, then the next one's (a reconnect under load
+        # may add another after them, never beside them).
+        assert sim.connections_peak(key) == 1
+        assert sim.connections_total(key) >= 2
         for viewer in stays:
             await viewer.stop()
 
