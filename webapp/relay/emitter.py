@@ -110,14 +110,13 @@ class Emitter:
         return frame
 
     def _moment(self) -> tuple[object, ...] | None:
-        """What a call's snapshot shows changes only with a frame (a new id), a connection
-        line (no id) or figures measured again (the ticking seconds, no frame); None: not
-        kept (a campaign's progress waits in the coalescer after its state changed; an
-        ended call's would be held for its whole linger)."""
-        health = self.features.health
-        if health is None or self.state.ended:
+        """What a call's snapshot shows changes only with a frame (a new id) or a connection
+        line (no id): its figures are those last sent (:meth:`CallHealth.current`), which
+        only a frame changes; None: not kept (a campaign's progress waits in the coalescer
+        after its state changed; an ended call's would be held for its whole linger)."""
+        if self.features.health is None or self.state.ended:
             return None
-        return (self.log.last_id, health.measured, tuple(self.connection.items()))
+        return (self.log.last_id, tuple(self.connection.items()))
 
     def status_frame(self) -> Frame:
         """The current connection state, to send without an id (it does not move the cursor)."""
