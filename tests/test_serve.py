@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from contextlib import aclosing
 
 from starlette.requests import Request
@@ -70,11 +71,18 @@ async def test_a_due_heartbeat_goes_straight_to_the_socket_when_the_response_off
     written: list[bytes] = []
     beat = asyncio.Event()
 
-    def sink(chunk: bytes) -> bool:
-        written.append(chunk)
-        beat.set()
-        return True
+    class Sink:
+        def write(self, chunk: bytes) -> bool:
+            written.append(chunk)
+            beat.set()
+            return True
 
+        def frames(
+            self, encode: Callable[[list[Frame]], bytes], heartbeat: bytes, until_end: bool
+        ) -> Callable[[list[Frame]], bool]:
+            return lambda frames: self.write(encode(frames) if frames else heartbeat)
+
+    sink = Sink()
     sub = Subscriber(8, heartbeat=0.01)
     token = _SINK.set(sink)
     try:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import socket
+import struct
 from collections.abc import AsyncGenerator, AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -11,7 +13,8 @@ import uvicorn
 from starlette.types import Message, Receive, Scope, Send
 
 from tests.live import wait_started
-from webapp.delivery.sseresponse import StreamResponse
+from webapp.delivery.protocol import DashboardConfig, HeadTimeoutProtocol
+from webapp.delivery.sseresponse import DirectSink, StreamResponse, direct_sink
 
 
 class Source:
@@ -128,3 +131,101 @@ async def test_the_stall_watchdog_runs_only_while_a_write_is_under_way() -> None
     gone.set()
     await asyncio.wait_for(serving, 5)
     assert source.stalls == 0
+
+
+class Direct:
+    """A response whose generator hands its direct path to the test, then yields what the
+    test queues (the response's own writer)."""
+
+    def __init__(self) -> None:
+        self.source = Source()
+        self.sink: asyncio.Future[DirectSink] = asyncio.get_running_loop().create_future()
+
+    async def chunks(self) -> AsyncGenerator[bytes, None]:
+        sink = direct_sink()
+        assert sink is not None  # our protocol serves the connection
+        self.sink.set_result(sink)
+        async for chunk in self.source.chunks():
+            yield chunk
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            response = StreamResponse(self.chunks(), stall_timeout=5, on_stall=self.source.stalled)
+            await response(scope, receive, send)
+
+
+@asynccontextmanager
+async def our_server(app: Direct) -> AsyncIterator[int]:
+    config = DashboardConfig(
+        app, host="127.0.0.1", port=0, log_config=None, lifespan="off", http=HeadTimeoutProtocol
+    )
+    server = uvicorn.Server(config)
+    server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
+    task = asyncio.create_task(server.serve())
+    await wait_started(server, task)
+    try:
+        yield server.servers[0].sockets[0].getsockname()[1]
+    finally:
+        server.should_exit = True
+        await asyncio.wait_for(task, 10)
+
+
+async def reader(port: int, rcvbuf: int = 4096) -> socket.socket:
+    """A viewer's socket with a small receive buffer that has sent its request and read
+    nothing yet."""
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+    sock.setblocking(False)
+    loop = asyncio.get_running_loop()
+    await loop.sock_connect(sock, ("127.0.0.1", port))
+    await loop.sock_sendall(sock, b"GET / HTTP/1.1\r\nhost: x\r\n\r\n")
+    return sock
+
+
+async def read_until(sock: socket.socket, end: bytes, got: bytes = b"") -> bytes:
+    loop = asyncio.get_running_loop()
+    while end not in got:
+        data = await asyncio.wait_for(loop.sock_recv(sock, 65536), 10)
+        assert data, "the connection closed early"
+        got += data
+    return got
+
+
+async def test_a_direct_write_the_socket_takes_part_of_reaches_the_viewer_whole_and_in_order() -> (
+    None
+):
+    """The direct path hands a socket what it takes now; the rest waits in the transport
+    (nothing more goes direct meanwhile), and the viewer gets every byte in order."""
+    app = Direct()
+    async with our_server(app) as port:
+        sock = await reader(port)
+        try:
+            sink = await asyncio.wait_for(app.sink, 10)
+            big = b"data: " + b"x" * 8_000_000 + b"\n\n"  # far more than the socket buffers
+            assert sink.write(big) is True  # handed over: part sent, the rest waits
+            assert sink.write(b"data: next\n\n") is False  # bytes wait: the writer's turn
+            app.source.queue.put_nowait(b"data: next\n\n")
+            got = await read_until(sock, b"data: next\n\n")
+            body = got.split(b"\r\n\r\n", 1)[1]
+            assert body == b"%x\r\n%b\r\n" % (len(big), big) + b"c\r\ndata: next\n\n\r\n"
+        finally:
+            sock.close()
+        await asyncio.wait_for(app.source.closed.wait(), 10)
+    assert app.source.stalls == 0
+
+
+async def test_a_direct_write_to_a_connection_the_viewer_reset_ends_its_response() -> None:
+    """The socket refuses the bytes (the viewer reset it): the transport hears it too, the
+    connection is lost, and the response stops; nothing raises, nothing is counted stalled."""
+    app = Direct()
+    async with our_server(app) as port:
+        sock = await reader(port)
+        sink = await asyncio.wait_for(app.sink, 10)
+        app.source.queue.put_nowait(b"data: 1\n\n")
+        await read_until(sock, b"data: 1\n\n")
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        sock.close()  # a reset, and the write right after it meets the reset socket
+        sink.write(b"data: 2\n\n")
+        await asyncio.wait_for(app.source.closed.wait(), 10)
+        assert sink.write(b"data: 3\n\n") is False  # the connection is gone
+    assert app.source.stalls == 0

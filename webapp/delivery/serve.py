@@ -10,7 +10,6 @@ encoded, so that is the one thing an endpoint hands in.
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator, Callable
-from functools import partial
 
 from starlette.requests import Request
 
@@ -51,11 +50,11 @@ async def batches(
     """
     sink = direct_sink()
     if sink is not None:
-        sub.direct = partial(_write_now, sink, encode, heartbeat, until_end)
+        sub.direct = sink.frames(encode, heartbeat, until_end)
     try:
         while (batch := await sub.get_batch()) is not None:
             if not batch:
-                if sink is None or not sink(heartbeat):
+                if sink is None or not sink.write(heartbeat):
                     yield heartbeat
                 continue
             yield encode(batch)
@@ -63,21 +62,6 @@ async def batches(
                 return
     finally:
         sub.direct = None
-
-
-def _write_now(
-    sink: Callable[[bytes], bool],
-    encode: Callable[[list[Frame]], bytes],
-    heartbeat: bytes,
-    until_end: bool,
-    frames: list[Frame],
-) -> bool:
-    if not frames:
-        return sink(heartbeat)
-    if until_end and frames[-1].type == "end":
-        return False  # the loop above writes it, and ends the response (as it would: it ends
-        # on a batch whose last frame is the end, and writes any other batch whole)
-    return sink(encode(frames))
 
 
 def sse_response(hub: Hub, chunks: AsyncGenerator[bytes, None]) -> StreamResponse:

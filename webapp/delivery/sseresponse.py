@@ -51,28 +51,44 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import socket
 import struct
 from collections.abc import AsyncGenerator, Callable
 from contextvars import ContextVar
 from functools import partial
+from typing import Protocol
 
 from starlette.types import Message, Receive, Scope, Send
 
 from webapp.access.held import held_of
 from webapp.access.streamguard import RevocableReceive
+from webapp.relay.frames import Frame
 
 CONNECTION: ContextVar[asyncio.WriteTransport | None] = ContextVar("burki_connection", default=None)
 """The transport of the connection whose request is being handled (set by our server)."""
-_SINK: ContextVar[Callable[[bytes], bool] | None] = ContextVar("burki_sink", default=None)
 
 
-def direct_sink() -> Callable[[bytes], bool] | None:
-    """In a stream response's chunk generator: a function writing one chunk now, or None.
+class DirectSink(Protocol):
+    """What a stream response offers its chunk generator: writes that skip its task."""
 
-    The function returns False (writing nothing) when the socket cannot take the
-    bytes at once: the caller then queues them for the response's own writer.
-    """
+    def write(self, chunk: bytes) -> bool:
+        """Write one chunk now; False (nothing written) when the socket cannot take it at
+        once: the caller then queues it for the response's own writer."""
+
+    def frames(
+        self, encode: Callable[[list[Frame]], bytes], heartbeat: bytes, until_end: bool
+    ) -> Callable[[list[Frame]], bool]:
+        """A writer of frames: ``encode(frames)`` (``heartbeat`` for ``[]``) written now, as
+        :meth:`write`; False, writing nothing, for a batch ending in the ``end`` that
+        ends the response (with ``until_end``): the response's own writer ends it."""
+
+
+_SINK: ContextVar[DirectSink | None] = ContextVar("burki_sink", default=None)
+
+
+def direct_sink() -> DirectSink | None:
+    """In a stream response's chunk generator: its direct path, or None (not offered)."""
     return _SINK.get()
 
 
@@ -106,12 +122,17 @@ class StreamResponse:
         self._watchdog: asyncio.TimerHandle | None = None
         self._task: asyncio.Task[object] | None = None  # the response's own (the writer)
         self._transport: asyncio.WriteTransport | None = None
+        self._fd = -1  # the transport's socket, when the direct path may write to it itself
+        self._encode: Callable[[list[Frame]], bytes] | None = None  # the direct path's frames
+        self._heartbeat = b""
+        self._until_end = False
         self._stopping = False  # the watcher or the watchdog cancelled the writing
         self._done = False
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope.get("http_version") == "1.1" and scope.get("method") == "GET":
             self._transport = CONNECTION.get()
+            self._fd = _plain_fd(self._transport)
         # The start goes through the whole stack (its headers, the session cookie); the body
         # needs none of it. Where the app serves held bodies, this returns at once and the
         # stack unwinds: no layer's frame stays alive for as long as the viewer watches.
@@ -138,7 +159,7 @@ class StreamResponse:
             watcher.add_done_callback(lambda _: stop())
         del receive
         self._task = task
-        sink = _SINK.set(self._write_now if self._transport is not None else None)
+        sink = _SINK.set(self if self._transport is not None else None)
         try:
             await self._write(send)
         except asyncio.CancelledError:
@@ -147,6 +168,7 @@ class StreamResponse:
         finally:
             self._done = True
             self._since = None
+            self._encode = None  # the endpoint's, with whatever it holds
             _SINK.reset(sink)
             if self._watchdog is not None and (self.stalled or not self._unsent()):
                 # A cancelled timer stays in the loop's heap until its time; its context
@@ -263,20 +285,64 @@ class StreamResponse:
         self._writing(loop)
         await send({"type": "http.response.body", "body": b"", "more_body": False})
 
-    def _write_now(self, chunk: bytes) -> bool:
-        """Write ``chunk`` as one HTTP/1.1 chunk now, if the socket takes it without buffering."""
+    def frames(
+        self, encode: Callable[[list[Frame]], bytes], heartbeat: bytes, until_end: bool
+    ) -> Callable[[list[Frame]], bool]:
+        """:class:`DirectSink`: this response's writer of frames (one bound method, one call
+        per write: it runs once per viewer for every frame, so no layer sits in between)."""
+        self._encode, self._heartbeat, self._until_end = encode, heartbeat, until_end
+        return self._write_frames
+
+    def _write_frames(self, frames: list[Frame]) -> bool:
+        if not frames:
+            return self.write(self._heartbeat)
+        if self._until_end and frames[-1].type == "end":
+            return False  # the response's own writer writes it, and ends the response
+        assert self._encode is not None
+        return self.write(self._encode(frames))
+
+    def write(self, chunk: bytes) -> bool:
+        """Write ``chunk`` as one HTTP/1.1 chunk now, if the socket takes it without buffering.
+
+        With nothing buffered in the transport, the bytes go to its socket with one
+        ``os.write`` (what the transport's ``write`` would do, less its Python around the
+        call); what the socket does not take waits in the transport, which sends it when
+        the socket can (the watchdog watches it leave). The descriptor is the transport's
+        own for as long as the transport is not closing: it closes its socket only after
+        (checked just before, on the loop's thread, with nothing in between)."""
         transport = self._transport
         if not chunk or transport is None or transport.is_closing():
             return False
         if transport.get_write_buffer_size():
             return False
         framed = _framed(chunk)
-        transport.write(framed)
+        if self._fd < 0:
+            transport.write(framed)
+            sent = len(framed) - transport.get_write_buffer_size()
+        else:
+            try:
+                sent = os.write(self._fd, framed)
+            except (BlockingIOError, InterruptedError):
+                sent = 0
+            except OSError:  # reset or gone: the transport meets it too, and closes
+                transport.write(framed)
+                return True
+            if sent < len(framed):
+                transport.write(framed[sent:])  # sent when the socket can take it
         if self._watchdog is not None:
             self._handed += len(framed)
-        elif transport.get_write_buffer_size():  # the socket took only part: watch the rest
+        elif sent < len(framed):  # the socket took only part: watch the rest
             self._arm(asyncio.get_running_loop())
         return True
+
+
+def _plain_fd(transport: asyncio.WriteTransport | None) -> int:
+    """The descriptor of ``transport``'s socket, when bytes written to it go to the peer as
+    they are (no TLS on it); -1 otherwise (its ``write`` is used)."""
+    if transport is None or transport.get_extra_info("sslcontext") is not None:
+        return -1
+    sock = transport.get_extra_info("socket")
+    return sock.fileno() if sock is not None else -1
 
 
 def _framed(chunk: bytes) -> bytes:
