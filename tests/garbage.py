@@ -17,15 +17,23 @@ and the in-process simulator make garbage of their own; it is counted apart.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
 import types
+import weakref
 from collections import Counter
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
 # h11 is not named: the test clients (httpx) speak it too; uvicorn's objects hold the server's.
-OUR_MODULES = ("webapp.", "starlette.", "uvicorn.", "websockets.asyncio.client")
+OUR_MODULES = (
+    "webapp.",
+    "starlette.",
+    "uvicorn.",
+    "websockets.asyncio.client",
+    "websockets.client",
+)
 NOT_OURS = ("webapp.simulator",)
 OUR_PATHS = ("/webapp/", "/starlette/", "/uvicorn/", "/websockets/asyncio/client.py")
 
@@ -71,8 +79,13 @@ async def cyclic_garbage(
     finally:
         gc.set_debug(gc.DEBUG_SAVEALL)
         try:
+            gens = _asyncgens()
+            before = {id(g): g.ag_code for g in gens}
+            watched = _watch(found)
             gc.collect()
             _sort(gc.garbage, found, keep, (server_port, upstream_port))
+            _finalized(before, {id(g) for g in gens}, found)
+            _freed_by_finalizers(watched, {id(o) for o in gc.garbage}, found)
         finally:
             gc.set_debug(0)
             gc.garbage.clear()
@@ -94,6 +107,53 @@ def _sort(
         else:
             found.others.update(names)
     found.groups.sort(key=len, reverse=True)
+
+
+def _watch(found: Garbage) -> list[tuple[weakref.ref[object], int, str]]:
+    """A weak reference to each of the dashboard's objects now (generators and protocol
+    objects among them), to see which the collection frees."""
+    watched = []
+    for obj in gc.get_objects():
+        if isinstance(type(obj).__module__, str) and _ours(obj):  # (a class's own is a slot)
+            with contextlib.suppress(TypeError):  # not every kind takes a weak reference
+                watched.append((weakref.ref(obj), id(obj), _name(obj)))
+    return watched
+
+
+def _freed_by_finalizers(
+    watched: list[tuple[weakref.ref[object], int, str]], saved: set[int], found: Garbage
+) -> None:
+    """What a collection frees without keeping it in ``gc.garbage``: a suspended generator in
+    a cycle is finalized (closed), its frame lets go, and the cycle falls apart by reference
+    counting, the generator with it, before ``DEBUG_SAVEALL`` could keep anything. Such
+    objects are the dashboard's cyclic garbage all the same (waiting for a sweep while
+    frozen); each is counted once, with what the collector kept."""
+    freed = [name for ref, key, name in watched if ref() is None and key not in saved]
+    if freed:
+        found.ours.update(freed)
+        found.groups.append([*freed, "(freed while the collector finalized a cycle)"])
+
+
+def _asyncgens() -> weakref.WeakSet[types.AsyncGeneratorType[object, object]]:
+    """The running loop's async generators (it keeps them, weakly, to close at shutdown)."""
+    found = getattr(asyncio.get_running_loop(), "_asyncgens", None)
+    return found if found is not None else weakref.WeakSet()
+
+
+def _finalized(before: dict[int, types.CodeType], after: set[int], found: Garbage) -> None:
+    """An async generator in cyclic garbage does not stay in ``gc.garbage``: the collector
+    finalizes it, and the loop's hook revives it to close it in a task of its own (freeing
+    what it held then). So it is found by its leaving the loop's set during the collection
+    (with the collector off, nothing else frees one meanwhile)."""
+    for key, code in before.items():
+        if key in after:
+            continue
+        name = f"async_generator:{code.co_name}"
+        path = code.co_filename
+        ours = any(p in path for p in OUR_PATHS) and "/simulator/" not in path
+        (found.ours if ours else found.others)[name] += 1
+        if ours:
+            found.groups.append([name, "(finalized by the collector, closed by the loop)"])
 
 
 def _groups(objects: list[object]) -> Iterable[list[object]]:

@@ -341,3 +341,33 @@ async def test_the_key_never_reaches_a_log_line(
     assert wire, "websockets logged no request line: the test would prove nothing"
     assert key not in caplog.text
     assert SIM_KEY not in caplog.text
+
+
+@pytest.mark.parametrize("compression", [False, True])
+async def test_permessage_deflate_is_offered_to_burki_only_when_configured(
+    compression: bool,
+) -> None:
+    """Off by default: a deflate context costs each open stream about 50 KiB for a few
+    KB/s of JSON (BURKI_COMPRESSION)."""
+    heads: asyncio.Queue[bytes] = asyncio.Queue()
+
+    async def handshake(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        heads.put_nowait(await reader.readuntil(b"\r\n\r\n"))
+        writer.close()  # no answer: the attempt fails, which is all this needs
+
+    server = await asyncio.start_server(handshake, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    items = Upstream(
+        config(f"ws://127.0.0.1:{port}", compression=compression), call_path("CA1")
+    ).items()
+    try:
+        async with server:
+            await anext(items)  # Connecting
+            reading = asyncio.ensure_future(anext(items))
+            head = (await asyncio.wait_for(heads.get(), 10)).decode().lower()
+            reading.cancel()
+            await asyncio.gather(reading, return_exceptions=True)
+    finally:
+        await items.aclose()
+    assert "sec-websocket-key" in head  # it was the handshake
+    assert ("permessage-deflate" in head) is compression

@@ -36,6 +36,7 @@ def upstream_config(settings: Settings) -> UpstreamConfig:
         max_frame_bytes=settings.burki_max_frame_bytes,
         ca_bundle=str(settings.burki_ca_bundle) if settings.burki_ca_bundle else None,
         callers=settings.redaction_caller_numbers,
+        compression=settings.burki_compression,
     )
 
 

@@ -68,6 +68,11 @@ class BurkiSettings(Area):
         ge=1024,
         description="Largest upstream frame processed; larger frames are logged and skipped.",
     )
+    burki_compression: bool = Field(
+        False,
+        description="Offer permessage-deflate on Burki's WebSockets: fewer bytes from Burki, "
+        "about 50 KiB more memory and some CPU per open stream (worth it only on a slow link).",
+    )
     burki_rest_timeout: float = Field(
         10.0, gt=0, description="Seconds allowed for one Burki REST request."
     )

@@ -34,6 +34,7 @@ from urllib.parse import quote
 
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
+from websockets.protocol import State
 from websockets.typing import Subprotocol
 
 from webapp.wire.backoff import Backoff
@@ -92,9 +93,25 @@ class UpstreamConfig:
     max_frame_bytes: int
     ca_bundle: str | None  # verify a private Burki's certificate against this PEM
     callers: CallerShown  # how callers' numbers in call metadata are labelled
+    compression: bool = False  # permessage-deflate offered to Burki
     close_timeout: float = 2.0  # no setting
     backoff_base: float = 1.0  # no setting
     healthy_after: float = 10.0  # no setting
+
+
+def _let_go(ws: ClientConnection) -> None:
+    """Break the cycle a closed connection's protocol is left in, so that reference counting
+    frees it (and its deflate contexts, its buffers) at once.
+
+    websockets' sans-I/O protocol parses with a generator it keeps (``protocol.parser``),
+    whose frame holds the protocol: a cycle that ends only when the generator does, at the
+    end of the stream. A connection closed from our side, or dropped, leaves it suspended,
+    and the cycle is then freed only by the collector's full collection: with the server's
+    freeze (``webapp/collector.py``), at its next sweep. Closed here once the connection is
+    (no byte can reach the parser any more); an unclosed one is left to websockets."""
+    protocol = ws.protocol
+    if protocol.state is State.CLOSED:
+        protocol.parser.close()
 
 
 class AuthMemory:
@@ -251,6 +268,7 @@ class _Session:
 
     async def run(self) -> AsyncIterator[Item]:
         config = self.up.config
+        ws: ClientConnection | None = None
         try:
             async with connect(
                 self.up.url(self.mode),
@@ -261,6 +279,7 @@ class _Session:
                 ping_interval=config.ping_timeout,
                 ping_timeout=config.ping_timeout,
                 close_timeout=config.close_timeout,
+                compression="deflate" if config.compression else None,
                 max_size=max(4 * config.max_frame_bytes, 16 * 1024 * 1024),
                 logger=_WireLog(config.api_key),
                 **_tls(config),
@@ -271,6 +290,9 @@ class _Session:
             self.ending = Ending(handshake_status=exc.response.status_code)
         except (OSError, TimeoutError, InvalidHandshake) as exc:
             self.ending = Ending(exception=type(exc).__name__)
+        finally:
+            if ws is not None:
+                _let_go(ws)
 
     async def _read(self, ws: ClientConnection) -> AsyncIterator[Item]:
         keepalive = asyncio.create_task(self._keepalive(ws))
