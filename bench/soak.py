@@ -34,6 +34,7 @@ SETTINGS = {
     "off": {"dashboard_gc_freeze_interval": 0.0},
 }
 VIEWER_QUEUE = 256
+HEAP = False  # --heap: where the dashboard's memory sits, at every sample
 # The page viewers share one sign-in and never take the refreshed cookie: without this, their
 # session ends after DASHBOARD_SESSION_IDLE_MINUTES (30) and every page viewer after is a 401.
 SESSION = {"dashboard_session_idle_minutes": 24 * 60.0}
@@ -115,6 +116,9 @@ def main(argv: list[str] | None = None) -> int:
         "--trace", action="store_true", help="tracemalloc in the dashboard (slow): top at the end"
     )
     parser.add_argument(
+        "--heap", action="store_true", help="at every sample, pymalloc's and glibc's shares"
+    )
+    parser.add_argument(
         "--set",
         action="append",
         default=[],
@@ -123,6 +127,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     raise_nofile()
+    global HEAP
+    HEAP = args.heap
     extra = dict(pair.split("=", 1) for pair in args.set)
     plan = SoakPlan(
         args.minutes,
@@ -188,6 +194,16 @@ def soak(
             run.lingering = px.call("lingering", timeout=300)
         if plan.trace:
             run.traced = px.call("trace_top", timeout=600)
+        if HEAP:
+            found = px.call("orphans", timeout=300)
+            _say(f"deflate contexts of no open connection: {found['closed']}")
+            for chain in found["chains"]:
+                _say("  " + " < ".join(chain))
+        if plan.trace:
+            found = px.call("sweep_trace", timeout=600)
+            _say(f"a full collection now: {found['collected']} objects, {found['finalized']}")
+            for row in found["rows"]:
+                _say(f"  freed: {row}")
         if plan.census:
             run.census = px.call("census", timeout=300)
         viewers.call("close_all")
@@ -232,6 +248,8 @@ class Calls:
 
 def _sample(px: Child, viewers: Child, elapsed: float, calls: int) -> Sample:
     info = px.call("gcinfo")
+    if HEAP:
+        _say("  heap MiB: " + ", ".join(f"{k} {v:.1f}" for k, v in px.call("heap").items()))
     seen = viewers.call("stats")
     return Sample(
         elapsed,
