@@ -12,9 +12,10 @@ does only what must be done per viewer:
   server's own ``send`` (without a ``Held``, as under a plain Starlette app, the body
   is written in place, through the stack's send wrappers, which pass it as it is);
 - once the start and the opening are out, a frame can skip the viewer's task
-  altogether: :func:`direct_sink` hands the stream's serving loop a function that
-  writes a chunk straight to the connection's transport when the socket can take
-  it now (nothing buffered), and says False otherwise (the frame is then queued
+  altogether: :func:`direct_sink` hands the stream's serving loop the response's
+  direct path (:class:`DirectSink`), which writes a chunk straight to the connection's
+  socket when nothing is buffered (``os.write`` on its descriptor; what the socket does
+  not take waits in the transport), and says False otherwise (the frame is then queued
   and the task writes it, with the server's flow control and the stall watchdog);
   see "The direct path" below;
 - the response's own task writes; nothing else waits: where our protocol serves the
