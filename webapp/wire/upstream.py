@@ -93,7 +93,7 @@ class UpstreamConfig:
     max_frame_bytes: int
     ca_bundle: str | None  # verify a private Burki's certificate against this PEM
     callers: CallerShown  # how callers' numbers in call metadata are labelled
-    compression: bool = False  # permessage-deflate offered to Burki
+    compression: bool  # permessage-deflate offered to Burki
     close_timeout: float = 2.0  # no setting
     backoff_base: float = 1.0  # no setting
     healthy_after: float = 10.0  # no setting
