@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import ctypes
+import functools
 import gc
 import os
 import re
@@ -95,6 +96,20 @@ class _Mallinfo2(ctypes.Structure):
     ]  # fmt: skip
 
 
+@functools.cache
+def _libc() -> ctypes.CDLL:
+    """glibc, loaded once (a ctypes library is a knot of cycles: one per look would be
+    garbage the census counts)."""
+    libc = ctypes.CDLL("libc.so.6")
+    libc.mallinfo2.restype = _Mallinfo2
+    return libc
+
+
+def _mallinfo2() -> _Mallinfo2:
+    info: _Mallinfo2 = _libc().mallinfo2()
+    return info
+
+
 def heap() -> dict[str, float]:
     """MiB: pymalloc's arenas (all, blocks in use), glibc's heap (in use, free; mmapped
     blocks), and what tracemalloc traces (0 when it does not run)."""
@@ -117,9 +132,7 @@ def heap() -> dict[str, float]:
         found["arenas"] = int(arenas.group(1).replace(",", "")) * 1024 * 1024 / mib
         found["arena_used"] = int(used.group(1).replace(",", "")) / mib
     try:
-        libc = ctypes.CDLL("libc.so.6")
-        libc.mallinfo2.restype = _Mallinfo2
-        info = libc.mallinfo2()
+        info = _mallinfo2()
         found["malloc_used"] = info.uordblks / mib
         found["malloc_free"] = info.fordblks / mib
         found["malloc_mmap"] = info.hblkhd / mib
