@@ -62,6 +62,30 @@ class Resuming:
                 await self.changed.wait()
 
 
+@dataclass
+class Talk:
+    """A call saying numbered lines, the caller and the assistant in turn (its ``lines``,
+    in the order said)."""
+
+    sim: Simulator  # the call's world (an organisation's, for another organisation's call)
+    sid: str
+    prefix: str = "line"
+    lines: list[str] = field(default_factory=list)
+
+    def say(self) -> None:
+        self.lines.append(f"{self.prefix} {len(self.lines)}")
+        speaker = "user" if len(self.lines) % 2 else "assistant"
+        self.sim.add_segment(self.sid, speaker, self.lines[-1])
+
+
+async def talk(count: int, *calls: Talk) -> None:
+    """``count`` lines from each of ``calls``, a line each every 0.05 s."""
+    for _ in range(count):
+        for call in calls:
+            call.say()
+        await asyncio.sleep(0.05)
+
+
 async def holder_of(server: RedisServer, key: str, timeout: float = 10.0) -> str:
     """The node that holds ``key``'s lease (awaited: after a kill nobody may, for a while)."""
     async with asyncio.timeout(timeout):
@@ -77,15 +101,8 @@ async def test_kill_9_of_the_lease_holder_twice_loses_and_repeats_no_line(
     sim: Simulator, redis_module: RedisServer
 ) -> None:
     flush(redis_module)
-    sid, key = sim.add_call(), ""
-    key = f"call:{sid}"
-    lines: list[str] = []
-
-    async def talk(count: int) -> None:
-        for _ in range(count):
-            lines.append(f"line {len(lines)}")
-            sim.add_segment(sid, "user" if len(lines) % 2 else "assistant", lines[-1])
-            await asyncio.sleep(0.05)
+    call = Talk(sim, sim.add_call())
+    sid, key, lines = call.sid, f"call:{call.sid}", call.lines
 
     database = cluster_database()
     token = await token_in(database, "viewers", Role.ADMIN)
@@ -97,7 +114,7 @@ async def test_kill_9_of_the_lease_holder_twice_loses_and_repeats_no_line(
                 viewers = [Resuming(f"{url}/api/calls/{sid}/events") for _ in range(VIEWERS)]
                 tasks = [asyncio.create_task(v.run(client)) for v in viewers]
                 try:
-                    await talk(5)
+                    await talk(5, call)
                     for viewer in viewers:
                         await viewer.wait_for_lines(lines, timeout=20)
                     # 60 viewers, 3 nodes, 1 upstream at a time (a reconnect is not a second)
@@ -108,7 +125,7 @@ async def test_kill_9_of_the_lease_holder_twice_loses_and_repeats_no_line(
                         processes[name].process.kill()  # SIGKILL: no goodbye, no hand-over
                         killed.append(name)
                         await asyncio.to_thread(processes[name].process.wait, 10)
-                        await talk(30)  # the call goes on through the takeover
+                        await talk(30, call)  # the call goes on through the takeover
                     # A lost line times out here; a repeated or misplaced one fails below.
                     for viewer in viewers:
                         await viewer.wait_for_lines(lines, timeout=30)

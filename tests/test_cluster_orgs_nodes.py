@@ -20,7 +20,7 @@ from tests.cluster import balanced_nodes, cluster_database, flush, redis_module,
 from tests.conftest import SIM_KEY
 from tests.live import placed
 from tests.redisserver import RedisServer
-from tests.test_cluster_nodes import Resuming, holder_of
+from tests.test_cluster_nodes import Resuming, Talk, holder_of, talk
 from webapp.access.users import Role
 from webapp.simulator import Simulator
 
@@ -70,15 +70,11 @@ async def test_two_organisations_on_three_nodes_keep_their_guarantees_through_ki
         acme = sim.org("acme")
         ours, theirs = sim.add_call(), acme.add_call()
         keys = {"default": f"call:{ours}", "acme": f"acme/call:{theirs}"}
-        lines: dict[str, list[str]] = {"default": [], "acme": []}
-
-        async def talk(count: int) -> None:
-            for _ in range(count):
-                for org, world, sid in (("default", sim, ours), ("acme", acme, theirs)):
-                    lines[org].append(f"{org} line {len(lines[org])}")
-                    speaker = "user" if len(lines[org]) % 2 else "assistant"
-                    world.add_segment(sid, speaker, lines[org][-1])
-                await asyncio.sleep(0.05)
+        calls = {
+            "default": Talk(sim, ours, "default line"),
+            "acme": Talk(acme, theirs, "acme line"),
+        }
+        lines = {org: call.lines for org, call in calls.items()}
 
         database = cluster_database()
         add_org(database, "acme", "Acme Support", sim.base_url, ACME_KEY)
@@ -116,7 +112,7 @@ async def test_two_organisations_on_three_nodes_keep_their_guarantees_through_ki
                     for v in each
                 ]
                 try:
-                    await talk(5)
+                    await talk(5, *calls.values())
                     for org, each in viewers.items():
                         for viewer in each:
                             await viewer.wait_for_lines(lines[org], timeout=30)
@@ -147,7 +143,7 @@ async def test_two_organisations_on_three_nodes_keep_their_guarantees_through_ki
                         processes[name].process.kill()  # SIGKILL: no goodbye, no hand-over
                         killed.append(name)
                         await asyncio.to_thread(processes[name].process.wait, 10)
-                        await talk(15)  # both calls go on through the takeover
+                        await talk(15, *calls.values())  # both calls go on through the takeover
                     for org, each in viewers.items():
                         for viewer in each:
                             await viewer.wait_for_lines(lines[org], timeout=40)

@@ -13,7 +13,7 @@ import httpx
 from tests.cluster import LEASE, balanced_nodes, cluster_database, flush, redis_module, token_in
 from tests.live import placed
 from tests.redisserver import RedisServer
-from tests.test_cluster_nodes import Resuming, holder_of
+from tests.test_cluster_nodes import Resuming, Talk, holder_of, talk
 from webapp.access.users import Role
 from webapp.simulator import Simulator
 
@@ -30,15 +30,8 @@ async def test_a_holder_paused_past_its_lease_lets_its_upstream_go_and_publishes
     awake, the old holder finds its lease gone and closes its upstream: one socket again, and
     every viewer has every line once."""
     flush(redis_module)
-    sid = sim.add_call()
-    key = f"call:{sid}"
-    lines: list[str] = []
-
-    async def talk(count: int) -> None:
-        for _ in range(count):
-            lines.append(f"line {len(lines)}")
-            sim.add_segment(sid, "user" if len(lines) % 2 else "assistant", lines[-1])
-            await asyncio.sleep(0.05)
+    call = Talk(sim, sim.add_call())
+    sid, key, lines = call.sid, f"call:{call.sid}", call.lines
 
     database = cluster_database()
     token = await token_in(database, "viewers", Role.ADMIN)
@@ -53,7 +46,7 @@ async def test_a_holder_paused_past_its_lease_lets_its_upstream_go_and_publishes
                 viewers = [Resuming(f"{url}/api/calls/{sid}/events") for _ in range(VIEWERS)]
                 tasks = [asyncio.create_task(v.run(client)) for v in viewers]
                 try:
-                    await talk(5)
+                    await talk(5, call)
                     for viewer in viewers:
                         await viewer.wait_for_lines(lines, timeout=20)
                     paused_name = await holder_of(redis_module, key)
@@ -65,12 +58,12 @@ async def test_a_holder_paused_past_its_lease_lets_its_upstream_go_and_publishes
                                 await asyncio.sleep(0.05)
                         # The race: the new holder's socket beside the paused one's.
                         await sim.wait_for_connections(key, 2, timeout=15)
-                        await talk(10)  # said while the old holder sleeps
+                        await talk(10, call)  # said while the old holder sleeps
                     finally:
                         paused.send_signal(signal.SIGCONT)
                     await sim.wait_for_connections(key, 1, timeout=15)  # it let go once awake
                     assert await holder_of(redis_module, key) != paused_name
-                    await talk(5)
+                    await talk(5, call)
                     for viewer in viewers:
                         await viewer.wait_for_lines(lines, timeout=30)
                     for viewer in viewers:
