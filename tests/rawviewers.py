@@ -120,34 +120,43 @@ class RawViewer:
 
     async def wait_for(self, n: int, timeout: float = 30.0) -> None:
         """Until mark ``n`` is in; AssertionError (with what came) after ``timeout`` s."""
-
-        async def scan() -> None:
-            while n not in self.seen:
-                if self.ended:
-                    raise AssertionError(f"the stream ended; last marks {self.seen[-5:]}")
-                self._changed.clear()
-                await self._changed.wait()
-
-        try:
-            await asyncio.wait_for(scan(), timeout)
-        except TimeoutError:
-            last = self.seen[-5:]
-            raise AssertionError(f"timed out; {len(self.seen)} marks, last {last}") from None
+        await self._until(
+            lambda: n in self.seen,
+            lambda: f"the stream ended; last marks {self.seen[-5:]}",
+            lambda: f"timed out; {len(self.seen)} marks, last {self.seen[-5:]}",
+            timeout,
+        )
 
     async def wait_for_pings(self, n: int, timeout: float = 30.0) -> None:
         """Until ``n`` heartbeat comments are in; AssertionError after ``timeout`` s."""
+        await self._until(
+            lambda: self.pings >= n,
+            lambda: f"the stream ended after {self.pings} pings",
+            lambda: f"timed out; {self.pings} pings",
+            timeout,
+        )
+
+    async def _until(
+        self,
+        reached: Callable[[], bool],
+        ended: Callable[[], str],
+        late: Callable[[], str],
+        timeout: float,
+    ) -> None:
+        """Until ``reached()``, looking again at each change; AssertionError saying ``ended()``
+        if the stream ends first, ``late()`` after ``timeout`` s."""
 
         async def scan() -> None:
-            while self.pings < n:
+            while not reached():
                 if self.ended:
-                    raise AssertionError(f"the stream ended after {self.pings} pings")
+                    raise AssertionError(ended())
                 self._changed.clear()
                 await self._changed.wait()
 
         try:
             await asyncio.wait_for(scan(), timeout)
         except TimeoutError:
-            raise AssertionError(f"timed out; {self.pings} pings") from None
+            raise AssertionError(late()) from None
 
     def in_order(self) -> list[int]:
         """The marks in the order they first came; AssertionError if one came back late."""
