@@ -34,7 +34,6 @@ SETTINGS = {
     "off": {"dashboard_gc_freeze_interval": 0.0},
 }
 VIEWER_QUEUE = 256
-HEAP = False  # --heap: where the dashboard's memory sits, at every sample
 # The page viewers share one sign-in and never take the refreshed cookie: without this, their
 # session ends after DASHBOARD_SESSION_IDLE_MINUTES (30) and every page viewer after is a 401.
 SESSION = {"dashboard_session_idle_minutes": 24 * 60.0}
@@ -51,6 +50,7 @@ class SoakPlan:
     census: bool = False
     look: bool = False
     trace: bool = False
+    heap: bool = False  # where the dashboard's memory sits, at every sample
 
 
 @dataclass
@@ -127,8 +127,6 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     raise_nofile()
-    global HEAP
-    HEAP = args.heap
     extra = dict(pair.split("=", 1) for pair in args.set)
     plan = SoakPlan(
         args.minutes,
@@ -137,6 +135,7 @@ def main(argv: list[str] | None = None) -> int:
         census=args.census,
         look=args.look,
         trace=args.trace,
+        heap=args.heap,
     )
     settings = ("on", "off") if args.freeze == "both" else (args.freeze,)
     runs = []
@@ -179,11 +178,11 @@ def soak(
             calls.tick(elapsed)
             viewers.call("calls", sids=calls.live_sids())
             if elapsed >= next_sample:
-                run.samples.append(_sample(px, viewers, elapsed, calls.started))
+                run.samples.append(_sample(px, viewers, elapsed, calls.started, plan.heap))
                 _say(_line(run.samples[-1]))
                 next_sample += plan.every
             time.sleep(max(0.0, 1.0 - (time.monotonic() - began - elapsed)))
-        run.samples.append(_sample(px, viewers, time.monotonic() - began, calls.started))
+        run.samples.append(_sample(px, viewers, time.monotonic() - began, calls.started, plan.heap))
         stats = viewers.call("stats")
         run.errors = stats.pop("errors", {})
         run.counts = {k: v for k, v in stats.items() if isinstance(v, int)}
@@ -194,7 +193,7 @@ def soak(
             run.lingering = px.call("lingering", timeout=300)
         if plan.trace:
             run.traced = px.call("trace_top", timeout=600)
-        if HEAP:
+        if plan.heap:
             found = px.call("orphans", timeout=300)
             _say(f"deflate contexts of no open connection: {found['closed']}")
             for chain in found["chains"]:
@@ -246,9 +245,9 @@ class Calls:
         self.live.clear()
 
 
-def _sample(px: Child, viewers: Child, elapsed: float, calls: int) -> Sample:
+def _sample(px: Child, viewers: Child, elapsed: float, calls: int, heap: bool) -> Sample:
     info = px.call("gcinfo")
-    if HEAP:
+    if heap:
         _say("  heap MiB: " + ", ".join(f"{k} {v:.1f}" for k, v in px.call("heap").items()))
     seen = viewers.call("stats")
     return Sample(
